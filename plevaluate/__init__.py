@@ -1,0 +1,26 @@
+"""plevaluate: evaluate a district's professional learning with Guskey's five levels."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .contract import TABLES, District, load
+from .errors import ContractError, ContractWarning, PlanError, Problem, StatisticalWarning
+from .plan import Plan, read_plan
+
+try:
+    __version__ = version("plevaluate")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "TABLES",
+    "ContractError",
+    "ContractWarning",
+    "District",
+    "Plan",
+    "PlanError",
+    "Problem",
+    "StatisticalWarning",
+    "__version__",
+    "load",
+    "read_plan",
+]

@@ -1,0 +1,936 @@
+"""The data contract: what each CSV table in a district's data folder holds, and loading it.
+
+A district's data is a folder of CSV tables (UTF-8, header row) plus ``plan.yml``.
+Only ``schools.csv`` and ``educators.csv`` are required; a level whose table is
+absent is reported as "no evidence collected". IDs are read as text, so
+``007`` stays ``007``. Extra columns are kept.
+
+`load` reads every table, checks it against `TABLES`, and raises one
+`~plevaluate.errors.ContractError` listing every problem it found (file, CSV row
+number with the header as row 1, column, value, what was expected, the likely
+fix). Valid but doubtful data gives a `~plevaluate.errors.ContractWarning`, and
+is recorded in `District.notes`.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import re
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from .errors import ContractError, ContractWarning, Problem
+from .plan import Plan, read_plan
+
+__all__ = ["Column", "District", "TABLES", "TableSpec", "load"]
+
+# Cells that mean "no value" in typed columns (numbers, dates, flags, categories).
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a"})
+TRUE_TOKENS = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_TOKENS = frozenset({"false", "f", "no", "n", "0"})
+# Conditions rubric labels and the 1-4 ratings they stand for.
+RATING_LABELS = MappingProxyType({"not_yet": 1, "emerging": 2, "developing": 3, "deepening": 4})
+# CBAM Levels of Use (Hall & Hord): roman labels and the 0-7 codes they stand for.
+LEVELS_OF_USE = MappingProxyType({"0": 0, "i": 1, "ii": 2, "iii": 3, "iva": 4, "ivb": 5, "v": 6, "vi": 7})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table.
+
+    ``kind`` is one of ``id`` (text, compared exactly), ``text``, ``category``
+    (one of ``choices``), ``number``, ``integer``, ``date``, ``bool``, ``rating``
+    (1-4 or a rubric label) and ``level_of_use`` (0-7 or a CBAM roman label).
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    min_inclusive: bool = True
+    max: float | None = None
+    references: str | None = None
+    description: str = ""
+
+    def expected(self) -> str:
+        return "expected " + self.expectation()
+
+    def expectation(self) -> str:
+        if self.kind == "category":
+            return "one of " + ", ".join(self.choices)
+        if self.kind in ("number", "integer"):
+            noun = "a whole number" if self.kind == "integer" else "a number"
+            bounds = []
+            if self.min is not None:
+                bounds.append(f"{'at least' if self.min_inclusive else 'greater than'} {self.min:g}")
+            if self.max is not None:
+                bounds.append(f"at most {self.max:g}")
+            return noun + (" " + " and ".join(bounds) if bounds else "")
+        if self.kind == "date":
+            return "a date such as 2025-09-15 (YYYY-MM-DD) or 9/15/2025"
+        if self.kind == "bool":
+            return "true or false (also yes/no, 1/0)"
+        if self.kind == "rating":
+            return "a rating 1-4 or one of " + ", ".join(RATING_LABELS)
+        if self.kind == "level_of_use":
+            return "a Level of Use 0-7 or one of 0, I, II, III, IVA, IVB, V, VI"
+        return "a value"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of the contract: its columns, primary key and Guskey level."""
+
+    name: str
+    row_is: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    required: bool = False
+    level: str = ""
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def _id(name: str, refs: str | None = None, required: bool = True, nullable: bool = False, desc: str = "") -> Column:
+    return Column(name, "id", required=required, nullable=nullable, references=refs, description=desc)
+
+
+TABLES: Mapping[str, TableSpec] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            TableSpec(
+                "schools",
+                "a school",
+                (
+                    _id("school_id"),
+                    Column("school_name", "text", required=True),
+                    Column("group", "category", required=True, choices=("participant", "comparison")),
+                    Column("grade_band", "category", nullable=True, choices=("elementary", "middle", "high", "k8", "other")),
+                    Column("cohort", "text", nullable=True),
+                    Column("enrollment", "integer", nullable=True, min=0),
+                ),
+                key=("school_id",),
+                required=True,
+            ),
+            TableSpec(
+                "educators",
+                "an educator",
+                (
+                    _id("educator_id"),
+                    _id("school_id", "schools.school_id"),
+                    Column(
+                        "role",
+                        "category",
+                        required=True,
+                        choices=("teacher", "coach", "principal", "assistant_principal", "specialist", "other"),
+                    ),
+                    Column("years_experience", "number", nullable=True, min=0, max=60),
+                    Column("participant", "bool", nullable=True),
+                    Column("name", "text", nullable=True, description="never shown in any report"),
+                ),
+                key=("educator_id",),
+                required=True,
+            ),
+            TableSpec(
+                "sessions",
+                "a PL session or activity",
+                (
+                    _id("session_id"),
+                    Column("date", "date", required=True),
+                    Column(
+                        "format",
+                        "category",
+                        required=True,
+                        choices=("workshop", "coaching", "plc", "virtual", "learning_walk", "conference", "other"),
+                    ),
+                    Column("hours", "number", required=True, min=0, min_inclusive=False, max=80),
+                    Column("title", "text", nullable=True),
+                    Column("focus", "text", nullable=True),
+                ),
+                key=("session_id",),
+                level="1-2",
+            ),
+            TableSpec(
+                "attendance",
+                "an educator at a session",
+                (
+                    _id("educator_id", "educators.educator_id"),
+                    _id("session_id", "sessions.session_id"),
+                    Column("minutes", "number", nullable=True, min=0, max=4800),
+                ),
+                key=("educator_id", "session_id"),
+                level="1-4",
+            ),
+            TableSpec(
+                "costs",
+                "a cost line",
+                (
+                    Column("item", "text", required=True),
+                    Column(
+                        "category",
+                        "category",
+                        required=True,
+                        choices=(
+                            "facilitators_coaches",
+                            "participant_time",
+                            "substitutes_stipends",
+                            "materials_licences",
+                            "vendor_fees",
+                            "facilities",
+                            "evaluation",
+                            "other",
+                        ),
+                    ),
+                    Column("amount", "number", required=True, min=0),
+                    Column("funding_source", "text", required=True),
+                    _id("school_id", "schools.school_id", required=False, nullable=True),
+                    Column("date", "date", nullable=True),
+                ),
+                level="cost",
+            ),
+            TableSpec(
+                "survey_items",
+                "a survey item",
+                (
+                    _id("item_id"),
+                    Column("construct", "text", required=True),
+                    Column("text", "text", required=True),
+                    Column("reverse_coded", "bool", nullable=True),
+                    Column("scale_min", "integer", nullable=True),
+                    Column("scale_max", "integer", nullable=True),
+                    Column("level", "integer", nullable=True, min=1, max=3),
+                ),
+                key=("item_id",),
+                level="1",
+            ),
+            TableSpec(
+                "reactions",
+                "one answer to one survey item",
+                (
+                    _id("response_id"),
+                    _id("session_id", "sessions.session_id"),
+                    _id("item_id", "survey_items.item_id"),
+                    Column("response", "number", required=True, nullable=True),
+                    _id("educator_id", "educators.educator_id", required=False, nullable=True),
+                    _id("school_id", "schools.school_id", required=False, nullable=True),
+                ),
+                key=("response_id", "item_id"),
+                level="1",
+            ),
+            TableSpec(
+                "learning",
+                "an assessment score",
+                (
+                    _id("educator_id", "educators.educator_id"),
+                    _id("assessment_id"),
+                    Column("occasion", "category", required=True, choices=("pre", "post")),
+                    Column("score", "number", required=True, min=0),
+                    Column("max_score", "number", nullable=True, min=0, min_inclusive=False),
+                    Column("date", "date", nullable=True),
+                ),
+                key=("educator_id", "assessment_id", "occasion"),
+                level="2",
+            ),
+            TableSpec(
+                "conditions",
+                "a rubric rating of one indicator at one school",
+                (
+                    _id("school_id", "schools.school_id"),
+                    Column("date", "date", required=True),
+                    Column("structure", "text", required=True),
+                    _id("indicator_id"),
+                    Column("rating", "rating", required=True),
+                    Column("rater_role", "text", nullable=True),
+                ),
+                level="3",
+            ),
+            TableSpec(
+                "observations",
+                "one classroom observation",
+                (
+                    _id("observation_id"),
+                    Column("date", "date", required=True),
+                    _id("school_id", "schools.school_id"),
+                    _id("educator_id", "educators.educator_id"),
+                    Column("practice_observed", "bool", required=True),
+                    Column("rating", "number", nullable=True),
+                    Column("level_of_use", "level_of_use", nullable=True),
+                    Column("observer_role", "text", nullable=True),
+                ),
+                key=("observation_id",),
+                level="4",
+            ),
+            TableSpec(
+                "students",
+                "a student's outcome in one year",
+                (
+                    _id("student_id"),
+                    _id("school_id", "schools.school_id"),
+                    Column("outcome", "number", required=True, nullable=True),
+                    Column("year", "integer", required=True, min=1990, max=2100),
+                    _id("educator_id", "educators.educator_id", required=False, nullable=True),
+                    Column("grade", "text", nullable=True),
+                    Column("prior_score", "number", nullable=True),
+                    Column("period", "category", nullable=True, choices=("pre", "post")),
+                    Column("treatment", "bool", nullable=True),
+                    Column("english_learner", "bool", nullable=True),
+                    Column("disability", "bool", nullable=True),
+                    Column("econ_disadvantaged", "bool", nullable=True),
+                ),
+                key=("student_id", "year"),
+                level="5",
+            ),
+        )
+    }
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading one file
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Read:
+    """What reading one table produced: its frame (all text, index = CSV row number) and notes."""
+
+    spec: TableSpec
+    frame: pd.DataFrame | None
+    sha256: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, expected: str, fix: str = "", *, row=None, column=None, value=None) -> None:
+        self.problems.append(Problem(self.spec.filename, expected, fix, _int(row), column, value))
+
+    def warn(self, expected: str, fix: str = "", *, row=None, column=None, value=None) -> None:
+        self.problems.append(Problem(self.spec.filename, expected, fix, _int(row), column, value, "warning"))
+
+
+def _int(row) -> int | None:
+    return None if row is None else int(row)
+
+
+def _decode(raw: bytes, read: _Read) -> str | None:
+    if b"\x00" in raw[:4096]:
+        read.error(
+            "expected a CSV text file, but it contains binary data (an .xlsx workbook saved with a .csv name?)",
+            "open it in Excel and use File > Save As > 'CSV UTF-8 (Comma delimited)'.",
+        )
+        return None
+    if raw.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" writes a byte-order mark; it is not data
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            read.error(
+                f"expected UTF-8 text, but byte {exc.start} cannot be read as UTF-8 or Windows-1252",
+                "save the file as 'CSV UTF-8 (Comma delimited)'.",
+            )
+            return None
+        line = raw[: exc.start].count(b"\n") + 1
+        read.warn(
+            f"expected UTF-8 text, but the file is Windows-1252 (Excel's plain 'CSV' export); it was read as Windows-1252 "
+            f"starting at line {line}",
+            "check accented names, then save as 'CSV UTF-8 (Comma delimited)' to silence this warning.",
+        )
+        return text
+
+
+def _read_csv(path: Path, spec: TableSpec) -> _Read:
+    raw = path.read_bytes()
+    read = _Read(spec, None, hashlib.sha256(raw).hexdigest())
+    text = _decode(raw, read)
+    if text is None:
+        return read
+    if not text.strip():
+        read.error("expected a header row and data rows, but the file is empty", _empty_fix(spec))
+        return read
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        read.error(f"a readable CSV file ({exc})", "check for an unclosed quote (\") near that line.")
+        return read
+    header, rows, numbers = records[0], [], []
+    width = len(header)
+    for number, record in enumerate(records[1:], start=2):
+        if not record or all(not cell.strip() for cell in record):
+            continue  # a blank line is not a row
+        if len(record) != width:
+            read.error(
+                f"expected {width} fields like the header, found {len(record)}",
+                "a value probably contains an unquoted comma: put the value in double quotes, or re-export the file.",
+                row=number,
+            )
+            continue
+        rows.append(record)
+        numbers.append(number)
+    header = _check_header(header, read)
+    if header is None:
+        return read
+    frame = pd.DataFrame(rows, columns=header, dtype=object, index=pd.Index(numbers, name="csv_row"))
+    if frame.empty and not read.problems:
+        if spec.required:
+            read.error("expected data rows, but the file has a header and no rows", _empty_fix(spec))
+        else:
+            read.warn(
+                "expected data rows, but the file has a header and no rows; treated as no evidence collected",
+                f"delete {spec.filename} if no evidence was collected, or export it again.",
+            )
+            return read
+    read.frame = frame
+    return read
+
+
+def _empty_fix(spec: TableSpec) -> str:
+    if spec.required:
+        return f"export {spec.filename} again: it is required (one row per {spec.row_is.removeprefix('a ')})."
+    return f"export it again, or delete {spec.filename} if no evidence was collected for this level."
+
+
+def _check_header(header: list[str], read: _Read) -> list[str] | None:
+    spec = read.spec
+    stripped = [h.strip() for h in header]
+    padded = [h for h, s in zip(header, stripped) if h != s]
+    if padded:
+        read.warn(
+            "column names without spaces around them; spaces were removed from " + ", ".join(repr(h) for h in padded),
+            "remove the spaces in the header row.",
+        )
+    seen: set[str] = set()
+    for position, name in enumerate(stripped, start=1):
+        if not name:
+            read.error(f"a name for every column; column {position} of the header is blank", "name or delete it.")
+        elif name in seen:
+            read.error(f"each column name once; '{name}' appears twice", "rename or delete one of them.", column=name)
+        seen.add(name)
+    known = [c.name for c in spec.columns]
+    unknown = [n for n in stripped if n and n not in known]
+    for col in spec.columns:
+        if col.required and col.name not in stripped:
+            close = _did_you_mean(col.name, unknown)
+            fix = f"did you mean '{close}'? Rename that column to '{col.name}'." if close else f"add a '{col.name}' column."
+            need = ", ".join(spec.required_columns)
+            read.error(f"required column '{col.name}' is missing (required: {need})", fix, column=col.name)
+    for name in unknown:
+        close = _did_you_mean(name, [c.name for c in spec.columns if not c.required and c.name not in stripped])
+        if close:
+            read.warn(
+                f"'{name}' is not a contract column and is kept as an extra column",
+                f"did you mean '{close}'? Rename it if so.",
+                column=name,
+            )
+    if any(p.severity == "error" for p in read.problems):
+        return None
+    return stripped
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str | None:
+    folded = {c.lower().replace(" ", "_").replace("-", "_"): c for c in candidates}
+    key = name.lower().replace(" ", "_").replace("-", "_")
+    if key in folded:
+        return folded[key]
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+    return folded[close[0]] if close else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Checking and typing columns
+# ----------------------------------------------------------------------------------------------
+
+
+def _type_columns(read: _Read) -> pd.DataFrame:
+    frame = read.frame if read.frame is not None else pd.DataFrame()
+    out = {}
+    for name in frame.columns:
+        col = read.spec.column(name)
+        values = frame[name]
+        out[name] = values if col is None else _type_column(values, col, read)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _type_column(values: pd.Series, col: Column, read: _Read) -> pd.Series:
+    text = values.astype(object)
+    stripped = text.str.strip()
+    if col.kind == "id":
+        padded = stripped != text
+        if padded.any():
+            first = padded.idxmax()
+            read.warn(
+                f"IDs without spaces around them; spaces were removed from {int(padded.sum())} value(s), "
+                f"first in row {first} ({text[first]!r})",
+                "trim the IDs in the source system's export.",
+                column=col.name,
+            )
+        missing = stripped == ""
+    elif col.kind == "text":
+        missing = stripped == ""
+        stripped = text.where(~missing)
+    else:
+        missing = stripped.str.lower().isin(MISSING_TOKENS)
+    if not col.nullable:
+        for row in missing[missing].index:
+            read.error(f"expected a value ({col.expectation()}), but the cell is blank", "fill it in.", row=row, column=col.name)
+    present = ~missing
+    if col.kind in ("id", "text"):
+        return stripped.where(present).astype("string")
+    if col.kind == "category":
+        return _category(stripped, present, col, read)
+    if col.kind in ("number", "integer"):
+        return _number(stripped, present, col, read)
+    if col.kind == "date":
+        return _date(stripped, present, col, read)
+    if col.kind == "bool":
+        return _flag(stripped, present, col, read)
+    if col.kind == "rating":
+        return _coded(stripped, present, col, read, RATING_LABELS, 1, 4)
+    if col.kind == "level_of_use":
+        return _coded(stripped, present, col, read, LEVELS_OF_USE, 0, 7)
+    raise ValueError(f"unknown column kind {col.kind!r}")  # a bug in TABLES, not in the data
+
+
+def _normal_label(value: str) -> str:
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
+def _category(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
+    normal = stripped.map(_normal_label)
+    bad = present & ~normal.isin(col.choices)
+    for row in bad[bad].index:
+        close = _did_you_mean(stripped[row], list(col.choices))
+        hint = f"did you mean '{close}'? " if close else ""
+        read.error(col.expected(), f"{hint}use one of the listed values.", row=row, column=col.name, value=stripped[row])
+    changed = present & ~bad & (normal != stripped)
+    if changed.any():
+        first = changed.idxmax()
+        read.warn(
+            f"values spelled as listed; {int(changed.sum())} value(s) were normalized, e.g. row {first} "
+            f"{stripped[first]!r} -> {normal[first]!r}",
+            f"use the exact spellings: {', '.join(col.choices)}.",
+            column=col.name,
+        )
+    return normal.where(present & ~bad).astype("string")
+
+
+def _number(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
+    numbers = pd.to_numeric(stripped.where(present), errors="coerce").astype(float)
+    bad = present & numbers.isna()
+    for row in bad[bad].index:
+        read.error(
+            col.expected(),
+            "remove text, units or thousands separators from the cell.",
+            row=row,
+            column=col.name,
+            value=stripped[row],
+        )
+    ok = present & ~bad
+    if col.kind == "integer":
+        frac = ok & (numbers % 1 != 0)
+        for row in frac[frac].index:
+            read.error(col.expected(), "use a whole number.", row=row, column=col.name, value=stripped[row])
+        ok &= ~frac
+    out_of_range = pd.Series(False, index=numbers.index)
+    if col.min is not None:
+        out_of_range |= ok & ((numbers < col.min) if col.min_inclusive else (numbers <= col.min))
+    if col.max is not None:
+        out_of_range |= ok & (numbers > col.max)
+    for row in out_of_range[out_of_range].index:
+        fix = _range_fix(col, numbers[row])
+        read.error(col.expected(), fix, row=row, column=col.name, value=stripped[row])
+    numbers = numbers.where(ok & ~out_of_range)
+    return numbers.round().astype("Int64") if col.kind == "integer" else numbers
+
+
+def _range_fix(col: Column, value: float) -> str:
+    if col.name == "amount" and value < 0:
+        return "record a refund or credit by reducing the cost line it refunds; costs cannot be negative."
+    return "correct the value, or the unit it was recorded in."
+
+
+_US_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
+
+
+def _date(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
+    values = stripped.where(present)
+    iso = pd.to_datetime(values, format="ISO8601", errors="coerce")
+    us_like = present & iso.isna() & values.fillna("").str.match(_US_DATE)
+    if us_like.any():
+        iso = iso.where(~us_like, pd.to_datetime(values.where(us_like), format="%m/%d/%Y", errors="coerce"))
+    bad = present & iso.isna()
+    for row in bad[bad].index:
+        read.error(col.expected(), "write the date as YYYY-MM-DD.", row=row, column=col.name, value=stripped[row])
+    return iso.astype("datetime64[ns]")
+
+
+def _flag(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
+    lower = stripped.str.lower()
+    is_true, is_false = lower.isin(TRUE_TOKENS), lower.isin(FALSE_TOKENS)
+    bad = present & ~is_true & ~is_false
+    for row in bad[bad].index:
+        read.error(col.expected(), "use true or false (or 1 and 0).", row=row, column=col.name, value=stripped[row])
+    out = pd.Series(pd.NA, index=stripped.index, dtype="boolean")
+    out[is_true & present] = True
+    out[is_false & present] = False
+    return out
+
+
+def _coded(
+    stripped: pd.Series, present: pd.Series, col: Column, read: _Read, labels: Mapping[str, int], low: int, high: int
+) -> pd.Series:
+    normal = stripped.map(_normal_label)
+    coded = normal.map(labels)
+    numeric = pd.to_numeric(stripped.where(present & coded.isna()), errors="coerce")
+    numeric = numeric.where((numeric >= low) & (numeric <= high) & (numeric % 1 == 0))
+    values = coded.astype(float).fillna(numeric.astype(float))
+    bad = present & values.isna()
+    for row in bad[bad].index:
+        read.error(col.expected(), "use the number or the label.", row=row, column=col.name, value=stripped[row])
+    return values.where(present)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rules across rows and tables
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_keys(frame: pd.DataFrame, read: _Read) -> None:
+    spec = read.spec
+    key = [k for k in spec.key if k in frame.columns]
+    if spec.name == "students" and "period" in frame.columns:
+        key.append("period")
+    if key:
+        dup = frame.duplicated(subset=key, keep="first") & frame[key].notna().all(axis=1)
+        firsts = frame[frame.duplicated(subset=key, keep=False) & ~dup]
+        first_row = {tuple(v): row for row, v in zip(firsts.index, firsts[key].itertuples(index=False))}
+        for row, values in zip(frame.index[dup], frame.loc[dup, key].itertuples(index=False)):
+            shown = ", ".join(f"{k}={v}" for k, v in zip(key, values))
+            read.error(
+                f"expected each {' + '.join(key)} once; {shown} is also in row {first_row[tuple(values)]}",
+                "delete the repeated row, or correct its ID.",
+                row=row,
+                column=key[0] if len(key) == 1 else None,
+            )
+    else:
+        dup = frame.duplicated(keep="first")
+        for row in frame.index[dup]:
+            read.error("expected each row once; this row repeats an earlier one exactly", "delete the repeated row.", row=row)
+
+
+def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _Read]) -> None:
+    for name, frame in frames.items():
+        read = reads[name]
+        for col in read.spec.columns:
+            if not col.references or col.name not in frame.columns:
+                continue
+            target_table, target_col = col.references.split(".")
+            target = frames.get(target_table)
+            if target is None:
+                if target_table in reads and any(p.severity == "error" for p in reads[target_table].problems):
+                    continue  # present but unreadable: its own problems say why
+                read.error(
+                    f"{TABLES[target_table].filename} to look up '{col.name}', but that file is missing",
+                    f"add {TABLES[target_table].filename}, or remove {read.spec.filename}.",
+                    column=col.name,
+                )
+                continue
+            known = set(target[target_col].dropna())
+            values = frame[col.name]
+            unknown = values.notna() & ~values.isin(known)
+            for row in unknown[unknown].index:
+                value = values[row]
+                close = difflib.get_close_matches(str(value), [str(k) for k in known], n=1, cutoff=0.8)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                read.error(
+                    f"expected a {target_col} listed in {TABLES[target_table].filename}",
+                    f"{hint}correct the ID, or add {value} to {TABLES[target_table].filename}.",
+                    row=row,
+                    column=col.name,
+                    value=value,
+                )
+
+
+def _scales(items: pd.DataFrame, read: _Read) -> pd.DataFrame:
+    low = items["scale_min"] if "scale_min" in items else pd.Series(np.nan, index=items.index)
+    high = items["scale_max"] if "scale_max" in items else pd.Series(np.nan, index=items.index)
+    scales = pd.DataFrame({"item_id": items["item_id"], "scale_min": low.fillna(1.0), "scale_max": high.fillna(5.0)})
+    bad = scales["scale_min"] >= scales["scale_max"]
+    for row in scales.index[bad]:
+        read.error(
+            "scale_min below scale_max",
+            "check the two columns (defaults: 1 and 5).",
+            row=row,
+            column="scale_max",
+            value=f"{scales.loc[row, 'scale_max']:g}",
+        )
+    return scales
+
+
+def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) -> None:
+    if "reactions" in frames and "survey_items" in frames:
+        read = reads["reactions"]
+        scales = _scales(frames["survey_items"], reads["survey_items"]).set_index("item_id")
+        answers = frames["reactions"]
+        low = answers["item_id"].map(scales["scale_min"])
+        high = answers["item_id"].map(scales["scale_max"])
+        r = answers["response"]
+        bad = r.notna() & low.notna() & ((r < low) | (r > high) | (r % 1 != 0))
+        for row in bad[bad].index:
+            read.error(
+                f"expected a whole number from {low[row]:g} to {high[row]:g} (the scale of item {answers.loc[row, 'item_id']})",
+                "correct the answer, or the item's scale_min/scale_max in survey_items.csv.",
+                row=row,
+                column="response",
+                value=f"{r[row]:g}",
+            )
+    if "learning" in frames:
+        _check_learning(frames["learning"], reads["learning"])
+    if "observations" in frames and "educators" in frames:
+        obs, read = frames["observations"], reads["observations"]
+        home = obs["educator_id"].map(frames["educators"].set_index("educator_id")["school_id"])
+        elsewhere = home.notna() & (home != obs["school_id"])
+        if elsewhere.any():
+            first = elsewhere.idxmax()
+            read.warn(
+                f"observations at the educator's own school (educators.csv); {int(elsewhere.sum())} observation(s) "
+                f"are at another school, first in row {first}",
+                "fine for itinerant staff; otherwise correct school_id.",
+                column="school_id",
+            )
+
+
+def _check_learning(frame: pd.DataFrame, read: _Read) -> None:
+    if "max_score" in frame:
+        over = frame["max_score"].notna() & (frame["score"] > frame["max_score"])
+        for row in over[over].index:
+            read.error(
+                f"expected a score no greater than max_score ({frame.loc[row, 'max_score']:g})",
+                "correct the score or max_score.",
+                row=row,
+                column="score",
+                value=f"{frame.loc[row, 'score']:g}",
+            )
+    pairs = frame.dropna(subset=["occasion"])
+    has_pre = set(
+        zip(pairs.loc[pairs["occasion"] == "pre", "educator_id"], pairs.loc[pairs["occasion"] == "pre", "assessment_id"])
+    )
+    post = pairs[pairs["occasion"] == "post"]
+    orphan = [row for row, e, a in zip(post.index, post["educator_id"], post["assessment_id"]) if (e, a) not in has_pre]
+    if orphan:
+        shown = ", ".join(str(r) for r in orphan[:8]) + (f" and {len(orphan) - 8} more" if len(orphan) > 8 else "")
+        read.warn(
+            f"a pre score for every post score; {len(orphan)} post score(s) have none (rows {shown}). "
+            "They are counted as unmatched, not used in gains",
+            "add the missing pre scores if they exist.",
+            column="occasion",
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# The district
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class District:
+    """A district's validated data: one DataFrame per table that was present, and the plan.
+
+    Tables are indexed by their CSV row number (``csv_row``, the header is row 1), so any row can
+    be traced back to the file. Tables that were not in the folder are absent (`has` is False and
+    the attribute is None): that level has no evidence collected.
+    """
+
+    path: Path
+    plan: Plan
+    tables: Mapping[str, pd.DataFrame]
+    notes: tuple[Problem, ...] = ()
+    file_hashes: Mapping[str, str] = field(default_factory=dict)
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+    def __getattr__(self, name: str):
+        if name in TABLES:
+            return self.tables.get(name)
+        raise AttributeError(name)
+
+    @property
+    def school_ids(self) -> list[str]:
+        return list(self.tables["schools"]["school_id"])
+
+    def school(self, school_id: str) -> District:
+        """The same district restricted to one school's rows (district-wide lines such as sessions are kept)."""
+        schools = self.tables["schools"]
+        if school_id not in set(schools["school_id"]):
+            close = difflib.get_close_matches(school_id, [str(s) for s in schools["school_id"]], n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise KeyError(f"no school with school_id {school_id!r} in schools.csv{hint}")
+        educators = self.tables["educators"]
+        staff = set(educators.loc[educators["school_id"] == school_id, "educator_id"])
+        tables = {}
+        for name, frame in self.tables.items():
+            if "school_id" in frame.columns and name != "costs":
+                keep = frame["school_id"] == school_id
+                if name == "reactions" and "educator_id" in frame.columns:
+                    keep = keep.fillna(False) | frame["educator_id"].isin(staff)
+                tables[name] = frame[keep.fillna(False).astype(bool)]
+            elif name == "costs" and "school_id" in frame.columns:
+                tables[name] = frame[(frame["school_id"] == school_id).fillna(False).astype(bool)]
+            elif "educator_id" in frame.columns:
+                tables[name] = frame[frame["educator_id"].isin(staff)]
+            else:
+                tables[name] = frame
+        return District(self.path, self.plan, MappingProxyType(tables), self.notes, self.file_hashes)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per contract table: present or not, rows, columns, schools covered, date range, warnings."""
+        rows = []
+        for name, spec in TABLES.items():
+            frame = self.tables.get(name)
+            warns = sum(p.file == spec.filename for p in self.notes)
+            if frame is None:
+                rows.append(
+                    {
+                        "table": spec.filename,
+                        "level": spec.level,
+                        "rows": 0,
+                        "columns": 0,
+                        "schools": 0,
+                        "first_date": pd.NaT,
+                        "last_date": pd.NaT,
+                        "warnings": warns,
+                        "status": "no evidence collected",
+                    }
+                )
+                continue
+            dates = frame["date"] if "date" in frame.columns else pd.Series(dtype="datetime64[ns]")
+            rows.append(
+                {
+                    "table": spec.filename,
+                    "level": spec.level,
+                    "rows": len(frame),
+                    "columns": frame.shape[1],
+                    "schools": int(frame["school_id"].nunique()) if "school_id" in frame.columns else 0,
+                    "first_date": dates.min(),
+                    "last_date": dates.max(),
+                    "warnings": warns,
+                    "status": "loaded",
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def _table_files(folder: Path, reads_problems: list[Problem]) -> Iterator[tuple[TableSpec, Path]]:
+    names = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    expected = {spec.filename: spec for spec in TABLES.values()}
+    for filename, spec in expected.items():
+        if filename in names:
+            yield spec, names[filename]
+    for lower, path in names.items():
+        if lower.endswith(".csv") and lower not in expected:
+            close = difflib.get_close_matches(lower, list(expected), n=1, cutoff=0.8)
+            hint = f"did you mean {close[0]}? Rename it." if close else f"tables read: {', '.join(expected)}."
+            reads_problems.append(Problem(path.name, "expected a table of the data contract; this file is not read", hint, severity="warning"))
+
+
+def load(path: str | Path) -> District:
+    """Read and validate a district's data folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder holding ``schools.csv``, ``educators.csv``, any of the optional tables, and ``plan.yml``.
+
+    Returns
+    -------
+    District
+        The validated tables (typed: IDs as text, numbers as floats, dates as datetimes) and the plan.
+
+    Raises
+    ------
+    ContractError
+        Listing every problem found in every file, each with file, row, column, value, what was
+        expected and the likely fix. Warnings (`ContractWarning`) flag valid but doubtful data.
+
+    Examples
+    --------
+    >>> from plevaluate import load
+    >>> district = load("data/sample")
+    >>> district.schools["school_id"].iloc[0]
+    'S01'
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ContractError([Problem(str(folder), "expected a folder of CSV tables", "check the path.")], str(folder))
+    problems: list[Problem] = []
+    reads: dict[str, _Read] = {}
+    for spec, file in _table_files(folder, problems):
+        reads[spec.name] = _read_csv(file, spec)
+    for spec in TABLES.values():
+        if spec.required and spec.name not in reads:
+            problems.append(
+                Problem(
+                    spec.filename,
+                    f"expected a required table (one row per {spec.row_is.removeprefix('a ').removeprefix('an ')})",
+                    f"add {spec.filename} to {folder}.",
+                )
+            )
+    frames: dict[str, pd.DataFrame] = {}
+    for name, read in reads.items():
+        if read.frame is not None:
+            frames[name] = _type_columns(read)
+    for name, frame in frames.items():
+        _check_keys(frame, reads[name])
+    _check_references(frames, reads)
+    _check_rules(frames, reads)
+
+    plan_path = next((folder / n for n in ("plan.yml", "plan.yaml") if (folder / n).is_file()), None)
+    if plan_path is None:
+        problems.append(
+            Problem(
+                "plan.yml",
+                "expected an evaluation plan; none was found, so defaults are used (min_n 10, no targets)",
+                "add plan.yml with the program, school year and a target for each level.",
+                severity="warning",
+            )
+        )
+    for read in reads.values():
+        problems.extend(read.problems)
+    errors = [p for p in problems if p.severity == "error"]
+    plan = Plan(program=folder.name, school_year="unknown")
+    if plan_path:
+        try:
+            plan = read_plan(plan_path)
+        except ContractError as exc:
+            errors.extend(exc.problems)
+    if errors:
+        raise ContractError(errors + [p for p in problems if p.severity == "warning"], str(folder))
+    notes = tuple(p for p in problems if p.severity == "warning")
+    for note in notes:
+        warnings.warn(str(note), ContractWarning, stacklevel=2)
+    hashes = {read.spec.filename: read.sha256 for read in reads.values()}
+    if plan_path:
+        hashes[plan_path.name] = hashlib.sha256(plan_path.read_bytes()).hexdigest()
+    return District(folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes))

@@ -1,0 +1,142 @@
+"""The errors and warnings plevaluate raises, in one place.
+
+`ContractError` is raised once, at loading, and lists every problem found in a
+district's data folder. `ContractWarning` flags data that is valid but doubtful
+(normalized whitespace, a Windows-1252 export, a post score with no pre score).
+`StatisticalWarning` flags an analysis that runs but deserves caution.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+__all__ = ["ContractError", "ContractWarning", "PlanError", "Problem", "StatisticalWarning"]
+
+#: How many rows of one kind of problem a message lists before summarizing the rest.
+ROWS_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a district's data.
+
+    Attributes
+    ----------
+    file : str
+        The file the problem is in, e.g. ``"observations.csv"``.
+    expected : str
+        What the contract expects, in words.
+    fix : str
+        The likely fix, in words.
+    row : int or None
+        The CSV row number (the header is row 1), when the problem is in one row.
+    column : str or None
+        The column, when the problem is in one column.
+    value : str or None
+        The offending value as it was read.
+    severity : {"error", "warning"}
+    """
+
+    file: str
+    expected: str
+    fix: str = ""
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    severity: str = "error"
+
+    def where(self) -> str:
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"{_label(self.file)} '{self.column}'")
+        if self.value is not None:
+            parts.append(f"value {self.value!r}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.where()}: {self.expected}"
+        return f"{text}. Fix: {_sentences(self.fix)}" if self.fix else text
+
+
+def _sentences(text: str) -> str:
+    """Capitalize the first letter of each sentence of a fix."""
+    return re.sub(r"(^|[.?!]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+def _label(file: str) -> str:
+    return "entry" if file.endswith((".yml", ".yaml")) else "column"
+
+
+def format_problems(problems: list[Problem] | tuple[Problem, ...], rows_shown: int = ROWS_SHOWN) -> str:
+    """Format problems for a person: grouped by file, and by kind within a file.
+
+    Problems of one kind (same file, column, expectation and fix) that occur on
+    many rows are listed once with their row numbers and values, the first
+    ``rows_shown`` in full and the rest counted.
+    """
+    by_file: dict[str, dict[tuple, list[Problem]]] = defaultdict(lambda: defaultdict(list))
+    for p in problems:
+        by_file[p.file][(p.column, p.expected, p.fix, p.row is None)].append(p)
+    lines: list[str] = []
+    for file, kinds in by_file.items():
+        lines.append(f"{file}:")
+        for (column, expected, fix, _), group in kinds.items():
+            if len(group) == 1:
+                p = group[0]
+                where = ", ".join(
+                    s
+                    for s in (
+                        f"row {p.row}" if p.row is not None else "",
+                        f"{_label(file)} '{column}'" if column else "",
+                        f"value {p.value!r}" if p.value is not None else "",
+                    )
+                    if s
+                )
+                head = f"{where}: " if where else ""
+                lines.append(f"  - {head}{expected}." + (f" Fix: {_sentences(fix)}" if fix else ""))
+                continue
+            shown = ", ".join(
+                f"row {p.row}" + (f" ({p.value!r})" if p.value is not None else "") for p in group[:rows_shown]
+            )
+            more = f" and {len(group) - rows_shown} more rows" if len(group) > rows_shown else ""
+            col = f"{_label(file)} '{column}', " if column else ""
+            lines.append(
+                f"  - {col}{len(group)} rows: {shown}{more}: {expected}." + (f" Fix: {_sentences(fix)}" if fix else "")
+            )
+    return "\n".join(lines)
+
+
+class ContractError(ValueError):
+    """A district's data breaks the data contract.
+
+    The message lists every problem found (file, row, column, value, what was
+    expected and the likely fix); ``problems`` holds them as `Problem` objects.
+    """
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...], source: str = "the data folder"):
+        self.problems = tuple(p for p in problems if p.severity == "error")
+        self.warnings = tuple(p for p in problems if p.severity != "error")
+        n_files = len({p.file for p in self.problems})
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        files = "file" if n_files == 1 else "files"
+        header = f"plevaluate could not load {source}: {len(self.problems)} {noun} in {n_files} {files}."
+        text = header + "\n\n" + format_problems(self.problems)
+        if self.warnings:
+            text += f"\n\nAlso {len(self.warnings)} warning(s), which do not stop loading:\n" + format_problems(self.warnings)
+        super().__init__(text)
+
+
+class PlanError(ContractError):
+    """plan.yml is missing required entries or has invalid values."""
+
+
+class ContractWarning(UserWarning):
+    """Data that is valid but doubtful, or that plevaluate normalized while reading it."""
+
+
+class StatisticalWarning(UserWarning):
+    """An analysis that runs but whose result deserves caution (small n, failed diagnostics)."""

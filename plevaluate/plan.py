@@ -1,0 +1,186 @@
+"""The evaluation plan: ``plan.yml`` in a district's data folder.
+
+Guskey plans backward: decide the student outcome first (level 5), then the
+classroom practice that produces it (level 4), the organizational support it
+needs (level 3), what educators must learn (level 2) and the experience that
+gets them there (level 1). The plan records, for each level, the intended
+result, the measure and a numeric target, plus the options every analysis
+shares (``min_n`` for small-cell suppression, the comparison design, the
+educator hourly rate used to cost participants' time).
+
+Example ``plan.yml``::
+
+    program: Math Talk
+    school_year: 2025-26
+    observable_practice: Students explain their reasoning to a partner
+    min_n: 10
+    comparison_design: matched
+    educator_hourly_rate: 48.50
+    levels:
+      reactions:    {result: ..., measure: ..., construct: content, rating_at_least: 4, target: 0.80}
+      learning:     {result: ..., measure: ..., target: 0.50, mastery_share: 0.80}
+      organization: {result: ..., measure: ..., indicator: protected_time, rating_at_least: 3, target: 1.0}
+      practice:     {result: ..., measure: ..., target: 0.60, by_month: 5}
+      outcomes:     {result: ..., measure: ..., target: 0.10}
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import PlanError, Problem
+
+__all__ = [
+    "LearningTarget",
+    "Levels",
+    "OrganizationTarget",
+    "OutcomesTarget",
+    "Plan",
+    "PracticeTarget",
+    "ReactionsTarget",
+    "read_plan",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Target(_Strict):
+    result: str = Field("", description="The intended result, in words.")
+    measure: str = Field("", description="How the result is measured, in words.")
+
+
+with warnings.catch_warnings():
+    # pydantic warns that a field named "construct" shadows BaseModel.construct (a deprecated v1 method);
+    # "construct" is the word the data contract uses, and the field value is what attribute access returns.
+    warnings.filterwarnings("ignore", message='Field name "construct"', category=UserWarning)
+
+    class ReactionsTarget(_Target):
+        """Level 1: the share of respondents whose mean rating on ``construct`` is at least ``rating_at_least``."""
+
+        construct: str = "content"
+        rating_at_least: float = 4.0
+        target: float | None = Field(None, ge=0, le=1, description="Share of respondents, 0 to 1.")
+
+
+class LearningTarget(_Target):
+    """Level 2: mean pre-to-post gain in SD units (g_av), and the mastery threshold as a share of the maximum score."""
+
+    target: float | None = Field(None, description="Mean gain in standard-deviation units (g_av).")
+    mastery_share: float = Field(0.8, gt=0, le=1, description="Mastery = score >= this share of max_score.")
+
+
+class OrganizationTarget(_Target):
+    """Level 3: the share of participant schools rated at least ``rating_at_least`` on an indicator or structure."""
+
+    indicator: str | None = None
+    structure: str | None = None
+    rating_at_least: float = Field(3.0, ge=1, le=4, description="1 not yet, 2 emerging, 3 developing, 4 deepening.")
+    target: float | None = Field(None, ge=0, le=1, description="Share of participant schools, 0 to 1.")
+
+
+class PracticeTarget(_Target):
+    """Level 4: the share of observed classrooms showing the practice, by a month of the school year."""
+
+    target: float | None = Field(None, ge=0, le=1, description="Share of observations showing the practice.")
+    by_month: int | None = Field(None, ge=1, le=12, description="Calendar month by which the target applies.")
+
+
+class OutcomesTarget(_Target):
+    """Level 5: the effect on student outcomes, in standard-deviation units (Hedges' g)."""
+
+    target: float | None = Field(None, description="Effect size in SD units.")
+
+
+class Levels(_Strict):
+    reactions: ReactionsTarget = ReactionsTarget()
+    learning: LearningTarget = LearningTarget()
+    organization: OrganizationTarget = OrganizationTarget()
+    practice: PracticeTarget = PracticeTarget()
+    outcomes: OutcomesTarget = OutcomesTarget()
+
+
+class Plan(_Strict):
+    """A validated evaluation plan. Every field but ``program`` and ``school_year`` has a default."""
+
+    program: str
+    school_year: str
+    description: str = ""
+    observable_practice: str = ""
+    min_n: int = Field(10, ge=1, description="Statistics about fewer people than this are suppressed.")
+    comparison_design: Literal["randomized", "matched", "none"] = Field(
+        "matched",
+        description="randomized: schools were assigned by lottery; matched: a comparison group chosen to resemble "
+        "participants; none: no comparison group.",
+    )
+    educator_hourly_rate: float = Field(0.0, ge=0, description="Used to value participants' time in the cost analysis.")
+    seed: int = Field(20251, description="Seed for every random step (bootstrap, jitter), so reports reproduce.")
+    levels: Levels = Levels()
+
+
+def _fix_for(loc: tuple, kind: str, model: type[BaseModel]) -> str:
+    if kind == "extra_forbidden":
+        allowed: list[str] = list(model.model_fields)
+        target: type[BaseModel] = model
+        for part in loc[:-1]:
+            field = target.model_fields.get(str(part))
+            if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+                break
+            target = field.annotation
+            allowed = list(target.model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return f"{hint}Allowed here: {', '.join(allowed)}."
+    if kind == "missing":
+        return f"add '{loc[-1]}' to plan.yml."
+    return "correct the value in plan.yml."
+
+
+def read_plan(path: str | Path) -> Plan:
+    """Read and validate ``plan.yml``.
+
+    Raises
+    ------
+    PlanError
+        Listing every problem: unknown keys (with did-you-mean), missing entries, values of the wrong type or range.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        raise PlanError(
+            [Problem(path.name, f"valid YAML ({getattr(exc, 'problem', exc)})", "check indentation and colons.", row=row)],
+            str(path.parent),
+        ) from None
+    except UnicodeDecodeError:
+        raise PlanError([Problem(path.name, "a UTF-8 text file", "save plan.yml as UTF-8.")], str(path.parent)) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise PlanError([Problem(path.name, "a mapping of keys to values", "start with 'program: ...'.")], str(path.parent))
+    # YAML reads 2025-26 as a string but 2025 as an int; a school year is text either way.
+    if isinstance(raw.get("school_year"), int):
+        raw = {**raw, "school_year": str(raw["school_year"])}
+    try:
+        return Plan.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                path.name,
+                err["msg"].rstrip("."),
+                _fix_for(tuple(err["loc"]), err["type"], Plan),
+                column=".".join(str(p) for p in err["loc"]),
+                value=None if err["type"] == "missing" else repr(err.get("input"))[:80],
+            )
+            for err in exc.errors()
+        ]
+        raise PlanError(problems, str(path.parent)) from None

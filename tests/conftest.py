@@ -1,0 +1,71 @@
+"""Shared fixtures: an rng, the sample district, a tiny district to corrupt, matplotlib's Agg backend."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+import plevaluate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20251123)
+
+
+@pytest.fixture(scope="session")
+def sample_district() -> plevaluate.District:
+    return plevaluate.load(SAMPLE)
+
+
+def write_tiny(folder: Path) -> Path:
+    """A small valid district cut from the sample: two participant schools and one comparison school."""
+    folder.mkdir(parents=True, exist_ok=True)
+    keep = {"S01", "S02", "S09"}
+    read = {name: pd.read_csv(SAMPLE / f"{name}.csv", dtype=str, keep_default_na=False) for name in plevaluate.TABLES}
+    educators = read["educators"][read["educators"]["school_id"].isin(keep)]
+    staff = set(educators["educator_id"])
+    cut = {
+        "schools": read["schools"][read["schools"]["school_id"].isin(keep)],
+        "educators": educators,
+        "sessions": read["sessions"],
+        "attendance": read["attendance"][read["attendance"]["educator_id"].isin(staff)].head(40),
+        "costs": read["costs"][read["costs"]["school_id"].isin(keep | {""})],
+        "survey_items": read["survey_items"],
+        "reactions": read["reactions"][read["reactions"]["school_id"].isin(keep)].head(60),
+        "learning": read["learning"][read["learning"]["educator_id"].isin(staff)],
+        "conditions": read["conditions"][read["conditions"]["school_id"].isin(keep)],
+        "observations": read["observations"][read["observations"]["school_id"].isin(keep)].head(40),
+        "students": read["students"][read["students"]["school_id"].isin(keep)].head(60),
+    }
+    # learning: the first 20 educators with a pre score, with their post scores
+    learning = cut["learning"]
+    pre = list(learning.loc[learning["occasion"] == "pre", "educator_id"])[:20]
+    cut["learning"] = learning[learning["educator_id"].isin(pre)]
+    for name, frame in cut.items():
+        frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+    shutil.copy(SAMPLE / "plan.yml", folder / "plan.yml")
+    return folder
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    return write_tiny(tmp_path / "district")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")

@@ -1,0 +1,321 @@
+"""The data contract: every rule of issue #2, each asserting the message a user reads."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import plevaluate
+from plevaluate import ContractError, ContractWarning, load
+
+
+def read(folder: Path, table: str) -> pd.DataFrame:
+    return pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+
+
+def write(folder: Path, table: str, frame: pd.DataFrame) -> None:
+    frame.to_csv(folder / f"{table}.csv", index=False, lineterminator="\n")
+
+
+def set_cell(folder: Path, table: str, row: int, column: str, value: str) -> None:
+    """Set the cell at CSV row ``row`` (header = row 1)."""
+    frame = read(folder, table)
+    frame.loc[row - 2, column] = value
+    write(folder, table, frame)
+
+
+def errors_of(folder: Path) -> str:
+    with pytest.raises(ContractError) as caught:
+        load(folder)
+    return str(caught.value)
+
+
+def test_tiny_district_loads_cleanly(tiny):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        district = load(tiny)
+    assert district.has("observations") and len(district.schools) == 3
+
+
+def test_missing_required_column(tiny):
+    write(tiny, "schools", read(tiny, "schools").drop(columns=["group"]))
+    message = errors_of(tiny)
+    assert "schools.csv" in message
+    assert "column 'group': required column 'group' is missing (required: school_id, school_name, group)" in message
+    assert "Fix: Add a 'group' column." in message
+
+
+def test_misspelled_column_suggests_the_contract_name(tiny):
+    write(tiny, "observations", read(tiny, "observations").rename(columns={"school_id": "school"}))
+    message = errors_of(tiny)
+    assert "observations.csv" in message
+    assert "required column 'school_id' is missing" in message
+    assert "Did you mean 'school'? Rename that column to 'school_id'." in message
+
+
+def test_case_difference_in_column_is_suggested(tiny):
+    write(tiny, "schools", read(tiny, "schools").rename(columns={"group": "Group"}))
+    assert "Did you mean 'Group'?" in errors_of(tiny)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "expected"),
+    [
+        ("educators", "school_id", "S77", "expected a school_id listed in schools.csv"),
+        ("attendance", "educator_id", "E9999", "expected a educator_id listed in educators.csv"),
+        ("attendance", "session_id", "PL99", "expected a session_id listed in sessions.csv"),
+        ("reactions", "item_id", "C9", "expected a item_id listed in survey_items.csv"),
+    ],
+)
+def test_unknown_reference(tiny, table, column, value, expected):
+    set_cell(tiny, table, 3, column, value)
+    message = errors_of(tiny)
+    assert f"{table}.csv:\n  - row 3, column '{column}', value '{value}': {expected}." in message
+    assert f"add {value} to" in message
+
+
+def test_unknown_reference_suggests_a_close_id(tiny):
+    set_cell(tiny, "educators", 2, "school_id", "S001")
+    assert "Did you mean 'S01'?" in errors_of(tiny)
+
+
+def test_duplicate_primary_key(tiny):
+    frame = read(tiny, "schools")
+    frame.loc[2, "school_id"] = "S01"  # CSV row 4 repeats S01 of row 2
+    write(tiny, "schools", frame)
+    message = errors_of(tiny)
+    assert "row 4, column 'school_id': expected each school_id once; school_id=S01 is also in row 2." in message
+
+
+def test_duplicate_composite_key(tiny):
+    frame = read(tiny, "attendance")
+    write(tiny, "attendance", pd.concat([frame, frame.iloc[[0]]], ignore_index=True))
+    message = errors_of(tiny)
+    row = len(frame) + 2
+    assert f"row {row}: expected each educator_id + session_id once" in message
+    assert "is also in row 2" in message
+
+
+def test_exact_duplicate_row_in_a_table_without_key(tiny):
+    frame = read(tiny, "conditions")
+    write(tiny, "conditions", pd.concat([frame, frame.iloc[[3]]], ignore_index=True))
+    assert f"row {len(frame) + 2}: expected each row once; this row repeats an earlier one exactly" in errors_of(tiny)
+
+
+def test_likert_response_outside_the_item_scale(tiny):
+    set_cell(tiny, "reactions", 5, "response", "7")
+    message = errors_of(tiny)
+    assert "row 5, column 'response', value '7': expected a whole number from 1 to 5 (the scale of item" in message
+
+
+def test_likert_scale_comes_from_the_item(tiny):
+    items = read(tiny, "survey_items")
+    items["scale_max"] = "7"
+    write(tiny, "survey_items", items)
+    set_cell(tiny, "reactions", 5, "response", "7")
+    load(tiny)  # 7 is on a 1-7 scale
+
+
+def test_non_numeric_score(tiny):
+    set_cell(tiny, "learning", 2, "score", "12 pts")
+    message = errors_of(tiny)
+    assert "learning.csv:\n  - row 2, column 'score', value '12 pts': expected a number at least 0." in message
+    assert "Remove text, units or thousands separators" in message
+
+
+def test_unparseable_date(tiny):
+    set_cell(tiny, "sessions", 3, "date", "Sept 10th")
+    message = errors_of(tiny)
+    assert "row 3, column 'date', value 'Sept 10th': expected a date such as 2025-09-15 (YYYY-MM-DD)" in message
+
+
+def test_us_dates_are_read(tiny):
+    set_cell(tiny, "sessions", 3, "date", "9/10/2025")
+    assert load(tiny).sessions.loc[3, "date"] == pd.Timestamp("2025-09-10")
+
+
+def test_occasion_must_be_pre_or_post(tiny):
+    set_cell(tiny, "learning", 4, "occasion", "middle")
+    assert "row 4, column 'occasion', value 'middle': expected one of pre, post." in errors_of(tiny)
+
+
+def test_post_score_without_pre_score_warns(tiny):
+    frame = read(tiny, "learning")
+    first_pre = frame.index[frame["occasion"] == "pre"][0]
+    educator = frame.loc[first_pre, "educator_id"]
+    write(tiny, "learning", frame.drop(index=first_pre))
+    has_post = (read(tiny, "learning")["educator_id"] == educator).any()
+    assert has_post
+    with pytest.warns(ContractWarning, match=r"1 post score\(s\) have none"):
+        load(tiny)
+
+
+def test_negative_cost(tiny):
+    set_cell(tiny, "costs", 2, "amount", "-500")
+    message = errors_of(tiny)
+    assert "costs.csv:\n  - row 2, column 'amount', value '-500': expected a number at least 0." in message
+    assert "Record a refund or credit by reducing the cost line it refunds" in message
+
+
+def test_empty_required_table(tiny):
+    (tiny / "schools.csv").write_text("")
+    message = errors_of(tiny)
+    assert "schools.csv:\n  - expected a header row and data rows, but the file is empty." in message
+    assert "Export schools.csv again: it is required (one row per school)." in message
+
+
+def test_header_only_required_table_is_an_error(tiny):
+    (tiny / "educators.csv").write_text("educator_id,school_id,role\n")
+    assert "data rows, but the file has a header and no rows" in errors_of(tiny)
+
+
+def test_header_only_optional_table_means_no_evidence(tiny):
+    (tiny / "observations.csv").write_text("observation_id,date,school_id,educator_id,practice_observed\n")
+    with pytest.warns(ContractWarning, match="treated as no evidence collected"):
+        district = load(tiny)
+    assert not district.has("observations")
+
+
+def test_missing_optional_table_is_not_an_error(tiny):
+    (tiny / "students.csv").unlink()
+    district = load(tiny)
+    assert district.students is None
+    summary = district.summary().set_index("table")
+    assert summary.loc["students.csv", "status"] == "no evidence collected"
+
+
+def test_missing_required_table(tiny):
+    (tiny / "educators.csv").unlink()
+    assert "educators.csv:\n  - expected a required table (one row per educator)." in errors_of(tiny)
+
+
+def test_windows_1252_export_loads_with_a_warning(tiny):
+    frame = read(tiny, "schools")
+    frame.loc[0, "school_name"] = "Escuela Peña"
+    (tiny / "schools.csv").write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("cp1252"))
+    with pytest.warns(ContractWarning, match="the file is Windows-1252"):
+        district = load(tiny)
+    assert district.schools["school_name"].iloc[0] == "Escuela Peña"
+
+
+def test_utf8_byte_order_mark(tiny):
+    text = (tiny / "schools.csv").read_text(encoding="utf-8")
+    (tiny / "schools.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    district = load(tiny)
+    assert list(district.schools.columns[:3]) == ["school_id", "school_name", "group"]
+
+
+def test_whitespace_around_ids_and_headers_is_normalized_with_a_warning(tiny):
+    frame = read(tiny, "schools")
+    frame.loc[1, "school_id"] = " S02 "
+    frame = frame.rename(columns={"group": " group "})
+    write(tiny, "schools", frame)
+    with pytest.warns(ContractWarning) as caught:
+        district = load(tiny)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "spaces were removed from ' group '" in messages
+    assert "spaces were removed from 1 value(s), first in row 3 (' S02 ')" in messages
+    assert "S02" in set(district.schools["school_id"])
+
+
+def test_numeric_looking_ids_keep_leading_zeros(tiny):
+    for table in ("schools", "educators", "conditions", "observations", "students", "costs", "reactions"):
+        frame = read(tiny, table)
+        frame["school_id"] = frame["school_id"].replace({"S01": "007", "S02": "0042", "S09": "9"})
+        write(tiny, table, frame)
+    district = load(tiny)
+    assert list(district.schools["school_id"]) == ["007", "0042", "9"]
+    assert district.school("007").schools["school_id"].iloc[0] == "007"
+
+
+def test_ragged_csv(tiny):
+    lines = (tiny / "sessions.csv").read_text().splitlines()
+    lines[3] = lines[3] + ",extra"
+    (tiny / "sessions.csv").write_text("\n".join(lines) + "\n")
+    message = errors_of(tiny)
+    assert "sessions.csv:\n  - row 4: expected 6 fields like the header, found 7." in message
+    assert "A value probably contains an unquoted comma" in message
+
+
+def test_unreadable_csv_binary(tiny):
+    (tiny / "sessions.csv").write_bytes(b"PK\x03\x04\x00\x00binary")
+    assert "contains binary data (an .xlsx workbook saved with a .csv name?)" in errors_of(tiny)
+
+
+def test_unclosed_quote(tiny):
+    (tiny / "sessions.csv").write_text('session_id,date,format,hours\nPL01,2025-08-20,workshop,"6\n')
+    assert "a readable CSV file" in errors_of(tiny)
+
+
+def test_every_problem_is_listed_at_once(tiny):
+    set_cell(tiny, "sessions", 2, "hours", "lots")
+    set_cell(tiny, "learning", 2, "occasion", "mid")
+    set_cell(tiny, "costs", 3, "amount", "-1")
+    with pytest.raises(ContractError) as caught:
+        load(tiny)
+    files = {p.file for p in caught.value.problems}
+    assert files == {"sessions.csv", "learning.csv", "costs.csv"}
+    assert str(caught.value).startswith(f"plevaluate could not load {tiny}: 3 problems in 3 files.")
+
+
+def test_extra_columns_are_kept_and_near_misses_warned(tiny):
+    frame = read(tiny, "schools")
+    frame["principal_note"] = "x"
+    frame["enrolment"] = "300"
+    write(tiny, "schools", frame)
+    with pytest.warns(ContractWarning, match="Did you mean 'enrollment'"):
+        district = load(tiny)
+    assert {"principal_note", "enrolment"} <= set(district.schools.columns)
+
+
+def test_category_case_is_normalized_with_a_warning(tiny):
+    set_cell(tiny, "sessions", 2, "format", "Learning Walk")
+    with pytest.warns(ContractWarning, match="'Learning Walk' -> 'learning_walk'"):
+        district = load(tiny)
+    assert district.sessions.loc[2, "format"] == "learning_walk"
+
+
+def test_misnamed_table_file_is_suggested(tiny):
+    (tiny / "observations.csv").rename(tiny / "observation.csv")
+    with pytest.warns(ContractWarning, match="not read. Fix: Did you mean observations.csv"):
+        district = load(tiny)
+    assert not district.has("observations")
+
+
+def test_rubric_labels_and_levels_of_use_are_mapped(tiny):
+    set_cell(tiny, "conditions", 2, "rating", "Developing")
+    set_cell(tiny, "observations", 2, "level_of_use", "IVB")
+    district = load(tiny)
+    assert district.conditions.loc[2, "rating"] == 3
+    assert district.observations.loc[2, "level_of_use"] == 5
+
+
+def test_types_after_loading(sample_district):
+    d = sample_district
+    assert str(d.students["year"].dtype) == "Int64"
+    assert d.sessions["date"].dtype.kind == "M"
+    assert d.observations["practice_observed"].dtype == "boolean"
+    assert d.schools.index.name == "csv_row" and d.schools.index[0] == 2
+
+
+def test_school_view(sample_district):
+    view = sample_district.school("S03")
+    assert set(view.observations["school_id"]) == {"S03"}
+    assert set(view.learning["educator_id"]) <= set(view.educators["educator_id"])
+    with pytest.raises(KeyError, match="did you mean S03"):
+        sample_district.school("S3")
+
+
+def test_not_a_folder(tmp_path):
+    with pytest.raises(ContractError, match="expected|a folder of CSV tables"):
+        load(tmp_path / "nowhere")
+
+
+def test_tables_spec_covers_the_design():
+    assert set(plevaluate.TABLES) == {
+        "schools", "educators", "sessions", "attendance", "costs", "survey_items",
+        "reactions", "learning", "conditions", "observations", "students",
+    }
