@@ -69,7 +69,9 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="plevaluate", description="Evaluate professional learning with Guskey's five levels.")
+    parser = argparse.ArgumentParser(
+        prog="plevaluate", description="Evaluate professional learning with Guskey's five levels."
+    )
     parser.add_argument("--version", action="version", version=f"plevaluate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check a data folder against the data contract")

@@ -126,7 +126,9 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                     _id("school_id"),
                     Column("school_name", "text", required=True),
                     Column("group", "category", required=True, choices=("participant", "comparison")),
-                    Column("grade_band", "category", nullable=True, choices=("elementary", "middle", "high", "k8", "other")),
+                    Column(
+                        "grade_band", "category", nullable=True, choices=("elementary", "middle", "high", "k8", "other")
+                    ),
                     Column("cohort", "text", nullable=True),
                     Column("enrollment", "integer", nullable=True, min=0),
                 ),
@@ -372,7 +374,7 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
-        read.error(f"a readable CSV file ({exc})", "check for an unclosed quote (\") near that line.")
+        read.error(f"a readable CSV file ({exc})", 'check for an unclosed quote (") near that line.')
         return read
     header, rows, numbers = records[0], [], []
     width = len(header)
@@ -432,7 +434,11 @@ def _check_header(header: list[str], read: _Read) -> list[str] | None:
     for col in spec.columns:
         if col.required and col.name not in stripped:
             close = _did_you_mean(col.name, unknown)
-            fix = f"did you mean '{close}'? Rename that column to '{col.name}'." if close else f"add a '{col.name}' column."
+            fix = (
+                f"did you mean '{close}'? Rename that column to '{col.name}'."
+                if close
+                else f"add a '{col.name}' column."
+            )
             need = ", ".join(spec.required_columns)
             read.error(f"required column '{col.name}' is missing (required: {need})", fix, column=col.name)
     for name in unknown:
@@ -493,7 +499,12 @@ def _type_column(values: pd.Series, col: Column, read: _Read) -> pd.Series:
         missing = stripped.str.lower().isin(MISSING_TOKENS)
     if not col.nullable:
         for row in missing[missing].index:
-            read.error(f"expected a value ({col.expectation()}), but the cell is blank", "fill it in.", row=row, column=col.name)
+            read.error(
+                f"expected a value ({col.expectation()}), but the cell is blank",
+                "fill it in.",
+                row=row,
+                column=col.name,
+            )
     present = ~missing
     if col.kind in ("id", "text"):
         return stripped.where(present).astype("string")
@@ -522,7 +533,9 @@ def _category(stripped: pd.Series, present: pd.Series, col: Column, read: _Read)
     for row in bad[bad].index:
         close = _did_you_mean(stripped[row], list(col.choices))
         hint = f"did you mean '{close}'? " if close else ""
-        read.error(col.expected(), f"{hint}use one of the listed values.", row=row, column=col.name, value=stripped[row])
+        read.error(
+            col.expected(), f"{hint}use one of the listed values.", row=row, column=col.name, value=stripped[row]
+        )
     changed = present & ~bad & (normal != stripped)
     if changed.any():
         first = changed.idxmax()
@@ -636,7 +649,9 @@ def _check_keys(frame: pd.DataFrame, read: _Read) -> None:
     else:
         dup = frame.duplicated(keep="first")
         for row in frame.index[dup]:
-            read.error("expected each row once; this row repeats an earlier one exactly", "delete the repeated row.", row=row)
+            read.error(
+                "expected each row once; this row repeats an earlier one exactly", "delete the repeated row.", row=row
+            )
 
 
 def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _Read]) -> None:
@@ -691,7 +706,7 @@ def _scales(items: pd.DataFrame, read: _Read) -> pd.DataFrame:
 def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) -> None:
     if "reactions" in frames and "survey_items" in frames:
         read = reads["reactions"]
-        scales = _scales(frames["survey_items"], reads["survey_items"]).set_index("item_id")
+        scales = _scales(frames["survey_items"], reads["survey_items"]).drop_duplicates("item_id").set_index("item_id")
         answers = frames["reactions"]
         low = answers["item_id"].map(scales["scale_min"])
         high = answers["item_id"].map(scales["scale_max"])
@@ -709,7 +724,9 @@ def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) ->
         _check_learning(frames["learning"], reads["learning"])
     if "observations" in frames and "educators" in frames:
         obs, read = frames["observations"], reads["observations"]
-        home = obs["educator_id"].map(frames["educators"].set_index("educator_id")["school_id"])
+        home = obs["educator_id"].map(
+            frames["educators"].drop_duplicates("educator_id").set_index("educator_id")["school_id"]
+        )
         elsewhere = home.notna() & (home != obs["school_id"])
         if elsewhere.any():
             first = elsewhere.idxmax()
@@ -734,7 +751,9 @@ def _check_learning(frame: pd.DataFrame, read: _Read) -> None:
             )
     pairs = frame.dropna(subset=["occasion"])
     has_pre = set(
-        zip(pairs.loc[pairs["occasion"] == "pre", "educator_id"], pairs.loc[pairs["occasion"] == "pre", "assessment_id"])
+        zip(
+            pairs.loc[pairs["occasion"] == "pre", "educator_id"], pairs.loc[pairs["occasion"] == "pre", "assessment_id"]
+        )
     )
     post = pairs[pairs["occasion"] == "post"]
     orphan = [row for row, e, a in zip(post.index, post["educator_id"], post["assessment_id"]) if (e, a) not in has_pre]
@@ -852,7 +871,11 @@ def _table_files(folder: Path, reads_problems: list[Problem]) -> Iterator[tuple[
         if lower.endswith(".csv") and lower not in expected:
             close = difflib.get_close_matches(lower, list(expected), n=1, cutoff=0.8)
             hint = f"did you mean {close[0]}? Rename it." if close else f"tables read: {', '.join(expected)}."
-            reads_problems.append(Problem(path.name, "expected a table of the data contract; this file is not read", hint, severity="warning"))
+            reads_problems.append(
+                Problem(
+                    path.name, "expected a table of the data contract; this file is not read", hint, severity="warning"
+                )
+            )
 
 
 def load(path: str | Path) -> District:

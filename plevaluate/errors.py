@@ -126,7 +126,9 @@ class ContractError(ValueError):
         header = f"plevaluate could not load {source}: {len(self.problems)} {noun} in {n_files} {files}."
         text = header + "\n\n" + format_problems(self.problems)
         if self.warnings:
-            text += f"\n\nAlso {len(self.warnings)} warning(s), which do not stop loading:\n" + format_problems(self.warnings)
+            text += f"\n\nAlso {len(self.warnings)} warning(s), which do not stop loading:\n" + format_problems(
+                self.warnings
+            )
         super().__init__(text)
 
 

@@ -158,15 +158,23 @@ def read_plan(path: str | Path) -> Plan:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
         raise PlanError(
-            [Problem(path.name, f"valid YAML ({getattr(exc, 'problem', exc)})", "check indentation and colons.", row=row)],
+            [
+                Problem(
+                    path.name, f"valid YAML ({getattr(exc, 'problem', exc)})", "check indentation and colons.", row=row
+                )
+            ],
             str(path.parent),
         ) from None
     except UnicodeDecodeError:
-        raise PlanError([Problem(path.name, "a UTF-8 text file", "save plan.yml as UTF-8.")], str(path.parent)) from None
+        raise PlanError(
+            [Problem(path.name, "a UTF-8 text file", "save plan.yml as UTF-8.")], str(path.parent)
+        ) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise PlanError([Problem(path.name, "a mapping of keys to values", "start with 'program: ...'.")], str(path.parent))
+        raise PlanError(
+            [Problem(path.name, "a mapping of keys to values", "start with 'program: ...'.")], str(path.parent)
+        )
     # YAML reads 2025-26 as a string but 2025 as an int; a school year is text either way.
     if isinstance(raw.get("school_year"), int):
         raw = {**raw, "school_year": str(raw["school_year"])}

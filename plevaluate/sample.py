@@ -80,15 +80,43 @@ PARAMETERS = {
     "survey_response_rate": 0.75,
     "survey_response_rate_virtual": 0.55,
     "item_nonresponse": 0.03,
-    "learning": {"pre_mean": 15.0, "pre_sd": 4.0, "gain_mean": 2.6, "gain_sd": 1.2, "noise_sd": 2.0,
-                 "comparison_gain_mean": 0.3, "max_score": 30, "post_missing": 0.12},
-    "conditions": {"intercept": 1.5, "principal": 1.2, "growth_per_term": 0.4, "noise_sd": 0.35,
-                   "comparison_principal_participation": 0.15},
-    "practice": {"intercept": -1.4, "month": 0.22, "hours": 0.04, "conditions": 0.5, "educator_sd": 0.5,
-                 "school_sd": 0.3, "observe_probability": 0.85},
-    "students": {"effect_points": 5.0, "effect_by_implementation": 40.0, "school_sd": 12.0, "teacher_sd": 8.0,
-                 "ability_sd": 35.0, "noise_sd": 15.0, "attrition_comparison": 0.08, "attrition_participant": 0.06,
-                 "new_students": 0.04},
+    "learning": {
+        "pre_mean": 15.0,
+        "pre_sd": 4.0,
+        "gain_mean": 2.6,
+        "gain_sd": 1.2,
+        "noise_sd": 2.0,
+        "comparison_gain_mean": 0.3,
+        "max_score": 30,
+        "post_missing": 0.12,
+    },
+    "conditions": {
+        "intercept": 1.5,
+        "principal": 1.2,
+        "growth_per_term": 0.4,
+        "noise_sd": 0.35,
+        "comparison_principal_participation": 0.15,
+    },
+    "practice": {
+        "intercept": -1.4,
+        "month": 0.22,
+        "hours": 0.04,
+        "conditions": 0.5,
+        "educator_sd": 0.5,
+        "school_sd": 0.3,
+        "observe_probability": 0.85,
+    },
+    "students": {
+        "effect_points": 5.0,
+        "effect_by_implementation": 40.0,
+        "school_sd": 12.0,
+        "teacher_sd": 8.0,
+        "ability_sd": 35.0,
+        "noise_sd": 15.0,
+        "attrition_comparison": 0.08,
+        "attrition_participant": 0.06,
+        "new_students": 0.04,
+    },
 }
 
 SESSIONS = [
@@ -132,13 +160,67 @@ CONDITION_DATES = ["2025-10-01", "2026-01-15", "2026-04-15"]
 MONTHS = pd.period_range("2025-09", "2026-05", freq="M")
 
 SCHOOL_NAMES = [
-    "Lincoln", "Jefferson", "Peña & O'Neill", "Riverside", "Cedar Grove", "Washington", "Hillcrest", "Maple Ridge",
-    "Roosevelt", "Lakeview", "Franklin", "Oak Park", "Sunnyside", "Westfield", "Highland", "Brookside",
+    "Lincoln",
+    "Jefferson",
+    "Peña & O'Neill",
+    "Riverside",
+    "Cedar Grove",
+    "Washington",
+    "Hillcrest",
+    "Maple Ridge",
+    "Roosevelt",
+    "Lakeview",
+    "Franklin",
+    "Oak Park",
+    "Sunnyside",
+    "Westfield",
+    "Highland",
+    "Brookside",
 ]
-FIRST = ["Alex", "Jordan", "Maria", "Wei", "Aisha", "Samuel", "Priya", "Diego", "Hannah", "Kofi", "Mei", "Lucas",
-         "Fatima", "Noah", "Elena", "Tariq", "Grace", "Mateo", "Amara", "Ethan"]
-LAST = ["Garcia", "Nguyen", "Okafor", "Smith", "Patel", "Kowalski", "Haddad", "Johnson", "Kim", "Rossi", "Mensah",
-        "Silva", "Cohen", "Baker", "Tanaka", "Murphy", "Ali", "Novak", "Lopez", "Walker"]
+FIRST = [
+    "Alex",
+    "Jordan",
+    "Maria",
+    "Wei",
+    "Aisha",
+    "Samuel",
+    "Priya",
+    "Diego",
+    "Hannah",
+    "Kofi",
+    "Mei",
+    "Lucas",
+    "Fatima",
+    "Noah",
+    "Elena",
+    "Tariq",
+    "Grace",
+    "Mateo",
+    "Amara",
+    "Ethan",
+]
+LAST = [
+    "Garcia",
+    "Nguyen",
+    "Okafor",
+    "Smith",
+    "Patel",
+    "Kowalski",
+    "Haddad",
+    "Johnson",
+    "Kim",
+    "Rossi",
+    "Mensah",
+    "Silva",
+    "Cohen",
+    "Baker",
+    "Tanaka",
+    "Murphy",
+    "Ali",
+    "Novak",
+    "Lopez",
+    "Walker",
+]
 BANDS = ["elementary", "elementary", "middle", "high"]
 GRADES = {"elementary": [3, 4, 5], "middle": [6, 7, 8], "high": [9, 10]}
 COSTS = [
@@ -175,8 +257,11 @@ def _schools(n_schools: int, rng: np.random.Generator) -> pd.DataFrame:
         for i, b in enumerate(band)
     ]
     group = np.where(np.arange(n_schools) < n_part, "participant", "comparison")
-    pp = np.where(group == "participant", rng.uniform(0.6, 0.95, n_schools), PARAMETERS["conditions"][
-        "comparison_principal_participation"])
+    pp = np.where(
+        group == "participant",
+        rng.uniform(0.6, 0.95, n_schools),
+        PARAMETERS["conditions"]["comparison_principal_participation"],
+    )
     pp[2] = 0.10  # the weak school: its principal rarely takes part
     small = n_part - 1
     return pd.DataFrame(
@@ -197,12 +282,17 @@ def _educators(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     school = np.repeat(schools["school_id"].to_numpy(), n)
     rank = np.concatenate([np.arange(k) for k in n])
     size = np.repeat(n, n)
-    role = np.where(rank == 0, "principal", np.where(rank == 1, "coach",
-                    np.where((rank == 2) & (size > 20), "assistant_principal", "teacher")))
+    role = np.where(
+        rank == 0,
+        "principal",
+        np.where(rank == 1, "coach", np.where((rank == 2) & (size > 20), "assistant_principal", "teacher")),
+    )
     total = len(school)
     years = np.clip(np.round(rng.gamma(2.0, 5.0, total)), 0, 40).astype(int)
     participant = np.repeat((schools["group"] == "participant").to_numpy(), n)
-    names = [f"{FIRST[a]} {LAST[b]}" for a, b in zip(rng.integers(0, len(FIRST), total), rng.integers(0, len(LAST), total))]
+    names = [
+        f"{FIRST[a]} {LAST[b]}" for a, b in zip(rng.integers(0, len(FIRST), total), rng.integers(0, len(LAST), total))
+    ]
     return pd.DataFrame(
         {
             "educator_id": _ids("E", total, max(4, len(str(total)))),
@@ -221,8 +311,11 @@ def _attendance(educators: pd.DataFrame, schools: pd.DataFrame, rng: np.random.G
     pp = educators["school_id"].map(schools.set_index("school_id")["principal_participation"]).to_numpy()
     p_format = sessions["format"].map(PARAMETERS["attendance_by_format"]).to_numpy()
     role = educators["role"].to_numpy()[:, None]
-    prob = np.where(role == "principal", pp[:, None],
-                    np.where(role == "coach", 0.95, p_format[None, :] * educators["engagement"].to_numpy()[:, None]))
+    prob = np.where(
+        role == "principal",
+        pp[:, None],
+        np.where(role == "coach", 0.95, p_format[None, :] * educators["engagement"].to_numpy()[:, None]),
+    )
     prob = prob * educators["participant"].to_numpy()[:, None]
     attended = rng.random(prob.shape) < prob
     e_idx, s_idx = np.nonzero(attended)
@@ -242,9 +335,13 @@ def _item_responses(theta, delta, context_shift, rng, items=ITEMS) -> np.ndarray
     """Ratings (rows: respondents, columns: items) from the level-1 item model, reverse-coded items stored reversed."""
     mu = np.array([it[4] for it in items])
     is_context = np.array([it[1] in ("context", "organizational_support") for it in items])
-    latent = (mu[None, :] + ITEM_LOADING * theta[:, None] + delta[:, None]
-              + is_context[None, :] * CONTEXT_PRINCIPAL * context_shift[:, None]
-              + rng.normal(0, ITEM_NOISE_SD, (len(theta), len(items))))
+    latent = (
+        mu[None, :]
+        + ITEM_LOADING * theta[:, None]
+        + delta[:, None]
+        + is_context[None, :] * CONTEXT_PRINCIPAL * context_shift[:, None]
+        + rng.normal(0, ITEM_NOISE_SD, (len(theta), len(items)))
+    )
     rating = np.clip(np.round(latent), 1, 5)
     reverse = np.array([it[3] for it in items])
     return np.where(reverse[None, :], 6 - rating, rating)
@@ -286,22 +383,43 @@ def _reactions(attendance, educators, schools, rng):
 
 def _learning(educators, rng):
     p = PARAMETERS["learning"]
-    takes = educators["role"].isin(["teacher", "coach"]) & (educators["participant"] | (rng.random(len(educators)) < 0.5))
+    takes = educators["role"].isin(["teacher", "coach"]) & (
+        educators["participant"] | (rng.random(len(educators)) < 0.5)
+    )
     takes &= educators["participant"] | educators["role"].eq("teacher")
     who = educators[takes]
     n = len(who)
     pre_true = rng.normal(p["pre_mean"], p["pre_sd"], n)
-    gain = np.where(who["participant"], rng.normal(p["gain_mean"], p["gain_sd"], n),
-                    rng.normal(p["comparison_gain_mean"], p["gain_sd"], n))
+    gain = np.where(
+        who["participant"],
+        rng.normal(p["gain_mean"], p["gain_sd"], n),
+        rng.normal(p["comparison_gain_mean"], p["gain_sd"], n),
+    )
     post_true = pre_true + gain + rng.normal(0, p["noise_sd"], n)
     pre = np.clip(np.round(pre_true), 0, p["max_score"])
     post = np.clip(np.round(post_true), 0, p["max_score"])
     missing = rng.random(n) < p["post_missing"] * (1 + 0.5 * (pre_true < p["pre_mean"]))
     rows = [
-        pd.DataFrame({"educator_id": who["educator_id"], "assessment_id": "MKT-1", "occasion": "pre", "score": pre,
-                      "max_score": p["max_score"], "date": "2025-08-20"}),
-        pd.DataFrame({"educator_id": who["educator_id"][~missing], "assessment_id": "MKT-1", "occasion": "post",
-                      "score": post[~missing], "max_score": p["max_score"], "date": "2026-04-08"}),
+        pd.DataFrame(
+            {
+                "educator_id": who["educator_id"],
+                "assessment_id": "MKT-1",
+                "occasion": "pre",
+                "score": pre,
+                "max_score": p["max_score"],
+                "date": "2025-08-20",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "educator_id": who["educator_id"][~missing],
+                "assessment_id": "MKT-1",
+                "occasion": "post",
+                "score": post[~missing],
+                "max_score": p["max_score"],
+                "date": "2026-04-08",
+            }
+        ),
     ]
     out = pd.concat(rows, ignore_index=True)
     out["score"] = out["score"].astype(int)
@@ -316,8 +434,18 @@ def _conditions(schools, rng):
         for structure, indicator, offset in INDICATORS:
             latent = c["intercept"] + c["principal"] * pp + c["growth_per_term"] * t * pp + offset
             rating = np.clip(np.round(latent + rng.normal(0, c["noise_sd"], len(pp))), 1, 4).astype(int)
-            rows.append(pd.DataFrame({"school_id": schools["school_id"], "date": date, "structure": structure,
-                                      "indicator_id": indicator, "rating": rating, "rater_role": "district_team"}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "school_id": schools["school_id"],
+                        "date": date,
+                        "structure": structure,
+                        "indicator_id": indicator,
+                        "rating": rating,
+                        "rater_role": "district_team",
+                    }
+                )
+            )
     return pd.concat(rows, ignore_index=True).sort_values(["school_id", "date"], kind="stable").reset_index(drop=True)
 
 
@@ -372,7 +500,7 @@ def _observations(educators, schools, attendance, rng):
             "observer_role": np.where(by_coach, "coach", "principal"),
         }
     )
-    spring = (m_idx >= len(MONTHS) - 3)
+    spring = m_idx >= len(MONTHS) - 3
     impl = pd.Series(prob[spring]).groupby(teachers["school_id"].to_numpy()[t_idx][spring]).mean()
     return out, impl
 
@@ -400,8 +528,14 @@ def _students(schools, educators, implementation, rng):
     swd = rng.random(total) < 0.13
     ed = rng.random(total) < pd.Series(school).map(ed_rate).to_numpy()
     ability = rng.normal(0, 1, total)
-    base = (school_effect[school].to_numpy() + teacher_effect[teacher].to_numpy() + p["ability_sd"] * ability
-            - 10 * el - 10 * ed - 15 * swd)
+    base = (
+        school_effect[school].to_numpy()
+        + teacher_effect[teacher].to_numpy()
+        + p["ability_sd"] * ability
+        - 10 * el
+        - 10 * ed
+        - 15 * swd
+    )
 
     def score(year):
         return 500 + 5 * (year - 2024) + base + rng.normal(0, p["noise_sd"], total)
@@ -414,12 +548,32 @@ def _students(schools, educators, implementation, rng):
     new = rng.random(total) < p["new_students"]  # entered in 2026: no 2025 row, no prior score
     ids = _ids("ST", total, max(6, len(str(total))))
     flags = {"english_learner": el, "disability": swd, "econ_disadvantaged": ed}
-    pre = pd.DataFrame({"student_id": ids, "school_id": school, "educator_id": teacher, "year": 2025,
-                        "period": "pre", "grade": grade - 1, "outcome": np.round(s2025), "prior_score": np.round(s2024),
-                        **flags})[~new]
-    post = pd.DataFrame({"student_id": ids, "school_id": school, "educator_id": teacher, "year": 2026,
-                         "period": "post", "grade": grade, "outcome": np.round(s2026),
-                         "prior_score": np.where(new, np.nan, np.round(s2025)), **flags})[stays]
+    pre = pd.DataFrame(
+        {
+            "student_id": ids,
+            "school_id": school,
+            "educator_id": teacher,
+            "year": 2025,
+            "period": "pre",
+            "grade": grade - 1,
+            "outcome": np.round(s2025),
+            "prior_score": np.round(s2024),
+            **flags,
+        }
+    )[~new]
+    post = pd.DataFrame(
+        {
+            "student_id": ids,
+            "school_id": school,
+            "educator_id": teacher,
+            "year": 2026,
+            "period": "post",
+            "grade": grade,
+            "outcome": np.round(s2026),
+            "prior_score": np.where(new, np.nan, np.round(s2025)),
+            **flags,
+        }
+    )[stays]
     out = pd.concat([pre, post], ignore_index=True)
     for col in ("outcome", "prior_score", "grade"):
         out[col] = out[col].astype("Int64")
@@ -551,8 +705,17 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
     n_students = students.loc[students["year"].eq(2026)].groupby("school_id").size()
     tau = _school_effects(schools, implementation, n_students.reindex(schools["school_id"]).fillna(0).to_numpy())
     sp = PARAMETERS["students"]
-    outcome_sd = float(np.sqrt(sp["ability_sd"] ** 2 + sp["school_sd"] ** 2 + sp["teacher_sd"] ** 2
-                               + sp["noise_sd"] ** 2 + 100 * 0.12 * 0.88 + 100 * 0.25 + 225 * 0.13 * 0.87))
+    outcome_sd = float(
+        np.sqrt(
+            sp["ability_sd"] ** 2
+            + sp["school_sd"] ** 2
+            + sp["teacher_sd"] ** 2
+            + sp["noise_sd"] ** 2
+            + 100 * 0.12 * 0.88
+            + 100 * 0.25
+            + 225 * 0.13 * 0.87
+        )
+    )
     truth = {
         "seed": seed,
         "n_schools": n_schools,
@@ -578,7 +741,9 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
             "hours_log_odds_conditional": PARAMETERS["practice"]["hours"],
             "comparison_month_log_odds": 0.0,
         },
-        **_population_truth(seed, schools.loc[schools["group"].eq("participant"), "principal_participation"].to_numpy()),
+        **_population_truth(
+            seed, schools.loc[schools["group"].eq("participant"), "principal_participation"].to_numpy()
+        ),
     }
     return tables, truth
 

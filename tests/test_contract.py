@@ -316,6 +316,15 @@ def test_not_a_folder(tmp_path):
 
 def test_tables_spec_covers_the_design():
     assert set(plevaluate.TABLES) == {
-        "schools", "educators", "sessions", "attendance", "costs", "survey_items",
-        "reactions", "learning", "conditions", "observations", "students",
+        "schools",
+        "educators",
+        "sessions",
+        "attendance",
+        "costs",
+        "survey_items",
+        "reactions",
+        "learning",
+        "conditions",
+        "observations",
+        "students",
     }
