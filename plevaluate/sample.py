@@ -60,7 +60,8 @@ Title I, Title II, Title IV, the general fund and the curriculum-adoption budget
 
 Population values in ``truth.json`` (means, shares, standardized gains, marginal trends) are
 computed by drawing 200,000 units from the same process, so they are the estimands, not the
-realized sample values.
+realized sample values. Level-1 truths keep the realized effects of the ten sessions delivered
+(the evaluation is about those sessions) and redraw the respondents.
 """
 
 from __future__ import annotations
@@ -369,7 +370,8 @@ def _reactions(attendance, educators, schools, rng):
     r_idx, i_idx = np.nonzero(answered)
     response_ids = _ids("R", len(responded), max(6, len(str(len(responded)))))
     values = ratings[r_idx, i_idx]
-    return pd.DataFrame(
+    session_deltas = delta_by_session[responded["session_id"]].to_numpy()
+    return session_deltas, pd.DataFrame(
         {
             "response_id": response_ids[r_idx],
             "session_id": responded["session_id"].to_numpy()[r_idx],
@@ -607,14 +609,17 @@ def _costs(schools, educators, rng):
     return pd.DataFrame(rows, columns=["item", "category", "amount", "funding_source", "school_id", "date"])
 
 
-def _population_truth(seed: int, participant_pp: np.ndarray) -> dict:
-    """Estimands computed from a very large draw of the same process (not from the sample itself)."""
+def _population_truth(seed: int, participant_pp: np.ndarray, session_deltas: np.ndarray) -> dict:
+    """Estimands computed from a very large draw of the same process (not from the sample itself).
+
+    Level 1 is about the sessions that were delivered: the truth keeps their realized session effects
+    (``session_deltas``, one per response) and redraws respondents; principals' participation is drawn
+    from the participant schools' own values.
+    """
     rng = np.random.default_rng([seed, 99])
     big = 200_000
-    # Level 1: construct means and the share of respondents whose content mean is 4 or more,
-    # with principals' participation drawn from the participant schools' own values.
     pp = rng.choice(participant_pp, big)
-    ratings = _item_responses(rng.normal(0, 1, big), rng.normal(0, SESSION_SD, big), pp - 0.7, rng)
+    ratings = _item_responses(rng.normal(0, 1, big), rng.choice(session_deltas, big), pp - 0.7, rng)
     scored = np.where(np.array([it[3] for it in ITEMS])[None, :], 6 - ratings, ratings)
     constructs = {}
     for name in ("content", "process", "context", "organizational_support"):
@@ -622,7 +627,7 @@ def _population_truth(seed: int, participant_pp: np.ndarray) -> dict:
         means = scored[:, cols].mean(axis=1)
         constructs[name] = {"mean": float(means.mean()), "share_at_least_4": float((means >= 4).mean())}
     item_means = {it[0]: float(scored[:, i].mean()) for i, it in enumerate(ITEMS)}
-    item_top2 = {it[0]: float((ratings[:, i] >= 4).mean()) for i, it in enumerate(ITEMS)}
+    item_top2 = {it[0]: float((scored[:, i] >= 4).mean()) for i, it in enumerate(ITEMS)}
     # Level 2: gains for participants.
     lp = PARAMETERS["learning"]
     pre_t = rng.normal(lp["pre_mean"], lp["pre_sd"], big)
@@ -689,6 +694,7 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
             "level": [it[2] for it in ITEMS],
         }
     )
+    session_deltas, reactions = _reactions(attendance, educators, schools, r_react)
     tables = {
         "schools": schools.drop(columns=["principal_participation", "small"]),
         "educators": educators.drop(columns=["engagement"]),
@@ -696,7 +702,7 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
         "attendance": attendance,
         "costs": _costs(schools, educators, r_cost),
         "survey_items": items,
-        "reactions": _reactions(attendance, educators, schools, r_react),
+        "reactions": reactions,
         "learning": _learning(educators, r_learn),
         "conditions": _conditions(schools, r_cond),
         "observations": observations,
@@ -742,7 +748,9 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
             "comparison_month_log_odds": 0.0,
         },
         **_population_truth(
-            seed, schools.loc[schools["group"].eq("participant"), "principal_participation"].to_numpy()
+            seed,
+            schools.loc[schools["group"].eq("participant"), "principal_participation"].to_numpy(),
+            session_deltas,
         ),
     }
     return tables, truth

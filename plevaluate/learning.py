@@ -1,0 +1,229 @@
+"""Level 2, participants' learning: did participants gain the intended knowledge and skills?
+
+Pre/post assessment scores (learning.csv) are matched per educator and assessment. Gains are
+summarized with the paired t-test, d_z and g_av (Lakens 2013, see `plevaluate.effects`), mastery
+(score >= the plan's ``mastery_share`` of ``max_score``) before and after with McNemar's exact test,
+and every unmatched educator is counted. Where comparison-school educators took the same
+assessment, the participant-minus-comparison difference in gains is a WWC difference-in-differences
+effect size.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .effects import hedges_omega, paired_effects, smd_independent, wilson_interval
+from .errors import StatisticalWarning
+from .privacy import suppress
+
+__all__ = [
+    "EXPERIENCE_BANDS",
+    "experience_band",
+    "learning_gains",
+    "match_pairs",
+    "missing_post_check",
+    "program_effect",
+]
+
+#: Years of experience bands; new teachers (under 3 years) are a group districts differentiate PL for.
+EXPERIENCE_BANDS = ((0, 3, "new (under 3 years)"), (3, 10, "3 to 9 years"), (10, np.inf, "10 years or more"))
+
+
+def experience_band(years: pd.Series) -> pd.Series:
+    """Label years of experience with `EXPERIENCE_BANDS` (missing stays missing)."""
+    edges = [b[0] for b in EXPERIENCE_BANDS] + [np.inf]
+    labels = [b[2] for b in EXPERIENCE_BANDS]
+    return pd.cut(pd.to_numeric(years, errors="coerce"), edges, right=False, labels=labels).astype("string")
+
+
+def match_pairs(learning: pd.DataFrame, educators: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per educator and assessment with the pre and post score side by side.
+
+    Returns
+    -------
+    DataFrame
+        educator_id, assessment_id, pre, post, max_score, status (``matched``, ``missing_post``,
+        ``missing_pre``) and, when ``educators`` is given, school_id, role, participant and
+        experience_band.
+    """
+    scores = learning.dropna(subset=["score"])
+    wide = scores.pivot_table(
+        index=["educator_id", "assessment_id"], columns="occasion", values="score", aggfunc="first", observed=True
+    )
+    wide = wide.reindex(columns=["pre", "post"])
+    wide.columns.name = None
+    if "max_score" in learning:
+        wide["max_score"] = learning.groupby(["educator_id", "assessment_id"])["max_score"].max()
+    else:
+        wide["max_score"] = np.nan
+    wide = wide.reset_index()
+    wide["status"] = np.select(
+        [wide["pre"].notna() & wide["post"].notna(), wide["pre"].notna()], ["matched", "missing_post"], "missing_pre"
+    )
+    if educators is not None:
+        cols = [c for c in ("educator_id", "school_id", "role", "participant", "years_experience") if c in educators]
+        wide = wide.merge(educators[cols].drop_duplicates("educator_id"), on="educator_id", how="left")
+        if "years_experience" in wide:
+            wide["experience_band"] = experience_band(wide.pop("years_experience"))
+    return wide
+
+
+def _groups(frame: pd.DataFrame, by: Sequence[str]):
+    if not by:
+        yield (), frame
+        return
+    for key, part in frame.groupby(list(by), observed=True, sort=True, dropna=False):
+        yield (key if isinstance(key, tuple) else (key,)), part
+
+
+def _mcnemar_exact(before: np.ndarray, after: np.ndarray) -> float:
+    """Exact McNemar p-value: binomial test of the discordant pairs (McNemar 1947)."""
+    gained = int((~before & after).sum())
+    lost = int((before & ~after).sum())
+    if gained + lost == 0:
+        return 1.0
+    return float(stats.binomtest(gained, gained + lost, 0.5).pvalue)
+
+
+def learning_gains(
+    pairs: pd.DataFrame,
+    *,
+    by: Sequence[str] = (),
+    mastery_share: float = 0.8,
+    min_n: int = 10,
+    ci: float = 0.95,
+) -> pd.DataFrame:
+    """Pre-to-post gains per assessment (and group), with standardized effects and mastery.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        From `match_pairs`.
+    by : sequence of str
+        Group columns such as ``("school_id",)``, ``("role",)`` or ``("experience_band",)``.
+    mastery_share : float
+        Mastery is a score of at least this share of ``max_score``.
+    min_n : int
+        Rows about fewer matched educators are suppressed.
+
+    Returns
+    -------
+    DataFrame
+        One row per group x assessment x measure, measures ``mean_gain`` (score points, paired t
+        interval), ``d_z`` and ``g_av`` (noncentral-t intervals), ``mastery_pre`` and ``mastery_post``
+        (Wilson intervals; ``p_value`` of the post row is McNemar's exact test). Columns: level, <by>,
+        assessment_id, measure, estimate, ci_low, ci_high, p_value, n (matched educators),
+        n_missing (educators with only a pre or only a post score), method, suppressed.
+
+    Examples
+    --------
+    >>> pairs = pd.DataFrame({"educator_id": list("abcd"), "assessment_id": "A", "pre": [10, 12, 9, 14],
+    ...                       "post": [13, 14, 12, 15], "max_score": 20, "status": "matched"})
+    >>> gains = learning_gains(pairs, min_n=2)
+    >>> float(gains.loc[gains["measure"] == "mean_gain", "estimate"].iloc[0])
+    2.25
+    """
+    rows = []
+    for key, part in _groups(pairs, by):
+        for assessment, scores in part.groupby("assessment_id", sort=True):
+            matched = scores[scores["status"] == "matched"]
+            base = dict(zip(by, key), level=2, assessment_id=assessment, n=len(matched))
+            base["n_missing"] = int((scores["status"] != "matched").sum())
+            effects = paired_effects(matched["pre"], matched["post"], ci)
+            rows.append({**base, "measure": "mean_gain", "estimate": effects["mean_gain"],
+                         "ci_low": effects["gain_ci_low"], "ci_high": effects["gain_ci_high"],
+                         "p_value": effects["p_value"], "method": "paired t-test"})  # fmt: skip
+            rows.append({**base, "measure": "d_z", "estimate": effects["d_z"], "ci_low": effects["d_z_ci_low"],
+                         "ci_high": effects["d_z_ci_high"], "p_value": effects["p_value"],
+                         "method": "mean gain / SD of gains; noncentral t interval (Lakens 2013)"})  # fmt: skip
+            rows.append({**base, "measure": "g_av", "estimate": effects["g_av"], "ci_low": effects["g_av_ci_low"],
+                         "ci_high": effects["g_av_ci_high"], "p_value": effects["p_value"],
+                         "method": "mean gain / mean of pre and post SD, Hedges-corrected (Lakens 2013)"})  # fmt: skip
+            cutoff = mastery_share * matched["max_score"]
+            before = (matched["pre"] >= cutoff).to_numpy()
+            after = (matched["post"] >= cutoff).to_numpy()
+            known = matched["max_score"].notna().to_numpy()
+            for measure, flags, p in (("mastery_pre", before, np.nan), ("mastery_post", after, None)):
+                n_known = int(known.sum())
+                low, high = wilson_interval(flags[known].sum(), n_known, ci)
+                p_value = _mcnemar_exact(before[known], after[known]) if p is None and n_known else np.nan
+                rows.append({**base, "measure": measure, "estimate": flags[known].mean() if n_known else np.nan,
+                             "ci_low": float(low), "ci_high": float(high), "p_value": p_value,
+                             "method": f"share >= {mastery_share:.0%} of max_score; Wilson interval"
+                             + ("; McNemar exact test" if p is None else "")})  # fmt: skip
+    columns = ["level", *by, "assessment_id", "measure", "estimate", "ci_low", "ci_high", "p_value", "n",
+               "n_missing", "method"]  # fmt: skip
+    return suppress(pd.DataFrame(rows, columns=columns), min_n)
+
+
+def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25) -> pd.DataFrame:
+    """Did educators missing a post score differ at pre from those who completed both?
+
+    Returns one row per assessment: n_matched, n_missing_post, pre_mean_matched, pre_mean_missing,
+    difference in pre-score SD units (Hedges' g, matched minus missing), p_value (Welch t-test) and
+    ``differs`` (|g| > ``threshold`` or p < 0.05). Warns (`StatisticalWarning`) when they differ:
+    the gains then describe those who stayed, not everyone who started.
+    """
+    rows = []
+    for assessment, part in pairs.groupby("assessment_id", sort=True):
+        done = part.loc[part["status"] == "matched", "pre"].to_numpy(float)
+        gone = part.loc[part["status"] == "missing_post", "pre"].to_numpy(float)
+        row = {"assessment_id": assessment, "n_matched": len(done), "n_missing_post": len(gone)}
+        if len(done) > 1 and len(gone) > 1:
+            smd = smd_independent(done.mean(), done.std(ddof=1), len(done), gone.mean(), gone.std(ddof=1), len(gone))
+            p = float(stats.ttest_ind(done, gone, equal_var=False).pvalue)
+            row.update(pre_mean_matched=done.mean(), pre_mean_missing=gone.mean(), difference_g=smd["g"], p_value=p)
+            row["differs"] = bool(abs(smd["g"]) > threshold or p < 0.05)
+            if row["differs"]:
+                warnings.warn(
+                    f"assessment {assessment}: the {len(gone)} educators with no post score scored "
+                    f"{abs(smd['g']):.2f} SD {'lower' if smd['g'] > 0 else 'higher'} at pre than those who "
+                    "completed both; the gains describe completers only",
+                    StatisticalWarning,
+                    stacklevel=2,
+                )
+        else:
+            row.update(pre_mean_matched=np.nan, pre_mean_missing=np.nan, difference_g=np.nan, p_value=np.nan)
+            row["differs"] = False
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def program_effect(pairs: pd.DataFrame, *, group: str = "participant", ci: float = 0.95) -> pd.DataFrame:
+    """Participant versus comparison educators who took the same assessment: a difference-in-differences g.
+
+    ``g = omega * ((post_P - pre_P) - (post_C - pre_C)) / S_post`` with S_post the pooled SD of post
+    scores and ``omega = 1 - 3/(4N - 9)`` (WWC Procedures Handbook v5.0, the difference-in-differences
+    adjustment for pre-post designs). Its interval uses the WWC standard error of g. Rows are returned
+    only for assessments taken by both groups.
+
+    Returns
+    -------
+    DataFrame
+        level, assessment_id, measure (``did_g``), estimate, ci_low, ci_high, se, n_treatment,
+        n_comparison, method.
+    """
+    rows = []
+    matched = pairs[pairs["status"] == "matched"]
+    for assessment, part in matched.groupby("assessment_id", sort=True):
+        flag = part[group].astype("boolean")
+        treated, control = part[flag.fillna(False).to_numpy()], part[(~flag).fillna(False).to_numpy()]
+        n1, n2 = len(treated), len(control)
+        if n1 < 2 or n2 < 2:
+            continue
+        pooled = np.sqrt(((n1 - 1) * treated["post"].var() + (n2 - 1) * control["post"].var()) / (n1 + n2 - 2))
+        diff = (treated["post"].mean() - treated["pre"].mean()) - (control["post"].mean() - control["pre"].mean())
+        g = hedges_omega(n1 + n2) * diff / pooled
+        se = float(np.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2))))
+        z = stats.norm.ppf(0.5 + ci / 2)
+        rows.append({"level": 2, "assessment_id": assessment, "measure": "did_g", "estimate": g,
+                     "ci_low": g - z * se, "ci_high": g + z * se, "se": se, "n_treatment": n1, "n_comparison": n2,
+                     "method": "WWC difference-in-differences g (post SD pooled)"})  # fmt: skip
+    columns = ["level", "assessment_id", "measure", "estimate", "ci_low", "ci_high", "se", "n_treatment",
+               "n_comparison", "method"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)

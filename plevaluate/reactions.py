@@ -1,0 +1,344 @@
+"""Level 1, participants' reactions: did participants find the learning useful and well run?
+
+Survey answers (reactions.csv) are scored against their items (survey_items.csv): reverse-coded
+items are flipped (``scale_min + scale_max - response``) so that a higher score is always the
+favourable answer. Items group into constructs; Guskey's content / process / context grouping is
+the item's ``construct``. The same machinery scores the level-3 staff-survey items.
+
+Repeated answers by the same educator (one survey per session) are not independent: intervals for
+means and shares use educator-clustered standard errors (see `plevaluate.effects`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .effects import cluster_mean_ci, clustered_wilson
+from .errors import StatisticalWarning
+from .privacy import suppress
+
+__all__ = [
+    "Reliability",
+    "construct_scores",
+    "construct_summary",
+    "cronbach_alpha",
+    "item_distribution",
+    "item_summary",
+    "response_rates",
+    "score_reactions",
+]
+
+
+def score_reactions(reactions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """Join each answer to its item and score it in the favourable direction.
+
+    Returns
+    -------
+    DataFrame
+        ``reactions`` plus construct, level, scale_min, scale_max, reverse_coded and ``score``
+        (NaN where the answer is blank).
+
+    Raises
+    ------
+    ValueError
+        When a response is not numeric or lies outside its item's scale (data that did not pass
+        `plevaluate.load`).
+    """
+    meta = items.drop_duplicates("item_id").set_index("item_id")
+    out = reactions.copy()
+    response = pd.to_numeric(out["response"], errors="coerce").astype(float)
+    if (response.isna() & out["response"].notna()).any():
+        raise ValueError("reactions: 'response' must be numeric; load the data with plevaluate.load to see which rows")
+    out["response"] = response
+    out["construct"] = out["item_id"].map(meta["construct"])
+    out["level"] = (
+        out["item_id"].map(meta["level"] if "level" in meta else pd.Series(dtype=float)).fillna(1).astype(int)
+    )
+    low = out["item_id"].map(meta["scale_min"]) if "scale_min" in meta else pd.Series(np.nan, index=out.index)
+    high = out["item_id"].map(meta["scale_max"]) if "scale_max" in meta else pd.Series(np.nan, index=out.index)
+    out["scale_min"], out["scale_max"] = low.astype(float).fillna(1.0), high.astype(float).fillna(5.0)
+    reverse = out["item_id"].map(meta["reverse_coded"]) if "reverse_coded" in meta else False
+    out["reverse_coded"] = pd.Series(reverse, index=out.index).fillna(False).astype(bool)
+    outside = response.notna() & ((response < out["scale_min"]) | (response > out["scale_max"]))
+    if outside.any():
+        first = outside.idxmax()
+        raise ValueError(
+            f"reactions: {int(outside.sum())} response(s) outside their item's scale, first for item "
+            f"{out.loc[first, 'item_id']} ({response[first]:g} not in {out.loc[first, 'scale_min']:g}-"
+            f"{out.loc[first, 'scale_max']:g})"
+        )
+    flipped = out["scale_min"] + out["scale_max"] - response
+    out["score"] = response.where(~out["reverse_coded"], flipped)
+    return out
+
+
+def _clusters(frame: pd.DataFrame) -> np.ndarray | None:
+    if "educator_id" in frame and frame["educator_id"].notna().all():
+        return frame["educator_id"].to_numpy()
+    return None
+
+
+def _people(frame: pd.DataFrame) -> int:
+    """Distinct educators behind the answers (answers themselves when educators are not recorded)."""
+    if "educator_id" in frame and frame["educator_id"].notna().any():
+        return int(frame["educator_id"].nunique()) + int(frame["educator_id"].isna().sum())
+    return len(frame)
+
+
+def _groups(frame: pd.DataFrame, by: Sequence[str]):
+    if not by:
+        yield (), frame
+        return
+    for key, part in frame.groupby(list(by), observed=True, sort=True, dropna=False):
+        yield (key if isinstance(key, tuple) else (key,)), part
+
+
+def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:
+    """Per item (and group): the mean score and the share answering in the top two categories.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        From `score_reactions`.
+    by : sequence of str
+        Group columns (e.g. ``("school_id",)``); empty for the whole district.
+    min_n : int
+        Rows about fewer respondents are suppressed.
+
+    Returns
+    -------
+    DataFrame
+        One row per group x item x measure: level, <by>, item_id, construct, measure (``mean`` or
+        ``top2_share``), estimate, ci_low, ci_high, sd, n (answers), n_people (distinct educators,
+        which suppression counts), n_missing (blank answers), method, suppressed. Scores are in the favourable direction, so for a reverse-coded item
+        ``top2_share`` is the share who disagreed with its negative wording.
+    """
+    rows = []
+    for key, part in _groups(scored, by):
+        for (item, construct, level), answers in part.groupby(["item_id", "construct", "level"], sort=True):
+            valid = answers[answers["score"].notna()]
+            top = valid["scale_max"] - 1
+            clusters = _clusters(valid)
+            mean, low, high = cluster_mean_ci(valid["score"], clusters, ci)
+            share, s_low, s_high, _ = clustered_wilson((valid["score"] >= top).to_numpy(), clusters, ci)
+            base = dict(zip(by, key), level=int(level), item_id=item, construct=construct, n=len(valid))
+            base["n_people"] = _people(valid)
+            base["n_missing"] = len(answers) - len(valid)
+            sd = float(valid["score"].std(ddof=1)) if len(valid) > 1 else np.nan
+            method = "t interval, SE clustered by educator" if clusters is not None else "t interval"
+            rows.append({**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
+                         "method": method})  # fmt: skip
+            rows.append({**base, "measure": "top2_share", "estimate": share, "ci_low": s_low, "ci_high": s_high,
+                         "sd": np.nan, "method": "Wilson interval" + (", design effect by educator" if clusters is not None else "")})  # fmt: skip
+    columns = ["level", *by, "item_id", "construct", "measure", "estimate", "ci_low", "ci_high", "sd", "n",
+               "n_people", "n_missing", "method"]  # fmt: skip
+    return suppress(pd.DataFrame(rows, columns=columns), min_n, n="n_people")
+
+
+def item_distribution(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10) -> pd.DataFrame:
+    """Counts and shares of each answer category per item (raw answers, as respondents gave them).
+
+    Returns
+    -------
+    DataFrame
+        <by>, item_id, construct, reverse_coded, category, count, share, n, suppressed. Groups with
+        fewer than ``min_n`` answers have count and share blanked.
+    """
+    valid = scored[scored["response"].notna()]
+    keys = [*by, "item_id", "construct", "reverse_coded"]
+    counts = valid.groupby([*keys, "response"], observed=True).size().rename("count").reset_index()
+    counts = counts.rename(columns={"response": "category"})
+    totals = counts.groupby(keys, observed=True)["count"].transform("sum")
+    counts["share"] = counts["count"] / totals
+    counts["n"] = totals
+    out = suppress(counts, min_n, columns=("count", "share"))
+    return out
+
+
+def construct_scores(scored: pd.DataFrame, *, min_answered: float = 0.5) -> pd.DataFrame:
+    """Each respondent's mean score on each construct (reverse-coded items already flipped).
+
+    A construct score needs at least ``min_answered`` of its items answered; otherwise it is NaN
+    (counted as missing in `construct_summary`).
+
+    Returns
+    -------
+    DataFrame
+        response_id, session_id, educator_id, school_id (where present), construct, level, score,
+        n_items, n_answered.
+
+    Raises
+    ------
+    ValueError
+        When a construct mixes items on different scales (say 1-5 and 1-7).
+    """
+    scales = scored.groupby("construct")[["scale_min", "scale_max"]].nunique()
+    mixed = scales[(scales > 1).any(axis=1)].index.tolist()
+    if mixed:
+        raise ValueError(
+            f"construct(s) {', '.join(map(str, mixed))} mix items on different scales; a mean across them would "
+            "not be interpretable. Give those items their own construct, or put them on one scale in survey_items.csv."
+        )
+    keys = [c for c in ("response_id", "session_id", "educator_id", "school_id") if c in scored]
+    grouped = scored.groupby([*keys, "construct", "level"], dropna=False, observed=True)["score"]
+    out = grouped.agg(score="mean", n_answered="count", n_items="size").reset_index()
+    out["score"] = out["score"].where(out["n_answered"] >= min_answered * out["n_items"])
+    return out
+
+
+def construct_summary(
+    scores: pd.DataFrame,
+    *,
+    by: Sequence[str] = (),
+    threshold: float = 4.0,
+    min_n: int = 10,
+    ci: float = 0.95,
+) -> pd.DataFrame:
+    """Per construct (and group): mean construct score and the share of respondents at or above ``threshold``.
+
+    Returns
+    -------
+    DataFrame
+        level, <by>, construct, measure (``mean`` or ``share_at_least``), threshold, estimate,
+        ci_low, ci_high, sd, n (answers), n_people (distinct educators, which suppression counts),
+        n_missing, method, suppressed.
+    """
+    rows = []
+    for key, part in _groups(scores, by):
+        for (construct, level), answers in part.groupby(["construct", "level"], sort=True):
+            valid = answers[answers["score"].notna()]
+            clusters = _clusters(valid)
+            mean, low, high = cluster_mean_ci(valid["score"], clusters, ci)
+            share, s_low, s_high, _ = clustered_wilson((valid["score"] >= threshold).to_numpy(), clusters, ci)
+            base = dict(zip(by, key), level=int(level), construct=construct, threshold=threshold, n=len(valid))
+            base["n_people"] = _people(valid)
+            base["n_missing"] = len(answers) - len(valid)
+            sd = float(valid["score"].std(ddof=1)) if len(valid) > 1 else np.nan
+            suffix = ", clustered by educator" if clusters is not None else ""
+            rows.append({**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
+                         "method": "t interval" + suffix})  # fmt: skip
+            rows.append({**base, "measure": "share_at_least", "estimate": share, "ci_low": s_low, "ci_high": s_high,
+                         "sd": np.nan, "method": "Wilson interval" + suffix})  # fmt: skip
+    columns = ["level", *by, "construct", "measure", "threshold", "estimate", "ci_low", "ci_high", "sd", "n",
+               "n_people", "n_missing", "method"]  # fmt: skip
+    return suppress(pd.DataFrame(rows, columns=columns), min_n, n="n_people")
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Cronbach's alpha with its Feldt interval, and item diagnostics (item-rest r, alpha if deleted)."""
+
+    alpha: float
+    ci_low: float
+    ci_high: float
+    n: int
+    k: int
+    nan_policy: str
+    items: pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p>Cronbach's alpha = {self.alpha:.3f} (95% CI {self.ci_low:.3f} to {self.ci_high:.3f}), "
+            f"{self.k} items, n = {self.n} ({self.nan_policy})</p>"
+        )
+        return head + self.items.to_html(index=False, float_format="{:.3f}".format)
+
+
+def _alpha_from_cov(cov: np.ndarray) -> float:
+    k = cov.shape[0]
+    total = cov.sum()
+    return float(k / (k - 1) * (1 - np.trace(cov) / total)) if total > 0 else float("nan")
+
+
+def cronbach_alpha(items: pd.DataFrame, *, nan_policy: str = "pairwise", ci: float = 0.95) -> Reliability:
+    """Cronbach's alpha of a wide respondent x item frame, with the Feldt (1987) interval.
+
+    ``alpha = k/(k-1) * (1 - trace(C) / sum(C))`` with C the item covariance matrix, computed from
+    pairwise-complete observations (``nan_policy="pairwise"``, as R psych ``alpha(use="pairwise")``)
+    or after dropping incomplete rows (``"listwise"``). The Feldt interval is
+    ``1 - (1 - alpha) F_{1-a/2}(n-1, (n-1)(k-1))`` to ``1 - (1 - alpha) F_{a/2}(...)`` with n the number of
+    respondents used.
+
+    Checked against pingouin's documented example (dataset ``cronbach_wide_missing``, R psych):
+    pairwise alpha 0.732661, 95% CI [0.435, 0.909]; listwise alpha 0.801695. For the listwise CI
+    pingouin reports [0.581, 0.933], which uses the 12 rows *before* deletion; we use the 9 complete
+    rows, giving [0.533, 0.947].
+
+    Returns
+    -------
+    Reliability
+        alpha, ci_low, ci_high, n, k and ``items``: item, n, item_rest_r, alpha_if_deleted.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 2 items or 2 respondents, or non-numeric answers.
+    """
+    if nan_policy not in ("pairwise", "listwise"):
+        raise ValueError("nan_policy must be 'pairwise' or 'listwise'")
+    data = items.apply(pd.to_numeric, errors="coerce")
+    if (data.isna() & items.notna()).any().any():
+        raise ValueError("cronbach_alpha: every answer must be numeric")
+    data = data.dropna(how="all")
+    if nan_policy == "listwise":
+        data = data.dropna()
+    n, k = data.shape
+    if k < 2 or n < 2:
+        raise ValueError(f"cronbach_alpha needs at least 2 items and 2 respondents (got {k} items, {n} respondents)")
+    cov = data.cov().to_numpy()
+    alpha = _alpha_from_cov(cov)
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    low = 1 - (1 - alpha) * stats.f.ppf(0.5 + ci / 2, df1, df2)
+    high = 1 - (1 - alpha) * stats.f.ppf(0.5 - ci / 2, df1, df2)
+    rows = []
+    for i, item in enumerate(data.columns):
+        rest = data.drop(columns=item).sum(axis=1, min_count=1)
+        pair = pd.concat([data[item], rest], axis=1).dropna()
+        r = float(pair.corr().iloc[0, 1]) if len(pair) > 2 else np.nan
+        keep = [j for j in range(k) if j != i]
+        deleted = _alpha_from_cov(cov[np.ix_(keep, keep)]) if k > 2 else np.nan
+        rows.append({"item": item, "n": int(data[item].notna().sum()), "item_rest_r": r, "alpha_if_deleted": deleted})
+    if n < 10:
+        warnings.warn(f"Cronbach's alpha from only {n} respondents is imprecise", StatisticalWarning, stacklevel=2)
+    return Reliability(alpha, float(low), float(high), n, k, nan_policy, pd.DataFrame(rows))
+
+
+def response_rates(
+    scored: pd.DataFrame,
+    attendance: pd.DataFrame,
+    educators: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("session_id",),
+    min_n: int = 10,
+) -> pd.DataFrame:
+    """Survey response rate: educators who answered a session's survey / educators who attended it.
+
+    Low and non-random response is the known weakness of reaction surveys, so every level-1 summary
+    should be read beside this rate.
+
+    Returns
+    -------
+    DataFrame
+        <by>, measure (``response_rate``), estimate, ci_low, ci_high (Wilson), n (attendees), respondents,
+        suppressed (fewer than ``min_n`` attendees).
+    """
+    home = educators.drop_duplicates("educator_id").set_index("educator_id")["school_id"]
+    attended = attendance[["educator_id", "session_id"]].drop_duplicates().copy()
+    attended["school_id"] = attended["educator_id"].map(home)
+    answered = scored[["educator_id", "session_id"]].dropna().drop_duplicates()
+    answered["responded"] = True
+    merged = attended.merge(answered, on=["educator_id", "session_id"], how="left")
+    merged["responded"] = merged["responded"].astype("boolean").fillna(False).astype(bool)
+    rows = []
+    for key, part in _groups(merged, by):
+        share, low, high, _ = clustered_wilson(part["responded"].to_numpy())
+        rows.append({**dict(zip(by, key)), "measure": "response_rate", "estimate": share, "ci_low": low,
+                     "ci_high": high, "n": len(part), "respondents": int(part["responded"].sum())})  # fmt: skip
+    table = pd.DataFrame(rows, columns=[*by, "measure", "estimate", "ci_low", "ci_high", "n", "respondents"])
+    return suppress(table, min_n, columns=("estimate", "ci_low", "ci_high", "respondents"))

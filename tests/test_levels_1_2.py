@@ -1,0 +1,245 @@
+"""Levels 1 and 2 on reference data, on the sample district (truth.json), properties and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from plevaluate import StatisticalWarning
+from plevaluate.learning import learning_gains, match_pairs, missing_post_check, program_effect
+from plevaluate.privacy import format_n, suppress
+from plevaluate.reactions import (
+    construct_scores,
+    construct_summary,
+    cronbach_alpha,
+    item_distribution,
+    item_summary,
+    response_rates,
+    score_reactions,
+)
+from tests.conftest import SAMPLE
+
+# pingouin's dataset "cronbach_wide_missing" (source: real-statistics.com), as listed in its documentation.
+CRONBACH_WIDE_MISSING = """Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8,Q9,Q10,Q11
+1.0,1,1.0,1,1.0,1,1,1,1.0,1,1
+1.0,1,1.0,1,1.0,1,1,1,0.0,1,0
+,0,1.0,1,,1,1,1,1.0,0,0
+1.0,1,1.0,0,1.0,1,0,1,1.0,0,0
+1.0,1,1.0,1,1.0,0,0,0,1.0,0,0
+0.0,1,,0,1.0,1,1,1,0.0,0,0
+1.0,1,1.0,1,0.0,0,1,0,0.0,0,0
+1.0,1,1.0,1,1.0,0,0,0,0.0,0,0
+0.0,1,0.0,1,1.0,0,0,0,0.0,1,0
+1.0,0,0.0,1,0.0,1,0,0,,0,0
+1.0,1,1.0,0,0.0,0,0,0,0.0,0,0
+1.0,0,0.0,1,0.0,0,0,0,0.0,0,0
+"""
+
+
+def test_cronbach_alpha_pairwise_matches_pingouin_and_psych():
+    # pingouin.cronbach_alpha docstring: "In R: psych:alpha(data, use='pairwise')" -> (0.732661, [0.435, 0.909]).
+    r = cronbach_alpha(pd.read_csv(io.StringIO(CRONBACH_WIDE_MISSING)))
+    assert r.alpha == pytest.approx(0.732661, abs=1e-6)
+    np.testing.assert_allclose([r.ci_low, r.ci_high], [0.435, 0.909], atol=5e-4)
+    assert r.n == 12 and r.k == 11
+
+
+def test_cronbach_alpha_listwise():
+    # pingouin docstring, "In R: psych:alpha(data, use='complete.obs')": alpha 0.801695. pingouin's CI [0.581, 0.933]
+    # uses n = 12 rows before deletion; ours uses the 9 complete rows: Feldt limits computed here from scipy's F.
+    with pytest.warns(StatisticalWarning, match="only 9 respondents"):
+        r = cronbach_alpha(pd.read_csv(io.StringIO(CRONBACH_WIDE_MISSING)), nan_policy="listwise")
+    assert r.alpha == pytest.approx(0.801695, abs=1e-6)
+    f_hi, f_lo = stats.f.ppf(0.975, 8, 80), stats.f.ppf(0.025, 8, 80)
+    np.testing.assert_allclose([r.ci_low, r.ci_high], [1 - (1 - r.alpha) * f_hi, 1 - (1 - r.alpha) * f_lo])
+
+
+def test_alpha_if_deleted_and_item_rest():
+    # Direct definitions: alpha of the other items; correlation of an item with the sum of the others.
+    data = pd.read_csv(io.StringIO(CRONBACH_WIDE_MISSING))
+    r = cronbach_alpha(data)
+    first = r.items.iloc[0]
+    assert first["alpha_if_deleted"] == pytest.approx(cronbach_alpha(data.drop(columns="Q1")).alpha)
+    rest = data.drop(columns="Q1").sum(axis=1)
+    ok = data["Q1"].notna()
+    assert first["item_rest_r"] == pytest.approx(np.corrcoef(data.loc[ok, "Q1"], rest[ok])[0, 1])
+
+
+def test_cronbach_bad_input():
+    with pytest.raises(ValueError, match="at least 2 items and 2 respondents"):
+        cronbach_alpha(pd.DataFrame({"a": [1, 2, 3]}))
+    with pytest.raises(ValueError, match="at least 2 items and 2 respondents"):
+        cronbach_alpha(pd.DataFrame({"a": [1], "b": [2]}))
+    with pytest.raises(ValueError, match="must be numeric"):
+        cronbach_alpha(pd.DataFrame({"a": [1, "x"], "b": [2, 3]}))
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return json.loads((SAMPLE / "truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def scored(sample_district):
+    return score_reactions(sample_district.reactions, sample_district.survey_items)
+
+
+def test_reverse_coded_item_is_flipped(scored):
+    p4 = scored[scored["item_id"] == "P4"].dropna(subset=["response"])
+    np.testing.assert_array_equal(p4["score"], 6 - p4["response"])
+
+
+def test_level1_recovers_truth(scored, truth):
+    summary = construct_summary(construct_scores(scored), threshold=4).set_index(["construct", "measure"])
+    for construct in ("content", "process"):  # not moved by principals' participation, so the truth is exact
+        row = summary.loc[(construct, "mean")]
+        assert row["ci_low"] <= truth["reactions"]["constructs"][construct]["mean"] <= row["ci_high"]
+        row = summary.loc[(construct, "share_at_least")]
+        assert row["ci_low"] <= truth["reactions"]["constructs"][construct]["share_at_least_4"] <= row["ci_high"]
+    items = item_summary(scored).set_index(["item_id", "measure"])
+    covered = [
+        items.loc[(i, "mean"), "ci_low"] <= truth["reactions"]["item_means"][i] <= items.loc[(i, "mean"), "ci_high"]
+        for i in ("C1", "C2", "C3", "P1", "P2", "P3", "P4")
+    ]
+    assert sum(covered) >= 6  # 95% intervals: one miss in seven is allowed
+
+
+def test_item_distribution_shares_sum_to_one(scored):
+    dist = item_distribution(scored)
+    sums = dist.groupby("item_id")["share"].sum()
+    np.testing.assert_allclose(sums, 1.0)
+
+
+def test_response_rates(scored, sample_district):
+    rates = response_rates(scored, sample_district.attendance, sample_district.educators)
+    assert rates["estimate"].between(0, 1).all()
+    virtual = set(sample_district.sessions.loc[sample_district.sessions["format"] == "virtual", "session_id"])
+    v = rates[rates["session_id"].isin(virtual)]["estimate"].mean()
+    assert v < rates[~rates["session_id"].isin(virtual)]["estimate"].mean()  # the sample's virtual sessions: 0.55
+
+
+def test_school_n_sums_to_district_n(scored):
+    district = item_summary(scored)
+    schools = item_summary(scored, by=("school_id",), min_n=1)
+    d = district.set_index(["item_id", "measure"])["n"]
+    s = schools.groupby(["item_id", "measure"])["n"].sum()
+    pd.testing.assert_series_equal(d.sort_index(), s.sort_index(), check_names=False)
+
+
+def test_small_school_is_suppressed_but_district_is_not(scored, truth, sample_district):
+    by_school = construct_summary(construct_scores(scored), by=("school_id",), min_n=sample_district.plan.min_n)
+    small = by_school[by_school["school_id"] == truth["small_school"]]
+    assert small["suppressed"].all() and small["estimate"].isna().all()
+    district = construct_summary(construct_scores(scored), min_n=sample_district.plan.min_n)
+    assert not district["suppressed"].any()
+
+
+def test_mixed_scales_in_a_construct_are_refused(sample_district):
+    items = sample_district.survey_items.copy()
+    items.loc[items["item_id"] == "C1", "scale_max"] = 7
+    scored = score_reactions(sample_district.reactions, items)
+    with pytest.raises(ValueError, match="content mix items on different scales"):
+        construct_scores(scored)
+
+
+def test_non_numeric_response_is_refused(sample_district):
+    reactions = sample_district.reactions.head(5).astype({"response": object}).copy()
+    reactions.iloc[0, reactions.columns.get_loc("response")] = "agree"
+    with pytest.raises(ValueError, match="'response' must be numeric"):
+        score_reactions(reactions, sample_district.survey_items)
+
+
+def test_single_respondent_gives_no_interval(scored):
+    one = scored[scored["response_id"] == scored["response_id"].iloc[0]]
+    summary = construct_summary(construct_scores(one), min_n=1)
+    assert summary["n"].eq(1).all()
+    assert summary.loc[summary["measure"] == "mean", "ci_low"].isna().all()
+    assert construct_summary(construct_scores(one))["suppressed"].all()
+
+
+# ---- level 2 ----
+
+
+@pytest.fixture(scope="module")
+def pairs(sample_district):
+    return match_pairs(sample_district.learning, sample_district.educators)
+
+
+def test_level2_recovers_truth(pairs, truth):
+    participants = pairs[pairs["participant"].astype(bool)]
+    with pytest.warns(StatisticalWarning):
+        missing_post_check(participants)
+    gains = learning_gains(participants).set_index("measure")
+    t = truth["learning"]
+    for measure, value in (("mean_gain", t["mean_gain"]), ("d_z", t["d_z"]), ("g_av", t["d_av"])):
+        assert gains.loc[measure, "ci_low"] <= value <= gains.loc[measure, "ci_high"], measure
+    assert gains.loc["mean_gain", "n_missing"] == (participants["status"] != "matched").sum()
+
+
+def test_unmatched_are_counted(pairs, sample_district):
+    assert pairs["status"].value_counts().sum() == sample_district.learning.groupby(["educator_id"]).ngroups
+
+
+def test_program_effect_against_comparison(pairs, truth):
+    effect = program_effect(pairs).iloc[0]
+    assert effect["n_comparison"] > 10 and effect["estimate"] > 0
+    sd_post = np.sqrt(truth["parameters"]["learning"]["pre_sd"] ** 2 + 1.2**2 + 2**2)
+    true_g = (truth["learning"]["mean_gain"] - truth["learning"]["comparison_mean_gain"]) / sd_post
+    assert effect["ci_low"] <= true_g <= effect["ci_high"]
+
+
+def test_mcnemar_exact_matches_statsmodels():
+    # statsmodels.stats.contingency_tables.mcnemar(exact=True) is the independent reference.
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    pre = np.array([10, 12, 9, 17, 16, 8, 9, 11, 10, 15, 17, 9])
+    post = np.array([17, 16, 11, 18, 15, 16, 17, 12, 16, 17, 18, 10])
+    pairs = pd.DataFrame({"educator_id": range(12), "assessment_id": "A", "pre": pre, "post": post,
+                          "max_score": 20, "status": "matched"})  # fmt: skip
+    row = learning_gains(pairs, min_n=1).set_index("measure").loc["mastery_post"]
+    a, b = pre >= 16, post >= 16
+    table = [[(a & b).sum(), (a & ~b).sum()], [(~a & b).sum(), (~a & ~b).sum()]]
+    assert row["p_value"] == pytest.approx(mcnemar(table, exact=True).pvalue)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.floats(-100, 100))
+def test_row_order_and_shift_invariance(seed, shift):
+    rng = np.random.default_rng(seed)
+    n = 30
+    pre = rng.normal(15, 4, n).round()
+    pairs = pd.DataFrame({"educator_id": [f"E{i}" for i in range(n)], "assessment_id": "A", "pre": pre,
+                          "post": pre + rng.normal(2, 2, n).round(), "max_score": np.nan,
+                          "status": "matched", "school_id": rng.choice(["S1", "S2", "S3"], n)})  # fmt: skip
+    base = learning_gains(pairs, by=("school_id",), min_n=1)
+    shuffled = learning_gains(pairs.sample(frac=1, random_state=seed), by=("school_id",), min_n=1)
+    pd.testing.assert_frame_equal(base, shuffled)
+    moved = pairs.assign(pre=pairs["pre"] + shift, post=pairs["post"] + shift)
+    shifted = learning_gains(moved, by=("school_id",), min_n=1)
+    std = base["measure"].isin(["d_z", "g_av"])
+    np.testing.assert_allclose(base.loc[std, "estimate"], shifted.loc[std, "estimate"], rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=20), st.integers(1, 30))
+def test_suppression_never_shows_an_estimate_below_min_n(ns, min_n):
+    table = pd.DataFrame({"estimate": np.linspace(0, 1, len(ns)), "ci_low": 0.0, "ci_high": 1.0, "n": ns})
+    out = suppress(table, min_n)
+    below = out["n"] < min_n
+    assert out.loc[below, ["estimate", "ci_low", "ci_high"]].isna().all().all()
+    assert out.loc[~below, "estimate"].notna().all()
+    assert all(format_n(n, min_n) == f"<{min_n}" for n in out.loc[below, "n"])
+
+
+def test_no_warnings_from_clean_levels(scored):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        item_summary(scored)
