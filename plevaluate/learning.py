@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._tidy import groups as _tidy_groups
 from .effects import hedges_omega, paired_effects, smd_independent, wilson_interval
 from .errors import StatisticalWarning
 from .privacy import suppress
@@ -73,14 +74,6 @@ def match_pairs(learning: pd.DataFrame, educators: pd.DataFrame | None = None) -
     return wide
 
 
-def _groups(frame: pd.DataFrame, by: Sequence[str]):
-    if not by:
-        yield (), frame
-        return
-    for key, part in frame.groupby(list(by), observed=True, sort=True, dropna=False):
-        yield (key if isinstance(key, tuple) else (key,)), part
-
-
 def _mcnemar_exact(before: np.ndarray, after: np.ndarray) -> float:
     """Exact McNemar p-value: binomial test of the discordant pairs (McNemar 1947)."""
     gained = int((~before & after).sum())
@@ -129,7 +122,7 @@ def learning_gains(
     2.25
     """
     rows = []
-    for key, part in _groups(pairs, by):
+    for key, part in _tidy_groups(pairs, by):
         for assessment, scores in part.groupby("assessment_id", sort=True):
             matched = scores[scores["status"] == "matched"]
             base = dict(zip(by, key), level=2, assessment_id=assessment, n=len(matched))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._tidy import groups as _tidy_groups
 from .effects import cluster_mean_ci, clustered_wilson
 from .errors import StatisticalWarning
 from .privacy import suppress
@@ -91,14 +92,6 @@ def _people(frame: pd.DataFrame) -> int:
     return len(frame)
 
 
-def _groups(frame: pd.DataFrame, by: Sequence[str]):
-    if not by:
-        yield (), frame
-        return
-    for key, part in frame.groupby(list(by), observed=True, sort=True, dropna=False):
-        yield (key if isinstance(key, tuple) else (key,)), part
-
-
 def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:
     """Per item (and group): the mean score and the share answering in the top two categories.
 
@@ -120,7 +113,7 @@ def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 1
         ``top2_share`` is the share who disagreed with its negative wording.
     """
     rows = []
-    for key, part in _groups(scored, by):
+    for key, part in _tidy_groups(scored, by):
         for (item, construct, level), answers in part.groupby(["item_id", "construct", "level"], sort=True):
             valid = answers[answers["score"].notna()]
             top = valid["scale_max"] - 1
@@ -210,7 +203,7 @@ def construct_summary(
         n_missing, method, suppressed.
     """
     rows = []
-    for key, part in _groups(scores, by):
+    for key, part in _tidy_groups(scores, by):
         for (construct, level), answers in part.groupby(["construct", "level"], sort=True):
             valid = answers[answers["score"].notna()]
             clusters = _clusters(valid)
@@ -336,7 +329,7 @@ def response_rates(
     merged = attended.merge(answered, on=["educator_id", "session_id"], how="left")
     merged["responded"] = merged["responded"].astype("boolean").fillna(False).astype(bool)
     rows = []
-    for key, part in _groups(merged, by):
+    for key, part in _tidy_groups(merged, by):
         share, low, high, _ = clustered_wilson(part["responded"].to_numpy())
         rows.append({**dict(zip(by, key)), "measure": "response_rate", "estimate": share, "ci_low": low,
                      "ci_high": high, "n": len(part), "respondents": int(part["responded"].sum())})  # fmt: skip
