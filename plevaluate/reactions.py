@@ -92,6 +92,26 @@ def _people(frame: pd.DataFrame) -> int:
     return len(frame)
 
 
+def _mean_and_share(answers: pd.DataFrame, base: dict, favourable: pd.Series, share_name: str, ci: float) -> list[dict]:
+    """The two summary rows of a group of scored answers: the mean score and the share ``favourable``.
+
+    Intervals are clustered by educator when every answer names one (one educator answers once per session).
+    """
+    valid = answers[answers["score"].notna()]
+    clusters = _clusters(valid)
+    mean, low, high = cluster_mean_ci(valid["score"], clusters, ci)
+    share, s_low, s_high, _ = clustered_wilson(favourable.to_numpy(), clusters, ci)
+    base = {**base, "n": len(valid), "n_people": _people(valid), "n_missing": len(answers) - len(valid)}
+    sd = float(valid["score"].std(ddof=1)) if len(valid) > 1 else np.nan
+    suffix = ", clustered by educator" if clusters is not None else ""
+    return [
+        {**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
+         "method": "t interval" + suffix},
+        {**base, "measure": share_name, "estimate": share, "ci_low": s_low, "ci_high": s_high, "sd": np.nan,
+         "method": "Wilson interval" + suffix},
+    ]  # fmt: skip
+
+
 def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:
     """Per item (and group): the mean score and the share answering in the top two categories.
 
@@ -115,20 +135,9 @@ def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 1
     rows = []
     for key, part in _tidy_groups(scored, by):
         for (item, construct, level), answers in part.groupby(["item_id", "construct", "level"], sort=True):
+            base = dict(zip(by, key), level=int(level), item_id=item, construct=construct)
             valid = answers[answers["score"].notna()]
-            top = valid["scale_max"] - 1
-            clusters = _clusters(valid)
-            mean, low, high = cluster_mean_ci(valid["score"], clusters, ci)
-            share, s_low, s_high, _ = clustered_wilson((valid["score"] >= top).to_numpy(), clusters, ci)
-            base = dict(zip(by, key), level=int(level), item_id=item, construct=construct, n=len(valid))
-            base["n_people"] = _people(valid)
-            base["n_missing"] = len(answers) - len(valid)
-            sd = float(valid["score"].std(ddof=1)) if len(valid) > 1 else np.nan
-            method = "t interval, SE clustered by educator" if clusters is not None else "t interval"
-            rows.append({**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
-                         "method": method})  # fmt: skip
-            rows.append({**base, "measure": "top2_share", "estimate": share, "ci_low": s_low, "ci_high": s_high,
-                         "sd": np.nan, "method": "Wilson interval" + (", design effect by educator" if clusters is not None else "")})  # fmt: skip
+            rows += _mean_and_share(answers, base, valid["score"] >= valid["scale_max"] - 1, "top2_share", ci)
     columns = ["level", *by, "item_id", "construct", "measure", "estimate", "ci_low", "ci_high", "sd", "n",
                "n_people", "n_missing", "method"]  # fmt: skip
     return suppress(pd.DataFrame(rows, columns=columns), min_n, n="n_people")
@@ -205,19 +214,9 @@ def construct_summary(
     rows = []
     for key, part in _tidy_groups(scores, by):
         for (construct, level), answers in part.groupby(["construct", "level"], sort=True):
+            base = dict(zip(by, key), level=int(level), construct=construct, threshold=threshold)
             valid = answers[answers["score"].notna()]
-            clusters = _clusters(valid)
-            mean, low, high = cluster_mean_ci(valid["score"], clusters, ci)
-            share, s_low, s_high, _ = clustered_wilson((valid["score"] >= threshold).to_numpy(), clusters, ci)
-            base = dict(zip(by, key), level=int(level), construct=construct, threshold=threshold, n=len(valid))
-            base["n_people"] = _people(valid)
-            base["n_missing"] = len(answers) - len(valid)
-            sd = float(valid["score"].std(ddof=1)) if len(valid) > 1 else np.nan
-            suffix = ", clustered by educator" if clusters is not None else ""
-            rows.append({**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
-                         "method": "t interval" + suffix})  # fmt: skip
-            rows.append({**base, "measure": "share_at_least", "estimate": share, "ci_low": s_low, "ci_high": s_high,
-                         "sd": np.nan, "method": "Wilson interval" + suffix})  # fmt: skip
+            rows += _mean_and_share(answers, base, valid["score"] >= threshold, "share_at_least", ci)
     columns = ["level", *by, "construct", "measure", "threshold", "estimate", "ci_low", "ci_high", "sd", "n",
                "n_people", "n_missing", "method"]  # fmt: skip
     return suppress(pd.DataFrame(rows, columns=columns), min_n, n="n_people")
