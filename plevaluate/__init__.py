@@ -4,7 +4,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .contract import TABLES, District, load
 from .errors import ContractError, ContractWarning, PlanError, Problem, StatisticalWarning
+from .learning import evaluate_learning
 from .plan import Plan, read_plan
+from .reactions import evaluate_reactions, evaluate_survey
+from .results import LevelResult
 
 try:
     __version__ = version("plevaluate")
@@ -16,11 +19,15 @@ __all__ = [
     "ContractError",
     "ContractWarning",
     "District",
+    "LevelResult",
     "Plan",
     "PlanError",
     "Problem",
     "StatisticalWarning",
     "__version__",
+    "evaluate_learning",
+    "evaluate_reactions",
+    "evaluate_survey",
     "load",
     "read_plan",
 ]

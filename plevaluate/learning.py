@@ -18,12 +18,15 @@ import pandas as pd
 from scipy import stats
 
 from ._tidy import groups as _tidy_groups
+from .contract import District
 from .effects import hedges_omega, paired_effects, smd_independent, wilson_interval
 from .errors import StatisticalWarning
 from .privacy import suppress
+from .results import LevelResult, noting_warnings, suppression_note, target_status
 
 __all__ = [
     "EXPERIENCE_BANDS",
+    "evaluate_learning",
     "experience_band",
     "learning_gains",
     "match_pairs",
@@ -220,3 +223,68 @@ def program_effect(pairs: pd.DataFrame, *, group: str = "participant", ci: float
     columns = ["level", "assessment_id", "measure", "estimate", "ci_low", "ci_high", "se", "n_treatment",
                "n_comparison", "method"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+#: The breakdowns of level-2 gains (the district first); new teachers are one experience band.
+BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("school_id",), ("role",), ("experience_band",))
+
+
+def evaluate_learning(district: District, *, ci: float = 0.95) -> LevelResult:
+    """Level 2 for the district and every school: gains of participating educators, and the program effect.
+
+    Gains are those of participant educators (``educators.participant``; all educators when the
+    column is absent). Where comparison educators took the same assessment, ``program_effect``
+    compares the two groups' gains.
+
+    Returns
+    -------
+    LevelResult
+        Tables:
+
+        - ``gains``: `learning_gains` for the district and by school, role and experience band, with a
+          ``breakdown`` column;
+        - ``missing``: `missing_post_check` per assessment (participants);
+        - ``program_effect``: `program_effect` (participant vs comparison educators);
+        - ``target``: the ``g_av`` rows for the district and each school with
+          `plevaluate.results.target_status` against the plan's level-2 target.
+    """
+    name = "participants' learning"
+    if district.learning is None:
+        return LevelResult(2, name, evidence=False, notes=("no assessment scores were collected",))
+    plan = district.plan
+    goal = plan.levels.learning
+    notes: list[str] = []
+    pairs = match_pairs(district.learning, district.educators)
+    if "participant" in pairs:
+        flag = pairs["participant"].astype("boolean")
+        participants = pairs[flag.fillna(True).to_numpy()]
+    else:
+        participants = pairs
+    frames = []
+    with noting_warnings(notes):
+        for by in BREAKDOWNS:
+            gains = learning_gains(participants, by=by, mastery_share=goal.mastery_share, min_n=plan.min_n, ci=ci)
+            gains.insert(1, "breakdown", "+".join(by) if by else "district")
+            frames.append(gains)
+        missing = missing_post_check(participants)
+    table = pd.concat(frames, ignore_index=True)
+    groups = [c for by in BREAKDOWNS for c in by]
+    table = table[
+        ["level", "breakdown", *groups, *[c for c in table.columns if c not in ("level", "breakdown", *groups)]]
+    ]
+    effect = program_effect(pairs) if "participant" in pairs else program_effect(pairs.assign(participant=True))
+    target = table[table["breakdown"].isin(["district", "school_id"]) & (table["measure"] == "g_av")]
+    target = target_status(target.drop(columns=["role", "experience_band"]), goal.target).reset_index(drop=True)
+    for by in BREAKDOWNS[1:]:
+        note = suppression_note(table[table["breakdown"] == by[0]], by[0], plan.min_n, "educators with both scores")
+        notes += [note] if note else []
+    counts = participants["status"].value_counts()
+    if counts.drop("matched", errors="ignore").sum():
+        notes.append(
+            f"{int(counts.get('missing_post', 0))} educator-assessment(s) have no post score and "
+            f"{int(counts.get('missing_pre', 0))} no pre score; gains use the {int(counts.get('matched', 0))} with both"
+        )
+    meta = {"min_n": plan.min_n, "ci": ci, "mastery_share": goal.mastery_share, "target": goal.target,
+            "participants": int(participants["educator_id"].nunique())}  # fmt: skip
+    tables = {"gains": table, "missing": missing, "program_effect": effect, "target": target}
+    return LevelResult(2, name, tables, tuple(notes), meta)

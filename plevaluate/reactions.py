@@ -20,15 +20,21 @@ import pandas as pd
 from scipy import stats
 
 from ._tidy import groups as _tidy_groups
+from .contract import District
 from .effects import cluster_mean_ci, clustered_wilson
 from .errors import StatisticalWarning
 from .privacy import suppress
+from .results import LevelResult, noting_warnings, suppression_note, target_status
 
 __all__ = [
+    "BREAKDOWNS",
     "Reliability",
+    "answers_with_context",
     "construct_scores",
     "construct_summary",
     "cronbach_alpha",
+    "evaluate_reactions",
+    "evaluate_survey",
     "item_distribution",
     "item_summary",
     "response_rates",
@@ -334,3 +340,159 @@ def response_rates(
                      "ci_high": high, "n": len(part), "respondents": int(part["responded"].sum())})  # fmt: skip
     table = pd.DataFrame(rows, columns=[*by, "measure", "estimate", "ci_low", "ci_high", "n", "respondents"])
     return suppress(table, min_n, columns=("estimate", "ci_low", "ci_high", "respondents"))
+
+
+#: The breakdowns every survey summary is computed for (the district first).
+BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("school_id",), ("session_id",), ("format",), ("role",))
+_GROUP_COLUMNS = ("school_id", "session_id", "format", "role")
+
+
+def answers_with_context(district: District) -> pd.DataFrame:
+    """Scored answers joined to the session's format and the respondent's role and school.
+
+    Answers with no educator keep their own ``school_id`` (if recorded) and have no role.
+    """
+    scored = score_reactions(district.reactions, district.survey_items)
+    if district.sessions is not None:
+        scored["format"] = scored["session_id"].map(district.sessions.set_index("session_id")["format"])
+    else:
+        scored["format"] = pd.Series(pd.NA, index=scored.index, dtype="string")
+    people = district.educators.drop_duplicates("educator_id").set_index("educator_id")
+    educator = scored["educator_id"] if "educator_id" in scored else pd.Series(pd.NA, index=scored.index)
+    scored["role"] = educator.map(people["role"])
+    home = educator.map(people["school_id"])
+    scored["school_id"] = scored["school_id"].fillna(home) if "school_id" in scored else home
+    return scored
+
+
+def _stack(frames: list[pd.DataFrame], breakdowns: Sequence[Sequence[str]]) -> pd.DataFrame:
+    """One table from per-breakdown tables: a ``breakdown`` column and every group column present."""
+    out = []
+    for frame, by in zip(frames, breakdowns):
+        frame = frame.copy()
+        frame.insert(0, "breakdown", "+".join(by) if by else "district")
+        out.append(frame)
+    table = pd.concat(out, ignore_index=True)
+    groups = [c for c in _GROUP_COLUMNS if c in table]
+    rest = [c for c in table.columns if c not in ("breakdown", "level", *groups)]
+    return table[["level", "breakdown", *groups, *rest]]
+
+
+def _reliability(scored: pd.DataFrame, notes: list[str], ci: float) -> pd.DataFrame:
+    rows = []
+    for (construct, level), answers in scored.groupby(["construct", "level"], sort=True):
+        wide = answers.pivot_table(index="response_id", columns="item_id", values="score", aggfunc="first")
+        row = {"level": int(level), "construct": construct, "k": wide.shape[1], "n": len(wide)}
+        if wide.shape[1] < 2 or len(wide) < 2:
+            notes.append(f"Cronbach's alpha not computed for {construct}: it needs 2 items and 2 respondents")
+            rows.append({**row, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan})
+            continue
+        with noting_warnings(notes):
+            alpha = cronbach_alpha(wide, ci=ci)
+        rows.append({**row, "estimate": alpha.alpha, "ci_low": alpha.ci_low, "ci_high": alpha.ci_high})
+    table = pd.DataFrame(rows, columns=["level", "construct", "k", "n", "estimate", "ci_low", "ci_high"])
+    table.insert(2, "measure", "cronbach_alpha")
+    table["method"] = "Cronbach's alpha, pairwise-complete covariance; Feldt interval"
+    return table
+
+
+def evaluate_survey(
+    district: District,
+    *,
+    level: int,
+    construct: str | None = None,
+    rating_at_least: float = 4.0,
+    target: float | None = None,
+    ci: float = 0.95,
+) -> LevelResult:
+    """Summarize the survey items of one level (1: session reactions, 3: staff survey on support).
+
+    Parameters
+    ----------
+    district : District
+        From `plevaluate.load`.
+    level : int
+        Which items of survey_items.csv to use (their ``level`` column; items without one are level 1).
+    construct, rating_at_least, target : optional
+        The plan's target: the share of respondents whose mean on ``construct`` is at least
+        ``rating_at_least`` should reach ``target``.
+
+    Returns
+    -------
+    LevelResult
+        Tables (each row with a ``breakdown`` naming its group columns; ``district`` rows have none):
+
+        - ``constructs``: `construct_summary` for the district and by school, session, format and role;
+        - ``items``: `item_summary` for the district and by school;
+        - ``distribution``: `item_distribution` for the district and by school (for Likert charts);
+        - ``reliability``: Cronbach's alpha per construct (district);
+        - ``response_rates``: respondents / attendees, district, by school and by session;
+        - ``target``: the target construct's ``share_at_least`` rows for the district and each school
+          with `plevaluate.results.target_status` (empty without a target construct).
+    """
+    min_n = district.plan.min_n
+    name = "participants' reactions" if level == 1 else "organization support (staff survey)"
+    if district.reactions is None or district.survey_items is None:
+        return LevelResult(level, name, evidence=False, notes=("no survey answers were collected",))
+    scored = answers_with_context(district)
+    scored = scored[scored["level"] == level]
+    if scored.empty:
+        return LevelResult(level, name, evidence=False, notes=(f"no survey items are tagged level {level}",))
+    notes: list[str] = []
+    scores = construct_scores(scored)
+    context = scored.drop_duplicates("response_id").set_index("response_id")
+    for column in ("format", "role"):
+        scores[column] = scores["response_id"].map(context[column])
+    threshold = rating_at_least
+    constructs = _stack(
+        [construct_summary(scores, by=by, threshold=threshold, min_n=min_n, ci=ci) for by in BREAKDOWNS], BREAKDOWNS
+    )
+    item_breakdowns = ((), ("school_id",))
+    items = _stack([item_summary(scored, by=by, min_n=min_n, ci=ci) for by in item_breakdowns], item_breakdowns)
+    distribution = _stack(
+        [item_distribution(scored, by=by, min_n=min_n).assign(level=level) for by in item_breakdowns],
+        item_breakdowns,
+    )
+    tables = {"constructs": constructs, "items": items, "distribution": distribution}
+    tables["reliability"] = _reliability(scored, notes, ci)
+    if district.attendance is not None and "educator_id" in scored:
+        rate_breakdowns = ((), ("school_id",), ("session_id",))
+        surveyed = district.attendance[district.attendance["session_id"].isin(scored["session_id"].unique())]
+        rates = [response_rates(scored, surveyed, district.educators, by=by, min_n=min_n) for by in rate_breakdowns]
+        tables["response_rates"] = _stack([r.assign(level=level) for r in rates], rate_breakdowns)
+        overall = tables["response_rates"].iloc[0]
+        notes.append(
+            f"{overall['estimate']:.0%} of attendees answered the survey ({int(overall['respondents'])} of "
+            f"{int(overall['n'])}); the summaries describe those who answered"
+        )
+    if construct is not None and construct in set(scores["construct"]):
+        rows = constructs[
+            constructs["breakdown"].isin(["district", "school_id"])
+            & (constructs["construct"] == construct)
+            & (constructs["measure"] == "share_at_least")
+        ]
+        rows = rows.drop(columns=["session_id", "format", "role"], errors="ignore")
+        tables["target"] = target_status(rows, target).reset_index(drop=True)
+    elif construct is not None:
+        notes.append(f"the plan's target construct '{construct}' has no level-{level} items")
+    for by in BREAKDOWNS[1:]:
+        note = suppression_note(constructs[constructs["breakdown"] == by[0]], by[0], min_n, "respondents")
+        notes += [note] if note else []
+    meta = {"min_n": min_n, "ci": ci, "construct": construct, "rating_at_least": rating_at_least, "target": target,
+            "answers": len(scored), "respondents": int(scored["response_id"].nunique())}  # fmt: skip
+    return LevelResult(level, name, tables, tuple(notes), meta)
+
+
+def evaluate_reactions(district: District, *, ci: float = 0.95) -> LevelResult:
+    """Level 1 for the district and every school, with the plan's level-1 target (see `evaluate_survey`).
+
+    Examples
+    --------
+    >>> import plevaluate
+    >>> result = evaluate_reactions(plevaluate.load("data/sample"))
+    >>> result["target"][["breakdown", "school_id", "status"]].head(2)  # doctest: +SKIP
+    """
+    goal = district.plan.levels.reactions
+    return evaluate_survey(
+        district, level=1, construct=goal.construct, rating_at_least=goal.rating_at_least, target=goal.target, ci=ci
+    )

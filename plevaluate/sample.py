@@ -371,6 +371,7 @@ def _reactions(attendance, educators, schools, rng):
     response_ids = _ids("R", len(responded), max(6, len(str(len(responded)))))
     values = ratings[r_idx, i_idx]
     session_deltas = delta_by_session[responded["session_id"]].to_numpy()
+    session_deltas = {"all": session_deltas, "staff_survey": float(delta_by_session[SESSIONS[-1][0]])}
     return session_deltas, pd.DataFrame(
         {
             "response_id": response_ids[r_idx],
@@ -609,17 +610,22 @@ def _costs(schools, educators, rng):
     return pd.DataFrame(rows, columns=["item", "category", "amount", "funding_source", "school_id", "date"])
 
 
-def _population_truth(seed: int, participant_pp: np.ndarray, session_deltas: np.ndarray) -> dict:
+def _population_truth(seed: int, participant_pp: np.ndarray, session_deltas: dict) -> dict:
     """Estimands computed from a very large draw of the same process (not from the sample itself).
 
     Level 1 is about the sessions that were delivered: the truth keeps their realized session effects
-    (``session_deltas``, one per response) and redraws respondents; principals' participation is drawn
-    from the participant schools' own values.
+    (``session_deltas["all"]``, one per response) and redraws respondents; principals' participation is
+    drawn from the participant schools' own values. The level-3 staff items are answered only at the
+    last session, so their truth uses that session's effect (``session_deltas["staff_survey"]``).
     """
     rng = np.random.default_rng([seed, 99])
     big = 200_000
     pp = rng.choice(participant_pp, big)
-    ratings = _item_responses(rng.normal(0, 1, big), rng.choice(session_deltas, big), pp - 0.7, rng)
+    theta = rng.normal(0, 1, big)
+    ratings = _item_responses(theta, rng.choice(session_deltas["all"], big), pp - 0.7, rng)
+    staff = _item_responses(theta, np.full(big, session_deltas["staff_survey"]), pp - 0.7, rng)
+    level3 = np.array([it[2] == 3 for it in ITEMS])
+    ratings = np.where(level3[None, :], staff, ratings)
     scored = np.where(np.array([it[3] for it in ITEMS])[None, :], 6 - ratings, ratings)
     constructs = {}
     for name in ("content", "process", "context", "organizational_support"):

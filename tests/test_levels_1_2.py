@@ -13,18 +13,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+import plevaluate
 from plevaluate import StatisticalWarning
-from plevaluate.learning import learning_gains, match_pairs, missing_post_check, program_effect
+from plevaluate.learning import evaluate_learning, learning_gains, match_pairs, missing_post_check, program_effect
 from plevaluate.privacy import format_n, suppress
 from plevaluate.reactions import (
     construct_scores,
     construct_summary,
     cronbach_alpha,
+    evaluate_reactions,
+    evaluate_survey,
     item_distribution,
     item_summary,
     response_rates,
     score_reactions,
 )
+from plevaluate.results import LevelResult, target_status
 from tests.conftest import SAMPLE
 
 # pingouin's dataset "cronbach_wide_missing" (source: real-statistics.com), as listed in its documentation.
@@ -243,3 +247,102 @@ def test_no_warnings_from_clean_levels(scored):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         item_summary(scored)
+
+
+# ---- the level runners: every breakdown and the plan's target, in one call ----
+
+
+@pytest.fixture(scope="module")
+def level1(sample_district):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        return evaluate_reactions(sample_district)
+
+
+def test_level1_runner_target_is_checked_independently(level1, sample_district, truth):
+    # Recompute the plan's target share from the raw CSV with plain pandas: respondents (one survey per
+    # session) whose mean on the 'content' items is at least 4; a mean needs half of the 3 items answered (2).
+    raw = pd.read_csv(SAMPLE / "reactions.csv")
+    content = raw[raw["item_id"].isin(["C1", "C2", "C3"])]
+    per_respondent = content.groupby("response_id")["response"].agg(["mean", "count"])
+    means = per_respondent.loc[per_respondent["count"] >= 2, "mean"]
+    target = level1["target"].set_index("breakdown").loc["district"]
+    assert target["estimate"] == pytest.approx((means >= 4).mean())
+    assert target["n"] == means.notna().sum()
+    assert target["target"] == sample_district.plan.levels.reactions.target
+    assert target["ci_low"] <= truth["reactions"]["constructs"]["content"]["share_at_least_4"] <= target["ci_high"]
+    assert target["status"] == ("met" if target["ci_low"] >= 0.7 else "met, not conclusive")
+    schools = level1["target"][level1["target"]["breakdown"] == "school_id"]
+    assert set(schools["school_id"]) == set(truth["participant_schools"])
+    small = schools[schools["school_id"] == truth["small_school"]].iloc[0]
+    assert small["status"] == "suppressed" and np.isnan(small["estimate"])
+
+
+def test_level1_runner_breakdowns(level1, sample_district):
+    constructs = level1["constructs"]
+    assert set(constructs["breakdown"]) == {"district", "school_id", "session_id", "format", "role"}
+    formats = constructs.loc[constructs["breakdown"] == "format", "format"]
+    assert set(formats) == set(sample_district.sessions["format"])
+    # distinct respondents per school add up to the district's (each educator belongs to one school)
+    means = constructs[constructs["measure"] == "mean"].set_index(["breakdown", "construct"])
+    for construct in ("content", "process", "context"):
+        district = means.loc[("district", construct), "n_people"]
+        assert means.loc[("school_id", construct), "n_people"].sum() == district
+        assert means.loc[("role", construct), "n_people"].sum() == district
+    # workshops were rated above coaching (the sample's format effects)
+    share = constructs[(constructs["breakdown"] == "format") & (constructs["measure"] == "mean")]
+    share = share[share["construct"] == "process"].set_index("format")["estimate"]
+    assert share["workshop"] > share["coaching"]
+    assert any("S08" in note for note in level1.notes)
+    assert any("answered the survey" in note for note in level1.notes)
+    reliability = level1["reliability"].set_index("construct")
+    assert (reliability["estimate"] > 0.6).all() and set(reliability.index) == {"content", "process", "context"}
+
+
+def test_level3_staff_survey_reuses_the_level1_machinery(sample_district, truth):
+    staff = evaluate_survey(sample_district, level=3, construct="organizational_support")
+    constructs = staff["constructs"]
+    assert set(constructs["construct"]) == {"organizational_support"}
+    district = constructs[(constructs["breakdown"] == "district") & (constructs["measure"] == "mean")].iloc[0]
+    assert (
+        district["ci_low"] <= truth["reactions"]["constructs"]["organizational_support"]["mean"] <= district["ci_high"]
+    )
+    schools = constructs[(constructs["breakdown"] == "school_id") & (constructs["measure"] == "mean")]
+    weakest = schools.dropna(subset=["estimate"]).sort_values("estimate").iloc[0]
+    assert weakest["school_id"] == truth["weak_school"]
+
+
+def test_level_without_data_is_no_evidence(tiny):
+    (tiny / "reactions.csv").unlink()
+    district = plevaluate.load(tiny)
+    result = evaluate_reactions(district)
+    assert not result.evidence and "No evidence collected" in result._repr_html_()
+
+
+def test_level_result_html_escapes_untrusted_text():
+    table = pd.DataFrame({"school_id": ["<script>alert(1)</script>"], "estimate": [0.5]})
+    html = LevelResult(1, "reactions", {"t": table}, notes=("school <b>x</b>",))._repr_html_()
+    assert "<script>" not in html and "<b>x" not in html and "&lt;script&gt;" in html
+
+
+def test_target_status_edge_cases():
+    table = pd.DataFrame({"estimate": [np.nan, 0.5], "ci_low": [np.nan, 0.4], "ci_high": [np.nan, 0.6]})
+    assert target_status(table, 0.7)["status"].tolist() == ["suppressed", "not met"]
+    assert target_status(table, None)["status"].tolist() == ["no target", "no target"]
+    assert target_status(table, 0.7)["met"].tolist()[1] is False
+
+
+def test_level2_runner(sample_district, truth):
+    with pytest.warns(StatisticalWarning, match="no post score"):
+        result = evaluate_learning(sample_district)
+    assert any("0.46 SD lower" in note for note in result.notes)
+    gains = result["gains"]
+    assert set(gains["breakdown"]) == {"district", "school_id", "role", "experience_band"}
+    assert "new (under 3 years)" in set(gains["experience_band"].dropna())
+    district = result["target"].set_index("breakdown").loc["district"]
+    assert district["measure"] == "g_av" and district["ci_low"] <= truth["learning"]["d_av"] <= district["ci_high"]
+    assert district["status"] == "met"  # g_av 0.63 [0.51, 0.74] against the plan's 0.50
+    # school n sums to the district n (matched educators)
+    g = gains[gains["measure"] == "g_av"]
+    assert g.loc[g["breakdown"] == "school_id", "n"].sum() == g.loc[g["breakdown"] == "district", "n"].iloc[0]
+    assert result["program_effect"]["n_comparison"].iloc[0] > 0
