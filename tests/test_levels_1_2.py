@@ -346,3 +346,12 @@ def test_level2_runner(sample_district, truth):
     g = gains[gains["measure"] == "g_av"]
     assert g.loc[g["breakdown"] == "school_id", "n"].sum() == g.loc[g["breakdown"] == "district", "n"].iloc[0]
     assert result["program_effect"]["n_comparison"].iloc[0] > 0
+
+
+def test_level1_row_order_does_not_matter(scored):
+    shuffled = scored.sample(frac=1, random_state=7)
+    for by in ((), ("school_id",)):
+        a = construct_summary(construct_scores(scored), by=by)
+        b = construct_summary(construct_scores(shuffled), by=by)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+        pd.testing.assert_frame_equal(item_summary(scored, by=by), item_summary(shuffled, by=by), rtol=1e-12)
