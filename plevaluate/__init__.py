@@ -5,7 +5,9 @@ from importlib.metadata import PackageNotFoundError, version
 from .contract import TABLES, District, load
 from .errors import ContractError, ContractWarning, PlanError, Problem, StatisticalWarning
 from .learning import evaluate_learning
+from .organization import evaluate_organization
 from .plan import Plan, read_plan
+from .practice import evaluate_practice
 from .reactions import evaluate_reactions, evaluate_survey
 from .results import LevelResult
 
@@ -26,6 +28,8 @@ __all__ = [
     "StatisticalWarning",
     "__version__",
     "evaluate_learning",
+    "evaluate_organization",
+    "evaluate_practice",
     "evaluate_reactions",
     "evaluate_survey",
     "load",

@@ -14,3 +14,23 @@ def groups(frame: pd.DataFrame, by: Sequence[str]) -> Iterator[tuple[tuple, pd.D
         return
     for key, part in frame.groupby(list(by), observed=True, sort=True, dropna=False):
         yield (key if isinstance(key, tuple) else (key,)), part
+
+
+#: School-year terms by calendar month: fall August-November, winter December-February, spring March-July.
+_TERM_OF_MONTH = {8: 1, 9: 1, 10: 1, 11: 1, 12: 2, 1: 2, 2: 2, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3}
+_TERM_NAMES = {1: "fall", 2: "winter", 3: "spring"}
+
+
+def terms(dates: pd.Series) -> pd.DataFrame:
+    """The school-year term of each date: ``term`` ("2025-26 fall") and a sortable ``term_order``.
+
+    A school year starts in August; fall is August-November, winter December-February, spring March-July.
+
+    >>> terms(pd.Series(pd.to_datetime(["2025-10-01", "2026-01-15", "2026-04-15"])))["term"].tolist()
+    ['2025-26 fall', '2025-26 winter', '2025-26 spring']
+    """
+    dates = pd.to_datetime(dates)
+    start = dates.dt.year - (dates.dt.month < 8).astype(int)
+    index = dates.dt.month.map(_TERM_OF_MONTH)
+    label = start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2) + " " + index.map(_TERM_NAMES)
+    return pd.DataFrame({"term": label.astype("string"), "term_order": start * 3 + index - 1}, index=dates.index)

@@ -649,6 +649,10 @@ def _population_truth(seed: int, participant_pp: np.ndarray, session_deltas: dic
     cond_c = rng.normal(0, 0.35, big)
     marginal = np.array([expit(_practice_logit(m, 1.0, hours_c, cond_c, u, g)).mean() for m in range(len(MONTHS))])
     slope = float(np.polyfit(np.arange(len(MONTHS)), logit(marginal), 1)[0])
+    # The population-averaged PL-hours slope: the change in logit E[p] per hour (+-2 hours), averaged over months.
+    at = [[expit(_practice_logit(m, 1.0, np.full(big, h), cond_c, u, g)).mean() for m in range(len(MONTHS))]
+          for h in (-2.0, 2.0)]  # fmt: skip
+    hours_slope = float(np.mean((logit(np.array(at[1])) - logit(np.array(at[0]))) / 4.0))
     return {
         "reactions": {"constructs": constructs, "item_means": item_means, "item_top2_share": item_top2},
         "learning": {
@@ -661,6 +665,7 @@ def _population_truth(seed: int, participant_pp: np.ndarray, session_deltas: dic
         "practice_marginal": {
             "rate_by_month": dict(zip([str(m) for m in MONTHS], marginal.round(6).tolist())),
             "month_log_odds": slope,
+            "hours_log_odds": hours_slope,
         },
     }
 

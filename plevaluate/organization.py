@@ -1,0 +1,351 @@
+"""Level 3, organization support and change: did the organization support the change?
+
+Three kinds of evidence, each per school and for the district:
+
+- **conditions rubrics** (conditions.csv): each indicator (protected collaborative-planning time,
+  observation-and-feedback cycles, ...) of a structure rated 1 not yet, 2 emerging, 3 developing,
+  4 deepening, by term; structure means, change from the first to the latest term, the share of
+  indicators at the plan's rating, and a school x indicator matrix for the heat map;
+- **principal participation** (attendance.csv, educators.csv, sessions.csv): principals are the
+  lever, so the share of PL sessions each school's principal attended, and participation by role;
+- **staff-survey constructs** tagged level 3 in survey_items.csv, summarized by the level-1 code
+  (`plevaluate.reactions.evaluate_survey`).
+
+A rubric rating describes a school, not a sample of people, so school ratings carry no interval;
+district means over schools carry a t interval across schools (schools are the units).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._tidy import terms
+from .contract import District
+from .effects import wilson_interval
+from .privacy import suppress
+from .reactions import evaluate_survey
+from .results import LevelResult, target_status
+
+__all__ = [
+    "condition_ratings",
+    "conditions_change",
+    "conditions_matrix",
+    "conditions_target",
+    "evaluate_organization",
+    "flag_schools",
+    "role_participation",
+    "principal_participation",
+    "structure_means",
+]
+
+RATING_LABELS = {1: "not yet", 2: "emerging", 3: "developing", 4: "deepening"}
+
+
+def condition_ratings(conditions: pd.DataFrame, schools: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One rating per school x structure x indicator x term (the mean when raters or dates repeat within a term).
+
+    Returns
+    -------
+    DataFrame
+        school_id, group (when ``schools`` is given), structure, indicator_id, term, term_order,
+        rating, n_ratings.
+    """
+    frame = conditions.join(terms(conditions["date"]))
+    keys = ["school_id", "structure", "indicator_id", "term", "term_order"]
+    out = frame.groupby(keys, observed=True)["rating"].agg(rating="mean", n_ratings="count").reset_index()
+    if schools is not None:
+        out.insert(1, "group", out["school_id"].map(schools.set_index("school_id")["group"]))
+    return out.sort_values(["school_id", "term_order", "structure", "indicator_id"], ignore_index=True)
+
+
+def _across_schools(values: pd.Series, ci: float) -> tuple[float, float, float]:
+    """Mean over schools with a t interval (schools are the units)."""
+    values = values.dropna().astype(float)
+    n = len(values)
+    mean = float(values.mean()) if n else np.nan
+    if n < 2:
+        return mean, np.nan, np.nan
+    half = stats.t.ppf(0.5 + ci / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def structure_means(ratings: pd.DataFrame, *, group: str = "participant", ci: float = 0.95) -> pd.DataFrame:
+    """Mean rating per school x structure x term, and the district mean over the ``group``'s schools.
+
+    Returns
+    -------
+    DataFrame
+        level, breakdown (``school_id`` or ``district``), school_id, structure, term, term_order,
+        measure (``mean_rating``), estimate, ci_low, ci_high (district rows: t interval across
+        schools), n (indicators for a school, schools for the district), method.
+    """
+    keys = ["structure", "term", "term_order"]
+    school = ratings.groupby(["school_id", *keys], observed=True)["rating"].agg(["mean", "count"]).reset_index()
+    school = school.rename(columns={"mean": "estimate", "count": "n"}).assign(
+        breakdown="school_id", ci_low=np.nan, ci_high=np.nan, method="mean of the structure's indicator ratings"
+    )
+    members = ratings if "group" not in ratings else ratings[ratings["group"] == group]
+    rows = []
+    member_schools = school[school["school_id"].isin(members["school_id"].unique())]
+    for (structure, term, order), part in member_schools.groupby(keys, observed=True, sort=True):
+        mean, low, high = _across_schools(part["estimate"], ci)
+        rows.append({"breakdown": "district", "school_id": pd.NA, "structure": structure, "term": term,
+                     "term_order": order, "estimate": mean, "ci_low": low, "ci_high": high, "n": len(part),
+                     "method": f"mean over {group} schools; t interval across schools"})  # fmt: skip
+    out = pd.concat([pd.DataFrame(rows), school], ignore_index=True)
+    out.insert(0, "level", 3)
+    out["measure"] = "mean_rating"
+    columns = ["level", "breakdown", "school_id", "structure", "term", "term_order", "measure", "estimate",
+               "ci_low", "ci_high", "n", "method"]  # fmt: skip
+    return out[columns]
+
+
+def conditions_change(ratings: pd.DataFrame) -> pd.DataFrame:
+    """Each school's ratings in its first and latest rated term, and the change.
+
+    Returns
+    -------
+    DataFrame
+        school_id, structure, indicator_id, first_term, latest_term, first_rating, latest_rating,
+        change (latest minus first; 0 when the school was rated only once, with ``terms_rated`` = 1).
+    """
+    order = ratings.sort_values("term_order")
+    keys = ["school_id", "structure", "indicator_id"]
+    grouped = order.groupby(keys, observed=True)
+    out = grouped.agg(
+        first_term=("term", "first"),
+        latest_term=("term", "last"),
+        first_rating=("rating", "first"),
+        latest_rating=("rating", "last"),
+        terms_rated=("term", "nunique"),
+    ).reset_index()
+    out["change"] = out["latest_rating"] - out["first_rating"]
+    return out
+
+
+def conditions_matrix(ratings: pd.DataFrame, *, term: str | None = None) -> pd.DataFrame:
+    """School x indicator ratings for a heat map (each school's latest term unless ``term`` is given).
+
+    Returns
+    -------
+    DataFrame
+        Index school_id, columns (structure, indicator_id), values the rating.
+    """
+    if term is not None:
+        chosen = ratings[ratings["term"] == term]
+    else:
+        latest = ratings.groupby("school_id")["term_order"].transform("max")
+        chosen = ratings[ratings["term_order"] == latest]
+    return chosen.pivot_table(index="school_id", columns=["structure", "indicator_id"], values="rating")
+
+
+def conditions_target(
+    ratings: pd.DataFrame,
+    *,
+    indicator: str | None = None,
+    structure: str | None = None,
+    rating_at_least: float = 3.0,
+    target: float | None = None,
+    group: str = "participant",
+    ci: float = 0.95,
+) -> pd.DataFrame:
+    """The plan's level-3 target: the share of ``group`` schools rated at least ``rating_at_least``.
+
+    The rating is the indicator's (or the structure's mean) in each school's latest rated term.
+
+    Returns
+    -------
+    DataFrame
+        level, breakdown, school_id, measure, estimate (a school: its rating; the district: the share
+        of schools at the rating, Wilson interval), ci_low, ci_high, n (schools), at_least (bool,
+        school rows), target, met, status, method.
+    """
+    chosen = ratings
+    if indicator is not None:
+        chosen = chosen[chosen["indicator_id"] == indicator]
+    elif structure is not None:
+        chosen = chosen[chosen["structure"] == structure]
+    if "group" in chosen:
+        chosen = chosen[chosen["group"] == group]
+    what = indicator or structure or "all indicators"
+    latest = chosen[chosen["term_order"] == chosen.groupby("school_id")["term_order"].transform("max")]
+    school = latest.groupby("school_id", observed=True)["rating"].mean().rename("estimate").reset_index()
+    school["at_least"] = school["estimate"] >= rating_at_least
+    n, hits = len(school), int(school["at_least"].sum())
+    low, high = (float(v) for v in wilson_interval(hits, n, ci)) if n else (np.nan, np.nan)
+    district = pd.DataFrame([{"breakdown": "district", "school_id": pd.NA, "measure": "share_schools_at_least",
+                              "estimate": hits / n if n else np.nan, "ci_low": low, "ci_high": high, "n": n,
+                              "method": f"{what} rated >= {rating_at_least:g} in the latest term; Wilson interval"}])  # fmt: skip
+    district = target_status(district, target)
+    school = school.assign(breakdown="school_id", measure="latest_rating", ci_low=np.nan, ci_high=np.nan, n=1,
+                           method=f"{what}, latest term")  # fmt: skip
+    school = target_status(school, rating_at_least).drop(columns=["met"])
+    school["status"] = np.where(school["at_least"], "at or above the rating", "below the rating")
+    out = pd.concat([district, school], ignore_index=True)
+    out.insert(0, "level", 3)
+    return out
+
+
+def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: str = "participant") -> pd.DataFrame:
+    """Schools whose latest conditions need attention: mean rating below ``rating_at_least`` or no growth.
+
+    Returns
+    -------
+    DataFrame
+        school_id, latest_mean, indicators_below (count), indicators, change (mean change from the
+        first term), flagged (bool), reason (words for the report).
+    """
+    chosen = ratings[ratings["group"] == group] if "group" in ratings else ratings
+    change = conditions_change(chosen)
+    rows = []
+    for school, part in change.groupby("school_id", sort=True):
+        mean = float(part["latest_rating"].mean())
+        below = int((part["latest_rating"] < rating_at_least).sum())
+        growth = float(part["change"].mean())
+        reasons = []
+        if mean < rating_at_least:
+            label = RATING_LABELS.get(int(round(rating_at_least)), f"{rating_at_least:g}")
+            reasons.append(f"latest mean rating {mean:.1f}, below {label}")
+        if part["terms_rated"].max() > 1 and growth <= 0:
+            reasons.append("no growth since the first term")
+        rows.append({"school_id": school, "latest_mean": mean, "indicators_below": below,
+                     "indicators": len(part), "change": growth, "flagged": bool(reasons),
+                     "reason": "; ".join(reasons)})  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["school_id", "latest_mean", "indicators_below", "indicators", "change", "flagged", "reason"]
+    )
+
+
+def _attended(attendance: pd.DataFrame, educators: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """Educator x session (all sessions offered) with ``attended``."""
+    people = educators.drop_duplicates("educator_id")[["educator_id", "school_id", "role"]]
+    grid = people.merge(sessions[["session_id"]].drop_duplicates(), how="cross")
+    seen = attendance[["educator_id", "session_id"]].drop_duplicates().assign(attended=True)
+    grid = grid.merge(seen, on=["educator_id", "session_id"], how="left")
+    grid["attended"] = grid["attended"].astype("boolean").fillna(False).astype(bool)
+    return grid
+
+
+def principal_participation(
+    attendance: pd.DataFrame, educators: pd.DataFrame, sessions: pd.DataFrame, *, role: str = "principal"
+) -> pd.DataFrame:
+    """The share of PL sessions each school's principal attended (every session in sessions.csv counts as offered).
+
+    This describes a role's support for the program (level 3), with the sessions as its units; it is
+    shown per school, like a conditions rating. Where a school lists two principals, their mean share.
+
+    Returns
+    -------
+    DataFrame
+        level, school_id, measure (``principal_participation``), estimate, sessions_attended, n
+        (sessions offered), principals, method. Schools with no principal listed are absent.
+    """
+    grid = _attended(attendance, educators, sessions)
+    grid = grid[grid["role"] == role]
+    per_person = grid.groupby(["school_id", "educator_id"], observed=True)["attended"].agg(["sum", "size"])
+    per_school = per_person.groupby("school_id", observed=True).agg(
+        sessions_attended=("sum", "mean"), n=("size", "max"), principals=("sum", "size")
+    )
+    per_school["estimate"] = per_school["sessions_attended"] / per_school["n"]
+    out = per_school.reset_index().assign(level=3, measure=f"{role}_participation")
+    out["method"] = "sessions attended / sessions offered"
+    return out[["level", "school_id", "measure", "estimate", "sessions_attended", "n", "principals", "method"]]
+
+
+def role_participation(
+    attendance: pd.DataFrame,
+    educators: pd.DataFrame,
+    sessions: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("role",),
+    min_n: int = 10,
+) -> pd.DataFrame:
+    """Mean share of sessions attended by the educators of each role (and group), suppressed below ``min_n`` people.
+
+    Returns
+    -------
+    DataFrame
+        level, <by>, measure (``share_of_sessions_attended``), estimate, ci_low, ci_high (t interval
+        over educators), n (educators), method, suppressed.
+    """
+    grid = _attended(attendance, educators, sessions)
+    if "participant" in educators:
+        flags = educators.drop_duplicates("educator_id").set_index("educator_id")["participant"]
+        grid["participant"] = grid["educator_id"].map(flags)
+    person_keys = [*by, "educator_id"]
+    per_person = grid.groupby(person_keys, observed=True, dropna=False)["attended"].mean().reset_index()
+    rows = []
+    for key, part in per_person.groupby(list(by), observed=True, sort=True, dropna=False):
+        mean, low, high = _across_schools(part["attended"], 0.95)
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "estimate": mean, "ci_low": low,
+                     "ci_high": high, "n": len(part)})  # fmt: skip
+    out = pd.DataFrame(rows, columns=[*by, "estimate", "ci_low", "ci_high", "n"])
+    out.insert(0, "level", 3)
+    out.insert(1 + len(by), "measure", "share_of_sessions_attended")
+    out["method"] = "mean over educators of sessions attended / offered; t interval"
+    return suppress(out, min_n)
+
+
+def evaluate_organization(district: District, *, ci: float = 0.95) -> LevelResult:
+    """Level 3 for the district and every school.
+
+    Returns
+    -------
+    LevelResult
+        Tables (those whose data exist):
+
+        - ``ratings``: `condition_ratings`; ``structures``: `structure_means`; ``change``: `conditions_change`;
+        - ``matrix``: `conditions_matrix` in long form (school_id, structure, indicator_id, rating);
+        - ``target``: `conditions_target` for the plan's indicator or structure;
+        - ``flags``: `flag_schools` (participant schools);
+        - ``principals``: `principal_participation`; ``roles``: `role_participation` by role and group;
+        - ``staff_survey``, ``staff_survey_items``: the level-3 survey constructs and items by school
+          (from `plevaluate.reactions.evaluate_survey`).
+    """
+    plan = district.plan
+    goal = plan.levels.organization
+    tables: dict[str, pd.DataFrame] = {}
+    notes: list[str] = []
+    if district.conditions is not None:
+        ratings = condition_ratings(district.conditions, district.schools)
+        tables["ratings"] = ratings
+        tables["structures"] = structure_means(ratings, ci=ci)
+        tables["change"] = conditions_change(ratings)
+        tables["matrix"] = (
+            conditions_matrix(ratings).stack(level=[0, 1], future_stack=True).rename("rating").reset_index()
+        )
+        tables["target"] = conditions_target(ratings, indicator=goal.indicator, structure=goal.structure,
+                                             rating_at_least=goal.rating_at_least, target=goal.target, ci=ci)  # fmt: skip
+        flags = flag_schools(ratings, rating_at_least=goal.rating_at_least)
+        tables["flags"] = flags
+        for row in flags[flags["flagged"]].itertuples():
+            notes.append(f"{row.school_id}: {row.reason}")
+        once = tables["change"].groupby("school_id")["terms_rated"].max()
+        if (once == 1).any():
+            notes.append(f"{int((once == 1).sum())} school(s) rated in one term only: no change can be shown")
+    else:
+        notes.append("no conditions ratings were collected")
+    if district.attendance is not None and district.sessions is not None:
+        tables["principals"] = principal_participation(district.attendance, district.educators, district.sessions)
+        missing = sorted(set(district.schools["school_id"]) - set(tables["principals"]["school_id"]))
+        if missing:
+            notes.append(f"no principal listed in educators.csv for {', '.join(missing)}")
+        by = ("participant", "role") if "participant" in district.educators else ("role",)
+        tables["roles"] = role_participation(
+            district.attendance, district.educators, district.sessions, by=by, min_n=plan.min_n
+        )
+    staff = evaluate_survey(district, level=3, ci=ci)
+    if staff.evidence:
+        constructs = staff["constructs"]
+        constructs = constructs[constructs["breakdown"].isin(["district", "school_id"])]
+        tables["staff_survey"] = constructs.drop(columns=["session_id", "format", "role"], errors="ignore")
+        tables["staff_survey_items"] = staff["items"]
+        notes += [f"staff survey: {note}" for note in staff.notes]
+    meta = {"min_n": plan.min_n, "ci": ci, "indicator": goal.indicator, "structure": goal.structure,
+            "rating_at_least": goal.rating_at_least, "target": goal.target}  # fmt: skip
+    name = "organization support and change"
+    return LevelResult(3, name, tables, tuple(notes), meta, evidence=bool(tables))

@@ -1,0 +1,482 @@
+"""Level 4, participants' use of new knowledge and skills: are educators using the practice?
+
+The district tracks ONE observable practice (the plan's ``observable_practice``) in every classroom
+over time (observations.csv, ``practice_observed`` 0/1). This module gives:
+
+- implementation rates per school and month / term, with Wilson intervals on the effective sample
+  size (repeat observations of one educator are not independent; see `plevaluate.effects.clustered_wilson`);
+- the district trend from a GEE logistic model with exchangeable working correlation within
+  educator (Liang & Zeger 1986): the odds ratio per month with its robust (sandwich) interval,
+  for participant and comparison schools and their ratio (the difference in trends). GEE
+  coefficients are population-averaged: they describe the district's rate, not one teacher's;
+- funnel-plot data: each school's rate against its number of observations, with exact binomial
+  95% and 99.8% limits around the district rate (Spiegelhalter 2005), the honest way to compare
+  schools of different sizes;
+- dose-response: implementation by PL hours attended (bands, and the GEE slope) and by CBAM
+  Levels of Use;
+- the level 3 -> level 4 link: the school-level correlation of conditions (and principal
+  participation) with implementation. It is correlational: schools with better conditions may
+  differ in other ways.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats
+
+from ._tidy import groups as _tidy_groups
+from ._tidy import terms
+from .contract import District
+from .effects import clustered_wilson
+from .organization import condition_ratings, principal_participation
+from .privacy import suppress
+from .results import LevelResult, noting_warnings, suppression_note, target_status
+
+__all__ = [
+    "HOUR_BANDS",
+    "LEVELS_OF_USE",
+    "conditions_link",
+    "dose_response",
+    "evaluate_practice",
+    "funnel",
+    "funnel_limits",
+    "gee_logistic",
+    "implementation_rates",
+    "prepare_observations",
+    "trend_model",
+]
+
+#: CBAM Levels of Use (Hall & Hord), coded 0-7 in observations.csv.
+LEVELS_OF_USE = {0: "0 Non-use", 1: "I Orientation", 2: "II Preparation", 3: "III Mechanical", 4: "IVA Routine",
+                 5: "IVB Refinement", 6: "V Integration", 7: "VI Renewal"}  # fmt: skip
+
+#: PL-hours bands for the dose-response table (lower bounds; the last band is open).
+HOUR_BANDS = (0, 5, 10, 15, 20)
+
+
+def _hours_band(hours: pd.Series, bands: Sequence[float]) -> pd.Series:
+    edges = [*bands, np.inf]
+    labels = [f"{lo:g} to under {hi:g} hours" for lo, hi in zip(edges[:-2], edges[1:-1])] + [f"{edges[-2]:g}+ hours"]
+    return pd.cut(hours, edges, right=False, labels=labels)
+
+
+def prepare_observations(district: District, *, bands: Sequence[float] = HOUR_BANDS) -> pd.DataFrame:
+    """Observations with everything the level-4 analyses group by.
+
+    Returns
+    -------
+    DataFrame
+        observations.csv plus ``observed`` (0/1 float, NaN when not recorded), month ("2025-09"),
+        month_index (months since the first observed month), term, term_order, group
+        (participant / comparison, from schools.csv), participant (bool), pl_hours (the educator's
+        PL hours attended: attendance minutes / 60, or the session's hours where minutes are
+        missing), hours_band and level_of_use_label.
+    """
+    obs = district.observations.copy()
+    obs["observed"] = obs["practice_observed"].astype("Float64").astype(float)
+    dates = pd.to_datetime(obs["date"])
+    obs["month"] = dates.dt.strftime("%Y-%m")
+    months = dates.dt.year * 12 + dates.dt.month
+    obs["month_index"] = (months - months.min()).astype(int)
+    obs = obs.join(terms(dates))
+    obs["group"] = obs["school_id"].map(district.schools.set_index("school_id")["group"])
+    obs["participant"] = obs["group"].eq("participant")
+    hours = pd.Series(0.0, index=pd.Index(district.educators["educator_id"].unique()))
+    if district.attendance is not None:
+        attended = district.attendance
+        minutes = attended["minutes"] if "minutes" in attended else pd.Series(np.nan, index=attended.index)
+        if district.sessions is not None:
+            session_hours = attended["session_id"].map(district.sessions.set_index("session_id")["hours"])
+            minutes = minutes.fillna(session_hours * 60)
+        per_educator = (minutes.fillna(0) / 60).groupby(attended["educator_id"]).sum()
+        hours = per_educator.reindex(hours.index).fillna(0.0)
+    obs["pl_hours"] = obs["educator_id"].map(hours).fillna(0.0).astype(float)
+    obs["hours_band"] = _hours_band(obs["pl_hours"], bands)
+    if "level_of_use" in obs:
+        obs["level_of_use_label"] = obs["level_of_use"].map(LEVELS_OF_USE)
+    return obs
+
+
+def implementation_rates(
+    obs: pd.DataFrame, *, by: Sequence[str] = ("school_id", "month"), min_n: int = 10, ci: float = 0.95
+) -> pd.DataFrame:
+    """The share of observations showing the practice, per group, with a clustered Wilson interval.
+
+    Parameters
+    ----------
+    obs : DataFrame
+        From `prepare_observations`.
+    by : sequence of str
+        Group columns (``()`` for the whole table).
+    min_n : int
+        Groups with fewer distinct educators observed are suppressed.
+
+    Returns
+    -------
+    DataFrame
+        level, <by>, measure (``implementation_rate``), estimate, ci_low, ci_high, n (observations),
+        n_people (educators), n_missing (observations with no practice recorded), deff (design
+        effect of repeat observations), method, suppressed. Rates always lie in [0, 1].
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"school_id": ["A"] * 4, "educator_id": list("abcd"), "observed": [1, 0, 1, 1.0]})
+    >>> float(implementation_rates(obs, by=("school_id",), min_n=1)["estimate"].iloc[0])
+    0.75
+    """
+    rows = []
+    for key, part in _tidy_groups(obs, by):
+        valid = part[part["observed"].notna()]
+        rate, low, high, deff = clustered_wilson(valid["observed"].to_numpy(), valid["educator_id"].to_numpy(), ci)
+        rows.append({**dict(zip(by, key)), "estimate": rate, "ci_low": low, "ci_high": high, "n": len(valid),
+                     "n_people": int(valid["educator_id"].nunique()), "n_missing": len(part) - len(valid),
+                     "deff": deff})  # fmt: skip
+    table = pd.DataFrame(rows, columns=[*by, "estimate", "ci_low", "ci_high", "n", "n_people", "n_missing", "deff"])
+    table.insert(0, "level", 4)
+    table.insert(1 + len(by), "measure", "implementation_rate")
+    table["method"] = "share of observations; Wilson interval on n / design effect (clustered by educator)"
+    return suppress(table, min_n, n="n_people")
+
+
+def gee_logistic(data: pd.DataFrame, formula: str, *, groups: str = "educator_id"):
+    """Fit a GEE logistic model with exchangeable working correlation within ``groups``.
+
+    Robust (sandwich) standard errors, as R ``gee(..., family=binomial, corstr="exchangeable")``;
+    checked against R gee's published output for statsmodels' ``gee_logistic_1`` data in the tests.
+
+    Returns
+    -------
+    statsmodels GEEResults
+
+    Raises
+    ------
+    ValueError
+        When the outcome does not vary (every observation shows the practice, or none does), or
+        fewer than 2 groups are observed.
+    """
+    outcome = formula.split("~")[0].strip()
+    values = data[outcome].dropna()
+    if values.nunique() < 2:
+        raise ValueError(f"the trend cannot be modelled: every observation has {outcome} = {values.iloc[0]:g}")
+    if data[groups].nunique() < 2:
+        raise ValueError(f"a GEE needs observations of at least 2 {groups} values")
+    model = smf.gee(formula, groups, data, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # "the inverse of the Hessian" style notices
+        return model.fit()
+
+
+def _combination(result, weights: dict[str, float], ci: float) -> dict[str, float]:
+    """Estimate, se, CI and p of a linear combination of coefficients, exponentiated to an odds ratio."""
+    vector = np.array([weights.get(name, 0.0) for name in result.params.index])
+    estimate = float(vector @ result.params.to_numpy())
+    se = float(np.sqrt(vector @ result.cov_params().to_numpy() @ vector))
+    z = stats.norm.ppf(0.5 + ci / 2)
+    return {"log_odds": estimate, "se": se, "estimate": float(np.exp(estimate)),
+            "ci_low": float(np.exp(estimate - z * se)), "ci_high": float(np.exp(estimate + z * se)),
+            "p_value": float(2 * stats.norm.sf(abs(estimate / se)))}  # fmt: skip
+
+
+def trend_model(obs: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
+    """The monthly trend in implementation: GEE logistic, exchangeable correlation within educator.
+
+    With both participant and comparison schools, ``observed ~ month_index * participant``; the
+    participant trend is ``exp(b_month + b_interaction)``, the comparison trend ``exp(b_month)``, and
+    their ratio ``exp(b_interaction)`` is the difference in trends.
+
+    Returns
+    -------
+    DataFrame
+        level, measure (``trend_odds_ratio_per_month``), group (``participant``, ``comparison``,
+        ``participant / comparison``), estimate (odds ratio per month), ci_low, ci_high, log_odds,
+        se, p_value, n (observations), n_people (educators), working_correlation, method.
+    """
+    data = obs.dropna(subset=["observed"]).copy()
+    data["participant"] = data["participant"].astype(int)
+    both = data["participant"].nunique() == 2
+    formula = "observed ~ month_index * participant" if both else "observed ~ month_index"
+    result = gee_logistic(data, formula)
+    rows = []
+    if both:
+        combos = {"participant": {"month_index": 1, "month_index:participant": 1},
+                  "comparison": {"month_index": 1}, "participant / comparison": {"month_index:participant": 1}}  # fmt: skip
+    else:
+        only = "participant" if data["participant"].iloc[0] == 1 else "comparison"
+        combos = {only: {"month_index": 1}}
+    for group, weights in combos.items():
+        part = data if group == "participant / comparison" else data[data["participant"] == (group == "participant")]
+        rows.append({"group": group, **_combination(result, weights, ci), "n": len(part),
+                     "n_people": int(part["educator_id"].nunique())})  # fmt: skip
+    out = pd.DataFrame(rows)
+    out.insert(0, "level", 4)
+    out.insert(1, "measure", "trend_odds_ratio_per_month")
+    out["working_correlation"] = float(result.cov_struct.dep_params)
+    out["method"] = f"GEE logistic ({formula}), exchangeable within educator, robust SE"
+    return out[["level", "measure", "group", "estimate", "ci_low", "ci_high", "log_odds", "se", "p_value", "n",
+                "n_people", "working_correlation", "method"]]  # fmt: skip
+
+
+def dose_response(obs: pd.DataFrame, *, min_n: int = 10, ci: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Implementation by PL hours attended, at participant schools: bands and a modelled slope.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        `implementation_rates` by ``hours_band``; and one row, measure ``hours_odds_ratio_per_10_hours``,
+        from the GEE ``observed ~ month_index + pl_hours`` (month adjusted, so that hours do not stand
+        in for time in the program), with log_odds_per_hour and its se.
+    """
+    data = obs[obs["participant"]].dropna(subset=["observed"])
+    bands = implementation_rates(data, by=("hours_band",), min_n=min_n, ci=ci)
+    result = gee_logistic(data, "observed ~ month_index + pl_hours")
+    per_hour = _combination(result, {"pl_hours": 1.0}, ci)
+    per_ten = _combination(result, {"pl_hours": 10.0}, ci)
+    model = pd.DataFrame([{"level": 4, "measure": "hours_odds_ratio_per_10_hours", "estimate": per_ten["estimate"],
+                           "ci_low": per_ten["ci_low"], "ci_high": per_ten["ci_high"], "p_value": per_ten["p_value"],
+                           "log_odds_per_hour": per_hour["log_odds"], "se_per_hour": per_hour["se"],
+                           "n": len(data), "n_people": int(data["educator_id"].nunique()),
+                           "method": "GEE logistic (observed ~ month_index + pl_hours), exchangeable within "
+                           "educator; participant schools; correlational"}])  # fmt: skip
+    return bands, model
+
+
+def funnel_limits(p0: float, n, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact binomial control limits for a proportion around ``p0``, interpolated (Spiegelhalter 2005).
+
+    The limit for probability q is ``(r - a) / n`` with ``r`` the smallest count whose binomial CDF
+    reaches q and ``a = (F(r) - q) / (F(r) - F(r - 1))``, which makes the limits a smooth function of n
+    (Spiegelhalter, "Funnel plots for comparing institutional performance", Stat Med 2005, appendix A.1.1).
+
+    Returns
+    -------
+    (lower, upper)
+        Arrays of the same shape as ``n``.
+    """
+    n = np.asarray(n, dtype=float)
+    out = []
+    for q in ((1 - level) / 2, (1 + level) / 2):
+        r = stats.binom.ppf(q, n, p0)
+        f_r, f_below = stats.binom.cdf(r, n, p0), stats.binom.cdf(r - 1, n, p0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.where(f_r > f_below, (f_r - q) / (f_r - f_below), 0.0)
+        out.append(np.clip((r - a) / n, 0, 1))
+    return out[0], out[1]
+
+
+def funnel(obs: pd.DataFrame, *, min_n: int = 10, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataFrame:
+    """Each school's implementation rate against its number of observations, with funnel limits.
+
+    The district rate ``p0`` pools the observations given (pass the participant schools' for the
+    program's funnel). A school outside the 99.8% limits differs from the district by more than chance
+    would explain about 1 time in 500; outside 95%, about 1 in 20.
+
+    Returns
+    -------
+    DataFrame
+        school_id, n (observations), n_people, observed (count), estimate (rate), p0, low_95,
+        high_95, low_998, high_998, z (standardized difference), position (``above 99.8%``,
+        ``above 95%``, ``within``, ``below 95%``, ``below 99.8%``), phi (overdispersion: mean z^2,
+        the same for every row), suppressed (fewer than ``min_n`` educators: no rate, no position).
+    """
+    data = obs.dropna(subset=["observed"])
+    per = data.groupby("school_id", observed=True).agg(
+        n=("observed", "size"), observed=("observed", "sum"), n_people=("educator_id", "nunique")
+    )
+    p0 = float(data["observed"].mean())
+    per["estimate"] = per["observed"] / per["n"]
+    per["p0"] = p0
+    for level in levels:
+        low, high = funnel_limits(p0, per["n"].to_numpy(), level)
+        tag = f"{level * 100:g}".replace(".", "")
+        per[f"low_{tag}"], per[f"high_{tag}"] = low, high
+    per["z"] = (per["estimate"] - p0) / np.sqrt(p0 * (1 - p0) / per["n"])
+    wide, narrow = (f"{levels[-1] * 100:g}".replace(".", ""), f"{levels[0] * 100:g}".replace(".", ""))
+    per["position"] = np.select(
+        [per["estimate"] > per[f"high_{wide}"], per["estimate"] > per[f"high_{narrow}"],
+         per["estimate"] < per[f"low_{wide}"], per["estimate"] < per[f"low_{narrow}"]],
+        [f"above {levels[-1]:.1%}", f"above {levels[0]:.0%}", f"below {levels[-1]:.1%}", f"below {levels[0]:.0%}"],
+        "within",
+    )  # fmt: skip
+    per["position"] = per["position"].str.replace(".0%", "%", regex=False)
+    per["phi"] = float((per["z"] ** 2).mean())
+    out = suppress(per.reset_index(), min_n, n="n_people", columns=("estimate", "observed", "z"))
+    out.loc[out["suppressed"], "position"] = pd.NA
+    return out
+
+
+def conditions_link(rates: pd.DataFrame, predictors: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
+    """School-level correlation of each level-3 measure with implementation (correlational, not causal).
+
+    Parameters
+    ----------
+    rates : DataFrame
+        school_id and estimate (each school's implementation rate).
+    predictors : DataFrame
+        school_id and one column per level-3 measure (e.g. ``conditions_mean``, ``principal_participation``).
+
+    Returns
+    -------
+    DataFrame
+        level, measure (``correlation``), predictor, estimate (Pearson r), ci_low, ci_high (Fisher z),
+        p_value, spearman_rho, n (schools), method.
+    """
+    merged = rates[["school_id", "estimate"]].dropna().merge(predictors, on="school_id")
+    rows = []
+    z = stats.norm.ppf(0.5 + ci / 2)
+    for column in [c for c in predictors.columns if c != "school_id"]:
+        pair = merged[["estimate", column]].dropna()
+        n = len(pair)
+        row = {"level": 4, "measure": "correlation", "predictor": column, "n": n}
+        if n < 4 or pair[column].nunique() < 2:
+            row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan, spearman_rho=np.nan)
+        else:
+            r, p = stats.pearsonr(pair[column], pair["estimate"])
+            half = z / np.sqrt(n - 3)
+            row.update(estimate=float(r), ci_low=float(np.tanh(np.arctanh(r) - half)),
+                       ci_high=float(np.tanh(np.arctanh(r) + half)), p_value=float(p),
+                       spearman_rho=float(stats.spearmanr(pair[column], pair["estimate"]).statistic))  # fmt: skip
+        row["method"] = "Pearson r across schools, Fisher z interval; correlational, not causal"
+        rows.append(row)
+    columns = ["level", "measure", "predictor", "estimate", "ci_low", "ci_high", "p_value", "spearman_rho", "n",
+               "method"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _stacked(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    out = []
+    for name, frame in frames.items():
+        frame = frame.copy()
+        frame.insert(1, "breakdown", name)
+        out.append(frame)
+    return pd.concat(out, ignore_index=True)
+
+
+def _target_window(obs: pd.DataFrame, by_month: int | None) -> tuple[pd.DataFrame, str]:
+    """Observations in the plan's target month (its latest occurrence), else in the latest term."""
+    if by_month is not None:
+        months = obs.loc[pd.to_datetime(obs["date"]).dt.month == by_month, "month"]
+        if not months.empty:
+            month = months.max()
+            return obs[obs["month"] == month], month
+    latest = obs["term_order"].max()
+    window = obs[obs["term_order"] == latest]
+    return window, str(window["term"].iloc[0])
+
+
+def evaluate_practice(district: District, *, ci: float = 0.95) -> LevelResult:
+    """Level 4 for the district and every school.
+
+    Returns
+    -------
+    LevelResult
+        Tables:
+
+        - ``rates``: `implementation_rates` for district x group, district x group x month and term,
+          and school x month and term (``breakdown`` says which);
+        - ``trend``: `trend_model`;
+        - ``target``: the plan's target month (``by_month``; else the latest term): participant
+          district and each school, with `plevaluate.results.target_status`;
+        - ``funnel``: `funnel` of participant schools in the latest term;
+        - ``dose_bands``, ``dose_model``: `dose_response`;
+        - ``level_of_use``: rates by CBAM Level of Use, participant schools (when recorded);
+        - ``link``: `conditions_link` of latest conditions and principal participation (participant schools).
+    """
+    name = "participants' use of new knowledge and skills"
+    if district.observations is None:
+        return LevelResult(4, name, evidence=False, notes=("no classroom observations were collected",))
+    plan = district.plan
+    goal = plan.levels.practice
+    min_n = plan.min_n
+    notes: list[str] = []
+    obs = prepare_observations(district)
+    unobserved = sorted(set(district.schools["school_id"]) - set(obs["school_id"]))
+    if unobserved:
+        notes.append(f"no observations at {', '.join(unobserved)}: no implementation rate can be shown")
+    missing = int(obs["observed"].isna().sum())
+    if missing:
+        notes.append(f"{missing} observation(s) with no practice recorded are left out of every rate")
+    per_educator = obs.groupby("educator_id").size()
+    if per_educator.max() > 3 * per_educator.median():
+        notes.append(
+            f"one educator was observed {per_educator.max()} times (median {per_educator.median():g}); intervals "
+            "account for repeat observations, but the rate leans toward that classroom"
+        )
+    rates = {
+        "group": implementation_rates(obs, by=("group",), min_n=min_n, ci=ci),
+        "group+month": implementation_rates(obs, by=("group", "month"), min_n=min_n, ci=ci),
+        "group+term": implementation_rates(obs, by=("group", "term"), min_n=min_n, ci=ci),
+        "school_id": implementation_rates(obs, by=("school_id",), min_n=min_n, ci=ci),
+        "school_id+month": implementation_rates(obs, by=("school_id", "month"), min_n=min_n, ci=ci),
+        "school_id+term": implementation_rates(obs, by=("school_id", "term"), min_n=min_n, ci=ci),
+    }
+    month_rates = rates["group+month"]
+    thin = month_rates[month_rates["n_people"] < min_n]
+    if len(thin):
+        notes.append(f"{len(thin)} group-month(s) with fewer than {min_n} educators observed are suppressed")
+    table = _stacked(rates)
+    ordered = ["level", "breakdown", "group", "school_id", "month", "term"]
+    table = table[ordered + [c for c in table.columns if c not in ordered]]
+    tables: dict[str, pd.DataFrame] = {"rates": table}
+    participants = obs[obs["participant"]]
+    with noting_warnings(notes):
+        try:
+            tables["trend"] = trend_model(obs, ci=ci)
+        except ValueError as error:
+            notes.append(f"trend not estimated: {error}")
+        if participants.empty:
+            notes.append("no participant schools observed: no target, funnel or dose-response")
+        else:
+            window, label = _target_window(participants, goal.by_month)
+            district_rate = implementation_rates(window, by=(), min_n=min_n, ci=ci).assign(breakdown="district")
+            school_rates = implementation_rates(window, by=("school_id",), min_n=min_n, ci=ci)
+            target = pd.concat([district_rate, school_rates.assign(breakdown="school_id")], ignore_index=True)
+            tables["target"] = target_status(target.assign(window=label), goal.target)
+            latest = participants[participants["term_order"] == participants["term_order"].max()]
+            tables["funnel"] = funnel(latest, min_n=min_n).assign(term=latest["term"].iloc[0])
+            phi = tables["funnel"]["phi"].iloc[0]
+            if phi > 1.5:
+                notes.append(
+                    f"schools vary more than chance alone would make them (overdispersion {phi:.1f}); part of it is "
+                    "repeat observation of the same teachers, part real differences between schools"
+                )
+            try:
+                tables["dose_bands"], tables["dose_model"] = dose_response(obs, min_n=min_n, ci=ci)
+            except ValueError as error:
+                notes.append(f"dose-response not estimated: {error}")
+            if "level_of_use_label" in obs and participants["level_of_use"].notna().any():
+                recorded = participants[participants["level_of_use"].notna()]
+                tables["level_of_use"] = implementation_rates(
+                    recorded, by=("level_of_use", "level_of_use_label"), min_n=min_n, ci=ci
+                )
+            link = _link_predictors(district)
+            if link is not None:
+                school_latest = implementation_rates(latest, by=("school_id",), min_n=min_n, ci=ci)
+                tables["link"] = conditions_link(school_latest, link, ci=ci)
+    note = suppression_note(rates["school_id"], "school_id", min_n, "educators observed")
+    notes += [note] if note else []
+    meta = {"min_n": min_n, "ci": ci, "observable_practice": plan.observable_practice, "target": goal.target,
+            "by_month": goal.by_month, "observations": len(obs)}  # fmt: skip
+    return LevelResult(4, name, tables, tuple(notes), meta)
+
+
+def _link_predictors(district: District) -> pd.DataFrame | None:
+    """Level-3 measures per participant school: latest mean conditions rating and principal participation."""
+    frames = []
+    participants = district.schools.loc[district.schools["group"] == "participant", "school_id"]
+    if district.conditions is not None:
+        ratings = condition_ratings(district.conditions)
+        latest = ratings[ratings["term_order"] == ratings.groupby("school_id")["term_order"].transform("max")]
+        frames.append(latest.groupby("school_id")["rating"].mean().rename("conditions_mean"))
+    if district.attendance is not None and district.sessions is not None:
+        pp = principal_participation(district.attendance, district.educators, district.sessions)
+        frames.append(pp.set_index("school_id")["estimate"].rename("principal_participation"))
+    if not frames:
+        return None
+    out = pd.concat(frames, axis=1).reset_index().rename(columns={"index": "school_id"})
+    return out[out["school_id"].isin(participants)]
