@@ -218,8 +218,10 @@ def cluster_mean_ci(values, clusters=None, ci: float = 0.95) -> tuple[float, flo
 def clustered_wilson(flags, clusters=None, ci: float = 0.95) -> tuple[float, float, float, float]:
     """A share with a Wilson interval; with ``clusters``, on the effective sample size n / deff.
 
-    The design effect ``deff`` is the CR1 variance of the share over its binomial variance (at least 1),
-    so repeated answers by the same educator do not pass for independent ones (Kish 1965).
+    The design effect ``deff`` is the cluster-robust (CR0) variance of the share over its binomial
+    variance ``p(1-p)/n`` (at least 1), so repeated answers by the same educator do not pass for
+    independent ones (Kish 1965). With one observation per cluster it is exactly 1 and the interval is
+    the plain Wilson interval.
     Returns (share, ci_low, ci_high, deff).
     """
     flags = np.asarray(flags, dtype=float)
@@ -229,9 +231,9 @@ def clustered_wilson(flags, clusters=None, ci: float = 0.95) -> tuple[float, flo
     p = float(flags.mean())
     deff = 1.0
     if clusters is not None and 0 < p < 1:
-        var, _ = _cluster_variance_of_mean(flags, np.asarray(clusters))
+        var, g = _cluster_variance_of_mean(flags, np.asarray(clusters))
         if np.isfinite(var):
-            deff = max(1.0, var / (p * (1 - p) / n))
+            deff = max(1.0, var * (g - 1) / g / (p * (1 - p) / n))  # CR1 back to CR0
     low, high = wilson_interval(p * n / deff, n / deff, ci)
     return p, float(low), float(high), deff
 
