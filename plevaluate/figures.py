@@ -6,13 +6,25 @@ no statistic beyond arranging what the levels computed.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-__all__ = ["PALETTE", "likert_chart", "prepost_chart", "theme"]
+__all__ = [
+    "PALETTE",
+    "conditions_heatmap",
+    "dose_response_chart",
+    "funnel_chart",
+    "implementation_chart",
+    "likert_chart",
+    "plain",
+    "prepost_chart",
+    "theme",
+]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 PALETTE = {
@@ -27,6 +39,11 @@ PALETTE = {
 }
 # Disagree (warm) to agree (cool), neutral grey in the middle: a diverging scale from the palette.
 _LIKERT = ["#D55E00", "#E69F00", "#BBBBBB", "#56B4E9", "#0072B2"]
+
+
+def plain(text: object) -> str:
+    """Untrusted text made safe for a matplotlib label: ``$`` would otherwise start mathtext."""
+    return str(text).replace("$", r"\$")
 
 
 def theme() -> None:
@@ -119,4 +136,193 @@ def prepost_chart(pairs: pd.DataFrame, gains: pd.DataFrame, *, title: str = "") 
     ax.set_title(title or heading, loc="left")
     fig.text(0.01, 0.01, caption, fontsize=8)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+_RATING_NAMES = {1: "not yet", 2: "emerging", 3: "developing", 4: "deepening"}
+
+
+def conditions_heatmap(
+    matrix: pd.DataFrame, change: pd.DataFrame | None = None, *, names: dict | None = None, title: str = ""
+) -> Figure:
+    """School x indicator heat map of the latest conditions ratings, with the change since the first term.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        Long form from `plevaluate.organization.evaluate_organization` (``matrix``): school_id,
+        structure, indicator_id, rating.
+    change : DataFrame, optional
+        ``change`` from the same result; each cell then shows ``3 (+1)``.
+    names : dict, optional
+        school_id -> school name for the row labels.
+    """
+    wide = matrix.pivot_table(index="school_id", columns=["structure", "indicator_id"], values="rating")
+    labels = wide.map(lambda v: "" if np.isnan(v) else f"{v:g}")
+    if change is not None:
+        delta = change.pivot_table(index="school_id", columns=["structure", "indicator_id"], values="change")
+        delta = delta.reindex(index=wide.index, columns=wide.columns)
+        labels = labels + delta.map(lambda d: "" if np.isnan(d) or d == 0 else f" ({d:+g})")
+    fig, ax = plt.subplots(figsize=(1.3 * wide.shape[1] + 3, 0.4 * wide.shape[0] + 1.8))
+    cmap = sns.light_palette(PALETTE["blue"], 4, as_cmap=True)
+    sns.heatmap(wide, annot=labels, fmt="", cmap=cmap, vmin=1, vmax=4, linewidths=0.5, linecolor="white", ax=ax,
+                cbar_kws={"ticks": [1, 2, 3, 4]})  # fmt: skip
+    colourbar = ax.collections[0].colorbar
+    colourbar.set_ticklabels([f"{k} {v}" for k, v in _RATING_NAMES.items()])
+    ax.set_yticklabels([plain((names or {}).get(s, s)) for s in wide.index], rotation=0)
+    ax.set_xticklabels([plain(i.replace("_", " ")) for _, i in wide.columns], rotation=20, ha="right")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    means = wide.mean(axis=1)
+    low = means.idxmin()
+    ax.set_title(
+        title or f"Weakest conditions: {plain((names or {}).get(low, low))} (mean {means[low]:.1f} of 4)", loc="left"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def implementation_chart(
+    rates: pd.DataFrame, *, target: float | None = None, names: dict | None = None, title: str = ""
+) -> Figure:
+    """Implementation over time: one small panel per school with the district line behind it.
+
+    Parameters
+    ----------
+    rates : DataFrame
+        ``rates`` from `plevaluate.practice.evaluate_practice` (uses the ``school_id+month`` and
+        ``group+month`` rows). Suppressed months are not drawn; a school with none shown says so.
+    target : float, optional
+        The plan's level-4 target, drawn as a dashed line.
+    """
+    schools = rates[rates["breakdown"] == "school_id+month"]
+    district = rates[(rates["breakdown"] == "group+month") & (rates["group"] == "participant")].sort_values("month")
+    ids = sorted(schools["school_id"].unique())
+    columns = min(4, max(1, len(ids)))
+    rows = int(np.ceil(len(ids) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.0 * rows + 0.8), sharex=True, sharey=True,
+                             squeeze=False)  # fmt: skip
+    months = sorted(rates["month"].dropna().unique())
+    position = {m: i for i, m in enumerate(months)}
+    for ax, school in zip(axes.flat, ids):
+        part = schools[(schools["school_id"] == school) & ~schools["suppressed"]].sort_values("month")
+        x = part["month"].map(position)
+        ax.plot(district["month"].map(position), district["estimate"], color=PALETTE["grey"], linewidth=1.5)
+        if part.empty:
+            ax.text(0.5, 0.5, "too few educators\nobserved", ha="center", va="center", transform=ax.transAxes,
+                    fontsize=8, color=PALETTE["grey"])  # fmt: skip
+        else:
+            ax.fill_between(x, part["ci_low"], part["ci_high"], color=PALETTE["sky"], alpha=0.3, linewidth=0)
+            ax.plot(x, part["estimate"], color=PALETTE["blue"], marker="o", markersize=3)
+        if target is not None:
+            ax.axhline(target, color=PALETTE["orange"], linestyle="--", linewidth=1)
+        ax.set_title(textwrap.shorten(plain((names or {}).get(school, school)), 32), fontsize=9, loc="left")
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    for ax in list(axes.flat)[len(ids) :]:
+        ax.set_axis_off()
+    ticks = list(range(0, len(months), max(1, len(months) // 4)))
+    for ax in axes[-1]:
+        ax.set_xticks(ticks, [months[i] for i in ticks], rotation=30, fontsize=7)
+    shown = district.dropna(subset=["estimate"])
+    if title:
+        heading = title
+    elif len(shown) >= 2:
+        first, last = shown.iloc[0], shown.iloc[-1]
+        heading = (f"Across participant schools the practice was seen in {first['estimate']:.0%} of visits in "
+                   f"{first['month']} and {last['estimate']:.0%} in {last['month']}")  # fmt: skip
+    else:
+        heading = "Implementation of the practice by month"
+    fig.suptitle(textwrap.fill(heading, 110), x=0.01, ha="left", fontsize=11)
+    fig.text(0.01, 0.01, "Blue: the school, with its 95% interval. Grey: all participant schools."
+             + (" Dashed: the target." if target is not None else ""), fontsize=8)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+    return fig
+
+
+def funnel_chart(
+    table: pd.DataFrame,
+    curve: pd.DataFrame,
+    *,
+    names: dict | None = None,
+    highlight: str | None = None,
+    title: str = "",
+) -> Figure:
+    """Funnel plot: each school's rate against its number of observations, inside 95% and 99.8% limits.
+
+    Parameters
+    ----------
+    table, curve : DataFrame
+        ``funnel`` and ``funnel_curve`` from `plevaluate.practice.evaluate_practice`. Suppressed
+        schools are not drawn (named in the caption).
+    highlight : str, optional
+        A school_id to mark (a school's own report); schools outside the limits are always labelled.
+    """
+    shown = table[~table["suppressed"]]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    p0 = float(curve["p0"].iloc[0])
+    ax.axhline(p0, color="black", linewidth=1)
+    for tag, style in (("95", "--"), ("998", ":")):
+        for side in ("low", "high"):
+            ax.plot(curve["n"], curve[f"{side}_{tag}"], color=PALETTE["grey"], linestyle=style, linewidth=1,
+                    label=f"{'95%' if tag == '95' else '99.8%'} limits" if side == "low" else None)  # fmt: skip
+    outside = shown["position"] != "within"
+    ax.scatter(shown.loc[~outside, "n"], shown.loc[~outside, "estimate"], color=PALETTE["blue"], zorder=3)
+    ax.scatter(shown.loc[outside, "n"], shown.loc[outside, "estimate"], color=PALETTE["vermillion"], zorder=3,
+               label="outside the 95% limits")  # fmt: skip
+    for row in shown[outside | shown["school_id"].eq(highlight)].itertuples():
+        ax.annotate(plain((names or {}).get(row.school_id, row.school_id)), (row.n, row.estimate), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")  # fmt: skip
+    ax.set_xlabel("observations in the school")
+    ax.set_ylabel("practice seen")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_ylim(0, 1)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    flagged = shown.loc[outside, "school_id"].tolist()
+    if highlight is not None and highlight in set(shown["school_id"]):
+        mine = shown[shown["school_id"] == highlight]
+        ax.scatter(mine["n"], mine["estimate"], s=160, facecolors="none", edgecolors="black", zorder=4)
+    heading = (
+        f"Outside the 95% limits: {', '.join(plain((names or {}).get(s, s)) for s in flagged)}"
+        if flagged
+        else "Every school is within the range chance alone would produce"
+    )
+    ax.set_title(textwrap.fill(title or heading, 70), loc="left")
+    hidden = table.loc[table["suppressed"], "school_id"].tolist()
+    if hidden:
+        fig.text(0.01, 0.01, f"Not shown (too few educators observed): {', '.join(map(plain, hidden))}", fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def dose_response_chart(bands: pd.DataFrame, model: pd.DataFrame | None = None, *, title: str = "") -> Figure:
+    """Implementation by PL hours attended: rate and 95% interval per band, the modelled slope in the caption.
+
+    Parameters
+    ----------
+    bands, model : DataFrame
+        ``dose_bands`` and ``dose_model`` from `plevaluate.practice.evaluate_practice`.
+    """
+    shown = bands[~bands["suppressed"]].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    x = np.arange(len(shown))
+    ax.errorbar(x, shown["estimate"], yerr=[shown["estimate"] - shown["ci_low"], shown["ci_high"] - shown["estimate"]],
+                fmt="o", color=PALETTE["blue"], capsize=3)  # fmt: skip
+    ax.set_xticks(x, shown["hours_band"].astype(str), fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_ylabel("practice seen")
+    heading = "Implementation by hours of professional learning attended"
+    if model is not None and len(model):
+        row = model.iloc[0]
+        more = "higher" if row["ci_low"] > 1 else "lower" if row["ci_high"] < 1 else "no clearly different"
+        heading = (
+            title or f"Teachers with more PL hours used the practice {'more' if more == 'higher' else 'about as'} often"
+        )
+        if more == "lower":
+            heading = title or "Teachers with more PL hours used the practice less often"
+        fig.text(0.01, 0.01, f"Odds of the practice per 10 more hours: x{row['estimate']:.2f} (95% CI "
+                 f"{row['ci_low']:.2f} to {row['ci_high']:.2f}), adjusted for month; correlational.", fontsize=8)  # fmt: skip
+    ax.set_title(title or heading, loc="left")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig

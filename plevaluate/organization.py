@@ -299,7 +299,7 @@ def evaluate_organization(district: District, *, ci: float = 0.95) -> LevelResul
         Tables (those whose data exist):
 
         - ``ratings``: `condition_ratings`; ``structures``: `structure_means`; ``change``: `conditions_change`;
-        - ``matrix``: `conditions_matrix` in long form (school_id, structure, indicator_id, rating);
+        - ``matrix``: `conditions_matrix` in long form (school_id, group, structure, indicator_id, rating);
         - ``target``: `conditions_target` for the plan's indicator or structure;
         - ``flags``: `flag_schools` (participant schools);
         - ``principals``: `principal_participation`; ``roles``: `role_participation` by role and group;
@@ -315,9 +315,9 @@ def evaluate_organization(district: District, *, ci: float = 0.95) -> LevelResul
         tables["ratings"] = ratings
         tables["structures"] = structure_means(ratings, ci=ci)
         tables["change"] = conditions_change(ratings)
-        tables["matrix"] = (
-            conditions_matrix(ratings).stack(level=[0, 1], future_stack=True).rename("rating").reset_index()
-        )
+        matrix = conditions_matrix(ratings).stack(level=[0, 1], future_stack=True).rename("rating").reset_index()
+        matrix.insert(1, "group", matrix["school_id"].map(district.schools.set_index("school_id")["group"]))
+        tables["matrix"] = matrix
         tables["target"] = conditions_target(ratings, indicator=goal.indicator, structure=goal.structure,
                                              rating_at_least=goal.rating_at_least, target=goal.target, ci=ci)  # fmt: skip
         flags = flag_schools(ratings, rating_at_least=goal.rating_at_least)

@@ -45,6 +45,7 @@ __all__ = [
     "dose_response",
     "evaluate_practice",
     "funnel",
+    "funnel_curve",
     "funnel_limits",
     "gee_logistic",
     "implementation_rates",
@@ -269,6 +270,22 @@ def funnel_limits(p0: float, n, level: float) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
+def funnel_curve(p0: float, n_max: int, *, levels: Sequence[float] = (0.95, 0.998), points: int = 200) -> pd.DataFrame:
+    """The funnel's limit lines for drawing: n from 1 to ``n_max`` and the limits at each level.
+
+    Returns
+    -------
+    DataFrame
+        n, p0, then low_95, high_95, low_998, high_998 (for the default levels).
+    """
+    n = np.unique(np.geomspace(1, max(int(n_max), 2), points).round().astype(int))
+    out = pd.DataFrame({"n": n, "p0": p0})
+    for level in levels:
+        tag = f"{level * 100:g}".replace(".", "")
+        out[f"low_{tag}"], out[f"high_{tag}"] = funnel_limits(p0, n, level)
+    return out
+
+
 def funnel(obs: pd.DataFrame, *, min_n: int = 10, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataFrame:
     """Each school's implementation rate against its number of observations, with funnel limits.
 
@@ -439,6 +456,9 @@ def evaluate_practice(district: District, *, ci: float = 0.95) -> LevelResult:
             tables["target"] = target_status(target.assign(window=label), goal.target)
             latest = participants[participants["term_order"] == participants["term_order"].max()]
             tables["funnel"] = funnel(latest, min_n=min_n).assign(term=latest["term"].iloc[0])
+            tables["funnel_curve"] = funnel_curve(
+                tables["funnel"]["p0"].iloc[0], int(tables["funnel"]["n"].max() * 1.2)
+            )
             phi = tables["funnel"]["phi"].iloc[0]
             if phi > 1.5:
                 notes.append(

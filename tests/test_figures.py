@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import warnings
 
-from plevaluate.figures import likert_chart, prepost_chart, theme
+import matplotlib.pyplot as plt
+import pytest
+
+from plevaluate.figures import (
+    conditions_heatmap,
+    dose_response_chart,
+    funnel_chart,
+    implementation_chart,
+    likert_chart,
+    prepost_chart,
+    theme,
+)
+from plevaluate.organization import evaluate_organization
+from plevaluate.practice import evaluate_practice
 from plevaluate.learning import learning_gains, match_pairs
 from plevaluate.reactions import item_distribution, score_reactions
 
@@ -49,3 +62,49 @@ def test_prepost_chart_draws_nothing_for_a_suppressed_group(sample_district):
     assert not fig.axes[0].axison and not fig.axes[0].patches
     assert "too few educators" in fig.axes[0].get_title(loc="left")
     plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def levels_3_4(sample_district):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return evaluate_organization(sample_district), evaluate_practice(sample_district)
+
+
+def test_conditions_heatmap_and_untrusted_names(levels_3_4, sample_district, tmp_path):
+    organization, _ = levels_3_4
+    matrix = organization["matrix"]
+    matrix = matrix[matrix["group"] == "participant"]
+    names = dict(zip(sample_district.schools["school_id"], sample_district.schools["school_name"]))
+    names["S01"] = "Costs $5 $$ School"  # '$' would start matplotlib mathtext if not escaped
+    fig = conditions_heatmap(matrix, organization["change"], names=names)
+    ax = fig.axes[0]
+    assert ax.get_title(loc="left").startswith("Weakest conditions: " + names["S03"])
+    assert any("(+" in t.get_text() for t in ax.texts)
+    assert "Costs \\$5 \\$\\$ School" in [t.get_text() for t in ax.get_yticklabels()]
+    fig.savefig(tmp_path / "heat.png")
+
+
+def test_implementation_chart(levels_3_4):
+    _, practice = levels_3_4
+    fig = implementation_chart(practice["rates"], target=0.6)
+    assert fig._suptitle.get_text().startswith("Across participant schools the practice was seen in")
+    small = [ax for ax in fig.axes if ax.get_title(loc="left") == "S08"][0]
+    assert any("too few educators" in t.get_text() for t in small.texts) and not small.collections
+
+
+def test_funnel_chart_hides_suppressed_schools(levels_3_4):
+    _, practice = levels_3_4
+    fig = funnel_chart(practice["funnel"], practice["funnel_curve"], highlight="S01")
+    ax = fig.axes[0]
+    drawn = sum(len(c.get_offsets()) for c in ax.collections)
+    assert drawn == 7 + 1  # seven schools shown (S08 suppressed) and the ring around S01
+    assert any("S08" in t.get_text() for t in fig.texts)
+    assert "S03" in ax.get_title(loc="left")
+
+
+def test_dose_response_chart(levels_3_4):
+    _, practice = levels_3_4
+    fig = dose_response_chart(practice["dose_bands"], practice["dose_model"])
+    assert any("per 10 more hours" in t.get_text() for t in fig.texts)
+    assert fig.axes[0].get_title(loc="left").startswith("Teachers with more PL hours")
