@@ -16,9 +16,9 @@ from plevaluate.figures import (
     prepost_chart,
     theme,
 )
+from plevaluate.learning import learning_gains, match_pairs
 from plevaluate.organization import evaluate_organization
 from plevaluate.practice import evaluate_practice
-from plevaluate.learning import learning_gains, match_pairs
 from plevaluate.reactions import item_distribution, score_reactions
 
 
