@@ -196,8 +196,9 @@ def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: 
     Returns
     -------
     DataFrame
-        school_id, latest_mean, indicators_below (count), indicators, change (mean change from the
-        first term), flagged (bool), reason (words for the report).
+        school_id, latest_mean, indicators_below (count), indicators, share_at_least (the share of
+        the school's indicators at or above the rating), change (mean change from the first term),
+        flagged (bool), reason (words for the report).
     """
     chosen = ratings[ratings["group"] == group] if "group" in ratings else ratings
     change = conditions_change(chosen)
@@ -213,11 +214,14 @@ def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: 
         if part["terms_rated"].max() > 1 and growth <= 0:
             reasons.append("no growth since the first term")
         rows.append({"school_id": school, "latest_mean": mean, "indicators_below": below,
-                     "indicators": len(part), "change": growth, "flagged": bool(reasons),
+                     "indicators": len(part), "share_at_least": 1 - below / len(part), "change": growth,
+                     "flagged": bool(reasons),
                      "reason": "; ".join(reasons)})  # fmt: skip
     return pd.DataFrame(
-        rows, columns=["school_id", "latest_mean", "indicators_below", "indicators", "change", "flagged", "reason"]
-    )
+        rows,
+        columns=["school_id", "latest_mean", "indicators_below", "indicators", "share_at_least", "change", "flagged",
+                 "reason"],
+    )  # fmt: skip
 
 
 def _attended(attendance: pd.DataFrame, educators: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
