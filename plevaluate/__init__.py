@@ -6,6 +6,7 @@ from .contract import TABLES, District, load
 from .errors import ContractError, ContractWarning, PlanError, Problem, StatisticalWarning
 from .learning import evaluate_learning
 from .organization import evaluate_organization
+from .outcomes import estimate_effect, evaluate_outcomes
 from .plan import Plan, read_plan
 from .practice import evaluate_practice
 from .reactions import evaluate_reactions, evaluate_survey
@@ -27,8 +28,10 @@ __all__ = [
     "Problem",
     "StatisticalWarning",
     "__version__",
+    "estimate_effect",
     "evaluate_learning",
     "evaluate_organization",
+    "evaluate_outcomes",
     "evaluate_practice",
     "evaluate_reactions",
     "evaluate_survey",

@@ -1,0 +1,829 @@
+"""Level 5, student learning outcomes: did students benefit?
+
+Guskey's rule is "evidence, not proof". This module estimates the program's effect on students
+honestly and says what the design supports:
+
+- `estimate_effect`: ANCOVA by OLS with HC1 / CR1 / CR2 standard errors (`plevaluate.regression`),
+  a linear mixed model with a random school intercept (several optimizers, best likelihood kept),
+  two-period difference-in-differences, and a logistic model with the Cox index for binary
+  outcomes. Every row carries the WWC effect size (Hedges' g) and improvement index.
+- WWC-style diagnostics with verdicts in words: baseline equivalence, overall and differential
+  attrition against the WWC boundaries, the Hedges (2007) clustering correction for an analysis
+  that ignores clustering, and the outcome's intraclass correlation.
+- subgroup effects with Benjamini-Hochberg control; the exploratory implementation dose-response;
+  per-school value added shrunk toward the district; and plain-language findings.
+
+Effect sizes follow the WWC Procedures Handbook v5.0: ``g = omega * (adjusted mean difference) /
+S``, with S the unadjusted pooled within-group SD of the outcome and ``omega = 1 - 3/(4N - 9)``;
+for binary outcomes the Cox index ``omega * ln(OR) / 1.65``; improvement index ``100 (Phi(g) - .5)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats
+
+from .contract import District
+from .effects import bh_adjust, hedges_omega, improvement_index
+from .errors import StatisticalWarning
+from .regression import fit_ols
+from .results import LevelResult, noting_warnings, target_status
+
+__all__ = [
+    "ATTRITION_BOUNDARIES",
+    "add_treatment",
+    "analysis_sample",
+    "attrition",
+    "attrition_verdict",
+    "baseline_equivalence",
+    "clustering_correction",
+    "estimate_effect",
+    "evaluate_outcomes",
+    "findings",
+    "fit_mixed",
+    "implementation_dose",
+    "outcome_icc",
+    "school_effects",
+    "subgroup_effects",
+]
+
+#: WWC attrition boundaries (What Works Clearinghouse Standards Handbook v4.0/v4.1, Table II.1; the
+#: same boundaries carry into v5.0): for each whole percent of overall attrition 0-57, the highest
+#: differential attrition (percentage points) that is still "low attrition" under the cautious and
+#: the optimistic assumption. Above 57% overall the table gives no low-attrition cell here: we report
+#: high attrition.
+ATTRITION_BOUNDARIES = pd.DataFrame(
+    {
+        "overall": np.arange(58),
+        "cautious": [5.7, 5.8, 5.9, 5.9, 6.0, 6.1, 6.2, 6.3, 6.3, 6.3, 6.3, 6.2, 6.2, 6.1, 6.0, 5.9, 5.9, 5.8,
+                     5.7, 5.5, 5.4, 5.3, 5.2, 5.1, 4.9, 4.8, 4.7, 4.5, 4.4, 4.3, 4.1, 4.0, 3.8, 3.6, 3.5, 3.3,
+                     3.2, 3.1, 2.9, 2.8, 2.6, 2.5, 2.3, 2.1, 2.0, 1.8, 1.6, 1.5, 1.3, 1.2, 1.0, 0.9, 0.7, 0.6,
+                     0.4, 0.3, 0.2, 0.0],
+        "optimistic": [10.0, 10.1, 10.2, 10.3, 10.4, 10.5, 10.7, 10.8, 10.9, 10.9, 10.9, 10.9, 10.9, 10.9, 10.8,
+                       10.8, 10.7, 10.6, 10.5, 10.3, 10.2, 10.0, 9.9, 9.7, 9.5, 9.4, 9.2, 9.0, 8.8, 8.6, 8.4,
+                       8.2, 8.0, 7.8, 7.6, 7.4, 7.2, 7.0, 6.7, 6.5, 6.3, 6.0, 5.8, 5.6, 5.3, 5.1, 4.9, 4.6,
+                       4.4, 4.2, 3.9, 3.7, 3.5, 3.2, 3.0, 2.8, 2.6, 2.3],
+    }
+)  # fmt: skip
+
+#: Subgroup flags in students.csv that subgroup_effects looks for.
+SUBGROUPS = ("english_learner", "disability", "econ_disadvantaged", "grade")
+
+_COLUMNS = ["level", "term", "estimate", "se", "ci_low", "ci_high", "df", "p_value", "n", "n_treatment",
+            "n_comparison", "n_clusters", "n_missing", "hedges_g", "g_ci_low", "g_ci_high", "improvement_index",
+            "model", "se_type", "outcome"]  # fmt: skip
+
+
+def add_treatment(students: pd.DataFrame, schools: pd.DataFrame, *, column: str = "treatment") -> pd.DataFrame:
+    """Add a 0/1 ``treatment`` column from the school's group (1 participant, 0 comparison).
+
+    Raises
+    ------
+    ValueError
+        When a student's school is not in ``schools``.
+    """
+    out = students.copy()
+    group = out["school_id"].map(schools.drop_duplicates("school_id").set_index("school_id")["group"])
+    unknown = sorted(out.loc[group.isna(), "school_id"].astype(str).unique())
+    if unknown:
+        raise ValueError(f"students.csv names school(s) not in schools.csv: {', '.join(unknown)}")
+    out[column] = (group == "participant").astype(int)
+    return out
+
+
+def analysis_sample(students: pd.DataFrame) -> pd.DataFrame:
+    """The outcome rows: the ``post`` period where periods are recorded, else each student's latest year."""
+    if "period" in students and students["period"].notna().any():
+        return students[students["period"] == "post"]
+    latest = students["year"] == students["year"].max()
+    return students[latest]
+
+
+def _as_treatment(values: pd.Series, name: str) -> pd.Series:
+    """0/1 from 0/1, 1.0/0.0, true/false (any case) or booleans; anything else is an error naming the value."""
+    text = values.astype("string").str.strip().str.lower()
+    mapped = text.map({"1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0})
+    bad = values.notna() & mapped.isna()
+    if bad.any():
+        raise ValueError(f"'{name}' must be 0/1 or true/false; found {values[bad].iloc[0]!r}")
+    return mapped.astype(float)
+
+
+def _pooled_sd(y: np.ndarray, t: np.ndarray) -> float:
+    a, b = y[t == 1], y[t == 0]
+    if len(a) < 2 or len(b) < 2:
+        return np.nan
+    return float(np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)))
+
+
+def fit_mixed(data: pd.DataFrame, formula: str, groups: str, *, teacher: str | None = None,
+              methods: Sequence[str] = ("lbfgs", "bfgs", "powell")):  # fmt: skip
+    """REML fit of a random-intercept model, tried with several optimizers; the best likelihood is kept.
+
+    statsmodels' MixedLM can report convergence at a worse optimum or a degenerate fit with one
+    optimizer, so every optimizer in ``methods`` is run and their log-likelihoods compared. Warns
+    (`StatisticalWarning`) when they disagree by more than 0.01, when none converged, or when the
+    school variance is estimated at (or near) zero. Checked against R lme4 output for statsmodels'
+    ``lme00`` test data.
+
+    Returns
+    -------
+    (result, notes)
+        The statsmodels MixedLMResults with the highest REML log-likelihood, and notes: the warnings
+        raised, and optimizers set aside for a degenerate fit (an infinite likelihood; not a warning,
+        since the other optimizers' fits are used).
+    """
+    vc = {"teacher": f"0 + C({teacher})"} if teacher else None
+    model = smf.mixedlm(formula, data, groups=data[groups], re_formula="1", vc_formula=vc)
+    fits, failed = [], []
+    for method in methods:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit = model.fit(reml=True, method=method)
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+        if np.isfinite(fit.llf) and np.all(np.isfinite(fit.fe_params)):
+            fits.append((method, fit))
+        else:  # a degenerate fit (infinite likelihood or parameters) is no candidate at all
+            failed.append(method)
+    if not fits:
+        raise ValueError("the mixed model could not be fitted with any optimizer")
+    set_aside = [f"optimizer {m} returned a degenerate fit and was set aside" for m in failed]
+    notes = []
+    llf = np.array([f.llf for _, f in fits])
+    best_method, best = fits[int(np.nanargmax(llf))]
+    if np.nanmax(llf) - np.nanmin(llf) > 0.01:
+        spread = ", ".join(f"{m} {f.llf:.2f}" for m, f in fits)
+        notes.append(f"optimizers disagree on the mixed model's likelihood ({spread}); kept {best_method}")
+    if not any(f.converged for _, f in fits):
+        notes.append("the mixed model did not converge with any optimizer")
+    school_var = float(np.asarray(best.cov_re)[0, 0])
+    if school_var < 1e-6 * best.scale:
+        notes.append("the school variance is estimated at zero: the mixed model reduces to a single-level model")
+    for note in notes:
+        warnings.warn(note, StatisticalWarning, stacklevel=2)
+    return best, set_aside + notes
+
+
+def _frame_for(students, outcome, treatment, covariates, cluster):
+    """Rows with everything the model needs, and the count (and reasons) of rows left out."""
+    needed = [outcome, treatment, *covariates, cluster]
+    missing_columns = [c for c in needed if c not in students]
+    if missing_columns:
+        raise ValueError(f"students has no column(s) {', '.join(missing_columns)}")
+    data = students[list(dict.fromkeys(needed + [c for c in ("educator_id",) if c in students]))].copy()
+    data[treatment] = _as_treatment(data[treatment], treatment)
+    for column in [outcome, *covariates]:
+        if data[column].dtype == bool or str(data[column].dtype) == "boolean":
+            data[column] = data[column].astype("Float64")
+        data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
+    complete = data.dropna(subset=[outcome, treatment, *covariates, cluster])
+    return complete, len(data) - len(complete)
+
+
+def estimate_effect(
+    students: pd.DataFrame,
+    *,
+    outcome: str = "outcome",
+    treatment: str = "treatment",
+    covariates: Sequence[str] = ("prior_score",),
+    cluster: str = "school_id",
+    model: str = "ols",
+    se: str = "cluster",
+    by: Sequence[str] | str | None = None,
+    ci: float = 0.95,
+    teacher: str | None = None,
+    period: str = "period",
+) -> pd.DataFrame:
+    """The program's effect on a student outcome, one row per model term (the treatment row first).
+
+    Parameters
+    ----------
+    students : DataFrame
+        One row per student (per period for ``model="did"``) with the outcome, a 0/1 or boolean
+        ``treatment`` column (see `add_treatment`), covariates and the cluster.
+    model : str
+        ``"ols"`` (ANCOVA), ``"mixed"`` (random intercept for ``cluster``; add ``teacher=`` for a
+        teacher variance component), ``"did"`` (two periods, ``period`` = pre/post: each student's
+        post-minus-pre change compared between groups, which assumes the groups would have changed
+        alike without the program - parallel trends), or ``"logit"`` (binary outcome).
+    se : str
+        ``"cluster"`` (CR1 with 30 or more clusters, else CR2 with Satterthwaite df), ``"cr1"``,
+        ``"cr2"`` or ``"hc1"``; OLS and DiD only (the mixed model's are model-based; logit uses CR1).
+    by : str or sequence of str, optional
+        Group columns: the same estimate within each group (grade, subgroup flag, school).
+
+    Returns
+    -------
+    DataFrame
+        level, <by>, term, estimate (outcome units; log odds ratio for logit), se, ci_low, ci_high,
+        df, p_value, n, n_treatment, n_comparison, n_clusters, n_missing (rows left out: missing
+        outcome, covariate or cluster), hedges_g, g_ci_low, g_ci_high (treatment row; WWC g or the
+        Cox index), improvement_index, model, se_type, outcome.
+
+    Raises
+    ------
+    ValueError
+        With no comparison group or no treatment group, a missing column, or a model that cannot be
+        estimated. Warns (`StatisticalWarning`) for a cluster with one student, a school whose outcomes
+        are all missing, or a doubtful mixed-model fit.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> school = np.repeat(np.arange(20), 30)
+    >>> t = (school < 10).astype(int)
+    >>> prior = rng.normal(0, 1, 600)
+    >>> y = 2 * t + prior + rng.normal(0, 0.5, 20)[school] + rng.normal(0, 1, 600)
+    >>> data = pd.DataFrame({"outcome": y, "treatment": t, "prior_score": prior, "school_id": school})
+    >>> row = estimate_effect(data).iloc[0]
+    >>> row["term"], row["se_type"].split(" ")[0], bool(row["ci_low"] < 2 < row["ci_high"])
+    ('treatment', 'CR2', True)
+    """
+    if by:
+        by = [by] if isinstance(by, str) else list(by)
+        frames = []
+        for key, part in students.groupby(by, observed=True, sort=True, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            try:
+                result = estimate_effect(part, outcome=outcome, treatment=treatment, covariates=covariates,
+                                         cluster=cluster, model=model, se=se, ci=ci, teacher=teacher, period=period)  # fmt: skip
+            except ValueError as error:
+                warnings.warn(f"{dict(zip(by, key))}: not estimated ({error})", StatisticalWarning, stacklevel=2)
+                continue
+            for column, value in zip(by, key):
+                result.insert(1, column, value)
+            frames.append(result)
+        if not frames:
+            raise ValueError(f"no group of {', '.join(by)} could be estimated")
+        return pd.concat(frames, ignore_index=True)
+    covariates = list(covariates)
+    if model == "did":
+        return _did(students, outcome, treatment, cluster, se, ci, period)
+    data, n_missing = _frame_for(students, outcome, treatment, covariates, cluster)
+    _check_groups(data, treatment, cluster, students, outcome)
+    y = data[outcome].to_numpy(float)
+    t = data[treatment].to_numpy(float)
+    n_t, n_c = int((t == 1).sum()), int((t == 0).sum())
+    base = {"level": 5, "n": len(data), "n_treatment": n_t, "n_comparison": n_c,
+            "n_clusters": int(data[cluster].nunique()), "n_missing": n_missing, "outcome": outcome}  # fmt: skip
+    omega = hedges_omega(n_t + n_c)
+    names = [treatment, *covariates]
+    rows = []
+    if model == "ols":
+        X = np.column_stack([np.ones(len(data)), data[names].to_numpy(float)])
+        fit = fit_ols(y, X, ["intercept", *names], clusters=data[cluster].to_numpy(), se=se)
+        sd = _pooled_sd(y, t)
+        for name in names + ["intercept"]:
+            rows.append({**base, "term": name, **fit.test(name, ci), "model": "OLS (ANCOVA)", "se_type": fit.se_type})
+        _add_g(rows[0], omega / sd)
+    elif model == "mixed":
+        formula = f"{outcome} ~ {' + '.join(_q(n) for n in names)}"
+        renamed = data.rename(columns=_safe(data))
+        result, _ = fit_mixed(renamed, _rename_formula(formula, data), _safe_name(cluster),
+                              teacher=_safe_name(teacher) if teacher else None)  # fmt: skip
+        groups = int(data[cluster].nunique())
+        df = max(groups - 2, 1)  # between-school df: treatment varies between schools
+        crit = stats.t.ppf(0.5 + ci / 2, df)
+        sd = _pooled_sd(y, t)
+        for name in names + ["intercept"]:
+            key = "Intercept" if name == "intercept" else _safe_name(name)
+            estimate, se_ = float(result.fe_params[key]), float(result.bse_fe[key])
+            rows.append({**base, "term": name, "estimate": estimate, "se": se_, "ci_low": estimate - crit * se_,
+                         "ci_high": estimate + crit * se_, "df": float(df),
+                         "p_value": float(2 * stats.t.sf(abs(estimate / se_), df)),
+                         "model": "linear mixed model, random school intercept" + (" and teacher" if teacher else ""),
+                         "se_type": f"model-based (REML), t with {df} df"})  # fmt: skip
+        _add_g(rows[0], omega / sd)
+    elif model == "logit":
+        values = set(np.unique(y))
+        if not values <= {0.0, 1.0}:
+            raise ValueError(f"model='logit' needs a 0/1 outcome; '{outcome}' has other values")
+        X = sm.add_constant(data[names].to_numpy(float), has_constant="add")
+        groups = data[cluster].astype("category").cat.codes.to_numpy()
+        fit = sm.GLM(y, X, family=sm.families.Binomial()).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        g_count = int(data[cluster].nunique())
+        crit = stats.t.ppf(0.5 + ci / 2, g_count - 1)
+        for j, name in enumerate(["intercept", *names]):
+            estimate, se_ = float(fit.params[j]), float(fit.bse[j])
+            rows.append({**base, "term": name, "estimate": estimate, "se": se_, "ci_low": estimate - crit * se_,
+                         "ci_high": estimate + crit * se_, "df": float(g_count - 1),
+                         "p_value": float(2 * stats.t.sf(abs(estimate / se_), g_count - 1)),
+                         "model": "logistic (log odds ratio)", "se_type": "CR1 cluster-robust, t(G-1)"})  # fmt: skip
+        rows = rows[1:] + rows[:1]
+        _add_g(rows[0], omega / 1.65)  # Cox index
+    else:
+        raise ValueError(f"model must be 'ols', 'mixed', 'did' or 'logit', not {model!r}")
+    return pd.DataFrame(rows).reindex(columns=_COLUMNS)
+
+
+def _q(name: str) -> str:
+    return _safe_name(name)
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in str(name))
+
+
+def _safe(data: pd.DataFrame) -> dict:
+    return {c: _safe_name(c) for c in data.columns}
+
+
+def _rename_formula(formula: str, data: pd.DataFrame) -> str:
+    left, right = formula.split("~")
+    return f"{_safe_name(left.strip())} ~ {right.strip()}"
+
+
+def _add_g(row: dict, scale: float) -> None:
+    """WWC g (or Cox index) with the interval of the estimate carried through (S treated as known)."""
+    row["hedges_g"] = row["estimate"] * scale
+    row["g_ci_low"], row["g_ci_high"] = row["ci_low"] * scale, row["ci_high"] * scale
+    row["improvement_index"] = float(improvement_index(row["hedges_g"]))
+
+
+def _check_groups(data: pd.DataFrame, treatment: str, cluster: str, students: pd.DataFrame, outcome: str) -> None:
+    values = set(data[treatment].unique())
+    if values != {0.0, 1.0}:
+        which = "comparison" if values == {1.0} else "treatment" if values == {0.0} else "any"
+        raise ValueError(
+            f"no {which} group: every student with an outcome has {treatment} = "
+            f"{', '.join(f'{v:g}' for v in sorted(values)) or 'nothing'}; an effect needs both groups "
+            "(add comparison schools to schools.csv with group = comparison, or report levels 1-4 only)"
+        )
+    sizes = data.groupby(cluster).size()
+    single = sizes[sizes == 1].index.tolist()
+    if single:
+        warnings.warn(
+            f"{len(single)} school(s) with one student in the analysis ({', '.join(map(str, single[:5]))}); "
+            "they add almost no information and their residuals are poorly estimated",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    if outcome in students and cluster in students:
+        all_missing = students.groupby(cluster)[outcome].apply(lambda s: s.isna().all())
+        empty = all_missing[all_missing].index.tolist()
+        if empty:
+            warnings.warn(
+                f"every outcome is missing at {', '.join(map(str, empty))}: that school is left out",
+                StatisticalWarning,
+                stacklevel=3,
+            )
+
+
+def _did(students, outcome, treatment, cluster, se, ci, period):
+    if period not in students:
+        raise ValueError(f"model='did' needs a '{period}' column with pre and post rows")
+    key = "student_id"
+    pre = students[students[period] == "pre"].set_index(key)
+    post = students[students[period] == "post"].set_index(key)
+    linked = post.index.intersection(pre.index)
+    if len(linked) == 0:
+        raise ValueError("model='did' needs students with both a pre and a post row (matched on student_id)")
+    frame = pd.DataFrame({"change": post.loc[linked, outcome].astype(float) - pre.loc[linked, outcome].astype(float),
+                          treatment: post.loc[linked, treatment], cluster: post.loc[linked, cluster]})  # fmt: skip
+    n_missing = len(post) + len(pre) - 2 * len(linked) + int(frame["change"].isna().sum())
+    frame = frame.dropna(subset=["change"])
+    frame[treatment] = _as_treatment(frame[treatment], treatment)
+    _check_groups(frame, treatment, cluster, frame, "change")
+    y, t = frame["change"].to_numpy(float), frame[treatment].to_numpy(float)
+    X = np.column_stack([np.ones(len(frame)), t])
+    fit = fit_ols(y, X, ["intercept", treatment], clusters=frame[cluster].to_numpy(), se=se)
+    post_y = post.loc[linked, outcome].astype(float).to_numpy()
+    sd = _pooled_sd(post_y[~np.isnan(post_y)], t)
+    n_t, n_c = int((t == 1).sum()), int((t == 0).sum())
+    base = {"level": 5, "n": len(frame), "n_treatment": n_t, "n_comparison": n_c,
+            "n_clusters": int(frame[cluster].nunique()), "n_missing": n_missing, "outcome": outcome,
+            "model": "difference-in-differences (two periods; assumes parallel trends)", "se_type": fit.se_type}  # fmt: skip
+    rows = [
+        {**base, "term": treatment, **fit.test(treatment, ci)},
+        {**base, "term": "intercept", **fit.test("intercept", ci)},
+    ]
+    _add_g(rows[0], hedges_omega(n_t + n_c) / sd)
+    return pd.DataFrame(rows).reindex(columns=_COLUMNS)
+
+
+# ---- WWC diagnostics ----
+
+
+def baseline_equivalence(
+    data: pd.DataFrame, *, covariates: Sequence[str] = ("prior_score",), treatment: str = "treatment"
+) -> pd.DataFrame:
+    """Baseline differences in SD units (WWC g) with the WWC verdict, on the analytic sample.
+
+    |g| <= 0.05: satisfies; 0.05 < |g| <= 0.25: satisfies only with statistical adjustment for the
+    covariate; > 0.25: does not satisfy (WWC Standards Handbook v5.0). Binary covariates use the Cox index.
+
+    Returns
+    -------
+    DataFrame
+        covariate, mean_treatment, mean_comparison, sd_pooled, n_treatment, n_comparison, g, verdict.
+    """
+    rows = []
+    t = _as_treatment(data[treatment], treatment)
+    for covariate in covariates:
+        values = pd.to_numeric(data[covariate].astype("Float64") if str(data[covariate].dtype) == "boolean"
+                               else data[covariate], errors="coerce").astype(float)  # fmt: skip
+        ok = values.notna() & t.notna()
+        a, b = values[ok & (t == 1)].to_numpy(), values[ok & (t == 0)].to_numpy()
+        omega = hedges_omega(len(a) + len(b))
+        binary = set(np.unique(values[ok])) <= {0.0, 1.0}
+        if binary:
+            pa, pb = np.clip([a.mean(), b.mean()], 1e-6, 1 - 1e-6)
+            g = omega * (np.log(pa / (1 - pa)) - np.log(pb / (1 - pb))) / 1.65
+            sd = np.nan
+        else:
+            sd = _pooled_sd(np.r_[a, b], np.r_[np.ones(len(a)), np.zeros(len(b))])
+            g = omega * (a.mean() - b.mean()) / sd
+        verdict = ("satisfies baseline equivalence" if abs(g) <= 0.05
+                   else "requires statistical adjustment for this covariate" if abs(g) <= 0.25
+                   else "does not satisfy baseline equivalence")  # fmt: skip
+        rows.append({"covariate": covariate, "mean_treatment": a.mean(), "mean_comparison": b.mean(), "sd_pooled": sd,
+                     "n_treatment": len(a), "n_comparison": len(b), "g": float(g), "verdict": verdict})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def attrition_verdict(overall: float, differential: float) -> dict[str, str]:
+    """Low or high attrition under the WWC cautious and optimistic boundaries (`ATTRITION_BOUNDARIES`).
+
+    ``overall`` and ``differential`` are proportions. The row is the whole percent of overall
+    attrition (rounded down); differential attrition, in percentage points to one decimal, is low
+    when at or below the boundary.
+
+    >>> attrition_verdict(0.20, 0.05)
+    {'cautious': 'low attrition', 'optimistic': 'low attrition'}
+    >>> attrition_verdict(0.20, 0.083)
+    {'cautious': 'high attrition', 'optimistic': 'low attrition'}
+    """
+    row = int(np.floor(overall * 100 + 1e-9))
+    diff = round(differential * 100, 1)
+    out = {}
+    for boundary in ("cautious", "optimistic"):
+        if row >= len(ATTRITION_BOUNDARIES):
+            out[boundary] = "high attrition"
+        else:
+            limit = ATTRITION_BOUNDARIES.loc[row, boundary]
+            out[boundary] = "low attrition" if diff <= limit else "high attrition"
+    return out
+
+
+def attrition(students: pd.DataFrame, *, treatment: str = "treatment", outcome: str = "outcome",
+              period: str = "period") -> pd.DataFrame:  # fmt: skip
+    """Overall and differential attrition: baseline students (a pre row) without an outcome at post.
+
+    Returns
+    -------
+    DataFrame
+        One row: baseline_treatment, baseline_comparison, analytic_treatment, analytic_comparison,
+        attrition_treatment, attrition_comparison, overall, differential, cautious, optimistic
+        (verdicts), new_students (post rows with no baseline row: not attrition, counted).
+    """
+    pre = students[students[period] == "pre"]
+    post = students[(students[period] == "post") & students[outcome].notna()]
+    t = pre.drop_duplicates("student_id").set_index("student_id")[treatment].astype(float)
+    kept = t.index.isin(post["student_id"])
+    base_t, base_c = int((t == 1).sum()), int((t == 0).sum())
+    kept_t, kept_c = int(((t == 1) & kept).sum()), int(((t == 0) & kept).sum())
+    a_t = 1 - kept_t / base_t if base_t else np.nan
+    a_c = 1 - kept_c / base_c if base_c else np.nan
+    overall = 1 - (kept_t + kept_c) / (base_t + base_c) if base_t + base_c else np.nan
+    differential = abs(a_t - a_c)
+    verdict = attrition_verdict(overall, differential) if np.isfinite(overall) and np.isfinite(differential) else {}
+    return pd.DataFrame([{"baseline_treatment": base_t, "baseline_comparison": base_c, "analytic_treatment": kept_t,
+                          "analytic_comparison": kept_c, "attrition_treatment": a_t, "attrition_comparison": a_c,
+                          "overall": overall, "differential": differential,
+                          "cautious": verdict.get("cautious", "not computed"),
+                          "optimistic": verdict.get("optimistic", "not computed"),
+                          "new_students": int((~post["student_id"].isin(t.index)).sum())}])  # fmt: skip
+
+
+def clustering_correction(g: float, n_treatment: int, n_comparison: int, n_clusters: int, *, icc: float = 0.20) -> dict:
+    """Hedges (2007) correction of a t-test that ignored clustering (WWC Procedures Handbook v4.1/v5.0).
+
+    ``t = g sqrt(nT nC / (nT + nC))``; ``t_a = t sqrt(((N - 2) - 2(n - 1) rho) / ((N - 2)(1 + (n - 1) rho)))``
+    with df ``h = ((N - 2) - 2(n - 1) rho)^2 / ((N - 2)(1 - rho)^2 + n(N - 2n) rho^2 + 2(N - 2n) rho (1 - rho))``,
+    N students, n = N / clusters the average cluster size, rho the ICC (WWC default 0.20 for
+    achievement outcomes, 0.10 otherwise). With rho = 0 nothing changes; with rho = 1 it is the
+    t-test on cluster means (df = clusters - 2).
+
+    Returns
+    -------
+    dict
+        t, df, p_value (uncorrected), t_corrected, df_corrected, p_corrected, icc, cluster_size.
+    """
+    big_n = n_treatment + n_comparison
+    n = big_n / n_clusters
+    t = g * np.sqrt(n_treatment * n_comparison / big_n)
+    factor = ((big_n - 2) - 2 * (n - 1) * icc) / ((big_n - 2) * (1 + (n - 1) * icc))
+    h = ((big_n - 2) - 2 * (n - 1) * icc) ** 2 / (
+        (big_n - 2) * (1 - icc) ** 2 + n * (big_n - 2 * n) * icc**2 + 2 * (big_n - 2 * n) * icc * (1 - icc)
+    )
+    t_a = t * np.sqrt(factor)
+    return {"t": float(t), "df": float(big_n - 2), "p_value": float(2 * stats.t.sf(abs(t), big_n - 2)),
+            "t_corrected": float(t_a), "df_corrected": float(h), "p_corrected": float(2 * stats.t.sf(abs(t_a), h)),
+            "icc": icc, "cluster_size": float(n)}  # fmt: skip
+
+
+def outcome_icc(data: pd.DataFrame, *, outcome: str = "outcome", cluster: str = "school_id") -> dict:
+    """The outcome's intraclass correlation by the one-way ANOVA estimator (unbalanced clusters).
+
+    ``ICC = (MSB - MSW) / (MSB + (n0 - 1) MSW)`` with ``n0 = (N - sum n_g^2 / N) / (G - 1)`` (Snedecor &
+    Cochran; Donner 1986), truncated at 0.
+
+    Returns
+    -------
+    dict
+        icc, n, n_clusters, n0.
+    """
+    frame = data[[outcome, cluster]].dropna()
+    y = frame[outcome].astype(float)
+    groups = frame.groupby(cluster)[outcome]
+    sizes, means = groups.size().to_numpy(float), groups.mean().to_numpy(float)
+    big_n, g = sizes.sum(), len(sizes)
+    if g < 2:
+        return {"icc": np.nan, "n": int(big_n), "n_clusters": g, "n0": np.nan}
+    grand = y.mean()
+    msb = float(np.sum(sizes * (means - grand) ** 2) / (g - 1))
+    msw = float(((y - frame[cluster].map(groups.mean())) ** 2).sum() / (big_n - g))
+    n0 = (big_n - np.sum(sizes**2) / big_n) / (g - 1)
+    icc = max(0.0, (msb - msw) / (msb + (n0 - 1) * msw))
+    return {"icc": float(icc), "n": int(big_n), "n_clusters": g, "n0": float(n0)}
+
+
+# ---- subgroups, dose, schools ----
+
+
+def subgroup_effects(
+    data: pd.DataFrame, *, subgroups: Sequence[str] = SUBGROUPS, min_n: int = 10, **kwargs
+) -> pd.DataFrame:
+    """The effect within each value of each subgroup column, with Benjamini-Hochberg across the family.
+
+    Returns
+    -------
+    DataFrame
+        The treatment rows of `estimate_effect` with ``subgroup`` (the column) and ``value``, plus
+        ``p_adjusted`` (BH over every row of the family) and ``suppressed`` (fewer than ``min_n``
+        students in either group: estimates blanked).
+    """
+    rows = []
+    for column in [c for c in subgroups if c in data]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)
+            try:
+                table = estimate_effect(data, by=column, **kwargs)
+            except ValueError:
+                continue
+        table = table[table["term"] == kwargs.get("treatment", "treatment")]
+        table = table.rename(columns={column: "value"}).assign(subgroup=column)
+        table["value"] = table["value"].astype(str)
+        rows.append(table)
+    if not rows:
+        return pd.DataFrame()
+    out = pd.concat(rows, ignore_index=True)
+    out["p_adjusted"] = bh_adjust(out["p_value"].to_numpy())
+    small = (out["n_treatment"] < min_n) | (out["n_comparison"] < min_n)
+    estimates = ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "hedges_g", "g_ci_low", "g_ci_high",
+                 "improvement_index"]  # fmt: skip
+    out.loc[small, estimates] = np.nan
+    out["suppressed"] = small
+    first = ["level", "subgroup", "value"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def implementation_dose(data: pd.DataFrame, rates: pd.DataFrame, *, outcome: str = "outcome",
+                        covariates: Sequence[str] = ("prior_score",), cluster: str = "school_id",
+                        ci: float = 0.95) -> pd.DataFrame:  # fmt: skip
+    """Exploratory: outcomes at participant schools against the school's implementation rate (level 4).
+
+    ``outcome ~ implementation + covariates`` with CR2 standard errors by school; the implementation
+    coefficient is reported per 10 percentage points. Schools chose neither their rate nor their
+    students: this is an association, labelled exploratory, not an effect.
+
+    Returns
+    -------
+    DataFrame
+        One row: level, term (``implementation_per_10_points``), estimate, se, ci_low, ci_high, df,
+        p_value, n, n_clusters, model, se_type.
+    """
+    merged = data.merge(rates[["school_id", "estimate"]].rename(columns={"estimate": "implementation"}), on="school_id")
+    merged = merged.dropna(subset=[outcome, "implementation", *covariates])
+    if merged["school_id"].nunique() < 3:
+        raise ValueError("the dose-response needs at least 3 schools with an implementation rate")
+    X = np.column_stack([np.ones(len(merged)), merged["implementation"] * 10, merged[list(covariates)].astype(float)])
+    fit = fit_ols(merged[outcome].astype(float), X, ["intercept", "implementation", *covariates],
+                  clusters=merged[cluster].to_numpy(), se="cr2")  # fmt: skip
+    return pd.DataFrame([{"level": 5, "term": "implementation_per_10_points", **fit.test("implementation", ci),
+                          "n": len(merged), "n_clusters": fit.n_clusters,
+                          "model": "OLS of outcome on school implementation rate (exploratory, correlational)",
+                          "se_type": fit.se_type}])  # fmt: skip
+
+
+def school_effects(data: pd.DataFrame, *, outcome: str = "outcome", covariates: Sequence[str] = ("prior_score",),
+                   cluster: str = "school_id", min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:  # fmt: skip
+    """Each school's outcomes against what its students' prior scores predict, shrunk toward the district.
+
+    A random-intercept model ``outcome ~ covariates + (1 | school)`` is fitted to the schools given
+    (pass the participant schools); each school's estimate is its predicted random effect (BLUP) with
+    the interval from its conditional variance, so small schools are pulled toward the district and
+    cannot top or bottom the list by noise. ``raw`` is the unshrunk mean residual, for comparison.
+
+    Returns
+    -------
+    DataFrame
+        level, school_id, measure (``adjusted_difference``), estimate (points above (+) or below (-)
+        prediction), ci_low, ci_high, raw, n (students), suppressed, method.
+    """
+    frame = data.dropna(subset=[outcome, *covariates, cluster]).copy()
+    safe = {c: _safe_name(c) for c in frame.columns}
+    renamed = frame.rename(columns=safe)
+    formula = f"{safe[outcome]} ~ {' + '.join(safe[c] for c in covariates) or '1'}"
+    result, _ = fit_mixed(renamed, formula, safe[cluster])
+    z = stats.norm.ppf(0.5 + ci / 2)
+    random = result.random_effects
+    covariances = result.random_effects_cov
+    fixed = result.fe_params
+    predicted = fixed["Intercept"] + sum(fixed[safe[c]] * renamed[safe[c]] for c in covariates)
+    residual = renamed[safe[outcome]] - predicted
+    rows = []
+    for school, part in frame.groupby(cluster, sort=True):
+        blup = float(np.asarray(random[school])[0])
+        sd = float(np.sqrt(np.asarray(covariances[school])[0, 0]))
+        rows.append({"level": 5, "school_id": school, "measure": "adjusted_difference", "estimate": blup,
+                     "ci_low": blup - z * sd, "ci_high": blup + z * sd, "raw": float(residual[part.index].mean()),
+                     "n": len(part)})  # fmt: skip
+    out = pd.DataFrame(rows)
+    out["method"] = "random-intercept model, school effect shrunk toward the district (BLUP)"
+    small = out["n"] < min_n
+    out.loc[small, ["estimate", "ci_low", "ci_high", "raw"]] = np.nan
+    out["suppressed"] = small
+    return out
+
+
+# ---- words ----
+
+
+def _pct(g: float) -> str:
+    points = abs(float(improvement_index(g)))
+    return f"about {points:.0f} percentile point{'s' if round(points) != 1 else ''}"
+
+
+def findings(effect: pd.Series, *, design: str = "matched", baseline: pd.DataFrame | None = None,
+             attrition_table: pd.DataFrame | None = None, unit: str = "points") -> list[str]:  # fmt: skip
+    """Plain-language sentences from an effect row and its diagnostics ("evidence, not proof").
+
+    Never says "caused" unless ``design == "randomized"``; always gives the interval; adds a plain note
+    when baseline equivalence or attrition fails.
+    """
+    g, low, high = effect["hedges_g"], effect["g_ci_low"], effect["g_ci_high"]
+    direction = "higher" if g > 0 else "lower"
+    compared = (
+        "than students in comparison schools"
+        if design == "randomized"
+        else "than similar students in comparison schools"
+    )
+    sentence = (f"Students in participating schools scored {abs(g):.2f} SD {direction} (95% CI {low:.2f} to {high:.2f}) "
+                f"{compared} - {_pct(g)}.")  # fmt: skip
+    out = [sentence]
+    if low > 0 or high < 0:
+        if design == "randomized":
+            out.append("Because schools were assigned by lottery, this difference can be attributed to the program.")
+        else:
+            out.append("The difference is larger than chance alone would produce, but schools were not assigned by "
+                       "lottery, so it shows an association with the program, not proof that the program caused it.")  # fmt: skip
+    else:
+        out.append("The interval includes zero: the data cannot tell a benefit from no difference.")
+    if baseline is not None and len(baseline):
+        worst = baseline.loc[baseline["g"].abs().idxmax()]
+        if worst["verdict"].startswith("does not"):
+            out.append(f"Caution: the groups differed at the start by {abs(worst['g']):.2f} SD on {worst['covariate']}, "
+                       "more than the WWC allows; the estimate may reflect who was in each group.")  # fmt: skip
+        elif worst["verdict"].startswith("requires"):
+            out.append(f"The groups differed at the start by {abs(worst['g']):.2f} SD on {worst['covariate']}; the "
+                       "estimate adjusts for it, as the WWC requires.")  # fmt: skip
+    if attrition_table is not None and len(attrition_table):
+        row = attrition_table.iloc[0]
+        if row["cautious"] == "high attrition":
+            out.append(f"Caution: {row['overall']:.0%} of students who started were not tested at the end "
+                       f"({row['differential'] * 100:.1f} points more in one group), above the WWC's cautious boundary.")  # fmt: skip
+    return out
+
+
+def _spring_rates(district: District, min_n: int) -> pd.DataFrame | None:
+    """Each participant school's implementation rate in the latest term (level 4), for the dose-response."""
+    from .practice import implementation_rates, prepare_observations
+
+    if district.observations is None:
+        return None
+    obs = prepare_observations(district)
+    obs = obs[obs["participant"] & (obs["term_order"] == obs["term_order"].max())]
+    return implementation_rates(obs, by=("school_id",), min_n=min_n).dropna(subset=["estimate"])
+
+
+def evaluate_outcomes(
+    district: District, *, ci: float = 0.95, implementation: pd.DataFrame | None = None
+) -> LevelResult:
+    """Level 5 for the district: the effect, its sensitivity, WWC diagnostics, subgroups, schools, findings.
+
+    The main estimate is ANCOVA by OLS of the post outcome on treatment, the prior score and the
+    subgroup flags present, with ``se="cluster"`` (CR2 with Satterthwaite df when there are fewer than
+    30 schools). Treatment comes from the school's group.
+
+    Parameters
+    ----------
+    implementation : DataFrame, optional
+        school_id and estimate (each participant school's implementation rate, level 4); computed
+        from observations.csv when not given.
+
+    Returns
+    -------
+    LevelResult
+        Tables: ``effect`` (all terms of the main model), ``sensitivity`` (the treatment row of each
+        alternative: no covariates, prior score only, HC1 ignoring clustering, CR1, mixed model,
+        difference-in-differences; ``specification`` names it), ``baseline``, ``attrition``,
+        ``clustering`` (Hedges 2007 correction of the analysis that ignores clustering, at the WWC
+        default ICC 0.20 and at the observed ICC), ``icc``, ``subgroups``, ``dose`` (exploratory),
+        ``schools`` (participant schools, shrunk), ``target`` and ``findings`` (sentences).
+    """
+    name = "student learning outcomes"
+    if district.students is None:
+        return LevelResult(5, name, evidence=False, notes=("no student outcomes were collected",))
+    plan = district.plan
+    notes: list[str] = []
+    students = add_treatment(district.students, district.schools)
+    post = analysis_sample(students)
+    flags = [c for c in ("english_learner", "disability", "econ_disadvantaged") if c in post and post[c].notna().any()]
+    covariates = [c for c in ("prior_score", *flags) if c in post]
+    tables: dict[str, pd.DataFrame] = {}
+    design = plan.comparison_design
+    meta = {
+        "min_n": plan.min_n,
+        "ci": ci,
+        "design": design,
+        "covariates": covariates,
+        "target": plan.levels.outcomes.target,
+    }
+    groups = set(post["treatment"].unique())
+    participants = post[post["treatment"] == 1]
+    with noting_warnings(notes):
+        if groups == {0, 1}:
+            main = estimate_effect(post, covariates=covariates, ci=ci)
+            tables["effect"] = main
+            effect_row = main.iloc[0]
+            specs = {
+                "main: prior score and subgroup flags": main.iloc[[0]],
+                "no covariates": estimate_effect(post, covariates=(), ci=ci).iloc[[0]],
+                "prior score only": estimate_effect(post, covariates=("prior_score",), ci=ci).iloc[[0]],
+                "HC1, ignoring clustering (for comparison only)": estimate_effect(post, covariates=covariates, se="hc1", ci=ci).iloc[[0]],
+                "CR1 cluster-robust": estimate_effect(post, covariates=covariates, se="cr1", ci=ci).iloc[[0]],
+                "mixed model, random school intercept": estimate_effect(post, covariates=covariates, model="mixed", ci=ci).iloc[[0]],
+            }  # fmt: skip
+            if "period" in students and set(students["period"].dropna()) >= {"pre", "post"}:
+                specs["difference-in-differences"] = estimate_effect(students, model="did", ci=ci).iloc[[0]]
+            tables["sensitivity"] = pd.concat(
+                [frame.assign(specification=spec) for spec, frame in specs.items()], ignore_index=True
+            )
+            analytic = post.dropna(subset=["outcome", *covariates])
+            tables["baseline"] = baseline_equivalence(analytic, covariates=covariates)
+            if "period" in students and (students["period"] == "pre").any():
+                tables["attrition"] = attrition(students)
+            icc = outcome_icc(post)
+            tables["icc"] = pd.DataFrame([icc])
+            naive = tables["sensitivity"].iloc[3]
+            corrections = []
+            for label, rho in (("WWC default ICC 0.20", 0.20), ("observed ICC", icc["icc"])):
+                row = clustering_correction(naive["hedges_g"], int(naive["n_treatment"]), int(naive["n_comparison"]),
+                                            int(naive["n_clusters"]), icc=rho)  # fmt: skip
+                corrections.append({"assumption": label, **row})
+            tables["clustering"] = pd.DataFrame(corrections)
+            tables["subgroups"] = subgroup_effects(post, subgroups=[*flags, "grade"], min_n=plan.min_n,
+                                                   covariates=("prior_score",), ci=ci)  # fmt: skip
+            target = main.iloc[[0]][["level", "term", "hedges_g", "g_ci_low", "g_ci_high", "n"]].rename(
+                columns={"hedges_g": "estimate", "g_ci_low": "ci_low", "g_ci_high": "ci_high"}
+            )
+            tables["target"] = target_status(target.assign(measure="hedges_g"), plan.levels.outcomes.target)
+            sentences = findings(effect_row, design=design, baseline=tables["baseline"],
+                                 attrition_table=tables.get("attrition"))  # fmt: skip
+            tables["findings"] = pd.DataFrame({"level": 5, "finding": sentences})
+        else:
+            notes.append("no comparison group: the program's effect on students cannot be estimated; "
+                         "school results are shown without a comparison")  # fmt: skip
+        rates = implementation if implementation is not None else _spring_rates(district, plan.min_n)
+        if rates is not None and len(rates) >= 3 and len(participants):
+            try:
+                tables["dose"] = implementation_dose(participants, rates, ci=ci)
+            except ValueError as error:
+                notes.append(f"dose-response not estimated: {error}")
+        if participants["school_id"].nunique() >= 2:
+            tables["schools"] = school_effects(participants, min_n=plan.min_n, ci=ci)
+    missing = int(post["outcome"].isna().sum()) + int(post["prior_score"].isna().sum() if "prior_score" in post else 0)
+    if "effect" in tables:
+        n_missing = int(tables["effect"]["n_missing"].iloc[0])
+        notes.append(f"{n_missing} student(s) left out of the main model: no outcome or no prior score (new students)")
+    del missing
+    return LevelResult(5, name, tables, tuple(dict.fromkeys(notes)), meta)

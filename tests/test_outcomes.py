@@ -1,0 +1,335 @@
+"""Level 5: regression SEs against Petersen (2009) and clubSandwich, the mixed model against R lme4, WWC
+formulas, truth recovery on the sample, a coverage study, properties and bad input."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from plevaluate import StatisticalWarning
+from plevaluate.effects import hedges_omega
+from plevaluate.outcomes import (
+    ATTRITION_BOUNDARIES,
+    add_treatment,
+    analysis_sample,
+    attrition,
+    attrition_verdict,
+    baseline_equivalence,
+    clustering_correction,
+    estimate_effect,
+    evaluate_outcomes,
+    findings,
+    fit_mixed,
+    outcome_icc,
+    school_effects,
+)
+from plevaluate.regression import fit_ols
+from tests.conftest import ROOT, SAMPLE
+
+DATA = ROOT / "tests" / "data"
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return json.loads((SAMPLE / "truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def post(sample_district):
+    return analysis_sample(add_treatment(sample_district.students, sample_district.schools))
+
+
+@pytest.fixture(scope="module")
+def level5(sample_district):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return evaluate_outcomes(sample_district)
+
+
+# ---- published and independent reference values ----
+
+
+@pytest.fixture(scope="module")
+def petersen():
+    # Petersen (2009) test data (500 firms x 10 years), as shipped in statsmodels' test suite
+    # (statsmodels/stats/tests/test_data.txt), copied to tests/data.
+    return pd.read_csv(DATA / "petersen_test_data.txt", sep=r"\s+", header=None, names=["firm", "year", "x", "y"])
+
+
+def test_cluster_robust_se_match_petersen(petersen):
+    # Petersen's published results (kellogg.northwestern.edu/faculty/petersen/htm/papers/se/test_data.htm, Stata):
+    # coefficient on x 1.034833; SE clustered by firm: intercept 0.0670127, x 0.0505957; by year 0.0234, 0.0334
+    # (4 decimals as recorded in statsmodels' test_sandwich.py); White SE 0.0284 for both.
+    X = np.column_stack([np.ones(len(petersen)), petersen["x"]])
+    firm = fit_ols(petersen["y"], X, ["const", "x"], clusters=petersen["firm"], se="cr1")
+    np.testing.assert_allclose(firm.params[1], 1.034833, atol=5e-7)
+    np.testing.assert_allclose(firm.se, [0.0670127, 0.0505957], atol=5e-8)
+    year = fit_ols(petersen["y"], X, ["const", "x"], clusters=petersen["year"], se="cr1")
+    np.testing.assert_allclose(year.se, [0.0234, 0.0334], atol=5e-5)
+    white = fit_ols(petersen["y"], X, ["const", "x"], se="hc1")
+    np.testing.assert_allclose(white.se, [0.0284, 0.0284], atol=5e-5)
+    assert firm.df[0] == 499 and year.df[0] == 9
+
+
+def test_cr2_and_satterthwaite_df_match_clubsandwich_formulas(rng):
+    # clubSandwich tests/testthat/test_intercept_formulas.R ("CR2 and df agree with formulas"): for the mean of
+    # clustered data, V_CR2 = sum n_j^2 (ybar_j - ybar)^2 / (1 - n_j/N) / N^2 and
+    # df = N^2 / (N^2 sum n_j^2/(N-n_j)^2 - 2N sum n_j^3/(N-n_j)^2 + (sum n_j^2/(N-n_j))^2).
+    m = 14
+    nj = 1 + rng.negative_binomial(2, 2 / 7, m)
+    group = np.repeat(np.arange(m), nj)
+    big_n = nj.sum()
+    y = rng.normal(0, np.sqrt(0.2), m)[group] + rng.normal(0, np.sqrt(0.8), big_n)
+    fit = fit_ols(y, np.ones((big_n, 1)), ["mean"], clusters=group, se="cr2")
+    ybar = np.array([y[group == j].mean() for j in range(m)])
+    v = np.sum(nj**2 * (ybar - y.mean()) ** 2 / (1 - nj / big_n)) / big_n**2
+    df = big_n**2 / (
+        big_n**2 * np.sum(nj**2 / (big_n - nj) ** 2)
+        - 2 * big_n * np.sum(nj**3 / (big_n - nj) ** 2)
+        + np.sum(nj**2 / (big_n - nj)) ** 2
+    )
+    np.testing.assert_allclose(fit.vcov[0, 0], v, rtol=1e-10)
+    np.testing.assert_allclose(fit.df[0], df, rtol=1e-10)
+    # CR1 on the same data: clubSandwich's formula (m / (m - 1)) sum n_j^2 (ybar_j - ybar)^2 / N^2 times Stata's (N-1)/(N-p)
+    cr1 = fit_ols(y, np.ones((big_n, 1)), ["mean"], clusters=group, se="cr1")
+    expected = m / (m - 1) * np.sum(nj**2 * (ybar - y.mean()) ** 2) / big_n**2 * (big_n - 1) / (big_n - 1)
+    np.testing.assert_allclose(cr1.vcov[0, 0], expected, rtol=1e-10)
+
+
+def test_mixed_model_matches_r_lme4():
+    # statsmodels' test data lme00.csv with R lme4 REML results recorded in statsmodels'
+    # regression/tests/results/lme_r_results.py (coef_reml_drf_0, cov_re_reml_drf_0, scale_reml_drf_0,
+    # loglike_reml_drf_0): lmer(endog ~ 0 + exog_fe_0 + (1 | groups), REML = TRUE).
+    data = pd.read_csv(DATA / "lme00.csv")
+    result, notes = fit_mixed(data, "endog ~ 0 + exog_fe_0", "groups")
+    np.testing.assert_allclose(result.fe_params.iloc[0], -0.9887533, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(result.cov_re)[0, 0], 0.2524129, atol=1e-4)
+    np.testing.assert_allclose(result.scale, 0.2733467, atol=1e-4)
+    np.testing.assert_allclose(result.llf, -242.5214, atol=1e-3)
+
+
+def test_mixed_model_warns_when_the_school_variance_is_zero():
+    # lme01.csv: R lme4 estimates the random-intercept variance at 2.8e-14 (cov_re_reml_drf_1): a degenerate fit.
+    data = pd.read_csv(DATA / "lme01.csv")
+    with pytest.warns(StatisticalWarning, match="school variance is estimated at zero"):
+        result, notes = fit_mixed(data, "endog ~ 0 + exog_fe_0", "groups")
+    np.testing.assert_allclose(result.fe_params.iloc[0], -0.9115929, atol=1e-4)
+
+
+def test_clustering_correction_limits_hedges_2007():
+    # Hedges (2007), abstract: with rho = 0 the corrected t is the uncorrected one (df N - 2); with rho = 1 it is
+    # the t statistic on cluster means, with df = clusters - 2.
+    g, n_t, n_c, clusters = 0.25, 300, 300, 20
+    none = clustering_correction(g, n_t, n_c, clusters, icc=0.0)
+    assert none["t_corrected"] == pytest.approx(none["t"]) and none["df_corrected"] == pytest.approx(598)
+    full = clustering_correction(g, n_t, n_c, clusters, icc=1.0)
+    big_n, n = 600, 30
+    assert full["t_corrected"] == pytest.approx(none["t"] * np.sqrt((big_n - 2 * n) / ((big_n - 2) * n)))
+    assert full["df_corrected"] == pytest.approx(clusters - 2)
+    default = clustering_correction(g, n_t, n_c, clusters)
+    assert none["p_value"] < default["p_corrected"] < full["p_corrected"]
+
+
+def test_attrition_boundaries_and_published_examples():
+    # WWC Standards Handbook v4.0 Table II.1: at 0% overall attrition the cautious boundary is 5.7 and the optimistic
+    # 10.0 points of differential attrition; the optimistic boundary peaks at 10.9.
+    assert ATTRITION_BOUNDARIES.loc[0, ["cautious", "optimistic"]].tolist() == [5.7, 10.0]
+    assert ATTRITION_BOUNDARIES["optimistic"].max() == 10.9
+    assert (ATTRITION_BOUNDARIES["cautious"] <= ATTRITION_BOUNDARIES["optimistic"]).all()
+
+    # Worked examples documented with the RWWC-v.4 calculator (attritest): (analytic, total) per group.
+    def verdict(ai, ni, ac, nc):
+        a_t, a_c = 1 - ai / ni, 1 - ac / nc
+        return attrition_verdict(1 - (ai + ac) / (ni + nc), abs(a_t - a_c))
+
+    assert verdict(20, 40, 31, 49) == {"cautious": "high attrition", "optimistic": "high attrition"}
+    assert verdict(30, 40, 40, 48) == {"cautious": "high attrition", "optimistic": "low attrition"}
+    assert verdict(10, 20, 100, 200) == {"cautious": "low attrition", "optimistic": "low attrition"}
+    assert attrition_verdict(0.70, 0.0)["optimistic"] == "high attrition"  # beyond the table
+
+
+def test_baseline_equivalence_matches_baselinr_example():
+    # baselinr README (CRAN 0.6.0): pretest 5,6,7 vs 4,5,6 gives WWC g 0.80 -> not satisfied.
+    study = pd.DataFrame({"treatment": [1, 1, 1, 0, 0, 0], "pretest": [5, 6, 7, 4, 5, 6]})
+    row = baseline_equivalence(study, covariates=["pretest"]).iloc[0]
+    assert row["g"] == pytest.approx(0.80) and row["verdict"] == "does not satisfy baseline equivalence"
+
+
+def test_wwc_g_and_cox_index_definitions(post):
+    row = estimate_effect(post).iloc[0]
+    y, t = post.dropna(subset=["outcome", "prior_score"])[["outcome", "treatment"]].to_numpy(float).T
+    a, b = y[t == 1], y[t == 0]
+    pooled = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
+    assert row["hedges_g"] == pytest.approx(hedges_omega(len(y)) * row["estimate"] / pooled)
+    binary = post.assign(proficient=(post["outcome"] > post["outcome"].median()).astype(int))
+    logit = estimate_effect(binary, outcome="proficient", model="logit").iloc[0]
+    assert logit["term"] == "treatment"
+    assert logit["hedges_g"] == pytest.approx(hedges_omega(logit["n"]) * logit["estimate"] / 1.65)
+
+
+def test_icc_anova_estimator_equals_reml_on_balanced_data(rng):
+    # For balanced one-way data with a positive between-group mean square excess, the ANOVA and REML variance
+    # estimates coincide (Searle, Casella & McCulloch 1992, ch. 3-4): an independent check through MixedLM.
+    school = np.repeat(np.arange(15), 20)
+    y = rng.normal(0, 0.6, 15)[school] + rng.normal(0, 1, 300)
+    data = pd.DataFrame({"outcome": y, "school_id": school})
+    icc = outcome_icc(data)["icc"]
+    result, _ = fit_mixed(data, "outcome ~ 1", "school_id")
+    tau = np.asarray(result.cov_re)[0, 0]
+    assert icc == pytest.approx(tau / (tau + result.scale), rel=1e-4)
+
+
+# ---- the sample district ----
+
+
+def test_sample_effect_recovers_truth(level5, truth):
+    effect = level5["effect"].iloc[0]
+    assert effect["term"] == "treatment" and effect["se_type"].startswith("CR2")  # 12 schools: few clusters
+    assert effect["ci_low"] <= truth["outcomes"]["effect_points"] <= effect["ci_high"]
+    assert effect["g_ci_low"] <= truth["outcomes"]["effect_sd_approx"] <= effect["g_ci_high"]
+    sensitivity = level5["sensitivity"].set_index("specification")
+    did = sensitivity.loc["difference-in-differences"]
+    assert did["ci_low"] <= truth["outcomes"]["effect_points"] <= did["ci_high"]
+    # ignoring clustering gives a far narrower (wrong) interval
+    hc1 = sensitivity.loc["HC1, ignoring clustering (for comparison only)"]
+    assert hc1["ci_high"] - hc1["ci_low"] < (effect["ci_high"] - effect["ci_low"]) / 3
+
+
+def test_sample_diagnostics_and_findings(level5):
+    assert level5["attrition"].iloc[0]["cautious"] == "low attrition"  # 6% vs 8% in the sample
+    prior = level5["baseline"].set_index("covariate").loc["prior_score"]
+    assert prior["verdict"].startswith("requires statistical adjustment")
+    sentences = level5["findings"]["finding"].tolist()
+    assert sentences[0].startswith("Students in participating schools scored")
+    assert "95% CI" in sentences[0] and "percentile point" in sentences[0]
+    assert not any("caused" in s and "not proof" not in s for s in sentences)
+    subgroups = level5["subgroups"]
+    assert {"english_learner", "disability", "econ_disadvantaged", "grade"} <= set(subgroups["subgroup"])
+    assert (subgroups["p_adjusted"].dropna() >= subgroups["p_value"].dropna()).all()
+    assert "exploratory" in level5["dose"].iloc[0]["model"]
+    schools = level5["schools"]
+    assert schools["estimate"].abs().max() <= schools["raw"].abs().max() + 1e-9  # shrinkage toward the district
+
+
+def test_findings_never_claim_cause_without_randomization():
+    row = pd.Series({"hedges_g": 0.2, "g_ci_low": 0.05, "g_ci_high": 0.35})
+    matched = " ".join(findings(row, design="matched"))
+    assert "not proof" in matched and "attributed" not in matched
+    assert "attributed to the program" in " ".join(findings(row, design="randomized"))
+    crossing = " ".join(findings(pd.Series({**row, "g_ci_low": -0.1}), design="randomized"))
+    assert "cannot tell a benefit from no difference" in crossing
+
+
+# ---- coverage study ----
+
+
+def _simulated(rng, schools, sizes):
+    m = rng.integers(*sizes, schools)
+    school = np.repeat(np.arange(schools), m)
+    treated = (school < schools // 2).astype(float)
+    x = rng.normal(0, 1, m.sum())
+    y = 0.2 * treated + 0.5 * x + rng.normal(0, np.sqrt(0.2), schools)[school] + rng.normal(0, np.sqrt(0.8), m.sum())
+    return y, np.column_stack([np.ones(m.sum()), treated, x]), school
+
+
+def _coverage(schools, sizes, seed, types, reps=1000):
+    rng = np.random.default_rng(seed)
+    hits = dict.fromkeys(types, 0)
+    for _ in range(reps):
+        y, X, school = _simulated(rng, schools, sizes)
+        for se in types:
+            test = fit_ols(y, X, ["intercept", "treatment", "x"], clusters=school, se=se).test("treatment")
+            hits[se] += test["ci_low"] <= 0.2 <= test["ci_high"]
+    return {se: count / reps for se, count in hits.items()}
+
+
+@pytest.mark.slow
+def test_coverage_40_schools_cluster_robust_vs_hc1():
+    # 1,000 seeded districts of 40 schools (20-40 students each, ICC 0.20, half the schools treated, true effect 0.2).
+    coverage = _coverage(40, (20, 41), 20261163, ("cr1", "hc1"))
+    assert 0.935 <= coverage["cr1"] <= 0.965, coverage
+    assert coverage["hc1"] < 0.80, coverage  # ignoring clustering: intervals far too narrow
+
+
+@pytest.mark.slow
+def test_coverage_10_schools_cr2_corrects_cr1():
+    # 10 schools of unequal size (10-150 students): plain CR1 under-covers; CR2 with Satterthwaite df is close to 95%.
+    coverage = _coverage(10, (10, 150), 20261138, ("cr1", "cr2"))
+    assert 0.925 <= coverage["cr2"] <= 0.975, coverage
+    assert coverage["cr1"] < coverage["cr2"] - 0.02, coverage
+
+
+# ---- properties ----
+
+
+def _district(rng, schools=12, size=25):
+    school = np.repeat(np.arange(schools), size)
+    treated = (school % 2).astype(int)
+    prior = rng.normal(500, 40, len(school))
+    y = 5 * treated + 0.8 * prior + rng.normal(0, 10, schools)[school] + rng.normal(0, 15, len(school))
+    return pd.DataFrame({"outcome": y, "treatment": treated, "prior_score": prior, "school_id": school,
+                         "grade": rng.choice([3, 4, 5], len(school))})  # fmt: skip
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.floats(-1000, 1000))
+def test_effect_properties(seed, shift):
+    data = _district(np.random.default_rng(seed))
+    base = estimate_effect(data).iloc[0]
+    flipped = estimate_effect(data.assign(treatment=1 - data["treatment"])).iloc[0]
+    assert flipped["estimate"] == pytest.approx(-base["estimate"], rel=1e-9, abs=1e-9)
+    assert flipped["hedges_g"] == pytest.approx(-base["hedges_g"], rel=1e-9, abs=1e-9)
+    shifted = estimate_effect(data.assign(outcome=data["outcome"] + shift)).iloc[0]
+    for column in ("estimate", "se", "hedges_g", "p_value"):
+        assert shifted[column] == pytest.approx(base[column], rel=1e-6, abs=1e-8)
+    by_grade = estimate_effect(data, by="grade")
+    assert by_grade[by_grade["term"] == "treatment"]["n"].sum() == base["n"]
+
+
+def test_school_n_sums_to_district_n(post):
+    participants = post[post["treatment"] == 1]
+    schools = school_effects(participants)
+    assert schools["n"].sum() == len(participants.dropna(subset=["outcome", "prior_score"]))
+
+
+# ---- bad input ----
+
+
+def test_no_comparison_group(post):
+    with pytest.raises(ValueError, match="no comparison group"):
+        estimate_effect(post[post["treatment"] == 1])
+    with pytest.raises(ValueError, match="must be 0/1 or true/false; found 'yes'"):
+        estimate_effect(post.assign(treatment="yes"))
+
+
+def test_treatment_with_one_value_in_a_group_is_skipped_with_a_warning(post):
+    one = post[(post["treatment"] == 1) | (post["grade"] != "10")]
+    with pytest.warns(StatisticalWarning, match="not estimated"):
+        table = estimate_effect(one, by="grade")
+    assert "10" not in set(table["grade"])
+
+
+def test_one_student_school_and_empty_school_warn(rng):
+    data = _district(rng)
+    lone = data.iloc[[0]].assign(school_id=99)
+    empty = data[data["school_id"] == 3].assign(outcome=np.nan)
+    data = pd.concat([data[data["school_id"] != 3], lone, empty], ignore_index=True)
+    with pytest.warns(StatisticalWarning) as caught:
+        row = estimate_effect(data).iloc[0]
+    messages = " ".join(str(w.message) for w in caught)
+    assert "one student" in messages and "every outcome is missing at 3" in messages
+    assert row["n_missing"] == len(empty)
+
+
+def test_attrition_counts(post, sample_district):
+    students = add_treatment(sample_district.students, sample_district.schools)
+    table = attrition(students).iloc[0]
+    assert table["baseline_treatment"] + table["baseline_comparison"] == (students["period"] == "pre").sum()
+    assert table["new_students"] > 0
+    assert 0 <= table["overall"] <= 1
