@@ -180,7 +180,9 @@ def _read(path: Path, spec: dict) -> pd.DataFrame:
         if column not in frame or column in text:
             continue
         if dtype == "bool":
-            frame[column] = frame[column].astype(bool) if frame[column].notna().all() else frame[column].astype("boolean")
+            frame[column] = (
+                frame[column].astype(bool) if frame[column].notna().all() else frame[column].astype("boolean")
+            )
         elif dtype in ("boolean", "Int64", "Float64"):
             frame[column] = frame[column].astype(dtype)
         elif dtype.startswith(("int", "float")):
@@ -403,7 +405,9 @@ def evaluate(district: District) -> Evaluation:
         rates = target[~target["suppressed"]][["school_id", "estimate"]]
     levels[5] = evaluate_outcomes(district, implementation=rates)
     levels = {
-        number: LevelResult(r.level, r.name, {k: _normalize(v) for k, v in r.tables.items()}, r.notes, r.meta, r.evidence)
+        number: LevelResult(
+            r.level, r.name, {k: _normalize(v) for k, v in r.tables.items()}, r.notes, r.meta, r.evidence
+        )
         for number, r in levels.items()
     }
     plan = district.plan.model_dump(mode="json")
