@@ -2,6 +2,8 @@
 
 ``plevaluate validate DIR``  check a district's data folder and print a per-table summary.
 ``plevaluate sample OUT``    write the synthetic sample district to OUT.
+``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb]``
+                             validate, evaluate once, render every report (district, board, appendix, schools).
 
 Bad data never ends in a Python traceback: the command prints every problem and exits with 1.
 """
@@ -68,6 +70,35 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .render import render
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    schools = [s.strip() for s in args.schools.split(",") if s.strip()] if args.schools else None
+    bar = tqdm(desc="reports", unit="report", file=sys.stderr, disable=args.quiet)
+
+    def total(n: int) -> None:
+        bar.total = n
+        bar.refresh()
+
+    try:
+        summary = render(args.data, args.out, schools=schools, workers=args.workers, formats=formats,
+                         progress=bar.update, total=total, notebooks=args.notebooks or None)  # fmt: skip
+    finally:
+        bar.close()
+    for note in summary.skipped:
+        print(f"skipped: {note}", file=sys.stderr)
+    print(f"{len(summary.written)} files in {summary.out} ({summary.seconds:.1f} s); open {summary.out / 'index.html'}")
+    if summary.failures:
+        print(f"{len(summary.failures)} report(s) failed and were not published:", file=sys.stderr)
+        for failure in summary.failures:
+            print(f"  - {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plevaluate", description="Evaluate professional learning with Guskey's five levels."
@@ -82,6 +113,16 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--schools", type=int, default=12, help="number of schools (default 12)")
     sample.add_argument("--seed", type=int, default=2025, help="random seed (default 2025)")
     sample.set_defaults(run=_sample)
+    report = commands.add_parser("report", help="render every report (district, board, appendix, each school)")
+    report.add_argument("data", help="folder with the CSV tables and plan.yml (never written to)")
+    report.add_argument("--out", required=True, help="folder for the reports (created; outputs replaced atomically)")
+    report.add_argument("--schools", default="", help="comma-separated school_ids (default: every school)")
+    report.add_argument("--workers", type=int, default=2, help="parallel notebook kernels (default 2)")
+    report.add_argument("--format", default="html,pdf,slides,ipynb",
+                        help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb")  # fmt: skip
+    report.add_argument("--notebooks", default="", help="folder of your own report notebooks (default: notebooks/)")
+    report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.set_defaults(run=_report)
     return parser
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "dose_response_chart",
     "funnel_chart",
     "implementation_chart",
+    "interval_chart",
     "likert_chart",
     "plain",
     "prepost_chart",
@@ -325,4 +326,51 @@ def dose_response_chart(bands: pd.DataFrame, model: pd.DataFrame | None = None, 
                  f"{row['ci_low']:.2f} to {row['ci_high']:.2f}), adjusted for month; correlational.", fontsize=8)  # fmt: skip
     ax.set_title(title or heading, loc="left")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def interval_chart(
+    rows: pd.DataFrame,
+    *,
+    label: str = "label",
+    unit: str = "share",
+    reference: float | None = None,
+    reference_label: str = "target",
+    title: str = "",
+    caption: str = "",
+) -> Figure:
+    """Estimates with their 95% intervals as dots and whiskers, one line per row (suppressed rows say so).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        ``label`` column, estimate, ci_low, ci_high and optionally suppressed.
+    unit : str
+        ``share`` (shown as percentages), ``sd`` or ``points``.
+    reference : float, optional
+        A vertical line (the plan's target, or zero).
+    """
+    rows = rows.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.5))
+    y = np.arange(len(rows))[::-1]
+    hidden = rows["suppressed"].astype(bool) if "suppressed" in rows else pd.Series(False, index=rows.index)
+    shown = ~hidden & rows["estimate"].notna()
+    est, low, high = rows["estimate"], rows["ci_low"].fillna(rows["estimate"]), rows["ci_high"].fillna(rows["estimate"])
+    ax.errorbar(est[shown], y[shown], xerr=[est[shown] - low[shown], high[shown] - est[shown]], fmt="o",
+                color=PALETTE["blue"], capsize=3)  # fmt: skip
+    for yy in y[~shown.to_numpy()]:
+        ax.text(0.02, yy, "too few people to report", transform=ax.get_yaxis_transform(), va="center", fontsize=8,
+                color=PALETTE["grey"])  # fmt: skip
+    ax.set_yticks(y, [textwrap.shorten(plain(v), 45) for v in rows[label]])
+    if reference is not None and np.isfinite(reference):
+        ax.axvline(reference, color=PALETTE["orange"], linestyle="--", linewidth=1, label=reference_label)
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+    if unit == "share":
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_title(textwrap.fill(title, 80), loc="left")
+    if caption:
+        fig.text(0.01, 0.01, textwrap.fill(caption, 120), fontsize=8)
+    fig.tight_layout(rect=(0, 0.06 if caption else 0, 1, 1))
     return fig

@@ -1,0 +1,113 @@
+"""Print HTML reports to PDF with one long-lived headless Chromium per worker.
+
+Chromium is driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``: commands on
+file descriptor 3, replies on 4, JSON messages ended by a NUL byte), so no websocket library and no
+network port are needed. Starting Chromium costs about a second; printing a report in an already
+running browser costs a fraction of that (DESIGN.md: one long-lived browser per worker).
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["Printer"]
+
+_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+          "--disable-extensions", "--remote-debugging-pipe"]  # fmt: skip
+
+
+class Printer:
+    """A running headless Chromium that prints pages to PDF; close it with `close` (or use ``with``)."""
+
+    def __init__(self, browser: str, timeout: float = 60.0):
+        self.timeout = timeout
+        self._profile = tempfile.mkdtemp(prefix="plevaluate-chromium-")
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+
+        def wire() -> None:  # in the child: the protocol's fixed descriptors 3 (commands) and 4 (replies)
+            high_r = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)  # out of the way of 3 and 4 first
+            high_w = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)  # os.dup2 makes the copies inheritable
+            os.dup2(high_w, 4)
+
+        self._process = subprocess.Popen(
+            [browser, *_FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=wire, close_fds=False,  # our pipes are not inheritable (PEP 446); 3 and 4 are set in wire()
+        )  # fmt: skip
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+        self._buffer = b""
+        self._next_id = 0
+
+    def __enter__(self) -> Printer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        return self._wait(lambda m: m.get("id") == self._next_id)
+
+    def _wait(self, match) -> dict:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            while b"\0" in self._buffer:
+                raw, self._buffer = self._buffer.split(b"\0", 1)
+                message = json.loads(raw)
+                if match(message):
+                    if "error" in message:
+                        raise RuntimeError(f"Chromium: {message['error'].get('message')}")
+                    return message
+            if time.monotonic() > deadline:
+                raise TimeoutError("Chromium did not answer in time")
+            chunk = os.read(self._from_browser, 1 << 20)
+            if not chunk:
+                raise RuntimeError("Chromium exited")
+            self._buffer += chunk
+
+    def print_pdf(self, page: Path, pdf: Path) -> None:
+        """Load ``page`` (a local HTML file), wait for it to finish loading, write its PDF to ``pdf``."""
+        target = self._send("Target.createTarget", {"url": "about:blank"})["result"]["targetId"]
+        session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["result"]["sessionId"]
+        try:
+            self._send("Page.enable", session=session)
+            self._send("Page.navigate", {"url": Path(page).resolve().as_uri()}, session=session)
+            self._wait(lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == session)
+            result = self._send("Page.printToPDF", {"printBackground": True, "displayHeaderFooter": False,
+                                                    "preferCSSPageSize": False, "paperWidth": 8.5,
+                                                    "paperHeight": 11}, session=session)  # fmt: skip
+            Path(pdf).write_bytes(base64.b64decode(result["result"]["data"]))
+        finally:
+            self._send("Target.closeTarget", {"targetId": target})
+
+    def close(self) -> None:
+        try:
+            self._send("Browser.close")
+        except (OSError, RuntimeError, TimeoutError):
+            pass
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+        for fd in (self._to_browser, self._from_browser):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self._profile, ignore_errors=True)

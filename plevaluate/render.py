@@ -1,0 +1,393 @@
+"""Render every report: validate, evaluate once, then run the notebooks with papermill in parallel.
+
+What the design measurements taught (see DESIGN.md "Rendering"): kernel start, imports and shutdown
+cost most of a papermill run, so each worker process keeps one warm kernel (IPC transport: no port
+races, no unencrypted-TCP warning) and runs its reports one after another in it, with the
+namespace reset between reports; the results are computed once and read from disk by every
+notebook. Parameters are passed from Python as strings, so IDs keep their leading zeros.
+
+Outputs are written to a staging folder inside DIR and moved into place file by file
+(``os.replace``), so DIR never holds a half-written report; a report whose notebook fails is not
+published (its previous version is removed) and the failure is listed with the school, the cell and
+the error. The input folder is never written to.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["FORMATS", "Failure", "Job", "RenderSummary", "find_browser", "notebooks_dir", "render", "slug"]
+
+#: Output formats: self-contained HTML, PDF (printed by Chromium), reveal.js slides (board summary), the executed notebook.
+FORMATS = ("html", "pdf", "slides", "ipynb")
+
+_ASSETS = Path(__file__).parent / "assets"
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def notebooks_dir() -> Path:
+    """The report notebooks: ``notebooks/`` beside the package (editable install or source tree)."""
+    for candidate in (Path(__file__).parent / "notebooks", Path(__file__).resolve().parents[1] / "notebooks"):
+        if (candidate / "school_report.ipynb").exists():
+            return candidate
+    raise FileNotFoundError(
+        "the report notebooks were not found; install plevaluate from its source tree (pip install -e .)"
+    )
+
+
+def slug(text: str) -> str:
+    """A file-name-safe slug: ``"Peña & O'Neill Middle"`` -> ``"pena-oneill-middle"``."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower().replace("'", "")).strip("-") or "report"
+
+
+def find_browser() -> str | None:
+    """Chromium for PDF printing: ``$PLEVALUATE_CHROMIUM``, else chromium / chromium-browser / google-chrome on PATH."""
+    explicit = os.environ.get("PLEVALUATE_CHROMIUM")
+    if explicit:
+        return explicit
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One report to render: which notebook, its output name and its parameters (strings)."""
+
+    notebook: str
+    name: str
+    title: str
+    parameters: dict
+    school_id: str | None = None
+    slides: bool = False
+    folder: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    report: str
+    school_id: str | None
+    cell: int | None
+    error: str
+
+    def __str__(self) -> str:
+        where = f"school {self.school_id}" if self.school_id else self.report
+        cell = f", cell {self.cell}" if self.cell is not None else ""
+        return f"{where} ({self.report}{cell}): {self.error}"
+
+
+@dataclass
+class RenderSummary:
+    out: Path
+    written: list[Path] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+# ---- one worker: a warm kernel, reports one after another ----
+
+_WORKER: dict = {}
+
+
+def _worker_kernel():
+    from jupyter_client.manager import KernelManager
+
+    if "km" not in _WORKER:
+        folder = tempfile.mkdtemp(prefix="plevaluate-kernel-")
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))
+        # started here so its chatter ("Parent appears to have exited") does not reach the user's terminal
+        km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _WORKER["km"], _WORKER["folder"] = km, folder
+        from multiprocessing import util
+
+        # pool workers leave through os._exit, which skips atexit; multiprocessing's finalizers still run
+        util.Finalize(None, _shutdown_worker, exitpriority=10)
+    return _WORKER["km"]
+
+
+def _worker_printer(browser: str):
+    from ._pdf import Printer
+
+    if "printer" not in _WORKER:
+        _WORKER["printer"] = Printer(browser)
+    return _WORKER["printer"]
+
+
+def _warm(browser: str | None) -> bool:
+    """Start this worker's kernel (and browser) and import the report code, while the main process evaluates."""
+    km = _worker_kernel()
+    client = km.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive("import plevaluate.report", timeout=120)
+    finally:
+        client.stop_channels()
+    if browser:
+        _worker_printer(browser)
+    return True
+
+
+def _shutdown_worker() -> None:
+    printer = _WORKER.pop("printer", None)
+    if printer is not None:
+        printer.close()
+    km = _WORKER.pop("km", None)
+    if km is not None and km.has_kernel:
+        km.shutdown_kernel(now=True)
+    folder = _WORKER.pop("folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_RESET = "get_ipython().run_line_magic('reset', '-f')\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
+
+
+def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | None) -> tuple[list[str], Failure | None]:
+    """Run one notebook in this worker's warm kernel and export it; returns written file names or a failure."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    folder = Path(job.folder) if job.folder else notebooks_dir()
+    source = nbformat.read(folder / job.notebook, as_version=4)
+    reset = nbformat.v4.new_code_cell(_RESET)
+    reset.metadata["tags"] = ["plevaluate-reset"]
+    source.cells.insert(0, reset)
+    executed_path = staging / f"{job.name}.ipynb"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            executed = pm.execute_notebook(source, str(executed_path), parameters=job.parameters, kernel_name="python3",
+                                           progress_bar=False, cwd=str(folder), km=_worker_kernel())  # fmt: skip
+    except PapermillExecutionError as error:
+        executed_path.unlink(missing_ok=True)
+        return [], Failure(job.title, job.school_id, error.exec_count, f"{error.ename}: {error.evalue}")
+    except Exception as error:  # noqa: BLE001 - a kernel that died or timed out fails this report only
+        executed_path.unlink(missing_ok=True)
+        _shutdown_worker()
+        return [], Failure(job.title, job.school_id, None, f"{type(error).__name__}: {error}")
+    executed.cells = [c for c in executed.cells if "plevaluate-reset" not in c.metadata.get("tags", [])]
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if errors:
+        executed_path.unlink(missing_ok=True)
+        return [], Failure(job.title, job.school_id, None, f"{errors[0]['ename']}: {errors[0]['evalue']}")
+    _strip_streams(executed)
+    written = []
+    if "ipynb" in formats:
+        nbformat.write(executed, executed_path)
+        written.append(executed_path.name)
+    else:
+        executed_path.unlink(missing_ok=True)
+    page = None
+    if "html" in formats or "pdf" in formats:
+        page = staging / f"{job.name}.html"
+        page.write_text(export_html(executed, job.title), encoding="utf-8")
+        if "html" in formats:
+            written.append(page.name)
+    if "pdf" in formats and browser and page is not None:
+        pdf = staging / f"{job.name}.pdf"
+        problem = print_pdf(browser, page, pdf)
+        if problem:
+            return written, Failure(job.title, job.school_id, None, f"PDF: {problem}")
+        written.append(pdf.name)
+    if page is not None and "html" not in formats:
+        page.unlink()
+    if job.slides and "slides" in formats:
+        slides = staging / f"{job.name}.slides.html"
+        slides.write_text(export_slides(executed, job.title), encoding="utf-8")
+        written.append(slides.name)
+    return written, None
+
+
+def _strip_streams(notebook) -> None:
+    """Drop stdout/stderr streams (warnings, logging): reports show results, and caveats live in the notes."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
+
+
+def export_html(notebook, title: str) -> str:
+    """Self-contained HTML: no input cells, no prompts, images embedded, no script or style fetched from a network."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="plevaluate", extra_template_basedirs=[str(_TEMPLATES)],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            embed_images=True)  # fmt: skip
+    notebook.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(notebook)
+    return body
+
+
+def export_slides(notebook, title: str) -> str:
+    """reveal.js slides with reveal.js inlined from the vendored copy (opens with no network)."""
+    from nbconvert import SlidesExporter
+
+    exporter = SlidesExporter(template_name="plevaluate_reveal", extra_template_basedirs=[str(_TEMPLATES)],
+                              exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)  # fmt: skip
+    notebook.metadata["title"] = title
+    reveal = _ASSETS / "reveal"
+    resources = {"plevaluate_reveal": {name: (reveal / name).read_text(encoding="utf-8")
+                                       for name in ("reveal.css", "white.css", "reveal.js")}}  # fmt: skip
+    resources["plevaluate_reveal"]["report.css"] = (_ASSETS / "report.css").read_text(encoding="utf-8")
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
+    return body
+
+
+def print_pdf(browser: str, page: Path, pdf: Path) -> str | None:
+    """Print an HTML file to PDF in this worker's long-lived headless Chromium; returns a problem or None."""
+    try:
+        _worker_printer(browser).print_pdf(page, pdf)
+    except (OSError, RuntimeError, TimeoutError) as error:
+        printer = _WORKER.pop("printer", None)  # a broken browser is replaced for the next report
+        if printer is not None:
+            printer.close()
+        return str(error)
+    if not pdf.exists() or pdf.stat().st_size == 0:
+        return "Chromium wrote no PDF"
+    return None
+
+
+# ---- the whole run ----
+
+
+def jobs_for(ev, results: Path, schools: Iterable[str] | None = None, notebooks: str | None = None) -> list[Job]:
+    """The district report, board summary, technical appendix and one school report per school."""
+    base = {"results": str(results), "data": ""}
+    jobs = [
+        Job("district_report.ipynb", "district-report", "District report", dict(base), folder=notebooks),
+        Job("board_summary.ipynb", "board-summary", "Board summary", dict(base), slides=True, folder=notebooks),
+        Job("technical_appendix.ipynb", "technical-appendix", "Technical appendix", dict(base), folder=notebooks),
+    ]
+    chosen = list(schools) if schools is not None else list(ev.schools["school_id"])
+    known = set(ev.schools["school_id"])
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise ValueError(f"unknown school(s): {', '.join(unknown)}; schools.csv has {', '.join(sorted(known))}")
+    for school_id in chosen:
+        name = ev.school_name(school_id)
+        jobs.append(Job("school_report.ipynb", f"school-{slug(school_id)}-{slug(name)}", f"School report: {name}",
+                        {**base, "school_id": str(school_id)}, school_id=str(school_id), folder=notebooks))  # fmt: skip
+    return jobs
+
+
+def render(
+    data: str | Path,
+    out: str | Path,
+    *,
+    schools: Iterable[str] | None = None,
+    workers: int = 2,
+    formats: Sequence[str] = ("html", "pdf", "slides", "ipynb"),
+    progress: Callable[[int], None] | None = None,
+    total: Callable[[int], None] | None = None,
+    notebooks: str | Path | None = None,
+) -> RenderSummary:
+    """Validate ``data``, evaluate once, render every report into ``out``.
+
+    Raises `plevaluate.ContractError` when the data do not validate (nothing is rendered). A
+    failing report does not stop the others: it is listed in ``RenderSummary.failures``.
+    ``notebooks`` is a folder of your own report templates (same names as ``notebooks/``).
+    """
+    import time
+
+    from .contract import load
+    from .evaluate import evaluate
+
+    started = time.perf_counter()
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    out = Path(out).resolve()
+    if Path(data).resolve() == out or Path(data).resolve() in out.parents:
+        raise ValueError("--out must not be inside the data folder: the input folder is never written to")
+    summary = RenderSummary(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        district = load(data)
+    browser = find_browser() if "pdf" in formats else None
+    if "pdf" in formats and browser is None:
+        summary.skipped.append("PDF: no Chromium found (install Debian's chromium, or set PLEVALUATE_CHROMIUM)")
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    workers = max(1, workers)
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            warming = [pool.submit(_warm, browser) for _ in range(workers)]  # kernels start while we evaluate
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ev = evaluate(district)
+            results = ev.save(out / "results")
+            jobs = jobs_for(ev, results, schools, str(Path(notebooks).resolve()) if notebooks else None)
+            if total:
+                total(len(jobs))
+            written: dict[str, list[str]] = {}
+            for future in warming:
+                future.exception()  # a worker that failed to warm up fails its reports, listed below
+            futures = {pool.submit(_execute, job, staging, tuple(formats), browser): job for job in jobs}
+            for future in as_completed(futures):
+                job = futures[future]
+                files, failure = future.result()
+                written[job.name] = files
+                if failure:
+                    summary.failures.append(failure)
+                if progress:
+                    progress(1)
+        for job in jobs:
+            failed = any(f.report == job.title for f in summary.failures)
+            for suffix in (".html", ".pdf", ".slides.html", ".ipynb"):
+                target = out / f"{job.name}{suffix}"
+                if f"{job.name}{suffix}" in written.get(job.name, []) and not failed:
+                    os.replace(staging / target.name, target)
+                    summary.written.append(target)
+                elif failed and target.exists():
+                    target.unlink()  # never leave a stale report that looks current
+        index = staging / "index.html"
+        index.write_text(_index(ev, jobs, summary), encoding="utf-8")
+        os.replace(index, out / "index.html")
+        summary.written.append(out / "index.html")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:
+    names = {p.name for p in summary.written}
+    rows = []
+    for job in jobs:
+        links = [f'<a href="{html.escape(job.name + suffix)}">{label}</a>'
+                 for suffix, label in ((".html", "HTML"), (".pdf", "PDF"), (".slides.html", "slides"), (".ipynb", "notebook"))
+                 if job.name + suffix in names]  # fmt: skip
+        status = " &middot; ".join(links) if links else "<em>not rendered: see the failures below</em>"
+        rows.append(f"<tr><td>{html.escape(job.title)}</td><td>{status}</td></tr>")
+    failures = "".join(f"<li>{html.escape(str(f))}</li>" for f in summary.failures)
+    program = html.escape(str(ev.plan.get("program", "")))
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Reports</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}td{padding:4px 12px;"
+        "border-bottom:1px solid #ddd}</style></head><body>"
+        f"<h1>{program}: evaluation reports</h1><p>{html.escape(str(ev.plan.get('school_year', '')))}</p>"
+        f"<table>{''.join(rows)}</table>"
+        + (f"<h2>Failures</h2><ul>{failures}</ul>" if failures else "")
+        + "<p><a href='results/manifest.json'>Result tables (CSV) and provenance</a></p></body></html>"
+    )

@@ -1,0 +1,744 @@
+"""The presentation layer: sections of the report notebooks, drawn from an `Evaluation`.
+
+Notebooks stay thin: a parameters cell, then one call per section. Every function here only
+formats and arranges what `plevaluate.evaluate` computed: no statistic is computed here. Text
+that comes from the data (school names, item wording, notes) is HTML-escaped; counts below the
+plan's ``min_n`` show as ``<10``; no student ID or educator name is ever shown.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from . import figures
+from .evaluate import LEVELS, Evaluation
+from .privacy import format_n
+
+__all__ = [
+    "board_chain",
+    "board_charts",
+    "board_findings",
+    "board_glossary",
+    "board_title",
+    "district_level1",
+    "district_level2",
+    "district_level3",
+    "district_level4",
+    "district_level5",
+    "district_schools",
+    "district_title",
+    "chain_table",
+    "html_table",
+    "notes",
+    "open_results",
+    "provenance",
+    "school_level1",
+    "school_level2",
+    "school_level3",
+    "school_level4",
+    "school_level5",
+    "school_next_steps",
+    "school_title",
+    "setup",
+    "technical_data",
+    "technical_diagnostics",
+    "technical_models",
+    "technical_sensitivity",
+]
+
+_CSS_FILE = Path(__file__).parent / "assets" / "report.css"
+
+
+def _display(*objects) -> None:
+    from IPython.display import display
+
+    display(*objects)
+
+
+def _html(text: str) -> None:
+    from IPython.display import HTML
+
+    _display(HTML(text))
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+
+
+def _figure(fig) -> None:
+    _display(fig)
+    plt.close(fig)
+
+
+def setup() -> None:
+    """The report look: chart theme, PNG figures at a readable size, the table styles."""
+    figures.theme()
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except ImportError:  # outside a kernel
+        pass
+    plt.rcParams["figure.dpi"] = 96
+    _html(f"<style>{_CSS_FILE.read_text(encoding='utf-8')}</style>")
+
+
+def open_results(results: str = "", data: str = "") -> Evaluation:
+    """The evaluation to present: saved results (``results``), or evaluate ``data`` now when none are saved."""
+    if results and (Path(results) / "manifest.json").exists():
+        return Evaluation.load(results)
+    from .contract import load
+    from .evaluate import evaluate
+
+    return evaluate(load(data))
+
+
+# ---- formatting ----
+
+
+def _fmt(value, unit: str) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    if unit == "share":
+        return f"{value:.0%}"
+    if unit == "sd":
+        return f"{value:.2f} SD"
+    if unit == "rating":
+        return f"{value:.1f}"
+    if unit == "points":
+        return f"{value:+.1f}"
+    if unit == "odds":
+        return f"x{value:.2f}"
+    return f"{value:.2f}"
+
+
+def _interval(low, high, unit: str) -> str:
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return ""
+    return f"{_fmt(low, unit)} to {_fmt(high, unit)}"
+
+
+def _status(status: str) -> str:
+    cls = "pl-met" if status == "met" else "pl-not-met" if status == "not met" else "pl-other"
+    return f'<span class="pl-status {cls}">{_esc(status)}</span>'
+
+
+def html_table(
+    frame: pd.DataFrame, columns: Mapping[str, str], *, numeric: Iterable[str] = (), raw: Iterable[str] = ()
+) -> str:
+    """An HTML table of ``frame`` with the given columns (column -> heading), every cell escaped
+    except the ``raw`` columns (HTML built here, such as status badges). No random ids, so it is
+    stable under nbval."""
+    numeric, raw = set(numeric), set(raw)
+    head = "".join(f"<th>{_esc(label)}</th>" for label in columns.values())
+    body = []
+    for _, row in frame.iterrows():
+        cells = []
+        for column in columns:
+            value = row.get(column, "")
+            text = str(value) if column in raw else _esc(value)
+            cells.append(f'<td class="num">{text}</td>' if column in numeric else f"<td>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="pl-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _rows_with_display(frame: pd.DataFrame, unit: str, min_n: int, n: str = "n") -> pd.DataFrame:
+    out = frame.copy()
+    hidden = out["suppressed"].astype(bool) if "suppressed" in out else pd.Series(False, index=out.index)
+    out["shown_estimate"] = [("too few to report" if h else _fmt(v, unit)) for v, h in zip(out["estimate"], hidden)]
+    out["shown_interval"] = [
+        "" if h else _interval(lo, hi, unit) for lo, hi, h in zip(out["ci_low"], out["ci_high"], hidden)
+    ]
+    if n in out:
+        out["shown_n"] = [format_n(v, min_n) for v in out[n]]
+    return out
+
+
+def _heading(text: str, level: int = 2) -> None:
+    _html(f"<h{level}>{_esc(text)}</h{level}>")
+
+
+def _sentence(text: str) -> None:
+    _html(f'<p class="pl-sentence">{_esc(text)}</p>')
+
+
+def _paragraph(text: str, note: bool = False) -> None:
+    _html(f'<p class="{"pl-note" if note else ""}">{_esc(text)}</p>')
+
+
+def _bullets(items: Iterable[str]) -> None:
+    items = list(items)
+    if items:
+        _html("<ul>" + "".join(f"<li>{_esc(i)}</li>" for i in items) + "</ul>")
+
+
+def _no_evidence(ev: Evaluation, level: int) -> bool:
+    result = ev.levels.get(level)
+    if result is None or not result.evidence:
+        _paragraph(f"No evidence collected for level {level} ({LEVELS[level][0].lower()}).", note=True)
+        return True
+    return False
+
+
+# ---- shared sections ----
+
+
+def chain_table(ev: Evaluation, scope: str = "district") -> None:
+    """The chain of evidence: one row per Guskey level with the estimate, interval, target and status."""
+    rows = ev.chain[ev.chain["scope"] == scope].copy()
+    rows["level_label"] = [f"{lv}. {name}" for lv, name in zip(rows["level"], rows["level_name"])]
+    rows["shown_estimate"] = [
+        "" if s in ("too few people to report", "not yet measured", "not applicable") else _fmt(v, u)
+        for v, u, s in zip(rows["estimate"], rows["unit"], rows["status"])
+    ]
+    rows["shown_interval"] = [_interval(lo, hi, u) for lo, hi, u in zip(rows["ci_low"], rows["ci_high"], rows["unit"])]
+    rows["shown_target"] = [_fmt(t, "rating" if u == "rating" else u) for t, u in zip(rows["target"], rows["unit"])]
+    rows["badge"] = [_status(s) for s in rows["status"]]
+    _heading("Chain of evidence")
+    _html(
+        html_table(
+            rows,
+            {
+                "level_label": "Level",
+                "measure": "Measure",
+                "shown_estimate": "Result",
+                "shown_interval": "95% interval",
+                "shown_target": "Target",
+                "badge": "Status",
+                "evidence": "Evidence",
+            },
+            numeric=("shown_estimate", "shown_target"),
+            raw=("badge",),
+        )  # fmt: skip
+    )
+    _paragraph("Guskey's levels build on each other: success at a lower level is needed, but not enough, for the "
+               "next. 'Not conclusive' results have intervals that include the target.", note=True)  # fmt: skip
+
+
+def notes(ev: Evaluation, levels: Iterable[int] = (1, 2, 3, 4, 5)) -> None:
+    """Every caveat the levels recorded (suppressed groups, doubtful analyses, rows left out)."""
+    _heading("Notes on the data")
+    items = []
+    for level in levels:
+        result = ev.levels.get(level)
+        if result is not None:
+            items += [f"Level {level}: {note}" for note in result.notes]
+    _bullets(items or ["No caveats were recorded."])
+
+
+def provenance(ev: Evaluation) -> None:
+    """plevaluate version, the SHA-256 of every input file, the plan, the date and the seed."""
+    p = ev.provenance
+    _heading("Provenance")
+    _paragraph(f"Evaluated {p.get('evaluated_at', '')} with plevaluate {p.get('plevaluate_version', '')} "
+               f"from the data folder '{p.get('data_folder', '')}'; random seed {p.get('seed', '')}. "
+               f"Small groups: statistics about fewer than {ev.min_n} people are not shown.")  # fmt: skip
+    hashes = pd.DataFrame(sorted(p.get("file_hashes", {}).items()), columns=["file", "sha256"])
+    _html(html_table(hashes, {"file": "Input file", "sha256": "SHA-256"}))
+    versions = pd.DataFrame(sorted(p.get("python_packages", {}).items()), columns=["package", "version"])
+    _html(html_table(versions, {"package": "Package", "version": "Version"}))
+    plan = pd.DataFrame(
+        [(k, v) for k, v in ev.plan.items() if k != "levels"] +
+        [(f"levels.{lv}.{k}", v) for lv, goal in ev.plan.get("levels", {}).items() for k, v in goal.items()],
+        columns=["setting", "value"],
+    )  # fmt: skip
+    _html(html_table(plan, {"setting": "Plan setting", "value": "Value"}))
+
+
+# ---- the school report ----
+
+
+def school_title(ev: Evaluation, school_id: str) -> None:
+    name = ev.school_name(school_id)
+    program = ev.plan.get("program", "")
+    _html(f"<h1>{_esc(name)}: professional learning evaluation</h1>"
+          f"<p>{_esc(program)} &middot; {_esc(ev.plan.get('school_year', ''))} &middot; school report</p>")  # fmt: skip
+    sentence = ev.sentences.set_index("scope")["sentence"].get(school_id, "")
+    _sentence(sentence)
+
+
+def school_next_steps(ev: Evaluation, school_id: str) -> None:
+    """What to do next: the lowest-rated conditions indicators and the gaps to the plan's targets."""
+    _heading("What to do next")
+    steps = []
+    change = ev.table(3, "change")
+    if change is not None:
+        mine = change[change["school_id"] == school_id].sort_values(["latest_rating", "change"])
+        for row in mine.head(2).itertuples():
+            if row.latest_rating < 4:
+                label = {1: "not yet", 2: "emerging", 3: "developing", 4: "deepening"}.get(int(row.latest_rating), "")
+                steps.append(f"Strengthen {str(row.indicator_id).replace('_', ' ')} ({str(row.structure).replace('_', ' ')}): "
+                             f"rated {row.latest_rating:g} ({label}) in {row.latest_term}, "
+                             f"{'up' if row.change > 0 else 'down' if row.change < 0 else 'no change'} from {row.first_term}.")  # fmt: skip
+    principals = ev.table(3, "principals")
+    if principals is not None and school_id in set(principals["school_id"]):
+        share = principals.set_index("school_id").loc[school_id, "estimate"]
+        if share < 0.75:
+            steps.append(f"The principal attended {share:.0%} of the PL sessions; principals' participation is the "
+                         "strongest lever the district has.")  # fmt: skip
+    chain = ev.chain[(ev.chain["scope"] == school_id) & (ev.chain["status"] == "not met")]
+    for row in chain.itertuples():
+        if row.level == 3:
+            continue
+        steps.append(f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the plan's "
+                     f"target of {_fmt(row.target, row.unit)}.")  # fmt: skip
+    _bullets(steps or ["This school met every target that could be measured; keep the conditions that got it there."])
+
+
+def _school_vs_district(table: pd.DataFrame, school_id: str, key: str) -> pd.DataFrame:
+    district = table[table["breakdown"] == "district"].assign(where="District")
+    school = table[(table["breakdown"] == key) & (table["school_id"] == school_id)].assign(where="This school")
+    return pd.concat([school, district], ignore_index=True)
+
+
+def school_level1(ev: Evaluation, school_id: str) -> None:
+    _heading("Level 1. Reactions: did participants find the learning useful?")
+    if _no_evidence(ev, 1):
+        return
+    constructs = ev.table(1, "constructs")
+    rows = _school_vs_district(constructs, school_id, "school_id")
+    rows = rows[rows["measure"] == "share_at_least"]
+    rows = _rows_with_display(rows, "share", ev.min_n, n="n_people")
+    _html(html_table(rows, {"where": "", "construct": "Construct", "shown_estimate": "Rated 4 or 5",
+                            "shown_interval": "95% interval", "shown_n": "Respondents"},
+                     numeric=("shown_estimate", "shown_n")))  # fmt: skip
+    distribution = ev.table(1, "distribution")
+    mine = distribution[distribution["school_id"] == school_id]
+    if len(mine) and not mine["suppressed"].all():
+        _figure(figures.likert_chart(mine))
+    else:
+        _paragraph("Too few respondents at this school to show answers item by item.", note=True)
+
+
+def school_level2(ev: Evaluation, school_id: str) -> None:
+    _heading("Level 2. Learning: did participants gain the intended knowledge?")
+    if _no_evidence(ev, 2):
+        return
+    gains = ev.table(2, "gains")
+    rows = _school_vs_district(gains, school_id, "school_id")
+    rows = rows[rows["measure"].isin(["mean_gain", "g_av", "mastery_post"])]
+    units = {"mean_gain": "points", "g_av": "sd", "mastery_post": "share"}
+    labels = {"mean_gain": "Average gain (points)", "g_av": "Gain in SD units", "mastery_post": "At mastery after"}
+    shown = pd.concat([_rows_with_display(part, units[m], ev.min_n) for m, part in rows.groupby("measure", sort=False)])
+    shown["measure_label"] = shown["measure"].map(labels)
+    _html(html_table(shown, {"where": "", "assessment_id": "Assessment", "measure_label": "Measure",
+                             "shown_estimate": "Result", "shown_interval": "95% interval", "shown_n": "Educators"},
+                     numeric=("shown_estimate", "shown_n")))  # fmt: skip
+
+
+def school_level3(ev: Evaluation, school_id: str) -> None:
+    _heading("Level 3. Organization support: did the school support the change?")
+    if _no_evidence(ev, 3):
+        return
+    ratings = ev.table(3, "ratings")
+    if ratings is not None:
+        mine = ratings[ratings["school_id"] == school_id]
+        wide = mine.pivot_table(index=["structure", "indicator_id"], columns="term", values="rating").reset_index()
+        order = mine.drop_duplicates("term").sort_values("term_order")["term"].tolist()
+        wide["structure"] = wide["structure"].str.replace("_", " ")
+        wide["indicator_id"] = wide["indicator_id"].str.replace("_", " ")
+        columns = {"structure": "Structure", "indicator_id": "Indicator", **{t: t for t in order}}
+        _html(html_table(wide, columns, numeric=order))
+        _paragraph("Ratings: 1 not yet, 2 emerging, 3 developing, 4 deepening.", note=True)
+    principals = ev.table(3, "principals")
+    if principals is not None and school_id in set(principals["school_id"]):
+        row = principals.set_index("school_id").loc[school_id]
+        _paragraph(f"The principal attended {int(row['sessions_attended'])} of {int(row['n'])} PL sessions "
+                   f"({row['estimate']:.0%}).")  # fmt: skip
+    staff = ev.table(3, "staff_survey")
+    if staff is not None:
+        rows = _school_vs_district(staff, school_id, "school_id")
+        rows = _rows_with_display(rows[rows["measure"] == "mean"], "rating", ev.min_n, n="n_people")
+        _html(html_table(rows, {"where": "", "construct": "Staff survey", "shown_estimate": "Mean (1-5)",
+                                "shown_interval": "95% interval", "shown_n": "Respondents"},
+                         numeric=("shown_estimate", "shown_n")))  # fmt: skip
+
+
+def school_level4(ev: Evaluation, school_id: str) -> None:
+    _heading("Level 4. Use of the practice in classrooms")
+    if _no_evidence(ev, 4):
+        return
+    practice = ev.plan.get("observable_practice", "")
+    if practice:
+        _paragraph(f"The practice observed in every classroom: {practice}.")
+    rates = ev.table(4, "rates")
+    mine = rates[((rates["breakdown"] == "school_id+month") & (rates["school_id"] == school_id))
+                 | (rates["breakdown"] == "group+month")]  # fmt: skip
+    target = ev.plan.get("levels", {}).get("practice", {}).get("target")
+    _figure(figures.implementation_chart(mine, target=target, names={school_id: ev.school_name(school_id)}))
+    funnel = ev.table(4, "funnel")
+    if funnel is not None and school_id in set(funnel["school_id"]):
+        names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
+        _figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=names, highlight=school_id))
+        _paragraph("The funnel compares schools fairly: a school inside the dashed lines differs from the district "
+                   "by no more than chance would produce with its number of visits.", note=True)  # fmt: skip
+
+
+def school_level5(ev: Evaluation, school_id: str) -> None:
+    _heading("Level 5. Student outcomes")
+    if _no_evidence(ev, 5):
+        return
+    schools = ev.table(5, "schools")
+    if schools is None or school_id not in set(schools["school_id"]):
+        _paragraph("No school-level student result: this school is not among the program's schools.", note=True)
+    else:
+        row = schools.set_index("school_id").loc[school_id]
+        if bool(row["suppressed"]):
+            _paragraph("Too few students with scores to report a school result.", note=True)
+        else:
+            _paragraph(f"Students here scored {row['estimate']:+.1f} points (95% interval {row['ci_low']:+.1f} to "
+                       f"{row['ci_high']:+.1f}) compared with what their prior scores predict, after pulling small "
+                       "and noisy school results toward the district average. This describes the school; it is not "
+                       "an effect of the program.")  # fmt: skip
+    effect = ev.table(5, "findings")
+    if effect is not None:
+        _paragraph("District result: " + " ".join(effect["finding"]))
+
+
+# ---- the district report ----
+
+
+def district_title(ev: Evaluation) -> None:
+    _html(f"<h1>{_esc(ev.plan.get('program', ''))}: district evaluation</h1>"
+          f"<p>{_esc(ev.plan.get('school_year', ''))} &middot; {_esc(ev.plan.get('description', ''))}</p>")  # fmt: skip
+    _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
+
+
+def district_level1(ev: Evaluation) -> None:
+    _heading("Level 1. Reactions")
+    if _no_evidence(ev, 1):
+        return
+    constructs = ev.table(1, "constructs")
+    share = constructs[constructs["measure"] == "share_at_least"].copy()
+    share["group"] = share[["school_id", "format", "role"]].bfill(axis=1).iloc[:, 0].fillna("all respondents")
+    share["group"] = [ev.school_name(g) if b == "school_id" else g for g, b in zip(share["group"], share["breakdown"])]
+    rows = _rows_with_display(
+        share[share["breakdown"].isin(["district", "format", "role"])], "share", ev.min_n, n="n_people"
+    )
+    _html(html_table(rows, {"breakdown": "By", "group": "Group", "construct": "Construct", "shown_estimate": "Rated 4+",
+                            "shown_interval": "95% interval", "shown_n": "Respondents"},
+                     numeric=("shown_estimate", "shown_n")))  # fmt: skip
+    distribution = ev.table(1, "distribution")
+    _figure(figures.likert_chart(distribution[distribution["breakdown"] == "district"]))
+    reliability = ev.table(1, "reliability")
+    if reliability is not None:
+        rel = reliability.assign(shown=[f"{a:.2f} ({lo:.2f} to {hi:.2f})" for a, lo, hi in
+                                        zip(reliability["estimate"], reliability["ci_low"], reliability["ci_high"])])  # fmt: skip
+        _html(html_table(rel, {"construct": "Construct", "k": "Items", "shown": "Cronbach's alpha (95% CI)"}))
+    rates = ev.table(1, "response_rates")
+    if rates is not None:
+        overall = rates[rates["breakdown"] == "district"].iloc[0]
+        _paragraph(f"{overall['estimate']:.0%} of attendees answered the end-of-session survey; reaction surveys "
+                   "describe those who answered.", note=True)  # fmt: skip
+
+
+def district_level2(ev: Evaluation) -> None:
+    _heading("Level 2. Learning")
+    if _no_evidence(ev, 2):
+        return
+    gains = ev.table(2, "gains")
+    g = gains[gains["measure"] == "g_av"].copy()
+    g["group"] = g[["school_id", "role", "experience_band"]].bfill(axis=1).iloc[:, 0].fillna("all participants")
+    g["group"] = [ev.school_name(x) if b == "school_id" else x for x, b in zip(g["group"], g["breakdown"])]
+    target = ev.plan.get("levels", {}).get("learning", {}).get("target")
+    _figure(figures.interval_chart(g.assign(label=g["group"]), unit="sd", reference=target,
+                                   title="Gains from pre to post in SD units, by group",
+                                   caption="g_av: the mean gain divided by the average of the pre and post SDs "
+                                   "(Lakens 2013), with 95% intervals."))  # fmt: skip
+    effect = ev.table(2, "program_effect")
+    if effect is not None and len(effect):
+        row = effect.iloc[0]
+        _paragraph(f"Participants gained {row['estimate']:.2f} SD more than comparison-school teachers who took the "
+                   f"same assessment (95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; {int(row['n_treatment'])} "
+                   f"and {int(row['n_comparison'])} teachers).")  # fmt: skip
+
+
+def district_level3(ev: Evaluation) -> None:
+    _heading("Level 3. Organization support")
+    if _no_evidence(ev, 3):
+        return
+    matrix = ev.table(3, "matrix")
+    if matrix is not None:
+        names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
+        _figure(
+            figures.conditions_heatmap(matrix[matrix["group"] == "participant"], ev.table(3, "change"), names=names)
+        )
+    flags = ev.table(3, "flags")
+    if flags is not None and flags["flagged"].any():
+        flagged = flags[flags["flagged"]].assign(name=lambda f: f["school_id"].map(ev.school_name))
+        _html(html_table(flagged, {"name": "School needing support", "reason": "Why"}))
+    principals = ev.table(3, "principals")
+    if principals is not None:
+        p = principals.assign(name=principals["school_id"].map(ev.school_name),
+                              shown=[f"{v:.0%}" for v in principals["estimate"]])  # fmt: skip
+        _html(
+            html_table(p, {"name": "School", "shown": "Principal's share of PL sessions attended"}, numeric=("shown",))
+        )
+
+
+def district_level4(ev: Evaluation) -> None:
+    _heading("Level 4. Use of the practice")
+    if _no_evidence(ev, 4):
+        return
+    rates = ev.table(4, "rates")
+    target = ev.plan.get("levels", {}).get("practice", {}).get("target")
+    names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
+    _figure(figures.implementation_chart(rates, target=target, names=names))
+    if ev.table(4, "funnel") is not None:
+        _figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
+    trend = ev.table(4, "trend")
+    if trend is not None:
+        t = trend.assign(shown=[f"x{e:.2f} ({lo:.2f} to {hi:.2f})" for e, lo, hi in
+                                zip(trend["estimate"], trend["ci_low"], trend["ci_high"])])  # fmt: skip
+        _html(html_table(t, {"group": "Schools", "shown": "Odds of seeing the practice, change per month (95% CI)"}))
+    if ev.table(4, "dose_bands") is not None:
+        _figure(figures.dose_response_chart(ev.table(4, "dose_bands"), ev.table(4, "dose_model")))
+    link = ev.table(4, "link")
+    if link is not None:
+        shown = link.assign(shown=[_interval(lo, hi, "") and f"r = {r:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(r) else
+                                   "not estimable" for r, lo, hi in zip(link["estimate"], link["ci_low"], link["ci_high"])])  # fmt: skip
+        _html(
+            html_table(
+                shown, {"predictor": "Level-3 measure", "shown": "Correlation with implementation", "n": "Schools"}
+            )
+        )
+        _paragraph(
+            "Correlations across schools are associations, not proof that conditions caused classroom use.", note=True
+        )
+
+
+def district_level5(ev: Evaluation) -> None:
+    _heading("Level 5. Student outcomes")
+    if _no_evidence(ev, 5):
+        return
+    found = ev.table(5, "findings")
+    if found is not None:
+        for sentence in found["finding"]:
+            _sentence(sentence)
+    sensitivity = ev.table(5, "sensitivity")
+    if sensitivity is not None:
+        target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
+        rows = sensitivity.assign(label=sensitivity["specification"], estimate=sensitivity["hedges_g"],
+                                  ci_low=sensitivity["g_ci_low"], ci_high=sensitivity["g_ci_high"])  # fmt: skip
+        _figure(figures.interval_chart(rows, unit="sd", reference=target,
+                                       title="The effect on students under each analysis (Hedges' g)",
+                                       caption="Every analysis adjusts for clustering of students in schools except "
+                                       "HC1, shown only to make the point."))  # fmt: skip
+    subgroups = ev.table(5, "subgroups")
+    if subgroups is not None and len(subgroups):
+        rows = subgroups.assign(label=subgroups["subgroup"].str.replace("_", " ") + ": " + subgroups["value"].astype(str),
+                                estimate=subgroups["hedges_g"], ci_low=subgroups["g_ci_low"], ci_high=subgroups["g_ci_high"])  # fmt: skip
+        _figure(figures.interval_chart(rows, unit="sd", reference=0.0, reference_label="no difference",
+                                       title="Effects for groups of students (Hedges' g)",
+                                       caption="Benjamini-Hochberg adjusted p-values control false discoveries across "
+                                       "these groups; see the technical appendix."))  # fmt: skip
+    schools = ev.table(5, "schools")
+    if schools is not None:
+        rows = schools.assign(label=schools["school_id"].map(ev.school_name))
+        _figure(figures.interval_chart(rows, unit="points", reference=0.0, reference_label="as predicted",
+                                       title="Each program school's students against what their prior scores predict",
+                                       caption="Shrunk toward the district so that small schools do not top or bottom "
+                                       "the list by chance; these describe schools, not effects of the program."))  # fmt: skip
+
+
+def district_schools(ev: Evaluation) -> None:
+    """A school x level grid of statuses: the pattern across schools no single principal sees."""
+    _heading("Every school at a glance")
+    chain = ev.chain[ev.chain["scope"] != "district"]
+    grid = chain.pivot(index="scope", columns="level", values="status")
+    grid = grid.reset_index().rename(columns={"scope": "school_id"})
+    grid["name"] = grid["school_id"].map(ev.school_name)
+    columns = {"name": "School"}
+    for level in range(1, 6):
+        grid[f"b{level}"] = [_status(s) for s in grid[level]]
+        columns[f"b{level}"] = f"{level}. {LEVELS[level][0]}"
+    _html(html_table(grid, columns, raw=[f"b{level}" for level in range(1, 6)]))
+    sentences = ev.sentences[ev.sentences["scope"] != "district"]
+    _bullets(f"{ev.school_name(s)}: {t}" for s, t in zip(sentences["scope"], sentences["sentence"]))
+
+
+# ---- the board summary ----
+
+
+def board_title(ev: Evaluation) -> None:
+    _html(f"<h1>{_esc(ev.plan.get('program', ''))}</h1><h3>What the district's professional learning achieved, "
+          f"{_esc(ev.plan.get('school_year', ''))}</h3>")  # fmt: skip
+    _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
+
+
+def board_chain(ev: Evaluation) -> None:
+    chain_table(ev, "district")
+
+
+def board_charts(ev: Evaluation, which: str) -> None:
+    """One headline chart: ``implementation``, ``conditions``, ``funnel`` or ``effect``."""
+    names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
+    if which == "implementation" and ev.table(4, "rates") is not None:
+        rates = ev.table(4, "rates")
+        district = rates[rates["breakdown"] == "group+month"].copy()
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for group, colour in (("participant", figures.PALETTE["blue"]), ("comparison", figures.PALETTE["grey"])):
+            part = district[district["group"] == group].sort_values("month")
+            ax.fill_between(part["month"], part["ci_low"], part["ci_high"], color=colour, alpha=0.2, linewidth=0)
+            ax.plot(part["month"], part["estimate"], marker="o", color=colour, label=f"{group} schools")
+        target = ev.plan.get("levels", {}).get("practice", {}).get("target")
+        if target is not None:
+            ax.axhline(target, color=figures.PALETTE["orange"], linestyle="--", label="target")
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.legend(frameon=False)
+        ax.tick_params(axis="x", rotation=30)
+        last = district[district["group"] == "participant"].sort_values("month").iloc[-1]
+        ax.set_title(f"The practice was seen in {last['estimate']:.0%} of visits to program classrooms by {last['month']}",
+                     loc="left")  # fmt: skip
+        fig.tight_layout()
+        _figure(fig)
+    elif which == "conditions" and ev.table(3, "matrix") is not None:
+        matrix = ev.table(3, "matrix")
+        _figure(
+            figures.conditions_heatmap(matrix[matrix["group"] == "participant"], ev.table(3, "change"), names=names)
+        )
+    elif which == "funnel" and ev.table(4, "funnel") is not None:
+        _figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
+    elif which == "effect" and ev.table(5, "sensitivity") is not None:
+        main = ev.table(5, "sensitivity").iloc[[0]]
+        rows = main.assign(label="Students in program schools", estimate=main["hedges_g"], ci_low=main["g_ci_low"],
+                           ci_high=main["g_ci_high"])  # fmt: skip
+        target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
+        _figure(figures.interval_chart(rows, unit="sd", reference=target,
+                                       title="Difference in student scores, in standard deviations (95% interval)"))  # fmt: skip
+
+
+def board_findings(ev: Evaluation) -> None:
+    _heading("What we found")
+    items = []
+    for level in (1, 2, 3, 4):
+        row = ev.chain[(ev.chain["scope"] == "district") & (ev.chain["level"] == level)]
+        if len(row) and pd.notna(row.iloc[0]["estimate"]):
+            r = row.iloc[0]
+            items.append(f"{LEVELS[level][0]}: {_fmt(r['estimate'], r['unit'])} ({r['measure']}); "
+                         f"target {_fmt(r['target'], r['unit'])}: {r['status']}.")  # fmt: skip
+    found = ev.table(5, "findings")
+    if found is not None:
+        items += list(found["finding"])
+    _bullets(items)
+
+
+def board_glossary(ev: Evaluation) -> None:
+    _heading("Words used here")
+    _bullets([
+        "SD (standard deviation): how spread out scores are; 0.10 SD is about 4 percentile points for a typical student.",
+        "95% interval: the range the true value probably lies in, given how many people were measured.",
+        "Comparison schools: similar schools not in the program, showing what would likely have happened without it.",
+        "Guskey's five levels: reactions, learning, organization support, use in classrooms, student outcomes.",
+    ])  # fmt: skip
+
+
+# ---- the technical appendix ----
+
+
+def technical_data(ev: Evaluation) -> None:
+    _heading("Data and attrition")
+    attrition = ev.table(5, "attrition")
+    if attrition is not None:
+        a = attrition.iloc[0]
+        _paragraph(f"Baseline students: {int(a['baseline_treatment']):,} in program schools, {int(a['baseline_comparison']):,} "
+                   f"in comparison schools; with an outcome: {int(a['analytic_treatment']):,} and {int(a['analytic_comparison']):,}. "
+                   f"Overall attrition {a['overall']:.1%}, differential {a['differential'] * 100:.1f} points: "
+                   f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
+                   f"(Standards Handbook v4.0 Table II.1). {int(a['new_students']):,} students joined after baseline.")  # fmt: skip
+    for level in (1, 2, 3, 4, 5):
+        result = ev.levels.get(level)
+        if result is not None:
+            meta = {k: v for k, v in result.meta.items() if not isinstance(v, dict | list)}
+            _paragraph(f"Level {level} ({result.name}): " + "; ".join(f"{k} = {v}" for k, v in meta.items()), note=True)
+
+
+def technical_models(ev: Evaluation) -> None:
+    _heading("Models and assumptions")
+    effect = ev.table(5, "effect")
+    if effect is not None:
+        rows = effect.assign(shown=[f"{e:.3f}" for e in effect["estimate"]], se_shown=[f"{s:.3f}" for s in effect["se"]],
+                             ci=[f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(effect["ci_low"], effect["ci_high"])],
+                             df_shown=[f"{d:.1f}" for d in effect["df"]], p=[f"{p:.3g}" for p in effect["p_value"]])  # fmt: skip
+        _html(html_table(rows, {"term": "Term", "shown": "Estimate", "se_shown": "SE", "ci": "95% CI", "df_shown": "df",
+                                "p": "p"}, numeric=("shown", "se_shown", "df_shown", "p")))  # fmt: skip
+        first = effect.iloc[0]
+        _paragraph(f"{first['model']}; standard errors: {first['se_type']}; n = {int(first['n']):,} students in "
+                   f"{int(first['n_clusters'])} schools ({int(first['n_missing']):,} left out: no outcome or no prior score). "
+                   "Hedges' g divides the adjusted difference by the unadjusted pooled SD, with the small-sample "
+                   "correction (WWC Procedures Handbook v5.0). The design is "
+                   f"'{ev.plan.get('comparison_design', '')}': without random assignment the estimate is an association "
+                   "adjusted for prior scores and student characteristics, not proof of cause.")  # fmt: skip
+    trend = ev.table(4, "trend")
+    if trend is not None:
+        _paragraph(f"Level 4 trend: {trend.iloc[0]['method']}; working correlation {trend.iloc[0]['working_correlation']:.3f}. "
+                   "GEE coefficients are population-averaged.")  # fmt: skip
+
+
+def technical_diagnostics(ev: Evaluation) -> None:
+    _heading("Diagnostics")
+    baseline = ev.table(5, "baseline")
+    if baseline is not None:
+        b = baseline.assign(g_shown=[f"{g:.3f}" for g in baseline["g"]])
+        _html(html_table(b, {"covariate": "Baseline characteristic", "g_shown": "Difference (g)", "verdict": "WWC verdict"},
+                         numeric=("g_shown",)))  # fmt: skip
+    icc = ev.table(5, "icc")
+    if icc is not None:
+        _paragraph(f"Intraclass correlation of the outcome across schools: {icc.iloc[0]['icc']:.3f} "
+                   f"({int(icc.iloc[0]['n_clusters'])} schools).")  # fmt: skip
+    clustering = ev.table(5, "clustering")
+    if clustering is not None:
+        c = clustering.assign(shown=[f"t = {t:.2f} (df {d:.0f}), p = {p:.3g}" for t, d, p in
+                                     zip(clustering["t_corrected"], clustering["df_corrected"], clustering["p_corrected"])])  # fmt: skip
+        _html(html_table(c, {"assumption": "Hedges (2007) clustering correction of the analysis that ignores schools",
+                             "shown": "Corrected test"}))  # fmt: skip
+    reliability = ev.table(1, "reliability")
+    if reliability is not None:
+        r = reliability.assign(shown=[f"{a:.3f} ({lo:.3f} to {hi:.3f})" for a, lo, hi in
+                                      zip(reliability["estimate"], reliability["ci_low"], reliability["ci_high"])])  # fmt: skip
+        _html(
+            html_table(
+                r,
+                {
+                    "construct": "Survey construct",
+                    "k": "Items",
+                    "n": "Responses",
+                    "shown": "Cronbach's alpha (Feldt 95% CI)",
+                },
+            )
+        )
+
+
+def technical_sensitivity(ev: Evaluation) -> None:
+    _heading("Sensitivity of the student-outcome estimate")
+    sensitivity = ev.table(5, "sensitivity")
+    if sensitivity is None:
+        _paragraph("No comparison group: no estimate to test.", note=True)
+        return
+    rows = sensitivity.assign(
+        shown=[f"{e:.2f} ({lo:.2f} to {hi:.2f})" for e, lo, hi in zip(sensitivity["estimate"], sensitivity["ci_low"], sensitivity["ci_high"])],
+        g=[f"{g:.3f}" for g in sensitivity["hedges_g"]],
+    )  # fmt: skip
+    _html(html_table(rows, {"specification": "Analysis", "shown": "Difference in points (95% CI)", "g": "Hedges' g",
+                            "se_type": "Standard errors"}))  # fmt: skip
+    subgroups = ev.table(5, "subgroups")
+    if subgroups is not None and len(subgroups):
+        s = subgroups.assign(shown=[("suppressed" if h else f"{e:.2f} ({lo:.2f} to {hi:.2f})") for e, lo, hi, h in
+                                    zip(subgroups["estimate"], subgroups["ci_low"], subgroups["ci_high"], subgroups["suppressed"])],
+                             p=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_value"]],
+                             q=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_adjusted"]])  # fmt: skip
+        _html(html_table(s, {"subgroup": "Subgroup", "value": "Value", "shown": "Difference (95% CI)", "p": "p",
+                             "q": "BH-adjusted p"}))  # fmt: skip
+    dose = ev.table(5, "dose")
+    if dose is not None:
+        d = dose.iloc[0]
+        _paragraph(f"Exploratory: each 10 points of school implementation went with {d['estimate']:+.1f} points of "
+                   f"student outcome (95% CI {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; {int(d['n_clusters'])} schools). "
+                   "Correlational.")  # fmt: skip

@@ -1,0 +1,256 @@
+"""Reports: evaluate once, render every notebook with papermill, check what users receive.
+
+One render of the sample district (three district-level reports and two schools: a weak school and the
+small one) is shared by the tests; rendering every school is what the README's first command does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import json
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+import plevaluate
+from plevaluate.cli import main
+from plevaluate.evaluate import STATUSES, Evaluation, chain_sentence, evaluate
+from plevaluate.render import find_browser, render, slug
+from tests.conftest import ROOT, SAMPLE
+
+SCHOOLS = ["S03", "S08"]
+BROWSER = find_browser()
+# Without Chromium the PDF and browser tests skip on a developer's machine, but never in CI (.ci/run installs it).
+needs_browser = pytest.mark.skipif(BROWSER is None and not os.environ.get("CI"), reason="no Chromium")
+
+
+def _folder_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    before = _folder_hash(SAMPLE)
+    summary = render(SAMPLE, out, schools=SCHOOLS, workers=2, formats=("html", "pdf", "slides", "ipynb"))
+    assert _folder_hash(SAMPLE) == before  # the input folder is never written to
+    return summary
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return evaluate(plevaluate.load(SAMPLE))
+
+
+def test_every_report_is_rendered(rendered):
+    assert rendered.ok, rendered.failures
+    names = {p.name for p in rendered.written}
+    expected = {"district-report", "board-summary", "technical-appendix", "school-s03-pena-oneill-middle-school",
+                "school-s08-maple-ridge-high-school"}  # fmt: skip
+    for name in expected:
+        for suffix in (".html", ".ipynb") + ((".pdf",) if BROWSER else ()):
+            assert name + suffix in names
+            assert (rendered.out / (name + suffix)).stat().st_size > 20_000
+    assert "board-summary.slides.html" in names and "index.html" in names
+    assert not list(rendered.out.glob(".staging-*"))  # no half-written leftovers
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def test_html_is_self_contained_and_has_its_sections(rendered):
+    school = _soup(rendered.out / "school-s03-pena-oneill-middle-school.html")
+    text = school.get_text(" ")
+    for section in ("Chain of evidence", "What to do next", "Level 1. Reactions", "Level 2. Learning",
+                    "Level 3. Organization support", "Level 4. Use of the practice", "Level 5. Student outcomes",
+                    "Provenance"):  # fmt: skip
+        assert section in text, section
+    assert "Peña & O'Neill Middle School" in text  # the name, escaped in HTML, reads correctly
+    images = [img["src"] for img in school.find_all("img")]
+    assert len(images) >= 3 and all(src.startswith("data:image/png;base64,") for src in images)
+    for path in rendered.out.glob("*.html"):
+        soup = _soup(path)
+        external = [t.get("src") or t.get("href") for t in soup.find_all(["script", "link", "img"])
+                    if re.match(r"https?://", t.get("src") or t.get("href") or "")]  # fmt: skip
+        assert not external, (path.name, external)
+        assert not soup.find_all(attrs={"data-mime-type": "application/vnd.jupyter.stderr"}), path.name
+        assert "Traceback" not in soup.get_text(), path.name
+    district = _soup(rendered.out / "district-report.html").get_text(" ")
+    for section in ("Every school at a glance", "Level 5. Student outcomes", "Notes on the data"):
+        assert section in district
+    provenance = json.loads((rendered.out / "results" / "manifest.json").read_text())["provenance"]
+    for name, digest in provenance["file_hashes"].items():
+        assert digest in district, name
+    assert provenance["plevaluate_version"] in district
+
+
+def test_no_code_in_reports(rendered):
+    for path in rendered.out.glob("*.html"):
+        soup = _soup(path)
+        assert not soup.select(".jp-CodeCell .jp-InputArea"), path.name
+        assert "report.open_results" not in soup.get_text()
+
+
+def test_slides_are_offline_reveal(rendered):
+    slides = (rendered.out / "board-summary.slides.html").read_text(encoding="utf-8")
+    assert "Reveal.initialize" in slides and "unpkg.com" not in slides and "cdnjs" not in slides
+    soup = BeautifulSoup(slides, "html.parser")
+    assert len(soup.find_all("section")) >= 6
+
+
+@needs_browser
+def test_pdf_has_pages_and_the_school_name(rendered):
+    assert BROWSER, "Chromium is missing: .ci/run installs Debian's chromium"
+    from pypdf import PdfReader
+
+    reader = PdfReader(rendered.out / "school-s03-pena-oneill-middle-school.pdf")
+    assert len(reader.pages) >= 2
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "Peña & O'Neill Middle School" in text or "O'Neill Middle School" in text
+
+
+def test_no_student_id_or_educator_name_in_any_output(rendered):
+    students = pd.read_csv(SAMPLE / "students.csv", dtype=str)["student_id"]
+    names = pd.read_csv(SAMPLE / "educators.csv", dtype=str)["name"]
+    texts = {
+        p.name: p.read_text(encoding="utf-8", errors="ignore")
+        for p in rendered.out.glob("*")
+        if p.suffix in (".html", ".ipynb")
+    }
+    if BROWSER:
+        from pypdf import PdfReader
+
+        for pdf in rendered.out.glob("*.pdf"):
+            texts[pdf.name] = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    for results in (rendered.out / "results").glob("*.csv"):
+        texts[results.name] = results.read_text(encoding="utf-8")
+    ids = set(students)
+    for name, text in texts.items():
+        assert not (set(re.findall(r"ST\d{6}", text)) & ids), name
+        leaked = [n for n in names if n in text]
+        assert not leaked, (name, leaked[:3])
+
+
+def test_small_school_report_shows_no_small_counts(rendered):
+    text = _soup(rendered.out / "school-s08-maple-ridge-high-school.html").get_text(" ")
+    assert "too few" in text.lower()
+    # its 7 educators / 5 matched pairs are never printed as numbers beside a result
+    assert "<10" in text
+
+
+@needs_browser
+def test_report_in_a_real_browser(rendered, tmp_path):
+    assert BROWSER, "Chromium is missing: .ci/run installs Debian's chromium"
+    from PIL import Image
+
+    shot = tmp_path / "shot.png"
+    page = rendered.out / "school-s03-pena-oneill-middle-school.html"
+    subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                    f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.std() > 10  # not blank
+    assert (pixels < 128).mean() > 0.01  # text and charts drawn
+    assert "Traceback" not in page.read_text(encoding="utf-8")
+
+
+def test_failing_notebook_for_one_school(tmp_path, capsys):
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", notebooks)
+    book = nbformat.read(notebooks / "school_report.ipynb", as_version=4)
+    book.cells.insert(
+        4, nbformat.v4.new_code_cell('if school_id == "S03":\n    raise RuntimeError("broken for this school")')
+    )
+    nbformat.write(book, notebooks / "school_report.ipynb")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "school-s03-pena-oneill-middle-school.html").write_text("an old report")
+    code = main(["report", str(SAMPLE), "--out", str(out), "--schools", "S02,S03", "--format", "html",
+                 "--notebooks", str(notebooks), "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "school S03" in err and "broken for this school" in err and "cell" in err
+    assert (out / "school-s02-jefferson-elementary.html").stat().st_size > 20_000
+    assert not (out / "school-s03-pena-oneill-middle-school.html").exists()  # the stale report is gone
+    assert "not rendered" in (out / "index.html").read_text()
+
+
+def test_bad_data_stops_before_rendering(tmp_path, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(SAMPLE, bad)
+    (bad / "schools.csv").write_text("school_id,school_name\nS01,Lincoln\n")
+    assert main(["report", str(bad), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    assert "group" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_school_and_format(tmp_path, capsys):
+    assert main(["report", str(SAMPLE), "--out", str(tmp_path / "o"), "--schools", "S99", "--quiet"]) == 2
+    assert "unknown school(s): S99" in capsys.readouterr().err
+    assert main(["report", str(SAMPLE), "--out", str(tmp_path / "o"), "--format", "docx", "--quiet"]) == 2
+
+
+def test_stored_notebooks_have_no_outputs_and_one_parameters_cell():
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        book = nbformat.read(path, as_version=4)
+        code = [c for c in book.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), path.name
+        assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1, path.name
+        assert all(len(c.source.splitlines()) <= 4 for c in code), path.name  # thin templates
+
+
+def test_evaluation_round_trip(evaluation, tmp_path):
+    evaluation.save(tmp_path / "r")
+    again = Evaluation.load(tmp_path / "r")
+    for level, result in evaluation.levels.items():
+        for name, table in result.tables.items():
+            pd.testing.assert_frame_equal(table, again.levels[level].tables[name], check_exact=False)
+    pd.testing.assert_frame_equal(evaluation.chain, again.chain)
+    assert again.provenance == json.loads(json.dumps(evaluation.provenance))
+    evaluation.save(tmp_path / "r")  # replacing an existing folder works and leaves nothing behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_chain_of_evidence(evaluation):
+    chain = evaluation.chain
+    assert set(chain["status"]) <= set(STATUSES)
+    assert len(chain) == 5 * (1 + len(evaluation.schools))
+    district = chain[chain["scope"] == "district"].set_index("level")
+    assert district.loc[2, "status"] == "met" and district.loc[3, "status"] == "not met"
+    sentence = evaluation.sentences.set_index("scope").loc["district", "sentence"]
+    assert sentence.startswith("Participants valued the sessions and they learned the practice, but at level 3")
+    small = chain[(chain["scope"] == "S08") & (chain["level"] == 1)].iloc[0]
+    assert small["status"] == "too few people to report" and np.isnan(small["estimate"])
+    comparison = chain[chain["scope"] == "S09"]
+    assert (comparison["status"] == "not applicable").all()
+
+
+def test_chain_sentence_wording():
+    rows = pd.DataFrame({"level": [1, 2, 3], "level_name": ["Reactions", "Learning", "Organization support"],
+                         "status": ["met", "met", "not met"], "status_detail": ["met", "met", "not met"],
+                         "unit": ["share", "sd", "share"], "estimate": [0.8, 0.6, 0.25], "target": [0.7, 0.5, 1.0]})  # fmt: skip
+    text = chain_sentence(rows)
+    assert text == ("Participants valued the sessions and they learned the practice, but at level 3 support lagged "
+                    "(25% against a target of 100%).")  # fmt: skip
+
+
+def test_slug():
+    assert slug("Peña & O'Neill Middle School") == "pena-oneill-middle-school"
+    assert slug("0042") == "0042"
