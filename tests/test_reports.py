@@ -7,8 +7,8 @@ small one) is shared by the tests; rendering every school is what the README's f
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import re
 import shutil
 import subprocess
