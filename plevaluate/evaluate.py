@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 
 from .contract import District
+from .cost import evaluate_cost
 from .learning import evaluate_learning
 from .organization import evaluate_organization
 from .outcomes import evaluate_outcomes
-from .practice import evaluate_practice
+from .practice import evaluate_practice, practice_users, prepare_observations
 from .reactions import evaluate_reactions
 from .results import LevelResult
 
@@ -36,6 +37,7 @@ __all__ = ["LEVELS", "STATUSES", "Evaluation", "chain_of_evidence", "chain_sente
 
 #: Guskey's five levels: number -> (short name, the question the level answers).
 LEVELS = {
+    0: ("Resources", "What did the program cost, and who paid for it?"),
     1: ("Reactions", "Did participants find the learning useful and well run?"),
     2: ("Learning", "Did participants gain the intended knowledge and skills?"),
     3: ("Organization support", "Did the organization support the change?"),
@@ -44,7 +46,15 @@ LEVELS = {
 }
 
 #: The status a chain-of-evidence row can have.
-STATUSES = ("met", "not met", "not yet measured", "too few people to report", "no target set", "not applicable")
+STATUSES = (
+    "met",
+    "not met",
+    "not yet measured",
+    "too few people to report",
+    "no target set",
+    "not applicable",
+    "reported",
+)
 
 MANIFEST = "manifest.json"
 
@@ -261,8 +271,10 @@ def chain_of_evidence(levels: Mapping[int, LevelResult], schools: pd.DataFrame, 
     rows = []
     scopes = [("district", None)] + [(s, s) for s in schools["school_id"]]
     group = schools.set_index("school_id")["group"]
+    cost = levels.get(0)
     for scope, key in scopes:
         comparison = key is not None and group.get(key) == "comparison"
+        rows.append(_cost_row(scope, key, cost, comparison))
         for level in range(1, 6):
             result = levels.get(level)
             if result is None or not result.evidence:
@@ -281,6 +293,23 @@ def chain_of_evidence(levels: Mapping[int, LevelResult], schools: pd.DataFrame, 
                 row = _level5(scope, key, result, evidence[level], words[level], comparison)
             rows.append(row or _row(scope, level, evidence[level], words[level], units[level]))
     return pd.DataFrame(rows)
+
+
+def _cost_row(scope, key, cost, comparison):
+    measure = "cost: budget lines and participants' time"
+    if cost is None or not cost.evidence:
+        return _row(scope, 0, "no costs recorded", measure, "dollars")
+    if comparison:
+        return _row(scope, 0, "costs.csv, attendance", measure, "dollars", status="not applicable",
+                    detail="comparison school: not in the program")  # fmt: skip
+    if key is None:
+        total = cost.meta.get("total", np.nan)
+    else:
+        schools = cost.tables.get("schools")
+        match = schools[schools["school_id"] == key] if schools is not None else pd.DataFrame()
+        total = float(match["cost"].iloc[0]) if len(match) else np.nan
+    return _row(scope, 0, "costs.csv, attendance", measure, "dollars", total, status="reported",
+                detail="district-level lines shared by participating educators" if key else "reported")  # fmt: skip
 
 
 def _level3(scope, key, table, evidence, measure):
@@ -404,6 +433,9 @@ def evaluate(district: District) -> Evaluation:
     if target is not None:
         rates = target[~target["suppressed"]][["school_id", "estimate"]]
     levels[5] = evaluate_outcomes(district, implementation=rates)
+    users = practice_users(prepare_observations(district)) if district.observations is not None else None
+    effect = levels[5].tables["effect"].iloc[0] if "effect" in levels[5].tables else None
+    levels[0] = evaluate_cost(district, practice_users=users, effect=effect)
     levels = {
         number: LevelResult(
             r.level, r.name, {k: _normalize(v) for k, v in r.tables.items()}, r.notes, r.meta, r.evidence

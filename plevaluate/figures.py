@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "PALETTE",
     "conditions_heatmap",
+    "cost_chart",
     "dose_response_chart",
     "funnel_chart",
     "implementation_chart",
@@ -373,4 +374,44 @@ def interval_chart(
     if caption:
         fig.text(0.01, 0.01, textwrap.fill(caption, 120), fontsize=8)
     fig.tight_layout(rect=(0, 0.06 if caption else 0, 1, 1))
+    return fig
+
+
+_CATEGORY_LABELS = {
+    "facilitators_coaches": "facilitators and coaches",
+    "participant_time": "participants' time",
+    "substitutes_stipends": "substitutes and stipends",
+    "materials_licences": "materials and licences",
+    "vendor_fees": "vendor fees",
+    "facilities": "facilities",
+    "evaluation": "evaluation",
+    "other": "other",
+}
+
+
+def cost_chart(by_source_category: pd.DataFrame, *, title: str = "") -> Figure:
+    """Stacked horizontal bars: cost by funding source, each bar split by category.
+
+    Parameters
+    ----------
+    by_source_category : DataFrame
+        ``by_source_category`` from `plevaluate.cost.evaluate_cost`: funding_source, category, cost.
+    """
+    wide = by_source_category.pivot_table(index="funding_source", columns="category", values="cost", aggfunc="sum",
+                                          fill_value=0.0)  # fmt: skip
+    wide = wide.loc[wide.sum(axis=1).sort_values().index]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(wide) + 1.8))
+    left = np.zeros(len(wide))
+    colours = list(PALETTE.values())
+    for colour, category in zip(colours * 2, wide.columns):
+        ax.barh([plain(s) for s in wide.index], wide[category], left=left, color=colour,
+                label=_CATEGORY_LABELS.get(category, plain(category)))  # fmt: skip
+        left = left + wide[category].to_numpy()
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"${v / 1000:,.0f}k"))
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    total = wide.to_numpy().sum()
+    top = wide.sum(axis=1).idxmax()
+    ax.set_title(title or f"${total:,.0f} in all; the largest source: {plain(top)} ({wide.loc[top].sum() / total:.0%})",
+                 loc="left")  # fmt: skip
+    fig.tight_layout()
     return fig

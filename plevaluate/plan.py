@@ -107,6 +107,17 @@ class Levels(_Strict):
     outcomes: OutcomesTarget = OutcomesTarget()
 
 
+class CostOptions(_Strict):
+    """How the cost analysis values resources (Levin & McEwan's ingredients method)."""
+
+    include_participant_time: bool = Field(
+        True, description="Value participants' PL hours at educator_hourly_rate; false gives a budget-only view."
+    )
+    discount_rate: float = Field(
+        0.0, ge=0, le=0.2, description="Annual rate for present values of multi-year costs (e.g. 0.03); 0: none."
+    )
+
+
 class Plan(_Strict):
     """A validated evaluation plan. Every field but ``program`` and ``school_year`` has a default."""
 
@@ -123,6 +134,7 @@ class Plan(_Strict):
     educator_hourly_rate: float = Field(0.0, ge=0, description="Used to value participants' time in the cost analysis.")
     seed: int = Field(20251, description="Seed for every random step (bootstrap, jitter), so reports reproduce.")
     levels: Levels = Levels()
+    cost: CostOptions = CostOptions()
 
 
 def _fix_for(loc: tuple, kind: str, model: type[BaseModel]) -> str:

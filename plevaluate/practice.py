@@ -49,6 +49,7 @@ __all__ = [
     "funnel_limits",
     "gee_logistic",
     "implementation_rates",
+    "practice_users",
     "prepare_observations",
     "trend_model",
 ]
@@ -363,6 +364,17 @@ def conditions_link(rates: pd.DataFrame, predictors: pd.DataFrame, *, ci: float 
     columns = ["level", "measure", "predictor", "estimate", "ci_low", "ci_high", "p_value", "spearman_rho", "n",
                "method"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+def practice_users(obs: pd.DataFrame) -> pd.Series:
+    """Per participant school: educators observed using the practice at least once in the latest term.
+
+    A count for the cost analysis (cost per educator using the practice); it is never shown per school
+    below the plan's ``min_n`` by the reports.
+    """
+    latest = obs[obs["participant"] & (obs["term_order"] == obs["term_order"].max())]
+    users = latest[latest["observed"] == 1]
+    return users.groupby("school_id")["educator_id"].nunique().rename("educators_using_practice")
 
 
 def _stacked(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -34,6 +34,9 @@ __all__ = [
     "district_schools",
     "district_title",
     "chain_table",
+    "district_cost",
+    "school_cost",
+    "board_cost",
     "html_table",
     "notes",
     "open_results",
@@ -115,6 +118,8 @@ def _fmt(value, unit: str) -> str:
         return f"{value:+.1f}"
     if unit == "odds":
         return f"x{value:.2f}"
+    if unit == "dollars":
+        return f"${value:,.0f}"
     return f"{value:.2f}"
 
 
@@ -550,7 +555,7 @@ def district_level5(ev: Evaluation) -> None:
 def district_schools(ev: Evaluation) -> None:
     """A school x level grid of statuses: the pattern across schools no single principal sees."""
     _heading("Every school at a glance")
-    chain = ev.chain[ev.chain["scope"] != "district"]
+    chain = ev.chain[(ev.chain["scope"] != "district") & (ev.chain["level"] >= 1)]
     grid = chain.pivot(index="scope", columns="level", values="status")
     grid = grid.reset_index().rename(columns={"scope": "school_id"})
     grid["name"] = grid["school_id"].map(ev.school_name)
@@ -742,3 +747,98 @@ def technical_sensitivity(ev: Evaluation) -> None:
         _paragraph(f"Exploratory: each 10 points of school implementation went with {d['estimate']:+.1f} points of "
                    f"student outcome (95% CI {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; {int(d['n_clusters'])} schools). "
                    "Correlational.")  # fmt: skip
+
+
+# ---- cost (all reports) ----
+
+_RATIO_LABELS = {
+    "cost_per_participant": "per participating educator",
+    "cost_per_contact_hour": "per hour of PL attended",
+    "cost_per_educator_using_practice": "per educator observed using the practice",
+    "cost_per_student": "per student in program schools",
+}
+
+
+def _cost_sentences(ev: Evaluation) -> list[str]:
+    cost = ev.levels.get(0)
+    ratios = cost.tables["ratios"].set_index("measure")
+    total = cost.meta.get("total", 0.0)
+    sentences = [f"The program cost ${total:,.0f}: ${cost.meta.get('budget_total', 0):,.0f} in budget lines and "
+                 f"${cost.meta.get('time_total', 0):,.0f} of participants' time valued at "
+                 f"${cost.meta.get('hourly_rate', 0):,.2f} an hour."]  # fmt: skip
+    parts = [
+        f"${row.estimate:,.0f} {_RATIO_LABELS.get(m, m)}" for m, row in ratios.iterrows() if pd.notna(row.estimate)
+    ]
+    if parts:
+        sentences.append("That is " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + ".")
+    effectiveness = cost.tables.get("effectiveness")
+    if effectiveness is not None:
+        row = effectiveness.iloc[0]
+        if row["status"] == "estimable":
+            sentences.append(f"Each 0.1 SD of student gain cost ${row['estimate']:,.0f} per student (95% interval "
+                             f"${row['ci_low']:,.0f} to ${row['ci_high']:,.0f}).")  # fmt: skip
+        else:
+            sentences.append("Cost per unit of student gain: not estimable, because "
+                             + row["status"].removeprefix("not estimable: ") + ".")  # fmt: skip
+    return sentences
+
+
+def district_cost(ev: Evaluation) -> None:
+    """Cost by funding source and category, by school, and the cost-per-outcome sentences."""
+    _heading("Cost and who paid")
+    cost = ev.levels.get(0)
+    if cost is None or not cost.evidence:
+        _paragraph("No costs were recorded (costs.csv is absent).", note=True)
+        return
+    for sentence in _cost_sentences(ev):
+        _sentence(sentence)
+    _figure(figures.cost_chart(cost.tables["by_source_category"]))
+    by_category = cost.tables["by_category"].assign(
+        label=lambda f: f["category"].map(figures._CATEGORY_LABELS).fillna(f["category"]),
+        shown=lambda f: [f"${v:,.0f}" for v in f["cost"]], pct=lambda f: [f"{v:.0%}" for v in f["share"]])  # fmt: skip
+    _html(html_table(by_category, {"label": "Category", "shown": "Cost", "pct": "Share"}, numeric=("shown", "pct")))
+    schools = cost.tables["schools"].assign(
+        name=lambda f: f["school_id"].map(ev.school_name), shown=lambda f: [f"${v:,.0f}" for v in f["cost"]],
+        people=lambda f: [format_n(v, ev.min_n) for v in f["participants"]],
+        per=lambda f: [f"${v:,.0f}" if pd.notna(v) else "not estimable" for v in f["cost_per_participant"]])  # fmt: skip
+    _html(html_table(schools, {"name": "School", "shown": "Cost (shared lines allocated)", "people": "Participants",
+                               "per": "Per participant"}, numeric=("shown", "people", "per")))  # fmt: skip
+    years = cost.tables["by_year"]
+    if len(years) > 1:
+        y = years.assign(shown=[f"${v:,.0f}" for v in years["cost"]])
+        _html(html_table(y, {"school_year": "School year", "shown": "Cost charged"}, numeric=("shown",)))
+    _paragraph("Costs follow the ingredients method (Levin & McEwan): every resource, including participants' time. "
+               "District-wide lines are shared among program schools in proportion to their participating educators.",
+               note=True)  # fmt: skip
+
+
+def school_cost(ev: Evaluation, school_id: str) -> None:
+    _heading("Cost")
+    cost = ev.levels.get(0)
+    if cost is None or not cost.evidence:
+        _paragraph("No costs were recorded.", note=True)
+        return
+    schools = cost.tables["schools"]
+    if school_id not in set(schools["school_id"]):
+        _paragraph("A comparison school: no program costs.", note=True)
+        return
+    row = schools.set_index("school_id").loc[school_id]
+    lines = cost.tables["lines"]
+    mine = lines[lines["school_id"] == school_id].groupby("category")["charged"].sum().reset_index()
+    mine = mine.assign(label=mine["category"].map(figures._CATEGORY_LABELS).fillna(mine["category"]),
+                       shown=[f"${v:,.0f}" for v in mine["charged"]])  # fmt: skip
+    per = f"${row['cost_per_participant']:,.0f} per participating educator" if pd.notna(row["cost_per_participant"]) \
+        else "no participating educators"  # fmt: skip
+    _paragraph(f"This school's share of the program: ${row['cost']:,.0f} ({per}; "
+               f"{format_n(row['participants'], ev.min_n)} participants, {row['hours']:,.0f} hours of PL attended).")  # fmt: skip
+    _html(html_table(mine, {"label": "Category", "shown": "Cost"}, numeric=("shown",)))
+
+
+def board_cost(ev: Evaluation) -> None:
+    _heading("What it cost")
+    cost = ev.levels.get(0)
+    if cost is None or not cost.evidence:
+        _paragraph("No costs were recorded.", note=True)
+        return
+    _figure(figures.cost_chart(cost.tables["by_source_category"]))
+    _bullets(_cost_sentences(ev))

@@ -231,7 +231,7 @@ def test_evaluation_round_trip(evaluation, tmp_path):
 def test_chain_of_evidence(evaluation):
     chain = evaluation.chain
     assert set(chain["status"]) <= set(STATUSES)
-    assert len(chain) == 5 * (1 + len(evaluation.schools))
+    assert len(chain) == 6 * (1 + len(evaluation.schools))  # level 0 (resources) and levels 1-5
     district = chain[chain["scope"] == "district"].set_index("level")
     assert district.loc[2, "status"] == "met" and district.loc[3, "status"] == "not met"
     sentence = evaluation.sentences.set_index("scope").loc["district", "sentence"]
