@@ -165,6 +165,18 @@ def _rows_with_display(frame: pd.DataFrame, unit: str, min_n: int, n: str = "n")
     return out
 
 
+def _group_labels(ev: Evaluation, frame: pd.DataFrame, columns: list[str], default: str) -> list[str]:
+    """The group each breakdown row is about (a school's name for school rows; ``default`` for the district)."""
+    group = frame[columns].bfill(axis=1).iloc[:, 0].fillna(default)
+    return [ev.school_name(g) if b == "school_id" else g for g, b in zip(group, frame["breakdown"])]
+
+
+def _with_ci(frame: pd.DataFrame, digits: int = 2) -> list[str]:
+    """``"0.77 (0.74 to 0.80)"`` for each row's estimate and interval."""
+    return [f"{e:.{digits}f} ({lo:.{digits}f} to {hi:.{digits}f})"
+            for e, lo, hi in zip(frame["estimate"], frame["ci_low"], frame["ci_high"])]  # fmt: skip
+
+
 def _heading(text: str, level: int = 2) -> None:
     _html(f"<h{level}>{_esc(text)}</h{level}>")
 
@@ -421,8 +433,7 @@ def district_level1(ev: Evaluation) -> None:
         return
     constructs = ev.table(1, "constructs")
     share = constructs[constructs["measure"] == "share_at_least"].copy()
-    share["group"] = share[["school_id", "format", "role"]].bfill(axis=1).iloc[:, 0].fillna("all respondents")
-    share["group"] = [ev.school_name(g) if b == "school_id" else g for g, b in zip(share["group"], share["breakdown"])]
+    share["group"] = _group_labels(ev, share, ["school_id", "format", "role"], "all respondents")
     rows = _rows_with_display(
         share[share["breakdown"].isin(["district", "format", "role"])], "share", ev.min_n, n="n_people"
     )
@@ -433,8 +444,7 @@ def district_level1(ev: Evaluation) -> None:
     _figure(figures.likert_chart(distribution[distribution["breakdown"] == "district"]))
     reliability = ev.table(1, "reliability")
     if reliability is not None:
-        rel = reliability.assign(shown=[f"{a:.2f} ({lo:.2f} to {hi:.2f})" for a, lo, hi in
-                                        zip(reliability["estimate"], reliability["ci_low"], reliability["ci_high"])])  # fmt: skip
+        rel = reliability.assign(shown=_with_ci(reliability))
         _html(html_table(rel, {"construct": "Construct", "k": "Items", "shown": "Cronbach's alpha (95% CI)"}))
     rates = ev.table(1, "response_rates")
     if rates is not None:
@@ -449,8 +459,7 @@ def district_level2(ev: Evaluation) -> None:
         return
     gains = ev.table(2, "gains")
     g = gains[gains["measure"] == "g_av"].copy()
-    g["group"] = g[["school_id", "role", "experience_band"]].bfill(axis=1).iloc[:, 0].fillna("all participants")
-    g["group"] = [ev.school_name(x) if b == "school_id" else x for x, b in zip(g["group"], g["breakdown"])]
+    g["group"] = _group_labels(ev, g, ["school_id", "role", "experience_band"], "all participants")
     target = ev.plan.get("levels", {}).get("learning", {}).get("target")
     _figure(figures.interval_chart(g.assign(label=g["group"]), unit="sd", reference=target,
                                    title="Gains from pre to post in SD units, by group",
@@ -499,8 +508,7 @@ def district_level4(ev: Evaluation) -> None:
         _figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
     trend = ev.table(4, "trend")
     if trend is not None:
-        t = trend.assign(shown=[f"x{e:.2f} ({lo:.2f} to {hi:.2f})" for e, lo, hi in
-                                zip(trend["estimate"], trend["ci_low"], trend["ci_high"])])  # fmt: skip
+        t = trend.assign(shown=["x" + text for text in _with_ci(trend)])
         _html(html_table(t, {"group": "Schools", "shown": "Odds of seeing the practice, change per month (95% CI)"}))
     if ev.table(4, "dose_bands") is not None:
         _figure(figures.dose_response_chart(ev.table(4, "dose_bands"), ev.table(4, "dose_model")))
@@ -706,8 +714,7 @@ def technical_diagnostics(ev: Evaluation) -> None:
                              "shown": "Corrected test"}))  # fmt: skip
     reliability = ev.table(1, "reliability")
     if reliability is not None:
-        r = reliability.assign(shown=[f"{a:.3f} ({lo:.3f} to {hi:.3f})" for a, lo, hi in
-                                      zip(reliability["estimate"], reliability["ci_low"], reliability["ci_high"])])  # fmt: skip
+        r = reliability.assign(shown=_with_ci(reliability, 3))
         _html(
             html_table(
                 r,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,12 @@ SAMPLE = ROOT / "data" / "sample"
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20251123)
+
+
+@pytest.fixture(scope="session")
+def truth() -> dict:
+    """The sample district's true parameters and estimands (written by plevaluate.sample)."""
+    return json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="session")

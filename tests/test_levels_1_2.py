@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import warnings
 
 import numpy as np
@@ -84,11 +83,6 @@ def test_cronbach_bad_input():
         cronbach_alpha(pd.DataFrame({"a": [1], "b": [2]}))
     with pytest.raises(ValueError, match="must be numeric"):
         cronbach_alpha(pd.DataFrame({"a": [1, "x"], "b": [2, 3]}))
-
-
-@pytest.fixture(scope="module")
-def truth():
-    return json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

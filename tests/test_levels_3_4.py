@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import warnings
 
@@ -33,11 +32,6 @@ from plevaluate.practice import (
     trend_model,
 )
 from tests.conftest import ROOT, SAMPLE
-
-
-@pytest.fixture(scope="module")
-def truth():
-    return json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

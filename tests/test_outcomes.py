@@ -3,7 +3,6 @@ formulas, truth recovery on the sample, a coverage study, properties and bad inp
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
@@ -30,14 +29,9 @@ from plevaluate.outcomes import (
     school_effects,
 )
 from plevaluate.regression import fit_ols
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
-
-
-@pytest.fixture(scope="module")
-def truth():
-    return json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")
