@@ -155,8 +155,9 @@ def item_distribution(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: in
     Returns
     -------
     DataFrame
-        <by>, item_id, construct, reverse_coded, category, count, share, n, suppressed. Groups with
-        fewer than ``min_n`` answers have count and share blanked.
+        <by>, item_id, construct, reverse_coded, category, count, share, n (answers), n_people
+        (distinct educators), suppressed. Groups about fewer than ``min_n`` people have count and
+        share blanked (many answers from a few people still identify them).
     """
     valid = scored[scored["response"].notna()]
     keys = [*by, "item_id", "construct", "reverse_coded"]
@@ -165,8 +166,9 @@ def item_distribution(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: in
     totals = counts.groupby(keys, observed=True)["count"].transform("sum")
     counts["share"] = counts["count"] / totals
     counts["n"] = totals
-    out = suppress(counts, min_n, columns=("count", "share"))
-    return out
+    people = valid.groupby(keys, observed=True).apply(_people, include_groups=False).rename("n_people")
+    counts = counts.merge(people.reset_index(), on=keys, how="left")
+    return suppress(counts, min_n, n="n_people", columns=("count", "share"))
 
 
 def construct_scores(scored: pd.DataFrame, *, min_answered: float = 0.5) -> pd.DataFrame:
@@ -323,8 +325,9 @@ def response_rates(
     Returns
     -------
     DataFrame
-        <by>, measure (``response_rate``), estimate, ci_low, ci_high (Wilson), n (attendees), respondents,
-        suppressed (fewer than ``min_n`` attendees).
+        <by>, measure (``response_rate``), estimate, ci_low, ci_high (Wilson, clustered by educator), n
+        (attendances), n_people (distinct attendees), respondents, suppressed (fewer than ``min_n``
+        distinct attendees).
     """
     home = educators.drop_duplicates("educator_id").set_index("educator_id")["school_id"]
     attended = attendance[["educator_id", "session_id"]].drop_duplicates().copy()
@@ -335,11 +338,13 @@ def response_rates(
     merged["responded"] = merged["responded"].astype("boolean").fillna(False).astype(bool)
     rows = []
     for key, part in _tidy_groups(merged, by):
-        share, low, high, _ = clustered_wilson(part["responded"].to_numpy())
+        share, low, high, _ = clustered_wilson(part["responded"].to_numpy(), part["educator_id"].to_numpy())
         rows.append({**dict(zip(by, key)), "measure": "response_rate", "estimate": share, "ci_low": low,
-                     "ci_high": high, "n": len(part), "respondents": int(part["responded"].sum())})  # fmt: skip
-    table = pd.DataFrame(rows, columns=[*by, "measure", "estimate", "ci_low", "ci_high", "n", "respondents"])
-    return suppress(table, min_n, columns=("estimate", "ci_low", "ci_high", "respondents"))
+                     "ci_high": high, "n": len(part), "n_people": int(part["educator_id"].nunique()),
+                     "respondents": int(part["responded"].sum())})  # fmt: skip
+    columns = [*by, "measure", "estimate", "ci_low", "ci_high", "n", "n_people", "respondents"]
+    table = pd.DataFrame(rows, columns=columns)
+    return suppress(table, min_n, n="n_people", columns=("estimate", "ci_low", "ci_high", "respondents"))
 
 
 #: The breakdowns every survey summary is computed for (the district first).

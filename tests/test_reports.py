@@ -254,3 +254,22 @@ def test_chain_sentence_wording():
 def test_slug():
     assert slug("Peña & O'Neill Middle School") == "pena-oneill-middle-school"
     assert slug("0042") == "0042"
+
+
+def test_no_table_shows_an_estimate_about_fewer_than_min_n_people(evaluation):
+    # Every result table with a count of people: rows below min_n carry no estimate, count or share.
+    shown = ("estimate", "ci_low", "ci_high", "count", "share", "mean", "raw", "respondents")
+    checked = 0
+    for level, result in evaluation.levels.items():
+        for name, table in result.tables.items():
+            people = (
+                "n_people" if "n_people" in table else ("n" if "suppressed" in table and name != "funnel" else None)
+            )
+            if people is None:
+                continue
+            small = table[people].astype(float) < evaluation.min_n
+            for column in (c for c in shown if c in table):
+                values = table.loc[small, column]
+                assert values.isna().all(), (level, name, column)
+            checked += 1
+    assert checked >= 15
