@@ -48,6 +48,14 @@ def plain(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
+def _empty_figure(title: str) -> Figure:
+    """A small figure that says why there is nothing to draw (rather than an empty or broken chart)."""
+    fig, ax = plt.subplots(figsize=(7, 1.2))
+    ax.set_axis_off()
+    ax.set_title(title, loc="left")
+    return fig
+
+
 def theme() -> None:
     """Apply the plevaluate look to every chart that follows (seaborn's whitegrid, readable sizes)."""
     sns.set_theme(style="whitegrid", context="notebook", palette=list(PALETTE.values()), font_scale=0.95)
@@ -68,6 +76,8 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
     """
     shown = distribution[~distribution["suppressed"]]
     hidden = sorted(set(distribution["item_id"]) - set(shown["item_id"]))
+    if shown.empty:
+        return _empty_figure(title or "Answers item by item: too few respondents to show")
     wide = shown.pivot_table(index="item_id", columns="category", values="share", fill_value=0.0)
     categories = sorted(wide.columns)
     k = len(categories)
@@ -200,6 +210,8 @@ def implementation_chart(
     schools = rates[rates["breakdown"] == "school_id+month"]
     district = rates[(rates["breakdown"] == "group+month") & (rates["group"] == "participant")].sort_values("month")
     ids = sorted(schools["school_id"].unique())
+    if not ids:
+        return _empty_figure(title or "Implementation by month: no classroom observations to show")
     columns = min(4, max(1, len(ids)))
     rows = int(np.ceil(len(ids) / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.0 * rows + 0.8), sharex=True, sharey=True,

@@ -466,10 +466,13 @@ def evaluate_survey(
         rates = [response_rates(scored, surveyed, district.educators, by=by, min_n=min_n) for by in rate_breakdowns]
         tables["response_rates"] = _stack([r.assign(level=level) for r in rates], rate_breakdowns)
         overall = tables["response_rates"].iloc[0]
-        notes.append(
-            f"{overall['estimate']:.0%} of attendees answered the survey ({int(overall['respondents'])} of "
-            f"{int(overall['n'])}); the summaries describe those who answered"
-        )
+        if overall["suppressed"]:
+            notes.append(f"the response rate is not shown: fewer than {min_n} educators attended the surveyed sessions")
+        else:
+            notes.append(
+                f"{overall['estimate']:.0%} of attendees answered the survey ({int(overall['respondents'])} of "
+                f"{int(overall['n'])}); the summaries describe those who answered"
+            )
     if construct is not None and construct in set(scores["construct"]):
         rows = constructs[
             constructs["breakdown"].isin(["district", "school_id"])

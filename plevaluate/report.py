@@ -385,6 +385,9 @@ def school_level4(ev: Evaluation, school_id: str) -> None:
     if practice:
         _paragraph(f"The practice observed in every classroom: {practice}.")
     rates = ev.table(4, "rates")
+    if school_id not in set(rates["school_id"].dropna()):
+        _paragraph("No classroom observations were recorded at this school.", note=True)
+        return
     mine = rates[((rates["breakdown"] == "school_id+month") & (rates["school_id"] == school_id))
                  | (rates["breakdown"] == "group+month")]  # fmt: skip
     target = ev.plan.get("levels", {}).get("practice", {}).get("target")

@@ -273,3 +273,60 @@ def test_no_table_shows_an_estimate_about_fewer_than_min_n_people(evaluation):
                 assert values.isna().all(), (level, name, column)
             checked += 1
     assert checked >= 15
+
+
+def _no_comparison(folder: Path) -> None:
+    schools = pd.read_csv(folder / "schools.csv", dtype=str)
+    schools["group"] = "participant"
+    schools.to_csv(folder / "schools.csv", index=False)
+
+
+def _post_only(folder: Path) -> None:
+    students = pd.read_csv(folder / "students.csv", dtype=str)
+    students[students["period"] == "post"].drop(columns=["period"]).to_csv(folder / "students.csv", index=False)
+
+
+def _sparse(folder: Path) -> None:
+    for name in ("learning", "observations", "conditions", "costs"):
+        (folder / f"{name}.csv").unlink()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [_no_comparison, _post_only, _sparse, lambda folder: (folder / "plan.yml").unlink()],
+    ids=["no comparison schools", "outcomes without periods", "levels 2-4 and costs missing", "no plan.yml"],
+)
+def test_every_section_renders_for_partial_districts(edit, tmp_path, monkeypatch):
+    # What real districts send: some levels missing, no comparison group, no plan. Every section of every
+    # notebook must still render (saying "no evidence collected" where that is the case), never raise.
+    from plevaluate import report
+
+    shown: list = []
+    monkeypatch.setattr(report, "_display", lambda *objects: shown.extend(objects))
+    folder = tmp_path / "district"
+    shutil.copytree(SAMPLE, folder)
+    edit(folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = evaluate(plevaluate.load(folder))
+    district_sections = [report.district_title, report.district_schools, report.district_level1, report.district_level2,
+                         report.district_level3, report.district_level4, report.district_level5, report.district_cost,
+                         report.notes, report.provenance, report.board_title, report.board_chain, report.board_findings,
+                         report.board_cost, report.board_glossary, report.technical_data, report.technical_models,
+                         report.technical_diagnostics, report.technical_sensitivity]  # fmt: skip
+    for section in district_sections:
+        section(ev)
+    for chart in ("implementation", "conditions", "funnel", "effect"):
+        report.board_charts(ev, chart)
+    school_sections = [report.school_title, report.chain_table, report.school_next_steps, report.school_level1,
+                       report.school_level2, report.school_level3, report.school_level4, report.school_level5,
+                       report.school_cost]  # fmt: skip
+    for school_id in ("S01", "S08", "S09"):
+        for section in school_sections:
+            section(ev, school_id)
+    text = " ".join(getattr(o, "data", "") or "" for o in shown)
+    assert "Chain of evidence" in text and "Provenance" in text
+    if edit is _sparse:
+        assert "No evidence collected for level 2 (learning)" in text
+    if edit is _no_comparison:
+        assert "no comparison group" in text.lower() or "No comparison group" in text
