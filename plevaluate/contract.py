@@ -208,6 +208,8 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                     Column("funding_source", "text", required=True),
                     _id("school_id", "schools.school_id", required=False, nullable=True),
                     Column("date", "date", nullable=True),
+                    # a one-time purchase used over several years is annualized over this many (cost.py)
+                    Column("useful_life_years", "number", nullable=True, min=1, max=50),
                 ),
                 level="cost",
             ),

@@ -144,3 +144,14 @@ def test_school_with_no_participants_and_costs_in_a_year_without_sessions(tmp_pa
     s02 = result.tables["schools"].set_index("school_id").loc["S02"]
     assert np.isnan(s02["cost_per_participant"])
     assert result.tables["by_year"]["school_year"].tolist() == ["2025-26", "2023-24"]
+
+
+def test_useful_life_is_validated(tiny):
+    costs = pd.read_csv(tiny / "costs.csv", dtype=str)
+    costs["useful_life_years"] = ""
+    costs.loc[0, "useful_life_years"] = "five"
+    costs.to_csv(tiny / "costs.csv", index=False)
+    with pytest.raises(plevaluate.ContractError) as caught:
+        plevaluate.load(tiny)
+    message = str(caught.value)
+    assert "costs.csv" in message and "useful_life_years" in message and "five" in message
