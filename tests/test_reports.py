@@ -183,9 +183,10 @@ def test_failing_notebook_for_one_school(tmp_path, capsys):
     out.mkdir()
     (out / "school-s03-pena-oneill-middle-school.html").write_text("an old report")
     code = main(["report", str(SAMPLE), "--out", str(out), "--schools", "S02,S03", "--format", "html",
-                 "--notebooks", str(notebooks), "--quiet"])  # fmt: skip
+                 "--notebooks", str(notebooks)])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 1
+    assert "reports: 100%" in err and "5/5" in err  # the progress bar
     assert "school S03" in err and "broken for this school" in err and "cell" in err
     assert (out / "school-s02-jefferson-elementary.html").stat().st_size > 20_000
     assert not (out / "school-s03-pena-oneill-middle-school.html").exists()  # the stale report is gone
