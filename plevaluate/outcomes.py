@@ -581,6 +581,8 @@ def subgroup_effects(
                 continue
         table = table[table["term"] == kwargs.get("treatment", "treatment")]
         table = table.rename(columns={column: "value"}).assign(subgroup=column)
+        numeric = pd.to_numeric(table["value"], errors="coerce")
+        table = table.iloc[np.lexsort((table["value"].astype(str), numeric.fillna(np.inf)))]  # grade 3 before 10
         table["value"] = table["value"].astype(str)
         rows.append(table)
     if not rows:

@@ -50,6 +50,7 @@ __all__ = [
     "school_title",
     "setup",
     "technical_data",
+    "technical_title",
     "technical_diagnostics",
     "technical_models",
     "technical_sensitivity",
@@ -657,6 +658,13 @@ def board_glossary(ev: Evaluation) -> None:
 
 
 # ---- the technical appendix ----
+
+
+def technical_title(ev: Evaluation) -> None:
+    _html(f"<h1>{_esc(ev.plan.get('program', ''))}: technical appendix</h1>"
+          f"<p>{_esc(ev.plan.get('school_year', ''))} &middot; for research partners: data, models, diagnostics, "
+          "sensitivity and provenance</p>")  # fmt: skip
+    _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
 def technical_data(ev: Evaluation) -> None:

@@ -313,7 +313,7 @@ def test_every_section_renders_for_partial_districts(edit, tmp_path, monkeypatch
     district_sections = [report.district_title, report.district_schools, report.district_level1, report.district_level2,
                          report.district_level3, report.district_level4, report.district_level5, report.district_cost,
                          report.notes, report.provenance, report.board_title, report.board_chain, report.board_findings,
-                         report.board_cost, report.board_glossary, report.technical_data, report.technical_models,
+                         report.board_cost, report.board_glossary, report.technical_title, report.technical_data, report.technical_models,
                          report.technical_diagnostics, report.technical_sensitivity]  # fmt: skip
     for section in district_sections:
         section(ev)
