@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .contract import District
+from .privacy import complementary_suppress, suppress
 from .results import LevelResult
 
 __all__ = [
@@ -243,7 +244,8 @@ def evaluate_cost(
         Level 0 ("cost"). Tables: ``lines`` (every ingredient, allocated), ``by_category``,
         ``by_source``, ``by_year``, ``by_source_category`` (for the stacked bar), ``schools`` (per
         participant school: cost, participants, hours, students, cost per participant and per
-        student), ``ratios`` (district) and ``effectiveness`` (cost per student per 0.1 SD).
+        student; ``suppressed`` where cost per participant would reveal fewer than min_n participants, with
+        a complementary school), ``ratios`` (district) and ``effectiveness`` (cost per student per 0.1 SD).
     """
     plan = district.plan
     name = "cost"
@@ -288,7 +290,13 @@ def evaluate_cost(
                             "cost_per_student": cost / n_students if n_students else np.nan})  # fmt: skip
         if n_people == 0:
             notes.append(f"{school} has no participating educators: cost per participant not estimable")
-    schools = pd.DataFrame(school_rows)
+    schools = pd.DataFrame(school_rows, columns=["school_id", "cost", "participants", "hours", "students",
+                                                 "cost_per_participant", "cost_per_student"])  # fmt: skip
+    # cost per participant reveals the number of participants: hidden below min_n, with a complementary school
+    schools = suppress(schools, plan.min_n, n="participants", columns=("cost_per_participant",))
+    schools = complementary_suppress(
+        schools, plan.min_n, within=[], n="participants", columns=("cost_per_participant",)
+    )
     n_participants = len(participants[participants["school_id"].isin(program)])
     contact_hours = float(hours["hours"].sum()) if len(hours) else np.nan
     users = float(practice_users.sum()) if practice_users is not None else np.nan

@@ -21,7 +21,7 @@ from ._tidy import groups as _tidy_groups
 from .contract import District
 from .effects import hedges_omega, paired_effects, smd_independent, wilson_interval
 from .errors import StatisticalWarning
-from .privacy import suppress
+from .privacy import complementary_suppress, suppress
 from .results import LevelResult, noting_warnings, suppression_note, target_status
 
 __all__ = [
@@ -272,6 +272,8 @@ def evaluate_learning(district: District, *, ci: float = 0.95) -> LevelResult:
     table = table[
         ["level", "breakdown", *groups, *[c for c in table.columns if c not in ("level", "breakdown", *groups)]]
     ]
+    # one hidden school (or role, band) must not be recoverable as district minus the others
+    table = complementary_suppress(table, plan.min_n, within=["breakdown", "assessment_id", "measure"])
     effect = program_effect(pairs) if "participant" in pairs else program_effect(pairs.assign(participant=True))
     target = table[table["breakdown"].isin(["district", "school_id"]) & (table["measure"] == "g_av")]
     target = target_status(target.drop(columns=["role", "experience_band"]), goal.target).reset_index(drop=True)

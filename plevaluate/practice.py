@@ -35,7 +35,7 @@ from ._tidy import terms
 from .contract import District
 from .effects import clustered_wilson
 from .organization import condition_ratings, principal_participation
-from .privacy import suppress
+from .privacy import complementary_suppress, suppress
 from .results import LevelResult, noting_warnings, suppression_note, target_status
 
 __all__ = [
@@ -451,6 +451,7 @@ def evaluate_practice(district: District, *, ci: float = 0.95) -> LevelResult:
     table = _stacked(rates)
     ordered = ["level", "breakdown", "group", "school_id", "month", "term"]
     table = table[ordered + [c for c in table.columns if c not in ordered]]
+    table = complementary_suppress(table, min_n, within=["breakdown", "month", "term"], n="n_people")
     tables: dict[str, pd.DataFrame] = {"rates": table}
     participants = obs[obs["participant"]]
     with noting_warnings(notes):
@@ -465,9 +466,13 @@ def evaluate_practice(district: District, *, ci: float = 0.95) -> LevelResult:
             district_rate = implementation_rates(window, by=(), min_n=min_n, ci=ci).assign(breakdown="district")
             school_rates = implementation_rates(window, by=("school_id",), min_n=min_n, ci=ci)
             target = pd.concat([district_rate, school_rates.assign(breakdown="school_id")], ignore_index=True)
+            target = complementary_suppress(target, min_n, within=["breakdown"], n="n_people")
             tables["target"] = target_status(target.assign(window=label), goal.target)
             latest = participants[participants["term_order"] == participants["term_order"].max()]
-            tables["funnel"] = funnel(latest, min_n=min_n).assign(term=latest["term"].iloc[0])
+            funnel_table = complementary_suppress(funnel(latest, min_n=min_n), min_n, within=[], n="n_people",
+                                                  columns=("estimate", "observed", "z"))  # fmt: skip
+            funnel_table.loc[funnel_table["suppressed"], "position"] = pd.NA
+            tables["funnel"] = funnel_table.assign(term=latest["term"].iloc[0])
             tables["funnel_curve"] = funnel_curve(
                 tables["funnel"]["p0"].iloc[0], int(tables["funnel"]["n"].max() * 1.2)
             )

@@ -23,7 +23,7 @@ from ._tidy import groups as _tidy_groups
 from .contract import District
 from .effects import cluster_mean_ci, clustered_wilson
 from .errors import StatisticalWarning
-from .privacy import suppress
+from .privacy import complementary_suppress, suppress
 from .results import LevelResult, noting_warnings, suppression_note, target_status
 
 __all__ = [
@@ -458,13 +458,20 @@ def evaluate_survey(
         [item_distribution(scored, by=by, min_n=min_n).assign(level=level) for by in item_breakdowns],
         item_breakdowns,
     )
+    # one hidden school (or role, format...) must not be recoverable as district minus the others
+    constructs = complementary_suppress(constructs, min_n, within=["breakdown", "construct", "measure"], n="n_people")
+    items = complementary_suppress(items, min_n, within=["breakdown", "item_id", "measure"], n="n_people")
+    distribution = complementary_suppress(distribution, min_n, within=["breakdown", "item_id", "category"],
+                                          n="n_people", columns=("count", "share"))  # fmt: skip
     tables = {"constructs": constructs, "items": items, "distribution": distribution}
     tables["reliability"] = _reliability(scored, notes, ci)
     if district.attendance is not None and "educator_id" in scored:
         rate_breakdowns = ((), ("school_id",), ("session_id",))
         surveyed = district.attendance[district.attendance["session_id"].isin(scored["session_id"].unique())]
         rates = [response_rates(scored, surveyed, district.educators, by=by, min_n=min_n) for by in rate_breakdowns]
-        tables["response_rates"] = _stack([r.assign(level=level) for r in rates], rate_breakdowns)
+        rates = _stack([r.assign(level=level) for r in rates], rate_breakdowns)
+        tables["response_rates"] = complementary_suppress(rates, min_n, within=["breakdown"], n="n_people",
+                                                          columns=("estimate", "ci_low", "ci_high", "respondents"))  # fmt: skip
         overall = tables["response_rates"].iloc[0]
         if overall["suppressed"]:
             notes.append(f"the response rate is not shown: fewer than {min_n} educators attended the surveyed sessions")

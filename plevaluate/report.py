@@ -162,8 +162,15 @@ def _rows_with_display(frame: pd.DataFrame, unit: str, min_n: int, n: str = "n")
         "" if h else _interval(lo, hi, unit) for lo, hi, h in zip(out["ci_low"], out["ci_high"], hidden)
     ]
     if n in out:
-        out["shown_n"] = [format_n(v, min_n) for v in out[n]]
+        out["shown_n"] = [_count(v, h, min_n) for v, h in zip(out[n], hidden)]
     return out
+
+
+def _count(n, hidden: bool, min_n: int) -> str:
+    """A count for display; the count of a row hidden to protect a small one is not shown either."""
+    if hidden and not pd.isna(n) and n >= min_n:
+        return "not shown"
+    return format_n(n, min_n)
 
 
 def _group_labels(ev: Evaluation, frame: pd.DataFrame, columns: list[str], default: str) -> list[str]:
@@ -817,8 +824,9 @@ def district_cost(ev: Evaluation) -> None:
     _html(html_table(by_category, {"label": "Category", "shown": "Cost", "pct": "Share"}, numeric=("shown", "pct")))
     schools = cost.tables["schools"].assign(
         name=lambda f: f["school_id"].map(ev.school_name), shown=lambda f: [f"${v:,.0f}" for v in f["cost"]],
-        people=lambda f: [format_n(v, ev.min_n) for v in f["participants"]],
-        per=lambda f: [f"${v:,.0f}" if pd.notna(v) else "not estimable" for v in f["cost_per_participant"]])  # fmt: skip
+        people=lambda f: [_count(v, h, ev.min_n) for v, h in zip(f["participants"], f["suppressed"])],
+        per=lambda f: ["not shown" if h else f"${v:,.0f}" if pd.notna(v) else "not estimable"
+                       for v, h in zip(f["cost_per_participant"], f["suppressed"])])  # fmt: skip
     _html(html_table(schools, {"name": "School", "shown": "Cost (shared lines allocated)", "people": "Participants",
                                "per": "Per participant"}, numeric=("shown", "people", "per")))  # fmt: skip
     years = cost.tables["by_year"]
@@ -845,10 +853,14 @@ def school_cost(ev: Evaluation, school_id: str) -> None:
     mine = lines[lines["school_id"] == school_id].groupby("category")["charged"].sum().reset_index()
     mine = mine.assign(label=mine["category"].map(figures._CATEGORY_LABELS).fillna(mine["category"]),
                        shown=[f"${v:,.0f}" for v in mine["charged"]])  # fmt: skip
-    per = f"${row['cost_per_participant']:,.0f} per participating educator" if pd.notna(row["cost_per_participant"]) \
-        else "no participating educators"  # fmt: skip
-    _paragraph(f"This school's share of the program: ${row['cost']:,.0f} ({per}; "
-               f"{format_n(row['participants'], ev.min_n)} participants, {row['hours']:,.0f} hours of PL attended).")  # fmt: skip
+    if bool(row["suppressed"]):
+        _paragraph(f"This school's share of the program: ${row['cost']:,.0f}. Cost per participant and the number of "
+                   "participants are not shown, to protect a small group.")  # fmt: skip
+    else:
+        per = (f"${row['cost_per_participant']:,.0f} per participating educator"
+               if pd.notna(row["cost_per_participant"]) else "no participating educators")  # fmt: skip
+        _paragraph(f"This school's share of the program: ${row['cost']:,.0f} ({per}; "
+                   f"{format_n(row['participants'], ev.min_n)} participants, {row['hours']:,.0f} hours of PL attended).")  # fmt: skip
     _html(html_table(mine, {"label": "Category", "shown": "Cost"}, numeric=("shown",)))
 
 

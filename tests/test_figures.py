@@ -98,7 +98,11 @@ def test_funnel_chart_hides_suppressed_schools(levels_3_4):
     fig = funnel_chart(practice["funnel"], practice["funnel_curve"], highlight="S01")
     ax = fig.axes[0]
     drawn = sum(len(c.get_offsets()) for c in ax.collections)
-    assert drawn == 7 + 1  # seven schools shown (S08 suppressed) and the ring around S01
+    table = practice["funnel"]
+    # S08 (5 educators) is hidden, and with it the next smallest school, so that S08 cannot be recovered from
+    # the district rate by subtraction; the ring around S01 is the eighth mark
+    assert table["suppressed"].sum() == 2 and table.loc[table["school_id"] == "S08", "suppressed"].all()
+    assert drawn == (~table["suppressed"]).sum() + 1
     assert any("S08" in t.get_text() for t in fig.texts)
     assert "S03" in ax.get_title(loc="left")
 

@@ -349,3 +349,24 @@ def test_level1_row_order_does_not_matter(scored):
         b = construct_summary(construct_scores(shuffled), by=by)
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
         pd.testing.assert_frame_equal(item_summary(scored, by=by), item_summary(shuffled, by=by), rtol=1e-12)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=2, max_size=12), st.integers(2, 20))
+def test_complementary_suppression_protects_the_small_cell(ns, min_n):
+    # NCES SLDS Technical Brief 3 (2010): with a shown total, one hidden cell is recoverable by subtraction, so
+    # hidden cells must be at least two and together cover at least min_n people (or all cells are hidden).
+    from plevaluate.privacy import complementary_suppress
+
+    table = pd.DataFrame({"school": range(len(ns)), "estimate": 0.5, "n": ns})
+    out = complementary_suppress(suppress(table, min_n), min_n, within=[])
+    hidden = out[out["suppressed"]]
+    if len(hidden):
+        assert len(hidden) >= 2 or len(hidden) == len(out)
+        assert hidden["n"].sum() >= min_n or len(hidden) == len(out)
+        assert hidden["estimate"].isna().all()
+    assert (out.loc[out["n"] < min_n, "suppressed"]).all()
+    # only what is needed: a complementary row is never hidden when the rule already holds without it
+    if out["complementary"].any():
+        largest = out.loc[out["complementary"], "n"].max()
+        assert (out.loc[~out["suppressed"], "n"] >= largest).all()

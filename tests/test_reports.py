@@ -259,13 +259,13 @@ def test_slug():
 
 def test_no_table_shows_an_estimate_about_fewer_than_min_n_people(evaluation):
     # Every result table with a count of people: rows below min_n carry no estimate, count or share.
-    shown = ("estimate", "ci_low", "ci_high", "count", "share", "mean", "raw", "respondents")
+    shown = ("estimate", "ci_low", "ci_high", "count", "share", "mean", "raw", "respondents", "cost_per_participant")
     checked = 0
     for level, result in evaluation.levels.items():
         for name, table in result.tables.items():
-            people = (
-                "n_people" if "n_people" in table else ("n" if "suppressed" in table and name != "funnel" else None)
-            )
+            people = next((c for c in ("n_people", "participants") if c in table), None)
+            if people is None and "suppressed" in table and "n" in table:
+                people = "n"
             if people is None:
                 continue
             small = table[people].astype(float) < evaluation.min_n
