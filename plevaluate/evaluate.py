@@ -51,6 +51,7 @@ STATUSES = (
     "not met",
     "not yet measured",
     "too few people to report",
+    "hidden to protect a smaller group",
     "no target set",
     "not applicable",
     "reported",
@@ -391,7 +392,7 @@ def chain_sentence(rows: pd.DataFrame) -> str:
         row = row._asdict()
         if row["status"] == "met":
             held.append(_MET[row["level"]])
-        elif row["status"] == "too few people to report":
+        elif row["status"] in ("too few people to report", "hidden to protect a smaller group"):
             small.append(str(row["level"]))
         elif row["status"] in ("not met", "not yet measured"):
             broken = row
@@ -399,7 +400,7 @@ def chain_sentence(rows: pd.DataFrame) -> str:
     tail = ""
     if small:
         listed = ", ".join(small[:-1]) + (" and " if len(small) > 1 else "") + small[-1]
-        tail = f" Level{'s' if len(small) > 1 else ''} {listed}: too few people to report."
+        tail = f" Level{'s' if len(small) > 1 else ''} {listed}: not shown (too few people, or protecting a smaller group)."
     if broken is None:
         if not held:
             return ("No level has a result to compare with a target yet." + tail).strip()

@@ -219,7 +219,9 @@ def chain_table(ev: Evaluation, scope: str = "district") -> None:
     rows = ev.chain[ev.chain["scope"] == scope].copy()
     rows["level_label"] = [f"{lv}. {name}" for lv, name in zip(rows["level"], rows["level_name"])]
     rows["shown_estimate"] = [
-        "" if s in ("too few people to report", "not yet measured", "not applicable") else _fmt(v, u)
+        ""
+        if s in ("too few people to report", "hidden to protect a smaller group", "not yet measured", "not applicable")
+        else _fmt(v, u)
         for v, u, s in zip(rows["estimate"], rows["unit"], rows["status"])
     ]
     rows["shown_interval"] = [_interval(lo, hi, u) for lo, hi, u in zip(rows["ci_low"], rows["ci_high"], rows["unit"])]

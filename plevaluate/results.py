@@ -103,8 +103,8 @@ def target_status(table: pd.DataFrame, target: float | None) -> pd.DataFrame:
         ``table`` plus ``target``; ``met`` (estimate >= target; missing when the estimate is
         suppressed or there is no target) and ``status``: ``met`` when the whole interval is at or
         above the target, ``not met`` when it is entirely below, ``met, not conclusive`` /
-        ``not met, not conclusive`` when the interval straddles the target, ``suppressed`` or
-        ``no target``.
+        ``not met, not conclusive`` when the interval straddles the target, ``suppressed`` (too few
+        people), ``hidden to protect a smaller group`` (complementary suppression) or ``no target``.
 
     Examples
     --------
@@ -122,5 +122,9 @@ def target_status(table: pd.DataFrame, target: float | None) -> pd.DataFrame:
     status = np.where(met, "met", "not met")
     status = np.where(sure, status, np.char.add(status.astype(str), ", not conclusive"))
     status = np.where(estimate.isna(), "suppressed", status)
-    out["status"] = np.where(out["target"].isna(), "no target", status)
+    if "complementary" in out:
+        protecting = out["complementary"].fillna(False).astype(bool).to_numpy()
+        status = np.where(protecting, "hidden to protect a smaller group", status)
+    out["status"] = np.where(out["target"].isna() & ~np.isin(status, ["suppressed", "hidden to protect a smaller group"]),
+                             "no target", status)  # fmt: skip
     return out

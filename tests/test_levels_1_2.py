@@ -321,8 +321,10 @@ def test_level_result_html_escapes_untrusted_text():
 
 def test_target_status_edge_cases():
     table = pd.DataFrame({"estimate": [np.nan, 0.5], "ci_low": [np.nan, 0.4], "ci_high": [np.nan, 0.6]})
+    protected = table.assign(complementary=[True, False])
+    assert target_status(protected, 0.7)["status"].tolist() == ["hidden to protect a smaller group", "not met"]
     assert target_status(table, 0.7)["status"].tolist() == ["suppressed", "not met"]
-    assert target_status(table, None)["status"].tolist() == ["no target", "no target"]
+    assert target_status(table, None)["status"].tolist() == ["suppressed", "no target"]  # hiding wins
     assert target_status(table, 0.7)["met"].tolist()[1] is False
 
 
