@@ -157,7 +157,11 @@ def html_table(
 def _rows_with_display(frame: pd.DataFrame, unit: str, min_n: int, n: str = "n") -> pd.DataFrame:
     out = frame.copy()
     hidden = out["suppressed"].astype(bool) if "suppressed" in out else pd.Series(False, index=out.index)
-    out["shown_estimate"] = [("too few to report" if h else _fmt(v, unit)) for v, h in zip(out["estimate"], hidden)]
+    protecting = out["complementary"].fillna(False).astype(bool) if "complementary" in out else hidden & False
+    out["shown_estimate"] = [
+        ("not shown (protects a smaller group)" if p else "too few to report" if h else _fmt(v, unit))
+        for v, h, p in zip(out["estimate"], hidden, protecting)
+    ]
     out["shown_interval"] = [
         "" if h else _interval(lo, hi, unit) for lo, hi, h in zip(out["ci_low"], out["ci_high"], hidden)
     ]
