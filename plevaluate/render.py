@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unicodedata
 import warnings
@@ -116,6 +117,9 @@ def _worker_kernel():
     if "km" not in _WORKER:
         folder = tempfile.mkdtemp(prefix="plevaluate-kernel-")
         km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))
+        # the kernel runs this very Python (where plevaluate is installed), whatever "python3" kernelspec
+        # another Jupyter installation on the machine may have registered
+        km.kernel_spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         # started here so its chatter ("Parent appears to have exited") does not reach the user's terminal
         km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _WORKER["km"], _WORKER["folder"] = km, folder
