@@ -466,8 +466,9 @@ def district_level1(ev: Evaluation) -> None:
     rates = ev.table(1, "response_rates")
     if rates is not None:
         overall = rates[rates["breakdown"] == "district"].iloc[0]
-        _paragraph(f"{overall['estimate']:.0%} of attendees answered the end-of-session survey; reaction surveys "
-                   "describe those who answered.", note=True)  # fmt: skip
+        if pd.notna(overall["estimate"]):
+            _paragraph(f"{overall['estimate']:.0%} of attendees answered the end-of-session survey; reaction surveys "
+                       "describe those who answered.", note=True)  # fmt: skip
 
 
 def district_level2(ev: Evaluation) -> None:

@@ -25,7 +25,7 @@ import plevaluate
 from plevaluate.cli import main
 from plevaluate.evaluate import STATUSES, Evaluation, chain_sentence, evaluate
 from plevaluate.render import find_browser, render, slug
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, write_tiny
 
 SCHOOLS = ["S03", "S08"]
 BROWSER = find_browser()
@@ -292,10 +292,15 @@ def _sparse(folder: Path) -> None:
         (folder / f"{name}.csv").unlink()
 
 
+def _tiny(folder: Path) -> None:
+    shutil.rmtree(folder)
+    write_tiny(folder)  # three schools, 60 answers, 40 observations: nearly everything suppressed
+
+
 @pytest.mark.parametrize(
     "edit",
-    [_no_comparison, _post_only, _sparse, lambda folder: (folder / "plan.yml").unlink()],
-    ids=["no comparison schools", "outcomes without periods", "levels 2-4 and costs missing", "no plan.yml"],
+    [_no_comparison, _post_only, _sparse, lambda folder: (folder / "plan.yml").unlink(), _tiny],
+    ids=["no comparison schools", "outcomes without periods", "levels 2-4 and costs missing", "no plan.yml", "tiny"],
 )
 def test_every_section_renders_for_partial_districts(edit, tmp_path, monkeypatch):
     # What real districts send: some levels missing, no comparison group, no plan. Every section of every
