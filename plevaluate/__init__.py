@@ -3,7 +3,9 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from .contract import TABLES, District, load
+from .cost import evaluate_cost
 from .errors import ContractError, ContractWarning, PlanError, Problem, StatisticalWarning
+from .evaluate import Evaluation, evaluate
 from .learning import evaluate_learning
 from .organization import evaluate_organization
 from .outcomes import estimate_effect, evaluate_outcomes
@@ -22,6 +24,7 @@ __all__ = [
     "ContractError",
     "ContractWarning",
     "District",
+    "Evaluation",
     "LevelResult",
     "Plan",
     "PlanError",
@@ -29,6 +32,8 @@ __all__ = [
     "StatisticalWarning",
     "__version__",
     "estimate_effect",
+    "evaluate",
+    "evaluate_cost",
     "evaluate_learning",
     "evaluate_organization",
     "evaluate_outcomes",

@@ -118,3 +118,24 @@ def test_sample_has_no_real_looking_identifiers(table):
     frame = pd.read_csv(SAMPLE / f"{table}.csv", dtype=str)
     column = "student_id" if table == "students" else "educator_id"
     assert frame[column].str.match(r"^(ST|E)\d+$").all()
+
+
+def test_readme_python_examples_run(monkeypatch):
+    # The README's Python snippets, run in order in one namespace from the repository root (snippets about a
+    # user's own folder, "path/to/...", are skipped): documentation that cannot rot.
+    import warnings
+
+    monkeypatch.chdir(ROOT)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    namespace: dict = {}
+    ran = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for block in blocks:
+            if "path/to" in block:
+                continue
+            if "district" not in namespace and "district" in block and "plevaluate.load" not in block:
+                exec("import plevaluate\ndistrict = plevaluate.load('data/sample')", namespace)
+            exec(block, namespace)
+            ran += 1
+    assert ran >= 4
