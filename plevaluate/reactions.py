@@ -461,8 +461,14 @@ def evaluate_survey(
     # one hidden school (or role, format...) must not be recoverable as district minus the others
     constructs = complementary_suppress(constructs, min_n, within=["breakdown", "construct", "measure"], n="n_people")
     items = complementary_suppress(items, min_n, within=["breakdown", "item_id", "measure"], n="n_people")
-    distribution = complementary_suppress(distribution, min_n, within=["breakdown", "item_id", "category"],
-                                          n="n_people", columns=("count", "share"))  # fmt: skip
+    # a group's answers to an item are hidden as a whole, exactly where its item summary is hidden
+    hidden = items.loc[items["suppressed"].astype(bool), ["breakdown", "school_id", "item_id"]].drop_duplicates()
+    keys = ["breakdown", "school_id", "item_id"]
+    marked = distribution[keys].merge(hidden.assign(_hide=True), on=keys, how="left")["_hide"].fillna(False)
+    marked = marked.to_numpy(dtype=bool) & ~distribution["suppressed"].to_numpy(dtype=bool)
+    distribution = distribution.assign(complementary=marked)
+    distribution.loc[marked, ["count", "share"]] = np.nan
+    distribution.loc[marked, "suppressed"] = True
     tables = {"constructs": constructs, "items": items, "distribution": distribution}
     tables["reliability"] = _reliability(scored, notes, ci)
     if district.attendance is not None and "educator_id" in scored:

@@ -372,3 +372,16 @@ def test_complementary_suppression_protects_the_small_cell(ns, min_n):
     if out["complementary"].any():
         largest = out.loc[out["complementary"], "n"].max()
         assert (out.loc[~out["suppressed"], "n"] >= largest).all()
+
+
+def test_answer_distributions_are_hidden_with_their_item_summaries(level1):
+    # A Likert chart must not show part of a school's answers: its distribution for an item is hidden exactly
+    # when its item summary is (primary or complementary suppression).
+    items = level1["items"]
+    hidden_items = set(map(tuple, items.loc[items["suppressed"], ["school_id", "item_id"]].dropna().to_numpy()))
+    dist = level1["distribution"]
+    dist = dist[dist["breakdown"] == "school_id"]
+    for (school, item), rows in dist.groupby(["school_id", "item_id"]):
+        assert rows["suppressed"].all() == ((school, item) in hidden_items), (school, item)
+        assert rows["suppressed"].all() or not rows["suppressed"].any(), (school, item)
+    assert any(school == "S08" for school, _ in hidden_items)
