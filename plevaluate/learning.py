@@ -21,7 +21,7 @@ from ._tidy import groups as _tidy_groups
 from .contract import District
 from .effects import hedges_omega, paired_effects, smd_independent, wilson_interval
 from .errors import StatisticalWarning
-from .privacy import complementary_suppress, suppress
+from .privacy import complementary_suppress, format_n, suppress
 from .results import LevelResult, noting_warnings, suppression_note, target_status
 
 __all__ = [
@@ -157,7 +157,7 @@ def learning_gains(
     return suppress(pd.DataFrame(rows, columns=columns), min_n)
 
 
-def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25) -> pd.DataFrame:
+def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25, min_n: int = 10) -> pd.DataFrame:
     """Did educators missing a post score differ at pre from those who completed both?
 
     Returns one row per assessment: n_matched, n_missing_post, pre_mean_matched, pre_mean_missing,
@@ -177,7 +177,7 @@ def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25) -> pd.Da
             row["differs"] = bool(abs(smd["g"]) > threshold or p < 0.05)
             if row["differs"]:
                 warnings.warn(
-                    f"assessment {assessment}: the {len(gone)} educators with no post score scored "
+                    f"assessment {assessment}: the {format_n(len(gone), min_n)} educators with no post score scored "
                     f"{abs(smd['g']):.2f} SD {'lower' if smd['g'] > 0 else 'higher'} at pre than those who "
                     "completed both; the gains describe completers only",
                     StatisticalWarning,
@@ -266,7 +266,7 @@ def evaluate_learning(district: District, *, ci: float = 0.95) -> LevelResult:
             gains = learning_gains(participants, by=by, mastery_share=goal.mastery_share, min_n=plan.min_n, ci=ci)
             gains.insert(1, "breakdown", "+".join(by) if by else "district")
             frames.append(gains)
-        missing = missing_post_check(participants)
+        missing = missing_post_check(participants, min_n=plan.min_n)
     table = pd.concat(frames, ignore_index=True)
     groups = [c for by in BREAKDOWNS for c in by]
     table = table[
@@ -283,8 +283,9 @@ def evaluate_learning(district: District, *, ci: float = 0.95) -> LevelResult:
     counts = participants["status"].value_counts()
     if counts.drop("matched", errors="ignore").sum():
         notes.append(
-            f"{int(counts.get('missing_post', 0))} educator-assessment(s) have no post score and "
-            f"{int(counts.get('missing_pre', 0))} no pre score; gains use the {int(counts.get('matched', 0))} with both"
+            f"{format_n(counts.get('missing_post', 0), plan.min_n)} educator-assessment(s) have no post score and "
+            f"{format_n(counts.get('missing_pre', 0), plan.min_n)} no pre score; gains use the "
+            f"{format_n(counts.get('matched', 0), plan.min_n)} with both"
         )
     meta = {"min_n": plan.min_n, "ci": ci, "mastery_share": goal.mastery_share, "target": goal.target,
             "participants": int(participants["educator_id"].nunique())}  # fmt: skip
