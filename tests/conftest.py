@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +20,14 @@ import plevaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def sample_evaluation(sample_district) -> plevaluate.Evaluation:
+    """All levels of the sample district, evaluated once for the whole test session."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return plevaluate.evaluate(sample_district)
 
 
 @pytest.fixture

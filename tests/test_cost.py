@@ -12,7 +12,6 @@ import pytest
 
 import plevaluate
 from plevaluate.cost import allocate, cost_effectiveness, cost_lines, cost_ratios, cost_totals, evaluate_cost
-from plevaluate.evaluate import evaluate
 from tests.conftest import SAMPLE
 
 
@@ -86,10 +85,8 @@ def test_cost_effectiveness_carries_the_interval():
 
 
 @pytest.fixture(scope="module")
-def sample_cost(sample_district):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return evaluate(sample_district).levels[0]
+def sample_cost(sample_evaluation):
+    return sample_evaluation.levels[0]
 
 
 def test_sample_reconciles_to_the_cent(sample_cost):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import matplotlib.pyplot as plt
 import pytest
 
@@ -17,8 +15,6 @@ from plevaluate.figures import (
     theme,
 )
 from plevaluate.learning import learning_gains, match_pairs
-from plevaluate.organization import evaluate_organization
-from plevaluate.practice import evaluate_practice
 from plevaluate.reactions import item_distribution, score_reactions
 
 
@@ -65,10 +61,8 @@ def test_prepost_chart_draws_nothing_for_a_suppressed_group(sample_district):
 
 
 @pytest.fixture(scope="module")
-def levels_3_4(sample_district):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return evaluate_organization(sample_district), evaluate_practice(sample_district)
+def levels_3_4(sample_evaluation):
+    return sample_evaluation.levels[3], sample_evaluation.levels[4]
 
 
 def test_conditions_heatmap_and_untrusted_names(levels_3_4, sample_district, tmp_path):

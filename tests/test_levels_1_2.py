@@ -247,10 +247,8 @@ def test_no_warnings_from_clean_levels(scored):
 
 
 @pytest.fixture(scope="module")
-def level1(sample_district):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatisticalWarning)
-        return evaluate_reactions(sample_district)
+def level1(sample_evaluation):
+    return sample_evaluation.levels[1]
 
 
 def test_level1_runner_target_is_checked_independently(level1, sample_district, truth):

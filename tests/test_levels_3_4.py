@@ -17,7 +17,6 @@ import plevaluate
 from plevaluate.organization import (
     condition_ratings,
     conditions_target,
-    evaluate_organization,
     principal_participation,
     structure_means,
 )
@@ -35,17 +34,13 @@ from tests.conftest import ROOT, SAMPLE
 
 
 @pytest.fixture(scope="module")
-def level3(sample_district):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return evaluate_organization(sample_district)
+def level3(sample_evaluation):
+    return sample_evaluation.levels[3]
 
 
 @pytest.fixture(scope="module")
-def level4(sample_district):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return evaluate_practice(sample_district)
+def level4(sample_evaluation):
+    return sample_evaluation.levels[4]
 
 
 # ---- reference values from outside the project ----

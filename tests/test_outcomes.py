@@ -3,8 +3,6 @@ formulas, truth recovery on the sample, a coverage study, properties and bad inp
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,7 +20,6 @@ from plevaluate.outcomes import (
     baseline_equivalence,
     clustering_correction,
     estimate_effect,
-    evaluate_outcomes,
     findings,
     fit_mixed,
     outcome_icc,
@@ -40,10 +37,8 @@ def post(sample_district):
 
 
 @pytest.fixture(scope="module")
-def level5(sample_district):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return evaluate_outcomes(sample_district)
+def level5(sample_evaluation):
+    return sample_evaluation.levels[5]
 
 
 # ---- published and independent reference values ----

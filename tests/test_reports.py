@@ -51,10 +51,8 @@ def rendered(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def evaluation():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return evaluate(plevaluate.load(SAMPLE))
+def evaluation(sample_evaluation):
+    return sample_evaluation
 
 
 def test_every_report_is_rendered(rendered):
