@@ -34,3 +34,31 @@ def terms(dates: pd.Series) -> pd.DataFrame:
     index = dates.dt.month.map(_TERM_OF_MONTH)
     label = start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2) + " " + index.map(_TERM_NAMES)
     return pd.DataFrame({"term": label.astype("string"), "term_order": start * 3 + index - 1}, index=dates.index)
+
+
+def coverage(frame: pd.DataFrame, *, level: int, records: str | None, people: str | None) -> pd.DataFrame:
+    """What a level's evidence rests on, for the district and each school: distinct ``records``
+    (responses, observations) and distinct ``people`` (educators, students) in ``frame``.
+
+    Returns
+    -------
+    DataFrame
+        level, breakdown (``district`` / ``school_id``), school_id, records, n_people.
+
+    >>> f = pd.DataFrame({"school_id": ["A", "A", "B"], "obs": [1, 2, 3], "who": ["x", "x", "y"]})
+    >>> coverage(f, level=4, records="obs", people="who")[["school_id", "records", "n_people"]].values.tolist()
+    [[nan, 3, 2], ['A', 2, 1], ['B', 1, 1]]
+    """
+
+    def count(part: pd.DataFrame, column: str | None) -> float:
+        return float(part[column].dropna().nunique()) if column else float(len(part))
+
+    rows = [{"breakdown": "district", "school_id": None, "records": count(frame, records),
+             "n_people": count(frame, people)}]  # fmt: skip
+    for school, part in frame.dropna(subset=["school_id"]).groupby("school_id", sort=True):
+        rows.append({"breakdown": "school_id", "school_id": school, "records": count(part, records),
+                     "n_people": count(part, people)})  # fmt: skip
+    out = pd.DataFrame(rows, columns=["breakdown", "school_id", "records", "n_people"])
+    out[["records", "n_people"]] = out[["records", "n_people"]].astype(int)
+    out.insert(0, "level", level)
+    return out

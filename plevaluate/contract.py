@@ -31,7 +31,7 @@ import pandas as pd
 from .errors import ContractError, ContractWarning, Problem
 from .plan import Plan, read_plan
 
-__all__ = ["Column", "District", "TABLES", "TableSpec", "load"]
+__all__ = ["Column", "District", "TABLES", "TableSpec", "in_program", "load"]
 
 # Cells that mean "no value" in typed columns (numbers, dates, flags, categories).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a"})
@@ -959,3 +959,30 @@ def load(path: str | Path) -> District:
     if plan_path:
         hashes[plan_path.name] = hashlib.sha256(plan_path.read_bytes()).hexdigest()
     return District(folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes))
+
+
+def in_program(educators: pd.DataFrame, schools: pd.DataFrame) -> pd.Series:
+    """Whether each educator takes part in the program: the one rule every level uses.
+
+    An educator is in the program when educators.csv says ``participant: true`` and not in it when it
+    says ``false``. Where the flag is blank, or the column is absent, the school decides: educators of
+    a ``participant`` school are in the program, those of a ``comparison`` school are not.
+
+    Returns
+    -------
+    Series
+        bool, indexed like ``educators``.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"educator_id": ["a", "b", "c"], "school_id": ["P", "P", "C"],
+    ...                   "participant": pd.array([False, None, None], dtype="boolean")})
+    >>> s = pd.DataFrame({"school_id": ["P", "C"], "group": ["participant", "comparison"]})
+    >>> in_program(e, s).tolist()
+    [False, True, False]
+    """
+    by_school = educators["school_id"].map(schools.set_index("school_id")["group"]).eq("participant")
+    if "participant" not in educators:
+        return by_school.astype(bool)
+    flag = educators["participant"].astype("boolean")
+    return flag.fillna(by_school).astype(bool)

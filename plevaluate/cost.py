@@ -26,9 +26,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .contract import District
-from .privacy import complementary_suppress, suppress
-from .results import LevelResult
+from .contract import District, in_program
+from .results import LevelResult, Note
 
 __all__ = [
     "allocate",
@@ -140,9 +139,7 @@ def allocate(lines: pd.DataFrame, educators: pd.DataFrame, schools: pd.DataFrame
         ``lines`` with every district-level line split into one line per participant school
         (``allocated`` True, ``rule`` stating the share); school lines unchanged. The total is unchanged.
     """
-    participants = educators
-    if "participant" in educators:
-        participants = educators[educators["participant"].astype("boolean").fillna(False).to_numpy()]
+    participants = educators[in_program(educators, schools).to_numpy()]
     program = set(schools.loc[schools["group"] == "participant", "school_id"])
     counts = participants[participants["school_id"].isin(program)].groupby("school_id").size()
     counts = counts[counts > 0]
@@ -160,7 +157,7 @@ def allocate(lines: pd.DataFrame, educators: pd.DataFrame, schools: pd.DataFrame
         for column in ("amount", "charged", "hours"):
             part[column] = part[column] * weight
         part["allocated"] = True
-        part["rule"] = f"district-level line shared by participating educators ({counts[school]} of {counts.sum()})"
+        part["rule"] = "district-level line shared in proportion to participating educators"
         parts.append(part)
     return pd.concat([local, *parts], ignore_index=True)
 
@@ -198,7 +195,9 @@ def cost_ratios(total: float, denominators: dict[str, tuple[float, str]]) -> pd.
     return pd.DataFrame(rows)
 
 
-def cost_effectiveness(cost_per_student: float, g: float, g_low: float, g_high: float, *, per: float = 0.1) -> dict:
+def cost_effectiveness(
+    cost_per_student: float, g: float, g_low: float, g_high: float, *, per: float = 0.1, ci: float = 0.95
+) -> dict:
     """Cost per student per ``per`` SD of effect, with the effect's interval carried through.
 
     ``ratio = cost_per_student / (g / per)``; its interval is ``cost_per_student / (g_high / per)`` to
@@ -218,7 +217,7 @@ def cost_effectiveness(cost_per_student: float, g: float, g_low: float, g_high: 
     if g <= 0:
         return {**out, "status": "not estimable: the effect is zero or negative"}
     if g_low <= 0:
-        return {**out, "status": "not estimable: the effect's 95% interval includes zero"}
+        return {**out, "status": f"not estimable: the effect's {ci:.0%} interval includes zero"}
     return {**out, "estimate": cost_per_student / (g / per), "ci_low": cost_per_student / (g_high / per),
             "ci_high": cost_per_student / (g_low / per), "status": "estimable"}  # fmt: skip
 
@@ -244,8 +243,7 @@ def evaluate_cost(
         Level 0 ("cost"). Tables: ``lines`` (every ingredient, allocated), ``by_category``,
         ``by_source``, ``by_year``, ``by_source_category`` (for the stacked bar), ``schools`` (per
         participant school: cost, participants, hours, students, cost per participant and per
-        student; ``suppressed`` where cost per participant would reveal fewer than min_n participants, with
-        a complementary school), ``ratios`` (district) and ``effectiveness`` (cost per student per 0.1 SD).
+        student (suppression of small counts happens when publishing: `plevaluate.privacy.publish_levels`), ``ratios`` (district) and ``effectiveness`` (cost per student per 0.1 SD).
     """
     plan = district.plan
     name = "cost"
@@ -268,8 +266,7 @@ def evaluate_cost(
         if idle:
             notes.append(f"costs recorded in {', '.join(idle)}, a school year with no PL sessions: check the dates")
     educators = district.educators
-    flags = educators["participant"].astype("boolean").fillna(False) if "participant" in educators else None
-    participants = educators[flags.to_numpy()] if flags is not None else educators
+    participants = educators[in_program(educators, district.schools).to_numpy()]
     hours = lines.loc[lines["category"] == "participant_time", ["school_id", "hours"]]
     students = None
     if district.students is not None:
@@ -289,14 +286,11 @@ def evaluate_cost(
                             "cost_per_participant": cost / n_people if n_people else np.nan,
                             "cost_per_student": cost / n_students if n_students else np.nan})  # fmt: skip
         if n_people == 0:
-            notes.append(f"{school} has no participating educators: cost per participant not estimable")
+            notes.append(Note(f"{school} has no participating educators: cost per participant not estimable",
+                              level=0, scope=school, kind="missing"))  # fmt: skip
     schools = pd.DataFrame(school_rows, columns=["school_id", "cost", "participants", "hours", "students",
                                                  "cost_per_participant", "cost_per_student"])  # fmt: skip
-    # cost per participant reveals the number of participants: hidden below min_n, with a complementary school
-    schools = suppress(schools, plan.min_n, n="participants", columns=("cost_per_participant",))
-    schools = complementary_suppress(
-        schools, plan.min_n, within=[], n="participants", columns=("cost_per_participant",)
-    )
+    # cost per participant reveals the number of participants: privacy.publish_levels hides it below min_n
     n_participants = len(participants[participants["school_id"].isin(program)])
     contact_hours = float(hours["hours"].sum()) if len(hours) else np.nan
     users = float(practice_users.sum()) if practice_users is not None else np.nan
@@ -321,7 +315,8 @@ def evaluate_cost(
     }
     if effect is not None:
         per_student = ratios.set_index("measure").loc["cost_per_student", "estimate"]
-        row = cost_effectiveness(per_student, effect.get("hedges_g"), effect.get("g_ci_low"), effect.get("g_ci_high"))
+        row = cost_effectiveness(per_student, effect.get("hedges_g"), effect.get("g_ci_low"), effect.get("g_ci_high"),
+                                 ci=plan.ci)  # fmt: skip
         tables["effectiveness"] = pd.DataFrame([row])
         if row["status"] != "estimable":
             notes.append(f"cost per student per 0.1 SD of effect {row['status']}")

@@ -16,8 +16,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,8 +30,9 @@ from .learning import evaluate_learning
 from .organization import evaluate_organization
 from .outcomes import evaluate_outcomes
 from .practice import evaluate_practice, practice_users, prepare_observations
+from .privacy import format_n, publish_levels
 from .reactions import evaluate_reactions
-from .results import LevelResult
+from .results import HIDDEN_STATUSES, LevelResult, Note
 
 __all__ = ["LEVELS", "STATUSES", "Evaluation", "chain_of_evidence", "chain_sentence", "evaluate"]
 
@@ -49,11 +50,13 @@ LEVELS = {
 STATUSES = (
     "met",
     "not met",
+    "not conclusive",
     "not yet measured",
     "too few people to report",
     "hidden to protect a smaller group",
     "no target set",
     "not applicable",
+    "not estimable",
     "reported",
 )
 
@@ -92,6 +95,37 @@ class Evaluation:
     schools: pd.DataFrame
     plan: dict
     provenance: dict = field(default_factory=dict)
+    published: bool = False
+
+    def publish(self) -> Evaluation:
+        """The evaluation as it may leave the machine: small-cell and complementary suppression applied once,
+        to every table, with the chain of evidence, its sentences and the notes rebuilt from what is shown
+        (`plevaluate.privacy.publish_levels`). Statistics are not recomputed."""
+        if self.published:
+            return self
+        levels, _ = publish_levels(self.levels, self.min_n)
+        levels = _normalized(levels)
+        chain, sentences = _chain(levels, self.schools, self.plan)
+        return replace(self, levels=levels, chain=chain, sentences=sentences, published=True)
+
+    def notes(self, scope: str = "district", levels: Iterable[int] = (0, 1, 2, 3, 4, 5)) -> pd.DataFrame:
+        """The notes a report about ``scope`` prints: level, scope, kind, text.
+
+        ``"district"``: every note, a school's own notes named by the school; a school_id: the
+        district-wide notes and that school's own, never another school's.
+        """
+        rows = []
+        for level in levels:
+            result = self.levels.get(level)
+            if result is None:
+                continue
+            for note in result.notes:
+                if scope == "district" or note.scope in ("district", scope):
+                    text = str(note)
+                    if scope == "district" and note.scope != "district":
+                        text = f"{self.school_name(note.scope)}: {text}"
+                    rows.append({"level": level, "scope": note.scope, "kind": note.kind, "text": text})
+        return pd.DataFrame(rows, columns=["level", "scope", "kind", "text"])
 
     def __getitem__(self, level: int) -> LevelResult:
         return self.levels[level]
@@ -114,11 +148,11 @@ class Evaluation:
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        manifest: dict = {"levels": {}, "plan": self.plan, "provenance": self.provenance}
+        manifest: dict = {"levels": {}, "plan": self.plan, "provenance": self.provenance, "published": self.published}
         frames = {"chain": self.chain, "sentences": self.sentences, "schools": self.schools}
         manifest["frames"] = {name: _write(frame, staging / f"{name}.csv") for name, frame in frames.items()}
         for number, result in self.levels.items():
-            entry = {"name": result.name, "notes": list(result.notes), "meta": _jsonable(result.meta),
+            entry = {"name": result.name, "notes": [n.as_dict() for n in result.notes], "meta": _jsonable(result.meta),
                      "evidence": result.evidence, "tables": {}}  # fmt: skip
             for name, frame in result.tables.items():
                 entry["tables"][name] = _write(frame, staging / f"level{number}_{name}.csv")
@@ -142,10 +176,11 @@ class Evaluation:
         levels = {}
         for number, entry in manifest["levels"].items():
             tables = {name: _read(folder / f"level{number}_{name}.csv", spec) for name, spec in entry["tables"].items()}
-            levels[int(number)] = LevelResult(int(number), entry["name"], tables, tuple(entry["notes"]), entry["meta"],
+            notes = tuple(Note.from_value(n, int(number)) for n in entry["notes"])
+            levels[int(number)] = LevelResult(int(number), entry["name"], tables, notes, entry["meta"],
                                               entry["evidence"])  # fmt: skip
         return cls(levels, frames["chain"], frames["sentences"], frames["schools"], manifest["plan"],
-                   manifest["provenance"])  # fmt: skip
+                   manifest["provenance"], bool(manifest.get("published", False)))  # fmt: skip
 
 
 def _jsonable(value):
@@ -203,17 +238,26 @@ def _read(path: Path, spec: dict) -> pd.DataFrame:
 
 # ---- chain of evidence ----
 
+#: Conditions rubric ratings in words.
+RATING_WORDS = {1: "not yet", 2: "emerging", 3: "developing", 4: "deepening"}
 
-def _status(detail: str) -> str:
-    if detail.startswith("met"):
-        return "met"
-    if detail.startswith("not met"):
-        return "not met"
-    if detail == "suppressed":
-        return "too few people to report"
-    if detail == "no target":
-        return "no target set"
-    return detail
+#: What each status means, in plain words (reports print these beside the badges).
+STATUS_MEANINGS = {
+    "met": "the whole interval is at or above the target",
+    "not met": "the whole interval is below the target",
+    "not conclusive": "the interval includes the target: the data cannot tell whether it was met",
+    "too few people to report": "fewer people than the reporting minimum",
+    "hidden to protect a smaller group": "hidden so that a smaller group's result cannot be worked out",
+    "no target set": "the plan sets no target for this level",
+    "not yet measured": "no evidence was collected",
+    "not applicable": "not part of the program",
+    "not estimable": "too little data for an estimate",
+    "reported": "reported without a target",
+}
+
+
+def _status(status: str) -> str:
+    return {"no target": "no target set"}.get(status, status)
 
 
 def _row(scope, level, evidence, measure, unit, estimate=np.nan, low=np.nan, high=np.nan, target=np.nan,
@@ -221,6 +265,13 @@ def _row(scope, level, evidence, measure, unit, estimate=np.nan, low=np.nan, hig
     return {"scope": scope, "level": level, "level_name": LEVELS[level][0], "question": LEVELS[level][1],
             "evidence": evidence, "measure": measure, "unit": unit, "estimate": estimate, "ci_low": low,
             "ci_high": high, "target": target, "n": n, "status": status, "status_detail": detail or status}  # fmt: skip
+
+
+def _detail(status: str, level: int, low: float, high: float) -> str:
+    detail = STATUS_MEANINGS.get(status, status)
+    if level == 5 and status in ("met", "not met", "not conclusive") and pd.notna(low) and low <= 0 <= high:
+        detail += "; the interval also includes zero: the data cannot tell a benefit from no difference"
+    return detail
 
 
 def _from_target(scope, level, table, key, evidence, measure, unit):
@@ -231,44 +282,73 @@ def _from_target(scope, level, table, key, evidence, measure, unit):
         return None
     r = rows.iloc[0]
     n = r.get("n_people", r.get("n", np.nan))
-    return _row(scope, level, evidence, measure, unit, r["estimate"], r.get("ci_low", np.nan), r.get("ci_high", np.nan),
-                r["target"], _status(str(r["status"])), str(r["status"]), n)  # fmt: skip
+    status = _status(str(r["status"]))
+    low, high = r.get("ci_low", np.nan), r.get("ci_high", np.nan)
+    return _row(scope, level, evidence, measure, unit, r["estimate"], low, high, r["target"], status,
+                _detail(status, level, low, high), n)  # fmt: skip
+
+
+#: What each level's evidence is, in words: (records, people) nouns for `_evidence`.
+_EVIDENCE_WORDS = {
+    1: ("{records} survey responses", "from {people} educators"),
+    2: ("", "pre/post assessments of {people} educators"),
+    3: ("{records} conditions ratings", "with principal participation and the staff survey"),
+    4: ("{records} classroom observations", "of {people} educators"),
+    5: ("", "scores of {people} students, with prior scores"),
+}
+
+
+def _evidence(level: int, result: LevelResult | None, key: str | None, min_n: int) -> str:
+    """What a scope's evidence at ``level`` rests on, with that scope's own counts."""
+    if result is None or not result.evidence:
+        return "no evidence collected"
+    table = result.tables.get("coverage")
+    if table is None:
+        return "no evidence collected"
+    rows = table[table["breakdown"] == "district"] if key is None else table[table["school_id"] == key]
+    if rows.empty:
+        return "no evidence collected at this school"
+    r = rows.iloc[0]
+    hidden = bool(r.get("suppressed", False))
+    if hidden and bool(r.get("complementary", False)):
+        people = "a number not shown (protects a smaller group) of"
+    else:
+        people = format_n(r["n_people"], min_n) if pd.notna(r["n_people"]) else f"<{min_n}"
+    records = "" if pd.isna(r["records"]) else f"{int(r['records']):,}"
+    first, second = _EVIDENCE_WORDS[level]
+    text = " ".join(part for part in (first.format(records=records), second.format(people=people)) if part)
+    return text.replace(
+        "a number not shown (protects a smaller group) of educators", "educators (number not shown)"
+    ).replace("a number not shown (protects a smaller group) of students", "students (number not shown)")
 
 
 def chain_of_evidence(levels: Mapping[int, LevelResult], schools: pd.DataFrame, plan: dict) -> pd.DataFrame:
     """One row per scope (the district, then each school) and Guskey level.
 
+    Each row carries its own scope's evidence: a school's row counts that school's responses,
+    educators, observations and students (`_tidy.coverage` of each level).
+
     Returns
     -------
     DataFrame
-        scope, level, level_name, question, evidence (what was collected, in words), measure, unit
-        (``share``, ``sd``, ``rating``, ``points``), estimate, ci_low, ci_high, target, n, status (one of
-        `STATUSES`), status_detail (e.g. ``met, not conclusive`` when the interval straddles the target).
+        scope, level, level_name, question, evidence (what was collected, in words, with the scope's
+        counts), measure, unit (``share``, ``sd``, ``rating``, ``points``), estimate, ci_low, ci_high,
+        target, n, status (one of `STATUSES`), status_detail (what the status means, in words).
     """
     goals = plan.get("levels", {})
+    min_n = int(plan.get("min_n", 10))
+    reactions, organization = goals.get("reactions", {}), goals.get("organization", {})
+    at_least = organization.get("rating_at_least", 3)
     words = {
-        1: f"share of respondents rating '{goals.get('reactions', {}).get('construct', 'content')}' "
-        f"{goals.get('reactions', {}).get('rating_at_least', 4):g} or higher",
+        1: f"share of respondents rating '{reactions.get('construct', 'content')}' "
+        f"{reactions.get('rating_at_least', 4):g} or higher",
         2: "gain from pre to post in SD units (g_av)",
-        3: f"{goals.get('organization', {}).get('indicator') or goals.get('organization', {}).get('structure') or 'conditions'}"
-        " rated developing or better",
+        3: f"{(organization.get('indicator') or organization.get('structure') or 'conditions').replace('_', ' ')}"
+        f" rated {RATING_WORDS.get(int(at_least), f'{at_least:g}')} ({at_least:g}) or better: share of schools",
         4: "share of classroom visits where the practice was seen",
         5: "effect on student outcomes in SD units (Hedges' g)",
     }
     units = {1: "share", 2: "sd", 3: "share", 4: "share", 5: "sd"}
-    evidence = {}
-    for level in range(1, 6):
-        result = levels.get(level)
-        if result is None or not result.evidence:
-            evidence[level] = "no evidence collected"
-        else:
-            evidence[level] = {
-                1: lambda r: f"{r.meta.get('respondents', 0):,} survey responses",
-                2: lambda r: f"pre/post assessments of {r.meta.get('participants', 0):,} educators",
-                3: lambda r: "conditions rubrics, principal participation, staff survey",
-                4: lambda r: f"{r.meta.get('observations', 0):,} classroom observations",
-                5: lambda r: "student assessment scores with prior scores",
-            }[level](result)
     rows = []
     scopes = [("district", None)] + [(s, s) for s in schools["school_id"]]
     group = schools.set_index("school_id")["group"]
@@ -278,21 +358,22 @@ def chain_of_evidence(levels: Mapping[int, LevelResult], schools: pd.DataFrame, 
         rows.append(_cost_row(scope, key, cost, comparison))
         for level in range(1, 6):
             result = levels.get(level)
+            evidence = _evidence(level, result, key, min_n)
             if result is None or not result.evidence:
-                rows.append(_row(scope, level, evidence[level], words[level], units[level]))
+                rows.append(_row(scope, level, evidence, words[level], units[level]))
                 continue
             if comparison and level in (1, 2, 3, 4):
-                rows.append(_row(scope, level, evidence[level], words[level], units[level], status="not applicable",
+                rows.append(_row(scope, level, evidence, words[level], units[level], status="not applicable",
                                  detail="comparison school: not in the program"))  # fmt: skip
                 continue
             table = result.tables.get("target")
             if level in (1, 2, 4):
-                row = _from_target(scope, level, table, key, evidence[level], words[level], units[level])
+                row = _from_target(scope, level, table, key, evidence, words[level], units[level])
             elif level == 3:
-                row = _level3(scope, key, table, evidence[level], words[level])
+                row = _level3(scope, key, table, evidence, words[level], at_least)
             else:
-                row = _level5(scope, key, result, evidence[level], words[level], comparison)
-            rows.append(row or _row(scope, level, evidence[level], words[level], units[level]))
+                row = _level5(scope, key, result, evidence, words[level], comparison)
+            rows.append(row or _row(scope, level, evidence, words[level], units[level]))
     return pd.DataFrame(rows)
 
 
@@ -313,35 +394,40 @@ def _cost_row(scope, key, cost, comparison):
                 detail="district-level lines shared by participating educators" if key else "reported")  # fmt: skip
 
 
-def _level3(scope, key, table, evidence, measure):
+def _level3(scope, key, table, evidence, measure, at_least):
     if table is None:
         return _row(scope, 3, evidence, measure, "share")
     if key is None:
         r = table[table["breakdown"] == "district"].iloc[0]
+        status = _status(str(r["status"]))
         return _row(scope, 3, evidence, measure, "share", r["estimate"], r["ci_low"], r["ci_high"], r["target"],
-                    _status(str(r["status"])), str(r["status"]), r["n"])  # fmt: skip
+                    status, _detail(status, 3, r["ci_low"], r["ci_high"]), r["n"])  # fmt: skip
     rows = table[table["school_id"] == key]
     if rows.empty:
         return None
     r = rows.iloc[0]
     status = "met" if bool(r["at_least"]) else "not met"
+    label = RATING_WORDS.get(int(at_least), f"{at_least:g}")
     return _row(scope, 3, evidence, "latest rating (1 not yet - 4 deepening)", "rating", r["estimate"],
-                target=r["target"], status=status, detail=str(r["status"]))  # fmt: skip
+                target=r["target"], status=status,
+                detail=f"a rubric rating, {'at or above' if status == 'met' else 'below'} {label} ({at_least:g})")  # fmt: skip
 
 
 def _level5(scope, key, result, evidence, measure, comparison):
     if key is None:
-        return _from_target(scope, 5, result.tables.get("target").assign(breakdown="district"), None, evidence, measure, "sd") \
-            if "target" in result.tables else _row(scope, 5, evidence, measure, "sd", status="not yet measured",
-                                                    detail="no comparison group: the effect cannot be estimated")  # fmt: skip
+        if "target" not in result.tables:
+            return _row(scope, 5, evidence, measure, "sd", status="not yet measured",
+                        detail="no comparison group: the effect cannot be estimated")  # fmt: skip
+        return _from_target(scope, 5, result.tables["target"].assign(breakdown="district"), None, evidence, measure,
+                            "sd")  # fmt: skip
     schools = result.tables.get("schools")
     if comparison or schools is None or key not in set(schools["school_id"]):
         return _row(scope, 5, evidence, "students' scores against what prior scores predict", "points",
                     status="not applicable", detail="comparison school" if comparison else "not estimated")  # fmt: skip
     r = schools[schools["school_id"] == key].iloc[0]
-    if bool(r["suppressed"]):
-        return _row(scope, 5, evidence, "points above or below prediction", "points", status="too few people to report",
-                    n=r["n"])  # fmt: skip
+    if bool(r.get("suppressed", False)):
+        status = HIDDEN_STATUSES[1] if bool(r.get("complementary", False)) else HIDDEN_STATUSES[0]
+        return _row(scope, 5, evidence, "points above or below prediction", "points", status=status)
     detail = "above prediction" if r["ci_low"] > 0 else "below prediction" if r["ci_high"] < 0 else "as predicted"
     return _row(scope, 5, evidence, "points above or below what prior scores predict", "points", r["estimate"],
                 r["ci_low"], r["ci_high"], status="no target set", detail=detail, n=r["n"])  # fmt: skip
@@ -361,6 +447,13 @@ _NOT_MET = {
     4: "classroom use stayed below the target ({value} against {target})",
     5: "students' gains did not reach the target ({value} against {target})",
 }
+_UNSURE = {
+    1: "participants' ratings",
+    2: "assessment gains",
+    3: "support",
+    4: "classroom use",
+    5: "students' gains",
+}
 
 
 def _value(row) -> str:
@@ -373,48 +466,58 @@ def _value(row) -> str:
     return f"{row['estimate']:+.1f} points"
 
 
-def _target(row) -> str:
+def _target(row, key: str = "target") -> str:
     if row["unit"] == "share":
-        return f"{row['target']:.0%}"
+        return f"{row[key]:.0%}"
     if row["unit"] == "sd":
-        return f"{row['target']:.2f} SD"
-    return f"{row['target']:g}"
+        return f"{row[key]:.2f} SD"
+    return f"{row[key]:g}"
 
 
 def chain_sentence(rows: pd.DataFrame) -> str:
-    """Where the chain of evidence holds and where it first breaks, in one or two sentences."""
+    """Where the chain of evidence holds and where it first breaks or becomes uncertain, in one or two sentences.
+
+    A level is called met or not met only when its whole interval is on one side of the target; a
+    level whose interval includes the target is "not conclusive", and the sentence says so in words.
+    """
     rows = rows.sort_values("level")
     if (rows["status"] == "not applicable").sum() >= 4:
         return ("A comparison school: it did not take part in the program; its students are the comparison group "
                 "for the student-outcome estimate.")  # fmt: skip
-    held, small, broken = [], [], None
+    held, small, stop = [], [], None
     for row in rows.itertuples():
         row = row._asdict()
         if row["status"] == "met":
             held.append(_MET[row["level"]])
-        elif row["status"] in ("too few people to report", "hidden to protect a smaller group"):
+        elif row["status"] in HIDDEN_STATUSES:
             small.append(str(row["level"]))
-        elif row["status"] in ("not met", "not yet measured"):
-            broken = row
+        elif row["status"] in ("not met", "not yet measured", "not conclusive"):
+            stop = row
             break
     tail = ""
     if small:
         listed = ", ".join(small[:-1]) + (" and " if len(small) > 1 else "") + small[-1]
         tail = f" Level{'s' if len(small) > 1 else ''} {listed}: not shown (too few people, or protecting a smaller group)."
-    if broken is None:
+    if stop is None:
         if not held:
             return ("No level has a result to compare with a target yet." + tail).strip()
         return "Every level with a result met its target: " + _join(held) + "." + tail
-    if broken["status"] == "not met":
-        reason = _NOT_MET[broken["level"]].format(value=_value(broken), target=_target(broken))
-        if "not conclusive" in str(broken["status_detail"]):
-            reason += ", though the difference is within the margin of error"
+    if stop["status"] == "not met":
+        reason = _NOT_MET[stop["level"]].format(value=_value(stop), target=_target(stop))
+        verb = "breaks"
+    elif stop["status"] == "not conclusive":
+        reason = (f"{_UNSURE[stop['level']]} ({_value(stop)} against a target of {_target(stop)}) cannot be judged: "
+                  f"the interval, {_target(stop, 'ci_low')} to {_target(stop, 'ci_high')}, includes the target")  # fmt: skip
+        if stop["level"] == 5 and stop["ci_low"] <= 0 <= stop["ci_high"]:
+            reason += " and zero"
+        verb = "is not conclusive"
     else:
-        reason = f"there is no evidence yet ({broken['level_name'].lower()} not measured)"
+        reason = f"there is no evidence yet ({stop['level_name'].lower()} not measured)"
+        verb = "breaks"
     if not held:
-        return f"The chain of evidence breaks at level {broken['level']}: {reason}.{tail}"
+        return f"The chain of evidence {verb} at level {stop['level']}: {reason}.{tail}"
     text = _join(held)
-    return f"{text[0].upper()}{text[1:]}, but at level {broken['level']} {reason}.{tail}"
+    return f"{text[0].upper()}{text[1:]}, but at level {stop['level']} {reason}.{tail}"
 
 
 def _join(parts: list[str]) -> str:
@@ -422,35 +525,26 @@ def _join(parts: list[str]) -> str:
 
 
 def evaluate(district: District) -> Evaluation:
-    """Run all five levels for the district and every school, in one pass, and build the chain of evidence."""
+    """Run all five levels for the district and every school, in one pass, and build the chain of evidence.
+
+    Every statistic is computed on the full data, so each has one answer whichever way it is reached
+    (``evaluate(district)[5]`` equals ``evaluate_outcomes(district)``). The result is the internal
+    store: call `Evaluation.publish` before anything leaves the machine (`plevaluate.render` does).
+    """
     levels: dict[int, LevelResult] = {
         1: evaluate_reactions(district),
         2: evaluate_learning(district),
         3: evaluate_organization(district),
         4: evaluate_practice(district),
+        5: evaluate_outcomes(district),
     }
-    rates = None
-    target = levels[4].tables.get("funnel")
-    if target is not None:
-        rates = target[~target["suppressed"]][["school_id", "estimate"]]
-    levels[5] = evaluate_outcomes(district, implementation=rates)
     users = practice_users(prepare_observations(district)) if district.observations is not None else None
     effect = levels[5].tables["effect"].iloc[0] if "effect" in levels[5].tables else None
     levels[0] = evaluate_cost(district, practice_users=users, effect=effect)
-    levels = {
-        number: LevelResult(
-            r.level, r.name, {k: _normalize(v) for k, v in r.tables.items()}, r.notes, r.meta, r.evidence
-        )
-        for number, r in levels.items()
-    }
+    levels = _normalized(levels)
     plan = district.plan.model_dump(mode="json")
     schools = _normalize(district.schools)
-    chain = _normalize(chain_of_evidence(levels, schools, plan))
-    sentences = _normalize(
-        pd.DataFrame(
-            [{"scope": scope, "sentence": chain_sentence(rows)} for scope, rows in chain.groupby("scope", sort=False)]
-        )
-    )
+    chain, sentences = _chain(levels, schools, plan)
     provenance = {
         "plevaluate_version": _version(),
         "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -460,6 +554,23 @@ def evaluate(district: District) -> Evaluation:
         "python_packages": _versions(),
     }
     return Evaluation(levels, chain, sentences, schools, plan, provenance)
+
+
+def _normalized(levels: Mapping[int, LevelResult]) -> dict[int, LevelResult]:
+    return {
+        number: LevelResult(
+            r.level, r.name, {k: _normalize(v) for k, v in r.tables.items()}, r.notes, r.meta, r.evidence
+        )  # fmt: skip
+        for number, r in levels.items()
+    }
+
+
+def _chain(levels: Mapping[int, LevelResult], schools: pd.DataFrame, plan: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    chain = _normalize(chain_of_evidence(levels, schools, plan))
+    sentences = pd.DataFrame(
+        [{"scope": scope, "sentence": chain_sentence(rows)} for scope, rows in chain.groupby("scope", sort=False)]
+    )
+    return chain, _normalize(sentences)
 
 
 def _versions() -> dict:

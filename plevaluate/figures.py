@@ -70,7 +70,7 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
         From `plevaluate.reactions.item_distribution` for one group: item_id, category, share,
         reverse_coded, suppressed. Suppressed items are left out and named in the caption.
     texts : dict, optional
-        item_id -> item wording for the axis labels.
+        item_id -> item wording, for the axis labels, the title and the caption (wrapped and shortened).
     title : str
         The one-line takeaway; by default the most and least agreed items are named.
     """
@@ -84,11 +84,15 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
     mid = (categories[0] + categories[-1]) / 2
     agree = wide[[c for c in categories if c > mid]].sum(axis=1)
     wide = wide.loc[agree.sort_values().index]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(wide) + 1.6))
+
+    def label(item: str, width: int = 48) -> str:
+        return textwrap.fill(textwrap.shorten(plain((texts or {}).get(item, item)), 2 * width), width)
+
+    fig, ax = plt.subplots(figsize=(9, 0.62 * len(wide) + 1.8))
     left = -wide[[c for c in categories if c < mid]].sum(axis=1) - wide.get(mid, 0) / 2
     colours = _LIKERT if k == 5 else sns.color_palette("RdBu", k).as_hex()
     for colour, category in zip(colours, categories):
-        ax.barh(wide.index.map(lambda i: (texts or {}).get(i, i)), wide[category], left=left, color=colour,
+        ax.barh(wide.index.map(label), wide[category], left=left, color=colour,
                 label=f"{category:g}", edgecolor="white", linewidth=0.5)  # fmt: skip
         left = left + wide[category]
     ax.axvline(0, color="black", linewidth=0.8)
@@ -97,12 +101,14 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
     ax.legend(title="answer", ncols=k, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     best, worst = agree.idxmax(), agree.idxmin()
     ax.set_title(
-        title or f"Most agreement: {best} ({agree[best]:.0%}); least: {worst} ({agree[worst]:.0%})", loc="left"
-    )
+        textwrap.fill(title or f"Most agreement: '{label(best, 200)}' ({agree[best]:.0%}); least: '{label(worst, 200)}' "
+                      f"({agree[worst]:.0%})", 100), loc="left", fontsize=10,
+    )  # fmt: skip
     if hidden:
         fig.text(
-            0.01, 0.01, f"Not shown (fewer respondents than the reporting minimum): {', '.join(hidden)}", fontsize=8
-        )
+            0.01, 0.01, textwrap.fill("Not shown (too few respondents, or protecting a smaller group): "
+                                      + "; ".join(label(h, 200) for h in hidden), 140), fontsize=8
+        )  # fmt: skip
     fig.tight_layout()
     return fig
 
@@ -195,7 +201,12 @@ def conditions_heatmap(
 
 
 def implementation_chart(
-    rates: pd.DataFrame, *, target: float | None = None, names: dict | None = None, title: str = ""
+    rates: pd.DataFrame,
+    *,
+    target: float | None = None,
+    names: dict | None = None,
+    title: str = "",
+    ci: str = "95%",
 ) -> Figure:
     """Implementation over time: one small panel per school with the district line behind it.
 
@@ -203,7 +214,10 @@ def implementation_chart(
     ----------
     rates : DataFrame
         ``rates`` from `plevaluate.practice.evaluate_practice` (uses the ``school_id+month`` and
-        ``group+month`` rows). Suppressed months are not drawn; a school with none shown says so.
+        ``group+month`` rows). Hidden months are not drawn; a school with none shown says why
+        (too few educators observed, or hidden to protect a smaller group).
+    ci : str
+        The interval level in words, for the caption.
     target : float, optional
         The plan's level-4 target, drawn as a dashed line.
     """
@@ -223,8 +237,11 @@ def implementation_chart(
         x = part["month"].map(position)
         ax.plot(district["month"].map(position), district["estimate"], color=PALETTE["grey"], linewidth=1.5)
         if part.empty:
-            ax.text(0.5, 0.5, "too few educators\nobserved", ha="center", va="center", transform=ax.transAxes,
-                    fontsize=8, color=PALETTE["grey"])  # fmt: skip
+            mine = schools[schools["school_id"] == school]
+            protects = "complementary" in mine and mine["complementary"].fillna(False).astype(bool).all()
+            why = "not shown: protects\na smaller group" if protects else "too few educators\nobserved"
+            ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=8,
+                    color=PALETTE["grey"])  # fmt: skip
         else:
             ax.fill_between(x, part["ci_low"], part["ci_high"], color=PALETTE["sky"], alpha=0.3, linewidth=0)
             ax.plot(x, part["estimate"], color=PALETTE["blue"], marker="o", markersize=3)
@@ -248,7 +265,7 @@ def implementation_chart(
     else:
         heading = "Implementation of the practice by month"
     fig.suptitle(textwrap.fill(heading, 110), x=0.01, ha="left", fontsize=11)
-    fig.text(0.01, 0.01, "Blue: the school, with its 95% interval. Grey: all participant schools."
+    fig.text(0.01, 0.01, f"Blue: the school, with its {ci} interval. Grey: all participant schools."
              + (" Dashed: the target." if target is not None else ""), fontsize=8)  # fmt: skip
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
@@ -270,7 +287,8 @@ def funnel_chart(
         ``funnel`` and ``funnel_curve`` from `plevaluate.practice.evaluate_practice`. Suppressed
         schools are not drawn (named in the caption).
     highlight : str, optional
-        A school_id to mark (a school's own report); schools outside the limits are always labelled.
+        A school_id to mark (a school's own report). Then only that school is named: other schools
+        appear anonymously. Without it (district report), schools outside the limits are labelled.
     """
     shown = table[~table["suppressed"]]
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -284,7 +302,8 @@ def funnel_chart(
     ax.scatter(shown.loc[~outside, "n"], shown.loc[~outside, "estimate"], color=PALETTE["blue"], zorder=3)
     ax.scatter(shown.loc[outside, "n"], shown.loc[outside, "estimate"], color=PALETTE["vermillion"], zorder=3,
                label="outside the 95% limits")  # fmt: skip
-    for row in shown[outside | shown["school_id"].eq(highlight)].itertuples():
+    labelled = shown["school_id"].eq(highlight) if highlight is not None else outside
+    for row in shown[labelled].itertuples():
         ax.annotate(plain((names or {}).get(row.school_id, row.school_id)), (row.n, row.estimate), fontsize=7,
                     xytext=(4, 3), textcoords="offset points")  # fmt: skip
     ax.set_xlabel("observations in the school")
@@ -296,21 +315,33 @@ def funnel_chart(
     if highlight is not None and highlight in set(shown["school_id"]):
         mine = shown[shown["school_id"] == highlight]
         ax.scatter(mine["n"], mine["estimate"], s=160, facecolors="none", edgecolors="black", zorder=4)
-    heading = (
-        f"Outside the 95% limits: {', '.join(plain((names or {}).get(s, s)) for s in flagged)}"
-        if flagged
-        else "Every school is within the range chance alone would produce"
-    )
+    if highlight is not None:
+        mine = shown[shown["school_id"] == highlight]
+        place = "" if mine.empty else str(mine["position"].iloc[0])
+        heading = ("This school is within the range chance alone would produce" if place == "within" else
+                   f"This school is {place} limits" if place else
+                   f"{len(flagged)} school(s) outside the 95% limits")  # fmt: skip
+    elif flagged:
+        heading = f"Outside the 95% limits: {', '.join(plain((names or {}).get(s, s)) for s in flagged)}"
+    else:
+        heading = "Every school is within the range chance alone would produce"
     ax.set_title(textwrap.fill(title or heading, 70), loc="left")
-    hidden = table.loc[table["suppressed"], "school_id"].tolist()
-    if hidden:
-        fig.text(0.01, 0.01, f"Not shown (too few educators observed): {', '.join(map(plain, hidden))}", fontsize=8)
+    hidden = table.loc[table["suppressed"].astype(bool), "school_id"].tolist()
+    if hidden and highlight is None:
+        listed = ", ".join(plain((names or {}).get(s, s)) for s in hidden)
+        fig.text(0.01, 0.01, f"Not shown (too few educators observed, or protecting such a school): {listed}",
+                 fontsize=8)  # fmt: skip
+    elif hidden:
+        fig.text(0.01, 0.01, f"{len(hidden)} school(s) not shown (too few educators observed, or protecting such a "
+                 "school)", fontsize=8)  # fmt: skip
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 
-def dose_response_chart(bands: pd.DataFrame, model: pd.DataFrame | None = None, *, title: str = "") -> Figure:
-    """Implementation by PL hours attended: rate and 95% interval per band, the modelled slope in the caption.
+def dose_response_chart(
+    bands: pd.DataFrame, model: pd.DataFrame | None = None, *, title: str = "", ci: str = "95%"
+) -> Figure:
+    """Implementation by PL hours attended: rate and interval per band, the modelled slope in the caption.
 
     Parameters
     ----------
@@ -335,7 +366,7 @@ def dose_response_chart(bands: pd.DataFrame, model: pd.DataFrame | None = None, 
         )
         if more == "lower":
             heading = title or "Teachers with more PL hours used the practice less often"
-        fig.text(0.01, 0.01, f"Odds of the practice per 10 more hours: x{row['estimate']:.2f} (95% CI "
+        fig.text(0.01, 0.01, f"Odds of the practice per 10 more hours: x{row['estimate']:.2f} ({ci} CI "
                  f"{row['ci_low']:.2f} to {row['ci_high']:.2f}), adjusted for month; correlational.", fontsize=8)  # fmt: skip
     ax.set_title(title or heading, loc="left")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
@@ -352,7 +383,7 @@ def interval_chart(
     title: str = "",
     caption: str = "",
 ) -> Figure:
-    """Estimates with their 95% intervals as dots and whiskers, one line per row (suppressed rows say so).
+    """Estimates with their intervals as dots and whiskers, one line per row (hidden rows say why, never drawn).
 
     Parameters
     ----------
@@ -371,9 +402,10 @@ def interval_chart(
     est, low, high = rows["estimate"], rows["ci_low"].fillna(rows["estimate"]), rows["ci_high"].fillna(rows["estimate"])
     ax.errorbar(est[shown], y[shown], xerr=[est[shown] - low[shown], high[shown] - est[shown]], fmt="o",
                 color=PALETTE["blue"], capsize=3)  # fmt: skip
-    for yy in y[~shown.to_numpy()]:
-        ax.text(0.02, yy, "too few people to report", transform=ax.get_yaxis_transform(), va="center", fontsize=8,
-                color=PALETTE["grey"])  # fmt: skip
+    protecting = rows["complementary"].fillna(False).astype(bool) if "complementary" in rows else hidden & False
+    for yy, protects in zip(y[~shown.to_numpy()], protecting[~shown].to_numpy()):
+        text = "not shown (protects a smaller group)" if protects else "too few people to report"
+        ax.text(0.02, yy, text, transform=ax.get_yaxis_transform(), va="center", fontsize=8, color=PALETTE["grey"])
     ax.set_yticks(y, [textwrap.shorten(plain(v), 45) for v in rows[label]])
     if reference is not None and np.isfinite(reference):
         ax.axvline(reference, color=PALETTE["orange"], linestyle="--", linewidth=1, label=reference_label)

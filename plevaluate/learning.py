@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._tidy import coverage
 from ._tidy import groups as _tidy_groups
-from .contract import District
+from .contract import District, in_program
 from .effects import hedges_omega, paired_effects, smd_independent, wilson_interval
 from .errors import StatisticalWarning
-from .privacy import complementary_suppress, format_n, suppress
-from .results import LevelResult, noting_warnings, suppression_note, target_status
+from .privacy import UNSUPPRESSED, format_n, suppress
+from .results import LevelResult, noting_warnings, target_status
 
 __all__ = [
     "EXPERIENCE_BANDS",
@@ -229,11 +230,11 @@ def program_effect(pairs: pd.DataFrame, *, group: str = "participant", ci: float
 BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("school_id",), ("role",), ("experience_band",))
 
 
-def evaluate_learning(district: District, *, ci: float = 0.95) -> LevelResult:
+def evaluate_learning(district: District, *, ci: float | None = None) -> LevelResult:
     """Level 2 for the district and every school: gains of participating educators, and the program effect.
 
-    Gains are those of participant educators (``educators.participant``; all educators when the
-    column is absent). Where comparison educators took the same assessment, ``program_effect``
+    Gains are those of the educators in the program (`plevaluate.contract.in_program`: the
+    ``participant`` flag, or the school's group where the flag is blank or absent). Where comparison educators took the same assessment, ``program_effect``
     compares the two groups' gains.
 
     Returns
@@ -252,18 +253,19 @@ def evaluate_learning(district: District, *, ci: float = 0.95) -> LevelResult:
     if district.learning is None:
         return LevelResult(2, name, evidence=False, notes=("no assessment scores were collected",))
     plan = district.plan
+    ci = plan.ci if ci is None else ci
     goal = plan.levels.learning
     notes: list[str] = []
     pairs = match_pairs(district.learning, district.educators)
-    if "participant" in pairs:
-        flag = pairs["participant"].astype("boolean")
-        participants = pairs[flag.fillna(True).to_numpy()]
-    else:
-        participants = pairs
+    educators = district.educators.drop_duplicates("educator_id")
+    member = pd.Series(in_program(educators, district.schools).to_numpy(), index=educators["educator_id"])
+    pairs["participant"] = pairs["educator_id"].map(member).fillna(False).astype(bool)
+    participants = pairs[pairs["participant"].to_numpy()]
     frames = []
     with noting_warnings(notes):
         for by in BREAKDOWNS:
-            gains = learning_gains(participants, by=by, mastery_share=goal.mastery_share, min_n=plan.min_n, ci=ci)
+            # statistics on the full data: privacy.publish_levels suppresses what is published
+            gains = learning_gains(participants, by=by, mastery_share=goal.mastery_share, min_n=UNSUPPRESSED, ci=ci)
             gains.insert(1, "breakdown", "+".join(by) if by else "district")
             frames.append(gains)
         missing = missing_post_check(participants, min_n=plan.min_n)
@@ -272,14 +274,9 @@ def evaluate_learning(district: District, *, ci: float = 0.95) -> LevelResult:
     table = table[
         ["level", "breakdown", *groups, *[c for c in table.columns if c not in ("level", "breakdown", *groups)]]
     ]
-    # one hidden school (or role, band) must not be recoverable as district minus the others
-    table = complementary_suppress(table, plan.min_n, within=["breakdown", "assessment_id", "measure"])
-    effect = program_effect(pairs) if "participant" in pairs else program_effect(pairs.assign(participant=True))
+    effect = program_effect(pairs, ci=ci)
     target = table[table["breakdown"].isin(["district", "school_id"]) & (table["measure"] == "g_av")]
     target = target_status(target.drop(columns=["role", "experience_band"]), goal.target).reset_index(drop=True)
-    for by in BREAKDOWNS[1:]:
-        note = suppression_note(table[table["breakdown"] == by[0]], by[0], plan.min_n, "educators with both scores")
-        notes += [note] if note else []
     counts = participants["status"].value_counts()
     if counts.drop("matched", errors="ignore").sum():
         notes.append(
@@ -289,5 +286,7 @@ def evaluate_learning(district: District, *, ci: float = 0.95) -> LevelResult:
         )
     meta = {"min_n": plan.min_n, "ci": ci, "mastery_share": goal.mastery_share, "target": goal.target,
             "participants": int(participants["educator_id"].nunique())}  # fmt: skip
-    tables = {"gains": table, "missing": missing, "program_effect": effect, "target": target}
+    matched = participants[participants["status"] == "matched"]
+    tables = {"coverage": coverage(matched, level=2, records=None, people="educator_id"), "gains": table,
+              "missing": missing, "program_effect": effect, "target": target}  # fmt: skip
     return LevelResult(2, name, tables, tuple(notes), meta)

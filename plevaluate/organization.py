@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import terms
+from ._tidy import coverage, terms
 from .contract import District
 from .effects import wilson_interval
-from .privacy import suppress
+from .privacy import UNSUPPRESSED, suppress
 from .reactions import evaluate_survey
-from .results import LevelResult, target_status
+from .results import LevelResult, Note, target_status
 
 __all__ = [
     "condition_ratings",
@@ -294,7 +294,7 @@ def role_participation(
     return suppress(out, min_n)
 
 
-def evaluate_organization(district: District, *, ci: float = 0.95) -> LevelResult:
+def evaluate_organization(district: District, *, ci: float | None = None) -> LevelResult:
     """Level 3 for the district and every school.
 
     Returns
@@ -311,12 +311,14 @@ def evaluate_organization(district: District, *, ci: float = 0.95) -> LevelResul
           (from `plevaluate.reactions.evaluate_survey`).
     """
     plan = district.plan
+    ci = plan.ci if ci is None else ci
     goal = plan.levels.organization
     tables: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
     if district.conditions is not None:
         ratings = condition_ratings(district.conditions, district.schools)
         tables["ratings"] = ratings
+        tables["coverage"] = coverage(ratings, level=3, records=None, people=None).assign(n_people=pd.NA)
         tables["structures"] = structure_means(ratings, ci=ci)
         tables["change"] = conditions_change(ratings)
         matrix = conditions_matrix(ratings).stack(level=[0, 1], future_stack=True).rename("rating").reset_index()
@@ -326,8 +328,10 @@ def evaluate_organization(district: District, *, ci: float = 0.95) -> LevelResul
                                              rating_at_least=goal.rating_at_least, target=goal.target, ci=ci)  # fmt: skip
         flags = flag_schools(ratings, rating_at_least=goal.rating_at_least)
         tables["flags"] = flags
+        names = district.schools.set_index("school_id")["school_name"]
         for row in flags[flags["flagged"]].itertuples():
-            notes.append(f"{row.school_id}: {row.reason}")
+            notes.append(Note(f"{names.get(row.school_id, row.school_id)}: {row.reason}", level=3, scope=row.school_id,
+                              kind="flag"))  # fmt: skip
         once = tables["change"].groupby("school_id")["terms_rated"].max()
         if (once == 1).any():
             notes.append(f"{int((once == 1).sum())} school(s) rated in one term only: no change can be shown")
@@ -336,11 +340,11 @@ def evaluate_organization(district: District, *, ci: float = 0.95) -> LevelResul
     if district.attendance is not None and district.sessions is not None:
         tables["principals"] = principal_participation(district.attendance, district.educators, district.sessions)
         missing = sorted(set(district.schools["school_id"]) - set(tables["principals"]["school_id"]))
-        if missing:
-            notes.append(f"no principal listed in educators.csv for {', '.join(missing)}")
+        notes += [Note("no principal is listed in educators.csv for this school", level=3, scope=school,
+                       kind="missing") for school in missing]  # fmt: skip
         by = ("participant", "role") if "participant" in district.educators else ("role",)
         tables["roles"] = role_participation(
-            district.attendance, district.educators, district.sessions, by=by, min_n=plan.min_n
+            district.attendance, district.educators, district.sessions, by=by, min_n=UNSUPPRESSED
         )
     staff = evaluate_survey(district, level=3, ci=ci)
     if staff.evidence:
@@ -348,7 +352,8 @@ def evaluate_organization(district: District, *, ci: float = 0.95) -> LevelResul
         constructs = constructs[constructs["breakdown"].isin(["district", "school_id"])]
         tables["staff_survey"] = constructs.drop(columns=["session_id", "format", "role"], errors="ignore")
         tables["staff_survey_items"] = staff["items"]
-        notes += [f"staff survey: {note}" for note in staff.notes]
+        tables["staff_survey_coverage"] = staff["coverage"]
+        notes += [Note(f"staff survey: {note}", level=3, scope=note.scope, kind=note.kind) for note in staff.notes]
     meta = {"min_n": plan.min_n, "ci": ci, "indicator": goal.indicator, "structure": goal.structure,
             "rating_at_least": goal.rating_at_least, "target": goal.target}  # fmt: skip
     name = "organization support and change"

@@ -29,9 +29,11 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from ._tidy import coverage
 from .contract import District
 from .effects import bh_adjust, hedges_omega, improvement_index
 from .errors import StatisticalWarning
+from .privacy import UNSUPPRESSED
 from .regression import fit_ols
 from .results import LevelResult, noting_warnings, target_status
 
@@ -676,7 +678,7 @@ def _pct(g: float) -> str:
 
 
 def findings(effect: pd.Series, *, design: str = "matched", baseline: pd.DataFrame | None = None,
-             attrition_table: pd.DataFrame | None = None, unit: str = "points") -> list[str]:  # fmt: skip
+             attrition_table: pd.DataFrame | None = None, unit: str = "points", ci: float = 0.95) -> list[str]:  # fmt: skip
     """Plain-language sentences from an effect row and its diagnostics ("evidence, not proof").
 
     Never says "caused" unless ``design == "randomized"``; always gives the interval; adds a plain note
@@ -689,7 +691,7 @@ def findings(effect: pd.Series, *, design: str = "matched", baseline: pd.DataFra
         if design == "randomized"
         else "than similar students in comparison schools"
     )
-    sentence = (f"Students in participating schools scored {abs(g):.2f} SD {direction} (95% CI {low:.2f} to {high:.2f}) "
+    sentence = (f"Students in participating schools scored {abs(g):.2f} SD {direction} ({ci:.0%} CI {low:.2f} to {high:.2f}) "
                 f"{compared} - {_pct(g)}.")  # fmt: skip
     out = [sentence]
     if low > 0 or high < 0:
@@ -716,19 +718,22 @@ def findings(effect: pd.Series, *, design: str = "matched", baseline: pd.DataFra
     return out
 
 
-def _spring_rates(district: District, min_n: int) -> pd.DataFrame | None:
-    """Each participant school's implementation rate in the latest term (level 4), for the dose-response."""
+def _spring_rates(district: District) -> pd.DataFrame | None:
+    """Each participant school's implementation rate in the latest term (level 4), for the dose-response.
+
+    Computed on the full data (every school, however small): a regression coefficient over schools
+    reveals no school's rate, and suppression is for publishing, not for analysis."""
     from .practice import implementation_rates, prepare_observations
 
     if district.observations is None:
         return None
     obs = prepare_observations(district)
     obs = obs[obs["participant"] & (obs["term_order"] == obs["term_order"].max())]
-    return implementation_rates(obs, by=("school_id",), min_n=min_n).dropna(subset=["estimate"])
+    return implementation_rates(obs, by=("school_id",), min_n=UNSUPPRESSED).dropna(subset=["estimate"])
 
 
 def evaluate_outcomes(
-    district: District, *, ci: float = 0.95, implementation: pd.DataFrame | None = None
+    district: District, *, ci: float | None = None, implementation: pd.DataFrame | None = None
 ) -> LevelResult:
     """Level 5 for the district: the effect, its sensitivity, WWC diagnostics, subgroups, schools, findings.
 
@@ -756,6 +761,7 @@ def evaluate_outcomes(
     if district.students is None:
         return LevelResult(5, name, evidence=False, notes=("no student outcomes were collected",))
     plan = district.plan
+    ci = plan.ci if ci is None else ci
     notes: list[str] = []
     students = add_treatment(district.students, district.schools)
     post = analysis_sample(students)
@@ -803,26 +809,27 @@ def evaluate_outcomes(
                                             int(naive["n_clusters"]), icc=rho)  # fmt: skip
                 corrections.append({"assumption": label, **row})
             tables["clustering"] = pd.DataFrame(corrections)
-            tables["subgroups"] = subgroup_effects(post, subgroups=[*flags, "grade"], min_n=plan.min_n,
+            tables["subgroups"] = subgroup_effects(post, subgroups=[*flags, "grade"], min_n=UNSUPPRESSED,
                                                    covariates=("prior_score",), ci=ci)  # fmt: skip
             target = main.iloc[[0]][["level", "term", "hedges_g", "g_ci_low", "g_ci_high", "n"]].rename(
                 columns={"hedges_g": "estimate", "g_ci_low": "ci_low", "g_ci_high": "ci_high"}
             )
             tables["target"] = target_status(target.assign(measure="hedges_g"), plan.levels.outcomes.target)
             sentences = findings(effect_row, design=design, baseline=tables["baseline"],
-                                 attrition_table=tables.get("attrition"))  # fmt: skip
+                                 attrition_table=tables.get("attrition"), ci=ci)  # fmt: skip
             tables["findings"] = pd.DataFrame({"level": 5, "finding": sentences})
         else:
             notes.append("no comparison group: the program's effect on students cannot be estimated; "
                          "school results are shown without a comparison")  # fmt: skip
-        rates = implementation if implementation is not None else _spring_rates(district, plan.min_n)
+        rates = implementation if implementation is not None else _spring_rates(district)
         if rates is not None and len(rates) >= 3 and len(participants):
             try:
                 tables["dose"] = implementation_dose(participants, rates, ci=ci)
             except ValueError as error:
                 notes.append(f"dose-response not estimated: {error}")
         if participants["school_id"].nunique() >= 2:
-            tables["schools"] = school_effects(participants, min_n=plan.min_n, ci=ci)
+            tables["schools"] = school_effects(participants, min_n=UNSUPPRESSED, ci=ci)
+        tables["coverage"] = coverage(post.dropna(subset=["outcome"]), level=5, records=None, people="student_id")
     missing = int(post["outcome"].isna().sum()) + int(post["prior_score"].isna().sum() if "prior_score" in post else 0)
     if "effect" in tables:
         n_missing = int(tables["effect"]["n_missing"].iloc[0])

@@ -14,6 +14,7 @@ Example ``plan.yml``::
     school_year: 2025-26
     observable_practice: Students explain their reasoning to a partner
     min_n: 10
+    ci: 0.95
     comparison_design: matched
     educator_hourly_rate: 48.50
     levels:
@@ -126,6 +127,7 @@ class Plan(_Strict):
     description: str = ""
     observable_practice: str = ""
     min_n: int = Field(10, ge=1, description="Statistics about fewer people than this are suppressed.")
+    ci: float = Field(0.95, ge=0.5, lt=1, description="Level of every confidence interval, e.g. 0.90 or 0.95.")
     comparison_design: Literal["randomized", "matched", "none"] = Field(
         "matched",
         description="randomized: schools were assigned by lottery; matched: a comparison group chosen to resemble "

@@ -30,13 +30,13 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from ._tidy import coverage, terms
 from ._tidy import groups as _tidy_groups
-from ._tidy import terms
 from .contract import District
 from .effects import clustered_wilson
 from .organization import condition_ratings, principal_participation
-from .privacy import complementary_suppress, suppress
-from .results import LevelResult, noting_warnings, suppression_note, target_status
+from .privacy import UNSUPPRESSED, suppress
+from .results import LevelResult, Note, noting_warnings, target_status
 
 __all__ = [
     "HOUR_BANDS",
@@ -398,7 +398,7 @@ def _target_window(obs: pd.DataFrame, by_month: int | None) -> tuple[pd.DataFram
     return window, str(window["term"].iloc[0])
 
 
-def evaluate_practice(district: District, *, ci: float = 0.95) -> LevelResult:
+def evaluate_practice(district: District, *, ci: float | None = None) -> LevelResult:
     """Level 4 for the district and every school.
 
     Returns
@@ -420,13 +420,15 @@ def evaluate_practice(district: District, *, ci: float = 0.95) -> LevelResult:
     if district.observations is None:
         return LevelResult(4, name, evidence=False, notes=("no classroom observations were collected",))
     plan = district.plan
+    ci = plan.ci if ci is None else ci
     goal = plan.levels.practice
-    min_n = plan.min_n
+    min_n = UNSUPPRESSED  # statistics on the full data; privacy.publish_levels suppresses what is published
     notes: list[str] = []
     obs = prepare_observations(district)
     unobserved = sorted(set(district.schools["school_id"]) - set(obs["school_id"]))
     if unobserved:
-        notes.append(f"no observations at {', '.join(unobserved)}: no implementation rate can be shown")
+        notes += [Note("no classroom observations were recorded at this school", level=4, scope=school,
+                       kind="missing") for school in unobserved]  # fmt: skip
     missing = int(obs["observed"].isna().sum())
     if missing:
         notes.append(f"{missing} observation(s) with no practice recorded are left out of every rate")
@@ -444,15 +446,13 @@ def evaluate_practice(district: District, *, ci: float = 0.95) -> LevelResult:
         "school_id+month": implementation_rates(obs, by=("school_id", "month"), min_n=min_n, ci=ci),
         "school_id+term": implementation_rates(obs, by=("school_id", "term"), min_n=min_n, ci=ci),
     }
-    month_rates = rates["group+month"]
-    thin = month_rates[month_rates["n_people"] < min_n]
-    if len(thin):
-        notes.append(f"{len(thin)} group-month(s) with fewer than {min_n} educators observed are suppressed")
     table = _stacked(rates)
     ordered = ["level", "breakdown", "group", "school_id", "month", "term"]
     table = table[ordered + [c for c in table.columns if c not in ordered]]
-    table = complementary_suppress(table, min_n, within=["breakdown", "month", "term"], n="n_people")
-    tables: dict[str, pd.DataFrame] = {"rates": table}
+    tables: dict[str, pd.DataFrame] = {
+        "coverage": coverage(obs, level=4, records="observation_id", people="educator_id"),
+        "rates": table,
+    }
     participants = obs[obs["participant"]]
     with noting_warnings(notes):
         try:
@@ -466,13 +466,9 @@ def evaluate_practice(district: District, *, ci: float = 0.95) -> LevelResult:
             district_rate = implementation_rates(window, by=(), min_n=min_n, ci=ci).assign(breakdown="district")
             school_rates = implementation_rates(window, by=("school_id",), min_n=min_n, ci=ci)
             target = pd.concat([district_rate, school_rates.assign(breakdown="school_id")], ignore_index=True)
-            target = complementary_suppress(target, min_n, within=["breakdown"], n="n_people")
             tables["target"] = target_status(target.assign(window=label), goal.target)
             latest = participants[participants["term_order"] == participants["term_order"].max()]
-            funnel_table = complementary_suppress(funnel(latest, min_n=min_n), min_n, within=[], n="n_people",
-                                                  columns=("estimate", "observed", "z"))  # fmt: skip
-            funnel_table.loc[funnel_table["suppressed"], "position"] = pd.NA
-            tables["funnel"] = funnel_table.assign(term=latest["term"].iloc[0])
+            tables["funnel"] = funnel(latest, min_n=min_n).assign(term=latest["term"].iloc[0])
             tables["funnel_curve"] = funnel_curve(
                 tables["funnel"]["p0"].iloc[0], int(tables["funnel"]["n"].max() * 1.2)
             )
@@ -495,9 +491,7 @@ def evaluate_practice(district: District, *, ci: float = 0.95) -> LevelResult:
             if link is not None:
                 school_latest = implementation_rates(latest, by=("school_id",), min_n=min_n, ci=ci)
                 tables["link"] = conditions_link(school_latest, link, ci=ci)
-    note = suppression_note(rates["school_id"], "school_id", min_n, "educators observed")
-    notes += [note] if note else []
-    meta = {"min_n": min_n, "ci": ci, "observable_practice": plan.observable_practice, "target": goal.target,
+    meta = {"min_n": plan.min_n, "ci": ci, "observable_practice": plan.observable_practice, "target": goal.target,
             "by_month": goal.by_month, "observations": len(obs)}  # fmt: skip
     return LevelResult(4, name, tables, tuple(notes), meta)
 

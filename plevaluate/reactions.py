@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._tidy import coverage
 from ._tidy import groups as _tidy_groups
 from .contract import District
 from .effects import cluster_mean_ci, clustered_wilson
 from .errors import StatisticalWarning
-from .privacy import complementary_suppress, suppress
-from .results import LevelResult, noting_warnings, suppression_note, target_status
+from .privacy import UNSUPPRESSED, format_n, suppress
+from .results import LevelResult, noting_warnings, target_status
 
 __all__ = [
     "BREAKDOWNS",
@@ -408,7 +409,7 @@ def evaluate_survey(
     construct: str | None = None,
     rating_at_least: float = 4.0,
     target: float | None = None,
-    ci: float = 0.95,
+    ci: float | None = None,
 ) -> LevelResult:
     """Summarize the survey items of one level (1: session reactions, 3: staff survey on support).
 
@@ -435,7 +436,8 @@ def evaluate_survey(
         - ``target``: the target construct's ``share_at_least`` rows for the district and each school
           with `plevaluate.results.target_status` (empty without a target construct).
     """
-    min_n = district.plan.min_n
+    ci = district.plan.ci if ci is None else ci
+    min_n = UNSUPPRESSED  # statistics on the full data; privacy.publish_levels suppresses what is published
     name = "participants' reactions" if level == 1 else "organization support (staff survey)"
     if district.reactions is None or district.survey_items is None:
         return LevelResult(level, name, evidence=False, notes=("no survey answers were collected",))
@@ -458,34 +460,27 @@ def evaluate_survey(
         [item_distribution(scored, by=by, min_n=min_n).assign(level=level) for by in item_breakdowns],
         item_breakdowns,
     )
-    # one hidden school (or role, format...) must not be recoverable as district minus the others
-    constructs = complementary_suppress(constructs, min_n, within=["breakdown", "construct", "measure"], n="n_people")
-    items = complementary_suppress(items, min_n, within=["breakdown", "item_id", "measure"], n="n_people")
-    # a group's answers to an item are hidden as a whole, exactly where its item summary is hidden
-    hidden = items.loc[items["suppressed"].astype(bool), ["breakdown", "school_id", "item_id"]].drop_duplicates()
-    keys = ["breakdown", "school_id", "item_id"]
-    marked = distribution[keys].merge(hidden.assign(_hide=True), on=keys, how="left")["_hide"].fillna(False)
-    marked = marked.to_numpy(dtype=bool) & ~distribution["suppressed"].to_numpy(dtype=bool)
-    distribution = distribution.assign(complementary=marked)
-    distribution.loc[marked, ["count", "share"]] = np.nan
-    distribution.loc[marked, "suppressed"] = True
-    tables = {"constructs": constructs, "items": items, "distribution": distribution}
+    wording = district.survey_items.drop_duplicates("item_id").set_index("item_id")["text"]
+    items.insert(items.columns.get_loc("item_id") + 1, "text", items["item_id"].map(wording))
+    distribution.insert(distribution.columns.get_loc("item_id") + 1, "text", distribution["item_id"].map(wording))
+    people = "educator_id" if "educator_id" in scored else None
+    tables = {"coverage": coverage(scored, level=level, records="response_id", people=people),
+              "constructs": constructs, "items": items, "distribution": distribution}  # fmt: skip
     tables["reliability"] = _reliability(scored, notes, ci)
     if district.attendance is not None and "educator_id" in scored:
         rate_breakdowns = ((), ("school_id",), ("session_id",))
         surveyed = district.attendance[district.attendance["session_id"].isin(scored["session_id"].unique())]
         rates = [response_rates(scored, surveyed, district.educators, by=by, min_n=min_n) for by in rate_breakdowns]
         rates = _stack([r.assign(level=level) for r in rates], rate_breakdowns)
-        tables["response_rates"] = complementary_suppress(rates, min_n, within=["breakdown"], n="n_people",
-                                                          columns=("estimate", "ci_low", "ci_high", "respondents"))  # fmt: skip
-        overall = tables["response_rates"].iloc[0]
-        if overall["suppressed"]:
-            notes.append(f"the response rate is not shown: fewer than {min_n} educators attended the surveyed sessions")
+        tables["response_rates"] = rates
+        overall = rates.iloc[0]
+        if overall["n_people"] < district.plan.min_n:
+            notes.append(f"the response rate is not shown: fewer than {district.plan.min_n} educators attended the "
+                         "surveyed sessions")  # fmt: skip
         else:
-            notes.append(
-                f"{overall['estimate']:.0%} of attendees answered the survey ({int(overall['respondents'])} of "
-                f"{int(overall['n'])}); the summaries describe those who answered"
-            )
+            notes.append(f"{overall['estimate']:.0%} of attendees answered the survey "
+                         f"({format_n(overall['respondents'], district.plan.min_n)} of "
+                         f"{format_n(overall['n'], district.plan.min_n)}); the summaries describe those who answered")  # fmt: skip
     if construct is not None and construct in set(scores["construct"]):
         rows = constructs[
             constructs["breakdown"].isin(["district", "school_id"])
@@ -496,15 +491,12 @@ def evaluate_survey(
         tables["target"] = target_status(rows, target).reset_index(drop=True)
     elif construct is not None:
         notes.append(f"the plan's target construct '{construct}' has no level-{level} items")
-    for by in BREAKDOWNS[1:]:
-        note = suppression_note(constructs[constructs["breakdown"] == by[0]], by[0], min_n, "respondents")
-        notes += [note] if note else []
-    meta = {"min_n": min_n, "ci": ci, "construct": construct, "rating_at_least": rating_at_least, "target": target,
+    meta = {"min_n": district.plan.min_n, "ci": ci, "construct": construct, "rating_at_least": rating_at_least, "target": target,
             "answers": len(scored), "respondents": int(scored["response_id"].nunique())}  # fmt: skip
     return LevelResult(level, name, tables, tuple(notes), meta)
 
 
-def evaluate_reactions(district: District, *, ci: float = 0.95) -> LevelResult:
+def evaluate_reactions(district: District, *, ci: float | None = None) -> LevelResult:
     """Level 1 for the district and every school, with the plan's level-1 target (see `evaluate_survey`).
 
     Examples

@@ -339,7 +339,7 @@ def render(
             warming = [pool.submit(_warm, browser) for _ in range(workers)]  # kernels start while we evaluate
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ev = evaluate(district)
+                ev = evaluate(district).publish()  # only suppressed results leave the machine
             results = ev.save(out / "results")
             jobs = jobs_for(ev, results, schools, str(Path(notebooks).resolve()) if notebooks else None)
             if total:

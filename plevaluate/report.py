@@ -94,13 +94,14 @@ def setup() -> None:
 
 
 def open_results(results: str = "", data: str = "") -> Evaluation:
-    """The evaluation to present: saved results (``results``), or evaluate ``data`` now when none are saved."""
+    """The evaluation to present, as published (suppressed): saved results (``results``), or evaluate
+    ``data`` now when none are saved."""
     if results and (Path(results) / "manifest.json").exists():
-        return Evaluation.load(results)
+        return Evaluation.load(results).publish()
     from .contract import load
     from .evaluate import evaluate
 
-    return evaluate(load(data))
+    return evaluate(load(data)).publish()
 
 
 # ---- formatting ----
@@ -130,9 +131,24 @@ def _interval(low, high, unit: str) -> str:
     return f"{_fmt(low, unit)} to {_fmt(high, unit)}"
 
 
-def _status(status: str) -> str:
-    cls = "pl-met" if status == "met" else "pl-not-met" if status == "not met" else "pl-other"
-    return f'<span class="pl-status {cls}">{_esc(status)}</span>'
+_BADGE = {"met": "pl-met", "not met": "pl-not-met", "not conclusive": "pl-not-conclusive"}
+
+
+def _status(status: str, detail: str = "") -> str:
+    """A status badge (its text says it all; the colour only repeats it), with the meaning in small type."""
+    badge = f'<span class="pl-status {_BADGE.get(status, "pl-other")}">{_esc(status)}</span>'
+    return badge + (f'<br><span class="pl-detail">{_esc(detail)}</span>' if detail else "")
+
+
+def _ci(ev: Evaluation) -> str:
+    """The plan's interval level in words: ``"95%"``."""
+    return f"{float(ev.plan.get('ci', 0.95)):.0%}"
+
+
+def _rating_words(ev: Evaluation) -> str:
+    """The level-1 threshold in words from the plan and the survey scale: ``"Rated 4 or higher"``."""
+    at_least = float(ev.plan.get("levels", {}).get("reactions", {}).get("rating_at_least", 4))
+    return f"Rated {at_least:g} or higher"
 
 
 def html_table(
@@ -166,15 +182,18 @@ def _rows_with_display(frame: pd.DataFrame, unit: str, min_n: int, n: str = "n")
         "" if h else _interval(lo, hi, unit) for lo, hi, h in zip(out["ci_low"], out["ci_high"], hidden)
     ]
     if n in out:
-        out["shown_n"] = [_count(v, h, min_n) for v, h in zip(out[n], hidden)]
+        out["shown_n"] = [_count(v, p, min_n) for v, p in zip(out[n], protecting)]
     return out
 
 
-def _count(n, hidden: bool, min_n: int) -> str:
-    """A count for display; the count of a row hidden to protect a small one is not shown either."""
-    if hidden and not pd.isna(n) and n >= min_n:
+def _count(n, protecting: bool, min_n: int) -> str:
+    """A published count of people for display. Publishing blanks counts below ``min_n`` (``<10``) and
+    every count of a hidden row; a row hidden to protect a smaller one reads ``not shown``."""
+    if protecting:
         return "not shown"
-    return format_n(n, min_n)
+    if n is None or pd.isna(n):
+        return f"<{min_n}"
+    return "0" if n == 0 else format_n(n, min_n)
 
 
 def _group_labels(ev: Evaluation, frame: pd.DataFrame, columns: list[str], default: str) -> list[str]:
@@ -230,7 +249,8 @@ def chain_table(ev: Evaluation, scope: str = "district") -> None:
     ]
     rows["shown_interval"] = [_interval(lo, hi, u) for lo, hi, u in zip(rows["ci_low"], rows["ci_high"], rows["unit"])]
     rows["shown_target"] = [_fmt(t, "rating" if u == "rating" else u) for t, u in zip(rows["target"], rows["unit"])]
-    rows["badge"] = [_status(s) for s in rows["status"]]
+    rows["badge"] = [_status(s, d if s in ("not conclusive", "met", "not met") and lv != 3 or "zero" in str(d) else "")
+                     for s, d, lv in zip(rows["status"], rows["status_detail"], rows["level"])]  # fmt: skip
     _heading("Chain of evidence")
     _html(
         html_table(
@@ -239,7 +259,7 @@ def chain_table(ev: Evaluation, scope: str = "district") -> None:
                 "level_label": "Level",
                 "measure": "Measure",
                 "shown_estimate": "Result",
-                "shown_interval": "95% interval",
+                "shown_interval": f"{_ci(ev)} interval",
                 "shown_target": "Target",
                 "badge": "Status",
                 "evidence": "Evidence",
@@ -249,17 +269,17 @@ def chain_table(ev: Evaluation, scope: str = "district") -> None:
         )  # fmt: skip
     )
     _paragraph("Guskey's levels build on each other: success at a lower level is needed, but not enough, for the "
-               "next. 'Not conclusive' results have intervals that include the target.", note=True)  # fmt: skip
+               f"next. Met: the whole {_ci(ev)} interval is at or above the target. Not met: the whole interval is "
+               "below it. Not conclusive: the interval includes the target, so the data cannot tell whether it was "
+               "met; more data would.", note=True)  # fmt: skip
 
 
-def notes(ev: Evaluation, levels: Iterable[int] = (1, 2, 3, 4, 5)) -> None:
-    """Every caveat the levels recorded (suppressed groups, doubtful analyses, rows left out)."""
+def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] = (0, 1, 2, 3, 4, 5)) -> None:
+    """The caveats for ``scope``: district-wide ones and, in a school's report, the school's own (never
+    another school's); the district report names the school of each school note."""
     _heading("Notes on the data")
-    items = []
-    for level in levels:
-        result = ev.levels.get(level)
-        if result is not None:
-            items += [f"Level {level}: {note}" for note in result.notes]
+    table = ev.notes(scope, levels)
+    items = [f"{'Cost' if lv == 0 else f'Level {lv}'}: {text}" for lv, text in zip(table["level"], table["text"])]
     _bullets(items or ["No caveats were recorded."])
 
 
@@ -313,13 +333,27 @@ def school_next_steps(ev: Evaluation, school_id: str) -> None:
         if share < 0.75:
             steps.append(f"The principal attended {share:.0%} of the PL sessions; principals' participation is the "
                          "strongest lever the district has.")  # fmt: skip
-    chain = ev.chain[(ev.chain["scope"] == school_id) & (ev.chain["status"] == "not met")]
+    chain = ev.chain[(ev.chain["scope"] == school_id) & ev.chain["status"].isin(["not met", "not conclusive"])]
     for row in chain.itertuples():
         if row.level == 3:
             continue
-        steps.append(f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the plan's "
-                     f"target of {_fmt(row.target, row.unit)}.")  # fmt: skip
+        if row.status == "not met":
+            steps.append(f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the "
+                         f"plan's target of {_fmt(row.target, row.unit)}: not met.")  # fmt: skip
+        else:
+            steps.append(f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the "
+                         f"plan's target of {_fmt(row.target, row.unit)}: not conclusive (the {_ci(ev)} interval, "
+                         f"{_interval(row.ci_low, row.ci_high, row.unit)}, includes the target); more evidence, "
+                         "such as more observations or survey responses, would settle it.")  # fmt: skip
     _bullets(steps or ["This school met every target that could be measured; keep the conditions that got it there."])
+
+
+def _item_texts(distribution: pd.DataFrame) -> dict[str, str] | None:
+    """item_id -> the statement respondents rated, for chart labels."""
+    if "text" not in distribution:
+        return None
+    known = distribution.dropna(subset=["text"]).drop_duplicates("item_id")
+    return dict(zip(known["item_id"], known["text"]))
 
 
 def _school_vs_district(table: pd.DataFrame, school_id: str, key: str) -> pd.DataFrame:
@@ -336,13 +370,13 @@ def school_level1(ev: Evaluation, school_id: str) -> None:
     rows = _school_vs_district(constructs, school_id, "school_id")
     rows = rows[rows["measure"] == "share_at_least"]
     rows = _rows_with_display(rows, "share", ev.min_n, n="n_people")
-    _html(html_table(rows, {"where": "", "construct": "Construct", "shown_estimate": "Rated 4 or 5",
-                            "shown_interval": "95% interval", "shown_n": "Respondents"},
+    _html(html_table(rows, {"where": "", "construct": "Construct", "shown_estimate": _rating_words(ev),
+                            "shown_interval": f"{_ci(ev)} interval", "shown_n": "Respondents"},
                      numeric=("shown_estimate", "shown_n")))  # fmt: skip
     distribution = ev.table(1, "distribution")
     mine = distribution[distribution["school_id"] == school_id]
     if len(mine) and not mine["suppressed"].all():
-        _figure(figures.likert_chart(mine))
+        _figure(figures.likert_chart(mine, texts=_item_texts(mine)))
     else:
         _paragraph("Too few respondents at this school to show answers item by item.", note=True)
 
@@ -359,7 +393,7 @@ def school_level2(ev: Evaluation, school_id: str) -> None:
     shown = pd.concat([_rows_with_display(part, units[m], ev.min_n) for m, part in rows.groupby("measure", sort=False)])
     shown["measure_label"] = shown["measure"].map(labels)
     _html(html_table(shown, {"where": "", "assessment_id": "Assessment", "measure_label": "Measure",
-                             "shown_estimate": "Result", "shown_interval": "95% interval", "shown_n": "Educators"},
+                             "shown_estimate": "Result", "shown_interval": f"{_ci(ev)} interval", "shown_n": "Educators"},
                      numeric=("shown_estimate", "shown_n")))  # fmt: skip
 
 
@@ -387,7 +421,7 @@ def school_level3(ev: Evaluation, school_id: str) -> None:
         rows = _school_vs_district(staff, school_id, "school_id")
         rows = _rows_with_display(rows[rows["measure"] == "mean"], "rating", ev.min_n, n="n_people")
         _html(html_table(rows, {"where": "", "construct": "Staff survey", "shown_estimate": "Mean (1-5)",
-                                "shown_interval": "95% interval", "shown_n": "Respondents"},
+                                "shown_interval": f"{_ci(ev)} interval", "shown_n": "Respondents"},
                          numeric=("shown_estimate", "shown_n")))  # fmt: skip
 
 
@@ -405,11 +439,12 @@ def school_level4(ev: Evaluation, school_id: str) -> None:
     mine = rates[((rates["breakdown"] == "school_id+month") & (rates["school_id"] == school_id))
                  | (rates["breakdown"] == "group+month")]  # fmt: skip
     target = ev.plan.get("levels", {}).get("practice", {}).get("target")
-    _figure(figures.implementation_chart(mine, target=target, names={school_id: ev.school_name(school_id)}))
+    _figure(figures.implementation_chart(mine, target=target, names={school_id: ev.school_name(school_id)}, ci=_ci(ev)))
     funnel = ev.table(4, "funnel")
     if funnel is not None and school_id in set(funnel["school_id"]):
         names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
-        _figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=names, highlight=school_id))
+        own = {school_id: names.get(school_id, school_id)}  # other schools stay anonymous in a school's report
+        _figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=own, highlight=school_id))
         _paragraph("The funnel compares schools fairly: a school inside the dashed lines differs from the district "
                    "by no more than chance would produce with its number of visits.", note=True)  # fmt: skip
 
@@ -426,7 +461,7 @@ def school_level5(ev: Evaluation, school_id: str) -> None:
         if bool(row["suppressed"]):
             _paragraph("Too few students with scores to report a school result.", note=True)
         else:
-            _paragraph(f"Students here scored {row['estimate']:+.1f} points (95% interval {row['ci_low']:+.1f} to "
+            _paragraph(f"Students here scored {row['estimate']:+.1f} points ({_ci(ev)} interval {row['ci_low']:+.1f} to "
                        f"{row['ci_high']:+.1f}) compared with what their prior scores predict, after pulling small "
                        "and noisy school results toward the district average. This describes the school; it is not "
                        "an effect of the program.")  # fmt: skip
@@ -454,15 +489,16 @@ def district_level1(ev: Evaluation) -> None:
     rows = _rows_with_display(
         share[share["breakdown"].isin(["district", "format", "role"])], "share", ev.min_n, n="n_people"
     )
-    _html(html_table(rows, {"breakdown": "By", "group": "Group", "construct": "Construct", "shown_estimate": "Rated 4+",
-                            "shown_interval": "95% interval", "shown_n": "Respondents"},
-                     numeric=("shown_estimate", "shown_n")))  # fmt: skip
+    _html(html_table(rows, {"breakdown": "By", "group": "Group", "construct": "Construct",
+                            "shown_estimate": _rating_words(ev), "shown_interval": f"{_ci(ev)} interval",
+                            "shown_n": "Respondents"}, numeric=("shown_estimate", "shown_n")))  # fmt: skip
     distribution = ev.table(1, "distribution")
-    _figure(figures.likert_chart(distribution[distribution["breakdown"] == "district"]))
+    district = distribution[distribution["breakdown"] == "district"]
+    _figure(figures.likert_chart(district, texts=_item_texts(district)))
     reliability = ev.table(1, "reliability")
     if reliability is not None:
         rel = reliability.assign(shown=_with_ci(reliability))
-        _html(html_table(rel, {"construct": "Construct", "k": "Items", "shown": "Cronbach's alpha (95% CI)"}))
+        _html(html_table(rel, {"construct": "Construct", "k": "Items", "shown": f"Cronbach's alpha ({_ci(ev)} CI)"}))
     rates = ev.table(1, "response_rates")
     if rates is not None:
         overall = rates[rates["breakdown"] == "district"].iloc[0]
@@ -482,13 +518,19 @@ def district_level2(ev: Evaluation) -> None:
     _figure(figures.interval_chart(g.assign(label=g["group"]), unit="sd", reference=target,
                                    title="Gains from pre to post in SD units, by group",
                                    caption="g_av: the mean gain divided by the average of the pre and post SDs "
-                                   "(Lakens 2013), with 95% intervals."))  # fmt: skip
+                                   f"(Lakens 2013), with {_ci(ev)} intervals."))  # fmt: skip
     effect = ev.table(2, "program_effect")
     if effect is not None and len(effect):
         row = effect.iloc[0]
-        _paragraph(f"Participants gained {row['estimate']:.2f} SD more than comparison-school teachers who took the "
-                   f"same assessment (95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; {int(row['n_treatment'])} "
-                   f"and {int(row['n_comparison'])} teachers).")  # fmt: skip
+        if bool(row.get("suppressed", False)):
+            _paragraph(f"The comparison with comparison-school teachers is not shown: fewer than {ev.min_n} teachers "
+                       "in one of the groups.", note=True)  # fmt: skip
+        else:
+            more = "more" if row["estimate"] >= 0 else "less"
+            _paragraph(f"Participants gained {abs(row['estimate']):.2f} SD {more} than comparison-school teachers who "
+                       f"took the same assessment ({_ci(ev)} CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; "
+                       f"{format_n(row['n_treatment'], ev.min_n)} and {format_n(row['n_comparison'], ev.min_n)} "
+                       "teachers).")  # fmt: skip
 
 
 def district_level3(ev: Evaluation) -> None:
@@ -521,15 +563,19 @@ def district_level4(ev: Evaluation) -> None:
     rates = ev.table(4, "rates")
     target = ev.plan.get("levels", {}).get("practice", {}).get("target")
     names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
-    _figure(figures.implementation_chart(rates, target=target, names=names))
+    _figure(figures.implementation_chart(rates, target=target, names=names, ci=_ci(ev)))
     if ev.table(4, "funnel") is not None:
         _figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
     trend = ev.table(4, "trend")
     if trend is not None:
         t = trend.assign(shown=["x" + text for text in _with_ci(trend)])
-        _html(html_table(t, {"group": "Schools", "shown": "Odds of seeing the practice, change per month (95% CI)"}))
+        _html(
+            html_table(
+                t, {"group": "Schools", "shown": f"Odds of seeing the practice, change per month ({_ci(ev)} CI)"}
+            )
+        )
     if ev.table(4, "dose_bands") is not None:
-        _figure(figures.dose_response_chart(ev.table(4, "dose_bands"), ev.table(4, "dose_model")))
+        _figure(figures.dose_response_chart(ev.table(4, "dose_bands"), ev.table(4, "dose_model"), ci=_ci(ev)))
     link = ev.table(4, "link")
     if link is not None:
         shown = link.assign(shown=[_interval(lo, hi, "") and f"r = {r:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(r) else
@@ -643,18 +689,22 @@ def board_charts(ev: Evaluation, which: str) -> None:
                            ci_high=main["g_ci_high"])  # fmt: skip
         target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
         _figure(figures.interval_chart(rows, unit="sd", reference=target,
-                                       title="Difference in student scores, in standard deviations (95% interval)"))  # fmt: skip
+                                       title=f"Difference in student scores, in standard deviations ({_ci(ev)} interval)"))  # fmt: skip
 
 
 def board_findings(ev: Evaluation) -> None:
     _heading("What we found")
     items = []
-    for level in (1, 2, 3, 4):
+    for level in (1, 2, 3, 4, 5):
         row = ev.chain[(ev.chain["scope"] == "district") & (ev.chain["level"] == level)]
         if len(row) and pd.notna(row.iloc[0]["estimate"]):
             r = row.iloc[0]
-            items.append(f"{LEVELS[level][0]}: {_fmt(r['estimate'], r['unit'])} ({r['measure']}); "
-                         f"target {_fmt(r['target'], r['unit'])}: {r['status']}.")  # fmt: skip
+            text = (f"{LEVELS[level][0]}: {_fmt(r['estimate'], r['unit'])} ({r['measure']}; {_ci(ev)} interval "
+                    f"{_interval(r['ci_low'], r['ci_high'], r['unit'])}); target {_fmt(r['target'], r['unit'])}: "
+                    f"{r['status']}")  # fmt: skip
+            if r["status"] in ("met", "not met", "not conclusive"):
+                text += f" ({r['status_detail']})"
+            items.append(text + ".")
     found = ev.table(5, "findings")
     if found is not None:
         items += list(found["finding"])
@@ -665,7 +715,9 @@ def board_glossary(ev: Evaluation) -> None:
     _heading("Words used here")
     _bullets([
         "SD (standard deviation): how spread out scores are; 0.10 SD is about 4 percentile points for a typical student.",
-        "95% interval: the range the true value probably lies in, given how many people were measured.",
+        f"{_ci(ev)} interval: the range the true value probably lies in, given how many people were measured.",
+        "Met / not met: the whole interval is on one side of the plan's target. Not conclusive: the interval "
+        "includes the target, so the data cannot yet tell whether it was met.",
         "Comparison schools: similar schools not in the program, showing what would likely have happened without it.",
         "Guskey's five levels: reactions, learning, organization support, use in classrooms, student outcomes.",
     ])  # fmt: skip
@@ -684,13 +736,19 @@ def technical_title(ev: Evaluation) -> None:
 def technical_data(ev: Evaluation) -> None:
     _heading("Data and attrition")
     attrition = ev.table(5, "attrition")
-    if attrition is not None:
+    if attrition is not None and bool(attrition.iloc[0].get("suppressed", False)):
+        _paragraph(f"Attrition is not shown: fewer than {ev.min_n} students with an outcome in one group.", note=True)
+    elif attrition is not None:
         a = attrition.iloc[0]
-        _paragraph(f"Baseline students: {int(a['baseline_treatment']):,} in program schools, {int(a['baseline_comparison']):,} "
-                   f"in comparison schools; with an outcome: {int(a['analytic_treatment']):,} and {int(a['analytic_comparison']):,}. "
+
+        def people(column: str) -> str:
+            return _count(a[column], False, ev.min_n)
+
+        _paragraph(f"Baseline students: {people('baseline_treatment')} in program schools, {people('baseline_comparison')} "
+                   f"in comparison schools; with an outcome: {people('analytic_treatment')} and {people('analytic_comparison')}. "
                    f"Overall attrition {a['overall']:.1%}, differential {a['differential'] * 100:.1f} points: "
                    f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
-                   f"(Standards Handbook v4.0 Table II.1). {int(a['new_students']):,} students joined after baseline.")  # fmt: skip
+                   f"(Standards Handbook v4.0 Table II.1). {people('new_students')} students joined after baseline.")  # fmt: skip
     for level in (1, 2, 3, 4, 5):
         result = ev.levels.get(level)
         if result is not None:
@@ -701,11 +759,13 @@ def technical_data(ev: Evaluation) -> None:
 def technical_models(ev: Evaluation) -> None:
     _heading("Models and assumptions")
     effect = ev.table(5, "effect")
-    if effect is not None:
+    if effect is not None and effect["suppressed"].astype(bool).any():
+        _paragraph(f"The student-outcome model is not shown: fewer than {ev.min_n} students in one group.", note=True)
+    elif effect is not None:
         rows = effect.assign(shown=[f"{e:.3f}" for e in effect["estimate"]], se_shown=[f"{s:.3f}" for s in effect["se"]],
                              ci=[f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(effect["ci_low"], effect["ci_high"])],
                              df_shown=[f"{d:.1f}" for d in effect["df"]], p=[f"{p:.3g}" for p in effect["p_value"]])  # fmt: skip
-        _html(html_table(rows, {"term": "Term", "shown": "Estimate", "se_shown": "SE", "ci": "95% CI", "df_shown": "df",
+        _html(html_table(rows, {"term": "Term", "shown": "Estimate", "se_shown": "SE", "ci": f"{_ci(ev)} CI", "df_shown": "df",
                                 "p": "p"}, numeric=("shown", "se_shown", "df_shown", "p")))  # fmt: skip
         first = effect.iloc[0]
         _paragraph(f"{first['model']}; standard errors: {first['se_type']}; n = {int(first['n']):,} students in "
@@ -747,7 +807,7 @@ def technical_diagnostics(ev: Evaluation) -> None:
                     "construct": "Survey construct",
                     "k": "Items",
                     "n": "Responses",
-                    "shown": "Cronbach's alpha (Feldt 95% CI)",
+                    "shown": f"Cronbach's alpha (Feldt {_ci(ev)} CI)",
                 },
             )
         )
@@ -763,7 +823,7 @@ def technical_sensitivity(ev: Evaluation) -> None:
         shown=[f"{e:.2f} ({lo:.2f} to {hi:.2f})" for e, lo, hi in zip(sensitivity["estimate"], sensitivity["ci_low"], sensitivity["ci_high"])],
         g=[f"{g:.3f}" for g in sensitivity["hedges_g"]],
     )  # fmt: skip
-    _html(html_table(rows, {"specification": "Analysis", "shown": "Difference in points (95% CI)", "g": "Hedges' g",
+    _html(html_table(rows, {"specification": "Analysis", "shown": f"Difference in points ({_ci(ev)} CI)", "g": "Hedges' g",
                             "se_type": "Standard errors"}))  # fmt: skip
     subgroups = ev.table(5, "subgroups")
     if subgroups is not None and len(subgroups):
@@ -771,13 +831,13 @@ def technical_sensitivity(ev: Evaluation) -> None:
                                     zip(subgroups["estimate"], subgroups["ci_low"], subgroups["ci_high"], subgroups["suppressed"])],
                              p=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_value"]],
                              q=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_adjusted"]])  # fmt: skip
-        _html(html_table(s, {"subgroup": "Subgroup", "value": "Value", "shown": "Difference (95% CI)", "p": "p",
+        _html(html_table(s, {"subgroup": "Subgroup", "value": "Value", "shown": f"Difference ({_ci(ev)} CI)", "p": "p",
                              "q": "BH-adjusted p"}))  # fmt: skip
     dose = ev.table(5, "dose")
     if dose is not None:
         d = dose.iloc[0]
         _paragraph(f"Exploratory: each 10 points of school implementation went with {d['estimate']:+.1f} points of "
-                   f"student outcome (95% CI {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; {int(d['n_clusters'])} schools). "
+                   f"student outcome ({_ci(ev)} CI {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; {int(d['n_clusters'])} schools). "
                    "Correlational.")  # fmt: skip
 
 
@@ -807,7 +867,7 @@ def _cost_sentences(ev: Evaluation) -> list[str]:
     if effectiveness is not None:
         row = effectiveness.iloc[0]
         if row["status"] == "estimable":
-            sentences.append(f"Each 0.1 SD of student gain cost ${row['estimate']:,.0f} per student (95% interval "
+            sentences.append(f"Each 0.1 SD of student gain cost ${row['estimate']:,.0f} per student ({_ci(ev)} interval "
                              f"${row['ci_low']:,.0f} to ${row['ci_high']:,.0f}).")  # fmt: skip
         else:
             sentences.append("Cost per unit of student gain: not estimable, because "
@@ -831,7 +891,7 @@ def district_cost(ev: Evaluation) -> None:
     _html(html_table(by_category, {"label": "Category", "shown": "Cost", "pct": "Share"}, numeric=("shown", "pct")))
     schools = cost.tables["schools"].assign(
         name=lambda f: f["school_id"].map(ev.school_name), shown=lambda f: [f"${v:,.0f}" for v in f["cost"]],
-        people=lambda f: [_count(v, h, ev.min_n) for v, h in zip(f["participants"], f["suppressed"])],
+        people=lambda f: [_count(v, p, ev.min_n) for v, p in zip(f["participants"], f["complementary"].astype(bool))],
         per=lambda f: ["not shown" if h else f"${v:,.0f}" if pd.notna(v) else "not estimable"
                        for v, h in zip(f["cost_per_participant"], f["suppressed"])])  # fmt: skip
     _html(html_table(schools, {"name": "School", "shown": "Cost (shared lines allocated)", "people": "Participants",

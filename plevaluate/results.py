@@ -20,7 +20,65 @@ import pandas as pd
 
 from .errors import StatisticalWarning
 
-__all__ = ["LevelResult", "noting_warnings", "suppression_note", "target_status"]
+__all__ = [
+    "HIDDEN_STATUSES",
+    "JUDGEMENTS",
+    "LevelResult",
+    "Note",
+    "judge",
+    "noting_warnings",
+    "suppression_note",
+    "target_status",
+]
+
+#: The judgement of an estimate against a target. ``not conclusive``: the interval includes the target.
+JUDGEMENTS = ("met", "not met", "not conclusive")
+
+#: Statuses of rows whose estimate is not published (set by `plevaluate.privacy.publish`).
+HIDDEN_STATUSES = ("too few people to report", "hidden to protect a smaller group")
+
+
+class Note(str):
+    """A caveat a reader must see with the numbers: its text, plus where it applies.
+
+    A note *is* its text (so it prints, joins and compares as one), and carries ``level`` (0-5),
+    ``scope`` (``"district"`` for the whole evaluation, or the school_id it is about; a school's
+    report shows district notes and its own, never another school's) and ``kind`` (``caveat``,
+    ``flag``, ``suppressed``, ``protecting``, ``missing``).
+
+    >>> n = Note("S03: latest mean rating 1.5", level=3, scope="S03", kind="flag")
+    >>> n, n.scope, n.kind
+    ('S03: latest mean rating 1.5', 'S03', 'flag')
+    """
+
+    level: int
+    scope: str
+    kind: str
+
+    def __new__(cls, text: str, *, level: int = 0, scope: str = "district", kind: str = "caveat") -> Note:
+        note = super().__new__(cls, text)
+        note.level, note.scope, note.kind = int(level), str(scope), str(kind)
+        return note
+
+    def __reduce__(self):
+        return (_note, (str(self), self.level, self.scope, self.kind))
+
+    def as_dict(self) -> dict:
+        return {"text": str(self), "level": self.level, "scope": self.scope, "kind": self.kind}
+
+    @classmethod
+    def from_value(cls, value, level: int) -> Note:
+        """A note from a saved dict, a plain string (a district-wide caveat of ``level``) or a note."""
+        if isinstance(value, Note):
+            return value
+        if isinstance(value, dict):
+            return cls(value["text"], level=value.get("level", level), scope=value.get("scope", "district"),
+                       kind=value.get("kind", "caveat"))  # fmt: skip
+        return cls(str(value), level=level)
+
+
+def _note(text: str, level: int, scope: str, kind: str) -> Note:
+    return Note(text, level=level, scope=scope, kind=kind)
 
 
 @dataclass(frozen=True)
@@ -35,8 +93,9 @@ class LevelResult:
         The level's name in words ("participants' reactions").
     tables : Mapping[str, DataFrame]
         Named tidy tables (``"constructs"``, ``"items"``, ``"target"``, ...).
-    notes : tuple of str
-        Caveats a reader must see with the numbers: suppressed groups, doubtful analyses, rows left out.
+    notes : tuple of Note
+        Caveats a reader must see with the numbers: doubtful analyses, rows left out, flagged schools,
+        and (once published) suppressed groups. Plain strings given here become district-wide notes.
     meta : Mapping
         How the result was made: the plan values used, methods, counts of rows read.
     evidence : bool
@@ -46,9 +105,16 @@ class LevelResult:
     level: int
     name: str
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
     meta: Mapping[str, object] = field(default_factory=dict)
     evidence: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "notes", tuple(Note.from_value(n, self.level) for n in self.notes))
+
+    def notes_for(self, scope: str) -> tuple[Note, ...]:
+        """The notes a report about ``scope`` shows: district-wide notes, and the school's own."""
+        return tuple(n for n in self.notes if n.scope in ("district", scope))
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -94,37 +160,50 @@ def suppression_note(table: pd.DataFrame, group: str, min_n: int, unit: str) -> 
     return f"{len(hidden)} {noun}(s) suppressed ({listed}): fewer than {min_n} {unit}"
 
 
+def judge(estimate: float, low: float, high: float, target: float) -> str:
+    """``met`` when the whole interval is at or above ``target``, ``not met`` when it is entirely below,
+    ``not conclusive`` when it includes the target; ``""`` when any number is missing.
+
+    A point estimate without an interval (a rubric rating) is judged on its own: ``low = high = estimate``.
+
+    >>> judge(0.8, 0.75, 0.85, 0.7), judge(0.72, 0.6, 0.8, 0.7), judge(0.5, 0.4, 0.6, 0.7)
+    ('met', 'not conclusive', 'not met')
+    """
+    if any(v is None or pd.isna(v) for v in (estimate, low, high, target)):
+        return ""
+    if low >= target:
+        return "met"
+    if high < target:
+        return "not met"
+    return "not conclusive"
+
+
 def target_status(table: pd.DataFrame, target: float | None) -> pd.DataFrame:
-    """Add the plan's target and whether each estimate meets it.
+    """Add the plan's target and the judgement of each estimate against it.
 
     Returns
     -------
     DataFrame
-        ``table`` plus ``target``; ``met`` (estimate >= target; missing when the estimate is
-        suppressed or there is no target) and ``status``: ``met`` when the whole interval is at or
-        above the target, ``not met`` when it is entirely below, ``met, not conclusive`` /
-        ``not met, not conclusive`` when the interval straddles the target, ``suppressed`` (too few
-        people), ``hidden to protect a smaller group`` (complementary suppression) or ``no target``.
+        ``table`` plus ``target``; ``met`` (the point estimate is at or above the target; missing
+        without an estimate or a target) and ``status`` (`judge`): ``met`` when the whole interval
+        is at or above the target, ``not met`` when it is entirely below, ``not conclusive`` when it
+        includes the target, ``no target`` without one. Statistics are judged on the full data;
+        `plevaluate.privacy.publish` later replaces the status of rows it hides.
 
     Examples
     --------
     >>> t = pd.DataFrame({"estimate": [0.8, 0.72, 0.5], "ci_low": [0.75, 0.6, 0.4], "ci_high": [0.85, 0.8, 0.6]})
     >>> target_status(t, 0.7)["status"].tolist()
-    ['met', 'met, not conclusive', 'not met']
+    ['met', 'not conclusive', 'not met']
     """
     out = table.copy()
     out["target"] = np.nan if target is None else float(target)
     estimate = out["estimate"].astype(float)
     known = estimate.notna() & out["target"].notna()
-    met = estimate >= out["target"]
-    out["met"] = met.where(known).astype("boolean")
-    sure = (out["ci_low"] >= out["target"]) | (out["ci_high"] < out["target"])
-    status = np.where(met, "met", "not met")
-    status = np.where(sure, status, np.char.add(status.astype(str), ", not conclusive"))
-    status = np.where(estimate.isna(), "suppressed", status)
-    if "complementary" in out:
-        protecting = out["complementary"].fillna(False).astype(bool).to_numpy()
-        status = np.where(protecting, "hidden to protect a smaller group", status)
-    out["status"] = np.where(out["target"].isna() & ~np.isin(status, ["suppressed", "hidden to protect a smaller group"]),
-                             "no target", status)  # fmt: skip
+    out["met"] = (estimate >= out["target"]).where(known).astype("boolean")
+    status = [
+        judge(e, lo, hi, t) or ("no target" if pd.isna(t) else "not estimable")
+        for e, lo, hi, t in zip(estimate, out["ci_low"], out["ci_high"], out["target"])
+    ]
+    out["status"] = status
     return out

@@ -30,6 +30,12 @@ def sample_evaluation(sample_district) -> plevaluate.Evaluation:
         return plevaluate.evaluate(sample_district)
 
 
+@pytest.fixture(scope="session")
+def published(sample_evaluation) -> plevaluate.Evaluation:
+    """The sample's evaluation as published: suppression applied once, to everything."""
+    return sample_evaluation.publish()
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20251123)

@@ -61,8 +61,8 @@ def test_prepost_chart_draws_nothing_for_a_suppressed_group(sample_district):
 
 
 @pytest.fixture(scope="module")
-def levels_3_4(sample_evaluation):
-    return sample_evaluation.levels[3], sample_evaluation.levels[4]
+def levels_3_4(published):
+    return published.levels[3], published.levels[4]
 
 
 def test_conditions_heatmap_and_untrusted_names(levels_3_4, sample_district, tmp_path):
@@ -85,20 +85,29 @@ def test_implementation_chart(levels_3_4):
     assert fig._suptitle.get_text().startswith("Across participant schools the practice was seen in")
     small = [ax for ax in fig.axes if ax.get_title(loc="left") == "S08"][0]
     assert any("too few educators" in t.get_text() for t in small.texts) and not small.collections
+    # a school hidden to protect S08 is labelled so, and its series is not drawn at all (tables hide it too)
+    protecting = [ax for ax in fig.axes if ax.get_title(loc="left") == "S07"][0]
+    assert any("protects" in t.get_text() for t in protecting.texts) and not protecting.collections
+    assert len(protecting.lines) == 2  # the district line and the target only
 
 
 def test_funnel_chart_hides_suppressed_schools(levels_3_4):
     _, practice = levels_3_4
-    fig = funnel_chart(practice["funnel"], practice["funnel_curve"], highlight="S01")
-    ax = fig.axes[0]
-    drawn = sum(len(c.get_offsets()) for c in ax.collections)
     table = practice["funnel"]
-    # S08 (5 educators) is hidden, and with it the next smallest school, so that S08 cannot be recovered from
-    # the district rate by subtraction; the ring around S01 is the eighth mark
-    assert table["suppressed"].sum() == 2 and table.loc[table["school_id"] == "S08", "suppressed"].all()
-    assert drawn == (~table["suppressed"]).sum() + 1
+    # S08 (5 educators) is hidden, and with it the schools hidden at level 4 to protect it, so that S08 cannot
+    # be recovered from the district rate by subtraction
+    assert table["suppressed"].sum() >= 2 and table.loc[table["school_id"] == "S08", "suppressed"].all()
+    fig = funnel_chart(table, practice["funnel_curve"])
+    ax = fig.axes[0]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == (~table["suppressed"]).sum()
     assert any("S08" in t.get_text() for t in fig.texts)
     assert "S03" in ax.get_title(loc="left")
+    # in a school's report only that school is named: the others are anonymous dots
+    fig = funnel_chart(table, practice["funnel_curve"], names={"S01": "Lincoln"}, highlight="S01")
+    ax = fig.axes[0]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == (~table["suppressed"]).sum() + 1  # + the ring
+    words = " ".join([ax.get_title(loc="left"), *(t.get_text() for t in ax.texts), *(t.get_text() for t in fig.texts)])
+    assert "Lincoln" in words and not any(s in words for s in ("S03", "S08", "S07", "S06"))
 
 
 def test_dose_response_chart(levels_3_4):

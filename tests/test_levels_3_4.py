@@ -30,6 +30,7 @@ from plevaluate.practice import (
     prepare_observations,
     trend_model,
 )
+from plevaluate.privacy import publish_levels
 from tests.conftest import ROOT, SAMPLE
 
 
@@ -113,7 +114,8 @@ def test_weak_school_is_flagged(level3, truth):
     flags = level3["flags"].set_index("school_id")
     assert flags.loc[truth["weak_school"], "flagged"]
     assert flags.loc[truth["weak_school"], "latest_mean"] == flags["latest_mean"].min()
-    assert any(note.startswith(truth["weak_school"]) for note in level3.notes)
+    flagged = [note for note in level3.notes if note.kind == "flag"]
+    assert any(note.scope == truth["weak_school"] and "below developing" in note for note in flagged)
 
 
 def test_principal_participation_from_raw_files(level3, sample_district):
@@ -175,12 +177,15 @@ def test_growth_and_hours_slope_recover_truth(level4, truth):
     assert low <= truth["practice_marginal"]["hours_log_odds"] <= high
 
 
-def test_funnel_flags_the_weak_school_and_hides_the_small_one(level4, truth):
+def test_funnel_flags_the_weak_school_and_hides_the_small_one(level4, published, truth):
     table = level4["funnel"].set_index("school_id")
     assert table.loc[truth["weak_school"], "position"].startswith("below")
+    assert not table["suppressed"].any()  # the internal store is complete; publishing hides
+    table = published[4]["funnel"].set_index("school_id")
     small = table.loc[truth["small_school"]]
     assert small["suppressed"] and np.isnan(small["estimate"]) and pd.isna(small["position"])
-    rates = level4["rates"]
+    assert table.loc[truth["weak_school"], "position"].startswith("below")
+    rates = published[4]["rates"]
     hidden = rates[rates["school_id"] == truth["small_school"]]
     assert hidden["suppressed"].all() and hidden["estimate"].isna().all()
 
@@ -191,7 +196,7 @@ def test_level4_target_and_link(level4, sample_district):
     assert target.iloc[0]["target"] == sample_district.plan.levels.practice.target
     link = level4["link"].set_index("predictor")
     assert set(link.index) == {"conditions_mean", "principal_participation"}
-    assert link["n"].max() == 7  # participant schools with a rate (the small school is suppressed)
+    assert link["n"].max() == 8  # every participant school: statistics use the full data, small schools too
     assert level4["level_of_use"]["level_of_use_label"].str.contains("Mechanical").any()
 
 
@@ -257,13 +262,16 @@ def test_school_with_no_observations_month_with_one_and_an_educator_seen_fifty_t
         warnings.simplefilter("ignore")
         result = evaluate_practice(district)
     notes = " ".join(result.notes)
-    assert "no observations at S02" in notes
+    assert [(n.scope, str(n)) for n in result.notes if n.kind == "missing"] == [
+        ("S02", "no classroom observations were recorded at this school")
+    ]
     everyone = pd.concat([obs, one, many])
     times = int((everyone["educator_id"] == many["educator_id"].iloc[0]).sum())  # 50 + the educator's own visits
     assert f"one educator was observed {times} times" in notes
-    assert "group-month(s) with fewer than 10 educators observed are suppressed" in notes
-    june = result["rates"][(result["rates"]["month"] == "2026-06")]
-    assert june["suppressed"].all() and june["estimate"].isna().all()
+    published, _ = publish_levels({4: result}, 10)
+    june = published[4]["rates"][(published[4]["rates"]["month"] == "2026-06")]
+    assert june["suppressed"].all() and june["estimate"].isna().all() and june["n_people"].isna().all()
+    assert any("school-month value(s) not shown" in note for note in published[4].notes)
     school = result["rates"][result["rates"]["breakdown"] == "school_id"]
     assert "S02" not in set(school["school_id"])
     assert school["ci_high"].dropna().le(1).all()
