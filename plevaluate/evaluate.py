@@ -288,13 +288,19 @@ def _from_target(scope, level, table, key, evidence, measure, unit):
                 _detail(status, level, low, high), n)  # fmt: skip
 
 
-#: What each level's evidence is, in words: (records, people) nouns for `_evidence`.
+#: What each level's evidence is, in words, with a scope's counts (`_evidence`).
 _EVIDENCE_WORDS = {
-    1: ("{records} survey responses", "from {people} educators"),
-    2: ("", "pre/post assessments of {people} educators"),
-    3: ("{records} conditions ratings", "with principal participation and the staff survey"),
-    4: ("{records} classroom observations", "of {people} educators"),
-    5: ("", "scores of {people} students, with prior scores"),
+    1: "{records} survey responses from {people} educators",
+    2: "pre/post assessments of {people} educators",
+    3: "{records} conditions ratings, with principal participation and the staff survey",
+    4: "{records} classroom observations of {people} educators",
+    5: "scores of {people} students, with prior scores",
+}
+_EVIDENCE_HIDDEN = {
+    1: "survey responses: how many, and from how many educators, not shown (protects a smaller group)",
+    2: "pre/post assessments: the number of educators not shown (protects a smaller group)",
+    4: "classroom observations: how many, and of how many educators, not shown (protects a smaller group)",
+    5: "student scores: the number of students not shown (protects a smaller group)",
 }
 
 
@@ -309,17 +315,11 @@ def _evidence(level: int, result: LevelResult | None, key: str | None, min_n: in
     if rows.empty:
         return "no evidence collected at this school"
     r = rows.iloc[0]
-    hidden = bool(r.get("suppressed", False))
-    if hidden and bool(r.get("complementary", False)):
-        people = "a number not shown (protects a smaller group) of"
-    else:
-        people = format_n(r["n_people"], min_n) if pd.notna(r["n_people"]) else f"<{min_n}"
-    records = "" if pd.isna(r["records"]) else f"{int(r['records']):,}"
-    first, second = _EVIDENCE_WORDS[level]
-    text = " ".join(part for part in (first.format(records=records), second.format(people=people)) if part)
-    return text.replace(
-        "a number not shown (protects a smaller group) of educators", "educators (number not shown)"
-    ).replace("a number not shown (protects a smaller group) of students", "students (number not shown)")
+    if bool(r.get("suppressed", False)) and bool(r.get("complementary", False)):
+        return _EVIDENCE_HIDDEN[level]
+    people = format_n(r["n_people"], min_n) if pd.notna(r["n_people"]) else f"<{min_n}"
+    records = "some" if pd.isna(r["records"]) else f"{int(r['records']):,}"  # hidden with a small group's count
+    return _EVIDENCE_WORDS[level].format(records=records, people=people)
 
 
 def chain_of_evidence(levels: Mapping[int, LevelResult], schools: pd.DataFrame, plan: dict) -> pd.DataFrame:
@@ -475,49 +475,65 @@ def _target(row, key: str = "target") -> str:
 
 
 def chain_sentence(rows: pd.DataFrame) -> str:
-    """Where the chain of evidence holds and where it first breaks or becomes uncertain, in one or two sentences.
+    """Where the chain of evidence holds, where it first breaks, and which levels cannot be judged yet.
 
     A level is called met or not met only when its whole interval is on one side of the target; a
-    level whose interval includes the target is "not conclusive", and the sentence says so in words.
+    level whose interval includes the target is named as not conclusive, with its numbers (and, at
+    level 5, whether the interval also includes zero).
     """
     rows = rows.sort_values("level")
     if (rows["status"] == "not applicable").sum() >= 4:
         return ("A comparison school: it did not take part in the program; its students are the comparison group "
                 "for the student-outcome estimate.")  # fmt: skip
-    held, small, stop = [], [], None
+    held, small, unsure, broken = [], [], [], None
     for row in rows.itertuples():
         row = row._asdict()
-        if row["status"] == "met":
+        if row["level"] not in _MET:
+            continue
+        if row["status"] == "met" and broken is None:
             held.append(_MET[row["level"]])
         elif row["status"] in HIDDEN_STATUSES:
             small.append(str(row["level"]))
-        elif row["status"] in ("not met", "not yet measured", "not conclusive"):
-            stop = row
-            break
-    tail = ""
-    if small:
-        listed = ", ".join(small[:-1]) + (" and " if len(small) > 1 else "") + small[-1]
-        tail = f" Level{'s' if len(small) > 1 else ''} {listed}: not shown (too few people, or protecting a smaller group)."
-    if stop is None:
-        if not held:
-            return ("No level has a result to compare with a target yet." + tail).strip()
-        return "Every level with a result met its target: " + _join(held) + "." + tail
-    if stop["status"] == "not met":
-        reason = _NOT_MET[stop["level"]].format(value=_value(stop), target=_target(stop))
-        verb = "breaks"
-    elif stop["status"] == "not conclusive":
-        reason = (f"{_UNSURE[stop['level']]} ({_value(stop)} against a target of {_target(stop)}) cannot be judged: "
-                  f"the interval, {_target(stop, 'ci_low')} to {_target(stop, 'ci_high')}, includes the target")  # fmt: skip
-        if stop["level"] == 5 and stop["ci_low"] <= 0 <= stop["ci_high"]:
-            reason += " and zero"
-        verb = "is not conclusive"
+        elif row["status"] == "not conclusive":
+            unsure.append(row)
+        elif row["status"] in ("not met", "not yet measured") and broken is None:
+            broken = row
+    if broken is not None and broken["status"] == "not met":
+        reason = _NOT_MET[broken["level"]].format(value=_value(broken), target=_target(broken))
+    elif broken is not None:
+        reason = f"there is no evidence yet ({broken['level_name'].lower()} not measured)"
+    if broken is None:
+        if held and not unsure:
+            text = "Every level with a result met its target: " + _join(held) + "."
+        elif held:
+            text = f"{_join(held)[0].upper()}{_join(held)[1:]}."
+        elif not unsure:
+            text = "No level has a result to compare with a target yet."
+        else:
+            text = ""
+    elif held:
+        text = f"{_join(held)[0].upper()}{_join(held)[1:]}, but at level {broken['level']} {reason}."
     else:
-        reason = f"there is no evidence yet ({stop['level_name'].lower()} not measured)"
-        verb = "breaks"
-    if not held:
-        return f"The chain of evidence {verb} at level {stop['level']}: {reason}.{tail}"
-    text = _join(held)
-    return f"{text[0].upper()}{text[1:]}, but at level {stop['level']} {reason}.{tail}"
+        text = f"The chain of evidence breaks at level {broken['level']}: {reason}."
+    if unsure:
+        levels = _join([str(r["level"]) for r in unsure])
+        details = []
+        for r in unsure:
+            detail = (
+                f"{_UNSURE[r['level']]} {_value(r)} against {_target(r)}, interval {_target(r, 'ci_low')} to "
+                f"{_target(r, 'ci_high')}"
+            )
+            if r["level"] == 5 and r["ci_low"] <= 0 <= r["ci_high"]:
+                detail += ", which also includes zero"
+            details.append(detail)
+        plural = len(unsure) > 1
+        text += (f" Level{'s' if plural else ''} {levels} {'are' if plural else 'is'} not conclusive: "
+                 f"{'their intervals include' if plural else 'the interval includes'} the target "
+                 f"({'; '.join(details)}).")  # fmt: skip
+    if small:
+        listed = _join(small)
+        text += f" Level{'s' if len(small) > 1 else ''} {listed}: not shown (too few people, or protecting a smaller group)."
+    return text.strip()
 
 
 def _join(parts: list[str]) -> str:

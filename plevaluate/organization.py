@@ -328,10 +328,10 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
                                              rating_at_least=goal.rating_at_least, target=goal.target, ci=ci)  # fmt: skip
         flags = flag_schools(ratings, rating_at_least=goal.rating_at_least)
         tables["flags"] = flags
-        names = district.schools.set_index("school_id")["school_name"]
         for row in flags[flags["flagged"]].itertuples():
-            notes.append(Note(f"{names.get(row.school_id, row.school_id)}: {row.reason}", level=3, scope=row.school_id,
-                              kind="flag"))  # fmt: skip
+            notes.append(
+                Note(str(row.reason), level=3, scope=row.school_id, kind="flag")
+            )  # the report names the school
         once = tables["change"].groupby("school_id")["terms_rated"].max()
         if (once == 1).any():
             notes.append(f"{int((once == 1).sum())} school(s) rated in one term only: no change can be shown")

@@ -481,6 +481,13 @@ def publish_levels(
     return published, hidden_schools
 
 
+#: What a hidden school loses at each level, in words for its notes.
+_HIDDEN_WHAT = {
+    0: "this school's number of participating educators and cost per participant",
+    3: "this school's staff survey results",
+}
+
+
 def _notes(level: int, rules, tables, kinds: dict[str, str], min_n: int) -> list[Note]:
     """What publishing hid, in words: a note in each hidden school's report (and, named, in the district
     report), and district notes for hidden groups of other breakdowns (roles, formats, months)."""
@@ -488,12 +495,13 @@ def _notes(level: int, rules, tables, kinds: dict[str, str], min_n: int) -> list
     notes = []
     small = sorted(s for s, k in kinds.items() if k == "suppressed")
     protecting = sorted(s for s, k in kinds.items() if k == "complementary")
+    what = _HIDDEN_WHAT.get(level, "this school's results at this level")
     for school in small:
-        notes.append(Note(f"this school's results are not shown: fewer than {min_n} {unit}", level=level,
-                          scope=school, kind="suppressed"))  # fmt: skip
+        notes.append(Note(f"{what} are not shown: fewer than {min_n} {unit}", level=level, scope=school,
+                          kind="suppressed"))  # fmt: skip
     for school in protecting:
-        notes.append(Note("this school's results are not shown although it has enough people: showing them would "
-                          "let a smaller school's results be worked out from the district total", level=level,
+        notes.append(Note(f"{what} are not shown although the school has at least {min_n} {unit}: showing them "
+                          "would let a smaller school's figures be worked out from the district total", level=level,
                           scope=school, kind="protecting"))  # fmt: skip
     for rule in rules:
         table = tables[rule.table]

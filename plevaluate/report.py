@@ -314,6 +314,13 @@ def school_title(ev: Evaluation, school_id: str) -> None:
     _sentence(sentence)
 
 
+_MORE_EVIDENCE = {
+    1: "more survey responses from participants would settle it",
+    2: "pre and post scores from more educators would settle it",
+    4: "more classroom visits, to more classrooms, would settle it",
+}
+
+
 def school_next_steps(ev: Evaluation, school_id: str) -> None:
     """What to do next: the lowest-rated conditions indicators and the gaps to the plan's targets."""
     _heading("What to do next")
@@ -343,8 +350,8 @@ def school_next_steps(ev: Evaluation, school_id: str) -> None:
         else:
             steps.append(f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the "
                          f"plan's target of {_fmt(row.target, row.unit)}: not conclusive (the {_ci(ev)} interval, "
-                         f"{_interval(row.ci_low, row.ci_high, row.unit)}, includes the target); more evidence, "
-                         "such as more observations or survey responses, would settle it.")  # fmt: skip
+                         f"{_interval(row.ci_low, row.ci_high, row.unit)}, includes the target); "
+                         f"{_MORE_EVIDENCE.get(row.level, 'more evidence would settle it')}.")  # fmt: skip
     _bullets(steps or ["This school met every target that could be measured; keep the conditions that got it there."])
 
 

@@ -51,8 +51,8 @@ def rendered(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def evaluation(sample_evaluation):
-    return sample_evaluation
+def evaluation(published):
+    return published
 
 
 def test_every_report_is_rendered(rendered):
@@ -232,9 +232,13 @@ def test_chain_of_evidence(evaluation):
     assert set(chain["status"]) <= set(STATUSES)
     assert len(chain) == 6 * (1 + len(evaluation.schools))  # level 0 (resources) and levels 1-5
     district = chain[chain["scope"] == "district"].set_index("level")
+    # level 1: 71% [66%, 77%] against 70%, level 4: 55% [47%, 63%] against 60%: neither can be judged
+    assert district.loc[1, "status"] == "not conclusive" and district.loc[4, "status"] == "not conclusive"
     assert district.loc[2, "status"] == "met" and district.loc[3, "status"] == "not met"
+    assert "includes zero" in district.loc[5, "status_detail"]
     sentence = evaluation.sentences.set_index("scope").loc["district", "sentence"]
-    assert sentence.startswith("Participants valued the sessions and they learned the practice, but at level 3")
+    assert sentence == ("The chain of evidence is not conclusive at level 1: participants' ratings (71% against a "
+                        "target of 70%) cannot be judged: the interval, 66% to 77%, includes the target.")  # fmt: skip
     small = chain[(chain["scope"] == "S08") & (chain["level"] == 1)].iloc[0]
     assert small["status"] == "too few people to report" and np.isnan(small["estimate"])
     comparison = chain[chain["scope"] == "S09"]
@@ -312,7 +316,7 @@ def test_every_section_renders_for_partial_districts(edit, tmp_path, monkeypatch
     edit(folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ev = evaluate(plevaluate.load(folder))
+        ev = evaluate(plevaluate.load(folder)).publish()
     district_sections = [report.district_title, report.district_schools, report.district_level1, report.district_level2,
                          report.district_level3, report.district_level4, report.district_level5, report.district_cost,
                          report.notes, report.provenance, report.board_title, report.board_chain, report.board_findings,
