@@ -330,7 +330,7 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
         tables["flags"] = flags
         for row in flags[flags["flagged"]].itertuples():
             notes.append(
-                Note(str(row.reason), level=3, scope=row.school_id, kind="flag")
+                Note(f"flagged for support: {row.reason}", level=3, scope=row.school_id, kind="flag")
             )  # the report names the school
         once = tables["change"].groupby("school_id")["terms_rated"].max()
         if (once == 1).any():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import warnings
@@ -28,6 +29,27 @@ def sample_evaluation(sample_district) -> plevaluate.Evaluation:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return plevaluate.evaluate(sample_district)
+
+
+def folder_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """Every report of the sample district in every format, rendered once for the session."""
+    from plevaluate.render import render
+
+    out = tmp_path_factory.mktemp("reports")
+    before = folder_hash(SAMPLE)
+    summary = render(SAMPLE, out, workers=2, formats=("html", "pdf", "slides", "ipynb"))
+    assert folder_hash(SAMPLE) == before  # the input folder is never written to
+    assert not summary.failures, summary.failures
+    return summary
 
 
 @pytest.fixture(scope="session")
