@@ -12,7 +12,7 @@ from .outcomes import estimate_effect, evaluate_outcomes
 from .plan import Plan, read_plan
 from .practice import evaluate_practice
 from .reactions import evaluate_reactions, evaluate_survey
-from .results import LevelResult
+from .results import LevelResult, Note
 
 try:
     __version__ = version("plevaluate")
@@ -26,6 +26,7 @@ __all__ = [
     "District",
     "Evaluation",
     "LevelResult",
+    "Note",
     "Plan",
     "PlanError",
     "Problem",

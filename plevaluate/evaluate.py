@@ -87,6 +87,9 @@ class Evaluation:
         The plan as evaluated.
     provenance : dict
         plevaluate version, data file SHA-256 hashes, evaluation date, seed.
+    published : bool
+        False for the internal store (`evaluate`: every statistic on the full data); True once
+        `publish` has applied suppression, as everything that leaves the machine must be.
     """
 
     levels: Mapping[int, LevelResult]

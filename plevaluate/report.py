@@ -249,8 +249,10 @@ def chain_table(ev: Evaluation, scope: str = "district") -> None:
     ]
     rows["shown_interval"] = [_interval(lo, hi, u) for lo, hi, u in zip(rows["ci_low"], rows["ci_high"], rows["unit"])]
     rows["shown_target"] = [_fmt(t, "rating" if u == "rating" else u) for t, u in zip(rows["target"], rows["unit"])]
-    rows["badge"] = [_status(s, d if s in ("not conclusive", "met", "not met") and lv != 3 or "zero" in str(d) else "")
-                     for s, d, lv in zip(rows["status"], rows["status_detail"], rows["level"])]  # fmt: skip
+    rows["badge"] = [
+        _status(s, d if s in ("met", "not met", "not conclusive") else "")
+        for s, d in zip(rows["status"], rows["status_detail"])
+    ]
     _heading("Chain of evidence")
     _html(
         html_table(
