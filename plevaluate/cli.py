@@ -95,7 +95,24 @@ def _report(args: argparse.Namespace) -> int:
         print(f"{len(summary.failures)} report(s) failed and were not published:", file=sys.stderr)
         for failure in summary.failures:
             print(f"  - {failure}", file=sys.stderr)
+    if summary.findings:
+        print(f"privacy audit: {len(summary.findings)} finding(s) in {summary.out}; do not share these outputs:",
+              file=sys.stderr)  # fmt: skip
+        for finding in summary.findings:
+            print(f"  - {finding}", file=sys.stderr)
+    return 1 if summary.failures or summary.findings else 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit
+
+    findings = audit(args.out, args.data, min_n=args.min_n)
+    for finding in findings:
+        print(f"  - {finding}", file=sys.stderr)
+    if findings:
+        print(f"privacy audit: {len(findings)} finding(s) in {args.out}; do not share these outputs", file=sys.stderr)
         return 1
+    print(f"privacy audit: nothing found in {args.out} (IDs, names, e-mail addresses, counts below min_n)")
     return 0
 
 
@@ -122,6 +139,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb")  # fmt: skip
     report.add_argument("--notebooks", default="", help="folder of your own report notebooks (default: notebooks/)")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    check = commands.add_parser("audit", help="scan a report folder for IDs, names, e-mails and small counts")
+    check.add_argument("out", help="a folder written by 'plevaluate report'")
+    check.add_argument("--data", required=True, help="the data folder it was made from (read only)")
+    check.add_argument("--min-n", type=int, default=None, help="reporting minimum (default: the plan's)")
+    check.set_defaults(run=_audit)
     report.set_defaults(run=_report)
     return parser
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._outputs import is_ours, mark, neutralize, restore
 from .contract import District
 from .cost import evaluate_cost
 from .learning import evaluate_learning
@@ -147,10 +148,18 @@ class Evaluation:
         return int(self.plan.get("min_n", 10))
 
     def save(self, folder: str | Path) -> Path:
-        """Write every table (CSV) and a manifest to ``folder``, replacing it atomically."""
+        """Write every table (CSV) and a manifest to ``folder``, replacing it atomically.
+
+        An existing ``folder`` is replaced only when plevaluate wrote it (its marker or manifest);
+        anything else is refused, never removed. Text cells that a spreadsheet would run as a
+        formula are neutralized in the CSVs (`plevaluate._outputs.neutralize`) and restored by `load`.
+        """
         folder = Path(folder)
+        if folder.is_symlink() or folder.exists() and not is_ours(folder):
+            raise ValueError(f"{folder} exists and was not written by plevaluate: it is never replaced or "
+                             "removed; choose another folder")  # fmt: skip
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        staging = mark(Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent)))
         manifest: dict = {"levels": {}, "plan": self.plan, "provenance": self.provenance, "published": self.published}
         frames = {"chain": self.chain, "sentences": self.sentences, "schools": self.schools}
         manifest["frames"] = {name: _write(frame, staging / f"{name}.csv") for name, frame in frames.items()}
@@ -217,14 +226,14 @@ def _normalize(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write(frame: pd.DataFrame, path: Path) -> dict:
-    frame.to_csv(path, index=False, lineterminator="\n")
+    neutralize(frame).to_csv(path, index=False, lineterminator="\n")
     return {"file": path.name, "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()}}
 
 
 def _read(path: Path, spec: dict) -> pd.DataFrame:
     dtypes = spec["dtypes"]
     text = {c for c, t in dtypes.items() if t in ("object", "string", "str", "category")}
-    frame = pd.read_csv(path, dtype={c: "string" for c in text}, keep_default_na=True)
+    frame = restore(pd.read_csv(path, dtype={c: "string" for c in text}, keep_default_na=True))
     for column, dtype in dtypes.items():
         if column not in frame or column in text:
             continue

@@ -157,6 +157,37 @@ def _fix_for(loc: tuple, kind: str, model: type[BaseModel]) -> str:
     return "correct the value in plan.yml."
 
 
+#: plan.yml is a page of settings: larger files, or YAML aliases that expand past this many nodes, are refused
+#: (a few KB of nested aliases, the "billion laughs", would otherwise expand to gigabytes).
+MAX_PLAN_BYTES = 256 * 1024
+MAX_PLAN_NODES = 100_000
+
+
+def _check_expansion(text: str, path: Path) -> None:
+    """Count the nodes ``text`` expands to, aliases included, without expanding it; refuse a YAML bomb."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    sizes: dict[int, int] = {}
+
+    def size(node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # a recursive alias counts once here, and PyYAML's safe loader refuses it later
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        sizes[key] = min(total, MAX_PLAN_NODES + 1)
+        return sizes[key]
+
+    if root is not None and size(root) > MAX_PLAN_NODES:
+        raise PlanError([Problem(path.name, f"at most {MAX_PLAN_NODES:,} values once YAML aliases (*name) are "
+                                 "expanded", "write the settings out plainly, without nested aliases.")],
+                        str(path.parent))  # fmt: skip
+
+
 def read_plan(path: str | Path) -> Plan:
     """Read and validate ``plan.yml``.
 
@@ -166,8 +197,14 @@ def read_plan(path: str | Path) -> Plan:
         Listing every problem: unknown keys (with did-you-mean), missing entries, values of the wrong type or range.
     """
     path = Path(path)
+    if path.stat().st_size > MAX_PLAN_BYTES:
+        raise PlanError([Problem(path.name, f"a plan of at most {MAX_PLAN_BYTES // 1024} KB",
+                                 "plan.yml holds settings and targets only; remove what does not belong there.")],
+                        str(path.parent))  # fmt: skip
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        _check_expansion(text, path)
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None

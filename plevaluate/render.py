@@ -14,6 +14,7 @@ the error. The input folder is never written to.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import re
@@ -29,6 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from ._outputs import OutputLock, check_paths, clean_leftovers, mark
+from .audit import audit
 
 __all__ = ["FORMATS", "Failure", "Job", "RenderSummary", "find_browser", "notebooks_dir", "render", "slug"]
 
@@ -99,11 +103,12 @@ class RenderSummary:
     written: list[Path] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    findings: list = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.findings
 
 
 # ---- one worker: a warm kernel, reports one after another ----
@@ -288,11 +293,25 @@ def jobs_for(ev, results: Path, schools: Iterable[str] | None = None, notebooks:
     unknown = [s for s in chosen if s not in known]
     if unknown:
         raise ValueError(f"unknown school(s): {', '.join(unknown)}; schools.csv has {', '.join(sorted(known))}")
+    used = {job.name for job in jobs}
     for school_id in chosen:
         name = ev.school_name(school_id)
-        jobs.append(Job("school_report.ipynb", f"school-{slug(school_id)}-{slug(name)}", f"School report: {name}",
+        jobs.append(Job("school_report.ipynb", _file_name(school_id, name, used), f"School report: {name}",
                         {**base, "school_id": str(school_id)}, school_id=str(school_id), folder=notebooks))  # fmt: skip
     return jobs
+
+
+def _file_name(school_id: str, name: str, used: set[str]) -> str:
+    """A school report's file name: short enough for any file system, unique by construction.
+
+    ``school-<id>-<name>`` with both slugs shortened; where two schools would share a name (IDs
+    that differ only by case or punctuation, such as ``S-1`` and ``s/1``), a hash of the exact ID is added.
+    """
+    stem = f"school-{slug(school_id)[:40]}-{slug(name)[:60]}".rstrip("-")
+    if stem in used:
+        stem += "-" + hashlib.sha256(str(school_id).encode("utf-8")).hexdigest()[:10]
+    used.add(stem)
+    return stem
 
 
 def render(
@@ -308,22 +327,22 @@ def render(
 ) -> RenderSummary:
     """Validate ``data``, evaluate once, render every report into ``out``.
 
-    Raises `plevaluate.ContractError` when the data do not validate (nothing is rendered). A
-    failing report does not stop the others: it is listed in ``RenderSummary.failures``.
+    Raises `plevaluate.ContractError` when the data do not validate (nothing is rendered), and
+    ValueError when ``out`` overlaps ``data``, cannot be written, or another run holds it. A failing
+    report does not stop the others: it is listed in ``RenderSummary.failures``. The outputs are
+    then audited (`plevaluate.audit.audit`); findings are listed in ``RenderSummary.findings``.
     ``notebooks`` is a folder of your own report templates (same names as ``notebooks/``).
     """
     import time
 
     from .contract import load
-    from .evaluate import evaluate
 
     started = time.perf_counter()
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    check_paths(data, out)  # the data folder and the outputs never overlap, through symlinks too
     out = Path(out).resolve()
-    if Path(data).resolve() == out or Path(data).resolve() in out.parents:
-        raise ValueError("--out must not be inside the data folder: the input folder is never written to")
     summary = RenderSummary(out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -331,8 +350,27 @@ def render(
     browser = find_browser() if "pdf" in formats else None
     if "pdf" in formats and browser is None:
         summary.skipped.append("PDF: no Chromium found (install Debian's chromium, or set PLEVALUATE_CHROMIUM)")
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".plevaluate-write-test-{os.getpid()}"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(f"cannot write to --out {out}: {error.strerror or error}; choose a folder you can write "
+                         "to") from None  # fmt: skip
+    with OutputLock(out):
+        clean_leftovers(out)  # what a killed run left behind: only folders plevaluate made and marked
+        _render_locked(district, out, summary, schools, workers, formats, browser, progress, total, notebooks)
+        summary.findings = audit(out, data, min_n=district.plan.min_n)  # privacy, read from what was written
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _render_locked(district, out, summary, schools, workers, formats, browser, progress, total, notebooks) -> None:
+    """The run itself, while this process holds the output folder's lock."""
+    from .evaluate import evaluate
+
+    staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
     workers = max(1, workers)
     try:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -340,8 +378,9 @@ def render(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ev = evaluate(district).publish()  # only suppressed results leave the machine
-            results = ev.save(out / "results")
-            jobs = jobs_for(ev, results, schools, str(Path(notebooks).resolve()) if notebooks else None)
+            # unknown schools are refused before anything in OUT is replaced
+            jobs = jobs_for(ev, out / "results", schools, str(Path(notebooks).resolve()) if notebooks else None)
+            ev.save(out / "results")
             if total:
                 total(len(jobs))
             written: dict[str, list[str]] = {}
@@ -371,8 +410,6 @@ def render(
         summary.written.append(out / "index.html")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    summary.seconds = time.perf_counter() - started
-    return summary
 
 
 def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:

@@ -1,0 +1,151 @@
+"""What the report command may write and remove: never the input, only folders it made and marked.
+
+The rules (issue: hardening):
+
+- ``check_paths``: the data folder and the output folder must not overlap in either direction,
+  compared after resolving symlinks (an output at ``DATA/reports`` or a data folder at
+  ``OUT/results`` would otherwise be written over or removed).
+- ``OutputLock``: one run per output folder; a second run is refused with a clear message.
+- Folders the command creates carry a marker file (`MARKER`); only marked folders are ever
+  removed or replaced, and the leftovers of a killed run (`clean_leftovers`) are recognised by it.
+- ``neutralize``: text cells of published CSVs that a spreadsheet would run as a formula
+  (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return; OWASP "CSV injection") get a
+  leading apostrophe; `restore` takes it off again when plevaluate reads its own files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["MARKER", "OutputLock", "check_paths", "clean_leftovers", "is_ours", "mark", "neutralize", "restore"]
+
+#: The file that marks a folder as made by plevaluate (so it may be replaced or removed by plevaluate).
+MARKER = ".plevaluate"
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def check_paths(data: str | Path, out: str | Path) -> None:
+    """Refuse an output folder that overlaps the data folder (either inside the other, or the same).
+
+    Raises
+    ------
+    ValueError
+        Naming both folders and what to do instead.
+    """
+    data_path, out_path = Path(data).resolve(), Path(out).resolve()
+    if data_path == out_path or data_path in out_path.parents:
+        raise ValueError(f"--out {out} is inside the data folder {data}: the data folder is never written to; "
+                         "choose an output folder outside it")  # fmt: skip
+    if out_path in data_path.parents:
+        raise ValueError(f"the data folder {data} is inside --out {out}: a report run writes and replaces files "
+                         "there and could overwrite your data; choose an output folder that does not contain it")  # fmt: skip
+    if out_path.exists() and not out_path.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder: choose a folder for the reports")
+
+
+def mark(folder: Path) -> Path:
+    """Mark ``folder`` as made by plevaluate."""
+    (folder / MARKER).write_text("made by plevaluate; it may replace or remove this folder\n", encoding="utf-8")
+    return folder
+
+
+def is_ours(folder: Path) -> bool:
+    """Whether plevaluate made ``folder`` (its marker, or the manifest of a results folder written before markers)."""
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    if (folder / MARKER).is_file():
+        return True
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        import json
+
+        try:
+            content = json.loads(manifest.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            return False
+        return isinstance(content, dict) and {"frames", "levels", "provenance"} <= set(content)
+    return False
+
+
+def clean_leftovers(out: Path) -> list[Path]:
+    """Remove what a killed run left in ``out``: marked staging folders and the temporary results folders."""
+    removed = []
+    for path in sorted(out.glob(".staging-*")) + sorted(out.glob(".results-*")):
+        if is_ours(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+class OutputLock:
+    """An exclusive lock on an output folder for the length of one run (``out/.plevaluate.lock``).
+
+    The operating system releases it when the process ends, however it ends, so a killed run
+    never leaves a stale lock behind.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / ".plevaluate.lock"
+        self._handle = None
+
+    def __enter__(self) -> OutputLock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, as before
+            return self
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise ValueError(f"another plevaluate report run ({holder}) is writing to {self.path.parent}; wait "
+                             "for it to finish, or choose another --out") from None  # fmt: skip
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def _risky(value) -> bool:
+    return isinstance(value, str) and value.startswith(_FORMULA)
+
+
+def neutralize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix an apostrophe to every text cell a spreadsheet would run as a formula.
+
+    >>> neutralize(pd.DataFrame({"name": ["=HYPERLINK(1)", "Oak", "-2"]}))["name"].tolist()
+    ["'=HYPERLINK(1)", 'Oak', "'-2"]
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object:
+            values = out[column]
+            risky = values.map(_risky).astype(bool)
+            if risky.any():
+                out[column] = values.where(~risky, "'" + values.astype("string"))
+    return out
+
+
+def restore(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo `neutralize` on a frame read back from a published CSV."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_string_dtype(out[column]):
+            values = out[column]
+            quoted = values.str.startswith("'").fillna(False) & values.str[1:2].isin(list(_FORMULA)).fillna(False)
+            if quoted.any():
+                out[column] = values.where(~quoted, values.str[1:])
+    return out
