@@ -34,7 +34,11 @@ from .plan import Plan, read_plan
 __all__ = ["Column", "District", "TABLES", "TableSpec", "in_program", "load"]
 
 # Cells that mean "no value" in typed columns (numbers, dates, flags, categories).
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a"})
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "-", "--", "\u2013", "\u2014", "."})
+# Invisible characters that change how text reads (bidirectional overrides, zero-width marks) or are
+# control codes: warned about at loading; reports show them as visible [U+XXXX] marks.
+INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e"
+                       "\u2060-\u2064\u2066-\u2069\ufeff]")  # fmt: skip
 TRUE_TOKENS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_TOKENS = frozenset({"false", "f", "no", "n", "0"})
 # Conditions rubric labels and the 1-4 ratings they stand for.
@@ -336,11 +340,34 @@ def _int(row) -> int | None:
 
 
 def _decode(raw: bytes, read: _Read) -> str | None:
-    if b"\x00" in raw[:4096]:
+    if raw.startswith(b"PK\x03\x04") or raw.startswith(b"\xd0\xcf\x11\xe0"):
         read.error(
-            "expected a CSV text file, but it contains binary data (an .xlsx workbook saved with a .csv name?)",
+            "expected a CSV text file, but it is an Excel workbook (.xlsx or .xls) saved with a .csv name",
             "open it in Excel and use File > Save As > 'CSV UTF-8 (Comma delimited)'.",
         )
+        return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        read.error(
+            "expected UTF-8 text, but the file is UTF-16 (Excel's 'Unicode Text' export)",
+            "save it as 'CSV UTF-8 (Comma delimited)'.",
+        )
+        return None
+    if b"\x00" in raw:
+        at = raw.index(b"\x00")
+        line = raw[:at].count(b"\n") + 1
+        count = raw.count(b"\x00")
+        if count > len(raw) // 20:
+            read.error(
+                "expected a CSV text file, but it contains binary data",
+                "export the table again as 'CSV UTF-8 (Comma delimited)'.",
+            )
+        else:
+            read.error(
+                f"expected text, but the file contains {count} NUL character(s) (byte 0), the first at line {line}: "
+                "a damaged or truncated export",
+                "export the table again, or remove the NUL characters in a text editor.",
+                row=line,
+            )
         return None
     if raw.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" writes a byte-order mark; it is not data
         raw = raw[3:]
@@ -373,10 +400,15 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     if not text.strip():
         read.error("expected a header row and data rows, but the file is empty", _empty_fix(spec))
         return read
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records, last = [], 0
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        for record in reader:
+            records.append(record)
+            last = reader.line_num
     except csv.Error as exc:
-        read.error(f"a readable CSV file ({exc})", 'check for an unclosed quote (") near that line.')
+        read.error(f"a readable CSV file ({exc}): the row starting at line {last + 1} never ends",
+                   'a quote (") opens a value that is never closed: close it, or remove the quote.', row=last + 1)  # fmt: skip
         return read
     header, rows, numbers = records[0], [], []
     width = len(header)
@@ -392,6 +424,12 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
             continue
         rows.append(record)
         numbers.append(number)
+    if len(header) == 1:
+        for separator, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if separator in header[0]:
+                read.error(f"values separated by commas, but the header is separated by {label}",
+                           "re-export as 'CSV UTF-8 (Comma delimited)'; Excel in some languages writes semicolons.")  # fmt: skip
+                return read
     header = _check_header(header, read)
     if header is None:
         return read
@@ -399,6 +437,7 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     if frame.empty and not read.problems:
         if spec.required:
             read.error("expected data rows, but the file has a header and no rows", _empty_fix(spec))
+            return read  # no rows to look IDs up in: other tables' references are not checked against it
         else:
             read.warn(
                 "expected data rows, but the file has a header and no rows; treated as no evidence collected",
@@ -470,17 +509,17 @@ def _did_you_mean(name: str, candidates: list[str]) -> str | None:
 # ----------------------------------------------------------------------------------------------
 
 
-def _type_columns(read: _Read) -> pd.DataFrame:
+def _type_columns(read: _Read, date_format: str = "auto") -> pd.DataFrame:
     frame = read.frame if read.frame is not None else pd.DataFrame()
     out = {}
     for name in frame.columns:
         col = read.spec.column(name)
         values = frame[name]
-        out[name] = values if col is None else _type_column(values, col, read)
+        out[name] = values if col is None else _type_column(values, col, read, date_format)
     return pd.DataFrame(out, index=frame.index)
 
 
-def _type_column(values: pd.Series, col: Column, read: _Read) -> pd.Series:
+def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str = "auto") -> pd.Series:
     text = values.astype(object)
     stripped = text.str.strip()
     if col.kind == "id":
@@ -509,13 +548,21 @@ def _type_column(values: pd.Series, col: Column, read: _Read) -> pd.Series:
             )
     present = ~missing
     if col.kind in ("id", "text"):
+        hidden = stripped.where(present).fillna("").str.contains(INVISIBLE)
+        if hidden.any():
+            first = hidden.idxmax()
+            codes = sorted({f"U+{ord(c):04X}" for c in INVISIBLE.findall(stripped[first])})
+            read.warn(f"text without invisible or control characters; {int(hidden.sum())} value(s) contain them "
+                      f"(first in row {first}: {', '.join(codes)}), which can make a name read differently than it is",
+                      "remove them in the source system; reports show them as visible [U+XXXX] marks.",
+                      column=col.name)  # fmt: skip
         return stripped.where(present).astype("string")
     if col.kind == "category":
         return _category(stripped, present, col, read)
     if col.kind in ("number", "integer"):
         return _number(stripped, present, col, read)
     if col.kind == "date":
-        return _date(stripped, present, col, read)
+        return _date(stripped, present, col, read, date_format)
     if col.kind == "bool":
         return _flag(stripped, present, col, read)
     if col.kind == "rating":
@@ -588,12 +635,34 @@ def _range_fix(col: Column, value: float) -> str:
 _US_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
 
 
-def _date(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
+def _date(stripped: pd.Series, present: pd.Series, col: Column, read: _Read, date_format: str = "auto") -> pd.Series:
+    """ISO dates, or dates with slashes read in one order for the whole column.
+
+    With ``date_format: auto`` (plan.yml) the order comes from the column's unambiguous dates (a first
+    number above 12 is a day, a second above 12 is a day); when every date could be read either way
+    they are read month first (US exports) with a warning; dates that contradict the column's order
+    are errors. ``date_format: DD/MM/YYYY`` or ``MM/DD/YYYY`` decides outright.
+    """
     values = stripped.where(present)
     iso = pd.to_datetime(values, format="ISO8601", errors="coerce")
-    us_like = present & iso.isna() & values.fillna("").str.match(_US_DATE)
-    if us_like.any():
-        iso = iso.where(~us_like, pd.to_datetime(values.where(us_like), format="%m/%d/%Y", errors="coerce"))
+    slash = present & iso.isna() & values.fillna("").str.match(_US_DATE)
+    if slash.any():
+        parts = values[slash].str.extract(r"^(\d{1,2})/(\d{1,2})/(\d{4})$").astype(int)
+        day_first, month_first = int((parts[0] > 12).sum()), int((parts[1] > 12).sum())
+        order = date_format
+        if order == "auto":
+            order = "DD/MM/YYYY" if day_first > month_first else "MM/DD/YYYY"
+            if not day_first and not month_first:
+                read.warn(f"dates whose order is clear; all {int(slash.sum())} dates with slashes could be month/day "
+                          "or day/month (no number above 12), and were read as MM/DD/YYYY",
+                          "write dates as YYYY-MM-DD, or set date_format: DD/MM/YYYY in plan.yml if they are day "
+                          "first.", column=col.name)  # fmt: skip
+            elif day_first and month_first:
+                read.warn(f"one date order in a column; {day_first} date(s) are day first and {month_first} month "
+                          f"first, so the column was read as {order} and the others are errors",
+                          "write dates as YYYY-MM-DD, or set date_format in plan.yml.", column=col.name)  # fmt: skip
+        fmt = "%d/%m/%Y" if order == "DD/MM/YYYY" else "%m/%d/%Y"
+        iso = iso.where(~slash, pd.to_datetime(values.where(slash), format=fmt, errors="coerce"))
     bad = present & iso.isna()
     for row in bad[bad].index:
         read.error(col.expected(), "write the date as YYYY-MM-DD.", row=row, column=col.name, value=stripped[row])
@@ -706,6 +775,10 @@ def _scales(items: pd.DataFrame, read: _Read) -> pd.DataFrame:
 
 
 def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) -> None:
+    if "students" in frames and "schools" in frames:
+        _check_membership(frames["students"], frames["schools"], reads["students"])
+    if "schools" in frames:
+        _check_lookalike_ids(frames["schools"], reads["schools"])
     if "reactions" in frames and "survey_items" in frames:
         read = reads["reactions"]
         scales = _scales(frames["survey_items"], reads["survey_items"]).drop_duplicates("item_id").set_index("item_id")
@@ -738,6 +811,34 @@ def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) ->
                 "fine for itinerant staff; otherwise correct school_id.",
                 column="school_id",
             )
+
+
+def _check_membership(students: pd.DataFrame, schools: pd.DataFrame, read: _Read) -> None:
+    """students.csv columns that look like program membership are not used: say so, and whether they agree."""
+    group = students["school_id"].map(schools.drop_duplicates("school_id").set_index("school_id")["group"])
+    group = group.eq("participant")
+    for column in (c for c in students.columns if c.strip().lower() in ("treatment", "treated", "group", "condition")):
+        text = students[column].astype("string").str.strip().str.lower()
+        flag = text.map({"1": True, "0": False, "true": True, "false": False, "participant": True,
+                         "comparison": False, "treatment": True, "control": False})  # fmt: skip
+        disagree = flag.notna() & (flag != group)
+        detail = (f"; it disagrees with the school's group in {int(disagree.sum())} row(s), first row "
+                  f"{disagree.idxmax()}" if disagree.any() else "; it agrees with the school groups")  # fmt: skip
+        read.warn(f"program membership from schools.csv's group (participant/comparison); the '{column}' column of "
+                  f"students.csv is not used{detail}",
+                  "set each school's group in schools.csv; rename or delete the column to silence this warning.",
+                  column=column)  # fmt: skip
+
+
+def _check_lookalike_ids(schools: pd.DataFrame, read: _Read) -> None:
+    """School IDs that differ only by case or punctuation ('S-1', 's1'): distinct to plevaluate, not to a reader."""
+    unique = schools.drop_duplicates("school_id")
+    folded = unique["school_id"].str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+    clashes = unique.loc[folded.duplicated(keep=False), "school_id"]
+    if len(clashes):
+        read.warn(f"school IDs that differ by more than case or punctuation; {', '.join(map(repr, clashes))} "
+                  "are distinct IDs that read alike", "check that they are different schools; their report file "
+                  "names get a suffix to keep them apart.", column="school_id")  # fmt: skip
 
 
 def _check_learning(frame: pd.DataFrame, read: _Read) -> None:
@@ -910,9 +1011,31 @@ def load(path: str | Path) -> District:
     if not folder.is_dir():
         raise ContractError([Problem(str(folder), "expected a folder of CSV tables", "check the path.")], str(folder))
     problems: list[Problem] = []
+    plan_path = next((folder / n for n in ("plan.yml", "plan.yaml") if (folder / n).is_file()), None)
+    plan, plan_errors = Plan(program=folder.name, school_year="unknown"), []
+    if plan_path:
+        try:
+            plan = read_plan(plan_path)
+        except ContractError as exc:
+            plan_errors = list(exc.problems)
+    else:
+        problems.append(
+            Problem(
+                "plan.yml",
+                "expected an evaluation plan; none was found, so defaults are used (min_n 10, no targets)",
+                "add plan.yml with the program, school year and a target for each level.",
+                severity="warning",
+            )
+        )
     reads: dict[str, _Read] = {}
     for spec, file in _table_files(folder, problems):
         reads[spec.name] = _read_csv(file, spec)
+    for path in folder.iterdir():
+        spec = next((s for s in TABLES.values() if s.filename == path.name.lower()), None)
+        if spec is not None and path.is_dir() and spec.name not in reads:
+            reads[spec.name] = _Read(spec, None, "")
+            reads[spec.name].error(f"a CSV file, but {path.name} is a folder",
+                                   "put the table's CSV file here, not a folder of that name.")  # fmt: skip
     for spec in TABLES.values():
         if spec.required and spec.name not in reads:
             problems.append(
@@ -925,31 +1048,17 @@ def load(path: str | Path) -> District:
     frames: dict[str, pd.DataFrame] = {}
     for name, read in reads.items():
         if read.frame is not None:
-            frames[name] = _type_columns(read)
+            frames[name] = _type_columns(read, plan.date_format)
     for name, frame in frames.items():
         _check_keys(frame, reads[name])
     _check_references(frames, reads)
     _check_rules(frames, reads)
 
-    plan_path = next((folder / n for n in ("plan.yml", "plan.yaml") if (folder / n).is_file()), None)
-    if plan_path is None:
-        problems.append(
-            Problem(
-                "plan.yml",
-                "expected an evaluation plan; none was found, so defaults are used (min_n 10, no targets)",
-                "add plan.yml with the program, school year and a target for each level.",
-                severity="warning",
-            )
-        )
     for read in reads.values():
         problems.extend(read.problems)
-    errors = [p for p in problems if p.severity == "error"]
-    plan = Plan(program=folder.name, school_year="unknown")
-    if plan_path:
-        try:
-            plan = read_plan(plan_path)
-        except ContractError as exc:
-            errors.extend(exc.problems)
+    errors = [p for p in problems if p.severity == "error"] + plan_errors
+    if not errors:
+        problems += _outside_school_year(frames, plan)
     if errors:
         raise ContractError(errors + [p for p in problems if p.severity == "warning"], str(folder))
     notes = tuple(p for p in problems if p.severity == "warning")
@@ -959,6 +1068,36 @@ def load(path: str | Path) -> District:
     if plan_path:
         hashes[plan_path.name] = hashlib.sha256(plan_path.read_bytes()).hexdigest()
     return District(folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes))
+
+
+#: Tables whose dates should fall in the program's school years (a misread day/month often does not).
+_DATED = ("sessions", "learning", "conditions", "observations")
+
+
+def _outside_school_year(frames: Mapping[str, pd.DataFrame], plan: Plan) -> list[Problem]:
+    """Warnings for dates outside the plan's school years (July of the first year to July of the last)."""
+    years = [int(y) for y in re.findall(r"\d{4}|(?<=-)\d{2}\b", plan.school_year)]
+    if not years:
+        return []
+    first = years[0]
+    last = max(first + 1, *(y if y > 100 else 2000 + y for y in years[1:]))
+    start, end = pd.Timestamp(first, 7, 1), pd.Timestamp(last, 7, 31)
+    found = []
+    for name in _DATED:
+        frame = frames.get(name)
+        if frame is None or "date" not in frame:
+            continue
+        dates = frame["date"]
+        outside = dates.notna() & ((dates < start) | (dates > end))
+        if outside.any():
+            row = outside.idxmax()
+            found.append(Problem(TABLES[name].filename,
+                                 f"dates in the school year {plan.school_year} ({start:%Y-%m-%d} to {end:%Y-%m-%d}); "
+                                 f"{int(outside.sum())} date(s) fall outside it, first in row {row} "
+                                 f"({dates[row]:%Y-%m-%d})",
+                                 "check the school_year in plan.yml, and whether day and month were swapped "
+                                 "(set date_format in plan.yml).", column="date", severity="warning"))  # fmt: skip
+    return found
 
 
 def in_program(educators: pd.DataFrame, schools: pd.DataFrame) -> pd.Series:

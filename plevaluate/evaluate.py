@@ -371,6 +371,10 @@ def chain_of_evidence(levels: Mapping[int, LevelResult], schools: pd.DataFrame, 
         for level in range(1, 6):
             result = levels.get(level)
             evidence = _evidence(level, result, key, min_n)
+            if result is not None and result.meta.get("error"):
+                rows.append(_row(scope, level, "data collected, but the level could not be computed", words[level],
+                                 units[level], status="not estimable", detail=str(result.meta["error"])))  # fmt: skip
+                continue
             if result is None or not result.evidence:
                 rows.append(_row(scope, level, evidence, words[level], units[level]))
                 continue
@@ -559,16 +563,12 @@ def evaluate(district: District) -> Evaluation:
     (``evaluate(district)[5]`` equals ``evaluate_outcomes(district)``). The result is the internal
     store: call `Evaluation.publish` before anything leaves the machine (`plevaluate.render` does).
     """
-    levels: dict[int, LevelResult] = {
-        1: evaluate_reactions(district),
-        2: evaluate_learning(district),
-        3: evaluate_organization(district),
-        4: evaluate_practice(district),
-        5: evaluate_outcomes(district),
-    }
+    runners = {1: evaluate_reactions, 2: evaluate_learning, 3: evaluate_organization, 4: evaluate_practice,
+               5: evaluate_outcomes}  # fmt: skip
+    levels: dict[int, LevelResult] = {number: _isolated(number, runner, district) for number, runner in runners.items()}
     users = practice_users(prepare_observations(district)) if district.observations is not None else None
     effect = levels[5].tables["effect"].iloc[0] if "effect" in levels[5].tables else None
-    levels[0] = evaluate_cost(district, practice_users=users, effect=effect)
+    levels[0] = _isolated(0, lambda d: evaluate_cost(d, practice_users=users, effect=effect), district)
     levels = _normalized(levels)
     plan = district.plan.model_dump(mode="json")
     schools = _normalize(district.schools)
@@ -582,6 +582,18 @@ def evaluate(district: District) -> Evaluation:
         "python_packages": _versions(),
     }
     return Evaluation(levels, chain, sentences, schools, plan, provenance)
+
+
+def _isolated(number: int, runner, district: District) -> LevelResult:
+    """Run one level; a problem in its data never stops the other levels: the level then reports, in words,
+    what it could not compute (shown in every report in place of its results)."""
+    try:
+        return runner(district)
+    except (ValueError, ZeroDivisionError, np.linalg.LinAlgError, KeyError, IndexError) as error:
+        reason = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+        name = LEVELS[number][0].lower()
+        return LevelResult(number, name, notes=(f"could not be computed: {reason}",), meta={"error": reason},
+                           evidence=False)  # fmt: skip
 
 
 def _normalized(levels: Mapping[int, LevelResult]) -> dict[int, LevelResult]:

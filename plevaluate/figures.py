@@ -14,8 +14,12 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from .contract import INVISIBLE
+
 __all__ = [
     "PALETTE",
+    "plain",
+    "visible",
     "conditions_heatmap",
     "cost_chart",
     "dose_response_chart",
@@ -23,7 +27,6 @@ __all__ = [
     "implementation_chart",
     "interval_chart",
     "likert_chart",
-    "plain",
     "prepost_chart",
     "theme",
 ]
@@ -43,9 +46,20 @@ PALETTE = {
 _LIKERT = ["#D55E00", "#E69F00", "#BBBBBB", "#56B4E9", "#0072B2"]
 
 
+def visible(text: object) -> str:
+    """Untrusted text with its invisible and control characters (bidirectional overrides, zero-width marks)
+    shown as ``[U+202E]`` marks, so that a name cannot read differently from what it is.
+
+    >>> visible("Oak\u202eloohcS")
+    'Oak[U+202E]loohcS'
+    """
+    return INVISIBLE.sub(lambda m: f"[U+{ord(m.group()):04X}]", str(text))
+
+
 def plain(text: object) -> str:
-    """Untrusted text made safe for a matplotlib label: ``$`` would otherwise start mathtext."""
-    return str(text).replace("$", r"\$")
+    """Untrusted text made safe for a matplotlib label: ``$`` would otherwise start mathtext; invisible
+    characters are made visible (`visible`)."""
+    return visible(text).replace("$", r"\$")
 
 
 def _empty_figure(title: str) -> Figure:

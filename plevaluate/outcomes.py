@@ -121,7 +121,11 @@ def _pooled_sd(y: np.ndarray, t: np.ndarray) -> float:
     a, b = y[t == 1], y[t == 0]
     if len(a) < 2 or len(b) < 2:
         return np.nan
-    return float(np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)))
+    sd = float(np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)))
+    if sd == 0:
+        raise ValueError(f"the outcome does not vary: every student has the same score ({y[0]:g}), so no effect "
+                         "size can be computed; check the outcome column of students.csv")  # fmt: skip
+    return sd
 
 
 def fit_mixed(data: pd.DataFrame, formula: str, groups: str, *, teacher: str | None = None,
@@ -351,6 +355,9 @@ def _add_g(row: dict, scale: float) -> None:
 
 
 def _check_groups(data: pd.DataFrame, treatment: str, cluster: str, students: pd.DataFrame, outcome: str) -> None:
+    if data.empty:
+        raise ValueError(f"no student has a value of '{outcome}' (with the covariates the model needs): the column is "
+                         "blank in every row used; check the export of students.csv")  # fmt: skip
     values = set(data[treatment].unique())
     if values != {0.0, 1.0}:
         which = "comparison" if values == {1.0} else "treatment" if values == {0.0} else "any"
@@ -397,8 +404,10 @@ def _did(students, outcome, treatment, cluster, se, ci, period):
     y, t = frame["change"].to_numpy(float), frame[treatment].to_numpy(float)
     X = np.column_stack([np.ones(len(frame)), t])
     fit = fit_ols(y, X, ["intercept", treatment], clusters=frame[cluster].to_numpy(), se=se)
-    post_y = post.loc[linked, outcome].astype(float).to_numpy()
-    sd = _pooled_sd(post_y[~np.isnan(post_y)], t)
+    # the post outcomes of the students in the change model, in the same rows as t
+    post_y = post.loc[frame.index, outcome].astype(float).to_numpy()
+    known = ~np.isnan(post_y)
+    sd = _pooled_sd(post_y[known], t[known])
     n_t, n_c = int((t == 1).sum()), int((t == 0).sum())
     base = {"level": 5, "n": len(frame), "n_treatment": n_t, "n_comparison": n_c,
             "n_clusters": int(frame[cluster].nunique()), "n_missing": n_missing, "outcome": outcome,
@@ -819,8 +828,16 @@ def evaluate_outcomes(
                                  attrition_table=tables.get("attrition"), ci=ci)  # fmt: skip
             tables["findings"] = pd.DataFrame({"level": 5, "finding": sentences})
         else:
-            notes.append("no comparison group: the program's effect on students cannot be estimated; "
-                         "school results are shown without a comparison")  # fmt: skip
+            comparison = district.schools.loc[district.schools["group"] == "comparison", "school_id"]
+            if groups == {1} and len(comparison):
+                notes.append(f"the {len(comparison)} comparison school(s) in schools.csv have no students with an "
+                             "outcome in students.csv: the program's effect on students cannot be estimated")  # fmt: skip
+            elif not groups:
+                notes.append("no student has a post-period outcome in students.csv: the program's effect on students cannot be "
+                             "estimated")  # fmt: skip
+            else:
+                notes.append("no comparison group: the program's effect on students cannot be estimated; "
+                             "school results are shown without a comparison")  # fmt: skip
         rates = implementation if implementation is not None else _spring_rates(district)
         if rates is not None and len(rates) >= 3 and len(participants):
             try:

@@ -128,6 +128,9 @@ class Plan(_Strict):
     observable_practice: str = ""
     min_n: int = Field(10, ge=1, description="Statistics about fewer people than this are suppressed.")
     ci: float = Field(0.95, ge=0.5, lt=1, description="Level of every confidence interval, e.g. 0.90 or 0.95.")
+    date_format: Literal["auto", "MM/DD/YYYY", "DD/MM/YYYY"] = Field(
+        "auto", description="How to read dates written with slashes; auto: from each column's unambiguous dates."
+    )
     comparison_design: Literal["randomized", "matched", "none"] = Field(
         "matched",
         description="randomized: schools were assigned by lottery; matched: a comparison group chosen to resemble "

@@ -33,6 +33,7 @@ import nbformat
 
 from ._outputs import OutputLock, check_paths, clean_leftovers, mark
 from .audit import audit
+from .figures import visible
 
 __all__ = ["FORMATS", "Failure", "Job", "RenderSummary", "find_browser", "notebooks_dir", "render", "slug"]
 
@@ -296,7 +297,7 @@ def jobs_for(ev, results: Path, schools: Iterable[str] | None = None, notebooks:
     used = {job.name for job in jobs}
     for school_id in chosen:
         name = ev.school_name(school_id)
-        jobs.append(Job("school_report.ipynb", _file_name(school_id, name, used), f"School report: {name}",
+        jobs.append(Job("school_report.ipynb", _file_name(school_id, name, used), f"School report: {visible(name)}",
                         {**base, "school_id": str(school_id)}, school_id=str(school_id), folder=notebooks))  # fmt: skip
     return jobs
 
@@ -420,14 +421,14 @@ def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:
                  for suffix, label in ((".html", "HTML"), (".pdf", "PDF"), (".slides.html", "slides"), (".ipynb", "notebook"))
                  if job.name + suffix in names]  # fmt: skip
         status = " &middot; ".join(links) if links else "<em>not rendered: see the failures below</em>"
-        rows.append(f"<tr><td>{html.escape(job.title)}</td><td>{status}</td></tr>")
-    failures = "".join(f"<li>{html.escape(str(f))}</li>" for f in summary.failures)
-    program = html.escape(str(ev.plan.get("program", "")))
+        rows.append(f"<tr><td>{html.escape(visible(job.title))}</td><td>{status}</td></tr>")
+    failures = "".join(f"<li>{html.escape(visible(f))}</li>" for f in summary.failures)
+    program = html.escape(visible(ev.plan.get("program", "")))
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Reports</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}td{padding:4px 12px;"
         "border-bottom:1px solid #ddd}</style></head><body>"
-        f"<h1>{program}: evaluation reports</h1><p>{html.escape(str(ev.plan.get('school_year', '')))}</p>"
+        f"<h1>{program}: evaluation reports</h1><p>{html.escape(visible(ev.plan.get('school_year', '')))}</p>"
         f"<table>{''.join(rows)}</table>"
         + (f"<h2>Failures</h2><ul>{failures}</ul>" if failures else "")
         + "<p><a href='results/manifest.json'>Result tables (CSV) and provenance</a></p></body></html>"

@@ -72,7 +72,10 @@ def _html(text: str) -> None:
 
 
 def _esc(value) -> str:
-    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+    """Untrusted text for HTML: escaped, its invisible characters shown as [U+XXXX] (`figures.visible`)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(figures.visible(value))
 
 
 def _figure(fig) -> None:
@@ -228,6 +231,10 @@ def _bullets(items: Iterable[str]) -> None:
 
 def _no_evidence(ev: Evaluation, level: int) -> bool:
     result = ev.levels.get(level)
+    if result is not None and result.meta.get("error"):
+        _paragraph(f"Level {level} ({LEVELS[level][0].lower()}) could not be computed from the data: "
+                   f"{result.meta['error']}", note=True)  # fmt: skip
+        return True
     if result is None or not result.evidence:
         _paragraph(f"No evidence collected for level {level} ({LEVELS[level][0].lower()}).", note=True)
         return True
