@@ -32,8 +32,8 @@ PEOPLE_COLUMNS = ("n_people", "participants", "respondents", "n_treatment", "n_c
                   "n_matched", "baseline_treatment", "baseline_comparison", "analytic_treatment",
                   "analytic_comparison", "new_students")  # fmt: skip
 _COUNT_IN_WORDS = re.compile(
-    r"(?<![\d.,<$])(\d+) (?:participating |more |other )?(educators?|respondents?|students?|teachers?|"
-    r"participants?|people|principals?|coaches)\b"
+    r"(?<![\w.,<$])(\d+) (?:participating |more |other )?(educators?|respondents?|students?|teachers?|"
+    r"participants?|people|principals?|coaches)\b(?!\.[a-z])"
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")

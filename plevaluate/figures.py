@@ -372,7 +372,7 @@ def dose_response_chart(
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_ylabel("practice seen")
     heading = "Implementation by hours of professional learning attended"
-    if model is not None and len(model):
+    if model is not None and len(model) and pd.notna(model.iloc[0]["estimate"]):
         row = model.iloc[0]
         more = "higher" if row["ci_low"] > 1 else "lower" if row["ci_high"] < 1 else "no clearly different"
         heading = (

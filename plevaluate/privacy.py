@@ -246,6 +246,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             unit="attendees",
             school_totals=True,
         ),  # fmt: skip
+        Rule("reliability", ("n",), ("level", "construct", "measure", "k", "method"), unit="complete responses"),
         Rule(
             "target",
             ("n_people",),
@@ -323,6 +324,8 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             school_totals=True,
         ),  # fmt: skip
         Rule("dose_bands", ("n_people",), ("level", "hours_band", "measure", "method"), within=()),
+        Rule("trend", ("n_people",), ("level", "measure", "group", "method")),
+        Rule("dose_model", ("n_people",), ("level", "measure", "method")),
         Rule(
             "level_of_use",
             ("n_people",),

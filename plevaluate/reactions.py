@@ -306,7 +306,8 @@ def cronbach_alpha(items: pd.DataFrame, *, nan_policy: str = "pairwise", ci: flo
         deleted = _alpha_from_cov(cov[np.ix_(keep, keep)]) if k > 2 else np.nan
         rows.append({"item": item, "n": int(data[item].notna().sum()), "item_rest_r": r, "alpha_if_deleted": deleted})
     if n < 10:
-        warnings.warn(f"Cronbach's alpha from only {n} respondents is imprecise", StatisticalWarning, stacklevel=2)
+        warnings.warn("Cronbach's alpha from fewer than 10 complete responses is imprecise", StatisticalWarning,
+                      stacklevel=2)  # fmt: skip
     return Reliability(alpha, float(low), float(high), n, k, nan_policy, pd.DataFrame(rows))
 
 

@@ -207,7 +207,7 @@ def _group_labels(ev: Evaluation, frame: pd.DataFrame, columns: list[str], defau
 
 def _with_ci(frame: pd.DataFrame, digits: int = 2) -> list[str]:
     """``"0.77 (0.74 to 0.80)"`` for each row's estimate and interval."""
-    return [f"{e:.{digits}f} ({lo:.{digits}f} to {hi:.{digits}f})"
+    return [f"{e:.{digits}f} ({lo:.{digits}f} to {hi:.{digits}f})" if pd.notna(e) else "not shown (too few people)"
             for e, lo, hi in zip(frame["estimate"], frame["ci_low"], frame["ci_high"])]  # fmt: skip
 
 
@@ -584,7 +584,9 @@ def district_level4(ev: Evaluation) -> None:
         _figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
     trend = ev.table(4, "trend")
     if trend is not None:
-        t = trend.assign(shown=["x" + text for text in _with_ci(trend)])
+        t = trend.assign(
+            shown=[("x" if pd.notna(e) else "") + text for e, text in zip(trend["estimate"], _with_ci(trend))]
+        )
         _html(
             html_table(
                 t, {"group": "Schools", "shown": f"Odds of seeing the practice, change per month ({_ci(ev)} CI)"}
@@ -792,8 +794,9 @@ def technical_models(ev: Evaluation) -> None:
                    "adjusted for prior scores and student characteristics, not proof of cause.")  # fmt: skip
     trend = ev.table(4, "trend")
     if trend is not None:
-        _paragraph(f"Level 4 trend: {trend.iloc[0]['method']}; working correlation {trend.iloc[0]['working_correlation']:.3f}. "
-                   "GEE coefficients are population-averaged.")  # fmt: skip
+        shown = trend["working_correlation"].dropna()
+        correlation = f"; working correlation {shown.iloc[0]:.3f}" if len(shown) else ""
+        _paragraph(f"Level 4 trend: {trend.iloc[0]['method']}{correlation}. GEE coefficients are population-averaged.")
 
 
 def technical_diagnostics(ev: Evaluation) -> None:
