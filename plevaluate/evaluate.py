@@ -405,6 +405,9 @@ def _cost_row(scope, key, cost, comparison):
     else:
         schools = cost.tables.get("schools")
         match = schools[schools["school_id"] == key] if schools is not None else pd.DataFrame()
+        if len(match) and bool(match.iloc[0].get("suppressed", False)):
+            status = HIDDEN_STATUSES[1] if bool(match.iloc[0].get("complementary", False)) else HIDDEN_STATUSES[0]
+            return _row(scope, 0, "costs.csv, attendance", measure, "dollars", status=status)
         total = float(match["cost"].iloc[0]) if len(match) else np.nan
     return _row(scope, 0, "costs.csv, attendance", measure, "dollars", total, status="reported",
                 detail="district-level lines shared by participating educators" if key else "reported")  # fmt: skip

@@ -447,6 +447,9 @@ def evaluate_practice(district: District, *, ci: float | None = None) -> LevelRe
         "school_id+term": implementation_rates(obs, by=("school_id", "term"), min_n=min_n, ci=ci),
     }
     table = _stacked(rates)
+    # each school row carries its school's group: schools of a group add up to the group's rows (privacy margins)
+    group_of = district.schools.set_index("school_id")["group"]
+    table["group"] = table["group"].fillna(table["school_id"].map(group_of))
     ordered = ["level", "breakdown", "group", "school_id", "month", "term"]
     table = table[ordered + [c for c in table.columns if c not in ordered]]
     tables: dict[str, pd.DataFrame] = {
@@ -472,12 +475,6 @@ def evaluate_practice(district: District, *, ci: float | None = None) -> LevelRe
             tables["funnel_curve"] = funnel_curve(
                 tables["funnel"]["p0"].iloc[0], int(tables["funnel"]["n"].max() * 1.2)
             )
-            phi = tables["funnel"]["phi"].iloc[0]
-            if phi > 1.5:
-                notes.append(
-                    f"schools vary more than chance alone would make them (overdispersion {phi:.1f}); part of it is "
-                    "repeat observation of the same teachers, part real differences between schools"
-                )
             try:
                 tables["dose_bands"], tables["dose_model"] = dose_response(obs, min_n=min_n, ci=ci)
             except ValueError as error:

@@ -179,6 +179,13 @@ class Rule:
     school_totals : bool
         Its ``school_id`` rows (``breakdown == "school_id"`` where there is a breakdown) decide which
         schools the level hides everywhere.
+    margins : tuple of tuples
+        Further groupings whose rows add up to a shown total (a school's months add up to its term,
+        its terms to its year). Complementary suppression runs over ``within`` and every margin,
+        again and again, until every hidden row shares each of its totals with another hidden row.
+    totals : str, optional
+        The name of a function of `TOTALS` listing which rows are sums of which (across breakdowns);
+        rows are then hidden until no hidden count can be solved for from those sums (`close_linear_leaks`).
     """
 
     table: str
@@ -189,6 +196,8 @@ class Rule:
     counts: tuple[str, ...] = ()
     unit: str = "people"
     school_totals: bool = False
+    margins: tuple[tuple[str, ...], ...] = ()
+    totals: str | None = None
 
 
 _SURVEY_KEYS = ("level", "breakdown", "school_id", "session_id", "format", "role", "construct", "measure",
@@ -222,7 +231,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
         Rule(
             "schools",
             ("participants",),
-            ("school_id", "cost", "students", "cost_per_student"),
+            ("school_id", "students"),  # a hidden school's cost would reveal its share of district lines
             within=(),
             unit="participating educators",
             school_totals=True,
@@ -303,9 +312,11 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             "rates",
             ("n_people",),
             ("level", "breakdown", "group", "school_id", "month", "term", "measure", "method"),
-            within=("breakdown", "month", "term"),
+            within=("breakdown", "group", "month", "term"),  # a group's schools add up to the group's rows
             unit="educators observed",
             school_totals=True,
+            margins=(("breakdown", "school_id", "term"), ("breakdown", "school_id")),  # months -> term -> year
+            totals="rates",
         ),  # fmt: skip
         Rule(
             "target",
@@ -409,12 +420,24 @@ def _apply(table: pd.DataFrame, rule: Rule, min_n: int, followed: pd.DataFrame |
         by_other = out[keys].merge(protect, on=keys, how="left")["_p"].fillna(False).to_numpy(dtype=bool)
         out["complementary"] = marked & by_other & ~own
         out["suppressed"] = own | marked
-    if rule.within is not None and people:
-        before = out["complementary"].to_numpy(dtype=bool)
-        out = complementary_suppress(out.assign(_people=out[people].astype(float).min(axis=1)), min_n,
-                                     within=list(rule.within), n="_people", columns=()).drop(columns="_people")  # fmt: skip
-        out["complementary"] = out["complementary"].to_numpy(dtype=bool) | before
-    return out
+    return _protect(out, rule, min_n)
+
+
+def _protect(table: pd.DataFrame, rule: Rule, min_n: int) -> pd.DataFrame:
+    """Complementary suppression over ``within`` and every margin of ``rule`` until nothing changes."""
+    people = [c for c in rule.people if c in table]
+    if rule.within is None or not people:
+        return table
+    out = table.assign(_people=table[people].astype(float).min(axis=1))
+    groupings = [list(rule.within), *(list(m) for m in rule.margins)]
+    while True:
+        hidden = int(out["suppressed"].sum())
+        for grouping in groupings:
+            before = out["complementary"].to_numpy(dtype=bool)
+            out = complementary_suppress(out, min_n, within=[c for c in grouping if c in out], n="_people", columns=())
+            out["complementary"] = out["complementary"].to_numpy(dtype=bool) | before
+        if int(out["suppressed"].sum()) == hidden:
+            return out.drop(columns="_people")
 
 
 def _finish(table: pd.DataFrame, rule: Rule, min_n: int) -> pd.DataFrame:
@@ -476,7 +499,14 @@ def publish_levels(
                 extra = table["school_id"].isin(list(kinds)) & ~table["suppressed"].astype(bool)
                 table = table.assign(suppressed=table["suppressed"].astype(bool) | extra,
                                      complementary=table["complementary"].astype(bool) | extra)  # fmt: skip
+                table = _protect(table, rule, min_n)  # the margins hold again after the schools were hidden
+            if rule.totals:
+                table = close_linear_leaks(table, TOTALS[rule.totals](table), people=rule.people[0])
             tables[rule.table] = _finish(table, rule, min_n)
+        if "funnel" in tables and "suppressed" in tables["funnel"]:
+            tables["funnel"] = _shown_dispersion(tables["funnel"])
+        if number == 0 and "lines" in tables and kinds:
+            tables["lines"] = _pool_lines(tables["lines"], set(kinds))
         notes = [n for n in result.notes]
         notes += _notes(number, rules, tables, kinds, min_n)
         hidden_schools[number] = kinds
@@ -484,9 +514,104 @@ def publish_levels(
     return published, hidden_schools
 
 
+def rate_totals(rates: pd.DataFrame) -> list[tuple[int, list[int]]]:
+    """Which rows of level 4's ``rates`` are sums of which (counts of observations and of practice seen):
+    a group's schools add up to the group (by month, term and year), a school's months to its term,
+    its terms to its year. Returns (total row, part rows) by index."""
+    from ._tidy import terms
+
+    frame = rates.copy()
+    months = frame["month"].dropna().unique()
+    term_of = dict(zip(months, terms(pd.Series(pd.to_datetime([f"{m}-01" for m in months])))["term"]))
+    frame["cell_term"] = frame["term"].where(frame["term"].notna(), frame["month"].map(term_of))
+    index = {}
+    for i, row in zip(frame.index, frame.itertuples(index=False)):
+        index.setdefault(row.breakdown, []).append((i, row))
+    equations = []
+
+    def parts(breakdown, test):
+        return [i for i, row in index.get(breakdown, []) if test(row)]
+
+    for i, row in index.get("group+month", []):
+        equations.append((i, parts("school_id+month", lambda r, g=row: r.group == g.group and r.month == g.month)))
+    for i, row in index.get("group+term", []):
+        equations.append((i, parts("school_id+term", lambda r, g=row: r.group == g.group and r.term == g.term)))
+    for i, row in index.get("group", []):
+        equations.append((i, parts("school_id", lambda r, g=row: r.group == g.group)))
+    for i, row in index.get("school_id+term", []):
+        equations.append(
+            (i, parts("school_id+month", lambda r, s=row: r.school_id == s.school_id and r.cell_term == s.term))
+        )
+    for i, row in index.get("school_id", []):
+        equations.append((i, parts("school_id+term", lambda r, s=row: r.school_id == s.school_id)))
+    return [(total, rows) for total, rows in equations if rows]
+
+
+#: Functions listing which rows of a table are sums of which (`Rule.totals`).
+TOTALS = {"rates": rate_totals}
+
+
+def close_linear_leaks(table: pd.DataFrame, equations: list[tuple[int, list[int]]], *, people: str) -> pd.DataFrame:
+    """Hide more rows until no hidden row's counts can be solved for from the shown rows and the sums.
+
+    Each equation says ``total = sum(parts)``. With the shown rows known, a hidden row is determined
+    exactly when its unit vector lies in the row space of the system over the hidden rows, that is,
+    when every vector of the system's null space is zero there. While any is, the smallest shown row
+    (fewest ``people``) of an equation it is in is hidden as well (complementary).
+    """
+    out = table.copy()
+    while True:
+        hidden = set(out.index[out["suppressed"].astype(bool)])
+        unknowns = sorted({i for total, rows in equations for i in (total, *rows) if i in hidden})
+        if not unknowns:
+            return out
+        column = {u: j for j, u in enumerate(unknowns)}
+        matrix = np.zeros((len(equations), len(unknowns)))
+        for k, (total, rows) in enumerate(equations):
+            for i in rows:
+                if i in column:
+                    matrix[k, column[i]] += 1.0
+            if total in column:
+                matrix[k, column[total]] -= 1.0
+        _, singular, vt = np.linalg.svd(matrix)
+        rank = int((singular > 1e-9).sum())
+        null = vt[rank:]
+        fixed = [u for u in unknowns if null.shape[0] == 0 or np.abs(null[:, column[u]]).max() < 1e-9]
+        fixed = [u for u in fixed if any(u == t or u in rows for t, rows in equations)]
+        if not fixed:
+            return out
+        u = fixed[0]
+        candidates = {i for total, rows in equations if u == total or u in rows for i in (total, *rows)} - hidden
+        if not candidates:
+            return out
+        pick = min(candidates, key=lambda i: (float(out.loc[i, people]) if pd.notna(out.loc[i, people]) else 0.0, i))
+        out.loc[pick, "suppressed"] = True
+        out.loc[pick, "complementary"] = True
+
+
+def _shown_dispersion(funnel: pd.DataFrame) -> pd.DataFrame:
+    """The funnel's overdispersion over the schools shown only: computed over every school, the mean of z^2
+    with the shown z values would give the hidden schools' z^2 (and with the district rate, their counts)."""
+    shown = funnel.loc[~funnel["suppressed"].astype(bool), "z"].astype(float)
+    return funnel.assign(phi=float((shown**2).mean()) if len(shown) else np.nan)
+
+
+def _pool_lines(lines: pd.DataFrame, hidden: set[str]) -> pd.DataFrame:
+    """Cost lines of hidden schools pooled into one 'schools not shown' line per item: a school's share of a
+    district line is proportional to its participating educators, so its own lines would reveal their number."""
+    mine = lines["school_id"].isin(hidden)
+    if not mine.any():
+        return lines
+    keys = [c for c in ("item", "category", "funding_source", "school_year", "source") if c in lines]
+    pooled = lines[mine].groupby(keys, dropna=False, sort=False)[["amount", "hours", "charged"]].sum(min_count=1)
+    pooled = pooled.reset_index().assign(school_id=pd.NA, allocated=True,
+                                         rule=f"{len(hidden)} schools not shown, pooled to protect small groups")  # fmt: skip
+    return pd.concat([lines[~mine], pooled[lines.columns]], ignore_index=True)
+
+
 #: What a hidden school loses at each level, in words for its notes.
 _HIDDEN_WHAT = {
-    0: "this school's number of participating educators and cost per participant",
+    0: "this school's cost, number of participating educators and cost per participant",
     3: "this school's staff survey results",
 }
 

@@ -581,7 +581,13 @@ def district_level4(ev: Evaluation) -> None:
     names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
     _figure(figures.implementation_chart(rates, target=target, names=names, ci=_ci(ev)))
     if ev.table(4, "funnel") is not None:
-        _figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
+        funnel = ev.table(4, "funnel")
+        _figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=names))
+        phi = funnel["phi"].dropna()
+        if len(phi) and phi.iloc[0] > 1.5:
+            _paragraph(f"Schools vary more than chance alone would make them (overdispersion {phi.iloc[0]:.1f}, over the "
+                       "schools shown); part of it is repeat observation of the same teachers, part real differences "
+                       "between schools.", note=True)  # fmt: skip
     trend = ev.table(4, "trend")
     if trend is not None:
         t = trend.assign(
@@ -909,10 +915,17 @@ def district_cost(ev: Evaluation) -> None:
         shown=lambda f: [f"${v:,.0f}" for v in f["cost"]], pct=lambda f: [f"{v:.0%}" for v in f["share"]])  # fmt: skip
     _html(html_table(by_category, {"label": "Category", "shown": "Cost", "pct": "Share"}, numeric=("shown", "pct")))
     schools = cost.tables["schools"].assign(
-        name=lambda f: f["school_id"].map(ev.school_name), shown=lambda f: [f"${v:,.0f}" for v in f["cost"]],
+        name=lambda f: f["school_id"].map(ev.school_name),
+        shown=lambda f: ["not shown" if h else f"${v:,.0f}" for v, h in zip(f["cost"], f["suppressed"])],
         people=lambda f: [_count(v, p, ev.min_n) for v, p in zip(f["participants"], f["complementary"].astype(bool))],
         per=lambda f: ["not shown" if h else f"${v:,.0f}" if pd.notna(v) else "not estimable"
                        for v, h in zip(f["cost_per_participant"], f["suppressed"])])  # fmt: skip
+    lines = cost.tables["lines"]
+    pooled = lines[lines["school_id"].isna() & lines["rule"].fillna("").str.contains("not shown")]
+    if len(pooled):
+        together = pd.DataFrame([{"name": "Schools not shown, together", "shown": f"${pooled['charged'].sum():,.0f}",
+                                  "people": "", "per": ""}])  # fmt: skip
+        schools = pd.concat([schools, together], ignore_index=True)
     _html(html_table(schools, {"name": "School", "shown": "Cost (shared lines allocated)", "people": "Participants",
                                "per": "Per participant"}, numeric=("shown", "people", "per")))  # fmt: skip
     years = cost.tables["by_year"]
@@ -940,8 +953,12 @@ def school_cost(ev: Evaluation, school_id: str) -> None:
     mine = mine.assign(label=mine["category"].map(figures._CATEGORY_LABELS).fillna(mine["category"]),
                        shown=[f"${v:,.0f}" for v in mine["charged"]])  # fmt: skip
     if bool(row["suppressed"]):
-        _paragraph(f"This school's share of the program: ${row['cost']:,.0f}. Cost per participant and the number of "
-                   "participants are not shown, to protect a small group.")  # fmt: skip
+        _paragraph("This school's share of the program's cost, its number of participating educators and its cost "
+                   "per participant are not shown: district-wide costs are shared by participating educators, so "
+                   "they would reveal how many took part, and fewer than the reporting minimum did here (or at a "
+                   "school this one protects). They are pooled with other schools not shown in the district report.",
+                   note=True)  # fmt: skip
+        return
     else:
         per = (f"${row['cost_per_participant']:,.0f} per participating educator"
                if pd.notna(row["cost_per_participant"]) else "no participating educators")  # fmt: skip

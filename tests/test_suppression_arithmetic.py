@@ -1,0 +1,164 @@
+"""Suppression that survives arithmetic: no hidden value can be solved for from what is published.
+
+Districts are generated with random small groups (schools where only a few educators were observed,
+months with a few visits, schools with a few participating educators). After publishing, every count
+a report or the results bundle shows is written into the linear equations that tie the breakdowns
+together (schools add up to their group, months to their term, terms to the year); a hidden count
+that those equations determine would be recoverable by arithmetic. The funnel's dispersion and the
+cost allocation, which tie schools together non-additively, are checked as well.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plevaluate._tidy import terms
+from plevaluate.cost import evaluate_cost
+from plevaluate.practice import evaluate_practice
+from plevaluate.privacy import publish_levels
+
+
+def _shrink(district, small: dict[str, int], thin_months: int, seed: int):
+    """Keep only ``k`` observed educators (and ``k`` participants) at each small school; thin some school-months."""
+    rng = np.random.default_rng(seed)
+    obs = district.observations.copy()
+    educators = district.educators.copy()
+    for school, k in small.items():
+        people = sorted(obs.loc[obs["school_id"] == school, "educator_id"].unique())
+        keep = set(rng.choice(people, size=min(k, len(people)), replace=False))
+        obs = obs[(obs["school_id"] != school) | obs["educator_id"].isin(keep)]
+        mine = educators["school_id"] == school
+        educators.loc[mine, "participant"] = educators.loc[mine, "educator_id"].isin(keep).to_numpy()
+    months = obs["date"].dt.strftime("%Y-%m")
+    for _ in range(thin_months):
+        school = rng.choice(sorted(obs["school_id"].unique()))
+        month = rng.choice(sorted(months.unique()))
+        cell = obs[(obs["school_id"] == school) & (months == month)]
+        drop = cell.index[int(rng.integers(1, 4)) :]
+        obs, months = obs.drop(drop), months.drop(drop)
+    educators["participant"] = educators["participant"].astype("boolean")
+    return dataclasses.replace(district, tables={**district.tables, "observations": obs, "educators": educators})
+
+
+def _determined(equations: list[tuple[dict, float]], unknowns: list) -> list:
+    """The unknowns whose value the linear equations fix (unit vector in the row space of the system)."""
+    if not unknowns or not equations:
+        return []
+    index = {u: i for i, u in enumerate(unknowns)}
+    rows = [[coefs.get(u, 0.0) for u in unknowns] for coefs, _ in equations if any(u in index for u in coefs)]
+    if not rows:
+        return []
+    matrix = np.array(rows, dtype=float)
+    rank = np.linalg.matrix_rank(matrix)
+    fixed = []
+    for u, i in index.items():
+        unit = np.zeros(len(unknowns))
+        unit[i] = 1.0
+        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
+            fixed.append(u)
+    return fixed
+
+
+def _rate_equations(rates: pd.DataFrame, value: pd.Series) -> tuple[list[tuple[dict, float]], list]:
+    """Equations tying the published level-4 counts together; hidden cells are unknowns."""
+    rates = rates.assign(value=value.to_numpy())
+    month_term = {
+        m: t for m, t in zip(rates["month"].dropna(), terms(pd.to_datetime(rates["month"].dropna() + "-01"))["term"])
+    }
+    rates["cell_term"] = rates["term"].fillna(rates["month"].map(month_term))
+    cells = {}
+    for row in rates.itertuples():
+        key = (row.breakdown, row.group, row.school_id if pd.notna(row.school_id) else None,
+               row.month if pd.notna(row.month) else None, row.cell_term if pd.notna(row.cell_term) else None)  # fmt: skip
+        cells[key] = row.value
+    unknowns = [k for k, v in cells.items() if pd.isna(v)]
+
+    def total(key, parts):
+        coefs, constant = {}, 0.0
+        for part in parts:
+            if pd.isna(cells[part]):
+                coefs[part] = coefs.get(part, 0.0) + 1.0
+            else:
+                constant += cells[part]
+        if pd.isna(cells[key]):
+            coefs[key] = coefs.get(key, 0.0) - 1.0
+        else:
+            constant -= cells[key]
+        return coefs, -constant
+
+    equations = []
+    keys = list(cells)
+    for key in keys:
+        breakdown, group, school, month, term = key
+        if breakdown == "group+month":
+            parts = [k for k in keys if k[0] == "school_id+month" and k[1] == group and k[3] == month]
+        elif breakdown == "group+term":
+            parts = [k for k in keys if k[0] == "school_id+term" and k[1] == group and k[4] == term]
+        elif breakdown == "group":
+            parts = [k for k in keys if k[0] == "school_id" and k[1] == group]
+        elif breakdown == "school_id+term":
+            parts = [k for k in keys if k[0] == "school_id+month" and k[2] == school and k[4] == term]
+        elif breakdown == "school_id":
+            parts = [k for k in keys if k[0] == "school_id+term" and k[2] == school]
+        else:
+            continue
+        if parts:
+            equations.append(total(key, parts))
+    return equations, unknowns
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    small=st.dictionaries(st.sampled_from(["S01", "S02", "S03", "S05", "S09", "S10"]), st.integers(1, 9), max_size=3),
+    thin_months=st.integers(0, 6),
+    seed=st.integers(0, 10_000),
+)
+def test_no_hidden_value_can_be_solved_for(sample_district, small, thin_months, seed):
+    district = _shrink(sample_district, small, thin_months, seed)
+    min_n = district.plan.min_n
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        practice = evaluate_practice(district)
+        cost = evaluate_cost(district)
+    published, hidden = publish_levels({0: cost, 4: practice}, min_n)
+    rates = published[4]["rates"]
+    internal = practice["rates"]
+    assert rates["suppressed"].any()  # the sample's small school S08 at least
+    # observation counts and practice-seen counts of every hidden cell stay undetermined
+    for name, value in (("n", rates["n"].astype(float)),
+                        ("observed", rates["estimate"].astype(float) * rates["n"].astype(float))):  # fmt: skip
+        equations, unknowns = _rate_equations(rates, value)
+        fixed = _determined(equations, unknowns)
+        assert not fixed, (name, fixed[:3])
+    # and the equations are right: the internal (unsuppressed) counts satisfy them
+    equations, _ = _rate_equations(internal, internal["n"].astype(float))
+    assert all(abs(c) < 1e-6 for coefs, c in equations if not coefs)
+    # the funnel's dispersion is computed over the schools shown only: it says nothing about hidden ones
+    funnel = published[4]["funnel"]
+    shown = funnel.loc[~funnel["suppressed"].astype(bool), "z"].astype(float)
+    np.testing.assert_allclose(funnel["phi"].iloc[0], (shown**2).mean())
+    # cost: no line, total or count of a hidden school is published; its lines are pooled with other hidden schools
+    schools, lines = published[0]["schools"], published[0]["lines"]
+    gone = set(schools.loc[schools["suppressed"].astype(bool), "school_id"])
+    assert gone == set(hidden[0])
+    assert (
+        schools.loc[schools["school_id"].isin(gone), ["cost", "participants", "cost_per_participant"]]
+        .isna()
+        .all()
+        .all()
+    )
+    assert not lines["school_id"].isin(gone).any()
+    if gone:
+        assert len(gone) >= 2
+        counts = cost["schools"].set_index("school_id")["participants"]
+        assert counts[list(gone)].sum() >= min_n  # the pool's share reveals only a total of at least min_n
+        pooled = lines[lines["school_id"].isna() & lines["rule"].str.contains("not shown")]
+        np.testing.assert_allclose(
+            pooled["charged"].sum(), cost["schools"].set_index("school_id")["cost"][list(gone)].sum()
+        )
