@@ -58,7 +58,7 @@ def test_cronbach_alpha_pairwise_matches_pingouin_and_psych():
 def test_cronbach_alpha_listwise():
     # pingouin docstring, "In R: psych:alpha(data, use='complete.obs')": alpha 0.801695. pingouin's CI [0.581, 0.933]
     # uses n = 12 rows before deletion; ours uses the 9 complete rows: Feldt limits computed here from scipy's F.
-    with pytest.warns(StatisticalWarning, match="only 9 respondents"):
+    with pytest.warns(StatisticalWarning, match="fewer than 10 complete responses"):
         r = cronbach_alpha(pd.read_csv(io.StringIO(CRONBACH_WIDE_MISSING)), nan_policy="listwise")
     assert r.alpha == pytest.approx(0.801695, abs=1e-6)
     f_hi, f_lo = stats.f.ppf(0.975, 8, 80), stats.f.ppf(0.025, 8, 80)
