@@ -21,7 +21,24 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["MARKER", "OutputLock", "check_paths", "clean_leftovers", "is_ours", "mark", "neutralize", "restore"]
+__all__ = [
+    "JOURNAL",
+    "MARKER",
+    "OutputLock",
+    "check_paths",
+    "clean_leftovers",
+    "clean_temporary",
+    "die_with_parent",
+    "is_ours",
+    "mark",
+    "neutralize",
+    "publish",
+    "restore",
+]
+
+#: Written before a run moves its outputs into place, removed after: a run killed while moving is finished
+#: by the next run (the moves are replayed from the staging folder), so OUT always ends up consistent.
+JOURNAL = ".plevaluate-publish.json"
 
 #: The file that marks a folder as made by plevaluate (so it may be replaced or removed by plevaluate).
 MARKER = ".plevaluate"
@@ -71,8 +88,92 @@ def is_ours(folder: Path) -> bool:
     return False
 
 
+def die_with_parent() -> None:
+    """In a child process: ask Linux to kill it when its parent dies, however the parent dies (even kill -9).
+
+    Used for the worker processes, their kernels and browsers, so that a stopped run leaves no orphans.
+    Elsewhere than Linux it does nothing (there the kernels' own parent check still applies).
+    """
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        return
+
+
+def publish(out: Path, staging: Path, names: list[str], remove: list[str]) -> None:
+    """Move ``names`` from ``staging`` into ``out`` and delete ``remove`` from ``out``, as one journalled step."""
+    import json
+
+    journal = out / JOURNAL
+    temporary = out / (JOURNAL + ".tmp")
+    temporary.write_text(json.dumps({"staging": staging.name, "names": names, "remove": remove}), encoding="utf-8")
+    os.replace(temporary, journal)  # from here on the run counts as published: a later run finishes the moves
+    _replay(out)
+
+
+def _replay(out: Path) -> bool:
+    """Carry out a journal left in ``out`` (idempotent); False when there is none."""
+    import json
+
+    journal = out / JOURNAL
+    if not journal.is_file():
+        return False
+    plan = json.loads(journal.read_text(encoding="utf-8"))
+    staging = out / plan["staging"]
+    for name in plan["names"]:
+        source, target = staging / name, out / name
+        if not source.exists():
+            continue  # moved before the stop
+        if source.is_dir():
+            if target.exists():
+                if not is_ours(target):
+                    raise ValueError(f"{target} exists and was not written by plevaluate: it is never replaced")
+                target.rename(staging / f"{name}.replaced")
+            source.rename(target)
+        else:
+            os.replace(source, target)
+    for name in plan["remove"]:
+        (out / name).unlink(missing_ok=True)
+    journal.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+    return True
+
+
+def clean_temporary() -> list[Path]:
+    """Remove the kernel and browser folders (in the system's temporary folder) of report workers that are
+    no longer running: a killed run cannot remove its own. Each folder name carries its worker's pid."""
+    import re
+    import tempfile
+
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob("plevaluate-*-*-*"):
+        found = re.match(r"plevaluate-(?:kernel|chromium)-(\d+)-", path.name)
+        if not found or not path.is_dir():
+            continue
+        pid = int(found.group(1))
+        try:
+            os.kill(pid, 0)
+            continue  # that worker is still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # another user's process
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 def clean_leftovers(out: Path) -> list[Path]:
-    """Remove what a killed run left in ``out``: marked staging folders and the temporary results folders."""
+    """Finish what a killed run left in ``out``: replay its publishing journal, then remove its marked
+    staging folders and temporary results folders (nothing else)."""
+    _replay(out)
     removed = []
     for path in sorted(out.glob(".staging-*")) + sorted(out.glob(".results-*")):
         if is_ours(path):

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ._outputs import die_with_parent
+
 __all__ = ["Printer"]
 
 _FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -30,11 +32,12 @@ class Printer:
 
     def __init__(self, browser: str, timeout: float = 60.0):
         self.timeout = timeout
-        self._profile = tempfile.mkdtemp(prefix="plevaluate-chromium-")
+        self._profile = tempfile.mkdtemp(prefix=f"plevaluate-chromium-{os.getpid()}-")
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
 
         def wire() -> None:  # in the child: the protocol's fixed descriptors 3 (commands) and 4 (replies)
+            die_with_parent()  # a stopped run leaves no browser behind
             high_r = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)  # out of the way of 3 and 4 first
             high_w = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
             os.dup2(high_r, 3)  # os.dup2 makes the copies inheritable

@@ -159,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # bad arguments, e.g. too few schools for a sample
         print(f"plevaluate: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: temporary files and child processes are gone already
+        print("plevaluate: stopped; nothing was published, the previous output is unchanged", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

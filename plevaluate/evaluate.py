@@ -160,6 +160,7 @@ class Evaluation:
                              "removed; choose another folder")  # fmt: skip
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = mark(Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent)))
+        staging.chmod(0o755)  # readable like the reports beside it (mkdtemp makes it private)
         manifest: dict = {"levels": {}, "plan": self.plan, "provenance": self.provenance, "published": self.published}
         frames = {"chain": self.chain, "sentences": self.sentences, "schools": self.schools}
         manifest["frames"] = {name: _write(frame, staging / f"{name}.csv") for name, frame in frames.items()}

@@ -19,19 +19,31 @@ import html
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from ._outputs import OutputLock, check_paths, clean_leftovers, mark
+from ._outputs import (
+    JOURNAL,
+    OutputLock,
+    check_paths,
+    clean_leftovers,
+    clean_temporary,
+    die_with_parent,
+    mark,
+    publish,
+)
 from .audit import audit
 from .figures import visible
 
@@ -121,13 +133,13 @@ def _worker_kernel():
     from jupyter_client.manager import KernelManager
 
     if "km" not in _WORKER:
-        folder = tempfile.mkdtemp(prefix="plevaluate-kernel-")
+        folder = tempfile.mkdtemp(prefix=f"plevaluate-kernel-{os.getpid()}-")
         km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))
         # the kernel runs this very Python (where plevaluate is installed), whatever "python3" kernelspec
         # another Jupyter installation on the machine may have registered
         km.kernel_spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         # started here so its chatter ("Parent appears to have exited") does not reach the user's terminal
-        km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         _WORKER["km"], _WORKER["folder"] = km, folder
         from multiprocessing import util
 
@@ -203,6 +215,9 @@ def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | Non
         executed_path.unlink(missing_ok=True)
         return [], Failure(job.title, job.school_id, None, f"{errors[0]['ename']}: {errors[0]['evalue']}")
     _strip_streams(executed)
+    for cell in executed.cells:  # the kept notebook names the bundle beside it, not the staging folder it ran from
+        if "injected-parameters" in cell.metadata.get("tags", []) and job.parameters.get("results"):
+            cell.source = cell.source.replace(str(job.parameters["results"]), "results")
     written = []
     if "ipynb" in formats:
         nbformat.write(executed, executed_path)
@@ -359,58 +374,97 @@ def render(
     except OSError as error:
         raise ValueError(f"cannot write to --out {out}: {error.strerror or error}; choose a folder you can write "
                          "to") from None  # fmt: skip
-    with OutputLock(out):
+    with OutputLock(out), _stopped_by_signals():
         clean_leftovers(out)  # what a killed run left behind: only folders plevaluate made and marked
+        clean_temporary()  # and the kernel and browser folders of its workers
         _render_locked(district, out, summary, schools, workers, formats, browser, progress, total, notebooks)
         summary.findings = audit(out, data, min_n=district.plan.min_n)  # privacy, read from what was written
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+@contextmanager
+def _stopped_by_signals():
+    """SIGTERM and SIGHUP stop a run like Ctrl-C does: its temporary files are removed and its workers,
+    kernels and browsers end with it (they also die with this process if it is killed outright)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(number, frame):
+        raise KeyboardInterrupt(f"stopped by signal {number}")
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _render_locked(district, out, summary, schools, workers, formats, browser, progress, total, notebooks) -> None:
-    """The run itself, while this process holds the output folder's lock."""
+    """The run itself, while this process holds the output folder's lock.
+
+    Everything is written into a marked staging folder inside ``out`` (the results bundle too, which
+    the notebooks read from there); only at the end are the files moved into place, through a journal
+    (`plevaluate._outputs.publish`), so ``out`` holds either the previous complete output or the new one.
+    """
     from .evaluate import evaluate
 
     staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
     workers = max(1, workers)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            warming = [pool.submit(_warm, browser) for _ in range(workers)]  # kernels start while we evaluate
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ev = evaluate(district).publish()  # only suppressed results leave the machine
-            # unknown schools are refused before anything in OUT is replaced
-            jobs = jobs_for(ev, out / "results", schools, str(Path(notebooks).resolve()) if notebooks else None)
-            ev.save(out / "results")
-            if total:
-                total(len(jobs))
-            written: dict[str, list[str]] = {}
-            for future in warming:
-                future.exception()  # a worker that failed to warm up fails its reports, listed below
-            futures = {pool.submit(_execute, job, staging, tuple(formats), browser): job for job in jobs}
-            for future in as_completed(futures):
-                job = futures[future]
-                files, failure = future.result()
-                written[job.name] = files
-                if failure:
-                    summary.failures.append(failure)
-                if progress:
-                    progress(1)
+        warming = [pool.submit(_warm, browser) for _ in range(workers)]  # kernels start while we evaluate
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ev = evaluate(district).publish()  # only suppressed results leave the machine
+        # unknown schools are refused before anything is written
+        results = staging / "results"
+        jobs = jobs_for(ev, results, schools, str(Path(notebooks).resolve()) if notebooks else None)
+        ev.save(results)
+        if total:
+            total(len(jobs))
+        written: dict[str, list[str]] = {}
+        for future in warming:
+            future.exception()  # a worker that failed to warm up fails its reports, listed below
+        futures = {pool.submit(_execute, job, staging, tuple(formats), browser): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            files, failure = future.result()
+            written[job.name] = files
+            if failure:
+                summary.failures.append(failure)
+            if progress:
+                progress(1)
+        pool.shutdown(wait=True)  # every worker finished its reports; their kernels shut down
+        moves, stale = ["results"], []
         for job in jobs:
             failed = any(f.report == job.title for f in summary.failures)
             for suffix in (".html", ".pdf", ".slides.html", ".ipynb"):
-                target = out / f"{job.name}{suffix}"
-                if f"{job.name}{suffix}" in written.get(job.name, []) and not failed:
-                    os.replace(staging / target.name, target)
-                    summary.written.append(target)
-                elif failed and target.exists():
-                    target.unlink()  # never leave a stale report that looks current
-        index = staging / "index.html"
-        index.write_text(_index(ev, jobs, summary), encoding="utf-8")
-        os.replace(index, out / "index.html")
+                name = f"{job.name}{suffix}"
+                if name in written.get(job.name, []) and not failed:
+                    moves.append(name)
+                    summary.written.append(out / name)
+                elif failed and (out / name).exists():
+                    stale.append(name)  # never leave a stale report that looks current
         summary.written.append(out / "index.html")
+        (staging / "index.html").write_text(_index(ev, jobs, summary), encoding="utf-8")
+        publish(out, staging, [*moves, "index.html"], stale)
+    except BaseException:
+        _kill_workers(pool)
+        raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not (out / JOURNAL).exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """End a stopped run's worker processes now (their kernels and browsers follow them)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:
