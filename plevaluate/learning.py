@@ -279,10 +279,11 @@ def evaluate_learning(district: District, *, ci: float | None = None) -> LevelRe
     target = target_status(target.drop(columns=["role", "experience_band"]), goal.target).reset_index(drop=True)
     counts = participants["status"].value_counts()
     if counts.drop("matched", errors="ignore").sum():
+        # one count of the incomplete: a small part shown as "<10" beside its total would be their difference
+        incomplete = int(counts.drop("matched", errors="ignore").sum())
         notes.append(
-            f"{format_n(counts.get('missing_post', 0), plan.min_n)} educator-assessment(s) have no post score and "
-            f"{format_n(counts.get('missing_pre', 0), plan.min_n)} no pre score; gains use the "
-            f"{format_n(counts.get('matched', 0), plan.min_n)} with both"
+            f"{format_n(incomplete, plan.min_n)} educator-assessment(s) are missing a pre or a post score; gains use "
+            f"the {format_n(counts.get('matched', 0), plan.min_n)} with both"
         )
     meta = {"min_n": plan.min_n, "ci": ci, "mastery_share": goal.mastery_share, "target": goal.target,
             "participants": int(participants["educator_id"].nunique())}  # fmt: skip

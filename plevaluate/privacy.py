@@ -142,13 +142,15 @@ def complementary_suppress(
 
 
 def format_n(n: float, min_n: int) -> str:
-    """A count for display: ``"<10"`` below ``min_n``, else the number with thousands separators.
+    """A count for display: ``"<10"`` from 1 to ``min_n - 1``, else the number with thousands separators.
 
-    >>> format_n(7, 10), format_n(1234, 10)
-    ('<10', '1,234')
+    >>> format_n(7, 10), format_n(1234, 10), format_n(0, 10)
+    ('<10', '1,234', '0')
     """
     if n is None or (isinstance(n, float) and np.isnan(n)):
         return ""
+    if n == 0:
+        return "0"  # none at all is not a small group
     return f"<{min_n}" if n < min_n else f"{int(n):,}"
 
 

@@ -234,7 +234,7 @@ def test_suppression_never_shows_an_estimate_below_min_n(ns, min_n):
     below = out["n"] < min_n
     assert out.loc[below, ["estimate", "ci_low", "ci_high"]].isna().all().all()
     assert out.loc[~below, "estimate"].notna().all()
-    assert all(format_n(n, min_n) == f"<{min_n}" for n in out.loc[below, "n"])
+    assert all(format_n(n, min_n) == (f"<{min_n}" if n else "0") for n in out.loc[below, "n"])
 
 
 def test_no_warnings_from_clean_levels(scored):

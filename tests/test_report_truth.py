@@ -399,3 +399,9 @@ def test_one_rule_for_a_missing_participant_flag(sample_district):
     assert (member == (group == "participant")).all()
     without = in_program(educators.drop(columns="participant"), sample_district.schools)
     assert (without == member).all()
+
+
+def test_no_small_count_beside_the_total_it_could_be_taken_from(shown):
+    # "24 have no post score and <10 no pre score; gains use the 149 with both" gave the <10 as a difference
+    notes = " ".join(shown[2].notes)
+    assert "<10" not in notes and "are missing a pre or a post score; gains use the 149 with both" in notes
