@@ -177,10 +177,12 @@ def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25, min_n: i
             row.update(pre_mean_matched=done.mean(), pre_mean_missing=gone.mean(), difference_g=smd["g"], p_value=p)
             row["differs"] = bool(abs(smd["g"]) > threshold or p < 0.05)
             if row["differs"]:
+                # a difference about fewer than min_n people is itself a statistic about a small group
+                by = (f" {abs(smd['g']):.2f} SD {'lower' if smd['g'] > 0 else 'higher'}" if len(gone) >= min_n
+                      else (" lower" if smd["g"] > 0 else " higher"))  # fmt: skip
                 warnings.warn(
-                    f"assessment {assessment}: the {format_n(len(gone), min_n)} educators with no post score scored "
-                    f"{abs(smd['g']):.2f} SD {'lower' if smd['g'] > 0 else 'higher'} at pre than those who "
-                    "completed both; the gains describe completers only",
+                    f"assessment {assessment}: the {format_n(len(gone), min_n)} educators with no post score scored"
+                    f"{by} at pre than those who completed both; the gains describe completers only",
                     StatisticalWarning,
                     stacklevel=2,
                 )
