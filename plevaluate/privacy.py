@@ -583,9 +583,14 @@ def close_linear_leaks(table: pd.DataFrame, equations: list[tuple[int, list[int]
         if not fixed:
             return out
         u = fixed[0]
-        candidates = {i for total, rows in equations if u == total or u in rows for i in (total, *rows)} - hidden
+        # the equations whose combination gives u: hide one more shown row in one of them
+        unit = np.zeros(len(unknowns))
+        unit[column[u]] = 1.0
+        weights = np.linalg.lstsq(matrix.T, unit, rcond=None)[0]
+        used = [k for k in range(len(equations)) if abs(weights[k]) > 1e-9]
+        candidates = {i for k in used for i in (equations[k][0], *equations[k][1])} - hidden
         if not candidates:
-            return out
+            return out  # every row of those sums is hidden already
         pick = min(candidates, key=lambda i: (float(out.loc[i, people]) if pd.notna(out.loc[i, people]) else 0.0, i))
         out.loc[pick, "suppressed"] = True
         out.loc[pick, "complementary"] = True

@@ -113,7 +113,7 @@ def _rate_equations(rates: pd.DataFrame, value: pd.Series) -> tuple[list[tuple[d
     return equations, unknowns
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     small=st.dictionaries(st.sampled_from(["S01", "S02", "S03", "S05", "S09", "S10"]), st.integers(1, 9), max_size=3),
     thin_months=st.integers(0, 6),
