@@ -24,7 +24,7 @@ as ``<10``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -297,14 +297,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
         ),  # fmt: skip
     ),
     3: (
-        Rule(
-            "staff_survey_coverage",
-            ("n_people",),
-            ("level", "breakdown", "school_id"),
-            within=("breakdown",),
-            unit="staff survey respondents",
-            school_totals=True,
-        ),  # fmt: skip
+        replace(_COVERAGE, table="staff_survey_coverage", unit="staff survey respondents"),
         *_survey_rules("staff", "staff survey respondents"),
         Rule("roles", ("n",), ("level", "participant", "role", "measure", "method"), unit="educators"),
     ),

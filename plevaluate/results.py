@@ -27,7 +27,6 @@ __all__ = [
     "Note",
     "judge",
     "noting_warnings",
-    "suppression_note",
     "target_status",
 ]
 
@@ -146,18 +145,6 @@ def noting_warnings(notes: list[str]) -> Iterator[None]:
         if issubclass(warning.category, StatisticalWarning):
             notes.append(str(warning.message))
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-
-
-def suppression_note(table: pd.DataFrame, group: str, min_n: int, unit: str) -> str | None:
-    """A sentence naming how many ``group`` values of ``table`` are suppressed, or None if none are."""
-    if "suppressed" not in table or group not in table:
-        return None
-    hidden = table.loc[table["suppressed"].astype(bool), group].dropna().unique()
-    if len(hidden) == 0:
-        return None
-    listed = ", ".join(map(str, sorted(hidden)))
-    noun = group.removesuffix("_id").replace("_", " ")
-    return f"{len(hidden)} {noun}(s) suppressed ({listed}): fewer than {min_n} {unit}"
 
 
 def judge(estimate: float, low: float, high: float, target: float) -> str:
