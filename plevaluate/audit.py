@@ -37,6 +37,8 @@ _COUNT_IN_WORDS = re.compile(
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+_DATA_URI = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
+_BASE64_PNG = re.compile(r'"image/png": "[A-Za-z0-9+/=\\n]+"')
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,9 @@ def _png_text(data: bytes) -> str:
 
 def _images(source: str) -> str:
     texts = []
-    for encoded in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", source):
+    encoded_images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", source)
+    encoded_images += [m.replace("\\n", "") for m in re.findall(r'"image/png": "([A-Za-z0-9+/=\\n]+)"', source)]
+    for encoded in encoded_images:
         try:
             texts.append(_png_text(base64.b64decode(encoded)))
         except (ValueError, zlib.error, struct.error):
@@ -149,11 +153,11 @@ def _texts(out: Path) -> dict[str, tuple[str, str]]:
         name = str(path.relative_to(out))
         if path.suffix == ".html":
             source = path.read_text(encoding="utf-8", errors="replace")
-            readable = _html_text(source)
-            found[name] = (source + " " + readable + " " + _images(source), readable)
+            markup = _DATA_URI.sub("data:", source)  # the images' metadata is read by _images, not their bytes
+            found[name] = (markup + " " + _images(source), _html_text(markup))
         elif path.suffix == ".ipynb":
             source = path.read_text(encoding="utf-8", errors="replace")
-            found[name] = (source + " " + _images(source), "")
+            found[name] = (_BASE64_PNG.sub('"image/png": ""', source) + " " + _images(source), "")
         elif path.suffix in (".csv", ".json"):
             found[name] = (path.read_text(encoding="utf-8", errors="replace"), "")
         elif path.suffix == ".pdf":
