@@ -11,8 +11,9 @@ from .organization import evaluate_organization
 from .outcomes import estimate_effect, evaluate_outcomes
 from .plan import Plan, read_plan
 from .practice import evaluate_practice
-from .reactions import evaluate_reactions, evaluate_survey
+from .reactions import evaluate_reactions
 from .results import LevelResult, Note
+from .survey import evaluate_survey
 
 try:
     __version__ = version("plevaluate")

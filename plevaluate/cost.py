@@ -23,13 +23,17 @@ charged to this evaluation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
+from .chain import Cell, hidden
 from .contract import District, in_program
-from .results import LevelResult, Note
+from .results import Level, LevelResult, Note
 
 __all__ = [
+    "LEVEL",
     "allocate",
     "cost_effectiveness",
     "cost_lines",
@@ -329,3 +333,38 @@ def evaluate_cost(
             "discount_rate": plan.cost.discount_rate, "budget_total": float(lines.loc[lines["source"] == "costs.csv", "charged"].sum()),
             "time_total": float(lines.loc[lines["source"] == "attendance", "charged"].sum())}  # fmt: skip
     return LevelResult(0, name, tables, tuple(notes), meta)
+
+
+def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+    practice, outcomes = upstream.get(4), upstream.get(5)
+    effect = outcomes.tables["effect"].iloc[0] if outcomes is not None and "effect" in outcomes.tables else None
+    return evaluate_cost(district, practice_users=None if practice is None else practice.handoff.get("users"),
+                         effect=effect)  # fmt: skip
+
+
+def _headline(result: LevelResult, cell: Cell) -> dict | None:
+    """The district's total cost; a program school's share of it (district lines shared by its participants)."""
+    if cell.school_id is None:
+        return cell.row(result.meta.get("total", np.nan), status="reported", detail="reported")
+    schools = result.tables.get("schools")
+    match = schools[schools["school_id"] == cell.school_id] if schools is not None else pd.DataFrame()
+    if len(match) and hidden(match.iloc[0]):
+        return cell.row(status=hidden(match.iloc[0]))
+    total = float(match["cost"].iloc[0]) if len(match) else np.nan
+    return cell.row(total, status="reported", detail="district-level lines shared by participating educators")
+
+
+LEVEL = Level(
+    number=0,
+    key="cost",
+    name="Resources",
+    question="What did the program cost, and who paid for it?",
+    run=_run,
+    headline=_headline,
+    needs=(4, 5),
+    measure=lambda plan: "cost: budget lines and participants' time",
+    unit="dollars",
+    evidence="costs.csv, attendance",
+    no_evidence="no costs recorded",
+    sections={"district": "plevaluate.report:district_cost", "school": "plevaluate.report:school_cost"},
+)

@@ -81,7 +81,7 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
     Parameters
     ----------
     distribution : DataFrame
-        From `plevaluate.reactions.item_distribution` for one group: item_id, category, share,
+        From `plevaluate.survey.item_distribution` for one group: item_id, category, share,
         reverse_coded, suppressed. Suppressed items are left out and named in the caption.
     texts : dict, optional
         item_id -> item wording, for the axis labels, the title and the caption (wrapped and shortened).

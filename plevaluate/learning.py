@@ -11,7 +11,7 @@ effect size.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,14 +19,16 @@ from scipy import stats
 
 from ._tidy import coverage
 from ._tidy import groups as _tidy_groups
+from .chain import from_target
 from .contract import District, in_program
 from .effects import hedges_omega, paired_effects, smd_independent, wilson_interval
 from .errors import StatisticalWarning
 from .privacy import UNSUPPRESSED, format_n, suppress
-from .results import LevelResult, noting_warnings, target_status
+from .results import Level, LevelResult, noting_warnings, target_status
 
 __all__ = [
     "EXPERIENCE_BANDS",
+    "LEVEL",
     "evaluate_learning",
     "experience_band",
     "learning_gains",
@@ -293,3 +295,26 @@ def evaluate_learning(district: District, *, ci: float | None = None) -> LevelRe
     tables = {"coverage": coverage(matched, level=2, records=None, people="educator_id"), "gains": table,
               "missing": missing, "program_effect": effect, "target": target}  # fmt: skip
     return LevelResult(2, name, tables, tuple(notes), meta)
+
+
+def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+    return evaluate_learning(district)
+
+
+LEVEL = Level(
+    number=2,
+    key="learning",
+    name="Learning",
+    question="Did participants gain the intended knowledge and skills?",
+    run=_run,
+    headline=from_target,
+    measure=lambda plan: "gain from pre to post in SD units (g_av)",
+    unit="sd",
+    evidence="pre/post assessments of {people} educators",
+    evidence_hidden="pre/post assessments: the number of educators not shown (protects a smaller group)",
+    met="they learned the practice",
+    not_met="assessment gains fell short of the target ({value} against {target})",
+    unsure="assessment gains",
+    more_evidence="pre and post scores from more educators would settle it",
+    sections={"district": "plevaluate.report:district_level2", "school": "plevaluate.report:school_level2"},
+)

@@ -9,7 +9,7 @@ Three kinds of evidence, each per school and for the district:
 - **principal participation** (attendance.csv, educators.csv, sessions.csv): principals are the
   lever, so the share of PL sessions each school's principal attended, and participation by role;
 - **staff-survey constructs** tagged level 3 in survey_items.csv, summarized by the level-1 code
-  (`plevaluate.reactions.evaluate_survey`).
+  (`plevaluate.survey.evaluate_survey`).
 
 A rubric rating describes a school, not a sample of people, so school ratings carry no interval;
 district means over schools carry a t interval across schools (schools are the units).
@@ -17,18 +17,19 @@ district means over schools carry a t interval across schools (schools are the u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ._tidy import coverage, terms
+from .chain import RATING_WORDS, Cell, judged
 from .contract import District
 from .effects import wilson_interval
 from .privacy import UNSUPPRESSED, suppress
-from .reactions import evaluate_survey
-from .results import LevelResult, Note, target_status
+from .results import Level, LevelResult, Note, target_status
+from .survey import evaluate_survey
 
 __all__ = [
     "condition_ratings",
@@ -308,7 +309,7 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
         - ``flags``: `flag_schools` (participant schools);
         - ``principals``: `principal_participation`; ``roles``: `role_participation` by role and group;
         - ``staff_survey``, ``staff_survey_items``: the level-3 survey constructs and items by school
-          (from `plevaluate.reactions.evaluate_survey`).
+          (from `plevaluate.survey.evaluate_survey`).
     """
     plan = district.plan
     ci = plan.ci if ci is None else ci
@@ -358,3 +359,55 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
             "rating_at_least": goal.rating_at_least, "target": goal.target}  # fmt: skip
     name = "organization support and change"
     return LevelResult(3, name, tables, tuple(notes), meta, evidence=bool(tables))
+
+
+def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+    return evaluate_organization(district)
+
+
+def _measure(plan: dict) -> str:
+    goal = plan.get("levels", {}).get("organization", {})
+    at_least = goal.get("rating_at_least", 3)
+    what = (goal.get("indicator") or goal.get("structure") or "conditions").replace("_", " ")
+    return f"{what} rated {RATING_WORDS.get(int(at_least), f'{at_least:g}')} ({at_least:g}) or better: share of schools"
+
+
+def _headline(result: LevelResult, cell: Cell) -> dict | None:
+    """The district: the share of participant schools at the rating, against the target; a school: its latest
+    rating of the plan's indicator (or structure), at or below the rating (a rubric rating has no interval)."""
+    table = result.tables.get("target")
+    if table is None:
+        return cell.row()
+    if cell.school_id is None:
+        r = table[table["breakdown"] == "district"].iloc[0]
+        status = {"no target": "no target set"}.get(str(r["status"]), str(r["status"]))
+        return cell.row(r["estimate"], r["ci_low"], r["ci_high"], r["target"], status,
+                        judged(status, 3, r["ci_low"], r["ci_high"]), r["n"])  # fmt: skip
+    rows = table[table["school_id"] == cell.school_id]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    at_least = cell.plan.get("levels", {}).get("organization", {}).get("rating_at_least", 3)
+    status = "met" if bool(r["at_least"]) else "not met"
+    label = RATING_WORDS.get(int(at_least), f"{at_least:g}")
+    return cell.row(r["estimate"], target=r["target"], status=status, measure="latest rating (1 not yet - 4 deepening)",
+                    unit="rating",
+                    detail=f"a rubric rating, {'at or above' if status == 'met' else 'below'} {label} ({at_least:g})")  # fmt: skip
+
+
+LEVEL = Level(
+    number=3,
+    key="organization",
+    name="Organization support",
+    question="Did the organization support the change?",
+    run=_run,
+    headline=_headline,
+    measure=_measure,
+    unit="share",
+    evidence="{records} conditions ratings, with principal participation and the staff survey",
+    evidence_hidden="conditions ratings: how many not shown (protects a smaller group)",
+    met="the organization supported it",
+    not_met="support lagged ({value} against a target of {target})",
+    unsure="support",
+    sections={"district": "plevaluate.report:district_level3", "school": "plevaluate.report:school_level3"},
+)

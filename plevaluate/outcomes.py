@@ -21,7 +21,7 @@ for binary outcomes the Cox index ``omega * ln(OR) / 1.65``; improvement index `
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,15 +30,17 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from ._tidy import coverage
+from .chain import Cell, from_target, hidden
 from .contract import District
 from .effects import bh_adjust, hedges_omega, improvement_index
 from .errors import StatisticalWarning
 from .privacy import UNSUPPRESSED
 from .regression import fit_ols
-from .results import LevelResult, noting_warnings, target_status
+from .results import Level, LevelResult, noting_warnings, target_status
 
 __all__ = [
     "ATTRITION_BOUNDARIES",
+    "LEVEL",
     "add_treatment",
     "analysis_sample",
     "attrition",
@@ -727,20 +729,6 @@ def findings(effect: pd.Series, *, design: str = "matched", baseline: pd.DataFra
     return out
 
 
-def _spring_rates(district: District) -> pd.DataFrame | None:
-    """Each participant school's implementation rate in the latest term (level 4), for the dose-response.
-
-    Computed on the full data (every school, however small): a regression coefficient over schools
-    reveals no school's rate, and suppression is for publishing, not for analysis."""
-    from .practice import implementation_rates, prepare_observations
-
-    if district.observations is None:
-        return None
-    obs = prepare_observations(district)
-    obs = obs[obs["participant"] & (obs["term_order"] == obs["term_order"].max())]
-    return implementation_rates(obs, by=("school_id",), min_n=UNSUPPRESSED).dropna(subset=["estimate"])
-
-
 def evaluate_outcomes(
     district: District, *, ci: float | None = None, implementation: pd.DataFrame | None = None
 ) -> LevelResult:
@@ -753,8 +741,8 @@ def evaluate_outcomes(
     Parameters
     ----------
     implementation : DataFrame, optional
-        school_id and estimate (each participant school's implementation rate, level 4); computed
-        from observations.csv when not given.
+        school_id and estimate: each participant school's implementation rate (level 4's handoff
+        ``latest_rates``). Without it there is no dose-response (``dose``).
 
     Returns
     -------
@@ -838,7 +826,7 @@ def evaluate_outcomes(
             else:
                 notes.append("no comparison group: the program's effect on students cannot be estimated; "
                              "school results are shown without a comparison")  # fmt: skip
-        rates = implementation if implementation is not None else _spring_rates(district)
+        rates = implementation
         if rates is not None and len(rates) >= 3 and len(participants):
             try:
                 tables["dose"] = implementation_dose(participants, rates, ci=ci)
@@ -853,3 +841,50 @@ def evaluate_outcomes(
         notes.append(f"{n_missing} student(s) left out of the main model: no outcome or no prior score (new students)")
     del missing
     return LevelResult(5, name, tables, tuple(dict.fromkeys(notes)), meta)
+
+
+def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+    practice = upstream.get(4)
+    return evaluate_outcomes(
+        district, implementation=None if practice is None else practice.handoff.get("latest_rates")
+    )
+
+
+def _headline(result: LevelResult, cell: Cell) -> dict | None:
+    """The district: the effect (Hedges' g) against the target; a program school: its students' scores
+    against what their prior scores predict (shrunk; no target); a comparison school: not applicable."""
+    if cell.school_id is None:
+        if "target" not in result.tables:
+            return cell.row(status="not yet measured", detail="no comparison group: the effect cannot be estimated")
+        return from_target(result, cell)
+    schools = result.tables.get("schools")
+    if cell.comparison or schools is None or cell.school_id not in set(schools["school_id"]):
+        return cell.row(status="not applicable", detail="comparison school" if cell.comparison else "not estimated",
+                        measure="students' scores against what prior scores predict", unit="points")  # fmt: skip
+    r = schools[schools["school_id"] == cell.school_id].iloc[0]
+    status = hidden(r)
+    if status:
+        return cell.row(status=status, measure="points above or below prediction", unit="points")
+    detail = "above prediction" if r["ci_low"] > 0 else "below prediction" if r["ci_high"] < 0 else "as predicted"
+    return cell.row(r["estimate"], r["ci_low"], r["ci_high"], status="no target set", detail=detail, n=r["n"],
+                    measure="points above or below what prior scores predict", unit="points")  # fmt: skip
+
+
+LEVEL = Level(
+    number=5,
+    key="outcomes",
+    name="Student outcomes",
+    question="Did students benefit?",
+    run=_run,
+    headline=_headline,
+    needs=(4,),
+    measure=lambda plan: "effect on student outcomes in SD units (Hedges' g)",
+    unit="sd",
+    evidence="scores of {people} students, with prior scores",
+    evidence_hidden="student scores: the number of students not shown (protects a smaller group)",
+    met="students benefited",
+    not_met="students' gains did not reach the target ({value} against {target})",
+    unsure="students' gains",
+    program_only=False,
+    sections={"district": "plevaluate.report:district_level5", "school": "plevaluate.report:school_level5"},
+)

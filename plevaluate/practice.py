@@ -22,7 +22,7 @@ over time (observations.csv, ``practice_observed`` 0/1). This module gives:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,14 +32,15 @@ from scipy import stats
 
 from ._tidy import coverage, terms
 from ._tidy import groups as _tidy_groups
+from .chain import from_target
 from .contract import District
 from .effects import clustered_wilson
-from .organization import condition_ratings, principal_participation
 from .privacy import UNSUPPRESSED, suppress
-from .results import LevelResult, Note, noting_warnings, target_status
+from .results import Level, LevelResult, Note, noting_warnings, target_status
 
 __all__ = [
     "HOUR_BANDS",
+    "LEVEL",
     "LEVELS_OF_USE",
     "conditions_link",
     "dose_response",
@@ -398,8 +399,16 @@ def _target_window(obs: pd.DataFrame, by_month: int | None) -> tuple[pd.DataFram
     return window, str(window["term"].iloc[0])
 
 
-def evaluate_practice(district: District, *, ci: float | None = None) -> LevelResult:
+def evaluate_practice(
+    district: District, *, ci: float | None = None, organization: LevelResult | None = None
+) -> LevelResult:
     """Level 4 for the district and every school.
+
+    Parameters
+    ----------
+    organization : LevelResult, optional
+        Level 3 (`plevaluate.organization.evaluate_organization`): its conditions ratings and principal
+        participation are the predictors of the ``link`` table, which is left out without it.
 
     Returns
     -------
@@ -415,6 +424,9 @@ def evaluate_practice(district: District, *, ci: float | None = None) -> LevelRe
         - ``dose_bands``, ``dose_model``: `dose_response`;
         - ``level_of_use``: rates by CBAM Level of Use, participant schools (when recorded);
         - ``link``: `conditions_link` of latest conditions and principal participation (participant schools).
+
+        Its ``handoff`` (for later levels, in memory only) holds ``latest_rates``, each participant
+        school's rate in the latest term (level 5's dose-response), and ``users``, `practice_users` (cost).
     """
     name = "participants' use of new knowledge and skills"
     if district.observations is None:
@@ -484,27 +496,60 @@ def evaluate_practice(district: District, *, ci: float | None = None) -> LevelRe
                 tables["level_of_use"] = implementation_rates(
                     recorded, by=("level_of_use", "level_of_use_label"), min_n=min_n, ci=ci
                 )
-            link = _link_predictors(district)
+            link = _link_predictors(district, organization)
             if link is not None:
                 school_latest = implementation_rates(latest, by=("school_id",), min_n=min_n, ci=ci)
                 tables["link"] = conditions_link(school_latest, link, ci=ci)
     meta = {"min_n": plan.min_n, "ci": ci, "observable_practice": plan.observable_practice, "target": goal.target,
             "by_month": goal.by_month, "observations": len(obs)}  # fmt: skip
-    return LevelResult(4, name, tables, tuple(notes), meta)
+    spring = obs[obs["participant"] & (obs["term_order"] == obs["term_order"].max())]
+    handoff = {
+        # computed on the full data (every school, however small): a regression over schools reveals no school's rate
+        "latest_rates": implementation_rates(spring, by=("school_id",), min_n=UNSUPPRESSED).dropna(subset=["estimate"]),
+        "users": practice_users(obs),
+    }
+    return LevelResult(4, name, tables, tuple(notes), meta, handoff=handoff)
 
 
-def _link_predictors(district: District) -> pd.DataFrame | None:
-    """Level-3 measures per participant school: latest mean conditions rating and principal participation."""
+def _link_predictors(district: District, organization: LevelResult | None) -> pd.DataFrame | None:
+    """Level-3 measures per participant school (from level 3's result): latest mean conditions rating and
+    principal participation."""
+    if organization is None:
+        return None
     frames = []
     participants = district.schools.loc[district.schools["group"] == "participant", "school_id"]
-    if district.conditions is not None:
-        ratings = condition_ratings(district.conditions)
+    ratings = organization.tables.get("ratings")
+    if ratings is not None:
         latest = ratings[ratings["term_order"] == ratings.groupby("school_id")["term_order"].transform("max")]
         frames.append(latest.groupby("school_id")["rating"].mean().rename("conditions_mean"))
-    if district.attendance is not None and district.sessions is not None:
-        pp = principal_participation(district.attendance, district.educators, district.sessions)
-        frames.append(pp.set_index("school_id")["estimate"].rename("principal_participation"))
+    principals = organization.tables.get("principals")
+    if principals is not None:
+        frames.append(principals.set_index("school_id")["estimate"].rename("principal_participation"))
     if not frames:
         return None
     out = pd.concat(frames, axis=1).reset_index().rename(columns={"index": "school_id"})
     return out[out["school_id"].isin(participants)]
+
+
+def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+    return evaluate_practice(district, organization=upstream.get(3))
+
+
+LEVEL = Level(
+    number=4,
+    key="practice",
+    name="Use of the practice",
+    question="Are educators using the practice in classrooms?",
+    run=_run,
+    headline=from_target,
+    needs=(3,),
+    measure=lambda plan: "share of classroom visits where the practice was seen",
+    unit="share",
+    evidence="{records} classroom observations of {people} educators",
+    evidence_hidden="classroom observations: how many, and of how many educators, not shown (protects a smaller group)",
+    met="teachers used it in classrooms",
+    not_met="classroom use stayed below the target ({value} against {target})",
+    unsure="classroom use",
+    more_evidence="more classroom visits, to more classrooms, would settle it",
+    sections={"district": "plevaluate.report:district_level4", "school": "plevaluate.report:school_level4"},
+)

@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import figures
-from .evaluate import LEVELS, Evaluation
+from . import figures, registry
+from .evaluate import Evaluation
 from .privacy import format_n
 
 __all__ = [
@@ -232,11 +232,11 @@ def _bullets(items: Iterable[str]) -> None:
 def _no_evidence(ev: Evaluation, level: int) -> bool:
     result = ev.levels.get(level)
     if result is not None and result.meta.get("error"):
-        _paragraph(f"Level {level} ({LEVELS[level][0].lower()}) could not be computed from the data: "
+        _paragraph(f"Level {level} ({registry.get(level).name.lower()}) could not be computed from the data: "
                    f"{result.meta['error']}", note=True)  # fmt: skip
         return True
     if result is None or not result.evidence:
-        _paragraph(f"No evidence collected for level {level} ({LEVELS[level][0].lower()}).", note=True)
+        _paragraph(f"No evidence collected for level {level} ({registry.get(level).name.lower()}).", note=True)
         return True
     return False
 
@@ -323,13 +323,6 @@ def school_title(ev: Evaluation, school_id: str) -> None:
     _sentence(sentence)
 
 
-_MORE_EVIDENCE = {
-    1: "more survey responses from participants would settle it",
-    2: "pre and post scores from more educators would settle it",
-    4: "more classroom visits, to more classrooms, would settle it",
-}
-
-
 def school_next_steps(ev: Evaluation, school_id: str) -> None:
     """What to do next: the lowest-rated conditions indicators and the gaps to the plan's targets."""
     _heading("What to do next")
@@ -360,7 +353,7 @@ def school_next_steps(ev: Evaluation, school_id: str) -> None:
             steps.append(f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the "
                          f"plan's target of {_fmt(row.target, row.unit)}: not conclusive (the {_ci(ev)} interval, "
                          f"{_interval(row.ci_low, row.ci_high, row.unit)}, includes the target); "
-                         f"{_MORE_EVIDENCE.get(row.level, 'more evidence would settle it')}.")  # fmt: skip
+                         f"{registry.get(row.level).more_evidence}.")  # fmt: skip
     _bullets(steps or ["This school met every target that could be measured; keep the conditions that got it there."])
 
 
@@ -658,7 +651,7 @@ def district_schools(ev: Evaluation) -> None:
     columns = {"name": "School"}
     for level in range(1, 6):
         grid[f"b{level}"] = [_status(s) for s in grid[level]]
-        columns[f"b{level}"] = f"{level}. {LEVELS[level][0]}"
+        columns[f"b{level}"] = f"{level}. {registry.get(level).name}"
     _html(html_table(grid, columns, raw=[f"b{level}" for level in range(1, 6)]))
     sentences = ev.sentences[ev.sentences["scope"] != "district"]
     _bullets(f"{ev.school_name(s)}: {t}" for s, t in zip(sentences["scope"], sentences["sentence"]))
@@ -723,7 +716,7 @@ def board_findings(ev: Evaluation) -> None:
         row = ev.chain[(ev.chain["scope"] == "district") & (ev.chain["level"] == level)]
         if len(row) and pd.notna(row.iloc[0]["estimate"]):
             r = row.iloc[0]
-            text = (f"{LEVELS[level][0]}: {_fmt(r['estimate'], r['unit'])} ({r['measure']}; {_ci(ev)} interval "
+            text = (f"{registry.get(level).name}: {_fmt(r['estimate'], r['unit'])} ({r['measure']}; {_ci(ev)} interval "
                     f"{_interval(r['ci_low'], r['ci_high'], r['unit'])}); target {_fmt(r['target'], r['unit'])}: "
                     f"{r['status']}")  # fmt: skip
             if r["status"] in ("met", "not met", "not conclusive"):

@@ -11,18 +11,25 @@ from __future__ import annotations
 
 import html
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import StatisticalWarning
 
+if TYPE_CHECKING:
+    from .chain import Cell
+    from .contract import District
+    from .schema import TableSpec
+
 __all__ = [
     "HIDDEN_STATUSES",
     "JUDGEMENTS",
+    "Level",
     "LevelResult",
     "Note",
     "judge",
@@ -99,6 +106,10 @@ class LevelResult:
         How the result was made: the plan values used, methods, counts of rows read.
     evidence : bool
         False when the district collected no data for this level ("no evidence collected").
+    handoff : Mapping
+        What later levels need from this one, computed on the full data (level 4's latest
+        implementation rate of each school for level 5's dose-response; the educators using the
+        practice for the cost analysis). In memory only: never saved, published or rendered.
     """
 
     level: int
@@ -107,6 +118,7 @@ class LevelResult:
     notes: tuple[Note, ...] = ()
     meta: Mapping[str, object] = field(default_factory=dict)
     evidence: bool = True
+    handoff: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "notes", tuple(Note.from_value(n, self.level) for n in self.notes))
@@ -129,6 +141,72 @@ class LevelResult:
             parts.append(f"<h5>{html.escape(name)} ({len(table)} rows)</h5>")
             parts.append(table.head(20).to_html(index=False, float_format="{:.3f}".format, na_rep=""))
         return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Level:
+    """Everything plevaluate knows about one level of evidence, in one place (`plevaluate.registry`).
+
+    Attributes
+    ----------
+    number : int
+        Its place in the chain of evidence: 1-5 for Guskey's levels, 0 for cost; a new level takes a new number.
+    key : str
+        Its entry under ``levels:`` in plan.yml (``cost`` for level 0, whose options are plan.yml's ``cost:``).
+    name, question : str
+        Its short name ("Reactions") and the question it answers, as reports print them.
+    run : callable
+        ``run(district, upstream) -> LevelResult``: the level for the district and every school, on the
+        full data. ``upstream`` maps the numbers in ``needs`` to their results; nothing else crosses levels.
+    headline : callable
+        ``headline(result, cell) -> dict | None``: the level's chain-of-evidence row for one scope
+        (`plevaluate.chain.Cell`), or None for "not measured at this scope".
+    tables : Mapping[str, TableSpec]
+        The tables ``run`` may return, each declared with its columns (`plevaluate.schema`).
+    needs : tuple of int
+        The levels whose results ``run`` reads (they run first).
+    measure : callable
+        ``measure(plan) -> str``: what the headline measures, in words, from the plan (a dict).
+    unit : str
+        The headline's unit: ``share``, ``sd``, ``rating``, ``points`` or ``dollars``.
+    evidence, evidence_hidden, no_evidence : str
+        What the evidence is, with a scope's ``{records}`` and ``{people}`` (from the result's
+        ``coverage`` table; plain words for a level without one); the words used when a smaller
+        group's counts must not be shown; and when nothing was collected.
+    met, not_met, unsure, more_evidence : str
+        The chain sentence's words: the level held ("teachers used it in classrooms"); it fell short
+        (with ``{value}`` and ``{target}``); what is not conclusive ("classroom use"); and what data
+        would settle a not-conclusive result.
+    program_only : bool
+        True when comparison schools take no part (their row reads "not applicable").
+    sections : Mapping[str, str]
+        Report sections by report (``district``, ``school``): ``"module:function"``, imported when a
+        report is rendered; ``function(ev)`` or ``function(ev, school_id)`` returns a displayable object.
+    target_model : type, optional
+        A pydantic model of the level's plan.yml entry (levels added by a plugin; built-in levels are
+        declared in `plevaluate.plan`).
+    """
+
+    number: int
+    key: str
+    name: str
+    question: str
+    run: Callable[[District, Mapping[int, LevelResult]], LevelResult]
+    headline: Callable[[LevelResult, Cell], dict | None]
+    tables: Mapping[str, TableSpec] = field(default_factory=dict)
+    needs: tuple[int, ...] = ()
+    measure: Callable[[dict], str] = lambda plan: ""
+    unit: str = "share"
+    evidence: str = "{records} records"
+    no_evidence: str = "no evidence collected"
+    evidence_hidden: str = "counts not shown (protects a smaller group)"
+    met: str = ""
+    not_met: str = ""
+    unsure: str = ""
+    more_evidence: str = "more evidence would settle it"
+    program_only: bool = True
+    sections: Mapping[str, str] = field(default_factory=dict)
+    target_model: type | None = None
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from plevaluate.figures import (
     theme,
 )
 from plevaluate.learning import learning_gains, match_pairs
-from plevaluate.reactions import item_distribution, score_reactions
+from plevaluate.survey import item_distribution, score_reactions
 
 
 def test_likert_chart(sample_district, tmp_path):

@@ -16,18 +16,18 @@ import plevaluate
 from plevaluate import StatisticalWarning
 from plevaluate.learning import evaluate_learning, learning_gains, match_pairs, missing_post_check, program_effect
 from plevaluate.privacy import format_n, suppress
-from plevaluate.reactions import (
+from plevaluate.reactions import evaluate_reactions
+from plevaluate.results import LevelResult, target_status
+from plevaluate.survey import (
     construct_scores,
     construct_summary,
     cronbach_alpha,
-    evaluate_reactions,
     evaluate_survey,
     item_distribution,
     item_summary,
     response_rates,
     score_reactions,
 )
-from plevaluate.results import LevelResult, target_status
 from tests.conftest import SAMPLE
 
 # pingouin's dataset "cronbach_wide_missing" (source: real-statistics.com), as listed in its documentation.

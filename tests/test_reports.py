@@ -21,8 +21,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 import plevaluate
+from plevaluate.chain import STATUSES, chain_sentence
 from plevaluate.cli import main
-from plevaluate.evaluate import STATUSES, Evaluation, chain_sentence, evaluate
+from plevaluate.evaluate import Evaluation, evaluate
 from plevaluate.render import find_browser, slug
 from tests.conftest import ROOT, SAMPLE, write_tiny
 

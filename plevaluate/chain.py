@@ -1,0 +1,299 @@
+"""The chain of evidence: for the district and each school, one row per level of the registry.
+
+Each row carries the scope's own evidence (what was collected, with that scope's counts), the
+headline estimate and interval, the plan's target and a status; `chain_sentence` says in words
+where the chain holds, where it first breaks, and which levels the data cannot judge yet. The
+rows come from each level's ``headline`` (`plevaluate.registry`); this module knows no level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .privacy import format_n
+from .results import HIDDEN_STATUSES, Level, LevelResult
+
+__all__ = [
+    "RATING_WORDS",
+    "STATUSES",
+    "STATUS_MEANINGS",
+    "Cell",
+    "chain_of_evidence",
+    "chain_sentence",
+    "from_target",
+    "hidden",
+    "judged",
+]
+
+#: The status a chain-of-evidence row can have.
+STATUSES = (
+    "met",
+    "not met",
+    "not conclusive",
+    "not yet measured",
+    "too few people to report",
+    "hidden to protect a smaller group",
+    "no target set",
+    "not applicable",
+    "not estimable",
+    "reported",
+)
+
+#: Conditions rubric ratings in words.
+RATING_WORDS = {1: "not yet", 2: "emerging", 3: "developing", 4: "deepening"}
+
+#: What each status means, in plain words (reports print these beside the badges).
+STATUS_MEANINGS = {
+    "met": "the whole interval is at or above the target",
+    "not met": "the whole interval is below the target",
+    "not conclusive": "the interval includes the target: the data cannot tell whether it was met",
+    "too few people to report": "fewer people than the reporting minimum",
+    "hidden to protect a smaller group": "hidden so that a smaller group's result cannot be worked out",
+    "no target set": "the plan sets no target for this level",
+    "not yet measured": "no evidence was collected",
+    "not applicable": "not part of the program",
+    "not estimable": "too little data for an estimate",
+    "reported": "reported without a target",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One chain-of-evidence row being built: the level, the scope and the words around the estimate.
+
+    Attributes
+    ----------
+    level : Level
+        The registry entry.
+    scope : str
+        ``district`` or a school_id (the row's scope column).
+    school_id : str or None
+        None for the district.
+    evidence : str
+        What the scope's evidence rests on, with its counts (`evidence`).
+    plan : dict
+        The plan as evaluated.
+    comparison : bool
+        True for a comparison school.
+    """
+
+    level: Level
+    scope: str
+    school_id: str | None
+    evidence: str
+    plan: dict
+    comparison: bool = False
+
+    @property
+    def min_n(self) -> int:
+        return int(self.plan.get("min_n", 10))
+
+    def row(self, estimate=np.nan, low=np.nan, high=np.nan, target=np.nan, status="not yet measured", detail="",
+            n=np.nan, *, measure: str | None = None, unit: str | None = None, evidence: str | None = None) -> dict:  # fmt: skip
+        """A chain row of this cell; ``measure`` and ``unit`` default to the level's headline."""
+        return {
+            "scope": self.scope,
+            "level": self.level.number,
+            "level_name": self.level.name,
+            "question": self.level.question,
+            "evidence": self.evidence if evidence is None else evidence,
+            "measure": self.level.measure(self.plan) if measure is None else measure,
+            "unit": self.level.unit if unit is None else unit,
+            "estimate": estimate,
+            "ci_low": low,
+            "ci_high": high,
+            "target": target,
+            "n": n,
+            "status": status,
+            "status_detail": detail or status,
+        }
+
+
+def _status(status: str) -> str:
+    return {"no target": "no target set"}.get(status, status)
+
+
+def judged(status: str, level: int, low: float, high: float) -> str:
+    """What a status means, in words; at level 5 also whether the interval includes zero."""
+    detail = STATUS_MEANINGS.get(status, status)
+    if level == 5 and status in ("met", "not met", "not conclusive") and pd.notna(low) and low <= 0 <= high:
+        detail += "; the interval also includes zero: the data cannot tell a benefit from no difference"
+    return detail
+
+
+def hidden(row) -> str | None:
+    """The status of a published row that suppression hid, or None when it is shown."""
+    if not bool(row.get("suppressed", False)):
+        return None
+    return HIDDEN_STATUSES[1] if bool(row.get("complementary", False)) else HIDDEN_STATUSES[0]
+
+
+def from_target(result: LevelResult, cell: Cell, table: str = "target") -> dict | None:
+    """The headline of a level whose ``target`` table has a district row and one row per school
+    (`plevaluate.results.target_status`; a table without ``breakdown`` is about the district only):
+    estimate, interval, target and status of the cell's scope."""
+    frame = result.tables.get(table)
+    if frame is None:
+        return cell.row()
+    if cell.school_id is None:  # a table without breakdowns is about the district
+        rows = frame[frame["breakdown"] == "district"] if "breakdown" in frame else frame
+    else:
+        rows = frame[frame["school_id"] == cell.school_id]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    n = r.get("n_people", r.get("n", np.nan))
+    status = _status(str(r["status"]))
+    low, high = r.get("ci_low", np.nan), r.get("ci_high", np.nan)
+    return cell.row(r["estimate"], low, high, r["target"], status, judged(status, cell.level.number, low, high), n)
+
+
+def evidence(level: Level, result: LevelResult | None, school_id: str | None, min_n: int) -> str:
+    """What a scope's evidence at ``level`` rests on, with that scope's own counts (its ``coverage`` table)."""
+    if result is None or not result.evidence:
+        return level.no_evidence
+    table = result.tables.get("coverage")
+    if table is None:
+        return level.evidence if "{" not in level.evidence else level.no_evidence
+    rows = table[table["breakdown"] == "district"] if school_id is None else table[table["school_id"] == school_id]
+    if rows.empty:
+        return f"{level.no_evidence} at this school"
+    r = rows.iloc[0]
+    if bool(r.get("suppressed", False)) and bool(r.get("complementary", False)):
+        return level.evidence_hidden
+    people = format_n(r["n_people"], min_n) if pd.notna(r["n_people"]) else f"<{min_n}"
+    records = "some" if pd.isna(r["records"]) else f"{int(r['records']):,}"  # hidden with a small group's count
+    return level.evidence.format(records=records, people=people)
+
+
+def _registry(registry: Sequence[Level] | None) -> list[Level]:
+    if registry is None:
+        from .registry import levels
+
+        registry = levels()
+    return sorted(registry, key=lambda level: level.number)
+
+
+def chain_of_evidence(
+    levels: Mapping[int, LevelResult], schools: pd.DataFrame, plan: dict, registry: Sequence[Level] | None = None
+) -> pd.DataFrame:
+    """One row per scope (the district, then each school) and registered level.
+
+    Each row carries its own scope's evidence: a school's row counts that school's responses,
+    educators, observations and students (the ``coverage`` table of each level).
+
+    Returns
+    -------
+    DataFrame
+        scope, level, level_name, question, evidence (what was collected, in words, with the scope's
+        counts), measure, unit (``share``, ``sd``, ``rating``, ``points``, ``dollars``), estimate,
+        ci_low, ci_high, target, n, status (one of `STATUSES`), status_detail (what the status means).
+    """
+    min_n = int(plan.get("min_n", 10))
+    rows = []
+    scopes = [("district", None)] + [(s, s) for s in schools["school_id"]]
+    group = schools.set_index("school_id")["group"]
+    for scope, key in scopes:
+        comparison = key is not None and group.get(key) == "comparison"
+        for level in _registry(registry):
+            result = levels.get(level.number)
+            cell = Cell(level, scope, key, evidence(level, result, key, min_n), plan, comparison)
+            if result is not None and result.meta.get("error"):
+                rows.append(cell.row(status="not estimable", detail=str(result.meta["error"]),
+                                     evidence="data collected, but the level could not be computed"))  # fmt: skip
+            elif result is None or not result.evidence:
+                rows.append(cell.row())
+            elif comparison and level.program_only:
+                rows.append(cell.row(status="not applicable", detail="comparison school: not in the program"))
+            else:
+                rows.append(level.headline(result, cell) or cell.row())
+    return pd.DataFrame(rows)
+
+
+def _value(row) -> str:
+    if row["unit"] == "share":
+        return f"{row['estimate']:.0%}"
+    if row["unit"] == "sd":
+        return f"{row['estimate']:.2f} SD"
+    if row["unit"] == "rating":
+        return f"a rating of {row['estimate']:g}"
+    return f"{row['estimate']:+.1f} points"
+
+
+def _target(row, key: str = "target") -> str:
+    if row["unit"] == "share":
+        return f"{row[key]:.0%}"
+    if row["unit"] == "sd":
+        return f"{row[key]:.2f} SD"
+    return f"{row[key]:g}"
+
+
+def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level] | None = None) -> str:
+    """Where the chain of evidence holds, where it first breaks, and which levels cannot be judged yet.
+
+    A level is called met or not met only when its whole interval is on one side of the target; a
+    level whose interval includes the target is named as not conclusive, with its numbers (and, at
+    level 5, whether the interval also includes zero). Levels without sentence words (cost) are left out.
+    """
+    words = {level.number: level for level in _registry(registry) if level.met}
+    rows = rows.sort_values("level")
+    if (rows["status"] == "not applicable").sum() >= 4:
+        return ("A comparison school: it did not take part in the program; its students are the comparison group "
+                "for the student-outcome estimate.")  # fmt: skip
+    held, small, unsure, broken = [], [], [], None
+    for row in rows.itertuples():
+        row = row._asdict()
+        if row["level"] not in words:
+            continue
+        if row["status"] == "met" and broken is None:
+            held.append(words[row["level"]].met)
+        elif row["status"] in HIDDEN_STATUSES:
+            small.append(str(row["level"]))
+        elif row["status"] == "not conclusive":
+            unsure.append(row)
+        elif row["status"] in ("not met", "not yet measured") and broken is None:
+            broken = row
+    if broken is not None and broken["status"] == "not met":
+        reason = words[broken["level"]].not_met.format(value=_value(broken), target=_target(broken))
+    elif broken is not None:
+        reason = f"there is no evidence yet ({broken['level_name'].lower()} not measured)"
+    if broken is None:
+        if held and not unsure:
+            text = "Every level with a result met its target: " + _join(held) + "."
+        elif held:
+            text = f"{_join(held)[0].upper()}{_join(held)[1:]}."
+        elif not unsure:
+            text = "No level has a result to compare with a target yet."
+        else:
+            text = ""
+    elif held:
+        text = f"{_join(held)[0].upper()}{_join(held)[1:]}, but at level {broken['level']} {reason}."
+    else:
+        text = f"The chain of evidence breaks at level {broken['level']}: {reason}."
+    if unsure:
+        levels = _join([str(r["level"]) for r in unsure])
+        details = []
+        for r in unsure:
+            detail = (
+                f"{words[r['level']].unsure} {_value(r)} against {_target(r)}, interval {_target(r, 'ci_low')} to "
+                f"{_target(r, 'ci_high')}"
+            )
+            if r["level"] == 5 and r["ci_low"] <= 0 <= r["ci_high"]:
+                detail += ", which also includes zero"
+            details.append(detail)
+        plural = len(unsure) > 1
+        text += (f" Level{'s' if plural else ''} {levels} {'are' if plural else 'is'} not conclusive: "
+                 f"{'their intervals include' if plural else 'the interval includes'} the target "
+                 f"({'; '.join(details)}).")  # fmt: skip
+    if small:
+        listed = _join(small)
+        text += f" Level{'s' if len(small) > 1 else ''} {listed}: not shown (too few people, or protecting a smaller group)."
+    return text.strip()
+
+
+def _join(parts: list[str]) -> str:
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
