@@ -30,7 +30,9 @@ import pandas as pd
 
 from .chain import Cell, hidden
 from .contract import District, in_program
+from .privacy import RULES
 from .results import Level, LevelResult, Note
+from .schema import TableSpec
 
 __all__ = [
     "LEVEL",
@@ -354,6 +356,27 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
     return cell.row(total, status="reported", detail="district-level lines shared by participating educators")
 
 
+#: The tables `evaluate_cost` may return, declared (`plevaluate.schema`).
+TABLES = {
+    "lines": TableSpec("diagnostic", "item category funding_source school_id school_year amount hours charged source allocated rule",
+                        "every ingredient of the cost, as charged and allocated to schools"),
+    "by_category": TableSpec("diagnostic", "category cost share lines",
+                        "cost by kind of resource"),
+    "by_source": TableSpec("diagnostic", "funding_source cost share lines",
+                        "cost by funding source"),
+    "by_year": TableSpec("diagnostic", "school_year cost share lines",
+                        "cost by school year"),
+    "by_source_category": TableSpec("diagnostic", "funding_source category cost",
+                        "cost by funding source and kind of resource"),
+    "schools": TableSpec("diagnostic", "school_id cost participants hours students cost_per_participant cost_per_student",
+                        "a participant school's cost, participants, hours and students"),
+    "ratios": TableSpec("diagnostic", "measure estimate total_cost denominator counted status",
+                        "the district's cost per participant, per student and per educator using the practice"),
+    "effectiveness": TableSpec("diagnostic", "measure cost_per_student g g_ci_low g_ci_high estimate ci_low ci_high status",
+                        "cost per student for each 0.1 SD of effect, with its interval"),
+}  # fmt: skip
+
+
 LEVEL = Level(
     number=0,
     key="cost",
@@ -367,4 +390,6 @@ LEVEL = Level(
     evidence="costs.csv, attendance",
     no_evidence="no costs recorded",
     sections={"district": "plevaluate.report:district_cost", "school": "plevaluate.report:school_cost"},
+    privacy=RULES[0],
+    tables=TABLES,
 )

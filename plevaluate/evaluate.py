@@ -31,6 +31,7 @@ from .chain import chain_of_evidence, chain_sentence
 from .contract import District
 from .privacy import publish_levels
 from .results import Level, LevelResult, Note
+from .schema import conform
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -81,7 +82,7 @@ class Evaluation:
         if self.published:
             return self
         levels, _ = publish_levels(self.levels, self.min_n)
-        levels = _normalized(levels)
+        levels = _normalized(levels, float(self.plan.get("ci", 0.95)))
         chain, sentences = _chain(levels, self.schools, self.plan)
         return replace(self, levels=levels, chain=chain, sentences=sentences, published=True)
 
@@ -233,7 +234,7 @@ def evaluate(district: District) -> Evaluation:
     for level in registry.run_order():
         upstream = {number: levels[number] for number in level.needs if number in levels}
         levels[level.number] = _isolated(level, district, upstream)
-    levels = _normalized(dict(sorted(levels.items())))
+    levels = _normalized(dict(sorted(levels.items())), district.plan.ci)
     plan = district.plan.model_dump(mode="json")
     schools = _normalize(district.schools)
     chain, sentences = _chain(levels, schools, plan)
@@ -259,13 +260,15 @@ def _isolated(level: Level, district: District, upstream: dict[int, LevelResult]
                            meta={"error": reason}, evidence=False)  # fmt: skip
 
 
-def _normalized(levels: Mapping[int, LevelResult]) -> dict[int, LevelResult]:
-    return {
-        number: LevelResult(
-            r.level, r.name, {k: _normalize(v) for k, v in r.tables.items()}, r.notes, r.meta, r.evidence
-        )  # fmt: skip
-        for number, r in levels.items()
-    }
+def _normalized(levels: Mapping[int, LevelResult], ci: float) -> dict[int, LevelResult]:
+    """Every table with CSV-safe dtypes and its declared constant columns (`plevaluate.schema.conform`)."""
+    declared = {level.number: level.tables for level in registry.levels()}
+    out = {}
+    for number, r in levels.items():
+        specs = declared.get(number, {})
+        tables = {name: _normalize(conform(frame, specs.get(name), ci)) for name, frame in r.tables.items()}
+        out[number] = LevelResult(r.level, r.name, tables, r.notes, r.meta, r.evidence)
+    return out
 
 
 def _chain(levels: Mapping[int, LevelResult], schools: pd.DataFrame, plan: dict) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -23,8 +23,9 @@ from .chain import from_target
 from .contract import District, in_program
 from .effects import hedges_omega, paired_effects, smd_independent, wilson_interval
 from .errors import StatisticalWarning
-from .privacy import UNSUPPRESSED, format_n, suppress
+from .privacy import RULES, UNSUPPRESSED, format_n, suppress
 from .results import Level, LevelResult, noting_warnings, target_status
+from .schema import TableSpec
 
 __all__ = [
     "EXPERIENCE_BANDS",
@@ -301,6 +302,21 @@ def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult
     return evaluate_learning(district)
 
 
+#: The tables `evaluate_learning` may return, declared (`plevaluate.schema`).
+TABLES = {
+    "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
+                        "what the level's evidence rests on: the district and each school"),
+    "gains": TableSpec("measure", "level breakdown school_id role experience_band assessment_id measure estimate ci_low ci_high ci_level p_value n n_unit n_missing method suppressed",
+                        "pre-to-post gain of an assessment, by breakdown", n_unit="educators"),
+    "missing": TableSpec("diagnostic", "assessment_id n_matched n_missing_post pre_mean_matched pre_mean_missing difference_g p_value differs",
+                        "educators with no post score compared at pre with those with one"),
+    "program_effect": TableSpec("model", "level assessment_id measure estimate ci_low ci_high se n_treatment n_comparison method",
+                        "participants' gain against non-participants' (when both were assessed)"),
+    "target": TableSpec("measure", "level breakdown school_id assessment_id measure estimate ci_low ci_high ci_level p_value n n_unit n_missing method suppressed target met status",
+                        "the plan's level-2 measure, district and each school, judged against the target", n_unit="educators"),
+}  # fmt: skip
+
+
 LEVEL = Level(
     number=2,
     key="learning",
@@ -317,4 +333,6 @@ LEVEL = Level(
     unsure="assessment gains",
     more_evidence="pre and post scores from more educators would settle it",
     sections={"district": "plevaluate.report:district_level2", "school": "plevaluate.report:school_level2"},
+    privacy=RULES[2],
+    tables=TABLES,
 )

@@ -34,9 +34,10 @@ from .chain import Cell, from_target, hidden
 from .contract import District
 from .effects import bh_adjust, hedges_omega, improvement_index
 from .errors import StatisticalWarning
-from .privacy import UNSUPPRESSED
+from .privacy import RULES, UNSUPPRESSED
 from .regression import fit_ols
 from .results import Level, LevelResult, noting_warnings, target_status
+from .schema import TableSpec
 
 __all__ = [
     "ATTRITION_BOUNDARIES",
@@ -811,7 +812,8 @@ def evaluate_outcomes(
             target = main.iloc[[0]][["level", "term", "hedges_g", "g_ci_low", "g_ci_high", "n"]].rename(
                 columns={"hedges_g": "estimate", "g_ci_low": "ci_low", "g_ci_high": "ci_high"}
             )
-            tables["target"] = target_status(target.assign(measure="hedges_g"), plan.levels.outcomes.target)
+            target = target.assign(measure="hedges_g", method="Hedges' g of the main model's treatment term")
+            tables["target"] = target_status(target, plan.levels.outcomes.target)
             sentences = findings(effect_row, design=design, baseline=tables["baseline"],
                                  attrition_table=tables.get("attrition"), ci=ci)  # fmt: skip
             tables["findings"] = pd.DataFrame({"level": 5, "finding": sentences})
@@ -870,6 +872,35 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
                     measure="points above or below what prior scores predict", unit="points")  # fmt: skip
 
 
+#: The tables `evaluate_outcomes` may return, declared (`plevaluate.schema`).
+TABLES = {
+    "effect": TableSpec("model", "level term estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing hedges_g g_ci_low g_ci_high improvement_index model se_type outcome",
+                        "every term of the main model (ANCOVA, cluster-robust)"),
+    "sensitivity": TableSpec("model", "level term estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing hedges_g g_ci_low g_ci_high improvement_index model se_type outcome specification",
+                        "the treatment term of each alternative model"),
+    "baseline": TableSpec("diagnostic", "covariate mean_treatment mean_comparison sd_pooled n_treatment n_comparison g verdict",
+                        "baseline equivalence of a covariate (WWC)"),
+    "attrition": TableSpec("diagnostic", "baseline_treatment baseline_comparison analytic_treatment analytic_comparison attrition_treatment attrition_comparison overall differential cautious optimistic new_students",
+                        "overall and differential attrition against the WWC boundaries"),
+    "icc": TableSpec("diagnostic", "icc n n_clusters n0",
+                        "intraclass correlation of the outcome within schools"),
+    "clustering": TableSpec("diagnostic", "assumption t df p_value t_corrected df_corrected p_corrected icc cluster_size",
+                        "the Hedges (2007) correction of the analysis that ignores clustering"),
+    "subgroups": TableSpec("model", "level subgroup value term estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing hedges_g g_ci_low g_ci_high improvement_index model se_type outcome p_adjusted suppressed",
+                        "the treatment term within each student subgroup"),
+    "target": TableSpec("measure", "level term estimate ci_low ci_high ci_level n n_unit measure method target met status",
+                        "the effect (Hedges' g) judged against the plan's target", n_unit="students"),
+    "findings": TableSpec("diagnostic", "level finding",
+                        "the level-5 findings in words"),
+    "dose": TableSpec("model", "level term estimate se df ci_low ci_high p_value n n_clusters model se_type",
+                        "exploratory: outcomes against schools' implementation rates"),
+    "schools": TableSpec("measure", "level school_id measure estimate ci_low ci_high ci_level raw n n_unit method suppressed",
+                        "a program school's students against what prior scores predict (shrunk)", n_unit="students"),
+    "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
+                        "what the level's evidence rests on: the district and each school"),
+}  # fmt: skip
+
+
 LEVEL = Level(
     number=5,
     key="outcomes",
@@ -887,4 +918,6 @@ LEVEL = Level(
     unsure="students' gains",
     program_only=False,
     sections={"district": "plevaluate.report:district_level5", "school": "plevaluate.report:school_level5"},
+    privacy=RULES[5],
+    tables=TABLES,
 )

@@ -28,12 +28,13 @@ Example ``plan.yml``::
 from __future__ import annotations
 
 import difflib
+import functools
 import warnings
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .errors import PlanError, Problem
 
@@ -45,6 +46,7 @@ __all__ = [
     "Plan",
     "PracticeTarget",
     "ReactionsTarget",
+    "plan_model",
     "read_plan",
 ]
 
@@ -142,6 +144,25 @@ class Plan(_Strict):
     cost: CostOptions = CostOptions()
 
 
+def plan_model() -> type[Plan]:
+    """`Plan`, with an entry under ``levels:`` for each level a plugin added (`plevaluate.registry`) that
+    declares a ``target_model``; every other key there is still refused, with a did-you-mean."""
+    from .registry import levels
+
+    added = tuple((level.key, level.target_model) for level in levels()
+                  if level.target_model is not None and level.key not in Levels.model_fields)  # fmt: skip
+    return _extended(added)
+
+
+@functools.lru_cache(maxsize=8)
+def _extended(added: tuple) -> type[Plan]:
+    if not added:
+        return Plan
+    fields = {key: (model, model()) for key, model in added}
+    levels = create_model("Levels", __base__=Levels, **fields)
+    return create_model("Plan", __base__=Plan, levels=(levels, levels()))
+
+
 def _fix_for(loc: tuple, kind: str, model: type[BaseModel]) -> str:
     if kind == "extra_forbidden":
         allowed: list[str] = list(model.model_fields)
@@ -232,14 +253,15 @@ def read_plan(path: str | Path) -> Plan:
     # YAML reads 2025-26 as a string but 2025 as an int; a school year is text either way.
     if isinstance(raw.get("school_year"), int):
         raw = {**raw, "school_year": str(raw["school_year"])}
+    model = plan_model()
     try:
-        return Plan.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         problems = [
             Problem(
                 path.name,
                 err["msg"].rstrip("."),
-                _fix_for(tuple(err["loc"]), err["type"], Plan),
+                _fix_for(tuple(err["loc"]), err["type"], model),
                 column=".".join(str(p) for p in err["loc"]),
                 value=None if err["type"] == "missing" else repr(err.get("input"))[:80],
             )

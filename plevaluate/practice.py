@@ -35,8 +35,9 @@ from ._tidy import groups as _tidy_groups
 from .chain import from_target
 from .contract import District
 from .effects import clustered_wilson
-from .privacy import UNSUPPRESSED, suppress
+from .privacy import RULES, UNSUPPRESSED, suppress
 from .results import Level, LevelResult, Note, noting_warnings, target_status
+from .schema import TableSpec
 
 __all__ = [
     "HOUR_BANDS",
@@ -535,6 +536,31 @@ def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult
     return evaluate_practice(district, organization=upstream.get(3))
 
 
+#: The tables `evaluate_practice` may return, declared (`plevaluate.schema`).
+TABLES = {
+    "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
+                        "what the level's evidence rests on: the district and each school"),
+    "rates": TableSpec("measure", "level breakdown group school_id month term measure estimate ci_low ci_high ci_level n n_unit n_people n_missing deff method suppressed",
+                        "share of visits where the practice was seen, by group, school, month and term", n_unit="observations"),
+    "trend": TableSpec("measure", "level measure group estimate ci_low ci_high ci_level log_odds se p_value n n_unit n_people working_correlation method",
+                        "the monthly trend of implementation (GEE logistic), by group", n_unit="observations"),
+    "target": TableSpec("measure", "level measure estimate ci_low ci_high ci_level n n_unit n_people n_missing deff method suppressed breakdown school_id window target met status",
+                        "the plan's level-4 measure in its month, district and each school, judged against the target", n_unit="observations"),
+    "funnel": TableSpec("diagnostic", "school_id n observed n_people estimate p0 low_95 high_95 low_998 high_998 z position phi suppressed term",
+                        "a participant school's latest rate against the district's, with control limits"),
+    "funnel_curve": TableSpec("diagnostic", "n p0 low_95 high_95 low_998 high_998",
+                        "the funnel chart's control limits by number of observations"),
+    "dose_bands": TableSpec("measure", "level hours_band measure estimate ci_low ci_high ci_level n n_unit n_people n_missing deff method suppressed",
+                        "implementation by PL hours attended, banded", n_unit="observations"),
+    "dose_model": TableSpec("measure", "level measure estimate ci_low ci_high ci_level p_value log_odds_per_hour se_per_hour n n_unit n_people method",
+                        "implementation against PL hours (GEE logistic)", n_unit="observations"),
+    "level_of_use": TableSpec("measure", "level level_of_use level_of_use_label measure estimate ci_low ci_high ci_level n n_unit n_people n_missing deff method suppressed",
+                        "implementation by CBAM Level of Use", n_unit="observations"),
+    "link": TableSpec("measure", "level measure predictor estimate ci_low ci_high ci_level p_value spearman_rho n n_unit method",
+                        "correlation across participant schools of implementation with a level-3 measure", n_unit="schools"),
+}  # fmt: skip
+
+
 LEVEL = Level(
     number=4,
     key="practice",
@@ -552,4 +578,6 @@ LEVEL = Level(
     unsure="classroom use",
     more_evidence="more classroom visits, to more classrooms, would settle it",
     sections={"district": "plevaluate.report:district_level4", "school": "plevaluate.report:school_level4"},
+    privacy=RULES[4],
+    tables=TABLES,
 )

@@ -251,7 +251,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
         Rule(
             "response_rates",
             ("n_people",),
-            ("level", "breakdown", "school_id", "session_id", "measure"),
+            ("level", "breakdown", "school_id", "session_id", "measure", "method"),
             within=("breakdown",),
             counts=("respondents",),
             unit="attendees",
@@ -464,16 +464,26 @@ def publish_levels(
     Returns
     -------
     (levels, hidden)
-        The levels with every table of `RULES` suppressed (flags ``suppressed`` and
+        The levels with every table that has a rule (each level's ``privacy``, `plevaluate.registry`;
+        the built-in levels' are `RULES`) suppressed (flags ``suppressed`` and
         ``complementary``; hidden rows keep only the columns saying what they are about; counts of
         people from 1 to ``min_n - 1`` blanked) and notes saying what was hidden and why, scoped
         to the district and to each hidden school; and, per level, each hidden school_id ->
         ``"suppressed"`` (too few people) or ``"complementary"`` (hidden to protect a smaller group).
     """
+    from .registry import levels as registered
+
+    declared = {level.number: level.privacy for level in registered()}
     published: dict[int, LevelResult] = {}
     hidden_schools: dict[int, dict[str, str]] = {}
     for number, result in levels.items():
-        rules = [r for r in RULES.get(number, ()) if r.table in result.tables]
+        if number not in declared:  # saved by a level whose plugin is not installed here: its rules are unknown
+            note = Note(f"level {number} is not installed here: its tables are not published", level=number)
+            published[number] = LevelResult(result.level, result.name, {}, (*result.notes, note), result.meta,
+                                             result.evidence)  # fmt: skip
+            hidden_schools[number] = {}
+            continue
+        rules = [r for r in declared[number] if r.table in result.tables]
         tables = dict(result.tables)
         for rule in rules:
             followed = tables.get(rule.follow[0]) if rule.follow else None

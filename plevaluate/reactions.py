@@ -10,7 +10,9 @@ from collections.abc import Mapping
 
 from .chain import from_target
 from .contract import District
+from .privacy import RULES
 from .results import Level, LevelResult
+from .schema import TableSpec
 from .survey import evaluate_survey
 
 __all__ = ["LEVEL", "evaluate_reactions"]
@@ -43,6 +45,25 @@ def _measure(plan: dict) -> str:
     )
 
 
+#: The tables `evaluate_reactions` may return, declared (`plevaluate.schema`).
+TABLES = {
+    "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
+                        "what the level's evidence rests on: the district and each school"),
+    "constructs": TableSpec("measure", "level breakdown school_id session_id format role construct measure threshold estimate ci_low ci_high ci_level sd n n_unit n_people n_missing method suppressed",
+                        "a construct's mean or share of respondents at the rating, by breakdown", n_unit="responses"),
+    "items": TableSpec("measure", "level breakdown school_id item_id text construct measure estimate ci_low ci_high ci_level sd n n_unit n_people n_missing method suppressed",
+                        "an item's mean or top-two share, district and by school", n_unit="answers"),
+    "distribution": TableSpec("diagnostic", "level breakdown school_id item_id text construct reverse_coded category count share n n_people suppressed",
+                        "an item's answers by category, district and by school (Likert charts)"),
+    "reliability": TableSpec("measure", "level construct measure k n n_unit estimate ci_low ci_high ci_level method",
+                        "Cronbach's alpha of a construct", n_unit="responses"),
+    "response_rates": TableSpec("measure", "level breakdown school_id session_id measure estimate ci_low ci_high ci_level n n_unit n_people respondents method suppressed",
+                        "respondents over attendees, district, by school and by session", n_unit="attendances"),
+    "target": TableSpec("measure", "level breakdown school_id construct measure threshold estimate ci_low ci_high ci_level sd n n_unit n_people n_missing method suppressed target met status",
+                        "the plan's level-1 measure, district and each school, judged against the target", n_unit="responses"),
+}  # fmt: skip
+
+
 LEVEL = Level(
     number=1,
     key="reactions",
@@ -59,4 +80,6 @@ LEVEL = Level(
     unsure="participants' ratings",
     more_evidence="more survey responses from participants would settle it",
     sections={"district": "plevaluate.report:district_level1", "school": "plevaluate.report:school_level1"},
+    privacy=RULES[1],
+    tables=TABLES,
 )

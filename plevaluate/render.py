@@ -57,13 +57,9 @@ _TEMPLATES = Path(__file__).parent / "templates"
 
 
 def notebooks_dir() -> Path:
-    """The report notebooks: ``notebooks/`` beside the package (editable install or source tree)."""
-    for candidate in (Path(__file__).parent / "notebooks", Path(__file__).resolve().parents[1] / "notebooks"):
-        if (candidate / "school_report.ipynb").exists():
-            return candidate
-    raise FileNotFoundError(
-        "the report notebooks were not found; install plevaluate from its source tree (pip install -e .)"
-    )
+    """The report notebooks, shipped inside the package (``plevaluate/notebooks``; ``notebooks/`` in the
+    source tree links there)."""
+    return Path(__file__).parent / "notebooks"
 
 
 def slug(text: str) -> str:
@@ -183,9 +179,6 @@ def _shutdown_worker() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-_RESET = "get_ipython().run_line_magic('reset', '-f')\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
-
-
 def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | None) -> tuple[list[str], Failure | None]:
     """Run one notebook in this worker's warm kernel and export it; returns written file names or a failure."""
     import papermill as pm
@@ -193,15 +186,13 @@ def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | Non
 
     folder = Path(job.folder) if job.folder else notebooks_dir()
     source = nbformat.read(folder / job.notebook, as_version=4)
-    reset = nbformat.v4.new_code_cell(_RESET)
-    reset.metadata["tags"] = ["plevaluate-reset"]
-    source.cells.insert(0, reset)
     executed_path = staging / f"{job.name}.ipynb"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             executed = pm.execute_notebook(source, str(executed_path), parameters=job.parameters, kernel_name="python3",
-                                           progress_bar=False, cwd=str(folder), km=_worker_kernel())  # fmt: skip
+                                           progress_bar=False, cwd=str(folder), km=_worker_kernel(),
+                                           engine_name="plevaluate")  # fmt: skip
     except PapermillExecutionError as error:
         executed_path.unlink(missing_ok=True)
         return [], Failure(job.title, job.school_id, error.exec_count, f"{error.ename}: {error.evalue}")
@@ -209,7 +200,6 @@ def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | Non
         executed_path.unlink(missing_ok=True)
         _shutdown_worker()
         return [], Failure(job.title, job.school_id, None, f"{type(error).__name__}: {error}")
-    executed.cells = [c for c in executed.cells if "plevaluate-reset" not in c.metadata.get("tags", [])]
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     if errors:
         executed_path.unlink(missing_ok=True)

@@ -1,15 +1,20 @@
 """The presentation layer: sections of the report notebooks, drawn from an `Evaluation`.
 
-Notebooks stay thin: a parameters cell, then one call per section. Every function here only
-formats and arranges what `plevaluate.evaluate` computed: no statistic is computed here. Text
+Notebooks stay thin: a parameters cell, then one call per section. Each section returns a
+`Section` (its HTML and figures, in order), which the notebook displays; a level's own sections
+are found through `plevaluate.registry` (`level_sections`). Every function here only formats and
+arranges what `plevaluate.evaluate` computed: no statistic is computed here. Text
 that comes from the data (school names, item wording, notes) is HTML-escaped; counts below the
 plan's ``min_n`` show as ``<10``; no student ID or educator name is ever shown.
 """
 
 from __future__ import annotations
 
+import functools
 import html
-from collections.abc import Iterable, Mapping
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -21,6 +26,8 @@ from .evaluate import Evaluation
 from .privacy import format_n
 
 __all__ = [
+    "Section",
+    "level_sections",
     "board_chain",
     "board_charts",
     "board_findings",
@@ -59,7 +66,58 @@ __all__ = [
 _CSS_FILE = Path(__file__).parent / "assets" / "report.css"
 
 
+class Section:
+    """What one report section shows, in order: HTML blocks (`IPython.display.HTML`) and figures.
+
+    Displaying it (a notebook cell's last expression) displays each part, so the rendered report has
+    one output per part. ``html`` joins the HTML parts (for tests and for reading the text).
+    """
+
+    def __init__(self, parts: Iterable[object] = ()) -> None:
+        self.parts = list(parts)
+
+    @property
+    def html(self) -> str:
+        return "".join(getattr(part, "data", "") or "" for part in self.parts if hasattr(part, "data"))
+
+    @property
+    def figures(self) -> list:
+        return [part for part in self.parts if hasattr(part, "savefig")]
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        for part in self.parts:
+            display(part)
+
+    def __repr__(self) -> str:
+        return f"Section({len(self.parts)} parts, {len(self.figures)} figures)"
+
+
+_collecting: ContextVar[list | None] = ContextVar("plevaluate_report_section", default=None)
+
+
+def section(function: Callable[..., None]) -> Callable[..., Section]:
+    """Make a function that shows its parts (`_html`, `_figure`) one that returns them as a `Section`."""
+
+    @functools.wraps(function)
+    def build(*args, **kwargs) -> Section:
+        parts: list = []
+        token = _collecting.set(parts)
+        try:
+            function(*args, **kwargs)
+        finally:
+            _collecting.reset(token)
+        return Section(parts)
+
+    return build
+
+
 def _display(*objects) -> None:
+    parts = _collecting.get()
+    if parts is not None:
+        parts.extend(part for obj in objects for part in (obj.parts if isinstance(obj, Section) else [obj]))
+        return
     from IPython.display import display
 
     display(*objects)
@@ -83,7 +141,8 @@ def _figure(fig) -> None:
     plt.close(fig)
 
 
-def setup() -> None:
+@section
+def setup() -> Section:
     """The report look: chart theme, PNG figures at a readable size, the table styles."""
     figures.theme()
     try:
@@ -94,6 +153,27 @@ def setup() -> None:
         pass
     plt.rcParams["figure.dpi"] = 96
     _html(f"<style>{_CSS_FILE.read_text(encoding='utf-8')}</style>")
+
+
+def _section_of(level, report: str) -> Callable[..., Section] | None:
+    target = level.sections.get(report)
+    if target is None:
+        return None
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def level_sections(ev: Evaluation, report: str, *args) -> Section:
+    """Every level's section of one report (``district``: ``level_sections(ev, "district")``; ``school``:
+    ``level_sections(ev, "school", school_id)``), from `plevaluate.registry`: levels 1, 2, ... in
+    order, then cost. A level added by a plugin appears here without any edit to the notebooks."""
+    parts: list = []
+    for level in sorted(registry.levels(), key=lambda level: (level.number == 0, level.number)):
+        function = _section_of(level, report)
+        if function is not None:
+            shown = function(ev, *args)
+            parts.extend(shown.parts if isinstance(shown, Section) else [shown])
+    return Section(parts)
 
 
 def open_results(results: str = "", data: str = "") -> Evaluation:
@@ -244,7 +324,8 @@ def _no_evidence(ev: Evaluation, level: int) -> bool:
 # ---- shared sections ----
 
 
-def chain_table(ev: Evaluation, scope: str = "district") -> None:
+@section
+def chain_table(ev: Evaluation, scope: str = "district") -> Section:
     """The chain of evidence: one row per Guskey level with the estimate, interval, target and status."""
     rows = ev.chain[ev.chain["scope"] == scope].copy()
     rows["level_label"] = [f"{lv}. {name}" for lv, name in zip(rows["level"], rows["level_name"])]
@@ -283,7 +364,8 @@ def chain_table(ev: Evaluation, scope: str = "district") -> None:
                "met; more data would.", note=True)  # fmt: skip
 
 
-def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] = (0, 1, 2, 3, 4, 5)) -> None:
+@section
+def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] = (0, 1, 2, 3, 4, 5)) -> Section:
     """The caveats for ``scope``: district-wide ones and, in a school's report, the school's own (never
     another school's); the district report names the school of each school note."""
     _heading("Notes on the data")
@@ -292,7 +374,8 @@ def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] = (0, 1
     _bullets(items or ["No caveats were recorded."])
 
 
-def provenance(ev: Evaluation) -> None:
+@section
+def provenance(ev: Evaluation) -> Section:
     """plevaluate version, the SHA-256 of every input file, the plan, the date and the seed."""
     p = ev.provenance
     _heading("Provenance")
@@ -314,7 +397,8 @@ def provenance(ev: Evaluation) -> None:
 # ---- the school report ----
 
 
-def school_title(ev: Evaluation, school_id: str) -> None:
+@section
+def school_title(ev: Evaluation, school_id: str) -> Section:
     name = ev.school_name(school_id)
     program = ev.plan.get("program", "")
     _html(f"<h1>{_esc(name)}: professional learning evaluation</h1>"
@@ -323,7 +407,8 @@ def school_title(ev: Evaluation, school_id: str) -> None:
     _sentence(sentence)
 
 
-def school_next_steps(ev: Evaluation, school_id: str) -> None:
+@section
+def school_next_steps(ev: Evaluation, school_id: str) -> Section:
     """What to do next: the lowest-rated conditions indicators and the gaps to the plan's targets."""
     _heading("What to do next")
     steps = []
@@ -371,7 +456,8 @@ def _school_vs_district(table: pd.DataFrame, school_id: str, key: str) -> pd.Dat
     return pd.concat([school, district], ignore_index=True)
 
 
-def school_level1(ev: Evaluation, school_id: str) -> None:
+@section
+def school_level1(ev: Evaluation, school_id: str) -> Section:
     _heading("Level 1. Reactions: did participants find the learning useful?")
     if _no_evidence(ev, 1):
         return
@@ -390,7 +476,8 @@ def school_level1(ev: Evaluation, school_id: str) -> None:
         _paragraph("Too few respondents at this school to show answers item by item.", note=True)
 
 
-def school_level2(ev: Evaluation, school_id: str) -> None:
+@section
+def school_level2(ev: Evaluation, school_id: str) -> Section:
     _heading("Level 2. Learning: did participants gain the intended knowledge?")
     if _no_evidence(ev, 2):
         return
@@ -406,7 +493,8 @@ def school_level2(ev: Evaluation, school_id: str) -> None:
                      numeric=("shown_estimate", "shown_n")))  # fmt: skip
 
 
-def school_level3(ev: Evaluation, school_id: str) -> None:
+@section
+def school_level3(ev: Evaluation, school_id: str) -> Section:
     _heading("Level 3. Organization support: did the school support the change?")
     if _no_evidence(ev, 3):
         return
@@ -434,7 +522,8 @@ def school_level3(ev: Evaluation, school_id: str) -> None:
                          numeric=("shown_estimate", "shown_n")))  # fmt: skip
 
 
-def school_level4(ev: Evaluation, school_id: str) -> None:
+@section
+def school_level4(ev: Evaluation, school_id: str) -> Section:
     _heading("Level 4. Use of the practice in classrooms")
     if _no_evidence(ev, 4):
         return
@@ -458,7 +547,8 @@ def school_level4(ev: Evaluation, school_id: str) -> None:
                    "by no more than chance would produce with its number of visits.", note=True)  # fmt: skip
 
 
-def school_level5(ev: Evaluation, school_id: str) -> None:
+@section
+def school_level5(ev: Evaluation, school_id: str) -> Section:
     _heading("Level 5. Student outcomes")
     if _no_evidence(ev, 5):
         return
@@ -482,13 +572,15 @@ def school_level5(ev: Evaluation, school_id: str) -> None:
 # ---- the district report ----
 
 
-def district_title(ev: Evaluation) -> None:
+@section
+def district_title(ev: Evaluation) -> Section:
     _html(f"<h1>{_esc(ev.plan.get('program', ''))}: district evaluation</h1>"
           f"<p>{_esc(ev.plan.get('school_year', ''))} &middot; {_esc(ev.plan.get('description', ''))}</p>")  # fmt: skip
     _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
-def district_level1(ev: Evaluation) -> None:
+@section
+def district_level1(ev: Evaluation) -> Section:
     _heading("Level 1. Reactions")
     if _no_evidence(ev, 1):
         return
@@ -516,7 +608,8 @@ def district_level1(ev: Evaluation) -> None:
                        "describe those who answered.", note=True)  # fmt: skip
 
 
-def district_level2(ev: Evaluation) -> None:
+@section
+def district_level2(ev: Evaluation) -> Section:
     _heading("Level 2. Learning")
     if _no_evidence(ev, 2):
         return
@@ -542,7 +635,8 @@ def district_level2(ev: Evaluation) -> None:
                        "teachers).")  # fmt: skip
 
 
-def district_level3(ev: Evaluation) -> None:
+@section
+def district_level3(ev: Evaluation) -> Section:
     _heading("Level 3. Organization support")
     if _no_evidence(ev, 3):
         return
@@ -565,7 +659,8 @@ def district_level3(ev: Evaluation) -> None:
         )
 
 
-def district_level4(ev: Evaluation) -> None:
+@section
+def district_level4(ev: Evaluation) -> Section:
     _heading("Level 4. Use of the practice")
     if _no_evidence(ev, 4):
         return
@@ -607,7 +702,8 @@ def district_level4(ev: Evaluation) -> None:
         )
 
 
-def district_level5(ev: Evaluation) -> None:
+@section
+def district_level5(ev: Evaluation) -> Section:
     _heading("Level 5. Student outcomes")
     if _no_evidence(ev, 5):
         return
@@ -641,7 +737,8 @@ def district_level5(ev: Evaluation) -> None:
                                        "the list by chance; these describe schools, not effects of the program."))  # fmt: skip
 
 
-def district_schools(ev: Evaluation) -> None:
+@section
+def district_schools(ev: Evaluation) -> Section:
     """A school x level grid of statuses: the pattern across schools no single principal sees."""
     _heading("Every school at a glance")
     chain = ev.chain[(ev.chain["scope"] != "district") & (ev.chain["level"] >= 1)]
@@ -660,17 +757,20 @@ def district_schools(ev: Evaluation) -> None:
 # ---- the board summary ----
 
 
-def board_title(ev: Evaluation) -> None:
+@section
+def board_title(ev: Evaluation) -> Section:
     _html(f"<h1>{_esc(ev.plan.get('program', ''))}</h1><h3>What the district's professional learning achieved, "
           f"{_esc(ev.plan.get('school_year', ''))}</h3>")  # fmt: skip
     _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
-def board_chain(ev: Evaluation) -> None:
-    chain_table(ev, "district")
+@section
+def board_chain(ev: Evaluation) -> Section:
+    _display(chain_table(ev, "district"))
 
 
-def board_charts(ev: Evaluation, which: str) -> None:
+@section
+def board_charts(ev: Evaluation, which: str) -> Section:
     """One headline chart: ``implementation``, ``conditions``, ``funnel`` or ``effect``."""
     names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
     if which == "implementation" and ev.table(4, "rates") is not None:
@@ -709,7 +809,8 @@ def board_charts(ev: Evaluation, which: str) -> None:
                                        title=f"Difference in student scores, in standard deviations ({_ci(ev)} interval)"))  # fmt: skip
 
 
-def board_findings(ev: Evaluation) -> None:
+@section
+def board_findings(ev: Evaluation) -> Section:
     _heading("What we found")
     items = []
     for level in (1, 2, 3, 4, 5):
@@ -728,7 +829,8 @@ def board_findings(ev: Evaluation) -> None:
     _bullets(items)
 
 
-def board_glossary(ev: Evaluation) -> None:
+@section
+def board_glossary(ev: Evaluation) -> Section:
     _heading("Words used here")
     _bullets([
         "SD (standard deviation): how spread out scores are; 0.10 SD is about 4 percentile points for a typical student.",
@@ -743,14 +845,16 @@ def board_glossary(ev: Evaluation) -> None:
 # ---- the technical appendix ----
 
 
-def technical_title(ev: Evaluation) -> None:
+@section
+def technical_title(ev: Evaluation) -> Section:
     _html(f"<h1>{_esc(ev.plan.get('program', ''))}: technical appendix</h1>"
           f"<p>{_esc(ev.plan.get('school_year', ''))} &middot; for research partners: data, models, diagnostics, "
           "sensitivity and provenance</p>")  # fmt: skip
     _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
-def technical_data(ev: Evaluation) -> None:
+@section
+def technical_data(ev: Evaluation) -> Section:
     _heading("Data and attrition")
     attrition = ev.table(5, "attrition")
     if attrition is not None and bool(attrition.iloc[0].get("suppressed", False)):
@@ -773,7 +877,8 @@ def technical_data(ev: Evaluation) -> None:
             _paragraph(f"Level {level} ({result.name}): " + "; ".join(f"{k} = {v}" for k, v in meta.items()), note=True)
 
 
-def technical_models(ev: Evaluation) -> None:
+@section
+def technical_models(ev: Evaluation) -> Section:
     _heading("Models and assumptions")
     effect = ev.table(5, "effect")
     if effect is not None and effect["suppressed"].astype(bool).any():
@@ -798,7 +903,8 @@ def technical_models(ev: Evaluation) -> None:
         _paragraph(f"Level 4 trend: {trend.iloc[0]['method']}{correlation}. GEE coefficients are population-averaged.")
 
 
-def technical_diagnostics(ev: Evaluation) -> None:
+@section
+def technical_diagnostics(ev: Evaluation) -> Section:
     _heading("Diagnostics")
     baseline = ev.table(5, "baseline")
     if baseline is not None:
@@ -831,7 +937,8 @@ def technical_diagnostics(ev: Evaluation) -> None:
         )
 
 
-def technical_sensitivity(ev: Evaluation) -> None:
+@section
+def technical_sensitivity(ev: Evaluation) -> Section:
     _heading("Sensitivity of the student-outcome estimate")
     sensitivity = ev.table(5, "sensitivity")
     if sensitivity is None:
@@ -893,7 +1000,8 @@ def _cost_sentences(ev: Evaluation) -> list[str]:
     return sentences
 
 
-def district_cost(ev: Evaluation) -> None:
+@section
+def district_cost(ev: Evaluation) -> Section:
     """Cost by funding source and category, by school, and the cost-per-outcome sentences."""
     _heading("Cost and who paid")
     cost = ev.levels.get(0)
@@ -930,7 +1038,8 @@ def district_cost(ev: Evaluation) -> None:
                note=True)  # fmt: skip
 
 
-def school_cost(ev: Evaluation, school_id: str) -> None:
+@section
+def school_cost(ev: Evaluation, school_id: str) -> Section:
     _heading("Cost")
     cost = ev.levels.get(0)
     if cost is None or not cost.evidence:
@@ -960,7 +1069,8 @@ def school_cost(ev: Evaluation, school_id: str) -> None:
     _html(html_table(mine, {"label": "Category", "shown": "Cost"}, numeric=("shown",)))
 
 
-def board_cost(ev: Evaluation) -> None:
+@section
+def board_cost(ev: Evaluation) -> Section:
     _heading("What it cost")
     cost = ev.levels.get(0)
     if cost is None or not cost.evidence:

@@ -185,6 +185,10 @@ class Level:
     target_model : type, optional
         A pydantic model of the level's plan.yml entry (levels added by a plugin; built-in levels are
         declared in `plevaluate.plan`).
+    privacy : tuple of plevaluate.privacy.Rule
+        How each of its tables that counts people is suppressed when published (`plevaluate.privacy`);
+        a table without a rule is published as computed, so it must hold no count of fewer than
+        ``min_n`` people.
     """
 
     number: int
@@ -207,6 +211,7 @@ class Level:
     program_only: bool = True
     sections: Mapping[str, str] = field(default_factory=dict)
     target_model: type | None = None
+    privacy: tuple = ()
 
 
 @contextmanager

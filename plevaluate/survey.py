@@ -317,6 +317,7 @@ def response_rates(
     *,
     by: Sequence[str] = ("session_id",),
     min_n: int = 10,
+    ci: float = 0.95,
 ) -> pd.DataFrame:
     """Survey response rate: educators who answered a session's survey / educators who attended it.
 
@@ -327,8 +328,8 @@ def response_rates(
     -------
     DataFrame
         <by>, measure (``response_rate``), estimate, ci_low, ci_high (Wilson, clustered by educator), n
-        (attendances), n_people (distinct attendees), respondents, suppressed (fewer than ``min_n``
-        distinct attendees).
+        (attendances), n_people (distinct attendees), respondents, method, suppressed (fewer than
+        ``min_n`` distinct attendees).
     """
     home = educators.drop_duplicates("educator_id").set_index("educator_id")["school_id"]
     attended = attendance[["educator_id", "session_id"]].drop_duplicates().copy()
@@ -339,12 +340,13 @@ def response_rates(
     merged["responded"] = merged["responded"].astype("boolean").fillna(False).astype(bool)
     rows = []
     for key, part in _tidy_groups(merged, by):
-        share, low, high, _ = clustered_wilson(part["responded"].to_numpy(), part["educator_id"].to_numpy())
+        share, low, high, _ = clustered_wilson(part["responded"].to_numpy(), part["educator_id"].to_numpy(), ci=ci)
         rows.append({**dict(zip(by, key)), "measure": "response_rate", "estimate": share, "ci_low": low,
                      "ci_high": high, "n": len(part), "n_people": int(part["educator_id"].nunique()),
                      "respondents": int(part["responded"].sum())})  # fmt: skip
     columns = [*by, "measure", "estimate", "ci_low", "ci_high", "n", "n_people", "respondents"]
     table = pd.DataFrame(rows, columns=columns)
+    table["method"] = "respondents / attendances; Wilson interval on the educator-clustered effective sample size"
     return suppress(table, min_n, n="n_people", columns=("estimate", "ci_low", "ci_high", "respondents"))
 
 
@@ -470,7 +472,9 @@ def evaluate_survey(
     if district.attendance is not None and "educator_id" in scored:
         rate_breakdowns = ((), ("school_id",), ("session_id",))
         surveyed = district.attendance[district.attendance["session_id"].isin(scored["session_id"].unique())]
-        rates = [response_rates(scored, surveyed, district.educators, by=by, min_n=min_n) for by in rate_breakdowns]
+        rates = [
+            response_rates(scored, surveyed, district.educators, by=by, min_n=min_n, ci=ci) for by in rate_breakdowns
+        ]
         rates = _stack([r.assign(level=level) for r in rates], rate_breakdowns)
         tables["response_rates"] = rates
         overall = rates.iloc[0]

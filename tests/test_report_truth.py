@@ -312,7 +312,6 @@ def test_chart_data_show_exactly_what_the_tables_show(shown, monkeypatch):
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(figures, name, spy)
-    monkeypatch.setattr(report, "_display", lambda *objects: None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for section in (report.district_level1, report.district_level2, report.district_level4,
