@@ -7,13 +7,10 @@ docstring; the tests compare them with published values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import optimize, stats
 
 __all__ = [
-    "Effect",
     "bh_adjust",
     "cluster_mean_ci",
     "clustered_wilson",
@@ -24,17 +21,6 @@ __all__ = [
     "smd_independent",
     "wilson_interval",
 ]
-
-
-@dataclass(frozen=True)
-class Effect:
-    """A standardized effect with its confidence interval."""
-
-    estimate: float
-    ci_low: float
-    ci_high: float
-    se: float
-    method: str
 
 
 def hedges_omega(n_total: float) -> float:
@@ -168,19 +154,19 @@ def paired_effects(pre: np.ndarray, post: np.ndarray, ci: float = 0.95) -> dict[
 def wilson_interval(successes, n, ci: float = 0.95):
     """Wilson score interval for a proportion (Wilson 1927; Newcombe 1998, method 3). Vectorized.
 
-    ``(p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``. Where n is 0 both limits are NaN.
-    Checked against Newcombe (1998), Table II: 81/263 gives 0.2553 to 0.3662.
+    statsmodels' ``proportion_confint(method="wilson")``; where n is 0 both limits are NaN, and the
+    limits never leave [0, 1] nor exclude the estimate (at p = 0 or 1 rounding could otherwise put it
+    a hair outside). Checked against Newcombe (1998), Table II: 81/263 gives 0.2553 to 0.3662.
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     successes = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
-    z = stats.norm.ppf(0.5 + ci / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = successes / n
-        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-        # min / max: at p = 0 or 1 rounding could otherwise leave the estimate a hair outside its interval
-        low = np.where(n > 0, np.clip(np.minimum(centre - half, p), 0, 1), np.nan)
-        high = np.where(n > 0, np.clip(np.maximum(centre + half, p), 0, 1), np.nan)
+        low, high = proportion_confint(successes, np.where(n > 0, n, 1), alpha=1 - ci, method="wilson")
+        low = np.where(n > 0, np.clip(np.minimum(low, p), 0, 1), np.nan)
+        high = np.where(n > 0, np.clip(np.maximum(high, p), 0, 1), np.nan)
     return low, high
 
 
@@ -242,21 +228,15 @@ def clustered_wilson(flags, clusters=None, ci: float = 0.95) -> tuple[float, flo
 def bh_adjust(p_values) -> np.ndarray:
     """Benjamini-Hochberg (1995) adjusted p-values (false discovery rate); NaN stays NaN.
 
-    ``p_adj(i) = min_{j >= i} (m / j) p(j)`` over the sorted p-values, capped at 1. Rejecting
-    ``p_adj <= q`` controls the FDR at q. Checked against the 15 p-values of Benjamini & Hochberg
-    (1995), where 4 hypotheses are rejected at q = 0.05.
+    statsmodels' ``multipletests(method="fdr_bh")`` over the p-values present: ``p_adj(i) = min_{j >= i}
+    (m / j) p(j)`` over the sorted p-values, capped at 1. Rejecting ``p_adj <= q`` controls the FDR at q.
+    Checked against the 15 p-values of Benjamini & Hochberg (1995), where 4 hypotheses are rejected at q = 0.05.
     """
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m == 0:
-        return out
-    values = p[ok]
-    order = np.argsort(values)
-    ranked = values[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
-    result = np.empty(m)
-    result[order] = adjusted
-    out[ok] = result
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return out

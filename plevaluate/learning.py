@@ -82,12 +82,13 @@ def match_pairs(learning: pd.DataFrame, educators: pd.DataFrame | None = None) -
 
 
 def _mcnemar_exact(before: np.ndarray, after: np.ndarray) -> float:
-    """Exact McNemar p-value: binomial test of the discordant pairs (McNemar 1947)."""
-    gained = int((~before & after).sum())
-    lost = int((before & ~after).sum())
-    if gained + lost == 0:
-        return 1.0
-    return float(stats.binomtest(gained, gained + lost, 0.5).pvalue)
+    """Exact McNemar p-value (McNemar 1947): statsmodels' ``mcnemar(exact=True)``, the binomial test of the
+    discordant pairs."""
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    table = [[int((before & after).sum()), int((before & ~after).sum())],
+             [int((~before & after).sum()), int((~before & ~after).sum())]]  # fmt: skip
+    return float(mcnemar(table, exact=True).pvalue)
 
 
 def learning_gains(
