@@ -1,16 +1,15 @@
 """The papermill engine ``plevaluate``: papermill's nbclient engine in a warm kernel, cleared before each report.
 
 Registered through the entry point group ``papermill.engine`` (pyproject.toml), so
-``papermill.execute_notebook(..., engine_name="plevaluate", km=...)`` finds it. papermill loads
-this module while it imports its own engines, so nothing in plevaluate imports it directly.
+``papermill.execute_notebook(..., engine_name="plevaluate", km=...)`` finds it. papermill loads its
+engines' entry points while it imports its own engine module, so this module imports papermill
+only when the engine is first asked for (a module ``__getattr__``): importing it first, or from
+papermill, never meets a half-imported module.
 """
 
 from __future__ import annotations
 
-from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine
-from papermill.log import logger
-from papermill.utils import merge_kwargs, remove_args
+import functools
 
 __all__ = ["RESET", "WarmKernelEngine"]
 
@@ -18,23 +17,38 @@ __all__ = ["RESET", "WarmKernelEngine"]
 RESET = "get_ipython().run_line_magic('reset', '-f')\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
 
 
-class _ResettingClient(PapermillNotebookClient):
-    def papermill_execute_cells(self):
-        self.wait_for_reply(self.kc.execute(RESET, silent=True, store_history=False))
-        super().papermill_execute_cells()
+@functools.cache
+def _engine() -> type:
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    class ResettingClient(PapermillNotebookClient):
+        def papermill_execute_cells(self):
+            self.wait_for_reply(self.kc.execute(RESET, silent=True, store_history=False))
+            super().papermill_execute_cells()
+
+    class WarmKernelEngine(NBClientEngine):
+        """papermill's nbclient engine, run in a kernel that stays warm between reports (``km=``), whose
+        namespace and open figures are cleared before each notebook, so no report sees another's variables."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):  # fmt: skip
+            # as papermill's NBClientEngine.execute_managed_notebook, with the resetting client
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(safe, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                                 startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+                                 log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)  # fmt: skip
+            return ResettingClient(nb_man, **final).execute()
+
+    WarmKernelEngine.__module__ = __name__
+    return WarmKernelEngine
 
 
-class WarmKernelEngine(NBClientEngine):
-    """papermill's nbclient engine, run in a kernel that stays warm between reports (``km=``), whose
-    namespace and open figures are cleared before each notebook, so no report sees another's variables."""
-
-    @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
-                                 start_timeout=60, execution_timeout=None, **kwargs):  # fmt: skip
-        # as papermill's NBClientEngine.execute_managed_notebook, with the resetting client
-        kwargs = remove_args(["input_path"], **kwargs)
-        safe = remove_args(["timeout", "startup_timeout"], **kwargs)
-        final = merge_kwargs(safe, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-                             startup_timeout=start_timeout, kernel_name=kernel_name, log=logger, log_output=log_output,
-                             stdout_file=stdout_file, stderr_file=stderr_file)  # fmt: skip
-        return _ResettingClient(nb_man, **final).execute()
+def __getattr__(name: str):
+    if name == "WarmKernelEngine":
+        return _engine()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
