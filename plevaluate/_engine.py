@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["RESET", "WarmKernelEngine"]
+__all__ = ["RESET"]  # and WarmKernelEngine, built on first use (module __getattr__)
 
 #: Run silently before each notebook: the previous report's variables and open figures are gone.
 RESET = "get_ipython().run_line_magic('reset', '-f')\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
