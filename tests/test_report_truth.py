@@ -19,13 +19,14 @@ import pytest
 from bs4 import BeautifulSoup
 
 import plevaluate
-from plevaluate import figures, report
+from plevaluate import figures, registry, report
 from plevaluate.evaluate import Evaluation, evaluate
 from plevaluate.outcomes import evaluate_outcomes
 from plevaluate.practice import evaluate_practice
 from plevaluate.privacy import RULES
 from plevaluate.render import render, slug
 from plevaluate.results import HIDDEN_STATUSES, judge
+from plevaluate.schema import conform
 from tests.conftest import SAMPLE
 
 JUDGEMENTS = ("met", "not met", "not conclusive")
@@ -229,7 +230,10 @@ def test_results_bundle_hides_every_suppressed_value_and_small_count(rendered, s
             internal = sample_evaluation[level][rule.table]
             assert len(published) == len(internal), (level, rule.table)
             hidden = published["suppressed"].astype(bool).to_numpy()
-            blanked = [c for c in published.columns if c not in (*rule.keep, "suppressed", "complementary", "status")]
+            # what stays: the row's keys, its flags and status, and the table's declared constants (what n counts,
+            # the interval level: `plevaluate.schema.conform`), which say nothing about the row's people
+            kept = (*rule.keep, "suppressed", "complementary", "status", "ci_level", "n_unit")
+            blanked = [c for c in published.columns if c not in kept]
             assert published.loc[hidden, blanked].isna().all().all(), (level, rule.table)
             # the internal store had those values: they were hidden, not missing
             people = internal[list(rule.people)].astype(float).min(axis=1).to_numpy()
@@ -349,8 +353,10 @@ def test_evaluate_and_evaluate_outcomes_agree(sample_district, sample_evaluation
         direct = evaluate_outcomes(sample_district, implementation=rates)
     through = sample_evaluation[5]
     assert set(direct.tables) == set(through.tables)
+    declared = registry.get(5).tables  # evaluate adds the declared constants (ci_level, n_unit) to measure tables
     for name, table in direct.tables.items():
-        pd.testing.assert_frame_equal(table.reset_index(drop=True), through.tables[name], check_dtype=False, obj=name)
+        table = conform(table, declared[name], sample_district.plan.ci).reset_index(drop=True)
+        pd.testing.assert_frame_equal(table, through.tables[name], check_dtype=False, obj=name)
     dose = through["dose"].iloc[0]
     assert int(dose["n_clusters"]) == 8  # every program school, the small one too: suppression is for publishing
 
