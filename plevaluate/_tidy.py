@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 
 
@@ -21,6 +22,22 @@ _TERM_OF_MONTH = {8: 1, 9: 1, 10: 1, 11: 1, 12: 2, 1: 2, 2: 2, 3: 3, 4: 3, 5: 3,
 _TERM_NAMES = {1: "fall", 2: "winter", 3: "spring"}
 
 
+def _start_year(dates: pd.Series) -> pd.Series:
+    """The calendar year a date's school year starts in (school years run August to July)."""
+    return dates.dt.year - (dates.dt.month < 8).astype("Int64")
+
+
+def school_year(dates: pd.Series, default: str = "") -> pd.Series:
+    """'2025-26' for dates from August 2025 to July 2026; ``default`` where the date is missing.
+
+    >>> school_year(pd.Series(pd.to_datetime(["2025-08-01", "2026-07-31", None])), "2025-26").tolist()
+    ['2025-26', '2025-26', '2025-26']
+    """
+    start = _start_year(pd.to_datetime(dates))
+    label = start.astype("string") + "-" + ((start + 1) % 100).astype("string").str.zfill(2)
+    return label.fillna(default).astype("string")
+
+
 def terms(dates: pd.Series) -> pd.DataFrame:
     """The school-year term of each date: ``term`` ("2025-26 fall") and a sortable ``term_order``.
 
@@ -30,7 +47,7 @@ def terms(dates: pd.Series) -> pd.DataFrame:
     ['2025-26 fall', '2025-26 winter', '2025-26 spring']
     """
     dates = pd.to_datetime(dates)
-    start = dates.dt.year - (dates.dt.month < 8).astype(int)
+    start = _start_year(dates).astype(int)
     index = dates.dt.month.map(_TERM_OF_MONTH)
     label = start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2) + " " + index.map(_TERM_NAMES)
     return pd.DataFrame({"term": label.astype("string"), "term_order": start * 3 + index - 1}, index=dates.index)
@@ -62,3 +79,31 @@ def coverage(frame: pd.DataFrame, *, level: int, records: str | None, people: st
     out[["records", "n_people"]] = out[["records", "n_people"]].astype(int)
     out.insert(0, "level", level)
     return out
+
+
+def latest_term(frame: pd.DataFrame, by: str = "school_id") -> pd.DataFrame:
+    """The rows of each ``by`` group's latest term (its largest ``term_order``)."""
+    return frame[frame["term_order"] == frame.groupby(by)["term_order"].transform("max")]
+
+
+def stack(parts: Iterable[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """One table from per-breakdown tables: each row gets a ``breakdown`` column naming its part
+    (placed after ``level``), and each part keeps its own group columns (empty in the other parts)."""
+    out = []
+    for name, frame in parts:
+        frame = frame.copy()
+        frame.insert(1 if len(frame.columns) and frame.columns[0] == "level" else 0, "breakdown", name)
+        out.append(frame)
+    return pd.concat(out, ignore_index=True)
+
+
+def attended_hours(attendance: pd.DataFrame, sessions: pd.DataFrame | None) -> pd.Series:
+    """PL hours of each attendance row: its minutes / 60, or its session's hours where minutes are
+    missing, 0 where neither is known."""
+    minutes = (
+        attendance["minutes"].astype(float) if "minutes" in attendance else pd.Series(np.nan, index=attendance.index)
+    )
+    if sessions is not None:
+        hours = sessions.drop_duplicates("session_id").set_index("session_id")["hours"]
+        minutes = minutes.fillna(attendance["session_id"].map(hours).astype(float) * 60)
+    return minutes.fillna(0) / 60

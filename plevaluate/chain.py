@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .contract import RATING_WORDS
 from .privacy import format_n
 from .results import HIDDEN_STATUSES, Level, LevelResult
 
@@ -42,9 +43,6 @@ STATUSES = (
     "not estimable",
     "reported",
 )
-
-#: Conditions rubric ratings in words.
-RATING_WORDS = {1: "not yet", 2: "emerging", 3: "developing", 4: "deepening"}
 
 #: What each status means, in plain words (reports print these beside the badges).
 STATUS_MEANINGS = {

@@ -43,8 +43,13 @@ TRUE_TOKENS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_TOKENS = frozenset({"false", "f", "no", "n", "0"})
 # Conditions rubric labels and the 1-4 ratings they stand for.
 RATING_LABELS = MappingProxyType({"not_yet": 1, "emerging": 2, "developing": 3, "deepening": 4})
+#: Conditions rubric ratings in words (1 not yet ... 4 deepening), as reports print them.
+RATING_WORDS = MappingProxyType({rating: label.replace("_", " ") for label, rating in RATING_LABELS.items()})
 # CBAM Levels of Use (Hall & Hord): roman labels and the 0-7 codes they stand for.
 LEVELS_OF_USE = MappingProxyType({"0": 0, "i": 1, "ii": 2, "iii": 3, "iva": 4, "ivb": 5, "v": 6, "vi": 7})
+#: The Levels of Use in words, by code.
+LEVEL_OF_USE_NAMES = MappingProxyType({0: "0 Non-use", 1: "I Orientation", 2: "II Preparation", 3: "III Mechanical",
+                                       4: "IVA Routine", 5: "IVB Refinement", 6: "V Integration", 7: "VI Renewal"})  # fmt: skip
 
 
 @dataclass(frozen=True)

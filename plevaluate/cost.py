@@ -28,6 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ._tidy import attended_hours, school_year
 from .chain import Cell, hidden
 from .contract import District, in_program
 from .privacy import RULES
@@ -46,14 +47,6 @@ __all__ = [
 ]
 
 TIME_SOURCE = "participants' time (in kind)"
-
-
-def school_year(dates: pd.Series, default: str = "") -> pd.Series:
-    """'2025-26' for dates from August 2025 to July 2026; ``default`` where the date is missing."""
-    dates = pd.to_datetime(dates)
-    start = dates.dt.year - (dates.dt.month < 8).astype("Int64")
-    label = start.astype("string") + "-" + ((start + 1) % 100).astype("string").str.zfill(2)
-    return label.fillna(default).astype("string")
 
 
 def _annualized(amount: float, life: float, rate: float) -> float:
@@ -101,16 +94,11 @@ def cost_lines(
                              "charged", "source"]])  # fmt: skip
     if include_time and attendance is not None and len(attendance):
         attended = attendance.copy()
-        minutes = (
-            attended["minutes"].astype(float) if "minutes" in attended else pd.Series(np.nan, index=attended.index)
-        )
         if sessions is not None:
-            info = sessions.drop_duplicates("session_id").set_index("session_id")
-            minutes = minutes.fillna(attended["session_id"].map(info["hours"]).astype(float) * 60)
-            dates = attended["session_id"].map(info["date"])
+            dates = attended["session_id"].map(sessions.drop_duplicates("session_id").set_index("session_id")["date"])
         else:
             dates = pd.Series(pd.NaT, index=attended.index)
-        attended["hours"] = minutes.fillna(0) / 60
+        attended["hours"] = attended_hours(attended, sessions)
         attended["school_id"] = attended["educator_id"].map(
             educators.drop_duplicates("educator_id").set_index("educator_id")["school_id"]
         )

@@ -19,8 +19,22 @@ __all__ = [
     "noncentral_t_ci",
     "paired_effects",
     "smd_independent",
+    "pooled_sd",
     "wilson_interval",
 ]
+
+
+def pooled_sd(a, b) -> float:
+    """The pooled within-group standard deviation of two samples:
+    ``sqrt(((n1 - 1) s1^2 + (n2 - 1) s2^2) / (n1 + n2 - 2))``; NaN when a group has fewer than 2 values.
+
+    >>> round(pooled_sd([1, 2, 3], [2, 4, 6]), 4)
+    1.5811
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
+    return float(np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)))
 
 
 def hedges_omega(n_total: float) -> float:

@@ -61,7 +61,7 @@ class Evaluation:
     plan : dict
         The plan as evaluated.
     provenance : dict
-        plevaluate version, data file SHA-256 hashes, evaluation date, seed.
+        plevaluate version, data file SHA-256 hashes, evaluation date, package versions.
     published : bool
         False for the internal store (`evaluate`: every statistic on the full data); True once
         `publish` has applied suppression, as everything that leaves the machine must be.
@@ -243,7 +243,6 @@ def evaluate(district: District) -> Evaluation:
         "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_folder": Path(district.path).name,
         "file_hashes": dict(district.file_hashes),
-        "seed": district.plan.seed,
         "python_packages": _versions(),
     }
     return Evaluation(levels, chain, sentences, schools, plan, provenance)

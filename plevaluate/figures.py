@@ -14,7 +14,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from .contract import INVISIBLE
+from .contract import INVISIBLE, RATING_WORDS
 
 __all__ = [
     "PALETTE",
@@ -171,9 +171,6 @@ def prepost_chart(pairs: pd.DataFrame, gains: pd.DataFrame, *, title: str = "") 
     return fig
 
 
-_RATING_NAMES = {1: "not yet", 2: "emerging", 3: "developing", 4: "deepening"}
-
-
 def conditions_heatmap(
     matrix: pd.DataFrame, change: pd.DataFrame | None = None, *, names: dict | None = None, title: str = ""
 ) -> Figure:
@@ -200,7 +197,7 @@ def conditions_heatmap(
     sns.heatmap(wide, annot=labels, fmt="", cmap=cmap, vmin=1, vmax=4, linewidths=0.5, linecolor="white", ax=ax,
                 cbar_kws={"ticks": [1, 2, 3, 4]})  # fmt: skip
     colourbar = ax.collections[0].colorbar
-    colourbar.set_ticklabels([f"{k} {v}" for k, v in _RATING_NAMES.items()])
+    colourbar.set_ticklabels([f"{k} {v}" for k, v in RATING_WORDS.items()])
     ax.set_yticklabels([plain((names or {}).get(s, s)) for s in wide.index], rotation=0)
     ax.set_xticklabels([plain(i.replace("_", " ")) for _, i in wide.columns], rotation=20, ha="right")
     ax.set_xlabel("")

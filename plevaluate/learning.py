@@ -21,7 +21,7 @@ from ._tidy import coverage
 from ._tidy import groups as _tidy_groups
 from .chain import from_target
 from .contract import District, in_program
-from .effects import hedges_omega, paired_effects, smd_independent, wilson_interval
+from .effects import hedges_omega, paired_effects, pooled_sd, smd_independent, wilson_interval
 from .errors import StatisticalWarning
 from .privacy import RULES, UNSUPPRESSED, format_n, suppress
 from .results import Level, LevelResult, noting_warnings, target_status
@@ -219,7 +219,7 @@ def program_effect(pairs: pd.DataFrame, *, group: str = "participant", ci: float
         n1, n2 = len(treated), len(control)
         if n1 < 2 or n2 < 2:
             continue
-        pooled = np.sqrt(((n1 - 1) * treated["post"].var() + (n2 - 1) * control["post"].var()) / (n1 + n2 - 2))
+        pooled = pooled_sd(treated["post"], control["post"])
         diff = (treated["post"].mean() - treated["pre"].mean()) - (control["post"].mean() - control["pre"].mean())
         g = hedges_omega(n1 + n2) * diff / pooled
         se = float(np.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2))))

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import coverage, terms
-from .chain import RATING_WORDS, Cell, judged
-from .contract import District
+from ._tidy import coverage, latest_term, terms
+from .chain import Cell, judged
+from .contract import RATING_WORDS, District
 from .effects import wilson_interval
 from .privacy import RULES, UNSUPPRESSED, suppress
 from .results import Level, LevelResult, Note, target_status
@@ -43,8 +43,6 @@ __all__ = [
     "principal_participation",
     "structure_means",
 ]
-
-RATING_LABELS = {1: "not yet", 2: "emerging", 3: "developing", 4: "deepening"}
 
 
 def condition_ratings(conditions: pd.DataFrame, schools: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -140,8 +138,7 @@ def conditions_matrix(ratings: pd.DataFrame, *, term: str | None = None) -> pd.D
     if term is not None:
         chosen = ratings[ratings["term"] == term]
     else:
-        latest = ratings.groupby("school_id")["term_order"].transform("max")
-        chosen = ratings[ratings["term_order"] == latest]
+        chosen = latest_term(ratings)
     return chosen.pivot_table(index="school_id", columns=["structure", "indicator_id"], values="rating")
 
 
@@ -174,7 +171,7 @@ def conditions_target(
     if "group" in chosen:
         chosen = chosen[chosen["group"] == group]
     what = indicator or structure or "all indicators"
-    latest = chosen[chosen["term_order"] == chosen.groupby("school_id")["term_order"].transform("max")]
+    latest = latest_term(chosen)
     school = latest.groupby("school_id", observed=True)["rating"].mean().rename("estimate").reset_index()
     school["at_least"] = school["estimate"] >= rating_at_least
     n, hits = len(school), int(school["at_least"].sum())
@@ -211,7 +208,7 @@ def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: 
         growth = float(part["change"].mean())
         reasons = []
         if mean < rating_at_least:
-            label = RATING_LABELS.get(int(round(rating_at_least)), f"{rating_at_least:g}")
+            label = RATING_WORDS.get(int(round(rating_at_least)), f"{rating_at_least:g}")
             reasons.append(f"latest mean rating {mean:.1f}, below {label}")
         if part["terms_rated"].max() > 1 and growth <= 0:
             reasons.append("no growth since the first term")

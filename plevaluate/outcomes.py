@@ -32,7 +32,7 @@ from scipy import stats
 from ._tidy import coverage
 from .chain import Cell, from_target, hidden
 from .contract import District
-from .effects import bh_adjust, hedges_omega, improvement_index
+from .effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
 from .errors import StatisticalWarning
 from .privacy import RULES, UNSUPPRESSED
 from .regression import fit_ols
@@ -121,10 +121,7 @@ def _as_treatment(values: pd.Series, name: str) -> pd.Series:
 
 
 def _pooled_sd(y: np.ndarray, t: np.ndarray) -> float:
-    a, b = y[t == 1], y[t == 0]
-    if len(a) < 2 or len(b) < 2:
-        return np.nan
-    sd = float(np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)))
+    sd = pooled_sd(y[t == 1], y[t == 0])
     if sd == 0:
         raise ValueError(f"the outcome does not vary: every student has the same score ({y[0]:g}), so no effect "
                          "size can be computed; check the outcome column of students.csv")  # fmt: skip

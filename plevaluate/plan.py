@@ -36,7 +36,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from .errors import PlanError, Problem
+from .errors import ContractWarning, PlanError, Problem
 
 __all__ = [
     "LearningTarget",
@@ -139,7 +139,6 @@ class Plan(_Strict):
         "participants; none: no comparison group.",
     )
     educator_hourly_rate: float = Field(0.0, ge=0, description="Used to value participants' time in the cost analysis.")
-    seed: int = Field(20251, description="Seed for every random step (bootstrap, jitter), so reports reproduce.")
     levels: Levels = Levels()
     cost: CostOptions = CostOptions()
 
@@ -250,6 +249,10 @@ def read_plan(path: str | Path) -> Plan:
         raise PlanError(
             [Problem(path.name, "a mapping of keys to values", "start with 'program: ...'.")], str(path.parent)
         )
+    if "seed" in raw:  # plans written before 0.2 carry a seed; nothing in an evaluation is random
+        raw = {k: v for k, v in raw.items() if k != "seed"}
+        warnings.warn(ContractWarning(f"{path.name}: 'seed' is no longer used (no step of the evaluation is random, "
+                                      "so every run gives the same results); remove it"), stacklevel=2)  # fmt: skip
     # YAML reads 2025-26 as a string but 2025 as an int; a school year is text either way.
     if isinstance(raw.get("school_year"), int):
         raw = {**raw, "school_year": str(raw["school_year"])}

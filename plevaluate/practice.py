@@ -30,10 +30,10 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from ._tidy import coverage, terms
+from ._tidy import attended_hours, coverage, latest_term, stack, terms
 from ._tidy import groups as _tidy_groups
 from .chain import from_target
-from .contract import District
+from .contract import LEVEL_OF_USE_NAMES, District
 from .effects import clustered_wilson
 from .privacy import RULES, UNSUPPRESSED, suppress
 from .results import Level, LevelResult, Note, noting_warnings, target_status
@@ -56,9 +56,8 @@ __all__ = [
     "trend_model",
 ]
 
-#: CBAM Levels of Use (Hall & Hord), coded 0-7 in observations.csv.
-LEVELS_OF_USE = {0: "0 Non-use", 1: "I Orientation", 2: "II Preparation", 3: "III Mechanical", 4: "IVA Routine",
-                 5: "IVB Refinement", 6: "V Integration", 7: "VI Renewal"}  # fmt: skip
+#: CBAM Levels of Use (Hall & Hord), coded 0-7 in observations.csv, in words.
+LEVELS_OF_USE = LEVEL_OF_USE_NAMES
 
 #: PL-hours bands for the dose-response table (lower bounds; the last band is open).
 HOUR_BANDS = (0, 5, 10, 15, 20)
@@ -94,11 +93,7 @@ def prepare_observations(district: District, *, bands: Sequence[float] = HOUR_BA
     hours = pd.Series(0.0, index=pd.Index(district.educators["educator_id"].unique()))
     if district.attendance is not None:
         attended = district.attendance
-        minutes = attended["minutes"] if "minutes" in attended else pd.Series(np.nan, index=attended.index)
-        if district.sessions is not None:
-            session_hours = attended["session_id"].map(district.sessions.set_index("session_id")["hours"])
-            minutes = minutes.fillna(session_hours * 60)
-        per_educator = (minutes.fillna(0) / 60).groupby(attended["educator_id"]).sum()
+        per_educator = attended_hours(attended, district.sessions).groupby(attended["educator_id"]).sum()
         hours = per_educator.reindex(hours.index).fillna(0.0)
     obs["pl_hours"] = obs["educator_id"].map(hours).fillna(0.0).astype(float)
     obs["hours_band"] = _hours_band(obs["pl_hours"], bands)
@@ -379,15 +374,6 @@ def practice_users(obs: pd.DataFrame) -> pd.Series:
     return users.groupby("school_id")["educator_id"].nunique().rename("educators_using_practice")
 
 
-def _stacked(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    out = []
-    for name, frame in frames.items():
-        frame = frame.copy()
-        frame.insert(1, "breakdown", name)
-        out.append(frame)
-    return pd.concat(out, ignore_index=True)
-
-
 def _target_window(obs: pd.DataFrame, by_month: int | None) -> tuple[pd.DataFrame, str]:
     """Observations in the plan's target month (its latest occurrence), else in the latest term."""
     if by_month is not None:
@@ -459,7 +445,7 @@ def evaluate_practice(
         "school_id+month": implementation_rates(obs, by=("school_id", "month"), min_n=min_n, ci=ci),
         "school_id+term": implementation_rates(obs, by=("school_id", "term"), min_n=min_n, ci=ci),
     }
-    table = _stacked(rates)
+    table = stack(rates.items())
     # each school row carries its school's group: schools of a group add up to the group's rows (privacy margins)
     group_of = district.schools.set_index("school_id")["group"]
     table["group"] = table["group"].fillna(table["school_id"].map(group_of))
@@ -521,7 +507,7 @@ def _link_predictors(district: District, organization: LevelResult | None) -> pd
     participants = district.schools.loc[district.schools["group"] == "participant", "school_id"]
     ratings = organization.tables.get("ratings")
     if ratings is not None:
-        latest = ratings[ratings["term_order"] == ratings.groupby("school_id")["term_order"].transform("max")]
+        latest = latest_term(ratings)
         frames.append(latest.groupby("school_id")["rating"].mean().rename("conditions_mean"))
     principals = organization.tables.get("principals")
     if principals is not None:

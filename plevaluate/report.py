@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import figures, registry
+from .contract import RATING_WORDS
 from .evaluate import Evaluation
 from .privacy import format_n
 
@@ -376,11 +377,12 @@ def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] = (0, 1
 
 @section
 def provenance(ev: Evaluation) -> Section:
-    """plevaluate version, the SHA-256 of every input file, the plan, the date and the seed."""
+    """plevaluate version, the SHA-256 of every input file, the package versions and the date."""
     p = ev.provenance
     _heading("Provenance")
     _paragraph(f"Evaluated {p.get('evaluated_at', '')} with plevaluate {p.get('plevaluate_version', '')} "
-               f"from the data folder '{p.get('data_folder', '')}'; random seed {p.get('seed', '')}. "
+               f"from the data folder '{p.get('data_folder', '')}'; no step is random: the same data and plan give "
+               "the same results. "
                f"Small groups: statistics about fewer than {ev.min_n} people are not shown.")  # fmt: skip
     hashes = pd.DataFrame(sorted(p.get("file_hashes", {}).items()), columns=["file", "sha256"])
     _html(html_table(hashes, {"file": "Input file", "sha256": "SHA-256"}))
@@ -417,7 +419,7 @@ def school_next_steps(ev: Evaluation, school_id: str) -> Section:
         mine = change[change["school_id"] == school_id].sort_values(["latest_rating", "change"])
         for row in mine.head(2).itertuples():
             if row.latest_rating < 4:
-                label = {1: "not yet", 2: "emerging", 3: "developing", 4: "deepening"}.get(int(row.latest_rating), "")
+                label = RATING_WORDS.get(int(row.latest_rating), "")
                 steps.append(f"Strengthen {str(row.indicator_id).replace('_', ' ')} ({str(row.structure).replace('_', ' ')}): "
                              f"rated {row.latest_rating:g} ({label}) in {row.latest_term}, "
                              f"{'up' if row.change > 0 else 'down' if row.change < 0 else 'no change'} from {row.first_term}.")  # fmt: skip

@@ -778,7 +778,6 @@ observable_practice: Students explain their reasoning to a partner or the class
 min_n: 10
 comparison_design: matched
 educator_hourly_rate: 48.50
-seed: {seed}
 levels:
   reactions:
     result: Participants find the sessions relevant to their classrooms
@@ -816,7 +815,7 @@ def write_sample(out: str | Path, n_schools: int = 12, seed: int = 2025) -> Path
     tables, truth = generate(n_schools, seed)
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g")
-    (out / "plan.yml").write_text(PLAN_YML.format(seed=seed), encoding="utf-8")
+    (out / "plan.yml").write_text(PLAN_YML, encoding="utf-8")
     (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=_json_default) + "\n")
     return out
 

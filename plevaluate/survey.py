@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import coverage
+from ._tidy import coverage, stack
 from ._tidy import groups as _tidy_groups
 from .contract import District
 from .effects import cluster_mean_ci, clustered_wilson
@@ -375,12 +375,7 @@ def answers_with_context(district: District) -> pd.DataFrame:
 
 def _stack(frames: list[pd.DataFrame], breakdowns: Sequence[Sequence[str]]) -> pd.DataFrame:
     """One table from per-breakdown tables: a ``breakdown`` column and every group column present."""
-    out = []
-    for frame, by in zip(frames, breakdowns):
-        frame = frame.copy()
-        frame.insert(0, "breakdown", "+".join(by) if by else "district")
-        out.append(frame)
-    table = pd.concat(out, ignore_index=True)
+    table = stack(("+".join(by) if by else "district", frame) for frame, by in zip(frames, breakdowns))
     groups = [c for c in _GROUP_COLUMNS if c in table]
     rest = [c for c in table.columns if c not in ("breakdown", "level", *groups)]
     return table[["level", "breakdown", *groups, *rest]]

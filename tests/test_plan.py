@@ -57,3 +57,11 @@ def test_plan_errors_are_reported_with_table_errors(tiny):
         load(tiny)
     files = {p.file for p in caught.value.problems}
     assert {"plan.yml", "schools.csv"} <= files
+
+
+def test_an_old_plan_with_a_seed_still_reads_and_is_told_to_drop_it(tmp_path):
+    # nothing in an evaluation is random, so plan.yml has no seed; a plan written before says so, once
+    (tmp_path / "plan.yml").write_text("program: X\nschool_year: 2025-26\nseed: 2025\n")
+    with pytest.warns(ContractWarning, match="'seed' is no longer used"):
+        plan = read_plan(tmp_path / "plan.yml")
+    assert plan.program == "X" and not hasattr(plan, "seed")
