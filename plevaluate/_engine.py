@@ -34,14 +34,30 @@ def _engine() -> type:
         namespace and open figures are cleared before each notebook, so no report sees another's variables."""
 
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):  # fmt: skip
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
             # as papermill's NBClientEngine.execute_managed_notebook, with the resetting client
             kwargs = remove_args(["input_path"], **kwargs)
             safe = remove_args(["timeout", "startup_timeout"], **kwargs)
-            final = merge_kwargs(safe, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-                                 startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
-                                 log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)  # fmt: skip
+            final = merge_kwargs(
+                safe,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
             return ResettingClient(nb_man, **final).execute()
 
     WarmKernelEngine.__module__ = __name__

@@ -55,11 +55,15 @@ def check_paths(data: str | Path, out: str | Path) -> None:
     """
     data_path, out_path = Path(data).resolve(), Path(out).resolve()
     if data_path == out_path or data_path in out_path.parents:
-        raise ValueError(f"--out {out} is inside the data folder {data}: the data folder is never written to; "
-                         "choose an output folder outside it")  # fmt: skip
+        raise ValueError(
+            f"--out {out} is inside the data folder {data}: the data folder is never written to; "
+            "choose an output folder outside it"
+        )
     if out_path in data_path.parents:
-        raise ValueError(f"the data folder {data} is inside --out {out}: a report run writes and replaces files "
-                         "there and could overwrite your data; choose an output folder that does not contain it")  # fmt: skip
+        raise ValueError(
+            f"the data folder {data} is inside --out {out}: a report run writes and replaces files "
+            "there and could overwrite your data; choose an output folder that does not contain it"
+        )
     if out_path.exists() and not out_path.is_dir():
         raise ValueError(f"--out {out} is a file, not a folder: choose a folder for the reports")
 
@@ -205,8 +209,10 @@ class OutputLock:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
-            raise ValueError(f"another plevaluate report run ({holder}) is writing to {self.path.parent}; wait "
-                             "for it to finish, or choose another --out") from None  # fmt: skip
+            raise ValueError(
+                f"another plevaluate report run ({holder}) is writing to {self.path.parent}; wait "
+                "for it to finish, or choose another --out"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")

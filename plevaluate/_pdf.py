@@ -22,9 +22,18 @@ from ._outputs import die_with_parent
 
 __all__ = ["Printer"]
 
-_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-          "--disable-extensions", "--remote-debugging-pipe"]  # fmt: skip
+_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-extensions",
+    "--remote-debugging-pipe",
+]
 
 
 class Printer:
@@ -45,9 +54,12 @@ class Printer:
 
         self._process = subprocess.Popen(
             [browser, *_FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=wire, close_fds=False,  # our pipes are not inheritable (PEP 446); 3 and 4 are set in wire()
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=wire,
+            close_fds=False,  # our pipes are not inheritable (PEP 446); 3 and 4 are set in wire()
+        )
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer = b""
@@ -92,9 +104,17 @@ class Printer:
             self._send("Page.enable", session=session)
             self._send("Page.navigate", {"url": Path(page).resolve().as_uri()}, session=session)
             self._wait(lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == session)
-            result = self._send("Page.printToPDF", {"printBackground": True, "displayHeaderFooter": False,
-                                                    "preferCSSPageSize": False, "paperWidth": 8.5,
-                                                    "paperHeight": 11}, session=session)  # fmt: skip
+            result = self._send(
+                "Page.printToPDF",
+                {
+                    "printBackground": True,
+                    "displayHeaderFooter": False,
+                    "preferCSSPageSize": False,
+                    "paperWidth": 8.5,
+                    "paperHeight": 11,
+                },
+                session=session,
+            )
             Path(pdf).write_bytes(base64.b64decode(result["result"]["data"]))
         finally:
             self._send("Target.closeTarget", {"targetId": target})

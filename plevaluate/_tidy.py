@@ -70,11 +70,18 @@ def coverage(frame: pd.DataFrame, *, level: int, records: str | None, people: st
     def count(part: pd.DataFrame, column: str | None) -> float:
         return float(part[column].dropna().nunique()) if column else float(len(part))
 
-    rows = [{"breakdown": "district", "school_id": None, "records": count(frame, records),
-             "n_people": count(frame, people)}]  # fmt: skip
+    rows = [
+        {"breakdown": "district", "school_id": None, "records": count(frame, records), "n_people": count(frame, people)}
+    ]
     for school, part in frame.dropna(subset=["school_id"]).groupby("school_id", sort=True):
-        rows.append({"breakdown": "school_id", "school_id": school, "records": count(part, records),
-                     "n_people": count(part, people)})  # fmt: skip
+        rows.append(
+            {
+                "breakdown": "school_id",
+                "school_id": school,
+                "records": count(part, records),
+                "n_people": count(part, people),
+            }
+        )
     out = pd.DataFrame(rows, columns=["breakdown", "school_id", "records", "n_people"])
     out[["records", "n_people"]] = out[["records", "n_people"]].astype(int)
     out.insert(0, "level", level)

@@ -28,9 +28,20 @@ import pandas as pd
 __all__ = ["PEOPLE_COLUMNS", "Finding", "audit"]
 
 #: CSV columns that count people: a value from 1 to min_n - 1 is a finding.
-PEOPLE_COLUMNS = ("n_people", "participants", "respondents", "n_treatment", "n_comparison", "n_missing_post",
-                  "n_matched", "baseline_treatment", "baseline_comparison", "analytic_treatment",
-                  "analytic_comparison", "new_students")  # fmt: skip
+PEOPLE_COLUMNS = (
+    "n_people",
+    "participants",
+    "respondents",
+    "n_treatment",
+    "n_comparison",
+    "n_missing_post",
+    "n_matched",
+    "baseline_treatment",
+    "baseline_comparison",
+    "analytic_treatment",
+    "analytic_comparison",
+    "new_students",
+)
 _COUNT_IN_WORDS = re.compile(
     r"(?<![\w.,<$])(\d+) (?:participating |more |other )?(educators?|respondents?|students?|teachers?|"
     r"participants?|people|principals?|coaches)\b(?!\.[a-z])"
@@ -225,6 +236,11 @@ def _small_counts(path: Path, name: str, min_n: int) -> list[Finding]:
         values = pd.to_numeric(table[column], errors="coerce")
         small = values[(values > 0) & (values < min_n)]
         if len(small):
-            found.append(Finding(name, f"count of people below min_n {min_n}",
-                                 f"column '{column}', row {int(small.index[0]) + 2}: {small.iloc[0]:g}"))  # fmt: skip
+            found.append(
+                Finding(
+                    name,
+                    f"count of people below min_n {min_n}",
+                    f"column '{column}', row {int(small.index[0]) + 2}: {small.iloc[0]:g}",
+                )
+            )
     return found

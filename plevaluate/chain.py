@@ -90,8 +90,20 @@ class Cell:
     def min_n(self) -> int:
         return int(self.plan.get("min_n", 10))
 
-    def row(self, estimate=np.nan, low=np.nan, high=np.nan, target=np.nan, status="not yet measured", detail="",
-            n=np.nan, *, measure: str | None = None, unit: str | None = None, evidence: str | None = None) -> dict:  # fmt: skip
+    def row(
+        self,
+        estimate=np.nan,
+        low=np.nan,
+        high=np.nan,
+        target=np.nan,
+        status="not yet measured",
+        detail="",
+        n=np.nan,
+        *,
+        measure: str | None = None,
+        unit: str | None = None,
+        evidence: str | None = None,
+    ) -> dict:
         """A chain row of this cell; ``measure`` and ``unit`` default to the level's headline."""
         return {
             "scope": self.scope,
@@ -201,8 +213,13 @@ def chain_of_evidence(
             result = levels.get(level.number)
             cell = Cell(level, scope, key, evidence(level, result, key, min_n), plan, comparison)
             if result is not None and result.meta.get("error"):
-                rows.append(cell.row(status="not estimable", detail=str(result.meta["error"]),
-                                     evidence="data collected, but the level could not be computed"))  # fmt: skip
+                rows.append(
+                    cell.row(
+                        status="not estimable",
+                        detail=str(result.meta["error"]),
+                        evidence="data collected, but the level could not be computed",
+                    )
+                )
             elif result is None or not result.evidence:
                 rows.append(cell.row())
             elif comparison and level.program_only:
@@ -240,8 +257,10 @@ def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level] | None = None) 
     words = {level.number: level for level in _registry(registry) if level.met}
     rows = rows.sort_values("level")
     if (rows["status"] == "not applicable").sum() >= 4:
-        return ("A comparison school: it did not take part in the program; its students are the comparison group "
-                "for the student-outcome estimate.")  # fmt: skip
+        return (
+            "A comparison school: it did not take part in the program; its students are the comparison group "
+            "for the student-outcome estimate."
+        )
     held, small, unsure, broken = [], [], [], None
     for row in rows.itertuples():
         row = row._asdict()
@@ -284,9 +303,11 @@ def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level] | None = None) 
                 detail += ", which also includes zero"
             details.append(detail)
         plural = len(unsure) > 1
-        text += (f" Level{'s' if plural else ''} {levels} {'are' if plural else 'is'} not conclusive: "
-                 f"{'their intervals include' if plural else 'the interval includes'} the target "
-                 f"({'; '.join(details)}).")  # fmt: skip
+        text += (
+            f" Level{'s' if plural else ''} {levels} {'are' if plural else 'is'} not conclusive: "
+            f"{'their intervals include' if plural else 'the interval includes'} the target "
+            f"({'; '.join(details)})."
+        )
     if small:
         listed = _join(small)
         text += f" Level{'s' if len(small) > 1 else ''} {listed}: not shown (too few people, or protecting a smaller group)."

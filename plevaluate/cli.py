@@ -84,8 +84,16 @@ def _report(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        summary = render(args.data, args.out, schools=schools, workers=args.workers, formats=formats,
-                         progress=bar.update, total=total, notebooks=args.notebooks or None)  # fmt: skip
+        summary = render(
+            args.data,
+            args.out,
+            schools=schools,
+            workers=args.workers,
+            formats=formats,
+            progress=bar.update,
+            total=total,
+            notebooks=args.notebooks or None,
+        )
     finally:
         bar.close()
     for note in summary.skipped:
@@ -96,8 +104,10 @@ def _report(args: argparse.Namespace) -> int:
         for failure in summary.failures:
             print(f"  - {failure}", file=sys.stderr)
     if summary.findings:
-        print(f"privacy audit: {len(summary.findings)} finding(s) in {summary.out}; do not share these outputs:",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"privacy audit: {len(summary.findings)} finding(s) in {summary.out}; do not share these outputs:",
+            file=sys.stderr,
+        )
         for finding in summary.findings:
             print(f"  - {finding}", file=sys.stderr)
     return 1 if summary.failures or summary.findings else 0
@@ -135,8 +145,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="folder for the reports (created; outputs replaced atomically)")
     report.add_argument("--schools", default="", help="comma-separated school_ids (default: every school)")
     report.add_argument("--workers", type=int, default=2, help="parallel notebook kernels (default 2)")
-    report.add_argument("--format", default="html,pdf,slides,ipynb",
-                        help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb")  # fmt: skip
+    report.add_argument(
+        "--format",
+        default="html,pdf,slides,ipynb",
+        help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb",
+    )
     report.add_argument("--notebooks", default="", help="folder of your own report notebooks (default: notebooks/)")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
 

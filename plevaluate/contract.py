@@ -37,8 +37,9 @@ __all__ = ["Column", "District", "TABLES", "TableSpec", "in_program", "load"]
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "-", "--", "\u2013", "\u2014", "."})
 # Invisible characters that change how text reads (bidirectional overrides, zero-width marks) or are
 # control codes: warned about at loading; reports show them as visible [U+XXXX] marks.
-INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e"
-                       "\u2060-\u2064\u2066-\u2069\ufeff]")  # fmt: skip
+INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 TRUE_TOKENS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_TOKENS = frozenset({"false", "f", "no", "n", "0"})
 # Conditions rubric labels and the 1-4 ratings they stand for.
@@ -48,8 +49,18 @@ RATING_WORDS = MappingProxyType({rating: label.replace("_", " ") for label, rati
 # CBAM Levels of Use (Hall & Hord): roman labels and the 0-7 codes they stand for.
 LEVELS_OF_USE = MappingProxyType({"0": 0, "i": 1, "ii": 2, "iii": 3, "iva": 4, "ivb": 5, "v": 6, "vi": 7})
 #: The Levels of Use in words, by code.
-LEVEL_OF_USE_NAMES = MappingProxyType({0: "0 Non-use", 1: "I Orientation", 2: "II Preparation", 3: "III Mechanical",
-                                       4: "IVA Routine", 5: "IVB Refinement", 6: "V Integration", 7: "VI Renewal"})  # fmt: skip
+LEVEL_OF_USE_NAMES = MappingProxyType(
+    {
+        0: "0 Non-use",
+        1: "I Orientation",
+        2: "II Preparation",
+        3: "III Mechanical",
+        4: "IVA Routine",
+        5: "IVB Refinement",
+        6: "V Integration",
+        7: "VI Renewal",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -412,8 +423,11 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
             records.append(record)
             last = reader.line_num
     except csv.Error as exc:
-        read.error(f"a readable CSV file ({exc}): the row starting at line {last + 1} never ends",
-                   'a quote (") opens a value that is never closed: close it, or remove the quote.', row=last + 1)  # fmt: skip
+        read.error(
+            f"a readable CSV file ({exc}): the row starting at line {last + 1} never ends",
+            'a quote (") opens a value that is never closed: close it, or remove the quote.',
+            row=last + 1,
+        )
         return read
     header, rows, numbers = records[0], [], []
     width = len(header)
@@ -432,8 +446,10 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     if len(header) == 1:
         for separator, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
             if separator in header[0]:
-                read.error(f"values separated by commas, but the header is separated by {label}",
-                           "re-export as 'CSV UTF-8 (Comma delimited)'; Excel in some languages writes semicolons.")  # fmt: skip
+                read.error(
+                    f"values separated by commas, but the header is separated by {label}",
+                    "re-export as 'CSV UTF-8 (Comma delimited)'; Excel in some languages writes semicolons.",
+                )
                 return read
     header = _check_header(header, read)
     if header is None:
@@ -557,10 +573,12 @@ def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str =
         if hidden.any():
             first = hidden.idxmax()
             codes = sorted({f"U+{ord(c):04X}" for c in INVISIBLE.findall(stripped[first])})
-            read.warn(f"text without invisible or control characters; {int(hidden.sum())} value(s) contain them "
-                      f"(first in row {first}: {', '.join(codes)}), which can make a name read differently than it is",
-                      "remove them in the source system; reports show them as visible [U+XXXX] marks.",
-                      column=col.name)  # fmt: skip
+            read.warn(
+                f"text without invisible or control characters; {int(hidden.sum())} value(s) contain them "
+                f"(first in row {first}: {', '.join(codes)}), which can make a name read differently than it is",
+                "remove them in the source system; reports show them as visible [U+XXXX] marks.",
+                column=col.name,
+            )
         return stripped.where(present).astype("string")
     if col.kind == "category":
         return _category(stripped, present, col, read)
@@ -658,14 +676,19 @@ def _date(stripped: pd.Series, present: pd.Series, col: Column, read: _Read, dat
         if order == "auto":
             order = "DD/MM/YYYY" if day_first > month_first else "MM/DD/YYYY"
             if not day_first and not month_first:
-                read.warn(f"dates whose order is clear; all {int(slash.sum())} dates with slashes could be month/day "
-                          "or day/month (no number above 12), and were read as MM/DD/YYYY",
-                          "write dates as YYYY-MM-DD, or set date_format: DD/MM/YYYY in plan.yml if they are day "
-                          "first.", column=col.name)  # fmt: skip
+                read.warn(
+                    f"dates whose order is clear; all {int(slash.sum())} dates with slashes could be month/day "
+                    "or day/month (no number above 12), and were read as MM/DD/YYYY",
+                    "write dates as YYYY-MM-DD, or set date_format: DD/MM/YYYY in plan.yml if they are day first.",
+                    column=col.name,
+                )
             elif day_first and month_first:
-                read.warn(f"one date order in a column; {day_first} date(s) are day first and {month_first} month "
-                          f"first, so the column was read as {order} and the others are errors",
-                          "write dates as YYYY-MM-DD, or set date_format in plan.yml.", column=col.name)  # fmt: skip
+                read.warn(
+                    f"one date order in a column; {day_first} date(s) are day first and {month_first} month "
+                    f"first, so the column was read as {order} and the others are errors",
+                    "write dates as YYYY-MM-DD, or set date_format in plan.yml.",
+                    column=col.name,
+                )
         fmt = "%d/%m/%Y" if order == "DD/MM/YYYY" else "%m/%d/%Y"
         iso = iso.where(~slash, pd.to_datetime(values.where(slash), format=fmt, errors="coerce"))
     bad = present & iso.isna()
@@ -824,15 +847,30 @@ def _check_membership(students: pd.DataFrame, schools: pd.DataFrame, read: _Read
     group = group.eq("participant")
     for column in (c for c in students.columns if c.strip().lower() in ("treatment", "treated", "group", "condition")):
         text = students[column].astype("string").str.strip().str.lower()
-        flag = text.map({"1": True, "0": False, "true": True, "false": False, "participant": True,
-                         "comparison": False, "treatment": True, "control": False})  # fmt: skip
+        flag = text.map(
+            {
+                "1": True,
+                "0": False,
+                "true": True,
+                "false": False,
+                "participant": True,
+                "comparison": False,
+                "treatment": True,
+                "control": False,
+            }
+        )
         disagree = flag.notna() & (flag != group)
-        detail = (f"; it disagrees with the school's group in {int(disagree.sum())} row(s), first row "
-                  f"{disagree.idxmax()}" if disagree.any() else "; it agrees with the school groups")  # fmt: skip
-        read.warn(f"program membership from schools.csv's group (participant/comparison); the '{column}' column of "
-                  f"students.csv is not used{detail}",
-                  "set each school's group in schools.csv; rename or delete the column to silence this warning.",
-                  column=column)  # fmt: skip
+        detail = (
+            f"; it disagrees with the school's group in {int(disagree.sum())} row(s), first row {disagree.idxmax()}"
+            if disagree.any()
+            else "; it agrees with the school groups"
+        )
+        read.warn(
+            f"program membership from schools.csv's group (participant/comparison); the '{column}' column of "
+            f"students.csv is not used{detail}",
+            "set each school's group in schools.csv; rename or delete the column to silence this warning.",
+            column=column,
+        )
 
 
 def _check_lookalike_ids(schools: pd.DataFrame, read: _Read) -> None:
@@ -841,9 +879,12 @@ def _check_lookalike_ids(schools: pd.DataFrame, read: _Read) -> None:
     folded = unique["school_id"].str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
     clashes = unique.loc[folded.duplicated(keep=False), "school_id"]
     if len(clashes):
-        read.warn(f"school IDs that differ by more than case or punctuation; {', '.join(map(repr, clashes))} "
-                  "are distinct IDs that read alike", "check that they are different schools; their report file "
-                  "names get a suffix to keep them apart.", column="school_id")  # fmt: skip
+        read.warn(
+            f"school IDs that differ by more than case or punctuation; {', '.join(map(repr, clashes))} "
+            "are distinct IDs that read alike",
+            "check that they are different schools; their report file names get a suffix to keep them apart.",
+            column="school_id",
+        )
 
 
 def _check_learning(frame: pd.DataFrame, read: _Read) -> None:
@@ -1039,8 +1080,9 @@ def load(path: str | Path) -> District:
         spec = next((s for s in TABLES.values() if s.filename == path.name.lower()), None)
         if spec is not None and path.is_dir() and spec.name not in reads:
             reads[spec.name] = _Read(spec, None, "")
-            reads[spec.name].error(f"a CSV file, but {path.name} is a folder",
-                                   "put the table's CSV file here, not a folder of that name.")  # fmt: skip
+            reads[spec.name].error(
+                f"a CSV file, but {path.name} is a folder", "put the table's CSV file here, not a folder of that name."
+            )
     for spec in TABLES.values():
         if spec.required and spec.name not in reads:
             problems.append(
@@ -1096,12 +1138,18 @@ def _outside_school_year(frames: Mapping[str, pd.DataFrame], plan: Plan) -> list
         outside = dates.notna() & ((dates < start) | (dates > end))
         if outside.any():
             row = outside.idxmax()
-            found.append(Problem(TABLES[name].filename,
-                                 f"dates in the school year {plan.school_year} ({start:%Y-%m-%d} to {end:%Y-%m-%d}); "
-                                 f"{int(outside.sum())} date(s) fall outside it, first in row {row} "
-                                 f"({dates[row]:%Y-%m-%d})",
-                                 "check the school_year in plan.yml, and whether day and month were swapped "
-                                 "(set date_format in plan.yml).", column="date", severity="warning"))  # fmt: skip
+            found.append(
+                Problem(
+                    TABLES[name].filename,
+                    f"dates in the school year {plan.school_year} ({start:%Y-%m-%d} to {end:%Y-%m-%d}); "
+                    f"{int(outside.sum())} date(s) fall outside it, first in row {row} "
+                    f"({dates[row]:%Y-%m-%d})",
+                    "check the school_year in plan.yml, and whether day and month were swapped "
+                    "(set date_format in plan.yml).",
+                    column="date",
+                    severity="warning",
+                )
+            )
     return found
 
 

@@ -81,17 +81,33 @@ def cost_lines(
     frames = []
     if costs is not None and len(costs):
         lines = costs.copy()
-        lines["school_year"] = school_year(lines["date"] if "date" in lines else pd.Series(pd.NaT, index=lines.index),
-                                           default_year)  # fmt: skip
+        lines["school_year"] = school_year(
+            lines["date"] if "date" in lines else pd.Series(pd.NaT, index=lines.index), default_year
+        )
         life = pd.to_numeric(lines["useful_life_years"], errors="coerce") if "useful_life_years" in lines else np.nan
-        lines["charged"] = [_annualized(a, n, discount_rate) for a, n in
-                            zip(lines["amount"].astype(float), pd.Series(life, index=lines.index))]  # fmt: skip
+        lines["charged"] = [
+            _annualized(a, n, discount_rate)
+            for a, n in zip(lines["amount"].astype(float), pd.Series(life, index=lines.index))
+        ]
         lines["hours"] = np.nan
         lines["source"] = "costs.csv"
         if "school_id" not in lines:
             lines["school_id"] = pd.NA
-        frames.append(lines[["item", "category", "funding_source", "school_id", "school_year", "amount", "hours",
-                             "charged", "source"]])  # fmt: skip
+        frames.append(
+            lines[
+                [
+                    "item",
+                    "category",
+                    "funding_source",
+                    "school_id",
+                    "school_year",
+                    "amount",
+                    "hours",
+                    "charged",
+                    "source",
+                ]
+            ]
+        )
     if include_time and attendance is not None and len(attendance):
         attended = attendance.copy()
         if sessions is not None:
@@ -110,11 +126,35 @@ def cost_lines(
         time["category"] = "participant_time"
         time["funding_source"] = TIME_SOURCE
         time["source"] = "attendance"
-        frames.append(time[["item", "category", "funding_source", "school_id", "school_year", "amount", "hours",
-                            "charged", "source"]])  # fmt: skip
+        frames.append(
+            time[
+                [
+                    "item",
+                    "category",
+                    "funding_source",
+                    "school_id",
+                    "school_year",
+                    "amount",
+                    "hours",
+                    "charged",
+                    "source",
+                ]
+            ]
+        )
     if not frames:
-        return pd.DataFrame(columns=["item", "category", "funding_source", "school_id", "school_year", "amount",
-                                     "hours", "charged", "source"])  # fmt: skip
+        return pd.DataFrame(
+            columns=[
+                "item",
+                "category",
+                "funding_source",
+                "school_id",
+                "school_year",
+                "amount",
+                "hours",
+                "charged",
+                "source",
+            ]
+        )
     out = pd.concat(frames, ignore_index=True)
     years = sorted(y for y in out["school_year"].dropna().unique() if y)
     if discount_rate and years:
@@ -183,9 +223,16 @@ def cost_ratios(total: float, denominators: dict[str, tuple[float, str]]) -> pd.
     rows = []
     for measure, (count, counted) in denominators.items():
         ok = count is not None and not pd.isna(count) and count > 0
-        rows.append({"measure": measure, "estimate": total / count if ok else np.nan, "total_cost": total,
-                     "denominator": count, "counted": counted,
-                     "status": "estimable" if ok else f"not estimable: no {counted}"})  # fmt: skip
+        rows.append(
+            {
+                "measure": measure,
+                "estimate": total / count if ok else np.nan,
+                "total_cost": total,
+                "denominator": count,
+                "counted": counted,
+                "status": "estimable" if ok else f"not estimable: no {counted}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -204,16 +251,29 @@ def cost_effectiveness(
     >>> print(cost_effectiveness(500.0, 0.1, -0.02, 0.22)["status"])
     not estimable: the effect's 95% interval includes zero
     """
-    out = {"measure": f"cost_per_student_per_{per:g}_sd", "cost_per_student": cost_per_student, "g": g,
-           "g_ci_low": g_low, "g_ci_high": g_high, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan}  # fmt: skip
+    out = {
+        "measure": f"cost_per_student_per_{per:g}_sd",
+        "cost_per_student": cost_per_student,
+        "g": g,
+        "g_ci_low": g_low,
+        "g_ci_high": g_high,
+        "estimate": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+    }
     if any(pd.isna(v) for v in (cost_per_student, g, g_low, g_high)):
         return {**out, "status": "not estimable: no effect estimate"}
     if g <= 0:
         return {**out, "status": "not estimable: the effect is zero or negative"}
     if g_low <= 0:
         return {**out, "status": f"not estimable: the effect's {ci:.0%} interval includes zero"}
-    return {**out, "estimate": cost_per_student / (g / per), "ci_low": cost_per_student / (g_high / per),
-            "ci_high": cost_per_student / (g_low / per), "status": "estimable"}  # fmt: skip
+    return {
+        **out,
+        "estimate": cost_per_student / (g / per),
+        "ci_low": cost_per_student / (g_high / per),
+        "ci_high": cost_per_student / (g_low / per),
+        "status": "estimable",
+    }
 
 
 def evaluate_cost(
@@ -248,9 +308,16 @@ def evaluate_cost(
         notes.append("costs.csv is absent: only participants' time is counted")
     if plan.cost.include_participant_time and plan.educator_hourly_rate == 0:
         notes.append("educator_hourly_rate is 0 in plan.yml: participants' time is counted at no cost")
-    lines = cost_lines(district.costs, district.attendance, district.educators, district.sessions,
-                       hourly_rate=plan.educator_hourly_rate, include_time=plan.cost.include_participant_time,
-                       default_year=plan.school_year, discount_rate=plan.cost.discount_rate)  # fmt: skip
+    lines = cost_lines(
+        district.costs,
+        district.attendance,
+        district.educators,
+        district.sessions,
+        hourly_rate=plan.educator_hourly_rate,
+        include_time=plan.cost.include_participant_time,
+        default_year=plan.school_year,
+        discount_rate=plan.cost.discount_rate,
+    )
     lines = allocate(lines, district.educators, district.schools)
     total = float(lines["charged"].sum())
     session_years = set()
@@ -274,27 +341,44 @@ def evaluate_cost(
         cost = float(lines.loc[lines["school_id"] == school, "charged"].sum())
         n_people = int((participants["school_id"] == school).sum())
         n_students = int(students.get(school, 0)) if students is not None else np.nan
-        school_rows.append({"school_id": school, "cost": cost, "participants": n_people,
-                            "hours": float(hours.loc[hours["school_id"] == school, "hours"].sum()),
-                            "students": n_students,
-                            "cost_per_participant": cost / n_people if n_people else np.nan,
-                            "cost_per_student": cost / n_students if n_students else np.nan})  # fmt: skip
+        school_rows.append(
+            {
+                "school_id": school,
+                "cost": cost,
+                "participants": n_people,
+                "hours": float(hours.loc[hours["school_id"] == school, "hours"].sum()),
+                "students": n_students,
+                "cost_per_participant": cost / n_people if n_people else np.nan,
+                "cost_per_student": cost / n_students if n_students else np.nan,
+            }
+        )
         if n_people == 0:
-            notes.append(Note(f"{school} has no participating educators: cost per participant not estimable",
-                              level=0, scope=school, kind="missing"))  # fmt: skip
-    schools = pd.DataFrame(school_rows, columns=["school_id", "cost", "participants", "hours", "students",
-                                                 "cost_per_participant", "cost_per_student"])  # fmt: skip
+            notes.append(
+                Note(
+                    f"{school} has no participating educators: cost per participant not estimable",
+                    level=0,
+                    scope=school,
+                    kind="missing",
+                )
+            )
+    schools = pd.DataFrame(
+        school_rows,
+        columns=["school_id", "cost", "participants", "hours", "students", "cost_per_participant", "cost_per_student"],
+    )
     # cost per participant reveals the number of participants: privacy.publish_levels hides it below min_n
     n_participants = len(participants[participants["school_id"].isin(program)])
     contact_hours = float(hours["hours"].sum()) if len(hours) else np.nan
     users = float(practice_users.sum()) if practice_users is not None else np.nan
     n_students = float(students.reindex(program).fillna(0).sum()) if students is not None else np.nan
-    ratios = cost_ratios(total, {
-        "cost_per_participant": (n_participants, "participating educators"),
-        "cost_per_contact_hour": (contact_hours, "PL hours attended"),
-        "cost_per_educator_using_practice": (users, "educators observed using the practice"),
-        "cost_per_student": (n_students, "students served in program schools"),
-    })  # fmt: skip
+    ratios = cost_ratios(
+        total,
+        {
+            "cost_per_participant": (n_participants, "participating educators"),
+            "cost_per_contact_hour": (contact_hours, "PL hours attended"),
+            "cost_per_educator_using_practice": (users, "educators observed using the practice"),
+            "cost_per_student": (n_students, "students served in program schools"),
+        },
+    )
     tables = {
         "lines": lines,
         "by_category": cost_totals(lines, "category"),
@@ -309,27 +393,34 @@ def evaluate_cost(
     }
     if effect is not None:
         per_student = ratios.set_index("measure").loc["cost_per_student", "estimate"]
-        row = cost_effectiveness(per_student, effect.get("hedges_g"), effect.get("g_ci_low"), effect.get("g_ci_high"),
-                                 ci=plan.ci)  # fmt: skip
+        row = cost_effectiveness(
+            per_student, effect.get("hedges_g"), effect.get("g_ci_low"), effect.get("g_ci_high"), ci=plan.ci
+        )
         tables["effectiveness"] = pd.DataFrame([row])
         if row["status"] != "estimable":
             notes.append(f"cost per student per 0.1 SD of effect {row['status']}")
     shared = lines[lines["allocated"]]
     if len(shared):
-        notes.append("district-level costs are shared among participant schools in proportion to their participating "
-                     "educators")  # fmt: skip
-    meta = {"total": total, "hourly_rate": plan.educator_hourly_rate,
-            "include_participant_time": plan.cost.include_participant_time,
-            "discount_rate": plan.cost.discount_rate, "budget_total": float(lines.loc[lines["source"] == "costs.csv", "charged"].sum()),
-            "time_total": float(lines.loc[lines["source"] == "attendance", "charged"].sum())}  # fmt: skip
+        notes.append(
+            "district-level costs are shared among participant schools in proportion to their participating educators"
+        )
+    meta = {
+        "total": total,
+        "hourly_rate": plan.educator_hourly_rate,
+        "include_participant_time": plan.cost.include_participant_time,
+        "discount_rate": plan.cost.discount_rate,
+        "budget_total": float(lines.loc[lines["source"] == "costs.csv", "charged"].sum()),
+        "time_total": float(lines.loc[lines["source"] == "attendance", "charged"].sum()),
+    }
     return LevelResult(0, name, tables, tuple(notes), meta)
 
 
 def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
     practice, outcomes = upstream.get(4), upstream.get(5)
     effect = outcomes.tables["effect"].iloc[0] if outcomes is not None and "effect" in outcomes.tables else None
-    return evaluate_cost(district, practice_users=None if practice is None else practice.handoff.get("users"),
-                         effect=effect)  # fmt: skip
+    return evaluate_cost(
+        district, practice_users=None if practice is None else practice.handoff.get("users"), effect=effect
+    )
 
 
 def _headline(result: LevelResult, cell: Cell) -> dict | None:

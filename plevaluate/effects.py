@@ -138,8 +138,26 @@ def paired_effects(pre: np.ndarray, post: np.ndarray, ci: float = 0.95) -> dict[
     pre, post = np.asarray(pre, float), np.asarray(post, float)
     diff = post - pre
     n = len(diff)
-    keys = ("mean_gain", "sd_gain", "gain_ci_low", "gain_ci_high", "t", "df", "p_value", "d_z", "d_z_ci_low",
-            "d_z_ci_high", "d_av", "d_av_ci_low", "d_av_ci_high", "g_av", "g_av_ci_low", "g_av_ci_high", "sd_pre", "sd_post")  # fmt: skip
+    keys = (
+        "mean_gain",
+        "sd_gain",
+        "gain_ci_low",
+        "gain_ci_high",
+        "t",
+        "df",
+        "p_value",
+        "d_z",
+        "d_z_ci_low",
+        "d_z_ci_high",
+        "d_av",
+        "d_av_ci_low",
+        "d_av_ci_high",
+        "g_av",
+        "g_av_ci_low",
+        "g_av_ci_high",
+        "sd_pre",
+        "sd_post",
+    )
     out = dict.fromkeys(keys, float("nan"))
     out["n"] = n
     if n < 2:

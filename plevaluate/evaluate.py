@@ -130,8 +130,10 @@ class Evaluation:
         """
         folder = Path(folder)
         if folder.is_symlink() or folder.exists() and not is_ours(folder):
-            raise ValueError(f"{folder} exists and was not written by plevaluate: it is never replaced or "
-                             "removed; choose another folder")  # fmt: skip
+            raise ValueError(
+                f"{folder} exists and was not written by plevaluate: it is never replaced or "
+                "removed; choose another folder"
+            )
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = mark(Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent)))
         staging.chmod(0o755)  # readable like the reports beside it (mkdtemp makes it private)
@@ -139,8 +141,13 @@ class Evaluation:
         frames = {"chain": self.chain, "sentences": self.sentences, "schools": self.schools}
         manifest["frames"] = {name: _write(frame, staging / f"{name}.csv") for name, frame in frames.items()}
         for number, result in self.levels.items():
-            entry = {"name": result.name, "notes": [n.as_dict() for n in result.notes], "meta": _jsonable(result.meta),
-                     "evidence": result.evidence, "tables": {}}  # fmt: skip
+            entry = {
+                "name": result.name,
+                "notes": [n.as_dict() for n in result.notes],
+                "meta": _jsonable(result.meta),
+                "evidence": result.evidence,
+                "tables": {},
+            }
             for name, frame in result.tables.items():
                 entry["tables"][name] = _write(frame, staging / f"level{number}_{name}.csv")
             manifest["levels"][str(number)] = entry
@@ -164,10 +171,18 @@ class Evaluation:
         for number, entry in manifest["levels"].items():
             tables = {name: _read(folder / f"level{number}_{name}.csv", spec) for name, spec in entry["tables"].items()}
             notes = tuple(Note.from_value(n, int(number)) for n in entry["notes"])
-            levels[int(number)] = LevelResult(int(number), entry["name"], tables, notes, entry["meta"],
-                                              entry["evidence"])  # fmt: skip
-        return cls(levels, frames["chain"], frames["sentences"], frames["schools"], manifest["plan"],
-                   manifest["provenance"], bool(manifest.get("published", False)))  # fmt: skip
+            levels[int(number)] = LevelResult(
+                int(number), entry["name"], tables, notes, entry["meta"], entry["evidence"]
+            )
+        return cls(
+            levels,
+            frames["chain"],
+            frames["sentences"],
+            frames["schools"],
+            manifest["plan"],
+            manifest["provenance"],
+            bool(manifest.get("published", False)),
+        )
 
 
 def _jsonable(value):
@@ -255,8 +270,13 @@ def _isolated(level: Level, district: District, upstream: dict[int, LevelResult]
         return level.run(district, upstream)
     except (ValueError, ZeroDivisionError, np.linalg.LinAlgError, KeyError, IndexError) as error:
         reason = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
-        return LevelResult(level.number, level.name.lower(), notes=(f"could not be computed: {reason}",),
-                           meta={"error": reason}, evidence=False)  # fmt: skip
+        return LevelResult(
+            level.number,
+            level.name.lower(),
+            notes=(f"could not be computed: {reason}",),
+            meta={"error": reason},
+            evidence=False,
+        )
 
 
 def _normalized(levels: Mapping[int, LevelResult], ci: float) -> dict[int, LevelResult]:

@@ -106,8 +106,15 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
     left = -wide[[c for c in categories if c < mid]].sum(axis=1) - wide.get(mid, 0) / 2
     colours = _LIKERT if k == 5 else sns.color_palette("RdBu", k).as_hex()
     for colour, category in zip(colours, categories):
-        ax.barh(wide.index.map(label), wide[category], left=left, color=colour,
-                label=f"{category:g}", edgecolor="white", linewidth=0.5)  # fmt: skip
+        ax.barh(
+            wide.index.map(label),
+            wide[category],
+            left=left,
+            color=colour,
+            label=f"{category:g}",
+            edgecolor="white",
+            linewidth=0.5,
+        )
         left = left + wide[category]
     ax.axvline(0, color="black", linewidth=0.8)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{abs(v):.0%}"))
@@ -115,14 +122,26 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
     ax.legend(title="answer", ncols=k, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     best, worst = agree.idxmax(), agree.idxmin()
     ax.set_title(
-        textwrap.fill(title or f"Most agreement: '{label(best, 200)}' ({agree[best]:.0%}); least: '{label(worst, 200)}' "
-                      f"({agree[worst]:.0%})", 100), loc="left", fontsize=10,
-    )  # fmt: skip
+        textwrap.fill(
+            title
+            or f"Most agreement: '{label(best, 200)}' ({agree[best]:.0%}); least: '{label(worst, 200)}' "
+            f"({agree[worst]:.0%})",
+            100,
+        ),
+        loc="left",
+        fontsize=10,
+    )
     if hidden:
         fig.text(
-            0.01, 0.01, textwrap.fill("Not shown (too few respondents, or protecting a smaller group): "
-                                      + "; ".join(label(h, 200) for h in hidden), 140), fontsize=8
-        )  # fmt: skip
+            0.01,
+            0.01,
+            textwrap.fill(
+                "Not shown (too few respondents, or protecting a smaller group): "
+                + "; ".join(label(h, 200) for h in hidden),
+                140,
+            ),
+            fontsize=8,
+        )
     fig.tight_layout()
     return fig
 
@@ -142,7 +161,7 @@ def prepost_chart(pairs: pd.DataFrame, gains: pd.DataFrame, *, title: str = "") 
         [
             pd.DataFrame({"occasion": "before", "score": matched["pre"]}),
             pd.DataFrame({"occasion": "after", "score": matched["post"]}),
-        ]  # fmt: skip
+        ]
     )
     row = gains.set_index("measure").loc["g_av"]
     fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -151,15 +170,25 @@ def prepost_chart(pairs: pd.DataFrame, gains: pd.DataFrame, *, title: str = "") 
         ax.set_axis_off()
         ax.set_title(title or "Scores before and after: too few educators to show", loc="left")
         return fig
-    sns.boxplot(long, x="score", y="occasion", hue="occasion", palette=[PALETTE["grey"], PALETTE["blue"]], ax=ax,
-                width=0.5, legend=False)  # fmt: skip
+    sns.boxplot(
+        long,
+        x="score",
+        y="occasion",
+        hue="occasion",
+        palette=[PALETTE["grey"], PALETTE["blue"]],
+        ax=ax,
+        width=0.5,
+        legend=False,
+    )
     ax.set_ylabel("")
     if np.isnan(row["estimate"]):
         caption = "Effect size not estimable (fewer than two educators with both scores, or no variation)."
         heading = "Scores before and after"
     else:
-        caption = (f"Gain in SD units (g_av) = {row['estimate']:.2f}, 95% CI {row['ci_low']:.2f} to "
-                   f"{row['ci_high']:.2f}; {int(row['n'])} educators with both scores, {int(row['n_missing'])} without.")  # fmt: skip
+        caption = (
+            f"Gain in SD units (g_av) = {row['estimate']:.2f}, 95% CI {row['ci_low']:.2f} to "
+            f"{row['ci_high']:.2f}; {int(row['n'])} educators with both scores, {int(row['n_missing'])} without."
+        )
         heading = (
             f"Scores rose by {row['estimate']:.2f} standard deviations"
             if row["estimate"] > 0
@@ -194,8 +223,18 @@ def conditions_heatmap(
         labels = labels + delta.map(lambda d: "" if np.isnan(d) or d == 0 else f" ({d:+g})")
     fig, ax = plt.subplots(figsize=(1.3 * wide.shape[1] + 3, 0.4 * wide.shape[0] + 1.8))
     cmap = sns.light_palette(PALETTE["blue"], 4, as_cmap=True)
-    sns.heatmap(wide, annot=labels, fmt="", cmap=cmap, vmin=1, vmax=4, linewidths=0.5, linecolor="white", ax=ax,
-                cbar_kws={"ticks": [1, 2, 3, 4]})  # fmt: skip
+    sns.heatmap(
+        wide,
+        annot=labels,
+        fmt="",
+        cmap=cmap,
+        vmin=1,
+        vmax=4,
+        linewidths=0.5,
+        linecolor="white",
+        ax=ax,
+        cbar_kws={"ticks": [1, 2, 3, 4]},
+    )
     colourbar = ax.collections[0].colorbar
     colourbar.set_ticklabels([f"{k} {v}" for k, v in RATING_WORDS.items()])
     ax.set_yticklabels([plain((names or {}).get(s, s)) for s in wide.index], rotation=0)
@@ -239,8 +278,9 @@ def implementation_chart(
         return _empty_figure(title or "Implementation by month: no classroom observations to show")
     columns = min(4, max(1, len(ids)))
     rows = int(np.ceil(len(ids) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.0 * rows + 0.8), sharex=True, sharey=True,
-                             squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(2.6 * columns, 2.0 * rows + 0.8), sharex=True, sharey=True, squeeze=False
+    )
     months = sorted(rates["month"].dropna().unique())
     position = {m: i for i, m in enumerate(months)}
     for ax, school in zip(axes.flat, ids):
@@ -251,8 +291,7 @@ def implementation_chart(
             mine = schools[schools["school_id"] == school]
             protects = "complementary" in mine and mine["complementary"].fillna(False).astype(bool).all()
             why = "not shown: protects\na smaller group" if protects else "too few educators\nobserved"
-            ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=8,
-                    color=PALETTE["grey"])  # fmt: skip
+            ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=8, color=PALETTE["grey"])
         else:
             ax.fill_between(x, part["ci_low"], part["ci_high"], color=PALETTE["sky"], alpha=0.3, linewidth=0)
             ax.plot(x, part["estimate"], color=PALETTE["blue"], marker="o", markersize=3)
@@ -271,13 +310,20 @@ def implementation_chart(
         heading = title
     elif len(shown) >= 2:
         first, last = shown.iloc[0], shown.iloc[-1]
-        heading = (f"Across participant schools the practice was seen in {first['estimate']:.0%} of visits in "
-                   f"{first['month']} and {last['estimate']:.0%} in {last['month']}")  # fmt: skip
+        heading = (
+            f"Across participant schools the practice was seen in {first['estimate']:.0%} of visits in "
+            f"{first['month']} and {last['estimate']:.0%} in {last['month']}"
+        )
     else:
         heading = "Implementation of the practice by month"
     fig.suptitle(textwrap.fill(heading, 110), x=0.01, ha="left", fontsize=11)
-    fig.text(0.01, 0.01, f"Blue: the school, with its {ci} interval. Grey: all participant schools."
-             + (" Dashed: the target." if target is not None else ""), fontsize=8)  # fmt: skip
+    fig.text(
+        0.01,
+        0.01,
+        f"Blue: the school, with its {ci} interval. Grey: all participant schools."
+        + (" Dashed: the target." if target is not None else ""),
+        fontsize=8,
+    )
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
 
@@ -307,16 +353,32 @@ def funnel_chart(
     ax.axhline(p0, color="black", linewidth=1)
     for tag, style in (("95", "--"), ("998", ":")):
         for side in ("low", "high"):
-            ax.plot(curve["n"], curve[f"{side}_{tag}"], color=PALETTE["grey"], linestyle=style, linewidth=1,
-                    label=f"{'95%' if tag == '95' else '99.8%'} limits" if side == "low" else None)  # fmt: skip
+            ax.plot(
+                curve["n"],
+                curve[f"{side}_{tag}"],
+                color=PALETTE["grey"],
+                linestyle=style,
+                linewidth=1,
+                label=f"{'95%' if tag == '95' else '99.8%'} limits" if side == "low" else None,
+            )
     outside = shown["position"] != "within"
     ax.scatter(shown.loc[~outside, "n"], shown.loc[~outside, "estimate"], color=PALETTE["blue"], zorder=3)
-    ax.scatter(shown.loc[outside, "n"], shown.loc[outside, "estimate"], color=PALETTE["vermillion"], zorder=3,
-               label="outside the 95% limits")  # fmt: skip
+    ax.scatter(
+        shown.loc[outside, "n"],
+        shown.loc[outside, "estimate"],
+        color=PALETTE["vermillion"],
+        zorder=3,
+        label="outside the 95% limits",
+    )
     labelled = shown["school_id"].eq(highlight) if highlight is not None else outside
     for row in shown[labelled].itertuples():
-        ax.annotate(plain((names or {}).get(row.school_id, row.school_id)), (row.n, row.estimate), fontsize=7,
-                    xytext=(4, 3), textcoords="offset points")  # fmt: skip
+        ax.annotate(
+            plain((names or {}).get(row.school_id, row.school_id)),
+            (row.n, row.estimate),
+            fontsize=7,
+            xytext=(4, 3),
+            textcoords="offset points",
+        )
     ax.set_xlabel("observations in the school")
     ax.set_ylabel("practice seen")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
@@ -329,9 +391,13 @@ def funnel_chart(
     if highlight is not None:
         mine = shown[shown["school_id"] == highlight]
         place = "" if mine.empty else str(mine["position"].iloc[0])
-        heading = ("This school is within the range chance alone would produce" if place == "within" else
-                   f"This school is {place} limits" if place else
-                   f"{len(flagged)} school(s) outside the 95% limits")  # fmt: skip
+        heading = (
+            "This school is within the range chance alone would produce"
+            if place == "within"
+            else f"This school is {place} limits"
+            if place
+            else f"{len(flagged)} school(s) outside the 95% limits"
+        )
     elif flagged:
         heading = f"Outside the 95% limits: {', '.join(plain((names or {}).get(s, s)) for s in flagged)}"
     else:
@@ -340,11 +406,16 @@ def funnel_chart(
     hidden = table.loc[table["suppressed"].astype(bool), "school_id"].tolist()
     if hidden and highlight is None:
         listed = ", ".join(plain((names or {}).get(s, s)) for s in hidden)
-        fig.text(0.01, 0.01, f"Not shown (too few educators observed, or protecting such a school): {listed}",
-                 fontsize=8)  # fmt: skip
+        fig.text(
+            0.01, 0.01, f"Not shown (too few educators observed, or protecting such a school): {listed}", fontsize=8
+        )
     elif hidden:
-        fig.text(0.01, 0.01, f"{len(hidden)} school(s) not shown (too few educators observed, or protecting such a "
-                 "school)", fontsize=8)  # fmt: skip
+        fig.text(
+            0.01,
+            0.01,
+            f"{len(hidden)} school(s) not shown (too few educators observed, or protecting such a school)",
+            fontsize=8,
+        )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
@@ -362,8 +433,14 @@ def dose_response_chart(
     shown = bands[~bands["suppressed"]].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7, 3.4))
     x = np.arange(len(shown))
-    ax.errorbar(x, shown["estimate"], yerr=[shown["estimate"] - shown["ci_low"], shown["ci_high"] - shown["estimate"]],
-                fmt="o", color=PALETTE["blue"], capsize=3)  # fmt: skip
+    ax.errorbar(
+        x,
+        shown["estimate"],
+        yerr=[shown["estimate"] - shown["ci_low"], shown["ci_high"] - shown["estimate"]],
+        fmt="o",
+        color=PALETTE["blue"],
+        capsize=3,
+    )
     ax.set_xticks(x, shown["hours_band"].astype(str), fontsize=8)
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
@@ -377,8 +454,13 @@ def dose_response_chart(
         )
         if more == "lower":
             heading = title or "Teachers with more PL hours used the practice less often"
-        fig.text(0.01, 0.01, f"Odds of the practice per 10 more hours: x{row['estimate']:.2f} ({ci} CI "
-                 f"{row['ci_low']:.2f} to {row['ci_high']:.2f}), adjusted for month; correlational.", fontsize=8)  # fmt: skip
+        fig.text(
+            0.01,
+            0.01,
+            f"Odds of the practice per 10 more hours: x{row['estimate']:.2f} ({ci} CI "
+            f"{row['ci_low']:.2f} to {row['ci_high']:.2f}), adjusted for month; correlational.",
+            fontsize=8,
+        )
     ax.set_title(title or heading, loc="left")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
@@ -411,8 +493,14 @@ def interval_chart(
     hidden = rows["suppressed"].astype(bool) if "suppressed" in rows else pd.Series(False, index=rows.index)
     shown = ~hidden & rows["estimate"].notna()
     est, low, high = rows["estimate"], rows["ci_low"].fillna(rows["estimate"]), rows["ci_high"].fillna(rows["estimate"])
-    ax.errorbar(est[shown], y[shown], xerr=[est[shown] - low[shown], high[shown] - est[shown]], fmt="o",
-                color=PALETTE["blue"], capsize=3)  # fmt: skip
+    ax.errorbar(
+        est[shown],
+        y[shown],
+        xerr=[est[shown] - low[shown], high[shown] - est[shown]],
+        fmt="o",
+        color=PALETTE["blue"],
+        capsize=3,
+    )
     protecting = rows["complementary"].fillna(False).astype(bool) if "complementary" in rows else hidden & False
     for yy, protects in zip(y[~shown.to_numpy()], protecting[~shown].to_numpy()):
         text = "not shown (protects a smaller group)" if protects else "too few people to report"
@@ -452,21 +540,29 @@ def cost_chart(by_source_category: pd.DataFrame, *, title: str = "") -> Figure:
     by_source_category : DataFrame
         ``by_source_category`` from `plevaluate.cost.evaluate_cost`: funding_source, category, cost.
     """
-    wide = by_source_category.pivot_table(index="funding_source", columns="category", values="cost", aggfunc="sum",
-                                          fill_value=0.0)  # fmt: skip
+    wide = by_source_category.pivot_table(
+        index="funding_source", columns="category", values="cost", aggfunc="sum", fill_value=0.0
+    )
     wide = wide.loc[wide.sum(axis=1).sort_values().index]
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(wide) + 1.8))
     left = np.zeros(len(wide))
     colours = list(PALETTE.values())
     for colour, category in zip(colours * 2, wide.columns):
-        ax.barh([plain(s) for s in wide.index], wide[category], left=left, color=colour,
-                label=_CATEGORY_LABELS.get(category, plain(category)))  # fmt: skip
+        ax.barh(
+            [plain(s) for s in wide.index],
+            wide[category],
+            left=left,
+            color=colour,
+            label=_CATEGORY_LABELS.get(category, plain(category)),
+        )
         left = left + wide[category].to_numpy()
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"${v / 1000:,.0f}k"))
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     total = wide.to_numpy().sum()
     top = wide.sum(axis=1).idxmax()
-    ax.set_title(title or f"${total:,.0f} in all; the largest source: {plain(top)} ({wide.loc[top].sum() / total:.0%})",
-                 loc="left")  # fmt: skip
+    ax.set_title(
+        title or f"${total:,.0f} in all; the largest source: {plain(top)} ({wide.loc[top].sum() / total:.0%})",
+        loc="left",
+    )
     fig.tight_layout()
     return fig

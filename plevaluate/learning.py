@@ -86,8 +86,10 @@ def _mcnemar_exact(before: np.ndarray, after: np.ndarray) -> float:
     discordant pairs."""
     from statsmodels.stats.contingency_tables import mcnemar
 
-    table = [[int((before & after).sum()), int((before & ~after).sum())],
-             [int((~before & after).sum()), int((~before & ~after).sum())]]  # fmt: skip
+    table = [
+        [int((before & after).sum()), int((before & ~after).sum())],
+        [int((~before & after).sum()), int((~before & ~after).sum())],
+    ]
     return float(mcnemar(table, exact=True).pvalue)
 
 
@@ -136,15 +138,39 @@ def learning_gains(
             base = dict(zip(by, key), level=2, assessment_id=assessment, n=len(matched))
             base["n_missing"] = int((scores["status"] != "matched").sum())
             effects = paired_effects(matched["pre"], matched["post"], ci)
-            rows.append({**base, "measure": "mean_gain", "estimate": effects["mean_gain"],
-                         "ci_low": effects["gain_ci_low"], "ci_high": effects["gain_ci_high"],
-                         "p_value": effects["p_value"], "method": "paired t-test"})  # fmt: skip
-            rows.append({**base, "measure": "d_z", "estimate": effects["d_z"], "ci_low": effects["d_z_ci_low"],
-                         "ci_high": effects["d_z_ci_high"], "p_value": effects["p_value"],
-                         "method": "mean gain / SD of gains; noncentral t interval (Lakens 2013)"})  # fmt: skip
-            rows.append({**base, "measure": "g_av", "estimate": effects["g_av"], "ci_low": effects["g_av_ci_low"],
-                         "ci_high": effects["g_av_ci_high"], "p_value": effects["p_value"],
-                         "method": "mean gain / mean of pre and post SD, Hedges-corrected (Lakens 2013)"})  # fmt: skip
+            rows.append(
+                {
+                    **base,
+                    "measure": "mean_gain",
+                    "estimate": effects["mean_gain"],
+                    "ci_low": effects["gain_ci_low"],
+                    "ci_high": effects["gain_ci_high"],
+                    "p_value": effects["p_value"],
+                    "method": "paired t-test",
+                }
+            )
+            rows.append(
+                {
+                    **base,
+                    "measure": "d_z",
+                    "estimate": effects["d_z"],
+                    "ci_low": effects["d_z_ci_low"],
+                    "ci_high": effects["d_z_ci_high"],
+                    "p_value": effects["p_value"],
+                    "method": "mean gain / SD of gains; noncentral t interval (Lakens 2013)",
+                }
+            )
+            rows.append(
+                {
+                    **base,
+                    "measure": "g_av",
+                    "estimate": effects["g_av"],
+                    "ci_low": effects["g_av_ci_low"],
+                    "ci_high": effects["g_av_ci_high"],
+                    "p_value": effects["p_value"],
+                    "method": "mean gain / mean of pre and post SD, Hedges-corrected (Lakens 2013)",
+                }
+            )
             cutoff = mastery_share * matched["max_score"]
             before = (matched["pre"] >= cutoff).to_numpy()
             after = (matched["post"] >= cutoff).to_numpy()
@@ -153,12 +179,31 @@ def learning_gains(
                 n_known = int(known.sum())
                 low, high = wilson_interval(flags[known].sum(), n_known, ci)
                 p_value = _mcnemar_exact(before[known], after[known]) if p is None and n_known else np.nan
-                rows.append({**base, "measure": measure, "estimate": flags[known].mean() if n_known else np.nan,
-                             "ci_low": float(low), "ci_high": float(high), "p_value": p_value,
-                             "method": f"share >= {mastery_share:.0%} of max_score; Wilson interval"
-                             + ("; McNemar exact test" if p is None else "")})  # fmt: skip
-    columns = ["level", *by, "assessment_id", "measure", "estimate", "ci_low", "ci_high", "p_value", "n",
-               "n_missing", "method"]  # fmt: skip
+                rows.append(
+                    {
+                        **base,
+                        "measure": measure,
+                        "estimate": flags[known].mean() if n_known else np.nan,
+                        "ci_low": float(low),
+                        "ci_high": float(high),
+                        "p_value": p_value,
+                        "method": f"share >= {mastery_share:.0%} of max_score; Wilson interval"
+                        + ("; McNemar exact test" if p is None else ""),
+                    }
+                )
+    columns = [
+        "level",
+        *by,
+        "assessment_id",
+        "measure",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n",
+        "n_missing",
+        "method",
+    ]
     return suppress(pd.DataFrame(rows, columns=columns), min_n)
 
 
@@ -182,8 +227,11 @@ def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25, min_n: i
             row["differs"] = bool(abs(smd["g"]) > threshold or p < 0.05)
             if row["differs"]:
                 # a difference about fewer than min_n people is itself a statistic about a small group
-                by = (f" {abs(smd['g']):.2f} SD {'lower' if smd['g'] > 0 else 'higher'}" if len(gone) >= min_n
-                      else (" lower" if smd["g"] > 0 else " higher"))  # fmt: skip
+                by = (
+                    f" {abs(smd['g']):.2f} SD {'lower' if smd['g'] > 0 else 'higher'}"
+                    if len(gone) >= min_n
+                    else (" lower" if smd["g"] > 0 else " higher")
+                )
                 warnings.warn(
                     f"assessment {assessment}: the {format_n(len(gone), min_n)} educators with no post score scored"
                     f"{by} at pre than those who completed both; the gains describe completers only",
@@ -224,11 +272,32 @@ def program_effect(pairs: pd.DataFrame, *, group: str = "participant", ci: float
         g = hedges_omega(n1 + n2) * diff / pooled
         se = float(np.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2))))
         z = stats.norm.ppf(0.5 + ci / 2)
-        rows.append({"level": 2, "assessment_id": assessment, "measure": "did_g", "estimate": g,
-                     "ci_low": g - z * se, "ci_high": g + z * se, "se": se, "n_treatment": n1, "n_comparison": n2,
-                     "method": "WWC difference-in-differences g (post SD pooled)"})  # fmt: skip
-    columns = ["level", "assessment_id", "measure", "estimate", "ci_low", "ci_high", "se", "n_treatment",
-               "n_comparison", "method"]  # fmt: skip
+        rows.append(
+            {
+                "level": 2,
+                "assessment_id": assessment,
+                "measure": "did_g",
+                "estimate": g,
+                "ci_low": g - z * se,
+                "ci_high": g + z * se,
+                "se": se,
+                "n_treatment": n1,
+                "n_comparison": n2,
+                "method": "WWC difference-in-differences g (post SD pooled)",
+            }
+        )
+    columns = [
+        "level",
+        "assessment_id",
+        "measure",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "se",
+        "n_treatment",
+        "n_comparison",
+        "method",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -291,11 +360,21 @@ def evaluate_learning(district: District, *, ci: float | None = None) -> LevelRe
             f"{format_n(incomplete, plan.min_n)} educator-assessment(s) are missing a pre or a post score; gains use "
             f"the {format_n(counts.get('matched', 0), plan.min_n)} with both"
         )
-    meta = {"min_n": plan.min_n, "ci": ci, "mastery_share": goal.mastery_share, "target": goal.target,
-            "participants": int(participants["educator_id"].nunique())}  # fmt: skip
+    meta = {
+        "min_n": plan.min_n,
+        "ci": ci,
+        "mastery_share": goal.mastery_share,
+        "target": goal.target,
+        "participants": int(participants["educator_id"].nunique()),
+    }
     matched = participants[participants["status"] == "matched"]
-    tables = {"coverage": coverage(matched, level=2, records=None, people="educator_id"), "gains": table,
-              "missing": missing, "program_effect": effect, "target": target}  # fmt: skip
+    tables = {
+        "coverage": coverage(matched, level=2, records=None, people="educator_id"),
+        "gains": table,
+        "missing": missing,
+        "program_effect": effect,
+        "target": target,
+    }
     return LevelResult(2, name, tables, tuple(notes), meta)
 
 

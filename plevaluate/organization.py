@@ -93,14 +93,37 @@ def structure_means(ratings: pd.DataFrame, *, group: str = "participant", ci: fl
     member_schools = school[school["school_id"].isin(members["school_id"].unique())]
     for (structure, term, order), part in member_schools.groupby(keys, observed=True, sort=True):
         mean, low, high = _across_schools(part["estimate"], ci)
-        rows.append({"breakdown": "district", "school_id": pd.NA, "structure": structure, "term": term,
-                     "term_order": order, "estimate": mean, "ci_low": low, "ci_high": high, "n": len(part),
-                     "method": f"mean over {group} schools; t interval across schools"})  # fmt: skip
+        rows.append(
+            {
+                "breakdown": "district",
+                "school_id": pd.NA,
+                "structure": structure,
+                "term": term,
+                "term_order": order,
+                "estimate": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "n": len(part),
+                "method": f"mean over {group} schools; t interval across schools",
+            }
+        )
     out = pd.concat([pd.DataFrame(rows), school], ignore_index=True)
     out.insert(0, "level", 3)
     out["measure"] = "mean_rating"
-    columns = ["level", "breakdown", "school_id", "structure", "term", "term_order", "measure", "estimate",
-               "ci_low", "ci_high", "n", "method"]  # fmt: skip
+    columns = [
+        "level",
+        "breakdown",
+        "school_id",
+        "structure",
+        "term",
+        "term_order",
+        "measure",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "n",
+        "method",
+    ]
     return out[columns]
 
 
@@ -176,12 +199,29 @@ def conditions_target(
     school["at_least"] = school["estimate"] >= rating_at_least
     n, hits = len(school), int(school["at_least"].sum())
     low, high = (float(v) for v in wilson_interval(hits, n, ci)) if n else (np.nan, np.nan)
-    district = pd.DataFrame([{"breakdown": "district", "school_id": pd.NA, "measure": "share_schools_at_least",
-                              "estimate": hits / n if n else np.nan, "ci_low": low, "ci_high": high, "n": n,
-                              "method": f"{what} rated >= {rating_at_least:g} in the latest term; Wilson interval"}])  # fmt: skip
+    district = pd.DataFrame(
+        [
+            {
+                "breakdown": "district",
+                "school_id": pd.NA,
+                "measure": "share_schools_at_least",
+                "estimate": hits / n if n else np.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "n": n,
+                "method": f"{what} rated >= {rating_at_least:g} in the latest term; Wilson interval",
+            }
+        ]
+    )
     district = target_status(district, target)
-    school = school.assign(breakdown="school_id", measure="latest_rating", ci_low=np.nan, ci_high=np.nan, n=1,
-                           method=f"{what}, latest term")  # fmt: skip
+    school = school.assign(
+        breakdown="school_id",
+        measure="latest_rating",
+        ci_low=np.nan,
+        ci_high=np.nan,
+        n=1,
+        method=f"{what}, latest term",
+    )
     school = target_status(school, rating_at_least).drop(columns=["met"])
     school["status"] = np.where(school["at_least"], "at or above the rating", "below the rating")
     out = pd.concat([district, school], ignore_index=True)
@@ -212,15 +252,31 @@ def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: 
             reasons.append(f"latest mean rating {mean:.1f}, below {label}")
         if part["terms_rated"].max() > 1 and growth <= 0:
             reasons.append("no growth since the first term")
-        rows.append({"school_id": school, "latest_mean": mean, "indicators_below": below,
-                     "indicators": len(part), "share_at_least": 1 - below / len(part), "change": growth,
-                     "flagged": bool(reasons),
-                     "reason": "; ".join(reasons)})  # fmt: skip
+        rows.append(
+            {
+                "school_id": school,
+                "latest_mean": mean,
+                "indicators_below": below,
+                "indicators": len(part),
+                "share_at_least": 1 - below / len(part),
+                "change": growth,
+                "flagged": bool(reasons),
+                "reason": "; ".join(reasons),
+            }
+        )
     return pd.DataFrame(
         rows,
-        columns=["school_id", "latest_mean", "indicators_below", "indicators", "share_at_least", "change", "flagged",
-                 "reason"],
-    )  # fmt: skip
+        columns=[
+            "school_id",
+            "latest_mean",
+            "indicators_below",
+            "indicators",
+            "share_at_least",
+            "change",
+            "flagged",
+            "reason",
+        ],
+    )
 
 
 def _attended(attendance: pd.DataFrame, educators: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
@@ -284,8 +340,15 @@ def role_participation(
     rows = []
     for key, part in per_person.groupby(list(by), observed=True, sort=True, dropna=False):
         mean, low, high = _across_schools(part["attended"], 0.95)
-        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "estimate": mean, "ci_low": low,
-                     "ci_high": high, "n": len(part)})  # fmt: skip
+        rows.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                "estimate": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "n": len(part),
+            }
+        )
     out = pd.DataFrame(rows, columns=[*by, "estimate", "ci_low", "ci_high", "n"])
     out.insert(0, "level", 3)
     out.insert(1 + len(by), "measure", "share_of_sessions_attended")
@@ -323,8 +386,14 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
         matrix = conditions_matrix(ratings).stack(level=[0, 1], future_stack=True).rename("rating").reset_index()
         matrix.insert(1, "group", matrix["school_id"].map(district.schools.set_index("school_id")["group"]))
         tables["matrix"] = matrix
-        tables["target"] = conditions_target(ratings, indicator=goal.indicator, structure=goal.structure,
-                                             rating_at_least=goal.rating_at_least, target=goal.target, ci=ci)  # fmt: skip
+        tables["target"] = conditions_target(
+            ratings,
+            indicator=goal.indicator,
+            structure=goal.structure,
+            rating_at_least=goal.rating_at_least,
+            target=goal.target,
+            ci=ci,
+        )
         flags = flag_schools(ratings, rating_at_least=goal.rating_at_least)
         tables["flags"] = flags
         for row in flags[flags["flagged"]].itertuples():
@@ -339,8 +408,10 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
     if district.attendance is not None and district.sessions is not None:
         tables["principals"] = principal_participation(district.attendance, district.educators, district.sessions)
         missing = sorted(set(district.schools["school_id"]) - set(tables["principals"]["school_id"]))
-        notes += [Note("no principal is listed in educators.csv for this school", level=3, scope=school,
-                       kind="missing") for school in missing]  # fmt: skip
+        notes += [
+            Note("no principal is listed in educators.csv for this school", level=3, scope=school, kind="missing")
+            for school in missing
+        ]
         by = ("participant", "role") if "participant" in district.educators else ("role",)
         tables["roles"] = role_participation(
             district.attendance, district.educators, district.sessions, by=by, min_n=UNSUPPRESSED
@@ -353,8 +424,14 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
         tables["staff_survey_items"] = staff["items"]
         tables["staff_survey_coverage"] = staff["coverage"]
         notes += [Note(f"staff survey: {note}", level=3, scope=note.scope, kind=note.kind) for note in staff.notes]
-    meta = {"min_n": plan.min_n, "ci": ci, "indicator": goal.indicator, "structure": goal.structure,
-            "rating_at_least": goal.rating_at_least, "target": goal.target}  # fmt: skip
+    meta = {
+        "min_n": plan.min_n,
+        "ci": ci,
+        "indicator": goal.indicator,
+        "structure": goal.structure,
+        "rating_at_least": goal.rating_at_least,
+        "target": goal.target,
+    }
     name = "organization support and change"
     return LevelResult(3, name, tables, tuple(notes), meta, evidence=bool(tables))
 
@@ -379,8 +456,15 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
     if cell.school_id is None:
         r = table[table["breakdown"] == "district"].iloc[0]
         status = {"no target": "no target set"}.get(str(r["status"]), str(r["status"]))
-        return cell.row(r["estimate"], r["ci_low"], r["ci_high"], r["target"], status,
-                        judged(status, 3, r["ci_low"], r["ci_high"]), r["n"])  # fmt: skip
+        return cell.row(
+            r["estimate"],
+            r["ci_low"],
+            r["ci_high"],
+            r["target"],
+            status,
+            judged(status, 3, r["ci_low"], r["ci_high"]),
+            r["n"],
+        )
     rows = table[table["school_id"] == cell.school_id]
     if rows.empty:
         return None
@@ -388,9 +472,14 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
     at_least = cell.plan.get("levels", {}).get("organization", {}).get("rating_at_least", 3)
     status = "met" if bool(r["at_least"]) else "not met"
     label = RATING_WORDS.get(int(at_least), f"{at_least:g}")
-    return cell.row(r["estimate"], target=r["target"], status=status, measure="latest rating (1 not yet - 4 deepening)",
-                    unit="rating",
-                    detail=f"a rubric rating, {'at or above' if status == 'met' else 'below'} {label} ({at_least:g})")  # fmt: skip
+    return cell.row(
+        r["estimate"],
+        target=r["target"],
+        status=status,
+        measure="latest rating (1 not yet - 4 deepening)",
+        unit="rating",
+        detail=f"a rubric rating, {'at or above' if status == 'met' else 'below'} {label} ({at_least:g})",
+    )
 
 
 #: The tables `evaluate_organization` may return, declared (`plevaluate.schema`).

@@ -66,23 +66,154 @@ __all__ = [
 ATTRITION_BOUNDARIES = pd.DataFrame(
     {
         "overall": np.arange(58),
-        "cautious": [5.7, 5.8, 5.9, 5.9, 6.0, 6.1, 6.2, 6.3, 6.3, 6.3, 6.3, 6.2, 6.2, 6.1, 6.0, 5.9, 5.9, 5.8,
-                     5.7, 5.5, 5.4, 5.3, 5.2, 5.1, 4.9, 4.8, 4.7, 4.5, 4.4, 4.3, 4.1, 4.0, 3.8, 3.6, 3.5, 3.3,
-                     3.2, 3.1, 2.9, 2.8, 2.6, 2.5, 2.3, 2.1, 2.0, 1.8, 1.6, 1.5, 1.3, 1.2, 1.0, 0.9, 0.7, 0.6,
-                     0.4, 0.3, 0.2, 0.0],
-        "optimistic": [10.0, 10.1, 10.2, 10.3, 10.4, 10.5, 10.7, 10.8, 10.9, 10.9, 10.9, 10.9, 10.9, 10.9, 10.8,
-                       10.8, 10.7, 10.6, 10.5, 10.3, 10.2, 10.0, 9.9, 9.7, 9.5, 9.4, 9.2, 9.0, 8.8, 8.6, 8.4,
-                       8.2, 8.0, 7.8, 7.6, 7.4, 7.2, 7.0, 6.7, 6.5, 6.3, 6.0, 5.8, 5.6, 5.3, 5.1, 4.9, 4.6,
-                       4.4, 4.2, 3.9, 3.7, 3.5, 3.2, 3.0, 2.8, 2.6, 2.3],
+        "cautious": [
+            5.7,
+            5.8,
+            5.9,
+            5.9,
+            6.0,
+            6.1,
+            6.2,
+            6.3,
+            6.3,
+            6.3,
+            6.3,
+            6.2,
+            6.2,
+            6.1,
+            6.0,
+            5.9,
+            5.9,
+            5.8,
+            5.7,
+            5.5,
+            5.4,
+            5.3,
+            5.2,
+            5.1,
+            4.9,
+            4.8,
+            4.7,
+            4.5,
+            4.4,
+            4.3,
+            4.1,
+            4.0,
+            3.8,
+            3.6,
+            3.5,
+            3.3,
+            3.2,
+            3.1,
+            2.9,
+            2.8,
+            2.6,
+            2.5,
+            2.3,
+            2.1,
+            2.0,
+            1.8,
+            1.6,
+            1.5,
+            1.3,
+            1.2,
+            1.0,
+            0.9,
+            0.7,
+            0.6,
+            0.4,
+            0.3,
+            0.2,
+            0.0,
+        ],
+        "optimistic": [
+            10.0,
+            10.1,
+            10.2,
+            10.3,
+            10.4,
+            10.5,
+            10.7,
+            10.8,
+            10.9,
+            10.9,
+            10.9,
+            10.9,
+            10.9,
+            10.9,
+            10.8,
+            10.8,
+            10.7,
+            10.6,
+            10.5,
+            10.3,
+            10.2,
+            10.0,
+            9.9,
+            9.7,
+            9.5,
+            9.4,
+            9.2,
+            9.0,
+            8.8,
+            8.6,
+            8.4,
+            8.2,
+            8.0,
+            7.8,
+            7.6,
+            7.4,
+            7.2,
+            7.0,
+            6.7,
+            6.5,
+            6.3,
+            6.0,
+            5.8,
+            5.6,
+            5.3,
+            5.1,
+            4.9,
+            4.6,
+            4.4,
+            4.2,
+            3.9,
+            3.7,
+            3.5,
+            3.2,
+            3.0,
+            2.8,
+            2.6,
+            2.3,
+        ],
     }
-)  # fmt: skip
+)
 
 #: Subgroup flags in students.csv that subgroup_effects looks for.
 SUBGROUPS = ("english_learner", "disability", "econ_disadvantaged", "grade")
 
-_COLUMNS = ["level", "term", "estimate", "se", "ci_low", "ci_high", "df", "p_value", "n", "n_treatment",
-            "n_comparison", "n_clusters", "n_missing", "hedges_g", "g_ci_low", "g_ci_high", "improvement_index",
-            "model", "se_type", "outcome"]  # fmt: skip
+_COLUMNS = [
+    "level",
+    "term",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "p_value",
+    "n",
+    "n_treatment",
+    "n_comparison",
+    "n_clusters",
+    "n_missing",
+    "hedges_g",
+    "g_ci_low",
+    "g_ci_high",
+    "improvement_index",
+    "model",
+    "se_type",
+    "outcome",
+]
 
 
 def add_treatment(students: pd.DataFrame, schools: pd.DataFrame, *, column: str = "treatment") -> pd.DataFrame:
@@ -123,13 +254,21 @@ def _as_treatment(values: pd.Series, name: str) -> pd.Series:
 def _pooled_sd(y: np.ndarray, t: np.ndarray) -> float:
     sd = pooled_sd(y[t == 1], y[t == 0])
     if sd == 0:
-        raise ValueError(f"the outcome does not vary: every student has the same score ({y[0]:g}), so no effect "
-                         "size can be computed; check the outcome column of students.csv")  # fmt: skip
+        raise ValueError(
+            f"the outcome does not vary: every student has the same score ({y[0]:g}), so no effect "
+            "size can be computed; check the outcome column of students.csv"
+        )
     return sd
 
 
-def fit_mixed(data: pd.DataFrame, formula: str, groups: str, *, teacher: str | None = None,
-              methods: Sequence[str] = ("lbfgs", "bfgs", "powell")):  # fmt: skip
+def fit_mixed(
+    data: pd.DataFrame,
+    formula: str,
+    groups: str,
+    *,
+    teacher: str | None = None,
+    methods: Sequence[str] = ("lbfgs", "bfgs", "powell"),
+):
     """REML fit of a random-intercept model, tried with several optimizers; the best likelihood is kept.
 
     statsmodels' MixedLM can report convergence at a worse optimum or a degenerate fit with one
@@ -259,8 +398,18 @@ def estimate_effect(
         for key, part in students.groupby(by, observed=True, sort=True, dropna=False):
             key = key if isinstance(key, tuple) else (key,)
             try:
-                result = estimate_effect(part, outcome=outcome, treatment=treatment, covariates=covariates,
-                                         cluster=cluster, model=model, se=se, ci=ci, teacher=teacher, period=period)  # fmt: skip
+                result = estimate_effect(
+                    part,
+                    outcome=outcome,
+                    treatment=treatment,
+                    covariates=covariates,
+                    cluster=cluster,
+                    model=model,
+                    se=se,
+                    ci=ci,
+                    teacher=teacher,
+                    period=period,
+                )
             except ValueError as error:
                 warnings.warn(f"{dict(zip(by, key))}: not estimated ({error})", StatisticalWarning, stacklevel=2)
                 continue
@@ -278,8 +427,15 @@ def estimate_effect(
     y = data[outcome].to_numpy(float)
     t = data[treatment].to_numpy(float)
     n_t, n_c = int((t == 1).sum()), int((t == 0).sum())
-    base = {"level": 5, "n": len(data), "n_treatment": n_t, "n_comparison": n_c,
-            "n_clusters": int(data[cluster].nunique()), "n_missing": n_missing, "outcome": outcome}  # fmt: skip
+    base = {
+        "level": 5,
+        "n": len(data),
+        "n_treatment": n_t,
+        "n_comparison": n_c,
+        "n_clusters": int(data[cluster].nunique()),
+        "n_missing": n_missing,
+        "outcome": outcome,
+    }
     omega = hedges_omega(n_t + n_c)
     names = [treatment, *covariates]
     rows = []
@@ -293,8 +449,12 @@ def estimate_effect(
     elif model == "mixed":
         formula = f"{outcome} ~ {' + '.join(_q(n) for n in names)}"
         renamed = data.rename(columns=_safe(data))
-        result, _ = fit_mixed(renamed, _rename_formula(formula, data), _safe_name(cluster),
-                              teacher=_safe_name(teacher) if teacher else None)  # fmt: skip
+        result, _ = fit_mixed(
+            renamed,
+            _rename_formula(formula, data),
+            _safe_name(cluster),
+            teacher=_safe_name(teacher) if teacher else None,
+        )
         groups = int(data[cluster].nunique())
         df = max(groups - 2, 1)  # between-school df: treatment varies between schools
         crit = stats.t.ppf(0.5 + ci / 2, df)
@@ -302,11 +462,20 @@ def estimate_effect(
         for name in names + ["intercept"]:
             key = "Intercept" if name == "intercept" else _safe_name(name)
             estimate, se_ = float(result.fe_params[key]), float(result.bse_fe[key])
-            rows.append({**base, "term": name, "estimate": estimate, "se": se_, "ci_low": estimate - crit * se_,
-                         "ci_high": estimate + crit * se_, "df": float(df),
-                         "p_value": float(2 * stats.t.sf(abs(estimate / se_), df)),
-                         "model": "linear mixed model, random school intercept" + (" and teacher" if teacher else ""),
-                         "se_type": f"model-based (REML), t with {df} df"})  # fmt: skip
+            rows.append(
+                {
+                    **base,
+                    "term": name,
+                    "estimate": estimate,
+                    "se": se_,
+                    "ci_low": estimate - crit * se_,
+                    "ci_high": estimate + crit * se_,
+                    "df": float(df),
+                    "p_value": float(2 * stats.t.sf(abs(estimate / se_), df)),
+                    "model": "linear mixed model, random school intercept" + (" and teacher" if teacher else ""),
+                    "se_type": f"model-based (REML), t with {df} df",
+                }
+            )
         _add_g(rows[0], omega / sd)
     elif model == "logit":
         values = set(np.unique(y))
@@ -319,10 +488,20 @@ def estimate_effect(
         crit = stats.t.ppf(0.5 + ci / 2, g_count - 1)
         for j, name in enumerate(["intercept", *names]):
             estimate, se_ = float(fit.params[j]), float(fit.bse[j])
-            rows.append({**base, "term": name, "estimate": estimate, "se": se_, "ci_low": estimate - crit * se_,
-                         "ci_high": estimate + crit * se_, "df": float(g_count - 1),
-                         "p_value": float(2 * stats.t.sf(abs(estimate / se_), g_count - 1)),
-                         "model": "logistic (log odds ratio)", "se_type": "CR1 cluster-robust, t(G-1)"})  # fmt: skip
+            rows.append(
+                {
+                    **base,
+                    "term": name,
+                    "estimate": estimate,
+                    "se": se_,
+                    "ci_low": estimate - crit * se_,
+                    "ci_high": estimate + crit * se_,
+                    "df": float(g_count - 1),
+                    "p_value": float(2 * stats.t.sf(abs(estimate / se_), g_count - 1)),
+                    "model": "logistic (log odds ratio)",
+                    "se_type": "CR1 cluster-robust, t(G-1)",
+                }
+            )
         rows = rows[1:] + rows[:1]
         _add_g(rows[0], omega / 1.65)  # Cox index
     else:
@@ -356,8 +535,10 @@ def _add_g(row: dict, scale: float) -> None:
 
 def _check_groups(data: pd.DataFrame, treatment: str, cluster: str, students: pd.DataFrame, outcome: str) -> None:
     if data.empty:
-        raise ValueError(f"no student has a value of '{outcome}' (with the covariates the model needs): the column is "
-                         "blank in every row used; check the export of students.csv")  # fmt: skip
+        raise ValueError(
+            f"no student has a value of '{outcome}' (with the covariates the model needs): the column is "
+            "blank in every row used; check the export of students.csv"
+        )
     values = set(data[treatment].unique())
     if values != {0.0, 1.0}:
         which = "comparison" if values == {1.0} else "treatment" if values == {0.0} else "any"
@@ -395,8 +576,13 @@ def _did(students, outcome, treatment, cluster, se, ci, period):
     linked = post.index.intersection(pre.index)
     if len(linked) == 0:
         raise ValueError("model='did' needs students with both a pre and a post row (matched on student_id)")
-    frame = pd.DataFrame({"change": post.loc[linked, outcome].astype(float) - pre.loc[linked, outcome].astype(float),
-                          treatment: post.loc[linked, treatment], cluster: post.loc[linked, cluster]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "change": post.loc[linked, outcome].astype(float) - pre.loc[linked, outcome].astype(float),
+            treatment: post.loc[linked, treatment],
+            cluster: post.loc[linked, cluster],
+        }
+    )
     n_missing = len(post) + len(pre) - 2 * len(linked) + int(frame["change"].isna().sum())
     frame = frame.dropna(subset=["change"])
     frame[treatment] = _as_treatment(frame[treatment], treatment)
@@ -409,9 +595,17 @@ def _did(students, outcome, treatment, cluster, se, ci, period):
     known = ~np.isnan(post_y)
     sd = _pooled_sd(post_y[known], t[known])
     n_t, n_c = int((t == 1).sum()), int((t == 0).sum())
-    base = {"level": 5, "n": len(frame), "n_treatment": n_t, "n_comparison": n_c,
-            "n_clusters": int(frame[cluster].nunique()), "n_missing": n_missing, "outcome": outcome,
-            "model": "difference-in-differences (two periods; assumes parallel trends)", "se_type": fit.se_type}  # fmt: skip
+    base = {
+        "level": 5,
+        "n": len(frame),
+        "n_treatment": n_t,
+        "n_comparison": n_c,
+        "n_clusters": int(frame[cluster].nunique()),
+        "n_missing": n_missing,
+        "outcome": outcome,
+        "model": "difference-in-differences (two periods; assumes parallel trends)",
+        "se_type": fit.se_type,
+    }
     rows = [
         {**base, "term": treatment, **fit.test(treatment, ci)},
         {**base, "term": "intercept", **fit.test("intercept", ci)},
@@ -439,8 +633,10 @@ def baseline_equivalence(
     rows = []
     t = _as_treatment(data[treatment], treatment)
     for covariate in covariates:
-        values = pd.to_numeric(data[covariate].astype("Float64") if str(data[covariate].dtype) == "boolean"
-                               else data[covariate], errors="coerce").astype(float)  # fmt: skip
+        values = pd.to_numeric(
+            data[covariate].astype("Float64") if str(data[covariate].dtype) == "boolean" else data[covariate],
+            errors="coerce",
+        ).astype(float)
         ok = values.notna() & t.notna()
         a, b = values[ok & (t == 1)].to_numpy(), values[ok & (t == 0)].to_numpy()
         omega = hedges_omega(len(a) + len(b))
@@ -452,11 +648,25 @@ def baseline_equivalence(
         else:
             sd = _pooled_sd(np.r_[a, b], np.r_[np.ones(len(a)), np.zeros(len(b))])
             g = omega * (a.mean() - b.mean()) / sd
-        verdict = ("satisfies baseline equivalence" if abs(g) <= 0.05
-                   else "requires statistical adjustment for this covariate" if abs(g) <= 0.25
-                   else "does not satisfy baseline equivalence")  # fmt: skip
-        rows.append({"covariate": covariate, "mean_treatment": a.mean(), "mean_comparison": b.mean(), "sd_pooled": sd,
-                     "n_treatment": len(a), "n_comparison": len(b), "g": float(g), "verdict": verdict})  # fmt: skip
+        verdict = (
+            "satisfies baseline equivalence"
+            if abs(g) <= 0.05
+            else "requires statistical adjustment for this covariate"
+            if abs(g) <= 0.25
+            else "does not satisfy baseline equivalence"
+        )
+        rows.append(
+            {
+                "covariate": covariate,
+                "mean_treatment": a.mean(),
+                "mean_comparison": b.mean(),
+                "sd_pooled": sd,
+                "n_treatment": len(a),
+                "n_comparison": len(b),
+                "g": float(g),
+                "verdict": verdict,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -484,8 +694,9 @@ def attrition_verdict(overall: float, differential: float) -> dict[str, str]:
     return out
 
 
-def attrition(students: pd.DataFrame, *, treatment: str = "treatment", outcome: str = "outcome",
-              period: str = "period") -> pd.DataFrame:  # fmt: skip
+def attrition(
+    students: pd.DataFrame, *, treatment: str = "treatment", outcome: str = "outcome", period: str = "period"
+) -> pd.DataFrame:
     """Overall and differential attrition: baseline students (a pre row) without an outcome at post.
 
     Returns
@@ -506,12 +717,23 @@ def attrition(students: pd.DataFrame, *, treatment: str = "treatment", outcome: 
     overall = 1 - (kept_t + kept_c) / (base_t + base_c) if base_t + base_c else np.nan
     differential = abs(a_t - a_c)
     verdict = attrition_verdict(overall, differential) if np.isfinite(overall) and np.isfinite(differential) else {}
-    return pd.DataFrame([{"baseline_treatment": base_t, "baseline_comparison": base_c, "analytic_treatment": kept_t,
-                          "analytic_comparison": kept_c, "attrition_treatment": a_t, "attrition_comparison": a_c,
-                          "overall": overall, "differential": differential,
-                          "cautious": verdict.get("cautious", "not computed"),
-                          "optimistic": verdict.get("optimistic", "not computed"),
-                          "new_students": int((~post["student_id"].isin(t.index)).sum())}])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "baseline_treatment": base_t,
+                "baseline_comparison": base_c,
+                "analytic_treatment": kept_t,
+                "analytic_comparison": kept_c,
+                "attrition_treatment": a_t,
+                "attrition_comparison": a_c,
+                "overall": overall,
+                "differential": differential,
+                "cautious": verdict.get("cautious", "not computed"),
+                "optimistic": verdict.get("optimistic", "not computed"),
+                "new_students": int((~post["student_id"].isin(t.index)).sum()),
+            }
+        ]
+    )
 
 
 def clustering_correction(g: float, n_treatment: int, n_comparison: int, n_clusters: int, *, icc: float = 0.20) -> dict:
@@ -536,9 +758,16 @@ def clustering_correction(g: float, n_treatment: int, n_comparison: int, n_clust
         (big_n - 2) * (1 - icc) ** 2 + n * (big_n - 2 * n) * icc**2 + 2 * (big_n - 2 * n) * icc * (1 - icc)
     )
     t_a = t * np.sqrt(factor)
-    return {"t": float(t), "df": float(big_n - 2), "p_value": float(2 * stats.t.sf(abs(t), big_n - 2)),
-            "t_corrected": float(t_a), "df_corrected": float(h), "p_corrected": float(2 * stats.t.sf(abs(t_a), h)),
-            "icc": icc, "cluster_size": float(n)}  # fmt: skip
+    return {
+        "t": float(t),
+        "df": float(big_n - 2),
+        "p_value": float(2 * stats.t.sf(abs(t), big_n - 2)),
+        "t_corrected": float(t_a),
+        "df_corrected": float(h),
+        "p_corrected": float(2 * stats.t.sf(abs(t_a), h)),
+        "icc": icc,
+        "cluster_size": float(n),
+    }
 
 
 def outcome_icc(data: pd.DataFrame, *, outcome: str = "outcome", cluster: str = "school_id") -> dict:
@@ -601,17 +830,33 @@ def subgroup_effects(
     out = pd.concat(rows, ignore_index=True)
     out["p_adjusted"] = bh_adjust(out["p_value"].to_numpy())
     small = (out["n_treatment"] < min_n) | (out["n_comparison"] < min_n)
-    estimates = ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "hedges_g", "g_ci_low", "g_ci_high",
-                 "improvement_index"]  # fmt: skip
+    estimates = [
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+        "hedges_g",
+        "g_ci_low",
+        "g_ci_high",
+        "improvement_index",
+    ]
     out.loc[small, estimates] = np.nan
     out["suppressed"] = small
     first = ["level", "subgroup", "value"]
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def implementation_dose(data: pd.DataFrame, rates: pd.DataFrame, *, outcome: str = "outcome",
-                        covariates: Sequence[str] = ("prior_score",), cluster: str = "school_id",
-                        ci: float = 0.95) -> pd.DataFrame:  # fmt: skip
+def implementation_dose(
+    data: pd.DataFrame,
+    rates: pd.DataFrame,
+    *,
+    outcome: str = "outcome",
+    covariates: Sequence[str] = ("prior_score",),
+    cluster: str = "school_id",
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """Exploratory: outcomes at participant schools against the school's implementation rate (level 4).
 
     ``outcome ~ implementation + covariates`` with CR2 standard errors by school; the implementation
@@ -629,16 +874,37 @@ def implementation_dose(data: pd.DataFrame, rates: pd.DataFrame, *, outcome: str
     if merged["school_id"].nunique() < 3:
         raise ValueError("the dose-response needs at least 3 schools with an implementation rate")
     X = np.column_stack([np.ones(len(merged)), merged["implementation"] * 10, merged[list(covariates)].astype(float)])
-    fit = fit_ols(merged[outcome].astype(float), X, ["intercept", "implementation", *covariates],
-                  clusters=merged[cluster].to_numpy(), se="cr2")  # fmt: skip
-    return pd.DataFrame([{"level": 5, "term": "implementation_per_10_points", **fit.test("implementation", ci),
-                          "n": len(merged), "n_clusters": fit.n_clusters,
-                          "model": "OLS of outcome on school implementation rate (exploratory, correlational)",
-                          "se_type": fit.se_type}])  # fmt: skip
+    fit = fit_ols(
+        merged[outcome].astype(float),
+        X,
+        ["intercept", "implementation", *covariates],
+        clusters=merged[cluster].to_numpy(),
+        se="cr2",
+    )
+    return pd.DataFrame(
+        [
+            {
+                "level": 5,
+                "term": "implementation_per_10_points",
+                **fit.test("implementation", ci),
+                "n": len(merged),
+                "n_clusters": fit.n_clusters,
+                "model": "OLS of outcome on school implementation rate (exploratory, correlational)",
+                "se_type": fit.se_type,
+            }
+        ]
+    )
 
 
-def school_effects(data: pd.DataFrame, *, outcome: str = "outcome", covariates: Sequence[str] = ("prior_score",),
-                   cluster: str = "school_id", min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:  # fmt: skip
+def school_effects(
+    data: pd.DataFrame,
+    *,
+    outcome: str = "outcome",
+    covariates: Sequence[str] = ("prior_score",),
+    cluster: str = "school_id",
+    min_n: int = 10,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """Each school's outcomes against what its students' prior scores predict, shrunk toward the district.
 
     A random-intercept model ``outcome ~ covariates + (1 | school)`` is fitted to the schools given
@@ -667,9 +933,18 @@ def school_effects(data: pd.DataFrame, *, outcome: str = "outcome", covariates: 
     for school, part in frame.groupby(cluster, sort=True):
         blup = float(np.asarray(random[school])[0])
         sd = float(np.sqrt(np.asarray(covariances[school])[0, 0]))
-        rows.append({"level": 5, "school_id": school, "measure": "adjusted_difference", "estimate": blup,
-                     "ci_low": blup - z * sd, "ci_high": blup + z * sd, "raw": float(residual[part.index].mean()),
-                     "n": len(part)})  # fmt: skip
+        rows.append(
+            {
+                "level": 5,
+                "school_id": school,
+                "measure": "adjusted_difference",
+                "estimate": blup,
+                "ci_low": blup - z * sd,
+                "ci_high": blup + z * sd,
+                "raw": float(residual[part.index].mean()),
+                "n": len(part),
+            }
+        )
     out = pd.DataFrame(rows)
     out["method"] = "random-intercept model, school effect shrunk toward the district (BLUP)"
     small = out["n"] < min_n
@@ -686,8 +961,15 @@ def _pct(g: float) -> str:
     return f"about {points:.0f} percentile point{'s' if round(points) != 1 else ''}"
 
 
-def findings(effect: pd.Series, *, design: str = "matched", baseline: pd.DataFrame | None = None,
-             attrition_table: pd.DataFrame | None = None, unit: str = "points", ci: float = 0.95) -> list[str]:  # fmt: skip
+def findings(
+    effect: pd.Series,
+    *,
+    design: str = "matched",
+    baseline: pd.DataFrame | None = None,
+    attrition_table: pd.DataFrame | None = None,
+    unit: str = "points",
+    ci: float = 0.95,
+) -> list[str]:
     """Plain-language sentences from an effect row and its diagnostics ("evidence, not proof").
 
     Never says "caused" unless ``design == "randomized"``; always gives the interval; adds a plain note
@@ -700,30 +982,40 @@ def findings(effect: pd.Series, *, design: str = "matched", baseline: pd.DataFra
         if design == "randomized"
         else "than similar students in comparison schools"
     )
-    sentence = (f"Students in participating schools scored {abs(g):.2f} SD {direction} ({ci:.0%} CI {low:.2f} to {high:.2f}) "
-                f"{compared} - {_pct(g)}.")  # fmt: skip
+    sentence = (
+        f"Students in participating schools scored {abs(g):.2f} SD {direction} ({ci:.0%} CI {low:.2f} to {high:.2f}) "
+        f"{compared} - {_pct(g)}."
+    )
     out = [sentence]
     if low > 0 or high < 0:
         if design == "randomized":
             out.append("Because schools were assigned by lottery, this difference can be attributed to the program.")
         else:
-            out.append("The difference is larger than chance alone would produce, but schools were not assigned by "
-                       "lottery, so it shows an association with the program, not proof that the program caused it.")  # fmt: skip
+            out.append(
+                "The difference is larger than chance alone would produce, but schools were not assigned by "
+                "lottery, so it shows an association with the program, not proof that the program caused it."
+            )
     else:
         out.append("The interval includes zero: the data cannot tell a benefit from no difference.")
     if baseline is not None and len(baseline):
         worst = baseline.loc[baseline["g"].abs().idxmax()]
         if worst["verdict"].startswith("does not"):
-            out.append(f"Caution: the groups differed at the start by {abs(worst['g']):.2f} SD on {worst['covariate']}, "
-                       "more than the WWC allows; the estimate may reflect who was in each group.")  # fmt: skip
+            out.append(
+                f"Caution: the groups differed at the start by {abs(worst['g']):.2f} SD on {worst['covariate']}, "
+                "more than the WWC allows; the estimate may reflect who was in each group."
+            )
         elif worst["verdict"].startswith("requires"):
-            out.append(f"The groups differed at the start by {abs(worst['g']):.2f} SD on {worst['covariate']}; the "
-                       "estimate adjusts for it, as the WWC requires.")  # fmt: skip
+            out.append(
+                f"The groups differed at the start by {abs(worst['g']):.2f} SD on {worst['covariate']}; the "
+                "estimate adjusts for it, as the WWC requires."
+            )
     if attrition_table is not None and len(attrition_table):
         row = attrition_table.iloc[0]
         if row["cautious"] == "high attrition":
-            out.append(f"Caution: {row['overall']:.0%} of students who started were not tested at the end "
-                       f"({row['differential'] * 100:.1f} points more in one group), above the WWC's cautious boundary.")  # fmt: skip
+            out.append(
+                f"Caution: {row['overall']:.0%} of students who started were not tested at the end "
+                f"({row['differential'] * 100:.1f} points more in one group), above the WWC's cautious boundary."
+            )
     return out
 
 
@@ -782,10 +1074,14 @@ def evaluate_outcomes(
                 "main: prior score and subgroup flags": main.iloc[[0]],
                 "no covariates": estimate_effect(post, covariates=(), ci=ci).iloc[[0]],
                 "prior score only": estimate_effect(post, covariates=("prior_score",), ci=ci).iloc[[0]],
-                "HC1, ignoring clustering (for comparison only)": estimate_effect(post, covariates=covariates, se="hc1", ci=ci).iloc[[0]],
+                "HC1, ignoring clustering (for comparison only)": estimate_effect(
+                    post, covariates=covariates, se="hc1", ci=ci
+                ).iloc[[0]],
                 "CR1 cluster-robust": estimate_effect(post, covariates=covariates, se="cr1", ci=ci).iloc[[0]],
-                "mixed model, random school intercept": estimate_effect(post, covariates=covariates, model="mixed", ci=ci).iloc[[0]],
-            }  # fmt: skip
+                "mixed model, random school intercept": estimate_effect(
+                    post, covariates=covariates, model="mixed", ci=ci
+                ).iloc[[0]],
+            }
             if "period" in students and set(students["period"].dropna()) >= {"pre", "post"}:
                 specs["difference-in-differences"] = estimate_effect(students, model="did", ci=ci).iloc[[0]]
             tables["sensitivity"] = pd.concat(
@@ -800,31 +1096,44 @@ def evaluate_outcomes(
             naive = tables["sensitivity"].iloc[3]
             corrections = []
             for label, rho in (("WWC default ICC 0.20", 0.20), ("observed ICC", icc["icc"])):
-                row = clustering_correction(naive["hedges_g"], int(naive["n_treatment"]), int(naive["n_comparison"]),
-                                            int(naive["n_clusters"]), icc=rho)  # fmt: skip
+                row = clustering_correction(
+                    naive["hedges_g"],
+                    int(naive["n_treatment"]),
+                    int(naive["n_comparison"]),
+                    int(naive["n_clusters"]),
+                    icc=rho,
+                )
                 corrections.append({"assumption": label, **row})
             tables["clustering"] = pd.DataFrame(corrections)
-            tables["subgroups"] = subgroup_effects(post, subgroups=[*flags, "grade"], min_n=UNSUPPRESSED,
-                                                   covariates=("prior_score",), ci=ci)  # fmt: skip
+            tables["subgroups"] = subgroup_effects(
+                post, subgroups=[*flags, "grade"], min_n=UNSUPPRESSED, covariates=("prior_score",), ci=ci
+            )
             target = main.iloc[[0]][["level", "term", "hedges_g", "g_ci_low", "g_ci_high", "n"]].rename(
                 columns={"hedges_g": "estimate", "g_ci_low": "ci_low", "g_ci_high": "ci_high"}
             )
             target = target.assign(measure="hedges_g", method="Hedges' g of the main model's treatment term")
             tables["target"] = target_status(target, plan.levels.outcomes.target)
-            sentences = findings(effect_row, design=design, baseline=tables["baseline"],
-                                 attrition_table=tables.get("attrition"), ci=ci)  # fmt: skip
+            sentences = findings(
+                effect_row, design=design, baseline=tables["baseline"], attrition_table=tables.get("attrition"), ci=ci
+            )
             tables["findings"] = pd.DataFrame({"level": 5, "finding": sentences})
         else:
             comparison = district.schools.loc[district.schools["group"] == "comparison", "school_id"]
             if groups == {1} and len(comparison):
-                notes.append(f"the {len(comparison)} comparison school(s) in schools.csv have no students with an "
-                             "outcome in students.csv: the program's effect on students cannot be estimated")  # fmt: skip
+                notes.append(
+                    f"the {len(comparison)} comparison school(s) in schools.csv have no students with an "
+                    "outcome in students.csv: the program's effect on students cannot be estimated"
+                )
             elif not groups:
-                notes.append("no student has a post-period outcome in students.csv: the program's effect on students cannot be "
-                             "estimated")  # fmt: skip
+                notes.append(
+                    "no student has a post-period outcome in students.csv: the program's effect on students cannot be "
+                    "estimated"
+                )
             else:
-                notes.append("no comparison group: the program's effect on students cannot be estimated; "
-                             "school results are shown without a comparison")  # fmt: skip
+                notes.append(
+                    "no comparison group: the program's effect on students cannot be estimated; "
+                    "school results are shown without a comparison"
+                )
         rates = implementation
         if rates is not None and len(rates) >= 3 and len(participants):
             try:
@@ -858,15 +1167,27 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
         return from_target(result, cell)
     schools = result.tables.get("schools")
     if cell.comparison or schools is None or cell.school_id not in set(schools["school_id"]):
-        return cell.row(status="not applicable", detail="comparison school" if cell.comparison else "not estimated",
-                        measure="students' scores against what prior scores predict", unit="points")  # fmt: skip
+        return cell.row(
+            status="not applicable",
+            detail="comparison school" if cell.comparison else "not estimated",
+            measure="students' scores against what prior scores predict",
+            unit="points",
+        )
     r = schools[schools["school_id"] == cell.school_id].iloc[0]
     status = hidden(r)
     if status:
         return cell.row(status=status, measure="points above or below prediction", unit="points")
     detail = "above prediction" if r["ci_low"] > 0 else "below prediction" if r["ci_high"] < 0 else "as predicted"
-    return cell.row(r["estimate"], r["ci_low"], r["ci_high"], status="no target set", detail=detail, n=r["n"],
-                    measure="points above or below what prior scores predict", unit="points")  # fmt: skip
+    return cell.row(
+        r["estimate"],
+        r["ci_low"],
+        r["ci_high"],
+        status="no target set",
+        detail=detail,
+        n=r["n"],
+        measure="points above or below what prior scores predict",
+        unit="points",
+    )
 
 
 #: The tables `evaluate_outcomes` may return, declared (`plevaluate.schema`).

@@ -148,8 +148,11 @@ def plan_model() -> type[Plan]:
     declares a ``target_model``; every other key there is still refused, with a did-you-mean."""
     from .registry import levels
 
-    added = tuple((level.key, level.target_model) for level in levels()
-                  if level.target_model is not None and level.key not in Levels.model_fields)  # fmt: skip
+    added = tuple(
+        (level.key, level.target_model)
+        for level in levels()
+        if level.target_model is not None and level.key not in Levels.model_fields
+    )
     return _extended(added)
 
 
@@ -206,9 +209,16 @@ def _check_expansion(text: str, path: Path) -> None:
         return sizes[key]
 
     if root is not None and size(root) > MAX_PLAN_NODES:
-        raise PlanError([Problem(path.name, f"at most {MAX_PLAN_NODES:,} values once YAML aliases (*name) are "
-                                 "expanded", "write the settings out plainly, without nested aliases.")],
-                        str(path.parent))  # fmt: skip
+        raise PlanError(
+            [
+                Problem(
+                    path.name,
+                    f"at most {MAX_PLAN_NODES:,} values once YAML aliases (*name) are expanded",
+                    "write the settings out plainly, without nested aliases.",
+                )
+            ],
+            str(path.parent),
+        )
 
 
 def read_plan(path: str | Path) -> Plan:
@@ -221,9 +231,16 @@ def read_plan(path: str | Path) -> Plan:
     """
     path = Path(path)
     if path.stat().st_size > MAX_PLAN_BYTES:
-        raise PlanError([Problem(path.name, f"a plan of at most {MAX_PLAN_BYTES // 1024} KB",
-                                 "plan.yml holds settings and targets only; remove what does not belong there.")],
-                        str(path.parent))  # fmt: skip
+        raise PlanError(
+            [
+                Problem(
+                    path.name,
+                    f"a plan of at most {MAX_PLAN_BYTES // 1024} KB",
+                    "plan.yml holds settings and targets only; remove what does not belong there.",
+                )
+            ],
+            str(path.parent),
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")
         _check_expansion(text, path)
@@ -251,8 +268,13 @@ def read_plan(path: str | Path) -> Plan:
         )
     if "seed" in raw:  # plans written before 0.2 carry a seed; nothing in an evaluation is random
         raw = {k: v for k, v in raw.items() if k != "seed"}
-        warnings.warn(ContractWarning(f"{path.name}: 'seed' is no longer used (no step of the evaluation is random, "
-                                      "so every run gives the same results); remove it"), stacklevel=2)  # fmt: skip
+        warnings.warn(
+            ContractWarning(
+                f"{path.name}: 'seed' is no longer used (no step of the evaluation is random, "
+                "so every run gives the same results); remove it"
+            ),
+            stacklevel=2,
+        )
     # YAML reads 2025-26 as a string but 2025 as an int; a school year is text either way.
     if isinstance(raw.get("school_year"), int):
         raw = {**raw, "school_year": str(raw["school_year"])}

@@ -133,9 +133,18 @@ def implementation_rates(
     for key, part in _tidy_groups(obs, by):
         valid = part[part["observed"].notna()]
         rate, low, high, deff = clustered_wilson(valid["observed"].to_numpy(), valid["educator_id"].to_numpy(), ci)
-        rows.append({**dict(zip(by, key)), "estimate": rate, "ci_low": low, "ci_high": high, "n": len(valid),
-                     "n_people": int(valid["educator_id"].nunique()), "n_missing": len(part) - len(valid),
-                     "deff": deff})  # fmt: skip
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                "estimate": rate,
+                "ci_low": low,
+                "ci_high": high,
+                "n": len(valid),
+                "n_people": int(valid["educator_id"].nunique()),
+                "n_missing": len(part) - len(valid),
+                "deff": deff,
+            }
+        )
     table = pd.DataFrame(rows, columns=[*by, "estimate", "ci_low", "ci_high", "n", "n_people", "n_missing", "deff"])
     table.insert(0, "level", 4)
     table.insert(1 + len(by), "measure", "implementation_rate")
@@ -177,9 +186,14 @@ def _combination(result, weights: dict[str, float], ci: float) -> dict[str, floa
     estimate = float(vector @ result.params.to_numpy())
     se = float(np.sqrt(vector @ result.cov_params().to_numpy() @ vector))
     z = stats.norm.ppf(0.5 + ci / 2)
-    return {"log_odds": estimate, "se": se, "estimate": float(np.exp(estimate)),
-            "ci_low": float(np.exp(estimate - z * se)), "ci_high": float(np.exp(estimate + z * se)),
-            "p_value": float(2 * stats.norm.sf(abs(estimate / se)))}  # fmt: skip
+    return {
+        "log_odds": estimate,
+        "se": se,
+        "estimate": float(np.exp(estimate)),
+        "ci_low": float(np.exp(estimate - z * se)),
+        "ci_high": float(np.exp(estimate + z * se)),
+        "p_value": float(2 * stats.norm.sf(abs(estimate / se))),
+    }
 
 
 def trend_model(obs: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
@@ -203,22 +217,46 @@ def trend_model(obs: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
     result = gee_logistic(data, formula)
     rows = []
     if both:
-        combos = {"participant": {"month_index": 1, "month_index:participant": 1},
-                  "comparison": {"month_index": 1}, "participant / comparison": {"month_index:participant": 1}}  # fmt: skip
+        combos = {
+            "participant": {"month_index": 1, "month_index:participant": 1},
+            "comparison": {"month_index": 1},
+            "participant / comparison": {"month_index:participant": 1},
+        }
     else:
         only = "participant" if data["participant"].iloc[0] == 1 else "comparison"
         combos = {only: {"month_index": 1}}
     for group, weights in combos.items():
         part = data if group == "participant / comparison" else data[data["participant"] == (group == "participant")]
-        rows.append({"group": group, **_combination(result, weights, ci), "n": len(part),
-                     "n_people": int(part["educator_id"].nunique())})  # fmt: skip
+        rows.append(
+            {
+                "group": group,
+                **_combination(result, weights, ci),
+                "n": len(part),
+                "n_people": int(part["educator_id"].nunique()),
+            }
+        )
     out = pd.DataFrame(rows)
     out.insert(0, "level", 4)
     out.insert(1, "measure", "trend_odds_ratio_per_month")
     out["working_correlation"] = float(result.cov_struct.dep_params)
     out["method"] = f"GEE logistic ({formula}), exchangeable within educator, robust SE"
-    return out[["level", "measure", "group", "estimate", "ci_low", "ci_high", "log_odds", "se", "p_value", "n",
-                "n_people", "working_correlation", "method"]]  # fmt: skip
+    return out[
+        [
+            "level",
+            "measure",
+            "group",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "log_odds",
+            "se",
+            "p_value",
+            "n",
+            "n_people",
+            "working_correlation",
+            "method",
+        ]
+    ]
 
 
 def dose_response(obs: pd.DataFrame, *, min_n: int = 10, ci: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -236,12 +274,24 @@ def dose_response(obs: pd.DataFrame, *, min_n: int = 10, ci: float = 0.95) -> tu
     result = gee_logistic(data, "observed ~ month_index + pl_hours")
     per_hour = _combination(result, {"pl_hours": 1.0}, ci)
     per_ten = _combination(result, {"pl_hours": 10.0}, ci)
-    model = pd.DataFrame([{"level": 4, "measure": "hours_odds_ratio_per_10_hours", "estimate": per_ten["estimate"],
-                           "ci_low": per_ten["ci_low"], "ci_high": per_ten["ci_high"], "p_value": per_ten["p_value"],
-                           "log_odds_per_hour": per_hour["log_odds"], "se_per_hour": per_hour["se"],
-                           "n": len(data), "n_people": int(data["educator_id"].nunique()),
-                           "method": "GEE logistic (observed ~ month_index + pl_hours), exchangeable within "
-                           "educator; participant schools; correlational"}])  # fmt: skip
+    model = pd.DataFrame(
+        [
+            {
+                "level": 4,
+                "measure": "hours_odds_ratio_per_10_hours",
+                "estimate": per_ten["estimate"],
+                "ci_low": per_ten["ci_low"],
+                "ci_high": per_ten["ci_high"],
+                "p_value": per_ten["p_value"],
+                "log_odds_per_hour": per_hour["log_odds"],
+                "se_per_hour": per_hour["se"],
+                "n": len(data),
+                "n_people": int(data["educator_id"].nunique()),
+                "method": "GEE logistic (observed ~ month_index + pl_hours), exchangeable within "
+                "educator; participant schools; correlational",
+            }
+        ]
+    )
     return bands, model
 
 
@@ -313,11 +363,15 @@ def funnel(obs: pd.DataFrame, *, min_n: int = 10, levels: Sequence[float] = (0.9
     per["z"] = (per["estimate"] - p0) / np.sqrt(p0 * (1 - p0) / per["n"])
     wide, narrow = (f"{levels[-1] * 100:g}".replace(".", ""), f"{levels[0] * 100:g}".replace(".", ""))
     per["position"] = np.select(
-        [per["estimate"] > per[f"high_{wide}"], per["estimate"] > per[f"high_{narrow}"],
-         per["estimate"] < per[f"low_{wide}"], per["estimate"] < per[f"low_{narrow}"]],
+        [
+            per["estimate"] > per[f"high_{wide}"],
+            per["estimate"] > per[f"high_{narrow}"],
+            per["estimate"] < per[f"low_{wide}"],
+            per["estimate"] < per[f"low_{narrow}"],
+        ],
         [f"above {levels[-1]:.1%}", f"above {levels[0]:.0%}", f"below {levels[-1]:.1%}", f"below {levels[0]:.0%}"],
         "within",
-    )  # fmt: skip
+    )
     per["position"] = per["position"].str.replace(".0%", "%", regex=False)
     per["phi"] = float((per["z"] ** 2).mean())
     out = suppress(per.reset_index(), min_n, n="n_people", columns=("estimate", "observed", "z"))
@@ -353,13 +407,27 @@ def conditions_link(rates: pd.DataFrame, predictors: pd.DataFrame, *, ci: float 
         else:
             r, p = stats.pearsonr(pair[column], pair["estimate"])
             half = z / np.sqrt(n - 3)
-            row.update(estimate=float(r), ci_low=float(np.tanh(np.arctanh(r) - half)),
-                       ci_high=float(np.tanh(np.arctanh(r) + half)), p_value=float(p),
-                       spearman_rho=float(stats.spearmanr(pair[column], pair["estimate"]).statistic))  # fmt: skip
+            row.update(
+                estimate=float(r),
+                ci_low=float(np.tanh(np.arctanh(r) - half)),
+                ci_high=float(np.tanh(np.arctanh(r) + half)),
+                p_value=float(p),
+                spearman_rho=float(stats.spearmanr(pair[column], pair["estimate"]).statistic),
+            )
         row["method"] = "Pearson r across schools, Fisher z interval; correlational, not causal"
         rows.append(row)
-    columns = ["level", "measure", "predictor", "estimate", "ci_low", "ci_high", "p_value", "spearman_rho", "n",
-               "method"]  # fmt: skip
+    columns = [
+        "level",
+        "measure",
+        "predictor",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "spearman_rho",
+        "n",
+        "method",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -426,8 +494,10 @@ def evaluate_practice(
     obs = prepare_observations(district)
     unobserved = sorted(set(district.schools["school_id"]) - set(obs["school_id"]))
     if unobserved:
-        notes += [Note("no classroom observations were recorded at this school", level=4, scope=school,
-                       kind="missing") for school in unobserved]  # fmt: skip
+        notes += [
+            Note("no classroom observations were recorded at this school", level=4, scope=school, kind="missing")
+            for school in unobserved
+        ]
     missing = int(obs["observed"].isna().sum())
     if missing:
         notes.append(f"{missing} observation(s) with no practice recorded are left out of every rate")
@@ -487,8 +557,14 @@ def evaluate_practice(
             if link is not None:
                 school_latest = implementation_rates(latest, by=("school_id",), min_n=min_n, ci=ci)
                 tables["link"] = conditions_link(school_latest, link, ci=ci)
-    meta = {"min_n": plan.min_n, "ci": ci, "observable_practice": plan.observable_practice, "target": goal.target,
-            "by_month": goal.by_month, "observations": len(obs)}  # fmt: skip
+    meta = {
+        "min_n": plan.min_n,
+        "ci": ci,
+        "observable_practice": plan.observable_practice,
+        "target": goal.target,
+        "by_month": goal.by_month,
+        "observations": len(obs),
+    }
     spring = obs[obs["participant"] & (obs["term_order"] == obs["term_order"].max())]
     handoff = {
         # computed on the full data (every school, however small): a regression over schools reveals no school's rate

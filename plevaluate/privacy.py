@@ -202,11 +202,24 @@ class Rule:
     totals: str | None = None
 
 
-_SURVEY_KEYS = ("level", "breakdown", "school_id", "session_id", "format", "role", "construct", "measure",
-                "threshold", "method", "target", "window")  # fmt: skip
+_SURVEY_KEYS = (
+    "level",
+    "breakdown",
+    "school_id",
+    "session_id",
+    "format",
+    "role",
+    "construct",
+    "measure",
+    "threshold",
+    "method",
+    "target",
+    "window",
+)
 _ITEM_KEYS = ("level", "breakdown", "school_id", "item_id", "construct", "text", "measure", "method")
-_COVERAGE = Rule("coverage", ("n_people",), ("level", "breakdown", "school_id"), within=("breakdown",),
-                 school_totals=True)  # fmt: skip
+_COVERAGE = Rule(
+    "coverage", ("n_people",), ("level", "breakdown", "school_id"), within=("breakdown",), school_totals=True
+)
 
 
 def _survey_rules(prefix: str, unit: str) -> tuple[Rule, ...]:
@@ -219,10 +232,10 @@ def _survey_rules(prefix: str, unit: str) -> tuple[Rule, ...]:
             within=("breakdown", "construct", "measure"),
             unit=unit,
             school_totals=True,
-        ),  # fmt: skip
+        ),
         Rule(
             items, ("n_people",), _ITEM_KEYS, within=("breakdown", "item_id", "measure"), unit=unit, school_totals=True
-        ),  # fmt: skip
+        ),
     )
 
 
@@ -237,7 +250,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             within=(),
             unit="participating educators",
             school_totals=True,
-        ),  # fmt: skip
+        ),
     ),
     1: (
         _COVERAGE,
@@ -247,7 +260,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             ("n_people",),
             (*_ITEM_KEYS, "reverse_coded", "category"),
             follow=("items", ("breakdown", "school_id", "item_id")),
-        ),  # fmt: skip
+        ),
         Rule(
             "response_rates",
             ("n_people",),
@@ -256,14 +269,14 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             counts=("respondents",),
             unit="attendees",
             school_totals=True,
-        ),  # fmt: skip
+        ),
         Rule("reliability", ("n",), ("level", "construct", "measure", "k", "method"), unit="complete responses"),
         Rule(
             "target",
             ("n_people",),
             _SURVEY_KEYS,
             follow=("constructs", ("breakdown", "school_id", "construct", "measure")),
-        ),  # fmt: skip
+        ),
     ),
     2: (
         _COVERAGE,
@@ -275,26 +288,26 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             counts=("n_missing",),
             unit="educators with both scores",
             school_totals=True,
-        ),  # fmt: skip
+        ),
         Rule(
             "target",
             ("n",),
             ("level", "breakdown", "school_id", "assessment_id", "measure", "method", "target"),
             follow=("gains", ("breakdown", "school_id", "assessment_id", "measure")),
-        ),  # fmt: skip
+        ),
         Rule(
             "program_effect",
             ("n_treatment", "n_comparison"),
             ("level", "assessment_id", "measure", "method"),
             unit="educators in each group",
-        ),  # fmt: skip
+        ),
         Rule(
             "missing",
             ("n_missing_post",),
             ("assessment_id", "n_matched"),
             counts=("n_matched",),
             unit="educators with no post score",
-        ),  # fmt: skip
+        ),
     ),
     3: (
         replace(_COVERAGE, table="staff_survey_coverage", unit="staff survey respondents"),
@@ -312,7 +325,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             school_totals=True,
             margins=(("breakdown", "school_id", "term"), ("breakdown", "school_id")),  # months -> term -> year
             totals="rates",
-        ),  # fmt: skip
+        ),
         Rule(
             "target",
             ("n_people",),
@@ -320,7 +333,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             within=("breakdown",),
             unit="educators observed",
             school_totals=True,
-        ),  # fmt: skip
+        ),
         Rule(
             "funnel",
             ("n_people",),
@@ -328,7 +341,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             within=(),
             unit="educators observed",
             school_totals=True,
-        ),  # fmt: skip
+        ),
         Rule("dose_bands", ("n_people",), ("level", "hours_band", "measure", "method"), within=()),
         Rule("trend", ("n_people",), ("level", "measure", "group", "method")),
         Rule("dose_model", ("n_people",), ("level", "measure", "method")),
@@ -337,7 +350,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             ("n_people",),
             ("level", "level_of_use", "level_of_use_label", "measure", "method"),
             within=(),
-        ),  # fmt: skip
+        ),
     ),
     5: (
         _COVERAGE,
@@ -347,20 +360,20 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             ("n_treatment", "n_comparison"),
             ("level", "term", "model", "se_type", "outcome"),
             unit="students in each group",
-        ),  # fmt: skip
+        ),
         Rule(
             "sensitivity",
             ("n_treatment", "n_comparison"),
             ("level", "term", "model", "se_type", "outcome", "specification"),
             unit="students in each group",
-        ),  # fmt: skip
+        ),
         Rule("target", ("n",), ("level", "term", "measure", "target"), follow=("effect", ("term",))),
         Rule(
             "subgroups",
             ("n_treatment", "n_comparison"),
             ("level", "subgroup", "value", "term", "model", "se_type", "outcome"),
             unit="students in each group",
-        ),  # fmt: skip
+        ),
         Rule("baseline", ("n_treatment", "n_comparison"), ("covariate",), unit="students in each group"),
         Rule(
             "attrition",
@@ -368,7 +381,7 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             (),
             counts=("baseline_treatment", "baseline_comparison", "new_students"),
             unit="students in each group",
-        ),  # fmt: skip
+        ),
     ),
 }
 
@@ -440,8 +453,11 @@ def _finish(table: pd.DataFrame, rule: Rule, min_n: int) -> pd.DataFrame:
     hidden = table["suppressed"].astype(bool)
     out = _hide(table, hidden, rule.keep)
     if "status" in out:
-        out["status"] = np.where(out["complementary"].astype(bool), HIDDEN_STATUSES[1],
-                                 np.where(hidden, HIDDEN_STATUSES[0], out["status"].astype(object)))  # fmt: skip
+        out["status"] = np.where(
+            out["complementary"].astype(bool),
+            HIDDEN_STATUSES[1],
+            np.where(hidden, HIDDEN_STATUSES[0], out["status"].astype(object)),
+        )
     for column in rule.counts:  # shown rows' people columns are at least min_n already
         if column in out:
             values = out[column].astype(float)
@@ -479,8 +495,9 @@ def publish_levels(
     for number, result in levels.items():
         if number not in declared:  # saved by a level whose plugin is not installed here: its rules are unknown
             note = Note(f"level {number} is not installed here: its tables are not published", level=number)
-            published[number] = LevelResult(result.level, result.name, {}, (*result.notes, note), result.meta,
-                                             result.evidence)  # fmt: skip
+            published[number] = LevelResult(
+                result.level, result.name, {}, (*result.notes, note), result.meta, result.evidence
+            )
             hidden_schools[number] = {}
             continue
         rules = [r for r in declared[number] if r.table in result.tables]
@@ -502,8 +519,10 @@ def publish_levels(
             table = tables[rule.table]
             if "school_id" in table and kinds:
                 extra = table["school_id"].isin(list(kinds)) & ~table["suppressed"].astype(bool)
-                table = table.assign(suppressed=table["suppressed"].astype(bool) | extra,
-                                     complementary=table["complementary"].astype(bool) | extra)  # fmt: skip
+                table = table.assign(
+                    suppressed=table["suppressed"].astype(bool) | extra,
+                    complementary=table["complementary"].astype(bool) | extra,
+                )
                 table = _protect(table, rule, min_n)  # the margins hold again after the schools were hidden
             if rule.totals:
                 table = close_linear_leaks(table, TOTALS[rule.totals](table), people=rule.people[0])
@@ -614,8 +633,9 @@ def _pool_lines(lines: pd.DataFrame, hidden: set[str]) -> pd.DataFrame:
         return lines
     keys = [c for c in ("item", "category", "funding_source", "school_year", "source") if c in lines]
     pooled = lines[mine].groupby(keys, dropna=False, sort=False)[["amount", "hours", "charged"]].sum(min_count=1)
-    pooled = pooled.reset_index().assign(school_id=pd.NA, allocated=True,
-                                         rule=f"{len(hidden)} schools not shown, pooled to protect small groups")  # fmt: skip
+    pooled = pooled.reset_index().assign(
+        school_id=pd.NA, allocated=True, rule=f"{len(hidden)} schools not shown, pooled to protect small groups"
+    )
     return pd.concat([lines[~mine], pooled[lines.columns]], ignore_index=True)
 
 
@@ -635,12 +655,19 @@ def _notes(level: int, rules, tables, kinds: dict[str, str], min_n: int) -> list
     protecting = sorted(s for s, k in kinds.items() if k == "complementary")
     what = _HIDDEN_WHAT.get(level, "this school's results at this level")
     for school in small:
-        notes.append(Note(f"{what} are not shown: fewer than {min_n} {unit}", level=level, scope=school,
-                          kind="suppressed"))  # fmt: skip
+        notes.append(
+            Note(f"{what} are not shown: fewer than {min_n} {unit}", level=level, scope=school, kind="suppressed")
+        )
     for school in protecting:
-        notes.append(Note(f"{what} are not shown although the school has at least {min_n} {unit}: showing them "
-                          "would let a smaller school's figures be worked out from the district total", level=level,
-                          scope=school, kind="protecting"))  # fmt: skip
+        notes.append(
+            Note(
+                f"{what} are not shown although the school has at least {min_n} {unit}: showing them "
+                "would let a smaller school's figures be worked out from the district total",
+                level=level,
+                scope=school,
+                kind="protecting",
+            )
+        )
     for rule in rules:
         table = tables[rule.table]
         if "breakdown" not in table:
@@ -657,7 +684,9 @@ def _notes(level: int, rules, tables, kinds: dict[str, str], min_n: int) -> list
             else:
                 columns = [c for c in breakdown.split("+") if c in part]
                 values = sorted({" ".join(str(v) for v in row) for row in part[columns].itertuples(index=False)})
-                text = (f"{rule.table.replace('_', ' ')} by {breakdown.replace('_', ' ')}: {', '.join(values)} not "
-                        f"shown (fewer than {min_n} {rule.unit}, or protecting such a group)")  # fmt: skip
+                text = (
+                    f"{rule.table.replace('_', ' ')} by {breakdown.replace('_', ' ')}: {', '.join(values)} not "
+                    f"shown (fewer than {min_n} {rule.unit}, or protecting such a group)"
+                )
             notes.append(Note(text, level=level, kind="suppressed"))
     return notes

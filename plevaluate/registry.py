@@ -93,8 +93,11 @@ def run_order(chosen: Iterable[Level] | None = None) -> list[Level]:
     pending = {level.number: level for level in (levels() if chosen is None else chosen)}
     done: list[Level] = []
     while pending:
-        ready = [level for level in pending.values() if all(n in {d.number for d in done} or n not in pending
-                                                               for n in level.needs)]  # fmt: skip
+        ready = [
+            level
+            for level in pending.values()
+            if all(n in {d.number for d in done} or n not in pending for n in level.needs)
+        ]
         if not ready:
             raise ValueError(f"levels {sorted(pending)} need each other: no order runs them")
         first = min(ready, key=lambda level: level.number)

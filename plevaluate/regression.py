@@ -63,8 +63,14 @@ class LinearFit:
         estimate, se, df = float(self.params[j]), float(self.se[j]), float(self.df[j])
         t = stats.t.ppf(0.5 + ci / 2, df) if np.isfinite(df) and df > 0 else np.nan
         p = float(2 * stats.t.sf(abs(estimate / se), df)) if se > 0 and df > 0 else np.nan
-        return {"estimate": estimate, "se": se, "df": df, "ci_low": estimate - t * se, "ci_high": estimate + t * se,
-                "p_value": p}  # fmt: skip
+        return {
+            "estimate": estimate,
+            "se": se,
+            "df": df,
+            "ci_low": estimate - t * se,
+            "ci_high": estimate + t * se,
+            "p_value": p,
+        }
 
 
 def _cluster_index(clusters: np.ndarray) -> tuple[np.ndarray, int]:

@@ -190,9 +190,16 @@ def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | Non
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            executed = pm.execute_notebook(source, str(executed_path), parameters=job.parameters, kernel_name="python3",
-                                           progress_bar=False, cwd=str(folder), km=_worker_kernel(),
-                                           engine_name="plevaluate")  # fmt: skip
+            executed = pm.execute_notebook(
+                source,
+                str(executed_path),
+                parameters=job.parameters,
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(folder),
+                km=_worker_kernel(),
+                engine_name="plevaluate",
+            )
     except PapermillExecutionError as error:
         executed_path.unlink(missing_ok=True)
         return [], Failure(job.title, job.school_id, error.exec_count, f"{error.ename}: {error.evalue}")
@@ -246,9 +253,14 @@ def export_html(notebook, title: str) -> str:
     """Self-contained HTML: no input cells, no prompts, images embedded, no script or style fetched from a network."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="plevaluate", extra_template_basedirs=[str(_TEMPLATES)],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            embed_images=True)  # fmt: skip
+    exporter = HTMLExporter(
+        template_name="plevaluate",
+        extra_template_basedirs=[str(_TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
     notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
     return body
@@ -258,12 +270,20 @@ def export_slides(notebook, title: str) -> str:
     """reveal.js slides with reveal.js inlined from the vendored copy (opens with no network)."""
     from nbconvert import SlidesExporter
 
-    exporter = SlidesExporter(template_name="plevaluate_reveal", extra_template_basedirs=[str(_TEMPLATES)],
-                              exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)  # fmt: skip
+    exporter = SlidesExporter(
+        template_name="plevaluate_reveal",
+        extra_template_basedirs=[str(_TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     notebook.metadata["title"] = title
     reveal = _ASSETS / "reveal"
-    resources = {"plevaluate_reveal": {name: (reveal / name).read_text(encoding="utf-8")
-                                       for name in ("reveal.css", "white.css", "reveal.js")}}  # fmt: skip
+    resources = {
+        "plevaluate_reveal": {
+            name: (reveal / name).read_text(encoding="utf-8") for name in ("reveal.css", "white.css", "reveal.js")
+        }
+    }
     resources["plevaluate_reveal"]["report.css"] = (_ASSETS / "report.css").read_text(encoding="utf-8")
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     return body
@@ -302,8 +322,16 @@ def jobs_for(ev, results: Path, schools: Iterable[str] | None = None, notebooks:
     used = {job.name for job in jobs}
     for school_id in chosen:
         name = ev.school_name(school_id)
-        jobs.append(Job("school_report.ipynb", _file_name(school_id, name, used), f"School report: {visible(name)}",
-                        {**base, "school_id": str(school_id)}, school_id=str(school_id), folder=notebooks))  # fmt: skip
+        jobs.append(
+            Job(
+                "school_report.ipynb",
+                _file_name(school_id, name, used),
+                f"School report: {visible(name)}",
+                {**base, "school_id": str(school_id)},
+                school_id=str(school_id),
+                folder=notebooks,
+            )
+        )
     return jobs
 
 
@@ -362,8 +390,9 @@ def render(
         probe.write_text("", encoding="utf-8")
         probe.unlink()
     except OSError as error:
-        raise ValueError(f"cannot write to --out {out}: {error.strerror or error}; choose a folder you can write "
-                         "to") from None  # fmt: skip
+        raise ValueError(
+            f"cannot write to --out {out}: {error.strerror or error}; choose a folder you can write to"
+        ) from None
     with OutputLock(out), _stopped_by_signals():
         clean_leftovers(out)  # what a killed run left behind: only folders plevaluate made and marked
         clean_temporary()  # and the kernel and browser folders of its workers
@@ -461,9 +490,16 @@ def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:
     names = {p.name for p in summary.written}
     rows = []
     for job in jobs:
-        links = [f'<a href="{html.escape(job.name + suffix)}">{label}</a>'
-                 for suffix, label in ((".html", "HTML"), (".pdf", "PDF"), (".slides.html", "slides"), (".ipynb", "notebook"))
-                 if job.name + suffix in names]  # fmt: skip
+        links = [
+            f'<a href="{html.escape(job.name + suffix)}">{label}</a>'
+            for suffix, label in (
+                (".html", "HTML"),
+                (".pdf", "PDF"),
+                (".slides.html", "slides"),
+                (".ipynb", "notebook"),
+            )
+            if job.name + suffix in names
+        ]
         status = " &middot; ".join(links) if links else "<em>not rendered: see the failures below</em>"
         rows.append(f"<tr><td>{html.escape(visible(job.title))}</td><td>{status}</td></tr>")
     failures = "".join(f"<li>{html.escape(visible(f))}</li>" for f in summary.failures)

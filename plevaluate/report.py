@@ -288,8 +288,10 @@ def _group_labels(ev: Evaluation, frame: pd.DataFrame, columns: list[str], defau
 
 def _with_ci(frame: pd.DataFrame, digits: int = 2) -> list[str]:
     """``"0.77 (0.74 to 0.80)"`` for each row's estimate and interval."""
-    return [f"{e:.{digits}f} ({lo:.{digits}f} to {hi:.{digits}f})" if pd.notna(e) else "not shown (too few people)"
-            for e, lo, hi in zip(frame["estimate"], frame["ci_low"], frame["ci_high"])]  # fmt: skip
+    return [
+        f"{e:.{digits}f} ({lo:.{digits}f} to {hi:.{digits}f})" if pd.notna(e) else "not shown (too few people)"
+        for e, lo, hi in zip(frame["estimate"], frame["ci_low"], frame["ci_high"])
+    ]
 
 
 def _heading(text: str, level: int = 2) -> None:
@@ -313,8 +315,11 @@ def _bullets(items: Iterable[str]) -> None:
 def _no_evidence(ev: Evaluation, level: int) -> bool:
     result = ev.levels.get(level)
     if result is not None and result.meta.get("error"):
-        _paragraph(f"Level {level} ({registry.get(level).name.lower()}) could not be computed from the data: "
-                   f"{result.meta['error']}", note=True)  # fmt: skip
+        _paragraph(
+            f"Level {level} ({registry.get(level).name.lower()}) could not be computed from the data: "
+            f"{result.meta['error']}",
+            note=True,
+        )
         return True
     if result is None or not result.evidence:
         _paragraph(f"No evidence collected for level {level} ({registry.get(level).name.lower()}).", note=True)
@@ -357,12 +362,15 @@ def chain_table(ev: Evaluation, scope: str = "district") -> Section:
             },
             numeric=("shown_estimate", "shown_target"),
             raw=("badge",),
-        )  # fmt: skip
+        )
     )
-    _paragraph("Guskey's levels build on each other: success at a lower level is needed, but not enough, for the "
-               f"next. Met: the whole {_ci(ev)} interval is at or above the target. Not met: the whole interval is "
-               "below it. Not conclusive: the interval includes the target, so the data cannot tell whether it was "
-               "met; more data would.", note=True)  # fmt: skip
+    _paragraph(
+        "Guskey's levels build on each other: success at a lower level is needed, but not enough, for the "
+        f"next. Met: the whole {_ci(ev)} interval is at or above the target. Not met: the whole interval is "
+        "below it. Not conclusive: the interval includes the target, so the data cannot tell whether it was "
+        "met; more data would.",
+        note=True,
+    )
 
 
 @section
@@ -380,19 +388,21 @@ def provenance(ev: Evaluation) -> Section:
     """plevaluate version, the SHA-256 of every input file, the package versions and the date."""
     p = ev.provenance
     _heading("Provenance")
-    _paragraph(f"Evaluated {p.get('evaluated_at', '')} with plevaluate {p.get('plevaluate_version', '')} "
-               f"from the data folder '{p.get('data_folder', '')}'; no step is random: the same data and plan give "
-               "the same results. "
-               f"Small groups: statistics about fewer than {ev.min_n} people are not shown.")  # fmt: skip
+    _paragraph(
+        f"Evaluated {p.get('evaluated_at', '')} with plevaluate {p.get('plevaluate_version', '')} "
+        f"from the data folder '{p.get('data_folder', '')}'; no step is random: the same data and plan give "
+        "the same results. "
+        f"Small groups: statistics about fewer than {ev.min_n} people are not shown."
+    )
     hashes = pd.DataFrame(sorted(p.get("file_hashes", {}).items()), columns=["file", "sha256"])
     _html(html_table(hashes, {"file": "Input file", "sha256": "SHA-256"}))
     versions = pd.DataFrame(sorted(p.get("python_packages", {}).items()), columns=["package", "version"])
     _html(html_table(versions, {"package": "Package", "version": "Version"}))
     plan = pd.DataFrame(
-        [(k, v) for k, v in ev.plan.items() if k != "levels"] +
-        [(f"levels.{lv}.{k}", v) for lv, goal in ev.plan.get("levels", {}).items() for k, v in goal.items()],
+        [(k, v) for k, v in ev.plan.items() if k != "levels"]
+        + [(f"levels.{lv}.{k}", v) for lv, goal in ev.plan.get("levels", {}).items() for k, v in goal.items()],
         columns=["setting", "value"],
-    )  # fmt: skip
+    )
     _html(html_table(plan, {"setting": "Plan setting", "value": "Value"}))
 
 
@@ -403,8 +413,10 @@ def provenance(ev: Evaluation) -> Section:
 def school_title(ev: Evaluation, school_id: str) -> Section:
     name = ev.school_name(school_id)
     program = ev.plan.get("program", "")
-    _html(f"<h1>{_esc(name)}: professional learning evaluation</h1>"
-          f"<p>{_esc(program)} &middot; {_esc(ev.plan.get('school_year', ''))} &middot; school report</p>")  # fmt: skip
+    _html(
+        f"<h1>{_esc(name)}: professional learning evaluation</h1>"
+        f"<p>{_esc(program)} &middot; {_esc(ev.plan.get('school_year', ''))} &middot; school report</p>"
+    )
     sentence = ev.sentences.set_index("scope")["sentence"].get(school_id, "")
     _sentence(sentence)
 
@@ -420,27 +432,35 @@ def school_next_steps(ev: Evaluation, school_id: str) -> Section:
         for row in mine.head(2).itertuples():
             if row.latest_rating < 4:
                 label = RATING_WORDS.get(int(row.latest_rating), "")
-                steps.append(f"Strengthen {str(row.indicator_id).replace('_', ' ')} ({str(row.structure).replace('_', ' ')}): "
-                             f"rated {row.latest_rating:g} ({label}) in {row.latest_term}, "
-                             f"{'up' if row.change > 0 else 'down' if row.change < 0 else 'no change'} from {row.first_term}.")  # fmt: skip
+                steps.append(
+                    f"Strengthen {str(row.indicator_id).replace('_', ' ')} ({str(row.structure).replace('_', ' ')}): "
+                    f"rated {row.latest_rating:g} ({label}) in {row.latest_term}, "
+                    f"{'up' if row.change > 0 else 'down' if row.change < 0 else 'no change'} from {row.first_term}."
+                )
     principals = ev.table(3, "principals")
     if principals is not None and school_id in set(principals["school_id"]):
         share = principals.set_index("school_id").loc[school_id, "estimate"]
         if share < 0.75:
-            steps.append(f"The principal attended {share:.0%} of the PL sessions; principals' participation is the "
-                         "strongest lever the district has.")  # fmt: skip
+            steps.append(
+                f"The principal attended {share:.0%} of the PL sessions; principals' participation is the "
+                "strongest lever the district has."
+            )
     chain = ev.chain[(ev.chain["scope"] == school_id) & ev.chain["status"].isin(["not met", "not conclusive"])]
     for row in chain.itertuples():
         if row.level == 3:
             continue
         if row.status == "not met":
-            steps.append(f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the "
-                         f"plan's target of {_fmt(row.target, row.unit)}: not met.")  # fmt: skip
+            steps.append(
+                f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the "
+                f"plan's target of {_fmt(row.target, row.unit)}: not met."
+            )
         else:
-            steps.append(f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the "
-                         f"plan's target of {_fmt(row.target, row.unit)}: not conclusive (the {_ci(ev)} interval, "
-                         f"{_interval(row.ci_low, row.ci_high, row.unit)}, includes the target); "
-                         f"{registry.get(row.level).more_evidence}.")  # fmt: skip
+            steps.append(
+                f"Level {row.level} ({row.level_name.lower()}): {_fmt(row.estimate, row.unit)} against the "
+                f"plan's target of {_fmt(row.target, row.unit)}: not conclusive (the {_ci(ev)} interval, "
+                f"{_interval(row.ci_low, row.ci_high, row.unit)}, includes the target); "
+                f"{registry.get(row.level).more_evidence}."
+            )
     _bullets(steps or ["This school met every target that could be measured; keep the conditions that got it there."])
 
 
@@ -467,9 +487,19 @@ def school_level1(ev: Evaluation, school_id: str) -> Section:
     rows = _school_vs_district(constructs, school_id, "school_id")
     rows = rows[rows["measure"] == "share_at_least"]
     rows = _rows_with_display(rows, "share", ev.min_n, n="n_people")
-    _html(html_table(rows, {"where": "", "construct": "Construct", "shown_estimate": _rating_words(ev),
-                            "shown_interval": f"{_ci(ev)} interval", "shown_n": "Respondents"},
-                     numeric=("shown_estimate", "shown_n")))  # fmt: skip
+    _html(
+        html_table(
+            rows,
+            {
+                "where": "",
+                "construct": "Construct",
+                "shown_estimate": _rating_words(ev),
+                "shown_interval": f"{_ci(ev)} interval",
+                "shown_n": "Respondents",
+            },
+            numeric=("shown_estimate", "shown_n"),
+        )
+    )
     distribution = ev.table(1, "distribution")
     mine = distribution[distribution["school_id"] == school_id]
     if len(mine) and not mine["suppressed"].all():
@@ -490,9 +520,20 @@ def school_level2(ev: Evaluation, school_id: str) -> Section:
     labels = {"mean_gain": "Average gain (points)", "g_av": "Gain in SD units", "mastery_post": "At mastery after"}
     shown = pd.concat([_rows_with_display(part, units[m], ev.min_n) for m, part in rows.groupby("measure", sort=False)])
     shown["measure_label"] = shown["measure"].map(labels)
-    _html(html_table(shown, {"where": "", "assessment_id": "Assessment", "measure_label": "Measure",
-                             "shown_estimate": "Result", "shown_interval": f"{_ci(ev)} interval", "shown_n": "Educators"},
-                     numeric=("shown_estimate", "shown_n")))  # fmt: skip
+    _html(
+        html_table(
+            shown,
+            {
+                "where": "",
+                "assessment_id": "Assessment",
+                "measure_label": "Measure",
+                "shown_estimate": "Result",
+                "shown_interval": f"{_ci(ev)} interval",
+                "shown_n": "Educators",
+            },
+            numeric=("shown_estimate", "shown_n"),
+        )
+    )
 
 
 @section
@@ -513,15 +554,27 @@ def school_level3(ev: Evaluation, school_id: str) -> Section:
     principals = ev.table(3, "principals")
     if principals is not None and school_id in set(principals["school_id"]):
         row = principals.set_index("school_id").loc[school_id]
-        _paragraph(f"The principal attended {int(row['sessions_attended'])} of {int(row['n'])} PL sessions "
-                   f"({row['estimate']:.0%}).")  # fmt: skip
+        _paragraph(
+            f"The principal attended {int(row['sessions_attended'])} of {int(row['n'])} PL sessions "
+            f"({row['estimate']:.0%})."
+        )
     staff = ev.table(3, "staff_survey")
     if staff is not None:
         rows = _school_vs_district(staff, school_id, "school_id")
         rows = _rows_with_display(rows[rows["measure"] == "mean"], "rating", ev.min_n, n="n_people")
-        _html(html_table(rows, {"where": "", "construct": "Staff survey", "shown_estimate": "Mean (1-5)",
-                                "shown_interval": f"{_ci(ev)} interval", "shown_n": "Respondents"},
-                         numeric=("shown_estimate", "shown_n")))  # fmt: skip
+        _html(
+            html_table(
+                rows,
+                {
+                    "where": "",
+                    "construct": "Staff survey",
+                    "shown_estimate": "Mean (1-5)",
+                    "shown_interval": f"{_ci(ev)} interval",
+                    "shown_n": "Respondents",
+                },
+                numeric=("shown_estimate", "shown_n"),
+            )
+        )
 
 
 @section
@@ -536,8 +589,10 @@ def school_level4(ev: Evaluation, school_id: str) -> Section:
     if school_id not in set(rates["school_id"].dropna()):
         _paragraph("No classroom observations were recorded at this school.", note=True)
         return
-    mine = rates[((rates["breakdown"] == "school_id+month") & (rates["school_id"] == school_id))
-                 | (rates["breakdown"] == "group+month")]  # fmt: skip
+    mine = rates[
+        ((rates["breakdown"] == "school_id+month") & (rates["school_id"] == school_id))
+        | (rates["breakdown"] == "group+month")
+    ]
     target = ev.plan.get("levels", {}).get("practice", {}).get("target")
     _figure(figures.implementation_chart(mine, target=target, names={school_id: ev.school_name(school_id)}, ci=_ci(ev)))
     funnel = ev.table(4, "funnel")
@@ -545,8 +600,11 @@ def school_level4(ev: Evaluation, school_id: str) -> Section:
         names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
         own = {school_id: names.get(school_id, school_id)}  # other schools stay anonymous in a school's report
         _figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=own, highlight=school_id))
-        _paragraph("The funnel compares schools fairly: a school inside the dashed lines differs from the district "
-                   "by no more than chance would produce with its number of visits.", note=True)  # fmt: skip
+        _paragraph(
+            "The funnel compares schools fairly: a school inside the dashed lines differs from the district "
+            "by no more than chance would produce with its number of visits.",
+            note=True,
+        )
 
 
 @section
@@ -562,10 +620,12 @@ def school_level5(ev: Evaluation, school_id: str) -> Section:
         if bool(row["suppressed"]):
             _paragraph("Too few students with scores to report a school result.", note=True)
         else:
-            _paragraph(f"Students here scored {row['estimate']:+.1f} points ({_ci(ev)} interval {row['ci_low']:+.1f} to "
-                       f"{row['ci_high']:+.1f}) compared with what their prior scores predict, after pulling small "
-                       "and noisy school results toward the district average. This describes the school; it is not "
-                       "an effect of the program.")  # fmt: skip
+            _paragraph(
+                f"Students here scored {row['estimate']:+.1f} points ({_ci(ev)} interval {row['ci_low']:+.1f} to "
+                f"{row['ci_high']:+.1f}) compared with what their prior scores predict, after pulling small "
+                "and noisy school results toward the district average. This describes the school; it is not "
+                "an effect of the program."
+            )
     effect = ev.table(5, "findings")
     if effect is not None:
         _paragraph("District result: " + " ".join(effect["finding"]))
@@ -576,8 +636,10 @@ def school_level5(ev: Evaluation, school_id: str) -> Section:
 
 @section
 def district_title(ev: Evaluation) -> Section:
-    _html(f"<h1>{_esc(ev.plan.get('program', ''))}: district evaluation</h1>"
-          f"<p>{_esc(ev.plan.get('school_year', ''))} &middot; {_esc(ev.plan.get('description', ''))}</p>")  # fmt: skip
+    _html(
+        f"<h1>{_esc(ev.plan.get('program', ''))}: district evaluation</h1>"
+        f"<p>{_esc(ev.plan.get('school_year', ''))} &middot; {_esc(ev.plan.get('description', ''))}</p>"
+    )
     _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
@@ -592,9 +654,20 @@ def district_level1(ev: Evaluation) -> Section:
     rows = _rows_with_display(
         share[share["breakdown"].isin(["district", "format", "role"])], "share", ev.min_n, n="n_people"
     )
-    _html(html_table(rows, {"breakdown": "By", "group": "Group", "construct": "Construct",
-                            "shown_estimate": _rating_words(ev), "shown_interval": f"{_ci(ev)} interval",
-                            "shown_n": "Respondents"}, numeric=("shown_estimate", "shown_n")))  # fmt: skip
+    _html(
+        html_table(
+            rows,
+            {
+                "breakdown": "By",
+                "group": "Group",
+                "construct": "Construct",
+                "shown_estimate": _rating_words(ev),
+                "shown_interval": f"{_ci(ev)} interval",
+                "shown_n": "Respondents",
+            },
+            numeric=("shown_estimate", "shown_n"),
+        )
+    )
     distribution = ev.table(1, "distribution")
     district = distribution[distribution["breakdown"] == "district"]
     _figure(figures.likert_chart(district, texts=_item_texts(district)))
@@ -606,8 +679,11 @@ def district_level1(ev: Evaluation) -> Section:
     if rates is not None:
         overall = rates[rates["breakdown"] == "district"].iloc[0]
         if pd.notna(overall["estimate"]):
-            _paragraph(f"{overall['estimate']:.0%} of attendees answered the end-of-session survey; reaction surveys "
-                       "describe those who answered.", note=True)  # fmt: skip
+            _paragraph(
+                f"{overall['estimate']:.0%} of attendees answered the end-of-session survey; reaction surveys "
+                "describe those who answered.",
+                note=True,
+            )
 
 
 @section
@@ -619,22 +695,33 @@ def district_level2(ev: Evaluation) -> Section:
     g = gains[gains["measure"] == "g_av"].copy()
     g["group"] = _group_labels(ev, g, ["school_id", "role", "experience_band"], "all participants")
     target = ev.plan.get("levels", {}).get("learning", {}).get("target")
-    _figure(figures.interval_chart(g.assign(label=g["group"]), unit="sd", reference=target,
-                                   title="Gains from pre to post in SD units, by group",
-                                   caption="g_av: the mean gain divided by the average of the pre and post SDs "
-                                   f"(Lakens 2013), with {_ci(ev)} intervals."))  # fmt: skip
+    _figure(
+        figures.interval_chart(
+            g.assign(label=g["group"]),
+            unit="sd",
+            reference=target,
+            title="Gains from pre to post in SD units, by group",
+            caption="g_av: the mean gain divided by the average of the pre and post SDs "
+            f"(Lakens 2013), with {_ci(ev)} intervals.",
+        )
+    )
     effect = ev.table(2, "program_effect")
     if effect is not None and len(effect):
         row = effect.iloc[0]
         if bool(row.get("suppressed", False)):
-            _paragraph(f"The comparison with comparison-school teachers is not shown: fewer than {ev.min_n} teachers "
-                       "in one of the groups.", note=True)  # fmt: skip
+            _paragraph(
+                f"The comparison with comparison-school teachers is not shown: fewer than {ev.min_n} teachers "
+                "in one of the groups.",
+                note=True,
+            )
         else:
             more = "more" if row["estimate"] >= 0 else "less"
-            _paragraph(f"Participants gained {abs(row['estimate']):.2f} SD {more} than comparison-school teachers who "
-                       f"took the same assessment ({_ci(ev)} CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; "
-                       f"{format_n(row['n_treatment'], ev.min_n)} and {format_n(row['n_comparison'], ev.min_n)} "
-                       "teachers).")  # fmt: skip
+            _paragraph(
+                f"Participants gained {abs(row['estimate']):.2f} SD {more} than comparison-school teachers who "
+                f"took the same assessment ({_ci(ev)} CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; "
+                f"{format_n(row['n_treatment'], ev.min_n)} and {format_n(row['n_comparison'], ev.min_n)} "
+                "teachers)."
+            )
 
 
 @section
@@ -654,8 +741,9 @@ def district_level3(ev: Evaluation) -> Section:
         _html(html_table(flagged, {"name": "School needing support", "reason": "Why"}))
     principals = ev.table(3, "principals")
     if principals is not None:
-        p = principals.assign(name=principals["school_id"].map(ev.school_name),
-                              shown=[f"{v:.0%}" for v in principals["estimate"]])  # fmt: skip
+        p = principals.assign(
+            name=principals["school_id"].map(ev.school_name), shown=[f"{v:.0%}" for v in principals["estimate"]]
+        )
         _html(
             html_table(p, {"name": "School", "shown": "Principal's share of PL sessions attended"}, numeric=("shown",))
         )
@@ -675,9 +763,12 @@ def district_level4(ev: Evaluation) -> Section:
         _figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=names))
         phi = funnel["phi"].dropna()
         if len(phi) and phi.iloc[0] > 1.5:
-            _paragraph(f"Schools vary more than chance alone would make them (overdispersion {phi.iloc[0]:.1f}, over the "
-                       "schools shown); part of it is repeat observation of the same teachers, part real differences "
-                       "between schools.", note=True)  # fmt: skip
+            _paragraph(
+                f"Schools vary more than chance alone would make them (overdispersion {phi.iloc[0]:.1f}, over the "
+                "schools shown); part of it is repeat observation of the same teachers, part real differences "
+                "between schools.",
+                note=True,
+            )
     trend = ev.table(4, "trend")
     if trend is not None:
         t = trend.assign(
@@ -692,8 +783,12 @@ def district_level4(ev: Evaluation) -> Section:
         _figure(figures.dose_response_chart(ev.table(4, "dose_bands"), ev.table(4, "dose_model"), ci=_ci(ev)))
     link = ev.table(4, "link")
     if link is not None:
-        shown = link.assign(shown=[_interval(lo, hi, "") and f"r = {r:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(r) else
-                                   "not estimable" for r, lo, hi in zip(link["estimate"], link["ci_low"], link["ci_high"])])  # fmt: skip
+        shown = link.assign(
+            shown=[
+                _interval(lo, hi, "") and f"r = {r:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(r) else "not estimable"
+                for r, lo, hi in zip(link["estimate"], link["ci_low"], link["ci_high"])
+            ]
+        )
         _html(
             html_table(
                 shown, {"predictor": "Level-3 measure", "shown": "Correlation with implementation", "n": "Schools"}
@@ -716,27 +811,55 @@ def district_level5(ev: Evaluation) -> Section:
     sensitivity = ev.table(5, "sensitivity")
     if sensitivity is not None:
         target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
-        rows = sensitivity.assign(label=sensitivity["specification"], estimate=sensitivity["hedges_g"],
-                                  ci_low=sensitivity["g_ci_low"], ci_high=sensitivity["g_ci_high"])  # fmt: skip
-        _figure(figures.interval_chart(rows, unit="sd", reference=target,
-                                       title="The effect on students under each analysis (Hedges' g)",
-                                       caption="Every analysis adjusts for clustering of students in schools except "
-                                       "HC1, shown only to make the point."))  # fmt: skip
+        rows = sensitivity.assign(
+            label=sensitivity["specification"],
+            estimate=sensitivity["hedges_g"],
+            ci_low=sensitivity["g_ci_low"],
+            ci_high=sensitivity["g_ci_high"],
+        )
+        _figure(
+            figures.interval_chart(
+                rows,
+                unit="sd",
+                reference=target,
+                title="The effect on students under each analysis (Hedges' g)",
+                caption="Every analysis adjusts for clustering of students in schools except "
+                "HC1, shown only to make the point.",
+            )
+        )
     subgroups = ev.table(5, "subgroups")
     if subgroups is not None and len(subgroups):
-        rows = subgroups.assign(label=subgroups["subgroup"].str.replace("_", " ") + ": " + subgroups["value"].astype(str),
-                                estimate=subgroups["hedges_g"], ci_low=subgroups["g_ci_low"], ci_high=subgroups["g_ci_high"])  # fmt: skip
-        _figure(figures.interval_chart(rows, unit="sd", reference=0.0, reference_label="no difference",
-                                       title="Effects for groups of students (Hedges' g)",
-                                       caption="Benjamini-Hochberg adjusted p-values control false discoveries across "
-                                       "these groups; see the technical appendix."))  # fmt: skip
+        rows = subgroups.assign(
+            label=subgroups["subgroup"].str.replace("_", " ") + ": " + subgroups["value"].astype(str),
+            estimate=subgroups["hedges_g"],
+            ci_low=subgroups["g_ci_low"],
+            ci_high=subgroups["g_ci_high"],
+        )
+        _figure(
+            figures.interval_chart(
+                rows,
+                unit="sd",
+                reference=0.0,
+                reference_label="no difference",
+                title="Effects for groups of students (Hedges' g)",
+                caption="Benjamini-Hochberg adjusted p-values control false discoveries across "
+                "these groups; see the technical appendix.",
+            )
+        )
     schools = ev.table(5, "schools")
     if schools is not None:
         rows = schools.assign(label=schools["school_id"].map(ev.school_name))
-        _figure(figures.interval_chart(rows, unit="points", reference=0.0, reference_label="as predicted",
-                                       title="Each program school's students against what their prior scores predict",
-                                       caption="Shrunk toward the district so that small schools do not top or bottom "
-                                       "the list by chance; these describe schools, not effects of the program."))  # fmt: skip
+        _figure(
+            figures.interval_chart(
+                rows,
+                unit="points",
+                reference=0.0,
+                reference_label="as predicted",
+                title="Each program school's students against what their prior scores predict",
+                caption="Shrunk toward the district so that small schools do not top or bottom "
+                "the list by chance; these describe schools, not effects of the program.",
+            )
+        )
 
 
 @section
@@ -761,8 +884,10 @@ def district_schools(ev: Evaluation) -> Section:
 
 @section
 def board_title(ev: Evaluation) -> Section:
-    _html(f"<h1>{_esc(ev.plan.get('program', ''))}</h1><h3>What the district's professional learning achieved, "
-          f"{_esc(ev.plan.get('school_year', ''))}</h3>")  # fmt: skip
+    _html(
+        f"<h1>{_esc(ev.plan.get('program', ''))}</h1><h3>What the district's professional learning achieved, "
+        f"{_esc(ev.plan.get('school_year', ''))}</h3>"
+    )
     _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
@@ -791,8 +916,10 @@ def board_charts(ev: Evaluation, which: str) -> Section:
         ax.legend(frameon=False)
         ax.tick_params(axis="x", rotation=30)
         last = district[district["group"] == "participant"].sort_values("month").iloc[-1]
-        ax.set_title(f"The practice was seen in {last['estimate']:.0%} of visits to program classrooms by {last['month']}",
-                     loc="left")  # fmt: skip
+        ax.set_title(
+            f"The practice was seen in {last['estimate']:.0%} of visits to program classrooms by {last['month']}",
+            loc="left",
+        )
         fig.tight_layout()
         _figure(fig)
     elif which == "conditions" and ev.table(3, "matrix") is not None:
@@ -804,11 +931,21 @@ def board_charts(ev: Evaluation, which: str) -> Section:
         _figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
     elif which == "effect" and ev.table(5, "sensitivity") is not None:
         main = ev.table(5, "sensitivity").iloc[[0]]
-        rows = main.assign(label="Students in program schools", estimate=main["hedges_g"], ci_low=main["g_ci_low"],
-                           ci_high=main["g_ci_high"])  # fmt: skip
+        rows = main.assign(
+            label="Students in program schools",
+            estimate=main["hedges_g"],
+            ci_low=main["g_ci_low"],
+            ci_high=main["g_ci_high"],
+        )
         target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
-        _figure(figures.interval_chart(rows, unit="sd", reference=target,
-                                       title=f"Difference in student scores, in standard deviations ({_ci(ev)} interval)"))  # fmt: skip
+        _figure(
+            figures.interval_chart(
+                rows,
+                unit="sd",
+                reference=target,
+                title=f"Difference in student scores, in standard deviations ({_ci(ev)} interval)",
+            )
+        )
 
 
 @section
@@ -819,9 +956,11 @@ def board_findings(ev: Evaluation) -> Section:
         row = ev.chain[(ev.chain["scope"] == "district") & (ev.chain["level"] == level)]
         if len(row) and pd.notna(row.iloc[0]["estimate"]):
             r = row.iloc[0]
-            text = (f"{registry.get(level).name}: {_fmt(r['estimate'], r['unit'])} ({r['measure']}; {_ci(ev)} interval "
-                    f"{_interval(r['ci_low'], r['ci_high'], r['unit'])}); target {_fmt(r['target'], r['unit'])}: "
-                    f"{r['status']}")  # fmt: skip
+            text = (
+                f"{registry.get(level).name}: {_fmt(r['estimate'], r['unit'])} ({r['measure']}; {_ci(ev)} interval "
+                f"{_interval(r['ci_low'], r['ci_high'], r['unit'])}); target {_fmt(r['target'], r['unit'])}: "
+                f"{r['status']}"
+            )
             if r["status"] in ("met", "not met", "not conclusive"):
                 text += f" ({r['status_detail']})"
             items.append(text + ".")
@@ -834,14 +973,16 @@ def board_findings(ev: Evaluation) -> Section:
 @section
 def board_glossary(ev: Evaluation) -> Section:
     _heading("Words used here")
-    _bullets([
-        "SD (standard deviation): how spread out scores are; 0.10 SD is about 4 percentile points for a typical student.",
-        f"{_ci(ev)} interval: the range the true value probably lies in, given how many people were measured.",
-        "Met / not met: the whole interval is on one side of the plan's target. Not conclusive: the interval "
-        "includes the target, so the data cannot yet tell whether it was met.",
-        "Comparison schools: similar schools not in the program, showing what would likely have happened without it.",
-        "Guskey's five levels: reactions, learning, organization support, use in classrooms, student outcomes.",
-    ])  # fmt: skip
+    _bullets(
+        [
+            "SD (standard deviation): how spread out scores are; 0.10 SD is about 4 percentile points for a typical student.",
+            f"{_ci(ev)} interval: the range the true value probably lies in, given how many people were measured.",
+            "Met / not met: the whole interval is on one side of the plan's target. Not conclusive: the interval "
+            "includes the target, so the data cannot yet tell whether it was met.",
+            "Comparison schools: similar schools not in the program, showing what would likely have happened without it.",
+            "Guskey's five levels: reactions, learning, organization support, use in classrooms, student outcomes.",
+        ]
+    )
 
 
 # ---- the technical appendix ----
@@ -849,9 +990,11 @@ def board_glossary(ev: Evaluation) -> Section:
 
 @section
 def technical_title(ev: Evaluation) -> Section:
-    _html(f"<h1>{_esc(ev.plan.get('program', ''))}: technical appendix</h1>"
-          f"<p>{_esc(ev.plan.get('school_year', ''))} &middot; for research partners: data, models, diagnostics, "
-          "sensitivity and provenance</p>")  # fmt: skip
+    _html(
+        f"<h1>{_esc(ev.plan.get('program', ''))}: technical appendix</h1>"
+        f"<p>{_esc(ev.plan.get('school_year', ''))} &middot; for research partners: data, models, diagnostics, "
+        "sensitivity and provenance</p>"
+    )
     _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
@@ -867,11 +1010,13 @@ def technical_data(ev: Evaluation) -> Section:
         def people(column: str) -> str:
             return _count(a[column], False, ev.min_n)
 
-        _paragraph(f"Baseline students: {people('baseline_treatment')} in program schools, {people('baseline_comparison')} "
-                   f"in comparison schools; with an outcome: {people('analytic_treatment')} and {people('analytic_comparison')}. "
-                   f"Overall attrition {a['overall']:.1%}, differential {a['differential'] * 100:.1f} points: "
-                   f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
-                   f"(Standards Handbook v4.0 Table II.1). {people('new_students')} students joined after baseline.")  # fmt: skip
+        _paragraph(
+            f"Baseline students: {people('baseline_treatment')} in program schools, {people('baseline_comparison')} "
+            f"in comparison schools; with an outcome: {people('analytic_treatment')} and {people('analytic_comparison')}. "
+            f"Overall attrition {a['overall']:.1%}, differential {a['differential'] * 100:.1f} points: "
+            f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
+            f"(Standards Handbook v4.0 Table II.1). {people('new_students')} students joined after baseline."
+        )
     for level in (1, 2, 3, 4, 5):
         result = ev.levels.get(level)
         if result is not None:
@@ -886,18 +1031,36 @@ def technical_models(ev: Evaluation) -> Section:
     if effect is not None and effect["suppressed"].astype(bool).any():
         _paragraph(f"The student-outcome model is not shown: fewer than {ev.min_n} students in one group.", note=True)
     elif effect is not None:
-        rows = effect.assign(shown=[f"{e:.3f}" for e in effect["estimate"]], se_shown=[f"{s:.3f}" for s in effect["se"]],
-                             ci=[f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(effect["ci_low"], effect["ci_high"])],
-                             df_shown=[f"{d:.1f}" for d in effect["df"]], p=[f"{p:.3g}" for p in effect["p_value"]])  # fmt: skip
-        _html(html_table(rows, {"term": "Term", "shown": "Estimate", "se_shown": "SE", "ci": f"{_ci(ev)} CI", "df_shown": "df",
-                                "p": "p"}, numeric=("shown", "se_shown", "df_shown", "p")))  # fmt: skip
+        rows = effect.assign(
+            shown=[f"{e:.3f}" for e in effect["estimate"]],
+            se_shown=[f"{s:.3f}" for s in effect["se"]],
+            ci=[f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(effect["ci_low"], effect["ci_high"])],
+            df_shown=[f"{d:.1f}" for d in effect["df"]],
+            p=[f"{p:.3g}" for p in effect["p_value"]],
+        )
+        _html(
+            html_table(
+                rows,
+                {
+                    "term": "Term",
+                    "shown": "Estimate",
+                    "se_shown": "SE",
+                    "ci": f"{_ci(ev)} CI",
+                    "df_shown": "df",
+                    "p": "p",
+                },
+                numeric=("shown", "se_shown", "df_shown", "p"),
+            )
+        )
         first = effect.iloc[0]
-        _paragraph(f"{first['model']}; standard errors: {first['se_type']}; n = {int(first['n']):,} students in "
-                   f"{int(first['n_clusters'])} schools ({int(first['n_missing']):,} left out: no outcome or no prior score). "
-                   "Hedges' g divides the adjusted difference by the unadjusted pooled SD, with the small-sample "
-                   "correction (WWC Procedures Handbook v5.0). The design is "
-                   f"'{ev.plan.get('comparison_design', '')}': without random assignment the estimate is an association "
-                   "adjusted for prior scores and student characteristics, not proof of cause.")  # fmt: skip
+        _paragraph(
+            f"{first['model']}; standard errors: {first['se_type']}; n = {int(first['n']):,} students in "
+            f"{int(first['n_clusters'])} schools ({int(first['n_missing']):,} left out: no outcome or no prior score). "
+            "Hedges' g divides the adjusted difference by the unadjusted pooled SD, with the small-sample "
+            "correction (WWC Procedures Handbook v5.0). The design is "
+            f"'{ev.plan.get('comparison_design', '')}': without random assignment the estimate is an association "
+            "adjusted for prior scores and student characteristics, not proof of cause."
+        )
     trend = ev.table(4, "trend")
     if trend is not None:
         shown = trend["working_correlation"].dropna()
@@ -911,18 +1074,36 @@ def technical_diagnostics(ev: Evaluation) -> Section:
     baseline = ev.table(5, "baseline")
     if baseline is not None:
         b = baseline.assign(g_shown=[f"{g:.3f}" for g in baseline["g"]])
-        _html(html_table(b, {"covariate": "Baseline characteristic", "g_shown": "Difference (g)", "verdict": "WWC verdict"},
-                         numeric=("g_shown",)))  # fmt: skip
+        _html(
+            html_table(
+                b,
+                {"covariate": "Baseline characteristic", "g_shown": "Difference (g)", "verdict": "WWC verdict"},
+                numeric=("g_shown",),
+            )
+        )
     icc = ev.table(5, "icc")
     if icc is not None:
-        _paragraph(f"Intraclass correlation of the outcome across schools: {icc.iloc[0]['icc']:.3f} "
-                   f"({int(icc.iloc[0]['n_clusters'])} schools).")  # fmt: skip
+        _paragraph(
+            f"Intraclass correlation of the outcome across schools: {icc.iloc[0]['icc']:.3f} "
+            f"({int(icc.iloc[0]['n_clusters'])} schools)."
+        )
     clustering = ev.table(5, "clustering")
     if clustering is not None:
-        c = clustering.assign(shown=[f"t = {t:.2f} (df {d:.0f}), p = {p:.3g}" for t, d, p in
-                                     zip(clustering["t_corrected"], clustering["df_corrected"], clustering["p_corrected"])])  # fmt: skip
-        _html(html_table(c, {"assumption": "Hedges (2007) clustering correction of the analysis that ignores schools",
-                             "shown": "Corrected test"}))  # fmt: skip
+        c = clustering.assign(
+            shown=[
+                f"t = {t:.2f} (df {d:.0f}), p = {p:.3g}"
+                for t, d, p in zip(clustering["t_corrected"], clustering["df_corrected"], clustering["p_corrected"])
+            ]
+        )
+        _html(
+            html_table(
+                c,
+                {
+                    "assumption": "Hedges (2007) clustering correction of the analysis that ignores schools",
+                    "shown": "Corrected test",
+                },
+            )
+        )
     reliability = ev.table(1, "reliability")
     if reliability is not None:
         r = reliability.assign(shown=_with_ci(reliability, 3))
@@ -947,25 +1128,55 @@ def technical_sensitivity(ev: Evaluation) -> Section:
         _paragraph("No comparison group: no estimate to test.", note=True)
         return
     rows = sensitivity.assign(
-        shown=[f"{e:.2f} ({lo:.2f} to {hi:.2f})" for e, lo, hi in zip(sensitivity["estimate"], sensitivity["ci_low"], sensitivity["ci_high"])],
+        shown=[
+            f"{e:.2f} ({lo:.2f} to {hi:.2f})"
+            for e, lo, hi in zip(sensitivity["estimate"], sensitivity["ci_low"], sensitivity["ci_high"])
+        ],
         g=[f"{g:.3f}" for g in sensitivity["hedges_g"]],
-    )  # fmt: skip
-    _html(html_table(rows, {"specification": "Analysis", "shown": f"Difference in points ({_ci(ev)} CI)", "g": "Hedges' g",
-                            "se_type": "Standard errors"}))  # fmt: skip
+    )
+    _html(
+        html_table(
+            rows,
+            {
+                "specification": "Analysis",
+                "shown": f"Difference in points ({_ci(ev)} CI)",
+                "g": "Hedges' g",
+                "se_type": "Standard errors",
+            },
+        )
+    )
     subgroups = ev.table(5, "subgroups")
     if subgroups is not None and len(subgroups):
-        s = subgroups.assign(shown=[("suppressed" if h else f"{e:.2f} ({lo:.2f} to {hi:.2f})") for e, lo, hi, h in
-                                    zip(subgroups["estimate"], subgroups["ci_low"], subgroups["ci_high"], subgroups["suppressed"])],
-                             p=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_value"]],
-                             q=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_adjusted"]])  # fmt: skip
-        _html(html_table(s, {"subgroup": "Subgroup", "value": "Value", "shown": f"Difference ({_ci(ev)} CI)", "p": "p",
-                             "q": "BH-adjusted p"}))  # fmt: skip
+        s = subgroups.assign(
+            shown=[
+                ("suppressed" if h else f"{e:.2f} ({lo:.2f} to {hi:.2f})")
+                for e, lo, hi, h in zip(
+                    subgroups["estimate"], subgroups["ci_low"], subgroups["ci_high"], subgroups["suppressed"]
+                )
+            ],
+            p=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_value"]],
+            q=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_adjusted"]],
+        )
+        _html(
+            html_table(
+                s,
+                {
+                    "subgroup": "Subgroup",
+                    "value": "Value",
+                    "shown": f"Difference ({_ci(ev)} CI)",
+                    "p": "p",
+                    "q": "BH-adjusted p",
+                },
+            )
+        )
     dose = ev.table(5, "dose")
     if dose is not None:
         d = dose.iloc[0]
-        _paragraph(f"Exploratory: each 10 points of school implementation went with {d['estimate']:+.1f} points of "
-                   f"student outcome ({_ci(ev)} CI {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; {int(d['n_clusters'])} schools). "
-                   "Correlational.")  # fmt: skip
+        _paragraph(
+            f"Exploratory: each 10 points of school implementation went with {d['estimate']:+.1f} points of "
+            f"student outcome ({_ci(ev)} CI {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; {int(d['n_clusters'])} schools). "
+            "Correlational."
+        )
 
 
 # ---- cost (all reports) ----
@@ -982,9 +1193,11 @@ def _cost_sentences(ev: Evaluation) -> list[str]:
     cost = ev.levels.get(0)
     ratios = cost.tables["ratios"].set_index("measure")
     total = cost.meta.get("total", 0.0)
-    sentences = [f"The program cost ${total:,.0f}: ${cost.meta.get('budget_total', 0):,.0f} in budget lines and "
-                 f"${cost.meta.get('time_total', 0):,.0f} of participants' time valued at "
-                 f"${cost.meta.get('hourly_rate', 0):,.2f} an hour."]  # fmt: skip
+    sentences = [
+        f"The program cost ${total:,.0f}: ${cost.meta.get('budget_total', 0):,.0f} in budget lines and "
+        f"${cost.meta.get('time_total', 0):,.0f} of participants' time valued at "
+        f"${cost.meta.get('hourly_rate', 0):,.2f} an hour."
+    ]
     parts = [
         f"${row.estimate:,.0f} {_RATIO_LABELS.get(m, m)}" for m, row in ratios.iterrows() if pd.notna(row.estimate)
     ]
@@ -994,11 +1207,16 @@ def _cost_sentences(ev: Evaluation) -> list[str]:
     if effectiveness is not None:
         row = effectiveness.iloc[0]
         if row["status"] == "estimable":
-            sentences.append(f"Each 0.1 SD of student gain cost ${row['estimate']:,.0f} per student ({_ci(ev)} interval "
-                             f"${row['ci_low']:,.0f} to ${row['ci_high']:,.0f}).")  # fmt: skip
+            sentences.append(
+                f"Each 0.1 SD of student gain cost ${row['estimate']:,.0f} per student ({_ci(ev)} interval "
+                f"${row['ci_low']:,.0f} to ${row['ci_high']:,.0f})."
+            )
         else:
-            sentences.append("Cost per unit of student gain: not estimable, because "
-                             + row["status"].removeprefix("not estimable: ") + ".")  # fmt: skip
+            sentences.append(
+                "Cost per unit of student gain: not estimable, because "
+                + row["status"].removeprefix("not estimable: ")
+                + "."
+            )
     return sentences
 
 
@@ -1015,29 +1233,54 @@ def district_cost(ev: Evaluation) -> Section:
     _figure(figures.cost_chart(cost.tables["by_source_category"]))
     by_category = cost.tables["by_category"].assign(
         label=lambda f: f["category"].map(figures._CATEGORY_LABELS).fillna(f["category"]),
-        shown=lambda f: [f"${v:,.0f}" for v in f["cost"]], pct=lambda f: [f"{v:.0%}" for v in f["share"]])  # fmt: skip
+        shown=lambda f: [f"${v:,.0f}" for v in f["cost"]],
+        pct=lambda f: [f"{v:.0%}" for v in f["share"]],
+    )
     _html(html_table(by_category, {"label": "Category", "shown": "Cost", "pct": "Share"}, numeric=("shown", "pct")))
     schools = cost.tables["schools"].assign(
         name=lambda f: f["school_id"].map(ev.school_name),
         shown=lambda f: ["not shown" if h else f"${v:,.0f}" for v, h in zip(f["cost"], f["suppressed"])],
         people=lambda f: [_count(v, p, ev.min_n) for v, p in zip(f["participants"], f["complementary"].astype(bool))],
-        per=lambda f: ["not shown" if h else f"${v:,.0f}" if pd.notna(v) else "not estimable"
-                       for v, h in zip(f["cost_per_participant"], f["suppressed"])])  # fmt: skip
+        per=lambda f: [
+            "not shown" if h else f"${v:,.0f}" if pd.notna(v) else "not estimable"
+            for v, h in zip(f["cost_per_participant"], f["suppressed"])
+        ],
+    )
     lines = cost.tables["lines"]
     pooled = lines[lines["school_id"].isna() & lines["rule"].fillna("").str.contains("not shown")]
     if len(pooled):
-        together = pd.DataFrame([{"name": "Schools not shown, together", "shown": f"${pooled['charged'].sum():,.0f}",
-                                  "people": "", "per": ""}])  # fmt: skip
+        together = pd.DataFrame(
+            [
+                {
+                    "name": "Schools not shown, together",
+                    "shown": f"${pooled['charged'].sum():,.0f}",
+                    "people": "",
+                    "per": "",
+                }
+            ]
+        )
         schools = pd.concat([schools, together], ignore_index=True)
-    _html(html_table(schools, {"name": "School", "shown": "Cost (shared lines allocated)", "people": "Participants",
-                               "per": "Per participant"}, numeric=("shown", "people", "per")))  # fmt: skip
+    _html(
+        html_table(
+            schools,
+            {
+                "name": "School",
+                "shown": "Cost (shared lines allocated)",
+                "people": "Participants",
+                "per": "Per participant",
+            },
+            numeric=("shown", "people", "per"),
+        )
+    )
     years = cost.tables["by_year"]
     if len(years) > 1:
         y = years.assign(shown=[f"${v:,.0f}" for v in years["cost"]])
         _html(html_table(y, {"school_year": "School year", "shown": "Cost charged"}, numeric=("shown",)))
-    _paragraph("Costs follow the ingredients method (Levin & McEwan): every resource, including participants' time. "
-               "District-wide lines are shared among program schools in proportion to their participating educators.",
-               note=True)  # fmt: skip
+    _paragraph(
+        "Costs follow the ingredients method (Levin & McEwan): every resource, including participants' time. "
+        "District-wide lines are shared among program schools in proportion to their participating educators.",
+        note=True,
+    )
 
 
 @section
@@ -1054,20 +1297,29 @@ def school_cost(ev: Evaluation, school_id: str) -> Section:
     row = schools.set_index("school_id").loc[school_id]
     lines = cost.tables["lines"]
     mine = lines[lines["school_id"] == school_id].groupby("category")["charged"].sum().reset_index()
-    mine = mine.assign(label=mine["category"].map(figures._CATEGORY_LABELS).fillna(mine["category"]),
-                       shown=[f"${v:,.0f}" for v in mine["charged"]])  # fmt: skip
+    mine = mine.assign(
+        label=mine["category"].map(figures._CATEGORY_LABELS).fillna(mine["category"]),
+        shown=[f"${v:,.0f}" for v in mine["charged"]],
+    )
     if bool(row["suppressed"]):
-        _paragraph("This school's share of the program's cost, its number of participating educators and its cost "
-                   "per participant are not shown: district-wide costs are shared by participating educators, so "
-                   "they would reveal how many took part, and fewer than the reporting minimum did here (or at a "
-                   "school this one protects). They are pooled with other schools not shown in the district report.",
-                   note=True)  # fmt: skip
+        _paragraph(
+            "This school's share of the program's cost, its number of participating educators and its cost "
+            "per participant are not shown: district-wide costs are shared by participating educators, so "
+            "they would reveal how many took part, and fewer than the reporting minimum did here (or at a "
+            "school this one protects). They are pooled with other schools not shown in the district report.",
+            note=True,
+        )
         return
     else:
-        per = (f"${row['cost_per_participant']:,.0f} per participating educator"
-               if pd.notna(row["cost_per_participant"]) else "no participating educators")  # fmt: skip
-        _paragraph(f"This school's share of the program: ${row['cost']:,.0f} ({per}; "
-                   f"{format_n(row['participants'], ev.min_n)} participants, {row['hours']:,.0f} hours of PL attended).")  # fmt: skip
+        per = (
+            f"${row['cost_per_participant']:,.0f} per participating educator"
+            if pd.notna(row["cost_per_participant"])
+            else "no participating educators"
+        )
+        _paragraph(
+            f"This school's share of the program: ${row['cost']:,.0f} ({per}; "
+            f"{format_n(row['participants'], ev.min_n)} participants, {row['hours']:,.0f} hours of PL attended)."
+        )
     _html(html_table(mine, {"label": "Category", "shown": "Cost"}, numeric=("shown",)))
 
 

@@ -78,8 +78,12 @@ class Note(str):
         if isinstance(value, Note):
             return value
         if isinstance(value, dict):
-            return cls(value["text"], level=value.get("level", level), scope=value.get("scope", "district"),
-                       kind=value.get("kind", "caveat"))  # fmt: skip
+            return cls(
+                value["text"],
+                level=value.get("level", level),
+                scope=value.get("scope", "district"),
+                kind=value.get("kind", "caveat"),
+            )
         return cls(str(value), level=level)
 
 

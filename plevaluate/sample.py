@@ -650,8 +650,10 @@ def _population_truth(seed: int, participant_pp: np.ndarray, session_deltas: dic
     marginal = np.array([expit(_practice_logit(m, 1.0, hours_c, cond_c, u, g)).mean() for m in range(len(MONTHS))])
     slope = float(np.polyfit(np.arange(len(MONTHS)), logit(marginal), 1)[0])
     # The population-averaged PL-hours slope: the change in logit E[p] per hour (+-2 hours), averaged over months.
-    at = [[expit(_practice_logit(m, 1.0, np.full(big, h), cond_c, u, g)).mean() for m in range(len(MONTHS))]
-          for h in (-2.0, 2.0)]  # fmt: skip
+    at = [
+        [expit(_practice_logit(m, 1.0, np.full(big, h), cond_c, u, g)).mean() for m in range(len(MONTHS))]
+        for h in (-2.0, 2.0)
+    ]
     hours_slope = float(np.mean((logit(np.array(at[1])) - logit(np.array(at[0]))) / 4.0))
     return {
         "reactions": {"constructs": constructs, "item_means": item_means, "item_top2_share": item_top2},

@@ -111,11 +111,25 @@ def _mean_and_share(answers: pd.DataFrame, base: dict, favourable: pd.Series, sh
     sd = float(valid["score"].std(ddof=1)) if len(valid) > 1 else np.nan
     suffix = ", clustered by educator" if clusters is not None else ""
     return [
-        {**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
-         "method": "t interval" + suffix},
-        {**base, "measure": share_name, "estimate": share, "ci_low": s_low, "ci_high": s_high, "sd": np.nan,
-         "method": "Wilson interval" + suffix},
-    ]  # fmt: skip
+        {
+            **base,
+            "measure": "mean",
+            "estimate": mean,
+            "ci_low": low,
+            "ci_high": high,
+            "sd": sd,
+            "method": "t interval" + suffix,
+        },
+        {
+            **base,
+            "measure": share_name,
+            "estimate": share,
+            "ci_low": s_low,
+            "ci_high": s_high,
+            "sd": np.nan,
+            "method": "Wilson interval" + suffix,
+        },
+    ]
 
 
 def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:
@@ -144,8 +158,21 @@ def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 1
             base = dict(zip(by, key), level=int(level), item_id=item, construct=construct)
             valid = answers[answers["score"].notna()]
             rows += _mean_and_share(answers, base, valid["score"] >= valid["scale_max"] - 1, "top2_share", ci)
-    columns = ["level", *by, "item_id", "construct", "measure", "estimate", "ci_low", "ci_high", "sd", "n",
-               "n_people", "n_missing", "method"]  # fmt: skip
+    columns = [
+        "level",
+        *by,
+        "item_id",
+        "construct",
+        "measure",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "sd",
+        "n",
+        "n_people",
+        "n_missing",
+        "method",
+    ]
     return suppress(pd.DataFrame(rows, columns=columns), min_n, n="n_people")
 
 
@@ -225,8 +252,21 @@ def construct_summary(
             base = dict(zip(by, key), level=int(level), construct=construct, threshold=threshold)
             valid = answers[answers["score"].notna()]
             rows += _mean_and_share(answers, base, valid["score"] >= threshold, "share_at_least", ci)
-    columns = ["level", *by, "construct", "measure", "threshold", "estimate", "ci_low", "ci_high", "sd", "n",
-               "n_people", "n_missing", "method"]  # fmt: skip
+    columns = [
+        "level",
+        *by,
+        "construct",
+        "measure",
+        "threshold",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "sd",
+        "n",
+        "n_people",
+        "n_missing",
+        "method",
+    ]
     return suppress(pd.DataFrame(rows, columns=columns), min_n, n="n_people")
 
 
@@ -305,8 +345,9 @@ def cronbach_alpha(items: pd.DataFrame, *, nan_policy: str = "pairwise", ci: flo
         deleted = _alpha_from_cov(cov[np.ix_(keep, keep)]) if k > 2 else np.nan
         rows.append({"item": item, "n": int(data[item].notna().sum()), "item_rest_r": r, "alpha_if_deleted": deleted})
     if n < 10:
-        warnings.warn("Cronbach's alpha from fewer than 10 complete responses is imprecise", StatisticalWarning,
-                      stacklevel=2)  # fmt: skip
+        warnings.warn(
+            "Cronbach's alpha from fewer than 10 complete responses is imprecise", StatisticalWarning, stacklevel=2
+        )
     return Reliability(alpha, float(low), float(high), n, k, nan_policy, pd.DataFrame(rows))
 
 
@@ -341,9 +382,18 @@ def response_rates(
     rows = []
     for key, part in _tidy_groups(merged, by):
         share, low, high, _ = clustered_wilson(part["responded"].to_numpy(), part["educator_id"].to_numpy(), ci=ci)
-        rows.append({**dict(zip(by, key)), "measure": "response_rate", "estimate": share, "ci_low": low,
-                     "ci_high": high, "n": len(part), "n_people": int(part["educator_id"].nunique()),
-                     "respondents": int(part["responded"].sum())})  # fmt: skip
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                "measure": "response_rate",
+                "estimate": share,
+                "ci_low": low,
+                "ci_high": high,
+                "n": len(part),
+                "n_people": int(part["educator_id"].nunique()),
+                "respondents": int(part["responded"].sum()),
+            }
+        )
     columns = [*by, "measure", "estimate", "ci_low", "ci_high", "n", "n_people", "respondents"]
     table = pd.DataFrame(rows, columns=columns)
     table["method"] = "respondents / attendances; Wilson interval on the educator-clustered effective sample size"
@@ -461,8 +511,12 @@ def evaluate_survey(
     items.insert(items.columns.get_loc("item_id") + 1, "text", items["item_id"].map(wording))
     distribution.insert(distribution.columns.get_loc("item_id") + 1, "text", distribution["item_id"].map(wording))
     people = "educator_id" if "educator_id" in scored else None
-    tables = {"coverage": coverage(scored, level=level, records="response_id", people=people),
-              "constructs": constructs, "items": items, "distribution": distribution}  # fmt: skip
+    tables = {
+        "coverage": coverage(scored, level=level, records="response_id", people=people),
+        "constructs": constructs,
+        "items": items,
+        "distribution": distribution,
+    }
     tables["reliability"] = _reliability(scored, notes, ci)
     if district.attendance is not None and "educator_id" in scored:
         rate_breakdowns = ((), ("school_id",), ("session_id",))
@@ -474,12 +528,16 @@ def evaluate_survey(
         tables["response_rates"] = rates
         overall = rates.iloc[0]
         if overall["n_people"] < district.plan.min_n:
-            notes.append(f"the response rate is not shown: fewer than {district.plan.min_n} educators attended the "
-                         "surveyed sessions")  # fmt: skip
+            notes.append(
+                f"the response rate is not shown: fewer than {district.plan.min_n} educators attended the "
+                "surveyed sessions"
+            )
         else:
-            notes.append(f"{overall['estimate']:.0%} of attendees answered the survey "
-                         f"({format_n(overall['respondents'], district.plan.min_n)} of "
-                         f"{format_n(overall['n'], district.plan.min_n)}); the summaries describe those who answered")  # fmt: skip
+            notes.append(
+                f"{overall['estimate']:.0%} of attendees answered the survey "
+                f"({format_n(overall['respondents'], district.plan.min_n)} of "
+                f"{format_n(overall['n'], district.plan.min_n)}); the summaries describe those who answered"
+            )
     if construct is not None and construct in set(scores["construct"]):
         rows = constructs[
             constructs["breakdown"].isin(["district", "school_id"])
@@ -490,6 +548,13 @@ def evaluate_survey(
         tables["target"] = target_status(rows, target).reset_index(drop=True)
     elif construct is not None:
         notes.append(f"the plan's target construct '{construct}' has no level-{level} items")
-    meta = {"min_n": district.plan.min_n, "ci": ci, "construct": construct, "rating_at_least": rating_at_least, "target": target,
-            "answers": len(scored), "respondents": int(scored["response_id"].nunique())}  # fmt: skip
+    meta = {
+        "min_n": district.plan.min_n,
+        "ci": ci,
+        "construct": construct,
+        "rating_at_least": rating_at_least,
+        "target": target,
+        "answers": len(scored),
+        "respondents": int(scored["response_id"].nunique()),
+    }
     return LevelResult(level, name, tables, tuple(notes), meta)

@@ -17,21 +17,34 @@ from tests.conftest import SAMPLE
 
 @pytest.fixture
 def small():
-    costs = pd.DataFrame({
-        "item": ["vendor", "coach A", "books"],
-        "category": ["vendor_fees", "facilitators_coaches", "materials_licences"],
-        "amount": [1000.0, 600.0, 300.0],
-        "funding_source": ["Title II", "Title I", "General fund"],
-        "school_id": [pd.NA, "A", pd.NA],
-        "date": pd.to_datetime(["2025-09-01", "2025-10-01", "2026-01-10"]),
-    })  # fmt: skip
-    educators = pd.DataFrame({"educator_id": ["a1", "a2", "a3", "b1"], "school_id": ["A", "A", "A", "B"],
-                              "participant": [True, True, True, True]})  # fmt: skip
+    costs = pd.DataFrame(
+        {
+            "item": ["vendor", "coach A", "books"],
+            "category": ["vendor_fees", "facilitators_coaches", "materials_licences"],
+            "amount": [1000.0, 600.0, 300.0],
+            "funding_source": ["Title II", "Title I", "General fund"],
+            "school_id": [pd.NA, "A", pd.NA],
+            "date": pd.to_datetime(["2025-09-01", "2025-10-01", "2026-01-10"]),
+        }
+    )
+    educators = pd.DataFrame(
+        {
+            "educator_id": ["a1", "a2", "a3", "b1"],
+            "school_id": ["A", "A", "A", "B"],
+            "participant": [True, True, True, True],
+        }
+    )
     schools = pd.DataFrame({"school_id": ["A", "B", "C"], "group": ["participant", "participant", "comparison"]})
-    sessions = pd.DataFrame({"session_id": ["P1", "P2"], "hours": [2.0, 3.0],
-                             "date": pd.to_datetime(["2025-09-10", "2026-02-01"])})  # fmt: skip
-    attendance = pd.DataFrame({"educator_id": ["a1", "a2", "b1", "b1"], "session_id": ["P1", "P1", "P1", "P2"],
-                               "minutes": [120.0, 60.0, np.nan, 180.0]})  # fmt: skip
+    sessions = pd.DataFrame(
+        {"session_id": ["P1", "P2"], "hours": [2.0, 3.0], "date": pd.to_datetime(["2025-09-10", "2026-02-01"])}
+    )
+    attendance = pd.DataFrame(
+        {
+            "educator_id": ["a1", "a2", "b1", "b1"],
+            "session_id": ["P1", "P1", "P1", "P2"],
+            "minutes": [120.0, 60.0, np.nan, 180.0],
+        }
+    )
     return costs, educators, schools, sessions, attendance
 
 
@@ -118,8 +131,12 @@ def test_no_costs_file(tiny):
     district = plevaluate.load(tiny)
     result = evaluate_cost(district)
     assert result.evidence and any("only participants' time" in n for n in result.notes)
-    budget_only = dataclasses.replace(district, plan=district.plan.model_copy(update={
-        "cost": district.plan.cost.model_copy(update={"include_participant_time": False})}))  # fmt: skip
+    budget_only = dataclasses.replace(
+        district,
+        plan=district.plan.model_copy(
+            update={"cost": district.plan.cost.model_copy(update={"include_participant_time": False})}
+        ),
+    )
     assert not evaluate_cost(budget_only).evidence
 
 

@@ -197,62 +197,115 @@ class Case:
 VALIDATE = [
     Case("semicolon-delimited", _semicolons, "values separated by commas, but the header is separated by semicolons"),
     Case("tab-delimited", _tabs, "values separated by commas, but the header is separated by tabs"),
-    Case("required table header only", _header_only("educators"),
-         "educators.csv:\n  - expected data rows, but the file has a header and no rows"),
-    Case("optional table header only", _header_only("observations"),
-         "expected data rows, but the file has a header and no rows; treated as no evidence collected", 0),
+    Case(
+        "required table header only",
+        _header_only("educators"),
+        "educators.csv:\n  - expected data rows, but the file has a header and no rows",
+    ),
+    Case(
+        "optional table header only",
+        _header_only("observations"),
+        "expected data rows, but the file has a header and no rows; treated as no evidence collected",
+        0,
+    ),
     Case("empty file", _text("schools", ""), "expected a header row and data rows, but the file is empty"),
     Case("folder for an optional table", _folder_for("sessions"), "a CSV file, but sessions.csv is a folder"),
     Case("folder for a required table", _folder_for("educators"), "a CSV file, but educators.csv is a folder"),
-    Case("unclosed quote", _unclosed_quote, "row 4: a readable CSV file (unexpected end of data): the row starting "
-         "at line 4 never ends"),
-    Case("NUL byte", _nul, "row 2: expected text, but the file contains 1 NUL character(s) (byte 0), the first at "
-         "line 2: a damaged or truncated export"),
-    Case("xlsx named .csv", _text("sessions", b"PK\x03\x04\x14\x00binary"),
-         "expected a CSV text file, but it is an Excel workbook (.xlsx or .xls) saved with a .csv name"),
+    Case(
+        "unclosed quote",
+        _unclosed_quote,
+        "row 4: a readable CSV file (unexpected end of data): the row starting at line 4 never ends",
+    ),
+    Case(
+        "NUL byte",
+        _nul,
+        "row 2: expected text, but the file contains 1 NUL character(s) (byte 0), the first at "
+        "line 2: a damaged or truncated export",
+    ),
+    Case(
+        "xlsx named .csv",
+        _text("sessions", b"PK\x03\x04\x14\x00binary"),
+        "expected a CSV text file, but it is an Excel workbook (.xlsx or .xls) saved with a .csv name",
+    ),
     Case("UTF-16 export", _utf16, "expected UTF-8 text, but the file is UTF-16 (Excel's 'Unicode Text' export)"),
     Case("Windows-1252 export", _cp1252, "the file is Windows-1252 (Excel's plain 'CSV' export)", 0),
     Case("byte-order mark", _bom, "meets the data contract", 0),
     Case("dash as missing (optional)", _cell("educators", 2, "years_experience", "-"), "meets the data contract", 0),
-    Case("dash as missing (required)", _cell("learning", 2, "score", "-"),
-         "row 2, column 'score': expected a value (a number at least 0), but the cell is blank"),
+    Case(
+        "dash as missing (required)",
+        _cell("learning", 2, "score", "-"),
+        "row 2, column 'score': expected a value (a number at least 0), but the cell is blank",
+    ),
     Case("ragged row", _ragged, "row 3: expected 6 fields like the header, found 7"),
     Case("duplicate column", _header("format", "date", "sessions"), "each column name once; 'date' appears twice"),
-    Case("blank column name", _header("format", "", "sessions"), "a name for every column; column 3 of the header is "
-         "blank"),
-    Case("misspelled required column", _header("school_id", "school", "observations"),
-         "required column 'school_id' is missing"),
-    Case("unknown school ID", _cell("educators", 3, "school_id", "S0l"),
-         "row 3, column 'school_id', value 'S0l': expected a school_id listed in schools.csv"),
+    Case(
+        "blank column name",
+        _header("format", "", "sessions"),
+        "a name for every column; column 3 of the header is blank",
+    ),
+    Case(
+        "misspelled required column",
+        _header("school_id", "school", "observations"),
+        "required column 'school_id' is missing",
+    ),
+    Case(
+        "unknown school ID",
+        _cell("educators", 3, "school_id", "S0l"),
+        "row 3, column 'school_id', value 'S0l': expected a school_id listed in schools.csv",
+    ),
     Case("duplicate key", _duplicate_key, "schools.csv"),
     Case("repeated row", _repeat_row, "session_id=PL01 is also in row 2. Fix: Delete the repeated row"),
     Case("Likert out of range", _cell("reactions", 2, "response", "6"), "expected a whole number from 1 to 5"),
     Case("units in a number", _cell("learning", 3, "score", "12 pts"), "row 3, column 'score', value '12 pts'"),
-    Case("unparseable date", _cell("sessions", 2, "date", "someday"),
-         "row 2, column 'date', value 'someday': expected a date such as 2025-09-15"),
+    Case(
+        "unparseable date",
+        _cell("sessions", 2, "date", "someday"),
+        "row 2, column 'date', value 'someday': expected a date such as 2025-09-15",
+    ),
     Case("day-first dates", _dates("%d/%m/%Y"), "meets the data contract", 0),
-    Case("ambiguous dates", _dates("%d/%m/%Y", day_max=12), "could be month/day or day/month (no number above 12), "
-         "and were read as MM/DD/YYYY", 0),
-    Case("ambiguous dates fall outside the year", _dates("%d/%m/%Y", day_max=12),
-         "fall outside it", 0),
-    Case("declared day-first dates", lambda f: (_dates("%d/%m/%Y", day_max=12)(f),
-                                                _plan("min_n: 10\n", "min_n: 10\ndate_format: DD/MM/YYYY\n")(f)),
-         "meets the data contract", 0),
-    Case("mixed date orders", lambda f: (_dates("%d/%m/%Y")(f), _cell("sessions", 3, "date", "12/31/2025")(f)),
-         "row 3, column 'date', value '12/31/2025'"),
+    Case(
+        "ambiguous dates",
+        _dates("%d/%m/%Y", day_max=12),
+        "could be month/day or day/month (no number above 12), and were read as MM/DD/YYYY",
+        0,
+    ),
+    Case("ambiguous dates fall outside the year", _dates("%d/%m/%Y", day_max=12), "fall outside it", 0),
+    Case(
+        "declared day-first dates",
+        lambda f: (_dates("%d/%m/%Y", day_max=12)(f), _plan("min_n: 10\n", "min_n: 10\ndate_format: DD/MM/YYYY\n")(f)),
+        "meets the data contract",
+        0,
+    ),
+    Case(
+        "mixed date orders",
+        lambda f: (_dates("%d/%m/%Y")(f), _cell("sessions", 3, "date", "12/31/2025")(f)),
+        "row 3, column 'date', value '12/31/2025'",
+    ),
     Case("group not a choice", _cell("schools", 2, "group", "treatment"), "expected one of participant, comparison"),
     Case("unknown role", _cell("educators", 2, "role", "janitor"), "column 'role', value 'janitor'"),
     Case("flag not a boolean", _cell("educators", 2, "participant", "maybe"), "column 'participant', value 'maybe'"),
     Case("level of use out of range", _cell("observations", 2, "level_of_use", "9"), "column 'level_of_use'"),
     Case("rating label unknown", _cell("conditions", 2, "rating", "great"), "column 'rating', value 'great'"),
-    Case("treatment column ignored", _treatment_column, "the 'treatment' column of students.csv is not used; it "
-         "disagrees with the school's group", 0),
-    Case("right-to-left override", _cell("schools", 2, "school_name", "Lincoln \u202eloohcS"),
-         "1 value(s) contain them (first in row 2: U+202E)", 0),
+    Case(
+        "treatment column ignored",
+        _treatment_column,
+        "the 'treatment' column of students.csv is not used; it disagrees with the school's group",
+        0,
+    ),
+    Case(
+        "right-to-left override",
+        _cell("schools", 2, "school_name", "Lincoln \u202eloohcS"),
+        "1 value(s) contain them (first in row 2: U+202E)",
+        0,
+    ),
     Case("zero-width space in a name", _cell("schools", 3, "school_name", "Jeff\u200berson"), "U+200B", 0),
     Case("look-alike school IDs", _lookalike, "'S01', 's-01' are distinct IDs that read alike", 0),
-    Case("misspelled file name", _rename("observations.csv", "observation.csv"),
-         "Did you mean observations.csv? Rename it.", 0),
+    Case(
+        "misspelled file name",
+        _rename("observations.csv", "observation.csv"),
+        "Did you mean observations.csv? Rename it.",
+        0,
+    ),
     Case("plan unknown key", _plan("min_n: 10", "min_n: 10\nmni_n: 5"), "Did you mean 'min_n'?"),
     Case("plan min_n not a number", _plan("min_n: 10", "min_n: ten"), "entry 'min_n'"),
     Case("plan YAML bomb", _bomb, "at most 100,000 values once YAML aliases (*name) are expanded"),
@@ -263,9 +316,13 @@ VALIDATE = [
     Case("no plan", _no_plan, "none was found, so defaults are used", 0),
     Case("spaces around IDs", _cell("educators", 2, "educator_id", " E0001 "), "spaces were removed", 0),
     Case("negative hours", _cell("sessions", 2, "hours", "-3"), "column 'hours', value '-3'"),
-    Case("formula in a name", _cell("schools", 2, "school_name", "=HYPERLINK(\"http://x\",\"Lincoln\")"),
-         "meets the data contract", 0),
-]  # fmt: skip
+    Case(
+        "formula in a name",
+        _cell("schools", 2, "school_name", '=HYPERLINK("http://x","Lincoln")'),
+        "meets the data contract",
+        0,
+    ),
+]
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
@@ -317,17 +374,24 @@ def _blank_pre(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 EVALUATE = [
-    Case("all outcomes equal", _students(lambda f: f.assign(outcome="500")),
-         "could not be computed: the outcome does not vary: every student has the same score (500)"),
-    Case("all outcomes blank", _students(lambda f: f.assign(outcome="")),
-         "could not be computed: no student has a value of 'outcome'"),
-    Case("one student row", _students(lambda f: f.iloc[[0]]),
-         "no student has a post-period outcome in students.csv"),
-    Case("comparison schools without outcomes",
-         _students(lambda f: f[~f["school_id"].isin(["S09", "S10", "S11", "S12"])]),
-         "the 4 comparison school(s) in schools.csv have no students with an outcome"),
+    Case(
+        "all outcomes equal",
+        _students(lambda f: f.assign(outcome="500")),
+        "could not be computed: the outcome does not vary: every student has the same score (500)",
+    ),
+    Case(
+        "all outcomes blank",
+        _students(lambda f: f.assign(outcome="")),
+        "could not be computed: no student has a value of 'outcome'",
+    ),
+    Case("one student row", _students(lambda f: f.iloc[[0]]), "no student has a post-period outcome in students.csv"),
+    Case(
+        "comparison schools without outcomes",
+        _students(lambda f: f[~f["school_id"].isin(["S09", "S10", "S11", "S12"])]),
+        "the 4 comparison school(s) in schools.csv have no students with an outcome",
+    ),
     Case("blank outcome in a pre row (did)", _students(_blank_pre), "student(s) left out of the main model"),
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -453,10 +517,24 @@ def test_a_results_folder_plevaluate_did_not_write_is_never_replaced(tmp_path: P
 
 
 def test_formula_cells_are_neutralized_in_the_bundle(tmp_path: Path, published):
-    ev = Evaluation(published.levels, published.chain, published.sentences,
-                    published.schools.assign(school_name=["=HYPERLINK(\"x\")", "+cmd|' /C calc'!A0", "@SUM(1)",
-                                                          "-2+3", "\tTab", *published.schools["school_name"][5:]]),
-                    published.plan, published.provenance, True)  # fmt: skip
+    ev = Evaluation(
+        published.levels,
+        published.chain,
+        published.sentences,
+        published.schools.assign(
+            school_name=[
+                '=HYPERLINK("x")',
+                "+cmd|' /C calc'!A0",
+                "@SUM(1)",
+                "-2+3",
+                "\tTab",
+                *published.schools["school_name"][5:],
+            ]
+        ),
+        published.plan,
+        published.provenance,
+        True,
+    )
     folder = ev.save(tmp_path / "results")
     cells = pd.read_csv(folder / "schools.csv", dtype=str)["school_name"].tolist()
     assert cells[:5] == ['\'=HYPERLINK("x")', "'+cmd|' /C calc'!A0", "'@SUM(1)", "'-2+3", "'\tTab"]
@@ -525,8 +603,9 @@ def test_audit_passes_on_the_sample_and_catches_what_is_planted(rendered, tmp_pa
     page = out / "district-report.html"
     page.write_text(page.read_text(encoding="utf-8").replace("</body>", f"<p>{student}</p></body>"), encoding="utf-8")
     school = next(out.glob("school-s01-*.html"))
-    school.write_text(school.read_text(encoding="utf-8").replace("</body>", "<p>only 7 educators</p></body>"),
-                      encoding="utf-8")  # fmt: skip
+    school.write_text(
+        school.read_text(encoding="utf-8").replace("</body>", "<p>only 7 educators</p></body>"), encoding="utf-8"
+    )
     table = out / "results" / "schools.csv"
     table.write_text(table.read_text(encoding="utf-8") + f"X1,{name},participant\n", encoding="utf-8")
     code, text = _run(["audit", str(out), "--data", str(SAMPLE)])

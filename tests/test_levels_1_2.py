@@ -200,8 +200,9 @@ def test_mcnemar_exact_matches_statsmodels():
 
     pre = np.array([10, 12, 9, 17, 16, 8, 9, 11, 10, 15, 17, 9])
     post = np.array([17, 16, 11, 18, 15, 16, 17, 12, 16, 17, 18, 10])
-    pairs = pd.DataFrame({"educator_id": range(12), "assessment_id": "A", "pre": pre, "post": post,
-                          "max_score": 20, "status": "matched"})  # fmt: skip
+    pairs = pd.DataFrame(
+        {"educator_id": range(12), "assessment_id": "A", "pre": pre, "post": post, "max_score": 20, "status": "matched"}
+    )
     row = learning_gains(pairs, min_n=1).set_index("measure").loc["mastery_post"]
     a, b = pre >= 16, post >= 16
     table = [[(a & b).sum(), (a & ~b).sum()], [(~a & b).sum(), (~a & ~b).sum()]]
@@ -214,9 +215,17 @@ def test_row_order_and_shift_invariance(seed, shift):
     rng = np.random.default_rng(seed)
     n = 30
     pre = rng.normal(15, 4, n).round()
-    pairs = pd.DataFrame({"educator_id": [f"E{i}" for i in range(n)], "assessment_id": "A", "pre": pre,
-                          "post": pre + rng.normal(2, 2, n).round(), "max_score": np.nan,
-                          "status": "matched", "school_id": rng.choice(["S1", "S2", "S3"], n)})  # fmt: skip
+    pairs = pd.DataFrame(
+        {
+            "educator_id": [f"E{i}" for i in range(n)],
+            "assessment_id": "A",
+            "pre": pre,
+            "post": pre + rng.normal(2, 2, n).round(),
+            "max_score": np.nan,
+            "status": "matched",
+            "school_id": rng.choice(["S1", "S2", "S3"], n),
+        }
+    )
     base = learning_gains(pairs, by=("school_id",), min_n=1)
     shuffled = learning_gains(pairs.sample(frac=1, random_state=seed), by=("school_id",), min_n=1)
     pd.testing.assert_frame_equal(base, shuffled)
@@ -327,8 +336,9 @@ def test_level_result_html_escapes_untrusted_text():
 
 
 def test_target_status_edge_cases():
-    table = pd.DataFrame({"estimate": [np.nan, 0.5, 0.7, 0.7], "ci_low": [np.nan, 0.4, 0.7, 0.6],
-                          "ci_high": [np.nan, 0.6, 0.8, 0.7]})  # fmt: skip
+    table = pd.DataFrame(
+        {"estimate": [np.nan, 0.5, 0.7, 0.7], "ci_low": [np.nan, 0.4, 0.7, 0.6], "ci_high": [np.nan, 0.6, 0.8, 0.7]}
+    )
     # an interval touching the target from above is met; one ending exactly at it includes it: not conclusive
     assert target_status(table, 0.7)["status"].tolist() == ["not estimable", "not met", "met", "not conclusive"]
     assert target_status(table, None)["status"].tolist() == ["no target"] * 4

@@ -102,8 +102,9 @@ def test_correlation_interval_matches_scipy():
     link = conditions_link(rates, pd.DataFrame({"school_id": rates["school_id"], "conditions_mean": x})).iloc[0]
     reference = stats.pearsonr(x, rates["estimate"])  # scipy's Fisher-z interval
     interval = reference.confidence_interval(0.95)
-    np.testing.assert_allclose([link["estimate"], link["ci_low"], link["ci_high"]],
-                               [reference.statistic, interval.low, interval.high])  # fmt: skip
+    np.testing.assert_allclose(
+        [link["estimate"], link["ci_low"], link["ci_high"]], [reference.statistic, interval.low, interval.high]
+    )
     assert "correlational" in link["method"]
 
 
@@ -136,8 +137,11 @@ def test_conditions_structure_means_and_target(level3, sample_district):
     structures = level3["structures"]
     district = structures[(structures["breakdown"] == "district") & (structures["term"] == "2025-26 spring")]
     for row in district.itertuples():
-        school = structures[(structures["breakdown"] == "school_id") & (structures["structure"] == row.structure)
-                            & (structures["term"] == row.term)]  # fmt: skip
+        school = structures[
+            (structures["breakdown"] == "school_id")
+            & (structures["structure"] == row.structure)
+            & (structures["term"] == row.term)
+        ]
         members = school[school["school_id"].isin(sample_district.schools.query("group == 'participant'")["school_id"])]
         assert row.estimate == pytest.approx(members["estimate"].mean())
         assert row.n == len(members) and row.ci_low < row.estimate < row.ci_high
@@ -151,9 +155,18 @@ def test_conditions_structure_means_and_target(level3, sample_district):
 
 
 def test_conditions_target_by_structure_and_single_term():
-    ratings = pd.DataFrame({"school_id": ["A", "A", "B", "B"], "group": "participant", "structure": "planning",
-                            "indicator_id": ["x", "y", "x", "y"], "term": "2025-26 fall", "term_order": 1,
-                            "rating": [3, 4, 2, 2], "n_ratings": 1})  # fmt: skip
+    ratings = pd.DataFrame(
+        {
+            "school_id": ["A", "A", "B", "B"],
+            "group": "participant",
+            "structure": "planning",
+            "indicator_id": ["x", "y", "x", "y"],
+            "term": "2025-26 fall",
+            "term_order": 1,
+            "rating": [3, 4, 2, 2],
+            "n_ratings": 1,
+        }
+    )
     table = conditions_target(ratings, structure="planning", rating_at_least=3, target=1.0)
     assert table.iloc[0]["estimate"] == 0.5 and table.iloc[0]["status"] == "not met"
     means = structure_means(ratings)
@@ -309,8 +322,15 @@ def test_trend_with_one_group_only(sample_district):
 
 
 def test_condition_ratings_average_repeat_ratings():
-    conditions = pd.DataFrame({"school_id": "A", "date": pd.to_datetime(["2025-10-01", "2025-10-20"]),
-                               "structure": "s", "indicator_id": "i", "rating": [2.0, 3.0]})  # fmt: skip
+    conditions = pd.DataFrame(
+        {
+            "school_id": "A",
+            "date": pd.to_datetime(["2025-10-01", "2025-10-20"]),
+            "structure": "s",
+            "indicator_id": "i",
+            "rating": [2.0, 3.0],
+        }
+    )
     ratings = condition_ratings(conditions)
     assert ratings["rating"].tolist() == [2.5] and ratings["n_ratings"].tolist() == [2]
 

@@ -262,8 +262,15 @@ def _district(rng, schools=12, size=25):
     treated = (school % 2).astype(int)
     prior = rng.normal(500, 40, len(school))
     y = 5 * treated + 0.8 * prior + rng.normal(0, 10, schools)[school] + rng.normal(0, 15, len(school))
-    return pd.DataFrame({"outcome": y, "treatment": treated, "prior_score": prior, "school_id": school,
-                         "grade": rng.choice([3, 4, 5], len(school))})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "outcome": y,
+            "treatment": treated,
+            "prior_score": prior,
+            "school_id": school,
+            "grade": rng.choice([3, 4, 5], len(school)),
+        }
+    )
 
 
 @settings(max_examples=15, deadline=None)

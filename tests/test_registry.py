@@ -71,8 +71,9 @@ def test_every_table_of_the_sample_matches_its_declaration(sample_evaluation):
             assert set(spec.columns) <= set(GLOSSARY)
 
 
-@pytest.mark.parametrize("edit", [_no_comparison, _post_only, _sparse, _tiny], ids=["no comparison", "post only",
-                                                                                   "sparse", "tiny"])  # fmt: skip
+@pytest.mark.parametrize(
+    "edit", [_no_comparison, _post_only, _sparse, _tiny], ids=["no comparison", "post only", "sparse", "tiny"]
+)
 def test_partial_districts_match_the_declarations(edit, tmp_path):
     folder = tmp_path / "district"
     shutil.copytree(SAMPLE, folder)

@@ -215,8 +215,19 @@ def test_school_notes_are_the_schools_own(rendered, shown):
 
 # ---- one publishing pass: nothing hidden can be read back ----
 
-_PEOPLE = ("n_people", "participants", "respondents", "n_treatment", "n_comparison", "n_missing_post", "n_matched",
-           "baseline_treatment", "baseline_comparison", "analytic_treatment", "analytic_comparison")  # fmt: skip
+_PEOPLE = (
+    "n_people",
+    "participants",
+    "respondents",
+    "n_treatment",
+    "n_comparison",
+    "n_missing_post",
+    "n_matched",
+    "baseline_treatment",
+    "baseline_comparison",
+    "analytic_treatment",
+    "analytic_comparison",
+)
 
 
 def test_results_bundle_hides_every_suppressed_value_and_small_count(rendered, sample_evaluation, shown):
@@ -256,10 +267,14 @@ def _hidden_intervals(sample_evaluation, shown) -> set[str]:
     """Every interval a report would print for a row that publishing hid, formatted as the reports do."""
     formats = {"share": "{:.0%}", "sd": "{:.2f} SD", "points": "{:+.1f}"}
     found = set()
-    for level, table, unit_of in ((1, "constructs", lambda m: "share" if m == "share_at_least" else None),
-                                  (1, "target", lambda m: "share"), (2, "target", lambda m: "sd"),
-                                  (2, "gains", {"g_av": "sd", "mean_gain": "points"}.get),
-                                  (4, "target", lambda m: "share"), (4, "rates", lambda m: "share")):  # fmt: skip
+    for level, table, unit_of in (
+        (1, "constructs", lambda m: "share" if m == "share_at_least" else None),
+        (1, "target", lambda m: "share"),
+        (2, "target", lambda m: "sd"),
+        (2, "gains", {"g_av": "sd", "mean_gain": "points"}.get),
+        (4, "target", lambda m: "share"),
+        (4, "rates", lambda m: "share"),
+    ):
         published, internal = shown[level][table], sample_evaluation[level][table]
         for index in published.index[published["suppressed"].astype(bool)]:
             row = internal.loc[index]
@@ -281,8 +296,11 @@ def test_no_report_prints_a_hidden_value_or_a_small_count(rendered, sample_evalu
             if interval in text:
                 shown_anywhere.add((name, interval))
         # no count of people below min_n, in any wording
-        for number, noun in re.findall(r"(?<![\d.,<])(\d+) (?:participating )?(educators?|respondents?|students?|"
-                                       r"teachers?|participants?|people)\b", text):  # fmt: skip
+        for number, noun in re.findall(
+            r"(?<![\d.,<])(\d+) (?:participating )?(educators?|respondents?|students?|"
+            r"teachers?|participants?|people)\b",
+            text,
+        ):
             assert not 0 < int(number) < shown.min_n, (name, number, noun)
     # an interval string can coincide with a shown one of another group; only such coincidences may remain
     visible = {f"{lo} to {hi}" for text in texts.values() for lo, hi in re.findall(r"(\S+) to (\S+)", text)}
@@ -307,8 +325,15 @@ def _is_shown_elsewhere(interval: str, shown) -> bool:
 def test_chart_data_show_exactly_what_the_tables_show(shown, monkeypatch):
     # Record every table handed to a plotting function while every section of every report is drawn.
     handed: list[tuple[str, pd.DataFrame]] = []
-    for name in ("likert_chart", "implementation_chart", "funnel_chart", "dose_response_chart", "interval_chart",
-                 "conditions_heatmap", "cost_chart"):  # fmt: skip
+    for name in (
+        "likert_chart",
+        "implementation_chart",
+        "funnel_chart",
+        "dose_response_chart",
+        "interval_chart",
+        "conditions_heatmap",
+        "cost_chart",
+    ):
         original = getattr(figures, name)
 
         def spy(*args, _original=original, _name=name, **kwargs):
@@ -318,8 +343,14 @@ def test_chart_data_show_exactly_what_the_tables_show(shown, monkeypatch):
         monkeypatch.setattr(figures, name, spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for section in (report.district_level1, report.district_level2, report.district_level4,
-                        report.district_level5, report.district_cost, report.district_level3):  # fmt: skip
+        for section in (
+            report.district_level1,
+            report.district_level2,
+            report.district_level4,
+            report.district_level5,
+            report.district_cost,
+            report.district_level3,
+        ):
             section(shown)
         for chart in ("implementation", "conditions", "funnel", "effect"):
             report.board_charts(shown, chart)

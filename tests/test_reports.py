@@ -40,8 +40,13 @@ def evaluation(published):
 def test_every_report_is_rendered(rendered):
     assert rendered.ok, rendered.failures
     names = {p.name for p in rendered.written}
-    expected = {"district-report", "board-summary", "technical-appendix", "school-s03-pena-oneill-middle-school",
-                "school-s08-maple-ridge-high-school"}  # fmt: skip
+    expected = {
+        "district-report",
+        "board-summary",
+        "technical-appendix",
+        "school-s03-pena-oneill-middle-school",
+        "school-s08-maple-ridge-high-school",
+    }
     for name in expected:
         for suffix in (".html", ".ipynb") + ((".pdf",) if BROWSER else ()):
             assert name + suffix in names
@@ -57,17 +62,27 @@ def _soup(path: Path) -> BeautifulSoup:
 def test_html_is_self_contained_and_has_its_sections(rendered):
     school = _soup(rendered.out / "school-s03-pena-oneill-middle-school.html")
     text = school.get_text(" ")
-    for section in ("Chain of evidence", "What to do next", "Level 1. Reactions", "Level 2. Learning",
-                    "Level 3. Organization support", "Level 4. Use of the practice", "Level 5. Student outcomes",
-                    "Provenance"):  # fmt: skip
+    for section in (
+        "Chain of evidence",
+        "What to do next",
+        "Level 1. Reactions",
+        "Level 2. Learning",
+        "Level 3. Organization support",
+        "Level 4. Use of the practice",
+        "Level 5. Student outcomes",
+        "Provenance",
+    ):
         assert section in text, section
     assert "Peña & O'Neill Middle School" in text  # the name, escaped in HTML, reads correctly
     images = [img["src"] for img in school.find_all("img")]
     assert len(images) >= 3 and all(src.startswith("data:image/png;base64,") for src in images)
     for path in rendered.out.glob("*.html"):
         soup = _soup(path)
-        external = [t.get("src") or t.get("href") for t in soup.find_all(["script", "link", "img"])
-                    if re.match(r"https?://", t.get("src") or t.get("href") or "")]  # fmt: skip
+        external = [
+            t.get("src") or t.get("href")
+            for t in soup.find_all(["script", "link", "img"])
+            if re.match(r"https?://", t.get("src") or t.get("href") or "")
+        ]
         assert not external, (path.name, external)
         assert not soup.find_all(attrs={"data-mime-type": "application/vnd.jupyter.stderr"}), path.name
         assert "Traceback" not in soup.get_text(), path.name
@@ -141,10 +156,25 @@ def test_report_in_a_real_browser(rendered, tmp_path):
 
     shot = tmp_path / "shot.png"
     page = rendered.out / "school-s03-pena-oneill-middle-school.html"
-    subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-                    f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [
+            BROWSER,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,1600",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.std() > 10  # not blank
     assert (pixels < 128).mean() > 0.01  # text and charts drawn
@@ -162,8 +192,20 @@ def test_failing_notebook_for_one_school(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "school-s03-pena-oneill-middle-school.html").write_text("an old report")
-    code = main(["report", str(SAMPLE), "--out", str(out), "--schools", "S02,S03", "--format", "html",
-                 "--notebooks", str(notebooks)])  # fmt: skip
+    code = main(
+        [
+            "report",
+            str(SAMPLE),
+            "--out",
+            str(out),
+            "--schools",
+            "S02,S03",
+            "--format",
+            "html",
+            "--notebooks",
+            str(notebooks),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "reports: 100%" in err and "5/5" in err  # the progress bar
@@ -232,12 +274,22 @@ def test_chain_of_evidence(evaluation):
 
 
 def test_chain_sentence_wording():
-    rows = pd.DataFrame({"level": [1, 2, 3], "level_name": ["Reactions", "Learning", "Organization support"],
-                         "status": ["met", "met", "not met"], "status_detail": ["met", "met", "not met"],
-                         "unit": ["share", "sd", "share"], "estimate": [0.8, 0.6, 0.25], "target": [0.7, 0.5, 1.0]})  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "level": [1, 2, 3],
+            "level_name": ["Reactions", "Learning", "Organization support"],
+            "status": ["met", "met", "not met"],
+            "status_detail": ["met", "met", "not met"],
+            "unit": ["share", "sd", "share"],
+            "estimate": [0.8, 0.6, 0.25],
+            "target": [0.7, 0.5, 1.0],
+        }
+    )
     text = chain_sentence(rows)
-    assert text == ("Participants valued the sessions and they learned the practice, but at level 3 support lagged "
-                    "(25% against a target of 100%).")  # fmt: skip
+    assert text == (
+        "Participants valued the sessions and they learned the practice, but at level 3 support lagged "
+        "(25% against a target of 100%)."
+    )
 
 
 def test_slug():
@@ -302,18 +354,43 @@ def test_every_section_renders_for_partial_districts(edit, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ev = evaluate(plevaluate.load(folder)).publish()
-    district_sections = [report.district_title, report.district_schools, report.district_level1, report.district_level2,
-                         report.district_level3, report.district_level4, report.district_level5, report.district_cost,
-                         report.notes, report.provenance, report.board_title, report.board_chain, report.board_findings,
-                         report.board_cost, report.board_glossary, report.technical_title, report.technical_data, report.technical_models,
-                         report.technical_diagnostics, report.technical_sensitivity]  # fmt: skip
+    district_sections = [
+        report.district_title,
+        report.district_schools,
+        report.district_level1,
+        report.district_level2,
+        report.district_level3,
+        report.district_level4,
+        report.district_level5,
+        report.district_cost,
+        report.notes,
+        report.provenance,
+        report.board_title,
+        report.board_chain,
+        report.board_findings,
+        report.board_cost,
+        report.board_glossary,
+        report.technical_title,
+        report.technical_data,
+        report.technical_models,
+        report.technical_diagnostics,
+        report.technical_sensitivity,
+    ]
     for section in district_sections:
         shown.append(section(ev))
     for chart in ("implementation", "conditions", "funnel", "effect"):
         shown.append(report.board_charts(ev, chart))
-    school_sections = [report.school_title, report.chain_table, report.school_next_steps, report.school_level1,
-                       report.school_level2, report.school_level3, report.school_level4, report.school_level5,
-                       report.school_cost]  # fmt: skip
+    school_sections = [
+        report.school_title,
+        report.chain_table,
+        report.school_next_steps,
+        report.school_level1,
+        report.school_level2,
+        report.school_level3,
+        report.school_level4,
+        report.school_level5,
+        report.school_cost,
+    ]
     for school_id in ("S01", "S08", "S09"):
         for section in school_sections:
             shown.append(section(ev, school_id))

@@ -29,8 +29,20 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 
 def _command(data: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "plevaluate.cli", "report", str(data), "--out", str(out), "--format", "html",
-            "--quiet", "--workers", "2"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "plevaluate.cli",
+        "report",
+        str(data),
+        "--out",
+        str(out),
+        "--format",
+        "html",
+        "--quiet",
+        "--workers",
+        "2",
+    ]
 
 
 def _children() -> dict[int, list[int]]:
@@ -64,13 +76,17 @@ def _alive(pid: int) -> bool:
 
 
 def _snapshot(out: Path) -> dict[str, str]:
-    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*"))
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)}  # fmt: skip
+    return {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)
+    }
 
 
 def _stop(data: Path, out: Path, after: float, how: int) -> tuple[set[int], int, set[int]]:
-    process = subprocess.Popen(_command(data, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        _command(data, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     seen: set[int] = set()
     started = time.monotonic()
     while time.monotonic() - started < after and process.poll() is None:

@@ -74,8 +74,13 @@ def _rate_equations(rates: pd.DataFrame, value: pd.Series) -> tuple[list[tuple[d
     rates["cell_term"] = rates["term"].fillna(rates["month"].map(month_term))
     cells = {}
     for row in rates.itertuples():
-        key = (row.breakdown, row.group, row.school_id if pd.notna(row.school_id) else None,
-               row.month if pd.notna(row.month) else None, row.cell_term if pd.notna(row.cell_term) else None)  # fmt: skip
+        key = (
+            row.breakdown,
+            row.group,
+            row.school_id if pd.notna(row.school_id) else None,
+            row.month if pd.notna(row.month) else None,
+            row.cell_term if pd.notna(row.cell_term) else None,
+        )
         cells[key] = row.value
     unknowns = [k for k, v in cells.items() if pd.isna(v)]
 
@@ -131,8 +136,10 @@ def test_no_hidden_value_can_be_solved_for(sample_district, small, thin_months, 
     internal = practice["rates"]
     assert rates["suppressed"].any()  # the sample's small school S08 at least
     # observation counts and practice-seen counts of every hidden cell stay undetermined
-    for name, value in (("n", rates["n"].astype(float)),
-                        ("observed", rates["estimate"].astype(float) * rates["n"].astype(float))):  # fmt: skip
+    for name, value in (
+        ("n", rates["n"].astype(float)),
+        ("observed", rates["estimate"].astype(float) * rates["n"].astype(float)),
+    ):
         equations, unknowns = _rate_equations(rates, value)
         fixed = _determined(equations, unknowns)
         assert not fixed, (name, fixed[:3])

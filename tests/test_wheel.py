@@ -18,15 +18,38 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_wheel_install_renders_the_sample(tmp_path):
     build = tmp_path / "build"
-    shutil.copytree(ROOT, build, ignore=shutil.ignore_patterns(".venv", ".git", "*.egg-info", "__pycache__", "build",
-                                                                 "dist", "reports", ".pytest_cache"))  # fmt: skip
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path / "dist"), str(build)], check=True)  # fmt: skip
+    shutil.copytree(
+        ROOT,
+        build,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "*.egg-info", "__pycache__", "build", "dist", "reports", ".pytest_cache"
+        ),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(build),
+        ],
+        check=True,
+    )
     wheel = next((tmp_path / "dist").glob("plevaluate-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("plevaluate/notebooks/school_report.ipynb", "plevaluate/notebooks/district_report.ipynb",
-                 "plevaluate/notebooks/board_summary.ipynb", "plevaluate/notebooks/technical_appendix.ipynb",
-                 "plevaluate/assets/report.css", "plevaluate/templates/plevaluate/index.html.j2"):  # fmt: skip
+    for name in (
+        "plevaluate/notebooks/school_report.ipynb",
+        "plevaluate/notebooks/district_report.ipynb",
+        "plevaluate/notebooks/board_summary.ipynb",
+        "plevaluate/notebooks/technical_appendix.ipynb",
+        "plevaluate/assets/report.css",
+        "plevaluate/templates/plevaluate/index.html.j2",
+    ):
         assert name in names, name
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "plevaluate._engine:WarmKernelEngine" in zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -35,13 +58,26 @@ def test_wheel_install_renders_the_sample(tmp_path):
     fresh = tmp_path / "fresh"
     venv.create(fresh, with_pip=False)
     python = fresh / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())  # fmt: skip
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q",
-                    str(wheel)], check=True)  # fmt: skip
-    where = subprocess.run([str(python), "-c", "import plevaluate; print(plevaluate.__file__)"], cwd=tmp_path,
-                           check=True, capture_output=True, text=True).stdout  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        check=True,
+    )
+    where = subprocess.run(
+        [str(python), "-c", "import plevaluate; print(plevaluate.__file__)"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert where.startswith(str(site)), where  # the installed copy, not the source tree
 
     # the dependencies' data files (nbconvert's templates) are in this environment's share/jupyter, as a full
@@ -49,8 +85,22 @@ def test_wheel_install_renders_the_sample(tmp_path):
     env = {**os.environ, "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
     data = tmp_path / "sample"
     shutil.copytree(SAMPLE, data)
-    done = subprocess.run([str(fresh / "bin" / "plevaluate"), "report", str(data), "--out", str(tmp_path / "reports"),
-                           "--format", "html", "--quiet"], cwd=tmp_path, capture_output=True, text=True, env=env)  # fmt: skip
+    done = subprocess.run(
+        [
+            str(fresh / "bin" / "plevaluate"),
+            "report",
+            str(data),
+            "--out",
+            str(tmp_path / "reports"),
+            "--format",
+            "html",
+            "--quiet",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     pages = sorted(p.name for p in (tmp_path / "reports").glob("*.html"))
     assert {"district-report.html", "board-summary.html", "technical-appendix.html", "index.html"} <= set(pages)
