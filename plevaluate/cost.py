@@ -417,7 +417,7 @@ def evaluate_cost(
 
 def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
     practice, outcomes = upstream.get(4), upstream.get(5)
-    effect = outcomes.tables["effect"].iloc[0] if outcomes is not None and "effect" in outcomes.tables else None
+    effect = None if outcomes is None else outcomes.handoff.get("effect")
     return evaluate_cost(
         district, practice_users=None if practice is None else practice.handoff.get("users"), effect=effect
     )

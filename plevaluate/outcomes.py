@@ -42,6 +42,8 @@ from .schema import TableSpec
 __all__ = [
     "ATTRITION_BOUNDARIES",
     "LEVEL",
+    "MODEL_MEASURES",
+    "model_rows",
     "add_treatment",
     "analysis_sample",
     "attrition",
@@ -1143,12 +1145,62 @@ def evaluate_outcomes(
         if participants["school_id"].nunique() >= 2:
             tables["schools"] = school_effects(participants, min_n=UNSUPPRESSED, ci=ci)
         tables["coverage"] = coverage(post.dropna(subset=["outcome"]), level=5, records=None, people="student_id")
-    missing = int(post["outcome"].isna().sum()) + int(post["prior_score"].isna().sum() if "prior_score" in post else 0)
+    handoff = {}
     if "effect" in tables:
         n_missing = int(tables["effect"]["n_missing"].iloc[0])
         notes.append(f"{n_missing} student(s) left out of the main model: no outcome or no prior score (new students)")
-    del missing
-    return LevelResult(5, name, tables, tuple(dict.fromkeys(notes)), meta)
+        handoff["effect"] = tables["effect"].iloc[0]  # the treatment row, both scales (the cost-effectiveness ratio)
+    for model in ("effect", "sensitivity", "subgroups", "dose"):
+        if model in tables and len(tables[model]):
+            tables[model] = model_rows(tables[model])
+    if "target" in tables:
+        tables["target"] = tables["target"].rename(columns={"term": "model_term"})
+    return LevelResult(5, name, tables, tuple(dict.fromkeys(notes)), meta, handoff=handoff)
+
+
+#: The measures of a model term in the level's tables, with the columns of `estimate_effect` they come from.
+MODEL_MEASURES = {
+    "points": ("estimate", "ci_low", "ci_high"),
+    "hedges_g": ("hedges_g", "g_ci_low", "g_ci_high"),
+}
+
+
+def model_rows(fit: pd.DataFrame) -> pd.DataFrame:
+    """A fitted model's table (`estimate_effect`: one row per term, both scales side by side) as the level
+    publishes it: one estimate per row. Each term gets a ``points`` row (the coefficient in outcome points,
+    with its se, df and p-value) and, where the term has an effect size, a ``hedges_g`` row and an
+    ``improvement_index`` row (the g interval mapped through the index). ``term`` becomes ``model_term``.
+
+    >>> fit = pd.DataFrame({"level": [5], "term": ["treatment"], "estimate": [2.0], "ci_low": [1.0],
+    ...                     "ci_high": [3.0], "se": [0.5], "hedges_g": [0.2], "g_ci_low": [0.1], "g_ci_high": [0.3],
+    ...                     "improvement_index": [7.9], "n": [100]})
+    >>> model_rows(fit)[["model_term", "measure", "estimate"]].values.tolist()
+    [['treatment', 'points', 2.0], ['treatment', 'hedges_g', 0.2], ['treatment', 'improvement_index', 7.9]]
+    """
+    fit = fit.rename(columns={"term": "model_term"}).reset_index(drop=True)
+    scales = [c for cols in MODEL_MEASURES.values() for c in cols if c not in ("estimate", "ci_low", "ci_high")]
+    base = fit.drop(columns=[c for c in (*scales, "improvement_index") if c in fit])
+    keys = list(base.columns[: base.columns.get_loc("model_term") + 1])
+    parts = [base.assign(measure="points", _order=0)]
+    if "hedges_g" in fit:
+        g = base.assign(
+            measure="hedges_g", estimate=fit["hedges_g"], ci_low=fit["g_ci_low"], ci_high=fit["g_ci_high"], _order=1
+        )
+        index = base.assign(
+            measure="improvement_index",
+            estimate=fit["improvement_index"],
+            ci_low=improvement_index(fit["g_ci_low"]),
+            ci_high=improvement_index(fit["g_ci_high"]),
+            _order=2,
+        )
+        for part in (g, index):
+            for column in ("se", "df", "p_value", "p_adjusted"):  # tests of the points scale, not of these
+                if column in part:
+                    part[column] = np.nan
+        parts += [g[fit["hedges_g"].notna()], index[fit["hedges_g"].notna()]]
+    out = pd.concat(parts).rename_axis("_row").sort_values(["_row", "_order"], kind="stable")
+    out = out.drop(columns="_order").reset_index(drop=True)
+    return out[[*keys, "measure", *[c for c in out.columns if c not in (*keys, "measure")]]]
 
 
 def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
@@ -1192,10 +1244,10 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
 
 #: The tables `evaluate_outcomes` may return, declared (`plevaluate.schema`).
 TABLES = {
-    "effect": TableSpec("model", "level term estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing hedges_g g_ci_low g_ci_high improvement_index model se_type outcome",
-                        "every term of the main model (ANCOVA, cluster-robust)"),
-    "sensitivity": TableSpec("model", "level term estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing hedges_g g_ci_low g_ci_high improvement_index model se_type outcome specification",
-                        "the treatment term of each alternative model"),
+    "effect": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome",
+                        "every term of the main model (ANCOVA, cluster-robust), one scale a row: points, and Hedges' g and the improvement index for the treatment term"),
+    "sensitivity": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome specification",
+                        "the treatment term of each alternative model, one scale a row"),
     "baseline": TableSpec("diagnostic", "covariate mean_treatment mean_comparison sd_pooled n_treatment n_comparison g verdict",
                         "baseline equivalence of a covariate (WWC)"),
     "attrition": TableSpec("diagnostic", "baseline_treatment baseline_comparison analytic_treatment analytic_comparison attrition_treatment attrition_comparison overall differential cautious optimistic new_students",
@@ -1204,14 +1256,14 @@ TABLES = {
                         "intraclass correlation of the outcome within schools"),
     "clustering": TableSpec("diagnostic", "assumption t df p_value t_corrected df_corrected p_corrected icc cluster_size",
                         "the Hedges (2007) correction of the analysis that ignores clustering"),
-    "subgroups": TableSpec("model", "level subgroup value term estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing hedges_g g_ci_low g_ci_high improvement_index model se_type outcome p_adjusted suppressed",
-                        "the treatment term within each student subgroup"),
-    "target": TableSpec("measure", "level term estimate ci_low ci_high ci_level n n_unit measure method target met status",
+    "subgroups": TableSpec("model", "level subgroup value model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome p_adjusted suppressed",
+                        "the treatment term within each student subgroup, one scale a row"),
+    "target": TableSpec("measure", "level model_term estimate ci_low ci_high ci_level n n_unit measure method target met status",
                         "the effect (Hedges' g) judged against the plan's target", n_unit="students"),
     "findings": TableSpec("diagnostic", "level finding",
                         "the level-5 findings in words"),
-    "dose": TableSpec("model", "level term estimate se df ci_low ci_high p_value n n_clusters model se_type",
-                        "exploratory: outcomes against schools' implementation rates"),
+    "dose": TableSpec("model", "level model_term measure estimate se df ci_low ci_high p_value n n_clusters model se_type",
+                        "exploratory: outcomes against schools' implementation rates (points per 10 points of implementation)"),
     "schools": TableSpec("measure", "level school_id measure estimate ci_low ci_high ci_level raw n n_unit method suppressed",
                         "a program school's students against what prior scores predict (shrunk)", n_unit="students"),
     "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",

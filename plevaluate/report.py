@@ -294,6 +294,11 @@ def _with_ci(frame: pd.DataFrame, digits: int = 2) -> list[str]:
     ]
 
 
+def _measure_rows(table: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """The rows of a level-5 model table on one scale (``points``, ``hedges_g``, ``improvement_index``)."""
+    return table[table["measure"] == measure].reset_index(drop=True)
+
+
 def _heading(text: str, level: int = 2) -> None:
     _html(f"<h{level}>{_esc(text)}</h{level}>")
 
@@ -811,12 +816,8 @@ def district_level5(ev: Evaluation) -> Section:
     sensitivity = ev.table(5, "sensitivity")
     if sensitivity is not None:
         target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
-        rows = sensitivity.assign(
-            label=sensitivity["specification"],
-            estimate=sensitivity["hedges_g"],
-            ci_low=sensitivity["g_ci_low"],
-            ci_high=sensitivity["g_ci_high"],
-        )
+        g = _measure_rows(sensitivity, "hedges_g")
+        rows = g.assign(label=g["specification"])
         _figure(
             figures.interval_chart(
                 rows,
@@ -829,12 +830,8 @@ def district_level5(ev: Evaluation) -> Section:
         )
     subgroups = ev.table(5, "subgroups")
     if subgroups is not None and len(subgroups):
-        rows = subgroups.assign(
-            label=subgroups["subgroup"].str.replace("_", " ") + ": " + subgroups["value"].astype(str),
-            estimate=subgroups["hedges_g"],
-            ci_low=subgroups["g_ci_low"],
-            ci_high=subgroups["g_ci_high"],
-        )
+        g = _measure_rows(subgroups, "hedges_g")
+        rows = g.assign(label=g["subgroup"].str.replace("_", " ") + ": " + g["value"].astype(str))
         _figure(
             figures.interval_chart(
                 rows,
@@ -930,13 +927,8 @@ def board_charts(ev: Evaluation, which: str) -> Section:
     elif which == "funnel" and ev.table(4, "funnel") is not None:
         _figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
     elif which == "effect" and ev.table(5, "sensitivity") is not None:
-        main = ev.table(5, "sensitivity").iloc[[0]]
-        rows = main.assign(
-            label="Students in program schools",
-            estimate=main["hedges_g"],
-            ci_low=main["g_ci_low"],
-            ci_high=main["g_ci_high"],
-        )
+        main = _measure_rows(ev.table(5, "sensitivity"), "hedges_g").iloc[[0]]
+        rows = main.assign(label="Students in program schools")
         target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
         _figure(
             figures.interval_chart(
@@ -1031,6 +1023,7 @@ def technical_models(ev: Evaluation) -> Section:
     if effect is not None and effect["suppressed"].astype(bool).any():
         _paragraph(f"The student-outcome model is not shown: fewer than {ev.min_n} students in one group.", note=True)
     elif effect is not None:
+        effect = _measure_rows(effect, "points")
         rows = effect.assign(
             shown=[f"{e:.3f}" for e in effect["estimate"]],
             se_shown=[f"{s:.3f}" for s in effect["se"]],
@@ -1042,7 +1035,7 @@ def technical_models(ev: Evaluation) -> Section:
             html_table(
                 rows,
                 {
-                    "term": "Term",
+                    "model_term": "Term",
                     "shown": "Estimate",
                     "se_shown": "SE",
                     "ci": f"{_ci(ev)} CI",
@@ -1127,12 +1120,14 @@ def technical_sensitivity(ev: Evaluation) -> Section:
     if sensitivity is None:
         _paragraph("No comparison group: no estimate to test.", note=True)
         return
-    rows = sensitivity.assign(
+    points = _measure_rows(sensitivity, "points")
+    g = _measure_rows(sensitivity, "hedges_g").set_index("specification")["estimate"]
+    rows = points.assign(
         shown=[
             f"{e:.2f} ({lo:.2f} to {hi:.2f})"
-            for e, lo, hi in zip(sensitivity["estimate"], sensitivity["ci_low"], sensitivity["ci_high"])
+            for e, lo, hi in zip(points["estimate"], points["ci_low"], points["ci_high"])
         ],
-        g=[f"{g:.3f}" for g in sensitivity["hedges_g"]],
+        g=[f"{g.get(spec, float('nan')):.3f}" for spec in points["specification"]],
     )
     _html(
         html_table(
@@ -1147,6 +1142,7 @@ def technical_sensitivity(ev: Evaluation) -> Section:
     )
     subgroups = ev.table(5, "subgroups")
     if subgroups is not None and len(subgroups):
+        subgroups = _measure_rows(subgroups, "points")
         s = subgroups.assign(
             shown=[
                 ("suppressed" if h else f"{e:.2f} ({lo:.2f} to {hi:.2f})")
@@ -1171,7 +1167,7 @@ def technical_sensitivity(ev: Evaluation) -> Section:
         )
     dose = ev.table(5, "dose")
     if dose is not None:
-        d = dose.iloc[0]
+        d = _measure_rows(dose, "points").iloc[0]
         _paragraph(
             f"Exploratory: each 10 points of school implementation went with {d['estimate']:+.1f} points of "
             f"student outcome ({_ci(ev)} CI {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; {int(d['n_clusters'])} schools). "

@@ -8,8 +8,9 @@ Each level declares its tables (``Level.tables``) as `TableSpec`s. Three kinds:
   people add ``n_people`` and ``n_missing``. `conform` fills ``ci_level`` (the plan's interval level)
   and ``n_unit`` (the declaration's) so a reader of the CSV never has to guess what ``n`` counts.
 - ``model``: a fitted comparison of the program group with the comparison group: level 2's program
-  effect, and level 5's models, whose ``term`` is a model term; estimates with se and the counts of
-  each group (``n_treatment``, ``n_comparison``).
+  effect, and level 5's models, one estimate a row: each ``model_term`` on the ``points`` scale (with
+  its se, df and p-value) and, for the treatment term, as ``hedges_g`` and ``improvement_index``; the
+  counts of each group (``n_treatment``, ``n_comparison``).
 - ``diagnostic``: tables with their own columns (baseline equivalence, attrition, ICC, funnel
   curve, cost lines, rubric ratings...), documented by their declaration.
 
@@ -52,7 +53,8 @@ GLOSSARY: Mapping[str, str] = {
     "assessment_id": "the level-2 assessment",
     "structure": "the support structure a conditions indicator belongs to (collaborative time, feedback, ...)",
     "indicator_id": "the conditions rubric indicator",
-    "term": "a school term ('2025-26 fall'); in model tables (level 5), the model term",
+    "term": "a school term ('2025-26 fall')",
+    "model_term": "a term of a fitted model (treatment, prior_score, ...): the row's coefficient or effect",
     "term_order": "the term's order (sortable)",
     "month": "a calendar month of observations ('2025-10')",
     "window": "the month or term the target is judged in",
@@ -69,7 +71,8 @@ GLOSSARY: Mapping[str, str] = {
     "school_year": "the school year a cost falls in (August-July)",
     "item": "a cost line (costs.csv), or participants' time",
     # the estimate
-    "measure": "what the estimate is (share_at_least, mean_gain, implementation_rate, hedges_g, ...)",
+    "measure": "what the estimate is (share_at_least, mean_gain, implementation_rate; in model tables points, "
+    "hedges_g or improvement_index)",
     "estimate": "the estimate",
     "ci_low": "lower end of the confidence interval",
     "ci_high": "upper end of the confidence interval",

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plevaluate import StatisticalWarning
-from plevaluate.effects import hedges_omega
+from plevaluate.effects import hedges_omega, improvement_index
 from plevaluate.outcomes import (
     ATTRITION_BOUNDARIES,
     add_treatment,
@@ -178,11 +178,18 @@ def test_icc_anova_estimator_equals_reml_on_balanced_data(rng):
 
 
 def test_sample_effect_recovers_truth(level5, truth):
-    effect = level5["effect"].iloc[0]
-    assert effect["term"] == "treatment" and effect["se_type"].startswith("CR2")  # 12 schools: few clusters
-    assert effect["ci_low"] <= truth["outcomes"]["effect_points"] <= effect["ci_high"]
-    assert effect["g_ci_low"] <= truth["outcomes"]["effect_sd_approx"] <= effect["g_ci_high"]
-    sensitivity = level5["sensitivity"].set_index("specification")
+    effect = level5["effect"].set_index(["model_term", "measure"])  # one estimate a row
+    points, g = effect.loc[("treatment", "points")], effect.loc[("treatment", "hedges_g")]
+    assert points["se_type"].startswith("CR2")  # 12 schools: few clusters
+    assert points["ci_low"] <= truth["outcomes"]["effect_points"] <= points["ci_high"]
+    assert g["ci_low"] <= truth["outcomes"]["effect_sd_approx"] <= g["ci_high"]
+    assert pd.isna(g["p_value"]) and g["n"] == points["n"]  # the test belongs to the points row
+    index = effect.loc[("treatment", "improvement_index")]
+    assert index["estimate"] == pytest.approx(improvement_index(g["estimate"]))
+    assert index["ci_low"] == pytest.approx(improvement_index(g["ci_low"]))
+    effect = points
+    sensitivity = level5["sensitivity"]
+    sensitivity = sensitivity[sensitivity["measure"] == "points"].set_index("specification")
     did = sensitivity.loc["difference-in-differences"]
     assert did["ci_low"] <= truth["outcomes"]["effect_points"] <= did["ci_high"]
     # ignoring clustering gives a far narrower (wrong) interval
