@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import html
 import importlib
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -153,6 +154,8 @@ def setup() -> Section:
     except ImportError:  # outside a kernel
         pass
     plt.rcParams["figure.dpi"] = 96
+    global _TABLE_IDS
+    _TABLE_IDS = itertools.count(1)  # each report numbers its tables from 1: the same ids on every render
     _html(f"<style>{_CSS_FILE.read_text(encoding='utf-8')}</style>")
 
 
@@ -235,23 +238,66 @@ def _rating_words(ev: Evaluation) -> str:
     return f"Rated {at_least:g} or higher"
 
 
+_TABLE_IDS = itertools.count(1)
+
+
 def html_table(
-    frame: pd.DataFrame, columns: Mapping[str, str], *, numeric: Iterable[str] = (), raw: Iterable[str] = ()
+    frame: pd.DataFrame,
+    columns: Mapping[str, str],
+    *,
+    numeric: Iterable[str] = (),
+    raw: Iterable[str] = (),
+    table_id: str | None = None,
 ) -> str:
-    """An HTML table of ``frame`` with the given columns (column -> heading), every cell escaped
-    except the ``raw`` columns (HTML built here, such as status badges). No random ids, so it is
-    stable under nbval."""
+    """An HTML table of ``frame`` with the given columns (column -> heading), rendered by great_tables.
+
+    Cells are text as the report shows it (a missing value is blank); great_tables escapes every cell
+    and heading except the ``raw`` columns (HTML built here, such as status badges, whose own text is
+    escaped by `_esc`); ``numeric`` columns are right-aligned. Headers are ``<th scope="col">`` with ids
+    and each cell names its header. The table id is ``table_id`` or the next of a per-report counter
+    (`setup` restarts it), so a report renders the same ids every time.
+    """
+    from great_tables import GT
+
     numeric, raw = set(numeric), set(raw)
-    head = "".join(f"<th>{_esc(label)}</th>" for label in columns.values())
-    body = []
-    for _, row in frame.iterrows():
-        cells = []
-        for column in columns:
-            value = row.get(column, "")
-            text = str(value) if column in raw else _esc(value)
-            cells.append(f'<td class="num">{text}</td>' if column in numeric else f"<td>{text}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="pl-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    data = pd.DataFrame(
+        {
+            f"c{i}": [
+                ("" if _missing(value) else str(value) if column in raw else figures.visible(value))
+                for value in (frame[column] if column in frame else [""] * len(frame))
+            ]
+            for i, column in enumerate(columns)
+        },
+        dtype=object,
+    )
+    keys = {column: f"c{i}" for i, column in enumerate(columns)}
+    table = GT(data, id=table_id or f"pl-table-{next(_TABLE_IDS)}").cols_label(
+        cases={keys[column]: label for column, label in columns.items()}
+    )
+    if raw:
+        table = table.fmt(str, columns=[keys[c] for c in columns if c in raw])  # formatted cells are kept as HTML
+    aligned = [keys[c] for c in columns if c in numeric]
+    if aligned:
+        table = table.cols_align("right", columns=aligned)
+    table = table.cols_align("left", columns=[keys[c] for c in columns if c not in numeric]).tab_options(
+        table_margin_left="0px",
+        table_font_size="0.9em",
+        table_font_names=["inherit"],
+        table_border_top_style="none",
+        table_border_bottom_style="none",
+        column_labels_font_weight="bold",
+        column_labels_border_top_style="none",
+        column_labels_border_bottom_color="#444444",
+        table_body_hlines_color="#dddddd",
+        table_body_border_bottom_color="#dddddd",
+        data_row_padding="4px",
+        container_padding_y="0px",
+    )
+    return table.as_raw_html(inline_css=False)
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
 def _rows_with_display(frame: pd.DataFrame, unit: str, min_n: int, n: str = "n") -> pd.DataFrame:
