@@ -33,7 +33,6 @@ __all__ = [
     "board_chain",
     "board_charts",
     "board_findings",
-    "board_glossary",
     "board_title",
     "district_level1",
     "district_level2",
@@ -414,13 +413,6 @@ def chain_table(ev: Evaluation, scope: str = "district") -> Section:
             numeric=("shown_estimate", "shown_target"),
             raw=("badge",),
         )
-    )
-    _paragraph(
-        "Guskey's levels build on each other: success at a lower level is needed, but not enough, for the "
-        f"next. Met: the whole {_ci(ev)} interval is at or above the target. Not met: the whole interval is "
-        "below it. Not conclusive: the interval includes the target, so the data cannot tell whether it was "
-        "met; more data would.",
-        note=True,
     )
 
 
@@ -1006,21 +998,6 @@ def board_findings(ev: Evaluation) -> Section:
     if found is not None:
         items += list(found["finding"])
     _bullets(items)
-
-
-@section
-def board_glossary(ev: Evaluation) -> Section:
-    _heading("Words used here")
-    _bullets(
-        [
-            "SD (standard deviation): how spread out scores are; 0.10 SD is about 4 percentile points for a typical student.",
-            f"{_ci(ev)} interval: the range the true value probably lies in, given how many people were measured.",
-            "Met / not met: the whole interval is on one side of the plan's target. Not conclusive: the interval "
-            "includes the target, so the data cannot yet tell whether it was met.",
-            "Comparison schools: similar schools not in the program, showing what would likely have happened without it.",
-            "Guskey's five levels: reactions, learning, organization support, use in classrooms, student outcomes.",
-        ]
-    )
 
 
 # ---- the technical appendix ----

@@ -369,7 +369,6 @@ def test_every_section_renders_for_partial_districts(edit, tmp_path):
         report.board_chain,
         report.board_findings,
         report.board_cost,
-        report.board_glossary,
         report.technical_title,
         report.technical_data,
         report.technical_models,
