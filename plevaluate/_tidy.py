@@ -24,7 +24,7 @@ _TERM_NAMES = {1: "fall", 2: "winter", 3: "spring"}
 
 def _start_year(dates: pd.Series) -> pd.Series:
     """The calendar year a date's school year starts in (school years run August to July)."""
-    return dates.dt.year - (dates.dt.month < 8).astype("Int64")
+    return (dates.dt.year - (dates.dt.month < 8)).astype("Int64")  # integers, missing where the date is
 
 
 def school_year(dates: pd.Series, default: str = "") -> pd.Series:

@@ -150,7 +150,11 @@ def _parser() -> argparse.ArgumentParser:
         default="html,pdf,slides,ipynb",
         help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb",
     )
-    report.add_argument("--notebooks", default="", help="folder of your own report notebooks (default: notebooks/)")
+    report.add_argument(
+        "--notebooks",
+        default="",
+        help="folder of your own report notebooks (default: the ones shipped in the package, plevaluate/notebooks)",
+    )
     report.add_argument("--quiet", action="store_true", help="no progress bar")
 
     check = commands.add_parser("audit", help="scan a report folder for IDs, names, e-mails and small counts")
