@@ -45,6 +45,7 @@ __all__ = [
     "MODEL_MEASURES",
     "model_rows",
     "add_treatment",
+    "baseline_verdict",
     "analysis_sample",
     "attrition",
     "attrition_verdict",
@@ -619,6 +620,23 @@ def _did(students, outcome, treatment, cluster, se, ci, period):
 # ---- WWC diagnostics ----
 
 
+def baseline_verdict(g: float) -> str:
+    """The WWC baseline-equivalence verdict for a standardized baseline difference ``g`` (Standards Handbook
+    v4.1/v5.0): at most 0.05 SD satisfies equivalence; more than 0.05 and at most 0.25 requires statistical
+    adjustment for the characteristic; more than 0.25 does not satisfy it. ``|g|`` is compared as reported,
+    rounded to two decimals, so that 0.05 computed as 0.05000000000000001 is still 0.05.
+
+    >>> baseline_verdict(0.05000000000000001), baseline_verdict(-0.25), baseline_verdict(0.26)
+    ('satisfies baseline equivalence', 'requires statistical adjustment for this covariate', 'does not satisfy baseline equivalence')
+    """
+    size = round(abs(float(g)), 2)
+    if size <= 0.05:
+        return "satisfies baseline equivalence"
+    if size <= 0.25:
+        return "requires statistical adjustment for this covariate"
+    return "does not satisfy baseline equivalence"
+
+
 def baseline_equivalence(
     data: pd.DataFrame, *, covariates: Sequence[str] = ("prior_score",), treatment: str = "treatment"
 ) -> pd.DataFrame:
@@ -650,13 +668,7 @@ def baseline_equivalence(
         else:
             sd = _pooled_sd(np.r_[a, b], np.r_[np.ones(len(a)), np.zeros(len(b))])
             g = omega * (a.mean() - b.mean()) / sd
-        verdict = (
-            "satisfies baseline equivalence"
-            if abs(g) <= 0.05
-            else "requires statistical adjustment for this covariate"
-            if abs(g) <= 0.25
-            else "does not satisfy baseline equivalence"
-        )
+        verdict = baseline_verdict(g)
         rows.append(
             {
                 "covariate": covariate,
@@ -741,7 +753,8 @@ def attrition(
 def clustering_correction(g: float, n_treatment: int, n_comparison: int, n_clusters: int, *, icc: float = 0.20) -> dict:
     """Hedges (2007) correction of a t-test that ignored clustering (WWC Procedures Handbook v4.1/v5.0).
 
-    ``t = g sqrt(nT nC / (nT + nC))``; ``t_a = t sqrt(((N - 2) - 2(n - 1) rho) / ((N - 2)(1 + (n - 1) rho)))``
+    The t statistic is recovered from g as the WWC does, ``t = g / sqrt(N / (nT nC) + g^2 / (2N))`` (g over
+    its large-sample standard error); ``t_a = t sqrt(((N - 2) - 2(n - 1) rho) / ((N - 2)(1 + (n - 1) rho)))``
     with df ``h = ((N - 2) - 2(n - 1) rho)^2 / ((N - 2)(1 - rho)^2 + n(N - 2n) rho^2 + 2(N - 2n) rho (1 - rho))``,
     N students, n = N / clusters the average cluster size, rho the ICC (WWC default 0.20 for
     achievement outcomes, 0.10 otherwise). With rho = 0 nothing changes; with rho = 1 it is the
@@ -754,7 +767,7 @@ def clustering_correction(g: float, n_treatment: int, n_comparison: int, n_clust
     """
     big_n = n_treatment + n_comparison
     n = big_n / n_clusters
-    t = g * np.sqrt(n_treatment * n_comparison / big_n)
+    t = g / np.sqrt(big_n / (n_treatment * n_comparison) + g**2 / (2 * big_n))
     factor = ((big_n - 2) - 2 * (n - 1) * icc) / ((big_n - 2) * (1 + (n - 1) * icc))
     h = ((big_n - 2) - 2 * (n - 1) * icc) ** 2 / (
         (big_n - 2) * (1 - icc) ** 2 + n * (big_n - 2 * n) * icc**2 + 2 * (big_n - 2 * n) * icc * (1 - icc)

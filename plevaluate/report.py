@@ -644,8 +644,9 @@ def school_level4(ev: Evaluation, school_id: str) -> Section:
         own = {school_id: names.get(school_id, school_id)}  # other schools stay anonymous in a school's report
         _figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=own, highlight=school_id))
         _paragraph(
-            "The funnel compares schools fairly: a school inside the dashed lines differs from the district "
-            "by no more than chance would produce with its number of visits.",
+            "The funnel compares schools fairly: a school outside the dashed lines differs from the district by "
+            "more than chance would easily produce with its number of visits; inside them, the visits show no "
+            "clear difference, which is not evidence that there is none.",
             note=True,
         )
 
@@ -1119,6 +1120,15 @@ def technical_diagnostics(ev: Evaluation) -> Section:
                     "shown": "Corrected test",
                 },
             )
+        )
+        _paragraph(
+            "What this is: the WWC's correction for a study that reports only an analysis ignoring schools. It "
+            "recovers a t statistic from Hedges' g of the HC1 analysis (covariate-adjusted, ignoring schools) as if "
+            "it came from a simple two-group t-test, and deflates it for the intraclass correlation. It is a "
+            "cross-check, not this evaluation's test: the main analysis already accounts for schools (its standard "
+            "errors are cluster-robust), so its p-value, in the models table above, is the one to report. The two "
+            "differ because the correction ignores the covariates' gain in precision and assumes equal schools.",
+            note=True,
         )
     reliability = ev.table(1, "reliability")
     if reliability is not None:

@@ -111,6 +111,16 @@ def test_mixed_model_warns_when_the_school_variance_is_zero():
     np.testing.assert_allclose(result.fe_params.iloc[0], -0.9115929, atol=1e-4)
 
 
+def test_clustering_correction_worked_example():
+    # The WWC Procedures Handbook's form, t = g / sqrt(N / (nT nC) + g^2 / (2N)), then Hedges' (2007) correction
+    # (as also transcribed in CRAN baselinr's cluster_correction): g = .30, 200 vs 200 students in 20 clusters,
+    # ICC .20 gives a corrected t of 1.3486 and p = .1788.
+    result = clustering_correction(0.30, 200, 200, 20, icc=0.20)
+    assert result["t"] == pytest.approx(0.30 / np.sqrt(400 / 40_000 + 0.09 / 800))
+    assert result["t_corrected"] == pytest.approx(1.3486, abs=5e-5)
+    assert result["p_corrected"] == pytest.approx(0.1788, abs=5e-5)
+
+
 def test_clustering_correction_limits_hedges_2007():
     # Hedges (2007), abstract: with rho = 0 the corrected t is the uncorrected one (df N - 2); with rho = 1 it is
     # the t statistic on cluster means, with df = clusters - 2.

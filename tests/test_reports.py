@@ -262,7 +262,7 @@ def test_chain_of_evidence(evaluation):
     assert "includes zero" in district.loc[5, "status_detail"]
     sentence = evaluation.sentences.set_index("scope").loc["district", "sentence"]
     assert sentence == (
-        "They learned the practice, but at level 3 support lagged (88% against a target of 100%). Levels 1, 4 and 5 "
+        "Their assessment scores rose as intended, but at level 3 support lagged (88% against a target of 100%). Levels 1, 4 and 5 "
         "are not conclusive: their intervals include the target (participants' ratings 71% against 70%, interval "
         "66% to 77%; classroom use 55% against 60%, interval 47% to 63%; students' gains 0.11 SD against 0.10 SD, "
         "interval -0.02 SD to 0.23 SD, which also includes zero)."
@@ -287,7 +287,7 @@ def test_chain_sentence_wording():
     )
     text = chain_sentence(rows)
     assert text == (
-        "Participants valued the sessions and they learned the practice, but at level 3 support lagged "
+        "Participants valued the sessions and their assessment scores rose as intended, but at level 3 support lagged "
         "(25% against a target of 100%)."
     )
 
