@@ -303,7 +303,9 @@ def cronbach_alpha(items: pd.DataFrame, *, nan_policy: str = "pairwise", ci: flo
     pairwise-complete observations (``nan_policy="pairwise"``, as R psych ``alpha(use="pairwise")``)
     or after dropping incomplete rows (``"listwise"``). The Feldt interval is
     ``1 - (1 - alpha) F_{1-a/2}(n-1, (n-1)(k-1))`` to ``1 - (1 - alpha) F_{a/2}(...)`` with n the number of
-    respondents used.
+    respondents used (with pairwise data, every respondent who answered at least one item: the interval is
+    then approximate). Each item's item-rest correlation comes from the same covariance matrix (R psych's
+    ``r.drop``), so a missing answer never counts as 0.
 
     Checked against pingouin's documented example (dataset ``cronbach_wide_missing``, R psych):
     pairwise alpha 0.732661, 95% CI [0.435, 0.909]; listwise alpha 0.801695. For the listwise CI
@@ -338,10 +340,11 @@ def cronbach_alpha(items: pd.DataFrame, *, nan_policy: str = "pairwise", ci: flo
     high = 1 - (1 - alpha) * stats.f.ppf(0.5 - ci / 2, df1, df2)
     rows = []
     for i, item in enumerate(data.columns):
-        rest = data.drop(columns=item).sum(axis=1, min_count=1)
-        pair = pd.concat([data[item], rest], axis=1).dropna()
-        r = float(pair.corr().iloc[0, 1]) if len(pair) > 2 else np.nan
         keep = [j for j in range(k) if j != i]
+        # item-rest correlation from the same covariance matrix as alpha (psych's r.drop): cov(item, rest) over
+        # sqrt(var(item) var(rest)), the rest being the sum of the other items; a missing answer is not a 0
+        rest_var = cov[np.ix_(keep, keep)].sum()
+        r = float(cov[i, keep].sum() / np.sqrt(cov[i, i] * rest_var)) if cov[i, i] > 0 and rest_var > 0 else np.nan
         deleted = _alpha_from_cov(cov[np.ix_(keep, keep)]) if k > 2 else np.nan
         rows.append({"item": item, "n": int(data[item].notna().sum()), "item_rest_r": r, "alpha_if_deleted": deleted})
     if n < 10:

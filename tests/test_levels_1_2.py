@@ -66,14 +66,32 @@ def test_cronbach_alpha_listwise():
 
 
 def test_alpha_if_deleted_and_item_rest():
-    # Direct definitions: alpha of the other items; correlation of an item with the sum of the others.
+    # Direct definitions: alpha of the other items; on complete data, the correlation of an item with the sum
+    # of the others; with missing answers, R psych's r.drop from the pairwise covariance matrix.
     data = pd.read_csv(io.StringIO(CRONBACH_WIDE_MISSING))
     r = cronbach_alpha(data)
     first = r.items.iloc[0]
     assert first["alpha_if_deleted"] == pytest.approx(cronbach_alpha(data.drop(columns="Q1")).alpha)
-    rest = data.drop(columns="Q1").sum(axis=1)
-    ok = data["Q1"].notna()
-    assert first["item_rest_r"] == pytest.approx(np.corrcoef(data.loc[ok, "Q1"], rest[ok])[0, 1])
+    cov = data.cov().to_numpy()
+    assert first["item_rest_r"] == pytest.approx(cov[0, 1:].sum() / np.sqrt(cov[0, 0] * cov[1:, 1:].sum()))
+    complete = data.dropna()
+    with pytest.warns(StatisticalWarning):
+        listwise = cronbach_alpha(complete).items.iloc[0]
+    rest = complete.drop(columns="Q1").sum(axis=1)
+    assert listwise["item_rest_r"] == pytest.approx(np.corrcoef(complete["Q1"], rest)[0, 1])
+
+
+def test_item_rest_is_not_understated_by_missing_answers(rng):
+    # #14: with 30% of another item missing, counting a missing answer as 0 pulled item-rest r far below the
+    # complete-data value; from the pairwise covariance matrix it stays close to it.
+    common = rng.normal(size=2000)
+    data = pd.DataFrame({f"q{i}": 3 + common + rng.normal(size=2000) for i in range(5)})  # centred on 3, as a 1-5 scale
+    full = cronbach_alpha(data).items.set_index("item")["item_rest_r"]
+    holes = data.copy()
+    holes.loc[rng.random(2000) < 0.3, "q1"] = np.nan
+    pairwise = cronbach_alpha(holes).items.set_index("item")["item_rest_r"]
+    as_zero = np.corrcoef(holes["q0"], holes.drop(columns="q0").sum(axis=1, min_count=1))[0, 1]
+    assert abs(pairwise["q0"] - full["q0"]) < 0.02 < abs(as_zero - full["q0"])
 
 
 def test_cronbach_bad_input():
