@@ -1101,8 +1101,10 @@ def technical_diagnostics(ev: Evaluation) -> Section:
     icc = ev.table(5, "icc")
     if icc is not None:
         _paragraph(
-            f"Intraclass correlation of the outcome across schools: {icc.iloc[0]['icc']:.3f} "
-            f"({int(icc.iloc[0]['n_clusters'])} schools)."
+            f"Intraclass correlation of the outcome across schools: {icc.iloc[0]['icc']:.3f} by REML (school "
+            f"variance {icc.iloc[0]['tau00']:.2f}, student variance {icc.iloc[0]['sigma2']:.2f}; "
+            f"{int(icc.iloc[0]['n_clusters'])} schools); the one-way ANOVA estimator gives "
+            f"{icc.iloc[0]['icc_anova']:.3f}."
         )
     clustering = ev.table(5, "clustering")
     if clustering is not None:

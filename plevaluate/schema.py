@@ -177,7 +177,11 @@ GLOSSARY: Mapping[str, str] = {
     "differential": "differential attrition (percentage points)",
     "cautious": "the verdict under the WWC cautious boundary",
     "optimistic": "the verdict under the WWC optimistic boundary",
-    "icc": "intraclass correlation of the outcome within schools",
+    "icc": "intraclass correlation of the outcome within schools (REML: tau00 / (tau00 + sigma2))",
+    "tau00": "variance of the school intercepts (REML, random-intercept model)",
+    "sigma2": "variance of students within schools (REML, random-intercept model)",
+    "icc_anova": "the one-way ANOVA estimator of the intraclass correlation",
+    "estimator": "how the statistic was estimated",
     # cost
     "amount": "the cost line's amount (dollars)",
     "hours": "PL hours",

@@ -178,10 +178,21 @@ def test_icc_anova_estimator_equals_reml_on_balanced_data(rng):
     school = np.repeat(np.arange(15), 20)
     y = rng.normal(0, 0.6, 15)[school] + rng.normal(0, 1, 300)
     data = pd.DataFrame({"outcome": y, "school_id": school})
-    icc = outcome_icc(data)["icc"]
+    icc = outcome_icc(data)
+    assert icc["icc_anova"] == pytest.approx(icc["icc"], rel=1e-4)  # balanced: the two estimators agree
     result, _ = fit_mixed(data, "outcome ~ 1", "school_id")
-    tau = np.asarray(result.cov_re)[0, 0]
-    assert icc == pytest.approx(tau / (tau + result.scale), rel=1e-4)
+    assert icc["tau00"] == pytest.approx(np.asarray(result.cov_re)[0, 0], rel=1e-6)
+    assert icc["sigma2"] == pytest.approx(result.scale, rel=1e-6)
+    assert icc["estimator"].startswith("REML")
+
+
+def test_icc_reml_and_anova_differ_with_unequal_schools(rng):
+    # With very unequal schools the REML and ANOVA estimators differ; the REML one is what is reported.
+    sizes = np.array([5, 5, 8, 10, 12, 40, 60, 90, 150, 200])
+    school = np.repeat(np.arange(len(sizes)), sizes)
+    y = rng.normal(0, 0.5, len(sizes))[school] + rng.normal(0, 1, sizes.sum())
+    icc = outcome_icc(pd.DataFrame({"outcome": y, "school_id": school}))
+    assert 0 < icc["icc"] < 1 and icc["icc"] != pytest.approx(icc["icc_anova"], rel=1e-3)
 
 
 # ---- the sample district ----
