@@ -423,6 +423,15 @@ def estimate_effect(
             raise ValueError(f"no group of {', '.join(by)} could be estimated")
         return pd.concat(frames, ignore_index=True)
     covariates = list(covariates)
+    every = ("cluster", "cr1", "cr2", "hc1")
+    honoured = {"ols": every, "did": every, "mixed": ("cluster",), "logit": ("cluster", "cr1")}
+    if model in honoured and se not in honoured[model]:
+        uses = {
+            "mixed": "model-based standard errors (REML; schools are its random intercept)",
+            "logit": "CR1 cluster-robust standard errors",
+        }.get(model, "one of the standard-error types listed")
+        choices = ", ".join(repr(v) for v in honoured[model])
+        raise ValueError(f"se={se!r} cannot be honoured by model={model!r}, which uses {uses}; choose {choices}")
     if model == "did":
         return _did(students, outcome, treatment, cluster, se, ci, period)
     data, n_missing = _frame_for(students, outcome, treatment, covariates, cluster)
@@ -506,7 +515,9 @@ def estimate_effect(
                 }
             )
         rows = rows[1:] + rows[:1]
-        _add_g(rows[0], omega / 1.65)  # Cox index
+        _add_g(rows[0], omega / 1.65)  # the Cox index: its own columns, never called Hedges' g
+        cox = {"hedges_g": "cox_index", "g_ci_low": "cox_ci_low", "g_ci_high": "cox_ci_high"}
+        return pd.DataFrame(rows).reindex(columns=_COLUMNS).rename(columns=cox)
     else:
         raise ValueError(f"model must be 'ols', 'mixed', 'did' or 'logit', not {model!r}")
     return pd.DataFrame(rows).reindex(columns=_COLUMNS)
@@ -1193,10 +1204,12 @@ def evaluate_outcomes(
     return LevelResult(5, name, tables, tuple(dict.fromkeys(notes)), meta, handoff=handoff)
 
 
-#: The measures of a model term in the level's tables, with the columns of `estimate_effect` they come from.
+#: The measures of a model term in the level's tables, with the columns of `estimate_effect` they come from
+#: (``cox_index``: the logit model's effect size, Cox's transformation of the log odds ratio).
 MODEL_MEASURES = {
     "points": ("estimate", "ci_low", "ci_high"),
     "hedges_g": ("hedges_g", "g_ci_low", "g_ci_high"),
+    "cox_index": ("cox_index", "cox_ci_low", "cox_ci_high"),
 }
 
 
@@ -1217,22 +1230,22 @@ def model_rows(fit: pd.DataFrame) -> pd.DataFrame:
     base = fit.drop(columns=[c for c in (*scales, "improvement_index") if c in fit])
     keys = list(base.columns[: base.columns.get_loc("model_term") + 1])
     parts = [base.assign(measure="points", _order=0)]
-    if "hedges_g" in fit:
-        g = base.assign(
-            measure="hedges_g", estimate=fit["hedges_g"], ci_low=fit["g_ci_low"], ci_high=fit["g_ci_high"], _order=1
-        )
+    for measure, (column, low, high) in list(MODEL_MEASURES.items())[1:]:
+        if column not in fit:
+            continue
+        size = base.assign(measure=measure, estimate=fit[column], ci_low=fit[low], ci_high=fit[high], _order=1)
         index = base.assign(
             measure="improvement_index",
             estimate=fit["improvement_index"],
-            ci_low=improvement_index(fit["g_ci_low"]),
-            ci_high=improvement_index(fit["g_ci_high"]),
+            ci_low=improvement_index(fit[low]),
+            ci_high=improvement_index(fit[high]),
             _order=2,
         )
-        for part in (g, index):
-            for column in ("se", "df", "p_value", "p_adjusted"):  # tests of the points scale, not of these
-                if column in part:
-                    part[column] = np.nan
-        parts += [g[fit["hedges_g"].notna()], index[fit["hedges_g"].notna()]]
+        for part in (size, index):
+            for name in ("se", "df", "p_value", "p_adjusted"):  # tests of the points scale, not of these
+                if name in part:
+                    part[name] = np.nan
+        parts += [size[fit[column].notna()], index[fit[column].notna()]]
     out = pd.concat(parts).rename_axis("_row").sort_values(["_row", "_order"], kind="stable")
     out = out.drop(columns="_order").reset_index(drop=True)
     return out[[*keys, "measure", *[c for c in out.columns if c not in (*keys, "measure")]]]

@@ -22,6 +22,7 @@ from plevaluate.outcomes import (
     estimate_effect,
     findings,
     fit_mixed,
+    model_rows,
     outcome_icc,
     school_effects,
 )
@@ -169,7 +170,20 @@ def test_wwc_g_and_cox_index_definitions(post):
     binary = post.assign(proficient=(post["outcome"] > post["outcome"].median()).astype(int))
     logit = estimate_effect(binary, outcome="proficient", model="logit").iloc[0]
     assert logit["term"] == "treatment"
-    assert logit["hedges_g"] == pytest.approx(hedges_omega(logit["n"]) * logit["estimate"] / 1.65)
+    # the Cox index (WWC, binary outcomes) has its own columns: hedges_g never holds it
+    assert "hedges_g" not in logit and logit["cox_index"] == pytest.approx(
+        hedges_omega(logit["n"]) * logit["estimate"] / 1.65
+    )
+    assert set(model_rows(estimate_effect(binary, outcome="proficient", model="logit"))["measure"]) == {
+        "points",
+        "cox_index",
+        "improvement_index",
+    }
+    for model, se in (("mixed", "hc1"), ("mixed", "cr2"), ("logit", "hc1"), ("logit", "cr2")):
+        with pytest.raises(ValueError, match=f"se='{se}' cannot be honoured by model='{model}'"):
+            estimate_effect(post, model=model, se=se) if model == "mixed" else estimate_effect(
+                binary, outcome="proficient", model=model, se=se
+            )
 
 
 def test_icc_anova_estimator_equals_reml_on_balanced_data(rng):
