@@ -341,7 +341,7 @@ def estimate_effect(
     *,
     outcome: str = "outcome",
     treatment: str = "treatment",
-    covariates: Sequence[str] = ("prior_score",),
+    covariates: Sequence[str] | None = None,
     cluster: str = "school_id",
     model: str = "ols",
     se: str = "cluster",
@@ -349,6 +349,8 @@ def estimate_effect(
     ci: float = 0.95,
     teacher: str | None = None,
     period: str = "period",
+    periods: tuple[str, str] = ("pre", "post"),
+    student: str = "student_id",
 ) -> pd.DataFrame:
     """The program's effect on a student outcome, one row per model term (the treatment row first).
 
@@ -362,6 +364,13 @@ def estimate_effect(
         teacher variance component), ``"did"`` (two periods, ``period`` = pre/post: each student's
         post-minus-pre change compared between groups, which assumes the groups would have changed
         alike without the program - parallel trends), or ``"logit"`` (binary outcome).
+    covariates : sequence of str, optional
+        Adjusted for; by default ``prior_score`` (none for ``"did"``, whose change score already
+        differences out each student's starting point). With ``"did"``, covariates given are taken from
+        each student's pre row and enter the change model (conditional parallel trends).
+    period, periods, student : str
+        ``"did"`` only: the column naming the period, its (pre, post) values, and the student key that
+        links a student's two rows.
     se : str
         ``"cluster"`` (CR1 with 30 or more clusters, else CR2 with Satterthwaite df), ``"cr1"``,
         ``"cr2"`` or ``"hc1"``; OLS and DiD only (the mixed model's are model-based; logit uses CR1).
@@ -412,6 +421,8 @@ def estimate_effect(
                     ci=ci,
                     teacher=teacher,
                     period=period,
+                    periods=periods,
+                    student=student,
                 )
             except ValueError as error:
                 warnings.warn(f"{dict(zip(by, key))}: not estimated ({error})", StatisticalWarning, stacklevel=2)
@@ -422,7 +433,7 @@ def estimate_effect(
         if not frames:
             raise ValueError(f"no group of {', '.join(by)} could be estimated")
         return pd.concat(frames, ignore_index=True)
-    covariates = list(covariates)
+    covariates = list(() if model == "did" else ("prior_score",)) if covariates is None else list(covariates)
     every = ("cluster", "cr1", "cr2", "hc1")
     honoured = {"ols": every, "did": every, "mixed": ("cluster",), "logit": ("cluster", "cr1")}
     if model in honoured and se not in honoured[model]:
@@ -433,7 +444,7 @@ def estimate_effect(
         choices = ", ".join(repr(v) for v in honoured[model])
         raise ValueError(f"se={se!r} cannot be honoured by model={model!r}, which uses {uses}; choose {choices}")
     if model == "did":
-        return _did(students, outcome, treatment, cluster, se, ci, period)
+        return _did(students, outcome, treatment, cluster, se, ci, period, periods, student, covariates)
     data, n_missing = _frame_for(students, outcome, treatment, covariates, cluster)
     _check_groups(data, treatment, cluster, students, outcome)
     y = data[outcome].to_numpy(float)
@@ -581,29 +592,33 @@ def _check_groups(data: pd.DataFrame, treatment: str, cluster: str, students: pd
             )
 
 
-def _did(students, outcome, treatment, cluster, se, ci, period):
-    if period not in students:
-        raise ValueError(f"model='did' needs a '{period}' column with pre and post rows")
-    key = "student_id"
-    pre = students[students[period] == "pre"].set_index(key)
-    post = students[students[period] == "post"].set_index(key)
+def _did(students, outcome, treatment, cluster, se, ci, period, periods, student, covariates):
+    first, second = periods
+    missing = [c for c in (period, student, *covariates) if c not in students]
+    if missing:
+        raise ValueError(f"model='did' needs the column(s) {', '.join(missing)} (period, student key, covariates)")
+    pre = students[students[period] == first].set_index(student)
+    post = students[students[period] == second].set_index(student)
     linked = post.index.intersection(pre.index)
     if len(linked) == 0:
-        raise ValueError("model='did' needs students with both a pre and a post row (matched on student_id)")
+        raise ValueError(
+            f"model='did' needs students with both a '{first}' and a '{second}' row in '{period}' (matched on {student})"
+        )
     frame = pd.DataFrame(
         {
             "change": post.loc[linked, outcome].astype(float) - pre.loc[linked, outcome].astype(float),
             treatment: post.loc[linked, treatment],
             cluster: post.loc[linked, cluster],
+            **{c: pd.to_numeric(pre.loc[linked, c], errors="coerce").astype(float) for c in covariates},
         }
     )
-    n_missing = len(post) + len(pre) - 2 * len(linked) + int(frame["change"].isna().sum())
-    frame = frame.dropna(subset=["change"])
+    n_missing = len(post) + len(pre) - 2 * len(linked) + int(frame[["change", *covariates]].isna().any(axis=1).sum())
+    frame = frame.dropna(subset=["change", *covariates])
     frame[treatment] = _as_treatment(frame[treatment], treatment)
     _check_groups(frame, treatment, cluster, frame, "change")
     y, t = frame["change"].to_numpy(float), frame[treatment].to_numpy(float)
-    X = np.column_stack([np.ones(len(frame)), t])
-    fit = fit_ols(y, X, ["intercept", treatment], clusters=frame[cluster].to_numpy(), se=se)
+    X = np.column_stack([np.ones(len(frame)), t, frame[covariates].to_numpy(float)])
+    fit = fit_ols(y, X, ["intercept", treatment, *covariates], clusters=frame[cluster].to_numpy(), se=se)
     # the post outcomes of the students in the change model, in the same rows as t
     post_y = post.loc[frame.index, outcome].astype(float).to_numpy()
     known = ~np.isnan(post_y)
@@ -622,6 +637,7 @@ def _did(students, outcome, treatment, cluster, se, ci, period):
     }
     rows = [
         {**base, "term": treatment, **fit.test(treatment, ci)},
+        *({**base, "term": c, **fit.test(c, ci)} for c in covariates),
         {**base, "term": "intercept", **fit.test("intercept", ci)},
     ]
     _add_g(rows[0], hedges_omega(n_t + n_c) / sd)

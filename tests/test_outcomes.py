@@ -371,3 +371,32 @@ def test_attrition_counts(post, sample_district):
     assert table["baseline_treatment"] + table["baseline_comparison"] == (students["period"] == "pre").sum()
     assert table["new_students"] > 0
     assert 0 <= table["overall"] <= 1
+
+
+def test_did_options_are_used_not_ignored(sample_district):
+    # The student key and the period labels are configurable; covariates enter the change model (taken from the
+    # pre row): the estimate equals OLS of the post-minus-pre change on treatment and the covariate.
+    students = add_treatment(sample_district.students, sample_district.schools)
+    base = estimate_effect(students, model="did").iloc[0]
+    renamed = students.rename(columns={"student_id": "pupil", "period": "wave"})
+    renamed["wave"] = renamed["wave"].map({"pre": "fall", "post": "spring"})
+    again = estimate_effect(renamed, model="did", student="pupil", period="wave", periods=("fall", "spring")).iloc[0]
+    assert again["estimate"] == pytest.approx(base["estimate"]) and again["n"] == base["n"]
+    adjusted = estimate_effect(students, model="did", covariates=("english_learner",))
+    pre = students[students["period"] == "pre"].set_index("student_id")
+    after = students[students["period"] == "post"].set_index("student_id")
+    both = after.index.intersection(pre.index)
+    frame = pd.DataFrame(
+        {
+            "change": after.loc[both, "outcome"].astype(float) - pre.loc[both, "outcome"].astype(float),
+            "t": after.loc[both, "treatment"].astype(float),
+            "el": pre.loc[both, "english_learner"].astype(float),
+            "school": after.loc[both, "school_id"],
+        }
+    ).dropna()
+    X = np.column_stack([np.ones(len(frame)), frame["t"], frame["el"]])
+    direct = fit_ols(frame["change"], X, ["intercept", "t", "el"], clusters=frame["school"], se="cluster")
+    assert adjusted.iloc[0]["estimate"] == pytest.approx(direct.test("t", 0.95)["estimate"])
+    assert list(adjusted["term"]) == ["treatment", "english_learner", "intercept"]
+    with pytest.raises(ValueError, match="needs the column"):
+        estimate_effect(students, model="did", covariates=("shoe_size",))
