@@ -342,7 +342,7 @@ def estimate_effect(
     outcome: str = "outcome",
     treatment: str = "treatment",
     covariates: Sequence[str] | None = None,
-    cluster: str = "school_id",
+    cluster: str | None = "school_id",
     model: str = "ols",
     se: str = "cluster",
     by: Sequence[str] | str | None = None,
@@ -374,6 +374,7 @@ def estimate_effect(
     se : str
         ``"cluster"`` (CR1 with 30 or more clusters, else CR2 with Satterthwaite df), ``"cr1"``,
         ``"cr2"`` or ``"hc1"``; OLS and DiD only (the mixed model's are model-based; logit uses CR1).
+        ``"hc1"`` needs no cluster column (``cluster=None``); then ``n_clusters`` counts students.
     by : str or sequence of str, optional
         Group columns: the same estimate within each group (grade, subgroup flag, school).
 
@@ -434,6 +435,9 @@ def estimate_effect(
             raise ValueError(f"no group of {', '.join(by)} could be estimated")
         return pd.concat(frames, ignore_index=True)
     covariates = list(() if model == "did" else ("prior_score",)) if covariates is None else list(covariates)
+    if se == "hc1" and model in ("ols", "did") and (cluster is None or cluster not in students):
+        # HC1 ignores clusters: no cluster column is needed (each student is its own "cluster" below)
+        students, cluster = students.assign(_student_row=np.arange(len(students))), "_student_row"
     every = ("cluster", "cr1", "cr2", "hc1")
     honoured = {"ols": every, "did": every, "mixed": ("cluster",), "logit": ("cluster", "cr1")}
     if model in honoured and se not in honoured[model]:
@@ -574,7 +578,7 @@ def _check_groups(data: pd.DataFrame, treatment: str, cluster: str, students: pd
         )
     sizes = data.groupby(cluster).size()
     single = sizes[sizes == 1].index.tolist()
-    if single:
+    if single and cluster != "_student_row":
         warnings.warn(
             f"{len(single)} school(s) with one student in the analysis ({', '.join(map(str, single[:5]))}); "
             "they add almost no information and their residuals are poorly estimated",

@@ -281,6 +281,7 @@ class Reliability:
     k: int
     nan_policy: str
     items: pd.DataFrame
+    standardized: float = float("nan")
 
     def _repr_html_(self) -> str:
         head = (
@@ -296,7 +297,14 @@ def _alpha_from_cov(cov: np.ndarray) -> float:
     return float(k / (k - 1) * (1 - np.trace(cov) / total)) if total > 0 else float("nan")
 
 
-def cronbach_alpha(items: pd.DataFrame, *, nan_policy: str = "pairwise", ci: float = 0.95) -> Reliability:
+def cronbach_alpha(
+    items: pd.DataFrame,
+    *,
+    nan_policy: str = "pairwise",
+    ci: float = 0.95,
+    reverse: Sequence[str] = (),
+    scale: tuple[float, float] | None = None,
+) -> Reliability:
     """Cronbach's alpha of a wide respondent x item frame, with the Feldt (1987) interval.
 
     ``alpha = k/(k-1) * (1 - trace(C) / sum(C))`` with C the item covariance matrix, computed from
@@ -312,10 +320,14 @@ def cronbach_alpha(items: pd.DataFrame, *, nan_policy: str = "pairwise", ci: flo
     pingouin reports [0.581, 0.933], which uses the 12 rows *before* deletion; we use the 9 complete
     rows, giving [0.533, 0.947].
 
+    ``reverse`` names items keyed the other way (flipped as ``min + max - answer``; ``scale`` gives the
+    scale's (min, max), else the answers' own range). ``standardized`` is the standardized alpha
+    ``k rbar / (1 + (k - 1) rbar)`` from the mean inter-item correlation rbar (R psych's ``std.alpha``).
+
     Returns
     -------
     Reliability
-        alpha, ci_low, ci_high, n, k and ``items``: item, n, item_rest_r, alpha_if_deleted.
+        alpha, ci_low, ci_high, n, k, standardized and ``items``: item, n, item_rest_r, alpha_if_deleted.
 
     Raises
     ------
@@ -327,6 +339,12 @@ def cronbach_alpha(items: pd.DataFrame, *, nan_policy: str = "pairwise", ci: flo
     data = items.apply(pd.to_numeric, errors="coerce")
     if (data.isna() & items.notna()).any().any():
         raise ValueError("cronbach_alpha: every answer must be numeric")
+    unknown = [c for c in reverse if c not in data]
+    if unknown:
+        raise ValueError(f"cronbach_alpha: reverse names no item: {', '.join(map(str, unknown))}")
+    for column in reverse:
+        bottom, top = scale if scale is not None else (data[column].min(), data[column].max())
+        data[column] = bottom + top - data[column]
     data = data.dropna(how="all")
     if nan_policy == "listwise":
         data = data.dropna()
@@ -351,7 +369,11 @@ def cronbach_alpha(items: pd.DataFrame, *, nan_policy: str = "pairwise", ci: flo
         warnings.warn(
             "Cronbach's alpha from fewer than 10 complete responses is imprecise", StatisticalWarning, stacklevel=2
         )
-    return Reliability(alpha, float(low), float(high), n, k, nan_policy, pd.DataFrame(rows))
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    rbar = corr[~np.eye(k, dtype=bool)].mean()
+    standardized = float(k * rbar / (1 + (k - 1) * rbar))
+    return Reliability(alpha, float(low), float(high), n, k, nan_policy, pd.DataFrame(rows), standardized)
 
 
 def response_rates(

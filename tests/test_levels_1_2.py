@@ -421,3 +421,19 @@ def test_answer_distributions_are_hidden_with_their_item_summaries(published):
         assert rows["suppressed"].all() == ((school, item) in hidden_items), (school, item)
         assert rows["suppressed"].all() or not rows["suppressed"].any(), (school, item)
     assert any(school == "S08" for school, _ in hidden_items)
+
+
+def test_cronbach_reverse_keys_and_standardized_alpha():
+    # Standardized alpha is raw alpha when every item has the same variance (z-scored items: covariance =
+    # correlation); a reversed item flipped by hand gives the same alpha as reverse=.
+    data = pd.read_csv(io.StringIO(CRONBACH_WIDE_MISSING)).dropna()
+    z = (data - data.mean()) / data.std()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        r = cronbach_alpha(z)
+        assert r.standardized == pytest.approx(r.alpha)
+        flipped = data.assign(Q2=6 - data["Q2"])
+        assert cronbach_alpha(flipped, reverse=["Q2"], scale=(1, 5)).alpha == pytest.approx(cronbach_alpha(data).alpha)
+        assert cronbach_alpha(data).standardized != pytest.approx(cronbach_alpha(data).alpha)
+    with pytest.raises(ValueError, match="reverse names no item"):
+        cronbach_alpha(data, reverse=["Q99"])

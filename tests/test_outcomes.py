@@ -400,3 +400,13 @@ def test_did_options_are_used_not_ignored(sample_district):
     assert list(adjusted["term"]) == ["treatment", "english_learner", "intercept"]
     with pytest.raises(ValueError, match="needs the column"):
         estimate_effect(students, model="did", covariates=("shoe_size",))
+
+
+def test_hc1_needs_no_cluster_column(post):
+    # HC1 ignores clustering, so a data set without schools can use it; the estimate matches the clustered data's
+    with_schools = estimate_effect(post, se="hc1").iloc[0]
+    without = estimate_effect(post.drop(columns="school_id"), se="hc1", cluster=None).iloc[0]
+    assert without["estimate"] == pytest.approx(with_schools["estimate"])
+    assert without["se"] == pytest.approx(with_schools["se"])
+    with pytest.raises(ValueError, match="no column"):
+        estimate_effect(post.drop(columns="school_id"), se="cr2")
