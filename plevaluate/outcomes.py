@@ -216,6 +216,9 @@ _COLUMNS = [
     "model",
     "se_type",
     "outcome",
+    "tau00",
+    "sigma2",
+    "icc",
 ]
 
 
@@ -384,7 +387,9 @@ def estimate_effect(
         level, <by>, term, estimate (outcome units; log odds ratio for logit), se, ci_low, ci_high,
         df, p_value, n, n_treatment, n_comparison, n_clusters, n_missing (rows left out: missing
         outcome, covariate or cluster), hedges_g, g_ci_low, g_ci_high (treatment row; WWC g or the
-        Cox index), improvement_index, model, se_type, outcome.
+        Cox index), improvement_index, model, se_type, outcome; for the mixed model tau00 (school
+        variance), sigma2 (student variance) and icc (their REML intraclass correlation, conditional on
+        the covariates). Logit gives cox_index, cox_ci_low, cox_ci_high in place of the g columns.
 
     Raises
     ------
@@ -483,8 +488,17 @@ def estimate_effect(
             teacher=_safe_name(teacher) if teacher else None,
         )
         groups = int(data[cluster].nunique())
-        df = max(groups - 2, 1)  # between-school df: treatment varies between schools
+        # between-within degrees of freedom (SAS PROC MIXED ddfm=bw; Schluchter & Elashoff 1990): a school-level
+        # treatment is tested on schools - 2 df; one that varies within schools on students - schools - (the
+        # number of predictors that vary within schools)
+        varying = [c for c in names if (data.groupby(cluster)[c].nunique() > 1).any()]
+        if treatment in varying:
+            df, df_method = max(len(data) - groups - len(varying), 1), "between-within df: students - schools - p"
+        else:
+            df, df_method = max(groups - 2, 1), "between-within df: schools - 2"
         crit = stats.t.ppf(0.5 + ci / 2, df)
+        tau = max(0.0, float(np.asarray(result.cov_re)[0, 0]))
+        variance = {"tau00": tau, "sigma2": float(result.scale), "icc": tau / (tau + float(result.scale))}
         sd = _pooled_sd(y, t)
         for name in names + ["intercept"]:
             key = "Intercept" if name == "intercept" else _safe_name(name)
@@ -500,7 +514,8 @@ def estimate_effect(
                     "df": float(df),
                     "p_value": float(2 * stats.t.sf(abs(estimate / se_), df)),
                     "model": "linear mixed model, random school intercept" + (" and teacher" if teacher else ""),
-                    "se_type": f"model-based (REML), t with {df} df",
+                    "se_type": f"model-based (REML), t with {df} df ({df_method})",
+                    **variance,
                 }
             )
         _add_g(rows[0], omega / sd)
@@ -1312,9 +1327,9 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
 
 #: The tables `evaluate_outcomes` may return, declared (`plevaluate.schema`).
 TABLES = {
-    "effect": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome",
+    "effect": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc",
                         "every term of the main model (ANCOVA, cluster-robust), one scale a row: points, and Hedges' g and the improvement index for the treatment term"),
-    "sensitivity": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome specification",
+    "sensitivity": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc specification",
                         "the treatment term of each alternative model, one scale a row"),
     "baseline": TableSpec("diagnostic", "covariate mean_treatment mean_comparison sd_pooled n_treatment n_comparison g verdict",
                         "baseline equivalence of a covariate (WWC)"),
@@ -1324,7 +1339,7 @@ TABLES = {
                         "intraclass correlation of the outcome within schools (REML; the ANOVA estimator beside it)"),
     "clustering": TableSpec("diagnostic", "assumption t df p_value t_corrected df_corrected p_corrected icc cluster_size",
                         "the Hedges (2007) correction of the analysis that ignores clustering"),
-    "subgroups": TableSpec("model", "level subgroup value model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome p_adjusted suppressed",
+    "subgroups": TableSpec("model", "level subgroup value model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc p_adjusted suppressed",
                         "the treatment term within each student subgroup, one scale a row"),
     "target": TableSpec("measure", "level model_term estimate ci_low ci_high ci_level n n_unit measure method target met status",
                         "the effect (Hedges' g) judged against the plan's target", n_unit="students"),

@@ -3,6 +3,8 @@ formulas, truth recovery on the sample, a coverage study, properties and bad inp
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -410,3 +412,24 @@ def test_hc1_needs_no_cluster_column(post):
     assert without["se"] == pytest.approx(with_schools["se"])
     with pytest.raises(ValueError, match="no column"):
         estimate_effect(post.drop(columns="school_id"), se="cr2")
+
+
+def test_mixed_model_reports_its_variances_and_df_method(rng):
+    # The mixed model returns tau00, sigma2 and their ICC (the fit's own REML values), and its df follow the
+    # between-within rule (SAS PROC MIXED ddfm=bw): schools - 2 for a school-level treatment, students -
+    # schools - p when treatment varies within schools (here: classrooms assigned within each school).
+    school = np.repeat(np.arange(12), 40)
+    prior = rng.normal(0, 1, 480)
+    between = (school < 6).astype(int)
+    within = np.tile(np.repeat([0, 1], 20), 12)
+    for t, expected_df in ((between, 10), (within, 480 - 12 - 2)):
+        y = 0.3 * t + prior + rng.normal(0, 0.5, 12)[school] + rng.normal(0, 1, 480)
+        data = pd.DataFrame({"outcome": y, "treatment": t, "prior_score": prior, "school_id": school})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)  # optimizers may disagree slightly; best kept
+            row = estimate_effect(data, model="mixed").iloc[0]
+            result, _ = fit_mixed(data, "outcome ~ treatment + prior_score", "school_id")
+        assert row["df"] == expected_df and "between-within" in row["se_type"]
+        assert row["tau00"] == pytest.approx(np.asarray(result.cov_re)[0, 0], rel=1e-4)
+        assert row["sigma2"] == pytest.approx(result.scale, rel=1e-4)
+        assert row["icc"] == pytest.approx(row["tau00"] / (row["tau00"] + row["sigma2"]))
