@@ -20,6 +20,7 @@ for binary outcomes the Cox index ``omega * ln(OR) / 1.65``; improvement index `
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -323,9 +324,39 @@ def fit_mixed(
     return best, set_aside + notes
 
 
+def _split_terms(students: pd.DataFrame, covariates: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """Covariates that are columns, formula terms (``C(grade)``, ``prior_score:english_learner``), and the
+    columns those terms use."""
+    plain = [c for c in covariates if c in students]
+    terms = [c for c in covariates if c not in students]
+    used = []
+    for term in terms:
+        names = [w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", term) if w in students and w not in used]
+        if not names:
+            raise ValueError(f"students has no column(s) {term} (not a column, and no column appears in it as a term)")
+        used += names
+    return plain, terms, used
+
+
+def _term_columns(data: pd.DataFrame, terms: Sequence[str]) -> pd.DataFrame:
+    """The design columns of formula terms (patsy, treatment-coded against the model's intercept)."""
+    import patsy
+
+    plain = data.copy()
+    for column in plain.columns:  # patsy reads numpy dtypes: pandas' nullable ones become float or object
+        dtype = str(plain[column].dtype)
+        if dtype in ("boolean", "Float64", "Int64") or dtype.startswith(("Int", "UInt")):
+            plain[column] = plain[column].astype(float)
+        elif dtype in ("string", "str", "category"):
+            plain[column] = plain[column].astype(object)
+    design = patsy.dmatrix("1 + " + " + ".join(terms), plain, return_type="dataframe", NA_action="raise")
+    return design.drop(columns="Intercept")
+
+
 def _frame_for(students, outcome, treatment, covariates, cluster):
     """Rows with everything the model needs, and the count (and reasons) of rows left out."""
-    needed = [outcome, treatment, *covariates, cluster]
+    covariates, _, used = _split_terms(students, covariates)
+    needed = [outcome, treatment, *covariates, *used, cluster]
     missing_columns = [c for c in needed if c not in students]
     if missing_columns:
         raise ValueError(f"students has no column(s) {', '.join(missing_columns)}")
@@ -335,7 +366,7 @@ def _frame_for(students, outcome, treatment, covariates, cluster):
         if data[column].dtype == bool or str(data[column].dtype) == "boolean":
             data[column] = data[column].astype("Float64")
         data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
-    complete = data.dropna(subset=[outcome, treatment, *covariates, cluster])
+    complete = data.dropna(subset=[outcome, treatment, *covariates, *used, cluster])
     return complete, len(data) - len(complete)
 
 
@@ -469,14 +500,24 @@ def estimate_effect(
         "outcome": outcome,
     }
     omega = hedges_omega(n_t + n_c)
+    covariates, terms, _ = _split_terms(students, covariates)
+    if terms and model != "ols":
+        raise ValueError(f"formula terms ({', '.join(terms)}) are supported by model='ols' only")
     names = [treatment, *covariates]
     rows = []
     if model == "ols":
-        X = np.column_stack([np.ones(len(data)), data[names].to_numpy(float)])
-        fit = fit_ols(y, X, ["intercept", *names], clusters=data[cluster].to_numpy(), se=se)
+        extra = _term_columns(data, terms) if terms else pd.DataFrame(index=data.index)
+        X = np.column_stack([np.ones(len(data)), data[names].to_numpy(float), extra.to_numpy(float)])
+        if np.linalg.matrix_rank(X) < X.shape[1]:
+            raise ValueError(
+                f"the terms {', '.join(terms) or 'given'} are collinear with the treatment or each other (a school "
+                "fixed effect cannot be estimated beside a school-level treatment); drop or change them"
+            )
+        fit = fit_ols(y, X, ["intercept", *names, *extra.columns], clusters=data[cluster].to_numpy(), se=se)
         sd = _pooled_sd(y, t)
+        label = "OLS (ANCOVA)" + (f"; also adjusted for {', '.join(terms)} ({extra.shape[1]} columns)" if terms else "")
         for name in names + ["intercept"]:
-            rows.append({**base, "term": name, **fit.test(name, ci), "model": "OLS (ANCOVA)", "se_type": fit.se_type})
+            rows.append({**base, "term": name, **fit.test(name, ci), "model": label, "se_type": fit.se_type})
         _add_g(rows[0], omega / sd)
     elif model == "mixed":
         formula = f"{outcome} ~ {' + '.join(_q(n) for n in names)}"

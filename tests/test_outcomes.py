@@ -433,3 +433,23 @@ def test_mixed_model_reports_its_variances_and_df_method(rng):
         assert row["tau00"] == pytest.approx(np.asarray(result.cov_re)[0, 0], rel=1e-4)
         assert row["sigma2"] == pytest.approx(result.scale, rel=1e-4)
         assert row["icc"] == pytest.approx(row["tau00"] / (row["tau00"] + row["sigma2"]))
+
+
+def test_formula_terms_as_covariates_match_statsmodels(post):
+    # Categorical terms and interactions adjust the model without a row per dummy; the treatment estimate and its
+    # HC1 standard error equal statsmodels' formula OLS with the same terms (cov_type="HC1").
+    import statsmodels.formula.api as smf
+
+    data = post.assign(el=post["english_learner"].astype(float), treatment=post["treatment"].astype(float))
+    terms = ("prior_score", "C(grade)", "prior_score:el")
+    ours = estimate_effect(data, covariates=terms, se="hc1")
+    assert list(ours["term"]) == ["treatment", "prior_score", "intercept"]
+    assert "C(grade)" in ours.iloc[0]["model"]
+    frame = data.dropna(subset=["outcome", "prior_score", "grade", "el"])
+    theirs = smf.ols("outcome ~ treatment + prior_score + C(grade) + prior_score:el", frame).fit(cov_type="HC1")
+    assert ours.iloc[0]["estimate"] == pytest.approx(theirs.params["treatment"], rel=1e-9)
+    assert ours.iloc[0]["se"] == pytest.approx(theirs.bse["treatment"], rel=1e-9)
+    with pytest.raises(ValueError, match="collinear"):
+        estimate_effect(data, covariates=("prior_score", "C(school_id)"))
+    with pytest.raises(ValueError, match="model='ols' only"):
+        estimate_effect(data, covariates=("C(grade)",), model="mixed")
