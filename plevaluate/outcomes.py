@@ -385,6 +385,7 @@ def estimate_effect(
     period: str = "period",
     periods: tuple[str, str] = ("pre", "post"),
     student: str = "student_id",
+    reference: str | None = None,
 ) -> pd.DataFrame:
     """The program's effect on a student outcome, one row per model term (the treatment row first).
 
@@ -402,6 +403,11 @@ def estimate_effect(
         Adjusted for; by default ``prior_score`` (none for ``"did"``, whose change score already
         differences out each student's starting point). With ``"did"``, covariates given are taken from
         each student's pre row and enter the change model (conditional parallel trends).
+    reference : str, optional
+        A multi-arm study: ``treatment`` holds each student's arm (``"small"``, ``"regular"``,
+        ``"regular with aide"``) and ``reference`` names the arm the others are compared with. One
+        row per other arm (term ``treatment[arm]``), each arm's g on the pooled SD of that arm and the
+        reference (WWC); OLS only.
     period, periods, student : str
         ``"did"`` only: the column naming the period, its (pre, post) values, and the student key that
         links a student's two rows.
@@ -483,6 +489,10 @@ def estimate_effect(
         }.get(model, "one of the standard-error types listed")
         choices = ", ".join(repr(v) for v in honoured[model])
         raise ValueError(f"se={se!r} cannot be honoured by model={model!r}, which uses {uses}; choose {choices}")
+    if reference is not None:
+        if model != "ols":
+            raise ValueError(f"a multi-arm treatment (reference={reference!r}) is estimated by model='ols' only")
+        return _multi_arm(students, outcome, treatment, reference, covariates, cluster, se, ci)
     if model == "did":
         return _did(students, outcome, treatment, cluster, se, ci, period, periods, student, covariates)
     data, n_missing = _frame_for(students, outcome, treatment, covariates, cluster)
@@ -650,6 +660,57 @@ def _check_groups(data: pd.DataFrame, treatment: str, cluster: str, students: pd
                 StatisticalWarning,
                 stacklevel=3,
             )
+
+
+def _multi_arm(students, outcome, treatment, reference, covariates, cluster, se, ci):
+    """OLS with one indicator per arm other than ``reference``; each arm's g uses that arm's and the
+    reference's pooled SD (WWC Procedures Handbook: each comparison is its own two-group contrast)."""
+    covariates, terms, used = _split_terms(students, covariates)
+    missing = [c for c in (outcome, treatment, *covariates, *used, cluster) if c not in students]
+    if missing:
+        raise ValueError(f"students has no column(s) {', '.join(missing)}")
+    data = students[list(dict.fromkeys([outcome, treatment, *covariates, *used, cluster]))].copy()
+    for column in [outcome, *covariates]:
+        values = data[column].astype("Float64") if str(data[column].dtype) == "boolean" else data[column]
+        data[column] = pd.to_numeric(values, errors="coerce").astype(float)
+    data[treatment] = data[treatment].astype("string").str.strip()
+    complete = data.dropna(subset=[outcome, treatment, *covariates, *used, cluster])
+    n_missing = len(data) - len(complete)
+    arms = sorted(set(complete[treatment]) - {reference})
+    if reference not in set(complete[treatment]) or not arms:
+        found = ", ".join(sorted(set(complete[treatment]))) or "none"
+        raise ValueError(
+            f"the reference arm {reference!r} and at least one other are needed in '{treatment}' (found: {found})"
+        )
+    y = complete[outcome].to_numpy(float)
+    dummies = np.column_stack([(complete[treatment] == arm).to_numpy(float) for arm in arms])
+    extra = _term_columns(complete, terms) if terms else pd.DataFrame(index=complete.index)
+    X = np.column_stack([np.ones(len(complete)), dummies, complete[covariates].to_numpy(float), extra.to_numpy(float)])
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise ValueError("the arms, covariates and terms are collinear; drop or change a term")
+    names = [f"{treatment}[{arm}]" for arm in arms]
+    fit = fit_ols(
+        y, X, ["intercept", *names, *covariates, *extra.columns], clusters=complete[cluster].to_numpy(), se=se
+    )
+    ref_y = y[(complete[treatment] == reference).to_numpy()]
+    label = f"OLS (ANCOVA), arms against '{reference}'" + (f"; also adjusted for {', '.join(terms)}" if terms else "")
+    base = {
+        "level": 5,
+        "n": len(complete),
+        "n_clusters": int(complete[cluster].nunique()),
+        "n_missing": n_missing,
+        "outcome": outcome,
+        "model": label,
+        "se_type": fit.se_type,
+    }
+    rows = []
+    for arm, name in zip(arms, names):
+        arm_y = y[(complete[treatment] == arm).to_numpy()]
+        row = {**base, "term": name, "n_treatment": len(arm_y), "n_comparison": len(ref_y), **fit.test(name, ci)}
+        _add_g(row, hedges_omega(len(arm_y) + len(ref_y)) / pooled_sd(arm_y, ref_y))
+        rows.append(row)
+    rows += [{**base, "term": c, **fit.test(c, ci)} for c in [*covariates, "intercept"]]
+    return pd.DataFrame(rows).reindex(columns=_COLUMNS)
 
 
 def _did(students, outcome, treatment, cluster, se, ci, period, periods, student, covariates):

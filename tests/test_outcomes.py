@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plevaluate import StatisticalWarning
-from plevaluate.effects import hedges_omega, improvement_index
+from plevaluate.effects import hedges_omega, improvement_index, pooled_sd
 from plevaluate.outcomes import (
     ATTRITION_BOUNDARIES,
     add_treatment,
@@ -453,3 +453,28 @@ def test_formula_terms_as_covariates_match_statsmodels(post):
         estimate_effect(data, covariates=("prior_score", "C(school_id)"))
     with pytest.raises(ValueError, match="model='ols' only"):
         estimate_effect(data, covariates=("C(grade)",), model="mixed")
+
+
+def test_multi_arm_treatment_one_estimate_per_arm(post):
+    # Three arms against a reference: each arm's coefficient equals OLS with hand-made indicators (statsmodels
+    # formula with Treatment(reference=...)), and each arm's g uses the pooled SD of that arm and the reference.
+    import statsmodels.formula.api as smf
+
+    arm = np.where(post["treatment"] == 0, "regular", np.where(post["grade"].astype(int) % 2 == 0, "small", "aide"))
+    data = post.assign(class_type=arm)
+    ours = estimate_effect(data, treatment="class_type", reference="regular", se="hc1")
+    assert list(ours["term"]) == ["class_type[aide]", "class_type[small]", "prior_score", "intercept"]
+    frame = data.dropna(subset=["outcome", "prior_score"])
+    theirs = smf.ols("outcome ~ C(class_type, Treatment(reference='regular')) + prior_score", frame).fit(cov_type="HC1")
+    for row in ours.iloc[:2].itertuples():
+        key = f"C(class_type, Treatment(reference='regular'))[T.{row.term.split('[')[1][:-1]}]"
+        assert row.estimate == pytest.approx(theirs.params[key], rel=1e-9)
+        assert row.se == pytest.approx(theirs.bse[key], rel=1e-9)
+        a = frame.loc[frame["class_type"] == row.term.split("[")[1][:-1], "outcome"]
+        b = frame.loc[frame["class_type"] == "regular", "outcome"]
+        assert row.hedges_g == pytest.approx(hedges_omega(len(a) + len(b)) * row.estimate / pooled_sd(a, b))
+        assert row.n_treatment == len(a) and row.n_comparison == len(b)
+    with pytest.raises(ValueError, match="reference arm 'control'"):
+        estimate_effect(data, treatment="class_type", reference="control")
+    with pytest.raises(ValueError, match="model='ols' only"):
+        estimate_effect(data, treatment="class_type", reference="regular", model="mixed")
