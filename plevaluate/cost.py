@@ -70,6 +70,9 @@ def cost_lines(
 ) -> pd.DataFrame:
     """Every ingredient as a line: costs.csv rows plus participants' time per school and school year.
 
+    Source: the ingredients method (Levin, McEwan, Belfield, Bowden & Shand 2018), annualizing durable items
+    over their useful life at the plan's discount rate.
+
     Returns
     -------
     DataFrame
@@ -240,6 +243,8 @@ def cost_effectiveness(
     cost_per_student: float, g: float, g_low: float, g_high: float, *, per: float = 0.1, ci: float = 0.95
 ) -> dict:
     """Cost per student per ``per`` SD of effect, with the effect's interval carried through.
+
+    Source: the cost-effectiveness ratio of Levin et al. (2018), the effect's interval carried through to the ratio.
 
     ``ratio = cost_per_student / (g / per)``; its interval is ``cost_per_student / (g_high / per)`` to
     ``cost_per_student / (g_low / per)``. When the effect is not positive, or its interval includes zero,

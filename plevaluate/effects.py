@@ -216,6 +216,9 @@ def _cluster_variance_of_mean(values: np.ndarray, clusters: np.ndarray) -> tuple
 def cluster_mean_ci(values, clusters=None, ci: float = 0.95) -> tuple[float, float, float]:
     """Mean with a t interval; with ``clusters`` the standard error is cluster-robust (CR1) with G - 1 df.
 
+    Source: the cluster-robust (CR1) variance of a mean (Liang & Zeger 1986) with t on G - 1 df (Cameron &
+    Miller 2015).
+
     Used where one educator answers several surveys: responses within an educator are not independent.
     Returns (mean, ci_low, ci_high).
     """

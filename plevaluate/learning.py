@@ -103,6 +103,10 @@ def learning_gains(
 ) -> pd.DataFrame:
     """Pre-to-post gains per assessment (and group), with standardized effects and mastery.
 
+    Source: paired effect sizes d_z and g_av after Lakens (2013) with noncentral-t intervals (Steiger & Fouladi
+    1997); mastery shares with Wilson (1927) intervals; the mastery change tested by the exact McNemar (1947)
+    test.
+
     Parameters
     ----------
     pairs : DataFrame
@@ -209,6 +213,8 @@ def learning_gains(
 
 def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25, min_n: int = 10) -> pd.DataFrame:
     """Did educators missing a post score differ at pre from those who completed both?
+
+    Source: Hedges' g with the WWC small-sample correction (WWC Procedures Handbook v5.0) and Welch's (1947) t-test.
 
     Returns one row per assessment: n_matched, n_missing_post, pre_mean_matched, pre_mean_missing,
     difference in pre-score SD units (Hedges' g, matched minus missing), p_value (Welch t-test) and

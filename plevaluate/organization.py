@@ -76,6 +76,8 @@ def _across_schools(values: pd.Series, ci: float) -> tuple[float, float, float]:
 def structure_means(ratings: pd.DataFrame, *, group: str = "participant", ci: float = 0.95) -> pd.DataFrame:
     """Mean rating per school x structure x term, and the district mean over the ``group``'s schools.
 
+    Source: the district mean over schools with a Student t interval (schools are the units).
+
     Returns
     -------
     DataFrame
@@ -176,6 +178,8 @@ def conditions_target(
     ci: float = 0.95,
 ) -> pd.DataFrame:
     """The plan's level-3 target: the share of ``group`` schools rated at least ``rating_at_least``.
+
+    Source: a Wilson (1927) interval for the share of schools.
 
     The rating is the indicator's (or the structure's mean) in each school's latest rated term.
 
@@ -324,6 +328,8 @@ def role_participation(
     min_n: int = 10,
 ) -> pd.DataFrame:
     """Mean share of sessions attended by the educators of each role (and group), suppressed below ``min_n`` people.
+
+    Source: a Student t interval for the mean share over educators.
 
     Returns
     -------

@@ -861,6 +861,9 @@ def attrition(
 ) -> pd.DataFrame:
     """Overall and differential attrition: baseline students (a pre row) without an outcome at post.
 
+    Source: the WWC definitions of overall and differential attrition (Standards Handbook v4.1) and
+    `attrition_verdict`.
+
     Returns
     -------
     DataFrame
@@ -989,6 +992,8 @@ def subgroup_effects(
 ) -> pd.DataFrame:
     """The effect within each value of each subgroup column, with Benjamini-Hochberg across the family.
 
+    Source: `estimate_effect` within each group; Benjamini & Hochberg (1995) adjusted p-values across the family.
+
     Returns
     -------
     DataFrame
@@ -1044,6 +1049,9 @@ def implementation_dose(
 ) -> pd.DataFrame:
     """Exploratory: outcomes at participant schools against the school's implementation rate (level 4).
 
+    Source: OLS with CR2 cluster-robust standard errors and Satterthwaite df (Bell & McCaffrey 2002;
+    `plevaluate.regression.fit_ols`).
+
     ``outcome ~ implementation + covariates`` with CR2 standard errors by school; the implementation
     coefficient is reported per 10 percentage points. Schools chose neither their rate nor their
     students: this is an association, labelled exploratory, not an effect.
@@ -1091,6 +1099,9 @@ def school_effects(
     ci: float = 0.95,
 ) -> pd.DataFrame:
     """Each school's outcomes against what its students' prior scores predict, shrunk toward the district.
+
+    Source: empirical Bayes (BLUP) school effects from a REML random-intercept model (Raudenbush & Bryk 2002,
+    ch. 3).
 
     A random-intercept model ``outcome ~ covariates + (1 | school)`` is fitted to the schools given
     (pass the participant schools); each school's estimate is its predicted random effect (BLUP) with

@@ -107,6 +107,9 @@ def implementation_rates(
 ) -> pd.DataFrame:
     """The share of observations showing the practice, per group, with a clustered Wilson interval.
 
+    Source: `plevaluate.effects.clustered_wilson` (Wilson 1927 on the effective sample size n / deff, the design
+    effect from educator-clustered observations; Kish 1965).
+
     Parameters
     ----------
     obs : DataFrame
@@ -199,6 +202,9 @@ def _combination(result, weights: dict[str, float], ci: float) -> dict[str, floa
 def trend_model(obs: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
     """The monthly trend in implementation: GEE logistic, exchangeable correlation within educator.
 
+    Source: a GEE logistic model (Liang & Zeger 1986) fitted by statsmodels, exchangeable working correlation
+    within educators.
+
     With both participant and comparison schools, ``observed ~ month_index * participant``; the
     participant trend is ``exp(b_month + b_interaction)``, the comparison trend ``exp(b_month)``, and
     their ratio ``exp(b_interaction)`` is the difference in trends.
@@ -261,6 +267,9 @@ def trend_model(obs: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
 
 def dose_response(obs: pd.DataFrame, *, min_n: int = 10, ci: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Implementation by PL hours attended, at participant schools: bands and a modelled slope.
+
+    Source: Wilson intervals by band (as `implementation_rates`) and a GEE logistic slope (Liang & Zeger 1986)
+    by statsmodels.
 
     Returns
     -------
@@ -337,6 +346,9 @@ def funnel_curve(p0: float, n_max: int, *, levels: Sequence[float] = (0.95, 0.99
 def funnel(obs: pd.DataFrame, *, min_n: int = 10, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataFrame:
     """Each school's implementation rate against its number of observations, with funnel limits.
 
+    Source: exact binomial limits around the district rate (Spiegelhalter 2005, `funnel_limits`); phi is the
+    mean squared z, Spiegelhalter's (2005) overdispersion factor.
+
     The district rate ``p0`` pools the observations given (pass the participant schools' for the
     program's funnel). A school outside the 99.8% limits differs from the district by more than chance
     would explain about 1 time in 500; outside 95%, about 1 in 20.
@@ -381,6 +393,8 @@ def funnel(obs: pd.DataFrame, *, min_n: int = 10, levels: Sequence[float] = (0.9
 
 def conditions_link(rates: pd.DataFrame, predictors: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
     """School-level correlation of each level-3 measure with implementation (correlational, not causal).
+
+    Source: Pearson's r with a Fisher (1921) z interval, and Spearman's rho beside it.
 
     Parameters
     ----------

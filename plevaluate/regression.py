@@ -87,6 +87,10 @@ def _meat(scores: np.ndarray, index: np.ndarray, groups: int) -> np.ndarray:
 def fit_ols(y, X, names, *, clusters=None, se: str = "cluster") -> LinearFit:
     """Ordinary least squares with HC1, CR1 or CR2 standard errors.
 
+    Source: HC1 (MacKinnon & White 1985), CR1 with Stata's small-sample factor and t(G - 1) (Liang & Zeger 1986;
+    Cameron & Miller 2015), CR2 with Satterthwaite df (Bell & McCaffrey 2002; Pustejovsky & Tipton 2018, as R
+    clubSandwich).
+
     Parameters
     ----------
     y : array (n,)

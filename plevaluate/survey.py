@@ -135,6 +135,9 @@ def _mean_and_share(answers: pd.DataFrame, base: dict, favourable: pd.Series, sh
 def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:
     """Per item (and group): the mean score and the share answering in the top two categories.
 
+    Source: means with `plevaluate.effects.cluster_mean_ci` (CR1 by educator); top-two shares with
+    `plevaluate.effects.clustered_wilson` (Wilson 1927 on the Kish effective sample size).
+
     Parameters
     ----------
     scored : DataFrame
@@ -238,6 +241,9 @@ def construct_summary(
     ci: float = 0.95,
 ) -> pd.DataFrame:
     """Per construct (and group): mean construct score and the share of respondents at or above ``threshold``.
+
+    Source: means with `plevaluate.effects.cluster_mean_ci` (CR1 by educator); shares with
+    `plevaluate.effects.clustered_wilson` (Wilson 1927 on the Kish effective sample size).
 
     Returns
     -------
@@ -386,6 +392,8 @@ def response_rates(
     ci: float = 0.95,
 ) -> pd.DataFrame:
     """Survey response rate: educators who answered a session's survey / educators who attended it.
+
+    Source: `plevaluate.effects.clustered_wilson` (Wilson 1927 on the effective sample size, clustered by educator).
 
     Low and non-random response is the known weakness of reaction surveys, so every level-1 summary
     should be read beside this rate.
