@@ -62,136 +62,28 @@ __all__ = [
     "subgroup_effects",
 ]
 
-#: WWC attrition boundaries (What Works Clearinghouse Standards Handbook v4.0/v4.1, Table II.1; the
-#: same boundaries carry into v5.0): for each whole percent of overall attrition 0-57, the highest
-#: differential attrition (percentage points) that is still "low attrition" under the cautious and
-#: the optimistic assumption. Above 57% overall the table gives no low-attrition cell here: we report
-#: high attrition.
-ATTRITION_BOUNDARIES = pd.DataFrame(
-    {
-        "overall": np.arange(58),
-        "cautious": [
-            5.7,
-            5.8,
-            5.9,
-            5.9,
-            6.0,
-            6.1,
-            6.2,
-            6.3,
-            6.3,
-            6.3,
-            6.3,
-            6.2,
-            6.2,
-            6.1,
-            6.0,
-            5.9,
-            5.9,
-            5.8,
-            5.7,
-            5.5,
-            5.4,
-            5.3,
-            5.2,
-            5.1,
-            4.9,
-            4.8,
-            4.7,
-            4.5,
-            4.4,
-            4.3,
-            4.1,
-            4.0,
-            3.8,
-            3.6,
-            3.5,
-            3.3,
-            3.2,
-            3.1,
-            2.9,
-            2.8,
-            2.6,
-            2.5,
-            2.3,
-            2.1,
-            2.0,
-            1.8,
-            1.6,
-            1.5,
-            1.3,
-            1.2,
-            1.0,
-            0.9,
-            0.7,
-            0.6,
-            0.4,
-            0.3,
-            0.2,
-            0.0,
-        ],
-        "optimistic": [
-            10.0,
-            10.1,
-            10.2,
-            10.3,
-            10.4,
-            10.5,
-            10.7,
-            10.8,
-            10.9,
-            10.9,
-            10.9,
-            10.9,
-            10.9,
-            10.9,
-            10.8,
-            10.8,
-            10.7,
-            10.6,
-            10.5,
-            10.3,
-            10.2,
-            10.0,
-            9.9,
-            9.7,
-            9.5,
-            9.4,
-            9.2,
-            9.0,
-            8.8,
-            8.6,
-            8.4,
-            8.2,
-            8.0,
-            7.8,
-            7.6,
-            7.4,
-            7.2,
-            7.0,
-            6.7,
-            6.5,
-            6.3,
-            6.0,
-            5.8,
-            5.6,
-            5.3,
-            5.1,
-            4.9,
-            4.6,
-            4.4,
-            4.2,
-            3.9,
-            3.7,
-            3.5,
-            3.2,
-            3.0,
-            2.8,
-            2.6,
-            2.3,
-        ],
-    }
-)
+#: WWC attrition boundaries: What Works Clearinghouse Standards Handbook v4.1 (2020), Table II.1, "Highest
+#: differential attrition rate for a sample to maintain low attrition, by overall attrition rate, under
+#: 'optimistic' and 'cautious' assumptions" (the same boundaries carry into v5.0). For each whole percent of
+#: overall attrition, 0 to 65, the highest differential attrition (percentage points) still counted as low
+#: attrition; under the cautious assumption an overall rate of 58% or more is high attrition at any
+#: differential (NaN). Transcribed as in CRAN baselinr 0.6.0 (R/attrition_boundary.R), the one public
+#: transcription found; the handbook's own table could not be consulted where this was written.
+ATTRITION_BOUNDARIES = pd.DataFrame({
+    "overall": np.arange(66),
+    "cautious": [
+        5.7, 5.8, 5.9, 5.9, 6.0, 6.1, 6.2, 6.3, 6.3, 6.3, 6.3, 6.2, 6.2, 6.1, 6.0, 5.9, 5.9, 5.8, 5.7, 5.5,
+        5.4, 5.3, 5.2, 5.1, 4.9, 4.8, 4.7, 4.5, 4.4, 4.3, 4.1, 4.0, 3.8, 3.6, 3.5, 3.3, 3.2, 3.1, 2.9, 2.8,
+        2.6, 2.5, 2.3, 2.1, 2.0, 1.8, 1.6, 1.5, 1.3, 1.2, 1.0, 0.9, 0.7, 0.6, 0.4, 0.3, 0.2, 0.0,
+        *[np.nan] * 8,
+    ],
+    "optimistic": [
+        10.0, 10.1, 10.2, 10.3, 10.4, 10.5, 10.7, 10.8, 10.9, 10.9, 10.9, 10.9, 10.9, 10.8, 10.8, 10.7, 10.6,
+        10.5, 10.3, 10.2, 10.0, 9.9, 9.7, 9.5, 9.4, 9.2, 9.0, 8.8, 8.6, 8.4, 8.2, 8.0, 7.8, 7.6, 7.4, 7.2,
+        7.0, 6.7, 6.5, 6.3, 6.0, 5.8, 5.6, 5.3, 5.1, 4.9, 4.6, 4.4, 4.2, 3.9, 3.7, 3.5, 3.2, 3.0, 2.8, 2.6,
+        2.3, 2.1, 1.9, 1.6, 1.4, 1.1, 0.9, 0.7, 0.5, 0.3,
+    ],
+})  # fmt: skip
 
 #: Subgroup flags in students.csv that subgroup_effects looks for.
 SUBGROUPS = ("english_learner", "disability", "econ_disadvantaged", "grade")
@@ -835,24 +727,23 @@ def baseline_equivalence(
 def attrition_verdict(overall: float, differential: float) -> dict[str, str]:
     """Low or high attrition under the WWC cautious and optimistic boundaries (`ATTRITION_BOUNDARIES`).
 
-    ``overall`` and ``differential`` are proportions. The row is the whole percent of overall
-    attrition (rounded down); differential attrition, in percentage points to one decimal, is low
-    when at or below the boundary.
+    ``overall`` and ``differential`` are proportions. The row is overall attrition rounded to the
+    nearest whole percent (halves to even, as the transcription's R ``round``); differential attrition,
+    in percentage points and unrounded, is low when at or below the row's boundary (a tolerance of
+    1e-8 points keeps 0.014 * 100 = 1.4000000000000001 on the boundary). Beyond 65% overall, or
+    where the cautious boundary has no low cell (58% and more), attrition is high.
 
     >>> attrition_verdict(0.20, 0.05)
     {'cautious': 'low attrition', 'optimistic': 'low attrition'}
-    >>> attrition_verdict(0.20, 0.083)
+    >>> attrition_verdict(0.30, 0.06)
     {'cautious': 'high attrition', 'optimistic': 'low attrition'}
     """
-    row = int(np.floor(overall * 100 + 1e-9))
-    diff = round(differential * 100, 1)
+    row = int(round(overall * 100))
+    diff = differential * 100
     out = {}
     for boundary in ("cautious", "optimistic"):
-        if row >= len(ATTRITION_BOUNDARIES):
-            out[boundary] = "high attrition"
-        else:
-            limit = ATTRITION_BOUNDARIES.loc[row, boundary]
-            out[boundary] = "low attrition" if diff <= limit else "high attrition"
+        limit = ATTRITION_BOUNDARIES.loc[row, boundary] if 0 <= row < len(ATTRITION_BOUNDARIES) else np.nan
+        out[boundary] = "low attrition" if pd.notna(limit) and diff <= limit + 1e-8 else "high attrition"
     return out
 
 

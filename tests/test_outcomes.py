@@ -138,12 +138,45 @@ def test_clustering_correction_limits_hedges_2007():
     assert none["p_value"] < default["p_corrected"] < full["p_corrected"]
 
 
+# WWC Standards Handbook v4.1 Table II.1 as transcribed in CRAN baselinr 0.6.0, R/attrition_boundary.R
+# (overall attrition 0-65%; the cautious boundary ends at 57%). Written out here row by row, separately from
+# the module's table, so that every row of it is checked.
+BASELINR_CAUTIOUS = """5.7 5.8 5.9 5.9 6.0 6.1 6.2 6.3 6.3 6.3 6.3 6.2 6.2 6.1 6.0 5.9 5.9 5.8 5.7 5.5 5.4 5.3 5.2 5.1 4.9
+4.8 4.7 4.5 4.4 4.3 4.1 4.0 3.8 3.6 3.5 3.3 3.2 3.1 2.9 2.8 2.6 2.5 2.3 2.1 2.0 1.8 1.6 1.5 1.3 1.2 1.0 0.9 0.7 0.6
+0.4 0.3 0.2 0.0"""
+BASELINR_OPTIMISTIC = """10.0 10.1 10.2 10.3 10.4 10.5 10.7 10.8 10.9 10.9 10.9 10.9 10.9 10.8 10.8 10.7 10.6 10.5 10.3
+10.2 10.0 9.9 9.7 9.5 9.4 9.2 9.0 8.8 8.6 8.4 8.2 8.0 7.8 7.6 7.4 7.2 7.0 6.7 6.5 6.3 6.0 5.8 5.6 5.3 5.1 4.9 4.6
+4.4 4.2 3.9 3.7 3.5 3.2 3.0 2.8 2.6 2.3 2.1 1.9 1.6 1.4 1.1 0.9 0.7 0.5 0.3"""
+
+
+def test_every_row_of_the_attrition_table():
+    cautious = [float(v) for v in BASELINR_CAUTIOUS.split()]
+    optimistic = [float(v) for v in BASELINR_OPTIMISTIC.split()]
+    assert len(cautious) == 58 and len(optimistic) == 66
+    assert ATTRITION_BOUNDARIES["overall"].tolist() == list(range(66))
+    for row in range(66):
+        table = ATTRITION_BOUNDARIES.loc[row]
+        assert table["optimistic"] == optimistic[row], row
+        assert (table["cautious"] == cautious[row]) if row < 58 else np.isnan(table["cautious"]), row
+        # on the boundary is low; a tenth of a point above it is high
+        for name, limit in (("cautious", table["cautious"]), ("optimistic", optimistic[row])):
+            if np.isnan(limit):
+                assert attrition_verdict(row / 100, 0.0)[name] == "high attrition"
+                continue
+            assert attrition_verdict(row / 100, limit / 100)[name] == "low attrition", (row, name)
+            assert attrition_verdict(row / 100, (limit + 0.1) / 100)[name] == "high attrition", (row, name)
+
+
 def test_attrition_boundaries_and_published_examples():
-    # WWC Standards Handbook v4.0 Table II.1: at 0% overall attrition the cautious boundary is 5.7 and the optimistic
-    # 10.0 points of differential attrition; the optimistic boundary peaks at 10.9.
-    assert ATTRITION_BOUNDARIES.loc[0, ["cautious", "optimistic"]].tolist() == [5.7, 10.0]
-    assert ATTRITION_BOUNDARIES["optimistic"].max() == 10.9
-    assert (ATTRITION_BOUNDARIES["cautious"] <= ATTRITION_BOUNDARIES["optimistic"]).all()
+    # baselinr's own anchors (tests/testthat/test-attrition-boundary.R): 0% overall: 5.7 / 10.0 points; 30%
+    # overall with a 6-point differential: high if cautious, low if optimistic; 60% overall: cautious always high,
+    # optimistic low at 1.4 points.
+    assert attrition_verdict(0.00, 0.057)["cautious"] == "low attrition"
+    assert attrition_verdict(0.00, 0.058)["cautious"] == "high attrition"
+    assert attrition_verdict(0.00, 0.101)["optimistic"] == "high attrition"
+    assert attrition_verdict(0.30, 0.06) == {"cautious": "high attrition", "optimistic": "low attrition"}
+    assert attrition_verdict(0.60, 0.00)["cautious"] == "high attrition"
+    assert attrition_verdict(0.60, 0.014)["optimistic"] == "low attrition"
 
     # Worked examples documented with the RWWC-v.4 calculator (attritest): (analytic, total) per group.
     def verdict(ai, ni, ac, nc):
@@ -153,7 +186,7 @@ def test_attrition_boundaries_and_published_examples():
     assert verdict(20, 40, 31, 49) == {"cautious": "high attrition", "optimistic": "high attrition"}
     assert verdict(30, 40, 40, 48) == {"cautious": "high attrition", "optimistic": "low attrition"}
     assert verdict(10, 20, 100, 200) == {"cautious": "low attrition", "optimistic": "low attrition"}
-    assert attrition_verdict(0.70, 0.0)["optimistic"] == "high attrition"  # beyond the table
+    assert attrition_verdict(0.70, 0.0)["optimistic"] == "high attrition"  # beyond the table (66% and more)
 
 
 def test_baseline_equivalence_matches_baselinr_example():
