@@ -1031,7 +1031,7 @@ def technical_data(ev: Evaluation) -> Section:
             f"in comparison schools; with an outcome: {people('analytic_treatment')} and {people('analytic_comparison')}. "
             f"Overall attrition {a['overall']:.1%}, differential {a['differential'] * 100:.1f} points: "
             f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
-            f"(Standards Handbook v4.0 Table II.1). {people('new_students')} students joined after baseline."
+            f"(Standards Handbook v4.1 Table II.1). {people('new_students')} students joined after baseline."
         )
     for level in (1, 2, 3, 4, 5):
         result = ev.levels.get(level)
