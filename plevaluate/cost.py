@@ -48,6 +48,19 @@ __all__ = [
 
 TIME_SOURCE = "participants' time (in kind)"
 
+#: The columns of a cost line, before allocation to schools.
+LINE_COLUMNS = (
+    "item",
+    "category",
+    "funding_source",
+    "school_id",
+    "school_year",
+    "amount",
+    "hours",
+    "charged",
+    "source",
+)
+
 
 def _annualized(amount: float, life: float, rate: float) -> float:
     if not life or np.isnan(life) or life <= 1:
@@ -96,21 +109,7 @@ def cost_lines(
         lines["source"] = "costs.csv"
         if "school_id" not in lines:
             lines["school_id"] = pd.NA
-        frames.append(
-            lines[
-                [
-                    "item",
-                    "category",
-                    "funding_source",
-                    "school_id",
-                    "school_year",
-                    "amount",
-                    "hours",
-                    "charged",
-                    "source",
-                ]
-            ]
-        )
+        frames.append(lines[list(LINE_COLUMNS)])
     if include_time and attendance is not None and len(attendance):
         attended = attendance.copy()
         if sessions is not None:
@@ -129,21 +128,7 @@ def cost_lines(
         time["category"] = "participant_time"
         time["funding_source"] = TIME_SOURCE
         time["source"] = "attendance"
-        frames.append(
-            time[
-                [
-                    "item",
-                    "category",
-                    "funding_source",
-                    "school_id",
-                    "school_year",
-                    "amount",
-                    "hours",
-                    "charged",
-                    "source",
-                ]
-            ]
-        )
+        frames.append(time[list(LINE_COLUMNS)])
     if not frames:
         return pd.DataFrame(
             columns=[

@@ -445,17 +445,10 @@ def estimate_effect(
         sd = _pooled_sd(y, t)
         for name in names + ["intercept"]:
             key = "Intercept" if name == "intercept" else _safe_name(name)
-            estimate, se_ = float(result.fe_params[key]), float(result.bse_fe[key])
             rows.append(
                 {
                     **base,
-                    "term": name,
-                    "estimate": estimate,
-                    "se": se_,
-                    "ci_low": estimate - crit * se_,
-                    "ci_high": estimate + crit * se_,
-                    "df": float(df),
-                    "p_value": float(2 * stats.t.sf(abs(estimate / se_), df)),
+                    **_t_test(name, float(result.fe_params[key]), float(result.bse_fe[key]), df, crit),
                     "model": "linear mixed model, random school intercept" + (" and teacher" if teacher else ""),
                     "se_type": f"model-based (REML), t with {df} df ({df_method})",
                     **variance,
@@ -472,21 +465,8 @@ def estimate_effect(
         g_count = int(data[cluster].nunique())
         crit = stats.t.ppf(0.5 + ci / 2, g_count - 1)
         for j, name in enumerate(["intercept", *names]):
-            estimate, se_ = float(fit.params[j]), float(fit.bse[j])
-            rows.append(
-                {
-                    **base,
-                    "term": name,
-                    "estimate": estimate,
-                    "se": se_,
-                    "ci_low": estimate - crit * se_,
-                    "ci_high": estimate + crit * se_,
-                    "df": float(g_count - 1),
-                    "p_value": float(2 * stats.t.sf(abs(estimate / se_), g_count - 1)),
-                    "model": "logistic (log odds ratio)",
-                    "se_type": "CR1 cluster-robust, t(G-1)",
-                }
-            )
+            test = _t_test(name, float(fit.params[j]), float(fit.bse[j]), g_count - 1, crit)
+            rows.append({**base, **test, "model": "logistic (log odds ratio)", "se_type": "CR1 cluster-robust, t(G-1)"})
         rows = rows[1:] + rows[:1]
         _add_g(rows[0], omega / 1.65)  # the Cox index: its own columns, never called Hedges' g
         cox = {"hedges_g": "cox_index", "g_ci_low": "cox_ci_low", "g_ci_high": "cox_ci_high"}
@@ -494,6 +474,19 @@ def estimate_effect(
     else:
         raise ValueError(f"model must be 'ols', 'mixed', 'did' or 'logit', not {model!r}")
     return pd.DataFrame(rows).reindex(columns=_COLUMNS)
+
+
+def _t_test(term: str, estimate: float, se: float, df: float, crit: float) -> dict:
+    """A model term's row: estimate, se, the t interval (``crit`` = the t quantile) and the two-sided p-value."""
+    return {
+        "term": term,
+        "estimate": estimate,
+        "se": se,
+        "ci_low": estimate - crit * se,
+        "ci_high": estimate + crit * se,
+        "df": float(df),
+        "p_value": float(2 * stats.t.sf(abs(estimate / se), df)),
+    }
 
 
 def _q(name: str) -> str:
