@@ -130,19 +130,7 @@ def cost_lines(
         time["source"] = "attendance"
         frames.append(time[list(LINE_COLUMNS)])
     if not frames:
-        return pd.DataFrame(
-            columns=[
-                "item",
-                "category",
-                "funding_source",
-                "school_id",
-                "school_year",
-                "amount",
-                "hours",
-                "charged",
-                "source",
-            ]
-        )
+        return pd.DataFrame(columns=list(LINE_COLUMNS))
     out = pd.concat(frames, ignore_index=True)
     years = sorted(y for y in out["school_year"].dropna().unique() if y)
     if discount_rate and years:
