@@ -67,8 +67,13 @@ __all__ = [
 #: 'optimistic' and 'cautious' assumptions" (the same boundaries carry into v5.0). For each whole percent of
 #: overall attrition, 0 to 65, the highest differential attrition (percentage points) still counted as low
 #: attrition; under the cautious assumption an overall rate of 58% or more is high attrition at any
-#: differential (NaN). Transcribed as in CRAN baselinr 0.6.0 (R/attrition_boundary.R), the one public
-#: transcription found; the handbook's own table could not be consulted where this was written.
+#: differential (NaN). Transcribed as in CRAN baselinr 0.6.0 (R/attrition_boundary.R, citing v4.1). The
+#: handbook's own table could not be consulted where this was written, and the two public transcriptions
+#: disagree: RWWC-v.4-Group-Designs (citing v4.0, p. 12, rows 0-57 only) has a sixth 10.9 at 13% in the
+#: optimistic column, so its rows 13-57 sit one row later (0.1-0.3 points more lenient); the cautious columns
+#: agree. baselinr is kept: it covers 0-65% and is the later edition (a normal selection model of attrition
+#: bias fitted to both columns reproduced neither exactly, so it could not settle the row). The disagreement is
+#: kept on record in tests/test_outcomes.py.
 ATTRITION_BOUNDARIES = pd.DataFrame({
     "overall": np.arange(66),
     "cautious": [
