@@ -128,16 +128,13 @@ def _identifiers(data: Path) -> tuple[set[str], list[str]]:
     ids: set[str] = set()
     names: list[str] = []
     for table, column in (("students", "student_id"), ("educators", "educator_id")):
-        path = data / f"{table}.csv"
-        if path.is_file():
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding_errors="replace")
-            if column in frame:
-                values = frame[column].str.strip()
-                # very short or purely small-number IDs would match ordinary numbers in a report
-                ids |= {v for v in values if len(v) >= 4 and not (v.isdigit() and len(v) < 6)}
-    educators = data / "educators.csv"
-    if educators.is_file():
-        frame = pd.read_csv(educators, dtype=str, keep_default_na=False, encoding_errors="replace")
+        frame = _raw(data, table)
+        if frame is not None and column in frame:
+            values = frame[column].str.strip()
+            # very short or purely small-number IDs would match ordinary numbers in a report
+            ids |= {v for v in values if len(v) >= 4 and not (v.isdigit() and len(v) < 6)}
+    frame = _raw(data, "educators")
+    if frame is not None:
         for column in ("name", "full_name", "email"):
             if column in frame:
                 names += [v.strip() for v in frame[column] if len(v.strip()) >= 4]
@@ -146,13 +143,25 @@ def _identifiers(data: Path) -> tuple[set[str], list[str]]:
     return ids, sorted(set(names))
 
 
+def _raw(data: Path, table: str) -> pd.DataFrame | None:
+    """A table as text from a data folder or workbook (CSV or .xlsx), or from a damaged CSV as best it reads."""
+    from .contract import TABLES, raw_table
+
+    frame = raw_table(data, table)
+    path = data / TABLES[table].filename
+    if frame is None and path.is_file():
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding_errors="replace")
+    return None if frame is None else frame.fillna("").astype(str)
+
+
 def _plan_min_n(out: Path, data: Path) -> int:
     manifest = out / "results" / "manifest.json"
     if manifest.is_file():
         return int(json.loads(manifest.read_text(encoding="utf-8")).get("plan", {}).get("min_n", 10))
     from .plan import read_plan
 
-    return read_plan(data / "plan.yml").min_n if (data / "plan.yml").is_file() else 10
+    folder = data.parent if data.is_file() else data
+    return read_plan(folder / "plan.yml").min_n if (folder / "plan.yml").is_file() else 10
 
 
 def _texts(out: Path) -> dict[str, tuple[str, str]]:

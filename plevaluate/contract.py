@@ -15,6 +15,7 @@ is recorded in `District.notes`.
 from __future__ import annotations
 
 import csv
+import datetime
 import difflib
 import hashlib
 import io
@@ -31,7 +32,7 @@ import pandas as pd
 from .errors import ContractError, ContractWarning, Problem
 from .plan import Plan, read_plan
 
-__all__ = ["Column", "District", "TABLES", "TableSpec", "in_program", "load"]
+__all__ = ["Column", "District", "TABLES", "TableSpec", "in_program", "load", "raw_table"]
 
 # Cells that mean "no value" in typed columns (numbers, dates, flags, categories).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "-", "--", "\u2013", "\u2014", "."})
@@ -170,6 +171,12 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                     Column("years_experience", "number", nullable=True, min=0, max=60),
                     Column("participant", "bool", nullable=True),
                     Column("name", "text", nullable=True, description="never shown in any report"),
+                    Column(
+                        "email",
+                        "text",
+                        nullable=True,
+                        description="never shown in any report; links survey responses to the educator (plevaluate import)",
+                    ),
                 ),
                 key=("educator_id",),
                 required=True,
@@ -343,12 +350,17 @@ class _Read:
     frame: pd.DataFrame | None
     sha256: str
     problems: list[Problem] = field(default_factory=list)
+    source: str = ""  # where the table came from, as problems name it: "schools.csv" or "district.xlsx, sheet schools"
+
+    @property
+    def label(self) -> str:
+        return self.source or self.spec.filename
 
     def error(self, expected: str, fix: str = "", *, row=None, column=None, value=None) -> None:
-        self.problems.append(Problem(self.spec.filename, expected, fix, _int(row), column, value))
+        self.problems.append(Problem(self.label, expected, fix, _int(row), column, value))
 
     def warn(self, expected: str, fix: str = "", *, row=None, column=None, value=None) -> None:
-        self.problems.append(Problem(self.spec.filename, expected, fix, _int(row), column, value, "warning"))
+        self.problems.append(Problem(self.label, expected, fix, _int(row), column, value, "warning"))
 
 
 def _int(row) -> int | None:
@@ -429,9 +441,57 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
             row=last + 1,
         )
         return read
-    header, rows, numbers = records[0], [], []
+    return _from_records(list(enumerate(records, start=1)), read)
+
+
+def _cell_text(value) -> str:
+    """A workbook cell as the text a CSV export would hold: whole numbers without '.0', dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_sheet(path: Path, sheet: str | None, spec: TableSpec, label: str, digest: str) -> _Read:
+    """One table from a sheet of an ``.xlsx`` workbook (python-calamine), with the sheet's own row numbers."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    read = _Read(spec, None, digest, source=label)
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        found = book.get_sheet_by_name(sheet) if sheet is not None else book.get_sheet_by_index(0)
+        cells = found.to_python(skip_empty_area=False)
+    except (CalamineError, OSError, ValueError) as exc:
+        read.error(f"a readable .xlsx workbook ({exc})", "open it in Excel and save it again as .xlsx.")
+        return read
+    records = [(number, [_cell_text(v) for v in row]) for number, row in enumerate(cells, start=1)]
+    while records and all(not cell.strip() for cell in records[0][1]):
+        records.pop(0)  # blank rows above the header
+    if not records:
+        read.error("expected a header row and data rows, but the sheet is empty", _empty_fix(spec))
+        return read
+    width = max(i + 1 for i, cell in enumerate(records[0][1]) if cell.strip())
+    for number, row in records:
+        if any(cell.strip() for cell in row[width:]):
+            read.error(
+                "values only under a named column", "name the column in the header row, or clear the cells.", row=number
+            )
+    return _from_records([(n, row[:width] + [""] * (width - len(row))) for n, row in records], read)
+
+
+def _from_records(records: list[tuple[int, list[str]]], read: _Read) -> _Read:
+    """The table from its rows of text, each with its row number in the file or sheet (header first)."""
+    spec = read.spec
+    (_, header), rows, numbers = records[0], [], []
     width = len(header)
-    for number, record in enumerate(records[1:], start=2):
+    for number, record in records[1:]:
         if not record or all(not cell.strip() for cell in record):
             continue  # a blank line is not a row
         if len(record) != width:
@@ -457,12 +517,16 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     frame = pd.DataFrame(rows, columns=header, dtype=object, index=pd.Index(numbers, name="csv_row"))
     if frame.empty and not read.problems:
         if spec.required:
-            read.error("expected data rows, but the file has a header and no rows", _empty_fix(spec))
-            return read  # no rows to look IDs up in: other tables' references are not checked against it
+            # a starter folder (plevaluate init): valid, but nothing can be evaluated until it is filled in
+            read.warn(
+                f"no rows yet: list one row per {spec.row_is.removeprefix('a ').removeprefix('an ')}; "
+                "no evidence collected yet",
+                f"fill in {spec.filename} before importing evidence or rendering reports.",
+            )
         else:
             read.warn(
-                "expected data rows, but the file has a header and no rows; treated as no evidence collected",
-                f"delete {spec.filename} if no evidence was collected, or export it again.",
+                "no rows yet (a header and no rows): no evidence collected yet",
+                f"delete {spec.filename} if no evidence will be collected for this level, or fill it in.",
             )
             return read
     read.frame = frame
@@ -773,6 +837,14 @@ def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _R
             known = set(target[target_col].dropna())
             values = frame[col.name]
             unknown = values.notna() & ~values.isin(known)
+            if not known and unknown.any():  # a starter folder with this table not filled in yet: one problem
+                read.error(
+                    f"{TABLES[target_table].filename} to list the {int(values[unknown].nunique())} {target_col}(s) "
+                    f"named in {int(unknown.sum())} row(s) here, but it has no rows yet",
+                    f"fill in {TABLES[target_table].filename} first.",
+                    column=col.name,
+                )
+                continue
             for row in unknown[unknown].index:
                 value = values[row]
                 close = difflib.get_close_matches(str(value), [str(k) for k in known], n=1, cutoff=0.8)
@@ -977,7 +1049,7 @@ class District:
         rows = []
         for name, spec in TABLES.items():
             frame = self.tables.get(name)
-            warns = sum(p.file == spec.filename for p in self.notes)
+            warns = sum(p.file == spec.filename or p.file.endswith(f"sheet {spec.name}") for p in self.notes)
             if frame is None:
                 rows.append(
                     {
@@ -1010,21 +1082,100 @@ class District:
         return pd.DataFrame(rows)
 
 
-def _table_files(folder: Path, reads_problems: list[Problem]) -> Iterator[tuple[TableSpec, Path]]:
+#: Workbook files read as tables: an ``.xlsx`` file in place of a table's CSV, or a whole workbook.
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def _table_files(folder: Path, problems: list[Problem]) -> Iterator[tuple[TableSpec, Path]]:
+    """Each table's file in a folder: ``name.csv``, or ``name.xlsx`` (its first sheet) in place of it."""
     names = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
-    expected = {spec.filename: spec for spec in TABLES.values()}
-    for filename, spec in expected.items():
-        if filename in names:
-            yield spec, names[filename]
+    for spec in TABLES.values():
+        found = [names[n] for n in (spec.filename, *(spec.name + s for s in WORKBOOK_SUFFIXES)) if n in names]
+        if len(found) > 1:
+            problems.append(
+                Problem(
+                    spec.filename,
+                    f"one file per table, but {spec.name} is given as {' and '.join(p.name for p in found)}",
+                    "keep one of them: delete or rename the other.",
+                )
+            )
+            continue
+        if found:
+            yield spec, found[0]
+    expected = [spec.filename for spec in TABLES.values()]
+    tables = {spec.name for spec in TABLES.values()}
     for lower, path in names.items():
-        if lower.endswith(".csv") and lower not in expected:
-            close = difflib.get_close_matches(lower, list(expected), n=1, cutoff=0.8)
+        stem, suffix = lower.rsplit(".", 1) if "." in lower else (lower, "")
+        if suffix == "csv" and lower not in expected:
+            close = difflib.get_close_matches(lower, expected, n=1, cutoff=0.8)
             hint = f"did you mean {close[0]}? Rename it." if close else f"tables read: {', '.join(expected)}."
-            reads_problems.append(
+            problems.append(
                 Problem(
                     path.name, "expected a table of the data contract; this file is not read", hint, severity="warning"
                 )
             )
+        elif "." + suffix in WORKBOOK_SUFFIXES and stem not in tables:
+            problems.append(
+                Problem(
+                    path.name,
+                    "a workbook named after one table (schools.xlsx) to be read from this folder; this one is not read",
+                    f"to read a workbook with one sheet per table, give its path: plevaluate validate {path}",
+                    severity="warning",
+                )
+            )
+
+
+def _workbook_sheets(book: Path, problems: list[Problem]) -> Iterator[tuple[TableSpec, str]]:
+    """Each table's sheet in a workbook with one sheet per table, named as the table (``schools`` or ``schools.csv``)."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        sheets = CalamineWorkbook.from_path(str(book)).sheet_names
+    except (CalamineError, OSError, ValueError) as exc:
+        problems.append(Problem(book.name, f"a readable .xlsx workbook ({exc})", "save it again as .xlsx in Excel."))
+        return
+    by_name: dict[str, list[str]] = {}
+    for sheet in sheets:
+        by_name.setdefault(sheet.strip().lower().removesuffix(".csv"), []).append(sheet)
+    for spec in TABLES.values():
+        found = by_name.pop(spec.name, [])
+        if len(found) > 1:
+            problems.append(
+                Problem(book.name, f"one sheet per table, but {spec.name} is in sheets {', '.join(found)}", "keep one.")
+            )
+        elif found:
+            yield spec, found[0]
+    known = [spec.name for spec in TABLES.values()]
+    for name, found in by_name.items():
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        problems.append(
+            Problem(
+                f"{book.name}, sheet {found[0]}",
+                "expected a sheet named after a table of the data contract; this sheet is not read",
+                f"did you mean {close[0]}? Rename the sheet." if close else f"tables read: {', '.join(known)}.",
+                severity="warning",
+            )
+        )
+
+
+def raw_table(path: str | Path, table: str) -> pd.DataFrame | None:
+    """One table of a data folder or workbook as text, unchecked (None when absent or unreadable).
+
+    For tools that look data up rather than analyse it (the privacy audit, the importer): the same
+    files and sheets `load` reads, CSV or ``.xlsx``.
+    """
+    path, spec = Path(path), TABLES[table]
+    if path.is_file() and path.suffix.lower() in WORKBOOK_SUFFIXES:
+        sheets = dict((s.name, sheet) for s, sheet in _workbook_sheets(path, []))
+        read = _read_sheet(path, sheets[table], spec, path.name, "") if table in sheets else None
+    else:
+        found = dict(_table_files(path, [])) if path.is_dir() else {}
+        file = found.get(spec)
+        if file is None:
+            return None
+        read = _read_sheet(file, None, spec, file.name, "") if file.suffix.lower() in WORKBOOK_SUFFIXES else None
+        read = read or _read_csv(file, spec)
+    return None if read is None else read.frame
 
 
 def load(path: str | Path) -> District:
@@ -1054,8 +1205,14 @@ def load(path: str | Path) -> District:
     'S01'
     """
     folder = Path(path)
-    if not folder.is_dir():
-        raise ContractError([Problem(str(folder), "expected a folder of CSV tables", "check the path.")], str(folder))
+    book = folder if folder.is_file() and folder.suffix.lower() in WORKBOOK_SUFFIXES else None
+    if book is not None:
+        folder = book.parent  # plan.yml sits beside the workbook
+    elif not folder.is_dir():
+        raise ContractError(
+            [Problem(str(folder), "expected a folder of CSV tables, or an .xlsx workbook", "check the path.")],
+            str(folder),
+        )
     problems: list[Problem] = []
     plan_path = next((folder / n for n in ("plan.yml", "plan.yaml") if (folder / n).is_file()), None)
     plan, plan_errors = Plan(program=folder.name, school_year="unknown"), []
@@ -1074,9 +1231,18 @@ def load(path: str | Path) -> District:
             )
         )
     reads: dict[str, _Read] = {}
-    for spec, file in _table_files(folder, problems):
-        reads[spec.name] = _read_csv(file, spec)
-    for path in folder.iterdir():
+    if book is not None:
+        digest = hashlib.sha256(book.read_bytes()).hexdigest()
+        for spec, sheet in _workbook_sheets(book, problems):
+            reads[spec.name] = _read_sheet(book, sheet, spec, f"{book.name}, sheet {sheet}", digest)
+    else:
+        for spec, file in _table_files(folder, problems):
+            if file.suffix.lower() in WORKBOOK_SUFFIXES:
+                digest = hashlib.sha256(file.read_bytes()).hexdigest()
+                reads[spec.name] = _read_sheet(file, None, spec, file.name, digest)
+            else:
+                reads[spec.name] = _read_csv(file, spec)
+    for path in folder.iterdir() if book is None else ():
         spec = next((s for s in TABLES.values() if s.filename == path.name.lower()), None)
         if spec is not None and path.is_dir() and spec.name not in reads:
             reads[spec.name] = _Read(spec, None, "")
@@ -1085,11 +1251,12 @@ def load(path: str | Path) -> District:
             )
     for spec in TABLES.values():
         if spec.required and spec.name not in reads:
+            where = f"a sheet named {spec.name} to {book.name}" if book is not None else f"{spec.filename} to {folder}"
             problems.append(
                 Problem(
-                    spec.filename,
+                    book.name if book is not None else spec.filename,
                     f"expected a required table (one row per {spec.row_is.removeprefix('a ').removeprefix('an ')})",
-                    f"add {spec.filename} to {folder}.",
+                    f"add {where}.",
                 )
             )
     frames: dict[str, pd.DataFrame] = {}
@@ -1107,14 +1274,16 @@ def load(path: str | Path) -> District:
     if not errors:
         problems += _outside_school_year(frames, plan)
     if errors:
-        raise ContractError(errors + [p for p in problems if p.severity == "warning"], str(folder))
+        raise ContractError(errors + [p for p in problems if p.severity == "warning"], str(book or folder))
     notes = tuple(p for p in problems if p.severity == "warning")
     for note in notes:
         warnings.warn(str(note), ContractWarning, stacklevel=2)
-    hashes = {read.spec.filename: read.sha256 for read in reads.values()}
+    hashes = {
+        read.label.split(",")[0] if book is not None else read.spec.filename: read.sha256 for read in reads.values()
+    }
     if plan_path:
         hashes[plan_path.name] = hashlib.sha256(plan_path.read_bytes()).hexdigest()
-    return District(folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes))
+    return District(book or folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes))
 
 
 #: Tables whose dates should fall in the program's school years (a misread day/month often does not).

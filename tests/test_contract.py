@@ -169,14 +169,24 @@ def test_empty_required_table(tiny):
     assert "Export schools.csv again: it is required (one row per school)." in message
 
 
-def test_header_only_required_table_is_an_error(tiny):
+def test_header_only_required_table_is_a_starter_folder_not_data(tiny):
+    # A header with no rows is a folder not filled in yet (plevaluate init): a warning. Rows elsewhere that
+    # name its IDs are still errors, each naming the ID that is not listed.
     (tiny / "educators.csv").write_text("educator_id,school_id,role\n")
-    assert "data rows, but the file has a header and no rows" in errors_of(tiny)
+    message = errors_of(tiny)
+    assert "educators.csv:\n  - no rows yet: list one row per educator; no evidence collected yet" in message
+    assert "attendance.csv:\n  - column 'educator_id': educators.csv to list the " in message
+    assert "but it has no rows yet. Fix: Fill in educators.csv first." in message
+    for table in ("attendance", "reactions", "learning", "observations", "students"):
+        (tiny / f"{table}.csv").unlink(missing_ok=True)
+    with pytest.warns(ContractWarning, match="no evidence collected yet"):
+        district = load(tiny)
+    assert district.educators.empty and list(district.educators.columns) == ["educator_id", "school_id", "role"]
 
 
 def test_header_only_optional_table_means_no_evidence(tiny):
     (tiny / "observations.csv").write_text("observation_id,date,school_id,educator_id,practice_observed\n")
-    with pytest.warns(ContractWarning, match="treated as no evidence collected"):
+    with pytest.warns(ContractWarning, match="no evidence collected yet"):
         district = load(tiny)
     assert not district.has("observations")
 

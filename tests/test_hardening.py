@@ -200,12 +200,12 @@ VALIDATE = [
     Case(
         "required table header only",
         _header_only("educators"),
-        "educators.csv:\n  - expected data rows, but the file has a header and no rows",
+        "attendance.csv:\n  - column 'educator_id': educators.csv to list the",
     ),
     Case(
         "optional table header only",
         _header_only("observations"),
-        "expected data rows, but the file has a header and no rows; treated as no evidence collected",
+        "observations.csv: no rows yet (a header and no rows): no evidence collected yet",
         0,
     ),
     Case("empty file", _text("schools", ""), "expected a header row and data rows, but the file is empty"),
@@ -347,7 +347,7 @@ def test_validate_catalogue(case: Case, tmp_path: Path):
 
 def test_a_missing_folder_is_named(tmp_path: Path):
     code, text = _run(["validate", str(tmp_path / "nowhere")])
-    assert code == 1 and "expected a folder of CSV tables. Fix: Check the path." in text
+    assert code == 1 and "expected a folder of CSV tables, or an .xlsx workbook. Fix: Check the path." in text
 
 
 # ---- data that validate accepts but that used to crash or mislead an analysis ----
