@@ -2,6 +2,8 @@
 
 ``plevaluate validate DIR``  check a district's data folder and print a per-table summary.
 ``plevaluate sample OUT``    write the synthetic sample district to OUT.
+``plevaluate init DIR``      write a starter data folder (plan, empty tables, item bank, walkthrough form).
+``plevaluate import SOURCE FILE --into DIR``  append a survey export or spreadsheet to a data folder.
 ``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb]``
                              validate, evaluate once, render every report (district, board, appendix, schools).
 
@@ -113,6 +115,42 @@ def _report(args: argparse.Namespace) -> int:
     return 1 if summary.failures or summary.findings else 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .intake import import_export
+
+    secret = None
+    if args.secret_file:
+        secret_path, into = Path(args.secret_file).resolve(), Path(args.into).resolve()
+        if into == secret_path.parent or into in secret_path.parents:
+            raise ValueError(
+                f"--secret-file {args.secret_file} is inside the data folder: keep the secret outside it, "
+                "where reports and shared copies of the folder cannot carry it"
+            )
+        secret = secret_path.read_bytes().strip()
+    summary = import_export(
+        args.source,
+        args.file,
+        args.into,
+        session=args.session,
+        mapping=args.mapping,
+        secret=secret,
+        anonymous=args.anonymous,
+    )
+    print(summary)
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .starter import write_starter
+
+    written = write_starter(args.dir)
+    print(f"Wrote a starter data folder to {args.dir} ({len(written)} files). Next: fill in schools.csv and ")
+    print("educators.csv, set the plan in plan.yml, then check it with: plevaluate validate " + str(args.dir))
+    return 0
+
+
 def _audit(args: argparse.Namespace) -> int:
     from .audit import audit
 
@@ -156,6 +194,26 @@ def _parser() -> argparse.ArgumentParser:
         help="folder of your own report notebooks (default: the ones shipped in the package, plevaluate/notebooks)",
     )
     report.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    intake = commands.add_parser(
+        "import", help="append a survey-tool export or a spreadsheet to a data folder (personal columns dropped)"
+    )
+    intake.add_argument("source", choices=("google", "msforms", "qualtrics", "surveymonkey", "sheet"))
+    intake.add_argument("file", help="the export as downloaded: .csv, .tsv, .xlsx or .sav")
+    intake.add_argument("--into", required=True, help="the data folder to append to (validated before and after)")
+    intake.add_argument("--session", default=None, help="session_id the survey was about (survey sources)")
+    intake.add_argument("--mapping", default=None, help="YAML mapping of questions to items, scales, or a sheet")
+    intake.add_argument(
+        "--secret-file",
+        default=None,
+        help="district-held secret for pseudonymous respondent keys, kept outside the data folder "
+        "(or set PLEVALUATE_SECRET)",
+    )
+    intake.add_argument("--anonymous", action="store_true", help="drop respondents' identities instead of keying them")
+    intake.set_defaults(run=_import)
+    init = commands.add_parser("init", help="write a starter data folder: plan, table templates, item bank, forms")
+    init.add_argument("dir", help="folder to create (must not exist or be empty)")
+    init.set_defaults(run=_init)
 
     check = commands.add_parser("audit", help="scan a report folder for IDs, names, e-mails and small counts")
     check.add_argument("out", help="a folder written by 'plevaluate report'")

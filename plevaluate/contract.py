@@ -265,6 +265,12 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                     Column("response", "number", required=True, nullable=True),
                     _id("educator_id", "educators.educator_id", required=False, nullable=True),
                     _id("school_id", "schools.school_id", required=False, nullable=True),
+                    _id(
+                        "respondent",
+                        required=False,
+                        nullable=True,
+                        desc="pseudonymous respondent key (plevaluate import): links one person's surveys, names no one",
+                    ),
                 ),
                 key=("response_id", "item_id"),
                 level="1",
