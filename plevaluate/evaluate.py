@@ -245,6 +245,8 @@ def evaluate(district: District) -> Evaluation:
     (``evaluate(district)[5]`` equals ``evaluate_outcomes(district)``). The result is the internal
     store: call `Evaluation.publish` before anything leaves the machine (`plevaluate.render` does).
     """
+    if district.schools.empty:
+        raise ValueError("schools.csv lists no schools yet: fill in schools.csv and educators.csv first")
     levels: dict[int, LevelResult] = {}
     for level in registry.run_order():
         upstream = {number: levels[number] for number in level.needs if number in levels}

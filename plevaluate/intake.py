@@ -261,11 +261,10 @@ def _unique(names: list[str]) -> list[str]:
 def _split(text: str, source: str) -> tuple[str, ...]:
     """A question's texts to match: the whole, and for a grid row the statement alone."""
     texts = [text]
-    if source in ("google", "surveymonkey"):
-        grid = re.match(r"^(.*)\[(.+)\]\s*$", text, re.DOTALL)
-        if grid:
-            texts.append(grid.group(2))
-    if source == "qualtrics" and " - " in text:
+    grid = re.match(r"^(.*)\[(.+)\]\s*$", text, re.DOTALL)  # Google Forms, SurveyMonkey: Question [Row]
+    if grid:
+        texts.append(grid.group(2))
+    elif " - " in text:  # Qualtrics, and SPSS labels: Question - Statement
         texts.append(text.rsplit(" - ", 1)[1])
     return tuple(t.strip() for t in texts if t.strip())
 
@@ -863,12 +862,11 @@ def _origin(problem: Problem, planned, origins, export_name: str) -> Problem:
     for table, (_, _, n_old) in planned.items():
         if problem.file == TABLES[table].filename and problem.row is not None and problem.row > n_old + 1:
             origin = origins[table][problem.row - n_old - 2]
-            where = f"{export_name}, row {origin}" if origin is not None else export_name
             return Problem(
-                f"{where} (as {TABLES[table].filename})",
+                f"{export_name} (as {TABLES[table].filename})",
                 problem.expected,
                 problem.fix,
-                None,
+                origin,
                 problem.column,
                 problem.value,
                 problem.severity,
@@ -881,6 +879,10 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
 def _number(value: float) -> str:
@@ -983,9 +985,9 @@ def import_export(
                     "session_id": session,
                     "item_id": item.item,
                     "response": _number(value),
-                    "educator_id": educator[row] or "",
-                    "school_id": school[row] or "",
-                    "respondent": key[row] or "",
+                    "educator_id": _text(educator[row]),
+                    "school_id": _text(school[row]),
+                    "respondent": _text(key[row]),
                 }
             )
             origins.append(int(row))
@@ -1096,8 +1098,10 @@ def _import_sheet(file: Path, folder: _Folder, plan: ImportMapping, summary: Imp
     ids = [
         c for c in spec.key if spec.column(c).kind == "id" and c not in out.columns and not spec.column(c).references
     ]
-    for name in ids:  # a key the sheet does not have: made from the row's content, so a re-import matches it
-        content = out.astype(str).agg("\x1f".join, axis=1)
+    for name in ids:  # a key the sheet does not have: made from the sheet row, so a re-import matches it
+        content = frame.loc[out.index].astype(str).agg("\x1f".join, axis=1)
+        if plan.wide is not None:
+            content = content + "\x1f" + out[plan.wide.by].astype(str)
         prefix = name[0] + "-"
         out[name] = content.map(lambda c, p=prefix: p + hashlib.sha256((spec.name + c).encode()).hexdigest()[:10])
     records = [{k: ("" if pd.isna(v) else str(v)) for k, v in r.items()} for r in out.to_dict("records")]

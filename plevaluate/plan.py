@@ -68,8 +68,8 @@ with warnings.catch_warnings():
     class ReactionsTarget(_Target):
         """Level 1: the share of respondents whose mean rating on ``construct`` is at least ``rating_at_least``."""
 
-        construct: str = "content"
-        rating_at_least: float = 4.0
+        construct: str = Field("content", description="The survey_items.csv construct the target is about.")
+        rating_at_least: float = Field(4.0, description="A respondent's mean rating at or above this is favourable.")
         target: float | None = Field(None, ge=0, le=1, description="Share of respondents, 0 to 1.")
 
 
@@ -83,8 +83,8 @@ class LearningTarget(_Target):
 class OrganizationTarget(_Target):
     """Level 3: the share of participant schools rated at least ``rating_at_least`` on an indicator or structure."""
 
-    indicator: str | None = None
-    structure: str | None = None
+    indicator: str | None = Field(None, description="The conditions.csv indicator_id the target is about.")
+    structure: str | None = Field(None, description="Or a whole structure of conditions.csv (its indicators' mean).")
     rating_at_least: float = Field(3.0, ge=1, le=4, description="1 not yet, 2 emerging, 3 developing, 4 deepening.")
     target: float | None = Field(None, ge=0, le=1, description="Share of participant schools, 0 to 1.")
 
@@ -124,10 +124,12 @@ class CostOptions(_Strict):
 class Plan(_Strict):
     """A validated evaluation plan. Every field but ``program`` and ``school_year`` has a default."""
 
-    program: str
-    school_year: str
-    description: str = ""
-    observable_practice: str = ""
+    program: str = Field(description="The program's name, as reports print it.")
+    school_year: str = Field(description="The school year evaluated, e.g. 2026-27.")
+    description: str = Field("", description="What the program is, in a sentence or two for the board.")
+    observable_practice: str = Field(
+        "", description="The one practice walkthroughs look for in every classroom (level 4), in words."
+    )
     min_n: int = Field(10, ge=1, description="Statistics about fewer people than this are suppressed.")
     ci: float = Field(0.95, ge=0.5, lt=1, description="Level of every confidence interval, e.g. 0.90 or 0.95.")
     date_format: Literal["auto", "MM/DD/YYYY", "DD/MM/YYYY"] = Field(
@@ -139,8 +141,8 @@ class Plan(_Strict):
         "participants; none: no comparison group.",
     )
     educator_hourly_rate: float = Field(0.0, ge=0, description="Used to value participants' time in the cost analysis.")
-    levels: Levels = Levels()
-    cost: CostOptions = CostOptions()
+    levels: Levels = Field(Levels(), description="Each level's intended result, its measure and its target.")
+    cost: CostOptions = Field(CostOptions(), description="How the cost analysis values resources.")
 
 
 def plan_model() -> type[Plan]:

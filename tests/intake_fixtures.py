@@ -85,7 +85,9 @@ def msforms(data: Path, session: str, out: Path) -> Path:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "Sheet1"
-    sheet.append(["ID", "Start time", "Completion time", "Email", "Name", "Last modified time"] + [texts[i] for i in items])
+    sheet.append(
+        ["ID", "Start time", "Completion time", "Email", "Name", "Last modified time"] + [texts[i] for i in items]
+    )
     for i, r in wide.iterrows():
         who = person(i)
         sheet.append(
