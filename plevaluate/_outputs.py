@@ -193,8 +193,9 @@ class OutputLock:
     never leaves a stale lock behind.
     """
 
-    def __init__(self, out: Path) -> None:
-        self.path = out / ".plevaluate.lock"
+    def __init__(self, out: Path, *, filename: str = ".plevaluate.lock", busy: str = "") -> None:
+        self.path = out / filename
+        self.busy = busy or "wait for it to finish, or choose another --out"
         self._handle = None
 
     def __enter__(self) -> OutputLock:
@@ -210,8 +211,7 @@ class OutputLock:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise ValueError(
-                f"another plevaluate report run ({holder}) is writing to {self.path.parent}; wait "
-                "for it to finish, or choose another --out"
+                f"another plevaluate run ({holder}) is writing to {self.path.parent}; {self.busy}"
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -44,6 +44,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import scales as likert
+from ._outputs import OutputLock
 from .contract import TABLES, WORKBOOK_SUFFIXES, _cell_text, load
 from .errors import ContractError, ContractWarning, Problem
 
@@ -365,7 +366,9 @@ def _export(
     status = next((c for c in frame.columns if c.strip().lower() == "status"), None)
     out = Export(name, source, frame, questions, personal, email, native, dict(codes or {}), notes)
     if status is not None:
-        preview = frame[status].str.strip().str.lower().isin({"survey preview", "1", "spam", "8"})
+        preview = (
+            frame[status].str.strip().str.lower().isin({"survey preview", "survey test", "spam", "1", "2", "8", "9"})
+        )
         if preview.any():
             notes.append(f"{int(preview.sum())} survey preview or spam response(s) left out (Qualtrics Status)")
             _keep(out, ~preview)
@@ -936,6 +939,22 @@ def import_export(
         raise ValueError(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
     file, into = Path(file), Path(into)
     plan = mapping if isinstance(mapping, ImportMapping) else read_mapping(mapping)
+    if not into.is_dir():
+        _folder(into)  # the error that says how to make one
+    # one import at a time: two at once would each append to the table as it was before the other
+    with OutputLock(into, filename=".plevaluate-import.lock", busy="wait for that import to finish"):
+        return _import(source, file, into, plan, session, secret, anonymous)
+
+
+def _import(
+    source: str,
+    file: Path,
+    into: Path,
+    plan: ImportMapping,
+    session: str | None,
+    secret: str | bytes | None,
+    anonymous: bool,
+) -> ImportSummary:
     folder = _folder(into)
     summary = ImportSummary(source, file.name, into)
     if source == "sheet":

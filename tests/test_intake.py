@@ -427,3 +427,14 @@ def test_a_starter_folder_takes_an_import_once_schools_and_educators_are_in(tmp_
     write_starter(tmp_path / "empty")
     with pytest.raises(ValueError, match="schools.csv lists no schools yet"):
         evaluate(quiet_load(tmp_path / "empty"))
+
+
+def test_one_import_at_a_time(district, tmp_path):
+    from plevaluate._outputs import OutputLock
+
+    export = fx.google(SAMPLE, "PL01", tmp_path / "google.csv")
+    with OutputLock(district, filename=".plevaluate-import.lock"):  # another import holding the folder
+        with pytest.raises(ValueError, match="wait for that import to finish"):
+            import_export("google", export, district, session="PL01")
+    assert not (district / "reactions.csv").exists()
+    assert import_export("google", export, district, session="PL01").written["reactions"] > 0
