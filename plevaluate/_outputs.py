@@ -193,9 +193,8 @@ class OutputLock:
     never leaves a stale lock behind.
     """
 
-    def __init__(self, out: Path, *, filename: str = ".plevaluate.lock", busy: str = "") -> None:
-        self.path = out / filename
-        self.busy = busy or "wait for it to finish, or choose another --out"
+    def __init__(self, out: Path) -> None:
+        self.path = out / ".plevaluate.lock"
         self._handle = None
 
     def __enter__(self) -> OutputLock:
@@ -211,7 +210,8 @@ class OutputLock:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise ValueError(
-                f"another plevaluate run ({holder}) is writing to {self.path.parent}; {self.busy}"
+                f"another plevaluate report run ({holder}) is writing to {self.path.parent}; wait "
+                "for it to finish, or choose another --out"
             ) from None
         handle.seek(0)
         handle.truncate()

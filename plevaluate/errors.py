@@ -117,13 +117,15 @@ class ContractError(ValueError):
     expected and the likely fix); ``problems`` holds them as `Problem` objects.
     """
 
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...], source: str = "the data folder"):
+    def __init__(
+        self, problems: list[Problem] | tuple[Problem, ...], source: str = "the data folder", *, doing: str = "load"
+    ):
         self.problems = tuple(p for p in problems if p.severity == "error")
         self.warnings = tuple(p for p in problems if p.severity != "error")
         n_files = len({p.file for p in self.problems})
         noun = "problem" if len(self.problems) == 1 else "problems"
         files = "file" if n_files == 1 else "files"
-        header = f"plevaluate could not load {source}: {len(self.problems)} {noun} in {n_files} {files}."
+        header = f"plevaluate could not {doing} {source}: {len(self.problems)} {noun} in {n_files} {files}."
         text = header + "\n\n" + format_problems(self.problems)
         if self.warnings:
             text += f"\n\nAlso {len(self.warnings)} warning(s), which do not stop loading:\n" + format_problems(

@@ -25,6 +25,7 @@ before anything is written: a problem anywhere means nothing is written.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import hmac
@@ -44,7 +45,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import scales as likert
-from ._outputs import OutputLock
 from .contract import TABLES, WORKBOOK_SUFFIXES, _cell_text, load
 from .errors import ContractError, ContractWarning, Problem
 
@@ -942,8 +942,32 @@ def import_export(
     if not into.is_dir():
         _folder(into)  # the error that says how to make one
     # one import at a time: two at once would each append to the table as it was before the other
-    with OutputLock(into, filename=".plevaluate-import.lock", busy="wait for that import to finish"):
-        return _import(source, file, into, plan, session, secret, anonymous)
+    with _one_at_a_time(into):
+        try:
+            return _import(source, file, into, plan, session, secret, anonymous)
+        except ContractError as exc:  # told as what it is: this export was not imported, nothing was written
+            raise ContractError(exc.problems + exc.warnings, file.name, doing="import") from None
+
+
+@contextlib.contextmanager
+def _one_at_a_time(folder: Path):
+    """An exclusive lock on the data folder itself (no lock file is left in it); released however the process ends."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ValueError(
+                f"another plevaluate import is writing to {folder}; wait for that import to finish"
+            ) from None
+        yield
+    finally:
+        os.close(handle)
 
 
 def _import(

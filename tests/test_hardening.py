@@ -501,7 +501,7 @@ def test_a_second_run_on_the_same_output_folder_is_refused(tmp_path: Path):
     out.mkdir()
     with OutputLock(out):
         code, text = _report(data, out)
-    assert code == 2 and "another plevaluate run (pid" in text and f"is writing to {out}" in text
+    assert code == 2 and "another plevaluate report run (pid" in text and f"is writing to {out}" in text
 
 
 def test_a_results_folder_plevaluate_did_not_write_is_never_replaced(tmp_path: Path, published):

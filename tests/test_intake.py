@@ -92,6 +92,9 @@ def test_each_source_imports_the_sessions_answers_exactly(source, name, make, di
     school = pd.read_csv(district / "educators.csv", dtype=str).set_index("educator_id")["school_id"]
     assert (got["school_id"] == got["educator_id"].map(school)).all()
     quiet_load(district)  # the folder still validates
+    # the same export again (a duplicated download): nothing added, and the summary says so
+    again = import_export(source, export, district, session="PL02")
+    assert again.written == {"reactions": 0} and reactions(district).equals(got)
 
 
 def test_google_forms_messy_export(district, tmp_path):
@@ -218,6 +221,20 @@ def test_no_personal_data_enters_the_folder(anonymous_district, tmp_path):
     )
     assert len(shared) == len(both) > 0
     assert got["educator_id"].eq("").all()
+
+
+def test_the_command_prints_what_it_read_and_wrote(district, tmp_path, capsys):
+    export = fx.qualtrics_csv(SAMPLE, "PL01", tmp_path / "qualtrics.csv")
+    assert main(["import", "qualtrics", str(export), "--into", str(district), "--session", "PL01"]) == 0
+    out = capsys.readouterr().out
+    n = len(fx.answers(SAMPLE, "PL01"))
+    assert f"read {n} response(s): {n} linked to educators by e-mail" in out
+    assert "wrote " in out and "row(s) to reactions.csv" in out
+    assert "C1 <- How much do you agree with each statement? - The content is relevant to my classroom." in out
+    assert "personal columns dropped (never written): IPAddress, RecipientLastName, RecipientFirstName, " in out
+    assert main(["import", "qualtrics", str(export), "--into", str(district), "--session", "PL99"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("plevaluate could not import qualtrics.csv: 1 problem") and "Add a row for PL99 to" in err
 
 
 def test_a_secret_inside_the_data_folder_is_refused(anonymous_district, tmp_path, capsys):
@@ -430,11 +447,13 @@ def test_a_starter_folder_takes_an_import_once_schools_and_educators_are_in(tmp_
 
 
 def test_one_import_at_a_time(district, tmp_path):
-    from plevaluate._outputs import OutputLock
+    from plevaluate.intake import _one_at_a_time
 
     export = fx.google(SAMPLE, "PL01", tmp_path / "google.csv")
-    with OutputLock(district, filename=".plevaluate-import.lock"):  # another import holding the folder
+    before = sorted(p.name for p in district.iterdir())
+    with _one_at_a_time(district):  # another import holding the folder
         with pytest.raises(ValueError, match="wait for that import to finish"):
             import_export("google", export, district, session="PL01")
+    assert sorted(p.name for p in district.iterdir()) == before  # no lock file left behind
     assert not (district / "reactions.csv").exists()
     assert import_export("google", export, district, session="PL01").written["reactions"] > 0
