@@ -64,6 +64,15 @@ _PERSONAL = re.compile(
     r"^(first|last)_name$",
     re.IGNORECASE,
 )
+
+
+def _personal(header: str) -> bool:
+    """Whether a column names or locates a person: a short header such as "Email Address", "Your name",
+    "IPAddress" (a question that merely mentions e-mail, "I e-mail parents weekly", is a question)."""
+    header = header.strip()
+    return len(header.split()) <= 5 and bool(_PERSONAL.search(header) or re.search(r"\byour name\b", header, re.I))
+
+
 # Columns a tool adds about the response itself (not questions, not personal).
 _METADATA = {
     "google": {"timestamp", "score"},
@@ -348,7 +357,7 @@ def _export(
     personal, questions, email = [], [], None
     for column, field_id, text in zip(frame.columns, ids, texts):
         key = field_id.strip().lower()
-        if _PERSONAL.search(key) or _PERSONAL.search(str(text).strip()):
+        if _personal(key) or _personal(str(text)):
             personal.append(str(field_id))
             if "mail" in key and email is None:
                 email = frame[column].map(likert.normal).replace({"": None, "anonymous": None})
@@ -1134,7 +1143,7 @@ def _import_sheet(file: Path, folder: _Folder, plan: ImportMapping, summary: Imp
         out = pd.concat(parts) if parts else out
     if problems:
         raise ContractError(problems, file.name)
-    summary.personal = [c for c in frame.columns if c not in used and _PERSONAL.search(c)]
+    summary.personal = [c for c in frame.columns if c not in used and _personal(c)]
     summary.skipped = [
         f"{c}: not in the mapping file" for c in frame.columns if c not in used and c not in summary.personal
     ]

@@ -103,9 +103,10 @@ def test_google_forms_messy_export(district, tmp_path):
     path = fx.google(SAMPLE, "PL01", tmp_path / "google.csv")
     rows = list(csv.reader(path.open(encoding="utf-8")))
     header, body = rows[0], rows[1:]
-    header += ["Your name", "How much do you agree with each statement? [I will try this in my class next week.]"]
+    header += ["Your name", "How much do you agree with each statement? [I will try this in my class next week.]",
+               "I e-mail families about our math talk routines."]  # fmt: skip
     for i, row in enumerate(body):
-        row += [fx.person(i)["name"], "" if i < 40 else fx.AGREEMENT[3 + i % 2]]
+        row += [fx.person(i)["name"], "" if i < 40 else fx.AGREEMENT[3 + i % 2], fx.AGREEMENT[i % 5]]
     body[3][2] = "strongly AGREE "  # trailing space, odd case
     body[4][3] = ""  # a blank answer
     body[5][4] = "N/A"  # not a score
@@ -115,7 +116,8 @@ def test_google_forms_messy_export(district, tmp_path):
 
     summary = import_export("google", path, district, session="PL01")
     got = reactions(district)
-    new_item = next(a for a in summary.added)
+    new_item, mentions_email = summary.added  # a question that mentions e-mail is a question, not a personal column
+    assert mentions_email.endswith("(unassigned, agreement-5): I e-mail families about our math talk routines.")
     item_id = new_item.split()[0]
     assert new_item == f"{item_id} (unassigned, agreement-5): I will try this in my class next week."
     assert (got["item_id"] == item_id).sum() == len(body) - 1 - 40  # only those who were asked
