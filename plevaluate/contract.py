@@ -434,18 +434,20 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     if not text.strip():
         read.error("expected a header row and data rows, but the file is empty", _empty_fix(spec))
         return read
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records, last = [], 0
-    try:
-        for record in reader:
-            records.append(record)
-            last = reader.line_num
-    except csv.Error as exc:
-        read.error(
-            f"a readable CSV file ({exc}): the row starting at line {last + 1} never ends",
-            'a quote (") opens a value that is never closed: close it, or remove the quote.',
-            row=last + 1,
-        )
+    try:  # the csv module reads the whole file in C; only a broken file is read again to find the line
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        last = 0
+        try:
+            for _ in reader:
+                last = reader.line_num
+        except csv.Error as exc:
+            read.error(
+                f"a readable CSV file ({exc}): the row starting at line {last + 1} never ends",
+                'a quote (") opens a value that is never closed: close it, or remove the quote.',
+                row=last + 1,
+            )
         return read
     return _from_records(list(enumerate(records, start=1)), read)
 
@@ -498,17 +500,17 @@ def _from_records(records: list[tuple[int, list[str]]], read: _Read) -> _Read:
     (_, header), rows, numbers = records[0], [], []
     width = len(header)
     for number, record in records[1:]:
-        if not record or all(not cell.strip() for cell in record):
+        if len(record) == width and "".join(record).strip():
+            rows.append(record)  # the common case, decided without looking at each cell
+            numbers.append(number)
+        elif not record or all(not cell.strip() for cell in record):
             continue  # a blank line is not a row
-        if len(record) != width:
+        else:
             read.error(
                 f"expected {width} fields like the header, found {len(record)}",
                 "a value probably contains an unquoted comma: put the value in double quotes, or re-export the file.",
                 row=number,
             )
-            continue
-        rows.append(record)
-        numbers.append(number)
     if len(header) == 1:
         for separator, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
             if separator in header[0]:
@@ -610,9 +612,20 @@ def _type_columns(read: _Read, date_format: str = "auto") -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def _per_value(values: pd.Series, func) -> pd.Series:
+    """``values.map(func)``, with ``func`` called once per distinct value (columns repeat a few values many times)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    done = np.array([func(v) for v in uniques], dtype=object)
+    out = np.empty(len(values), dtype=object)
+    found = codes >= 0
+    out[found] = done[codes[found]] if len(done) else None
+    out[~found] = np.nan
+    return pd.Series(out, index=values.index, dtype=object)
+
+
 def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str = "auto") -> pd.Series:
     text = values.astype(object)
-    stripped = text.str.strip()
+    stripped = _per_value(text, str.strip)
     if col.kind == "id":
         padded = stripped != text
         if padded.any():
@@ -628,7 +641,7 @@ def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str =
         missing = stripped == ""
         stripped = text.where(~missing)
     else:
-        missing = stripped.str.lower().isin(MISSING_TOKENS)
+        missing = _per_value(stripped, lambda v: v.lower() in MISSING_TOKENS).astype(bool)
     if not col.nullable:
         for row in missing[missing].index:
             read.error(
@@ -639,7 +652,7 @@ def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str =
             )
     present = ~missing
     if col.kind in ("id", "text"):
-        hidden = stripped.where(present).fillna("").str.contains(INVISIBLE)
+        hidden = _per_value(stripped.where(present).fillna(""), lambda v: INVISIBLE.search(v) is not None).astype(bool)
         if hidden.any():
             first = hidden.idxmax()
             codes = sorted({f"U+{ord(c):04X}" for c in INVISIBLE.findall(stripped[first])})
@@ -670,7 +683,7 @@ def _normal_label(value: str) -> str:
 
 
 def _category(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
-    normal = stripped.map(_normal_label)
+    normal = _per_value(stripped, _normal_label)
     bad = present & ~normal.isin(col.choices)
     for row in bad[bad].index:
         close = _did_you_mean(stripped[row], list(col.choices))
@@ -768,7 +781,7 @@ def _date(stripped: pd.Series, present: pd.Series, col: Column, read: _Read, dat
 
 
 def _flag(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
-    lower = stripped.str.lower()
+    lower = _per_value(stripped, str.lower)
     is_true, is_false = lower.isin(TRUE_TOKENS), lower.isin(FALSE_TOKENS)
     bad = present & ~is_true & ~is_false
     for row in bad[bad].index:
@@ -782,7 +795,7 @@ def _flag(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> 
 def _coded(
     stripped: pd.Series, present: pd.Series, col: Column, read: _Read, labels: Mapping[str, int], low: int, high: int
 ) -> pd.Series:
-    normal = stripped.map(_normal_label)
+    normal = _per_value(stripped, _normal_label)
     coded = normal.map(labels)
     numeric = pd.to_numeric(stripped.where(present & coded.isna()), errors="coerce")
     numeric = numeric.where((numeric >= low) & (numeric <= high) & (numeric % 1 == 0))
