@@ -132,6 +132,27 @@ def _mean_and_share(answers: pd.DataFrame, base: dict, favourable: pd.Series, sh
     ]
 
 
+def _summary_rows(score, top_two, educators, known, answers, valid, base: dict, ci: float) -> list[dict]:
+    """`_mean_and_share` for `item_summary`, on positions into numpy arrays (the same estimates)."""
+    values = score[valid]
+    clusters = educators[valid] if educators is not None and known[valid].all() else None
+    mean, low, high = cluster_mean_ci(values, clusters, ci)
+    share, s_low, s_high, _ = clustered_wilson((values >= top_two[valid]).astype(float), clusters, ci)
+    if educators is not None and known[valid].any():
+        people = len(set(educators[valid][known[valid]])) + int((~known[valid]).sum())
+    else:
+        people = len(valid)
+    base = {**base, "n": len(valid), "n_people": people, "n_missing": len(answers) - len(valid)}
+    sd = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else np.nan
+    suffix = ", clustered by educator" if clusters is not None else ""
+    return [
+        {**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
+         "method": "t interval" + suffix},
+        {**base, "measure": "top2_share", "estimate": share, "ci_low": s_low, "ci_high": s_high, "sd": np.nan,
+         "method": "Wilson interval" + suffix},
+    ]  # fmt: skip
+
+
 def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:
     """Per item (and group): the mean score and the share answering in the top two categories.
 
@@ -155,12 +176,26 @@ def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 1
         which suppression counts), n_missing (blank answers), method, suppressed. Scores are in the favourable direction, so for a reverse-coded item
         ``top2_share`` is the share who disagreed with its negative wording.
     """
+    keys = [*by, "item_id", "construct", "level"]
+    frame = scored.dropna(subset=["item_id", "construct", "level"]).reset_index(drop=True)
+    score = frame["score"].to_numpy(dtype=float)
+    top_two = frame["scale_max"].to_numpy(dtype=float) - 1
+    educators = frame["educator_id"].to_numpy(dtype=object) if "educator_id" in frame else None
+    known = frame["educator_id"].notna().to_numpy() if educators is not None else None
+    # numpy arrays and one sort instead of a DataFrame per group: the same arithmetic, row for row
+    group = frame.groupby(keys, observed=True, sort=True, dropna=False).ngroup().to_numpy()
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if len(order) else np.array([], dtype=int)
     rows = []
-    for key, part in _tidy_groups(scored, by):
-        for (item, construct, level), answers in part.groupby(["item_id", "construct", "level"], sort=True):
-            base = dict(zip(by, key), level=int(level), item_id=item, construct=construct)
-            valid = answers[answers["score"].notna()]
-            rows += _mean_and_share(answers, base, valid["score"] >= valid["scale_max"] - 1, "top2_share", ci)
+    for where in np.split(order, starts[1:]) if len(order) else []:
+        first = frame.iloc[where[0]]
+        base = {k: first[k] for k in by} | {
+            "level": int(first["level"]),
+            "item_id": first["item_id"],
+            "construct": first["construct"],
+        }
+        valid = where[~np.isnan(score[where])]
+        rows += _summary_rows(score, top_two, educators, known, where, valid, base, ci)
     columns = [
         "level",
         *by,
