@@ -98,59 +98,45 @@ def _people(frame: pd.DataFrame) -> int:
     return len(frame)
 
 
-def _mean_and_share(answers: pd.DataFrame, base: dict, favourable: pd.Series, share_name: str, ci: float) -> list[dict]:
-    """The two summary rows of a group of scored answers: the mean score and the share ``favourable``.
+def _summaries(
+    frame: pd.DataFrame, keys: Sequence[str], favourable: np.ndarray, share_name: str, extra: dict, ci: float
+) -> list[dict]:
+    """The two summary rows of each group of scored answers: the mean score, and the share ``favourable``.
 
-    Intervals are clustered by educator when every answer names one (one educator answers once per session).
+    Intervals are clustered by educator when every answer of the group names one (one educator answers
+    once per session). Works on numpy positions after one sort instead of a DataFrame per group.
     """
-    valid = answers[answers["score"].notna()]
-    clusters = _clusters(valid)
-    mean, low, high = cluster_mean_ci(valid["score"], clusters, ci)
-    share, s_low, s_high, _ = clustered_wilson(favourable.to_numpy(), clusters, ci)
-    base = {**base, "n": len(valid), "n_people": _people(valid), "n_missing": len(answers) - len(valid)}
-    sd = float(valid["score"].std(ddof=1)) if len(valid) > 1 else np.nan
-    suffix = ", clustered by educator" if clusters is not None else ""
-    return [
-        {
-            **base,
-            "measure": "mean",
-            "estimate": mean,
-            "ci_low": low,
-            "ci_high": high,
-            "sd": sd,
-            "method": "t interval" + suffix,
-        },
-        {
-            **base,
-            "measure": share_name,
-            "estimate": share,
-            "ci_low": s_low,
-            "ci_high": s_high,
-            "sd": np.nan,
-            "method": "Wilson interval" + suffix,
-        },
-    ]
-
-
-def _summary_rows(score, top_two, educators, known, answers, valid, base: dict, ci: float) -> list[dict]:
-    """`_mean_and_share` for `item_summary`, on positions into numpy arrays (the same estimates)."""
-    values = score[valid]
-    clusters = educators[valid] if educators is not None and known[valid].all() else None
-    mean, low, high = cluster_mean_ci(values, clusters, ci)
-    share, s_low, s_high, _ = clustered_wilson((values >= top_two[valid]).astype(float), clusters, ci)
-    if educators is not None and known[valid].any():
-        people = len(set(educators[valid][known[valid]])) + int((~known[valid]).sum())
-    else:
-        people = len(valid)
-    base = {**base, "n": len(valid), "n_people": people, "n_missing": len(answers) - len(valid)}
-    sd = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else np.nan
-    suffix = ", clustered by educator" if clusters is not None else ""
-    return [
-        {**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
-         "method": "t interval" + suffix},
-        {**base, "measure": "top2_share", "estimate": share, "ci_low": s_low, "ci_high": s_high, "sd": np.nan,
-         "method": "Wilson interval" + suffix},
-    ]  # fmt: skip
+    score = frame["score"].to_numpy(dtype=float)
+    educators = frame["educator_id"].to_numpy(dtype=object) if "educator_id" in frame else None
+    known = frame["educator_id"].notna().to_numpy() if educators is not None else None
+    group = frame.groupby(list(keys), observed=True, sort=True, dropna=False).ngroup().to_numpy()
+    order = np.argsort(group, kind="stable")
+    if not len(order):
+        return []
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    rows = []
+    for answers in np.split(order, starts[1:]):
+        first = frame.iloc[answers[0]]
+        base = {k: first[k] for k in keys} | {"level": int(first["level"]), **extra}
+        valid = answers[~np.isnan(score[answers])]
+        values = score[valid]
+        clusters = educators[valid] if educators is not None and known[valid].all() else None
+        mean, low, high = cluster_mean_ci(values, clusters, ci)
+        share, s_low, s_high, _ = clustered_wilson(favourable[valid].astype(float), clusters, ci)
+        if educators is not None and known[valid].any():
+            people = len(set(educators[valid][known[valid]])) + int((~known[valid]).sum())
+        else:
+            people = len(valid)
+        base |= {"n": len(valid), "n_people": people, "n_missing": len(answers) - len(valid)}
+        sd = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else np.nan
+        suffix = ", clustered by educator" if clusters is not None else ""
+        rows += [
+            {**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
+             "method": "t interval" + suffix},
+            {**base, "measure": share_name, "estimate": share, "ci_low": s_low, "ci_high": s_high, "sd": np.nan,
+             "method": "Wilson interval" + suffix},
+        ]  # fmt: skip
+    return rows
 
 
 def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:
@@ -176,26 +162,9 @@ def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 1
         which suppression counts), n_missing (blank answers), method, suppressed. Scores are in the favourable direction, so for a reverse-coded item
         ``top2_share`` is the share who disagreed with its negative wording.
     """
-    keys = [*by, "item_id", "construct", "level"]
     frame = scored.dropna(subset=["item_id", "construct", "level"]).reset_index(drop=True)
-    score = frame["score"].to_numpy(dtype=float)
-    top_two = frame["scale_max"].to_numpy(dtype=float) - 1
-    educators = frame["educator_id"].to_numpy(dtype=object) if "educator_id" in frame else None
-    known = frame["educator_id"].notna().to_numpy() if educators is not None else None
-    # numpy arrays and one sort instead of a DataFrame per group: the same arithmetic, row for row
-    group = frame.groupby(keys, observed=True, sort=True, dropna=False).ngroup().to_numpy()
-    order = np.argsort(group, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if len(order) else np.array([], dtype=int)
-    rows = []
-    for where in np.split(order, starts[1:]) if len(order) else []:
-        first = frame.iloc[where[0]]
-        base = {k: first[k] for k in by} | {
-            "level": int(first["level"]),
-            "item_id": first["item_id"],
-            "construct": first["construct"],
-        }
-        valid = where[~np.isnan(score[where])]
-        rows += _summary_rows(score, top_two, educators, known, where, valid, base, ci)
+    favourable = (frame["score"] >= frame["scale_max"] - 1).to_numpy()
+    rows = _summaries(frame, [*by, "item_id", "construct", "level"], favourable, "top2_share", {}, ci)
     columns = [
         "level",
         *by,
@@ -287,12 +256,9 @@ def construct_summary(
         ci_low, ci_high, sd, n (answers), n_people (distinct educators, which suppression counts),
         n_missing, method, suppressed.
     """
-    rows = []
-    for key, part in _tidy_groups(scores, by):
-        for (construct, level), answers in part.groupby(["construct", "level"], sort=True):
-            base = dict(zip(by, key), level=int(level), construct=construct, threshold=threshold)
-            valid = answers[answers["score"].notna()]
-            rows += _mean_and_share(answers, base, valid["score"] >= threshold, "share_at_least", ci)
+    frame = scores.dropna(subset=["construct", "level"]).reset_index(drop=True)
+    favourable = (frame["score"] >= threshold).to_numpy()
+    rows = _summaries(frame, [*by, "construct", "level"], favourable, "share_at_least", {"threshold": threshold}, ci)
     columns = [
         "level",
         *by,
