@@ -200,7 +200,11 @@ def item_distribution(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: in
     totals = counts.groupby(keys, observed=True)["count"].transform("sum")
     counts["share"] = counts["count"] / totals
     counts["n"] = totals
-    people = valid.groupby(keys, observed=True).apply(_people, include_groups=False).rename("n_people")
+    if "educator_id" in valid:  # `_people` per group: distinct educators, plus answers that name none
+        named = valid.groupby(keys, observed=True)["educator_id"]
+        people = (named.nunique() + named.size() - named.count()).rename("n_people")
+    else:
+        people = valid.groupby(keys, observed=True).size().rename("n_people")
     counts = counts.merge(people.reset_index(), on=keys, how="left")
     return suppress(counts, min_n, n="n_people", columns=("count", "share"))
 
