@@ -222,6 +222,17 @@ def cluster_mean_ci(values, clusters=None, ci: float = 0.95) -> tuple[float, flo
     Used where one educator answers several surveys: responses within an educator are not independent.
     Returns (mean, ci_low, ci_high).
     """
+    mean, var, df = mean_and_variance(values, clusters)
+    if np.isnan(df):
+        return mean, float("nan"), float("nan")
+    low, high = t_interval(mean, var, df, ci)
+    return mean, float(low), float(high)
+
+
+def mean_and_variance(values, clusters=None) -> tuple[float, float, float]:
+    """The mean, the variance of the mean and its degrees of freedom, as `cluster_mean_ci` uses them:
+    var/n on n - 1 df, or with ``clusters`` the CR1 variance (at least var/n) on G - 1 df (at least 1).
+    Fewer than two values: (mean or NaN, NaN, NaN)."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n < 2:
@@ -233,8 +244,13 @@ def cluster_mean_ci(values, clusters=None, ci: float = 0.95) -> tuple[float, flo
         var, g = _cluster_variance_of_mean(values, np.asarray(clusters))
         var = max(var, values.var(ddof=1) / n) if np.isfinite(var) else values.var(ddof=1) / n
         df = max(g - 1, 1)
+    return mean, var, df
+
+
+def t_interval(mean, var, df, ci: float = 0.95):
+    """``mean -/+ t(df) * sqrt(var)``; vectorized over groups (NaN where df is NaN)."""
     half = stats.t.ppf(0.5 + ci / 2, df) * np.sqrt(var)
-    return mean, mean - half, mean + half
+    return mean - half, mean + half
 
 
 def clustered_wilson(flags, clusters=None, ci: float = 0.95) -> tuple[float, float, float, float]:
@@ -246,18 +262,26 @@ def clustered_wilson(flags, clusters=None, ci: float = 0.95) -> tuple[float, flo
     the plain Wilson interval.
     Returns (share, ci_low, ci_high, deff).
     """
+    p, n, deff = share_and_deff(flags, clusters)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), float("nan")
+    low, high = wilson_interval(p * n / deff, n / deff, ci)
+    return p, float(low), float(high), deff
+
+
+def share_and_deff(flags, clusters=None) -> tuple[float, int, float]:
+    """The share, its n and the design effect `clustered_wilson` puts the Wilson interval on (n / deff)."""
     flags = np.asarray(flags, dtype=float)
     n = len(flags)
     if n == 0:
-        return float("nan"), float("nan"), float("nan"), float("nan")
+        return float("nan"), 0, 1.0
     p = float(flags.mean())
     deff = 1.0
     if clusters is not None and 0 < p < 1:
         var, g = _cluster_variance_of_mean(flags, np.asarray(clusters))
         if np.isfinite(var):
             deff = max(1.0, var * (g - 1) / g / (p * (1 - p) / n))  # CR1 back to CR0
-    low, high = wilson_interval(p * n / deff, n / deff, ci)
-    return p, float(low), float(high), deff
+    return p, n, deff
 
 
 def bh_adjust(p_values) -> np.ndarray:

@@ -22,7 +22,7 @@ from scipy import stats
 from ._tidy import coverage, stack
 from ._tidy import groups as _tidy_groups
 from .contract import District
-from .effects import cluster_mean_ci, clustered_wilson
+from .effects import clustered_wilson, mean_and_variance, share_and_deff, t_interval, wilson_interval
 from .errors import StatisticalWarning
 from .privacy import UNSUPPRESSED, format_n, suppress
 from .results import LevelResult, noting_warnings, target_status
@@ -114,15 +114,15 @@ def _summaries(
     if not len(order):
         return []
     starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
-    rows = []
+    rows, means, shares = [], [], []
     for answers in np.split(order, starts[1:]):
         first = frame.iloc[answers[0]]
         base = {k: first[k] for k in keys} | {"level": int(first["level"]), **extra}
         valid = answers[~np.isnan(score[answers])]
         values = score[valid]
         clusters = educators[valid] if educators is not None and known[valid].all() else None
-        mean, low, high = cluster_mean_ci(values, clusters, ci)
-        share, s_low, s_high, _ = clustered_wilson(favourable[valid].astype(float), clusters, ci)
+        means.append(mean_and_variance(values, clusters))
+        shares.append(share_and_deff(favourable[valid].astype(float), clusters))
         if educators is not None and known[valid].any():
             people = len(set(educators[valid][known[valid]])) + int((~known[valid]).sum())
         else:
@@ -131,11 +131,17 @@ def _summaries(
         sd = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else np.nan
         suffix = ", clustered by educator" if clusters is not None else ""
         rows += [
-            {**base, "measure": "mean", "estimate": mean, "ci_low": low, "ci_high": high, "sd": sd,
-             "method": "t interval" + suffix},
-            {**base, "measure": share_name, "estimate": share, "ci_low": s_low, "ci_high": s_high, "sd": np.nan,
-             "method": "Wilson interval" + suffix},
-        ]  # fmt: skip
+            {**base, "measure": "mean", "sd": sd, "method": "t interval" + suffix},
+            {**base, "measure": share_name, "sd": np.nan, "method": "Wilson interval" + suffix},
+        ]
+    # the intervals of all groups at once (the same functions `cluster_mean_ci` and `clustered_wilson` use)
+    mean, var, df = (np.array(v, dtype=float) for v in zip(*means))
+    low, high = t_interval(mean, var, df, ci)
+    p, n, deff = (np.array(v, dtype=float) for v in zip(*shares))
+    s_low, s_high = wilson_interval(p * n / deff, n / deff, ci)
+    for i in range(len(means)):
+        rows[2 * i].update(estimate=mean[i], ci_low=low[i], ci_high=high[i])
+        rows[2 * i + 1].update(estimate=p[i], ci_low=s_low[i], ci_high=s_high[i])
     return rows
 
 
