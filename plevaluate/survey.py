@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import coverage, stack
+from ._tidy import coverage, group_positions, stack
 from ._tidy import groups as _tidy_groups
 from .contract import District
 from .effects import clustered_wilson, mean_and_variance, share_and_deff, t_interval, wilson_interval
@@ -109,13 +109,8 @@ def _summaries(
     score = frame["score"].to_numpy(dtype=float)
     educators = frame["educator_id"].to_numpy(dtype=object) if "educator_id" in frame else None
     known = frame["educator_id"].notna().to_numpy() if educators is not None else None
-    group = frame.groupby(list(keys), observed=True, sort=True, dropna=False).ngroup().to_numpy()
-    order = np.argsort(group, kind="stable")
-    if not len(order):
-        return []
-    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
     rows, means, shares = [], [], []
-    for answers in np.split(order, starts[1:]):
+    for _, answers in group_positions(frame, keys):
         first = frame.iloc[answers[0]]
         base = {k: first[k] for k in keys} | {"level": int(first["level"]), **extra}
         valid = answers[~np.isnan(score[answers])]
