@@ -4,8 +4,9 @@
 ``plevaluate sample OUT``    write the synthetic sample district to OUT.
 ``plevaluate init DIR``      write a starter data folder (plan, empty tables, item bank, walkthrough form).
 ``plevaluate import SOURCE FILE --into DIR``  append a survey export or spreadsheet to a data folder.
-``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb]``
-                             validate, evaluate once, render every report (district, board, appendix, schools).
+``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb]
+[--scheduler ADDRESS|local]``  validate, evaluate once, render every report (district, board, appendix, schools),
+                             here or on a Dask cluster.
 
 Bad data never ends in a Python traceback: the command prints every problem and exits with 1.
 """
@@ -95,6 +96,7 @@ def _report(args: argparse.Namespace) -> int:
             progress=bar.update,
             total=total,
             notebooks=args.notebooks or None,
+            scheduler=args.scheduler or None,
         )
     finally:
         bar.close()
@@ -192,6 +194,13 @@ def _parser() -> argparse.ArgumentParser:
         "--notebooks",
         default="",
         help="folder of your own report notebooks (default: the ones shipped in the package, plevaluate/notebooks)",
+    )
+    report.add_argument(
+        "--scheduler",
+        default="",
+        metavar="ADDRESS",
+        help="render on a Dask cluster: a scheduler address (tcp://host:8786), or 'local' to start a LocalCluster "
+        "of --workers processes (needs pip install 'plevaluate[dask]')",
     )
     report.add_argument("--quiet", action="store_true", help="no progress bar")
 

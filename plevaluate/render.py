@@ -14,6 +14,7 @@ the error. The input folder is never written to.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import os
@@ -122,13 +123,23 @@ class RenderSummary:
 
 # ---- one worker: a warm kernel, reports one after another ----
 
-_WORKER: dict = {}
+# Each thread that renders keeps its own kernel and browser: a process-pool worker has one thread, a
+# Dask worker may run several tasks at once, one per thread, and two reports must never share a kernel.
+_STATES: dict[int, dict] = {}
+_STATES_LOCK = threading.Lock()
+
+
+def _state() -> dict:
+    """This thread's kernel, its folder and its browser (created empty on first use)."""
+    with _STATES_LOCK:
+        return _STATES.setdefault(threading.get_ident(), {})
 
 
 def _worker_kernel():
     from jupyter_client.manager import KernelManager
 
-    if "km" not in _WORKER:
+    state = _state()
+    if "km" not in state:
         folder = tempfile.mkdtemp(prefix=f"plevaluate-kernel-{os.getpid()}-")
         km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))
         # the kernel runs this very Python (where plevaluate is installed), whatever "python3" kernelspec
@@ -136,20 +147,26 @@ def _worker_kernel():
         km.kernel_spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         # started here so its chatter ("Parent appears to have exited") does not reach the user's terminal
         km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        _WORKER["km"], _WORKER["folder"] = km, folder
-        from multiprocessing import util
+        state["km"], state["folder"] = km, folder
+        _finalize_once()
+    return state["km"]
 
-        # pool workers leave through os._exit, which skips atexit; multiprocessing's finalizers still run
-        util.Finalize(None, _shutdown_worker, exitpriority=10)
-    return _WORKER["km"]
+
+@functools.cache
+def _finalize_once() -> None:
+    from multiprocessing import util
+
+    # pool workers leave through os._exit, which skips atexit; multiprocessing's finalizers still run
+    util.Finalize(None, shutdown_workers, exitpriority=10)
 
 
 def _worker_printer(browser: str):
     from ._pdf import Printer
 
-    if "printer" not in _WORKER:
-        _WORKER["printer"] = Printer(browser)
-    return _WORKER["printer"]
+    state = _state()
+    if "printer" not in state:
+        state["printer"] = Printer(browser)
+    return state["printer"]
 
 
 def _warm(browser: str | None) -> bool:
@@ -167,16 +184,27 @@ def _warm(browser: str | None) -> bool:
     return True
 
 
-def _shutdown_worker() -> None:
-    printer = _WORKER.pop("printer", None)
+def _shutdown_worker(state: dict | None = None) -> None:
+    """Shut down one thread's kernel and browser (this thread's by default)."""
+    state = _state() if state is None else state
+    printer = state.pop("printer", None)
     if printer is not None:
         printer.close()
-    km = _WORKER.pop("km", None)
+    km = state.pop("km", None)
     if km is not None and km.has_kernel:
         km.shutdown_kernel(now=True)
-    folder = _WORKER.pop("folder", None)
+    folder = state.pop("folder", None)
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def shutdown_workers() -> None:
+    """Shut down every kernel and browser this process started, whichever thread started them."""
+    with _STATES_LOCK:
+        states = list(_STATES.values())
+        _STATES.clear()
+    for state in states:
+        _shutdown_worker(state)
 
 
 def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | None) -> tuple[list[str], Failure | None]:
@@ -213,8 +241,10 @@ def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | Non
         return [], Failure(job.title, job.school_id, None, f"{errors[0]['ename']}: {errors[0]['evalue']}")
     _strip_streams(executed)
     for cell in executed.cells:  # the kept notebook names the bundle beside it, not the staging folder it ran from
-        if "injected-parameters" in cell.metadata.get("tags", []) and job.parameters.get("results"):
-            cell.source = cell.source.replace(str(job.parameters["results"]), "results")
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # not papermill's random one: the same results give the same files
+            if job.parameters.get("results"):
+                cell.source = cell.source.replace(str(job.parameters["results"]), "results")
     written = []
     if "ipynb" in formats:
         nbformat.write(executed, executed_path)
@@ -294,7 +324,7 @@ def print_pdf(browser: str, page: Path, pdf: Path) -> str | None:
     try:
         _worker_printer(browser).print_pdf(page, pdf)
     except (OSError, RuntimeError, TimeoutError) as error:
-        printer = _WORKER.pop("printer", None)  # a broken browser is replaced for the next report
+        printer = _state().pop("printer", None)  # a broken browser is replaced for the next report
         if printer is not None:
             printer.close()
         return str(error)
@@ -358,6 +388,7 @@ def render(
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
     notebooks: str | Path | None = None,
+    scheduler: str | None = None,
 ) -> RenderSummary:
     """Validate ``data``, evaluate once, render every report into ``out``.
 
@@ -366,6 +397,8 @@ def render(
     report does not stop the others: it is listed in ``RenderSummary.failures``. The outputs are
     then audited (`plevaluate.audit.audit`); findings are listed in ``RenderSummary.findings``.
     ``notebooks`` is a folder of your own report templates (same names as ``notebooks/``).
+    ``scheduler`` renders on a Dask cluster: a scheduler address, or ``"local"`` for a `LocalCluster`
+    of ``workers`` processes (`plevaluate.cluster`; needs ``pip install 'plevaluate[dask]'``).
     """
     import time
 
@@ -396,7 +429,9 @@ def render(
     with OutputLock(out), _stopped_by_signals():
         clean_leftovers(out)  # what a killed run left behind: only folders plevaluate made and marked
         clean_temporary()  # and the kernel and browser folders of its workers
-        _render_locked(district, out, summary, schools, workers, formats, browser, progress, total, notebooks)
+        _render_locked(
+            district, out, summary, schools, workers, formats, browser, progress, total, notebooks, scheduler
+        )
         summary.findings = audit(out, data, min_n=district.plan.min_n)  # privacy, read from what was written
     summary.seconds = time.perf_counter() - started
     return summary
@@ -421,42 +456,56 @@ def _stopped_by_signals():
             signal.signal(number, handler)
 
 
-def _render_locked(district, out, summary, schools, workers, formats, browser, progress, total, notebooks) -> None:
+def _render_locked(
+    district, out, summary, schools, workers, formats, browser, progress, total, notebooks, scheduler
+) -> None:
     """The run itself, while this process holds the output folder's lock.
 
     Everything is written into a marked staging folder inside ``out`` (the results bundle too, which
     the notebooks read from there); only at the end are the files moved into place, through a journal
     (`plevaluate._outputs.publish`), so ``out`` holds either the previous complete output or the new one.
+    With ``scheduler``, the reports are rendered as tasks on a Dask cluster (`plevaluate.cluster`)
+    instead of in this machine's worker processes; everything else is the same.
     """
     from .evaluate import evaluate
 
     staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
     workers = max(1, workers)
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
+    pool = client = cluster = None
     try:
-        warming = [pool.submit(_warm, browser) for _ in range(workers)]  # kernels start while we evaluate
+        if scheduler:
+            from . import cluster as dask_cluster
+
+            client, cluster = dask_cluster.connect(scheduler, workers)
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
+            warming = [pool.submit(_warm, browser) for _ in range(workers)]  # kernels start while we evaluate
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ev = evaluate(district).publish()  # only suppressed results leave the machine
         # unknown schools are refused before anything is written
         results = staging / "results"
-        jobs = jobs_for(ev, results, schools, str(Path(notebooks).resolve()) if notebooks else None)
+        own_notebooks = Path(notebooks).resolve() if notebooks else None
+        jobs = jobs_for(ev, results, schools, str(own_notebooks) if own_notebooks else None)
         ev.save(results)
         if total:
             total(len(jobs))
-        written: dict[str, list[str]] = {}
-        for future in warming:
-            future.exception()  # a worker that failed to warm up fails its reports, listed below
-        futures = {pool.submit(_execute, job, staging, tuple(formats), browser): job for job in jobs}
-        for future in as_completed(futures):
-            job = futures[future]
-            files, failure = future.result()
-            written[job.name] = files
-            if failure:
-                summary.failures.append(failure)
-            if progress:
-                progress(1)
-        pool.shutdown(wait=True)  # every worker finished its reports; their kernels shut down
+        if client is not None:
+            from distributed import as_completed as completed
+
+            bundle = client.scatter(dask_cluster.pack(results, own_notebooks), broadcast=True)
+            futures = {
+                client.submit(dask_cluster.render_shipped, job, bundle, tuple(formats), key=f"report-{job.name}"): job
+                for job in jobs
+            }
+        else:
+            completed = as_completed
+            for future in warming:
+                future.exception()  # a worker that failed to warm up fails its reports, listed below
+            futures = {pool.submit(_execute, job, staging, tuple(formats), browser): job for job in jobs}
+        written = _collect(futures, completed, staging, summary, progress)
+        if pool is not None:
+            pool.shutdown(wait=True)  # every worker finished its reports; their kernels shut down
         moves, stale = ["results"], []
         for job in jobs:
             failed = any(f.report == job.title for f in summary.failures)
@@ -471,11 +520,53 @@ def _render_locked(district, out, summary, schools, workers, formats, browser, p
         (staging / "index.html").write_text(_index(ev, jobs, summary), encoding="utf-8")
         publish(out, staging, [*moves, "index.html"], stale)
     except BaseException:
-        _kill_workers(pool)
+        if pool is not None:
+            _kill_workers(pool)
         raise
     finally:
+        if client is not None:
+            _close_cluster(client, cluster)
         if not (out / JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _collect(futures: dict, completed, staging: Path, summary: RenderSummary, progress) -> dict[str, list[str]]:
+    """Wait for every report, in the order they finish; files shipped back from a cluster are written to staging.
+
+    A report whose task itself failed (a worker lost, a broken pool) is listed as a failure like any other.
+    """
+    written: dict[str, list[str]] = {}
+    for future in completed(futures):
+        job = futures[future]
+        try:
+            files, failure = future.result()
+        except Exception as error:  # noqa: BLE001 - one lost task fails its report, not the run
+            files, failure = [], Failure(job.title, job.school_id, None, f"{type(error).__name__}: {error}")
+        if isinstance(files, dict):  # bytes from a cluster worker
+            for name, content in files.items():
+                if Path(name).name != name or not name.startswith(job.name):
+                    raise RuntimeError(f"a worker returned an unexpected file name {name!r} for {job.name}")
+                (staging / name).write_bytes(content)
+            files = list(files)
+        written[job.name] = files
+        if failure:
+            summary.failures.append(failure)
+        if progress:
+            progress(1)
+    return written
+
+
+def _close_cluster(client, cluster) -> None:
+    """After a cluster run: workers drop the bundle and their kernels; a LocalCluster we started is closed."""
+    from .cluster import forget_bundles
+
+    try:
+        client.run(forget_bundles)
+    except Exception:  # noqa: BLE001, S110 - a worker already gone has nothing left to clean
+        pass
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:

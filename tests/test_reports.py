@@ -181,7 +181,8 @@ def test_report_in_a_real_browser(rendered, tmp_path):
     assert "Traceback" not in page.read_text(encoding="utf-8")
 
 
-def test_failing_notebook_for_one_school(tmp_path, capsys):
+def test_failing_notebook_for_one_school(tmp_path, capsys, extra=()):
+    """(tests/test_cluster.py runs this on a Dask cluster too, with ``extra=["--scheduler", "local"]``.)"""
     notebooks = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", notebooks)
     book = nbformat.read(notebooks / "school_report.ipynb", as_version=4)
@@ -204,6 +205,7 @@ def test_failing_notebook_for_one_school(tmp_path, capsys):
             "html",
             "--notebooks",
             str(notebooks),
+            *extra,
         ]
     )
     err = capsys.readouterr().err

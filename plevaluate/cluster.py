@@ -1,0 +1,122 @@
+"""Render on a Dask distributed cluster: ``plevaluate report DATA --out OUT --scheduler ADDRESS`` (or ``local``).
+
+For a district too big for one machine's two workers. Nothing here is a job queue of our own: the
+reports are Dask tasks (`distributed.Client.submit`), followed with `distributed.as_completed`,
+and a lost worker's reports are retried by Dask and, if they still fail, listed like any failed report.
+
+What travels, so that workers need no shared folder with the machine that runs the command:
+
+- to every worker, once (`Client.scatter(..., broadcast=True)`): the published results bundle
+  (suppressed tables only; the raw data never leave the machine that evaluates) and, when
+  ``--notebooks`` is given, those notebooks, zipped in memory;
+- back from each task: the report's files as bytes, written into the run's staging folder and
+  published exactly as a local run publishes them.
+
+Workers need plevaluate installed (same version) and, for PDFs, Chromium; each worker thread keeps
+one warm kernel, as a local worker process does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+
+__all__ = ["connect", "pack", "render_shipped"]
+
+_UNPACKED: dict[str, Path] = {}
+_UNPACK_LOCK = threading.Lock()
+
+
+def connect(scheduler: str, workers: int, timeout: str = "30s"):
+    """A client for ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``), or for a new `LocalCluster`
+    of ``workers`` single-threaded worker processes when ``scheduler`` is ``"local"``.
+
+    Returns ``(client, cluster)``; ``cluster`` is the LocalCluster to close afterwards, or None.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError(
+            "--scheduler needs Dask distributed: pip install 'plevaluate[dask]' (or pip install distributed)"
+        ) from None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    try:
+        return Client(scheduler, timeout=timeout), None
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(
+            f"cannot reach the Dask scheduler at {scheduler}: {error}; start one with 'dask scheduler' "
+            "and workers with 'dask worker ADDRESS', or use --scheduler local"
+        ) from None
+
+
+def pack(results: Path, notebooks: Path | None = None) -> bytes:
+    """The results bundle (and your own notebooks, if any) as one zip, in memory."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(results.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"results/{path.relative_to(results).as_posix()}")
+        if notebooks is not None:
+            for path in sorted(notebooks.glob("*.ipynb")):
+                archive.write(path, f"notebooks/{path.name}")
+    return buffer.getvalue()
+
+
+def _unpacked(bundle: bytes) -> Path:
+    """The bundle unpacked once per worker process (into its temporary folder), whichever thread asks first."""
+    digest = hashlib.sha256(bundle).hexdigest()[:20]
+    with _UNPACK_LOCK:
+        if digest not in _UNPACKED:
+            folder = Path(tempfile.mkdtemp(prefix=f"plevaluate-bundle-{digest}-"))
+            with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+                for member in archive.namelist():  # written by pack(): relative, no '..'
+                    if member.startswith("/") or ".." in Path(member).parts:
+                        raise ValueError(f"unsafe path in the results bundle: {member}")
+                archive.extractall(folder)
+            _UNPACKED[digest] = folder
+        return _UNPACKED[digest]
+
+
+def render_shipped(job, bundle: bytes, formats: tuple[str, ...]):
+    """On a worker: render one report from the shipped bundle; returns ``({file name: bytes}, failure)``."""
+    from dataclasses import replace
+
+    from .render import _execute, find_browser
+
+    folder = _unpacked(bundle)
+    shipped_notebooks = folder / "notebooks"
+    job = replace(
+        job,
+        parameters={**job.parameters, "results": str(folder / "results")},
+        folder=str(shipped_notebooks) if job.folder else None,
+    )
+    staging = Path(tempfile.mkdtemp(prefix="plevaluate-job-"))
+    try:
+        browser = find_browser() if "pdf" in formats else None
+        names, failure = _execute(job, staging, formats, browser)
+        if "pdf" in formats and browser is None and failure is None:
+            from .render import Failure
+
+            failure = Failure(job.title, job.school_id, None, f"PDF: no Chromium on worker {os.uname().nodename}")
+        return {name: (staging / name).read_bytes() for name in names}, failure
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def forget_bundles() -> None:
+    """On a worker, after a run: remove the unpacked bundles and shut down this process's kernels and browsers."""
+    from .render import shutdown_workers
+
+    shutdown_workers()
+    with _UNPACK_LOCK:
+        for folder in _UNPACKED.values():
+            shutil.rmtree(folder, ignore_errors=True)
+        _UNPACKED.clear()
