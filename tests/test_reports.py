@@ -402,3 +402,49 @@ def test_every_section_renders_for_partial_districts(edit, tmp_path):
         assert "No evidence collected for level 2 (learning)" in text
     if edit is _no_comparison:
         assert "no comparison group" in text.lower() or "No comparison group" in text
+
+
+def test_fast_path_report_has_the_sections_and_numbers_of_the_naive_papermill_path(rendered, tmp_path):
+    """The naive way (papermill's command, the notebook computing from the data, then nbconvert's command,
+    in a fresh kernel each) and plevaluate's fast path (evaluate once, warm kernels, own template) give a
+    school's principal the same report: same headings, same numbers, same charts, in the same order."""
+    import sys
+
+    executed, page = tmp_path / "school.ipynb", tmp_path / "school.html"
+    bin_dir = Path(sys.executable).parent
+    papermill = [str(bin_dir / "papermill"), str(ROOT / "notebooks" / "school_report.ipynb"), str(executed)]
+    params = [
+        "-p",
+        "results",
+        "",
+        "-p",
+        "data",
+        str(SAMPLE),
+        "-r",
+        "school_id",
+        "S03",
+        "--cwd",
+        str(ROOT / "notebooks"),
+    ]
+    subprocess.run([*papermill, *params, "--no-progress-bar"], check=True, capture_output=True, timeout=600)
+    nbconvert = [str(bin_dir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)]
+    subprocess.run([*nbconvert, "--output", page.name], check=True, capture_output=True, timeout=300)
+
+    def what_it_says(path: Path) -> tuple[list[str], list[str], int]:
+        soup = _soup(path)
+        for hidden in soup.find_all(["style", "script"]):
+            hidden.decompose()
+        outputs = [  # warnings printed to stderr: the fast path leaves them out (they are in the notes)
+            o for o in soup.select(".jp-OutputArea-output") if "stderr" not in str(o.get("data-mime-type"))
+        ]
+        text = " ".join(o.get_text(" ", strip=True) for o in outputs)
+        text = re.sub(r"Evaluated \S+ with", "", text)  # when each evaluation ran
+        headings = [h.get_text(" ", strip=True) for o in outputs for h in o.find_all(re.compile("^h[1-6]$"))]
+        numbers = re.findall(r"[-+−]?\d[\d,]*(?:\.\d+)?%?", text)
+        return headings, numbers, sum(len(o.find_all("img")) for o in outputs)
+
+    naive = what_it_says(page)
+    fast = what_it_says(rendered.out / "school-s03-pena-oneill-middle-school.html")
+    assert naive[0] == fast[0] and len(fast[0]) >= 8  # the sections
+    assert naive[1] == fast[1] and len(fast[1]) >= 50  # every number, in order
+    assert naive[2] == fast[2] >= 3  # the charts
