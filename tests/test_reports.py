@@ -448,3 +448,20 @@ def test_fast_path_report_has_the_sections_and_numbers_of_the_naive_papermill_pa
     assert naive[0] == fast[0] and len(fast[0]) >= 8  # the sections
     assert naive[1] == fast[1] and len(fast[1]) >= 50  # every number, in order
     assert naive[2] == fast[2] >= 3  # the charts
+
+
+def test_saved_results_are_read_once_per_kernel_and_each_report_gets_its_own_copy(published, tmp_path):
+    from plevaluate import report
+
+    folder = published.save(tmp_path / "results")
+    first = report.open_results(str(folder))
+    first.levels[4].tables["rates"].loc[:, "estimate"] = -1.0  # a careless custom notebook
+    first.plan["min_n"] = 0
+    second = report.open_results(str(folder))
+    assert second is not first and not second.levels[4].tables["rates"]["estimate"].lt(0).any()
+    assert second.plan["min_n"] == published.plan["min_n"]
+    pd.testing.assert_frame_equal(second.chain, published.chain, check_dtype=False)
+    # a new evaluation saved into the same folder is read anew, not served from the cache
+    changed = Evaluation(**{**published.__dict__, "plan": {**published.plan, "program": "Renamed"}})
+    changed.save(folder)
+    assert report.open_results(str(folder)).plan["program"] == "Renamed"

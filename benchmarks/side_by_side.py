@@ -1,0 +1,295 @@
+"""Benchmark, side by side in one run: plevaluate against the naive papermill loop, and plevaluate at scale.
+
+Run from a clean clone (after the README's install command)::
+
+    python benchmarks/side_by_side.py                      # sizes 12, 200, 2000; about 40 minutes on 2 cores
+    python benchmarks/side_by_side.py --sizes 12,200 --rounds 2 --out benchmarks/results.md
+
+It writes a Markdown results table (``--out``, default ``benchmarks/results.md``; the README shows
+the latest) and prints whether each target of the speed-and-scale issue is met.
+
+**Scale.** For each size a district is generated (``plevaluate sample --schools N``; 12 is the
+bundled sample). Every step runs in a fresh Python process, so its peak memory (``ru_maxrss``) is
+its own: load + validate (and, for comparison, ``pandas.read_csv`` of the same files with string
+dtypes), evaluate, save, and rendering HTML for the three district-level reports and
+``--render-schools`` school reports with 2 workers (the whole district's reports when it has no more
+schools than that).
+
+**Side by side.** On one district (``--render-size``, default 40 schools), in interleaved rounds
+(each round runs every way once, in turn, so a busy moment hurts all of them alike):
+
+- ``plevaluate report``: every report of the district, HTML only, 2 workers; per report =
+  the whole command's time (load, evaluate and save included) / number of reports;
+- naive computing loop: per report, ``papermill`` (the notebook computes from the data) then
+  ``jupyter nbconvert --to html --no-input``, one after another;
+- naive over saved results: the same commands, with the notebook reading results saved once by
+  plevaluate (not timed), sequential and with 2 processes.
+
+The naive loops render ``--naive-reports`` reports (the three district-level ones and the first
+school reports); their per-report time is what the loop would cost for every report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+NOTEBOOKS = ROOT / "plevaluate" / "notebooks"
+BIN = Path(sys.executable).parent
+
+# ---- one step, in its own process: prints {"seconds": ..., "peak_mb": ...} ----
+
+STEP = r"""
+import json, resource, sys, time, warnings
+warnings.simplefilter("ignore")
+step, data, out = sys.argv[1], sys.argv[2], sys.argv[3]
+seconds = {}
+if step == "read_csv":
+    import pandas as pd
+    from pathlib import Path
+    start = time.perf_counter()
+    for path in sorted(Path(data).glob("*.csv")):
+        pd.read_csv(path, dtype="string", keep_default_na=False)
+    seconds["read_csv"] = time.perf_counter() - start
+else:
+    import plevaluate
+    from plevaluate.evaluate import evaluate
+    start = time.perf_counter()
+    district = plevaluate.load(data)
+    seconds["load"] = time.perf_counter() - start
+    if step == "evaluate":
+        start = time.perf_counter()
+        ev = evaluate(district)
+        seconds["evaluate"] = time.perf_counter() - start
+        start = time.perf_counter()
+        ev.publish().save(out)
+        seconds["save"] = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": peak}))
+"""
+
+
+def _step(step: str, data: Path, out: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", STEP, step, str(data), str(out)], check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+RENDER = r"""
+import json, resource, sys
+from plevaluate.cli import main
+code = main(sys.argv[1:])
+peaks = [resource.getrusage(who).ru_maxrss / 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+print(json.dumps({"code": code, "peak_mb": max(peaks)}))
+"""
+
+
+def _render(data: Path, out: Path, schools: list[str] | None) -> tuple[float, int, float]:
+    """``plevaluate report`` as a user runs it (HTML, 2 workers): seconds, reports written, and the peak
+    memory of the largest process of the run (the command itself, or its largest worker)."""
+    command = [sys.executable, "-c", RENDER, "report", str(data), "--out", str(out), "--format", "html", "--quiet"]
+    if schools:
+        command += ["--schools", ",".join(schools)]
+    start = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["code"] != 0:
+        raise RuntimeError(f"plevaluate report failed: {done.stderr[-2000:]}")
+    reports = sum(1 for p in out.glob("*.html") if p.name != "index.html" and not p.name.endswith(".slides.html"))
+    return seconds, reports, result["peak_mb"]
+
+
+# ---- the naive loop ----
+
+
+def _naive_jobs(data: Path, schools: list[str], results: Path | None) -> list[tuple[str, list[str]]]:
+    source = ["-p", "results", str(results) if results else "", "-p", "data", str(data)]
+    jobs = [(name, source) for name in ("district_report", "board_summary", "technical_appendix")]
+    jobs += [("school_report", [*source, "-r", "school_id", school]) for school in schools]
+    return jobs
+
+
+def _naive_one(index: int, notebook: str, parameters: list[str], folder: Path) -> None:
+    executed = folder / f"{index:03d}-{notebook}.ipynb"
+    papermill = [str(BIN / "papermill"), str(NOTEBOOKS / f"{notebook}.ipynb"), str(executed), *parameters]
+    subprocess.run([*papermill, "--cwd", str(NOTEBOOKS), "--no-progress-bar"], check=True, capture_output=True)
+    convert = [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)]
+    subprocess.run(convert, check=True, capture_output=True)
+
+
+def _naive(jobs, folder: Path, processes: int) -> float:
+    """Seconds per report for the naive loop over ``jobs``, with ``processes`` at a time."""
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=processes) as pool:
+        list(pool.map(lambda j: _naive_one(j[0], *j[1], folder), enumerate(jobs)))
+    return (time.perf_counter() - start) / len(jobs)
+
+
+# ---- the run ----
+
+
+def _district(size: int, tmp: Path) -> Path:
+    if size == 12:
+        return SAMPLE
+    out = tmp / f"district-{size}"
+    subprocess.run(
+        [str(BIN / "plevaluate"), "sample", str(out), "--schools", str(size), "--seed", "11"],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def _school_ids(data: Path) -> list[str]:
+    import csv
+
+    with open(data / "schools.csv", newline="", encoding="utf-8") as handle:
+        return [row["school_id"] for row in csv.DictReader(handle)]
+
+
+def _summary(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def scale(sizes: list[int], render_schools: int, tmp: Path) -> tuple[list[str], dict]:
+    rows, found = [], {}
+    for size in sizes:
+        data = _district(size, tmp)
+        rows_in = sum(sum(1 for _ in open(p, encoding="utf-8")) - 1 for p in data.glob("*.csv"))
+        baseline = _step("read_csv", data, tmp / "unused")["seconds"]["read_csv"]
+        loaded = _step("load", data, tmp / "unused")
+        evaluated = _step("evaluate", data, tmp / f"results-{size}")
+        schools = _school_ids(data)
+        chosen = None if len(schools) <= render_schools else schools[:render_schools]
+        seconds, reports, peak = _render(data, tmp / f"render-{size}", chosen)
+        load_s = loaded["seconds"]["load"]
+        found[size] = {"load": load_s, "read_csv": baseline, **evaluated["seconds"], "peak_mb": evaluated["peak_mb"]}
+        rows.append(
+            f"| {size:,} | {rows_in:,} | {load_s:.1f} s ({load_s / baseline:.1f}x read_csv's {baseline:.2f} s),"
+            f" {loaded['peak_mb']:,.0f} MB | {evaluated['seconds']['evaluate']:.1f} s,"
+            f" {evaluated['peak_mb']:,.0f} MB | {evaluated['seconds']['save']:.1f} s |"
+            f" {reports} reports in {seconds:.1f} s ({seconds / reports:.2f} s each), largest process {peak:,.0f} MB |"
+        )
+        print(rows[-1], flush=True)
+    return rows, found
+
+
+def side_by_side(size: int, rounds: int, naive_reports: int, tmp: Path) -> tuple[list[str], dict]:
+    data = _district(size, tmp)
+    schools = _school_ids(data)
+    saved = tmp / "saved"
+    _step("evaluate", data, saved)
+    naive_schools = schools[: max(0, naive_reports - 3)]
+    ways = {
+        "plevaluate report, 2 workers (load + evaluate + save included)": None,
+        "naive: papermill + nbconvert per report, notebook computes, sequential": (None, 1),
+        "naive over saved results, sequential": (saved, 1),
+        "naive over saved results, 2 processes": (saved, 2),
+    }
+    times: dict[str, list[float]] = {way: [] for way in ways}
+    reports = 0
+    for round_ in range(rounds):
+        for way, how in ways.items():
+            folder = tmp / f"round{round_}-{len(times[way])}-{abs(hash(way))}"
+            if how is None:
+                seconds, reports, _ = _render(data, folder, None)
+                times[way].append(seconds / reports)
+            else:
+                results, processes = how
+                times[way].append(_naive(_naive_jobs(data, naive_schools, results), folder, processes))
+            print(f"round {round_ + 1}: {way}: {times[way][-1]:.2f} s per report", flush=True)
+    ours = statistics.median(times[next(iter(ways))])
+    rows = [f"| {way} | {_summary(values)} | {statistics.median(values) / ours:.1f} |" for way, values in times.items()]
+    ratios = {
+        "render vs naive computing loop": statistics.median(times[list(ways)[1]]) / ours,
+        "render vs naive over saved results": statistics.median(times[list(ways)[2]]) / ours,
+        "render vs naive over saved results, 2 processes": statistics.median(times[list(ways)[3]]) / ours,
+    }
+    return rows, {"reports": reports, "naive_reports": 3 + len(naive_schools), **ratios}
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.machine()}, {cores} cores, {memory:.0f} GB, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="12,200,2000", help="district sizes in schools (default 12,200,2000)")
+    parser.add_argument("--render-schools", type=int, default=10, help="school reports rendered per size")
+    parser.add_argument("--render-size", type=int, default=40, help="district size for the side-by-side rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the side-by-side comparison")
+    parser.add_argument("--naive-reports", type=int, default=6, help="reports rendered by each naive loop")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.md"), help="results table (Markdown)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    started = time.strftime("%Y-%m-%d")
+    with tempfile.TemporaryDirectory(prefix="plevaluate-bench-") as tmp:
+        tmp = Path(tmp)
+        compared, ratios = side_by_side(args.render_size, args.rounds, args.naive_reports, tmp)
+        scaled, found = scale(sizes, args.render_schools, tmp)
+    checks = [
+        ("rendering >= 10x faster per report than the naive computing loop", ratios["render vs naive computing loop"] >= 10,
+         f"{ratios['render vs naive computing loop']:.1f}x"),
+        ("rendering >= 5x faster per report than the naive loop over saved results",
+         ratios["render vs naive over saved results"] >= 5, f"{ratios['render vs naive over saved results']:.1f}x"),
+    ]  # fmt: skip
+    for size, got in found.items():
+        checks.append(
+            (f"load + validate within 3x of pandas.read_csv ({size:,} schools)", got["load"] <= 3 * got["read_csv"],
+             f"{got['load'] / got['read_csv']:.1f}x")
+        )  # fmt: skip
+    if 2000 in found:
+        got = found[2000]
+        checks.append(("evaluate 2,000 schools < 60 s", got["evaluate"] < 60, f"{got['evaluate']:.0f} s"))
+        checks.append(("load + evaluate + save of 2,000 schools < 4 GB", got["peak_mb"] < 4096,
+                       f"{got['peak_mb'] / 1024:.1f} GB"))  # fmt: skip
+    if 200 in found and 2000 in found:
+        growth = found[2000]["evaluate"] / found[200]["evaluate"]
+        checks.append(("evaluate grows linearly (200 -> 2,000 schools: <= 12x)", growth <= 12, f"{growth:.1f}x"))
+    lines = [
+        f"Measured {started} on {machine()} with `python benchmarks/side_by_side.py "
+        f"--sizes {args.sizes} --render-size {args.render_size} --rounds {args.rounds}`.",
+        "",
+        f"Side by side, {args.render_size}-school district, HTML only, {args.rounds} interleaved rounds "
+        f"(plevaluate renders all {ratios['reports']} reports; each naive loop {ratios['naive_reports']}):",
+        "",
+        "| way of rendering | s per report: median (min-max) | times plevaluate's |",
+        "| --- | --- | --- |",
+        *compared,
+        "",
+        f"At scale (each step in its own process; render: HTML, 2 workers, the 3 district-level reports and "
+        f"up to {args.render_schools} school reports):",
+        "",
+        "| schools | CSV rows | load + validate, peak memory | evaluate, peak memory (load included) | save | render |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *scaled,
+        "",
+        "Targets:",
+        "",
+        *[f"- {'PASS' if ok else 'FAIL'}: {what} ({value})" for what, ok, value in checks],
+    ]
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
