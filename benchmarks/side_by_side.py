@@ -116,6 +116,51 @@ def _render(data: Path, out: Path, schools: list[str] | None) -> tuple[float, in
     return seconds, reports, result["peak_mb"], result["first_s"]
 
 
+LEAK = r"""
+import json, sys, tempfile, warnings
+from pathlib import Path
+import psutil
+from plevaluate import render as r
+warnings.simplefilter("ignore")
+results, n_reports, schools = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+staging = Path(tempfile.mkdtemp())
+r._warm(None)
+kernel = psutil.Process(r._worker_kernel().provisioner.pid)
+worker = psutil.Process()
+samples = []
+for i in range(n_reports):
+    school = schools[i % len(schools)]
+    job = r.Job("school_report.ipynb", f"school-{i}", f"School {school}",
+                {"results": results, "data": "", "school_id": school}, school_id=school)
+    files, failure = r._execute(job, staging, ("html",), None)
+    assert failure is None, failure
+    for name in files:
+        (staging / name).unlink()
+    if i == 0 or (i + 1) % max(1, n_reports // 10) == 0:
+        samples.append((i + 1, kernel.memory_info().rss / 2**20, worker.memory_info().rss / 2**20))
+r.shutdown_workers()
+print(json.dumps(samples))
+"""
+
+
+def memory_over_reports(n_reports: int, tmp: Path) -> tuple[str, float]:
+    """One worker renders ``n_reports`` school reports of the sample in its warm kernel, one after another;
+    the kernel's and the worker's resident memory are read ten times along the way."""
+    results = tmp / "leak-results"
+    _step("evaluate", SAMPLE, results)
+    command = [sys.executable, "-c", LEAK, str(results), str(n_reports), ",".join(_school_ids(SAMPLE))]
+    samples = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+    (_, kernel_first, worker_first), (_, kernel_last, worker_last) = samples[1], samples[-1]
+    growth = (kernel_last - kernel_first) / kernel_first
+    line = (
+        f"one worker, {n_reports} school reports in one warm kernel: kernel "
+        + ", ".join(f"{k:.0f}" for _, k, _ in samples)
+        + f" MB (after report {', '.join(str(n) for n, _, _ in samples)}); worker {worker_first:.0f} -> "
+        f"{worker_last:.0f} MB"
+    )
+    return line, growth
+
+
 # ---- the naive loop ----
 
 
@@ -259,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render-size", type=int, default=40, help="district size for the side-by-side rounds")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the side-by-side comparison")
     parser.add_argument("--naive-reports", type=int, default=6, help="reports rendered by each naive loop")
+    parser.add_argument(
+        "--leak-reports", type=int, default=200, help="school reports rendered in one kernel to watch its memory"
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.md"), help="results table (Markdown)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -267,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         compared, ratios = side_by_side(args.render_size, args.rounds, args.naive_reports, tmp)
         scaled, found = scale(sizes, args.render_schools, args.render_max, tmp)
+        leak, growth = memory_over_reports(args.leak_reports, tmp) if args.leak_reports else ("", 0.0)
     checks = [
         ("rendering >= 10x faster per report than the naive computing loop", ratios["render vs naive computing loop"] >= 10,
          f"{ratios['render vs naive computing loop']:.1f}x"),
@@ -286,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
         checks.append(("evaluate 2,000 schools < 60 s", got["evaluate"] < 60, f"{got['evaluate']:.0f} s"))
         checks.append(("load + evaluate + save of 2,000 schools < 4 GB", got["peak_mb"] < 4096,
                        f"{got['peak_mb'] / 1024:.1f} GB"))  # fmt: skip
+    if leak:
+        checks.append(
+            ("memory flat over a run of reports (kernel grows < 10% after its second reading)", growth < 0.10,
+             f"{growth:+.0%}")
+        )  # fmt: skip
     if 200 in found and 2000 in found:
         growth = found[2000]["evaluate"] / found[200]["evaluate"]
         checks.append(("evaluate grows linearly (200 -> 2,000 schools: <= 12x)", growth <= 12, f"{growth:.1f}x"))
@@ -307,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | --- | --- | --- | --- | --- |",
         *scaled,
         "",
+        *([f"Memory over a run: {leak}.", ""] if leak else []),
         "Targets:",
         "",
         *[f"- {'PASS' if ok else 'FAIL'}: {what} ({value})" for what, ok, value in checks],

@@ -160,16 +160,16 @@ def allocate(lines: pd.DataFrame, educators: pd.DataFrame, schools: pd.DataFrame
             [local, shared.assign(allocated=False, rule="district-level, not allocated")], ignore_index=True
         )
     weights = counts / counts.sum()
-    parts = []
-    for school, weight in weights.items():
-        part = shared.copy()
-        part["school_id"] = school
-        for column in ("amount", "charged", "hours"):
-            part[column] = part[column] * weight
-        part["allocated"] = True
-        part["rule"] = "district-level line shared in proportion to participating educators"
-        parts.append(part)
-    return pd.concat([local, *parts], ignore_index=True)
+    # every shared line once per school, school after school, in one step (not one copy of the lines per school)
+    n_lines, n_schools = len(shared), len(weights)
+    parts = shared.iloc[np.tile(np.arange(n_lines), n_schools)].reset_index(drop=True)
+    parts["school_id"] = pd.array(np.repeat(weights.index.to_numpy(), n_lines), dtype=shared["school_id"].dtype)
+    weight = np.repeat(weights.to_numpy(), n_lines)
+    for column in ("amount", "charged", "hours"):
+        parts[column] = parts[column] * weight
+    parts["allocated"] = True
+    parts["rule"] = "district-level line shared in proportion to participating educators"
+    return pd.concat([local, parts], ignore_index=True)
 
 
 def cost_totals(lines: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -314,17 +314,21 @@ def evaluate_cost(
             post = post[post["period"] == "post"]
         students = post.groupby("school_id")["student_id"].nunique()
     program = district.schools.loc[district.schools["group"] == "participant", "school_id"].tolist()
+    # each school's sums in one grouped pass over the lines (not one scan of every line per school)
+    cost_of = lines.groupby("school_id")["charged"].sum()
+    people_of = participants.groupby("school_id").size()
+    hours_of = hours.groupby("school_id")["hours"].sum()
     school_rows = []
     for school in program:
-        cost = float(lines.loc[lines["school_id"] == school, "charged"].sum())
-        n_people = int((participants["school_id"] == school).sum())
+        cost = float(cost_of.get(school, 0.0))
+        n_people = int(people_of.get(school, 0))
         n_students = int(students.get(school, 0)) if students is not None else np.nan
         school_rows.append(
             {
                 "school_id": school,
                 "cost": cost,
                 "participants": n_people,
-                "hours": float(hours.loc[hours["school_id"] == school, "hours"].sum()),
+                "hours": float(hours_of.get(school, 0.0)),
                 "students": n_students,
                 "cost_per_participant": cost / n_people if n_people else np.nan,
                 "cost_per_student": cost / n_students if n_students else np.nan,

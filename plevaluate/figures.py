@@ -21,7 +21,10 @@ __all__ = [
     "plain",
     "visible",
     "conditions_heatmap",
+    "alt_text",
+    "chart_data",
     "cost_chart",
+    "describe",
     "dose_response_chart",
     "funnel_chart",
     "implementation_chart",
@@ -60,6 +63,45 @@ def plain(text: object) -> str:
     """Untrusted text made safe for a matplotlib label: ``$`` would otherwise start mathtext; invisible
     characters are made visible (`visible`)."""
     return visible(text).replace("$", r"\$")
+
+
+def describe(fig: Figure, data: pd.DataFrame, main: str = "") -> Figure:
+    """Attach the numbers behind ``fig``, as a reader reads them (text cells, readable column names), so the
+    report can show them as a table under the chart: nothing is conveyed by the image alone (WCAG 1.1.1).
+    A group the chart does not show is a row that says so, never its values. ``main`` states the chart's
+    main numbers in words when its title does not (`alt_text` adds it)."""
+    fig.plevaluate_data = data.reset_index(drop=True)
+    fig.plevaluate_main = main
+    return fig
+
+
+def chart_data(fig: Figure) -> pd.DataFrame | None:
+    """The numbers behind a chart made here (`describe`), or None for a chart that says why it is empty."""
+    return getattr(fig, "plevaluate_data", None)
+
+
+def alt_text(fig: Figure) -> str:
+    """A chart's text alternative: its one-line takeaway (the title, which names the main number) and its
+    caption, as drawn, in one line.
+
+    >>> fig = _empty_figure("Answers item by item: too few respondents to show")
+    >>> alt_text(fig)
+    'Answers item by item: too few respondents to show'
+    """
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    titles = [suptitle] if suptitle else [t for ax in fig.axes[:1] for t in (ax.get_title("left"), ax.get_title())]
+    texts = [t.get_text() for t in fig.texts if t is not fig._suptitle]
+    main = getattr(fig, "plevaluate_main", "")
+    words = " ".join(" ".join(t.split()) for t in [*titles, main, *texts] if t and t.strip())
+    return words.replace(r"\$", "$")
+
+
+def _pct(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:.0%}"
+
+
+def _interval(low, high, fmt=_pct) -> str:
+    return "" if pd.isna(low) or pd.isna(high) else f"{fmt(low)} to {fmt(high)}"
 
 
 def _empty_figure(title: str) -> Figure:
@@ -143,7 +185,16 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
             fontsize=8,
         )
     fig.tight_layout()
-    return fig
+    text_of = (texts or {}).get
+    rows = [
+        {"item": visible(text_of(item, item)), **{f"{c:g}": _pct(wide.loc[item, c]) for c in categories},
+         "agree": _pct(agree[item]), "note": ""}
+        for item in wide.index[::-1]
+    ] + [
+        {"item": visible(text_of(item, item)), "note": "not shown: too few respondents, or protecting a smaller group"}
+        for item in hidden
+    ]  # fmt: skip
+    return describe(fig, pd.DataFrame(rows).fillna(""))
 
 
 def prepost_chart(pairs: pd.DataFrame, gains: pd.DataFrame, *, title: str = "") -> Figure:
@@ -169,7 +220,7 @@ def prepost_chart(pairs: pd.DataFrame, gains: pd.DataFrame, *, title: str = "") 
         # Too few educators: draw no scores at all, not only no effect size.
         ax.set_axis_off()
         ax.set_title(title or "Scores before and after: too few educators to show", loc="left")
-        return fig
+        return describe(fig, pd.DataFrame({"occasion": ["before", "after"], "note": "too few educators to show"}))
     sns.boxplot(
         long,
         x="score",
@@ -197,7 +248,21 @@ def prepost_chart(pairs: pd.DataFrame, gains: pd.DataFrame, *, title: str = "") 
     ax.set_title(title or heading, loc="left")
     fig.text(0.01, 0.01, caption, fontsize=8)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    return fig
+    quartiles = long.groupby("occasion", sort=False)["score"].describe()
+    return describe(
+        fig,
+        pd.DataFrame(
+            {
+                "occasion": quartiles.index,
+                "educators": quartiles["count"].map(lambda v: f"{v:.0f}"),
+                "lowest": quartiles["min"].map(lambda v: f"{v:g}"),
+                "25th percentile": quartiles["25%"].map(lambda v: f"{v:g}"),
+                "median": quartiles["50%"].map(lambda v: f"{v:g}"),
+                "75th percentile": quartiles["75%"].map(lambda v: f"{v:g}"),
+                "highest": quartiles["max"].map(lambda v: f"{v:g}"),
+            }
+        ),
+    )
 
 
 def conditions_heatmap(
@@ -247,7 +312,11 @@ def conditions_heatmap(
         title or f"Weakest conditions: {plain((names or {}).get(low, low))} (mean {means[low]:.1f} of 4)", loc="left"
     )
     fig.tight_layout()
-    return fig
+    table = labels.copy()
+    table.columns = [f"{structure}: {indicator.replace('_', ' ')}" for structure, indicator in labels.columns]
+    table.insert(0, "school", [visible((names or {}).get(s, s)) for s in labels.index])
+    table["mean of 4"] = [f"{m:.1f}" for m in means]
+    return describe(fig, table)
 
 
 def implementation_chart(
@@ -325,7 +394,23 @@ def implementation_chart(
         fontsize=8,
     )
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
-    return fig
+    return describe(fig, _by_month(schools, district, months, names))
+
+
+def _by_month(schools: pd.DataFrame, district: pd.DataFrame, months: list, names: dict | None) -> pd.DataFrame:
+    """The implementation chart's numbers: a row per school (and all participant schools), a column per month."""
+
+    def cell(row) -> str:
+        if bool(row.get("suppressed", False)):
+            return "not shown"
+        return _pct(row["estimate"])
+
+    rows = [{"school": "all participant schools", **{r["month"]: _pct(r["estimate"]) for _, r in district.iterrows()}}]
+    for school, part in schools.groupby("school_id", sort=True):
+        rows.append(
+            {"school": visible((names or {}).get(school, school)), **{r["month"]: cell(r) for _, r in part.iterrows()}}
+        )
+    return pd.DataFrame(rows, columns=["school", *months]).fillna("")
 
 
 def funnel_chart(
@@ -417,7 +502,29 @@ def funnel_chart(
             fontsize=8,
         )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return fig
+
+    def name(school: str) -> str:  # a school's own report names only that school, as the chart does
+        if highlight is not None and school != highlight:
+            return "another school"
+        return visible((names or {}).get(school, school))
+
+    rows = [
+        {"school": name(r.school_id), "observations": f"{r.n:,.0f}", "practice seen": _pct(r.estimate),
+         "position": str(r.position)}
+        for r in shown.sort_values(["estimate", "n"], ascending=[False, False]).itertuples()
+    ]  # fmt: skip
+    if highlight is None:
+        rows += [{"school": name(s), "position": "not shown (too few educators observed, or protecting such a school)"}
+                 for s in hidden]  # fmt: skip
+    elif hidden:
+        rows.append({"school": f"{len(hidden)} other school(s)", "position": "not shown"})
+    mine = shown[shown["school_id"] == highlight] if highlight is not None else shown.iloc[0:0]
+    if len(mine):
+        main = f"(practice seen in {mine['estimate'].iloc[0]:.0%} of {mine['n'].iloc[0]:,.0f} observations)."
+    else:
+        main = f"({len(flagged)} of {len(shown)} schools shown are outside the 95% limits.)"
+    table = pd.DataFrame(rows, columns=["school", "observations", "practice seen", "position"]).fillna("")
+    return describe(fig, table, main)
 
 
 def dose_response_chart(
@@ -463,7 +570,13 @@ def dose_response_chart(
         )
     ax.set_title(title or heading, loc="left")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return fig
+    rows = [
+        {"PL hours attended": str(r["hours_band"]),
+         "practice seen": "too few to report" if bool(r["suppressed"]) else _pct(r["estimate"]),
+         "interval": "" if bool(r["suppressed"]) else _interval(r["ci_low"], r["ci_high"])}
+        for _, r in bands.iterrows()
+    ]  # fmt: skip
+    return describe(fig, pd.DataFrame(rows, columns=["PL hours attended", "practice seen", "interval"]))
 
 
 def interval_chart(
@@ -517,7 +630,33 @@ def interval_chart(
     if caption:
         fig.text(0.01, 0.01, textwrap.fill(caption, 120), fontsize=8)
     fig.tight_layout(rect=(0, 0.06 if caption else 0, 1, 1))
-    return fig
+    fmt = _pct if unit == "share" else (lambda v: f"{v:.2f}") if unit == "sd" else (lambda v: f"{v:+.1f}")
+    table = []
+    for i, r in rows.iterrows():
+        if shown.iloc[i]:
+            table.append(
+                {
+                    "group": visible(r[label]),
+                    "estimate": fmt(r["estimate"]),
+                    "interval": _interval(r["ci_low"], r["ci_high"], fmt),
+                }
+            )
+        else:
+            why = "not shown (protects a smaller group)" if protecting.iloc[i] else "too few people to report"
+            table.append({"group": visible(r[label]), "estimate": why, "interval": ""})
+    drawn = [(r["group"], r["estimate"], r["interval"]) for r, ok in zip(table, shown) if ok]
+    if len(drawn) == 1:
+        main = f"{drawn[0][0]}: {drawn[0][1]} ({drawn[0][2]})."
+    elif drawn:
+        values = rows.loc[shown, "estimate"]
+        top, bottom = rows.loc[values.idxmax()], rows.loc[values.idxmin()]
+        main = (
+            f"Highest: {visible(top[label])}, {fmt(top['estimate'])}; lowest: {visible(bottom[label])}, "
+            f"{fmt(bottom['estimate'])}."
+        )
+    else:
+        main = "No group has enough people to show."
+    return describe(fig, pd.DataFrame(table, columns=["group", "estimate", "interval"]), main)
 
 
 _CATEGORY_LABELS = {
@@ -565,4 +704,8 @@ def cost_chart(by_source_category: pd.DataFrame, *, title: str = "") -> Figure:
         loc="left",
     )
     fig.tight_layout()
-    return fig
+    table = wide.iloc[::-1].map(lambda v: f"${v:,.0f}")
+    table.columns = [_CATEGORY_LABELS.get(c, visible(c)) for c in table.columns]
+    table.insert(0, "funding source", [visible(s) for s in table.index])
+    table["total"] = [f"${v:,.0f}" for v in wide.iloc[::-1].sum(axis=1)]
+    return describe(fig, table)

@@ -243,6 +243,7 @@ def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | Non
     for cell in executed.cells:  # the kept notebook names the bundle beside it, not the staging folder it ran from
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.id = "injected-parameters"  # not papermill's random one: the same results give the same files
+            cell.metadata["slideshow"] = {"slide_type": "skip"}  # no empty first slide
             if job.parameters.get("results"):
                 cell.source = cell.source.replace(str(job.parameters["results"]), "results")
     written = []
@@ -581,8 +582,9 @@ def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:
     names = {p.name for p in summary.written}
     rows = []
     for job in jobs:
-        links = [
-            f'<a href="{html.escape(job.name + suffix)}">{label}</a>'
+        links = [  # short visible text; the accessible name says where each link goes (WCAG 2.4.4)
+            f'<a href="{html.escape(job.name + suffix)}" aria-label="{html.escape(visible(job.title))}, {label}">'
+            f"{label}</a>"
             for suffix, label in (
                 (".html", "HTML"),
                 (".pdf", "PDF"),
@@ -600,7 +602,8 @@ def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:
         "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}td{padding:4px 12px;"
         "border-bottom:1px solid #ddd}</style></head><body>"
         f"<h1>{program}: evaluation reports</h1><p>{html.escape(visible(ev.plan.get('school_year', '')))}</p>"
-        f"<table>{''.join(rows)}</table>"
+        "<table><thead><tr><th scope='col'>Report</th><th scope='col'>Files</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
         + (f"<h2>Failures</h2><ul>{failures}</ul>" if failures else "")
         + "<p><a href='results/manifest.json'>Result tables (CSV) and provenance</a></p></body></html>"
     )

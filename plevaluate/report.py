@@ -81,11 +81,15 @@ class Section:
 
     @property
     def html(self) -> str:
-        return "".join(getattr(part, "data", "") or "" for part in self.parts if hasattr(part, "data"))
+        return "".join(
+            part.html() if isinstance(part, Chart) else getattr(part, "data", "") or ""
+            for part in self.parts
+            if isinstance(part, Chart) or hasattr(part, "data")
+        )
 
     @property
     def figures(self) -> list:
-        return [part for part in self.parts if hasattr(part, "savefig")]
+        return [part for part in self.parts if isinstance(part, Chart)]
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -139,9 +143,49 @@ def _esc(value) -> str:
     return html.escape(figures.visible(value))
 
 
+class Chart:
+    """A chart as the report shows it: the PNG with a real text alternative (`figures.alt_text`: its one-line
+    takeaway and caption) and, under it, the numbers behind it as a table in a disclosure widget
+    (`figures.chart_data`), so a screen-reader user gets everything the image shows (WCAG 2.1, 1.1.1).
+    The figure is drawn once, when the chart is made, and closed."""
+
+    def __init__(self, fig) -> None:
+        import base64
+        import io
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", bbox_inches="tight", dpi=fig.dpi)
+        self.png = buffer.getvalue()
+        self.alt = figures.alt_text(fig)
+        self.numbers = figures.chart_data(fig)
+        self._encoded = base64.b64encode(self.png).decode("ascii")
+        plt.close(fig)
+
+    def _repr_html_(self) -> str:
+        return self.html(self._encoded)
+
+    def html(self, image: str = "") -> str:
+        """The chart's HTML; without ``image`` (base64 PNG) the image's source is left empty (for reading
+        the text, as `Section.html` does)."""
+        width, height = int.from_bytes(self.png[16:20], "big"), int.from_bytes(self.png[20:24], "big")
+        source = f"data:image/png;base64,{image}" if image else ""
+        tag = (
+            f'<img class="pl-chart-image" src="{source}" alt="{html.escape(self.alt)}" width="{width}" '
+            f'height="{height}">'
+        )
+        table = ""
+        if self.numbers is not None and len(self.numbers):
+            columns = {column: str(column) for column in self.numbers.columns}
+            table = (
+                '<details class="pl-chart-data"><summary>The numbers behind this chart</summary>'
+                + html_table(self.numbers.astype(str), columns)
+                + "</details>"
+            )
+        return f'<figure class="pl-chart">{tag}{table}</figure>'
+
+
 def _figure(fig) -> None:
-    _display(fig)
-    plt.close(fig)
+    _display(Chart(fig))
 
 
 @section
@@ -304,9 +348,8 @@ def html_table(
         dtype=object,
     )
     keys = {column: f"c{i}" for i, column in enumerate(columns)}
-    table = GT(data, id=table_id or f"pl-table-{next(_TABLE_IDS)}").cols_label(
-        cases={keys[column]: label for column, label in columns.items()}
-    )
+    table_id = table_id or f"pl-table-{next(_TABLE_IDS)}"
+    table = GT(data, id=table_id).cols_label(cases={keys[column]: label for column, label in columns.items()})
     if raw:
         table = table.fmt(str, columns=[keys[c] for c in columns if c in raw])  # formatted cells are kept as HTML
     aligned = [keys[c] for c in columns if c in numeric]
@@ -326,7 +369,11 @@ def html_table(
         data_row_padding="4px",
         container_padding_y="0px",
     )
-    return table.as_raw_html(inline_css=False)
+    # great_tables wraps the table in a box that scrolls sideways when the table is wider than the page:
+    # a keyboard user must be able to reach it to scroll it (WCAG 2.1.1), so it takes focus and is a named region
+    return table.as_raw_html(inline_css=False).replace(
+        f'<div id="{table_id}" ', f'<div id="{table_id}" tabindex="0" role="region" aria-label="table" ', 1
+    )
 
 
 def _missing(value) -> bool:
@@ -955,8 +1002,8 @@ def district_schools(ev: Evaluation) -> Section:
 @section
 def board_title(ev: Evaluation) -> Section:
     _html(
-        f"<h1>{_esc(ev.plan.get('program', ''))}</h1><h3>What the district's professional learning achieved, "
-        f"{_esc(ev.plan.get('school_year', ''))}</h3>"
+        f'<h1>{_esc(ev.plan.get("program", ""))}</h1><p class="pl-subtitle">What the district\'s professional '
+        f"learning achieved, {_esc(ev.plan.get('school_year', ''))}</p>"
     )
     _sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
@@ -968,8 +1015,15 @@ def board_chain(ev: Evaluation) -> Section:
 
 @section
 def board_charts(ev: Evaluation, which: str) -> Section:
-    """One headline chart: ``implementation``, ``conditions``, ``funnel`` or ``effect``."""
+    """One headline chart: ``implementation``, ``conditions``, ``funnel`` or ``effect``, under its slide's heading."""
     names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
+    headings = {
+        "implementation": "Classroom practice through the year",
+        "conditions": "Conditions for using it, school by school",
+        "funnel": "Schools compared, allowing for chance",
+        "effect": "Student outcomes",
+    }
+    _heading(headings.get(which, which))
     if which == "implementation" and ev.table(4, "rates") is not None:
         rates = ev.table(4, "rates")
         district = rates[rates["breakdown"] == "group+month"].copy()
@@ -991,7 +1045,12 @@ def board_charts(ev: Evaluation, which: str) -> Section:
             loc="left",
         )
         fig.tight_layout()
-        _figure(fig)
+        numbers = district.assign(
+            seen=district["estimate"].map(figures._pct),
+            interval=[figures._interval(lo, hi) for lo, hi in zip(district["ci_low"], district["ci_high"])],
+        )
+        numbers = numbers.pivot_table(index="month", columns="group", values="seen", aggfunc="first").reset_index()
+        _figure(figures.describe(fig, numbers.rename(columns=lambda c: f"{c} schools" if c != "month" else c)))
     elif which == "conditions" and ev.table(3, "matrix") is not None:
         matrix = ev.table(3, "matrix")
         _figure(
@@ -1003,14 +1062,14 @@ def board_charts(ev: Evaluation, which: str) -> Section:
         main = _measure_rows(ev.table(5, "sensitivity"), "hedges_g").iloc[[0]]
         rows = main.assign(label="Students in program schools")
         target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
-        _figure(
-            figures.interval_chart(
-                rows,
-                unit="sd",
-                reference=target,
-                title=f"Difference in student scores, in standard deviations ({_ci(ev)} interval)",
+        g = rows.iloc[0]
+        title = f"Difference in student scores, in standard deviations ({_ci(ev)} interval)"
+        if pd.notna(g["estimate"]) and not bool(g.get("suppressed", False)):
+            title = (
+                f"Students in program schools scored {g['estimate']:+.2f} SD against similar students "
+                f"({_ci(ev)} interval {g['ci_low']:+.2f} to {g['ci_high']:+.2f})"
             )
-        )
+        _figure(figures.interval_chart(rows, unit="sd", reference=target, title=title))
 
 
 @section
