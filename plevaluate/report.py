@@ -164,6 +164,9 @@ class Chart:
     def _repr_html_(self) -> str:
         return self.html(self._encoded)
 
+    def __repr__(self) -> str:  # the notebook's text/plain output: the text alternative, the same on every run
+        return f"Chart: {self.alt}"
+
     def html(self, image: str = "") -> str:
         """The chart's HTML; without ``image`` (base64 PNG) the image's source is left empty (for reading
         the text, as `Section.html` does)."""
