@@ -194,7 +194,7 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
         {"item": visible(text_of(item, item)), "note": "not shown: too few respondents, or protecting a smaller group"}
         for item in hidden
     ]  # fmt: skip
-    return describe(fig, pd.DataFrame(rows).fillna(""))
+    return describe(fig, pd.DataFrame(rows, dtype=object).fillna(""))
 
 
 def prepost_chart(pairs: pd.DataFrame, gains: pd.DataFrame, *, title: str = "") -> Figure:
@@ -410,7 +410,7 @@ def _by_month(schools: pd.DataFrame, district: pd.DataFrame, months: list, names
         rows.append(
             {"school": visible((names or {}).get(school, school)), **{r["month"]: cell(r) for _, r in part.iterrows()}}
         )
-    return pd.DataFrame(rows, columns=["school", *months]).fillna("")
+    return pd.DataFrame(rows, columns=["school", *months], dtype=object).fillna("")
 
 
 def funnel_chart(
@@ -523,7 +523,7 @@ def funnel_chart(
         main = f"(practice seen in {mine['estimate'].iloc[0]:.0%} of {mine['n'].iloc[0]:,.0f} observations)."
     else:
         main = f"({len(flagged)} of {len(shown)} schools shown are outside the 95% limits.)"
-    table = pd.DataFrame(rows, columns=["school", "observations", "practice seen", "position"]).fillna("")
+    table = pd.DataFrame(rows, columns=["school", "observations", "practice seen", "position"], dtype=object).fillna("")
     return describe(fig, table, main)
 
 
