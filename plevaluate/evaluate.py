@@ -151,9 +151,8 @@ class Evaluation:
             for name, frame in result.tables.items():
                 entry["tables"][name] = _write(frame, staging / f"level{number}_{name}.csv")
             manifest["levels"][str(number)] = entry
-        (staging / MANIFEST).write_text(
-            json.dumps(_jsonable(manifest), indent=1)
-        )  # the plan keeps its own order, as a fresh evaluation shows it
+        # keys in their own order, not sorted: a report from saved results lists the plan as a fresh evaluation does
+        (staging / MANIFEST).write_text(json.dumps(_jsonable(manifest), indent=1))
         if folder.exists():
             old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
             folder.rename(old)

@@ -23,6 +23,8 @@ __all__ = [
     "conditions_heatmap",
     "alt_text",
     "chart_data",
+    "interval",
+    "number",
     "cost_chart",
     "describe",
     "dose_response_chart",
@@ -96,12 +98,39 @@ def alt_text(fig: Figure) -> str:
     return words.replace(r"\$", "$")
 
 
+def number(value, unit: str) -> str:
+    """A value as every report shows it: ``share`` 42%, ``sd`` 0.31 SD, ``rating`` 2.5, ``points`` +1.2,
+    ``odds`` x1.45, ``dollars`` $1,200; blank when missing.
+
+    >>> number(0.416, "share"), number(0.3149, "sd"), number(None, "share")
+    ('42%', '0.31 SD', '')
+    """
+    if value is None or pd.isna(value):
+        return ""
+    if unit == "share":
+        return f"{value:.0%}"
+    if unit == "sd":
+        return f"{value:.2f} SD"
+    if unit == "rating":
+        return f"{value:.1f}"
+    if unit == "points":
+        return f"{value:+.1f}"
+    if unit == "odds":
+        return f"x{value:.2f}"
+    if unit == "dollars":
+        return f"${value:,.0f}"
+    return f"{value:.2f}"
+
+
+def interval(low, high, unit: str) -> str:
+    """An interval in the unit's words (`number`): ``44% to 75%``; blank when either end is missing."""
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return ""
+    return f"{number(low, unit)} to {number(high, unit)}"
+
+
 def _pct(value) -> str:
-    return "" if value is None or pd.isna(value) else f"{value:.0%}"
-
-
-def _interval(low, high, fmt=_pct) -> str:
-    return "" if pd.isna(low) or pd.isna(high) else f"{fmt(low)} to {fmt(high)}"
+    return number(value, "share")
 
 
 def _empty_figure(title: str) -> Figure:
@@ -573,7 +602,7 @@ def dose_response_chart(
     rows = [
         {"PL hours attended": str(r["hours_band"]),
          "practice seen": "too few to report" if bool(r["suppressed"]) else _pct(r["estimate"]),
-         "interval": "" if bool(r["suppressed"]) else _interval(r["ci_low"], r["ci_high"])}
+         "interval": "" if bool(r["suppressed"]) else interval(r["ci_low"], r["ci_high"], "share")}
         for _, r in bands.iterrows()
     ]  # fmt: skip
     return describe(fig, pd.DataFrame(rows, columns=["PL hours attended", "practice seen", "interval"]))
@@ -630,7 +659,10 @@ def interval_chart(
     if caption:
         fig.text(0.01, 0.01, textwrap.fill(caption, 120), fontsize=8)
     fig.tight_layout(rect=(0, 0.06 if caption else 0, 1, 1))
-    fmt = _pct if unit == "share" else (lambda v: f"{v:.2f}") if unit == "sd" else (lambda v: f"{v:+.1f}")
+
+    def fmt(value) -> str:
+        return number(value, unit)
+
     table = []
     for i, r in rows.iterrows():
         if shown.iloc[i]:
@@ -638,7 +670,7 @@ def interval_chart(
                 {
                     "group": visible(r[label]),
                     "estimate": fmt(r["estimate"]),
-                    "interval": _interval(r["ci_low"], r["ci_high"], fmt),
+                    "interval": interval(r["ci_low"], r["ci_high"], unit),
                 }
             )
         else:

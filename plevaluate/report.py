@@ -274,28 +274,8 @@ def open_results(results: str = "", data: str = "") -> Evaluation:
 # ---- formatting ----
 
 
-def _fmt(value, unit: str) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    if unit == "share":
-        return f"{value:.0%}"
-    if unit == "sd":
-        return f"{value:.2f} SD"
-    if unit == "rating":
-        return f"{value:.1f}"
-    if unit == "points":
-        return f"{value:+.1f}"
-    if unit == "odds":
-        return f"x{value:.2f}"
-    if unit == "dollars":
-        return f"${value:,.0f}"
-    return f"{value:.2f}"
-
-
-def _interval(low, high, unit: str) -> str:
-    if low is None or high is None or pd.isna(low) or pd.isna(high):
-        return ""
-    return f"{_fmt(low, unit)} to {_fmt(high, unit)}"
+_fmt = figures.number  # one home for how a value is written, shared with the charts' tables
+_interval = figures.interval
 
 
 _BADGE = {"met": "pl-met", "not met": "pl-not-met", "not conclusive": "pl-not-conclusive"}
@@ -1048,10 +1028,7 @@ def board_charts(ev: Evaluation, which: str) -> Section:
             loc="left",
         )
         fig.tight_layout()
-        numbers = district.assign(
-            seen=district["estimate"].map(figures._pct),
-            interval=[figures._interval(lo, hi) for lo, hi in zip(district["ci_low"], district["ci_high"])],
-        )
+        numbers = district.assign(seen=[_fmt(v, "share") for v in district["estimate"]])
         numbers = numbers.pivot_table(index="month", columns="group", values="seen", aggfunc="first").reset_index()
         _figure(figures.describe(fig, numbers.rename(columns=lambda c: f"{c} schools" if c != "month" else c)))
     elif which == "conditions" and ev.table(3, "matrix") is not None:
