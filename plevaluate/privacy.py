@@ -118,22 +118,30 @@ def complementary_suppress(
     if "suppressed" not in out or not out["suppressed"].any():
         return out
     keys = list(within)
-    grouper = keys[0] if len(keys) == 1 else keys
-    parts = out.groupby(grouper, dropna=False, sort=False).groups.values() if keys else [out.index]
-    for index in parts:
-        part = out.loc[index]
-        hidden = part["suppressed"].astype(bool)
-        if not hidden.any() or hidden.all():
+    group = (
+        out.groupby(keys[0] if len(keys) == 1 else keys, dropna=False, sort=False).ngroup().to_numpy()
+        if keys
+        else np.zeros(len(out), dtype=np.int64)
+    )
+    hidden = out["suppressed"].astype(bool).to_numpy().copy()
+    size = out[n].astype(float).to_numpy()
+    count = np.bincount(group, weights=hidden, minlength=group.max() + 1).astype(int)
+    rows = np.bincount(group, minlength=group.max() + 1)
+    covered = np.bincount(group, weights=np.where(hidden, np.nan_to_num(size), 0.0), minlength=group.max() + 1)
+    open_ = (count > 0) & (count < rows)
+    # the shown rows of groups with a hidden row, smallest first (missing sizes last, ties in table order)
+    shown = np.flatnonzero(~hidden & open_[group])
+    order = shown[np.lexsort((shown, np.nan_to_num(size[shown], nan=np.inf), np.isnan(size[shown]), group[shown]))]
+    added = np.zeros(len(out), dtype=bool)
+    for row in order:
+        g = group[row]
+        if count[g] >= 2 and covered[g] >= min_n:
             continue
-        covered = float(part.loc[hidden, n].fillna(0).sum())
-        count = int(hidden.sum())
-        for row in part.loc[~hidden].sort_values(n, kind="stable").index:
-            if count >= 2 and covered >= min_n:
-                break
-            out.loc[row, "suppressed"] = True
-            out.loc[row, "complementary"] = True
-            covered += float(out.loc[row, n] or 0)
-            count += 1
+        added[row] = True
+        covered[g] += size[row]  # a row of unknown size leaves the coverage unknown (NaN): keep hiding
+        count[g] += 1
+    out["suppressed"] = hidden | added
+    out["complementary"] = added
     flag = out["complementary"].to_numpy(dtype=bool)
     for column in columns:
         if column in out:
@@ -585,42 +593,88 @@ def close_linear_leaks(table: pd.DataFrame, equations: list[tuple[int, list[int]
 
     Each equation says ``total = sum(parts)``. With the shown rows known, a hidden row is determined
     exactly when its unit vector lies in the row space of the system over the hidden rows, that is,
-    when every vector of the system's null space is zero there. While any is, the smallest shown row
-    (fewest ``people``) of an equation it is in is hidden as well (complementary).
+    when every vector of the system's null space is zero there. The system splits into independent
+    blocks (hidden rows linked by the sums they share), each solved on its own. While a hidden row is
+    determined, one more shown row of the sums that determine it is hidden (complementary): the one
+    that opens fewest new leaks (sums in which it would be the only hidden row), then the smallest
+    (fewest ``people``). Choosing so closes a cycle of hidden cells (two months of two schools, say)
+    instead of starting a new leak elsewhere, which at hundreds of schools cascaded through the
+    whole table.
     """
     out = table.copy()
+    position = {label: p for p, label in enumerate(out.index)}
+    members = [
+        (np.array([position[t], *(position[i] for i in rows)]), np.array([-1.0, *([1.0] * len(rows))]))
+        for t, rows in equations
+    ]
+    sums_of: dict[int, list[int]] = {}
+    for k, (rows, _) in enumerate(members):
+        for p in rows:
+            sums_of.setdefault(int(p), []).append(k)
+    hidden = out["suppressed"].astype(bool).to_numpy().copy()
+    size = pd.to_numeric(out[people], errors="coerce").fillna(0.0).to_numpy(dtype=float)
     while True:
-        hidden = set(out.index[out["suppressed"].astype(bool)])
-        unknowns = sorted({i for total, rows in equations for i in (total, *rows) if i in hidden})
-        if not unknowns:
-            return out
-        column = {u: j for j, u in enumerate(unknowns)}
-        matrix = np.zeros((len(equations), len(unknowns)))
-        for k, (total, rows) in enumerate(equations):
-            for i in rows:
-                if i in column:
-                    matrix[k, column[i]] += 1.0
-            if total in column:
-                matrix[k, column[total]] -= 1.0
-        _, singular, vt = np.linalg.svd(matrix)
-        rank = int((singular > 1e-9).sum())
-        null = vt[rank:]
-        fixed = [u for u in unknowns if null.shape[0] == 0 or np.abs(null[:, column[u]]).max() < 1e-9]
-        fixed = [u for u in fixed if any(u == t or u in rows for t, rows in equations)]
-        if not fixed:
-            return out
-        u = fixed[0]
-        # the equations whose combination gives u: hide one more shown row in one of them
-        unit = np.zeros(len(unknowns))
-        unit[column[u]] = 1.0
-        weights = np.linalg.lstsq(matrix.T, unit, rcond=None)[0]
-        used = [k for k in range(len(equations)) if abs(weights[k]) > 1e-9]
-        candidates = {i for k in used for i in (equations[k][0], *equations[k][1])} - hidden
-        if not candidates:
-            return out  # every row of those sums is hidden already
-        pick = min(candidates, key=lambda i: (float(out.loc[i, people]) if pd.notna(out.loc[i, people]) else 0.0, i))
-        out.loc[pick, "suppressed"] = True
-        out.loc[pick, "complementary"] = True
+        picks: set[int] = set()
+        for block_sums, block_rows in _blocks(members, hidden):
+            column = {p: j for j, p in enumerate(block_rows)}
+            matrix = np.zeros((len(block_sums), len(block_rows)))
+            for r, k in enumerate(block_sums):
+                for p, coef in zip(*members[k]):
+                    if hidden[p]:
+                        matrix[r, column[int(p)]] += coef
+            _, singular, vt = np.linalg.svd(matrix)
+            null = vt[int((singular > 1e-9).sum()) :]
+            for p in block_rows:
+                if null.shape[0] and np.abs(null[:, column[p]]).max() >= 1e-9:
+                    continue  # not determined
+                unit = np.zeros(len(block_rows))
+                unit[column[p]] = 1.0
+                weights = np.linalg.lstsq(matrix.T, unit, rcond=None)[0]
+                used = [block_sums[r] for r in np.flatnonzero(np.abs(weights) > 1e-9)]
+                candidates = {int(q) for k in used for q in members[k][0] if not hidden[q]} - picks
+                if not candidates:
+                    continue  # every row of those sums is hidden already
+
+                def cost(q: int) -> tuple[int, float, int]:
+                    alone = sum(1 for k in sums_of[q] if not hidden[members[k][0]].any())
+                    return alone, size[q], q
+
+                picks.add(min(candidates, key=cost))
+        if not picks:
+            break
+        hidden[list(picks)] = True
+    added = hidden & ~out["suppressed"].astype(bool).to_numpy()
+    out["suppressed"] = hidden
+    out["complementary"] = out["complementary"].astype(bool).to_numpy() | added
+    return out
+
+
+def _blocks(members: list[tuple[np.ndarray, np.ndarray]], hidden: np.ndarray) -> list[tuple[list[int], list[int]]]:
+    """The sums with a hidden row, grouped into blocks that share no hidden row: (sums, hidden rows) per block."""
+    parent: dict[int, int] = {}
+
+    def root(p: int) -> int:
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    active = []
+    for k, (rows, _) in enumerate(members):
+        mine = [int(p) for p in rows[hidden[rows]]]
+        if not mine:
+            continue
+        active.append((k, mine[0]))
+        for p in mine:
+            parent.setdefault(p, p)
+        for p in mine[1:]:
+            parent[root(p)] = root(mine[0])
+    blocks: dict[int, tuple[list[int], list[int]]] = {}
+    for k, first in active:
+        blocks.setdefault(root(first), ([], []))[0].append(k)
+    for p in parent:
+        blocks[root(p)][1].append(p)
+    return [(sums, sorted(rows)) for sums, rows in blocks.values()]
 
 
 def _shown_dispersion(funnel: pd.DataFrame) -> pd.DataFrame:

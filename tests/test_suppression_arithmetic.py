@@ -169,3 +169,55 @@ def test_no_hidden_value_can_be_solved_for(sample_district, small, thin_months, 
         np.testing.assert_allclose(
             pooled["charged"].sum(), cost["schools"].set_index("school_id")["cost"][list(gone)].sum()
         )
+
+
+def _synthetic_rates(schools: int, seed: int) -> pd.DataFrame:
+    """A level-4 ``rates`` table of many schools in two groups (months, terms, years), its sums exact,
+    with small school-months and a few wholly hidden schools marked suppressed, as `publish_levels` hands
+    it to `close_linear_leaks`."""
+    rng = np.random.default_rng(seed)
+    months = [f"{y}-{m:02d}" for y, m in [(2025, 9), (2025, 10), (2025, 11), (2025, 12), (2026, 1)]] + [
+        f"2026-{m:02d}" for m in (2, 3, 4, 5)
+    ]
+    term_of = dict(zip(months, terms(pd.Series(pd.to_datetime([m + "-01" for m in months])))["term"]))
+    rows = []
+    for s in range(schools):
+        school, group = f"S{s:04d}", ("participant", "comparison")[s % 2]
+        whole = rng.random() < 0.03
+        for month in months:
+            n = int(rng.integers(8, 40))
+            rows.append(("school_id+month", group, school, month, None, n, whole or n < 10))
+    frame = pd.DataFrame(rows, columns=["breakdown", "group", "school_id", "month", "term", "n", "suppressed"])
+    frame["cell_term"] = frame["month"].map(term_of)
+    school_terms = frame.groupby(["group", "school_id", "cell_term"], as_index=False).agg(
+        n=("n", "sum"), suppressed=("suppressed", "all")
+    )
+    school_terms = school_terms.assign(breakdown="school_id+term", term=school_terms["cell_term"])
+    years = frame.groupby(["group", "school_id"], as_index=False).agg(n=("n", "sum"), suppressed=("suppressed", "all"))
+    groups = [
+        frame.groupby(["group", "month"], as_index=False)["n"].sum().assign(breakdown="group+month"),
+        school_terms.groupby(["group", "term"], as_index=False)["n"].sum().assign(breakdown="group+term"),
+        years.groupby("group", as_index=False)["n"].sum().assign(breakdown="group"),
+    ]
+    table = pd.concat([frame, school_terms, years.assign(breakdown="school_id"), *groups], ignore_index=True)
+    table = table.drop(columns="cell_term").astype({"month": object, "term": object, "school_id": object})
+    table["suppressed"] = table["suppressed"].fillna(False).astype(bool)
+    return table.assign(complementary=False, n_people=table["n"], estimate=0.5)
+
+
+def test_closing_leaks_at_hundreds_of_schools_hides_a_few_more_cells_not_a_cascade():
+    """At 200 schools the old rule (hide the smallest row of any sum that determines a hidden one, one
+    row at a time) kept opening new leaks: 76 hidden rows grew past 793 without finishing, and on this
+    table at 40 schools it hid 445 more rows to protect 24. Each new hidden row must now close a leak
+    without opening one elsewhere: about one more row for each small one (a partner in its term)."""
+    from plevaluate.privacy import close_linear_leaks, rate_totals
+
+    table = _synthetic_rates(120, seed=3)
+    primary = int(table["suppressed"].sum())
+    out = close_linear_leaks(table, rate_totals(table), people="n_people")
+    added = int(out["suppressed"].sum()) - primary
+    assert out.loc[table["suppressed"], "suppressed"].all()
+    assert (out["complementary"] == (out["suppressed"] & ~table["suppressed"])).all()
+    assert 0 < added <= 2 * primary, (primary, added)
+    equations, unknowns = _rate_equations(out, out["n"].astype(float).mask(out["suppressed"]))
+    assert not _determined(equations, unknowns)
