@@ -17,6 +17,8 @@ from matplotlib.figure import Figure
 from .contract import INVISIBLE, RATING_WORDS
 
 __all__ = [
+    "MANY",
+    "NAMED",
     "PALETTE",
     "plain",
     "visible",
@@ -47,6 +49,11 @@ PALETTE = {
     "purple": "#CC79A7",
     "grey": "#999999",
 }
+#: Beyond this many schools (or rows), a chart stops drawing one panel, line or row each: it draws the
+#: distribution and the schools that stand out, and its table ("the numbers behind this chart") keeps every row.
+MANY = 30
+#: At most this many schools are named on a chart (the furthest from the rest); the table names every one.
+NAMED = 8
 # Disagree (warm) to agree (cool), neutral grey in the middle: a diverging scale from the palette.
 _LIKERT = ["#D55E00", "#E69F00", "#BBBBBB", "#56B4E9", "#0072B2"]
 
@@ -310,16 +317,20 @@ def conditions_heatmap(
         school_id -> school name for the row labels.
     """
     wide = matrix.pivot_table(index="school_id", columns=["structure", "indicator_id"], values="rating")
+    means = wide.mean(axis=1)
+    wide = wide.loc[means.sort_values(kind="stable").index]  # weakest first: where support is needed comes first
+    means = means[wide.index]
     labels = wide.map(lambda v: "" if np.isnan(v) else f"{v:g}")
     if change is not None:
         delta = change.pivot_table(index="school_id", columns=["structure", "indicator_id"], values="change")
         delta = delta.reindex(index=wide.index, columns=wide.columns)
         labels = labels + delta.map(lambda d: "" if np.isnan(d) or d == 0 else f" ({d:+g})")
-    fig, ax = plt.subplots(figsize=(1.3 * wide.shape[1] + 3, 0.4 * wide.shape[0] + 1.8))
+    drawn = wide.iloc[:MANY]
+    fig, ax = plt.subplots(figsize=(1.3 * wide.shape[1] + 3, 0.4 * len(drawn) + 1.8))
     cmap = sns.light_palette(PALETTE["blue"], 4, as_cmap=True)
     sns.heatmap(
-        wide,
-        annot=labels,
+        drawn,
+        annot=labels.iloc[:MANY],
         fmt="",
         cmap=cmap,
         vmin=1,
@@ -331,16 +342,23 @@ def conditions_heatmap(
     )
     colourbar = ax.collections[0].colorbar
     colourbar.set_ticklabels([f"{k} {v}" for k, v in RATING_WORDS.items()])
-    ax.set_yticklabels([plain((names or {}).get(s, s)) for s in wide.index], rotation=0)
+    ax.set_yticklabels([textwrap.shorten(plain((names or {}).get(s, s)), 40) for s in drawn.index], rotation=0)
     ax.set_xticklabels([plain(i.replace("_", " ")) for _, i in wide.columns], rotation=20, ha="right")
     ax.set_xlabel("")
     ax.set_ylabel("")
-    means = wide.mean(axis=1)
-    low = means.idxmin()
-    ax.set_title(
-        title or f"Weakest conditions: {plain((names or {}).get(low, low))} (mean {means[low]:.1f} of 4)", loc="left"
-    )
-    fig.tight_layout()
+    low = means.index[0]
+    heading = f"Weakest conditions: {plain((names or {}).get(low, low))} (mean {means[low]:.1f} of 4)"
+    if len(wide) > len(drawn):
+        heading = (
+            f"The {len(drawn)} schools (of {len(wide)}) with the weakest conditions; weakest: "
+            f"{plain((names or {}).get(low, low))} (mean {means[low]:.1f} of 4)"
+        )
+    ax.set_title(textwrap.fill(title or heading, 90), loc="left")
+    if len(wide) > len(drawn):
+        fig.text(
+            0.01, 0.005, f"Every school's ratings are in the table below the chart ({len(wide)} schools).", fontsize=8
+        )
+    fig.tight_layout(rect=(0, 0.03 if len(wide) > len(drawn) else 0, 1, 1))
     table = labels.copy()
     table.columns = [f"{structure}: {indicator.replace('_', ' ')}" for structure, indicator in labels.columns]
     table.insert(0, "school", [visible((names or {}).get(s, s)) for s in labels.index])
@@ -355,8 +373,11 @@ def implementation_chart(
     names: dict | None = None,
     title: str = "",
     ci: str = "95%",
+    highlight: tuple[str, ...] | list[str] = (),
 ) -> Figure:
-    """Implementation over time: one small panel per school with the district line behind it.
+    """Implementation over time: one small panel per school with the district line behind it; beyond
+    `MANY` schools, one panel with the spread of the participant schools' monthly rates and the
+    ``highlight`` schools (at most `NAMED`) as lines of their own.
 
     Parameters
     ----------
@@ -368,12 +389,17 @@ def implementation_chart(
         The interval level in words, for the caption.
     target : float, optional
         The plan's level-4 target, drawn as a dashed line.
+    highlight : sequence of str, optional
+        Schools drawn as their own lines when there are too many schools for a panel each (the district
+        report passes the schools furthest below the funnel's limits).
     """
     schools = rates[rates["breakdown"] == "school_id+month"]
     district = rates[(rates["breakdown"] == "group+month") & (rates["group"] == "participant")].sort_values("month")
     ids = sorted(schools["school_id"].unique())
     if not ids:
         return _empty_figure(title or "Implementation by month: no classroom observations to show")
+    if len(ids) > MANY:
+        return _implementation_spread(rates, schools, district, target, names, title, ci, list(highlight)[:NAMED])
     columns = min(4, max(1, len(ids)))
     rows = int(np.ceil(len(ids) / columns))
     fig, axes = plt.subplots(
@@ -403,18 +429,7 @@ def implementation_chart(
     ticks = list(range(0, len(months), max(1, len(months) // 4)))
     for ax in axes[-1]:
         ax.set_xticks(ticks, [months[i] for i in ticks], rotation=30, fontsize=7)
-    shown = district.dropna(subset=["estimate"])
-    if title:
-        heading = title
-    elif len(shown) >= 2:
-        first, last = shown.iloc[0], shown.iloc[-1]
-        heading = (
-            f"Across participant schools the practice was seen in {first['estimate']:.0%} of visits in "
-            f"{first['month']} and {last['estimate']:.0%} in {last['month']}"
-        )
-    else:
-        heading = "Implementation of the practice by month"
-    fig.suptitle(textwrap.fill(heading, 110), x=0.01, ha="left", fontsize=11)
+    fig.suptitle(textwrap.fill(_implementation_heading(district, title), 110), x=0.01, ha="left", fontsize=11)
     fig.text(
         0.01,
         0.01,
@@ -424,6 +439,96 @@ def implementation_chart(
     )
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return describe(fig, _by_month(schools, district, months, names))
+
+
+def _implementation_heading(district: pd.DataFrame, title: str) -> str:
+    shown = district.dropna(subset=["estimate"])
+    if title:
+        return title
+    if len(shown) >= 2:
+        first, last = shown.iloc[0], shown.iloc[-1]
+        return (
+            f"Across participant schools the practice was seen in {first['estimate']:.0%} of visits in "
+            f"{first['month']} and {last['estimate']:.0%} in {last['month']}"
+        )
+    return "Implementation of the practice by month"
+
+
+def _implementation_spread(rates, schools, district, target, names, title, ci, highlight) -> Figure:
+    """`implementation_chart` for many schools: quantile bands of the participant schools shown each month."""
+    months = sorted(rates["month"].dropna().unique())
+    position = {m: i for i, m in enumerate(months)}
+    shown = schools[~schools["suppressed"].astype(bool) & schools["estimate"].notna()]
+    program = shown[shown["group"] == "participant"]
+    spread = (
+        program.groupby("month")["estimate"]
+        .quantile([0.1, 0.25, 0.5, 0.75, 0.9])
+        .unstack()
+        .reindex(months)
+        .rename(columns=lambda q: f"{q:.0%}")
+    )
+    counts = program.groupby("month")["school_id"].nunique().reindex(months).fillna(0).astype(int)
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    x = np.arange(len(months))
+    ax.fill_between(x, spread["10%"], spread["90%"], color=PALETTE["sky"], alpha=0.25, linewidth=0,
+                    label="middle 80% of participant schools")  # fmt: skip
+    ax.fill_between(x, spread["25%"], spread["75%"], color=PALETTE["sky"], alpha=0.5, linewidth=0,
+                    label="middle half")  # fmt: skip
+    ax.plot(x, spread["50%"], color=PALETTE["blue"], linewidth=1, linestyle=":", label="median school")
+    ax.plot(district["month"].map(position), district["estimate"], color=PALETTE["grey"], linewidth=2,
+            label="all participant schools' visits")  # fmt: skip
+    comparison = rates[(rates["breakdown"] == "group+month") & (rates["group"] == "comparison")].sort_values("month")
+    if len(comparison):
+        ax.plot(comparison["month"].map(position), comparison["estimate"], color=PALETTE["grey"], linewidth=1.2,
+                linestyle="--", label="comparison schools' visits")  # fmt: skip
+    colours = [PALETTE[c] for c in ("vermillion", "purple", "orange", "green", "blue")]
+    ends = []
+    for colour, school in zip(colours, highlight):
+        part = shown[shown["school_id"] == school].sort_values("month")
+        if part.empty:
+            continue
+        xs = part["month"].map(position).to_numpy()
+        ax.plot(xs, part["estimate"], color=colour, marker="o", markersize=3, linewidth=1.2)
+        ends.append((float(part["estimate"].iloc[-1]), xs[-1], colour, school))
+    for (y, end, colour, school), placed in zip(ends, _apart([e[0] for e in ends], gap=0.045)):
+        ax.annotate(textwrap.shorten(plain((names or {}).get(school, school)), 28), (end, y), xytext=(len(months) - 0.8, placed),
+                    textcoords="data", fontsize=7, color=colour, va="center",
+                    arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.5})  # fmt: skip
+    if target is not None:
+        ax.axhline(target, color=PALETTE["orange"], linestyle="--", linewidth=1, label="target")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(-0.3, len(months) - 0.3 + (2.2 if ends else 0))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_xticks(x, months, rotation=30, fontsize=8)
+    ax.legend(frameon=False, fontsize=7, loc="upper left", ncol=2)
+    ax.set_title(textwrap.fill(_implementation_heading(district, title), 90), loc="left", fontsize=11)
+    named = " Coloured: the schools furthest below the district's limits." if ends else ""
+    caption = (
+        f"{program['school_id'].nunique()} participant schools shown (months with too few educators observed "
+        f"are not). {ci} intervals and every school's months are in the table below the chart.{named}"
+    )
+    fig.text(0.01, 0.01, textwrap.fill(caption, 130), fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    by_month = _by_month(schools, district, months, names)
+    quantiles = [
+        {"school": f"participant schools: {q} of schools at or below", **{m: _pct(v) for m, v in spread[q].items()}}
+        for q in spread.columns
+    ]
+    quantiles.append({"school": "participant schools shown", **{m: str(c) for m, c in counts.items()}})
+    table = pd.concat([by_month.iloc[:1], pd.DataFrame(quantiles, dtype=object), by_month.iloc[1:]], ignore_index=True)
+    return describe(fig, table.fillna(""))
+
+
+def _apart(values: list[float], gap: float) -> list[float]:
+    """Label positions near ``values`` but at least ``gap`` apart (order kept), inside 0 to 1."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    placed = [0.0] * len(values)
+    floor = -np.inf
+    for i in order:
+        placed[i] = max(values[i], floor + gap)
+        floor = placed[i]
+    overflow = max(0.0, max(placed, default=0.0) - 0.98)
+    return [p - overflow for p in placed]
 
 
 def _by_month(schools: pd.DataFrame, district: pd.DataFrame, months: list, names: dict | None) -> pd.DataFrame:
@@ -476,28 +581,47 @@ def funnel_chart(
                 label=f"{'95%' if tag == '95' else '99.8%'} limits" if side == "low" else None,
             )
     outside = shown["position"] != "within"
-    ax.scatter(shown.loc[~outside, "n"], shown.loc[~outside, "estimate"], color=PALETTE["blue"], zorder=3)
+    dots = {"s": 36} if len(shown) <= 200 else {"s": 10, "alpha": 0.6}  # thousands of schools: small, see-through
+    ax.scatter(shown.loc[~outside, "n"], shown.loc[~outside, "estimate"], color=PALETTE["blue"], zorder=3, **dots)
     ax.scatter(
         shown.loc[outside, "n"],
         shown.loc[outside, "estimate"],
         color=PALETTE["vermillion"],
         zorder=3,
         label="outside the 95% limits",
+        **dots,
     )
-    labelled = shown["school_id"].eq(highlight) if highlight is not None else outside
-    for row in shown[labelled].itertuples():
-        ax.annotate(
-            plain((names or {}).get(row.school_id, row.school_id)),
-            (row.n, row.estimate),
-            fontsize=7,
-            xytext=(4, 3),
-            textcoords="offset points",
-        )
+    if highlight is not None:
+        labelled = shown["school_id"].eq(highlight)
+    else:  # the furthest outside are named on the chart; the table names every school
+        furthest = shown.loc[outside, "z"].astype(float).abs().sort_values(ascending=False, kind="stable")
+        labelled = shown.index.isin(furthest.index[:NAMED])
+    named = shown[labelled]
+    if highlight is None and len(named) > 3:  # numbered dots and a key beside the chart: names never overlap
+        named = named.assign(_z=named["z"].astype(float).abs()).sort_values("_z", ascending=False, kind="stable")
+        key = []
+        for k, row in enumerate(named.itertuples(), start=1):
+            away = (4, 2) if k % 2 else (-9, -9)  # neighbours' numbers on opposite sides
+            ax.annotate(str(k), (row.n, row.estimate), fontsize=7, xytext=away, textcoords="offset points")
+            key.append(f"{k}  {textwrap.shorten(plain((names or {}).get(row.school_id, row.school_id)), 34)}")
+        ax.text(1.02, 1.0, "\n".join(key), transform=ax.transAxes, va="top", fontsize=7)
+    else:
+        for row in named.itertuples():
+            ax.annotate(
+                plain((names or {}).get(row.school_id, row.school_id)),
+                (row.n, row.estimate),
+                fontsize=7,
+                xytext=(4, 3),
+                textcoords="offset points",
+            )
     ax.set_xlabel("observations in the school")
     ax.set_ylabel("practice seen")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_ylim(0, 1)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    if highlight is None and len(named) > 3:  # beside the chart, under the key: dots fill the corners
+        ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(1.0, 0.0))
+    else:
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
     flagged = shown.loc[outside, "school_id"].tolist()
     if highlight is not None and highlight in set(shown["school_id"]):
         mine = shown[shown["school_id"] == highlight]
@@ -512,13 +636,18 @@ def funnel_chart(
             if place
             else f"{len(flagged)} school(s) outside the 95% limits"
         )
+    elif len(flagged) > NAMED:
+        heading = (
+            f"{len(flagged)} of {len(shown)} schools are outside the 95% limits; the {NAMED} furthest are named "
+            "(every school is in the table below)"
+        )
     elif flagged:
         heading = f"Outside the 95% limits: {', '.join(plain((names or {}).get(s, s)) for s in flagged)}"
     else:
         heading = "Every school is within the range chance alone would produce"
     ax.set_title(textwrap.fill(title or heading, 70), loc="left")
     hidden = table.loc[table["suppressed"].astype(bool), "school_id"].tolist()
-    if hidden and highlight is None:
+    if hidden and highlight is None and len(hidden) <= NAMED:
         listed = ", ".join(plain((names or {}).get(s, s)) for s in hidden)
         fig.text(
             0.01, 0.01, f"Not shown (too few educators observed, or protecting such a school): {listed}", fontsize=8
@@ -527,7 +656,8 @@ def funnel_chart(
         fig.text(
             0.01,
             0.01,
-            f"{len(hidden)} school(s) not shown (too few educators observed, or protecting such a school)",
+            f"{len(hidden)} school(s) not shown (too few educators observed, or protecting such a school)"
+            + ("; listed in the table below" if highlight is None else ""),
             fontsize=8,
         )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
@@ -608,6 +738,32 @@ def dose_response_chart(
     return describe(fig, pd.DataFrame(rows, columns=["PL hours attended", "practice seen", "interval"]))
 
 
+def _extremes(rows: pd.DataFrame, always: pd.Series | None, caption: str) -> tuple[pd.DataFrame, str]:
+    """The rows `interval_chart` draws when there are more than `MANY`: ``always``, then the highest and
+    lowest estimates of the rest (in the rows' order), and a caption saying what was left to the table."""
+    keep = always.reset_index(drop=True).astype(bool) if always is not None else pd.Series(False, index=rows.index)
+    rest = rows.loc[~keep & _row_flags(rows)[1], "estimate"].astype(float)
+    each = max(1, (MANY - int(keep.sum())) // 2)
+    ordered = rest.sort_values(ascending=False, kind="stable")
+    chosen = keep | rows.index.isin(ordered.index[:each]) | rows.index.isin(ordered.index[-each:])
+    drawn = rows[chosen]
+    ranked = drawn.loc[~keep[chosen]].sort_values("estimate", ascending=False, kind="stable")
+    drawn = pd.concat([drawn[keep[chosen]], ranked], ignore_index=True)
+    left = len(rows) - len(drawn)
+    said = (
+        f"Drawn: the {each} highest and {each} lowest of {len(rest)}; {left} more (including any not shown "
+        "for privacy) are in the table below the chart."
+    )
+    return drawn, (caption + " " + said).strip()
+
+
+def _row_flags(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Which rows are hidden, which drawn (shown, with an estimate), and which hidden rows protect another."""
+    hidden = rows["suppressed"].astype(bool) if "suppressed" in rows else pd.Series(False, index=rows.index)
+    protecting = rows["complementary"].fillna(False).astype(bool) if "complementary" in rows else hidden & False
+    return hidden, ~hidden & rows["estimate"].notna(), protecting
+
+
 def interval_chart(
     rows: pd.DataFrame,
     *,
@@ -617,8 +773,12 @@ def interval_chart(
     reference_label: str = "target",
     title: str = "",
     caption: str = "",
+    always: pd.Series | None = None,
 ) -> Figure:
     """Estimates with their intervals as dots and whiskers, one line per row (hidden rows say why, never drawn).
+
+    Beyond `MANY` rows the chart draws the ``always`` rows (a boolean mask: the whole district, say) and
+    the highest and lowest of the rest, and says so; its table keeps every row.
 
     Parameters
     ----------
@@ -630,10 +790,12 @@ def interval_chart(
         A vertical line (the plan's target, or zero).
     """
     rows = rows.reset_index(drop=True)
+    every = rows
+    if len(rows) > MANY:
+        rows, caption = _extremes(rows, always, caption)
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.5))
     y = np.arange(len(rows))[::-1]
-    hidden = rows["suppressed"].astype(bool) if "suppressed" in rows else pd.Series(False, index=rows.index)
-    shown = ~hidden & rows["estimate"].notna()
+    hidden, shown, protecting = _row_flags(rows)
     est, low, high = rows["estimate"], rows["ci_low"].fillna(rows["estimate"]), rows["ci_high"].fillna(rows["estimate"])
     ax.errorbar(
         est[shown],
@@ -643,7 +805,6 @@ def interval_chart(
         color=PALETTE["blue"],
         capsize=3,
     )
-    protecting = rows["complementary"].fillna(False).astype(bool) if "complementary" in rows else hidden & False
     for yy, protects in zip(y[~shown.to_numpy()], protecting[~shown].to_numpy()):
         text = "not shown (protects a smaller group)" if protects else "too few people to report"
         ax.text(0.02, yy, text, transform=ax.get_yaxis_transform(), va="center", fontsize=8, color=PALETTE["grey"])
@@ -663,6 +824,8 @@ def interval_chart(
     def fmt(value) -> str:
         return number(value, unit)
 
+    rows = every
+    hidden, shown, protecting = _row_flags(rows)
     table = []
     for i, r in rows.iterrows():
         if shown.iloc[i]:

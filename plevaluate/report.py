@@ -811,6 +811,7 @@ def district_level2(ev: Evaluation) -> Section:
             title="Gains from pre to post in SD units, by group",
             caption="g_av: the mean gain divided by the average of the pre and post SDs "
             f"(Lakens 2013), with {_ci(ev)} intervals.",
+            always=g["breakdown"] != "school_id",  # with many schools: every role and band, the extreme schools
         )
     )
     effect = ev.table(2, "program_effect")
@@ -865,9 +866,14 @@ def district_level4(ev: Evaluation) -> Section:
     rates = ev.table(4, "rates")
     target = ev.plan.get("levels", {}).get("practice", {}).get("target")
     names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
-    _figure(figures.implementation_chart(rates, target=target, names=names, ci=_ci(ev)))
-    if ev.table(4, "funnel") is not None:
-        funnel = ev.table(4, "funnel")
+    funnel = ev.table(4, "funnel")
+    below = (
+        funnel[funnel["position"].astype(str).str.startswith("below")].sort_values("z", kind="stable")["school_id"]
+        if funnel is not None
+        else pd.Series(dtype=object)
+    )
+    _figure(figures.implementation_chart(rates, target=target, names=names, ci=_ci(ev), highlight=list(below)))
+    if funnel is not None:
         _figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=names))
         phi = funnel["phi"].dropna()
         if len(phi) and phi.iloc[0] > 1.5:

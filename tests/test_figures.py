@@ -115,3 +115,94 @@ def test_dose_response_chart(levels_3_4):
     fig = dose_response_chart(practice["dose_bands"], practice["dose_model"])
     assert any("per 10 more hours" in t.get_text() for t in fig.texts)
     assert fig.axes[0].get_title(loc="left").startswith("Teachers with more PL hours")
+
+
+def _district_of(schools: int, seed: int = 5):
+    """Published-shape level 3, 4 and 5 tables for a district of ``schools`` schools (synthetic values), some
+    hidden, so charts can be checked at 12, 200 and 2,000 schools without evaluating such a district."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    ids = [f"S{i:04d}" for i in range(schools)]
+    group = np.where(np.arange(schools) % 3 == 2, "comparison", "participant")
+    months = [f"2025-{m:02d}" for m in (9, 10, 11, 12)] + [f"2026-{m:02d}" for m in (1, 2, 3, 4, 5)]
+    rows = []
+    for school, g, level in zip(ids, group, rng.uniform(0.15, 0.8, schools)):
+        hidden = rng.random() < 0.02
+        for k, month in enumerate(months):
+            p = float(np.clip(level * (0.5 + k / 16) + rng.normal(0, 0.08), 0, 1))
+            rows.append(("school_id+month", g, school, month, p, p - 0.1, p + 0.1, hidden, hidden))
+    for g in ("participant", "comparison"):
+        for k, month in enumerate(months):
+            rows.append(("group+month", g, None, month, 0.2 + k * 0.05, 0.18 + k * 0.05, 0.22 + k * 0.05, False, False))
+    columns = [
+        "breakdown",
+        "group",
+        "school_id",
+        "month",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "suppressed",
+        "complementary",
+    ]
+    rates = pd.DataFrame(rows, columns=columns)
+    n = rng.integers(20, 120, schools)
+    estimate = rng.beta(5, 4, schools)
+    z = (estimate - 0.55) / np.sqrt(0.55 * 0.45 / n)
+    position = np.select(
+        [z > 3.09, z > 1.96, z < -3.09, z < -1.96], ["above 99.8%", "above 95%", "below 99.8%", "below 95%"], "within"
+    )
+    funnel = pd.DataFrame({"school_id": ids, "n": n, "estimate": estimate, "z": z, "position": position,
+                           "suppressed": rng.random(schools) < 0.02})  # fmt: skip
+    grid = np.arange(1, 130)
+    half = 1.96 * np.sqrt(0.55 * 0.45 / grid)
+    curve = pd.DataFrame({"n": grid, "p0": 0.55, "low_95": 0.55 - half, "high_95": 0.55 + half,
+                          "low_998": 0.55 - 1.6 * half, "high_998": 0.55 + 1.6 * half})  # fmt: skip
+    matrix = pd.DataFrame(
+        [
+            (s, st, i, float(rng.integers(1, 5)))
+            for s in ids
+            for st, i in (("time", "planning"), ("feedback", "cycles"))
+        ],
+        columns=["school_id", "structure", "indicator_id", "rating"],
+    )
+    ranking = pd.DataFrame({"label": ids, "estimate": rng.normal(0, 4, schools)})
+    ranking = ranking.assign(ci_low=ranking["estimate"] - 2, ci_high=ranking["estimate"] + 2)
+    return rates, funnel, curve, matrix, ranking
+
+
+@pytest.mark.parametrize("schools", [12, 200, 2000])
+def test_district_charts_stay_readable_at_any_number_of_schools(schools):
+    """Issue #19: at 2,000 schools the funnel's title listed 288 schools and the small multiples ran to a
+    thousand panels. Every district chart now has a bounded size and names at most `NAMED` schools; the
+    numbers behind it keep every school."""
+    from plevaluate.figures import MANY, NAMED, chart_data, interval_chart
+    from plevaluate.report import Chart
+
+    rates, funnel, curve, matrix, ranking = _district_of(schools)
+    names = {s: f"{s} Elementary" for s in funnel["school_id"]}
+    below = funnel[funnel["position"].str.startswith("below")].sort_values("z")["school_id"].tolist()
+    charts = {
+        "implementation": implementation_chart(rates, target=0.6, names=names, highlight=below),
+        "funnel": funnel_chart(funnel, curve, names=names),
+        "heatmap": conditions_heatmap(matrix, names=names),
+        "ranking": interval_chart(ranking.assign(label=ranking["label"].map(names)), unit="points", title="Schools"),
+    }
+    for what, fig in charts.items():
+        words = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+        words += [fig._suptitle.get_text()] if fig._suptitle else []
+        named = {s for s in names.values() if any(s in w for w in words)}
+        numbers = chart_data(fig)
+        chart = Chart(fig)
+        width, height = int.from_bytes(chart.png[16:20], "big"), int.from_bytes(chart.png[20:24], "big")
+        assert width <= 1300 and height <= 1800, (what, width, height)
+        # the funnel names at most NAMED schools outside its limits and at most NAMED hidden ones (then a count)
+        limit = {"implementation": NAMED if schools > MANY else schools, "funnel": 2 * NAMED}.get(what, MANY)
+        assert len(named) <= limit, (what, len(named))
+        listed = " ".join(numbers.astype(str).agg(" ".join, axis=1))
+        everyone = funnel["school_id"] if what != "funnel" else funnel.loc[~funnel["suppressed"], "school_id"]
+        assert all(names[s] in listed for s in everyone), what  # the table keeps every school
+        if schools > MANY and what != "funnel":
+            assert any(str(schools) in w or "table below" in w for w in words), what  # the chart says what it left out
