@@ -8,6 +8,7 @@ rows come from each level's ``headline`` (`plevaluate.registry`); this module kn
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -142,6 +143,26 @@ def hidden(row) -> str | None:
     return HIDDEN_STATUSES[1] if bool(row.get("complementary", False)) else HIDDEN_STATUSES[0]
 
 
+def school_rows(frame: pd.DataFrame, school_id: str) -> pd.DataFrame:
+    """The rows of ``frame`` about one school, in table order: ``frame[frame["school_id"] == school_id]``
+    through an index built once per table, so that asking for every school costs the table once, not
+    once per school (the chain of evidence asks for each school at each level)."""
+    key = id(frame)
+    entry = _BY_SCHOOL.get(key)
+    if entry is None or entry[0]() is not frame or entry[1] != len(frame):
+        entry = (
+            weakref.ref(frame, lambda _, k=key: _BY_SCHOOL.pop(k, None)),
+            len(frame),
+            frame.groupby("school_id", sort=False).indices,
+        )
+        _BY_SCHOOL[key] = entry
+    positions = entry[2].get(school_id)
+    return frame.iloc[positions] if positions is not None else frame.iloc[0:0]
+
+
+_BY_SCHOOL: dict[int, tuple] = {}
+
+
 def from_target(result: LevelResult, cell: Cell, table: str = "target") -> dict | None:
     """The headline of a level whose ``target`` table has a district row and one row per school
     (`plevaluate.results.target_status`; a table without ``breakdown`` is about the district only):
@@ -152,7 +173,7 @@ def from_target(result: LevelResult, cell: Cell, table: str = "target") -> dict 
     if cell.school_id is None:  # a table without breakdowns is about the district
         rows = frame[frame["breakdown"] == "district"] if "breakdown" in frame else frame
     else:
-        rows = frame[frame["school_id"] == cell.school_id]
+        rows = school_rows(frame, cell.school_id)
     if rows.empty:
         return None
     r = rows.iloc[0]
@@ -169,7 +190,7 @@ def evidence(level: Level, result: LevelResult | None, school_id: str | None, mi
     table = result.tables.get("coverage")
     if table is None:
         return level.evidence if "{" not in level.evidence else level.no_evidence
-    rows = table[table["breakdown"] == "district"] if school_id is None else table[table["school_id"] == school_id]
+    rows = table[table["breakdown"] == "district"] if school_id is None else school_rows(table, school_id)
     if rows.empty:
         return f"{level.no_evidence} at this school"
     r = rows.iloc[0]

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ._tidy import attended_hours, school_year
-from .chain import Cell, hidden
+from .chain import Cell, hidden, school_rows
 from .contract import District, in_program
 from .privacy import RULES
 from .results import Level, LevelResult, Note
@@ -410,7 +410,7 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
     if cell.school_id is None:
         return cell.row(result.meta.get("total", np.nan), status="reported", detail="reported")
     schools = result.tables.get("schools")
-    match = schools[schools["school_id"] == cell.school_id] if schools is not None else pd.DataFrame()
+    match = school_rows(schools, cell.school_id) if schools is not None else pd.DataFrame()
     if len(match) and hidden(match.iloc[0]):
         return cell.row(status=hidden(match.iloc[0]))
     total = float(match["cost"].iloc[0]) if len(match) else np.nan

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from ._tidy import coverage, latest_term, terms
-from .chain import Cell, judged
+from .chain import Cell, judged, school_rows
 from .contract import RATING_WORDS, District
 from .effects import wilson_interval
 from .privacy import RULES, UNSUPPRESSED, suppress
@@ -471,7 +471,7 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
             judged(status, 3, r["ci_low"], r["ci_high"]),
             r["n"],
         )
-    rows = table[table["school_id"] == cell.school_id]
+    rows = school_rows(table, cell.school_id)
     if rows.empty:
         return None
     r = rows.iloc[0]

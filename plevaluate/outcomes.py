@@ -31,7 +31,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from ._tidy import coverage
-from .chain import Cell, from_target, hidden
+from .chain import Cell, from_target, hidden, school_rows
 from .contract import District
 from .effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
 from .errors import StatisticalWarning
@@ -1310,7 +1310,7 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
             measure="students' scores against what prior scores predict",
             unit="points",
         )
-    r = schools[schools["school_id"] == cell.school_id].iloc[0]
+    r = school_rows(schools, cell.school_id).iloc[0]
     status = hidden(r)
     if status:
         return cell.row(status=status, measure="points above or below prediction", unit="points")
