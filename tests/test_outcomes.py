@@ -106,6 +106,29 @@ def test_mixed_model_matches_r_lme4():
     np.testing.assert_allclose(result.llf, -242.5214, atol=1e-3)
 
 
+def test_exact_reml_optimum_of_a_random_intercept_model_matches_r_lme4():
+    # The same lme4 fit as above (statsmodels' lme_r_results.py, REML, drf_0): the optimum's variance ratio is
+    # tau^2 / sigma^2 = 0.2524129 / 0.2733467 and its fixed effect -0.9887533. statsmodels' own optimizers, started
+    # from its default, return a degenerate fit on these data (an infinite likelihood) that fit_mixed sets aside.
+    import statsmodels.formula.api as smf
+
+    from plevaluate.outcomes import profile_reml
+
+    data = pd.read_csv(DATA / "lme00.csv")
+    model = smf.mixedlm("endog ~ 0 + exog_fe_0", data, groups=data["groups"], re_formula="1")
+    ratio, fixed = profile_reml(model)
+    np.testing.assert_allclose(ratio, 0.2524129 / 0.2733467, rtol=5e-4)
+    np.testing.assert_allclose(fixed[0], -0.9887533, atol=1e-6)
+    # a school variance of zero is found as zero (lme01: lme4 2.8e-14), not as a small positive number
+    data = pd.read_csv(DATA / "lme01.csv")
+    model = smf.mixedlm("endog ~ 0 + exog_fe_0", data, groups=data["groups"], re_formula="1")
+    assert profile_reml(model)[0] == 0.0
+    # a teacher variance component is not this model: statsmodels' optimizers are compared instead
+    model = smf.mixedlm("endog ~ 0 + exog_fe_0", data, groups=data["groups"], re_formula="1",
+                        vc_formula={"t": "0 + C(exog_fe_0 > 0)"})  # fmt: skip
+    assert profile_reml(model) is None
+
+
 def test_mixed_model_warns_when_the_school_variance_is_zero():
     # lme01.csv: R lme4 estimates the random-intercept variance at 2.8e-14 (cov_re_reml_drf_1): a degenerate fit.
     data = pd.read_csv(DATA / "lme01.csv")
