@@ -147,8 +147,10 @@ def analysis_sample(students: pd.DataFrame) -> pd.DataFrame:
 
 def _as_treatment(values: pd.Series, name: str) -> pd.Series:
     """0/1 from 0/1, 1.0/0.0, true/false (any case) or booleans; anything else is an error naming the value."""
-    text = values.astype("string").str.strip().str.lower()
-    mapped = text.map({"1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0})
+    codes, uniques = pd.factorize(values)  # each distinct value read once: the column has two or three
+    words = {"1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0}
+    meaning = np.array([words.get(str(u).strip().lower(), np.nan) for u in uniques] + [np.nan])
+    mapped = pd.Series(meaning[codes], index=values.index)  # code -1 (missing) reads the last entry: NaN
     bad = values.notna() & mapped.isna()
     if bad.any():
         raise ValueError(f"'{name}' must be 0/1 or true/false; found {values[bad].iloc[0]!r}")
@@ -633,7 +635,7 @@ def _check_groups(data: pd.DataFrame, treatment: str, cluster: str, students: pd
             stacklevel=3,
         )
     if outcome in students and cluster in students:
-        all_missing = students.groupby(cluster)[outcome].apply(lambda s: s.isna().all())
+        all_missing = students[outcome].isna().groupby(students[cluster]).all()
         empty = all_missing[all_missing].index.tolist()
         if empty:
             warnings.warn(
