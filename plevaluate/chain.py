@@ -143,21 +143,22 @@ def hidden(row) -> str | None:
     return HIDDEN_STATUSES[1] if bool(row.get("complementary", False)) else HIDDEN_STATUSES[0]
 
 
-def school_rows(frame: pd.DataFrame, school_id: str) -> pd.DataFrame:
-    """The rows of ``frame`` about one school, in table order: ``frame[frame["school_id"] == school_id]``
-    through an index built once per table, so that asking for every school costs the table once, not
-    once per school (the chain of evidence asks for each school at each level)."""
+def school_row(frame: pd.DataFrame, school_id: str) -> dict | None:
+    """The first row of ``frame`` about one school, as a dict (None when there is none): what
+    ``frame[frame["school_id"] == school_id].iloc[0]`` gives, from a lookup built once per table, so that
+    asking for every school costs the table once, not once per school (the chain of evidence asks for
+    each school at each level)."""
     key = id(frame)
     entry = _BY_SCHOOL.get(key)
     if entry is None or entry[0]() is not frame or entry[1] != len(frame):
+        first = frame[frame["school_id"].notna()].drop_duplicates("school_id", keep="first")
         entry = (
             weakref.ref(frame, lambda _, k=key: _BY_SCHOOL.pop(k, None)),
             len(frame),
-            frame.groupby("school_id", sort=False).indices,
+            dict(zip(first["school_id"], first.to_dict("records"))),
         )
         _BY_SCHOOL[key] = entry
-    positions = entry[2].get(school_id)
-    return frame.iloc[positions] if positions is not None else frame.iloc[0:0]
+    return entry[2].get(school_id)
 
 
 _BY_SCHOOL: dict[int, tuple] = {}
@@ -172,11 +173,11 @@ def from_target(result: LevelResult, cell: Cell, table: str = "target") -> dict 
         return cell.row()
     if cell.school_id is None:  # a table without breakdowns is about the district
         rows = frame[frame["breakdown"] == "district"] if "breakdown" in frame else frame
+        r = rows.iloc[0] if len(rows) else None
     else:
-        rows = school_rows(frame, cell.school_id)
-    if rows.empty:
+        r = school_row(frame, cell.school_id)
+    if r is None:
         return None
-    r = rows.iloc[0]
     n = r.get("n_people", r.get("n", np.nan))
     status = _status(str(r["status"]))
     low, high = r.get("ci_low", np.nan), r.get("ci_high", np.nan)
@@ -190,10 +191,13 @@ def evidence(level: Level, result: LevelResult | None, school_id: str | None, mi
     table = result.tables.get("coverage")
     if table is None:
         return level.evidence if "{" not in level.evidence else level.no_evidence
-    rows = table[table["breakdown"] == "district"] if school_id is None else school_rows(table, school_id)
-    if rows.empty:
+    if school_id is None:
+        rows = table[table["breakdown"] == "district"]
+        r = rows.iloc[0] if len(rows) else None
+    else:
+        r = school_row(table, school_id)
+    if r is None:
         return f"{level.no_evidence} at this school"
-    r = rows.iloc[0]
     if bool(r.get("suppressed", False)) and bool(r.get("complementary", False)):
         return level.evidence_hidden
     people = format_n(r["n_people"], min_n) if pd.notna(r["n_people"]) else f"<{min_n}"

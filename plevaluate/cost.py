@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ._tidy import attended_hours, school_year
-from .chain import Cell, hidden, school_rows
+from .chain import Cell, hidden, school_row
 from .contract import District, in_program
 from .privacy import RULES
 from .results import Level, LevelResult, Note
@@ -318,12 +318,12 @@ def evaluate_cost(
     cost_of = lines.groupby("school_id")["charged"].sum()
     people_of = participants.groupby("school_id").size()
     hours_of = hours.groupby("school_id")["hours"].sum()
-    school_rows = []
+    school_row = []
     for school in program:
         cost = float(cost_of.get(school, 0.0))
         n_people = int(people_of.get(school, 0))
         n_students = int(students.get(school, 0)) if students is not None else np.nan
-        school_rows.append(
+        school_row.append(
             {
                 "school_id": school,
                 "cost": cost,
@@ -344,7 +344,7 @@ def evaluate_cost(
                 )
             )
     schools = pd.DataFrame(
-        school_rows,
+        school_row,
         columns=["school_id", "cost", "participants", "hours", "students", "cost_per_participant", "cost_per_student"],
     )
     # cost per participant reveals the number of participants: privacy.publish_levels hides it below min_n
@@ -410,10 +410,10 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
     if cell.school_id is None:
         return cell.row(result.meta.get("total", np.nan), status="reported", detail="reported")
     schools = result.tables.get("schools")
-    match = school_rows(schools, cell.school_id) if schools is not None else pd.DataFrame()
-    if len(match) and hidden(match.iloc[0]):
-        return cell.row(status=hidden(match.iloc[0]))
-    total = float(match["cost"].iloc[0]) if len(match) else np.nan
+    match = school_row(schools, cell.school_id) if schools is not None else None
+    if match is not None and hidden(match):
+        return cell.row(status=hidden(match))
+    total = float(match["cost"]) if match is not None else np.nan
     return cell.row(total, status="reported", detail="district-level lines shared by participating educators")
 
 

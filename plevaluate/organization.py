@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from ._tidy import coverage, latest_term, terms
-from .chain import Cell, judged, school_rows
+from .chain import Cell, judged, school_row
 from .contract import RATING_WORDS, District
 from .effects import wilson_interval
 from .privacy import RULES, UNSUPPRESSED, suppress
@@ -471,10 +471,9 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
             judged(status, 3, r["ci_low"], r["ci_high"]),
             r["n"],
         )
-    rows = school_rows(table, cell.school_id)
-    if rows.empty:
+    r = school_row(table, cell.school_id)
+    if r is None:
         return None
-    r = rows.iloc[0]
     at_least = cell.plan.get("levels", {}).get("organization", {}).get("rating_at_least", 3)
     status = "met" if bool(r["at_least"]) else "not met"
     label = RATING_WORDS.get(int(at_least), f"{at_least:g}")

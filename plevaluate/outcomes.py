@@ -31,7 +31,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from ._tidy import coverage
-from .chain import Cell, from_target, hidden, school_rows
+from .chain import Cell, from_target, hidden, school_row
 from .contract import District
 from .effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
 from .errors import StatisticalWarning
@@ -1396,14 +1396,14 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
             return cell.row(status="not yet measured", detail="no comparison group: the effect cannot be estimated")
         return from_target(result, cell)
     schools = result.tables.get("schools")
-    if cell.comparison or schools is None or cell.school_id not in set(schools["school_id"]):
+    r = school_row(schools, cell.school_id) if schools is not None and not cell.comparison else None
+    if r is None:
         return cell.row(
             status="not applicable",
             detail="comparison school" if cell.comparison else "not estimated",
             measure="students' scores against what prior scores predict",
             unit="points",
         )
-    r = school_rows(schools, cell.school_id).iloc[0]
     status = hidden(r)
     if status:
         return cell.row(status=status, measure="points above or below prediction", unit="points")

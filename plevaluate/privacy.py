@@ -561,27 +561,29 @@ def rate_totals(rates: pd.DataFrame) -> list[tuple[int, list[int]]]:
     months = frame["month"].dropna().unique()
     term_of = dict(zip(months, terms(pd.Series(pd.to_datetime([f"{m}-01" for m in months])))["term"]))
     frame["cell_term"] = frame["term"].where(frame["term"].notna(), frame["month"].map(term_of))
-    index = {}
+    parts: dict[tuple, list[int]] = {}  # (whose, which parts, key) -> the part rows, in table order
+    totals = []  # (total row, the key of its parts)
     for i, row in zip(frame.index, frame.itertuples(index=False)):
-        index.setdefault(row.breakdown, []).append((i, row))
-    equations = []
-
-    def parts(breakdown, test):
-        return [i for i, row in index.get(breakdown, []) if test(row)]
-
-    for i, row in index.get("group+month", []):
-        equations.append((i, parts("school_id+month", lambda r, g=row: r.group == g.group and r.month == g.month)))
-    for i, row in index.get("group+term", []):
-        equations.append((i, parts("school_id+term", lambda r, g=row: r.group == g.group and r.term == g.term)))
-    for i, row in index.get("group", []):
-        equations.append((i, parts("school_id", lambda r, g=row: r.group == g.group)))
-    for i, row in index.get("school_id+term", []):
-        equations.append(
-            (i, parts("school_id+month", lambda r, s=row: r.school_id == s.school_id and r.cell_term == s.term))
-        )
-    for i, row in index.get("school_id", []):
-        equations.append((i, parts("school_id+term", lambda r, s=row: r.school_id == s.school_id)))
-    return [(total, rows) for total, rows in equations if rows]
+        b = row.breakdown
+        if b == "school_id+month":
+            parts.setdefault(("group", "month", row.group, row.month), []).append(i)
+            parts.setdefault(("school", "month", row.school_id, row.cell_term), []).append(i)
+        elif b == "school_id+term":
+            parts.setdefault(("group", "term", row.group, row.term), []).append(i)
+            parts.setdefault(("school", "term", row.school_id), []).append(i)
+            totals.append((i, ("school", "month", row.school_id, row.term)))
+        elif b == "school_id":
+            parts.setdefault(("group", "school", row.group), []).append(i)
+            totals.append((i, ("school", "term", row.school_id)))
+        elif b == "group+month":
+            totals.append((i, ("group", "month", row.group, row.month)))
+        elif b == "group+term":
+            totals.append((i, ("group", "term", row.group, row.term)))
+        elif b == "group":
+            totals.append((i, ("group", "school", row.group)))
+    order = {"group+month": 0, "group+term": 1, "group": 2, "school_id+term": 3, "school_id": 4}
+    totals.sort(key=lambda t: order[frame.at[t[0], "breakdown"]])  # stable: table order within a kind
+    return [(total, parts[key]) for total, key in totals if parts.get(key)]
 
 
 #: Functions listing which rows of a table are sums of which (`Rule.totals`).
