@@ -71,6 +71,16 @@ else:
     district = plevaluate.load(data)
     seconds["load"] = time.perf_counter() - start
     if step == "evaluate":
+        import importlib
+        module = importlib.import_module("plevaluate.evaluate")
+        run_level = module._isolated
+        def timed(level, *args):  # each level's own time (evaluate runs them one after another)
+            begun = time.perf_counter()
+            try:
+                return run_level(level, *args)
+            finally:
+                seconds[f"level {level.number}"] = time.perf_counter() - begun
+        module._isolated = timed
         start = time.perf_counter()
         ev = evaluate(district)
         seconds["evaluate"] = time.perf_counter() - start
@@ -84,6 +94,58 @@ else:
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "peak_mb": peak}))
 """
+
+
+REPORTS = r"""
+import json, statistics, sys, tempfile, time, warnings
+from pathlib import Path
+warnings.simplefilter("ignore")
+from plevaluate import render as r
+from plevaluate.evaluate import Evaluation
+results, n_schools = sys.argv[1], int(sys.argv[2])
+ev = Evaluation.load(results)
+jobs = r.jobs_for(ev, Path(results), list(ev.schools["school_id"])[: n_schools + 1])
+staging = Path(tempfile.mkdtemp())
+start = time.perf_counter()
+r._warm(None)
+seconds = {"warm kernel": time.perf_counter() - start}
+school = [job for job in jobs if job.school_id]
+district = [job for job in jobs if not job.school_id]
+def run(job):
+    begun = time.perf_counter()
+    files, failure = r._execute(job, staging, ("html",), None)
+    assert failure is None, failure
+    return time.perf_counter() - begun
+seconds["first school report (reads the results)"] = run(school[0])
+times = [run(job) for job in school[1:]]
+seconds["school report"] = statistics.median(times)
+for job in district:
+    seconds[job.title] = run(job)
+r.shutdown_workers()
+print(json.dumps({"seconds": seconds}))
+"""
+
+
+def _reports(results: Path, schools: int) -> dict:
+    """Each report's own time in one warm kernel, over saved results: the first school report (which reads the
+    results), the median of ``schools`` more, and the district report, board summary and technical appendix."""
+    command = [sys.executable, "-c", REPORTS, str(results), str(schools)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=STEP_TIMEOUT[0])
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def slopes(found: dict, keys: list[str]) -> list[str]:
+    """Log-log slopes of each timed step between the smallest and largest size that measured it (1 = linear)."""
+    lines = []
+    for key in keys:
+        sizes = sorted(n for n, got in found.items() if got.get(key))
+        if len(sizes) < 2:
+            continue
+        low, high = sizes[0], sizes[-1]
+        slope = np.log(found[high][key] / found[low][key]) / np.log(high / low)
+        steps = ", ".join(f"{found[n][key]:.2f} s at {n:,}" for n in sizes)
+        lines.append(f"| {key} | {steps} | {slope:.2f} |")
+    return lines
 
 
 #: Seconds after which a step is stopped and reported as not finished (``--step-timeout``).
@@ -262,7 +324,9 @@ def scale(sizes: list[int], render_schools: int, render_max: int, tmp: Path) -> 
         else:  # the district report's charts still grow faster than the district (issue 19)
             rendered = f"not measured (above --render-max {render_max})"
         load_s = loaded["seconds"].get("load")
-        found[size] = {"load": load_s, "read_csv": baseline, **took, "peak_mb": evaluated["peak_mb"], "first": first}
+        reports = _reports(tmp / f"results-{size}", 3) if evaluated["finished"] else {}
+        found[size] = {"load": load_s, "read_csv": baseline, **took, **reports, "peak_mb": evaluated["peak_mb"],
+                       "first": first}  # fmt: skip
         cells = [
             f"{size:,}",
             f"{rows_in:,}",
@@ -394,6 +458,14 @@ def main(argv: list[str] | None = None) -> int:
     if 200 in found and 2000 in found and "evaluate" in found[200] and "evaluate" in found[2000]:
         scaling = found[2000]["evaluate"] / found[200]["evaluate"]
         checks.append(("evaluate grows linearly (200 -> 2,000 schools: <= 12x)", scaling <= 12, f"{scaling:.1f}x"))
+    report_keys = ["first school report (reads the results)", "school report", "District report", "Board summary",
+                   "Technical appendix"]  # fmt: skip
+    level_keys = sorted({k for got in found.values() for k in got if k.startswith("level ")})
+    grow = slopes(found, ["load", *level_keys, "evaluate", "publish", "save", *report_keys])
+    if "school report" in found.get(12, {}) and "school report" in found.get(max(found), {}) and max(found) > 12:
+        ratio = found[max(found)]["school report"] / found[12]["school report"]
+        checks.append((f"a school report's time flat from 12 to {max(found):,} schools (within 20%)", ratio <= 1.2,
+                       f"{ratio:.2f}x"))  # fmt: skip
     side = (
         []
         if not ratios
@@ -420,6 +492,19 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | --- | --- | --- | --- | --- | --- |",
         *scaled,
         "",
+        *(
+            [
+                "How each step grows with the district (log-log slope between the smallest and largest size; "
+                "1 is linear, 0 flat; reports timed one by one in a warm kernel over saved results):",
+                "",
+                "| step | seconds | slope |",
+                "| --- | --- | --- |",
+                *grow,
+                "",
+            ]
+            if grow
+            else []
+        ),
         *([f"Memory over a run: {leak}.", ""] if leak else []),
         "Targets:",
         "",
