@@ -21,13 +21,11 @@ over time (observations.csv, ``practice_observed`` 0/1). This module gives:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
 from scipy import stats
 
 from ._tidy import attended_hours, coverage, group_positions, latest_term, stack, terms
@@ -152,32 +150,93 @@ def implementation_rates(
     return suppress(table, min_n, n="n_people")
 
 
-def gee_logistic(data: pd.DataFrame, formula: str, *, groups: str = "educator_id"):
+@dataclass(frozen=True)
+class GEEFit:
+    """A GEE logistic fit: coefficients, their robust (sandwich) covariance, the working correlation."""
+
+    params: pd.Series
+    cov: pd.DataFrame
+    working_correlation: float
+    iterations: int
+
+    def cov_params(self) -> pd.DataFrame:
+        return self.cov
+
+    @property
+    def bse(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
+
+
+def gee_logistic(
+    data: pd.DataFrame, formula: str, *, groups: str = "educator_id", tol: float = 1e-10, maxiter: int = 100
+) -> GEEFit:
     """Fit a GEE logistic model with exchangeable working correlation within ``groups``.
 
-    Robust (sandwich) standard errors, as R ``gee(..., family=binomial, corstr="exchangeable")``;
-    checked against R gee's published output for statsmodels' ``gee_logistic_1`` data in the tests.
-
-    Returns
-    -------
-    statsmodels GEEResults
+    Robust (sandwich) standard errors, as R ``gee(..., family=binomial, corstr="exchangeable")`` and
+    statsmodels' ``GEE`` (Liang & Zeger 1986): the same estimating equations, Fisher scoring for the
+    coefficients alternating with statsmodels' moment estimator of the exchangeable correlation (its
+    ``Exchangeable.update``: within-group pairs of Pearson residuals over pairs minus parameters, scaled
+    by the residual variance over observations minus parameters). With an exchangeable correlation every
+    group's inverse working covariance has a closed form (``R^-1 = (I - c J) / (1 - rho)``,
+    ``c = rho / (1 - rho + n rho)``), so each iteration is a handful of sums over all observations and
+    over groups instead of statsmodels' loop over every educator (at 2,000 schools, 30,000 of them).
+    Checked against R gee's published output for statsmodels' ``gee_logistic_1`` data and against
+    statsmodels' GEE on the sample in the tests.
 
     Raises
     ------
     ValueError
-        When the outcome does not vary (every observation shows the practice, or none does), or
-        fewer than 2 groups are observed.
+        When the outcome does not vary (every observation shows the practice, or none does), fewer than
+        2 groups are observed, or the fit does not converge.
     """
+    import patsy
+    from scipy.special import expit
+
     outcome = formula.split("~")[0].strip()
     values = data[outcome].dropna()
     if values.nunique() < 2:
         raise ValueError(f"the trend cannot be modelled: every observation has {outcome} = {values.iloc[0]:g}")
     if data[groups].nunique() < 2:
         raise ValueError(f"a GEE needs observations of at least 2 {groups} values")
-    model = smf.gee(formula, groups, data, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)  # "the inverse of the Hessian" style notices
-        return model.fit()
+    plain = data.drop(columns=[groups]).assign(**{c: data[c].astype(float) for c in data if data[c].dtype == bool})
+    endog, exog = patsy.dmatrices(formula, plain, return_type="dataframe", NA_action="drop")
+    y, x = endog.iloc[:, 0].to_numpy(float), exog.to_numpy(float)
+    codes = pd.factorize(data.loc[exog.index, groups])[0]
+    count, p = np.bincount(codes).astype(float), x.shape[1]
+
+    def by_group(values: np.ndarray) -> np.ndarray:
+        if values.ndim == 1:
+            return np.bincount(codes, weights=values, minlength=len(count))
+        return np.column_stack([np.bincount(codes, weights=values[:, j], minlength=len(count)) for j in range(p)])
+
+    def pieces(beta: np.ndarray, rho: float):
+        mu = np.clip(expit(x @ beta), 1e-12, 1 - 1e-12)
+        sd = np.sqrt(mu * (1 - mu))
+        z, e = x * sd[:, None], (y - mu) / sd  # V^-1/2-scaled design (D = diag(mu(1-mu)) X) and Pearson residuals
+        c = rho / (1 - rho + count * rho)
+        zsum, esum = by_group(z), by_group(e)
+        bread = (z.T @ z - (zsum * c[:, None]).T @ zsum) / (1 - rho)
+        per_group = (by_group(z * e[:, None]) - zsum * (c * esum)[:, None]) / (1 - rho)  # each group's score
+        return bread, per_group, e
+
+    beta, rho, pairs = np.zeros(p), 0.0, float((count * (count - 1) / 2).sum())
+    for iteration in range(1, maxiter + 1):
+        bread, per_group, _ = pieces(beta, rho)
+        score = per_group.sum(axis=0)
+        beta = beta + np.linalg.solve(bread, score)
+        _, _, e = pieces(beta, rho)  # the correlation at the new coefficients (statsmodels' order)
+        scale = float(e @ e) / (len(y) - p)
+        within = float(((by_group(e) ** 2 - by_group(e * e)) / 2).sum()) / scale
+        rho = within / (pairs - p) if pairs > p else 0.0
+        if np.sqrt(float(score @ score)) < tol and iteration > 1:
+            break
+    else:
+        raise ValueError(f"the GEE logistic model ({formula}) did not converge in {maxiter} iterations")
+    bread, per_group, _ = pieces(beta, rho)
+    inverse = np.linalg.inv(bread)
+    robust = inverse @ (per_group.T @ per_group) @ inverse
+    names = list(exog.columns)
+    return GEEFit(pd.Series(beta, index=names), pd.DataFrame(robust, index=names, columns=names), float(rho), iteration)
 
 
 def _combination(result, weights: dict[str, float], ci: float) -> dict[str, float]:
@@ -241,7 +300,7 @@ def trend_model(obs: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out.insert(0, "level", 4)
     out.insert(1, "measure", "trend_odds_ratio_per_month")
-    out["working_correlation"] = float(result.cov_struct.dep_params)
+    out["working_correlation"] = result.working_correlation
     out["method"] = f"GEE logistic ({formula}), exchangeable within educator, robust SE"
     return out[
         [
