@@ -8,6 +8,7 @@ docstring; the tests compare them with published values.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 
 __all__ = [
@@ -202,15 +203,58 @@ def wilson_interval(successes, n, ci: float = 0.95):
     return low, high
 
 
-def _cluster_variance_of_mean(values: np.ndarray, clusters: np.ndarray) -> tuple[float, int]:
-    """CR1 variance of a mean with observations clustered (Liang & Zeger 1986), and the number of clusters."""
-    resid = values - values.mean()
-    codes, index = np.unique(clusters, return_inverse=True)
-    sums = np.bincount(index, weights=resid)
-    g, n = len(codes), len(values)
-    if g < 2:
-        return float("nan"), g
-    return float((sums**2).sum() / n**2 * g / (g - 1)), g
+def _cluster_variance_of_means(
+    resid: np.ndarray, group: np.ndarray, n_groups: int, clusters: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """CR1 variance of each group's mean with observations clustered (Liang & Zeger 1986), from the
+    residuals around the group means, and each group's number of clusters (NaN with fewer than 2)."""
+    codes = pd.factorize(pd.Series(clusters, dtype=object) if clusters.dtype == object else clusters)[0]
+    width = int(codes.max()) + 2 if len(codes) else 1
+    pairs, index = np.unique(group.astype(np.int64) * width + (codes + 1), return_inverse=True)
+    owner = pairs // width
+    sums = np.bincount(index, weights=resid, minlength=len(pairs))
+    count = np.bincount(owner, minlength=n_groups)
+    n = np.bincount(group, minlength=n_groups).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.bincount(owner, weights=sums**2, minlength=n_groups) / n**2 * count / (count - 1)
+    return np.where(count >= 2, var, np.nan), count
+
+
+def grouped_mean_and_variance(values, group, n_groups: int, clusters=None, clustered=None):
+    """`mean_and_variance` of every group at once: arrays (mean, variance of the mean, df) over ``n_groups``
+    groups numbered 0.. (``group``, one per value); ``clustered`` says which groups use ``clusters``
+    (all by default)."""
+    values, group = np.asarray(values, dtype=float), np.asarray(group)
+    n = np.bincount(group, minlength=n_groups).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(group, weights=values, minlength=n_groups) / n
+        resid = values - mean[group]
+        s2 = np.bincount(group, weights=resid**2, minlength=n_groups) / (n - 1)
+        var, df = s2 / n, n - 1
+    if clusters is not None:
+        cr1, count = _cluster_variance_of_means(resid, group, n_groups, np.asarray(clusters))
+        use = np.ones(n_groups, bool) if clustered is None else np.asarray(clustered, bool)
+        var = np.where(use, np.where(np.isfinite(cr1), np.maximum(cr1, s2 / n), s2 / n), var)
+        df = np.where(use, np.maximum(count - 1, 1), df)
+    few = n < 2
+    return mean, np.where(few, np.nan, var), np.where(few, np.nan, df)
+
+
+def grouped_share_and_deff(flags, group, n_groups: int, clusters=None, clustered=None):
+    """`share_and_deff` of every group at once: arrays (share, n, design effect)."""
+    flags, group = np.asarray(flags, dtype=float), np.asarray(group)
+    n = np.bincount(group, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.bincount(group, weights=flags, minlength=n_groups) / n
+    deff = np.ones(n_groups)
+    if clusters is not None and len(flags):
+        cr1, count = _cluster_variance_of_means(flags - p[group], group, n_groups, np.asarray(clusters))
+        use = np.ones(n_groups, bool) if clustered is None else np.asarray(clustered, bool)
+        ok = use & (p > 0) & (p < 1) & np.isfinite(cr1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cr0 = cr1 * (count - 1) / count / (p * (1 - p) / n)  # CR1 back to CR0, over the binomial variance
+        deff = np.where(ok, np.maximum(1.0, cr0), 1.0)
+    return p, n, deff
 
 
 def cluster_mean_ci(values, clusters=None, ci: float = 0.95) -> tuple[float, float, float]:
@@ -234,17 +278,8 @@ def mean_and_variance(values, clusters=None) -> tuple[float, float, float]:
     var/n on n - 1 df, or with ``clusters`` the CR1 variance (at least var/n) on G - 1 df (at least 1).
     Fewer than two values: (mean or NaN, NaN, NaN)."""
     values = np.asarray(values, dtype=float)
-    n = len(values)
-    if n < 2:
-        return (float(values.mean()) if n else float("nan")), float("nan"), float("nan")
-    mean = float(values.mean())
-    if clusters is None:
-        var, df = values.var(ddof=1) / n, n - 1
-    else:
-        var, g = _cluster_variance_of_mean(values, np.asarray(clusters))
-        var = max(var, values.var(ddof=1) / n) if np.isfinite(var) else values.var(ddof=1) / n
-        df = max(g - 1, 1)
-    return mean, var, df
+    mean, var, df = grouped_mean_and_variance(values, np.zeros(len(values), np.int64), 1, clusters)
+    return float(mean[0]), float(var[0]), float(df[0])
 
 
 def t_interval(mean, var, df, ci: float = 0.95):
@@ -272,16 +307,8 @@ def clustered_wilson(flags, clusters=None, ci: float = 0.95) -> tuple[float, flo
 def share_and_deff(flags, clusters=None) -> tuple[float, int, float]:
     """The share, its n and the design effect `clustered_wilson` puts the Wilson interval on (n / deff)."""
     flags = np.asarray(flags, dtype=float)
-    n = len(flags)
-    if n == 0:
-        return float("nan"), 0, 1.0
-    p = float(flags.mean())
-    deff = 1.0
-    if clusters is not None and 0 < p < 1:
-        var, g = _cluster_variance_of_mean(flags, np.asarray(clusters))
-        if np.isfinite(var):
-            deff = max(1.0, var * (g - 1) / g / (p * (1 - p) / n))  # CR1 back to CR0
-    return p, n, deff
+    p, n, deff = grouped_share_and_deff(flags, np.zeros(len(flags), np.int64), 1, clusters)
+    return float(p[0]), int(n[0]), float(deff[0])
 
 
 def bh_adjust(p_values) -> np.ndarray:

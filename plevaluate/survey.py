@@ -19,10 +19,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import coverage, group_positions, stack
+from ._tidy import coverage, stack
 from ._tidy import groups as _tidy_groups
 from .contract import District
-from .effects import clustered_wilson, mean_and_variance, share_and_deff, t_interval, wilson_interval
+from .effects import (
+    clustered_wilson,
+    grouped_mean_and_variance,
+    grouped_share_and_deff,
+    t_interval,
+    wilson_interval,
+)
 from .errors import StatisticalWarning
 from .privacy import UNSUPPRESSED, format_n, suppress
 from .results import LevelResult, noting_warnings, target_status
@@ -107,36 +113,46 @@ def _summaries(
     once per session). Works on numpy positions after one sort instead of a DataFrame per group.
     """
     score = frame["score"].to_numpy(dtype=float)
-    educators = frame["educator_id"].to_numpy(dtype=object) if "educator_id" in frame else None
-    known = frame["educator_id"].notna().to_numpy() if educators is not None else None
-    rows, means, shares = [], [], []
-    for _, answers in group_positions(frame, keys):
-        first = frame.iloc[answers[0]]
-        base = {k: first[k] for k in keys} | {"level": int(first["level"]), **extra}
-        valid = answers[~np.isnan(score[answers])]
-        values = score[valid]
-        clusters = educators[valid] if educators is not None and known[valid].all() else None
-        means.append(mean_and_variance(values, clusters))
-        shares.append(share_and_deff(favourable[valid].astype(float), clusters))
-        if educators is not None and known[valid].any():
-            people = len(set(educators[valid][known[valid]])) + int((~known[valid]).sum())
-        else:
-            people = len(valid)
-        base |= {"n": len(valid), "n_people": people, "n_missing": len(answers) - len(valid)}
-        sd = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else np.nan
-        suffix = ", clustered by educator" if clusters is not None else ""
-        rows += [
-            {**base, "measure": "mean", "sd": sd, "method": "t interval" + suffix},
-            {**base, "measure": share_name, "sd": np.nan, "method": "Wilson interval" + suffix},
-        ]
-    # the intervals of all groups at once (the same functions `cluster_mean_ci` and `clustered_wilson` use)
-    mean, var, df = (np.array(v, dtype=float) for v in zip(*means))
+    if not len(frame):
+        return []
+    group = (
+        frame.groupby(list(keys), observed=True, sort=True, dropna=False).ngroup().to_numpy()
+        if keys
+        else np.zeros(len(frame), np.int64)
+    )  # the groups of `_tidy.groups`, numbered in their order
+    n_groups = int(group.max()) + 1
+    firsts = np.unique(group, return_index=True)[1]
+    valid = ~np.isnan(score)
+    g, values, flags = group[valid], score[valid], favourable[valid].astype(float)
+    educators = pd.factorize(frame["educator_id"])[0][valid] if "educator_id" in frame else None  # -1: unknown
+    if educators is not None:
+        unknown = np.bincount(g, weights=educators < 0, minlength=n_groups).astype(int)
+        named = np.unique(g[educators >= 0].astype(np.int64) * (educators.max() + 1) + educators[educators >= 0])
+        people = np.bincount(named // (educators.max() + 1), minlength=n_groups) + unknown
+        clustered = unknown == 0  # intervals clustered by educator when every answer of the group names one
+    else:
+        people, clustered = np.bincount(g, minlength=n_groups), None
+    mean, var, df = grouped_mean_and_variance(values, g, n_groups, educators, clustered)
+    p, n, deff = grouped_share_and_deff(flags, g, n_groups, educators, clustered)
     low, high = t_interval(mean, var, df, ci)
-    p, n, deff = (np.array(v, dtype=float) for v in zip(*shares))
     s_low, s_high = wilson_interval(p * n / deff, n / deff, ci)
-    for i in range(len(means)):
-        rows[2 * i].update(estimate=mean[i], ci_low=low[i], ci_high=high[i])
-        rows[2 * i + 1].update(estimate=p[i], ci_low=s_low[i], ci_high=s_high[i])
+    answers = np.bincount(group, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(np.bincount(g, weights=(values - mean[g]) ** 2, minlength=n_groups) / (n - 1))
+    sd = np.where(n > 1, sd, np.nan)
+    key_values = [frame[k].iloc[firsts].tolist() for k in keys]
+    levels = frame["level"].to_numpy()[firsts]
+    rows = []
+    for i in range(n_groups):
+        base = {k: column[i] for k, column in zip(keys, key_values)} | {"level": int(levels[i]), **extra}
+        base |= {"n": int(n[i]), "n_people": int(people[i]), "n_missing": int(answers[i] - n[i])}
+        suffix = ", clustered by educator" if educators is not None and clustered[i] else ""
+        rows += [
+            {**base, "measure": "mean", "sd": sd[i], "method": "t interval" + suffix,
+             "estimate": mean[i], "ci_low": low[i], "ci_high": high[i]},
+            {**base, "measure": share_name, "sd": np.nan, "method": "Wilson interval" + suffix,
+             "estimate": p[i], "ci_low": s_low[i], "ci_high": s_high[i]},
+        ]  # fmt: skip
     return rows
 
 
