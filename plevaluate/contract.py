@@ -434,6 +434,9 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     if not text.strip():
         read.error("expected a header row and data rows, but the file is empty", _empty_fix(spec))
         return read
+    plain = _plain_csv(text)
+    if plain is not None:
+        return _from_rows(*plain, read)
     try:  # the csv module reads the whole file in C; only a broken file is read again to find the line
         records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error:
@@ -450,6 +453,43 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
             )
         return read
     return _from_records(list(enumerate(records, start=1)), read)
+
+
+def _plain_csv(text: str) -> tuple[list[str], pd.DataFrame, list[int]] | None:
+    """A file with no quotes, every line as wide as the header, and no line of only spaces and commas, read
+    by pandas' C parser: (header, rows as text, their line numbers). Anything else returns None and is read
+    by the csv module, which finds and words each problem; for such a file both readings give the same
+    table, since without quotes a record is a line and a field is the text between commas."""
+    if '"' in text or "\x00" in text:
+        return None
+    lines = text.replace("\r\n", "\n") if "\r" in text else text
+    if "\r" in lines:
+        return None
+    data = np.frombuffer(lines.encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    if len(data) and data[-1] != 10:
+        ends = np.append(ends, len(data))  # the last line has no line break
+    count = len(ends)
+    commas = np.bincount(np.searchsorted(ends, np.flatnonzero(data == 44)), minlength=count)
+    filled = np.bincount(np.searchsorted(ends, np.flatnonzero(~np.isin(data, (9, 32, 44)) & (data != 10))),
+                         minlength=count)  # fmt: skip
+    length = np.diff(np.r_[-1, ends]) - 1
+    if not count or filled[0] == 0:
+        return None
+    width = int(commas[0]) + 1
+    body = np.arange(1, count)
+    empty = length[body] == 0
+    if ((filled[body] == 0) & ~empty).any() or (commas[body][~empty] != width - 1).any():
+        return None
+    header = lines[: ends[0]].split(",")
+    rows = pd.read_csv(
+        io.StringIO(lines), header=None, skiprows=1, names=list(range(width)), dtype=object, na_filter=False,
+        quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c",
+    )  # fmt: skip
+    numbers = (body[~empty] + 1).tolist()
+    if len(rows) != len(numbers):
+        return None
+    return header, rows, numbers
 
 
 def _cell_text(value) -> str:
@@ -496,7 +536,6 @@ def _read_sheet(path: Path, sheet: str | None, spec: TableSpec, label: str, dige
 
 def _from_records(records: list[tuple[int, list[str]]], read: _Read) -> _Read:
     """The table from its rows of text, each with its row number in the file or sheet (header first)."""
-    spec = read.spec
     (_, header), rows, numbers = records[0], [], []
     width = len(header)
     for number, record in records[1:]:
@@ -511,6 +550,13 @@ def _from_records(records: list[tuple[int, list[str]]], read: _Read) -> _Read:
                 "a value probably contains an unquoted comma: put the value in double quotes, or re-export the file.",
                 row=number,
             )
+    return _from_rows(header, rows, numbers, read)
+
+
+def _from_rows(header: list[str], rows: list[list[str]] | pd.DataFrame, numbers: list[int], read: _Read) -> _Read:
+    """The table from its header and rows of text (a list of rows, or a frame of text columns in that order),
+    each row with its number in the file or sheet."""
+    spec = read.spec
     if len(header) == 1:
         for separator, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
             if separator in header[0]:
@@ -522,7 +568,10 @@ def _from_records(records: list[tuple[int, list[str]]], read: _Read) -> _Read:
     header = _check_header(header, read)
     if header is None:
         return read
-    frame = pd.DataFrame(rows, columns=header, dtype=object, index=pd.Index(numbers, name="csv_row"))
+    if isinstance(rows, pd.DataFrame):
+        frame = rows.set_axis(header, axis=1).set_axis(pd.Index(numbers, name="csv_row"), axis=0)
+    else:
+        frame = pd.DataFrame(rows, columns=header, dtype=object, index=pd.Index(numbers, name="csv_row"))
     if frame.empty and not read.problems:
         if spec.required:
             # a starter folder (plevaluate init): valid, but nothing can be evaluated until it is filled in

@@ -130,7 +130,7 @@ _STATES_LOCK = threading.Lock()
 
 
 def _state() -> dict:
-    """This thread's kernel, its folder and its browser (created empty on first use)."""
+    """This thread's kernel, its folder, its browser and its exporters (created empty on first use)."""
     with _STATES_LOCK:
         return _STATES.setdefault(threading.get_ident(), {})
 
@@ -284,14 +284,17 @@ def export_html(notebook, title: str) -> str:
     """Self-contained HTML: no input cells, no prompts, images embedded, no script or style fetched from a network."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
-        template_name="plevaluate",
-        extra_template_basedirs=[str(_TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
+    state = _state()
+    if "html_exporter" not in state:  # one per worker thread: its templates are loaded and compiled once
+        state["html_exporter"] = HTMLExporter(
+            template_name="plevaluate",
+            extra_template_basedirs=[str(_TEMPLATES)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
+    exporter = state["html_exporter"]
     notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
     return body
@@ -301,13 +304,16 @@ def export_slides(notebook, title: str) -> str:
     """reveal.js slides with reveal.js inlined from the vendored copy (opens with no network)."""
     from nbconvert import SlidesExporter
 
-    exporter = SlidesExporter(
-        template_name="plevaluate_reveal",
-        extra_template_basedirs=[str(_TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
+    state = _state()
+    if "slides_exporter" not in state:
+        state["slides_exporter"] = SlidesExporter(
+            template_name="plevaluate_reveal",
+            extra_template_basedirs=[str(_TEMPLATES)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+    exporter = state["slides_exporter"]
     notebook.metadata["title"] = title
     reveal = _ASSETS / "reveal"
     resources = {

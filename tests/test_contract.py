@@ -342,3 +342,53 @@ def test_tables_spec_covers_the_design():
         "observations",
         "students",
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "school_id,school_name,group\n1,2,3\n4,5,6\n",
+        "school_id,school_name,group\n1,2,3\n4,5,6",  # no line break at the end
+        "school_id,school_name,group\r\n1,2,3\r\n\r\n4,5,6\r\n",  # Windows line breaks, a blank line
+        "school_id,school_name,group\n\n1,2,3\n\n\n4,,6\n\n",
+        "school_id,school_name,group\n",  # a header and no rows
+        "school_id\n1\n\n2\n",  # required columns missing: no table either way
+        "school_id, school_name ,group\n 1 ,2,3\n",  # spaces are kept in values, removed (with a warning) from names
+        "school_id,school_name,group\nPeña,Ø,ü\n",
+    ],
+)
+def test_plain_csv_files_read_by_pandas_give_the_csv_modules_table(text):
+    # Files with no quotes and every line as wide as the header are read by pandas' C parser (the fast path of
+    # loading); the table, its row numbers and the problems found must be what the csv module's reading gives.
+    import csv
+    import io
+
+    from plevaluate.contract import TABLES, _from_records, _from_rows, _plain_csv, _Read
+
+    spec = TABLES["schools"]
+    plain = _plain_csv(text)
+    assert plain is not None
+    fast = _from_rows(*plain, _Read(spec, None, ""))
+    records = list(enumerate(csv.reader(io.StringIO(text, newline=""), strict=True), start=1))
+    slow = _from_records(records, _Read(spec, None, ""))
+    if slow.frame is None:
+        assert fast.frame is None
+    else:
+        pd.testing.assert_frame_equal(fast.frame, slow.frame)
+    assert fast.problems == slow.problems
+
+
+@pytest.mark.parametrize("text", ['a,b\n"1,2",3\n', "a,b,c\n1,2\n", "a,b,c\n,,\n1,2,3\n", "a,b\r1,2\r"])
+def test_files_with_quotes_short_rows_or_blank_cells_only_are_read_by_the_csv_module(text):
+    from plevaluate.contract import _plain_csv
+
+    assert _plain_csv(text) is None  # the csv module reads them and words every problem (tests above)
+
+
+def test_the_sample_loads_to_the_same_tables_through_either_reader(sample_district, monkeypatch):
+    from plevaluate import contract
+
+    monkeypatch.setattr(contract, "_plain_csv", lambda text: None)
+    slow = contract.load(Path(__file__).resolve().parents[1] / "data" / "sample")
+    for name, table in sample_district.tables.items():
+        pd.testing.assert_frame_equal(table, slow.tables[name], obj=name)
