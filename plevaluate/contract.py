@@ -470,9 +470,12 @@ def _plain_csv(text: str) -> tuple[list[str], pd.DataFrame, list[int]] | None:
     if len(data) and data[-1] != 10:
         ends = np.append(ends, len(data))  # the last line has no line break
     count = len(ends)
-    commas = np.bincount(np.searchsorted(ends, np.flatnonzero(data == 44)), minlength=count)
-    filled = np.bincount(np.searchsorted(ends, np.flatnonzero(~np.isin(data, (9, 32, 44)) & (data != 10))),
-                         minlength=count)  # fmt: skip
+    newline = data == 10
+    line = np.cumsum(newline) - newline  # each byte's line (a line break belongs to the line it ends)
+    commas = np.bincount(line[data == 44], minlength=count)
+    blank = np.zeros(256, bool)
+    blank[[9, 10, 32, 44]] = True  # tab, line break, space, comma
+    filled = np.bincount(line[~blank[data]], minlength=count)
     length = np.diff(np.r_[-1, ends]) - 1
     if not count or filled[0] == 0:
         return None
