@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import attended_hours, coverage, group_positions, latest_term, stack, terms
+from ._tidy import attended_hours, coverage, latest_term, stack, terms
 from .chain import from_target
 from .contract import LEVEL_OF_USE_NAMES, District
-from .effects import share_and_deff, wilson_interval
+from .effects import grouped_share_and_deff, wilson_interval
 from .privacy import RULES, UNSUPPRESSED, suppress
 from .results import Level, LevelResult, Note, noting_warnings, target_status
 from .schema import TableSpec
@@ -130,20 +130,26 @@ def implementation_rates(
     0.75
     """
     observed = obs["observed"].to_numpy(dtype=float, na_value=np.nan)
-    educators = obs["educator_id"].to_numpy(dtype=object)
-    rows, shares = [], []
-    for key, where in group_positions(obs, by):  # numpy positions: a DataFrame per school-month costs more
-        valid = where[~np.isnan(observed[where])]
-        shares.append(share_and_deff(observed[valid], educators[valid]))
-        people = len({e for e in educators[valid] if not pd.isna(e)})
-        rows.append({**dict(zip(by, key)), "n": len(valid), "n_people": people, "n_missing": len(where) - len(valid)})
-    # every group's interval in one call: `clustered_wilson`'s own steps, vectorized
-    rate, n, deff = (np.array(v, dtype=float) for v in zip(*shares)) if shares else (np.array([]),) * 3
+    educators = pd.factorize(obs["educator_id"])[0]  # integer codes, -1 where no educator is recorded
+    if by:
+        group = obs.groupby(list(by), observed=True, sort=True, dropna=False).ngroup().to_numpy()
+        n_groups = int(group.max()) + 1 if len(group) else 0
+    else:
+        group, n_groups = np.zeros(len(obs), np.int64), 1
+    # every group at once: `clustered_wilson`'s own steps (`effects.grouped_share_and_deff`), vectorized
+    valid = ~np.isnan(observed)
+    g, who = group[valid], educators[valid]
+    rate, n, deff = grouped_share_and_deff(observed[valid], g, n_groups, who)
+    width = int(who.max()) + 1 if len(who) else 1
+    named = np.unique(g[who >= 0].astype(np.int64) * width + who[who >= 0])
+    people = np.bincount(named // width, minlength=n_groups)
     low, high = wilson_interval(rate * n / deff, n / deff, ci)
-    deff = np.where(n > 0, deff, np.nan)
-    for i, row in enumerate(rows):
-        row.update(estimate=rate[i], ci_low=low[i], ci_high=high[i], deff=deff[i])
+    firsts = np.unique(group, return_index=True)[1]
+    rows = {k: obs[k].iloc[firsts].tolist() for k in by}
+    rows |= {"estimate": rate, "ci_low": low, "ci_high": high, "n": n, "n_people": people,
+             "n_missing": np.bincount(group, minlength=n_groups) - n, "deff": np.where(n > 0, deff, np.nan)}  # fmt: skip
     table = pd.DataFrame(rows, columns=[*by, "estimate", "ci_low", "ci_high", "n", "n_people", "n_missing", "deff"])
+    table = table.astype({"n": int, "n_people": int, "n_missing": int})
     table.insert(0, "level", 4)
     table.insert(1 + len(by), "measure", "implementation_rate")
     table["method"] = "share of observations; Wilson interval on n / design effect (clustered by educator)"

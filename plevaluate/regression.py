@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 __all__ = ["FEW_CLUSTERS", "LinearFit", "fit_ols"]
@@ -74,13 +75,14 @@ class LinearFit:
 
 
 def _cluster_index(clusters: np.ndarray) -> tuple[np.ndarray, int]:
-    _, index = np.unique(np.asarray(clusters), return_inverse=True)
+    index = pd.factorize(pd.Series(np.asarray(clusters)), sort=True, use_na_sentinel=False)[
+        0
+    ]  # as np.unique numbers them
     return index, int(index.max()) + 1
 
 
 def _meat(scores: np.ndarray, index: np.ndarray, groups: int) -> np.ndarray:
-    sums = np.zeros((groups, scores.shape[1]))
-    np.add.at(sums, index, scores)
+    sums = np.column_stack([np.bincount(index, weights=scores[:, j], minlength=groups) for j in range(scores.shape[1])])
     return sums.T @ sums
 
 
