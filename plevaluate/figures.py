@@ -667,16 +667,28 @@ def funnel_chart(
             return "another school"
         return visible((names or {}).get(school, school))
 
+    ordered = shown.sort_values(["estimate", "n"], ascending=[False, False])
+    own = ordered if highlight is None else ordered[ordered["school_id"] == highlight]
     rows = [
         {"school": name(r.school_id), "observations": f"{r.n:,.0f}", "practice seen": _pct(r.estimate),
          "position": str(r.position)}
-        for r in shown.sort_values(["estimate", "n"], ascending=[False, False]).itertuples()
+        for r in own.itertuples()
     ]  # fmt: skip
     if highlight is None:
         rows += [{"school": name(s), "position": "not shown (too few educators observed, or protecting such a school)"}
                  for s in hidden]  # fmt: skip
-    elif hidden:
-        rows.append({"school": f"{len(hidden)} other school(s)", "position": "not shown"})
+    else:  # a school's own report: the other schools by position, as ranges (a row each would name no one)
+        others = ordered[ordered["school_id"] != highlight]
+        for position, part in others.groupby("position", sort=False):
+            count, seen = part["n"], part["estimate"]
+            rows.append({
+                "school": "1 other school" if len(part) == 1 else f"{len(part)} other schools",
+                "observations": " to ".join(dict.fromkeys([f"{count.min():,.0f}", f"{count.max():,.0f}"])),
+                "practice seen": " to ".join(dict.fromkeys([_pct(seen.min()), _pct(seen.max())])),
+                "position": str(position),
+            })  # fmt: skip
+        if hidden:
+            rows.append({"school": f"{len(hidden)} other school(s)", "position": "not shown"})
     mine = shown[shown["school_id"] == highlight] if highlight is not None else shown.iloc[0:0]
     if len(mine):
         main = f"(practice seen in {mine['estimate'].iloc[0]:.0%} of {mine['n'].iloc[0]:,.0f} observations)."

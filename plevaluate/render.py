@@ -503,13 +503,15 @@ def _render_locked(
             bundle = client.scatter(dask_cluster.pack(results, own_notebooks), broadcast=True)
             futures = {
                 client.submit(dask_cluster.render_shipped, job, bundle, tuple(formats), key=f"report-{job.name}"): job
-                for job in jobs
+                for job in _submission_order(jobs)
             }
         else:
             completed = as_completed
             for future in warming:
                 future.exception()  # a worker that failed to warm up fails its reports, listed below
-            futures = {pool.submit(_execute, job, staging, tuple(formats), browser): job for job in jobs}
+            futures = {
+                pool.submit(_execute, job, staging, tuple(formats), browser): job for job in _submission_order(jobs)
+            }
         written = _collect(futures, completed, staging, summary, progress)
         if pool is not None:
             pool.shutdown(wait=True)  # every worker finished its reports; their kernels shut down
@@ -535,6 +537,14 @@ def _render_locked(
             _close_cluster(client, cluster)
         if not (out / JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _submission_order(jobs: list[Job]) -> list[Job]:
+    """The order reports are handed to the workers: one school report first (among the quickest, so the first
+    report is written seconds after evaluation), then the district-level reports (the longest, started early
+    so none is left running alone at the end), then the other schools."""
+    schools = [job for job in jobs if job.school_id]
+    return schools[:1] + [job for job in jobs if not job.school_id] + schools[1:]
 
 
 def _collect(futures: dict, completed, staging: Path, summary: RenderSummary, progress) -> dict[str, list[str]]:
