@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import figures, registry
+from .chain import STATUSES
 from .contract import RATING_WORDS
 from .evaluate import Evaluation
 from .privacy import format_n
@@ -980,9 +981,27 @@ def district_schools(ev: Evaluation) -> Section:
     for level in range(1, 6):
         grid[f"b{level}"] = [_status(s) for s in grid[level]]
         columns[f"b{level}"] = f"{level}. {registry.get(level).name}"
-    _html(html_table(grid, columns, raw=[f"b{level}" for level in range(1, 6)]))
+    table = html_table(grid, columns, raw=[f"b{level}" for level in range(1, 6)])
     sentences = ev.sentences[ev.sentences["scope"] != "district"]
-    _bullets(f"{ev.school_name(s)}: {t}" for s, t in zip(sentences["scope"], sentences["sentence"]))
+    items = [f"{ev.school_name(s)}: {t}" for s, t in zip(sentences["scope"], sentences["sentence"])]
+    if len(grid) <= figures.MANY:
+        _html(table)
+        _bullets(items)
+        return
+    # many schools: how many schools stand where at each level, with every school's row folded below it
+    counts = chain.groupby(["level", "status"]).size().unstack(fill_value=0)
+    counts = counts[[s for s in STATUSES if s in counts] + [s for s in counts if s not in STATUSES]]
+    summary = counts.reset_index()
+    summary["level"] = [f"{level}. {registry.get(level).name}" for level in summary["level"]]
+    named = {"level": "Level", **{str(s): str(s) for s in counts.columns}}
+    summary.columns = [str(c) for c in summary.columns]
+    _paragraph(f"How many of the {len(grid):,} schools stand where at each level (each school's row is below).")
+    _html(html_table(summary, named, numeric=[c for c in named if c != "level"]))
+    bullets = "<ul>" + "".join(f"<li>{_esc(i)}</li>" for i in items) + "</ul>"
+    _html(
+        f'<details class="pl-every-school"><summary>Every school\'s status and where its chain breaks '
+        f"({len(grid):,} schools)</summary>{table}{bullets}</details>"
+    )
 
 
 # ---- the board summary ----

@@ -443,3 +443,25 @@ def test_no_small_count_beside_the_total_it_could_be_taken_from(shown):
     # "24 have no post score and <10 no pre score; gains use the 149 with both" gave the <10 as a difference
     notes = " ".join(shown[2].notes)
     assert "<10" not in notes and "are missing a pre or a post score; gains use the 149 with both" in notes
+
+
+def test_with_many_schools_the_district_report_counts_statuses_and_folds_every_schools_row(published, monkeypatch):
+    # At 2,000 schools the school-by-level grid and a sentence per school filled thousands of lines before level 1.
+    # Beyond figures.MANY schools the report shows how many schools stand where at each level, and every school's
+    # row and sentence in a folded <details>; the counts add up to the grid they summarize.
+    from bs4 import BeautifulSoup
+
+    from plevaluate import figures, report
+
+    monkeypatch.setattr(figures, "MANY", 5)  # the sample's 12 schools count as many here
+    soup = BeautifulSoup(report.district_schools(published).html, "html.parser")
+    counts, grid = soup.find_all("table")[0], soup.find("details").find("table")
+    header = [th.get_text(strip=True) for th in counts.find("tr").find_all("th")]
+    statuses = [[td.get_text(strip=True) for td in tr.find_all(["td", "th"])] for tr in grid.find_all("tr")[1:]]
+    for k, row in enumerate(counts.find_all("tr")[1:], start=1):
+        cells = [c.get_text(strip=True) for c in row.find_all(["td", "th"])]
+        assert sum(int(v) for v in cells[1:]) == len(statuses) == 12
+        for status, count in zip(header[1:], cells[1:]):
+            assert sum(1 for school in statuses if school[k] == status) == int(count), (k, status)
+    assert "12 schools" in soup.find("details").find("summary").get_text()
+    assert len(soup.find("details").find_all("li")) == 12
