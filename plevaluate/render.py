@@ -478,7 +478,6 @@ def _render_locked(
 
     staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
     workers = max(1, workers)
-    schools = list(schools) if schools is not None else None  # counted before the jobs are made
     pool = client = cluster = None
     try:
         if scheduler:
@@ -486,8 +485,7 @@ def _render_locked(
 
             client, cluster = dask_cluster.connect(scheduler, workers)
         else:
-            reports = 3 + (len(schools) if schools is not None else len(district.schools))
-            pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, **_recycling(reports, workers))
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
             warming = [pool.submit(_warm, browser) for _ in range(workers)]  # kernels start while we evaluate
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -539,24 +537,6 @@ def _render_locked(
             _close_cluster(client, cluster)
         if not (out / JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)
-
-
-#: Reports a worker process renders before it is replaced by a fresh one (with a fresh kernel): a worker's memory
-#: grows by about a megabyte a report (buffers of the kernel messages and exported pages that the allocator
-#: keeps), so over thousands of reports it is bounded this way, at the cost of a kernel start (about 3 s)
-#: per this many reports.
-RECYCLE_AFTER = 150
-
-
-def _recycling(reports: int, workers: int) -> dict:
-    """Pool options that replace each worker after `RECYCLE_AFTER` reports, for a run long enough to need it
-    (Python 3.11+, which requires the 'spawn' start method for it: a spawned worker starts about 3 s later
-    than a forked one, so shorter runs keep forked workers for the whole run, as on Python 3.10)."""
-    if sys.version_info < (3, 11) or reports <= RECYCLE_AFTER * workers:
-        return {}
-    import multiprocessing
-
-    return {"max_tasks_per_child": RECYCLE_AFTER, "mp_context": multiprocessing.get_context("spawn")}
 
 
 def _submission_order(jobs: list[Job]) -> list[Job]:

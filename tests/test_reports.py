@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -466,21 +465,3 @@ def test_saved_results_are_read_once_per_kernel_and_each_report_gets_its_own_cop
     changed = Evaluation(**{**published.__dict__, "plan": {**published.plan, "program": "Renamed"}})
     changed.save(folder)
     assert report.open_results(str(folder)).plan["program"] == "Renamed"
-
-
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="workers are recycled on Python 3.11+")
-def test_long_runs_replace_each_worker_after_its_share_of_reports(rendered, tmp_path, monkeypatch):
-    # A worker's memory grows by about a megabyte a report, so a run of more than RECYCLE_AFTER reports a worker
-    # replaces each worker (and its kernel) after that many: here after two of its four. The reports are the same.
-    from plevaluate import render as r
-
-    monkeypatch.setattr(r, "RECYCLE_AFTER", 2)
-    assert r._recycling(4, 1)["max_tasks_per_child"] == 2 and not r._recycling(4, 2)
-    summary = r.render(SAMPLE, tmp_path / "out", schools=["S03"], workers=1, formats=("html",))
-    assert summary.ok, summary.failures
-    stamp = re.compile(r"Evaluated \d{4}-\d\d-\d\dT[\d:]+[+-]\d\d:\d\d")  # when the evaluation ran
-    names = [p.name for p in summary.written if p.suffix == ".html" and p.name != "index.html"]
-    assert len(names) == 4  # the district-level reports and S03's
-    for name in names:
-        mine, theirs = ((folder / name).read_text(encoding="utf-8") for folder in (tmp_path / "out", rendered.out))
-        assert stamp.sub("", mine) == stamp.sub("", theirs), name
