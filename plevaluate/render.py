@@ -270,7 +270,27 @@ def _execute(job: Job, staging: Path, formats: Sequence[str], browser: str | Non
         slides = staging / f"{job.name}.slides.html"
         slides.write_text(export_slides(executed, job.title), encoding="utf-8")
         written.append(slides.name)
+    _release_memory()
     return written, None
+
+
+@functools.cache
+def _libc():
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to release
+        return None
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the system after a report (glibc's ``malloc_trim``): a report's pages and kernel
+    messages are megabytes of short-lived text whose freed blocks the allocator otherwise keeps, so a worker grew
+    by about a megabyte a report; with this, about half of that."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def _strip_streams(notebook) -> None:
