@@ -465,19 +465,22 @@ def _plain_csv(text: str) -> tuple[list[str], pd.DataFrame, list[int]] | None:
     lines = text.replace("\r\n", "\n") if "\r" in text else text
     if "\r" in lines:
         return None
-    data = np.frombuffer(lines.encode("utf-8"), dtype=np.uint8)
+    encoded = lines.encode("utf-8")
+    data = np.frombuffer(encoded, dtype=np.uint8)
     ends = np.flatnonzero(data == 10)
     if len(data) and data[-1] != 10:
         ends = np.append(ends, len(data))  # the last line has no line break
     count = len(ends)
-    newline = data == 10
-    line = np.cumsum(newline) - newline  # each byte's line (a line break belongs to the line it ends)
-    commas = np.bincount(line[data == 44], minlength=count)
-    blank = np.zeros(256, bool)
-    blank[[9, 10, 32, 44]] = True  # tab, line break, space, comma
-    filled = np.bincount(line[~blank[data]], minlength=count)
-    length = np.diff(np.r_[-1, ends]) - 1
-    if not count or filled[0] == 0:
+    if not count:
+        return None
+
+    def per_line(byte_is) -> np.ndarray:  # how many of a line's bytes are such bytes
+        return np.diff(np.searchsorted(np.flatnonzero(byte_is), ends), prepend=0)
+
+    length = np.diff(ends, prepend=-1) - 1  # without the line break
+    commas = per_line(data == 44)
+    filled = length - commas - per_line((data == 32) | (data == 9))  # bytes other than comma, space and tab
+    if filled[0] == 0:
         return None
     width = int(commas[0]) + 1
     body = np.arange(1, count)
@@ -486,7 +489,7 @@ def _plain_csv(text: str) -> tuple[list[str], pd.DataFrame, list[int]] | None:
         return None
     header = lines[: ends[0]].split(",")
     rows = pd.read_csv(
-        io.StringIO(lines), header=None, skiprows=1, names=list(range(width)), dtype=object, na_filter=False,
+        io.BytesIO(encoded), encoding="utf-8", header=None, skiprows=1, names=list(range(width)), dtype=object, na_filter=False,
         quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c",
     )  # fmt: skip
     numbers = (body[~empty] + 1).tolist()
@@ -664,38 +667,70 @@ def _type_columns(read: _Read, date_format: str = "auto") -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def _per_value(values: pd.Series, func) -> pd.Series:
-    """``values.map(func)``, with ``func`` called once per distinct value (columns repeat a few values many times)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    done = np.array([func(v) for v in uniques], dtype=object)
-    out = np.empty(len(values), dtype=object)
-    found = codes >= 0
-    out[found] = done[codes[found]] if len(done) else None
-    out[~found] = np.nan
-    return pd.Series(out, index=values.index, dtype=object)
+class _Distinct:
+    """A column of text as its distinct values and, for each row, which of them it holds.
+
+    Columns repeat a few values many times (school IDs, categories, dates), so every check and
+    conversion runs once per distinct value and is taken back to the rows; only rows with a problem are
+    visited one by one, to word it.
+    """
+
+    def __init__(self, values: pd.Series):
+        codes, uniques = pd.factorize(values.fillna("").to_numpy(dtype=object))
+        self.index = values.index
+        self.codes = codes
+        self.text = np.asarray(uniques, dtype=object)
+        self.counts = np.bincount(codes, minlength=len(uniques))
+
+    def map(self, func) -> np.ndarray:
+        return np.array([func(v) for v in self.text], dtype=object)
+
+    def flags(self, func) -> np.ndarray:
+        return np.fromiter((bool(func(v)) for v in self.text), dtype=bool, count=len(self.text))
+
+    def rows(self, mask: np.ndarray) -> np.ndarray:
+        """Each row's flag, from a flag per distinct value."""
+        return np.asarray(mask, dtype=bool)[self.codes]
+
+    def each(self, mask: np.ndarray):
+        """(row number, distinct value's position) for every row whose value is flagged, in row order."""
+        for at in np.flatnonzero(self.rows(mask)):
+            yield self.index[at], self.codes[at]
+
+    def count(self, mask: np.ndarray) -> int:
+        return int(self.counts[np.asarray(mask, dtype=bool)].sum())
+
+    def first(self, mask: np.ndarray):
+        """(row number, distinct value's position) of the first row whose value is flagged."""
+        return next(self.each(mask))
+
+    def take(self, typed) -> pd.Series:
+        """The column: each row gets its distinct value's typed value."""
+        return pd.Series(typed.take(self.codes), index=self.index)
 
 
 def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str = "auto") -> pd.Series:
-    text = values.astype(object)
-    stripped = _per_value(text, str.strip)
+    column = _Distinct(values)
+    text = column.text
+    stripped = column.map(str.strip)
     if col.kind == "id":
         padded = stripped != text
         if padded.any():
-            first = padded.idxmax()
+            first, at = column.first(padded)
             read.warn(
-                f"IDs without spaces around them; spaces were removed from {int(padded.sum())} value(s), "
-                f"first in row {first} ({text[first]!r})",
+                f"IDs without spaces around them; spaces were removed from {column.count(padded)} value(s), "
+                f"first in row {first} ({text[at]!r})",
                 "trim the IDs in the source system's export.",
                 column=col.name,
             )
         missing = stripped == ""
     elif col.kind == "text":
         missing = stripped == ""
-        stripped = text.where(~missing)
+        stripped = text
     else:
-        missing = _per_value(stripped, lambda v: v.lower() in MISSING_TOKENS).astype(bool)
+        missing = column.flags(lambda v: v.strip().lower() in MISSING_TOKENS)
     if not col.nullable:
-        for row in missing[missing].index:
+        for row, _ in column.each(missing):
             read.error(
                 f"expected a value ({col.expectation()}), but the cell is blank",
                 "fill it in.",
@@ -704,29 +739,31 @@ def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str =
             )
     present = ~missing
     if col.kind in ("id", "text"):
-        hidden = _per_value(stripped.where(present).fillna(""), lambda v: INVISIBLE.search(v) is not None).astype(bool)
+        hidden = present & np.array([INVISIBLE.search(v) is not None for v in stripped], dtype=bool)
         if hidden.any():
-            first = hidden.idxmax()
-            codes = sorted({f"U+{ord(c):04X}" for c in INVISIBLE.findall(stripped[first])})
+            first, at = column.first(hidden)
+            codes = sorted({f"U+{ord(c):04X}" for c in INVISIBLE.findall(stripped[at])})
             read.warn(
-                f"text without invisible or control characters; {int(hidden.sum())} value(s) contain them "
+                f"text without invisible or control characters; {column.count(hidden)} value(s) contain them "
                 f"(first in row {first}: {', '.join(codes)}), which can make a name read differently than it is",
                 "remove them in the source system; reports show them as visible [U+XXXX] marks.",
                 column=col.name,
             )
-        return stripped.where(present).astype("string")
+        return column.take(pd.array(np.where(present, stripped, None), dtype="string"))
+    stripped = pd.Series(stripped, dtype=object)
+    present = pd.Series(present)
     if col.kind == "category":
-        return _category(stripped, present, col, read)
+        return _category(column, stripped, present, col, read)
     if col.kind in ("number", "integer"):
-        return _number(stripped, present, col, read)
+        return _number(column, stripped, present, col, read)
     if col.kind == "date":
-        return _date(stripped, present, col, read, date_format)
+        return _date(column, stripped, present, col, read, date_format)
     if col.kind == "bool":
-        return _flag(stripped, present, col, read)
+        return _flag(column, stripped, present, col, read)
     if col.kind == "rating":
-        return _coded(stripped, present, col, read, RATING_LABELS, 1, 4)
+        return _coded(column, stripped, present, col, read, RATING_LABELS, 1, 4)
     if col.kind == "level_of_use":
-        return _coded(stripped, present, col, read, LEVELS_OF_USE, 0, 7)
+        return _coded(column, stripped, present, col, read, LEVELS_OF_USE, 0, 7)
     raise ValueError(f"unknown column kind {col.kind!r}")  # a bug in TABLES, not in the data
 
 
@@ -734,54 +771,55 @@ def _normal_label(value: str) -> str:
     return re.sub(r"[\s\-]+", "_", value.strip().lower())
 
 
-def _category(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
-    normal = _per_value(stripped, _normal_label)
+# Each kind below gets the column's distinct values (stripped) and whether each is present, and
+# returns the typed column; `column` words each problem for the rows that hold the value.
+
+
+def _category(column: _Distinct, stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
+    normal = stripped.map(_normal_label)
     bad = present & ~normal.isin(col.choices)
-    for row in bad[bad].index:
-        close = _did_you_mean(stripped[row], list(col.choices))
-        hint = f"did you mean '{close}'? " if close else ""
-        read.error(
-            col.expected(), f"{hint}use one of the listed values.", row=row, column=col.name, value=stripped[row]
-        )
+    close = {at: _did_you_mean(stripped[at], list(col.choices)) for at in np.flatnonzero(bad)}
+    for row, at in column.each(bad):
+        hint = f"did you mean '{close[at]}'? " if close[at] else ""
+        read.error(col.expected(), f"{hint}use one of the listed values.", row=row, column=col.name, value=stripped[at])
     changed = present & ~bad & (normal != stripped)
     if changed.any():
-        first = changed.idxmax()
+        first, at = column.first(changed)
         read.warn(
-            f"values spelled as listed; {int(changed.sum())} value(s) were normalized, e.g. row {first} "
-            f"{stripped[first]!r} -> {normal[first]!r}",
+            f"values spelled as listed; {column.count(changed)} value(s) were normalized, e.g. row {first} "
+            f"{stripped[at]!r} -> {normal[at]!r}",
             f"use the exact spellings: {', '.join(col.choices)}.",
             column=col.name,
         )
-    return normal.where(present & ~bad).astype("string")
+    return column.take(pd.array(normal.where(present & ~bad), dtype="string"))
 
 
-def _number(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
+def _number(column: _Distinct, stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
     numbers = pd.to_numeric(stripped.where(present), errors="coerce").astype(float)
     bad = present & numbers.isna()
-    for row in bad[bad].index:
+    for row, at in column.each(bad):
         read.error(
             col.expected(),
             "remove text, units or thousands separators from the cell.",
             row=row,
             column=col.name,
-            value=stripped[row],
+            value=stripped[at],
         )
     ok = present & ~bad
     if col.kind == "integer":
         frac = ok & (numbers % 1 != 0)
-        for row in frac[frac].index:
-            read.error(col.expected(), "use a whole number.", row=row, column=col.name, value=stripped[row])
+        for row, at in column.each(frac):
+            read.error(col.expected(), "use a whole number.", row=row, column=col.name, value=stripped[at])
         ok &= ~frac
     out_of_range = pd.Series(False, index=numbers.index)
     if col.min is not None:
         out_of_range |= ok & ((numbers < col.min) if col.min_inclusive else (numbers <= col.min))
     if col.max is not None:
         out_of_range |= ok & (numbers > col.max)
-    for row in out_of_range[out_of_range].index:
-        fix = _range_fix(col, numbers[row])
-        read.error(col.expected(), fix, row=row, column=col.name, value=stripped[row])
-    numbers = numbers.where(ok & ~out_of_range)
-    return numbers.round().astype("Int64") if col.kind == "integer" else numbers
+    for row, at in column.each(out_of_range):
+        read.error(col.expected(), _range_fix(col, numbers[at]), row=row, column=col.name, value=stripped[at])
+    typed = column.take(numbers.where(ok & ~out_of_range).to_numpy(dtype=float))
+    return typed.round().astype("Int64") if col.kind == "integer" else typed
 
 
 def _range_fix(col: Column, value: float) -> str:
@@ -791,28 +829,36 @@ def _range_fix(col: Column, value: float) -> str:
 
 
 _US_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
+EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2099-12-31")
 
 
-def _date(stripped: pd.Series, present: pd.Series, col: Column, read: _Read, date_format: str = "auto") -> pd.Series:
+def _date(
+    column: _Distinct, stripped: pd.Series, present: pd.Series, col: Column, read: _Read, date_format: str = "auto"
+) -> pd.Series:
     """ISO dates, or dates with slashes read in one order for the whole column.
 
     With ``date_format: auto`` (plan.yml) the order comes from the column's unambiguous dates (a first
     number above 12 is a day, a second above 12 is a day); when every date could be read either way
     they are read month first (US exports) with a warning; dates that contradict the column's order
-    are errors. ``date_format: DD/MM/YYYY`` or ``MM/DD/YYYY`` decides outright.
+    are errors. ``date_format: DD/MM/YYYY`` or ``MM/DD/YYYY`` decides outright. A date is a calendar
+    date from 1900 to 2099: ``-2`` or ``45000`` is not read as a year.
     """
     values = stripped.where(present)
     iso = pd.to_datetime(values, format="ISO8601", errors="coerce")
     slash = present & iso.isna() & values.fillna("").str.match(_US_DATE)
     if slash.any():
         parts = values[slash].str.extract(r"^(\d{1,2})/(\d{1,2})/(\d{4})$").astype(int)
-        day_first, month_first = int((parts[0] > 12).sum()), int((parts[1] > 12).sum())
+        rows = column.counts[np.flatnonzero(slash)]
+        day_first, month_first = (
+            int(rows[(parts[0] > 12).to_numpy()].sum()),
+            int(rows[(parts[1] > 12).to_numpy()].sum()),
+        )
         order = date_format
         if order == "auto":
             order = "DD/MM/YYYY" if day_first > month_first else "MM/DD/YYYY"
             if not day_first and not month_first:
                 read.warn(
-                    f"dates whose order is clear; all {int(slash.sum())} dates with slashes could be month/day "
+                    f"dates whose order is clear; all {column.count(slash)} dates with slashes could be month/day "
                     "or day/month (no number above 12), and were read as MM/DD/YYYY",
                     "write dates as YYYY-MM-DD, or set date_format: DD/MM/YYYY in plan.yml if they are day first.",
                     column=col.name,
@@ -826,36 +872,43 @@ def _date(stripped: pd.Series, present: pd.Series, col: Column, read: _Read, dat
                 )
         fmt = "%d/%m/%Y" if order == "DD/MM/YYYY" else "%m/%d/%Y"
         iso = iso.where(~slash, pd.to_datetime(values.where(slash), format=fmt, errors="coerce"))
+    iso = iso.where((iso >= EARLIEST_DATE) & (iso <= LATEST_DATE))
     bad = present & iso.isna()
-    for row in bad[bad].index:
-        read.error(col.expected(), "write the date as YYYY-MM-DD.", row=row, column=col.name, value=stripped[row])
-    return iso.astype("datetime64[ns]")
+    for row, at in column.each(bad):
+        read.error(col.expected(), "write the date as YYYY-MM-DD.", row=row, column=col.name, value=stripped[at])
+    return column.take(iso.to_numpy(dtype="datetime64[ns]"))
 
 
-def _flag(stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
-    lower = _per_value(stripped, str.lower)
+def _flag(column: _Distinct, stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
+    lower = stripped.str.lower()
     is_true, is_false = lower.isin(TRUE_TOKENS), lower.isin(FALSE_TOKENS)
     bad = present & ~is_true & ~is_false
-    for row in bad[bad].index:
-        read.error(col.expected(), "use true or false (or 1 and 0).", row=row, column=col.name, value=stripped[row])
+    for row, at in column.each(bad):
+        read.error(col.expected(), "use true or false (or 1 and 0).", row=row, column=col.name, value=stripped[at])
     out = pd.Series(pd.NA, index=stripped.index, dtype="boolean")
     out[is_true & present] = True
     out[is_false & present] = False
-    return out
+    return column.take(out.array)
 
 
 def _coded(
-    stripped: pd.Series, present: pd.Series, col: Column, read: _Read, labels: Mapping[str, int], low: int, high: int
+    column: _Distinct,
+    stripped: pd.Series,
+    present: pd.Series,
+    col: Column,
+    read: _Read,
+    labels: Mapping[str, int],
+    low: int,
+    high: int,
 ) -> pd.Series:
-    normal = _per_value(stripped, _normal_label)
-    coded = normal.map(labels)
+    coded = stripped.map(_normal_label).map(labels)
     numeric = pd.to_numeric(stripped.where(present & coded.isna()), errors="coerce")
     numeric = numeric.where((numeric >= low) & (numeric <= high) & (numeric % 1 == 0))
     values = coded.astype(float).fillna(numeric.astype(float))
     bad = present & values.isna()
-    for row in bad[bad].index:
-        read.error(col.expected(), "use the number or the label.", row=row, column=col.name, value=stripped[row])
-    return values.where(present)
+    for row, at in column.each(bad):
+        read.error(col.expected(), "use the number or the label.", row=row, column=col.name, value=stripped[at])
+    return column.take(values.where(present).to_numpy(dtype=float))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -132,6 +132,14 @@ def test_unparseable_date(tiny):
     assert "row 3, column 'date', value 'Sept 10th': expected a date such as 2025-09-15 (YYYY-MM-DD)" in message
 
 
+@pytest.mark.parametrize("value", ["-2", "45000", "0", "1899-12-31", "2100-01-01"])
+def test_a_number_or_a_far_year_in_a_date_column_is_an_error_not_a_crash(tiny, value):
+    # '-2' once parsed as the year -2 and crashed load with pandas' OutOfBoundsDatetime (found by a messy-export trial)
+    set_cell(tiny, "sessions", 3, "date", value)
+    message = errors_of(tiny)
+    assert f"row 3, column 'date', value '{value}': expected a date such as 2025-09-15 (YYYY-MM-DD)" in message
+
+
 def test_us_dates_are_read(tiny):
     set_cell(tiny, "sessions", 3, "date", "9/10/2025")
     # one date with slashes, both numbers 12 or less: read month first (US exports), with a warning
