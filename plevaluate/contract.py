@@ -357,6 +357,8 @@ class _Read:
     sha256: str
     problems: list[Problem] = field(default_factory=list)
     source: str = ""  # where the table came from, as problems name it: "schools.csv" or "district.xlsx, sheet schools"
+    # a typed column's distinct values, and each row's position among them (-1 for a blank)
+    distinct: dict[str, tuple[np.ndarray, pd.Index]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -455,7 +457,7 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     return _from_records(list(enumerate(records, start=1)), read)
 
 
-def _plain_csv(text: str) -> tuple[list[str], pd.DataFrame, list[int]] | None:
+def _plain_csv(text: str) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
     """A file with no quotes, every line as wide as the header, and no line of only spaces and commas, read
     by pandas' C parser: (header, rows as text, their line numbers). Anything else returns None and is read
     by the csv module, which finds and words each problem; for such a file both readings give the same
@@ -467,19 +469,26 @@ def _plain_csv(text: str) -> tuple[list[str], pd.DataFrame, list[int]] | None:
         return None
     encoded = lines.encode("utf-8")
     data = np.frombuffer(encoded, dtype=np.uint8)
-    ends = np.flatnonzero(data == 10)
+    byte_is = np.equal(data, 10, out=np.empty(len(data), dtype=bool))  # one buffer for each byte test: allocating
+    ends = np.flatnonzero(byte_is)  # a file-sized array costs more than testing it
     if len(data) and data[-1] != 10:
         ends = np.append(ends, len(data))  # the last line has no line break
     count = len(ends)
     if not count:
         return None
+    starts = np.r_[0, ends[:-1] + 1]
+    length = ends - starts  # without the line break
+    long = np.flatnonzero(length > 255)  # counted in single bytes below, a longer line's count could wrap
 
-    def per_line(byte_is) -> np.ndarray:  # how many of a line's bytes are such bytes
-        return np.diff(np.searchsorted(np.flatnonzero(byte_is), ends), prepend=0)
+    def per_line(byte: int) -> np.ndarray:  # how many of each line's bytes are this byte
+        np.equal(data, byte, out=byte_is)
+        counts = np.add.reduceat(byte_is.view(np.uint8), starts, dtype=np.uint8).astype(np.int64)
+        counts[long] = [np.count_nonzero(byte_is[starts[i] : ends[i]]) for i in long]
+        return counts
 
-    length = np.diff(ends, prepend=-1) - 1  # without the line break
-    commas = per_line(data == 44)
-    filled = length - commas - per_line((data == 32) | (data == 9))  # bytes other than comma, space and tab
+    commas = per_line(44)
+    spaces = per_line(32) + (per_line(9) if "\t" in lines else 0)
+    filled = length - commas - spaces  # bytes other than comma, space and tab
     if filled[0] == 0:
         return None
     width = int(commas[0]) + 1
@@ -489,10 +498,16 @@ def _plain_csv(text: str) -> tuple[list[str], pd.DataFrame, list[int]] | None:
         return None
     header = lines[: ends[0]].split(",")
     rows = pd.read_csv(
-        io.BytesIO(encoded), encoding="utf-8", header=None, skiprows=1, names=list(range(width)), dtype=object, na_filter=False,
-        quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c",
-    )  # fmt: skip
-    numbers = (body[~empty] + 1).tolist()
+        io.BytesIO(encoded),
+        encoding="utf-8",
+        header=0,
+        dtype=object,
+        na_filter=False,
+        quoting=csv.QUOTE_NONE,
+        skip_blank_lines=True,
+        engine="c",
+    ).set_axis(range(width), axis=1)  # the header is checked and named by _check_header
+    numbers = body[~empty] + 1
     if len(rows) != len(numbers):
         return None
     return header, rows, numbers
@@ -559,7 +574,9 @@ def _from_records(records: list[tuple[int, list[str]]], read: _Read) -> _Read:
     return _from_rows(header, rows, numbers, read)
 
 
-def _from_rows(header: list[str], rows: list[list[str]] | pd.DataFrame, numbers: list[int], read: _Read) -> _Read:
+def _from_rows(
+    header: list[str], rows: list[list[str]] | pd.DataFrame, numbers: list[int] | np.ndarray, read: _Read
+) -> _Read:
     """The table from its header and rows of text (a list of rows, or a frame of text columns in that order),
     each row with its number in the file or sheet."""
     spec = read.spec
@@ -575,9 +592,13 @@ def _from_rows(header: list[str], rows: list[list[str]] | pd.DataFrame, numbers:
     if header is None:
         return read
     if isinstance(rows, pd.DataFrame):
-        frame = rows.set_axis(header, axis=1).set_axis(pd.Index(numbers, name="csv_row"), axis=0)
+        frame = rows.set_axis(header, axis=1).set_axis(
+            pd.Index(np.asarray(numbers, dtype=np.int64), name="csv_row"), axis=0
+        )
     else:
-        frame = pd.DataFrame(rows, columns=header, dtype=object, index=pd.Index(numbers, name="csv_row"))
+        frame = pd.DataFrame(
+            rows, columns=header, dtype=object, index=pd.Index(np.asarray(numbers, dtype=np.int64), name="csv_row")
+        )
     if frame.empty and not read.problems:
         if spec.required:
             # a starter folder (plevaluate init): valid, but nothing can be evaluated until it is filled in
@@ -662,9 +683,19 @@ def _type_columns(read: _Read, date_format: str = "auto") -> pd.DataFrame:
     out = {}
     for name in frame.columns:
         col = read.spec.column(name)
-        values = frame[name]
-        out[name] = values if col is None else _type_column(values, col, read, date_format)
+        if col is None:
+            out[name] = frame[name]
+            continue
+        column = _Distinct(frame[name])
+        out[name] = _type_column(column, col, read, date_format)
+        read.distinct[name] = column.typed_codes()
     return pd.DataFrame(out, index=frame.index)
+
+
+def _codes(frame: pd.DataFrame, name: str, read: _Read) -> np.ndarray:
+    """Each row's distinct value of a column as a number (-1 for a blank), for comparing rows."""
+    found = read.distinct.get(name)
+    return found[0] if found is not None else pd.factorize(frame[name])[0]
 
 
 class _Distinct:
@@ -676,11 +707,12 @@ class _Distinct:
     """
 
     def __init__(self, values: pd.Series):
-        codes, uniques = pd.factorize(values.fillna("").to_numpy(dtype=object))
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # text as read: never missing
         self.index = values.index
         self.codes = codes
         self.text = np.asarray(uniques, dtype=object)
         self.counts = np.bincount(codes, minlength=len(uniques))
+        self.typed, self.blank = None, None
 
     def map(self, func) -> np.ndarray:
         return np.array([func(v) for v in self.text], dtype=object)
@@ -704,15 +736,29 @@ class _Distinct:
         """(row number, distinct value's position) of the first row whose value is flagged."""
         return next(self.each(mask))
 
-    def take(self, typed) -> pd.Series:
-        """The column: each row gets its distinct value's typed value."""
+    def take(self, typed, blank: np.ndarray | None = None) -> pd.Series:
+        """The column: each row gets its distinct value's typed value. ``blank`` says the typed values
+        all differ except for these blanks (text kept as it was), which spares `typed_codes` a pass."""
+        self.typed, self.blank = typed, blank
         return pd.Series(typed.take(self.codes), index=self.index)
 
+    def typed_codes(self) -> tuple[np.ndarray, pd.Index]:
+        """The distinct typed values, and each row's position among them (-1 for a blank): two raw values
+        that type to the same value (' S01' and 'S01') get the same position."""
+        if self.blank is not None:
+            kept = ~self.blank
+            position = np.where(kept, np.cumsum(kept) - 1, -1)
+            return position[self.codes], pd.Index(self.typed[kept])
+        codes, values = pd.factorize(self.typed)
+        return codes[self.codes], pd.Index(values)
 
-def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str = "auto") -> pd.Series:
-    column = _Distinct(values)
+
+_SPACE = re.compile(r"\s")
+
+
+def _type_column(column: _Distinct, col: Column, read: _Read, date_format: str = "auto") -> pd.Series:
     text = column.text
-    stripped = column.map(str.strip)
+    stripped = column.map(str.strip) if _SPACE.search(",".join(text)) else text  # IDs seldom hold any space
     if col.kind == "id":
         padded = stripped != text
         if padded.any():
@@ -739,7 +785,11 @@ def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str =
             )
     present = ~missing
     if col.kind in ("id", "text"):
-        hidden = present & np.array([INVISIBLE.search(v) is not None for v in stripped], dtype=bool)
+        hidden = present & (
+            np.array([INVISIBLE.search(v) is not None for v in stripped], dtype=bool)
+            if INVISIBLE.search(",".join(stripped))  # seldom found: one search through all distinct values first
+            else False
+        )
         if hidden.any():
             first, at = column.first(hidden)
             codes = sorted({f"U+{ord(c):04X}" for c in INVISIBLE.findall(stripped[at])})
@@ -749,7 +799,8 @@ def _type_column(values: pd.Series, col: Column, read: _Read, date_format: str =
                 "remove them in the source system; reports show them as visible [U+XXXX] marks.",
                 column=col.name,
             )
-        return column.take(pd.array(np.where(present, stripped, None), dtype="string"))
+        typed = pd.array(np.where(present, stripped, None), dtype="string")
+        return column.take(typed, blank=missing if stripped is text else None)
     stripped = pd.Series(stripped, dtype=object)
     present = pd.Series(present)
     if col.kind == "category":
@@ -916,14 +967,32 @@ def _coded(
 # ----------------------------------------------------------------------------------------------
 
 
+def _row_key(codes: list[np.ndarray]) -> np.ndarray:
+    """One number per row, equal for two rows exactly when every column's code is equal (-1 for blank)."""
+    key = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
+    size = 1
+    for column in codes:
+        width = int(column.max(initial=-1)) + 2  # codes -1 .. max
+        if size * width >= 2**62:  # the combined numbers would overflow: renumber what is combined so far
+            key = pd.factorize(key)[0].astype(np.int64)
+            size = int(key.max(initial=-1)) + 1
+        key = key * width + (column + 1)
+        size *= width
+    return key
+
+
 def _check_keys(frame: pd.DataFrame, read: _Read) -> None:
     spec = read.spec
     key = [k for k in spec.key if k in frame.columns]
     if spec.name == "students" and "period" in frame.columns:
         key.append("period")
     if key:
-        dup = frame.duplicated(subset=key, keep="first") & frame[key].notna().all(axis=1)
-        firsts = frame[frame.duplicated(subset=key, keep=False) & ~dup]
+        codes = [_codes(frame, k, read) for k in key]
+        rows = pd.Series(_row_key(codes))
+        dup = rows.duplicated(keep="first").to_numpy() & np.logical_and.reduce([c >= 0 for c in codes])
+        if not dup.any():
+            return
+        firsts = frame[rows.duplicated(keep=False).to_numpy() & ~dup]
         first_row = {tuple(v): row for row, v in zip(firsts.index, firsts[key].itertuples(index=False))}
         for row, values in zip(frame.index[dup], frame.loc[dup, key].itertuples(index=False)):
             shown = ", ".join(f"{k}={v}" for k, v in zip(key, values))
@@ -934,7 +1003,7 @@ def _check_keys(frame: pd.DataFrame, read: _Read) -> None:
                 column=key[0] if len(key) == 1 else None,
             )
     else:
-        dup = frame.duplicated(keep="first")
+        dup = pd.Series(_row_key([_codes(frame, k, read) for k in frame.columns])).duplicated().to_numpy()
         for row in frame.index[dup]:
             read.error(
                 "expected each row once; this row repeats an earlier one exactly", "delete the repeated row.", row=row
@@ -958,10 +1027,11 @@ def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _R
                     column=col.name,
                 )
                 continue
-            known = set(target[target_col].dropna())
+            known = reads[target_table].distinct[target_col][1]  # the target's IDs, each once
             values = frame[col.name]
-            unknown = values.notna() & ~values.isin(known)
-            if not known and unknown.any():  # a starter folder with this table not filled in yet: one problem
+            codes, distinct = read.distinct[col.name]
+            unknown = pd.Series(np.append(~distinct.isin(known), False)[codes], index=frame.index)  # blank: -1
+            if known.empty and unknown.any():  # a starter folder with this table not filled in yet: one problem
                 read.error(
                     f"{TABLES[target_table].filename} to list the {int(values[unknown].nunique())} {target_col}(s) "
                     f"named in {int(unknown.sum())} row(s) here, but it has no rows yet",
@@ -969,9 +1039,10 @@ def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _R
                     column=col.name,
                 )
                 continue
+            names = [str(k) for k in known] if unknown.any() else []
             for row in unknown[unknown].index:
                 value = values[row]
-                close = difflib.get_close_matches(str(value), [str(k) for k in known], n=1, cutoff=0.8)
+                close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.8)
                 hint = f"did you mean '{close[0]}'? " if close else ""
                 read.error(
                     f"expected a {target_col} listed in {TABLES[target_table].filename}",
@@ -1039,9 +1110,11 @@ def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) ->
 
 def _check_membership(students: pd.DataFrame, schools: pd.DataFrame, read: _Read) -> None:
     """students.csv columns that look like program membership are not used: say so, and whether they agree."""
-    group = students["school_id"].map(schools.drop_duplicates("school_id").set_index("school_id")["group"])
-    group = group.eq("participant")
-    for column in (c for c in students.columns if c.strip().lower() in ("treatment", "treated", "group", "condition")):
+    columns = [c for c in students.columns if c.strip().lower() in ("treatment", "treated", "group", "condition")]
+    if columns:
+        group = students["school_id"].map(schools.drop_duplicates("school_id").set_index("school_id")["group"])
+        group = group.eq("participant")
+    for column in columns:
         text = students[column].astype("string").str.strip().str.lower()
         flag = text.map(
             {
@@ -1094,14 +1167,10 @@ def _check_learning(frame: pd.DataFrame, read: _Read) -> None:
                 column="score",
                 value=f"{frame.loc[row, 'score']:g}",
             )
-    pairs = frame.dropna(subset=["occasion"])
-    has_pre = set(
-        zip(
-            pairs.loc[pairs["occasion"] == "pre", "educator_id"], pairs.loc[pairs["occasion"] == "pre", "assessment_id"]
-        )
-    )
-    post = pairs[pairs["occasion"] == "post"]
-    orphan = [row for row, e, a in zip(post.index, post["educator_id"], post["assessment_id"]) if (e, a) not in has_pre]
+    pair = pd.Series(_row_key([_codes(frame, c, read) for c in ("educator_id", "assessment_id")]), index=frame.index)
+    occasion = frame["occasion"]
+    orphan = frame.index[(occasion == "post").fillna(False) & ~pair.isin(pair[(occasion == "pre").fillna(False)])]
+    orphan = orphan.tolist()
     if orphan:
         shown = ", ".join(str(r) for r in orphan[:8]) + (f" and {len(orphan) - 8} more" if len(orphan) > 8 else "")
         read.warn(

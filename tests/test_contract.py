@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -400,3 +401,15 @@ def test_the_sample_loads_to_the_same_tables_through_either_reader(sample_distri
     slow = contract.load(Path(__file__).resolve().parents[1] / "data" / "sample")
     for name, table in sample_district.tables.items():
         pd.testing.assert_frame_equal(table, slow.tables[name], obj=name)
+
+
+def test_rows_compared_by_codes_match_pandas_duplicated_even_when_the_combined_numbers_would_overflow():
+    # _check_keys compares rows through one combined number per row; wide columns force the renumbering branch
+    from plevaluate.contract import _row_key
+
+    rng = np.random.default_rng(5)
+    huge = np.array([0, 2**40, 2**41, 2**41 + 1, -1])  # few distinct codes, but a huge largest one
+    codes = [rng.integers(-1, 3, 300), rng.choice(huge, 300), rng.integers(-1, 2, 300), rng.choice(huge, 300)]
+    expected = pd.DataFrame({i: c for i, c in enumerate(codes)}).duplicated(keep=False).to_numpy()
+    assert (pd.Series(_row_key(codes)).duplicated(keep=False).to_numpy() == expected).all()
+    assert expected.any() and not expected.all()
