@@ -433,10 +433,11 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     text = _decode(raw, read)
     if text is None:
         return read
-    if not text.strip():
+    if not text or text.isspace():
         read.error("expected a header row and data rows, but the file is empty", _empty_fix(spec))
         return read
-    plain = _plain_csv(text)
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    plain = _plain_csv(text, body if not read.problems else None)  # no problems: the text is body read as UTF-8
     if plain is not None:
         return _from_rows(*plain, read)
     try:  # the csv module reads the whole file in C; only a broken file is read again to find the line
@@ -457,17 +458,19 @@ def _read_csv(path: Path, spec: TableSpec) -> _Read:
     return _from_records(list(enumerate(records, start=1)), read)
 
 
-def _plain_csv(text: str) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
+def _plain_csv(text: str, encoded: bytes | None = None) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
     """A file with no quotes, every line as wide as the header, and no line of only spaces and commas, read
     by pandas' C parser: (header, rows as text, their line numbers). Anything else returns None and is read
     by the csv module, which finds and words each problem; for such a file both readings give the same
-    table, since without quotes a record is a line and a field is the text between commas."""
+    table, since without quotes a record is a line and a field is the text between commas. ``encoded`` is
+    the text as UTF-8 when the caller has it already."""
     if '"' in text or "\x00" in text:
         return None
     lines = text.replace("\r\n", "\n") if "\r" in text else text
     if "\r" in lines:
         return None
-    encoded = lines.encode("utf-8")
+    if encoded is None or lines is not text:
+        encoded = lines.encode("utf-8")
     data = np.frombuffer(encoded, dtype=np.uint8)
     byte_is = np.equal(data, 10, out=np.empty(len(data), dtype=bool))  # one buffer for each byte test: allocating
     ends = np.flatnonzero(byte_is)  # a file-sized array costs more than testing it
