@@ -207,8 +207,7 @@ def _normalize(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         values = out[column]
         if values.dtype == object or str(values.dtype) in ("str", "string"):
-            present = values.dropna()
-            if len(present) and present.map(lambda v: isinstance(v, bool | np.bool_)).all():
+            if pd.api.types.infer_dtype(values, skipna=True) == "boolean":  # every value present is a bool
                 out[column] = values.astype("boolean")
             else:
                 text = values.astype("string")
