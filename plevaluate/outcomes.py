@@ -26,8 +26,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
 from scipy import stats
 
 from ._tidy import coverage
@@ -260,10 +258,10 @@ def fit_mixed(
         raised, and optimizers set aside for a degenerate fit (an infinite likelihood; not a warning,
         since the other optimizers' fits are used).
     """
-    from statsmodels.regression.mixed_linear_model import MixedLMParams
+    from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams  # statsmodels only when fitting
 
     vc = {"teacher": f"0 + C({teacher})"} if teacher else None
-    model = smf.mixedlm(formula, data, groups=data[groups], re_formula="1", vc_formula=vc)
+    model = MixedLM.from_formula(formula, data, groups=data[groups], re_formula="1", vc_formula=vc)
     exact = profile_reml(model)
     start = None
     if exact is not None and exact[0] > 0:  # at zero statsmodels' own start and optimizers handle the boundary
@@ -557,9 +555,12 @@ def estimate_effect(
         values = set(np.unique(y))
         if not values <= {0.0, 1.0}:
             raise ValueError(f"model='logit' needs a 0/1 outcome; '{outcome}' has other values")
-        X = sm.add_constant(data[names].to_numpy(float), has_constant="add")
+        from statsmodels.genmod.families import Binomial
+        from statsmodels.genmod.generalized_linear_model import GLM
+
+        X = np.column_stack([np.ones(len(data)), data[names].to_numpy(float)])
         groups = data[cluster].astype("category").cat.codes.to_numpy()
-        fit = sm.GLM(y, X, family=sm.families.Binomial()).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        fit = GLM(y, X, family=Binomial()).fit(cov_type="cluster", cov_kwds={"groups": groups})
         g_count = int(data[cluster].nunique())
         crit = stats.t.ppf(0.5 + ci / 2, g_count - 1)
         for j, name in enumerate(["intercept", *names]):

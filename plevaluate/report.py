@@ -60,6 +60,7 @@ __all__ = [
     "school_next_steps",
     "school_title",
     "setup",
+    "warm_up",
     "technical_data",
     "technical_title",
     "technical_diagnostics",
@@ -206,6 +207,18 @@ def setup() -> Section:
     global _TABLE_IDS
     _TABLE_IDS = itertools.count(1)  # each report numbers its tables from 1: the same ids on every render
     _html(f"<style>{_CSS_FILE.read_text(encoding='utf-8')}</style>")
+
+
+def warm_up() -> None:
+    """Draw one small chart and one small table, the way a report does, and show neither: a worker's kernel
+    runs this as it starts (`plevaluate.render.WARM_UP`), so matplotlib's fonts and great_tables' templates
+    are loaded before the first report instead of during it."""
+    figures.theme()
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.bar(["a", "b"], [1, 2])
+    ax.set_title("warm-up")
+    Chart(fig)
+    html_table(pd.DataFrame({"a": ["1"], "b": ["x"]}), {"a": "A", "b": "B"}, numeric=["a"], table_id="pl-warm-up")
 
 
 def _section_of(level, report: str) -> Callable[..., Section] | None:
