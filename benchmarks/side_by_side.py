@@ -227,7 +227,7 @@ print(json.dumps(samples))
 """
 
 
-def memory_over_reports(n_reports: int, tmp: Path) -> tuple[str, float]:
+def memory_over_reports(n_reports: int, tmp: Path) -> tuple[str, float, float]:
     """One worker renders ``n_reports`` school reports of the sample in its warm kernel, one after another;
     the kernel's and the worker's resident memory are read ten times along the way."""
     results = tmp / "leak-results"
@@ -236,13 +236,28 @@ def memory_over_reports(n_reports: int, tmp: Path) -> tuple[str, float]:
     samples = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
     (_, kernel_first, worker_first), (_, kernel_last, worker_last) = samples[1], samples[-1]
     growth = (kernel_last - kernel_first) / kernel_first
+    worker_growth = (worker_last - worker_first) / worker_first
     line = (
         f"one worker, {n_reports} school reports in one warm kernel: kernel "
         + ", ".join(f"{k:.0f}" for _, k, _ in samples)
         + f" MB (after report {', '.join(str(n) for n, _, _ in samples)}); worker {worker_first:.0f} -> "
         f"{worker_last:.0f} MB"
     )
-    return line, growth
+    return line, growth, worker_growth
+
+
+def screens(sizes: list[int]) -> tuple[list[str], bool]:
+    """tests/test_report_scale.py at these sizes: the district report and board summary rendered, photographed
+    in headless Chromium and checked (chart sizes, labels per chart, page length); the pictures are kept in
+    benchmarks/screenshots/ to be looked at."""
+    folder = ROOT / "benchmarks" / "screenshots"
+    environment = {**os.environ, "PLEVALUATE_SCALE_SIZES": ",".join(map(str, sizes)),
+                   "PLEVALUATE_SCREENSHOTS": str(folder)}  # fmt: skip
+    command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", str(ROOT / "tests" /
+               "test_report_scale.py")]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=ROOT)
+    lines = [line.strip() for line in done.stdout.splitlines() if " schools, " in line and " px tall" in line]
+    return lines, done.returncode == 0
 
 
 # ---- the naive loop ----
@@ -400,6 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--leak-reports", type=int, default=200, help="school reports rendered in one kernel to watch its memory"
     )
+    parser.add_argument(
+        "--screenshots", action=argparse.BooleanOptionalAction, default=True,
+        help="render, photograph and check the district report and board summary at each size",
+    )  # fmt: skip
     parser.add_argument("--step-timeout", type=float, default=900, help="seconds before a step is stopped")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.md"), help="results table (Markdown)")
     args = parser.parse_args(argv)
@@ -412,7 +431,10 @@ def main(argv: list[str] | None = None) -> int:
             side_by_side(args.render_size, args.rounds, args.naive_reports, tmp) if args.rounds else ([], {})
         )
         scaled, found = scale(sizes, args.render_schools, args.render_max, tmp)
-        leak, growth = memory_over_reports(args.leak_reports, tmp) if args.leak_reports else ("", 0.0)
+        leak, growth, worker_growth = (
+            memory_over_reports(args.leak_reports, tmp) if args.leak_reports else ("", 0.0, 0.0)
+        )
+        shots, shots_ok = screens(sizes) if args.screenshots else ([], True)
     checks = [] if not ratios else [
         ("rendering >= 10x faster per report than the naive computing loop", ratios["render vs naive computing loop"] >= 10,
          f"{ratios['render vs naive computing loop']:.1f}x"),
@@ -450,9 +472,17 @@ def main(argv: list[str] | None = None) -> int:
     if leak:
         checks.append(
             (
-                "memory flat over a run of reports (kernel grows < 10% after its second reading)",
-                growth < 0.10,
-                f"{growth:+.0%}",
+                "memory flat over a run of reports (kernel and worker each grow < 10% after the second reading)",
+                growth < 0.10 and worker_growth < 0.10,
+                f"kernel {growth:+.0%}, worker {worker_growth:+.0%}",
+            )
+        )
+    if shots:
+        checks.append(
+            (
+                f"district report and board summary readable at {args.sizes} schools (tests/test_report_scale.py)",
+                shots_ok,
+                "; ".join(shots),
             )
         )
     if 200 in found and 2000 in found and "evaluate" in found[200] and "evaluate" in found[2000]:
@@ -506,6 +536,11 @@ def main(argv: list[str] | None = None) -> int:
             else []
         ),
         *([f"Memory over a run: {leak}.", ""] if leak else []),
+        *(
+            ["Reports at scale, photographed (benchmarks/screenshots/):", "", *[f"- {s}" for s in shots], ""]
+            if shots
+            else []
+        ),  # fmt: skip
         "Targets:",
         "",
         *[f"- {'PASS' if ok else 'FAIL'}: {what} ({value})" for what, ok, value in checks],

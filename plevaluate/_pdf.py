@@ -37,6 +37,16 @@ _FLAGS = [
 
 
 _OPEN_DETAILS = "document.querySelectorAll('details').forEach(d => { d.open = true; })"
+# the page's size and every chart image's box as shown, and its PNG's own size
+_MEASURE = """({
+  width: document.documentElement.scrollWidth,
+  height: document.documentElement.scrollHeight,
+  charts: Array.from(document.querySelectorAll('img.pl-chart-image')).map(i => {
+    const box = i.getBoundingClientRect();
+    return {alt: i.alt, shown_width: box.width, shown_height: box.height,
+            width: i.naturalWidth, height: i.naturalHeight, left: box.left, right: box.right};
+  })
+})"""
 
 
 class Printer:
@@ -122,6 +132,33 @@ class Printer:
                 session=session,
             )
             Path(pdf).write_bytes(base64.b64decode(result["result"]["data"]))
+        finally:
+            self._send("Target.closeTarget", {"targetId": target})
+
+    def screenshot(self, page: Path, png: Path, width: int = 1200, longest: int = 16000) -> dict:
+        """Load ``page`` in a window ``width`` CSS pixels wide and write a picture of the whole page (its first
+        ``longest`` pixels) to ``png``; returns the page's size and each chart image's displayed and natural
+        size, for checking that a report reads at that width (issue #19)."""
+        target = self._send("Target.createTarget", {"url": "about:blank"})["result"]["targetId"]
+        session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["result"]["sessionId"]
+        try:
+            metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+            self._send("Emulation.setDeviceMetricsOverride", metrics, session=session)
+            self._send("Page.enable", session=session)
+            self._send("Page.navigate", {"url": Path(page).resolve().as_uri()}, session=session)
+            self._wait(lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == session)
+            measured = self._send("Runtime.evaluate", {"expression": _MEASURE, "returnByValue": True}, session=session)[
+                "result"
+            ]["result"]["value"]
+            height = min(int(measured["height"]), longest)
+            clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+            shot = self._send(
+                "Page.captureScreenshot",
+                {"format": "png", "captureBeyondViewport": True, "clip": clip},
+                session=session,
+            )
+            Path(png).write_bytes(base64.b64decode(shot["result"]["data"]))
+            return measured
         finally:
             self._send("Target.closeTarget", {"targetId": target})
 

@@ -84,6 +84,15 @@ def describe(fig: Figure, data: pd.DataFrame, main: str = "") -> Figure:
     return fig
 
 
+def drawn_text(fig: Figure) -> tuple[str, ...]:
+    """Every piece of text drawn on a chart (titles, labels, tick labels, legend entries, annotations): what a
+    reader has to read, so what a readable chart keeps bounded (issue #19: at 2,000 schools a funnel's title
+    listed 288 schools)."""
+    from matplotlib.text import Text
+
+    return tuple(t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip())
+
+
 def chart_data(fig: Figure) -> pd.DataFrame | None:
     """The numbers behind a chart made here (`describe`), or None for a chart that says why it is empty."""
     return getattr(fig, "plevaluate_data", None)

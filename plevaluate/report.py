@@ -159,6 +159,7 @@ class Chart:
         fig.savefig(buffer, format="png", bbox_inches="tight", dpi=fig.dpi)
         self.png = buffer.getvalue()
         self.alt = figures.alt_text(fig)
+        self.words = figures.drawn_text(fig)
         self.numbers = figures.chart_data(fig)
         self._encoded = base64.b64encode(self.png).decode("ascii")
         plt.close(fig)
@@ -861,15 +862,38 @@ def district_level3(ev: Evaluation) -> Section:
     flags = ev.table(3, "flags")
     if flags is not None and flags["flagged"].any():
         flagged = flags[flags["flagged"]].assign(name=lambda f: f["school_id"].map(ev.school_name))
-        _html(html_table(flagged, {"name": "School needing support", "reason": "Why"}))
+        columns = {"name": "School needing support", "reason": "Why"}
+        if len(flagged) <= figures.MANY:
+            _html(html_table(flagged, columns))
+        else:  # many schools: the weakest conditions first, with every flagged school folded below
+            weakest = flagged.sort_values(["latest_mean", "name"]).head(figures.MANY)
+            _paragraph(f"{len(flagged):,} schools need support; the {figures.MANY} with the weakest conditions:")
+            _html(html_table(weakest, columns))
+            _fold(f"Every school needing support ({len(flagged):,} schools)", html_table(flagged, columns))
     principals = ev.table(3, "principals")
     if principals is not None:
-        p = principals.assign(
-            name=principals["school_id"].map(ev.school_name), shown=[f"{v:.0%}" for v in principals["estimate"]]
+        program = set(ev.schools.loc[ev.schools["group"] == "participant", "school_id"])
+        p = principals[principals["school_id"].isin(program)]  # comparison schools are offered no sessions
+        p = p.assign(name=p["school_id"].map(ev.school_name), shown=[f"{v:.0%}" for v in p["estimate"]])
+        columns = {"name": "School", "shown": "Principal's share of PL sessions attended"}
+        table = html_table(p, columns, numeric=("shown",))
+        if len(p) <= figures.MANY:
+            _html(table)
+            return
+        # many schools: the principals to reach first, with every school's row folded below
+        low = p[p["estimate"] < 0.5].sort_values(["estimate", "name"])
+        _paragraph(
+            f"Principals of the {len(p):,} program schools attended a median {p['estimate'].median():.0%} of the "
+            f"PL sessions (from {p['estimate'].min():.0%} to {p['estimate'].max():.0%}); "
+            + (
+                f"{len(low):,} attended fewer than half, the lowest first:"
+                if len(low)
+                else "none attended fewer than half."
+            )
         )
-        _html(
-            html_table(p, {"name": "School", "shown": "Principal's share of PL sessions attended"}, numeric=("shown",))
-        )
+        if len(low):
+            _html(html_table(low.head(figures.MANY), columns, numeric=("shown",)))
+        _fold(f"Every program school's principal participation ({len(p):,} schools)", table)
 
 
 @section
@@ -1011,10 +1035,12 @@ def district_schools(ev: Evaluation) -> Section:
     _paragraph(f"How many of the {len(grid):,} schools stand where at each level (each school's row is below).")
     _html(html_table(summary, named, numeric=[c for c in named if c != "level"]))
     bullets = "<ul>" + "".join(f"<li>{_esc(i)}</li>" for i in items) + "</ul>"
-    _html(
-        f'<details class="pl-every-school"><summary>Every school\'s status and where its chain breaks '
-        f"({len(grid):,} schools)</summary>{table}{bullets}</details>"
-    )
+    _fold(f"Every school's status and where its chain breaks ({len(grid):,} schools)", table + bullets)
+
+
+def _fold(summary: str, inner: str) -> None:
+    """A long listing (every school's row) closed under a one-line summary: open on a click, and on paper."""
+    _html(f'<details class="pl-every-school"><summary>{_esc(summary)}</summary>{inner}</details>')
 
 
 # ---- the board summary ----
