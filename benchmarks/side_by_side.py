@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -256,7 +257,8 @@ def screens(sizes: list[int]) -> tuple[list[str], bool]:
     command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", str(ROOT / "tests" /
                "test_report_scale.py")]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=ROOT)
-    lines = [line.strip() for line in done.stdout.splitlines() if " schools, " in line and " px tall" in line]
+    found = (re.search(r"\d+ schools, [a-z-]+: [\d,]+ px tall.*", line) for line in done.stdout.splitlines())
+    lines = [match.group(0) for match in found if match]
     return lines, done.returncode == 0
 
 

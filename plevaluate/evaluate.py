@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -114,8 +115,7 @@ class Evaluation:
         return None if result is None else result.tables.get(name)
 
     def school_name(self, school_id: str) -> str:
-        names = self.schools.set_index("school_id")["school_name"]
-        return str(names.get(school_id, school_id))
+        return str(_names(self.schools).get(school_id, school_id))
 
     @property
     def min_n(self) -> int:
@@ -198,6 +198,20 @@ def _jsonable(value):
     if isinstance(value, Path | datetime):
         return str(value)
     return value
+
+
+_NAMES: dict[int, tuple] = {}
+
+
+def _names(schools: pd.DataFrame) -> dict:
+    """school_id -> school_name, built once per schools table (reports look a name up for each row; building
+    it per lookup made a listing of every school quadratic). Keyed like `plevaluate.chain.school_row`."""
+    key = id(schools)
+    entry = _NAMES.get(key)
+    if entry is None or entry[0]() is not schools or entry[1] != len(schools):
+        names = dict(zip(schools["school_id"], schools["school_name"]))
+        entry = _NAMES[key] = (weakref.ref(schools, lambda _, k=key: _NAMES.pop(k, None)), len(schools), names)
+    return entry[2]
 
 
 def _normalize(frame: pd.DataFrame) -> pd.DataFrame:

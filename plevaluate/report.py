@@ -502,7 +502,15 @@ def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] = (0, 1
     _heading("Notes on the data")
     table = ev.notes(scope, levels)
     items = [f"{'Cost' if lv == 0 else f'Level {lv}'}: {text}" for lv, text in zip(table["level"], table["text"])]
-    _bullets(items or ["No caveats were recorded."])
+    about_schools = (table["scope"] != "district").to_numpy()
+    if scope != "district" or table.loc[about_schools, "scope"].nunique() <= figures.MANY:
+        _bullets(items or ["No caveats were recorded."])
+        return
+    # many schools: the district-wide notes, then every note about one school folded under a count
+    _bullets([item for item, own in zip(items, about_schools) if not own])
+    schools = table.loc[about_schools, "scope"].nunique()
+    listed = "<ul>" + "".join(f"<li>{_esc(item)}</li>" for item, own in zip(items, about_schools) if own) + "</ul>"
+    _fold(f"Notes about single schools ({int(about_schools.sum()):,} notes on {schools:,} schools)", listed)
 
 
 @section
@@ -1428,18 +1436,26 @@ def district_cost(ev: Evaluation) -> Section:
             ]
         )
         schools = pd.concat([schools, together], ignore_index=True)
-    _html(
-        html_table(
-            schools,
-            {
-                "name": "School",
-                "shown": "Cost (shared lines allocated)",
-                "people": "Participants",
-                "per": "Per participant",
-            },
-            numeric=("shown", "people", "per"),
-        )
-    )
+    columns = {
+        "name": "School",
+        "shown": "Cost (shared lines allocated)",
+        "people": "Participants",
+        "per": "Per participant",
+    }
+    table = html_table(schools, columns, numeric=("shown", "people", "per"))
+    if len(schools) <= figures.MANY:
+        _html(table)
+    else:  # many schools: the range, the costliest per participant, and every school's row folded below
+        shown = schools[~schools["suppressed"].fillna(True).astype(bool) & schools["cost_per_participant"].notna()]
+        per = shown["cost_per_participant"]
+        if len(per):
+            _paragraph(
+                f"Cost per participant across the {len(per):,} schools shown: median ${per.median():,.0f} "
+                f"(from ${per.min():,.0f} to ${per.max():,.0f}); the {min(len(per), figures.MANY)} highest:"
+            )
+            costliest = shown.sort_values(["cost_per_participant", "name"], ascending=[False, True])
+            _html(html_table(costliest.head(figures.MANY), columns, numeric=("shown", "people", "per")))
+        _fold(f"Every school's cost ({len(schools):,} rows)", table)
     years = cost.tables["by_year"]
     if len(years) > 1:
         y = years.assign(shown=[f"${v:,.0f}" for v in years["cost"]])

@@ -465,3 +465,30 @@ def test_with_many_schools_the_district_report_counts_statuses_and_folds_every_s
             assert sum(1 for school in statuses if school[k] == status) == int(count), (k, status)
     assert "12 schools" in soup.find("details").find("summary").get_text()
     assert len(soup.find("details").find_all("li")) == 12
+
+
+def test_with_many_schools_long_listings_are_folded_and_keep_every_row(published, monkeypatch):
+    # At 2,000 schools the district report ran to 63,000 pixels: the notes about single schools (16,000), every
+    # school's cost and every principal's participation. Beyond figures.MANY schools each such listing is folded
+    # under a one-line count, shown after what a reader needs first, and keeps every row.
+    from bs4 import BeautifulSoup
+
+    from plevaluate import figures, report
+
+    monkeypatch.setattr(figures, "MANY", 2)  # the sample's schools count as many here
+    every = published.notes("district")
+    soup = BeautifulSoup(report.notes(published).html, "html.parser")
+    folded = soup.find("details")
+    single = every[every["scope"] != "district"]
+    assert single["scope"].nunique() > 2, "the sample should have notes on several schools"
+    assert f"{len(single):,} notes on {single['scope'].nunique():,} schools" in folded.find("summary").get_text()
+    assert len(folded.find_all("li")) == len(single)
+    assert len(soup.find_all("li")) == len(every)  # nothing dropped: district-wide notes stay in view
+    for section, what in ((report.district_cost, "Every school's cost"), (report.district_level3, "principal")):
+        soup = BeautifulSoup(section(published).html, "html.parser")
+        folds = [d for d in soup.find_all("details", class_="pl-every-school") if what in d.find("summary").get_text()]
+        assert len(folds) == 1, what
+        assert len(folds[0].find("table").find_all("tr")[1:]) >= 3, what  # every school's row
+        if section is report.district_cost:  # above the fold: the costliest schools per participant, at most MANY
+            costliest = folds[0].find_previous("table")
+            assert "Per participant" in costliest.get_text() and len(costliest.find_all("tr")[1:]) == 2
