@@ -13,8 +13,19 @@ import functools
 
 __all__ = ["RESET", "client_for", "close_client"]  # and WarmKernelEngine, built on first use (module __getattr__)
 
-#: Run silently before each notebook: the previous report's variables and open figures are gone.
-RESET = "get_ipython().run_line_magic('reset', '-f')\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
+#: Run silently before each notebook: the previous report's variables and open figures are gone, and the memory
+#: they held goes back to the system (glibc's ``malloc_trim``; elsewhere nothing): without it a kernel's memory
+#: crept up about 0.09 MB a report, with it about half that (150 school reports of the sample, one run each).
+RESET = """get_ipython().run_line_magic('reset', '-f')
+import matplotlib.pyplot as _plt
+_plt.close('all')
+del _plt
+import ctypes as _c
+try:
+    _c.CDLL(None).malloc_trim(0)
+except (OSError, AttributeError, TypeError):
+    pass
+del _c"""
 
 
 def client_for(km):

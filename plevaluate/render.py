@@ -290,8 +290,8 @@ def _libc():
 
 def _release_memory() -> None:
     """Hand freed memory back to the system after a report (glibc's ``malloc_trim``): a report's pages and kernel
-    messages are megabytes of short-lived text whose freed blocks the allocator otherwise keeps, so a worker grew
-    by about a megabyte a report; with this, about half of that."""
+    messages are megabytes of short-lived text whose freed blocks the allocator otherwise keeps. (A worker's growth
+    of about a megabyte a report was a kernel client left open per report: `plevaluate._engine.client_for`.)"""
     libc = _libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
