@@ -438,7 +438,12 @@ def _paragraph(text: str, note: bool = False) -> None:
 def _bullets(items: Iterable[str]) -> None:
     items = list(items)
     if items:
-        _html("<ul>" + "".join(f"<li>{_esc(i)}</li>" for i in items) + "</ul>")
+        _html(_list_html(items))
+
+
+def _list_html(items: Iterable[str]) -> str:
+    """A bulleted list of untrusted text (each item escaped)."""
+    return "<ul>" + "".join(f"<li>{_esc(i)}</li>" for i in items) + "</ul>"
 
 
 def _no_evidence(ev: Evaluation, level: int) -> bool:
@@ -509,7 +514,7 @@ def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] = (0, 1
     # many schools: the district-wide notes, then every note about one school folded under a count
     _bullets([item for item, own in zip(items, about_schools) if not own])
     schools = table.loc[about_schools, "scope"].nunique()
-    listed = "<ul>" + "".join(f"<li>{_esc(item)}</li>" for item, own in zip(items, about_schools) if own) + "</ul>"
+    listed = _list_html(item for item, own in zip(items, about_schools) if own)
     _fold(f"Notes about single schools ({int(about_schools.sum()):,} notes on {schools:,} schools)", listed)
 
 
@@ -1042,8 +1047,7 @@ def district_schools(ev: Evaluation) -> Section:
     summary.columns = [str(c) for c in summary.columns]
     _paragraph(f"How many of the {len(grid):,} schools stand where at each level (each school's row is below).")
     _html(html_table(summary, named, numeric=[c for c in named if c != "level"]))
-    bullets = "<ul>" + "".join(f"<li>{_esc(i)}</li>" for i in items) + "</ul>"
-    _fold(f"Every school's status and where its chain breaks ({len(grid):,} schools)", table + bullets)
+    _fold(f"Every school's status and where its chain breaks ({len(grid):,} schools)", table + _list_html(items))
 
 
 def _fold(summary: str, inner: str) -> None:
