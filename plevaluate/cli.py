@@ -2,6 +2,7 @@
 
 ``plevaluate validate DIR``  check a district's data folder and print a per-table summary.
 ``plevaluate sample OUT``    write the synthetic sample district to OUT.
+``plevaluate design DIR``    before the program starts: can the planned evidence detect each level's target?
 ``plevaluate init DIR``      write a starter data folder (plan, empty tables, item bank, walkthrough form).
 ``plevaluate import SOURCE FILE --into DIR``  append a survey export or spreadsheet to a data folder.
 ``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb]
@@ -62,6 +63,25 @@ def _validate(args: argparse.Namespace) -> int:
         district = load(args.data)
     print(_summary_text(district))
     print(f"\nOK: {args.data} meets the data contract.")
+    return 0
+
+
+def _design(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .design import check_design
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ContractWarning)
+        district = load(args.data)
+    path = Path(args.csv) if args.csv else None
+    if path is not None and Path(args.data).resolve() in path.resolve().parents:
+        raise ValueError(f"--csv {args.csv} is inside the data folder, which plevaluate never writes to")
+    check = check_design(district)
+    print(check.to_text())
+    if path is not None:
+        check.levels.to_csv(path, index=False)
+        print(f"\nWrote {path}")
     return 0
 
 
@@ -175,6 +195,12 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a data folder against the data contract")
     validate.add_argument("data", help="folder with the CSV tables and plan.yml")
     validate.set_defaults(run=_validate)
+    design = commands.add_parser(
+        "design", help="before the program starts: can the planned evidence detect each level's target?"
+    )
+    design.add_argument("data", help="folder with plan.yml and the rosters (schools, educators, students)")
+    design.add_argument("--csv", default=None, help="also write the check, one row per level, to this CSV file")
+    design.set_defaults(run=_design)
     sample = commands.add_parser("sample", help="write the synthetic sample district")
     sample.add_argument("out", help="folder to write")
     sample.add_argument("--schools", type=int, default=12, help="number of schools (default 12)")

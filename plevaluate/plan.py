@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from .errors import ContractWarning, PlanError, Problem
 
 __all__ = [
+    "DesignOptions",
     "LearningTarget",
     "Levels",
     "OrganizationTarget",
@@ -121,6 +122,38 @@ class CostOptions(_Strict):
     )
 
 
+class DesignOptions(_Strict):
+    """What `plevaluate.design.check_design` assumes about the planned evidence (``design:`` in plan.yml)."""
+
+    assignment: Literal["cluster", "blocked"] = Field(
+        "cluster",
+        description="cluster: schools assigned (or matched) as a whole; blocked: within schools.csv's grade_band.",
+    )
+    icc: float = Field(
+        0.20, gt=0, lt=1, description="Share of the outcome's variance between schools (Hedges & Hedberg 2007: ~0.2)."
+    )
+    r2_school: float = Field(0.0, ge=0, lt=1, description="Share of school-level variance school covariates explain.")
+    r2_student: float = Field(0.0, ge=0, lt=1, description="Share of student-level variance covariates explain.")
+    covariates: int = Field(0, ge=0, description="Number of school-level covariates in the outcome model.")
+    students_per_school: float | None = Field(
+        None, gt=0, description="Tested students per school; default: the students.csv roster."
+    )
+    power: float = Field(0.80, gt=0.5, lt=1, description="The chance of detecting a true effect the check asks for.")
+    response_rate: float = Field(0.70, gt=0, le=1, description="Expected share of participants answering surveys.")
+    pre_post_correlation: float = Field(0.5, ge=0, lt=1, description="Correlation of learning pre and post scores.")
+    visits_per_teacher: int = Field(3, ge=1, le=40, description="Planned walkthroughs of each teacher.")
+    visit_icc: float = Field(
+        0.3, ge=0, le=1, description="Correlation of one teacher's walkthroughs (1: every visit of a teacher alike)."
+    )
+    margin: float = Field(
+        0.10, gt=0, lt=1, description="For share targets: how far above the target the program expects to land."
+    )
+
+    def source(self, name: str) -> str:
+        """Where a setting came from: the plan, or the default."""
+        return f"plan: design.{name}" if name in self.model_fields_set else "default"
+
+
 class Plan(_Strict):
     """A validated evaluation plan. Every field but ``program`` and ``school_year`` has a default."""
 
@@ -143,6 +176,9 @@ class Plan(_Strict):
     educator_hourly_rate: float = Field(0.0, ge=0, description="Used to value participants' time in the cost analysis.")
     levels: Levels = Field(Levels(), description="Each level's intended result, its measure and its target.")
     cost: CostOptions = Field(CostOptions(), description="How the cost analysis values resources.")
+    design: DesignOptions = Field(
+        DesignOptions(), description="Assumptions of the design check (plevaluate design) before the program starts."
+    )
 
 
 def plan_model() -> type[Plan]:
