@@ -86,10 +86,23 @@ def _design(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    if args.years > 1:
+        from .sample_years import write_sample_years
+
+        schools = args.schools or 18
+        out = write_sample_years(args.out, n_schools=schools, seed=args.seed, years=args.years, cohorts=args.cohorts)
+        print(
+            f"Wrote a synthetic district of {schools} schools followed for {args.years} school years, joining in "
+            f"{args.cohorts} cohort(s) (seed {args.seed}), to {out}."
+        )
+        return 0
+    if args.cohorts != 1:
+        raise ValueError("--cohorts needs --years 2 or more: in one school year every school starts together")
     from .sample import write_sample
 
-    out = write_sample(args.out, n_schools=args.schools, seed=args.seed)
-    print(f"Wrote a synthetic district of {args.schools} schools (seed {args.seed}) to {out}.")
+    schools = args.schools or 12
+    out = write_sample(args.out, n_schools=schools, seed=args.seed)
+    print(f"Wrote a synthetic district of {schools} schools (seed {args.seed}) to {out}.")
     return 0
 
 
@@ -203,7 +216,15 @@ def _parser() -> argparse.ArgumentParser:
     design.set_defaults(run=_design)
     sample = commands.add_parser("sample", help="write the synthetic sample district")
     sample.add_argument("out", help="folder to write")
-    sample.add_argument("--schools", type=int, default=12, help="number of schools (default 12)")
+    sample.add_argument(
+        "--schools", type=int, default=None, help="number of schools (default 12; 18 for a multi-year sample)"
+    )
+    sample.add_argument(
+        "--years", type=int, default=1, help="school years the program has run, ending in 2025-26 (default 1)"
+    )
+    sample.add_argument(
+        "--cohorts", type=int, default=1, help="waves in which participant schools join, one a year (default 1)"
+    )
     sample.add_argument("--seed", type=int, default=2025, help="random seed (default 2025)")
     sample.set_defaults(run=_sample)
     report = commands.add_parser("report", help="render every report (district, board, appendix, each school)")

@@ -59,6 +59,17 @@ class _Strict(BaseModel):
 class _Target(_Strict):
     result: str = Field("", description="The intended result, in words.")
     measure: str = Field("", description="How the result is measured, in words.")
+    targets: dict[str, float] = Field(
+        default_factory=dict,
+        description="A multi-year program's target for each school year (2024-25: 0.40), in the target's units; "
+        "a year not listed uses target.",
+    )
+
+    def for_year(self, school_year: str):
+        """This target as it applies in ``school_year``: ``targets[school_year]`` when given, else ``target``."""
+        if school_year in self.targets:
+            return self.model_copy(update={"target": self.targets[school_year]})
+        return self
 
 
 with warnings.catch_warnings():

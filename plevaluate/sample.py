@@ -237,6 +237,21 @@ COSTS = [
 ]
 
 
+def survey_items() -> pd.DataFrame:
+    """survey_items.csv: the sample's reaction and staff-survey items."""
+    return pd.DataFrame(
+        {
+            "item_id": [it[0] for it in ITEMS],
+            "construct": [it[1] for it in ITEMS],
+            "text": [it[5] for it in ITEMS],
+            "reverse_coded": [it[3] for it in ITEMS],
+            "scale_min": 1,
+            "scale_max": 5,
+            "level": [it[2] for it in ITEMS],
+        }
+    )
+
+
 def _streams(seed: int, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
 
@@ -696,17 +711,7 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
     observations, implementation = _observations(educators, schools, attendance, r_obs)
     students = _students(schools, educators, implementation, r_stu)
     sessions = pd.DataFrame(SESSIONS, columns=["session_id", "date", "format", "hours", "title", "focus"])
-    items = pd.DataFrame(
-        {
-            "item_id": [it[0] for it in ITEMS],
-            "construct": [it[1] for it in ITEMS],
-            "text": [it[5] for it in ITEMS],
-            "reverse_coded": [it[3] for it in ITEMS],
-            "scale_min": 1,
-            "scale_max": 5,
-            "level": [it[2] for it in ITEMS],
-        }
-    )
+    items = survey_items()
     session_deltas, reactions = _reactions(attendance, educators, schools, r_react)
     tables = {
         "schools": schools.drop(columns=["principal_participation", "small"]),

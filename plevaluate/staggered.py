@@ -28,7 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["StaggeredEffects", "school_panel", "staggered_effects"]
+from .errors import StatisticalWarning
+
+__all__ = ["MIN_UNITS", "StaggeredEffects", "school_panel", "staggered_effects"]
+
+#: the fewest units (schools) a group may have: the R package did's rule (number of covariates + 5), which csdid
+#: follows; below it for the never-treated controls the estimator refuses, for a cohort it warns
+MIN_UNITS = 5
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,29 @@ def school_panel(students: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ci(table: pd.DataFrame, ci: float) -> pd.DataFrame:
-    z = stats.norm.ppf(0.5 + ci / 2)
-    table["ci_low"] = table["estimate"] - z * table["se"]
-    table["ci_high"] = table["estimate"] + z * table["se"]
+    """Intervals with a few-schools correction. csdid's influence-function variance of a difference of group
+    means divides each group's sum of squares by its size n, not n - 1; with six schools a group that understates
+    the SE by about 10%. So the SE is multiplied by sqrt(m / (m - 1)), m the smaller of the treated and control
+    schools compared, and the critical value is a t with G - 2 degrees of freedom, G the schools compared (as for
+    a two-sample t test; Cameron & Miller 2015 on few clusters). csdid's own SE is kept in ``se``; the simulation
+    in tests/test_years.py checks the coverage."""
+    units = table["schools"].to_numpy(dtype=float)
+    small = np.minimum(table["treated_schools"], table["control_schools"]).to_numpy(dtype=float)
+    df = np.maximum(units - 2, 1)
+    factor = np.sqrt(small / np.maximum(small - 1, 1))
+    half = stats.t.ppf(0.5 + ci / 2, df) * table["se"].to_numpy() * factor
+    table["ci_low"] = table["estimate"] - half
+    table["ci_high"] = table["estimate"] + half
     return table
+
+
+def _controls(cohort: int, year: int, sizes: pd.Series, control: str) -> int:
+    """Control schools of a group-time effect: never treated; with ``notyettreated`` also those joining after
+    both ``year`` and the cohort's first year."""
+    n = int(sizes.get(0, 0))
+    if control == "notyettreated":
+        n += int(sizes[(sizes.index > max(year, cohort)) & (sizes.index != cohort)].sum())
+    return n
 
 
 def staggered_effects(
@@ -93,9 +118,25 @@ def staggered_effects(
     """
     if control not in ("nevertreated", "notyettreated"):
         raise ValueError(f"control must be 'nevertreated' or 'notyettreated', not {control!r}")
+    data = panel[[unit, time, group, outcome]].copy()
+    sizes = data.groupby(group)[unit].nunique()
+    small = sizes[sizes < MIN_UNITS]
+    if control == "nevertreated" and (sizes.get(0, 0) < MIN_UNITS):
+        raise ValueError(
+            f"{sizes.get(0, 0)} never-treated units (comparison schools): the estimator needs at least {MIN_UNITS} "
+            "as controls; compare with schools that join later instead (control='notyettreated')"
+        )
+    if len(small[small.index != 0]):
+        listed = ", ".join(f"{g} ({n})" for g, n in small.items() if g != 0)
+        warnings.warn(
+            StatisticalWarning(
+                f"cohorts with fewer than {MIN_UNITS} schools: {listed}; their group-time effects rest on very few "
+                "schools and their intervals may be too narrow"
+            ),
+            stacklevel=2,
+        )
     from csdid.att_gt import ATTgt
 
-    data = panel[[unit, time, group, outcome]].copy()
     codes, _ = pd.factorize(data[unit])  # csdid wants a numeric unit id
     data["_unit"] = codes + 1
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -140,6 +181,22 @@ def staggered_effects(
         simple_overall = (float(simple["overall_att"]), float(simple["overall_se"]))
     group_time["event_time"] = group_time["year"] - group_time["cohort"]
     group_time["post"] = group_time["event_time"] >= 0
+    group_time["treated_schools"] = group_time["cohort"].map(sizes).astype(int)
+    group_time["control_schools"] = [
+        _controls(g, t, sizes, control) for g, t in zip(group_time["cohort"], group_time["year"])
+    ]
+    # an aggregate compares every contributing cohort's schools with the fewest controls any of its cells had
+    treated = sizes.drop(index=0, errors="ignore")
+    for table, key in ((event, "event_time"), (cohorts, "cohort")):
+        cells = group_time[group_time["post"]] if key == "cohort" else group_time
+        parts = cells.groupby(key)
+        table["treated_schools"] = [
+            int(treated.reindex(parts.get_group(k)["cohort"].unique()).sum()) for k in table[key]
+        ]
+        table["control_schools"] = [int(parts.get_group(k)["control_schools"].min()) for k in table[key]]
+    group_time["schools"] = group_time["treated_schools"] + group_time["control_schools"]
+    event["schools"] = event["treated_schools"] + event["control_schools"]
+    cohorts["schools"] = cohorts["treated_schools"] + cohorts["control_schools"]
     overall = pd.DataFrame(
         {
             "aggregation": ["cohort", "event time", "simple"],
@@ -150,12 +207,16 @@ def staggered_effects(
             ],
             "estimate": [group_overall[0], dynamic_overall[0], simple_overall[0]],
             "se": [group_overall[1], dynamic_overall[1], simple_overall[1]],
+            "schools": int(sizes.sum()),
+            "treated_schools": int(treated.sum()),
+            "control_schools": int(group_time.loc[group_time["post"], "control_schools"].min()),
         }
     )
     method = (
         "Callaway & Sant'Anna (2021) group-time average effects (csdid, outcome regression, "
         f"{'never-treated' if control == 'nevertreated' else 'not-yet-treated'} schools as controls), "
-        "analytic standard errors clustered by school, pointwise intervals"
+        "analytic standard errors clustered by school, pointwise intervals with a few-schools correction "
+        "(SE x sqrt(m/(m-1)), m the smaller of treated and control schools; t with G-2 degrees of freedom)"
     )
     return StaggeredEffects(
         group_time=_ci(group_time, ci),

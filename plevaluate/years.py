@@ -1,0 +1,257 @@
+"""A program followed over several school years: every level by year, the trend, and the staggered effect.
+
+A data folder may hold several school years; a row's school year comes from its date (August to July), a
+student's from ``year`` (the spring of the score). `year_view` is the district as it stood in one school year:
+that year's rows, the schools in the program that year (``schools.cohort`` is the year a school's first program
+school year starts; before it the school is a comparison school), the plan with that year's targets
+(``targets:`` under a level) and each student's spring before the year as ``pre`` and the year's spring as
+``post``. `evaluate_years` evaluates every year with the same five levels (`plevaluate.evaluate`), and adds:
+
+- ``trend``: each level's district headline by year, with its interval, that year's target and status;
+- ``sentences``: the change from the first to the latest year in words, called a rise or a fall only when the
+  interval of the change excludes zero (the two years' intervals combined as independent normal estimates);
+- ``practice_event_time``: level 4 by calendar months since a school joined (September of its first program
+  year = 0), one line per cohort, so early and late cohorts are compared at the same point of their journey;
+- ``staggered``: level 5 as group-time effects when schools joined in different years (`plevaluate.staggered`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._tidy import school_year
+from .contract import District
+from .errors import Problem
+from .evaluate import Evaluation, evaluate
+from .practice import implementation_rates, prepare_observations
+
+__all__ = ["YearByYear", "evaluate_years", "practice_event_time", "school_years", "trend", "year_view"]
+
+_DATED = ("sessions", "conditions", "observations", "costs", "learning")
+
+
+def _start(label: str) -> int:
+    return int(label[:4])
+
+
+def _cohort(schools: pd.DataFrame) -> pd.Series:
+    """The year each participant school's first program year starts; NaN for comparison schools. A participant
+    school with no cohort has been in the program from the start."""
+    raw = schools["cohort"] if "cohort" in schools.columns else pd.Series(np.nan, index=schools.index)
+    cohort = pd.to_numeric(raw.astype("string").str.extract(r"(\d{4})", expand=False), errors="coerce")
+    return cohort.where(schools["group"].eq("participant"))
+
+
+def school_years(district: District) -> list[str]:
+    """The school years ('2024-25') the dated tables and the students' springs cover, in order."""
+    found: set[str] = set()
+    for name in _DATED:
+        frame = district.tables.get(name)
+        if frame is not None and "date" in frame.columns:
+            found |= set(school_year(frame["date"]).dropna())
+    students = district.tables.get("students")
+    if students is not None and "year" in students.columns:
+        springs = pd.to_numeric(students["year"], errors="coerce").dropna().astype(int)
+        # a spring belongs to the school year ending in it; the earliest spring is the baseline before the first
+        found |= {f"{y - 1}-{y % 100:02d}" for y in springs if y - 1 >= min((_start(f) for f in found), default=0)}
+    return sorted(y for y in found if y)
+
+
+def year_view(district: District, year: str) -> District:
+    """The district as it stood in school year ``year``: its rows, schools in the program then, its targets."""
+    if not re.fullmatch(r"\d{4}-\d{2}", year):
+        raise ValueError(f"a school year is written like 2024-25, not {year!r}")
+    start = _start(year)
+    tables: dict[str, pd.DataFrame] = {}
+    notes = list(district.notes)
+    schools = district.schools.copy()
+    cohort = _cohort(schools)
+    joined = schools["group"].eq("participant") & ~(cohort > start)
+    schools["group"] = np.where(joined, "participant", "comparison")
+    tables["schools"] = schools
+    active = set(schools.loc[joined, "school_id"])
+    educators = district.educators.copy()
+    if "participant" in educators.columns:
+        flag = educators["participant"].astype("boolean")
+        educators["participant"] = flag & educators["school_id"].isin(active)
+    tables["educators"] = educators
+    for name, frame in district.tables.items():
+        if name in ("schools", "educators"):
+            continue
+        if name in _DATED and "date" in frame.columns:
+            years = school_year(frame["date"])
+            undated = int(years.isna().sum())
+            if undated:
+                notes.append(
+                    Problem(
+                        f"{name}.csv",
+                        f"a date on every row to place it in a school year; {undated} undated row(s) are left out "
+                        "of the year-by-year view",
+                        "add the date",
+                        column="date",
+                        severity="warning",
+                    )
+                )
+            frame = frame[years.eq(year).fillna(False).astype(bool)]
+        tables[name] = frame
+    sessions = tables.get("sessions")
+    for name in ("attendance", "reactions"):
+        if name in tables and sessions is not None:
+            tables[name] = tables[name][tables[name]["session_id"].isin(sessions["session_id"])]
+    students = tables.get("students")
+    if students is not None:
+        spring = pd.to_numeric(students["year"], errors="coerce")
+        kept = students[spring.isin([start, start + 1])].copy()
+        kept["period"] = np.where(pd.to_numeric(kept["year"], errors="coerce") == start, "pre", "post")
+        tables["students"] = kept
+    plan = district.plan
+    levels = plan.levels.model_copy(
+        update={key: getattr(plan.levels, key).for_year(year) for key in type(plan.levels).model_fields}
+    )
+    plan = plan.model_copy(update={"school_year": year, "levels": levels})
+    return District(district.path, plan, MappingProxyType(tables), tuple(notes), district.file_hashes)
+
+
+def trend(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
+    """Each level's district headline by year: year, level, level_name, measure, unit, estimate, ci_low,
+    ci_high, target, status (from each year's chain of evidence, so a suppressed value stays suppressed)."""
+    rows = []
+    for year, result in evaluations.items():
+        chain = result.chain[result.chain["scope"] == "district"]
+        for row in chain.itertuples():
+            rows.append(
+                {
+                    "year": year,
+                    "level": row.level,
+                    "level_name": row.level_name,
+                    "measure": row.measure,
+                    "unit": row.unit,
+                    "estimate": row.estimate,
+                    "ci_low": row.ci_low,
+                    "ci_high": row.ci_high,
+                    "target": row.target,
+                    "status": row.status,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _format(value: float, unit: str) -> str:
+    if unit == "share":
+        return f"{100 * value:.0f}%"
+    if unit == "dollars":
+        return f"${value:,.0f}"
+    return f"{value:.2f}{' SD' if unit == 'sd' else ''}"
+
+
+def _change(value: float, unit: str) -> str:
+    if unit == "share":
+        return f"{100 * value:+.0f} points"
+    return f"{value:+.2f}{' SD' if unit == 'sd' else ''}"
+
+
+def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
+    """level, sentence: the change from each level's first to its latest estimable year, in words.
+
+    "rose"/"fell" only when the interval of the change excludes zero; each year's standard error is read off
+    its interval as (high - low) / (2 z), and the two years are treated as independent (different sessions,
+    walkthroughs and students each year; for the same teachers this is conservative).
+    """
+    z = stats.norm.ppf(0.5 + ci / 2)
+    rows = []
+    for level, part in table.groupby("level", sort=True):
+        shown = part.dropna(subset=["estimate", "ci_low", "ci_high"])
+        if len(shown) < 2:
+            continue
+        a, b = shown.iloc[0], shown.iloc[-1]
+        se = np.hypot((a.ci_high - a.ci_low) / (2 * z), (b.ci_high - b.ci_low) / (2 * z))
+        diff = b.estimate - a.estimate
+        low, high = diff - z * se, diff + z * se
+        name = str(a.level_name).lower()
+        span = f"from {_format(a.estimate, a.unit)} in {a.year} to {_format(b.estimate, b.unit)} in {b.year}"
+        interval = f"change {_change(diff, a.unit)}, {ci:.0%} CI {_change(low, a.unit)} to {_change(high, a.unit)}"
+        if low > 0:
+            sentence = f"{name.capitalize()} rose {span} ({interval})."
+        elif high < 0:
+            sentence = f"{name.capitalize()} fell {span} ({interval})."
+        else:
+            sentence = (
+                f"{name.capitalize()} went {span}; the change is within the uncertainty ({interval}): not conclusive."
+            )
+        rows.append({"level": int(level), "sentence": sentence})
+    return pd.DataFrame(rows, columns=["level", "sentence"])
+
+
+def practice_event_time(district: District, *, min_n: int | None = None, ci: float | None = None) -> pd.DataFrame:
+    """Level 4 by calendar months since a school joined (September of its first program year is month 0),
+    for each cohort: cohort, months_since_joining, estimate, ci_low, ci_high, n, n_people, suppressed, ...
+
+    Rates per cohort and month use `plevaluate.practice.implementation_rates` (Wilson intervals clustered by
+    educator); cells with fewer than ``min_n`` educators are suppressed. Observations before a school joined
+    have negative months (its baseline); comparison schools are left out.
+    """
+    plan = district.plan
+    min_n = plan.min_n if min_n is None else min_n
+    ci = plan.ci if ci is None else ci
+    if district.observations is None or district.observations.empty:
+        return pd.DataFrame()
+    obs = prepare_observations(district)
+    cohort = _cohort(district.schools).set_axis(district.schools["school_id"])
+    obs["cohort"] = obs["school_id"].map(cohort)
+    obs = obs[obs["cohort"].notna()].copy()
+    dates = pd.to_datetime(obs["date"])
+    obs["months_since_joining"] = (dates.dt.year * 12 + dates.dt.month - (obs["cohort"] * 12 + 9)).astype(int)
+    obs["cohort"] = obs["cohort"].astype(int).map(lambda c: f"{c}-{(c + 1) % 100:02d}")
+    table = implementation_rates(obs, by=("cohort", "months_since_joining"), min_n=min_n, ci=ci)
+    return table.sort_values(["cohort", "months_since_joining"], kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class YearByYear:
+    """Every year's evaluation (published: suppression applied) and what spans the years."""
+
+    years: tuple[str, ...]
+    evaluations: dict[str, Evaluation]
+    trend: pd.DataFrame
+    sentences: pd.DataFrame
+    practice_event_time: pd.DataFrame
+    staggered: object | None
+    staggered_note: str
+
+
+def evaluate_years(district: District, years: list[str] | None = None) -> YearByYear:
+    """Evaluate each school year of a multi-year data folder, and what spans the years."""
+    from .staggered import MIN_UNITS, school_panel, staggered_effects
+
+    years = school_years(district) if years is None else years
+    evaluations = {year: evaluate(year_view(district, year)).publish() for year in years}
+    table = trend(evaluations)
+    sentences = trend_sentences(table, district.plan.ci)
+    event = practice_event_time(district)
+    staggered, note = None, ""
+    cohorts = _cohort(district.schools).dropna()
+    students = district.students
+    if students is None or students.empty:
+        note = "no students.csv: no effect on students can be estimated"
+    elif cohorts.nunique() < 2:
+        note = "every program school joined in the same year: the single-year level-5 analysis applies"
+    else:
+        panel = school_panel(students, district.schools)
+        never = int((panel.groupby("school_id")["first_year"].first() == 0).sum())
+        control = "nevertreated" if never >= MIN_UNITS else "notyettreated"
+        if control == "notyettreated":
+            note = (
+                f"{never} comparison school(s), fewer than the {MIN_UNITS} the estimator needs: schools that join "
+                "later are the controls until they join"
+            )
+        try:
+            staggered = staggered_effects(panel, control=control, ci=district.plan.ci)
+        except ValueError as exc:
+            note = f"the staggered estimate could not be computed: {exc}"
+    return YearByYear(tuple(years), evaluations, table, sentences, event, staggered, note)

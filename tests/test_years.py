@@ -1,0 +1,162 @@
+"""A program over several school years: the multi-year sample, year views, the trend, level 4 in event time,
+and truth recovery (the committed sample, and seeded simulations with coverage)."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plevaluate import load
+from plevaluate.cli import main
+from plevaluate.errors import StatisticalWarning
+from plevaluate.practice import implementation_rates
+from plevaluate.sample import _schools
+from plevaluate.sample_years import _observations_years, _students_years
+from plevaluate.staggered import school_panel, staggered_effects
+from plevaluate.years import evaluate_years, school_years, trend_sentences, year_view
+
+SAMPLE_YEARS = Path(__file__).resolve().parents[1] / "data" / "sample-years"
+
+
+@pytest.fixture(scope="module")
+def district():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load(SAMPLE_YEARS)
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return json.loads((SAMPLE_YEARS / "truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def years(district):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        return evaluate_years(district)
+
+
+def test_the_committed_multi_year_sample_is_what_the_command_writes(tmp_path):
+    assert main(["sample", str(tmp_path / "s"), "--years", "3", "--cohorts", "2"]) == 0
+    names = sorted(p.name for p in SAMPLE_YEARS.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "s").iterdir())
+    match, mismatch, errors = filecmp.cmpfiles(SAMPLE_YEARS, tmp_path / "s", names, shallow=False)
+    assert mismatch == [] and errors == []
+
+
+def test_sample_command_refuses_cohorts_without_years(tmp_path, capsys):
+    assert main(["sample", str(tmp_path / "s"), "--cohorts", "2"]) == 2
+    assert "--cohorts needs --years 2 or more" in capsys.readouterr().err
+    assert main(["sample", str(tmp_path / "t"), "--years", "2", "--cohorts", "3"]) == 2
+
+
+def test_school_years_and_a_years_view(district, truth):
+    assert school_years(district) == truth["years"] == ["2023-24", "2024-25", "2025-26"]
+    first = year_view(district, "2023-24")
+    late = [s for s, c in truth["cohorts"].items() if c == 2024]
+    groups = first.schools.set_index("school_id")["group"]
+    assert (groups[late] == "comparison").all()  # not yet in the program in their first year's previous year
+    assert first.plan.school_year == "2023-24"
+    assert first.plan.levels.practice.target == pytest.approx(0.40)  # plan.yml: targets: 2023-24: 0.40
+    assert year_view(district, "2025-26").plan.levels.practice.target == pytest.approx(0.60)
+    assert pd.to_datetime(first.sessions["date"]).between("2023-08-01", "2024-07-31").all()
+    assert set(first.attendance["session_id"]) <= set(first.sessions["session_id"])
+    assert set(first.students["year"]) == {2023, 2024}
+    assert (first.students["period"] == np.where(first.students["year"] == 2023, "pre", "post")).all()
+    educators = first.educators.set_index("educator_id")
+    assert not educators.loc[educators["school_id"].isin(late), "participant"].any()
+    with pytest.raises(ValueError, match="like 2024-25"):
+        year_view(district, "2024")
+
+
+def test_year_by_year_level_4_rates_cover_their_true_values(years, truth):
+    """Each year's district level-4 headline (May walkthroughs at the schools in the program that year): its
+    interval covers the true expected share (truth.json practice_by_year)."""
+    rows = years.trend[years.trend["level"] == 4].set_index("year")
+    for year, true in truth["practice_by_year"].items():
+        assert rows.loc[year, "ci_low"] <= true <= rows.loc[year, "ci_high"], (year, true, rows.loc[year])
+    assert rows.loc["2023-24", "target"] == pytest.approx(0.40)
+    assert rows.loc["2024-25", "target"] == pytest.approx(0.55)
+    sentence = years.sentences.set_index("level").loc[4, "sentence"]
+    assert sentence.startswith("Use of the practice rose from")
+
+
+def test_the_staggered_effect_covers_its_true_value(years, truth):
+    event = years.staggered.event_time.set_index("event_time")
+    for e, true in truth["staggered"]["effect_sd_by_event_time"].items():
+        assert event.loc[int(e), "ci_low"] <= true <= event.loc[int(e), "ci_high"], (e, true)
+    assert event.loc[-1, "ci_low"] <= 0 <= event.loc[-1, "ci_high"]  # the placebo year before joining
+    assert years.staggered.control == "nevertreated"
+
+
+def test_level_4_in_event_time_compares_cohorts_at_the_same_month(years):
+    table = years.practice_event_time
+    assert set(table["cohort"]) == {"2023-24", "2024-25"}
+    late = table[table["cohort"] == "2024-25"]
+    assert late["months_since_joining"].min() < 0  # its baseline year before joining
+    both = table.pivot(index="months_since_joining", columns="cohort", values="estimate").dropna()
+    assert {0, 8} <= set(both.index)  # both cohorts' first September and May
+    assert (both.loc[8] > both.loc[0]).all()  # each cohort grows over its first year
+
+
+def test_trend_sentences_say_rose_only_when_the_change_is_conclusive():
+    table = pd.DataFrame(
+        {
+            "year": ["2023-24", "2024-25"] * 2,
+            "level": [4, 4, 1, 1],
+            "level_name": ["Use of the practice"] * 2 + ["Reactions"] * 2,
+            "unit": ["share"] * 4,
+            "estimate": [0.30, 0.55, 0.70, 0.72],
+            "ci_low": [0.25, 0.50, 0.60, 0.62],
+            "ci_high": [0.35, 0.60, 0.80, 0.82],
+        }
+    )
+    sentences = trend_sentences(table).set_index("level")["sentence"]
+    assert sentences[4].startswith("Use of the practice rose from 30% in 2023-24 to 55% in 2024-25")
+    assert "not conclusive" in sentences[1] and "rose" not in sentences[1]
+
+
+def test_coverage_of_year_by_year_and_staggered_estimates_in_seeded_simulations():
+    """120 simulated districts of 18 schools (the multi-year sample's process, seeds 1-120): the 95% intervals of
+    each year's May implementation rate (the report's clustered Wilson interval) and of the event-time effects
+    cover their true values at close to the nominal rate."""
+    hits = {"practice": [0, 0], "staggered": [0, 0]}
+    for seed in range(1, 121):
+        rng = np.random.default_rng(seed)
+        schools = _schools(18, rng)
+        part = schools["group"].eq("participant").to_numpy()
+        cohort = np.where(part, 2023 + (np.cumsum(part) - 1) * 2 // part.sum(), 0)
+        educators = _educators_for(schools, rng)
+        obs, practice_truth = _observations_years(schools, educators, cohort, 2023, 3, rng)
+        dates = pd.to_datetime(obs["date"])
+        school_cohort = pd.Series(cohort, index=schools["school_id"])
+        for k, (year, true) in enumerate(practice_truth.items()):
+            start = 2023 + k
+            may = obs[(dates.dt.year == start + 1) & (dates.dt.month == 5)]
+            may = may[may["school_id"].map(school_cohort).between(1, start)]
+            rate = implementation_rates(may.assign(observed=may["practice_observed"].astype(float)), by=(), min_n=1)
+            hits["practice"][0] += bool(rate["ci_low"].item() <= true <= rate["ci_high"].item())
+            hits["practice"][1] += 1
+        students, truth = _students_years(schools, cohort, 2023, 3, rng)
+        schools_table = schools.assign(cohort=np.where(cohort > 0, cohort.astype(str), ""))
+        event = staggered_effects(school_panel(students, schools_table)).event_time.set_index("event_time")
+        for e, true in truth["effect_sd_by_event_time"].items():
+            hits["staggered"][0] += bool(event.loc[int(e), "ci_low"] <= true <= event.loc[int(e), "ci_high"])
+            hits["staggered"][1] += 1
+    coverage = {k: h / n for k, (h, n) in hits.items()}
+    print(f"coverage of 95% intervals: {coverage}")
+    assert 0.91 <= coverage["practice"] <= 0.99, coverage
+    assert 0.91 <= coverage["staggered"] <= 0.99, coverage
+
+
+def _educators_for(schools, rng):
+    from plevaluate.sample import _educators
+
+    return _educators(schools, rng)
