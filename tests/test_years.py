@@ -137,7 +137,7 @@ def test_coverage_of_year_by_year_and_staggered_estimates_in_seeded_simulations(
         obs, practice_truth = _observations_years(schools, educators, cohort, 2023, 3, rng)
         dates = pd.to_datetime(obs["date"])
         school_cohort = pd.Series(cohort, index=schools["school_id"])
-        for k, (year, true) in enumerate(practice_truth.items()):
+        for k, true in enumerate(practice_truth.values()):
             start = 2023 + k
             may = obs[(dates.dt.year == start + 1) & (dates.dt.month == 5)]
             may = may[may["school_id"].map(school_cohort).between(1, start)]
