@@ -66,6 +66,9 @@ class Evaluation:
     published : bool
         False for the internal store (`evaluate`: every statistic on the full data); True once
         `publish` has applied suppression, as everything that leaves the machine must be.
+    extras : Mapping[str, DataFrame]
+        Tables that span more than this evaluation, already published: a multi-year program's year-by-year
+        trend, level 4 in event time and the staggered level-5 effects (`plevaluate.years.publishable`).
     """
 
     levels: Mapping[int, LevelResult]
@@ -75,6 +78,7 @@ class Evaluation:
     plan: dict
     provenance: dict = field(default_factory=dict)
     published: bool = False
+    extras: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     def publish(self) -> Evaluation:
         """The evaluation as it may leave the machine: small-cell and complementary suppression applied once,
@@ -140,6 +144,7 @@ class Evaluation:
         manifest: dict = {"levels": {}, "plan": self.plan, "provenance": self.provenance, "published": self.published}
         frames = {"chain": self.chain, "sentences": self.sentences, "schools": self.schools}
         manifest["frames"] = {name: _write(frame, staging / f"{name}.csv") for name, frame in frames.items()}
+        manifest["extras"] = {name: _write(frame, staging / f"extra_{name}.csv") for name, frame in self.extras.items()}
         for number, result in self.levels.items():
             entry = {
                 "name": result.name,
@@ -168,6 +173,7 @@ class Evaluation:
         folder = Path(folder)
         manifest = json.loads((folder / MANIFEST).read_text())
         frames = {name: _read(folder / f"{name}.csv", spec) for name, spec in manifest["frames"].items()}
+        extras = {name: _read(folder / spec["file"], spec) for name, spec in manifest.get("extras", {}).items()}
         levels = {}
         for number, entry in manifest["levels"].items():
             tables = {name: _read(folder / f"level{number}_{name}.csv", spec) for name, spec in entry["tables"].items()}
@@ -183,6 +189,7 @@ class Evaluation:
             manifest["plan"],
             manifest["provenance"],
             bool(manifest.get("published", False)),
+            extras,
         )
 
 

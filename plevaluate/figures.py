@@ -925,3 +925,105 @@ def cost_chart(by_source_category: pd.DataFrame, *, title: str = "") -> Figure:
     table.insert(0, "funding source", [visible(s) for s in table.index])
     table["total"] = [f"${v:,.0f}" for v in wide.iloc[::-1].sum(axis=1)]
     return describe(fig, table)
+
+
+def cohort_event_chart(table: pd.DataFrame, *, target: float | None = None, ci: str = "95%") -> Figure:
+    """Level 4 in event time: the share of walkthroughs showing the practice by months since a school joined,
+    one line per cohort (with its interval band), so early and late cohorts are compared at the same point of
+    their journey. ``table``: ``years_practice`` (`plevaluate.years.publishable`); hidden cells are gaps."""
+    shown = table.dropna(subset=["estimate"])
+    if shown.empty:
+        return _empty_figure("Use of the practice since joining: too few teachers observed to show")
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    colours = [PALETTE["blue"], PALETTE["vermillion"], PALETTE["green"], PALETTE["purple"], PALETTE["orange"]]
+    for colour, (cohort, part) in zip(colours * 4, shown.groupby("cohort", sort=True)):
+        part = part.sort_values("months_since_joining")
+        full = part.set_index("months_since_joining").reindex(
+            range(part["months_since_joining"].min(), part["months_since_joining"].max() + 1)
+        )  # a gap where a month is hidden or has no walkthroughs (summer)
+        x = full.index
+        ax.fill_between(x, full["ci_low"], full["ci_high"], color=colour, alpha=0.15, linewidth=0)
+        ax.plot(x, full["estimate"], color=colour, marker="o", markersize=3, label=f"joined {plain(cohort)}")
+    ax.axvline(-0.5, color=PALETTE["grey"], linewidth=1)
+    if target is not None:
+        ax.axhline(target, color=PALETTE["orange"], linestyle="--", linewidth=1)
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_xlabel("Months since the school joined (its first September = 0; gaps: summers)")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    first = shown[shown["months_since_joining"] == 8]
+    if first["cohort"].nunique() >= 2:
+        words = ", ".join(f"{_pct(r.estimate)} (joined {r.cohort})" for r in first.sort_values("cohort").itertuples())
+        title = f"By the first May in the program: {words}"
+    else:
+        title = "Use of the practice by months since each school joined"
+    fig.suptitle(textwrap.fill(plain(title), 100), x=0.01, ha="left", fontsize=11)
+    fig.text(
+        0.01,
+        0.01,
+        f"Each line: the schools that joined that year, with its {ci} interval. Left of the grey line: before "
+        "joining." + (" Dashed: this year's target." if target is not None else ""),
+        fontsize=8,
+    )
+    fig.tight_layout(rect=(0, 0.05, 1, 0.93))
+    data = table.assign(
+        shown=[number(e, "share") if pd.notna(e) else "hidden (too few teachers)" for e in table["estimate"]],
+        interval=[interval(lo, hi, "share") for lo, hi in zip(table["ci_low"], table["ci_high"])],
+    )[["cohort", "months_since_joining", "month", "shown", "interval"]]
+    data.columns = ["Joined", "Months since joining", "Month", "Share of walkthroughs", f"{ci} interval"]
+    return describe(fig, data)
+
+
+def staggered_chart(event: pd.DataFrame, overall: float, low: float, high: float, *, ci: str = "95%") -> Figure:
+    """Level 5 in event time (Callaway & Sant'Anna): the difference in students' scores, program schools minus
+    comparison schools, by years since a school joined, with intervals; years before joining are checks that
+    both groups were on the same path (they should be near zero)."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    pre = event["event_time"] < 0
+    for mask, colour, label in (
+        (pre, PALETTE["grey"], "before joining (check)"),
+        (~pre, PALETTE["blue"], "in the program"),
+    ):
+        part = event[mask]
+        ax.errorbar(
+            part["event_time"],
+            part["estimate"],
+            yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
+            fmt="o",
+            color=colour,
+            capsize=3,
+            label=label,
+        )
+    ax.axhline(0, color="#444444", linewidth=0.8)
+    ax.axvline(-0.5, color=PALETTE["grey"], linewidth=1, linestyle=":")
+    ax.set_xticks(
+        event["event_time"],
+        [("spring before" if e == -1 else f"{e:+d}" if e < 0 else f"year {e + 1}") for e in event["event_time"]],
+    )
+    ax.set_ylabel("Difference (SD of a spring's scores)")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    title = (
+        f"Averaged over cohorts, scores in program schools rose {number(overall, 'sd')} more than in comparison "
+        f"schools ({ci} interval {interval(low, high, 'sd')})"
+        if low > 0 or high < 0
+        else f"Averaged over cohorts, the difference is {number(overall, 'sd')}: not distinguishable from zero "
+        f"({ci} interval {interval(low, high, 'sd')})"
+    )
+    fig.suptitle(textwrap.fill(title, 95), x=0.01, ha="left", fontsize=11)
+    fig.text(
+        0.01,
+        0.01,
+        f"Each point: program schools minus comparison schools, by years in the program, with its {ci} interval "
+        "(Callaway & Sant'Anna group-time effects). A matched comparison, not a lottery.",
+        fontsize=8,
+    )
+    fig.tight_layout(rect=(0, 0.06, 1, 0.9))
+    data = pd.DataFrame(
+        {
+            "Years since joining": event["event_time"],
+            "Difference": [number(v, "sd") for v in event["estimate"]],
+            f"{ci} interval": [interval(lo, hi, "sd") for lo, hi in zip(event["ci_low"], event["ci_high"])],
+            "Schools compared": event["schools"],
+        }
+    )
+    return describe(fig, data)

@@ -496,7 +496,7 @@ def _render_locked(
     With ``scheduler``, the reports are rendered as tasks on a Dask cluster (`plevaluate.cluster`)
     instead of in this machine's worker processes; everything else is the same.
     """
-    from .evaluate import evaluate
+    from .years import evaluate_for_reports
 
     staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
     workers = max(1, workers)
@@ -515,7 +515,7 @@ def _render_locked(
                 pool.submit(_warm, browser, str(saved) if n else None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ev = evaluate(district).publish()  # only suppressed results leave the machine
+            ev = evaluate_for_reports(district)  # published: only suppressed results leave the machine
         # unknown schools are refused before anything is written
         results = staging / "results"
         own_notebooks = Path(notebooks).resolve() if notebooks else None

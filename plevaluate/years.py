@@ -18,7 +18,7 @@ school year starts; before it the school is a comparison school), the plan with 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -31,7 +31,16 @@ from .errors import Problem
 from .evaluate import Evaluation, evaluate
 from .practice import implementation_rates, prepare_observations
 
-__all__ = ["YearByYear", "evaluate_years", "practice_event_time", "school_years", "trend", "year_view"]
+__all__ = [
+    "YearByYear",
+    "evaluate_for_reports",
+    "evaluate_years",
+    "practice_event_time",
+    "publishable",
+    "school_years",
+    "trend",
+    "year_view",
+]
 
 _DATED = ("sessions", "conditions", "observations", "costs", "learning")
 
@@ -99,11 +108,19 @@ def year_view(district: District, year: str) -> District:
                     )
                 )
             frame = frame[years.eq(year).fillna(False).astype(bool)]
+            if frame.empty:
+                continue  # nothing collected that year: the level says "no evidence collected", as for a missing table
         tables[name] = frame
     sessions = tables.get("sessions")
     for name in ("attendance", "reactions"):
-        if name in tables and sessions is not None:
-            tables[name] = tables[name][tables[name]["session_id"].isin(sessions["session_id"])]
+        if name in tables:
+            kept = (
+                tables[name][tables[name]["session_id"].isin(sessions["session_id"])] if sessions is not None else None
+            )
+            if kept is None or kept.empty:
+                del tables[name]  # no sessions that year: nothing attended or answered that year
+            else:
+                tables[name] = kept
     students = tables.get("students")
     if students is not None:
         spring = pd.to_numeric(students["year"], errors="coerce")
@@ -188,13 +205,21 @@ def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "sentence"])
 
 
-def practice_event_time(district: District, *, min_n: int | None = None, ci: float | None = None) -> pd.DataFrame:
+def practice_event_time(
+    district: District,
+    *,
+    min_n: int | None = None,
+    ci: float | None = None,
+    shown: set[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
     """Level 4 by calendar months since a school joined (September of its first program year is month 0),
-    for each cohort: cohort, months_since_joining, estimate, ci_low, ci_high, n, n_people, suppressed, ...
+    for each cohort: cohort, months_since_joining, month, estimate, ci_low, ci_high, n, n_people, schools, ...
 
     Rates per cohort and month use `plevaluate.practice.implementation_rates` (Wilson intervals clustered by
     educator); cells with fewer than ``min_n`` educators are suppressed. Observations before a school joined
-    have negative months (its baseline); comparison schools are left out.
+    have negative months (its baseline); comparison schools are left out. With ``shown`` (the (school_id,
+    month) rows a published year shows), a cohort's line counts only those schools' months, so it can be worked
+    out from what is shown already and reveals nothing a year's report hides.
     """
     plan = district.plan
     min_n = plan.min_n if min_n is None else min_n
@@ -205,10 +230,17 @@ def practice_event_time(district: District, *, min_n: int | None = None, ci: flo
     cohort = _cohort(district.schools).set_axis(district.schools["school_id"])
     obs["cohort"] = obs["school_id"].map(cohort)
     obs = obs[obs["cohort"].notna()].copy()
+    if shown is not None:
+        keep = [(s, m) in shown for s, m in zip(obs["school_id"], obs["month"])]
+        obs = obs[np.asarray(keep, dtype=bool)]
+    if obs.empty:
+        return pd.DataFrame()
     dates = pd.to_datetime(obs["date"])
     obs["months_since_joining"] = (dates.dt.year * 12 + dates.dt.month - (obs["cohort"] * 12 + 9)).astype(int)
     obs["cohort"] = obs["cohort"].astype(int).map(lambda c: f"{c}-{(c + 1) % 100:02d}")
-    table = implementation_rates(obs, by=("cohort", "months_since_joining"), min_n=min_n, ci=ci)
+    table = implementation_rates(obs, by=("cohort", "months_since_joining", "month"), min_n=min_n, ci=ci)
+    schools = obs.groupby(["cohort", "months_since_joining"])["school_id"].nunique().rename("schools")
+    table = table.join(schools, on=["cohort", "months_since_joining"])
     return table.sort_values(["cohort", "months_since_joining"], kind="stable").reset_index(drop=True)
 
 
@@ -225,15 +257,26 @@ class YearByYear:
     staggered_note: str
 
 
-def evaluate_years(district: District, years: list[str] | None = None) -> YearByYear:
-    """Evaluate each school year of a multi-year data folder, and what spans the years."""
+def evaluate_years(
+    district: District, years: list[str] | None = None, *, known: dict[str, Evaluation] | None = None
+) -> YearByYear:
+    """Evaluate each school year of a multi-year data folder (published), and what spans the years.
+
+    ``known``: years already evaluated and published (`evaluate_for_reports` passes the latest)."""
     from .staggered import MIN_UNITS, school_panel, staggered_effects
 
     years = school_years(district) if years is None else years
-    evaluations = {year: evaluate(year_view(district, year)).publish() for year in years}
+    known = known or {}
+    evaluations = {year: known.get(year) or evaluate(year_view(district, year)).publish() for year in years}
     table = trend(evaluations)
     sentences = trend_sentences(table, district.plan.ci)
-    event = practice_event_time(district)
+    shown: set[tuple[str, str]] = set()
+    for result in evaluations.values():
+        rates = result.table(4, "rates")
+        if rates is not None:
+            rows = rates[(rates["breakdown"] == "school_id+month") & ~rates["suppressed"].astype(bool)]
+            shown |= set(zip(rows["school_id"], rows["month"]))
+    event = practice_event_time(district, shown=shown)
     staggered, note = None, ""
     cohorts = _cohort(district.schools).dropna()
     students = district.students
@@ -255,3 +298,51 @@ def evaluate_years(district: District, years: list[str] | None = None) -> YearBy
         except ValueError as exc:
             note = f"the staggered estimate could not be computed: {exc}"
     return YearByYear(tuple(years), evaluations, table, sentences, event, staggered, note)
+
+
+def publishable(result: YearByYear) -> dict[str, pd.DataFrame]:
+    """The tables a report shows about the years, as `plevaluate.evaluate.Evaluation.extras`: ``years_trend``,
+    ``years_sentences``, ``years_practice`` (level 4 in event time: suppressed cells have no estimate), and
+    when estimable ``years_effects_event``, ``years_effects_cohort``, ``years_effects_cell`` (group-time),
+    ``years_effects_overall``; ``years_about`` holds the years, the staggered method and its note."""
+    out = {"years_trend": result.trend, "years_sentences": result.sentences}
+    event = result.practice_event_time
+    if len(event):
+        shown = event[
+            ["cohort", "months_since_joining", "month", "estimate", "ci_low", "ci_high", "schools", "suppressed"]
+        ]
+        hidden = shown["suppressed"].astype(bool)
+        out["years_practice"] = shown.assign(
+            estimate=shown["estimate"].where(~hidden), ci_low=shown["ci_low"].where(~hidden),
+            ci_high=shown["ci_high"].where(~hidden),
+        )  # fmt: skip
+    effects = result.staggered
+    if effects is not None:
+        out["years_effects_event"] = effects.event_time
+        out["years_effects_cohort"] = effects.cohorts.assign(
+            cohort=[f"{g - 1}-{g % 100:02d}" for g in effects.cohorts["cohort"]]
+        )
+        out["years_effects_cell"] = effects.group_time.assign(
+            cohort=[f"{g - 1}-{g % 100:02d}" for g in effects.group_time["cohort"]]
+        )
+        out["years_effects_overall"] = effects.overall
+    out["years_about"] = pd.DataFrame(
+        {
+            "years": [", ".join(result.years)],
+            "method": [effects.method if effects is not None else ""],
+            "control": [effects.control if effects is not None else ""],
+            "note": [result.staggered_note],
+        }
+    )
+    return out
+
+
+def evaluate_for_reports(district: District) -> Evaluation:
+    """The published evaluation the reports show. One school year: `evaluate`. Several (`school_years`): the
+    latest year's view, with the year-by-year tables in ``extras`` (`publishable`)."""
+    years = school_years(district)
+    if len(years) < 2:
+        return evaluate(district).publish()
+    latest = evaluate(year_view(district, years[-1])).publish()
+    result = evaluate_years(district, years, known={years[-1]: latest})
+    return replace(latest, extras=publishable(result))
