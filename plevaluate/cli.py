@@ -3,6 +3,7 @@
 ``plevaluate validate DIR``  check a district's data folder and print a per-table summary.
 ``plevaluate sample OUT``    write the synthetic sample district to OUT.
 ``plevaluate design DIR``    before the program starts: can the planned evidence detect each level's target?
+``plevaluate portfolio DIR --out OUT``  a leadership report across the programs in DIR (one data folder each).
 ``plevaluate init DIR``      write a starter data folder (plan, empty tables, item bank, walkthrough form).
 ``plevaluate import SOURCE FILE --into DIR``  append a survey export or spreadsheet to a data folder.
 ``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb]
@@ -150,6 +151,21 @@ def _report(args: argparse.Namespace) -> int:
     return 1 if summary.failures or summary.findings else 0
 
 
+def _portfolio(args: argparse.Namespace) -> int:
+    from .render import render_portfolio
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    summary = render_portfolio(args.dir, args.out, workers=args.workers, formats=formats)
+    for note in summary.skipped:
+        print(f"skipped: {note}", file=sys.stderr)
+    print(f"{len(summary.written)} files in {summary.out} ({summary.seconds:.1f} s); open {summary.out / 'index.html'}")
+    for failure in summary.failures:
+        print(f"  - failed: {failure}", file=sys.stderr)
+    for finding in summary.findings:
+        print(f"  - privacy audit: {finding}", file=sys.stderr)
+    return 1 if summary.failures or summary.findings else 0
+
+
 def _import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -250,6 +266,15 @@ def _parser() -> argparse.ArgumentParser:
         "of --workers processes (needs pip install 'plevaluate[dask]')",
     )
     report.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    portfolio = commands.add_parser(
+        "portfolio", help="render a leadership report across programs, each program's reports linked from its index"
+    )
+    portfolio.add_argument("dir", help="folder holding one data folder (CSV tables and plan.yml) per program")
+    portfolio.add_argument("--out", required=True, help="folder for the reports (one subfolder per program)")
+    portfolio.add_argument("--workers", type=int, default=2, help="parallel notebook kernels (default 2)")
+    portfolio.add_argument("--format", default="html,pdf,slides,ipynb", help="as for 'report'")
+    portfolio.set_defaults(run=_portfolio)
 
     intake = commands.add_parser(
         "import", help="append a survey-tool export or a spreadsheet to a data folder (personal columns dropped)"

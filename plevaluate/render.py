@@ -649,3 +649,92 @@ def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:
         + (f"<h2>Failures</h2><ul>{failures}</ul>" if failures else "")
         + "<p><a href='results/manifest.json'>Result tables (CSV) and provenance</a></p></body></html>"
     )
+
+
+def render_portfolio(
+    folder: str | Path,
+    out: str | Path,
+    *,
+    workers: int = 2,
+    formats: Sequence[str] = ("html", "pdf", "slides", "ipynb"),
+    progress: Callable[[int], None] | None = None,
+) -> RenderSummary:
+    """Render a portfolio: each program's reports (`render`) into ``out/<program>/``, and the leadership
+    report ``out/portfolio.html`` (`plevaluate.portfolio`) with an index linking every program's reports.
+
+    ``folder`` holds one data folder per program and is never written to. Every program is validated first:
+    a program that breaks the data contract stops the run before anything is written, with every problem of
+    every program listed (`plevaluate.ContractError`).
+    """
+    from .portfolio import build_portfolio, find_programs
+
+    started = time.perf_counter()
+    check_paths(folder, out)
+    out = Path(out).resolve()
+    programs = find_programs(folder)
+    portfolio = build_portfolio(folder)  # validates every program first
+    summary = RenderSummary(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = dict(zip(portfolio.programs["folder"], portfolio.programs["program_id"]))
+    for path in programs:
+        part = render(path, out / ids[path.name], workers=workers, formats=formats, progress=progress)
+        summary.written += part.written
+        summary.failures += part.failures
+        summary.findings += part.findings
+        summary.skipped += [s for s in part.skipped if s not in summary.skipped]
+    browser = find_browser() if "pdf" in formats else None
+    with OutputLock(out), _stopped_by_signals():
+        clean_leftovers(out)
+        staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
+        try:
+            results = staging / "portfolio-results"
+            portfolio.save(results)
+            job = Job("portfolio.ipynb", "portfolio", "Portfolio", {"results": str(results), "programs": ""})
+            try:
+                written, failure = _execute(job, staging, tuple(f for f in formats if f != "slides"), browser)
+            finally:
+                _shutdown_worker()
+            if failure is not None:
+                summary.failures.append(failure)
+            moves = ["portfolio-results", *written]
+            summary.written += [out / name for name in written]
+            (staging / "index.html").write_text(_portfolio_index(portfolio, written), encoding="utf-8")
+            moves.append("index.html")
+            summary.written.append(out / "index.html")
+            publish(out, staging, moves, [])
+        finally:
+            if not (out / JOURNAL).exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        for path in programs:  # the portfolio's own pages (each program's were audited by its run), against its people
+            own = [f for f in audit(out, path) if "/" not in f.file or f.file.startswith("portfolio-results/")]
+            summary.findings += [f for f in own if f not in summary.findings]
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _portfolio_index(portfolio, written: list[str]) -> str:
+    rows = []
+    for row in portfolio.programs.itertuples():
+        links = " &middot; ".join(
+            f'<a href="{html.escape(row.program_id)}/{name}">{label}</a>'
+            for name, label in (("index.html", "all reports"), ("district-report.html", "district report"),
+                                ("board-summary.html", "board summary"))
+        )  # fmt: skip
+        rows.append(
+            f"<tr><td>{html.escape(visible(row.program))}</td><td>{html.escape(visible(row.years))}</td>"
+            f"<td>{links}</td></tr>"
+        )
+    own = " &middot; ".join(
+        f'<a href="{name}">{label}</a>'
+        for name, label in (("portfolio.html", "HTML"), ("portfolio.pdf", "PDF"), ("portfolio.ipynb", "notebook"))
+        if name in written
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Portfolio</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}td{padding:4px 12px;"
+        "border-bottom:1px solid #ddd}</style></head><body>"
+        f"<h1>Professional learning portfolio</h1><p>The leadership report: {own or '<em>not rendered</em>'}</p>"
+        "<table><thead><tr><th scope='col'>Program</th><th scope='col'>Years</th><th scope='col'>Reports</th></tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+        "<p><a href='portfolio-results/portfolio.json'>Portfolio tables (CSV)</a></p></body></html>"
+    )

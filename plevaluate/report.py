@@ -1682,3 +1682,129 @@ def technical_years(ev: Evaluation) -> Section:
         "true effects 90% of the time and the corrected ones 95% (tests/test_years.py).",
         note=True,
     )
+
+
+# ---- the district portfolio (plevaluate.portfolio) ----
+
+
+def open_portfolio(results: str):
+    """The portfolio's tables, as `plevaluate.render.render_portfolio` saved them."""
+    from .portfolio import Portfolio
+
+    return Portfolio.load(results)
+
+
+def _program_link(program_id: str, program: str) -> str:
+    return f'<a href="{html.escape(program_id)}/district-report.html">{_esc(program)}</a>'
+
+
+@section
+def portfolio_title(pf) -> Section:
+    programs = pf.programs
+    years = sorted({y for text in programs["years"] for y in str(text).split(", ") if y})
+    span = f"{years[0]} to {years[-1]}" if len(years) > 1 else (years[0] if years else "")
+    _html(
+        f"<h1>Professional learning portfolio</h1><p class='pl-subtitle'>{len(programs)} programs, {_esc(span)}: "
+        "what each achieved at each of Guskey's five levels, what it cost and who paid</p>"
+    )
+    _bullets(pf.notes["note"])
+
+
+@section
+def portfolio_chains(pf) -> Section:
+    """Every program's chain of evidence, one row per program and year."""
+    _heading("Chains of evidence, program by program and year by year")
+    names = dict(zip(pf.programs["program_id"], pf.programs["program"]))
+    chains = pf.chains[pf.chains["level"] > 0]
+    cells = chains.assign(
+        shown=[
+            (f"{_esc(_fmt(e, u))}<br>" if pd.notna(e) else "") + _status(str(s))
+            for e, u, s in zip(chains["estimate"], chains["unit"], chains["status"])
+        ]
+    )
+    wide = cells.pivot(index=["program_id", "year"], columns="level", values="shown").reset_index()
+    wide["program"] = [_program_link(p, names.get(p, p)) for p in wide["program_id"]]
+    labels = chains.drop_duplicates("level").set_index("level")["level_name"]
+    columns = {"program": "Program", "year": "Year", **{lv: f"{lv}. {labels[lv]}" for lv in sorted(labels.index)}}
+    _html(html_table(wide, columns, raw=["program", *sorted(labels.index)]))
+    _paragraph(
+        "Each cell: the level's headline result that year and whether its target was met (the whole interval above "
+        "it), not met (the whole interval below) or not conclusive. A program's name opens its own district report.",
+        note=True,
+    )
+
+
+@section
+def portfolio_costs(pf) -> Section:
+    """Cost per participant and per student, and cost-effectiveness where an effect is estimable."""
+    _heading("What each program cost")
+    names = dict(zip(pf.programs["program_id"], pf.programs["program"]))
+    costs = pf.costs
+    rows = []
+    for program_id, part in costs.groupby("program_id", sort=False):
+        by = part.set_index("measure")
+        rows.append(
+            {
+                "program": _program_link(program_id, names.get(program_id, program_id)),
+                "year": part["year"].iloc[0],
+                "participant": _cost_value(by, "cost_per_participant"),
+                "student": _cost_value(by, "cost_per_student"),
+                "effect": _cost_value(by, "cost_per_student_per_0.1_sd"),
+            }
+        )
+    for program_id in pf.programs["program_id"]:
+        if program_id not in set(costs["program_id"]):
+            rows.append({"program": _program_link(program_id, names[program_id]), "participant": "no costs recorded"})
+    _html(
+        html_table(
+            pd.DataFrame(rows),
+            {"program": "Program", "year": "Year", "participant": "Cost per participant",
+             "student": "Cost per student", "effect": "Cost per student for each 0.1 SD of effect"},
+            raw=["program"],
+        )
+    )  # fmt: skip
+    _paragraph(
+        "Costs follow the ingredients method: every resource, whoever paid for it, including participants' time. "
+        "Cost per 0.1 SD is shown only where the effect on students is distinguishable from zero.",
+        note=True,
+    )
+
+
+def _cost_value(by: pd.DataFrame, measure: str) -> str:
+    if measure not in by.index:
+        return "not recorded"
+    row = by.loc[measure]
+    return _fmt(row["estimate"], "dollars") if str(row["status"]) == "estimable" else str(row["status"])
+
+
+@section
+def portfolio_funding(pf) -> Section:
+    """Funding sources across programs."""
+    _heading("Who paid: funding sources across programs")
+    funding = pf.funding
+    if funding.empty:
+        _paragraph("No program recorded its costs.", note=True)
+        return
+    names = dict(zip(pf.programs["program_id"], pf.programs["program"]))
+    shown = funding.assign(category=funding["program_id"].map(names))
+    _figure(figures.cost_chart(shown[["funding_source", "category", "cost"]]))
+    wide = funding.pivot_table(index="funding_source", columns="program_id", values="cost", aggfunc="sum", fill_value=0)
+    wide["total"] = wide.sum(axis=1)
+    table = wide.reset_index()
+    columns = {"funding_source": "Funding source", **{p: names.get(p, p) for p in wide.columns if p != "total"}}
+    for column in [*columns][1:] + ["total"]:
+        table[column] = [_fmt(v, "dollars") for v in table[column]]
+    _html(html_table(table, {**columns, "total": "All programs"}, numeric=[*columns][1:] + ["total"]))
+
+
+@section
+def portfolio_provenance(pf) -> Section:
+    from . import __version__
+
+    folders = ", ".join(f"{r.folder} ({r.years})" for r in pf.programs.itertuples())
+    _paragraph(
+        f"Made by plevaluate {__version__} from the program folders {folders}. Every number comes from each "
+        "program's published evaluation (small groups suppressed as in its own reports); each program's reports "
+        "end with its data files' hashes.",
+        note=True,
+    )

@@ -278,7 +278,7 @@ def _students_years(schools, cohort, first, years, rng):
 
 PLAN_YML = """\
 # The evaluation plan of the synthetic multi-year sample district (nothing here describes a real district).
-program: "Math Talk: students explain their reasoning"
+program: "Math Talk rollout: students explain their reasoning, school by school"
 school_year: {years}
 description: >-
   A three-year professional learning program in mathematics discourse. Schools join in waves: the first

@@ -1,0 +1,188 @@
+"""A district's portfolio: several programs, each over the years it has run, side by side for leadership.
+
+A portfolio folder holds one data folder per program (each with its ``plan.yml``). `build_portfolio` evaluates
+every program (every school year of a multi-year one, `plevaluate.years`), published as every report is, and
+gathers what a superintendent compares: each program's chain of evidence for each year, its cost per
+participant and per student and, where an effect on students is estimable, its cost-effectiveness, the funding
+sources across programs, and which programs have evidence at which level, in words.
+`plevaluate.render.render_portfolio` renders it with each program's own reports beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ContractError, Problem
+
+__all__ = ["Portfolio", "build_portfolio", "find_programs"]
+
+_EVIDENCE = {"met", "not met", "not conclusive", "reported"}
+_TABLES = ("programs", "chains", "costs", "funding", "notes")
+
+
+def find_programs(folder: str | Path) -> list[Path]:
+    """The program data folders in ``folder``: its subfolders holding a ``plan.yml``, by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder: give a folder holding one data folder per program")
+    programs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and (p / "plan.yml").is_file())
+    if not programs:
+        raise ValueError(
+            f"{folder} holds no program data folders: put each program's folder (CSV tables and plan.yml) in it"
+        )
+    return programs
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """The portfolio's tables (every value published: suppressed as in the programs' own reports).
+
+    programs: program_id, program, folder, years, latest_year, schools, participant_schools.
+    chains: program_id, year, level, level_name, measure, unit, estimate, ci_low, ci_high, target, status.
+    costs: program_id, year, measure, estimate, status (the latest year's cost ratios and cost-effectiveness).
+    funding: program_id, funding_source, cost (every year evaluated).
+    notes: program_id, note: which levels have evidence, in words.
+    """
+
+    programs: pd.DataFrame
+    chains: pd.DataFrame
+    costs: pd.DataFrame
+    funding: pd.DataFrame
+    notes: pd.DataFrame
+
+    def save(self, folder: str | Path) -> Path:
+        from .evaluate import _write
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = {name: _write(getattr(self, name), folder / f"{name}.csv") for name in _TABLES}
+        (folder / "portfolio.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Portfolio:
+        from .evaluate import _read
+
+        folder = Path(folder)
+        manifest = json.loads((folder / "portfolio.json").read_text(encoding="utf-8"))
+        return cls(**{name: _read(folder / spec["file"], spec) for name, spec in manifest.items()})
+
+
+def _program_evaluations(path: Path):
+    from .contract import load
+    from .evaluate import evaluate
+    from .years import evaluate_years, school_years
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        district = load(path)
+        years = school_years(district)
+        if len(years) >= 2:
+            return district, evaluate_years(district, years).evaluations
+        return district, {district.plan.school_year: evaluate(district).publish()}
+
+
+def _note(program: str, chains: pd.DataFrame, costs: pd.DataFrame) -> str:
+    latest = chains[chains["year"] == chains["year"].max()]
+    levels = latest[latest["level"] > 0]
+    with_evidence = [int(r.level) for r in levels.itertuples() if r.status in _EVIDENCE]
+    without = [int(r.level) for r in levels.itertuples() if r.status not in _EVIDENCE]
+    met = [int(r.level) for r in levels.itertuples() if r.status == "met"]
+    year = latest["year"].iloc[0]
+    words = [f"{program}, {year}: evidence at level{'s' if len(with_evidence) != 1 else ''} "
+             f"{_list(with_evidence) if with_evidence else 'none'}"]  # fmt: skip
+    if met:
+        words.append(f"target met at level{'s' if len(met) != 1 else ''} {_list(met)}")
+    if without:
+        words.append(f"no evidence at level{'s' if len(without) != 1 else ''} {_list(without)}")
+    five = levels[levels["level"] == 5]
+    if five.empty or five["status"].iloc[0] not in _EVIDENCE:
+        words.append("with no estimate of the effect on students, cost-effectiveness cannot be judged")
+    else:
+        effect = costs[costs["measure"] == "cost_per_student_per_0.1_sd"]
+        if len(effect) and str(effect["status"].iloc[0]) == "estimable":
+            words.append(f"about ${effect['estimate'].iloc[0]:,.0f} per student for each 0.1 SD of effect")
+        else:
+            words.append("the effect on students is not distinguishable from zero, so no cost per unit of effect")
+    return "; ".join(words) + "."
+
+
+def _list(levels: list[int]) -> str:
+    text = [str(n) for n in levels]
+    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1]
+
+
+def build_portfolio(folder: str | Path) -> Portfolio:
+    """Evaluate every program in ``folder`` (`find_programs`) and gather the portfolio's tables.
+
+    Raises `plevaluate.ContractError` listing every problem of every program that does not validate.
+    """
+    from .render import slug
+    from .years import trend
+
+    programs, chains, costs, funding, notes = [], [], [], [], []
+    problems: list[Problem] = []
+    used: set[str] = set()
+    for path in find_programs(folder):
+        try:
+            district, evaluations = _program_evaluations(path)
+        except ContractError as error:
+            problems += [
+                Problem(f"{path.name}/{p.file}", p.expected, p.fix, row=p.row, column=p.column, value=p.value)
+                for p in error.problems
+            ]
+            continue
+        program_id = slug(path.name)
+        while program_id in used:
+            program_id += "-2"
+        used.add(program_id)
+        years = list(evaluations)
+        latest = evaluations[years[-1]]
+        schools = district.schools
+        programs.append(
+            {
+                "program_id": program_id,
+                "program": district.plan.program,
+                "folder": path.name,
+                "years": ", ".join(years),
+                "latest_year": years[-1],
+                "schools": len(schools),
+                "participant_schools": int(schools["group"].eq("participant").sum()),
+            }
+        )
+        chain = trend(evaluations).assign(program_id=program_id)
+        chains.append(chain)
+        cost = latest.levels.get(0)
+        program_costs = pd.DataFrame(columns=["measure", "estimate", "status"])
+        if cost is not None and cost.evidence:
+            parts = [cost.tables.get("ratios"), cost.tables.get("effectiveness")]
+            program_costs = pd.concat(
+                [p[["measure", "estimate", "status"]] for p in parts if p is not None and len(p)], ignore_index=True
+            )
+        costs.append(program_costs.assign(program_id=program_id, year=years[-1]))
+        for result in evaluations.values():
+            level0 = result.levels.get(0)
+            if level0 is not None and level0.tables.get("by_source") is not None:
+                funding.append(level0.tables["by_source"][["funding_source", "cost"]].assign(program_id=program_id))
+        notes.append({"program_id": program_id, "note": _note(district.plan.program, chain, program_costs)})
+    if problems:
+        raise ContractError(problems, str(folder))
+    fund = (
+        pd.concat(funding, ignore_index=True).groupby(["program_id", "funding_source"], as_index=False)["cost"].sum()
+        if funding
+        else pd.DataFrame(columns=["program_id", "funding_source", "cost"])
+    )
+    order = ["program_id", "year", "level", "level_name", "measure", "unit", "estimate", "ci_low", "ci_high",
+             "target", "status"]  # fmt: skip
+    return Portfolio(
+        programs=pd.DataFrame(programs),
+        chains=pd.concat(chains, ignore_index=True)[order],
+        costs=pd.concat(costs, ignore_index=True)[["program_id", "year", "measure", "estimate", "status"]],
+        funding=fund,
+        notes=pd.DataFrame(notes, columns=["program_id", "note"]),
+    )
