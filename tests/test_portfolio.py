@@ -1,0 +1,93 @@
+"""The district portfolio (`plevaluate portfolio DIR --out OUT`): three programs, one of them over two years and
+one with no student outcomes; every section present, every program's reports linked, the same privacy rules."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+
+import pytest
+from bs4 import BeautifulSoup
+
+from plevaluate import ContractError
+from plevaluate.cli import main
+from plevaluate.portfolio import build_portfolio
+from tests.conftest import folder_hash
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory):
+    """math-talk: the single-year process, 4 schools; rollout: 8 schools over two years, joining in two cohorts;
+    literacy: 4 schools and no students.csv (no level-5 evidence)."""
+    root = tmp_path_factory.mktemp("programs")
+    assert main(["sample", str(root / "math-talk"), "--schools", "4", "--seed", "3"]) == 0
+    assert main(["sample", str(root / "rollout"), "--schools", "8", "--years", "2", "--cohorts", "2"]) == 0
+    assert main(["sample", str(root / "literacy"), "--schools", "4", "--seed", "5"]) == 0
+    (root / "literacy" / "students.csv").unlink()
+    plan = (root / "literacy" / "plan.yml").read_text()
+    plan = re.sub(r'program: ".*"', 'program: "Literacy <b>coaching</b> & co"', plan)
+    (root / "literacy" / "plan.yml").write_text(plan)
+    (root / "notes").mkdir()  # a folder with no plan.yml is not a program
+    return root
+
+
+@pytest.fixture(scope="module")
+def portfolio(programs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build_portfolio(programs)
+
+
+def test_portfolio_tables_cover_every_program_and_year(portfolio):
+    programs = portfolio.programs.set_index("program_id")
+    assert sorted(programs.index) == ["literacy", "math-talk", "rollout"]
+    assert programs.loc["rollout", "years"] == "2024-25, 2025-26"
+    chains = portfolio.chains
+    assert set(chains.loc[chains["program_id"] == "rollout", "year"]) == {"2024-25", "2025-26"}
+    assert set(chains["level"]) == {0, 1, 2, 3, 4, 5}
+    literacy = chains[(chains["program_id"] == "literacy") & (chains["level"] == 5)]
+    assert literacy["status"].iloc[0] not in ("met", "not met", "not conclusive")
+    notes = portfolio.notes.set_index("program_id")["note"]
+    assert "cost-effectiveness cannot be judged" in notes["literacy"]
+    assert set(portfolio.funding["program_id"]) == {"literacy", "math-talk", "rollout"}
+    assert (portfolio.costs["measure"] == "cost_per_student").any()
+
+
+def test_a_broken_program_stops_the_portfolio_with_every_problem_named(programs, tmp_path):
+    broken = tmp_path / "p"
+    shutil.copytree(programs, broken)
+    path = broken / "literacy" / "schools.csv"
+    path.write_text(path.read_text().replace("participant", "participating", 1))
+    with pytest.raises(ContractError, match=r"literacy/schools\.csv"):
+        build_portfolio(broken)
+
+
+def test_the_portfolio_renders_every_section_with_the_same_privacy_rules(programs, tmp_path):
+    before = folder_hash(programs)
+    out = tmp_path / "out"
+    assert main(["portfolio", str(programs), "--out", str(out), "--format", "html", "--workers", "2"]) == 0
+    assert folder_hash(programs) == before  # the programs' folders are never written to
+    page = BeautifulSoup((out / "portfolio.html").read_text(encoding="utf-8"), "html.parser")
+    headings = [h.get_text(" ", strip=True) for h in page.find_all(["h1", "h2"])]
+    assert headings[0] == "Professional learning portfolio"
+    for wanted in ("Chains of evidence", "What each program cost", "Who paid"):
+        assert any(h.startswith(wanted) for h in headings), (wanted, headings)
+    text = page.get_text(" ", strip=True)
+    assert "Literacy <b>coaching</b> & co" in text  # untrusted text is shown as text, never as markup
+    assert page.find("b", string="coaching") is None
+    for program in ("math-talk", "rollout", "literacy"):
+        assert (out / program / "district-report.html").is_file()
+        assert (out / program / "index.html").is_file()
+    index = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    links = {a["href"] for a in index.find_all("a")}
+    assert "portfolio.html" in links and "rollout/district-report.html" in links
+    for link in links:
+        assert (out / link).exists(), link
+    # every student ID and educator name of every program stays out of the portfolio's pages and tables
+    from plevaluate.audit import audit
+
+    for program in ("math-talk", "rollout", "literacy"):
+        assert audit(out, programs / program) == []
+    rollout = BeautifulSoup((out / "rollout" / "district-report.html").read_text(encoding="utf-8"), "html.parser")
+    assert any(h.get_text(strip=True) == "Year by year" for h in rollout.find_all("h2"))
