@@ -1622,6 +1622,29 @@ def _staggered(extras: Mapping[str, pd.DataFrame], ev: Evaluation) -> None:
 
 
 @section
+def school_years(ev: Evaluation, school_id: str) -> Section:
+    """This school's chain of evidence in every year the program has run (its own published rows), with the
+    changes in words. Nothing for a single school year."""
+    extras = _years(ev)
+    if extras is None or "years_trend_schools" not in extras:
+        return
+    trend = extras["years_trend_schools"]
+    mine = trend[(trend["scope"] == school_id) & (trend["level"] > 0)]
+    if mine.empty:
+        return
+    years = sorted(mine["year"].unique())
+    _heading("This school, year by year")
+    sentences = extras.get("years_sentences_schools")
+    if sentences is not None and len(sentences):
+        _bullets(sentences.loc[sentences["scope"] == school_id, "sentence"])
+    wide = _trend_cells(mine)
+    _html(html_table(wide, {"level_name": "Level", **{y: y for y in years}}, raw=years))
+    _paragraph(
+        "Each year is judged against that year's target; the district's results are in the district report.", note=True
+    )
+
+
+@section
 def board_years(ev: Evaluation) -> Section:
     """The board's view of the years: what changed, in words, and the effect on students by years in the program."""
     extras = _years(ev)

@@ -135,42 +135,51 @@ def year_view(district: District, year: str) -> District:
     return District(district.path, plan, MappingProxyType(tables), tuple(notes), district.file_hashes)
 
 
-def trend(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
-    """Each level's district headline by year: year, level, level_name, measure, unit, estimate, ci_low,
-    ci_high, target, status (from each year's chain of evidence, so a suppressed value stays suppressed)."""
-    rows = []
+_TREND = [
+    "year",
+    "scope",
+    "level",
+    "level_name",
+    "measure",
+    "unit",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "target",
+    "status",
+]
+
+
+def trend(evaluations: dict[str, Evaluation], scope: str | None = "district") -> pd.DataFrame:
+    """Each level's headline by year: year, scope, level, level_name, measure, unit, estimate, ci_low, ci_high,
+    target, status, from each year's chain of evidence (so a value suppressed that year stays suppressed).
+    ``scope``: ``"district"``, a school_id, or None for every school (not the district)."""
+    frames = []
     for year, result in evaluations.items():
-        chain = result.chain[result.chain["scope"] == "district"]
-        for row in chain.itertuples():
-            rows.append(
-                {
-                    "year": year,
-                    "level": row.level,
-                    "level_name": row.level_name,
-                    "measure": row.measure,
-                    "unit": row.unit,
-                    "estimate": row.estimate,
-                    "ci_low": row.ci_low,
-                    "ci_high": row.ci_high,
-                    "target": row.target,
-                    "status": row.status,
-                }
-            )
-    return pd.DataFrame(rows)
+        chain = result.chain
+        chain = chain[chain["scope"] != "district"] if scope is None else chain[chain["scope"] == scope]
+        frames.append(chain.assign(year=year)[_TREND])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_TREND)
 
 
 def _format(value: float, unit: str) -> str:
-    if unit == "share":
-        return f"{100 * value:.0f}%"
-    if unit == "dollars":
-        return f"${value:,.0f}"
-    return f"{value:.2f}{' SD' if unit == 'sd' else ''}"
+    from .figures import number
+
+    return f"{number(value, unit)} score points" if unit == "points" else number(value, unit)
 
 
 def _change(value: float, unit: str) -> str:
+    """A change in the unit's words: a share's change in percentage points, others signed in their unit."""
+    from .figures import number
+
     if unit == "share":
-        return f"{100 * value:+.0f} points"
-    return f"{value:+.2f}{' SD' if unit == 'sd' else ''}"
+        return f"{100 * value:+.0f} percentage points"
+    if unit == "points":
+        return f"{value:+.1f} score points"
+    if unit == "dollars":
+        return ("+" if value >= 0 else "-") + number(abs(value), unit)
+    text = number(value, unit)
+    return text if text.startswith(("+", "-")) else f"+{text}"
 
 
 def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
@@ -181,6 +190,9 @@ def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
     walkthroughs and students each year; for the same teachers this is conservative).
     """
     z = stats.norm.ppf(0.5 + ci / 2)
+    if "scope" in table.columns and table["scope"].nunique() > 1:
+        parts = [trend_sentences(part, ci).assign(scope=scope) for scope, part in table.groupby("scope", sort=False)]
+        return pd.concat(parts, ignore_index=True)[["scope", "level", "sentence"]]
     rows = []
     for level, part in table.groupby("level", sort=True):
         shown = part.dropna(subset=["estimate", "ci_low", "ci_high"])
@@ -305,7 +317,15 @@ def publishable(result: YearByYear) -> dict[str, pd.DataFrame]:
     ``years_sentences``, ``years_practice`` (level 4 in event time: suppressed cells have no estimate), and
     when estimable ``years_effects_event``, ``years_effects_cohort``, ``years_effects_cell`` (group-time),
     ``years_effects_overall``; ``years_about`` holds the years, the staggered method and its note."""
-    out = {"years_trend": result.trend, "years_sentences": result.sentences}
+    schools = trend(result.evaluations, scope=None)
+    out = {
+        "years_trend": result.trend,
+        "years_sentences": result.sentences,
+        "years_trend_schools": schools,
+        "years_sentences_schools": trend_sentences(schools, next(iter(result.evaluations.values())).plan["ci"])
+        if len(schools)
+        else pd.DataFrame(columns=["scope", "level", "sentence"]),
+    }
     event = result.practice_event_time
     if len(event):
         shown = event[

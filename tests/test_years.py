@@ -119,7 +119,9 @@ def test_trend_sentences_say_rose_only_when_the_change_is_conclusive():
         }
     )
     sentences = trend_sentences(table).set_index("level")["sentence"]
-    assert sentences[4].startswith("Use of the practice rose from 30% in 2023-24 to 55% in 2024-25")
+    assert sentences[4].startswith(
+        "Use of the practice rose from 30% in 2023-24 to 55% in 2024-25 (change +25 percentage"
+    )
     assert "not conclusive" in sentences[1] and "rose" not in sentences[1]
 
 
@@ -160,3 +162,53 @@ def _educators_for(schools, rng):
     from plevaluate.sample import _educators
 
     return _educators(schools, rng)
+
+
+@pytest.fixture(scope="module")
+def published_years(district):
+    from plevaluate.years import evaluate_for_reports
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return evaluate_for_reports(district)
+
+
+def test_reports_of_a_multi_year_program_show_the_latest_year_and_the_years(published_years, sample_evaluation):
+    from plevaluate import report
+
+    ev = published_years
+    assert ev.plan["school_year"] == "2025-26"
+    district = report.district_years(ev)
+    assert "<h2>Year by year</h2>" in district.html
+    assert len(district.figures) == 2  # level 4 by months since joining; level 5 by years in the program
+    assert "Use of the practice rose from" in district.html
+    assert "Callaway &amp; Sant&#x27;Anna" in district.html or "Callaway & Sant'Anna" in district.html
+    board = report.board_years(ev)
+    assert "Over the years" in board.html and len(board.figures) == 1
+    appendix = report.technical_years(ev)
+    assert "ATT(g,t)" in appendix.html
+    school = report.school_years(ev, "S01")
+    assert "This school, year by year" in school.html
+    others = ev.extras["years_sentences_schools"]
+    assert not any(s in school.html for s in others.loc[others["scope"] != "S01", "sentence"] if s not in set(
+        others.loc[others["scope"] == "S01", "sentence"]))  # fmt: skip
+    # a single school year: none of these sections says anything
+    assert report.district_years(sample_evaluation).parts == []
+    assert report.school_years(sample_evaluation, "S01").parts == []
+
+
+def test_the_year_by_year_tables_are_saved_and_read_back_with_the_results(published_years, tmp_path):
+    from plevaluate import Evaluation
+
+    back = Evaluation.load(published_years.save(tmp_path / "results"))
+    assert sorted(back.extras) == sorted(published_years.extras)
+    pd.testing.assert_frame_equal(
+        back.extras["years_effects_event"], published_years.extras["years_effects_event"], check_dtype=False
+    )
+
+
+def test_level_4_event_time_never_reveals_a_school_the_years_hide(published_years):
+    """A cohort's line counts only the school-months its year shows, so it is computable from what is shown."""
+    practice = published_years.extras["years_practice"]
+    assert practice["schools"].min() >= 1
+    assert (practice["schools"] < 6).any()  # the small school's hidden months left out of its cohort
