@@ -1710,11 +1710,12 @@ def technical_years(ev: Evaluation) -> Section:
 # ---- the district portfolio (plevaluate.portfolio) ----
 
 
-def open_portfolio(results: str):
-    """The portfolio's tables, as `plevaluate.render.render_portfolio` saved them."""
-    from .portfolio import Portfolio
+def open_portfolio(results: str = "", programs: str = ""):
+    """The portfolio's tables, as `plevaluate.render.render_portfolio` saved them (``results``), or built now
+    from ``programs``, a folder holding one data folder per program."""
+    from .portfolio import Portfolio, build_portfolio
 
-    return Portfolio.load(results)
+    return Portfolio.load(results) if results else build_portfolio(programs)
 
 
 def _program_link(program_id: str, program: str) -> str:

@@ -83,7 +83,7 @@ def _plan_lines(model: type[BaseModel], values: dict, indent: str = "") -> list[
             lines.append(f"{indent}{name}:")
             lines += _plan_lines(annotation, values.get(name, {}), indent + "  ")
         else:
-            value = values.get(name, info.default)
+            value = values.get(name, info.get_default(call_default_factory=True))
             text = yaml.safe_dump({name: value}, default_flow_style=True, width=1000, allow_unicode=True).strip()
             lines.append(f"{indent}{text.removeprefix('{').removesuffix('}')}")
     return lines
