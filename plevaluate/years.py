@@ -365,4 +365,28 @@ def evaluate_for_reports(district: District) -> Evaluation:
         return evaluate(district).publish()
     latest = evaluate(year_view(district, years[-1])).publish()
     result = evaluate_years(district, years, known={years[-1]: latest})
-    return replace(latest, extras=publishable(result))
+    sentences = latest.sentences.copy()
+    earlier = _last_measured(result.trend, years[-1])
+    if earlier:
+        district_row = sentences["scope"] == "district"
+        sentences.loc[district_row, "sentence"] = sentences.loc[district_row, "sentence"] + " " + earlier
+    return replace(latest, sentences=sentences, extras=publishable(result))
+
+
+def _last_measured(table: pd.DataFrame, year: str) -> str:
+    """For each level not measured in ``year`` but measured before: when it last was, and its result."""
+    words = []
+    for _, part in table[table["level"] > 0].groupby("level", sort=True):
+        now = part[part["year"] == year]
+        if now.empty or now["status"].iloc[0] != "not yet measured":
+            continue
+        before = part[(part["year"] < year) & part["estimate"].notna()]
+        if before.empty:
+            continue
+        last = before.iloc[-1]
+        value = _format(last.estimate, last.unit)
+        words.append(
+            f"{str(last.level_name).capitalize()} was not measured in {year}; it was last measured in {last.year} "
+            f"({value}, {last.status})."
+        )
+    return " ".join(words)
