@@ -366,10 +366,12 @@ def evaluate_for_reports(district: District) -> Evaluation:
     latest = evaluate(year_view(district, years[-1])).publish()
     result = evaluate_years(district, years, known={years[-1]: latest})
     sentences = latest.sentences.copy()
-    earlier = _last_measured(result.trend, years[-1])
-    if earlier:
-        district_row = sentences["scope"] == "district"
-        sentences.loc[district_row, "sentence"] = sentences.loc[district_row, "sentence"] + " " + earlier
+    every = pd.concat([result.trend, trend(result.evaluations, scope=None)], ignore_index=True)
+    for scope, part in every.groupby("scope", sort=False):
+        earlier = _last_measured(part, years[-1])
+        if earlier:
+            row = sentences["scope"] == scope
+            sentences.loc[row, "sentence"] = sentences.loc[row, "sentence"] + " " + earlier
     return replace(latest, sentences=sentences, extras=publishable(result))
 
 
