@@ -76,12 +76,12 @@ class Portfolio:
 def _program_evaluations(path: Path):
     from .contract import load
     from .evaluate import evaluate
-    from .years import evaluate_years, school_years
+    from .years import evaluate_years, plan_years
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         district = load(path)
-        years = school_years(district)
+        years = plan_years(district.plan.school_year)
         if len(years) >= 2:
             return district, evaluate_years(district, years).evaluations
         return district, {district.plan.school_year: evaluate(district).publish()}

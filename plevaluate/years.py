@@ -1,7 +1,7 @@
 """A program followed over several school years: every level by year, the trend, and the staggered effect.
 
-A data folder may hold several school years; a row's school year comes from its date (August to July), a
-student's from ``year`` (the spring of the score). `year_view` is the district as it stood in one school year:
+A data folder may hold several school years (the plan names them: ``school_year: 2023-24 to 2025-26``); a
+row's school year comes from its date (August to July), a student's from ``year`` (the spring of the score). `year_view` is the district as it stood in one school year:
 that year's rows, the schools in the program that year (``schools.cohort`` is the year a school's first program
 school year starts; before it the school is a comparison school), the plan with that year's targets
 (``targets:`` under a level) and each student's spring before the year as ``pre`` and the year's spring as
@@ -35,6 +35,7 @@ __all__ = [
     "YearByYear",
     "evaluate_for_reports",
     "evaluate_years",
+    "plan_years",
     "practice_event_time",
     "publishable",
     "school_years",
@@ -55,6 +56,21 @@ def _cohort(schools: pd.DataFrame) -> pd.Series:
     raw = schools["cohort"] if "cohort" in schools.columns else pd.Series(np.nan, index=schools.index)
     cohort = pd.to_numeric(raw.astype("string").str.extract(r"(\d{4})", expand=False), errors="coerce")
     return cohort.where(schools["group"].eq("participant"))
+
+
+def plan_years(school_year: str) -> list[str]:
+    """The school years a plan's ``school_year`` names, in order: ``"2023-24 to 2025-26"`` gives three,
+    ``"2025-26"`` one (the same reading as the contract's check of dates against the plan).
+
+    >>> plan_years("2023-24 to 2025-26"), plan_years("2025-26")
+    (['2023-24', '2024-25', '2025-26'], ['2025-26'])
+    """
+    numbers = [int(y) for y in re.findall(r"\d{4}|(?<=-)\d{2}\b", school_year)]
+    if not numbers:
+        return [school_year]
+    first = numbers[0]
+    last = max(first + 1, *(y if y > 100 else 2000 + y for y in numbers[1:]))
+    return [f"{y}-{(y + 1) % 100:02d}" for y in range(first, last)]
 
 
 def school_years(district: District) -> list[str]:
@@ -277,7 +293,7 @@ def evaluate_years(
     ``known``: years already evaluated and published (`evaluate_for_reports` passes the latest)."""
     from .staggered import MIN_UNITS, school_panel, staggered_effects
 
-    years = school_years(district) if years is None else years
+    years = plan_years(district.plan.school_year) if years is None else years
     known = known or {}
     evaluations = {year: known.get(year) or evaluate(year_view(district, year)).publish() for year in years}
     table = trend(evaluations)
@@ -358,9 +374,10 @@ def publishable(result: YearByYear) -> dict[str, pd.DataFrame]:
 
 
 def evaluate_for_reports(district: District) -> Evaluation:
-    """The published evaluation the reports show. One school year: `evaluate`. Several (`school_years`): the
+    """The published evaluation the reports show. One school year: `evaluate`. Several (the plan's
+    ``school_year`` names them, `plan_years`; a stray date never switches a one-year plan to several): the
     latest year's view, with the year-by-year tables in ``extras`` (`publishable`)."""
-    years = school_years(district)
+    years = plan_years(district.plan.school_year)
     if len(years) < 2:
         return evaluate(district).publish()
     latest = evaluate(year_view(district, years[-1])).publish()

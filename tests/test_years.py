@@ -212,3 +212,21 @@ def test_level_4_event_time_never_reveals_a_school_the_years_hide(published_year
     practice = published_years.extras["years_practice"]
     assert practice["schools"].min() >= 1
     assert (practice["schools"] < 6).any()  # the small school's hidden months left out of its cohort
+
+
+def test_a_stray_date_never_turns_a_one_year_plan_into_several(tmp_path):
+    import shutil
+
+    from plevaluate.years import evaluate_for_reports, plan_years
+    from tests.conftest import SAMPLE
+
+    data = tmp_path / "d"
+    shutil.copytree(SAMPLE, data)
+    with (data / "costs.csv").open("a") as f:
+        f.write("Early book order,materials_licences,1200,General fund,,2025-06-15\n")  # the school year before the plan's
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        district = load(data)
+        assert "2024-25" in school_years(district)  # the data reach back a year...
+        assert plan_years(district.plan.school_year) == ["2025-26"]
+        assert evaluate_for_reports(district).extras == {}  # ...but the plan names one year: one year is evaluated
