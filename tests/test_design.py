@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from plevaluate import ContractError, load
@@ -17,9 +19,12 @@ from plevaluate.design import (
     power_blocked,
     power_cluster,
     schools_needed,
+    variance_components,
 )
 from plevaluate.effects import clustered_wilson
 from tests.conftest import SAMPLE, folder_hash
+
+DATA = Path(__file__).parent / "data"
 
 # PowerUpR (Bulus, Dong, Kelcey & Spybrook), man/cra2.Rd at commit 5580f7ea, "cross-checks for the main effect":
 #   mdes.cra2(rho2=.17, n=15, J=20); power.cra2(es=.629, rho2=.17, n=15, J=20); mrss.cra2(es=.629, rho2=.17, n=15)
@@ -79,16 +84,50 @@ def test_sample_design_check_reads_rosters_and_names_what_would_change_it(sample
     assert list(rows.index) == [1, 2, 3, 4, 5]
     assert rows.loc[3, "verdict"] == "a census: no sampling error"
     assert rows.loc[5, "verdict"] == "cannot reliably detect the target"
-    assert rows.loc[5, "detectable"] == pytest.approx(
-        mdes_cluster(12, rows.loc[5, "detectable"] * 0 + _students(sample_district), icc=0.2, p=8 / 12), rel=1e-12
+    inputs = check.inputs.set_index("input")
+    # ICC and R² come from the district's own pre-program scores (spring 2025) when the plan does not set them
+    assert inputs.loc["intraclass correlation (school level)", "source"].startswith(
+        "estimated from students.csv, spring 2025"
     )
+    icc, r2_school, r2_student = (
+        float(inputs.loc[name, "value"])
+        for name in ("intraclass correlation (school level)", "R² of school-level covariates", "R² of student-level covariates")
+    )  # fmt: skip
+    assert 0.05 < icc < 0.3 and r2_school > 0.5 and r2_student > 0.5
+    expected = mdes_cluster(
+        12, _students(sample_district), icc=icc, p=8 / 12, r2_school=r2_school, r2_student=r2_student
+    )
+    assert rows.loc[5, "detectable"] == pytest.approx(expected, rel=1e-2)  # the inputs are shown rounded
     assert "schools in all" in rows.loc[5, "change"]
     assert rows.loc[4, "verdict"] == "can confirm the target"
-    inputs = check.inputs.set_index("input")
-    assert inputs.loc["intraclass correlation (school level)", "source"] == "default"
     text = check.to_text()
     assert "Level 5 (student outcomes): cannot reliably detect the target" in text
     assert "Ruth" not in text and "E0001" not in text  # counts only: no names or IDs
+
+
+def test_variance_components_give_high_school_and_beyonds_icc():
+    """High School and Beyond mathematics (160 schools, 7,185 students): Raudenbush & Bryk (2002), Table 4.2, fit
+    by REML: tau00 8.614, sigma² 39.148, ICC .18. The ANOVA estimator used for planning gives sigma² to the same
+    digits and tau00 within 5% (8.22), so an ICC of .17-.18."""
+    hsb = pd.read_csv(DATA / "hsb_mathach.csv")
+    tau, sigma = variance_components(hsb["mathach"], hsb["schoolid"])
+    assert sigma == pytest.approx(39.148, abs=0.02)
+    assert tau == pytest.approx(8.614, rel=0.05)
+    assert tau / (tau + sigma) == pytest.approx(0.18, abs=0.01)
+
+
+def test_without_scores_the_published_defaults_are_used(tmp_path):
+    data = tmp_path / "d"
+    shutil.copytree(SAMPLE, data)
+    (data / "students.csv").unlink()
+    (data / "plan.yml").write_text((data / "plan.yml").read_text() + "design:\n  students_per_school: 300\n")
+    check = check_design(load(data))
+    inputs = check.inputs.set_index("input")
+    assert inputs.loc["intraclass correlation (school level)", "source"] == "default"
+    assert inputs.loc["students per school (harmonic mean)", "source"] == "plan: design.students_per_school"
+    assert check.levels.set_index("level").loc[5, "detectable"] == pytest.approx(
+        mdes_cluster(12, 300, icc=0.2, p=8 / 12), rel=1e-12
+    )
 
 
 def _students(district) -> float:
