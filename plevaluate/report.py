@@ -1596,8 +1596,7 @@ def _staggered(extras: Mapping[str, pd.DataFrame], ev: Evaluation) -> None:
         if isinstance(about["note"], str) and about["note"]:
             _paragraph(f"Students, across the years: {about['note']}.", note=True)
         return
-    overall = extras["years_effects_overall"].set_index("aggregation").loc["cohort"]
-    _figure(figures.staggered_chart(event, overall["estimate"], overall["ci_low"], overall["ci_high"], ci=_ci(ev)))
+    _staggered_figure(extras, ev)
     cohorts = extras["years_effects_cohort"]
     shown = cohorts.assign(
         shown=[_fmt(e, "sd") for e in cohorts["estimate"]],
@@ -1644,6 +1643,13 @@ def school_years(ev: Evaluation, school_id: str) -> Section:
     )
 
 
+def _staggered_figure(extras: Mapping[str, pd.DataFrame], ev: Evaluation) -> None:
+    """The effect on students by years in the program, titled with the average over cohorts."""
+    overall = extras["years_effects_overall"].set_index("aggregation").loc["cohort"]
+    event = extras["years_effects_event"]
+    _figure(figures.staggered_chart(event, overall["estimate"], overall["ci_low"], overall["ci_high"], ci=_ci(ev)))
+
+
 @section
 def board_years(ev: Evaluation) -> Section:
     """The board's view of the years: what changed, in words, and the effect on students by years in the program."""
@@ -1652,10 +1658,8 @@ def board_years(ev: Evaluation) -> Section:
         return
     _heading("Over the years")
     _bullets(extras["years_sentences"]["sentence"])
-    event = extras.get("years_effects_event")
-    if event is not None:
-        overall = extras["years_effects_overall"].set_index("aggregation").loc["cohort"]
-        _figure(figures.staggered_chart(event, overall["estimate"], overall["ci_low"], overall["ci_high"], ci=_ci(ev)))
+    if extras.get("years_effects_event") is not None:
+        _staggered_figure(extras, ev)
 
 
 @section

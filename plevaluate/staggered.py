@@ -74,6 +74,20 @@ def school_panel(students: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     return panel
 
 
+def _aggregate(model, kind: str, key: str) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """csdid's ``aggte`` of ``kind`` (dynamic, group, simple): its table (``key``, estimate, se) and overall
+    (estimate, se); analytic SEs, no bootstrap draws."""
+    result = model.aggte(typec=kind, bstrap=False).atte
+    table = pd.DataFrame(
+        {
+            key: np.asarray(result["egt"], dtype=int) if result["egt"] is not None else [],
+            "estimate": np.asarray(result["att_egt"], dtype=float) if result["att_egt"] is not None else [],
+            "se": np.asarray(result["se_egt"], dtype=float).ravel() if result["se_egt"] is not None else [],
+        }
+    ) if key else pd.DataFrame()  # fmt: skip
+    return table, (float(result["overall_att"]), float(result["overall_se"]))
+
+
 def _ci(table: pd.DataFrame, ci: float) -> pd.DataFrame:
     """Intervals with a few-schools correction. csdid's influence-function variance of a difference of group
     means divides each group's sum of squares by its size n, not n - 1; with six schools a group that understates
@@ -159,26 +173,9 @@ def staggered_effects(
                 "se": np.asarray(results["se"], dtype=float),
             }
         )
-        dynamic = model.aggte(typec="dynamic", bstrap=False).atte
-        event = pd.DataFrame(
-            {
-                "event_time": np.asarray(dynamic["egt"], dtype=int),
-                "estimate": np.asarray(dynamic["att_egt"], dtype=float),
-                "se": np.asarray(dynamic["se_egt"], dtype=float).ravel(),
-            }
-        )
-        dynamic_overall = (float(dynamic["overall_att"]), float(dynamic["overall_se"]))
-        by_group = model.aggte(typec="group", bstrap=False).atte
-        cohorts = pd.DataFrame(
-            {
-                "cohort": np.asarray(by_group["egt"], dtype=int),
-                "estimate": np.asarray(by_group["att_egt"], dtype=float),
-                "se": np.asarray(by_group["se_egt"], dtype=float).ravel(),
-            }
-        )
-        group_overall = (float(by_group["overall_att"]), float(by_group["overall_se"]))
-        simple = model.aggte(typec="simple", bstrap=False).atte
-        simple_overall = (float(simple["overall_att"]), float(simple["overall_se"]))
+        event, dynamic_overall = _aggregate(model, "dynamic", "event_time")
+        cohorts, group_overall = _aggregate(model, "group", "cohort")
+        _, simple_overall = _aggregate(model, "simple", "")
     group_time["event_time"] = group_time["year"] - group_time["cohort"]
     group_time["post"] = group_time["event_time"] >= 0
     group_time["treated_schools"] = group_time["cohort"].map(sizes).astype(int)
