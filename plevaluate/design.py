@@ -306,6 +306,12 @@ def check_design(district: District) -> DesignCheck:
     plan = district.plan
     opts = plan.design
     alpha, goal = 1 - plan.ci, opts.power
+    from .years import plan_years, year_view
+
+    years = plan_years(plan.school_year)
+    if len(years) > 1:  # a multi-year plan: its first year, as the district will stand when the program starts
+        district = year_view(district, years[0])
+        plan = district.plan
     levels = plan.levels
     schools = district.schools
     educators = district.educators
@@ -315,6 +321,8 @@ def check_design(district: District) -> DesignCheck:
     def note(name: str, value, source: str) -> None:
         inputs.append({"input": name, "value": value, "source": source})
 
+    if len(years) > 1:
+        note("school year checked", f"{years[0]}, the plan's first (schools in the program then)", "plan.yml")
     staff = educators[educators["school_id"].isin(program_schools)]
     if "participant" in staff.columns:
         staff = staff[staff["participant"].fillna(False).astype(bool)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +175,14 @@ def test_design_command_prints_the_check_and_never_writes_into_the_data_folder(t
     assert main(["design", str(SAMPLE), "--csv", str(SAMPLE / "design.csv")]) == 2
     assert "inside the data folder" in capsys.readouterr().err
     assert folder_hash(SAMPLE) == before
+
+
+def test_a_multi_year_plan_is_checked_for_its_first_year():
+    """Before a rollout starts: the schools in the program in its first year, and that year's targets."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check = check_design(load(SAMPLE.parent / "sample-years"))
+    rows = check.levels.set_index("level")
+    assert rows.loc[4, "target"] == pytest.approx(0.40)  # plan.yml: targets: 2023-24: 0.40
+    assert rows.loc[5, "evidence"].startswith("6 program and 12 comparison schools")
+    assert check.inputs.set_index("input").loc["school year checked", "value"].startswith("2023-24")
