@@ -222,8 +222,8 @@ def test_a_stray_date_never_turns_a_one_year_plan_into_several(tmp_path):
 
     data = tmp_path / "d"
     shutil.copytree(SAMPLE, data)
-    with (data / "costs.csv").open("a") as f:
-        f.write("Early book order,materials_licences,1200,General fund,,2025-06-15\n")  # the school year before the plan's
+    with (data / "costs.csv").open("a") as f:  # a line dated in the school year before the plan's
+        f.write("Early book order,materials_licences,1200,General fund,,2025-06-15\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         district = load(data)
