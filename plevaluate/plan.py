@@ -29,12 +29,22 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ContractWarning, PlanError, Problem
 
@@ -48,6 +58,7 @@ __all__ = [
     "PracticeTarget",
     "ReactionsTarget",
     "plan_model",
+    "plan_years",
     "read_plan",
 ]
 
@@ -64,6 +75,24 @@ class _Target(_Strict):
         description="A multi-year program's target for each school year (2024-25: 0.40), in the target's units; "
         "a year not listed uses target.",
     )
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_like_target(cls, targets: dict[str, float]) -> dict[str, float]:
+        """Each year's target obeys the same range as ``target`` (a share stays within 0 to 1)."""
+        field = cls.model_fields["target"]
+        if not field.metadata:
+            return targets
+        check = TypeAdapter(Annotated[(field.annotation, *field.metadata)])
+        wrong = []
+        for year, value in targets.items():
+            try:
+                check.validate_python(value)
+            except ValidationError as error:
+                wrong.append(f"{year}: {value!r}, {error.errors()[0]['msg'].lower()}")
+        if wrong:
+            raise ValueError("; ".join(wrong))
+        return targets
 
     def for_year(self, school_year: str):
         """This target as it applies in ``school_year``: ``targets[school_year]`` when given, else ``target``."""
@@ -187,9 +216,42 @@ class Plan(_Strict):
     educator_hourly_rate: float = Field(0.0, ge=0, description="Used to value participants' time in the cost analysis.")
     levels: Levels = Field(Levels(), description="Each level's intended result, its measure and its target.")
     cost: CostOptions = Field(CostOptions(), description="How the cost analysis values resources.")
+
+    @model_validator(mode="after")
+    def _targets_in_plan_years(self):
+        """A year's target names one of the plan's school years (a typo such as 2024-5 is not silently unused)."""
+        years = plan_years(self.school_year)
+        wrong = [
+            f"levels.{key}.targets: {year}"
+            for key in type(self.levels).model_fields
+            for year in getattr(self.levels, key).targets
+            if year not in years
+        ]
+        if wrong:
+            raise ValueError(
+                f"{'; '.join(wrong)} is not a school year of the plan (school_year {self.school_year}: "
+                f"{', '.join(years)}); write the years like {years[0]}"
+            )
+        return self
+
     design: DesignOptions = Field(
         DesignOptions(), description="Assumptions of the design check (plevaluate design) before the program starts."
     )
+
+
+def plan_years(school_year: str) -> list[str]:
+    """The school years a plan's ``school_year`` names, in order: ``"2023-24 to 2025-26"`` gives three,
+    ``"2025-26"`` one (the same reading as the contract's check of dates against the plan).
+
+    >>> plan_years("2023-24 to 2025-26"), plan_years("2025-26")
+    (['2023-24', '2024-25', '2025-26'], ['2025-26'])
+    """
+    numbers = [int(y) for y in re.findall(r"\d{4}|(?<=-)\d{2}\b", school_year)]
+    if not numbers:
+        return [school_year]
+    first = numbers[0]
+    last = max(first + 1, *(y if y > 100 else 2000 + y for y in numbers[1:]))
+    return [f"{y}-{(y + 1) % 100:02d}" for y in range(first, last)]
 
 
 def plan_model() -> type[Plan]:
@@ -337,7 +399,7 @@ def read_plan(path: str | Path) -> Plan:
                 err["msg"].rstrip("."),
                 _fix_for(tuple(err["loc"]), err["type"], model),
                 column=".".join(str(p) for p in err["loc"]),
-                value=None if err["type"] == "missing" else repr(err.get("input"))[:80],
+                value=None if err["type"] == "missing" or not err["loc"] else repr(err.get("input"))[:80],
             )
             for err in exc.errors()
         ]

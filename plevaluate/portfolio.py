@@ -76,7 +76,8 @@ class Portfolio:
 def _program_evaluations(path: Path):
     from .contract import load
     from .evaluate import evaluate
-    from .years import evaluate_years, plan_years
+    from .plan import plan_years
+    from .years import evaluate_years
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -29,6 +29,7 @@ from ._tidy import school_year
 from .contract import District
 from .errors import Problem
 from .evaluate import Evaluation, evaluate
+from .plan import plan_years
 from .practice import implementation_rates, prepare_observations
 
 __all__ = [
@@ -56,21 +57,6 @@ def _cohort(schools: pd.DataFrame) -> pd.Series:
     raw = schools["cohort"] if "cohort" in schools.columns else pd.Series(np.nan, index=schools.index)
     cohort = pd.to_numeric(raw.astype("string").str.extract(r"(\d{4})", expand=False), errors="coerce")
     return cohort.where(schools["group"].eq("participant"))
-
-
-def plan_years(school_year: str) -> list[str]:
-    """The school years a plan's ``school_year`` names, in order: ``"2023-24 to 2025-26"`` gives three,
-    ``"2025-26"`` one (the same reading as the contract's check of dates against the plan).
-
-    >>> plan_years("2023-24 to 2025-26"), plan_years("2025-26")
-    (['2023-24', '2024-25', '2025-26'], ['2025-26'])
-    """
-    numbers = [int(y) for y in re.findall(r"\d{4}|(?<=-)\d{2}\b", school_year)]
-    if not numbers:
-        return [school_year]
-    first = numbers[0]
-    last = max(first + 1, *(y if y > 100 else 2000 + y for y in numbers[1:]))
-    return [f"{y}-{(y + 1) % 100:02d}" for y in range(first, last)]
 
 
 def school_years(district: District) -> list[str]:

@@ -65,3 +65,21 @@ def test_an_old_plan_with_a_seed_still_reads_and_is_told_to_drop_it(tmp_path):
     with pytest.warns(ContractWarning, match="'seed' is no longer used"):
         plan = read_plan(tmp_path / "plan.yml")
     assert plan.program == "X" and not hasattr(plan, "seed")
+
+
+def test_targets_by_year_are_checked_like_the_target_and_against_the_plans_years(tmp_path):
+    base = "program: X\nschool_year: 2023-24 to 2025-26\nlevels:\n  practice:\n    targets:\n"
+    (tmp_path / "plan.yml").write_text(base + "      2023-24: 0.4\n      2025-26: 1.6\n")
+    with pytest.raises(PlanError, match=r"entry 'levels.practice.targets'.*2025-26: 1.6, input should be less than"):
+        read_plan(tmp_path / "plan.yml")
+    (tmp_path / "plan.yml").write_text(base + "      2023-24: 0.4\n      2024-5: 0.5\n")
+    with pytest.raises(PlanError, match=r"levels.practice.targets: 2024-5 is not a school year of the plan"):
+        read_plan(tmp_path / "plan.yml")
+    (tmp_path / "plan.yml").write_text(base + "      2023-24: 0.4\n      2024-25: 0.5\n")
+    plan = read_plan(tmp_path / "plan.yml")
+    assert plan.levels.practice.for_year("2024-25").target == pytest.approx(0.5)
+    assert plan.levels.practice.for_year("2025-26").target is None  # no target that year, and none overall
+    (tmp_path / "plan.yml").write_text(
+        "program: X\nschool_year: 2025-26\nlevels:\n  learning:\n    targets:\n      2025-26: 1.5\n"
+    )
+    assert read_plan(tmp_path / "plan.yml").levels.learning.targets == {"2025-26": 1.5}  # SD units: no upper bound
