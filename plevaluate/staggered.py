@@ -132,7 +132,20 @@ def staggered_effects(
     """
     if control not in ("nevertreated", "notyettreated"):
         raise ValueError(f"control must be 'nevertreated' or 'notyettreated', not {control!r}")
-    data = panel[[unit, time, group, outcome]].copy()
+    data = panel[[unit, time, group, outcome]].dropna(subset=[outcome]).copy()
+    periods = data[time].nunique()
+    seen = data.groupby(unit)[time].nunique()
+    gaps = seen[seen < periods]
+    if len(gaps):  # the estimator needs each unit in every period; say who is left out rather than let csdid drop them
+        listed = ", ".join(str(u) for u in gaps.index[:10]) + (" ..." if len(gaps) > 10 else "")
+        warnings.warn(
+            StatisticalWarning(
+                f"{len(gaps)} school(s) lack scores in some springs and are left out of the staggered estimate, "
+                f"which compares each school with itself in every spring: {listed}"
+            ),
+            stacklevel=2,
+        )
+        data = data[~data[unit].isin(gaps.index)]
     sizes = data.groupby(group)[unit].nunique()
     small = sizes[sizes < MIN_UNITS]
     if control == "nevertreated" and (sizes.get(0, 0) < MIN_UNITS):

@@ -18,6 +18,7 @@ school year starts; before it the school is a comparison school), the plan with 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -27,7 +28,7 @@ from scipy import stats
 
 from ._tidy import school_year
 from .contract import District
-from .errors import Problem
+from .errors import Problem, StatisticalWarning
 from .evaluate import Evaluation, evaluate
 from .plan import plan_years
 from .practice import implementation_rates, prepare_observations
@@ -308,9 +309,14 @@ def evaluate_years(
                 "later are the controls until they join"
             )
         try:
-            staggered = staggered_effects(panel, control=control, ci=district.plan.ci)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", StatisticalWarning)
+                staggered = staggered_effects(panel, control=control, ci=district.plan.ci)
         except ValueError as exc:
             note = f"the staggered estimate could not be computed: {exc}"
+        else:  # what the estimator left out or doubts is said in the report, never dropped silently
+            said = [str(w.message) for w in caught if issubclass(w.category, StatisticalWarning)]
+            note = "; ".join(filter(None, [note, *said]))
     return YearByYear(tuple(years), evaluations, table, sentences, event, staggered, note)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from plevaluate.errors import StatisticalWarning
 from plevaluate.staggered import school_panel, staggered_effects
 
 MPDTA = Path(__file__).parent / "data" / "mpdta.csv"
@@ -116,3 +117,12 @@ def test_staggered_effects_cover_the_truth_in_simulated_districts():
     coverage = {e: h / runs for e, h in hits.items()}
     for e, c in coverage.items():
         assert 0.90 <= c <= 0.99, (e, coverage)
+
+
+def test_a_school_missing_a_spring_is_left_out_and_said_to_be(rng):
+    students, schools = _simulated_district(rng, schools=36)
+    panel = school_panel(students, schools)
+    gap = panel[~((panel["school_id"] == "S00") & (panel["year"] == 2024))]
+    with pytest.warns(StatisticalWarning, match=r"1 school\(s\) lack scores in some springs.*S00"):
+        result = staggered_effects(gap)
+    assert result.cohorts.set_index("cohort").loc[2025, "treated_schools"] == 11  # S00's cohort: 12 - 1
