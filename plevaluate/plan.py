@@ -57,6 +57,7 @@ __all__ = [
     "Plan",
     "PracticeTarget",
     "ReactionsTarget",
+    "for_year",
     "plan_model",
     "plan_years",
     "read_plan",
@@ -224,7 +225,7 @@ class Plan(_Strict):
         wrong = [
             f"levels.{key}.targets: {year}"
             for key in type(self.levels).model_fields
-            for year in getattr(self.levels, key).targets
+            for year in getattr(getattr(self.levels, key), "targets", {})  # a plugin's target model may have none
             if year not in years
         ]
         if wrong:
@@ -237,6 +238,18 @@ class Plan(_Strict):
     design: DesignOptions = Field(
         DesignOptions(), description="Assumptions of the design check (plevaluate design) before the program starts."
     )
+
+
+def for_year(plan: Plan, school_year: str) -> Plan:
+    """The plan as it applies in ``school_year``: that school year, and each level's target for it
+    (``targets:``; a plugin level whose target model has no ``targets`` keeps its target)."""
+    levels = plan.levels
+    update = {
+        key: getattr(levels, key).for_year(school_year)
+        for key in type(levels).model_fields
+        if hasattr(getattr(levels, key), "for_year")
+    }
+    return plan.model_copy(update={"school_year": school_year, "levels": levels.model_copy(update=update)})
 
 
 def plan_years(school_year: str) -> list[str]:

@@ -30,7 +30,7 @@ from ._tidy import school_year
 from .contract import District
 from .errors import Problem, StatisticalWarning
 from .evaluate import Evaluation, evaluate
-from .plan import plan_years
+from .plan import for_year, plan_years
 from .practice import implementation_rates, prepare_observations
 
 __all__ = [
@@ -130,11 +130,7 @@ def year_view(district: District, year: str) -> District:
         kept = students[spring.isin([start, start + 1])].copy()
         kept["period"] = np.where(pd.to_numeric(kept["year"], errors="coerce") == start, "pre", "post")
         tables["students"] = kept
-    plan = district.plan
-    levels = plan.levels.model_copy(
-        update={key: getattr(plan.levels, key).for_year(year) for key in type(plan.levels).model_fields}
-    )
-    plan = plan.model_copy(update={"school_year": year, "levels": levels})
+    plan = for_year(district.plan, year)
     return District(district.path, plan, MappingProxyType(tables), tuple(notes), district.file_hashes)
 
 
