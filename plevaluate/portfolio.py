@@ -19,10 +19,15 @@ import pandas as pd
 
 from .errors import ContractError, Problem
 
-__all__ = ["Portfolio", "build_portfolio", "find_programs"]
+__all__ = ["Portfolio", "build_portfolio", "find_programs", "other_folders"]
 
 _EVIDENCE = {"met", "not met", "not conclusive", "reported"}
 _TABLES = ("programs", "chains", "costs", "funding", "notes")
+
+
+def other_folders(folder: str | Path) -> list[str]:
+    """The subfolders of ``folder`` that are not programs (no plan.yml): the portfolio says it left them out."""
+    return sorted(p.name for p in Path(folder).iterdir() if p.is_dir() and not (p / "plan.yml").is_file())
 
 
 def find_programs(folder: str | Path) -> list[Path]:
@@ -30,7 +35,13 @@ def find_programs(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder: give a folder holding one data folder per program")
-    programs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and (p / "plan.yml").is_file())
+    links = sorted(p.name for p in folder.iterdir() if p.is_symlink() and (p / "plan.yml").is_file())
+    if links:
+        raise ValueError(
+            f"program folder(s) {', '.join(links)} in {folder} are links: copy each program's folder into {folder} "
+            "(a link could lead the portfolio to read, or its outputs to land, somewhere else)"
+        )
+    programs = sorted(p for p in folder.iterdir() if p.is_dir() and (p / "plan.yml").is_file())
     if not programs:
         raise ValueError(
             f"{folder} holds no program data folders: put each program's folder (CSV tables and plan.yml) in it"

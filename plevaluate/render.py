@@ -666,7 +666,7 @@ def render_portfolio(
     a program that breaks the data contract stops the run before anything is written, with every problem of
     every program listed (`plevaluate.ContractError`).
     """
-    from .portfolio import build_portfolio, find_programs
+    from .portfolio import build_portfolio, find_programs, other_folders
 
     started = time.perf_counter()
     check_paths(folder, out)
@@ -674,6 +674,7 @@ def render_portfolio(
     programs = find_programs(folder)
     portfolio = build_portfolio(folder)  # validates every program first
     summary = RenderSummary(out)
+    summary.skipped += [f"folder {name}: no plan.yml, so not a program" for name in other_folders(folder)]
     out.mkdir(parents=True, exist_ok=True)
     ids = dict(zip(portfolio.programs["folder"], portfolio.programs["program_id"]))
     for path in programs:

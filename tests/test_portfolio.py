@@ -54,6 +54,17 @@ def test_portfolio_tables_cover_every_program_and_year(portfolio):
     assert (portfolio.costs["measure"] == "cost_per_student").any()
 
 
+def test_linked_program_folders_are_refused_and_other_folders_named(programs, tmp_path):
+    from plevaluate.portfolio import find_programs, other_folders
+
+    assert other_folders(programs) == ["notes"]
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "math-talk").symlink_to(programs / "math-talk", target_is_directory=True)
+    with pytest.raises(ValueError, match="math-talk in .* are links: copy each program's folder"):
+        find_programs(linked)
+
+
 def test_a_broken_program_stops_the_portfolio_with_every_problem_named(programs, tmp_path):
     broken = tmp_path / "p"
     shutil.copytree(programs, broken)
