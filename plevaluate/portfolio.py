@@ -19,7 +19,15 @@ import pandas as pd
 
 from .errors import ContractError, Problem
 
-__all__ = ["Portfolio", "build_portfolio", "find_programs", "other_folders"]
+__all__ = [
+    "Portfolio",
+    "build_portfolio",
+    "find_programs",
+    "other_folders",
+    "portfolio_from",
+    "program_ids",
+    "validate_programs",
+]
 
 _EVIDENCE = {"met", "not met", "not conclusive", "reported"}
 _TABLES = ("programs", "chains", "costs", "funding", "notes")
@@ -84,19 +92,38 @@ class Portfolio:
         return cls(**{name: _read(folder / spec["file"], spec) for name, spec in manifest.items()})
 
 
-def _program_evaluations(path: Path):
+def validate_programs(folder: str | Path) -> list[tuple[Path, object]]:
+    """Load every program of ``folder`` (`find_programs`): (path, District) pairs, or one
+    `plevaluate.ContractError` listing every problem of every program that does not validate, by folder."""
     from .contract import load
-    from .evaluate import evaluate
-    from .plan import plan_years
-    from .years import evaluate_years
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        district = load(path)
-        years = plan_years(district.plan.school_year)
-        if len(years) >= 2:
-            return district, evaluate_years(district, years).evaluations
-        return district, {district.plan.school_year: evaluate(district).publish()}
+    loaded, problems = [], []
+    for path in find_programs(folder):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                loaded.append((path, load(path)))
+        except ContractError as error:
+            problems += [
+                Problem(f"{path.name}/{p.file}", p.expected, p.fix, row=p.row, column=p.column, value=p.value)
+                for p in error.problems
+            ]
+    if problems:
+        raise ContractError(problems, str(folder))
+    return loaded
+
+
+def program_ids(paths: list[Path]) -> dict[str, str]:
+    """Each program folder's id: its name as a file-name-safe slug, made unique."""
+    from .render import slug
+
+    ids: dict[str, str] = {}
+    for path in paths:
+        program_id = slug(path.name)
+        while program_id in ids.values():
+            program_id += "-2"
+        ids[path.name] = program_id
+    return ids
 
 
 def _note(program: str, chains: pd.DataFrame, costs: pd.DataFrame) -> str:
@@ -130,46 +157,46 @@ def _list(levels: list[int]) -> str:
 
 
 def build_portfolio(folder: str | Path) -> Portfolio:
-    """Evaluate every program in ``folder`` (`find_programs`) and gather the portfolio's tables.
+    """Evaluate every program in ``folder`` as its reports do (`plevaluate.years.evaluate_for_reports`) and gather
+    the portfolio's tables (`portfolio_from`).
 
     Raises `plevaluate.ContractError` listing every problem of every program that does not validate.
     """
-    from .render import slug
+    from .years import evaluate_for_reports
+
+    programs = validate_programs(folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return portfolio_from([(path, evaluate_for_reports(district)) for path, district in programs])
+
+
+def portfolio_from(evaluations: list[tuple[Path, object]]) -> Portfolio:
+    """The portfolio's tables from each program's published evaluation, the one its own reports show (a multi-year
+    program's carries every year in ``extras``), so the portfolio and the program's reports cannot disagree."""
     from .years import trend
 
+    ids = program_ids([path for path, _ in evaluations])
     programs, chains, costs, funding, notes = [], [], [], [], []
-    problems: list[Problem] = []
-    used: set[str] = set()
-    for path in find_programs(folder):
-        try:
-            district, evaluations = _program_evaluations(path)
-        except ContractError as error:
-            problems += [
-                Problem(f"{path.name}/{p.file}", p.expected, p.fix, row=p.row, column=p.column, value=p.value)
-                for p in error.problems
-            ]
-            continue
-        program_id = slug(path.name)
-        while program_id in used:
-            program_id += "-2"
-        used.add(program_id)
-        years = list(evaluations)
-        latest = evaluations[years[-1]]
-        schools = district.schools
+    for path, ev in evaluations:
+        program_id = ids[path.name]
+        chain = ev.extras.get("years_trend")
+        if chain is None:
+            chain = trend({ev.plan["school_year"]: ev})
+        chain = chain.assign(program_id=program_id)
+        years = sorted(chain["year"].unique())
         programs.append(
             {
                 "program_id": program_id,
-                "program": district.plan.program,
+                "program": ev.plan["program"],
                 "folder": path.name,
                 "years": ", ".join(years),
                 "latest_year": years[-1],
-                "schools": len(schools),
-                "participant_schools": int(schools["group"].eq("participant").sum()),
+                "schools": len(ev.schools),
+                "participant_schools": int(ev.schools["group"].eq("participant").sum()),
             }
         )
-        chain = trend(evaluations).assign(program_id=program_id)
         chains.append(chain)
-        cost = latest.levels.get(0)
+        cost = ev.levels.get(0)
         program_costs = pd.DataFrame(columns=["measure", "estimate", "status"])
         if cost is not None and cost.evidence:
             parts = [cost.tables.get("ratios"), cost.tables.get("effectiveness")]
@@ -177,13 +204,12 @@ def build_portfolio(folder: str | Path) -> Portfolio:
                 [p[["measure", "estimate", "status"]] for p in parts if p is not None and len(p)], ignore_index=True
             )
         costs.append(program_costs.assign(program_id=program_id, year=years[-1]))
-        for result in evaluations.values():
-            level0 = result.levels.get(0)
-            if level0 is not None and level0.tables.get("by_source") is not None:
-                funding.append(level0.tables["by_source"][["funding_source", "cost"]].assign(program_id=program_id))
-        notes.append({"program_id": program_id, "note": _note(district.plan.program, chain, program_costs)})
-    if problems:
-        raise ContractError(problems, str(folder))
+        by_source = ev.extras.get("years_funding")
+        if by_source is None and cost is not None:
+            by_source = cost.tables.get("by_source")
+        if by_source is not None:
+            funding.append(by_source[["funding_source", "cost"]].assign(program_id=program_id))
+        notes.append({"program_id": program_id, "note": _note(ev.plan["program"], chain, program_costs)})
     fund = (
         pd.concat(funding, ignore_index=True).groupby(["program_id", "funding_source"], as_index=False)["cost"].sum()
         if funding

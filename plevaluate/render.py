@@ -666,23 +666,25 @@ def render_portfolio(
     a program that breaks the data contract stops the run before anything is written, with every problem of
     every program listed (`plevaluate.ContractError`).
     """
-    from .portfolio import build_portfolio, find_programs, other_folders
+    from .evaluate import Evaluation
+    from .portfolio import other_folders, portfolio_from, program_ids, validate_programs
 
     started = time.perf_counter()
     check_paths(folder, out)
     out = Path(out).resolve()
-    programs = find_programs(folder)
-    portfolio = build_portfolio(folder)  # validates every program first
+    programs = [path for path, _ in validate_programs(folder)]  # every program valid before anything is written
     summary = RenderSummary(out)
     summary.skipped += [f"folder {name}: no plan.yml, so not a program" for name in other_folders(folder)]
     out.mkdir(parents=True, exist_ok=True)
-    ids = dict(zip(portfolio.programs["folder"], portfolio.programs["program_id"]))
+    ids = program_ids(programs)
     for path in programs:
         part = render(path, out / ids[path.name], workers=workers, formats=formats, progress=progress)
         summary.written += part.written
         summary.failures += part.failures
         summary.findings += part.findings
         summary.skipped += [s for s in part.skipped if s not in summary.skipped]
+    # the portfolio reads each program's published results as its reports did: evaluated once, never disagreeing
+    portfolio = portfolio_from([(path, Evaluation.load(out / ids[path.name] / "results")) for path in programs])
     browser = find_browser() if "pdf" in formats else None
     with OutputLock(out), _stopped_by_signals():
         clean_leftovers(out)

@@ -350,6 +350,13 @@ def publishable(result: YearByYear) -> dict[str, pd.DataFrame]:
             cohort=[f"{g - 1}-{g % 100:02d}" for g in effects.group_time["cohort"]]
         )
         out["years_effects_overall"] = effects.overall
+    funding = [
+        result.levels[0].tables["by_source"][["funding_source", "cost"]].assign(year=year)
+        for year, result in result.evaluations.items()
+        if 0 in result.levels and result.levels[0].tables.get("by_source") is not None
+    ]
+    if funding:  # every year's cost by funding source (the portfolio adds them up)
+        out["years_funding"] = pd.concat(funding, ignore_index=True)[["year", "funding_source", "cost"]]
     out["years_about"] = pd.DataFrame(
         {
             "years": [", ".join(result.years)],

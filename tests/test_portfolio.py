@@ -100,5 +100,12 @@ def test_the_portfolio_renders_every_section_with_the_same_privacy_rules(program
 
     for program in ("math-talk", "rollout", "literacy"):
         assert audit(out, programs / program) == []
+    # the portfolio shows each program's own published results: the same numbers as the program's reports
+    from plevaluate import Evaluation
+    from plevaluate.portfolio import Portfolio
+
+    shown = Portfolio.load(out / "portfolio-results").chains.set_index(["program_id", "year", "level"])
+    own = Evaluation.load(out / "rollout" / "results").extras["years_trend"].set_index(["year", "level"])
+    assert list(shown.loc["rollout", "estimate"].fillna(-1)) == list(own["estimate"].fillna(-1))
     rollout = BeautifulSoup((out / "rollout" / "district-report.html").read_text(encoding="utf-8"), "html.parser")
     assert any(h.get_text(strip=True) == "Year by year" for h in rollout.find_all("h2"))
