@@ -2,9 +2,10 @@
 
 The rules (issue: hardening):
 
-- ``check_paths``: the data folder and the output folder must not overlap in either direction,
-  compared after resolving symlinks (an output at ``DATA/reports`` or a data folder at
-  ``OUT/results`` would otherwise be written over or removed).
+- ``check_report_folder``: the write gate (`plevaluate.gates`) for a report folder, before any work: the
+  data folder and the output folder must not overlap in either direction, through links too (an output at
+  ``DATA/reports`` or a data folder at ``OUT/results`` would otherwise be written over or removed), and
+  nothing there is replaced that plevaluate did not write (its `~plevaluate.gates.Ledger`).
 - ``OutputLock``: one run per output folder; a second run is refused with a clear message.
 - Folders the command creates carry a marker file (`MARKER`); only marked folders are ever
   removed or replaced, and the leftovers of a killed run (`clean_leftovers`) are recognised by it.
@@ -16,16 +17,21 @@ The rules (issue: hardening):
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
+from .errors import OutputError, Problem
+from .gates import Inputs, Ledger, check_target_folder
+
 __all__ = [
     "JOURNAL",
     "MARKER",
     "OutputLock",
-    "check_paths",
+    "REPORT_NAMES",
+    "check_report_folder",
     "clean_leftovers",
     "clean_temporary",
     "die_with_parent",
@@ -45,27 +51,46 @@ MARKER = ".plevaluate"
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def check_paths(data: str | Path, out: str | Path) -> None:
-    """Refuse an output folder that overlaps the data folder (either inside the other, or the same).
+#: The names a report run publishes at the top of its output folder (the portfolio's too): only these are
+#: ever replaced there, and only when plevaluate wrote them (`plevaluate.gates.Ledger`, or a marked folder).
+REPORT_NAMES = re.compile(
+    r"^(index\.html|(district-report|board-summary|technical-appendix|portfolio|school-.+)"
+    r"(\.html|\.pdf|\.slides\.html|\.ipynb))$"
+)
+#: Folders a report run publishes (marked as plevaluate's).
+REPORT_FOLDERS = ("results", "portfolio-results")
 
-    Raises
-    ------
-    ValueError
-        Naming both folders and what to do instead.
-    """
-    data_path, out_path = Path(data).resolve(), Path(out).resolve()
-    if data_path == out_path or data_path in out_path.parents:
-        raise ValueError(
-            f"--out {out} is inside the data folder {data}: the data folder is never written to; "
-            "choose an output folder outside it"
+
+def check_report_folder(out: str | Path, inputs: Inputs, *, flag: str = "--out") -> Path:
+    """The write gate for a report folder, before any work: not an input folder, not inside or around one,
+    and nothing there that a run would replace unless plevaluate wrote it (a user's own ``index.html``,
+    ``district-report.html`` or ``results/`` is never replaced)."""
+    out = check_target_folder(out, inputs, flag=flag)
+    if not out.is_dir():
+        return out
+    ledger = Ledger(out)
+    theirs = []
+    for entry in sorted(out.iterdir()):
+        name = entry.name
+        if name in REPORT_FOLDERS:
+            if not is_ours(entry):
+                theirs.append(name + "/")
+        elif REPORT_NAMES.match(name) and not ledger.wrote(name):
+            theirs.append(name)
+    if theirs:
+        shown = ", ".join(theirs[:6]) + (f" and {len(theirs) - 6} more" if len(theirs) > 6 else "")
+        raise OutputError(
+            [
+                Problem(
+                    f"{flag} {out}",
+                    f"a folder where plevaluate replaces only what it wrote, but {shown} "
+                    f"{'is' if len(theirs) == 1 else 'are'} not plevaluate's (or changed since it wrote them)",
+                    "choose a new --out folder, or move those files away first",
+                )
+            ],
+            str(out),
         )
-    if out_path in data_path.parents:
-        raise ValueError(
-            f"the data folder {data} is inside --out {out}: a report run writes and replaces files "
-            "there and could overwrite your data; choose an output folder that does not contain it"
-        )
-    if out_path.exists() and not out_path.is_dir():
-        raise ValueError(f"--out {out} is a file, not a folder: choose a folder for the reports")
+    return out
 
 
 def mark(folder: Path) -> Path:
@@ -131,9 +156,12 @@ def _replay(out: Path) -> bool:
         return False
     plan = json.loads(journal.read_text(encoding="utf-8"))
     staging = out / plan["staging"]
+    ledger = Ledger(out)
+    files = []
     for name in plan["names"]:
         source, target = staging / name, out / name
         if not source.exists():
+            files.append(name)
             continue  # moved before the stop
         if source.is_dir():
             if target.exists():
@@ -143,8 +171,11 @@ def _replay(out: Path) -> bool:
             source.rename(target)
         else:
             os.replace(source, target)
-    for name in plan["remove"]:
+            files.append(name)
+    removed = [name for name in plan["remove"] if ledger.wrote(name)]  # only what plevaluate wrote
+    for name in removed:
         (out / name).unlink(missing_ok=True)
+    ledger.record([name for name in files if (out / name).is_file()], forget=removed)
     journal.unlink()
     shutil.rmtree(staging, ignore_errors=True)
     return True

@@ -15,6 +15,7 @@ and the metadata of every embedded image) for
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import struct
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["PEOPLE_COLUMNS", "Finding", "audit"]
+__all__ = ["PEOPLE_COLUMNS", "AuditError", "Finding", "audit"]
 
 #: CSV columns that count people: a value from 1 to min_n - 1 is a finding.
 PEOPLE_COLUMNS = (
@@ -42,14 +43,40 @@ PEOPLE_COLUMNS = (
     "analytic_comparison",
     "new_students",
 )
+_NOUNS = r"(educators?|respondents?|students?|teachers?|participants?|people|persons?|principals?|coaches|coach|staff)"
+_NUMBER_WORDS = {
+    word: n
+    for n, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
 _COUNT_IN_WORDS = re.compile(
-    r"(?<![\w.,<$])(\d+) (?:participating |more |other )?(educators?|respondents?|students?|teachers?|"
-    r"participants?|people|principals?|coaches)\b(?!\.[a-z])"
+    r"(?<![\w.,<$])(\d+|"
+    + "|".join(_NUMBER_WORDS)
+    + r") (?:participating |more |other |new |responding )?"
+    + _NOUNS
+    + r"\b(?!\.[a-z])",
+    re.IGNORECASE,
 )
+# "Respondents: 7", "educators = 4", "n = 7", "(n=3)"
+_COUNT_LABELLED = re.compile(r"(?<![\w])(" + _NOUNS[1:-1] + r"|n)\s*[:=]\s*(\d+)(?![\d.,%])", re.IGNORECASE)
+# a rule, not a count: "it needs 2 items and 2 respondents", "at least 3 teachers", "fewer than 10 people"
+_RULE = re.compile(r"\b(needs?|needed|requires?|required|at least|minimum|fewer than|more than|min_n)\b[^.;:]*$",
+                   re.IGNORECASE)  # fmt: skip
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 _DATA_URI = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
 _BASE64_PNG = re.compile(r'"image/png": "[A-Za-z0-9+/=\\n]+"')
+#: Files the audit does not read as text: it reads their text another way (PDF pages, images' metadata).
+_BINARY = (".pdf", ".png", ".jpg", ".jpeg", ".gif", ".woff", ".woff2", ".ttf", ".zip")
+
+
+class AuditError(ValueError):
+    """``audit`` was pointed at something it cannot vouch for: no output folder, or data without people."""
 
 
 @dataclass(frozen=True)
@@ -123,24 +150,57 @@ def _images(source: str) -> str:
     return " ".join(texts)
 
 
-def _identifiers(data: Path) -> tuple[set[str], list[str]]:
-    """Student and educator IDs (those distinctive enough to search for) and educator names, from the raw CSVs."""
+def _normal(text: str) -> str:
+    """Text as the audit compares it: markup removed, entities decoded, case and whitespace folded."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub("", text))).casefold().strip()
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+@dataclass(frozen=True)
+class _People:
+    """What the audit looks for: IDs (case-folded), names as word sequences in both orders, e-mails."""
+
+    ids: frozenset[str]
+    names: dict[tuple[str, ...], str]  # words (case-folded) -> the name as the data hold it
+    emails: frozenset[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.ids or self.names or self.emails)
+
+
+def _identifiers(data: Path) -> _People:
+    """Student and educator IDs (those distinctive enough to search for), educator names and e-mails."""
     ids: set[str] = set()
-    names: list[str] = []
+    names: dict[tuple[str, ...], str] = {}
+    emails: set[str] = set()
     for table, column in (("students", "student_id"), ("educators", "educator_id")):
         frame = _raw(data, table)
         if frame is not None and column in frame:
             values = frame[column].str.strip()
             # very short or purely small-number IDs would match ordinary numbers in a report
-            ids |= {v for v in values if len(v) >= 4 and not (v.isdigit() and len(v) < 6)}
+            ids |= {v.casefold() for v in values if len(v) >= 4 and not (v.isdigit() and len(v) < 6)}
     frame = _raw(data, "educators")
     if frame is not None:
-        for column in ("name", "full_name", "email"):
+        full = []
+        for column in ("name", "full_name"):
             if column in frame:
-                names += [v.strip() for v in frame[column] if len(v.strip()) >= 4]
+                full += [v for v in frame[column] if v.strip()]
         if {"first_name", "last_name"} <= set(frame.columns):
-            names += [f"{f.strip()} {g.strip()}" for f, g in zip(frame["first_name"], frame["last_name"])]
-    return ids, sorted(set(names))
+            full += [f"{f} {g}" for f, g in zip(frame["first_name"], frame["last_name"]) if f.strip() and g.strip()]
+        for name in full:
+            words = tuple(_words(_normal(name)))
+            if len(words) < 2:
+                if words and len(words[0]) >= 4:
+                    names[words] = name.strip()
+                continue
+            names[words] = name.strip()
+            names[(words[-1], *words[:-1])] = name.strip()  # "Last, First" and "Last First"
+        if "email" in frame:
+            emails |= {v.strip().casefold() for v in frame["email"] if "@" in v}
+    return _People(frozenset(ids), names, frozenset(emails))
 
 
 def _raw(data: Path, table: str) -> pd.DataFrame | None:
@@ -165,41 +225,102 @@ def _plan_min_n(out: Path, data: Path) -> int:
 
 
 def _texts(out: Path) -> dict[str, tuple[str, str]]:
-    """file -> (text to search for identifiers, text a reader reads, for counts in words)."""
+    """file -> (text to search for identifiers, text a reader reads, for counts in words).
+
+    Every file under ``out`` is read, hidden folders too (a stopped run's leftovers are published all the
+    same if someone copies the folder): HTML and notebooks as source and as read, PDFs as their pages' text,
+    images by their metadata, every other file as text.
+    """
     found: dict[str, tuple[str, str]] = {}
     for path in sorted(out.rglob("*")):
-        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(out).parts):
+        if not path.is_file() or path.name in (".plevaluate.lock",):
             continue
         name = str(path.relative_to(out))
-        if path.suffix == ".html":
+        suffix = path.suffix.lower()
+        if suffix in (".html", ".htm", ".svg", ".xml"):
             source = path.read_text(encoding="utf-8", errors="replace")
             markup = _DATA_URI.sub("data:", source)  # the images' metadata is read by _images, not their bytes
             found[name] = (markup + " " + _images(source), _html_text(markup))
-        elif path.suffix == ".ipynb":
+        elif suffix == ".ipynb":
             source = path.read_text(encoding="utf-8", errors="replace")
-            found[name] = (_BASE64_PNG.sub('"image/png": ""', source) + " " + _images(source), "")
-        elif path.suffix in (".csv", ".json"):
-            found[name] = (path.read_text(encoding="utf-8", errors="replace"), "")
-        elif path.suffix == ".pdf":
+            found[name] = (_BASE64_PNG.sub('"image/png": ""', source) + " " + _images(source), _notebook_text(source))
+        elif suffix == ".pdf":
             from pypdf import PdfReader
 
             try:
                 text = " ".join(page.extract_text() or "" for page in PdfReader(path).pages)
             except Exception as error:  # noqa: BLE001 - an unreadable PDF is itself a finding
-                text = ""
                 found[name] = (f"\x00unreadable: {error}", "")
                 continue
             found[name] = (text, text)
+        elif suffix == ".png":
+            found[name] = (_png_text(path.read_bytes()), "")
+        elif suffix in _BINARY:
+            found[name] = ("", "")
+        else:  # CSV, JSON, text, Markdown, anything else: read as text
+            text = path.read_text(encoding="utf-8", errors="replace")
+            found[name] = (text, "" if suffix in (".csv", ".json") else _html_text(text))
     return found
 
 
-def audit(out: str | Path, data: str | Path, *, min_n: int | None = None) -> list[Finding]:
+def _notebook_text(source: str) -> str:
+    """The Markdown and text outputs of a kept notebook, as a reader reads them."""
+    try:
+        notebook = json.loads(source)
+    except ValueError:
+        return ""
+    parts = []
+    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
+        if cell.get("cell_type") == "markdown":
+            parts.append("".join(cell.get("source", [])))
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for kind in ("text/markdown", "text/html", "text/plain"):
+                if kind in data:
+                    text = "".join(data[kind]) if isinstance(data[kind], list) else str(data[kind])
+                    parts.append(_html_text(text) if kind == "text/html" else text)
+                    break
+            if "text" in output:
+                parts.append("".join(output["text"]) if isinstance(output["text"], list) else str(output["text"]))
+    return "\n".join(parts)
+
+
+def _counts(readable: str, min_n: int) -> list[str]:
+    """Counts of people below ``min_n`` in what a reader reads: "7 educators", "seven teachers",
+    "Respondents: 7", "n = 3"; a rule ("it needs 2 respondents", "at least 3 teachers") is not a count."""
+    text = _SPACE.sub(" ", html.unescape(readable))
+    found = []
+    for match in _COUNT_IN_WORDS.finditer(text):
+        number = match.group(1).lower()
+        value = _NUMBER_WORDS.get(number, None) if not number.isdigit() else int(number)
+        if value is None or not 0 < value < min_n:
+            continue
+        if _RULE.search(text[max(0, match.start() - 60) : match.start()]):
+            continue
+        found.append(f"{match.group(1)} {match.group(2)}")
+    for match in _COUNT_LABELLED.finditer(text):
+        value = int(match.group(2))
+        if 0 < value < min_n and not _RULE.search(text[max(0, match.start() - 60) : match.start()]):
+            found.append(match.group(0))
+    return found
+
+
+def _check_arguments(out: Path, data: Path) -> None:
+    if not out.exists():
+        raise AuditError(f"{out} does not exist: give the folder a report run wrote (its --out)")
+    if not out.is_dir():
+        raise AuditError(f"{out} is a file: give the folder a report run wrote (its --out)")
+    if not data.exists():
+        raise AuditError(f"--data {data} does not exist: give the data folder the reports were made from")
+
+
+def audit(out: str | Path, data: str | Path, *, min_n: int | None = None, require_people: bool = True) -> list[Finding]:
     """Every finding in the outputs of ``out`` against the people of the data folder ``data``.
 
     Parameters
     ----------
     out : path
-        A folder written by ``plevaluate report``.
+        A folder written by ``plevaluate report`` (or ``portfolio``).
     data : path
         The data folder it was made from (read only, for the IDs and names to look for).
     min_n : int, optional
@@ -209,30 +330,61 @@ def audit(out: str | Path, data: str | Path, *, min_n: int | None = None) -> lis
     -------
     list of Finding
         Empty when nothing was found.
+
+    Raises
+    ------
+    AuditError
+        When ``out`` is not a folder, or ``data`` holds no people to look for (no IDs, names or e-mails;
+        unless ``require_people`` is False, as for a report run's own check of a district with no people
+        yet): an audit against nothing would say "nothing found" and mean nothing.
+
+    Notes
+    -----
+    Text is compared as a reader would see it: markup removed, HTML entities decoded, case and
+    whitespace folded. Names are matched in both orders ("Jane Doe", "Doe, Jane"), IDs in any case and
+    in file names too, in every file of the folder (hidden folders included).
     """
     out, data = Path(out), Path(data)
+    _check_arguments(out, data)
+    people = _identifiers(data)
+    if not people and require_people:
+        raise AuditError(
+            f"--data {data} holds no people to look for (no student or educator IDs, names or e-mails): give the "
+            "data folder the reports were made from"
+        )
     min_n = _plan_min_n(out, data) if min_n is None else min_n
-    ids, names = _identifiers(data)
     findings: list[Finding] = []
     for name, (searchable, readable) in _texts(out).items():
         if searchable.startswith("\x00unreadable"):
             findings.append(Finding(name, "unreadable PDF", searchable[1:]))
             continue
-        leaked = sorted(set(_TOKEN.findall(searchable)) & ids)
-        if leaked:
-            findings.append(Finding(name, "student or educator ID", ", ".join(leaked[:5])))
-        people = [n for n in names if n in searchable]
-        if people:
-            findings.append(Finding(name, "educator name or e-mail", "; ".join(people[:3])))
-        emails = sorted(set(_EMAIL.findall(readable if readable else searchable)))
+        findings += _people_in(name, searchable, people)
+        emails = sorted(set(_EMAIL.findall(html.unescape(readable if readable else searchable))))
         if emails:
             findings.append(Finding(name, "e-mail address", ", ".join(emails[:3])))
-        for number, noun in _COUNT_IN_WORDS.findall(readable):
-            if 0 < int(number) < min_n:
-                findings.append(Finding(name, f"count of people below min_n {min_n}", f"{number} {noun}"))
+        for count in _counts(readable, min_n):
+            findings.append(Finding(name, f"count of people below min_n {min_n}", count))
         if name.endswith(".csv"):
             findings += _small_counts(out / name, name, min_n)
     return findings
+
+
+def _people_in(name: str, searchable: str, people: _People) -> list[Finding]:
+    found = []
+    plain = html.unescape(searchable)
+    tokens = {t.casefold() for t in _TOKEN.findall(plain + " " + _TAG.sub("", plain) + " " + name)}
+    leaked = sorted(tokens & people.ids)
+    if leaked:
+        found.append(Finding(name, "student or educator ID", ", ".join(leaked[:5])))
+    hits = set()
+    for text in (_normal(searchable), _SPACE.sub(" ", html.unescape(_TAG.sub(" ", searchable))).casefold()):
+        words = _words(text)
+        grams = {tuple(words[i : i + k]) for k in range(1, 5) for i in range(len(words) - k + 1)}
+        hits |= {people.names[g] for g in grams & people.names.keys()}
+        hits |= {e for e in people.emails if e in text}
+    if hits:
+        found.append(Finding(name, "educator name or e-mail", "; ".join(sorted(hits)[:3])))
+    return found
 
 
 def _small_counts(path: Path, name: str, min_n: int) -> list[Finding]:

@@ -24,7 +24,8 @@ import pandas as pd
 
 from . import __version__
 from .contract import load
-from .errors import ContractError, ContractWarning
+from .errors import ContractError, ContractWarning, OutputError
+from .gates import Inputs, check_target_file, fresh_folder, os_problem, write_file
 
 __all__ = ["main"]
 
@@ -68,25 +69,30 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _design(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .design import check_design
 
+    target = None
+    if args.csv is not None:  # refused before any work: never into, over or through an input
+        target = check_target_file(args.csv, Inputs.of(args.data), flag="--csv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ContractWarning)
         district = load(args.data)
-    path = Path(args.csv) if args.csv else None
-    if path is not None and Path(args.data).resolve() in path.resolve().parents:
-        raise ValueError(f"--csv {args.csv} is inside the data folder, which plevaluate never writes to")
     check = check_design(district)
     print(check.to_text())
-    if path is not None:
-        check.levels.to_csv(path, index=False)
-        print(f"\nWrote {path}")
+    if target is not None:
+        write_file(target, check.levels.to_csv(index=False, lineterminator="\n"))
+        print(f"\nWrote {target}")
     return 0
 
 
 def _sample(args: argparse.Namespace) -> int:
+    if args.years < 1:
+        raise ValueError(f"--years {args.years}: a sample covers at least 1 school year")
+    if args.schools is not None and args.schools < 1:
+        raise ValueError(f"--schools {args.schools}: a sample needs schools; give a number such as 12")
+    if args.cohorts != 1 and args.years < 2:
+        raise ValueError("--cohorts needs --years 2 or more: in one school year every school starts together")
+    fresh_folder(args.out, flag="sample")  # like init: never over a user's own files
     if args.years > 1:
         from .sample_years import write_sample_years
 
@@ -97,8 +103,6 @@ def _sample(args: argparse.Namespace) -> int:
             f"{args.cohorts} cohort(s) (seed {args.seed}), to {out}."
         )
         return 0
-    if args.cohorts != 1:
-        raise ValueError("--cohorts needs --years 2 or more: in one school year every school starts together")
     from .sample import write_sample
 
     schools = args.schools or 12
@@ -107,12 +111,19 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _formats(text: str) -> list[str]:
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    if not formats:
+        raise ValueError(f"--format {text!r} names no format: give one or more of html, pdf, slides, ipynb")
+    return formats
+
+
 def _report(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .render import render
 
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    formats = _formats(args.format)
     schools = [s.strip() for s in args.schools.split(",") if s.strip()] if args.schools else None
     bar = tqdm(desc="reports", unit="report", file=sys.stderr, disable=args.quiet)
 
@@ -154,7 +165,7 @@ def _report(args: argparse.Namespace) -> int:
 def _portfolio(args: argparse.Namespace) -> int:
     from .render import render_portfolio
 
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    formats = _formats(args.format)
     summary = render_portfolio(args.dir, args.out, workers=args.workers, formats=formats)
     for note in summary.skipped:
         print(f"skipped: {note}", file=sys.stderr)
@@ -167,19 +178,9 @@ def _portfolio(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from .intake import import_export, read_secret
 
-    from .intake import import_export
-
-    secret = None
-    if args.secret_file:
-        secret_path, into = Path(args.secret_file).resolve(), Path(args.into).resolve()
-        if into == secret_path.parent or into in secret_path.parents:
-            raise ValueError(
-                f"--secret-file {args.secret_file} is inside the data folder: keep the secret outside it, "
-                "where reports and shared copies of the folder cannot carry it"
-            )
-        secret = secret_path.read_bytes().strip()
+    secret = read_secret(args.secret_file, args.into) if args.secret_file else None
     summary = import_export(
         args.source,
         args.file,
@@ -196,6 +197,7 @@ def _import(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from .starter import write_starter
 
+    fresh_folder(args.dir, flag="init")
     written = write_starter(args.dir)
     print(f"Wrote a starter data folder to {args.dir} ({len(written)} files). Next: fill in schools.csv and ")
     print("educators.csv, set the plan in plan.yml, then check it with: plevaluate validate " + str(args.dir))
@@ -309,8 +311,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
+    except OutputError as exc:  # the write gate refused the arguments before any work
+        print(str(exc), file=sys.stderr)
+        return 2
     except ContractError as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, a folder that cannot be written, a file that vanished
+        print(f"plevaluate: {os_problem(exc, doing='read or write')}", file=sys.stderr)
         return 1
     except ValueError as exc:  # bad arguments, e.g. too few schools for a sample
         print(f"plevaluate: {exc}", file=sys.stderr)

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import ContractError, ContractWarning, Problem
-from .plan import Plan, read_plan
+from .gates import check_file, check_workbook, read_bytes
+from .plan import Plan, plan_years, read_plan
 
 __all__ = ["Column", "District", "TABLES", "TableSpec", "in_program", "load", "raw_table"]
 
@@ -428,7 +429,12 @@ def _decode(raw: bytes, read: _Read) -> str | None:
 
 
 def _read_csv(path: Path, spec: TableSpec) -> _Read:
-    raw = path.read_bytes()
+    try:
+        raw = read_bytes(path, kind="table", label=spec.filename)
+    except ContractError as exc:  # not a regular file, too large, unreadable: said by the read gate
+        read = _Read(spec, None, "")
+        read.problems.extend(exc.problems)
+        return read
     read = _Read(spec, None, hashlib.sha256(raw).hexdigest())
     text = _decode(raw, read)
     if text is None:
@@ -536,6 +542,10 @@ def _read_sheet(path: Path, sheet: str | None, spec: TableSpec, label: str, dige
     from python_calamine import CalamineError, CalamineWorkbook
 
     read = _Read(spec, None, digest, source=label)
+    problem = check_workbook(path, label=path.name)
+    if problem is not None:
+        read.problems.append(problem)
+        return read
     try:
         book = CalamineWorkbook.from_path(str(path))
         found = book.get_sheet_by_name(sheet) if sheet is not None else book.get_sheet_by_index(0)
@@ -850,11 +860,13 @@ def _category(column: _Distinct, stripped: pd.Series, present: pd.Series, col: C
 
 def _number(column: _Distinct, stripped: pd.Series, present: pd.Series, col: Column, read: _Read) -> pd.Series:
     numbers = pd.to_numeric(stripped.where(present), errors="coerce").astype(float)
+    infinite = present & np.isinf(numbers)  # "inf", "Infinity", 1e309: read by pandas, never a measurement
+    numbers = numbers.mask(infinite)
     bad = present & numbers.isna()
     for row, at in column.each(bad):
         read.error(
-            col.expected(),
-            "remove text, units or thousands separators from the cell.",
+            col.expected() + (" (a finite number)" if infinite[at] else ""),
+            "write the number itself" if infinite[at] else "remove text, units or thousands separators from the cell.",
             row=row,
             column=col.name,
             value=stripped[at],
@@ -883,6 +895,7 @@ def _range_fix(col: Column, value: float) -> str:
 
 
 _US_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
+_ZONED = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$")
 EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2099-12-31")
 
 
@@ -898,6 +911,8 @@ def _date(
     date from 1900 to 2099: ``-2`` or ``45000`` is not read as a year.
     """
     values = stripped.where(present)
+    # a timestamp with a zone (2025-09-12T08:30:00Z, ...+02:00) is read at the clock time written: its date
+    values = values.str.replace(_ZONED, r"\1", regex=True)
     iso = pd.to_datetime(values, format="ISO8601", errors="coerce")
     slash = present & iso.isna() & values.fillna("").str.match(_US_DATE)
     if slash.any():
@@ -1284,7 +1299,7 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 def _table_files(folder: Path, problems: list[Problem]) -> Iterator[tuple[TableSpec, Path]]:
     """Each table's file in a folder: ``name.csv``, or ``name.xlsx`` (its first sheet) in place of it."""
-    names = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    names = {p.name.lower(): p for p in folder.iterdir()}
     for spec in TABLES.values():
         found = [names[n] for n in (spec.filename, *(spec.name + s for s in WORKBOOK_SUFFIXES)) if n in names]
         if len(found) > 1:
@@ -1297,7 +1312,12 @@ def _table_files(folder: Path, problems: list[Problem]) -> Iterator[tuple[TableS
             )
             continue
         if found:
+            problem = check_file(found[0], kind="table")  # a folder, a pipe or a device named like a table
+            if problem is not None:
+                problems.append(problem)
+                continue
             yield spec, found[0]
+    names = {lower: path for lower, path in names.items() if path.is_file()}
     expected = [spec.filename for spec in TABLES.values()]
     tables = {spec.name for spec in TABLES.values()}
     for lower, path in names.items():
@@ -1325,6 +1345,10 @@ def _workbook_sheets(book: Path, problems: list[Problem]) -> Iterator[tuple[Tabl
     """Each table's sheet in a workbook with one sheet per table, named as the table (``schools`` or ``schools.csv``)."""
     from python_calamine import CalamineError, CalamineWorkbook
 
+    problem = check_workbook(book)
+    if problem is not None:
+        problems.append(problem)
+        return
     try:
         sheets = CalamineWorkbook.from_path(str(book)).sheet_names
     except (CalamineError, OSError, ValueError) as exc:
@@ -1401,16 +1425,22 @@ def load(path: str | Path) -> District:
     'S01'
     """
     folder = Path(path)
-    book = folder if folder.is_file() and folder.suffix.lower() in WORKBOOK_SUFFIXES else None
+    book = folder if folder.suffix.lower() in WORKBOOK_SUFFIXES and not folder.is_dir() else None
     if book is not None:
+        problem = check_file(book, kind="export", label=str(book))
+        if problem is not None:
+            raise ContractError([problem], str(book))
         folder = book.parent  # plan.yml sits beside the workbook
     elif not folder.is_dir():
+        what = "nothing is there" if not folder.exists() else "it is not a folder"
         raise ContractError(
-            [Problem(str(folder), "expected a folder of CSV tables, or an .xlsx workbook", "check the path.")],
+            [Problem(str(folder), f"expected a folder of CSV tables, or an .xlsx workbook; {what}", "check the path.")],
             str(folder),
         )
     problems: list[Problem] = []
-    plan_path = next((folder / n for n in ("plan.yml", "plan.yaml") if (folder / n).is_file()), None)
+    plan_path = next(
+        (folder / n for n in ("plan.yml", "plan.yaml") if (folder / n).exists() or (folder / n).is_symlink()), None
+    )
     plan, plan_errors = Plan(program=folder.name, school_year="unknown"), []
     if plan_path:
         try:
@@ -1428,23 +1458,16 @@ def load(path: str | Path) -> District:
         )
     reads: dict[str, _Read] = {}
     if book is not None:
-        digest = hashlib.sha256(book.read_bytes()).hexdigest()
+        digest = hashlib.sha256(read_bytes(book, kind="export")).hexdigest()
         for spec, sheet in _workbook_sheets(book, problems):
             reads[spec.name] = _read_sheet(book, sheet, spec, f"{book.name}, sheet {sheet}", digest)
     else:
         for spec, file in _table_files(folder, problems):
             if file.suffix.lower() in WORKBOOK_SUFFIXES:
-                digest = hashlib.sha256(file.read_bytes()).hexdigest()
+                digest = hashlib.sha256(read_bytes(file, kind="export")).hexdigest()
                 reads[spec.name] = _read_sheet(file, None, spec, file.name, digest)
             else:
                 reads[spec.name] = _read_csv(file, spec)
-    for path in folder.iterdir() if book is None else ():
-        spec = next((s for s in TABLES.values() if s.filename == path.name.lower()), None)
-        if spec is not None and path.is_dir() and spec.name not in reads:
-            reads[spec.name] = _Read(spec, None, "")
-            reads[spec.name].error(
-                f"a CSV file, but {path.name} is a folder", "put the table's CSV file here, not a folder of that name."
-            )
     for spec in TABLES.values():
         if spec.required and spec.name not in reads:
             where = f"a sheet named {spec.name} to {book.name}" if book is not None else f"{spec.filename} to {folder}"
@@ -1463,12 +1486,14 @@ def load(path: str | Path) -> District:
         _check_keys(frame, reads[name])
     _check_references(frames, reads)
     _check_rules(frames, reads)
+    if "schools" in frames and not plan_errors:
+        _check_cohorts(frames["schools"], reads["schools"], plan)
 
     for read in reads.values():
         problems.extend(read.problems)
     errors = [p for p in problems if p.severity == "error"] + plan_errors
     if not errors:
-        problems += _outside_school_year(frames, plan)
+        problems += _outside_school_year(frames, plan) + _years_without_data(frames, plan)
     if errors:
         raise ContractError(errors + [p for p in problems if p.severity == "warning"], str(book or folder))
     notes = tuple(p for p in problems if p.severity == "warning")
@@ -1478,12 +1503,84 @@ def load(path: str | Path) -> District:
         read.label.split(",")[0] if book is not None else read.spec.filename: read.sha256 for read in reads.values()
     }
     if plan_path:
-        hashes[plan_path.name] = hashlib.sha256(plan_path.read_bytes()).hexdigest()
+        hashes[plan_path.name] = hashlib.sha256(read_bytes(plan_path, kind="yaml")).hexdigest()
     return District(book or folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes))
 
 
 #: Tables whose dates should fall in the program's school years (a misread day/month often does not).
 _DATED = ("sessions", "learning", "conditions", "observations")
+
+
+def _check_cohorts(schools: pd.DataFrame, read: _Read, plan: Plan) -> None:
+    """schools.csv's cohort: blank (in the program from the start) or the year a participant school's first
+    program year starts (2024, or 2024-25); a school joining after the plan's last year never joined."""
+    if "cohort" not in schools.columns:
+        return
+    text = schools["cohort"].astype("string").str.strip()
+    given = text.notna() & text.ne("")
+    found = text.str.extract(r"^(\d{4})(?:\s*[-/]\s*\d{2}(?:\d{2})?)?$", expand=False)
+    for row in given[given & found.isna()].index:
+        read.error(
+            "a cohort written as the year the school's first program year starts, e.g. 2024 or 2024-25 (blank: "
+            "in the program from the start)",
+            "write the year the school joined.",
+            row=row,
+            column="cohort",
+            value=str(text[row]),
+        )
+    years = [int(y[:4]) for y in plan_years(plan.school_year) if y[:4].isdigit()]
+    if not years:
+        return
+    start = pd.to_numeric(found, errors="coerce")
+    late = start > years[-1]
+    early = start < years[0] - 10
+    for row in start[late.fillna(False).astype(bool)].index:
+        read.error(
+            f"a cohort within the plan's school years ({plan.school_year}); {int(start[row])} is after them, so the "
+            "school never joined during the evaluation",
+            "make it a comparison school until it joins, or correct the year.",
+            row=row,
+            column="cohort",
+            value=str(text[row]),
+        )
+    for row in start[early.fillna(False).astype(bool)].index:
+        read.error(
+            f"a cohort near the plan's school years ({plan.school_year}); {int(start[row])} is more than ten years "
+            "before them",
+            "correct the year the school joined.",
+            row=row,
+            column="cohort",
+            value=str(text[row]),
+        )
+
+
+def _years_without_data(frames: Mapping[str, pd.DataFrame], plan: Plan) -> list[Problem]:
+    """A warning when the plan names school years after the last one with any dated row: the reports
+    evaluate the latest year with data, not an empty year."""
+    years = plan_years(plan.school_year)
+    if len(years) < 2:
+        return []
+    found: set[str] = set()
+    for name in (*_DATED, "costs"):
+        frame = frames.get(name)
+        if frame is not None and "date" in frame.columns:
+            dates = frame["date"].dropna()
+            start = dates.dt.year - (dates.dt.month < 7)
+            found |= {f"{y}-{(y + 1) % 100:02d}" for y in start.unique()}
+    with_data = [y for y in years if y in found]
+    if not with_data or with_data[-1] == years[-1]:
+        return []
+    empty = years[years.index(with_data[-1]) + 1 :]
+    return [
+        Problem(
+            "plan.yml",
+            f"data in every school year the plan names; {', '.join(empty)} hold no dated rows, so the reports "
+            f"evaluate {with_data[-1]}, the latest year with data",
+            f"end school_year at {with_data[-1]} in plan.yml until the next year's data arrive.",
+            column="school_year",
+            severity="warning",
+        )
+    ]
 
 
 def _outside_school_year(frames: Mapping[str, pd.DataFrame], plan: Plan) -> list[Problem]:

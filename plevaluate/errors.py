@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-__all__ = ["ContractError", "ContractWarning", "PlanError", "Problem", "StatisticalWarning"]
+__all__ = ["ContractError", "ContractWarning", "OutputError", "PlanError", "Problem", "StatisticalWarning"]
 
 #: How many rows of one kind of problem a message lists before summarizing the rest.
 ROWS_SHOWN = 8
@@ -63,8 +63,9 @@ class Problem:
 
 
 def _sentences(text: str) -> str:
-    """Capitalize the first letter of each sentence of a fix."""
-    return re.sub(r"(^|[.?!]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+    """Capitalize the first letter of each sentence of a fix, and end it with a full stop."""
+    text = re.sub(r"(^|[.?!]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+    return text if not text or text.rstrip()[-1] in ".?!:)" else text.rstrip() + "."
 
 
 def _label(file: str) -> str:
@@ -136,6 +137,16 @@ class ContractError(ValueError):
 
 class PlanError(ContractError):
     """plan.yml is missing required entries or has invalid values."""
+
+
+class OutputError(ContractError):
+    """A command was asked to write where it never writes (an input, a file it did not make, a folder in use).
+
+    Raised by the write gate (`plevaluate.gates`) before any work starts; the command line exits with 2.
+    """
+
+    def __init__(self, problems, source: str = "the output", *, doing: str = "write"):
+        super().__init__(problems, source, doing=doing)
 
 
 class ContractWarning(UserWarning):

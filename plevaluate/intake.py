@@ -41,12 +41,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import scales as likert
 from .contract import TABLES, WORKBOOK_SUFFIXES, _cell_text, load
-from .errors import ContractError, ContractWarning, Problem
+from .errors import ContractError, ContractWarning, OutputError, Problem
+from .gates import Inputs, check_file, check_workbook, read_bytes, read_yaml
 
 __all__ = ["SOURCES", "ImportSummary", "ImportMapping", "import_export", "read_mapping"]
 
@@ -165,10 +165,7 @@ def read_mapping(path: str | Path | None) -> ImportMapping:
     if path is None:
         return ImportMapping()
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContractError([Problem(path.name, f"a readable YAML mapping file ({exc})", "check the file.")]) from None
+    raw = read_yaml(path, what="mapping") or {}
     if not isinstance(raw, dict):
         raise ContractError([Problem(path.name, "a mapping of keys to values", "see the README's import section.")])
     try:
@@ -224,16 +221,24 @@ def _decode(raw: bytes, name: str) -> str:
 
 
 def _text_rows(path: Path) -> list[list[str]]:
-    text = _decode(path.read_bytes(), path.name)
+    text = _decode(read_bytes(path, kind="export"), path.name)
     first = text.split("\n", 1)[0]
     delimiter = "\t" if path.suffix.lower() == ".tsv" or first.count("\t") > first.count(",") else ","
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
 def _sheet_rows(path: Path, sheet: str | None = None) -> list[list[str]]:
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineError, CalamineWorkbook
 
-    book = CalamineWorkbook.from_path(str(path))
+    problem = check_workbook(path)
+    if problem is not None:
+        raise ContractError([problem], str(path))
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as error:
+        raise ContractError(
+            [Problem(path.name, f"a readable .xlsx workbook ({error})", "open it in Excel and save it again as .xlsx")]
+        ) from None
     if sheet is not None and sheet not in book.sheet_names:
         raise ContractError(
             [Problem(path.name, f"a sheet named {sheet!r}", f"sheets in the workbook: {', '.join(book.sheet_names)}.")]
@@ -243,8 +248,9 @@ def _sheet_rows(path: Path, sheet: str | None = None) -> list[list[str]]:
 
 
 def _rows(path: Path, sheet: str | None = None) -> list[list[str]]:
-    if not path.is_file():
-        raise ContractError([Problem(str(path), "an export file", "check the path.")])
+    problem = check_file(path, kind="export", label=str(path))
+    if problem is not None:
+        raise ContractError([problem], str(path))
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
         return _sheet_rows(path, sheet)
     return _text_rows(path)
@@ -282,7 +288,21 @@ def _split(text: str, source: str) -> tuple[str, ...]:
 def _read_sav(path: Path, source: str) -> Export:
     import pyreadstat
 
-    frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=False)
+    problem = check_file(path, kind="export")
+    if problem is not None:
+        raise ContractError([problem], str(path))
+    try:
+        frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=False)
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError, UnicodeDecodeError) as error:
+        raise ContractError(
+            [
+                Problem(
+                    path.name,
+                    f"a readable SPSS .sav file ({error})",
+                    "download the export again, or export it as CSV and import that",
+                )
+            ]
+        ) from None
     frame.index = pd.Index(range(1, len(frame) + 1), name="case")
     labels = meta.column_names_to_labels or {}
     codes = {k: {float(c): str(v) for c, v in m.items()} for k, m in (meta.variable_value_labels or {}).items()}
@@ -368,8 +388,9 @@ def _export(
     native_column = next((c for c in frame.columns if c.strip().lower() in (_NATIVE_ID.get(source, ""),)), None)
     if native_column is not None and frame[native_column].str.strip().ne("").all():
         native = source + "|" + frame[native_column].str.strip()
-    else:  # no response ID (Google Forms): the response's own content, e-mail included, hashed below
-        content = frame.astype(str).agg("\x1f".join, axis=1)
+    else:  # no response ID (Google Forms): the response's own content, personal columns left out, keyed below
+        kept = [c for c, f, t in zip(frame.columns, ids, texts) if str(f) not in personal]
+        content = frame[kept].astype(str).agg("\x1f".join, axis=1) if kept else frame.index.astype(str).to_series()
         native = source + "|" + content
     notes = []
     status = next((c for c in frame.columns if c.strip().lower() == "status"), None)
@@ -494,12 +515,61 @@ def _folder(into: Path) -> _Folder:
     return _Folder(into, district.tables)
 
 
+#: The shortest district secret accepted: a short secret can be guessed, and with it every pseudonym reversed.
+MIN_SECRET_BYTES = 16
+
+
 def _secret(secret: str | bytes | None) -> bytes | None:
+    where = "the secret given"
     if secret is None:
-        secret = os.environ.get(SECRET_VARIABLE)
+        secret, where = os.environ.get(SECRET_VARIABLE), f"${SECRET_VARIABLE}"
     if secret is None or not str(secret).strip():
         return None
-    return secret.encode() if isinstance(secret, str) else secret
+    value = (secret.encode() if isinstance(secret, str) else secret).strip()
+    if len(value) < MIN_SECRET_BYTES:
+        raise ContractError(
+            [
+                Problem(
+                    where,
+                    f"a secret of at least {MIN_SECRET_BYTES} bytes, but it holds {len(value)}: a short secret "
+                    "can be guessed, and with it every pseudonymous key reversed",
+                    'make a long random secret, e.g. python -c "import secrets; print(secrets.token_hex(32))" '
+                    "> ~/plevaluate-secret, and keep it outside the data folder",
+                )
+            ],
+            where,
+            doing="use",
+        )
+    return value
+
+
+def read_secret(path: str | Path, into: str | Path) -> bytes:
+    """The district secret from ``--secret-file``, through the read gate: a regular file kept outside the data
+    folder (where reports and shared copies of the folder cannot carry it), at least 16 bytes."""
+    path = Path(path)
+    inputs = Inputs.of(into)
+    inside = inputs.overlapping(path.absolute().parent)
+    if inputs.which(path) is not None or (inside is not None and inside[1] != "contains"):
+        raise OutputError(
+            [
+                Problem(
+                    f"--secret-file {path}",
+                    "a secret kept outside the data folder, where reports and shared copies of the folder cannot "
+                    "carry it; this file is inside the data folder",
+                    "move the secret file out of the data folder",
+                )
+            ],
+            str(path),
+            doing="use",
+        )
+    secret = _secret(read_bytes(path, kind="secret", label=f"--secret-file {path}"))
+    if secret is None:
+        raise ContractError(
+            [Problem(f"--secret-file {path}", "a secret, but the file is empty", "write a long random secret into it")],
+            str(path),
+            doing="use",
+        )
+    return secret
 
 
 # ----------------------------------------------------------------------------------------------
@@ -950,6 +1020,20 @@ def import_export(
     plan = mapping if isinstance(mapping, ImportMapping) else read_mapping(mapping)
     if not into.is_dir():
         _folder(into)  # the error that says how to make one
+    tables = Inputs.of(into)  # the files an import may rewrite: never the export or the mapping, through any link
+    for flag, given in (("the export", file), ("--mapping", None if isinstance(mapping, ImportMapping) else mapping)):
+        same = tables.which(Path(given)) if given is not None else None
+        if same is not None and same.suffix.lower() == ".csv":
+            raise OutputError(
+                [
+                    Problem(
+                        f"{flag} {given}",
+                        f"a file apart from the data folder's tables, but it is {same}, which the import rewrites",
+                        "import a copy of the export kept outside the data folder",
+                    )
+                ],
+                str(given),
+            )
     # one import at a time: two at once would each append to the table as it was before the other
     with _one_at_a_time(into):
         try:
@@ -1025,7 +1109,11 @@ def _import(
     if answered_school is not None:
         school = school.fillna(answered_school)
     # one ID per response and session: tools number responses per form (Microsoft Forms' ID 1, 2, 3 ...)
-    response_ids = export.native.map(lambda n: "r-" + hashlib.sha256(f"{session}|{n}".encode()).hexdigest()[:12])
+    # keyed with the district secret where there is one; the content keyed holds no personal column either way
+    keyed = _secret(secret) or b"plevaluate response"
+    response_ids = export.native.map(
+        lambda n: "r-" + hmac.new(keyed, f"{session}|{n}".encode(), hashlib.sha256).hexdigest()[:16]
+    )
     rows, origins = [], []
     for item in coded:
         for row, value in item.values.items():

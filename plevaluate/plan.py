@@ -32,9 +32,8 @@ import functools
 import re
 import warnings
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_origin
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -46,7 +45,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ContractWarning, PlanError, Problem
+from .errors import ContractError, ContractWarning, PlanError, Problem
+from .gates import read_yaml
 
 __all__ = [
     "DesignOptions",
@@ -65,7 +65,31 @@ __all__ = [
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # numbers are finite (.inf and .nan are refused), and true/false is not a number (min_n: true is not 1)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value, info):
+        annotation = cls.model_fields[info.field_name].annotation
+        if _holds_bool(value, annotation) and not _allows_bool(annotation):
+            raise ValueError("expected a number, not true/false")
+        return value
+
+
+def _holds_bool(value, annotation) -> bool:
+    if isinstance(value, bool):
+        return True
+    # a mapping of numbers (targets: {2024-25: true}); a nested settings block checks its own fields
+    return (
+        get_origin(annotation) is dict and isinstance(value, dict) and any(isinstance(v, bool) for v in value.values())
+    )
+
+
+def _allows_bool(annotation) -> bool:
+    if annotation is bool:
+        return True
+    return any(_allows_bool(arg) for arg in getattr(annotation, "__args__", ()) if arg is not type(None))
 
 
 class _Target(_Strict):
@@ -307,44 +331,6 @@ def _fix_for(loc: tuple, kind: str, model: type[BaseModel]) -> str:
     return "correct the value in plan.yml."
 
 
-#: plan.yml is a page of settings: larger files, or YAML aliases that expand past this many nodes, are refused
-#: (a few KB of nested aliases, the "billion laughs", would otherwise expand to gigabytes).
-MAX_PLAN_BYTES = 256 * 1024
-MAX_PLAN_NODES = 100_000
-
-
-def _check_expansion(text: str, path: Path) -> None:
-    """Count the nodes ``text`` expands to, aliases included, without expanding it; refuse a YAML bomb."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    sizes: dict[int, int] = {}
-
-    def size(node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        sizes[key] = 1  # a recursive alias counts once here, and PyYAML's safe loader refuses it later
-        if isinstance(node, yaml.SequenceNode):
-            total = 1 + sum(size(child) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            total = 1 + sum(size(k) + size(v) for k, v in node.value)
-        else:
-            total = 1
-        sizes[key] = min(total, MAX_PLAN_NODES + 1)
-        return sizes[key]
-
-    if root is not None and size(root) > MAX_PLAN_NODES:
-        raise PlanError(
-            [
-                Problem(
-                    path.name,
-                    f"at most {MAX_PLAN_NODES:,} values once YAML aliases (*name) are expanded",
-                    "write the settings out plainly, without nested aliases.",
-                )
-            ],
-            str(path.parent),
-        )
-
-
 def read_plan(path: str | Path) -> Plan:
     """Read and validate ``plan.yml``.
 
@@ -354,36 +340,12 @@ def read_plan(path: str | Path) -> Plan:
         Listing every problem: unknown keys (with did-you-mean), missing entries, values of the wrong type or range.
     """
     path = Path(path)
-    if path.stat().st_size > MAX_PLAN_BYTES:
-        raise PlanError(
-            [
-                Problem(
-                    path.name,
-                    f"a plan of at most {MAX_PLAN_BYTES // 1024} KB",
-                    "plan.yml holds settings and targets only; remove what does not belong there.",
-                )
-            ],
-            str(path.parent),
-        )
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        _check_expansion(text, path)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        raise PlanError(
-            [
-                Problem(
-                    path.name, f"valid YAML ({getattr(exc, 'problem', exc)})", "check indentation and colons.", row=row
-                )
-            ],
-            str(path.parent),
-        ) from None
-    except UnicodeDecodeError:
-        raise PlanError(
-            [Problem(path.name, "a UTF-8 text file", "save plan.yml as UTF-8.")], str(path.parent)
-        ) from None
+        raw = read_yaml(path, what="settings")  # the read gate: a regular file, bounded, expanded bytes too
+    except PlanError:
+        raise
+    except ContractError as exc:
+        raise PlanError(list(exc.problems), str(path.parent)) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

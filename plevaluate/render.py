@@ -40,7 +40,7 @@ from ._engine import client_for, close_client
 from ._outputs import (
     JOURNAL,
     OutputLock,
-    check_paths,
+    check_report_folder,
     clean_leftovers,
     clean_temporary,
     die_with_parent,
@@ -49,6 +49,7 @@ from ._outputs import (
 )
 from .audit import audit
 from .figures import visible
+from .gates import Inputs
 
 __all__ = ["FORMATS", "Failure", "Job", "RenderSummary", "find_browser", "notebooks_dir", "render", "slug"]
 
@@ -437,7 +438,9 @@ def render(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    check_paths(data, out)  # the data folder and the outputs never overlap, through symlinks too
+    # the write gate, before any work: the data and the outputs never overlap (through links too), and
+    # nothing in --out that plevaluate did not write is ever replaced
+    check_report_folder(out, Inputs.of(data))
     out = Path(out).resolve()
     summary = RenderSummary(out)
     with warnings.catch_warnings():
@@ -461,7 +464,9 @@ def render(
         _render_locked(
             district, out, summary, schools, workers, formats, browser, progress, total, notebooks, scheduler
         )
-        summary.findings = audit(out, data, min_n=district.plan.min_n)  # privacy, read from what was written
+        summary.findings = audit(
+            out, data, min_n=district.plan.min_n, require_people=False
+        )  # privacy, read from what was written
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -670,13 +675,16 @@ def render_portfolio(
     from .portfolio import other_folders, portfolio_from, program_ids, validate_programs
 
     started = time.perf_counter()
-    check_paths(folder, out)
+    inputs = Inputs.of(folder, depth=2)
+    check_report_folder(out, inputs)
     out = Path(out).resolve()
     programs = [path for path, _ in validate_programs(folder)]  # every program valid before anything is written
+    ids = program_ids(programs)
+    for path in programs:  # every program's folder passes the write gate before any program is rendered
+        check_report_folder(out / ids[path.name], inputs, flag=f"--out {out}, program folder")
     summary = RenderSummary(out)
     summary.skipped += [f"folder {name}: no plan.yml, so not a program" for name in other_folders(folder)]
     out.mkdir(parents=True, exist_ok=True)
-    ids = program_ids(programs)
     for path in programs:
         part = render(path, out / ids[path.name], workers=workers, formats=formats, progress=progress)
         summary.written += part.written

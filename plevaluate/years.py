@@ -57,7 +57,17 @@ def _cohort(schools: pd.DataFrame) -> pd.Series:
     school with no cohort has been in the program from the start."""
     raw = schools["cohort"] if "cohort" in schools.columns else pd.Series(np.nan, index=schools.index)
     cohort = pd.to_numeric(raw.astype("string").str.extract(r"(\d{4})", expand=False), errors="coerce")
-    return cohort.where(schools["group"].eq("participant"))
+    return cohort.astype(float).where(schools["group"].eq("participant"))
+
+
+def evaluated_years(district: District) -> list[str]:
+    """The plan's school years up to the latest one with data: a plan that names years still to come
+    (``2025-26 to 2027-28`` with this year's data) is evaluated for this year, not for an empty year
+    (`plevaluate.contract.load` warns about the years left out)."""
+    years = plan_years(district.plan.school_year)
+    found = set(school_years(district))
+    with_data = [y for y in years if y in found]
+    return years[: years.index(with_data[-1]) + 1] if with_data else years
 
 
 def school_years(district: District) -> list[str]:
@@ -372,7 +382,7 @@ def evaluate_for_reports(district: District) -> Evaluation:
     """The published evaluation the reports show. One school year: `evaluate`. Several (the plan's
     ``school_year`` names them, `plan_years`; a stray date never switches a one-year plan to several): the
     latest year's view, with the year-by-year tables in ``extras`` (`publishable`)."""
-    years = plan_years(district.plan.school_year)
+    years = evaluated_years(district)
     if len(years) < 2:
         return evaluate(district).publish()
     latest = evaluate(year_view(district, years[-1])).publish()
