@@ -64,6 +64,8 @@ _COUNT_LABELLED = re.compile(r"(?<![\w])(" + _NOUNS[1:-1] + r"|n)\s*[:=]\s*(\d+)
 # a rule, not a count: "it needs 2 items and 2 respondents", "at least 3 teachers", "fewer than 10 people"
 _RULE = re.compile(r"\b(needs?|needed|requires?|required|at least|minimum|fewer than|more than|min_n)\b[^.;:]*$",
                    re.IGNORECASE)  # fmt: skip
+# a number that names a grade, a level or a year is not a count: "grade 3 students", "level 2 teachers"
+_LABEL_BEFORE = re.compile(r"\b(grades?|years?|levels?|steps?|items?|cohorts?|rounds?|sessions?|ages?)\s*$", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
@@ -295,7 +297,8 @@ def _counts(readable: str, min_n: int) -> list[str]:
         value = _NUMBER_WORDS.get(number, None) if not number.isdigit() else int(number)
         if value is None or not 0 < value < min_n:
             continue
-        if _RULE.search(text[max(0, match.start() - 60) : match.start()]):
+        before = text[max(0, match.start() - 60) : match.start()]
+        if _RULE.search(before) or _LABEL_BEFORE.search(before):
             continue
         found.append(f"{match.group(1)} {match.group(2)}")
     for match in _COUNT_LABELLED.finditer(text):
@@ -372,7 +375,8 @@ def audit(out: str | Path, data: str | Path, *, min_n: int | None = None, requir
 def _people_in(name: str, searchable: str, people: _People) -> list[Finding]:
     found = []
     plain = html.unescape(searchable)
-    tokens = {t.casefold() for t in _TOKEN.findall(plain + " " + _TAG.sub("", plain) + " " + name)}
+    words = _TOKEN.findall(plain + " " + _TAG.sub("", plain) + " " + name)
+    tokens = {t.casefold() for t in words} | {p.casefold() for t in words if "-" in t for p in t.split("-")}
     leaked = sorted(tokens & people.ids)
     if leaked:
         found.append(Finding(name, "student or educator ID", ", ".join(leaked[:5])))

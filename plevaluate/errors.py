@@ -65,7 +65,7 @@ class Problem:
 def _sentences(text: str) -> str:
     """Capitalize the first letter of each sentence of a fix, and end it with a full stop."""
     text = re.sub(r"(^|[.?!]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
-    return text if not text or text.rstrip()[-1] in ".?!:)" else text.rstrip() + "."
+    return text if not text or text.rstrip()[-1] in ".?!:" else text.rstrip() + "."
 
 
 def _label(file: str) -> str:

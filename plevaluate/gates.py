@@ -408,7 +408,7 @@ def check_target_file(path: str | Path, inputs: Inputs, *, flag: str) -> Path:
             raise _refuse(
                 label,
                 f"a file that is not one of the command's inputs, but it is {same}"
-                + (" (the same file through a link)" if same.resolve() != path.resolve() else ""),
+                + (" (the same file through a link)" if same.absolute() != path.absolute() else ""),
                 "write to a new file outside the data folder",
             )
     parent = path.resolve().parent if not path.is_symlink() else path.parent.resolve()

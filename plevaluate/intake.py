@@ -523,9 +523,11 @@ def _secret(secret: str | bytes | None) -> bytes | None:
     where = "the secret given"
     if secret is None:
         secret, where = os.environ.get(SECRET_VARIABLE), f"${SECRET_VARIABLE}"
-    if secret is None or not str(secret).strip():
+    if secret is None:
         return None
     value = (secret.encode() if isinstance(secret, str) else secret).strip()
+    if not value:
+        return None
     if len(value) < MIN_SECRET_BYTES:
         raise ContractError(
             [
@@ -533,8 +535,8 @@ def _secret(secret: str | bytes | None) -> bytes | None:
                     where,
                     f"a secret of at least {MIN_SECRET_BYTES} bytes, but it holds {len(value)}: a short secret "
                     "can be guessed, and with it every pseudonymous key reversed",
-                    'make a long random secret, e.g. python -c "import secrets; print(secrets.token_hex(32))" '
-                    "> ~/plevaluate-secret, and keep it outside the data folder",
+                    "make a long random secret (python -c 'import secrets; print(secrets.token_hex(32))' "
+                    "> ~/plevaluate-secret) and keep it outside the data folder",
                 )
             ],
             where,

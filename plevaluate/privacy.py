@@ -259,6 +259,9 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             unit="participating educators",
             school_totals=True,
         ),
+        # total cost / cost per participant = participants: a ratio over fewer than min_n people is hidden,
+        # its denominator with it (a six-person pilot's cost per participant would say it has six people)
+        Rule("ratios", ("denominator",), ("measure", "total_cost", "counted"), within=None, unit="people counted"),
     ),
     1: (
         _COVERAGE,

@@ -209,8 +209,8 @@ VALIDATE = [
         0,
     ),
     Case("empty file", _text("schools", ""), "expected a header row and data rows, but the file is empty"),
-    Case("folder for an optional table", _folder_for("sessions"), "a CSV file, but sessions.csv is a folder"),
-    Case("folder for a required table", _folder_for("educators"), "a CSV file, but educators.csv is a folder"),
+    Case("folder for an optional table", _folder_for("sessions"), "sessions.csv:\n  - a file, but this is a folder"),
+    Case("folder for a required table", _folder_for("educators"), "educators.csv:\n  - a file, but this is a folder"),
     Case(
         "unclosed quote",
         _unclosed_quote,
@@ -347,7 +347,10 @@ def test_validate_catalogue(case: Case, tmp_path: Path):
 
 def test_a_missing_folder_is_named(tmp_path: Path):
     code, text = _run(["validate", str(tmp_path / "nowhere")])
-    assert code == 1 and "expected a folder of CSV tables, or an .xlsx workbook. Fix: Check the path." in text
+    assert (
+        code == 1
+        and "expected a folder of CSV tables, or an .xlsx workbook; nothing is there. Fix: Check the path." in text
+    )
 
 
 # ---- data that validate accepts but that used to crash or mislead an analysis ----
