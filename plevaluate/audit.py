@@ -165,7 +165,7 @@ def _words(text: str) -> list[str]:
 class _People:
     """What the audit looks for: IDs (case-folded), names as word sequences in both orders, e-mails."""
 
-    ids: frozenset[str]
+    ids: dict[str, str]  # case-folded -> as the data hold it
     names: dict[tuple[str, ...], str]  # words (case-folded) -> the name as the data hold it
     emails: frozenset[str]
 
@@ -175,7 +175,7 @@ class _People:
 
 def _identifiers(data: Path) -> _People:
     """Student and educator IDs (those distinctive enough to search for), educator names and e-mails."""
-    ids: set[str] = set()
+    ids: dict[str, str] = {}
     names: dict[tuple[str, ...], str] = {}
     emails: set[str] = set()
     for table, column in (("students", "student_id"), ("educators", "educator_id")):
@@ -183,7 +183,7 @@ def _identifiers(data: Path) -> _People:
         if frame is not None and column in frame:
             values = frame[column].str.strip()
             # very short or purely small-number IDs would match ordinary numbers in a report
-            ids |= {v.casefold() for v in values if len(v) >= 4 and not (v.isdigit() and len(v) < 6)}
+            ids.update({v.casefold(): v for v in values if len(v) >= 4 and not (v.isdigit() and len(v) < 6)})
     frame = _raw(data, "educators")
     if frame is not None:
         full = []
@@ -202,7 +202,7 @@ def _identifiers(data: Path) -> _People:
             names[(words[-1], *words[:-1])] = name.strip()  # "Last, First" and "Last First"
         if "email" in frame:
             emails |= {v.strip().casefold() for v in frame["email"] if "@" in v}
-    return _People(frozenset(ids), names, frozenset(emails))
+    return _People(ids, names, frozenset(emails))
 
 
 def _raw(data: Path, table: str) -> pd.DataFrame | None:
@@ -377,7 +377,7 @@ def _people_in(name: str, searchable: str, people: _People) -> list[Finding]:
     plain = html.unescape(searchable)
     words = _TOKEN.findall(plain + " " + _TAG.sub("", plain) + " " + name)
     tokens = {t.casefold() for t in words} | {p.casefold() for t in words if "-" in t for p in t.split("-")}
-    leaked = sorted(tokens & people.ids)
+    leaked = sorted(people.ids[t] for t in tokens & people.ids.keys())
     if leaked:
         found.append(Finding(name, "student or educator ID", ", ".join(leaked[:5])))
     hits = set()

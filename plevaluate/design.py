@@ -507,21 +507,27 @@ def check_design(district: District) -> DesignCheck:
     note("R² of student-level covariates", round(r2_student, 3), sources["r2_student"])
     note("assignment", opts.assignment, opts.source("assignment"))
     note("power wanted; test level", f"{_pct(goal)}; two-sided, alpha {alpha:.2f}", "plan: design.power, ci")
-    if out.target is not None and plan.comparison_design != "none" and comparison and n_students:
+    if out.target == 0:
+        rows.append(_none(5, "student outcomes", out.target, 0, reason="a target of 0 SD is no effect to detect: set "
+                          "levels.outcomes.target to the effect the program aims for"))  # fmt: skip
+    elif out.target is not None and plan.comparison_design != "none" and comparison and n_students:
+        # a two-sided test detects a fall as well as a rise: a target of -0.10 SD (lower is better) is 0.10 SD to detect
+        size = abs(out.target)
+        direction = " (a decrease)" if out.target < 0 else ""
         p = j / total
         kw = dict(icc=icc, p=p, r2_school=r2_school, r2_student=r2_student, covariates=opts.covariates)
         try:
             blocks = _blocks(schools) if opts.assignment == "blocked" else None
             if blocks:
                 mdes = mdes_blocked(total, blocks, n_students, alpha=alpha, power=goal, **kw)
-                power_at = power_blocked(out.target, total, blocks, n_students, alpha=alpha, **kw)
+                power_at = power_blocked(size, total, blocks, n_students, alpha=alpha, **kw)
                 need = schools_needed(
-                    lambda s: mdes_blocked(s, blocks, n_students, alpha=alpha, power=goal, **kw), out.target
+                    lambda s: mdes_blocked(s, blocks, n_students, alpha=alpha, power=goal, **kw), size
                 )
             else:
                 mdes = mdes_cluster(total, n_students, alpha=alpha, power=goal, **kw)
-                power_at = power_cluster(out.target, total, n_students, alpha=alpha, **kw)
-                need = schools_needed(lambda s: mdes_cluster(s, n_students, alpha=alpha, power=goal, **kw), out.target)
+                power_at = power_cluster(size, total, n_students, alpha=alpha, **kw)
+                need = schools_needed(lambda s: mdes_cluster(s, n_students, alpha=alpha, power=goal, **kw), size)
         except ValueError as exc:
             rows.append(_none(5, "student outcomes", out.target, 0, reason=str(exc)))
         else:
@@ -530,7 +536,7 @@ def check_design(district: District) -> DesignCheck:
                 "" if plan.comparison_design == "randomized" else " (a matched comparison: a best case; no lottery)"
             )
             change = ""
-            if mdes > out.target:
+            if mdes > size:
                 change = (
                     f"about {need} schools in all, {_pct(p)} of them in the program"
                     if need
@@ -546,15 +552,15 @@ def check_design(district: District) -> DesignCheck:
                     "level": 5,
                     "name": "student outcomes",
                     "target": out.target,
-                    "target_text": f"an effect of {out.target:.2f} SD",
+                    "target_text": f"an effect of {out.target:.2f} SD{direction}",
                     "evidence": f"{j} program and {comparison} comparison schools, about {n_students:.0f} students "
                     f"each, {design}{caveat}",
                     "detectable": mdes,
                     "power": power_at,
-                    "verdict": "can detect the target" if mdes <= out.target else "cannot reliably detect the target",
+                    "verdict": "can detect the target" if mdes <= size else "cannot reliably detect the target",
                     "finding": f"minimum detectable effect {mdes:.2f} SD; power {_pct(power_at)} to detect an effect "
-                    f"of {out.target:.2f} SD; to confirm the target is exceeded, the true effect must be about "
-                    f"{out.target + mdes:.2f} SD",
+                    f"of {out.target:.2f} SD{direction}; to confirm the target is exceeded, the true effect must be about "
+                    f"{math.copysign(size + mdes, out.target):.2f} SD",
                     "change": change,
                 }
             )

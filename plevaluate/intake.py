@@ -223,7 +223,9 @@ def _decode(raw: bytes, name: str) -> str:
 def _text_rows(path: Path) -> list[list[str]]:
     text = _decode(read_bytes(path, kind="export"), path.name)
     first = text.split("\n", 1)[0]
-    delimiter = "\t" if path.suffix.lower() == ".tsv" or first.count("\t") > first.count(",") else ","
+    # a tab-separated export, or a CSV saved by a spreadsheet set to a language that writes semicolons
+    counts = {"\t": first.count("\t") + (1_000_000 if path.suffix.lower() == ".tsv" else 0), ";": first.count(";")}
+    delimiter = max(counts, key=counts.get) if max(counts.values()) > first.count(",") else ","
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,7 @@ __all__ = [
     "complementary_suppress",
     "format_n",
     "publish_levels",
+    "publish_meta",
     "suppress",
 ]
 
@@ -550,8 +552,40 @@ def publish_levels(
         notes = [n for n in result.notes]
         notes += _notes(number, rules, tables, kinds, min_n)
         hidden_schools[number] = kinds
-        published[number] = LevelResult(result.level, result.name, tables, tuple(notes), result.meta, result.evidence)
+        meta = publish_meta(result.meta, min_n)
+        published[number] = LevelResult(result.level, result.name, tables, tuple(notes), meta, result.evidence)
     return published, hidden_schools
+
+
+#: A level's ``meta`` entries that count people, and the entries from which such a count could be worked
+#: back (60 answers to 10 items are 6 respondents): all are blanked when the count is below ``min_n``.
+META_PEOPLE: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "respondents": ("answers",),
+        "participants": (),
+        "educators": (),
+        "students": (),
+        "principals": (),
+        "teachers": (),
+    }
+)
+
+
+def publish_meta(meta: Mapping, min_n: int) -> dict:
+    """A level's ``meta`` as published: a count of people below ``min_n`` (and what reveals it) is None.
+
+    >>> publish_meta({"answers": 60, "respondents": 6, "ci": 0.95}, 10)
+    {'answers': None, 'respondents': None, 'ci': 0.95}
+    """
+    out = dict(meta)
+    for key, derived in META_PEOPLE.items():
+        value = out.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < min_n:
+            out[key] = None
+            for other in derived:
+                if other in out:
+                    out[other] = None
+    return out
 
 
 def rate_totals(rates: pd.DataFrame) -> list[tuple[int, list[int]]]:

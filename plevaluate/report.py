@@ -28,7 +28,7 @@ from . import figures, registry
 from .chain import STATUSES
 from .contract import RATING_WORDS
 from .evaluate import Evaluation
-from .privacy import format_n
+from .privacy import META_PEOPLE, format_n
 
 __all__ = [
     "Section",
@@ -1196,7 +1196,11 @@ def technical_data(ev: Evaluation) -> Section:
         result = ev.levels.get(level)
         if result is not None:
             meta = {k: v for k, v in result.meta.items() if not isinstance(v, dict | list)}
-            _paragraph(f"Level {level} ({result.name}): " + "; ".join(f"{k} = {v}" for k, v in meta.items()), note=True)
+            shown = {k: (f"<{ev.min_n}" if v is None and k in META_PEOPLE else v) for k, v in meta.items()}
+            shown = {k: v for k, v in shown.items() if v is not None or k not in ("answers",)}
+            _paragraph(
+                f"Level {level} ({result.name}): " + "; ".join(f"{k} = {v}" for k, v in shown.items()), note=True
+            )
 
 
 @section

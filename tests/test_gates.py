@@ -781,9 +781,9 @@ def _leak(kind: str) -> tuple[str, str, str]:
         "name in a .md file": ("notes.md", f"**{name}**", name),
         "name in an .svg": ("chart.svg", f"<svg><text>{name}</text></svg>", name),
         "name in a hidden folder": (".cache/x.json", f'{{"who": "{name}"}}', name),
-        "student ID lower case": ("a.html", f"<p>{student.lower()}</p>", student.lower()),
-        "educator ID in a file name": (f"report-{educator}.html", "<p>nothing</p>", educator.lower()),
-        "student ID in a CSV": ("t.csv", f"id\n{student}\n", student.lower()),
+        "student ID lower case": ("a.html", f"<p>{student.lower()}</p>", student),
+        "educator ID in a file name": (f"report-{educator}.html", "<p>nothing</p>", educator),
+        "student ID in a CSV": ("t.csv", f"id\n{student}\n", student),
         "count in digits": ("a.html", "<p>only 7 educators answered</p>", "7 educators"),
         "count in words": ("a.html", "<p>only seven teachers answered</p>", "seven teachers"),
         "count capitalised word": ("a.html", "<p>Three respondents said so</p>", "Three respondents"),
@@ -877,3 +877,27 @@ def test_a_full_disk_while_writing_is_a_message_not_a_traceback(tmp_path: Path, 
     code, text = _run(["design", str(data), "--csv", str(tmp_path / "design.csv")])
     assert code == 1 and "No space left on device" in text and "The disk is full" in text
     assert not (tmp_path / "design.csv").exists()
+
+
+def test_a_semicolon_separated_export_is_read(district: Path, tmp_path: Path):
+    """Excel set to a language that writes semicolons re-saves a Google export with them: it was read as one
+    column, and the import wrote nothing and said 'imported already'."""
+    export = fx.google(SAMPLE, "PL01", tmp_path / "google.csv")
+    semi = tmp_path / "semicolons.csv"
+    pd.read_csv(export, dtype=str, keep_default_na=False).to_csv(semi, sep=";", index=False)
+    code, text = _run(["import", "google", str(semi), "--into", str(district), "--session", "PL01", "--anonymous"])
+    assert code == 0 and "wrote 932 row(s) to reactions.csv" in text, text
+
+
+@pytest.mark.parametrize(
+    "target, expected",
+    [("-0.10", "an effect of -0.10 SD (a decrease)"), ("0", "a target of 0 SD is no effect to detect")],
+    ids=["negative", "zero"],
+)
+def test_design_understands_a_negative_or_zero_target(target: str, expected: str, tmp_path: Path):
+    data = tmp_path / "district"
+    shutil.copytree(SAMPLE, data)
+    _plan("target: 0.10", f"target: {target}")(data)
+    code, text = _run(["design", str(data)])
+    assert code == 0 and expected in text, text
+    assert "no number of schools is enough" not in text and "power 100% to detect an effect" not in text
