@@ -60,7 +60,7 @@ _COUNT_IN_WORDS = re.compile(
     re.IGNORECASE,
 )
 # "Respondents: 7", "educators = 4", "n = 7", "(n=3)"
-_COUNT_LABELLED = re.compile(r"(?<![\w])(" + _NOUNS[1:-1] + r"|n)\s*[:=]\s*(\d+)(?![\d.,%])", re.IGNORECASE)
+_COUNT_LABELLED = re.compile(r"(?<![\w])(" + _NOUNS[1:-1] + r"|n)[^\S\n]*[:=][^\S\n]*(\d+)(?![\d.,%])", re.I)
 # a rule, not a count: "it needs 2 items and 2 respondents", "at least 3 teachers", "fewer than 10 people"
 _RULE = re.compile(r"\b(needs?|needed|requires?|required|at least|minimum|fewer than|more than|min_n)\b[^.;:]*$",
                    re.IGNORECASE)  # fmt: skip
@@ -68,6 +68,7 @@ _RULE = re.compile(r"\b(needs?|needed|requires?|required|at least|minimum|fewer 
 _LABEL_BEFORE = re.compile(r"\b(grades?|years?|levels?|steps?|items?|cohorts?|rounds?|sessions?|ages?)\s*$", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
+_INLINE_SPACE = re.compile(r"[^\S\n]+")
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
@@ -93,7 +94,16 @@ class Finding:
         return f"{self.file}: {self.kind}: {self.detail}"
 
 
+_BLOCK = frozenset(
+    "address article aside blockquote br caption dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header hr "
+    "li main nav ol p pre section table tbody td tfoot th thead tr ul details summary".split()
+)
+
+
 class _Text(HTMLParser):
+    """The text of a page as a reader reads it: inline markup joins (``<b>7</b> educators``), block
+    boundaries (table cells, paragraphs, headings) break lines, so words of two cells never read as one."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
@@ -102,13 +112,17 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag in ("style", "script"):
             self._skip += 1
+        if tag in _BLOCK:
+            self.parts.append("\n")
         for name, value in attrs:
             if name in ("alt", "title", "aria-label") and value:
-                self.parts.append(value)
+                self.parts.append(f"\n{value}\n")
 
     def handle_endtag(self, tag):
         if tag in ("style", "script") and self._skip:
             self._skip -= 1
+        if tag in _BLOCK:
+            self.parts.append("\n")
 
     def handle_data(self, data):
         if not self._skip:
@@ -118,7 +132,7 @@ class _Text(HTMLParser):
 def _html_text(source: str) -> str:
     parser = _Text()
     parser.feed(source)
-    return " ".join(parser.parts)
+    return "".join(parser.parts)
 
 
 def _png_text(data: bytes) -> str:
@@ -290,7 +304,7 @@ def _notebook_text(source: str) -> str:
 def _counts(readable: str, min_n: int) -> list[str]:
     """Counts of people below ``min_n`` in what a reader reads: "7 educators", "seven teachers",
     "Respondents: 7", "n = 3"; a rule ("it needs 2 respondents", "at least 3 teachers") is not a count."""
-    text = _SPACE.sub(" ", html.unescape(readable))
+    text = _INLINE_SPACE.sub(" ", html.unescape(readable))  # lines stay apart: two cells never read as one phrase
     found = []
     for match in _COUNT_IN_WORDS.finditer(text):
         number = match.group(1).lower()

@@ -790,6 +790,7 @@ def _leak(kind: str) -> tuple[str, str, str]:
         "count as label: n": ("a.html", "<p>Respondents: 7</p>", "Respondents: 7"),
         "count as n =": ("a.html", "<p>Lincoln (n = 3)</p>", "n = 3"),
         "count in a .txt": ("notes.txt", "4 students left", "4 students"),
+        "count with inline markup": ("a.html", "<p>only <b>7</b> educators</p>", "7 educators"),
         "e-mail address": ("a.html", "<p>write to jane.doe@example.org</p>", "jane.doe@example.org"),
     }[kind]
 
@@ -812,6 +813,7 @@ LEAKS = [
     "count as label: n",
     "count as n =",
     "count in a .txt",
+    "count with inline markup",
     "e-mail address",
 ]
 
@@ -834,8 +836,9 @@ def test_audit_catches_a_planted_leak(kind: str, tmp_path: Path):
         "<p>Groups of fewer than 10 people are hidden.</p>",
         "<p>12 educators answered; 2,431 students.</p>",
         "<p>Grade 3 students</p>",
+        "<table><tr><td>2024-25</td><td>3</td></tr></table><p>Students' spring scores</p>",
     ],
-    ids=["rule: needs", "rule: at least", "rule: fewer than", "large counts", "grade"],
+    ids=["rule: needs", "rule: at least", "rule: fewer than", "large counts", "grade", "a cell then a caption"],
 )
 def test_audit_does_not_mistake_a_rule_for_a_count(content: str, tmp_path: Path):
     out = tmp_path / "out"
