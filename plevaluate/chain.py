@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .contract import RATING_WORDS
-from .privacy import format_n
+from .privacy import coded_share, format_n
 from .results import HIDDEN_STATUSES, Level, LevelResult
 
 __all__ = [
@@ -181,7 +181,12 @@ def from_target(result: LevelResult, cell: Cell, table: str = "target") -> dict 
     n = r.get("n_people", r.get("n", np.nan))
     status = _status(str(r["status"]))
     low, high = r.get("ci_low", np.nan), r.get("ci_high", np.nan)
-    return cell.row(r["estimate"], low, high, r["target"], status, judged(status, cell.level.number, low, high), n)
+    detail = judged(status, cell.level.number, low, high)
+    coded = r.get("coded")
+    if isinstance(coded, str):  # a share with fewer than min_n people on one side: only its side of a bound is shown
+        detail += f"; the share is shown only as {coded_share(coded, r['bound'])} (fewer than the reporting minimum "
+        detail += "on one side)"
+    return cell.row(r["estimate"], low, high, r["target"], status, detail, n)
 
 
 def evidence(level: Level, result: LevelResult | None, school_id: str | None, min_n: int) -> str:

@@ -39,6 +39,9 @@ __all__ = [
     "Rule",
     "complementary_suppress",
     "format_n",
+    "SHARE_MEASURES",
+    "code_shares",
+    "coded_share",
     "publish_levels",
     "publish_meta",
     "suppress",
@@ -344,8 +347,10 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             ("n_people",),
             ("level", "breakdown", "school_id", "measure", "method", "window", "target"),
             within=("breakdown",),
+            # a school's target month is that month's row of rates: hidden there (even to protect another
+            # school's month), hidden here; the month alone, not the school's whole level
+            follow=("rates", ("school_id", "window=month")),
             unit="educators observed",
-            school_totals=True,
         ),
         Rule(
             "funnel",
@@ -390,6 +395,8 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             "subgroups",
             ("n_treatment", "n_comparison"),
             ("level", "subgroup", "value", "model_term", "measure", "model", "se_type", "outcome"),
+            # a flag's values add up to the effect's sample: one hidden value is hidden with another
+            within=("subgroup", "model_term", "measure"),
             unit="students in each group",
         ),
         Rule("baseline", ("n_treatment", "n_comparison"), ("covariate",), unit="students in each group"),
@@ -439,14 +446,46 @@ def _apply(table: pd.DataFrame, rule: Rule, min_n: int, followed: pd.DataFrame |
     out["suppressed"] = own
     out["complementary"] = False
     if rule.follow is not None and followed is not None:
-        keys = [k for k in rule.follow[1] if k in out and k in followed]
-        hidden = followed.loc[followed["suppressed"].astype(bool), keys].drop_duplicates().assign(_hide=True)
-        marked = out[keys].merge(hidden, on=keys, how="left")["_hide"].fillna(False).to_numpy(dtype=bool)
-        protect = followed.loc[followed["complementary"].astype(bool), keys].drop_duplicates().assign(_p=True)
-        by_other = out[keys].merge(protect, on=keys, how="left")["_p"].fillna(False).to_numpy(dtype=bool)
+        marked, by_other = _followed(out, rule, followed)
         out["complementary"] = marked & by_other & ~own
         out["suppressed"] = own | marked
     return _protect(out, rule, min_n)
+
+
+def _whole_partitions(table: pd.DataFrame, full: pd.DataFrame, effect: pd.DataFrame) -> pd.DataFrame:
+    """Level 5's subgroups: a flag whose rows do not add up to the effect's students (a value that could not be
+    estimated has no row) is hidden whole, since the missing value's count is the effect's minus the rows'."""
+    head = effect[(effect["model_term"] == "treatment") & (effect["measure"] == "points")]
+    if head.empty or "subgroup" not in full:
+        return table
+    totals = head.iloc[0]
+    rows = full[(full["model_term"] == "treatment") & (full["measure"] == "points")]
+    short = [
+        flag
+        for flag, part in rows.groupby("subgroup", sort=False)
+        if any(abs(part[c].astype(float).sum() - float(totals[c])) > 1e-9 for c in ("n_treatment", "n_comparison"))
+    ]
+    if not short:
+        return table
+    extra = table["subgroup"].isin(short).to_numpy() & ~table["suppressed"].to_numpy(dtype=bool)
+    return table.assign(
+        suppressed=table["suppressed"].to_numpy(dtype=bool) | extra,
+        complementary=table["complementary"].to_numpy(dtype=bool) | extra,
+    )
+
+
+def _followed(table: pd.DataFrame, rule: Rule, followed: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of ``table`` match a hidden row of the table ``rule`` follows, and which of those match a row
+    hidden to protect another. A key ``window=month`` matches this table's window with the other's month."""
+    pairs = [tuple(k.split("=", 1)) if "=" in k else (k, k) for k in rule.follow[1]]
+    pairs = [(mine, theirs) for mine, theirs in pairs if mine in table and theirs in followed]
+    followed = followed.rename(columns={theirs: mine for mine, theirs in pairs})
+    keys = [mine for mine, _ in pairs]
+    hidden = followed.loc[followed["suppressed"].astype(bool), keys].drop_duplicates().assign(_hide=True)
+    marked = table[keys].merge(hidden, on=keys, how="left")["_hide"].fillna(False).to_numpy(dtype=bool)
+    protect = followed.loc[followed["complementary"].astype(bool), keys].drop_duplicates().assign(_p=True)
+    by_other = table[keys].merge(protect, on=keys, how="left")["_p"].fillna(False).to_numpy(dtype=bool)
+    return marked, by_other
 
 
 def _protect(table: pd.DataFrame, rule: Rule, min_n: int) -> pd.DataFrame:
@@ -480,6 +519,111 @@ def _finish(table: pd.DataFrame, rule: Rule, min_n: int) -> pd.DataFrame:
         if column in out:
             values = out[column].astype(float)
             out[column] = values.mask((values > 0) & (values < min_n))
+    if rule.people:
+        out = code_shares(out, rule.people[0], min_n, within=rule.within)
+    if rule.table == "baseline":
+        out = _code_baseline(out, min_n)
+    return out
+
+
+#: Measures that are shares of the people a row counts (its ``n``): share x n is a count of people.
+SHARE_MEASURES = frozenset({"share_at_least", "top2_share", "mastery_post", "mastery_pre", "response_rate"})
+
+
+def _small(k: np.ndarray, n: np.ndarray, min_n: int) -> np.ndarray:
+    """Whether a count ``k`` of ``n`` people, or its complement, is below ``min_n`` (none counts: a share of
+    0% or 100% says something about every one of the ``n``)."""
+    return (n > 0) & ((k < min_n) | (n - k < min_n))
+
+
+def code_shares(table: pd.DataFrame, n: str, min_n: int, *, within: Sequence[str] | None = None) -> pd.DataFrame:
+    """Top- and bottom-code a share whose numerator or complement is fewer than ``min_n`` people.
+
+    A share of ``n`` people times ``n`` is a count of people: 5% "at mastery" of 20 teachers is one
+    teacher. Where that count, or the count of everyone else, is below ``min_n`` (0 included: 0% or
+    100% says something about every one of them), the share
+    is not shown; the row says only on which side of a bound it lies (``coded``: ``below`` means fewer
+    than ``min_n`` of the ``n``, so the share is under ``bound`` = min_n / n; ``above`` means all but
+    fewer than ``min_n``, over ``bound`` = 1 - min_n / n), and its interval (from which the count
+    could be worked back too) is blanked. This is the top and bottom coding of percentages in NCES
+    SLDS Technical Brief 3 (2010), "Statistical Methods for Protecting Personally Identifiable
+    Information in Aggregate Reporting", with the bounds set by ``min_n`` rather than a fixed 5%.
+    Only shares whose count is whole (share x n within 1e-6 of a whole number) count people; a share
+    of answers (people answering several sessions) is not a count of people, and is left as it is.
+
+    Rows sharing ``within`` (a breakdown's rows, which add up to the district's count) never have a
+    single coded row: its count would be the district's count minus the others'. The share of the
+    smallest other row is then hidden too (``coded``: ``protecting``), as complementary suppression does.
+
+    >>> t = pd.DataFrame({"measure": ["mastery_post"] * 3, "estimate": [0.05, 0.5, 0.95],
+    ...                   "ci_low": [0.0, 0.3, 0.8], "ci_high": [0.2, 0.7, 1.0], "n": [20.0, 20.0, 20.0]})
+    >>> code_shares(t, "n", 10)[["estimate", "coded", "bound"]].values.tolist()
+    [[nan, 'below', 0.5], [0.5, <NA>, nan], [nan, 'above', 0.5]]
+    """
+    if "measure" not in table or "estimate" not in table or n not in table:
+        return table
+    share = table["measure"].isin(SHARE_MEASURES).to_numpy()
+    if not share.any():
+        return table
+    estimate = table["estimate"].astype(float).to_numpy()
+    size = table[n].astype(float).to_numpy()
+    count = estimate * size
+    whole = np.isfinite(count) & (np.abs(count - np.round(count)) < 1e-6 * np.maximum(size, 1))
+    k = np.round(np.nan_to_num(count))
+    small = share & whole & _small(k, size, min_n)
+    if "suppressed" in table:
+        small &= ~table["suppressed"].astype(bool).to_numpy()
+    out = table.copy()
+    below = k < min_n
+    coded = np.where(small, np.where(below, "below", "above"), None).astype(object)
+    if within is not None and small.any():
+        shown = share & ~small & np.isfinite(estimate)
+        if "suppressed" in table:
+            shown &= ~table["suppressed"].astype(bool).to_numpy()
+        keys = [c for c in (*within, "measure") if c in table]
+        groups = table.groupby(keys, dropna=False, sort=False).ngroup().to_numpy() if keys else np.zeros(len(table))
+        for g in np.unique(groups[small]):
+            members = groups == g
+            if int((small & members).sum()) == 1 and (shown & members).any():
+                candidates = np.flatnonzero(shown & members)
+                coded[candidates[np.argmin(size[candidates])]] = "protecting"
+    hide = pd.notna(pd.Series(coded)).to_numpy()
+    out["coded"] = pd.array(coded, dtype="string")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["bound"] = np.where(small, np.where(below, min_n / size, 1 - min_n / size), np.nan)
+    for column in ("estimate", "ci_low", "ci_high", "se"):
+        if column in out:
+            out[column] = out[column].astype(float).mask(hide)
+    return out
+
+
+def coded_share(coded: str, bound: float) -> str:
+    """A top- or bottom-coded share (`code_shares`) in words: ``under 50%``.
+
+    >>> coded_share("below", 0.5), coded_share("above", 0.55), coded_share("protecting", float("nan"))
+    ('under 50%', 'over 55%', 'not shown (protects a smaller group)')
+    """
+    if coded == "protecting":
+        return "not shown (protects a smaller group)"
+    return f"{'under' if coded == 'below' else 'over'} {bound:.0%}"
+
+
+def _code_baseline(table: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """Baseline equivalence of a yes/no covariate (no SD): the group's mean is a share of its students, so it
+    is blanked (with the standardized difference, computed from it) where the count of students with, or
+    without, the trait is fewer than ``min_n``; ``coded_treatment`` / ``coded_comparison`` say which side."""
+    binary = table["sd_pooled"].isna().to_numpy() if "sd_pooled" in table else np.zeros(len(table), bool)
+    out = table.copy()
+    hidden_g = np.zeros(len(out), bool)
+    for group in ("treatment", "comparison"):
+        mean, size = out[f"mean_{group}"].astype(float).to_numpy(), out[f"n_{group}"].astype(float).to_numpy()
+        k = np.round(np.nan_to_num(mean * size))
+        small = binary & np.isfinite(mean) & _small(k, size, min_n)
+        out[f"coded_{group}"] = pd.array(np.where(small, np.where(k < min_n, "below", "above"), None), dtype="string")
+        out[f"mean_{group}"] = out[f"mean_{group}"].astype(float).mask(small)
+        hidden_g |= small
+    if "g" in out:
+        out["g"] = out["g"].astype(float).mask(hidden_g)
     return out
 
 
@@ -544,6 +688,23 @@ def publish_levels(
                 table = _protect(table, rule, min_n)  # the margins hold again after the schools were hidden
             if rule.totals:
                 table = close_linear_leaks(table, TOTALS[rule.totals](table), people=rule.people[0])
+            if rule.table == "roles" and "principals" in tables and "role" in table:
+                # every principal's participation is published school by school (principals are the lever,
+                # and a principal's attendance is a program fact, not a private one): their mean hides nothing
+                table = table.assign(
+                    suppressed=table["suppressed"].astype(bool) & ~table["role"].eq("principal").fillna(False)
+                )
+            if rule.table == "subgroups" and "effect" in result.tables:
+                table = _whole_partitions(table, result.tables["subgroups"], result.tables["effect"])
+            if rule.follow is not None and rule.follow[0] in tables:
+                # what the followed table hid in the end (schools hidden across the level, linear leaks closed)
+                marked, _ = _followed(table, rule, tables[rule.follow[0]])
+                extra = marked & ~table["suppressed"].to_numpy(dtype=bool)
+                if extra.any():
+                    table = table.assign(
+                        suppressed=table["suppressed"].to_numpy(dtype=bool) | extra,
+                        complementary=table["complementary"].to_numpy(dtype=bool) | extra,
+                    )
             tables[rule.table] = _finish(table, rule, min_n)
         if "funnel" in tables and "suppressed" in tables["funnel"]:
             tables["funnel"] = _shown_dispersion(tables["funnel"])

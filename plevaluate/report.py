@@ -28,7 +28,7 @@ from . import figures, registry
 from .chain import STATUSES
 from .contract import RATING_WORDS
 from .evaluate import Evaluation
-from .privacy import META_PEOPLE, format_n
+from .privacy import META_PEOPLE, coded_share, format_n
 
 __all__ = [
     "Section",
@@ -389,9 +389,19 @@ def _rows_with_display(frame: pd.DataFrame, unit: str, min_n: int, n: str = "n")
     out = frame.copy()
     hidden = out["suppressed"].astype(bool) if "suppressed" in out else pd.Series(False, index=out.index)
     protecting = out["complementary"].fillna(False).astype(bool) if "complementary" in out else hidden & False
+    coded = out["coded"] if "coded" in out else pd.Series(pd.NA, index=out.index, dtype="string")
+    bound = out["bound"] if "bound" in out else pd.Series(np.nan, index=out.index)
     out["shown_estimate"] = [
-        ("not shown (protects a smaller group)" if p else "too few to report" if h else _fmt(v, unit))
-        for v, h, p in zip(out["estimate"], hidden, protecting)
+        (
+            "not shown (protects a smaller group)"
+            if p
+            else "too few to report"
+            if h
+            else coded_share(c, b)
+            if isinstance(c, str)
+            else _fmt(v, unit)
+        )
+        for v, h, p, c, b in zip(out["estimate"], hidden, protecting, coded.astype(object), bound)
     ]
     out["shown_interval"] = [
         "" if h else _interval(lo, hi, unit) for lo, hi, h in zip(out["ci_low"], out["ci_high"], hidden)
@@ -1253,7 +1263,14 @@ def technical_diagnostics(ev: Evaluation) -> Section:
     _heading("Diagnostics")
     baseline = ev.table(5, "baseline")
     if baseline is not None:
-        b = baseline.assign(g_shown=[f"{g:.3f}" for g in baseline["g"]])
+        b = baseline.assign(
+            g_shown=[
+                f"{g:.3f}"
+                if pd.notna(g)
+                else f"not shown (fewer than {ev.min_n} students with or without it in a group)"
+                for g in baseline["g"]
+            ]
+        )
         _html(
             html_table(
                 b,
