@@ -75,10 +75,14 @@ class Portfolio:
     notes: pd.DataFrame
 
     def save(self, folder: str | Path) -> Path:
+        from ._outputs import is_ours, mark
         from .evaluate import _write
 
         folder = Path(folder)
+        if folder.is_symlink() or folder.exists() and any(folder.iterdir()) and not is_ours(folder):
+            raise ValueError(f"{folder} exists and was not written by plevaluate: it is never replaced")
         folder.mkdir(parents=True, exist_ok=True)
+        mark(folder)  # plevaluate's own: a later run may replace it
         manifest = {name: _write(getattr(self, name), folder / f"{name}.csv") for name in _TABLES}
         (folder / "portfolio.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         return folder

@@ -904,3 +904,15 @@ def test_design_understands_a_negative_or_zero_target(target: str, expected: str
     code, text = _run(["design", str(data)])
     assert code == 0 and expected in text, text
     assert "no number of schools is enough" not in text and "power 100% to detect an effect" not in text
+
+
+def test_portfolio_runs_again_into_its_own_output(tmp_path: Path):
+    """Re-running a portfolio into the same --out failed after re-rendering every program: its results folder
+    was not marked as plevaluate's, so publishing refused to replace it."""
+    programs = tmp_path / "programs"
+    write_tiny(programs / "alpha")
+    out = tmp_path / "out"
+    for _ in range(2):
+        code, text = _run(["portfolio", str(programs), "--out", str(out), "--format", "html"])
+        assert code == 0, text[-2000:]
+    assert (out / "portfolio.html").is_file() and (out / "alpha" / "district-report.html").is_file()

@@ -56,10 +56,13 @@ class System:
         self.small: list[bool] = []
         self.rows: list[dict[int, float]] = []
         self.constants: list[float] = []
+        self.shown_small: list[str] = []
 
     def value(self, name: str, true: float, shown: float | None, small: bool) -> tuple[int | None, float]:
-        """A term: (unknown index, 0) when hidden, (None, value) when shown."""
+        """A term: (unknown index, 0) when hidden, (None, value) when shown (a small count shown is a leak too)."""
         if shown is not None and not pd.isna(shown):
+            if small:
+                self.shown_small.append(f"{name} = {float(shown):g} (shown)")
             return None, float(shown)
         self.names.append(name)
         self.truth.append(float(true))
@@ -67,7 +70,10 @@ class System:
         return len(self.names) - 1, 0.0
 
     def equation(self, terms: list[tuple[tuple[int | None, float], float]], truth: list[float], *, label: str) -> None:
-        """sum(coefficient x term) = 0, checked on the true values first."""
+        """sum(coefficient x term) = 0, checked on the true values first (a sum with a value the full evaluation
+        does not have either, such as the share of a group with no one, is no equation)."""
+        if any(pd.isna(t) for t in truth):
+            return
         assert abs(sum(c * t for c, t in zip([c for _, c in terms], truth))) < 1e-6, label
         row: dict[int, float] = {}
         constant = 0.0
@@ -170,12 +176,76 @@ def _subgroup_equations(system: System, full: plevaluate.Evaluation, pub: pleval
                     system.equation(terms, [true, float(sub_f.at[i, group])], label=f"baseline {flag} {side}")
 
 
+def _rates_equations(system: System, full: pd.DataFrame, pub: pd.DataFrame, min_n: int) -> None:
+    """Level 4: a school's months add up to its year, its terms too; a month's schools add up to the group's
+    month; a group's schools to the group. Counts: observations (n) and observations seeing the practice."""
+    full = full.assign(k=(full["estimate"] * full["n"]).round())
+    shown_k = pub["estimate"] * pub["n"]
+
+    def term(i, column: str):
+        true = float(full.at[i, column])
+        shown = pub.at[i, "n"] if column == "n" else shown_k.get(i)
+        small = float(full.at[i, "n_people"]) < min_n
+        return system.value(f"rates {column} {full.at[i, 'breakdown']} {full.at[i, 'school_id']} "
+                            f"{full.at[i, 'month']} {full.at[i, 'term']} {full.at[i, 'group']}", true, shown, small)  # fmt: skip
+
+    def add(total: pd.Index, parts: pd.Index, label: str) -> None:
+        if len(total) != 1 or not len(parts):
+            return
+        for column in ("n", "k"):
+            truth = [float(full.at[total[0], column])] + [float(full.at[i, column]) for i in parts]
+            if abs(truth[0] - sum(truth[1:])) < 1e-6:
+                system.equation([(term(total[0], column), 1.0)] + [(term(i, column), -1.0) for i in parts], truth,
+                                label=f"{label} {column}")  # fmt: skip
+
+    by = full.groupby("breakdown")
+    school = by.get_group("school_id") if "school_id" in by.groups else full.iloc[:0]
+    months = by.get_group("school_id+month") if "school_id+month" in by.groups else full.iloc[:0]
+    terms = by.get_group("school_id+term") if "school_id+term" in by.groups else full.iloc[:0]
+    for school_id, rows in months.groupby("school_id"):
+        add(school.index[school["school_id"] == school_id], rows.index, f"{school_id} months")
+    for school_id, rows in terms.groupby("school_id"):
+        add(school.index[school["school_id"] == school_id], rows.index, f"{school_id} terms")
+    group_month = by.get_group("group+month") if "group+month" in by.groups else full.iloc[:0]
+    for (group, month), rows in months.groupby(["group", "month"]):
+        add(group_month.index[(group_month["group"] == group) & (group_month["month"] == month)], rows.index,
+            f"{group} {month}")  # fmt: skip
+    groups = by.get_group("group") if "group" in by.groups else full.iloc[:0]
+    for group, rows in school.groupby("group"):
+        add(groups.index[groups["group"] == group], rows.index, f"{group} schools")
+
+
+def _cost_equations(system: System, full: plevaluate.Evaluation, pub: plevaluate.Evaluation, min_n: int) -> None:
+    """Cost: the program schools' participants add up to the district's (the denominator of cost per participant,
+    which is the total cost divided by the ratio)."""
+    schools_f, schools_p = full.table(0, "schools"), pub.table(0, "schools")
+    ratios_f, ratios_p = full.table(0, "ratios"), pub.table(0, "ratios")
+    if schools_f is None or ratios_f is None:
+        return
+    r = ratios_f.index[ratios_f["measure"] == "cost_per_participant"][0]
+    total = float(ratios_f.at[r, "denominator"])
+    shown_ratio = ratios_p.at[r, "estimate"]
+    shown_total = ratios_p.at[r, "total_cost"] / shown_ratio if pd.notna(shown_ratio) and shown_ratio else None
+    terms = [(system.value("district participants", total, shown_total, 0 < total < min_n), 1.0)]
+    truth = [total]
+    for i in schools_f.index:
+        true = float(schools_f.at[i, "participants"])
+        name = f"participants {schools_f.at[i, 'school_id']}"
+        terms.append((system.value(name, true, schools_p.at[i, "participants"], 0 < true < min_n), -1.0))
+        truth.append(true)
+    system.equation(terms, truth, label="participants")
+
+
 def _leaks(full: plevaluate.Evaluation, pub: plevaluate.Evaluation, min_n: int) -> list[str]:
     system = System()
     _gains_equations(system, full.table(2, "gains"), pub.table(2, "gains"), min_n)
     if full.table(5, "subgroups") is not None:
         _subgroup_equations(system, full, pub, min_n)
-    return [f"{system.names[j]} = {system.truth[j]:g}" for j in system.determined() if system.small[j]]
+    if full.table(4, "rates") is not None:
+        _rates_equations(system, full.table(4, "rates"), pub.table(4, "rates"), min_n)
+    _cost_equations(system, full, pub, min_n)
+    solved = [f"{system.names[j]} = {system.truth[j]:g}" for j in system.determined() if system.small[j]]
+    return sorted(set(system.shown_small)) + solved
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -185,9 +255,11 @@ def _leaks(full: plevaluate.Evaluation, pub: plevaluate.Evaluation, min_n: int) 
     group=st.sampled_from(["comparison", "participant"]),
     at_mastery=st.integers(0, 6),
     school=st.sampled_from(["S01", "S02", "S05"]),
+    thin=st.integers(1, 6),
+    pilot=st.one_of(st.none(), st.integers(1, 14)),
     seed=st.integers(0, 2**16),
 )
-def test_no_hidden_count_of_people_is_solvable(sample, learners, flag, group, at_mastery, school, seed):
+def test_no_hidden_count_of_people_is_solvable(sample, learners, flag, group, at_mastery, school, thin, pilot, seed):
     rng = np.random.default_rng(seed)
     students = sample.students.copy()
     in_group = students["school_id"].map(sample.schools.set_index("school_id")["group"]).eq(group)
@@ -202,7 +274,21 @@ def test_no_hidden_count_of_people_is_solvable(sample, learners, flag, group, at
     learning.loc[post, "score"] = np.minimum(learning.loc[post, "score"].astype(float), 0.5 * ceiling[post])
     picked = rng.choice(np.flatnonzero(post.to_numpy()), size=min(at_mastery, int(post.sum())), replace=False)
     learning.loc[learning.index[picked], "score"] = ceiling.iloc[picked].to_numpy()
-    full, pub = _evaluate(_with(sample, students=students, learning=learning))
+    # a thin month: only ``thin`` of the school's teachers observed in its second month
+    observations = sample.observations.copy()
+    month = observations["date"].dt.strftime("%Y-%m")
+    second = sorted(month[observations["school_id"] == school].unique())[1]
+    cell = (observations["school_id"] == school) & (month == second)
+    keep = set(rng.permutation(observations.loc[cell, "educator_id"].unique())[:thin])
+    observations = observations[~cell | observations["educator_id"].isin(keep)]
+    tables = {"students": students, "learning": learning, "observations": observations}
+    if pilot is not None:  # a small program: ``pilot`` participating educators in two schools
+        educators = sample.educators.copy()
+        educators["participant"] = pd.array([False] * len(educators), dtype="boolean")
+        chosen = rng.permutation(np.flatnonzero(educators["school_id"].isin([school, "S03"]).to_numpy()))[:pilot]
+        educators.loc[educators.index[chosen], "participant"] = True
+        tables["educators"] = educators
+    full, pub = _evaluate(_with(sample, **tables))
     assert _leaks(full, pub, pub.min_n) == []
 
 
