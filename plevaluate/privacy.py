@@ -201,6 +201,10 @@ class Rule:
     totals : str, optional
         The name of a function of `TOTALS` listing which rows are sums of which (across breakdowns);
         rows are then hidden until no hidden count can be solved for from those sums (`close_linear_leaks`).
+    follow_rows_only : bool
+        The followed table's hiding hides only the matching rows, once the level's hidden schools are
+        decided and its linear leaks closed (a school's target month hidden in the rates), never the
+        school across the level.
     """
 
     table: str
@@ -213,6 +217,7 @@ class Rule:
     school_totals: bool = False
     margins: tuple[tuple[str, ...], ...] = ()
     totals: str | None = None
+    follow_rows_only: bool = False
 
 
 _SURVEY_KEYS = (
@@ -350,7 +355,9 @@ RULES: Mapping[int, tuple[Rule, ...]] = {
             # a school's target month is that month's row of rates: hidden there (even to protect another
             # school's month), hidden here; the month alone, not the school's whole level
             follow=("rates", ("school_id", "window=month")),
+            follow_rows_only=True,
             unit="educators observed",
+            school_totals=True,
         ),
         Rule(
             "funnel",
@@ -445,7 +452,7 @@ def _apply(table: pd.DataFrame, rule: Rule, min_n: int, followed: pd.DataFrame |
     own = out[people].astype(float).min(axis=1).fillna(0).to_numpy() < min_n if people else np.zeros(len(out), bool)
     out["suppressed"] = own
     out["complementary"] = False
-    if rule.follow is not None and followed is not None:
+    if rule.follow is not None and followed is not None and not rule.follow_rows_only:
         marked, by_other = _followed(out, rule, followed)
         out["complementary"] = marked & by_other & ~own
         out["suppressed"] = own | marked
@@ -691,9 +698,10 @@ def publish_levels(
             if rule.table == "roles" and "principals" in tables and "role" in table:
                 # every principal's participation is published school by school (principals are the lever,
                 # and a principal's attendance is a program fact, not a private one): their mean hides nothing
-                table = table.assign(
-                    suppressed=table["suppressed"].astype(bool) & ~table["role"].eq("principal").fillna(False)
-                )
+                principal = table["role"].eq("principal").fillna(False).to_numpy(dtype=bool)
+                table = table.assign(suppressed=table["suppressed"].to_numpy(dtype=bool) & ~principal)
+                # how many principals is the number of schools listing one: not printed below min_n all the same
+                table["n"] = table["n"].astype(float).mask(principal & (table["n"].astype(float) < min_n))
             if rule.table == "subgroups" and "effect" in result.tables:
                 table = _whole_partitions(table, result.tables["subgroups"], result.tables["effect"])
             if rule.follow is not None and rule.follow[0] in tables:

@@ -31,7 +31,14 @@ __all__ = ["GLOSSARY", "MEASURE_COLUMNS", "PUBLISHING_COLUMNS", "TableSpec", "ch
 MEASURE_COLUMNS = ("level", "measure", "estimate", "ci_low", "ci_high", "ci_level", "n", "n_unit", "method")
 
 #: Columns publishing adds to the tables it protects (`plevaluate.privacy.publish_levels`).
-PUBLISHING_COLUMNS = ("suppressed", "complementary")
+PUBLISHING_COLUMNS = (
+    "suppressed",
+    "complementary",
+    "coded",
+    "bound",
+    "coded_treatment",
+    "coded_comparison",
+)
 
 #: Every column name used in a result table, and what it means. One name, one meaning.
 GLOSSARY: Mapping[str, str] = {
@@ -110,6 +117,11 @@ GLOSSARY: Mapping[str, str] = {
     "finding": "a finding in words",
     "suppressed": "True when the row's estimate is not published (fewer than the plan's min_n people)",
     "complementary": "True when the row is hidden to protect a smaller group that could be worked out from it",
+    "coded": "a share of people shown only as a bound: 'below' (fewer than min_n of n), 'above' (all but fewer "
+    "than min_n), or 'protecting' (hidden so that a coded share is not the district's minus the others')",
+    "bound": "the bound of a coded share: under it ('below') or over it ('above')",
+    "coded_treatment": "the program group's yes/no baseline share, coded as 'coded' is (its mean then blank)",
+    "coded_comparison": "the comparison group's yes/no baseline share, coded as 'coded' is (its mean then blank)",
     # how many
     "n": "how many units the estimate rests on; n_unit says which (answers, educators, observations, schools, ...)",
     "n_unit": "what n counts",
