@@ -411,6 +411,16 @@ def _rows_with_display(frame: pd.DataFrame, unit: str, min_n: int, n: str = "n")
     return out
 
 
+def _coded_note(rows: pd.DataFrame, min_n: int) -> None:
+    """Under a table with a share shown only as a range (`plevaluate.privacy.code_shares`): what the range means."""
+    if "coded" in rows and rows["coded"].isin(["below", "above"]).any():
+        _paragraph(
+            f'"under" or "over" a share: fewer than {min_n} people are on one side of it, so only the side of '
+            "the bound is shown (no count of fewer than the reporting minimum can be worked out from a share).",
+            note=True,
+        )
+
+
 def _count(n, protecting: bool, min_n: int) -> str:
     """A published count of people for display. Publishing blanks counts below ``min_n`` (``<10``) and
     every count of a hidden row; a row hidden to protect a smaller one reads ``not shown``."""
@@ -652,6 +662,7 @@ def school_level1(ev: Evaluation, school_id: str) -> Section:
             numeric=("shown_estimate", "shown_n"),
         )
     )
+    _coded_note(rows, ev.min_n)
     distribution = ev.table(1, "distribution")
     mine = distribution[distribution["school_id"] == school_id]
     if len(mine) and not mine["suppressed"].all():
@@ -689,6 +700,7 @@ def school_level2(ev: Evaluation, school_id: str) -> Section:
             numeric=("shown_estimate", "shown_n"),
         )
     )
+    _coded_note(shown, ev.min_n)
 
 
 @section
@@ -824,6 +836,7 @@ def district_level1(ev: Evaluation) -> Section:
             numeric=("shown_estimate", "shown_n"),
         )
     )
+    _coded_note(rows, ev.min_n)
     distribution = ev.table(1, "distribution")
     district = distribution[distribution["breakdown"] == "district"]
     _figure(figures.likert_chart(district, texts=_item_texts(district)))
