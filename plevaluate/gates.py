@@ -422,6 +422,9 @@ def check_target_file(path: str | Path, inputs: Inputs, *, flag: str) -> Path:
         )
     if not parent.is_dir():
         raise _refuse(label, f"a file in an existing folder, but {parent} is not a folder", "create the folder first")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _refuse(label, f"a file in a folder plevaluate can write to, but {parent} cannot be written to",
+                      "choose a folder you can write to")  # fmt: skip
     if (path.exists() or path.is_symlink()) and not Ledger(parent).wrote(path.name):
         raise _refuse(
             label,

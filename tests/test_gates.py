@@ -916,3 +916,47 @@ def test_portfolio_runs_again_into_its_own_output(tmp_path: Path):
         code, text = _run(["portfolio", str(programs), "--out", str(out), "--format", "html"])
         assert code == 0, text[-2000:]
     assert (out / "portfolio.html").is_file() and (out / "alpha" / "district-report.html").is_file()
+
+
+def _as_another_user(argv: list[str], home: Path) -> tuple[int, str]:
+    """Run the command as an ordinary user would: as root (CI), file permissions do not apply, so the command runs
+    without root's capabilities to override them (util-linux's setpriv); as anyone else, as that user."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HOME": str(home), "MPLCONFIGDIR": str(home / "mpl")}
+    command = [sys.executable, "-m", "plevaluate.cli", *argv]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: permissions cannot be provoked")
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *command]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text, text
+    return result.returncode, text
+
+
+def test_an_unreadable_table_is_named_with_the_fix(tmp_path: Path):
+    data = write_tiny(tmp_path / "district")
+    (data / "costs.csv").chmod(0o000)
+    code, text = _as_another_user(["validate", str(data)], tmp_path)
+    (data / "costs.csv").chmod(0o644)
+    before = folder_hash(data)
+    assert (
+        code == 1
+        and "costs.csv:\n  - a file plevaluate can read (Permission denied). Fix: Give yourself permission" in text
+    ), text
+    assert folder_hash(data) == before == folder_hash(write_tiny(tmp_path / "again"))
+
+
+def test_init_and_design_where_they_cannot_write(tmp_path: Path):
+    data = write_tiny(tmp_path / "district")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    code, text = _as_another_user(["init", str(locked / "new")], tmp_path)
+    assert code == 2 and f"a folder plevaluate can create, but {locked} cannot be written to" in text, text
+    code, text = _as_another_user(["design", str(data), "--csv", str(locked / "design.csv")], tmp_path)
+    assert code == 2 and f"a file in a folder plevaluate can write to, but {locked} cannot be written to" in text, text
+    assert "Design check for" not in text and not list(locked.iterdir())
+    locked.chmod(0o755)

@@ -434,3 +434,31 @@ def test_no_hidden_count_is_solvable_in_any_year_of_a_multi_year_program():
     for year in years:
         full, pub = _evaluate(year_view(district, year))
         assert _leaks(full, pub, pub.min_n) == [], year
+
+
+def test_the_portfolio_publishes_nothing_its_programs_do_not(sample):
+    """The portfolio is built from each program's published results: every cost figure it shows is one of the
+    program's published cost figures, every chain estimate one of the program's published chain estimates, and its
+    funding sums the program's published lines. So it adds no sum to solve from: a pilot's hidden cost per
+    participant stays hidden in the portfolio."""
+    from pathlib import Path
+
+    from plevaluate.portfolio import portfolio_from
+
+    educators = sample.educators.copy()
+    educators["participant"] = pd.array([False] * len(educators), dtype="boolean")
+    educators.loc[educators.index[educators["school_id"].eq("S01")][:6], "participant"] = True
+    _, pilot = _evaluate(_with(sample, educators=educators))
+    _, whole = _evaluate(sample)
+    portfolio = portfolio_from([(Path("pilot"), pilot), (Path("whole"), whole)])
+    for program, ev in (("pilot", pilot), ("whole", whole)):
+        costs = portfolio.costs[portfolio.costs["program_id"] == program].set_index("measure")
+        published = pd.concat([ev.table(0, "ratios"), ev.table(0, "effectiveness")]).set_index("measure")
+        for measure, row in costs.iterrows():
+            mine = published.loc[measure, "estimate"]
+            assert (pd.isna(row["estimate"]) and pd.isna(mine)) or row["estimate"] == pytest.approx(mine), measure
+        chain = portfolio.chains[portfolio.chains["program_id"] == program]
+        shown = set(ev.chain["estimate"].dropna().round(9))
+        assert set(chain["estimate"].dropna().round(9)) <= shown
+    pilot_costs = portfolio.costs[portfolio.costs["program_id"] == "pilot"].set_index("measure")
+    assert pd.isna(pilot_costs.loc["cost_per_participant", "estimate"])
