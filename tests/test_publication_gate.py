@@ -86,21 +86,20 @@ class System:
         self.constants.append(constant)
 
     def determined(self) -> list[int]:
-        """The unknowns whose value the equations fix: their unit vector lies in the row space."""
+        """The unknowns whose value the equations fix: their unit vector lies in the row space, that is, every
+        vector of the null space is 0 there (one SVD for all unknowns)."""
         if not self.names or not self.rows:
             return []
         a = np.zeros((len(self.rows), len(self.names)))
         for i, row in enumerate(self.rows):
             for j, c in row.items():
                 a[i, j] = c
-        rank = np.linalg.matrix_rank(a)
-        found = []
-        for j in range(len(self.names)):
-            unit = np.zeros((1, len(self.names)))
-            unit[0, j] = 1
-            if np.linalg.matrix_rank(np.vstack([a, unit])) == rank:
-                found.append(j)
-        return found
+        _, singular, vt = np.linalg.svd(a, full_matrices=True)
+        rank = int((singular > 1e-9 * max(1.0, singular.max(initial=0.0))).sum())
+        null = vt[rank:].T  # columns span the null space
+        if null.size == 0:
+            return list(range(len(self.names)))
+        return [j for j in range(len(self.names)) if np.abs(null[j]).max() < 1e-9]
 
 
 def _share_count(row: pd.Series, n: str) -> float:
@@ -238,8 +237,52 @@ def _cost_equations(system: System, full: plevaluate.Evaluation, pub: plevaluate
     system.equation(terms, truth, label="participants")
 
 
+def _float(value) -> float:
+    return float(value) if pd.notna(value) else float("nan")
+
+
+_KEYS = ("construct", "item_id", "measure", "assessment_id", "session_id", "format", "role", "category")
+
+
+def _school_partition_equations(system: System, full: plevaluate.Evaluation, pub: plevaluate.Evaluation, min_n: int):
+    """Every table with a district row and school rows: the schools' people add up to the district's (checked on
+    the full data: a person counted in two schools makes no equation)."""
+    for level, result in full.levels.items():
+        for name, table in result.tables.items():
+            people = "n_people" if "n_people" in table else None
+            if people is None or not {"breakdown", "school_id"} <= set(table.columns):
+                continue
+            published = pub.levels[level].tables.get(name)
+            if published is None or len(published) != len(table):
+                continue
+            keys = [c for c in _KEYS if c in table]
+            rows = table[table["breakdown"].isin(["district", "school_id"])]
+            for key, part in rows.groupby(keys, dropna=False, sort=False) if keys else [((), rows)]:
+                district = part.index[part["breakdown"] == "district"]
+                schools = part.index[part["breakdown"] == "school_id"]
+                if len(district) != 1 or not len(schools):
+                    continue
+                truth = [_float(table.at[i, people]) for i in (district[0], *schools)]
+                if any(pd.isna(t) for t in truth) or abs(truth[0] - sum(truth[1:])) > 1e-6:
+                    continue
+                terms = [
+                    (
+                        system.value(
+                            f"{name} {people} {key} {table.at[i, 'school_id']}",
+                            truth[j],
+                            published.at[i, people],
+                            0 < truth[j] < min_n,
+                        ),  # fmt: skip
+                        1.0 if j == 0 else -1.0,
+                    )
+                    for j, i in enumerate((district[0], *schools))
+                ]
+                system.equation(terms, truth, label=f"level {level} {name} {key}")
+
+
 def _leaks(full: plevaluate.Evaluation, pub: plevaluate.Evaluation, min_n: int) -> list[str]:
     system = System()
+    _school_partition_equations(system, full, pub, min_n)
     if full.table(2, "gains") is not None:  # a year with no assessment has no gains
         _gains_equations(system, full.table(2, "gains"), pub.table(2, "gains"), min_n)
     if full.table(5, "subgroups") is not None:
@@ -462,3 +505,15 @@ def test_the_portfolio_publishes_nothing_its_programs_do_not(sample):
         assert set(chain["estimate"].dropna().round(9)) <= shown
     pilot_costs = portfolio.costs[portfolio.costs["program_id"] == "pilot"].set_index("measure")
     assert pd.isna(pilot_costs.loc["cost_per_participant", "estimate"])
+
+
+def test_the_solver_tells_determined_from_free_unknowns():
+    """x + y = 5 fixes neither; x + y = 5 with x - y = 1 fixes both; z = 3 fixes z alone (the check above relies on it)."""
+    system = System()
+    x, y, z = (system.value(n, t, None, True) for n, t in (("x", 3), ("y", 2), ("z", 3)))
+    system.equation([(x, 1.0), (y, 1.0), ((None, 5.0), -1.0)], [3, 2, 5], label="x + y")
+    assert system.determined() == []
+    system.equation([(z, 1.0), ((None, 3.0), -1.0)], [3, 3], label="z")
+    assert system.determined() == [2]
+    system.equation([(x, 1.0), (y, -1.0), ((None, 1.0), -1.0)], [3, 2, 1], label="x - y")
+    assert system.determined() == [0, 1, 2]
