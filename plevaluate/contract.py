@@ -1532,26 +1532,20 @@ def _check_cohorts(schools: pd.DataFrame, read: _Read, plan: Plan) -> None:
     if not years:
         return
     start = pd.to_numeric(found, errors="coerce")
-    late = start > years[-1]
-    early = start < years[0] - 10
-    for row in start[late.fillna(False).astype(bool)].index:
-        read.error(
-            f"a cohort within the plan's school years ({plan.school_year}); {int(start[row])} is after them, so the "
-            "school never joined during the evaluation",
-            "make it a comparison school until it joins, or correct the year.",
-            row=row,
-            column="cohort",
-            value=str(text[row]),
-        )
-    for row in start[early.fillna(False).astype(bool)].index:
-        read.error(
-            f"a cohort near the plan's school years ({plan.school_year}); {int(start[row])} is more than ten years "
-            "before them",
-            "correct the year the school joined.",
-            row=row,
-            column="cohort",
-            value=str(text[row]),
-        )
+    for wrong, expected, fix in (
+        (start > years[-1], "within the plan's school years ({year}); {start} is after them, so the school never "
+         "joined during the evaluation", "make it a comparison school until it joins, or correct the year."),
+        (start < years[0] - 10, "near the plan's school years ({year}); {start} is more than ten years before them",
+         "correct the year the school joined."),
+    ):  # fmt: skip
+        for row in start[wrong.fillna(False).astype(bool)].index:
+            read.error(
+                "a cohort " + expected.format(year=plan.school_year, start=int(start[row])),
+                fix,
+                row=row,
+                column="cohort",
+                value=str(text[row]),
+            )
 
 
 def _years_without_data(frames: Mapping[str, pd.DataFrame], plan: Plan) -> list[Problem]:
