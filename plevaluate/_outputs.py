@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import OutputError, Problem
-from .gates import Inputs, Ledger, check_target_folder
+from .gates import LEDGER, Inputs, Ledger, check_target_folder, replace_file
 
 __all__ = [
     "JOURNAL",
@@ -61,6 +61,48 @@ REPORT_NAMES = re.compile(
 REPORT_FOLDERS = ("results", "portfolio-results")
 
 
+#: Files plevaluate keeps in an output folder for itself: never a target, never followed through a link.
+OWN_FILES = (JOURNAL, ".plevaluate.lock", LEDGER, MARKER)
+
+
+def read_journal(out: Path) -> dict:
+    """The publishing journal a stopped run left in ``out``, checked before it is trusted: a regular file, its staging
+    folder a marked ``.staging-*`` folder inside ``out``, every name a plain name of what a run publishes. Anything
+    else (a journal planted to move or delete files elsewhere) is refused, naming the file."""
+    import json
+
+    journal = out / JOURNAL
+    problem = Problem(
+        str(journal),
+        "a publishing journal written by plevaluate (a plain file naming its own staging folder and published files); "
+        "this one is not, so it is never followed",
+        "remove the file, then run again",
+    )
+    if journal.is_symlink() or not journal.is_file():
+        raise OutputError([problem], str(out))
+    try:
+        plan = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise OutputError([problem], str(out)) from None
+
+    def plain(name) -> bool:
+        return isinstance(name, str) and name == Path(name).name and name not in ("", ".", "..")
+
+    staging = plan.get("staging") if isinstance(plan, dict) else None
+    names, remove = (plan.get("names"), plan.get("remove")) if isinstance(plan, dict) else (None, None)
+    good = (
+        plain(staging)
+        and staging.startswith(".staging-")
+        and is_ours(out / staging)
+        and isinstance(names, list)
+        and isinstance(remove, list)
+        and all(plain(n) and (REPORT_NAMES.match(n) or n in REPORT_FOLDERS) for n in [*names, *remove])
+    )
+    if not good:
+        raise OutputError([problem], str(out))
+    return plan
+
+
 def check_report_folder(out: str | Path, inputs: Inputs, *, flag: str = "--out") -> Path:
     """The write gate for a report folder, before any work: not an input folder, not inside or around one,
     and nothing there that a run would replace unless plevaluate wrote it (a user's own ``index.html``,
@@ -68,6 +110,22 @@ def check_report_folder(out: str | Path, inputs: Inputs, *, flag: str = "--out")
     out = check_target_folder(out, inputs, flag=flag)
     if not out.is_dir():
         return out
+    for name in OWN_FILES:  # plevaluate's own files there: plain files, never links (a link would be written through)
+        path = out / name
+        if path.is_symlink() or path.exists() and not path.is_file():
+            raise OutputError(
+                [
+                    Problem(
+                        f"{flag} {out}",
+                        f"a folder whose {name} is plevaluate's own plain file, but it is "
+                        f"{'a link' if path.is_symlink() else 'not a file'}",
+                        f"remove {path}, then run again",
+                    )
+                ],
+                str(out),
+            )
+    if (out / JOURNAL).exists():
+        read_journal(out)  # a stopped run's journal is finished by this run: it must be plevaluate's own
     ledger = Ledger(out)
     theirs = []
     for entry in sorted(out.iterdir()):
@@ -140,10 +198,9 @@ def publish(out: Path, staging: Path, names: list[str], remove: list[str]) -> No
     """Move ``names`` from ``staging`` into ``out`` and delete ``remove`` from ``out``, as one journalled step."""
     import json
 
-    journal = out / JOURNAL
-    temporary = out / (JOURNAL + ".tmp")
-    temporary.write_text(json.dumps({"staging": staging.name, "names": names, "remove": remove}), encoding="utf-8")
-    os.replace(temporary, journal)  # from here on the run counts as published: a later run finishes the moves
+    # written beside and renamed over: never through a link planted under that name; from here on the run counts
+    # as published, and a later run finishes the moves
+    replace_file(out / JOURNAL, json.dumps({"staging": staging.name, "names": names, "remove": remove}).encode())
     _replay(out)
 
 
@@ -152,9 +209,9 @@ def _replay(out: Path) -> bool:
     import json
 
     journal = out / JOURNAL
-    if not journal.is_file():
+    if not journal.is_file() and not journal.is_symlink():
         return False
-    plan = json.loads(journal.read_text(encoding="utf-8"))
+    plan = read_journal(out)
     staging = out / plan["staging"]
     ledger = Ledger(out)
     files = []
@@ -233,7 +290,13 @@ class OutputLock:
             import fcntl
         except ImportError:  # not POSIX: no lock, as before
             return self
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+        try:  # never through a link planted under the lock's name
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as error:
+            raise ValueError(
+                f"{self.path} cannot be used as plevaluate's lock ({error.strerror}): remove it, then run again"
+            ) from None
+        handle = os.fdopen(descriptor, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
 import struct
 import zlib
@@ -74,8 +75,6 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 _DATA_URI = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
 _BASE64_PNG = re.compile(r'"image/png": "[A-Za-z0-9+/=\\n]+"')
-#: Files the audit does not read as text: it reads their text another way (PDF pages, images' metadata).
-_BINARY = (".pdf", ".png", ".jpg", ".jpeg", ".gif", ".woff", ".woff2", ".ttf", ".zip")
 
 
 class AuditError(ValueError):
@@ -240,21 +239,75 @@ def _plan_min_n(out: Path, data: Path) -> int:
     return read_plan(folder / "plan.yml").min_n if (folder / "plan.yml").is_file() else 10
 
 
+def _files(out: Path):
+    """Every file under ``out``, through linked folders too (each folder once), in order."""
+    seen: set[tuple[int, int]] = set()
+    for root, folders, files in os.walk(out, followlinks=True):
+        info = os.stat(root)
+        if (info.st_dev, info.st_ino) in seen:
+            folders[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        folders.sort()
+        for name in sorted(files):
+            path = Path(root) / name
+            if path.is_file():
+                yield path
+
+
+def _decoded(data: bytes) -> str:
+    """Bytes as text: UTF-16 (with its byte-order mark, or NUL-heavy), UTF-8, else Latin-1 (every byte a character,
+    so names and IDs in a binary file's metadata still read)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 3 and data[1:200:2].count(0) > 40):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _archive_text(path: Path, data: bytes) -> str:
+    """The text inside a zip (xlsx, docx, pptx too) or gzip file: each member decoded, names included."""
+    import gzip
+    import io
+    import zipfile
+
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return _decoded(gzip.decompress(data)[: 64 * 1024 * 1024])
+        except (OSError, EOFError, zlib.error):
+            return ""
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        parts = []
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                for member in archive.infolist()[:10_000]:
+                    parts.append(member.filename)
+                    if member.file_size <= 64 * 1024 * 1024:
+                        parts.append(_decoded(archive.read(member)))
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error):
+            pass
+        return " ".join(parts)
+    return ""
+
+
 def _texts(out: Path) -> dict[str, tuple[str, str]]:
     """file -> (text to search for identifiers, text a reader reads, for counts in words).
 
-    Every file under ``out`` is read, hidden folders too (a stopped run's leftovers are published all the
-    same if someone copies the folder): HTML and notebooks as source and as read, PDFs as their pages' text,
-    images by their metadata, every other file as text.
+    Every file under ``out`` is read, hidden and linked folders too (a stopped run's leftovers are published
+    all the same if someone copies the folder): HTML and notebooks as source and as read, PDFs as their
+    pages' text, PNG images by their metadata, zip and gzip files (workbooks, documents, decks) member by
+    member, every other file as text (UTF-16 and binary files decoded so that names in them still read).
     """
     found: dict[str, tuple[str, str]] = {}
-    for path in sorted(out.rglob("*")):
-        if not path.is_file() or path.name in (".plevaluate.lock",):
-            continue
+    for path in _files(out):
         name = str(path.relative_to(out))
         suffix = path.suffix.lower()
         if suffix in (".html", ".htm", ".svg", ".xml"):
-            source = path.read_text(encoding="utf-8", errors="replace")
+            source = _decoded(path.read_bytes())
             markup = _DATA_URI.sub("data:", source)  # the images' metadata is read by _images, not their bytes
             found[name] = (markup + " " + _images(source), _html_text(markup))
         elif suffix == ".ipynb":
@@ -271,10 +324,10 @@ def _texts(out: Path) -> dict[str, tuple[str, str]]:
             found[name] = (text, text)
         elif suffix == ".png":
             found[name] = (_png_text(path.read_bytes()), "")
-        elif suffix in _BINARY:
-            found[name] = ("", "")
-        else:  # CSV, JSON, text, Markdown, anything else: read as text
-            text = path.read_text(encoding="utf-8", errors="replace")
+        else:  # CSV, JSON, text, Markdown, archives, images, anything else
+            data = path.read_bytes()
+            archive = _archive_text(path, data)
+            text = archive or _decoded(data)
             found[name] = (text, "" if suffix in (".csv", ".json") else _html_text(text))
     return found
 
@@ -395,7 +448,8 @@ def _people_in(name: str, searchable: str, people: _People) -> list[Finding]:
     if leaked:
         found.append(Finding(name, "student or educator ID", ", ".join(leaked[:5])))
     hits = set()
-    for text in (_normal(searchable), _SPACE.sub(" ", html.unescape(_TAG.sub(" ", searchable))).casefold()):
+    in_name = _SPACE.sub(" ", re.sub(r"[_\-./]+", " ", name)).casefold()  # a name in a file name, too
+    for text in (_normal(searchable), _SPACE.sub(" ", html.unescape(_TAG.sub(" ", searchable))).casefold(), in_name):
         words = _words(text)
         grams = {tuple(words[i : i + k]) for k in range(1, 5) for i in range(len(words) - k + 1)}
         hits |= {people.names[g] for g in grams & people.names.keys()}

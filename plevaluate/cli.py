@@ -307,8 +307,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Arguments that name a file or folder: an empty one is refused (it would quietly mean the current folder).
+_PATHS = ("data", "out", "dir", "file", "into", "csv", "mapping", "secret_file", "notebooks")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    empty = [name.replace("_", "-") for name in _PATHS if name != "notebooks" and getattr(args, name, None) == ""]
+    if empty:  # (--notebooks '' is the default: the shipped notebooks)
+        print(f"plevaluate: an empty path given for {', '.join(empty)}; give the file or folder", file=sys.stderr)
+        return 2
     try:
         return args.run(args)
     except OutputError as exc:  # the write gate refused the arguments before any work

@@ -54,6 +54,7 @@ __all__ = [
     "os_problem",
     "read_bytes",
     "read_yaml",
+    "replace_file",
     "write_file",
 ]
 
@@ -385,6 +386,15 @@ def _refuse(flag: str, expected: str, fix: str) -> OutputError:
     return OutputError([Problem(flag, expected, fix)], flag)
 
 
+def _resolvable(path: Path, label: str) -> None:
+    """Refuse a path that leads nowhere: a loop of symbolic links."""
+    try:
+        path.resolve()
+    except (RuntimeError, OSError) as error:
+        raise _refuse(label, f"a path that leads to a file or folder, but it does not ({error})",
+                      "check the path and its symbolic links") from None  # fmt: skip
+
+
 def check_target_file(path: str | Path, inputs: Inputs, *, flag: str) -> Path:
     """Check, before any work, that ``path`` may be written as a new file or replace one plevaluate wrote.
 
@@ -394,6 +404,14 @@ def check_target_file(path: str | Path, inputs: Inputs, *, flag: str) -> Path:
     """
     path = Path(path)
     label = f"{flag} {path}"
+    if path.name.startswith(".plevaluate"):
+        raise _refuse(label, f"a file of your own, but {path.name} is a name plevaluate keeps for itself",
+                      "choose another file name")  # fmt: skip
+    _resolvable(path, label)
+    ledger = path.absolute().parent / LEDGER
+    if ledger.is_symlink() or ledger.exists() and not ledger.is_file():
+        raise _refuse(label, f"a folder whose {LEDGER} is plevaluate's own plain file, but it is "
+                      f"{'a link' if ledger.is_symlink() else 'not a file'}", f"remove {ledger}, then run again")  # fmt: skip
     if path.exists() or path.is_symlink():
         try:
             info = path.stat()
@@ -440,6 +458,7 @@ def check_target_folder(path: str | Path, inputs: Inputs, *, flag: str) -> Path:
     one, not containing one, not a file."""
     path = Path(path)
     label = f"{flag} {path}"
+    _resolvable(path, label)
     overlap = inputs.overlapping(path)
     if overlap is not None:
         source, how = overlap
@@ -539,10 +558,12 @@ class Ledger:
             if stat.S_ISREG(info.st_mode):
                 files[name] = [info.st_size, info.st_mtime_ns]
         text = json.dumps({"about": "files plevaluate wrote here; it replaces only these", "files": files}, indent=0)
-        _replace(self.path, text.encode("utf-8"))
+        replace_file(self.path, text.encode("utf-8"))
 
 
-def _replace(path: Path, content: bytes) -> None:
+def replace_file(path: Path, content: bytes) -> None:
+    """Write ``path`` whole: a temporary file beside it, renamed over it (a link under that name is replaced, never
+    written through); a failure leaves the old file, or none, and no temporary file."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(temporary, 0o666 & ~_umask())  # as an ordinary new file would be (mkstemp makes it private)
@@ -567,6 +588,6 @@ def write_file(path: str | Path, content: bytes | str) -> Path:
     folder's `Ledger`. A full disk or a stop leaves the old file, or none, and no temporary file."""
     path = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    _replace(path, data)
+    replace_file(path, data)
     Ledger(path.parent).record([path.name])
     return path

@@ -870,7 +870,7 @@ def test_a_full_disk_while_writing_is_a_message_not_a_traceback(tmp_path: Path, 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "design.csv"))
 
-    monkeypatch.setattr(gates, "_replace", full)
+    monkeypatch.setattr(gates, "replace_file", full)
     code, text = _run(["design", str(data), "--csv", str(tmp_path / "design.csv")])
     assert code == 1 and "No space left on device" in text and "The disk is full" in text
     assert not (tmp_path / "design.csv").exists()
@@ -954,3 +954,137 @@ def test_init_and_design_where_they_cannot_write(tmp_path: Path):
     assert code == 2 and f"a file in a folder plevaluate can write to, but {locked} cannot be written to" in text, text
     assert "Design check for" not in text and not list(locked.iterdir())
     locked.chmod(0o755)
+
+
+# ---- found by a hostile tester of the gates ----
+
+
+def test_a_planted_publishing_journal_is_never_followed(tmp_path: Path):
+    """A journal left in --out is replayed by the next run: one naming a folder outside --out as its staging folder
+    would have that folder deleted, and names like ../data/x.csv moved over inputs. It is refused before any work."""
+    data = write_tiny(tmp_path / "district")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "important.txt").write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    for plan in (
+        '{"staging": "../victim", "names": [], "remove": []}',
+        '{"staging": ".staging-x", "names": ["../district/plan.yml"], "remove": []}',
+        "not json",
+    ):
+        (out / ".plevaluate-publish.json").write_text(plan)
+        before, victim_before = folder_hash(data), folder_hash(victim)
+        code, text = _run(["report", str(data), "--out", str(out), "--format", "html", "--quiet"])
+        assert code == 2 and "a publishing journal written by plevaluate" in text and "never followed" in text, text
+        assert folder_hash(data) == before and folder_hash(victim) == victim_before
+
+
+@pytest.mark.parametrize("name", [".plevaluate.lock", ".plevaluate-written.json", ".plevaluate-publish.json"])
+def test_plevaluates_own_files_in_out_as_links_are_refused(name: str, tmp_path: Path):
+    """The lock was opened through a link planted under its name, and truncated what it pointed to (plan.yml)."""
+    data = write_tiny(tmp_path / "district")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).symlink_to(data / "plan.yml")
+    before = folder_hash(data)
+    code, text = _run(["report", str(data), "--out", str(out), "--format", "html", "--quiet"])
+    assert code == 2 and f"a folder whose {name} is plevaluate's own plain file, but it is a link" in text, text
+    assert folder_hash(data) == before
+
+
+def test_a_lock_link_is_never_opened_through(tmp_path: Path):
+    from plevaluate._outputs import OutputLock
+
+    target = tmp_path / "thesis.txt"
+    target.write_text("mine")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".plevaluate.lock").symlink_to(target)
+    with pytest.raises(ValueError, match="cannot be used as plevaluate's lock"), OutputLock(out):
+        pass
+    assert target.read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        (".plevaluate-written.json", None, "is a name plevaluate keeps for itself"),
+        (".plevaluate.lock", None, "is a name plevaluate keeps for itself"),
+        (
+            "d.csv",
+            "ledger folder",
+            "a folder whose .plevaluate-written.json is plevaluate's own plain file, but it is not a file",
+        ),
+        (
+            "d.csv",
+            "ledger link",
+            "a folder whose .plevaluate-written.json is plevaluate's own plain file, but it is a link",
+        ),
+    ],
+    ids=["the ledger's name", "the lock's name", "a ledger that is a folder", "a ledger that is a link"],
+)
+def test_design_csv_never_writes_plevaluates_own_files(name, make, message, tmp_path: Path):
+    data = write_tiny(tmp_path / "district")
+    target = tmp_path / "o" / name
+    target.parent.mkdir()
+    if make == "ledger folder":
+        (target.parent / ".plevaluate-written.json").mkdir()
+    elif make == "ledger link":
+        (tmp_path / "precious.txt").write_text("mine")
+        (target.parent / ".plevaluate-written.json").symlink_to(tmp_path / "precious.txt")
+    before = folder_hash(target.parent)
+    code, text = _run(["design", str(data), "--csv", str(target)])
+    assert code == 2 and message in text and "Design check for" not in text, text
+    assert folder_hash(target.parent) == before
+
+
+def test_a_loop_of_links_as_out_is_a_message(tmp_path: Path):
+    data = write_tiny(tmp_path / "district")
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    for argv in (
+        ["report", str(data), "--out", str(tmp_path / "loop1"), "--format", "html", "--quiet"],
+        ["portfolio", str(tmp_path / "district"), "--out", str(tmp_path / "loop1"), "--format", "html"],
+    ):
+        code, text = _run(argv)
+        assert code == 2 and "a path that leads to a file or folder, but it does not" in text, text
+
+
+@pytest.mark.parametrize("argv", [["validate", ""], ["design", ""], ["audit", "", "--data", "x"], ["init", ""]])
+def test_an_empty_path_is_refused(argv):
+    code, text = _run(argv)
+    assert code == 2 and "an empty path given for" in text
+
+
+@pytest.mark.parametrize(
+    "plant",
+    ["lock file", "zip", "gzip", "utf-16", "jpeg metadata", "linked folder", "name in a file name"],
+)
+def test_audit_reads_every_kind_of_file(plant: str, tmp_path: Path):
+    import gzip
+
+    name, _, student = _people()
+    out = tmp_path / "out"
+    out.mkdir()
+    text = f"{name} {student}"
+    if plant == "lock file":
+        (out / "sub").mkdir()
+        (out / "sub" / ".plevaluate.lock").write_text(text)
+    elif plant == "zip":
+        with zipfile.ZipFile(out / "x.zip", "w") as archive:
+            archive.writestr("a.txt", text)
+    elif plant == "gzip":
+        (out / "x.csv.gz").write_bytes(gzip.compress(text.encode()))
+    elif plant == "utf-16":
+        (out / "u.txt").write_bytes(text.encode("utf-16"))
+    elif plant == "jpeg metadata":
+        (out / "x.jpg").write_bytes(b"\xff\xd8\xff\xe1Exif\x00" + text.encode() + b"\x00")
+    elif plant == "linked folder":
+        (tmp_path / "ext").mkdir()
+        (tmp_path / "ext" / "n.txt").write_text(text)
+        (out / "linked").symlink_to(tmp_path / "ext")
+    else:
+        (out / f"{name}.html").write_text("<p>nothing</p>")
+    code, found = _run(["audit", str(out), "--data", str(SAMPLE), "--min-n", "10"])
+    assert code == 1 and f"educator name or e-mail: {name}" in found, found
