@@ -206,7 +206,6 @@ def publish(out: Path, staging: Path, names: list[str], remove: list[str]) -> No
 
 def _replay(out: Path) -> bool:
     """Carry out a journal left in ``out`` (idempotent); False when there is none."""
-    import json
 
     journal = out / JOURNAL
     if not journal.is_file() and not journal.is_symlink():
