@@ -442,8 +442,8 @@ def audit(out: str | Path, data: str | Path, *, min_n: int | None = None, requir
 def _people_in(name: str, searchable: str, people: _People) -> list[Finding]:
     found = []
     plain = html.unescape(searchable)
-    words = _TOKEN.findall(plain + " " + _TAG.sub("", plain) + " " + name)
-    tokens = {t.casefold() for t in words} | {p.casefold() for t in words if "-" in t for p in t.split("-")}
+    tokens = set(_TOKEN.findall((plain + " " + _TAG.sub("", plain) + " " + name).casefold()))
+    tokens |= {part for token in tokens if "-" in token for part in token.split("-")}
     leaked = sorted(people.ids[t] for t in tokens & people.ids.keys())
     if leaked:
         found.append(Finding(name, "student or educator ID", ", ".join(leaked[:5])))
@@ -451,8 +451,11 @@ def _people_in(name: str, searchable: str, people: _People) -> list[Finding]:
     in_name = _SPACE.sub(" ", re.sub(r"[_\-./]+", " ", name)).casefold()  # a name in a file name, too
     for text in (_normal(searchable), _SPACE.sub(" ", html.unescape(_TAG.sub(" ", searchable))).casefold(), in_name):
         words = _words(text)
-        grams = {tuple(words[i : i + k]) for k in range(1, 5) for i in range(len(words) - k + 1)}
-        hits |= {people.names[g] for g in grams & people.names.keys()}
+        present = set(words)  # only names whose every word is in the text are looked for as a phrase
+        candidates = [w for w in people.names if present.issuperset(w)]
+        if candidates:
+            spaced = " " + " ".join(words) + " "  # words apart by one space: a name is " first last "
+            hits |= {people.names[w] for w in candidates if " " + " ".join(w) + " " in spaced}
         hits |= {e for e in people.emails if e in text}
     if hits:
         found.append(Finding(name, "educator name or e-mail", "; ".join(sorted(hits)[:3])))
