@@ -21,30 +21,19 @@ import shutil
 import warnings
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import plevaluate
 from plevaluate.cli import main
 from plevaluate.gates import Ledger, os_problem
 from tests import intake_fixtures as fx
 from tests.conftest import SAMPLE, folder_hash, write_tiny
+from tests.test_hardening import Case
 
-TABLES = (
-    "schools",
-    "educators",
-    "sessions",
-    "attendance",
-    "costs",
-    "survey_items",
-    "reactions",
-    "learning",
-    "conditions",
-    "observations",
-    "students",
-)
+TABLES = tuple(plevaluate.TABLES)  # every table of the data contract
 SECRET = "a district-held secret of enough length"
 
 
@@ -100,14 +89,6 @@ _KIND_WORDS = {
     "device": "a file, but this is a character device",
     "dangling": "a file plevaluate can read (No such file or directory)",
 }
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    edit: Callable[[Path], None]
-    message: str
-    code: int = 1
 
 
 READ_CASES = [
