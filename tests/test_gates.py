@@ -31,7 +31,7 @@ from plevaluate.cli import main
 from plevaluate.gates import Ledger, os_problem
 from tests import intake_fixtures as fx
 from tests.conftest import SAMPLE, folder_hash, write_tiny
-from tests.test_hardening import Case
+from tests.test_hardening import Case, _plan
 
 TABLES = tuple(plevaluate.TABLES)  # every table of the data contract
 SECRET = "a district-held secret of enough length"
@@ -101,16 +101,6 @@ READ_CASES = [
     Case("folder as plan.yml", _replace_with("folder", "plan.yml"), "plan.yml:\n  - a file, but this is a folder"),
     Case("device as plan.yml", _replace_with("device", "plan.yml"), "plan.yml:\n  - a file, but this is a character"),
 ]
-
-
-def _plan(old: str, new: str) -> Callable[[Path], None]:
-    def edit(folder: Path) -> None:
-        path = folder / "plan.yml"
-        text = path.read_text(encoding="utf-8")
-        assert old in text, old
-        path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-    return edit
 
 
 def _plan_text(text: str | bytes) -> Callable[[Path], None]:
