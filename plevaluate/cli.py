@@ -178,8 +178,27 @@ def _portfolio(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .intake import import_export, read_secret
+    from .intake import HELP, SOURCES, import_export, import_history, read_secret, undo_import
 
+    if args.help_mapping:
+        print(HELP)
+        return 0
+    if args.into is None:
+        print("plevaluate import: give the data folder: --into DATA_DIR", file=sys.stderr)
+        return 2
+    if args.list or args.undo is not None:
+        if args.source is not None:
+            print("plevaluate import: --list and --undo take no export, only --into DATA_DIR", file=sys.stderr)
+            return 2
+        print(import_history(args.into) if args.list else undo_import(args.into, args.undo))
+        return 0
+    if args.source not in SOURCES or args.file is None:
+        print(
+            f"plevaluate import: give the export's source ({', '.join(SOURCES)}) and file, e.g. "
+            "plevaluate import google responses.csv --into DATA_DIR --session S01",
+            file=sys.stderr,
+        )
+        return 2
     secret = read_secret(args.secret_file, args.into) if args.secret_file else None
     summary = import_export(
         args.source,
@@ -189,6 +208,9 @@ def _import(args: argparse.Namespace) -> int:
         mapping=args.mapping,
         secret=secret,
         anonymous=args.anonymous,
+        staff_survey=args.staff_survey,
+        date=args.date,
+        dry_run=args.dry_run,
     )
     print(summary)
     return 0
@@ -281,9 +303,9 @@ def _parser() -> argparse.ArgumentParser:
     intake = commands.add_parser(
         "import", help="append a survey-tool export or a spreadsheet to a data folder (personal columns dropped)"
     )
-    intake.add_argument("source", choices=("google", "msforms", "qualtrics", "surveymonkey", "sheet"))
-    intake.add_argument("file", help="the export as downloaded: .csv, .tsv, .xlsx or .sav")
-    intake.add_argument("--into", required=True, help="the data folder to append to (validated before and after)")
+    intake.add_argument("source", nargs="?", help="google, msforms, qualtrics, surveymonkey or sheet")
+    intake.add_argument("file", nargs="?", help="the export as downloaded: .csv, .tsv, .xlsx or .sav")
+    intake.add_argument("--into", help="the data folder to append to (validated before and after)")
     intake.add_argument("--session", default=None, help="session_id the survey was about (survey sources)")
     intake.add_argument("--mapping", default=None, help="YAML mapping of questions to items, scales, or a sheet")
     intake.add_argument(
@@ -293,6 +315,16 @@ def _parser() -> argparse.ArgumentParser:
         "(or set PLEVALUATE_SECRET)",
     )
     intake.add_argument("--anonymous", action="store_true", help="drop respondents' identities instead of keying them")
+    intake.add_argument(
+        "--staff-survey", action="store_true", help="a level-3 staff survey on support: no session, answers dated"
+    )
+    intake.add_argument("--date", default=None, help="a staff survey's date (YYYY-MM-DD) when the export has none")
+    intake.add_argument(
+        "--dry-run", action="store_true", help="show the codebook and what would be written; write nothing"
+    )
+    intake.add_argument("--list", action="store_true", help="list the imports recorded in --into")
+    intake.add_argument("--undo", type=int, default=None, metavar="ID", help="remove exactly the rows of import ID")
+    intake.add_argument("--help-mapping", action="store_true", help="print every key of the mapping file")
     intake.set_defaults(run=_import)
     init = commands.add_parser("init", help="write a starter data folder: plan, table templates, item bank, forms")
     init.add_argument("dir", help="folder to create (must not exist or be empty)")

@@ -261,7 +261,12 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 "one answer to one survey item",
                 (
                     _id("response_id"),
-                    _id("session_id", "sessions.session_id"),
+                    _id(
+                        "session_id",
+                        "sessions.session_id",
+                        nullable=True,
+                        desc="blank only for a staff survey (level-3 items) not about any one session",
+                    ),
                     _id("item_id", "survey_items.item_id"),
                     Column("response", "number", required=True, nullable=True),
                     _id("educator_id", "educators.educator_id", required=False, nullable=True),
@@ -271,6 +276,12 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                         required=False,
                         nullable=True,
                         desc="pseudonymous respondent key (plevaluate import): links one person's surveys, names no one",
+                    ),
+                    Column(
+                        "date",
+                        "date",
+                        nullable=True,
+                        description="the date the answer was given (a staff survey not tied to a session)",
                     ),
                 ),
                 key=("response_id", "item_id"),
@@ -1039,6 +1050,8 @@ def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _R
             if target is None:
                 if target_table in reads and any(p.severity == "error" for p in reads[target_table].problems):
                     continue  # present but unreadable: its own problems say why
+                if col.nullable and frame[col.name].isna().all():
+                    continue  # nothing to look up (a staff survey tied to no session needs no sessions.csv)
                 read.error(
                     f"{TABLES[target_table].filename} to look up '{col.name}', but that file is missing",
                     f"add {TABLES[target_table].filename}, or remove {read.spec.filename}.",
@@ -1092,9 +1105,16 @@ def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) ->
         _check_membership(frames["students"], frames["schools"], reads["students"])
     if "schools" in frames:
         _check_lookalike_ids(frames["schools"], reads["schools"])
+    if "educators" in frames:
+        _check_emails(frames["educators"], reads["educators"])
+    if "survey_items" in frames:
+        scales = _scales(frames["survey_items"], reads["survey_items"])
+        _check_construct_scales(frames["survey_items"], scales, reads["survey_items"])
+    if "reactions" in frames:
+        _check_staff_survey(frames["reactions"], frames.get("survey_items"), reads["reactions"])
     if "reactions" in frames and "survey_items" in frames:
         read = reads["reactions"]
-        scales = _scales(frames["survey_items"], reads["survey_items"]).drop_duplicates("item_id").set_index("item_id")
+        scales = scales.drop_duplicates("item_id").set_index("item_id")
         answers = frames["reactions"]
         low = answers["item_id"].map(scales["scale_min"])
         high = answers["item_id"].map(scales["scale_max"])
@@ -1124,6 +1144,91 @@ def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) ->
                 "fine for itinerant staff; otherwise correct school_id.",
                 column="school_id",
             )
+
+
+def _check_emails(educators: pd.DataFrame, read: _Read) -> None:
+    """Two educators with one e-mail (ignoring case and spaces): a survey import links an answer to an educator
+    by e-mail and could not tell them apart. The e-mail itself is personal data and is never printed."""
+    if "email" not in educators.columns:
+        return
+    folded = educators["email"].astype("string").str.replace(r"\s+", "", regex=True).str.casefold()
+    given = folded.notna() & folded.ne("")
+    shared = given & folded.duplicated(keep=False)
+    if not shared.any():
+        return
+    for rows in folded[shared].groupby(folded[shared], sort=False).groups.values():
+        for row in rows:
+            others = ", ".join(str(r) for r in rows if r != row)
+            read.error(
+                f"expected each educator's own e-mail; this one is also in row(s) {others}",
+                "give each educator their own e-mail, or leave it blank; survey imports link a response to an "
+                "educator by e-mail and cannot tell these apart.",
+                row=row,
+                column="email",
+                value="(an e-mail address)",
+            )
+
+
+def _item_levels(items: pd.DataFrame) -> pd.Series:
+    """Each item's Guskey level (1 when blank, as `plevaluate.survey.score_reactions` reads it)."""
+    level = items["level"] if "level" in items.columns else pd.Series(np.nan, index=items.index)
+    return pd.to_numeric(level, errors="coerce").fillna(1).astype(int)
+
+
+def _check_construct_scales(items: pd.DataFrame, scales: pd.DataFrame, read: _Read) -> None:
+    """The items of one construct (at one level) on one scale: a construct's mean is taken across its items."""
+    frame = pd.DataFrame(
+        {
+            "construct": items["construct"],
+            "level": _item_levels(items),
+            "item_id": items["item_id"],
+            "scale": scales["scale_min"].map("{:g}".format) + "-" + scales["scale_max"].map("{:g}".format),
+        }
+    ).dropna(subset=["construct"])
+    for (construct, level), part in frame.groupby(["construct", "level"], sort=False):
+        if part["scale"].nunique() < 2:
+            continue
+        shown = "; ".join(
+            f"row {row} ({item}) {scale}" for row, item, scale in zip(part.index, part["item_id"], part["scale"])
+        )
+        read.error(
+            f"expected the items of one construct on one scale; construct '{construct}' (level {level}) mixes "
+            f"scales: {shown}",
+            "put items on different scales in different constructs (a construct's mean needs one scale), or correct "
+            "scale_min/scale_max (defaults: 1 and 5).",
+            column="construct",
+            value=str(construct),
+        )
+
+
+def _check_staff_survey(answers: pd.DataFrame, items: pd.DataFrame | None, read: _Read) -> None:
+    """An answer tied to no session is a staff-survey answer (Guskey level 3, not about any one session): its
+    item must be a level-3 item, and its date places it in a school year."""
+    if "session_id" not in answers.columns:
+        return
+    without = answers["session_id"].isna()
+    if not without.any():
+        return
+    if items is not None:
+        levels = pd.Series(_item_levels(items).to_numpy(), index=items["item_id"].to_numpy())
+        level = answers["item_id"].map(levels[~levels.index.duplicated()])
+        for row in answers.index[(without & level.notna() & level.ne(3)).to_numpy()]:
+            read.error(
+                f"expected a session_id: item {answers.loc[row, 'item_id']} is a level-{int(level[row])} item, "
+                "not a staff-survey (level-3) item",
+                "give the session the answer is about; only staff-survey (level-3) items may be answered without a "
+                "session.",
+                row=row,
+                column="session_id",
+            )
+    undated = without & answers["date"].isna() if "date" in answers.columns else without
+    for row in answers.index[undated.to_numpy()]:
+        read.error(
+            "expected a date on an answer tied to no session (a staff survey), to place it in a school year",
+            "give the survey's date.",
+            row=row,
+            column="date",
+        )
 
 
 def _check_membership(students: pd.DataFrame, schools: pd.DataFrame, read: _Read) -> None:
@@ -1508,7 +1613,7 @@ def load(path: str | Path) -> District:
 
 
 #: Tables whose dates should fall in the program's school years (a misread day/month often does not).
-_DATED = ("sessions", "learning", "conditions", "observations")
+_DATED = ("sessions", "learning", "conditions", "observations", "reactions")
 
 
 def _check_cohorts(schools: pd.DataFrame, read: _Read, plan: Plan) -> None:

@@ -219,6 +219,21 @@ class DesignOptions(_Strict):
         return f"plan: design.{name}" if name in self.model_fields_set else "default"
 
 
+class ImportOptions(_Strict):
+    """How ``plevaluate import`` treats partial and repeated survey responses (reported by every import)."""
+
+    partial_responses: Literal["keep", "drop"] = Field(
+        "keep",
+        description="A response the respondent did not finish (Qualtrics Finished = False): keep the answers given, "
+        "or drop the whole response.",
+    )
+    resubmissions: Literal["latest", "first", "error"] = Field(
+        "latest",
+        description="One person's second response to one session's survey: keep the latest, keep the first, or stop "
+        "the import naming the rows.",
+    )
+
+
 class Plan(_Strict):
     """A validated evaluation plan. Every field but ``program`` and ``school_year`` has a default."""
 
@@ -241,6 +256,9 @@ class Plan(_Strict):
     educator_hourly_rate: float = Field(0.0, ge=0, description="Used to value participants' time in the cost analysis.")
     levels: Levels = Field(Levels(), description="Each level's intended result, its measure and its target.")
     cost: CostOptions = Field(CostOptions(), description="How the cost analysis values resources.")
+    imports: ImportOptions = Field(
+        ImportOptions(), description="How plevaluate import treats partial and repeated survey responses."
+    )
 
     @model_validator(mode="after")
     def _targets_in_plan_years(self):

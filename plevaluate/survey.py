@@ -478,9 +478,22 @@ def answers_with_context(district: District) -> pd.DataFrame:
     return scored
 
 
+def _in_sessions(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """The rows a breakdown by session (or its format) describes: answers tied to no session (a staff survey,
+    Guskey level 3) have no session to be grouped under; every other breakdown keeps them."""
+    columns = [c for c in ("session_id", "format") if c in by]
+    return frame.dropna(subset=columns) if columns else frame
+
+
 def _stack(frames: list[pd.DataFrame], breakdowns: Sequence[Sequence[str]]) -> pd.DataFrame:
-    """One table from per-breakdown tables: a ``breakdown`` column and every group column present."""
-    table = stack(("+".join(by) if by else "district", frame) for frame, by in zip(frames, breakdowns))
+    """One table from per-breakdown tables: a ``breakdown`` column and every group column present.
+
+    A breakdown with no rows (by session, when every answer is a staff survey's tied to no session) adds no
+    rows, and its group column stays, empty: an empty part would otherwise turn every column to text."""
+    parts = [("+".join(by) if by else "district", frame) for frame, by in zip(frames, breakdowns)]
+    table = stack([part for part in parts if not part[1].empty] or parts)
+    for column in (c for by in breakdowns for c in by if c not in table):
+        table[column] = pd.Series(pd.NA, index=table.index, dtype="string")
     groups = [c for c in _GROUP_COLUMNS if c in table]
     rest = [c for c in table.columns if c not in ("breakdown", "level", *groups)]
     return table[["level", "breakdown", *groups, *rest]]
@@ -554,7 +567,11 @@ def evaluate_survey(
         scores[column] = scores["response_id"].map(context[column])
     threshold = rating_at_least
     constructs = _stack(
-        [construct_summary(scores, by=by, threshold=threshold, min_n=min_n, ci=ci) for by in BREAKDOWNS], BREAKDOWNS
+        [
+            construct_summary(_in_sessions(scores, by), by=by, threshold=threshold, min_n=min_n, ci=ci)
+            for by in BREAKDOWNS
+        ],
+        BREAKDOWNS,
     )
     item_breakdowns = ((), ("school_id",))
     items = _stack([item_summary(scored, by=by, min_n=min_n, ci=ci) for by in item_breakdowns], item_breakdowns)
@@ -573,9 +590,15 @@ def evaluate_survey(
         "distribution": distribution,
     }
     tables["reliability"] = _reliability(scored, notes, ci)
-    if district.attendance is not None and "educator_id" in scored:
+    sessions = scored["session_id"].dropna().unique()
+    if scored["session_id"].isna().any():
+        notes.append(
+            "answers to a staff survey tied to no session have no session breakdown and no response rate "
+            "(who was asked is not recorded)"
+        )
+    if district.attendance is not None and "educator_id" in scored and len(sessions):
         rate_breakdowns = ((), ("school_id",), ("session_id",))
-        surveyed = district.attendance[district.attendance["session_id"].isin(scored["session_id"].unique())]
+        surveyed = district.attendance[district.attendance["session_id"].isin(sessions)]
         rates = [
             response_rates(scored, surveyed, district.educators, by=by, min_n=min_n, ci=ci) for by in rate_breakdowns
         ]

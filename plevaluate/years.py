@@ -73,10 +73,10 @@ def evaluated_years(district: District) -> list[str]:
 def school_years(district: District) -> list[str]:
     """The school years ('2024-25') the dated tables and the students' springs cover, in order."""
     found: set[str] = set()
-    for name in _DATED:
+    for name in (*_DATED, "reactions"):  # a staff survey tied to no session is dated itself
         frame = district.tables.get(name)
         if frame is not None and "date" in frame.columns:
-            found |= set(school_year(frame["date"]).dropna())
+            found |= {y for y in school_year(frame["date"]).dropna() if y}  # an undated row is in no year
     students = district.tables.get("students")
     if students is not None and "year" in students.columns:
         springs = pd.to_numeric(students["year"], errors="coerce").dropna().astype(int)
@@ -127,10 +127,10 @@ def year_view(district: District, year: str) -> District:
     sessions = tables.get("sessions")
     for name in ("attendance", "reactions"):
         if name in tables:
-            kept = (
-                tables[name][tables[name]["session_id"].isin(sessions["session_id"])] if sessions is not None else None
-            )
-            if kept is None or kept.empty:
+            frame = tables[name]
+            held = frame["session_id"].isin(sessions["session_id"]) if sessions is not None else False
+            kept = frame[_staff_survey_in(frame, year) | held]
+            if kept.empty:
                 del tables[name]  # no sessions that year: nothing attended or answered that year
             else:
                 tables[name] = kept
@@ -142,6 +142,14 @@ def year_view(district: District, year: str) -> District:
         tables["students"] = kept
     plan = for_year(district.plan, year)
     return District(district.path, plan, MappingProxyType(tables), tuple(notes), district.file_hashes)
+
+
+def _staff_survey_in(frame: pd.DataFrame, year: str) -> pd.Series:
+    """Rows tied to no session (staff-survey answers, Guskey level 3) whose own date falls in school year ``year``:
+    other rows belong to the year of their session."""
+    if "date" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    return (frame["session_id"].isna() & school_year(frame["date"]).eq(year)).fillna(False).astype(bool)
 
 
 _TREND = [

@@ -117,9 +117,10 @@ def test_google_forms_messy_export(district, tmp_path):
     summary = import_export("google", path, district, session="PL01")
     got = reactions(district)
     new_item, mentions_email = summary.added  # a question that mentions e-mail is a question, not a personal column
-    assert mentions_email.endswith("(unassigned, agreement-5): I e-mail families about our math talk routines.")
+    assert mentions_email.endswith("(new_agreement_5, agreement-5): I e-mail families about our math talk routines.")
     item_id = new_item.split()[0]
-    assert new_item == f"{item_id} (unassigned, agreement-5): I will try this in my class next week."
+    # a new row of a grid: its construct is proposed from the grid's question, its scale from the grid's rows
+    assert new_item == f"{item_id} (agree_statement, agreement-5): I will try this in my class next week."
     assert (got["item_id"] == item_id).sum() == len(body) - 1 - 40  # only those who were asked
     assert "Your name" in summary.personal and "Email Address" in summary.personal
     assert "1 row(s) repeat an earlier response in the export; read once" in summary.notes
@@ -130,7 +131,7 @@ def test_google_forms_messy_export(district, tmp_path):
     assert na["response"].tolist() == [""]  # answered N/A: a row with no score
     items = pd.read_csv(district / "survey_items.csv", dtype=str).set_index("item_id")
     assert items.loc[item_id, ["construct", "scale_min", "scale_max", "level"]].tolist() == [
-        "unassigned",
+        "agree_statement",
         "1",
         "5",
         "1",
@@ -140,7 +141,7 @@ def test_google_forms_messy_export(district, tmp_path):
 
     again = import_export("google", path, district, session="PL01")
     assert again.written == {"reactions": 0} and again.already["reactions"] == len(got)
-    assert "nothing new: this export had been imported already" in str(again)
+    assert "nothing new: these responses had been imported already" in str(again)
     assert reactions(district).equals(got)
 
 
@@ -155,17 +156,22 @@ def test_an_unrecognized_label_is_an_error_naming_column_row_and_label(district,
         import_export("google", path, district, session="PL01")
     message = str(caught.value)
     assert "google.csv:" in message and "row 7" in message and "value 'Agreee'" in message
-    assert rows[0][5] in message and "a label of the agreement 5-point scale" in message
+    assert rows[0][5] in message and "a label of the agreement-5 scale" in message
     assert files_text(district) == before  # nothing written
 
 
 def test_scales_are_recognized_in_any_case_and_spacing_and_ambiguity_is_reported():
     assert SCALES["agreement-5"].code("  Neither agree  nor DISAGREE ") == 3
     assert SCALES["frequency-5"].code("Often") == 4 and SCALES["quality-4"].code("excellent") == 4
-    scale, longer = choose(["Agree", "Strongly agree", "Disagree"], SCALES.values())
-    assert scale.name == "agreement-4" and [s.name for s in longer] == ["agreement-5", "agreement-6", "agreement-7"]
-    assert choose(["Agree", "Neutral"], SCALES.values())[0].name == "agreement-5"
-    assert choose(["Agree", "Sometimes"], SCALES.values()) == (None, [])
+    choice = choose(["Agree", "Strongly agree", "Disagree"], SCALES.values())  # no unused point inside agreement-4
+    assert choice.scale.name == "agreement-4" and [s.name for s in choice.longer] == [
+        "agreement-5",
+        "agreement-6",
+        "agreement-7",
+    ]
+    assert choose(["Agree", "Neutral"], SCALES.values()).scale.name == "agreement-5"
+    assert choose(["Agree", "Sometimes"], SCALES.values()).fits == ()
+    assert choose(["Agree", "Strongly agree"], SCALES.values()).ambiguous  # 4, 5, 6 or 7 points: the user says
 
 
 def test_unmatched_question_with_mapping_and_custom_scale(district, tmp_path):
@@ -232,7 +238,11 @@ def test_the_command_prints_what_it_read_and_wrote(district, tmp_path, capsys):
     n = len(fx.answers(SAMPLE, "PL01"))
     assert f"read {n} response(s): {n} linked to educators by e-mail" in out
     assert "wrote " in out and "row(s) to reactions.csv" in out
-    assert "C1 <- How much do you agree with each statement? - The content is relevant to my classroom." in out
+    # the codebook comes first: each question -> item, construct, level, scale, and label=code x count
+    assert out.index("codebook") < out.index("read ")
+    assert "[matched C1 by text] How much do you agree with each statement? - The content is relevant to my" in out
+    assert "content, level 1, agreement-5 (1-5): " in out and "strongly agree=5 x" in out
+    assert "recorded as import 1 (undo: plevaluate import --undo 1" in out
     assert "personal columns dropped (never written): IPAddress, RecipientLastName, RecipientFirstName, " in out
     assert main(["import", "qualtrics", str(export), "--into", str(district), "--session", "PL99"]) == 1
     err = capsys.readouterr().err
