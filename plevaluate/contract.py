@@ -1112,6 +1112,7 @@ def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) ->
         _check_construct_scales(frames["survey_items"], scales, reads["survey_items"])
     if "reactions" in frames:
         _check_staff_survey(frames["reactions"], frames.get("survey_items"), reads["reactions"])
+        _check_resubmissions(frames["reactions"], reads["reactions"])
     if "reactions" in frames and "survey_items" in frames:
         read = reads["reactions"]
         scales = scales.drop_duplicates("item_id").set_index("item_id")
@@ -1199,6 +1200,30 @@ def _check_construct_scales(items: pd.DataFrame, scales: pd.DataFrame, read: _Re
             column="construct",
             value=str(construct),
         )
+
+
+def _check_resubmissions(answers: pd.DataFrame, read: _Read) -> None:
+    """One person (educator or pseudonymous respondent) with two responses to one session's survey: counted twice
+    in every level-1 summary. A warning: ``plevaluate import`` applies the plan's imports.resubmissions rule, but
+    rows typed in or imported before it may hold both."""
+    if "session_id" not in answers.columns:
+        return
+    for column in ("educator_id", "respondent"):
+        if column not in answers.columns:
+            continue
+        known = answers[answers[column].notna() & answers["session_id"].notna()]
+        responses = known.drop_duplicates("response_id").groupby([column, "session_id"], sort=True)["response_id"]
+        counts = responses.nunique()
+        for (person, session), n in counts[counts > 1].items():
+            first = known.index[(known[column] == person) & (known["session_id"] == session)][0]
+            read.warn(
+                f"one response per person to a session's survey, but {'educator ' + str(person) if column == 'educator_id' else 'one respondent'} "
+                f"has {n} responses to session {session}: each is counted",
+                "keep one (plevaluate import keeps the latest by default; its --undo removes an import's rows), or "
+                "remove the other rows of the earlier response_id",
+                row=first,
+                column=column,
+            )
 
 
 def _check_staff_survey(answers: pd.DataFrame, items: pd.DataFrame | None, read: _Read) -> None:

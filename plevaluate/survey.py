@@ -499,13 +499,24 @@ def _stack(frames: list[pd.DataFrame], breakdowns: Sequence[Sequence[str]]) -> p
     return table[["level", "breakdown", *groups, *rest]]
 
 
+def _words(construct: object) -> str:
+    """A construct key as a reader reads it: organizational_support -> organizational support."""
+    return str(construct).replace("_", " ")
+
+
 def _reliability(scored: pd.DataFrame, notes: list[str], ci: float) -> pd.DataFrame:
     rows = []
     for (construct, level), answers in scored.groupby(["construct", "level"], sort=True):
         wide = answers.pivot_table(index="response_id", columns="item_id", values="score", aggfunc="first")
         row = {"level": int(level), "construct": construct, "k": wide.shape[1], "n": len(wide)}
-        if wide.shape[1] < 2 or len(wide) < 2:
-            notes.append(f"Cronbach's alpha not computed for {construct}: it needs 2 items and 2 respondents")
+        if wide.shape[1] < 2:
+            notes.append(
+                f"{_words(construct)} is a single item: internal consistency (Cronbach's alpha) does not apply"
+            )
+            rows.append({**row, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan})
+            continue
+        if len(wide) < 2:
+            notes.append(f"Cronbach's alpha not computed for {_words(construct)}: too few responses")
             rows.append({**row, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan})
             continue
         with noting_warnings(notes):
