@@ -16,7 +16,7 @@ from plevaluate import evaluate, load
 from plevaluate.cli import main
 from plevaluate.contract import TABLES
 from plevaluate.errors import ContractError, ContractWarning
-from plevaluate.intake import import_export
+from plevaluate.intake import ImportMapping, import_export
 from plevaluate.reactions import evaluate_reactions
 from plevaluate.scales import SCALES, choose
 from plevaluate.starter import ITEM_BANK, write_starter
@@ -469,3 +469,16 @@ def test_one_import_at_a_time(district, tmp_path):
     assert sorted(p.name for p in district.iterdir()) == before  # no lock file left behind
     assert not (district / "reactions.csv").exists()
     assert import_export("google", export, district, session="PL01").written["reactions"] > 0
+
+
+def test_every_mapping_key_is_documented_in_the_help_and_the_readme(capsys):
+    from plevaluate.intake.mapping import QuestionMap
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert main(["import", "--help-mapping"]) == 0
+    printed = capsys.readouterr().out
+    for model in (ImportMapping, QuestionMap):
+        for name, spec in model.model_fields.items():
+            key = spec.alias or name
+            assert key in printed, key
+            assert f"`{key}`" in readme or f"{key}:" in readme, key
