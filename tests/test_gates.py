@@ -608,7 +608,6 @@ def test_response_ids_cannot_be_linked_to_e_mails(district: Path, tmp_path: Path
     """A Google Forms response has no ID of its own; its key was an unkeyed hash of the whole row, e-mail and
     timestamp included, so trying staff e-mails x timestamps linked responses to e-mails. Now the key holds
     no personal column, and is keyed with the district secret where there is one."""
-    import hmac
 
     export = fx.google(SAMPLE, "PL01", tmp_path / "google.csv")
     raw = pd.read_csv(export, dtype=str, keep_default_na=False)
