@@ -189,25 +189,40 @@ def from_target(result: LevelResult, cell: Cell, table: str = "target") -> dict 
     return cell.row(r["estimate"], low, high, r["target"], status, detail, n)
 
 
-def evidence(level: Level, result: LevelResult | None, school_id: str | None, min_n: int) -> str:
-    """What a scope's evidence at ``level`` rests on, with that scope's own counts (its ``coverage`` table)."""
+def evidence(
+    level: Level,
+    result: LevelResult | None,
+    school_id: str | None,
+    min_n: int,
+    *,
+    table: str = "coverage",
+    words: str | None = None,
+    hidden_words: str | None = None,
+) -> str:
+    """What a scope's evidence at ``level`` rests on, with that scope's own counts (its ``coverage`` table).
+
+    ``table``, ``words`` and ``hidden_words`` name another coverage table of the level and its words (with
+    ``{records}`` and ``{people}``), for a headline that rests on other evidence than the level's usual
+    (level 3 read from its staff survey when no conditions were rated)."""
+    words = level.evidence if words is None else words
+    hidden_words = level.evidence_hidden if hidden_words is None else hidden_words
     if result is None or not result.evidence:
         return level.no_evidence
-    table = result.tables.get("coverage")
-    if table is None:
-        return level.evidence if "{" not in level.evidence else level.no_evidence
+    frame = result.tables.get(table)
+    if frame is None:
+        return words if "{" not in words else level.no_evidence
     if school_id is None:
-        rows = table[table["breakdown"] == "district"]
+        rows = frame[frame["breakdown"] == "district"]
         r = rows.iloc[0] if len(rows) else None
     else:
-        r = school_row(table, school_id)
+        r = school_row(frame, school_id)
     if r is None:
         return f"{level.no_evidence} at this school"
     if bool(r.get("suppressed", False)) and bool(r.get("complementary", False)):
-        return level.evidence_hidden
+        return hidden_words
     people = format_n(r["n_people"], min_n) if pd.notna(r["n_people"]) else f"<{min_n}"
     records = "some" if pd.isna(r["records"]) else f"{int(r['records']):,}"  # hidden with a small group's count
-    return level.evidence.format(records=records, people=people)
+    return words.format(records=records, people=people)
 
 
 def _registry(registry: Sequence[Level] | None) -> list[Level]:
@@ -291,7 +306,7 @@ def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level] | None = None) 
             "A comparison school: it did not take part in the program; its students are the comparison group "
             "for the student-outcome estimate."
         )
-    held, small, unsure, broken = [], [], [], None
+    held, small, unsure, broken, reported = [], [], [], None, []
     for row in rows.itertuples():
         row = row._asdict()
         if row["level"] not in words:
@@ -304,6 +319,8 @@ def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level] | None = None) 
             unsure.append(row)
         elif row["status"] in ("not met", "not yet measured") and broken is None:
             broken = row
+        elif row["status"] == "reported" and row["status_detail"] not in ("", "reported"):
+            reported.append(row)  # evidence without a target (level 3 from its staff survey): said, not judged
     if broken is not None and broken["status"] == "not met":
         reason = words[broken["level"]].not_met.format(value=_value(broken), target=_target(broken))
     elif broken is not None:
@@ -338,6 +355,8 @@ def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level] | None = None) 
             f"{'their intervals include' if plural else 'the interval includes'} the target "
             f"({'; '.join(details)})."
         )
+    for r in reported:
+        text += f" At level {r['level']} there is no target to judge against: {r['status_detail']}."
     if small:
         listed = _join(small)
         text += f" Level{'s' if len(small) > 1 else ''} {listed}: not shown (too few people, or protecting a smaller group)."

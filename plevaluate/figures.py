@@ -22,6 +22,7 @@ __all__ = [
     "PALETTE",
     "plain",
     "visible",
+    "words",
     "conditions_heatmap",
     "alt_text",
     "chart_data",
@@ -66,6 +67,16 @@ def visible(text: object) -> str:
     'Oak[U+202E]loohcS'
     """
     return INVISIBLE.sub(lambda m: f"[U+{ord(m.group()):04X}]", str(text))
+
+
+def words(key: object) -> str:
+    """A data key (a survey construct, a structure, a role) as a reader reads it: underscores become spaces,
+    invisible characters are made visible (`visible`); the data tables keep the key itself.
+
+    >>> words("organizational_support")
+    'organizational support'
+    """
+    return visible(key).replace("_", " ").strip()
 
 
 def plain(text: object) -> str:
@@ -369,7 +380,7 @@ def conditions_heatmap(
         )
     fig.tight_layout(rect=(0, 0.03 if len(wide) > len(drawn) else 0, 1, 1))
     table = labels.copy()
-    table.columns = [f"{structure}: {indicator.replace('_', ' ')}" for structure, indicator in labels.columns]
+    table.columns = [f"{words(structure)}: {words(indicator)}" for structure, indicator in labels.columns]
     table.insert(0, "school", [visible((names or {}).get(s, s)) for s in labels.index])
     table["mean of 4"] = [f"{m:.1f}" for m in means]
     return describe(fig, table)

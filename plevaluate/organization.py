@@ -24,10 +24,10 @@ import pandas as pd
 from scipy import stats
 
 from ._tidy import coverage, latest_term, terms
-from .chain import Cell, judged, school_row
+from .chain import Cell, evidence, hidden, judged, school_row
 from .contract import RATING_WORDS, District
 from .effects import wilson_interval
-from .privacy import RULES, UNSUPPRESSED, suppress
+from .privacy import RULES, UNSUPPRESSED, coded_share, suppress
 from .results import Level, LevelResult, Note, target_status
 from .schema import TableSpec
 from .survey import evaluate_survey
@@ -43,6 +43,10 @@ __all__ = [
     "principal_participation",
     "structure_means",
 ]
+
+#: A staff-survey respondent agrees when the mean of their answers on a construct reaches this (4, "agree", on
+#: the usual 1-5 scale): the level-3 staff survey's shares (``share_at_least``) are computed at it.
+STAFF_AGREE = 4.0
 
 
 def condition_ratings(conditions: pd.DataFrame, schools: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -422,7 +426,7 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
         tables["roles"] = role_participation(
             district.attendance, district.educators, district.sessions, by=by, min_n=UNSUPPRESSED
         )
-    staff = evaluate_survey(district, level=3, ci=ci)
+    staff = evaluate_survey(district, level=3, rating_at_least=STAFF_AGREE, ci=ci)
     if staff.evidence:
         constructs = staff["constructs"]
         constructs = constructs[constructs["breakdown"].isin(["district", "school_id"])]
@@ -430,6 +434,12 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
         tables["staff_survey_items"] = staff["items"]
         tables["staff_survey_coverage"] = staff["coverage"]
         notes += [Note(f"staff survey: {note}", level=3, scope=note.scope, kind=note.kind) for note in staff.notes]
+        if district.conditions is None:
+            notes.append(
+                "level 3's headline is the staff survey: the share of staff whose mean answer on the support items "
+                f"is {STAFF_AGREE:g} (agree) or higher; the plan's level-3 target is about conditions ratings, so "
+                "the staff survey is reported without a target"
+            )
     meta = {
         "min_n": plan.min_n,
         "ci": ci,
@@ -453,12 +463,80 @@ def _measure(plan: dict) -> str:
     return f"{what} rated {RATING_WORDS.get(int(at_least), f'{at_least:g}')} ({at_least:g}) or better: share of schools"
 
 
+_STAFF_EVIDENCE = "{records} staff survey responses from {people} educators (no conditions ratings)"
+_STAFF_HIDDEN = "staff survey responses: how many not shown (protects a smaller group)"
+
+
+def _staff_construct(staff: pd.DataFrame, plan: dict) -> str | None:
+    """The staff-survey construct a level-3 headline reports: the one named like the plan's indicator or
+    structure, else the one with the most answers district-wide (the first by name on a tie)."""
+    district = staff[(staff["breakdown"] == "district") & (staff["measure"] == "share_at_least")]
+    if district.empty:
+        return None
+    goal = plan.get("levels", {}).get("organization", {})
+    named = {goal.get("indicator"), goal.get("structure")} & set(district["construct"])
+    if named:
+        return sorted(named)[0]
+    ranked = district.assign(answers=district["n"].fillna(0)).sort_values(
+        ["answers", "construct"], ascending=[False, True]
+    )
+    return str(ranked["construct"].iloc[0])
+
+
+def _staff_headline(result: LevelResult, cell: Cell) -> dict:
+    """Level 3 read from the staff survey (no conditions ratings for this scope): the share of staff whose mean
+    answer on the support construct is at least `STAFF_AGREE`, with its interval, reported without a target (the
+    plan's level-3 target is a share of schools at a rubric rating, which a survey share cannot be judged
+    against); a scope with no staff survey either reads "not yet measured"."""
+    staff = result.tables.get("staff_survey")
+    construct = None if staff is None else _staff_construct(staff, cell.plan)
+    if construct is None:
+        return cell.row()
+    rows = staff[(staff["construct"] == construct) & (staff["measure"] == "share_at_least")]
+    if cell.school_id is None:
+        rows = rows[rows["breakdown"] == "district"]
+        r = rows.iloc[0].to_dict() if len(rows) else None
+    else:
+        r = school_row(rows[rows["breakdown"] == "school_id"], cell.school_id)
+    if r is None:
+        return cell.row()
+    words = str(construct).replace("_", " ")
+    measure = f"staff survey: share of staff who agree the organization supports the change, on the {words} items"
+    said = evidence(
+        cell.level, result, cell.school_id, cell.min_n, table="staff_survey_coverage", words=_STAFF_EVIDENCE,
+        hidden_words=_STAFF_HIDDEN,
+    )  # fmt: skip
+    status = hidden(r)
+    if status:
+        return cell.row(status=status, measure=measure, evidence=said)
+    coded = r.get("coded")
+    if isinstance(coded, str):  # fewer than min_n people on one side: only the side of a bound is shown
+        share = coded_share(coded, r["bound"])
+        detail = (
+            f"{share} of staff agree the organization supports the change (staff survey; only a bound is shown: "
+            "fewer than the reporting minimum on one side)"
+        )
+        return cell.row(status="reported", detail=detail, n=r.get("n_people"), measure=measure, evidence=said)
+    estimate, low, high = r["estimate"], r["ci_low"], r["ci_high"]
+    if pd.isna(estimate):
+        return cell.row(status="not estimable", measure=measure, evidence=said)
+    ci = float(cell.plan.get("ci", 0.95))
+    detail = f"{estimate:.0%} of staff agree the organization supports the change (staff survey"
+    detail += f"; {ci:.0%} interval {low:.0%} to {high:.0%})" if pd.notna(low) and pd.notna(high) else ")"
+    return cell.row(
+        estimate, low, high, status="reported", detail=detail, n=r.get("n_people"), measure=measure, evidence=said
+    )
+
+
 def _headline(result: LevelResult, cell: Cell) -> dict | None:
     """The district: the share of participant schools at the rating, against the target; a school: its latest
-    rating of the plan's indicator (or structure), at or below the rating (a rubric rating has no interval)."""
+    rating of the plan's indicator (or structure), at or below the rating (a rubric rating has no interval).
+
+    Without conditions ratings (for the district, or at a school), the staff survey's share of staff who agree
+    the organization supports the change (`_staff_headline`), reported without a target."""
     table = result.tables.get("target")
     if table is None:
-        return cell.row()
+        return _staff_headline(result, cell)
     if cell.school_id is None:
         r = table[table["breakdown"] == "district"].iloc[0]
         status = {"no target": "no target set"}.get(str(r["status"]), str(r["status"]))
@@ -472,8 +550,9 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
             r["n"],
         )
     r = school_row(table, cell.school_id)
-    if r is None:
-        return None
+    if r is None:  # a school without a rating: its staff survey, if it answered one
+        staff = _staff_headline(result, cell)
+        return None if staff["status"] == "not yet measured" else staff
     at_least = cell.plan.get("levels", {}).get("organization", {}).get("rating_at_least", 3)
     status = "met" if bool(r["at_least"]) else "not met"
     label = RATING_WORDS.get(int(at_least), f"{at_least:g}")

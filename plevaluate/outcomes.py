@@ -1049,6 +1049,10 @@ def implementation_dose(
     merged = merged.dropna(subset=[outcome, "implementation", *covariates])
     if merged["school_id"].nunique() < 3:
         raise ValueError("the dose-response needs at least 3 schools with an implementation rate")
+    if merged["implementation"].nunique() < 2:
+        raise ValueError(
+            "every school with students had the same implementation rate, so schools cannot be compared by it"
+        )
     X = np.column_stack([np.ones(len(merged)), merged["implementation"] * 10, merged[list(covariates)].astype(float)])
     fit = fit_ols(
         merged[outcome].astype(float),

@@ -341,6 +341,8 @@ def dose_response(obs: pd.DataFrame, *, min_n: int = 10, ci: float = 0.95) -> tu
         in for time in the program), with log_odds_per_hour and its se.
     """
     data = obs[obs["participant"]].dropna(subset=["observed"])
+    if data["pl_hours"].nunique() < 2:
+        raise ValueError("every observed teacher attended the same PL hours, so hours cannot be compared")
     bands = implementation_rates(data, by=("hours_band",), min_n=min_n, ci=ci)
     result = gee_logistic(data, "observed ~ month_index + pl_hours")
     per_hour = _combination(result, {"pl_hours": 1.0}, ci)
@@ -620,10 +622,13 @@ def evaluate_practice(
             tables["funnel_curve"] = funnel_curve(
                 tables["funnel"]["p0"].iloc[0], int(tables["funnel"]["n"].max() * 1.2)
             )
-            try:
-                tables["dose_bands"], tables["dose_model"] = dose_response(obs, min_n=min_n, ci=ci)
-            except ValueError as error:
-                notes.append(f"dose-response not estimated: {error}")
+            if district.attendance is None or district.attendance.empty or district.sessions is None:
+                notes.append("dose-response not estimated: no attendance records, so PL hours are not known")
+            else:
+                try:
+                    tables["dose_bands"], tables["dose_model"] = dose_response(obs, min_n=min_n, ci=ci)
+                except ValueError as error:
+                    notes.append(f"dose-response not estimated: {error}")
             if "level_of_use_label" in obs and participants["level_of_use"].notna().any():
                 recorded = participants[participants["level_of_use"].notna()]
                 tables["level_of_use"] = implementation_rates(

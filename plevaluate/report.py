@@ -432,9 +432,28 @@ def _count(n, protecting: bool, min_n: int) -> str:
 
 
 def _group_labels(ev: Evaluation, frame: pd.DataFrame, columns: list[str], default: str) -> list[str]:
-    """The group each breakdown row is about (a school's name for school rows; ``default`` for the district)."""
-    group = frame[columns].bfill(axis=1).iloc[:, 0].fillna(default)
-    return [ev.school_name(g) if b == "school_id" else g for g, b in zip(group, frame["breakdown"])]
+    """The group each breakdown row is about, in words: a school's name for school rows, ``default`` for the
+    district, and "role not known" (or "format not known", ...) for the answers whose group is missing (an
+    anonymous answer has no role)."""
+    group = frame[columns].bfill(axis=1).iloc[:, 0]
+    labels = []
+    for g, b in zip(group, frame["breakdown"]):
+        if b == "district":
+            labels.append(default)
+        elif _missing(g):
+            labels.append(f"{_BY.get(b, figures.words(b))} not known")
+        else:
+            labels.append(ev.school_name(g) if b == "school_id" else figures.words(g))
+    return labels
+
+
+#: A breakdown's name as a reader reads it.
+_BY = {"district": "district", "school_id": "school", "format": "session format", "role": "role"}
+
+
+def _constructs(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``construct_shown``: each survey construct's key in words (``organizational support``)."""
+    return frame.assign(construct_shown=[figures.words(c) for c in frame["construct"]])
 
 
 def _with_ci(frame: pd.DataFrame, digits: int = 2) -> list[str]:
@@ -505,9 +524,9 @@ def chain_table(ev: Evaluation, scope: str = "district") -> Section:
     rows["shown_interval"] = [_interval(lo, hi, u) for lo, hi, u in zip(rows["ci_low"], rows["ci_high"], rows["unit"])]
     rows["shown_target"] = [_fmt(t, "rating" if u == "rating" else u) for t, u in zip(rows["target"], rows["unit"])]
     rows["badge"] = [
-        _status(s, d if s in ("met", "not met", "not conclusive") else "")
-        for s, d in zip(rows["status"], rows["status_detail"])
-    ]
+        _status(s, d if s in ("met", "not met", "not conclusive") or (s == "reported" and lv >= 1 and d != s) else "")
+        for s, d, lv in zip(rows["status"], rows["status_detail"], rows["level"])
+    ]  # a level reported without a target (level 3 from its staff survey) says what its evidence shows
     _heading("Chain of evidence")
     _html(
         html_table(
@@ -648,13 +667,13 @@ def school_level1(ev: Evaluation, school_id: str) -> Section:
     constructs = ev.table(1, "constructs")
     rows = _school_vs_district(constructs, school_id, "school_id")
     rows = rows[rows["measure"] == "share_at_least"]
-    rows = _rows_with_display(rows, "share", ev.min_n, n="n_people")
+    rows = _constructs(_rows_with_display(rows, "share", ev.min_n, n="n_people"))
     _html(
         html_table(
             rows,
             {
                 "where": "",
-                "construct": "Construct",
+                "construct_shown": "Construct",
                 "shown_estimate": _rating_words(ev),
                 "shown_interval": f"{_ci(ev)} interval",
                 "shown_n": "Respondents",
@@ -727,14 +746,18 @@ def school_level3(ev: Evaluation, school_id: str) -> Section:
         )
     staff = ev.table(3, "staff_survey")
     if staff is not None:
+        rated = ratings is not None and school_id in set(ratings["school_id"])
+        if not rated:  # the staff survey is this school's level-3 evidence: say what it shows, in words
+            _staff_sentence(ev, school_id)
         rows = _school_vs_district(staff, school_id, "school_id")
         rows = _rows_with_display(rows[rows["measure"] == "mean"], "rating", ev.min_n, n="n_people")
+        rows = _constructs(rows)
         _html(
             html_table(
                 rows,
                 {
                     "where": "",
-                    "construct": "Staff survey",
+                    "construct_shown": "Staff survey",
                     "shown_estimate": "Mean (1-5)",
                     "shown_interval": f"{_ci(ev)} interval",
                     "shown_n": "Respondents",
@@ -742,6 +765,30 @@ def school_level3(ev: Evaluation, school_id: str) -> Section:
                 numeric=("shown_estimate", "shown_n"),
             )
         )
+
+
+def _agree(ev: Evaluation) -> str:
+    """The staff survey's "agree" threshold in words, from its table: ``4 (agree)``."""
+    staff = ev.table(3, "staff_survey")
+    threshold = staff["threshold"].dropna() if staff is not None and "threshold" in staff else pd.Series(dtype=float)
+    at = float(threshold.iloc[0]) if len(threshold) else 4.0
+    return f"{at:g} (agree)" if at == 4 else f"{at:g}"
+
+
+def _staff_sentence(ev: Evaluation, scope: str) -> None:
+    """Level 3 without conditions ratings: what the staff survey says (the chain's row for ``scope``), and why it
+    is not judged against the plan's target."""
+    row = ev.chain[(ev.chain["scope"] == scope) & (ev.chain["level"] == 3)]
+    if row.empty or row.iloc[0]["status"] != "reported":
+        return
+    where = "the district" if scope == "district" else "this school"
+    detail = str(row.iloc[0]["status_detail"])
+    _paragraph(
+        f"No conditions ratings were collected for {where}, so level 3 rests on the staff survey: {detail}. A member "
+        f"of staff agrees when the mean of their answers on the support items is {_agree(ev)} or higher. The plan's "
+        "level-3 target is a share of schools at a conditions rating, so the staff survey is reported without a "
+        "target."
+    )
 
 
 @section
@@ -822,13 +869,14 @@ def district_level1(ev: Evaluation) -> Section:
     rows = _rows_with_display(
         share[share["breakdown"].isin(["district", "format", "role"])], "share", ev.min_n, n="n_people"
     )
+    rows = _constructs(rows).assign(by=[_BY.get(b, figures.words(b)) for b in rows["breakdown"]])
     _html(
         html_table(
             rows,
             {
-                "breakdown": "By",
+                "by": "By",
                 "group": "Group",
-                "construct": "Construct",
+                "construct_shown": "Construct",
                 "shown_estimate": _rating_words(ev),
                 "shown_interval": f"{_ci(ev)} interval",
                 "shown_n": "Respondents",
@@ -837,13 +885,20 @@ def district_level1(ev: Evaluation) -> Section:
         )
     )
     _coded_note(rows, ev.min_n)
+    if "role" in rows and (rows["breakdown"].eq("role") & rows["role"].isna()).any():
+        _paragraph(
+            '"role not known": answers given without an educator ID (anonymous), so their role is not known.',
+            note=True,
+        )
     distribution = ev.table(1, "distribution")
     district = distribution[distribution["breakdown"] == "district"]
     _figure(figures.likert_chart(district, texts=_item_texts(district)))
     reliability = ev.table(1, "reliability")
     if reliability is not None:
-        rel = reliability.assign(shown=_with_ci(reliability))
-        _html(html_table(rel, {"construct": "Construct", "k": "Items", "shown": f"Cronbach's alpha ({_ci(ev)} CI)"}))
+        rel = _constructs(reliability).assign(shown=_with_ci(reliability))
+        _html(
+            html_table(rel, {"construct_shown": "Construct", "k": "Items", "shown": f"Cronbach's alpha ({_ci(ev)} CI)"})
+        )
     rates = ev.table(1, "response_rates")
     if rates is not None:
         overall = rates[rates["breakdown"] == "district"].iloc[0]
@@ -916,6 +971,8 @@ def district_level3(ev: Evaluation) -> Section:
             _paragraph(f"{len(flagged):,} schools need support; the {figures.MANY} with the weakest conditions:")
             _html(html_table(weakest, columns))
             _fold(f"Every school needing support ({len(flagged):,} schools)", html_table(flagged, columns))
+    if matrix is None and ev.table(3, "staff_survey") is not None:
+        _district_staff_survey(ev)
     principals = ev.table(3, "principals")
     if principals is not None:
         program = set(ev.schools.loc[ev.schools["group"] == "participant", "school_id"])
@@ -940,6 +997,44 @@ def district_level3(ev: Evaluation) -> Section:
         if len(low):
             _html(html_table(low.head(figures.MANY), columns, numeric=("shown",)))
         _fold(f"Every program school's principal participation ({len(p):,} schools)", table)
+
+
+def _district_staff_survey(ev: Evaluation) -> None:
+    """The staff survey on support, district and by school: the share of staff who agree and their mean answer."""
+    _staff_sentence(ev, "district")
+    staff = ev.table(3, "staff_survey")
+    program = set(ev.schools.loc[ev.schools["group"] == "participant", "school_id"])
+    staff = staff[(staff["breakdown"] == "district") | staff["school_id"].isin(program)]
+    keys = ["breakdown", "school_id", "construct"]
+    share = _rows_with_display(staff[staff["measure"] == "share_at_least"], "share", ev.min_n, n="n_people")
+    mean = _rows_with_display(staff[staff["measure"] == "mean"], "rating", ev.min_n)
+    mean = mean[keys + ["shown_estimate", "shown_interval"]].rename(
+        columns={"shown_estimate": "mean_shown", "shown_interval": "mean_interval"}
+    )
+    rows = _constructs(share.merge(mean, on=keys, how="left"))
+    rows["where"] = [
+        "District" if b == "district" else ev.school_name(s) for b, s in zip(rows["breakdown"], rows["school_id"])
+    ]
+    columns = {
+        "where": "",
+        "construct_shown": "Staff survey",
+        "shown_estimate": f"Agree (mean {_agree(ev).split()[0]} or higher)",
+        "shown_interval": f"{_ci(ev)} interval",
+        "mean_shown": "Mean answer (1-5)",
+        "mean_interval": f"{_ci(ev)} interval of the mean",
+        "shown_n": "Respondents",
+    }
+    numeric = ("shown_estimate", "mean_shown", "shown_n")
+    schools = rows["breakdown"] != "district"
+    if schools.sum() <= figures.MANY:
+        _html(html_table(rows, columns, numeric=numeric))
+    else:  # many schools: the district, with every school's row folded below
+        _html(html_table(rows[~schools], columns, numeric=numeric))
+        _fold(
+            f"Every program school's staff survey ({int(schools.sum()):,} schools)",
+            html_table(rows[schools], columns, numeric=numeric),
+        )
+    _coded_note(rows, ev.min_n)
 
 
 @section
@@ -1169,10 +1264,13 @@ def board_findings(ev: Evaluation) -> Section:
         row = ev.chain[(ev.chain["scope"] == "district") & (ev.chain["level"] == level)]
         if len(row) and pd.notna(row.iloc[0]["estimate"]):
             r = row.iloc[0]
+            if pd.isna(r["target"]):  # no target to judge against (level 3 from its staff survey): said, not judged
+                judgement = "reported without a target" if r["status"] == "reported" else str(r["status"])
+            else:
+                judgement = f"target {_fmt(r['target'], r['unit'])}: {r['status']}"
             text = (
                 f"{registry.get(level).name}: {_fmt(r['estimate'], r['unit'])} ({r['measure']}; {_ci(ev)} interval "
-                f"{_interval(r['ci_low'], r['ci_high'], r['unit'])}); target {_fmt(r['target'], r['unit'])}: "
-                f"{r['status']}"
+                f"{_interval(r['ci_low'], r['ci_high'], r['unit'])}); {judgement}"
             )
             if r["status"] in ("met", "not met", "not conclusive"):
                 text += f" ({r['status_detail']})"
@@ -1327,12 +1425,12 @@ def technical_diagnostics(ev: Evaluation) -> Section:
         )
     reliability = ev.table(1, "reliability")
     if reliability is not None:
-        r = reliability.assign(shown=_with_ci(reliability, 3))
+        r = _constructs(reliability).assign(shown=_with_ci(reliability, 3))
         _html(
             html_table(
                 r,
                 {
-                    "construct": "Survey construct",
+                    "construct_shown": "Survey construct",
                     "k": "Items",
                     "n": "Responses",
                     "shown": f"Cronbach's alpha (Feldt {_ci(ev)} CI)",
