@@ -32,7 +32,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["NOT_A_RATING", "SCALES", "Choice", "Scale", "choose", "custom", "fitting", "normal", "recognized"]
+__all__ = [
+    "NOT_A_RATING",
+    "SCALES",
+    "Choice",
+    "Scale",
+    "choose",
+    "custom",
+    "fitting",
+    "label_key",
+    "normal",
+    "recognized",
+]
 
 #: Answers that mean "no rating": missing, not a score.
 NOT_A_RATING = frozenset(
@@ -64,6 +75,21 @@ def normal(label: object) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
+_NUMBERED = re.compile(r"^(?:\(?\d{1,2}\)?\s*[-=.:)]\s*|\d{1,2}\s+(?=[^\d\s]))|\s*(?:[-=]\s*\d{1,2}|\(\d{1,2}\))$")
+
+
+def label_key(label: object) -> str:
+    """A label as a scale point is looked up: `normal`, and a point's number written with it dropped
+    ("5 - Strongly agree", "(1) Never", "Strongly agree (5)": forms and exports often number the points).
+
+    >>> label_key("5 = Strongly  Agree")
+    'strongly agree'
+    """
+    key = normal(label)
+    stripped = _NUMBERED.sub("", key).strip()
+    return stripped if stripped and re.search(r"[^\W\d_]", stripped) else key
+
+
 @dataclass(frozen=True)
 class Scale:
     """One rating scale: its name ("agreement-5") and, for each point from low to high, the accepted labels."""
@@ -81,8 +107,11 @@ class Scale:
 
     def code(self, label: str) -> int | None:
         """1 for the lowest point ... n for the highest; None if the label is not on this scale."""
-        key = normal(label)
-        return next((i for i, forms in enumerate(self.points, start=1) if key in forms), None)
+        for key in dict.fromkeys((normal(label), label_key(label))):
+            found = next((i for i, forms in enumerate(self.points, start=1) if key in forms), None)
+            if found is not None:
+                return found
+        return None
 
     def labels(self) -> frozenset[str]:
         return frozenset().union(*self.points)
@@ -251,13 +280,13 @@ def custom(name: str, labels: Sequence[str | Sequence[str]]) -> Scale:
 
 def recognized(label: str, scales: Iterable[Scale]) -> bool:
     """Whether a label is a point of any of ``scales``."""
-    key = normal(label)
-    return any(key in scale.labels() for scale in scales)
+    keys = {normal(label), label_key(label)}
+    return any(keys & scale.labels() for scale in scales)
 
 
 def fitting(labels: Iterable[str], scales: Iterable[Scale], points: int | None = None) -> list[Scale]:
     """The scales holding every one of ``labels`` (of ``points`` points if given), shortest first."""
-    keys = {normal(label) for label in labels}
+    keys = {label_key(label) for label in labels}
     found = [s for s in scales if keys <= s.labels() and (points is None or len(s) == points)]
     return sorted(found, key=len)
 
@@ -306,7 +335,7 @@ def choose(labels: Iterable[str], scales: Iterable[Scale], points: int | None = 
     >>> choose(["Agree", "Strongly agree"], SCALES.values()).ambiguous
     True
     """
-    keys = {normal(label) for label in labels}
+    keys = {label_key(label) for label in labels}
     fits = tuple(fitting(keys, scales, points))
     if not fits:
         return Choice(None, ())

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
 import hashlib
 import hmac
 import io
@@ -138,7 +139,7 @@ class ImportSummary:
         for table, n in self.already.items():
             if n:
                 lines.append(f"  {n} row(s) of {table}.csv were there already and were not written again")
-        if self.already and not any(self.written.values()) and not any(self.removed.values()):
+        if any(self.already.values()) and not any(self.written.values()) and not any(self.removed.values()):
             lines.append("  nothing new: these responses had been imported already")
         if self.personal:
             lines.append(f"  personal columns dropped (never written): {', '.join(self.personal)}")
@@ -456,6 +457,17 @@ def _plan_tables(
     summary: ImportSummary,
 ) -> dict[str, _Plan]:
     planned: dict[str, _Plan] = {}
+    if removals.get("survey_items"):  # an item some answer that stays (or is added) still names is kept
+        header, rows = _existing(folder / TABLES["reactions"].filename)
+        gone = removals.get("reactions", set())
+        spec = TABLES["reactions"]
+        used = {
+            dict(zip(header, r)).get("item_id") for r in rows if _key_of(spec, header, dict(zip(header, r))) not in gone
+        }
+        used |= {r.get("item_id") for r in additions.get("reactions", [])}
+        used |= {r.get("item_id") for r in restores.get("reactions", [])}
+        again = {r.get("item_id") for r in additions.get("survey_items", [])}  # written anew: replaced, not kept
+        removals = {**removals, "survey_items": {k for k in removals["survey_items"] if k[0] not in used - again}}
     for table in dict.fromkeys([*additions, *removals, *restores]):
         spec = TABLES[table]
         rows = additions.get(table, [])
@@ -672,15 +684,14 @@ def undo_import(into: str | Path, import_id: int) -> str:
             how = "restored byte for byte"
         else:
             summary = ImportSummary("undo", record["file"], into)
-            removals = {t: {tuple(k) for k in keys} for t, keys in record.get("rows", {}).items()}
-            restores = {t: rows for t, rows in record.get("removed", {}).items()}
-            if "survey_items" in removals:  # items a later import answered stay
-                reactions = _existing(into / TABLES["reactions"].filename)
-                header, rows = reactions
-                used = {dict(zip(header, r)).get("item_id") for r in rows} - {
-                    k[1] for k in removals.get("reactions", set())
-                }
-                removals["survey_items"] = {k for k in removals["survey_items"] if k[0] not in used}
+            later = [r for r in history.records if int(r["id"]) > import_id]
+            rewritten = {t: {tuple(k) for r in later for k in r.get("rows", {}).get(t, [])} for t in TABLES}
+            # the rows this import wrote that no later import wrote again; the rows it removed, unless written again
+            removals = {t: {tuple(k) for k in keys} - rewritten[t] for t, keys in record.get("rows", {}).items()}
+            restores = {
+                t: [r for r in rows if _key_of(TABLES[t], list(r), r) not in rewritten[t]]
+                for t, rows in record.get("removed", {}).items()
+            }
             planned = _plan_tables(into, {}, {}, removals, restores, summary)
             _trial(into, planned, f"undo of import {import_id}")
             for table, plan in planned.items():
@@ -689,6 +700,13 @@ def undo_import(into: str | Path, import_id: int) -> str:
                 _write_csv(staged, plan.header, plan.rows)
                 os.replace(staged, path)
             how = "its rows removed, later imports kept"
+        written = {t: {tuple(k) for k in keys} for t, keys in record.get("rows", {}).items()}
+        for later in history.records:  # a row this import wrote is gone with it: no later undo brings it back
+            if int(later["id"]) > import_id:
+                later["removed"] = {
+                    t: [r for r in rows if _key_of(TABLES[t], list(r), r) not in written.get(t, set())]
+                    for t, rows in later.get("removed", {}).items()
+                }
         history.drop(import_id)
         if record.get("replaced"):  # the import it replaced is back
             history.records.insert(len(history.records), record["replaced"])
@@ -781,8 +799,14 @@ def _import(source: str, file: Path, into: Path, plan: ImportMapping, options: _
     _partial(export, folder.plan.imports.partial_responses, summary)
     summary.personal = export.personal
     history = folder.history
+    known_scales = history.scales()
+    earlier = _replacing(history, digest, source, scope, options)
+    if earlier is not None:  # coded as if the earlier import of this file had not happened
+        gone = {k[0] for k in earlier.get("rows", {}).get("survey_items", [])}
+        items = items[~items["item_id"].isin(gone)] if items is not None else None
+        known_scales = {k: v for k, v in known_scales.items() if k not in gone}
     codebook, new_items, problems = code_questions(
-        export, items, plan, staff=staff, known_scales=history.scales(), schools=folder.table("schools")
+        export, items, plan, staff=staff, known_scales=known_scales, schools=folder.table("schools")
     )
     summary.codebook = codebook
     summary.skipped = [f"{c.question.text}: {c.reason}" for c in codebook if c.status == "skipped"]
@@ -813,6 +837,7 @@ def _import(source: str, file: Path, into: Path, plan: ImportMapping, options: _
     scope_key = "staff" if staff else session
     removals, keep = _resubmissions(export, ids, who, history, folder, scope_key, folder.plan.imports.resubmissions,
                                     summary)  # fmt: skip
+    _remapped(ids, keep, history, folder, options, earlier, removals, summary)
     rows, origins = [], []
     read = set(export.frame.index)
     for coding in codebook:
@@ -867,11 +892,11 @@ def _finish(folder, summary, additions, origins, removals, restores, source, fil
             responses, scales) -> ImportSummary:  # fmt: skip
     """Replace an earlier import of this very file under another mapping, plan the tables, check them, write."""
     history = folder.history
-    earlier = history.same_file(digest, source, scope) if digest else None
+    earlier = _replacing(history, digest, source, scope, options)
     replaced = None
     removals = {t: set(v) for t, v in removals.items()}
     restores = {t: list(v) for t, v in restores.items()}
-    if earlier is not None and earlier.get("mapping_sha256") != options.mapping_digest:
+    if earlier is not None:
         replaced = earlier
         for table, keys in earlier.get("rows", {}).items():
             removals.setdefault(table, set()).update(tuple(k) for k in keys)
@@ -881,11 +906,9 @@ def _finish(folder, summary, additions, origins, removals, restores, source, fil
             f"this file was imported before (import {earlier['id']}) with another mapping: its rows are replaced"
         )
     planned = _plan_tables(folder.path, additions, origins, removals, restores, summary)
-    if replaced is not None:  # rows of the earlier import written again are not "removed"
-        for table, plan in planned.items():
-            again = set(plan.added)
-            plan.removed = [r for r in plan.removed if _key_of(TABLES[table], plan.header, r) not in again]
-            summary.removed[table] = 0
+    for table, plan in planned.items():  # a row replaced by one with its key is rewritten, not "removed"
+        again = set(plan.added)
+        summary.removed[table] = sum(_key_of(TABLES[table], plan.header, r) not in again for r in plan.removed)
     if not _changes(planned):
         return summary
     _trial(folder.path, planned, file.name)
@@ -910,6 +933,12 @@ def _finish(folder, summary, additions, origins, removals, restores, source, fil
     return summary
 
 
+def _replacing(history: History, digest: str, source: str, scope: str, options) -> dict | None:
+    """The earlier import of this very file (bytes, source, session) under another mapping: its rows are replaced."""
+    earlier = history.same_file(digest, source, scope) if digest else None
+    return earlier if earlier is not None and earlier.get("mapping_sha256") != options.mapping_digest else None
+
+
 def _all_level_3(export: Export, items: pd.DataFrame | None) -> bool:
     if items is None or "level" not in items:
         return False
@@ -921,10 +950,13 @@ def _all_level_3(export: Export, items: pd.DataFrame | None) -> bool:
 def _staff_dates(export: Export, date: str | None) -> tuple[pd.Series, list[Problem]]:
     index = export.frame.index
     if date is not None:
-        stamps, bad, _ = wall_clock(pd.Series(date, index=index[:1]))
-        if bad:
-            return pd.Series(None, index=index), [Problem("--date", "a date (YYYY-MM-DD)", "", value=date)]
-        return pd.Series(stamps.iloc[0][:10], index=index, dtype=object), []
+        try:
+            day = datetime.date.fromisoformat(str(date).strip())
+        except ValueError:
+            return pd.Series(None, index=index), [
+                Problem("--date", "a date written YYYY-MM-DD", "give the survey's date, e.g. 2026-03-15", value=date)
+            ]
+        return pd.Series(day.isoformat(), index=index, dtype=object), []
     if export.submitted is None or export.submitted.isna().all():
         return pd.Series(None, index=index), [
             Problem(
@@ -996,21 +1028,25 @@ def _resubmissions(export, ids, who, history, folder, scope, rule, summary) -> t
     keep = {row: True for row in export.frame.index}
     removals: dict[str, set] = {}
     stamps = export.submitted if export.submitted is not None else pd.Series(None, index=export.frame.index)
-    candidates: dict[str, list[tuple[str, object, str | None]]] = {}
+    candidates: dict[str, list[tuple]] = {}
     for row in export.frame.index:
         person = who[row]
         if isinstance(person, str):
-            candidates.setdefault(person, []).append(("export", row, stamps[row]))
+            candidates.setdefault(person, []).append(("export", row, stamps[row], 1 << 62))
     known = history.responses()
     incoming = set(ids)
     for rid, info in known.items():
+        if scope == "staff":  # a staff survey given again (fall, spring) is another administration
+            break
         if info.get("scope") == scope and info.get("person") in candidates and rid not in incoming:
-            candidates[info["person"]].append(("folder", rid, info.get("submitted")))
+            candidates[info["person"]].append(("folder", rid, info.get("submitted"), int(info["import"])))
     problems, dropped, replaced = [], 0, 0
     for found in candidates.values():
         if len(found) < 2:
             continue
-        order = sorted(found, key=lambda f: (f[2] if isinstance(f[2], str) else "", f[0] == "export", str(f[1])))
+        # by submission time when every one has one; else in the order they were imported (this export last)
+        timed = all(isinstance(f[2], str) for f in found)
+        order = sorted(found, key=lambda f: (f[2] if timed else "", f[3], f[1] if f[0] == "export" else 0))
         if rule == "error":
             rows = [f[1] for f in found if f[0] == "export"]
             problems.append(
@@ -1023,12 +1059,14 @@ def _resubmissions(export, ids, who, history, folder, scope, rule, summary) -> t
             )
             continue
         winner = order[-1] if rule == "latest" else order[0]
-        for kind, ref, _ in found:
+        for kind, ref, *_ in found:
             if (kind, ref) == winner[:2]:
                 continue
             if kind == "export":
                 keep[ref] = False
                 dropped += 1
+                # a cumulative download holds the earlier response, already imported: it goes from the folder too
+                removals.setdefault("reactions", set()).update(_reaction_keys(folder, ids[ref]))
             else:
                 removals.setdefault("reactions", set()).update(k for k in _reaction_keys(folder, ref))
                 replaced += 1
@@ -1041,6 +1079,25 @@ def _resubmissions(export, ids, who, history, folder, scope, rule, summary) -> t
             "person"
         )
     return removals, keep
+
+
+def _remapped(ids, keep, history, folder, options, earlier, removals, summary) -> None:
+    """Responses an earlier import wrote under another mapping (the same responses downloaded again, the mapping
+    corrected): their rows are replaced, so each answer is counted once, under the item the mapping now says."""
+    records = {int(r["id"]): r for r in history.records}
+    known = history.responses()
+    replaced = 0
+    for row, rid in ids.items():
+        info = known.get(rid)
+        if info is None or not keep.get(row, True) or (earlier is not None and info["import"] == earlier["id"]):
+            continue
+        if records[int(info["import"])].get("mapping_sha256") != options.mapping_digest:
+            removals.setdefault("reactions", set()).update(_reaction_keys(folder, rid))
+            replaced += 1
+    if replaced:
+        summary.notes.append(
+            f"{replaced} response(s) were imported before under another mapping: their answers are replaced"
+        )
 
 
 def _reaction_keys(folder: _Folder, response_id: str) -> list[tuple[str, str]]:

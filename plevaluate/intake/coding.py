@@ -143,7 +143,9 @@ def code_questions(
         if question.stem is None:
             continue
         cells = export.frame[question.column].fillna("").astype(str).map(likert.normal)
-        grid_labels.setdefault(question.stem, set()).update(set(cells) - {""} - likert.NOT_A_RATING)
+        grid_labels.setdefault(question.stem, set()).update(
+            {likert.label_key(c) for c in cells} - {""} - likert.NOT_A_RATING
+        )
         row = next((by_text[match_key(t)] for t in question.texts if match_key(t) in by_text), None)
         if row is not None and pd.notna(row.get("scale_min")) and pd.notna(row.get("scale_max")):
             grid_points.setdefault(question.stem, set()).add(int(row["scale_max"]) - int(row["scale_min"]) + 1)
@@ -176,7 +178,7 @@ def code_questions(
                     break
             item_id = item_row["item_id"] if item_row is not None else None
         if item_row is None and item_id is None and entry is None and len(present):
-            near = difflib.get_close_matches(match_key(question.texts[-1]), list(by_text), n=1, cutoff=0.88)
+            near = _near(match_key(question.texts[-1]), list(by_text))
             if near:
                 item = by_text[near[0]]
                 problem(
@@ -251,9 +253,9 @@ def code_questions(
                     codings.append(Coding(question, "skipped", reason="no answers"))
                     continue
             else:
-                labels = set(present.map(likert.normal))
+                labels = set(present.map(likert.label_key))
                 hits = present.map(lambda v: likert.recognized(v, scales.values()))
-                if hits.mean() < 0.5:
+                if hits.mean() < 0.5 and item_row is None and entry is None:
                     codings.append(Coding(question, "skipped", reason=_not_rating(present, school_names)))
                     continue
                 choice = likert.choose(labels, scales.values(), points)
@@ -374,6 +376,24 @@ def code_questions(
     return codings, new_items, problems
 
 
+def _near(text: str, items: list[str]) -> list[str]:
+    """An item text this question's nearly is: close as characters (difflib's ratio at least 0.88), or the same
+    words but one (a word changed, added or left out) in a text of four words or more."""
+    close = difflib.get_close_matches(text, items, n=1, cutoff=0.88)
+    if close:
+        return close
+    words = text.split()
+    for item in items:
+        other = item.split()
+        if min(len(words), len(other)) < 4 or abs(len(words) - len(other)) > 1:
+            continue
+        matcher = difflib.SequenceMatcher(None, words, other, autojunk=False)
+        changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
+        if changed == 1:
+            return [item]
+    return []
+
+
 def _int(value, default: int) -> int:
     try:
         return int(float(value)) if value is not None and not pd.isna(value) and str(value).strip() else default
@@ -393,7 +413,11 @@ def _propose(question: Question, scale: str, span: tuple[int, int], taken: Mappi
 
 def _not_rating(present: pd.Series, schools: set[str]) -> str:
     labels = present.map(likert.normal)
-    shown = ", ".join(repr(v) for v in list(dict.fromkeys(present))[:3])
+    distinct = list(dict.fromkeys(present))
+    if len(distinct) <= 10 and len(present) >= 2 * len(distinct):  # a choice question's options: shown
+        shown = ", ".join(repr(v) for v in distinct[:3])
+    else:  # free text may hold anything, names included: never echoed
+        shown = f"free text, {len(distinct)} different answers, not shown"
     if labels.isin(schools).mean() >= 0.5:
         return f"a choice question: its answers name schools ({shown}), never a rating"
     if labels.isin(_ROLES).mean() >= 0.5:

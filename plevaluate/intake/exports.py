@@ -454,8 +454,11 @@ def _export(
 # Timestamps
 # ----------------------------------------------------------------------------------------------
 
+# a zone after a time: "GMT-6", "UTC+05:30", "-06:00" or "+0200" right after the time, "Z", or a name such as "MDT"
+# (a date's own "-15" is no offset: an offset follows a time or GMT/UTC)
 _ZONE = re.compile(
-    r"\s*(?:(?P<offset>(?:GMT|UTC)?\s*[+-]\d{1,2}(?::?\d{2})?)|(?P<z>Z)|(?P<name>\b(?:GMT|UTC|[A-Z]{2,4}T)\b))\s*$"
+    r"\s*(?:(?P<offset>(?:GMT|UTC)\s*[+-]\d{1,2}(?::?\d{2})?|(?<=\d:\d\d)[+-]\d{2}:?\d{2}|(?<=\d:\d\d)\s+[+-]\d{2}:?\d{2})"
+    r"|(?<=\d)(?P<z>Z)|(?P<name>\b(?:GMT|UTC|[A-Z]{2,4}T)\b))\s*$"
 )
 _SERIAL = re.compile(r"^\d{4,6}(\.\d+)?$")  # an Excel date serial: 45889.625 is 2025-08-20 15:00
 
