@@ -16,7 +16,7 @@ from plevaluate import evaluate, load
 from plevaluate.cli import main
 from plevaluate.contract import TABLES
 from plevaluate.errors import ContractError, ContractWarning
-from plevaluate.intake import ImportMapping, import_export
+from plevaluate.intake import ImportMapping, import_export, import_history, undo_import
 from plevaluate.reactions import evaluate_reactions
 from plevaluate.scales import SCALES, choose
 from plevaluate.starter import ITEM_BANK, write_starter
@@ -382,6 +382,35 @@ def test_a_workbook_of_the_sample_loads_to_the_same_tables(tmp_path):
     assert set(from_csv.tables) == set(from_book.tables)
     for name, frame in from_csv.tables.items():
         pd.testing.assert_frame_equal(frame, from_book.tables[name], obj=name)
+
+
+def test_an_import_into_a_workbook_district_appends_to_its_sheets_and_undoes_byte_for_byte(tmp_path):
+    book = sample_workbook(tmp_path / "district.xlsx")
+    wb = openpyxl.load_workbook(book)
+    sheet = wb["educators"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=1, column=len(header) + 1, value="email")
+    for row in range(2, sheet.max_row + 1):
+        sheet.cell(row=row, column=len(header) + 1, value=fx.email(sheet.cell(row=row, column=1).value))
+    wb.save(book)
+    before = book.read_bytes()
+    others = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and p != book}
+    session_rows = (pd.read_csv(SAMPLE / "reactions.csv", dtype=str)["session_id"] == "PL03").sum()
+    export = (
+        fx.google(SAMPLE, "PL03", tmp_path / "exports" / "pl03.csv") if (tmp_path / "exports").mkdir() is None else None
+    )
+    summary = import_export("google", export, book, session="PL03")
+    assert summary.written["reactions"] > 0 and summary.import_id == 1
+    grown = quiet_load(book).reactions
+    assert len(grown) == len(quiet_load(SAMPLE).reactions) + summary.written["reactions"]
+    assert summary.written["reactions"] <= session_rows  # (the sample's own PL03 rows have other response IDs)
+    again = import_export("google", export, book, session="PL03")
+    assert not any(again.written.values())  # the same export again adds nothing
+    assert import_history(book).count("pl03.csv") == 1
+    undo_import(book, 1)
+    assert book.read_bytes() == before  # the workbook restored byte for byte
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and p != book} == others
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".plevaluate-imports")]  # no history is left
 
 
 def test_a_bad_cell_in_a_sheet_is_named_by_sheet_row_and_column(tmp_path):

@@ -36,14 +36,10 @@ problem anywhere means nothing is written.
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime
 import hashlib
 import hmac
-import io
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,13 +49,14 @@ import numpy as np
 import pandas as pd
 
 from .. import scales as likert
-from ..contract import TABLES, WORKBOOK_SUFFIXES, load
+from ..contract import TABLES, load
 from ..errors import ContractError, ContractWarning, OutputError, Problem
 from ..gates import Inputs, read_bytes
 from .coding import Coding, code_questions, match_key
 from .exports import Export, personal, read_export, read_rows, wall_clock
 from .history import History, sha256
 from .mapping import HELP, Constant, ImportMapping, read_mapping
+from .store import Store, refuse_table_workbooks
 
 __all__ = [
     "HELP",
@@ -174,40 +171,26 @@ class _Folder:
     tables: Mapping[str, pd.DataFrame]
     plan: object
     history: History
+    store: Store
 
     def table(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
 
 
 def _folder(into: Path) -> _Folder:
-    if into.suffix.lower() in WORKBOOK_SUFFIXES and into.is_file():
+    store = Store(into)
+    if store.book is None and not into.is_dir():
         raise ContractError(
             [
                 Problem(
                     str(into),
-                    "a data folder of CSV tables to import into; this is a workbook district (one sheet per table)",
-                    f"import into a folder: make one (plevaluate init FOLDER), copy each sheet of {into.name} into "
-                    "it as a CSV named after the sheet (schools.csv ...), then import into that folder",
+                    "a data folder (or a workbook with a sheet per table) to import into",
+                    "create a folder with: plevaluate init " + str(into),
                 )
-            ],
-            str(into),
+            ]
         )
-    if not into.is_dir():
-        raise ContractError(
-            [Problem(str(into), "a data folder to import into", "create one with: plevaluate init " + str(into))]
-        )
-    for spec in TABLES.values():
-        for suffix in WORKBOOK_SUFFIXES:
-            if (into / (spec.name + suffix)).exists():
-                raise ContractError(
-                    [
-                        Problem(
-                            spec.name + suffix,
-                            "CSV tables to append to; import writes CSV files",
-                            f"save {spec.name}{suffix} as {spec.filename} (CSV UTF-8) and remove the workbook.",
-                        )
-                    ]
-                )
+    if store.book is None:
+        refuse_table_workbooks(into)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ContractWarning)
         try:
@@ -218,7 +201,7 @@ def _folder(into: Path) -> _Folder:
                 + list(exc.problems),
                 str(into),
             ) from None
-    return _Folder(into, district.tables, district.plan, History.load(into))
+    return _Folder(into, district.tables, district.plan, store.history(), store)
 
 
 def _secret(secret: str | bytes | None) -> bytes | None:
@@ -424,13 +407,6 @@ def _response_keys(export: Export, who: pd.Series, secret: bytes, scope: str) ->
 # ----------------------------------------------------------------------------------------------
 
 
-def _existing(path: Path) -> tuple[list[str], list[list[str]]]:
-    if not path.is_file():
-        return [], []
-    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
-    return (rows[0], [r for r in rows[1:] if any(c.strip() for c in r)]) if rows else ([], [])
-
-
 def _key_of(spec, header: list[str], row: Mapping[str, str]) -> tuple[str, ...]:
     key = list(spec.key) or header
     return tuple(str(row.get(k, "") or "").strip() for k in key)
@@ -449,7 +425,7 @@ class _Plan:
 
 
 def _plan_tables(
-    folder: Path,
+    store: Store,
     additions: Mapping[str, list[dict]],
     origins: Mapping[str, list[int | None]],
     removals: Mapping[str, set[tuple[str, ...]]],
@@ -458,7 +434,7 @@ def _plan_tables(
 ) -> dict[str, _Plan]:
     planned: dict[str, _Plan] = {}
     if removals.get("survey_items"):  # an item some answer that stays (or is added) still names is kept
-        header, rows = _existing(folder / TABLES["reactions"].filename)
+        header, rows = store.existing("reactions")
         gone = removals.get("reactions", set())
         spec = TABLES["reactions"]
         used = {
@@ -471,7 +447,7 @@ def _plan_tables(
     for table in dict.fromkeys([*additions, *removals, *restores]):
         spec = TABLES[table]
         rows = additions.get(table, [])
-        header, old = _existing(folder / spec.filename)
+        header, old = store.existing(table)
         if not header:
             header = [c.name for c in spec.columns if c.required or any(c.name in r for r in rows)]
         header = list(dict.fromkeys(header + [c for r in [*rows, *restores.get(table, [])] for c in r]))
@@ -507,39 +483,21 @@ def _changes(planned: Mapping[str, _Plan]) -> bool:
     return any(p.added or p.removed for p in planned.values())
 
 
-def _trial(folder: Path, planned: Mapping[str, _Plan], export_name: str) -> None:
-    """Load the folder as the import would leave it: any problem, and nothing is written."""
-    with tempfile.TemporaryDirectory(prefix="plevaluate-import-") as tmp:
-        trial = Path(tmp)
-        for path in folder.iterdir():
-            if path.is_file() and (path.suffix.lower() == ".csv" or path.name in ("plan.yml", "plan.yaml")):
-                shutil.copy2(path, trial / path.name)
-        for table, plan in planned.items():
-            _write_csv(trial / TABLES[table].filename, plan.header, plan.rows)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ContractWarning)
-            try:
-                load(trial)
-            except ContractError as exc:
-                raise ContractError(
-                    [_origin(p, planned, export_name) for p in exc.problems if p.severity == "error"], export_name
-                ) from None
+def _trial(store: Store, planned: Mapping[str, _Plan], export_name: str) -> None:
+    """Load the data as the import would leave it: any problem, and nothing is written."""
+    store.trial(planned, export_name, lambda problem: _origin(problem, planned, export_name))
 
 
 def _commit(folder: _Folder, planned: Mapping[str, _Plan], record: dict) -> None:
-    """Keep each changed table as it was, write the tables whole, and record the import."""
-    history = folder.history
+    """Keep each changed file as it was, write the tables whole, and record the import."""
+    history, store = folder.history, folder.store
     import_id = record["id"]
     changed = [t for t, p in planned.items() if p.added or p.removed]
-    for table in changed:
-        history.keep_before(import_id, folder.path / TABLES[table].filename)
-    for table in changed:  # each file replaced whole, never half-written
-        plan = planned[table]
-        path = folder.path / TABLES[table].filename
-        staged = folder.path / f".{path.name}.importing"
-        _write_csv(staged, plan.header, plan.rows)
-        os.replace(staged, path)
-    record["tables"] = {TABLES[t].filename: sha256(folder.path / TABLES[t].filename) for t in changed}
+    files = store.files(changed)
+    for path in files:
+        history.keep_before(import_id, path)
+    store.write({t: planned[t] for t in changed})
+    record["tables"] = {path.name: sha256(path) for path in files}
     record["rows"] = {t: [list(k) for k in planned[t].added] for t in changed}
     record["removed"] = {t: planned[t].removed for t in changed if planned[t].removed}
     record["written"] = {t: len(planned[t].added) for t in changed}
@@ -562,13 +520,6 @@ def _origin(problem: Problem, planned: Mapping[str, _Plan], export_name: str) ->
                 problem.severity,
             )
     return problem
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 def _text(value) -> str:
@@ -636,7 +587,8 @@ def import_export(
     file, into = Path(file), Path(into)
     plan = mapping if isinstance(mapping, ImportMapping) else read_mapping(mapping)
     mapping_digest = hashlib.sha256(plan.model_dump_json().encode()).hexdigest()
-    if not into.is_dir():
+    store = Store(into)
+    if not into.is_dir() and store.book is None:
         _folder(into)  # the error that says how to make one
     tables = Inputs.of(into)  # the files an import may rewrite: never the export or the mapping, through any link
     for flag, given in (("the export", file), ("--mapping", None if isinstance(mapping, ImportMapping) else mapping)):
@@ -653,7 +605,7 @@ def import_export(
                 str(given),
             )
     # one import at a time: two at once would each append to the table as it was before the other
-    with _one_at_a_time(into):
+    with _one_at_a_time(store.folder):
         try:
             options = _Options(session, _secret(secret), anonymous, staff_survey, date, dry_run, mapping_digest)
             return _import(source, file, into, plan, options)
@@ -663,7 +615,7 @@ def import_export(
 
 def import_history(into: str | Path) -> str:
     """The import history of a data folder, as ``plevaluate import --list`` prints it."""
-    return History.load(Path(into)).listing()
+    return Store(Path(into)).history().listing()
 
 
 def undo_import(into: str | Path, import_id: int) -> str:
@@ -672,15 +624,16 @@ def undo_import(into: str | Path, import_id: int) -> str:
     The latest import, with its tables as it left them, is undone byte for byte from the tables kept before it;
     an earlier one row by row, later imports kept. The folder is validated before anything is written."""
     into = Path(into)
-    with _one_at_a_time(into):
-        history = History.load(into)
+    store = Store(into)
+    with _one_at_a_time(store.folder):
+        history = store.history()
         record = history.get(import_id)
         latest = int(history.records[-1]["id"]) == import_id
         files = record.get("tables", {})
-        exact = latest and all(sha256(into / name) == digest for name, digest in files.items())
+        exact = latest and all(sha256(store.folder / name) == digest for name, digest in files.items())
         if exact:
             for name in files:
-                history.restore_before(import_id, into / name)
+                history.restore_before(import_id, store.folder / name)
             how = "restored byte for byte"
         else:
             summary = ImportSummary("undo", record["file"], into)
@@ -692,13 +645,9 @@ def undo_import(into: str | Path, import_id: int) -> str:
                 t: [r for r in rows if _key_of(TABLES[t], list(r), r) not in rewritten[t]]
                 for t, rows in record.get("removed", {}).items()
             }
-            planned = _plan_tables(into, {}, {}, removals, restores, summary)
-            _trial(into, planned, f"undo of import {import_id}")
-            for table, plan in planned.items():
-                path = into / TABLES[table].filename
-                staged = into / f".{path.name}.undoing"
-                _write_csv(staged, plan.header, plan.rows)
-                os.replace(staged, path)
+            planned = _plan_tables(store, {}, {}, removals, restores, summary)
+            _trial(store, planned, f"undo of import {import_id}")
+            store.write(planned)
             how = "its rows removed, later imports kept"
         written = {t: {tuple(k) for k in keys} for t, keys in record.get("rows", {}).items()}
         for later in history.records:  # a row this import wrote is gone with it: no later undo brings it back
@@ -905,13 +854,13 @@ def _finish(folder, summary, additions, origins, removals, restores, source, fil
         summary.notes.append(
             f"this file was imported before (import {earlier['id']}) with another mapping: its rows are replaced"
         )
-    planned = _plan_tables(folder.path, additions, origins, removals, restores, summary)
+    planned = _plan_tables(folder.store, additions, origins, removals, restores, summary)
     for table, plan in planned.items():  # a row replaced by one with its key is rewritten, not "removed"
         again = set(plan.added)
         summary.removed[table] = sum(_key_of(TABLES[table], plan.header, r) not in again for r in plan.removed)
     if not _changes(planned):
         return summary
-    _trial(folder.path, planned, file.name)
+    _trial(folder.store, planned, file.name)
     if options.dry_run:
         return summary
     record = {

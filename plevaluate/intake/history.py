@@ -41,18 +41,20 @@ def sha256(path: Path) -> str | None:
 
 @dataclass
 class History:
-    folder: Path  # the data folder
+    folder: Path  # the data folder (or workbook) imported into
     records: list[dict] = field(default_factory=list)
+    home_dir: Path | None = None  # where the history is kept (default: FOLDER in the data folder)
 
     @property
     def home(self) -> Path:
-        return self.folder / FOLDER
+        return self.home_dir if self.home_dir is not None else self.folder / FOLDER
 
     @classmethod
-    def load(cls, folder: Path) -> History:
-        path = folder / FOLDER / "history.json"
+    def load(cls, folder: Path, home: Path | None = None) -> History:
+        home = home if home is not None else folder / FOLDER
+        path = home / "history.json"
         if not path.is_file():
-            return cls(folder)
+            return cls(folder, [], home)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             records = list(data["imports"])
@@ -68,7 +70,7 @@ class History:
                 ],
                 str(path),
             ) from None
-        return cls(folder, records)
+        return cls(folder, records, home)
 
     def next_id(self) -> int:
         return max((int(r["id"]) for r in self.records), default=0) + 1
