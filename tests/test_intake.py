@@ -396,9 +396,8 @@ def test_an_import_into_a_workbook_district_appends_to_its_sheets_and_undoes_byt
     before = book.read_bytes()
     others = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and p != book}
     session_rows = (pd.read_csv(SAMPLE / "reactions.csv", dtype=str)["session_id"] == "PL03").sum()
-    export = (
-        fx.google(SAMPLE, "PL03", tmp_path / "exports" / "pl03.csv") if (tmp_path / "exports").mkdir() is None else None
-    )
+    (tmp_path / "exports").mkdir()
+    export = fx.google(SAMPLE, "PL03", tmp_path / "exports" / "pl03.csv")
     summary = import_export("google", export, book, session="PL03")
     assert summary.written["reactions"] > 0 and summary.import_id == 1
     grown = quiet_load(book).reactions
