@@ -510,3 +510,30 @@ def test_every_mapping_key_is_documented_in_the_help_and_the_readme(capsys):
             key = spec.alias or name
             assert key in printed, key
             assert f"`{key}`" in readme or f"{key}:" in readme, key
+
+
+def test_an_external_reference_column_links_respondents_and_is_never_written(anonymous_district, tmp_path):
+    # Qualtrics' ExternalReference holding each invitee's educator_id: linked without e-mails in educators.csv
+    path = fx.qualtrics_csv(SAMPLE, "PL04", tmp_path / "q.csv")
+    rows = list(csv.reader(path.open(encoding="utf-8-sig")))
+    column = rows[0].index("ExternalReference")
+    people = fx.answers(SAMPLE, "PL04")["educator_id"]
+    for row, educator in zip(rows[3:], people):
+        row[column] = educator.lower()  # any case
+    rows[4][column] = "E9999"  # not in educators.csv
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
+    mapping = tmp_path / "map.yml"
+    mapping.write_text("respondent_id_question: ExternalReference\n")
+    with pytest.raises(ContractError) as caught:
+        import_export("qualtrics", path, anonymous_district, session="PL04", mapping=mapping)
+    message = str(caught.value)
+    assert "row 5" in message and "ExternalReference" in message and "E9999" not in message  # an ID: not echoed
+    rows[4][column] = people[1]
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
+    summary = import_export("qualtrics", path, anonymous_district, session="PL04", mapping=mapping)
+    assert summary.linked == summary.responses and "ExternalReference" in summary.personal
+    assert "linked to educators by their ID (ExternalReference)" in str(summary)
+    got = reactions(anonymous_district)
+    assert set(got.loc[got["session_id"] == "PL04", "educator_id"]) >= set(people) - {people[1]}
