@@ -302,6 +302,7 @@ class Choice:
     scale: Scale | None
     fits: tuple[Scale, ...]
     longer: tuple[Scale, ...] = ()
+    why: str = ""  # how the scale was chosen, in words (for the codebook)
 
     @property
     def ambiguous(self) -> bool:
@@ -323,9 +324,10 @@ def choose(labels: Iterable[str], scales: Iterable[Scale], points: int | None = 
 
     One scale holds them: that one. Several: the shortest whose every point was used (a complete answer set
     is read on the scale it completes; longer scales of its family are listed, since a form could have
-    offered points no one chose); else the only one with no unused point between the lowest and highest
-    labels used (Disagree, Neutral, Agree, Strongly agree: agreement-5, since on agreement-7 no one would
-    have chosen "Somewhat disagree" or "Somewhat agree" though answers lie on both sides of each); else any,
+    offered points no one chose); else, when three or more points were chosen, the only one with no unused
+    point between the lowest and highest labels used (Disagree, Neutral, Agree, Strongly agree: agreement-5,
+    since on agreement-7 no one would have chosen "Somewhat disagree" or "Somewhat agree" though answers lie
+    on both sides of each; two labels alone, Disagree and Agree, say nothing about a neutral point); else any,
     if all code the labels alike. Otherwise none: ambiguous, and the user names the scale.
 
     >>> choose(["Disagree", "Strongly disagree", "Agree", "Strongly agree"], SCALES.values()).scale.name
@@ -340,16 +342,17 @@ def choose(labels: Iterable[str], scales: Iterable[Scale], points: int | None = 
     if not fits:
         return Choice(None, ())
     complete = [s for s in fits if all(forms & keys for forms in s.points)]
-    consistent = [s for s in fits if _contiguous(s, keys)]
+    # an unused point inside the answers is evidence only when three or more points were chosen
+    consistent = [s for s in fits if _contiguous(s, keys)] if len({fits[0].code(k) for k in keys}) >= 3 else []
     if len(fits) == 1:
-        chosen = fits[0]
+        chosen, why = fits[0], "the only scale holding its labels"
     elif complete:
-        chosen = complete[0]
+        chosen, why = complete[0], "every point of it was chosen"
     elif len(consistent) == 1:
-        chosen = consistent[0]
+        chosen, why = consistent[0], "the only scale with no unused point between the answers chosen"
     elif len({_codes(s, keys) for s in fits}) == 1:
-        chosen = fits[0]
+        chosen, why = fits[0], "every scale holding its labels codes them alike"
     else:
         return Choice(None, fits)
     longer = tuple(s for s in fits if len(s) > len(chosen) and _codes(s, keys) != _codes(chosen, keys))
-    return Choice(chosen, fits, longer)
+    return Choice(chosen, fits, longer, why)

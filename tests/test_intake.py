@@ -169,7 +169,8 @@ def test_scales_are_recognized_in_any_case_and_spacing_and_ambiguity_is_reported
         "agreement-6",
         "agreement-7",
     ]
-    assert choose(["Agree", "Neutral"], SCALES.values()).scale.name == "agreement-5"
+    assert choose(["Agree", "Neutral", "Disagree"], SCALES.values()).scale.name == "agreement-5"
+    assert choose(["Agree", "Neutral"], SCALES.values()).ambiguous  # two points chosen: 5 or 7 points?
     assert choose(["Agree", "Sometimes"], SCALES.values()).fits == ()
     assert choose(["Agree", "Strongly agree"], SCALES.values()).ambiguous  # 4, 5, 6 or 7 points: the user says
 

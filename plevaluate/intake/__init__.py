@@ -593,7 +593,8 @@ def import_export(
     tables = Inputs.of(into)  # the files an import may rewrite: never the export or the mapping, through any link
     for flag, given in (("the export", file), ("--mapping", None if isinstance(mapping, ImportMapping) else mapping)):
         same = tables.which(Path(given)) if given is not None else None
-        if same is not None and same.suffix.lower() == ".csv":
+        rewritten = {spec.filename for spec in TABLES.values()} | {into.name}
+        if same is not None and same.name.lower() in rewritten:
             raise OutputError(
                 [
                     Problem(
@@ -615,7 +616,10 @@ def import_export(
 
 def import_history(into: str | Path) -> str:
     """The import history of a data folder, as ``plevaluate import --list`` prints it."""
-    return Store(Path(into)).history().listing()
+    store = Store(Path(into))
+    if store.book is None and not store.path.is_dir():
+        _folder(store.path)  # the error naming what is missing
+    return store.history().listing()
 
 
 def undo_import(into: str | Path, import_id: int) -> str:
@@ -625,6 +629,8 @@ def undo_import(into: str | Path, import_id: int) -> str:
     an earlier one row by row, later imports kept. The folder is validated before anything is written."""
     into = Path(into)
     store = Store(into)
+    if store.book is None and not into.is_dir():
+        _folder(into)  # the error naming what is missing
     with _one_at_a_time(store.folder):
         history = store.history()
         record = history.get(import_id)
@@ -706,6 +712,16 @@ def _import(source: str, file: Path, into: Path, plan: ImportMapping, options: _
         return _finish(folder, summary, additions, origins, {}, {}, source, file, digest, scope, options, {}, {})
     session = options.session or plan.session
     staff = options.staff_survey or plan.staff_survey
+    if (options.date or plan.date) and not staff and session:
+        raise ContractError(
+            [
+                Problem(
+                    file.name,
+                    "a date only for a staff survey (a session survey's answers take the session's date)",
+                    "drop --date, or import the staff survey with --staff-survey and no session",
+                )
+            ]
+        )
     if staff and session:
         raise ContractError(
             [
@@ -960,7 +976,8 @@ def _recognise(export, ids, minutes, history, folder, session, keyed, summary) -
             [
                 Problem(
                     export.name,
-                    f"responses not yet in the folder, but {len(wrong)} of them were imported already for "
+                    f"responses to {('session ' + session) if session else 'the staff survey'}, but {len(wrong)} "
+                    f"of them are in the folder already as responses to "
                     f"{'session ' + other if other != 'the staff survey' else other}",
                     f"if that import named the wrong session, undo it ({undo}) and import again",
                     wrong[0][0],
@@ -997,15 +1014,18 @@ def _resubmissions(export, ids, who, history, folder, scope, rule, summary) -> t
         timed = all(isinstance(f[2], str) for f in found)
         order = sorted(found, key=lambda f: (f[2] if timed else "", f[3], f[1] if f[0] == "export" else 0))
         if rule == "error":
-            rows = [f[1] for f in found if f[0] == "export"]
-            problems.append(
-                Problem(
-                    export.name,
-                    f"one response per person to the {scope}, but one respondent has {len(found)}",
-                    "keep one of them in the export, or set the plan's imports.resubmissions to latest or first",
-                    rows[0],
+            what = "the staff survey" if scope == "staff" else f"session {scope}"
+            earlier = sum(f[0] == "folder" for f in found)
+            for ref in [f[1] for f in found if f[0] == "export"]:
+                problems.append(
+                    Problem(
+                        export.name,
+                        f"one response per person to {what}, but this respondent has {len(found)}"
+                        + (f" ({earlier} imported already)" if earlier else ""),
+                        "keep one of them, or set the plan's imports.resubmissions to latest or first",
+                        ref,
+                    )
                 )
-            )
             continue
         winner = order[-1] if rule == "latest" else order[0]
         for kind, ref, *_ in found:
@@ -1040,8 +1060,13 @@ def _remapped(ids, keep, history, folder, options, earlier, removals, summary) -
         info = known.get(rid)
         if info is None or not keep.get(row, True) or (earlier is not None and info["import"] == earlier["id"]):
             continue
-        if records[int(info["import"])].get("mapping_sha256") != options.mapping_digest:
+        record = records[int(info["import"])]
+        if record.get("mapping_sha256") != options.mapping_digest:
             removals.setdefault("reactions", set()).update(_reaction_keys(folder, rid))
+            # the items that import added go too, unless an answer still names them (kept when planned)
+            removals.setdefault("survey_items", set()).update(
+                tuple(k) for k in record.get("rows", {}).get("survey_items", [])
+            )
             replaced += 1
     if replaced:
         summary.notes.append(

@@ -279,7 +279,7 @@ def code_questions(
                     continue
                 if choice.longer:
                     coding.notes.append(
-                        f"coded on {scale.name}: every point of it was chosen; if the form offered "
+                        f"coded on {scale.name} ({choice.why}); if the form offered "
                         f"{' or '.join(s.name for s in choice.longer)}, name that scale for it in the mapping"
                     )
             if scale is None and len(present):
