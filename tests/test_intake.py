@@ -538,3 +538,10 @@ def test_an_external_reference_column_links_respondents_and_is_never_written(ano
     assert "linked to educators by their ID (ExternalReference)" in str(summary)
     got = reactions(anonymous_district)
     assert set(got.loc[got["session_id"] == "PL04", "educator_id"]) >= set(people) - {people[1]}
+
+
+def test_a_missing_workbook_district_is_not_told_to_run_init(tmp_path, capsys):
+    export = fx.google(SAMPLE, "PL01", tmp_path / "g.csv")
+    assert main(["import", "google", str(export), "--into", str(tmp_path / "district.xlsx"), "--session", "PL01"]) == 1
+    err = capsys.readouterr().err
+    assert "Check the workbook's path" in err and "plevaluate init " + str(tmp_path) not in err

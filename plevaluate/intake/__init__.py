@@ -180,12 +180,15 @@ class _Folder:
 def _folder(into: Path) -> _Folder:
     store = Store(into)
     if store.book is None and not into.is_dir():
+        workbook = into.suffix.lower() in (".xlsx", ".xlsm")
         raise ContractError(
             [
                 Problem(
                     str(into),
-                    "a data folder (or a workbook with a sheet per table) to import into",
-                    "create a folder with: plevaluate init " + str(into),
+                    "a data folder (or a workbook with a sheet per table) to import into, but there is none",
+                    "check the workbook's path (plevaluate init makes a folder of CSV tables, not a workbook)"
+                    if workbook
+                    else "create one with: plevaluate init " + str(into),
                 )
             ]
         )

@@ -81,8 +81,8 @@ class ImportMapping(_Strict):
     )
     time_zone: str | None = Field(
         None,
-        description="the zone timestamps are compared in (America/Chicago); a timestamp carrying an offset is "
-        "converted to it. Default: each timestamp's own wall-clock time",
+        description="the zone timestamps are compared in (America/Chicago): a timestamp carrying an offset is "
+        "converted to it, one without is read as in it. Default: each timestamp's own wall-clock time",
     )
     questions: dict[str, str | QuestionMap] = Field(
         default_factory=dict, description="question text or field ID -> item_id, or how to import it (below)"
