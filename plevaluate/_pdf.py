@@ -3,7 +3,7 @@
 Chromium is driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``: commands on
 file descriptor 3, replies on 4, JSON messages ended by a NUL byte), so no websocket library and no
 network port are needed. Starting Chromium costs about a second; printing a report in an already
-running browser costs a fraction of that (DESIGN.md: one long-lived browser per worker).
+running browser costs a fraction of that: one long-lived browser per worker.
 """
 
 from __future__ import annotations

@@ -17,22 +17,6 @@ def groups(frame: pd.DataFrame, by: Sequence[str]) -> Iterator[tuple[tuple, pd.D
         yield (key if isinstance(key, tuple) else (key,)), part
 
 
-def group_positions(frame: pd.DataFrame, by: Sequence[str]) -> Iterator[tuple[tuple, np.ndarray]]:
-    """`groups`, as row positions instead of DataFrames (same groups, same order, rows in their order):
-    for loops that only need numpy arrays, where a DataFrame per group would cost more than the work."""
-    if not by:
-        yield (), np.arange(len(frame))
-        return
-    group = frame.groupby(list(by), observed=True, sort=True, dropna=False).ngroup().to_numpy()
-    order = np.argsort(group, kind="stable")
-    if not len(order):
-        return
-    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
-    columns = [frame[c] for c in by]
-    for positions in np.split(order, starts[1:]):
-        yield tuple(column.iloc[positions[0]] for column in columns), positions
-
-
 #: School-year terms by calendar month: fall August-November, winter December-February, spring March-July.
 _TERM_OF_MONTH = {8: 1, 9: 1, 10: 1, 11: 1, 12: 2, 1: 2, 2: 2, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3}
 _TERM_NAMES = {1: "fall", 2: "winter", 3: "spring"}

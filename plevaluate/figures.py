@@ -35,7 +35,6 @@ __all__ = [
     "implementation_chart",
     "interval_chart",
     "likert_chart",
-    "prepost_chart",
     "theme",
 ]
 
@@ -251,74 +250,6 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
         for item in hidden
     ]  # fmt: skip
     return describe(fig, pd.DataFrame(rows, dtype=object).fillna(""))
-
-
-def prepost_chart(pairs: pd.DataFrame, gains: pd.DataFrame, *, title: str = "") -> Figure:
-    """Pre and post score distributions of matched educators, with g_av and its interval in the caption.
-
-    Parameters
-    ----------
-    pairs : DataFrame
-        From `plevaluate.learning.match_pairs` for one assessment (only ``matched`` rows are drawn).
-    gains : DataFrame
-        From `plevaluate.learning.learning_gains` for the same assessment and group.
-    """
-    matched = pairs[pairs["status"] == "matched"]
-    long = pd.concat(
-        [
-            pd.DataFrame({"occasion": "before", "score": matched["pre"]}),
-            pd.DataFrame({"occasion": "after", "score": matched["post"]}),
-        ]
-    )
-    row = gains.set_index("measure").loc["g_av"]
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    if bool(row.get("suppressed", False)):
-        # Too few educators: draw no scores at all, not only no effect size.
-        ax.set_axis_off()
-        ax.set_title(title or "Scores before and after: too few educators to show", loc="left")
-        return describe(fig, pd.DataFrame({"occasion": ["before", "after"], "note": "too few educators to show"}))
-    sns.boxplot(
-        long,
-        x="score",
-        y="occasion",
-        hue="occasion",
-        palette=[PALETTE["grey"], PALETTE["blue"]],
-        ax=ax,
-        width=0.5,
-        legend=False,
-    )
-    ax.set_ylabel("")
-    if np.isnan(row["estimate"]):
-        caption = "Effect size not estimable (fewer than two educators with both scores, or no variation)."
-        heading = "Scores before and after"
-    else:
-        caption = (
-            f"Gain in SD units (g_av) = {row['estimate']:.2f}, 95% CI {row['ci_low']:.2f} to "
-            f"{row['ci_high']:.2f}; {int(row['n'])} educators with both scores, {int(row['n_missing'])} without."
-        )
-        heading = (
-            f"Scores rose by {row['estimate']:.2f} standard deviations"
-            if row["estimate"] > 0
-            else "Scores did not rise"
-        )
-    ax.set_title(title or heading, loc="left")
-    fig.text(0.01, 0.01, caption, fontsize=8)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    quartiles = long.groupby("occasion", sort=False)["score"].describe()
-    return describe(
-        fig,
-        pd.DataFrame(
-            {
-                "occasion": quartiles.index,
-                "educators": quartiles["count"].map(lambda v: f"{v:.0f}"),
-                "lowest": quartiles["min"].map(lambda v: f"{v:g}"),
-                "25th percentile": quartiles["25%"].map(lambda v: f"{v:g}"),
-                "median": quartiles["50%"].map(lambda v: f"{v:g}"),
-                "75th percentile": quartiles["75%"].map(lambda v: f"{v:g}"),
-                "highest": quartiles["max"].map(lambda v: f"{v:g}"),
-            }
-        ),
-    )
 
 
 def conditions_heatmap(

@@ -1,6 +1,6 @@
 """Render every report: validate, evaluate once, then run the notebooks with papermill in parallel.
 
-What the design measurements taught (see DESIGN.md "Rendering"): kernel start, imports and shutdown
+What measuring the renderer taught (the README's Benchmarks): kernel start, imports and shutdown
 cost most of a papermill run, so each worker process keeps one warm kernel (IPC transport: no port
 races, no unencrypted-TCP warning) and runs its reports one after another in it, with the
 namespace reset between reports; the results are computed once and read from disk by every

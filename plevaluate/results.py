@@ -1,7 +1,7 @@
 """What a level returns: its tidy tables, the caveats that travel with them, and how they were made.
 
 Every level runner (``evaluate_reactions``, ``evaluate_learning``, ...) returns a `LevelResult`.
-Its tables share the tidy schema of STYLE.md (``level, <group columns>, measure, estimate, ci_low,
+Its tables share the tidy schema of `plevaluate.schema` (``level, <group columns>, measure, estimate, ci_low,
 ci_high, n, n_missing, method, suppressed``), so results for all schools concatenate without a
 fight; its ``notes`` are the sentences a report must print beside the numbers ("3 schools
 suppressed: fewer than 10 respondents", "the 24 educators with no post score scored lower at pre").

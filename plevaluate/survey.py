@@ -91,12 +91,6 @@ def score_reactions(reactions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFram
     return out
 
 
-def _clusters(frame: pd.DataFrame) -> np.ndarray | None:
-    if "educator_id" in frame and frame["educator_id"].notna().all():
-        return frame["educator_id"].to_numpy()
-    return None
-
-
 def _people(frame: pd.DataFrame) -> int:
     """Distinct educators behind the answers (answers themselves when educators are not recorded)."""
     if "educator_id" in frame and frame["educator_id"].notna().any():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pytest
 
 from plevaluate.figures import (
@@ -11,10 +10,8 @@ from plevaluate.figures import (
     funnel_chart,
     implementation_chart,
     likert_chart,
-    prepost_chart,
     theme,
 )
-from plevaluate.learning import learning_gains, match_pairs
 from plevaluate.survey import item_distribution, score_reactions
 
 
@@ -43,24 +40,6 @@ def test_likert_chart_leaves_out_suppressed_items(sample_district):
     assert any("Not shown" in t.get_text() and "C1" in t.get_text() for t in fig.texts)
 
 
-def test_prepost_chart(sample_district):
-    pairs = match_pairs(sample_district.learning, sample_district.educators)
-    part = pairs[pairs["participant"].astype(bool)]
-    fig = prepost_chart(part, learning_gains(part))
-    assert "standard deviations" in fig.axes[0].get_title(loc="left")
-    assert any("g_av" in t.get_text() and "95% CI" in t.get_text() for t in fig.texts)
-
-
-def test_prepost_chart_draws_nothing_for_a_suppressed_group(sample_district):
-    pairs = match_pairs(sample_district.learning, sample_district.educators)
-    small = pairs[pairs["school_id"] == "S08"]
-    fig = prepost_chart(small, learning_gains(small, min_n=sample_district.plan.min_n))
-    assert not fig.axes[0].axison and not fig.axes[0].patches
-    assert "too few educators" in fig.axes[0].get_title(loc="left")
-    plt.close(fig)
-
-
-@pytest.fixture(scope="module")
 def levels_3_4(published):
     return published.levels[3], published.levels[4]
 
