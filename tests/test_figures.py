@@ -40,6 +40,7 @@ def test_likert_chart_leaves_out_suppressed_items(sample_district):
     assert any("Not shown" in t.get_text() and "C1" in t.get_text() for t in fig.texts)
 
 
+@pytest.fixture(scope="module")
 def levels_3_4(published):
     return published.levels[3], published.levels[4]
 
