@@ -114,7 +114,13 @@ class Evaluation:
         return self.levels[level]
 
     def table(self, level: int, name: str) -> pd.DataFrame | None:
-        """One result table, or None when the level has no such table (no evidence collected)."""
+        """One result table, or None when the level has no such table (no evidence collected).
+
+        A name the level does not declare (`plevaluate.results.Level.tables`) is a `KeyError`: a typo such as
+        ``ev.table(4, "funnnel")`` must fail, not silently remove a section."""
+        declared = next((lvl.tables for lvl in registry.levels() if lvl.number == level), None)
+        if declared and name not in declared:
+            raise KeyError(f"level {level} declares no table {name!r}; its tables: {', '.join(sorted(declared))}")
         result = self.levels.get(level)
         return None if result is None else result.tables.get(name)
 
@@ -288,10 +294,11 @@ def evaluate(district: District) -> Evaluation:
 
 def _isolated(level: Level, district: District, upstream: dict[int, LevelResult]) -> LevelResult:
     """Run one level; a problem in its data never stops the other levels: the level then reports, in words,
-    what it could not compute (shown in every report in place of its results)."""
+    what it could not compute (shown in every report in place of its results). Only data conditions count
+    (`ValueError`, a singular or empty system); a programming error (`KeyError`, `IndexError`, ...) fails loudly."""
     try:
         return level.run(district, upstream)
-    except (ValueError, ZeroDivisionError, np.linalg.LinAlgError, KeyError, IndexError) as error:
+    except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as error:
         reason = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
         return LevelResult(
             level.number,

@@ -242,25 +242,8 @@ def msforms(f: Form, out: Path, *, title: str | None = None, helper_first: bool 
 # Qualtrics
 # ----------------------------------------------------------------------------------------------
 
-_QUALTRICS_META = (
-    ("StartDate", "Start Date", '{"ImportId":"startDate","timeZone":"America/Denver"}'),
-    ("EndDate", "End Date", '{"ImportId":"endDate","timeZone":"America/Denver"}'),
-    ("Status", "Response Type", '{"ImportId":"status"}'),
-    ("IPAddress", "IP Address", '{"ImportId":"ipAddress"}'),
-    ("Progress", "Progress", '{"ImportId":"progress"}'),
-    ("Duration (in seconds)", "Duration (in seconds)", '{"ImportId":"duration"}'),
-    ("Finished", "Finished", '{"ImportId":"finished"}'),
-    ("RecordedDate", "Recorded Date", '{"ImportId":"recordedDate","timeZone":"America/Denver"}'),
-    ("ResponseId", "Response ID", '{"ImportId":"_recordId"}'),
-    ("RecipientLastName", "Recipient Last Name", '{"ImportId":"recipientLastName"}'),
-    ("RecipientFirstName", "Recipient First Name", '{"ImportId":"recipientFirstName"}'),
-    ("RecipientEmail", "Recipient Email", '{"ImportId":"recipientEmail"}'),
-    ("ExternalReference", "External Data Reference", '{"ImportId":"externalDataReference"}'),
-    ("LocationLatitude", "Location Latitude", '{"ImportId":"locationLatitude"}'),
-    ("LocationLongitude", "Location Longitude", '{"ImportId":"locationLongitude"}'),
-    ("DistributionChannel", "Distribution Channel", '{"ImportId":"distributionChannel"}'),
-    ("UserLanguage", "User Language", '{"ImportId":"userLanguage"}'),
-)
+#: Qualtrics' metadata columns: field ID, question text, ImportId (the same documented list the older fixtures use)
+_QUALTRICS_META = tuple(fx.QUALTRICS_META)
 
 
 def qualtrics_ids(f: Form) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -32,6 +33,15 @@ def answers(data: Path, session: str) -> pd.DataFrame:
     reactions = reactions[reactions["session_id"] == session]
     wide = reactions.pivot(index=["response_id", "educator_id"], columns="item_id", values="response").reset_index()
     return wide.sort_values("response_id").reset_index(drop=True)
+
+
+def copy_sample(sample: Path, folder: Path, *, ignore: tuple[str, ...] = ()) -> Path:
+    """A district's folder copied (truth.json left out), its educators' e-mails in the private email column."""
+    shutil.copytree(sample, folder, ignore=shutil.ignore_patterns("truth.json", *ignore))
+    educators = pd.read_csv(folder / "educators.csv", dtype=str, keep_default_na=False)
+    educators["email"] = educators["educator_id"].map(email)
+    educators.to_csv(folder / "educators.csv", index=False)
+    return folder
 
 
 def person(i: int) -> dict:

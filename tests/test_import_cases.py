@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -49,12 +48,7 @@ FIVE = [fx.email(f"E{i:04d}") for i in range(4, 9)]  # five educators' e-mails
 
 
 def copy_sample(folder: Path, *, ignore: tuple[str, ...] = ()) -> Path:
-    """The sample district (truth.json left out), its educators' e-mails in the private email column."""
-    shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns("truth.json", *ignore))
-    educators = pd.read_csv(folder / "educators.csv", dtype=str, keep_default_na=False)
-    educators["email"] = educators["educator_id"].map(fx.email)
-    educators.to_csv(folder / "educators.csv", index=False)
-    return folder
+    return fx.copy_sample(SAMPLE, folder, ignore=ignore)
 
 
 @pytest.fixture

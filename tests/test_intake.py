@@ -36,12 +36,7 @@ def quiet_load(path):
 @pytest.fixture
 def district(tmp_path: Path) -> Path:
     """The sample district without reactions.csv, its educators' e-mails in the private email column."""
-    folder = tmp_path / "district"
-    shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns("truth.json", "reactions.csv"))
-    educators = pd.read_csv(folder / "educators.csv", dtype=str, keep_default_na=False)
-    educators["email"] = educators["educator_id"].map(fx.email)
-    educators.to_csv(folder / "educators.csv", index=False)
-    return folder
+    return fx.copy_sample(SAMPLE, tmp_path / "district", ignore=("reactions.csv",))
 
 
 @pytest.fixture
