@@ -59,6 +59,7 @@ def _pages(rendered) -> list[Path]:
     return sorted(p for p in rendered.written if p.suffix == ".html")
 
 
+@pytest.mark.browser
 @needs_browser
 def test_axe_core_finds_no_wcag_a_or_aa_violation_in_any_report_or_the_slides(rendered):
     pages = _pages(rendered)
@@ -110,6 +111,7 @@ def test_a_chart_table_describes_hidden_groups_and_names_no_other_school_in_a_sc
     assert "not shown" in texts  # suppressed groups are described, never given values
 
 
+@pytest.mark.browser
 def test_headings_never_skip_a_level_and_every_slide_has_one(rendered):
     for page in _pages(rendered):
         soup = _soup(page)
@@ -137,6 +139,7 @@ def test_every_pdf_is_tagged_with_a_title_and_a_language(rendered):
         assert reader.metadata and reader.metadata.title and len(reader.metadata.title) > 5, pdf.name
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("chart", ["likert", "funnel"])
 def test_chart_numbers_stay_out_of_the_image_only(chart, published):
     """The figure functions attach their numbers (`figures.describe`); the report shows them (`report.Chart`)."""

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ def _blank(folder, shares: dict[str, float], seed: int) -> pd.DataFrame:
     return students
 
 
+@pytest.mark.render
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     shares=st.fixed_dictionaries({c: st.sampled_from([0.0, 0.001, 0.05, 0.5, 1.0]) for c in COLUMNS}),
@@ -52,6 +54,7 @@ def test_blank_cells_never_stop_the_evaluation(tmp_path_factory, shares, seed):
         assert level5.evidence
 
 
+@pytest.mark.render
 def test_reports_render_with_blank_outcomes(tmp_path):
     from plevaluate.render import render
 

@@ -30,6 +30,7 @@ def test_validate_sample_prints_a_summary(capsys):
     assert "OK: " in out
 
 
+@pytest.mark.slow
 def test_validate_bad_data_lists_problems_without_traceback(tiny):
     lines = (tiny / "sessions.csv").read_text().splitlines()
     lines[2] = lines[2].replace("plc", "seminar")
@@ -120,6 +121,7 @@ def test_sample_has_no_real_looking_identifiers(table):
     assert frame[column].str.match(r"^(ST|E)\d+$").all()
 
 
+@pytest.mark.slow
 def test_readme_python_examples_run(monkeypatch):
     # The README's Python snippets, run in order in one namespace from the repository root (snippets about a
     # user's own folder, "path/to/...", are skipped): documentation that cannot rot.

@@ -48,6 +48,7 @@ def _same_reports(local: Path, cluster: Path, names: list[str]) -> None:
             assert STAMP.sub("", ours.pages[-1].extract_text()) == STAMP.sub("", theirs.pages[-1].extract_text())
 
 
+@pytest.mark.dask
 def test_local_cluster_renders_the_same_reports_as_a_local_run(rendered, tmp_path):
     out = tmp_path / "cluster"
     formats = ("html", "pdf", "slides", "ipynb") if BROWSER else ("html", "slides", "ipynb")
@@ -61,6 +62,7 @@ def test_local_cluster_renders_the_same_reports_as_a_local_run(rendered, tmp_pat
     assert not list(out.glob(".staging-*"))
 
 
+@pytest.mark.dask
 def test_existing_cluster_by_address_with_two_threads_per_worker(rendered, tmp_path):
     from distributed import LocalCluster
 
@@ -79,6 +81,7 @@ def test_existing_cluster_by_address_with_two_threads_per_worker(rendered, tmp_p
         assert all(not states for states in left.values())
 
 
+@pytest.mark.dask
 def test_failing_report_on_a_cluster_is_listed_and_others_publish(tmp_path, capsys):
     from tests.test_reports import test_failing_notebook_for_one_school
 

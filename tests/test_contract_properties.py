@@ -41,6 +41,7 @@ def corruption(draw):
     return table, "duplicate_row", None, draw(st.integers(0, len(frame) - 1)), None
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(corruption())
 def test_single_corruption_is_reported(tmp_path_factory, spec):

@@ -153,6 +153,7 @@ def _district_of(schools: int, seed: int = 5):
     return rates, funnel, curve, matrix, ranking
 
 
+@pytest.mark.scale
 @pytest.mark.parametrize("schools", [12, 200, 2000])
 def test_district_charts_stay_readable_at_any_number_of_schools(schools):
     """Issue #19: at 2,000 schools the funnel's title listed 288 schools and the small multiples ran to a

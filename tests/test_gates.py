@@ -157,6 +157,7 @@ ZONE_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", READ_CASES + PLAN_CASES + VALUE_CASES + ZONE_CASES, ids=lambda c: c.id)
 def test_validate_read_gate(case: Case, tmp_path: Path, make=None):
     folder = make(tmp_path) if make is not None else write_tiny(tmp_path / "district")
@@ -209,6 +210,7 @@ COHORT_CASES = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", COHORT_CASES, ids=lambda c: c.id)
 def test_validate_multi_year_cohorts(case: Case, tmp_path: Path):
     test_validate_read_gate(case, tmp_path, make=_years)
@@ -283,6 +285,7 @@ def test_validate_workbook_read_gate(name, make, message, tmp_path: Path):
     assert folder_hash(folder) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, make, message", WORKBOOK_CASES, ids=[c[0] for c in WORKBOOK_CASES])
 def test_import_workbook_read_gate(name, make, message, tmp_path: Path):
     folder = write_tiny(tmp_path / "district")
@@ -520,6 +523,7 @@ EXPORT_CASES = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, code, message", EXPORT_CASES, ids=[c[0] for c in EXPORT_CASES])
 def test_import_read_and_write_gates(name, code, message, district: Path, tmp_path: Path):
     spare = tmp_path / "exports"
@@ -604,6 +608,7 @@ def test_a_short_secret_in_the_environment_is_refused(district: Path, tmp_path: 
     assert folder_hash(district) == before
 
 
+@pytest.mark.slow
 def test_response_ids_cannot_be_linked_to_e_mails(district: Path, tmp_path: Path, monkeypatch):
     """A Google Forms response has no ID of its own; its key was an unkeyed hash of the whole row, e-mail and
     timestamp included, so trying staff e-mails x timestamps linked responses to e-mails. Now the key holds
@@ -873,6 +878,7 @@ def test_design_understands_a_negative_or_zero_target(target: str, expected: str
     assert "no number of schools is enough" not in text and "power 100% to detect an effect" not in text
 
 
+@pytest.mark.slow
 def test_portfolio_runs_again_into_its_own_output(tmp_path: Path):
     """Re-running a portfolio into the same --out failed after re-rendering every program: its results folder
     was not marked as plevaluate's, so publishing refused to replace it."""
@@ -903,6 +909,7 @@ def _as_another_user(argv: list[str], home: Path) -> tuple[int, str]:
     return result.returncode, text
 
 
+@pytest.mark.slow
 def test_an_unreadable_table_is_named_with_the_fix(tmp_path: Path):
     data = write_tiny(tmp_path / "district")
     (data / "costs.csv").chmod(0o000)
@@ -916,6 +923,7 @@ def test_an_unreadable_table_is_named_with_the_fix(tmp_path: Path):
     assert folder_hash(data) == before == folder_hash(write_tiny(tmp_path / "again"))
 
 
+@pytest.mark.slow
 def test_init_and_design_where_they_cannot_write(tmp_path: Path):
     data = write_tiny(tmp_path / "district")
     locked = tmp_path / "locked"

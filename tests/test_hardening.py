@@ -333,6 +333,7 @@ def _run(argv: list[str]) -> tuple[int, str]:
     return code, out.getvalue() + err.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", VALIDATE, ids=[c.id for c in VALIDATE])
 def test_validate_catalogue(case: Case, tmp_path: Path):
     folder = write_tiny(tmp_path / "district")
@@ -420,6 +421,7 @@ def test_evaluate_catalogue(case: Case, tmp_path: Path):
     assert folder_hash(folder) == before
 
 
+@pytest.mark.slow
 def test_math_delimiters_in_an_item_id_draw_as_text(tmp_path: Path):
     folder = write_tiny(tmp_path / "district")
     _math_item(folder)
@@ -545,6 +547,7 @@ def test_formula_cells_are_neutralized_in_the_bundle(tmp_path: Path, published):
     assert again.schools["school_name"].tolist()[:5] == ev.schools["school_name"].tolist()[:5]
 
 
+@pytest.mark.slow
 def test_unknown_school_does_not_replace_results(tmp_path: Path):
     data = write_tiny(tmp_path / "district")
     out = tmp_path / "out"
@@ -573,6 +576,7 @@ def test_leftovers_of_a_killed_run_are_cleaned_and_nothing_else(tmp_path: Path):
     assert not ours.exists() and (theirs / "mine.txt").read_text() == "keep"
 
 
+@pytest.mark.render
 def test_long_names_and_lookalike_ids_render_every_report(tmp_path: Path):
     data = write_tiny(tmp_path / "district")
     schools = _read(data, "schools")
@@ -593,6 +597,7 @@ def test_long_names_and_lookalike_ids_render_every_report(tmp_path: Path):
 # ---- the privacy audit ----
 
 
+@pytest.mark.slow
 def test_audit_passes_on_the_sample_and_catches_what_is_planted(rendered, tmp_path: Path):
     from tests.conftest import SAMPLE
 

@@ -60,3 +60,15 @@ def test_no_reference_to_documents_outside_the_repository():
     found += [f"README.md:{n}" for n, line in enumerate((ROOT / "README.md").read_text().splitlines(), 1)
               if outside.search(line)]  # fmt: skip
     assert found == []
+
+
+def test_the_fast_loop_leaves_out_only_declared_markers_each_on_some_test():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    fast = re.search(r'pytest -m "not \(([^)]+)\)"', readme)
+    assert fast, "the README documents the fast loop"
+    markers = [m.strip() for m in fast.group(1).split(" or ")]
+    declared = re.findall(r'^\s+"(\w+): ', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    for marker in markers:
+        assert marker in declared, marker
+        assert f"@pytest.mark.{marker}\n" in tests or f"pytestmark = pytest.mark.{marker}" in tests, marker

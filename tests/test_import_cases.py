@@ -289,6 +289,7 @@ PAIRS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("first", "second"), PAIRS, ids=[f"{a}-then-{b}" for a, b in PAIRS])
 def test_the_same_responses_downloaded_two_ways_are_imported_once(first, second, district, tmp_path):
     # a curly apostrophe in a question (cp1252 0x92) and accented names in a personal column
@@ -311,6 +312,7 @@ def test_the_same_responses_downloaded_two_ways_are_imported_once(first, second,
         assert who not in (district / "reactions.csv").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_times_around_midnight_and_noon_are_recognised_across_downloads(district, tmp_path):
     # 12:05:01 AM is 0:05:01 in the Sheet; 12:05:01 PM is 12:05:01
     f = xs.form(
@@ -348,6 +350,7 @@ def _use_form() -> xs.Form:
     return with_question(xs.sample_form(SAMPLE, "PL02", n=6), USE, USEFUL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("first", "second"),
     [
@@ -390,6 +393,7 @@ def test_the_same_file_with_a_corrected_mapping_keeps_one_copy_of_each_answer(fi
     }
 
 
+@pytest.mark.slow
 # Regression test: a bug found in dce9237, fixed in e5420e6: the same responses re-imported from another download (the
 # linked Sheet's CSV) with a corrected mapping (question mapped to item U2 instead of U1) keep the U1 rows and add U2
 # rows: each answer is counted under two items
@@ -472,6 +476,7 @@ def test_sav_school_choice_is_skipped_and_ratings_are_coded_from_value_labels(di
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_list_and_undo_of_the_latest_import_restore_every_file_byte_for_byte(district, tmp_path, capsys):
     code, out, _ = cli(capsys, "import", "--list", "--into", district)
     assert code == 0 and "no imports recorded" in out
@@ -497,6 +502,7 @@ def test_list_and_undo_of_the_latest_import_restore_every_file_byte_for_byte(dis
     assert code == 1 and "an import numbered 1" in err
 
 
+@pytest.mark.slow
 def test_undoing_an_earlier_import_removes_exactly_its_rows_and_keeps_a_later_ones(district, tmp_path, capsys):
     original = reactions(district)
     a = xs.sample_form(SAMPLE, "PL02", n=6)
@@ -520,6 +526,7 @@ def test_undoing_an_earlier_import_removes_exactly_its_rows_and_keeps_a_later_on
     assert item not in set(items(district)["item_id"])
 
 
+@pytest.mark.slow
 # Regression test: a bug found in dce9237, fixed in e5420e6: undoing an earlier import that added a new item which a
 # later import also answered fails: undo_import removes the item from survey_items.csv (it subtracts the undone rows'
 # item_ids from the items in use instead of looking at the rows that stay), so the folder no longer validates and the
@@ -539,6 +546,7 @@ def test_undoing_an_earlier_import_keeps_its_new_item_when_a_later_import_answer
     assert coding_of(first, RATE).item in set(items(district)["item_id"])
 
 
+@pytest.mark.slow
 # Regression test: a bug found in dce9237, fixed in e5420e6: undoing both imports leaves a response in the folder:
 # import 2 replaced (resubmission, latest wins) a response import 1 wrote; undoing import 1 and then import 2 restores
 # that response of the undone import 1
@@ -559,6 +567,7 @@ def test_undoing_every_import_after_a_resubmission_leaves_the_folder_as_it_was(d
 # Regression test: a bug found in dce9237, fixed in e5420e6: undoing (row by row) an import that replaced an earlier
 # import of the same file under another mapping puts the earlier import back in the history but not its rows: only its
 # rows the replacing import did not write again come back
+@pytest.mark.slow
 def test_undoing_a_replacing_import_brings_back_the_rows_of_the_import_it_replaced(district, tmp_path):
     f = _use_form()
     path = xs.google_download(f, tmp_path / "pl02.csv")
@@ -866,6 +875,7 @@ def test_excel_date_serials_in_a_csv_sheet_are_named_and_converted_in_a_workbook
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_export_named_as_the_wrong_tool_is_refused(district, tmp_path, capsys):
     f = xs.sample_form(SAMPLE, "PL02", n=3)
     google = xs.google_download(f, tmp_path / "google.csv")
@@ -922,6 +932,7 @@ def _partial_form() -> xs.Form:
     return f
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule", [None, "keep", "drop"])
 def test_partial_qualtrics_responses_follow_the_plan(rule, district, tmp_path):
     if rule:
@@ -1033,6 +1044,7 @@ def test_off_scale_labels_are_sound_test_data():
         assert not recognized(label, SCALES.values()) and normal(label) not in NOT_A_RATING
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=answer_sets())
 def test_each_question_is_coded_on_its_own_scale_and_off_scale_labels_are_named(case, slim):

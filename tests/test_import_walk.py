@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import plevaluate
 from plevaluate.cli import main
@@ -48,6 +49,7 @@ def _hashes(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.render
 def test_init_import_every_export_validate_and_report(tmp_path, capsys):
     folder = tmp_path / "district"
     assert main(["init", str(folder)]) == 0

@@ -71,6 +71,7 @@ SOURCES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("source", "name", "make"), SOURCES, ids=[s[1] for s in SOURCES])
 def test_each_source_imports_the_sessions_answers_exactly(source, name, make, district, tmp_path):
     export = make(SAMPLE, "PL02", tmp_path / name)
@@ -198,6 +199,7 @@ def test_numeric_qualtrics_values_use_the_items_scale(district, tmp_path):
     assert summary.written["reactions"] == (fx.answers(SAMPLE, "PL03").iloc[:, 2:] != "").sum().sum()
 
 
+@pytest.mark.slow
 def test_no_personal_data_enters_the_folder(anonymous_district, tmp_path):
     folder = anonymous_district
     before = files_text(folder)  # educators.csv's own name column is private data already there
@@ -255,6 +257,7 @@ def test_a_secret_inside_the_data_folder_is_refused(anonymous_district, tmp_path
     assert code == 1 and "PLEVALUATE_SECRET" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_level_1_results_equal_those_from_the_hand_built_table(district, tmp_path):
     # Every session of the sample, each from a different tool; then level 1 is computed from the import and
     # from the sample's own reactions.csv (without its blank answers, which an export leaves blank).
@@ -372,6 +375,7 @@ def sample_workbook(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_workbook_of_the_sample_loads_to_the_same_tables(tmp_path):
     book = sample_workbook(tmp_path / "district.xlsx")
     from_csv, from_book = quiet_load(SAMPLE), quiet_load(book)
@@ -380,6 +384,7 @@ def test_a_workbook_of_the_sample_loads_to_the_same_tables(tmp_path):
         pd.testing.assert_frame_equal(frame, from_book.tables[name], obj=name)
 
 
+@pytest.mark.slow
 def test_an_import_into_a_workbook_district_appends_to_its_sheets_and_undoes_byte_for_byte(tmp_path):
     book = sample_workbook(tmp_path / "district.xlsx")
     wb = openpyxl.load_workbook(book)
@@ -408,6 +413,7 @@ def test_an_import_into_a_workbook_district_appends_to_its_sheets_and_undoes_byt
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".plevaluate-imports")]  # no history is left
 
 
+@pytest.mark.slow
 def test_a_bad_cell_in_a_sheet_is_named_by_sheet_row_and_column(tmp_path):
     book_path = sample_workbook(tmp_path / "district.xlsx")
     book = openpyxl.load_workbook(book_path)

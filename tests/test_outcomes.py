@@ -355,6 +355,7 @@ def _coverage(schools, sizes, seed, types, reps=1000):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_coverage_40_schools_cluster_robust_vs_hc1():
     # 1,000 seeded districts of 40 schools (20-40 students each, ICC 0.20, half the schools treated, true effect 0.2).
     coverage = _coverage(40, (20, 41), 20261163, ("cr1", "hc1"))

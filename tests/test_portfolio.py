@@ -39,6 +39,7 @@ def portfolio(programs):
         return build_portfolio(programs)
 
 
+@pytest.mark.slow
 def test_portfolio_tables_cover_every_program_and_year(portfolio):
     programs = portfolio.programs.set_index("program_id")
     assert sorted(programs.index) == ["literacy", "math-talk", "rollout"]
@@ -74,6 +75,7 @@ def test_a_broken_program_stops_the_portfolio_with_every_problem_named(programs,
         build_portfolio(broken)
 
 
+@pytest.mark.render
 def test_the_portfolio_renders_every_section_with_the_same_privacy_rules(programs, tmp_path):
     before = folder_hash(programs)
     out = tmp_path / "out"

@@ -294,6 +294,7 @@ def _leaks(full: plevaluate.Evaluation, pub: plevaluate.Evaluation, min_n: int) 
     return sorted(set(system.shown_small)) + solved
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     learners=st.integers(0, 6),
@@ -338,6 +339,7 @@ def test_no_hidden_count_of_people_is_solvable(sample, learners, flag, group, at
     assert _leaks(full, pub, pub.min_n) == []
 
 
+@pytest.mark.slow
 def test_the_old_subgroup_leak_is_closed(sample):
     """3 English learners in the comparison sample: n_comparison of the effect minus the shown 'False' row gave 3,
     and the baseline table's share times n gave 3 again."""
@@ -359,6 +361,7 @@ def test_the_old_subgroup_leak_is_closed(sample):
     assert _leaks(full, pub, pub.min_n) == []
 
 
+@pytest.mark.slow
 def test_a_small_program_has_no_cost_per_participant(sample):
     """A 6-person pilot: "$397,063 ... $66,177 per participating educator" was 6 people; the ratio's denominator
     printed it too. Both are hidden; the total cost stays."""
@@ -375,6 +378,7 @@ def test_a_small_program_has_no_cost_per_participant(sample):
     assert schools["participants"].isna().all() and schools["cost_per_participant"].isna().all()
 
 
+@pytest.mark.slow
 def test_shares_with_fewer_than_min_n_on_one_side_are_coded(sample):
     """NCES SLDS Technical Brief 3 (2010), top and bottom coding of percentages, with bounds from min_n:
     no published share of people times its n is a count below min_n, on either side."""
@@ -424,6 +428,7 @@ def test_one_coded_share_in_a_breakdown_is_never_alone():
     assert out["estimate"].isna().tolist() == [False, True, True, False]
 
 
+@pytest.mark.slow
 def test_a_target_month_hidden_in_the_rates_is_hidden_in_the_target(sample):
     """Level 4: S05's May was hidden in the rates (to protect a smaller group) and printed in the target."""
     _, pub = _evaluate(sample)
@@ -434,6 +439,7 @@ def test_a_target_month_hidden_in_the_rates_is_hidden_in_the_target(sample):
             assert bool(row.suppressed) and pd.isna(row.estimate), row.school_id
 
 
+@pytest.mark.slow
 def test_the_principals_mean_is_shown_as_each_principal_is(sample):
     """Every principal's participation is published school by school; the mean of the program's principals was
     hidden (too few people) yet equal to the mean of the published values. It is shown, and agrees."""
@@ -456,6 +462,7 @@ def test_counts_in_a_levels_meta_are_published_only_at_min_n():
     assert publish_meta({"answers": 600, "respondents": 60}, 10) == {"answers": 600, "respondents": 60}
 
 
+@pytest.mark.slow
 def test_no_hidden_count_is_solvable_in_any_year_of_a_multi_year_program():
     """Each school year of a multi-year program is published as its own evaluation (the year-by-year tables are
     built from those published years): the same sums, year by year, with a thin month planted in each year."""
@@ -479,6 +486,7 @@ def test_no_hidden_count_is_solvable_in_any_year_of_a_multi_year_program():
         assert _leaks(full, pub, pub.min_n) == [], year
 
 
+@pytest.mark.slow
 def test_the_portfolio_publishes_nothing_its_programs_do_not(sample):
     """The portfolio is built from each program's published results: every cost figure it shows is one of the
     program's published cost figures, every chain estimate one of the program's published chain estimates, and its

@@ -71,6 +71,7 @@ def test_every_table_of_the_sample_matches_its_declaration(sample_evaluation):
             assert set(spec.columns) <= set(GLOSSARY)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "edit", [_no_comparison, _post_only, _sparse, _tiny], ids=["no comparison", "post only", "sparse", "tiny"]
 )
@@ -165,6 +166,7 @@ def toy_plugin(tmp_path, monkeypatch):
     sys.modules.pop("toy_reach", None)
 
 
+@pytest.mark.render
 def test_a_plugin_level_reaches_the_plan_the_chain_and_the_district_report(toy_plugin, tmp_path):
     assert [level.number for level in registry.levels()] == [0, 1, 2, 3, 4, 5, 6]
     data = tmp_path / "district"

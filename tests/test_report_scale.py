@@ -86,6 +86,7 @@ def rendered(request, tmp_path_factory):
     return schools, pages, charts, names
 
 
+@pytest.mark.scale
 @pytest.mark.skipif(BROWSER is None, reason="needs Chromium (.ci/run installs it)")
 def test_district_report_and_board_summary_read_at_any_number_of_schools(rendered):
     schools, pages, charts, names = rendered

@@ -87,6 +87,7 @@ def shown(rendered) -> Evaluation:
 # ---- statuses carry their uncertainty ----
 
 
+@pytest.mark.slow
 def test_every_chain_row_in_every_report_is_not_conclusive_exactly_when_its_interval_includes_the_target(
     rendered, shown
 ):
@@ -301,6 +302,7 @@ def _hidden_intervals(sample_evaluation, shown) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_no_report_prints_a_hidden_value_or_a_small_count(rendered, sample_evaluation, shown):
     hidden = _hidden_intervals(sample_evaluation, shown)
     assert len(hidden) >= 5
@@ -337,6 +339,7 @@ def _is_shown_elsewhere(interval: str, shown) -> bool:
     return False
 
 
+@pytest.mark.render
 def test_chart_data_show_exactly_what_the_tables_show(shown, monkeypatch):
     # Record every table handed to a plotting function while every section of every report is drawn.
     handed: list[tuple[str, pd.DataFrame]] = []
@@ -412,6 +415,7 @@ def test_evaluate_and_evaluate_outcomes_agree(sample_district, sample_evaluation
 # ---- wording from the plan ----
 
 
+@pytest.mark.render
 def test_plan_wording_reaches_every_report(tmp_path):
     folder = tmp_path / "district"
     shutil.copytree(SAMPLE, folder)

@@ -60,6 +60,7 @@ def _soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
+@pytest.mark.browser
 def test_html_is_self_contained_and_has_its_sections(rendered):
     school = _soup(rendered.out / "school-s03-pena-oneill-middle-school.html")
     text = school.get_text(" ")
@@ -96,6 +97,7 @@ def test_html_is_self_contained_and_has_its_sections(rendered):
     assert provenance["plevaluate_version"] in district
 
 
+@pytest.mark.browser
 def test_no_code_in_reports(rendered):
     for path in rendered.out.glob("*.html"):
         soup = _soup(path)
@@ -110,6 +112,7 @@ def test_slides_are_offline_reveal(rendered):
     assert len(soup.find_all("section")) >= 6
 
 
+@pytest.mark.slow
 @needs_browser
 def test_pdf_has_pages_and_the_school_name(rendered):
     assert BROWSER, "Chromium is missing: .ci/run installs Debian's chromium"
@@ -150,6 +153,7 @@ def test_small_school_report_shows_no_small_counts(rendered):
     assert "<10" in text
 
 
+@pytest.mark.slow
 @needs_browser
 def test_report_in_a_real_browser(rendered, tmp_path):
     assert BROWSER, "Chromium is missing: .ci/run installs Debian's chromium"
@@ -182,6 +186,7 @@ def test_report_in_a_real_browser(rendered, tmp_path):
     assert "Traceback" not in page.read_text(encoding="utf-8")
 
 
+@pytest.mark.render
 def test_failing_notebook_for_one_school(tmp_path, capsys, extra=()):
     """(tests/test_cluster.py runs this on a Dask cluster too, with ``extra=["--scheduler", "local"]``.)"""
     notebooks = tmp_path / "notebooks"
@@ -228,6 +233,7 @@ def test_bad_data_stops_before_rendering(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.render
 def test_unknown_school_and_format(tmp_path, capsys):
     assert main(["report", str(SAMPLE), "--out", str(tmp_path / "o"), "--schools", "S99", "--quiet"]) == 2
     assert "unknown school(s): S99" in capsys.readouterr().err
@@ -341,6 +347,7 @@ def _tiny(folder: Path) -> None:
     write_tiny(folder)  # three schools, 60 answers, 40 observations: nearly everything suppressed
 
 
+@pytest.mark.render
 @pytest.mark.parametrize(
     "edit",
     [_no_comparison, _post_only, _sparse, lambda folder: (folder / "plan.yml").unlink(), _tiny],
@@ -406,6 +413,7 @@ def test_every_section_renders_for_partial_districts(edit, tmp_path):
         assert "no comparison group" in text.lower() or "No comparison group" in text
 
 
+@pytest.mark.render
 def test_fast_path_report_has_the_sections_and_numbers_of_the_naive_papermill_path(rendered, tmp_path):
     """The naive way (papermill's command, the notebook computing from the data, then nbconvert's command,
     in a fresh kernel each) and plevaluate's fast path (evaluate once, warm kernels, own template) give a
@@ -452,6 +460,7 @@ def test_fast_path_report_has_the_sections_and_numbers_of_the_naive_papermill_pa
     assert naive[2] == fast[2] >= 3  # the charts
 
 
+@pytest.mark.slow
 def test_saved_results_are_read_once_per_kernel_and_each_report_gets_its_own_copy(published, tmp_path):
     from plevaluate import report
 

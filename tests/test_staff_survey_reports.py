@@ -99,6 +99,7 @@ def _staff_share(ev: plevaluate.Evaluation, school_id: str | None = None) -> pd.
     return rows[(rows["breakdown"] == "school_id") & (rows["school_id"] == school_id)].iloc[0]
 
 
+@pytest.mark.render
 def test_district_level3_headline_is_the_staff_survey(staff_only):
     row, share = _level3(staff_only, "district"), _staff_share(staff_only)
     assert row["status"] == "reported" and pd.isna(row["target"])  # the plan sets no staff-survey target
@@ -163,6 +164,7 @@ def test_chain_sentence_says_a_level_reported_without_a_target():
     )
 
 
+@pytest.mark.render
 def test_reports_say_what_the_staff_survey_shows(staff_only, staff_only_reports):
     share = _staff_share(staff_only)
     said = f"{share['estimate']:.0%} of staff agree the organization supports the change"
@@ -187,6 +189,7 @@ def test_reports_say_what_the_staff_survey_shows(staff_only, staff_only_reports)
 # ---- rough texts ----
 
 
+@pytest.mark.render
 def test_anonymous_answers_are_role_not_known(rough_evaluation):
     html = report.district_level1(rough_evaluation).html
     text = re.sub(r"\s+", " ", BeautifulSoup(html, "html.parser").get_text(" "))

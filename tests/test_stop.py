@@ -113,6 +113,7 @@ def _consistent(out: Path) -> None:
         assert f"Evaluated {evaluated}" in text, page
 
 
+@pytest.mark.kill
 def test_a_run_stopped_at_any_moment_leaves_no_orphans_and_the_previous_output(tmp_path: Path):
     data = write_tiny(tmp_path / "district")
     out = tmp_path / "out"

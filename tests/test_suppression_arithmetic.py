@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -118,6 +119,7 @@ def _rate_equations(rates: pd.DataFrame, value: pd.Series) -> tuple[list[tuple[d
     return equations, unknowns
 
 
+@pytest.mark.slow
 @settings(max_examples=12, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     small=st.dictionaries(st.sampled_from(["S01", "S02", "S03", "S05", "S09", "S10"]), st.integers(1, 9), max_size=3),
@@ -205,6 +207,7 @@ def _synthetic_rates(schools: int, seed: int) -> pd.DataFrame:
     return table.assign(complementary=False, n_people=table["n"], estimate=0.5)
 
 
+@pytest.mark.slow
 def test_closing_leaks_at_hundreds_of_schools_hides_a_few_more_cells_not_a_cascade():
     """At 200 schools the old rule (hide the smallest row of any sum that determines a hidden one, one
     row at a time) kept opening new leaks: 76 hidden rows grew past 793 without finishing, and on this

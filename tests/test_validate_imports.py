@@ -134,6 +134,7 @@ def test_the_samples_still_load(source):
 # ---- staff-survey answers without a session ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_staff_survey_without_sessions_gives_the_same_level_3(tmp_path, sample_evaluation):
     folder = copy(SAMPLE, tmp_path)
     staff = without_sessions(folder, date="2026-05-01")  # inside the plan's school year 2025-26
@@ -199,6 +200,7 @@ def test_staff_survey_dated_outside_the_school_year_is_warned_about(tmp_path):
         load(folder)
 
 
+@pytest.mark.slow
 def test_years_place_staff_survey_answers_by_their_own_date(tmp_path):
     folder = copy(SAMPLE_YEARS, tmp_path)
     without_sessions(folder)  # each year's staff survey, dated as the session it was given at

@@ -11,11 +11,14 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.wheel
 def test_wheel_install_renders_the_sample(tmp_path):
     build = tmp_path / "build"
     shutil.copytree(

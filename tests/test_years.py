@@ -76,6 +76,7 @@ def test_school_years_and_a_years_view(district, truth):
         year_view(district, "2024")
 
 
+@pytest.mark.slow
 def test_year_by_year_level_4_rates_cover_their_true_values(years, truth):
     """Each year's district level-4 headline (May walkthroughs at the schools in the program that year): its
     interval covers the true expected share (truth.json practice_by_year)."""
@@ -125,6 +126,7 @@ def test_trend_sentences_say_rose_only_when_the_change_is_conclusive():
     assert "not conclusive" in sentences[1] and "rose" not in sentences[1]
 
 
+@pytest.mark.slow
 def test_coverage_of_year_by_year_and_staggered_estimates_in_seeded_simulations():
     """120 simulated districts of 18 schools (the multi-year sample's process, seeds 1-120): the 95% intervals of
     each year's May implementation rate (the report's clustered Wilson interval) and of the event-time effects
@@ -173,6 +175,7 @@ def published_years(district):
         return evaluate_for_reports(district)
 
 
+@pytest.mark.render
 def test_reports_of_a_multi_year_program_show_the_latest_year_and_the_years(published_years, sample_evaluation):
     from plevaluate import report
 
@@ -214,6 +217,7 @@ def test_level_4_event_time_never_reveals_a_school_the_years_hide(published_year
     assert (practice["schools"] < 6).any()  # the small school's hidden months left out of its cohort
 
 
+@pytest.mark.slow
 def test_a_stray_date_never_turns_a_one_year_plan_into_several(tmp_path):
     import shutil
 
