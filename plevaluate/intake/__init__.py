@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import difflib
 import hashlib
 import hmac
 import os
@@ -53,7 +54,7 @@ from ..contract import TABLES, load
 from ..errors import ContractError, ContractWarning, OutputError, Problem
 from ..gates import Inputs, read_bytes
 from .coding import Coding, code_questions, match_key
-from .exports import Export, personal, read_export, read_rows, wall_clock
+from .exports import Export, frame_of, personal, read_export, read_rows, wall_clock
 from .history import History, sha256
 from .mapping import HELP, Constant, ImportMapping, read_mapping
 from .store import Store, refuse_table_workbooks
@@ -847,13 +848,14 @@ def _import(source: str, file: Path, into: Path, plan: ImportMapping, options: _
         for row in export.frame.index
         if keep.get(row, True)
     }
-    scales = {c.item: c.scale for c in codebook if c.status != "skipped" and c.scale in likert.SCALES or
-              (c.status != "skipped" and c.scale in plan.scales)}  # fmt: skip
-    summary_out = _finish(
+    named = {*likert.SCALES, *plan.scales}  # the scale each item was coded on, for later exports of the form
+    scales = {c.item: c.scale for c in codebook if c.status != "skipped" and c.scale in named}
+    summary = _finish(
         folder, summary, additions, item_origins, removals, {}, source, file, digest, scope, options, responses, scales
     )
-    summary_out.written.pop("survey_items", None) if not new_items else None
-    return summary_out
+    if not new_items:  # items only removed (a remapped import's): not "written"
+        summary.written.pop("survey_items", None)
+    return summary
 
 
 def _finish(folder, summary, additions, origins, removals, restores, source, file, digest, scope, options,
@@ -1129,9 +1131,7 @@ def _import_sheet(file: Path, folder: _Folder, plan: ImportMapping, summary: Imp
                     )
                 ]
             )
-    from .exports import _frame
-
-    frame = _frame(rows[at], rows[at + 1 :], at + 2)
+    frame = frame_of(rows[at], rows[at + 1 :], at + 2)
     summary.responses = len(frame)
     problems = []
     columns = {likert.normal(c): c for c in frame.columns}
@@ -1140,8 +1140,6 @@ def _import_sheet(file: Path, folder: _Folder, plan: ImportMapping, summary: Imp
     def column(name: str, role: str) -> str | None:
         found = columns.get(likert.normal(name))
         if found is None:
-            import difflib
-
             near = difflib.get_close_matches(name, list(frame.columns), n=1, cutoff=0.6)
             problems.append(
                 Problem(

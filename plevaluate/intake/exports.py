@@ -277,7 +277,7 @@ def _wrong_tool(name: str, source: str, found: tuple[str, int, str] | None) -> C
 # ----------------------------------------------------------------------------------------------
 
 
-def _frame(header: list[str], body: list[list[str]], first_row: int) -> pd.DataFrame:
+def frame_of(header: list[str], body: list[list[str]], first_row: int) -> pd.DataFrame:
     width = len(header)
     rows = [(r + [""] * width)[:width] for r in body]
     index = pd.Index(range(first_row, first_row + len(rows)), name="row")
@@ -335,7 +335,7 @@ def read_export(source: str, path: Path, *, time_zone: str | None = None, date_f
             notes.append(f"the header is on row {at + 1} (row {at} and above: a title, passed over)")
         rows = rows[at:]
         if source == "qualtrics":
-            frame = _frame(rows[0], rows[3:], at + 4)
+            frame = frame_of(rows[0], rows[3:], at + 4)
             export = _export(path.name, source, frame, list(frame.columns), rows[1])
         elif source == "surveymonkey":
             top, sub, texts, last = rows[0], rows[1], [], ""
@@ -348,10 +348,10 @@ def read_export(source: str, path: Path, *, time_zone: str | None = None, date_f
                     texts.append(f"{last} [{option}]" if last else option)
                 else:
                     texts.append(last)
-            frame = _frame(texts, rows[2:], at + 3)
+            frame = frame_of(texts, rows[2:], at + 3)
             export = _export(path.name, source, frame, list(frame.columns), texts)
         else:
-            frame = _frame(rows[0], rows[1:], at + 2)
+            frame = frame_of(rows[0], rows[1:], at + 2)
             export = _export(path.name, source, frame, list(frame.columns), list(frame.columns))
         export.notes[:0] = notes
         _submitted(export, read.date1904, time_zone, date_format)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import warnings
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -269,8 +268,3 @@ def _unknown_scales(name: str, mapping: ImportMapping) -> list[Problem]:
                 )
             )
     return problems
-
-
-def describe(entry: Any) -> str:
-    """A mapping entry as the codebook names it."""
-    return entry if isinstance(entry, str) else "the mapping file"
