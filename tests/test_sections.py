@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 
 import pytest
 
 from plevaluate import report
+from plevaluate.contract import load
+from plevaluate.years import evaluate_for_reports
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+SAMPLE_YEARS = Path(__file__).resolve().parents[1] / "data" / "sample-years"
 
+#: Every section the report notebooks show (provenance aside: it holds the date and package versions), for the
+#: one-year sample (``published``) and the multi-year sample (``published_years``): what a reader reads.
 SECTIONS = {
     "chain_district": lambda ev: report.chain_table(ev, "district"),
     "chain_S03": lambda ev: report.chain_table(ev, "S03"),
@@ -28,6 +34,42 @@ SECTIONS = {
     "sensitivity": report.technical_sensitivity,
     "cost_district": report.district_cost,
     "level_sections_S07": lambda ev: report.level_sections(ev, "school", "S07"),
+    # the district report
+    "district_title": report.district_title,
+    "district_years": report.district_years,
+    "level_sections_district": lambda ev: report.level_sections(ev, "district"),
+    "notes_district": report.notes,
+    # the school report
+    "school_title_S03": lambda ev: report.school_title(ev, "S03"),
+    "school_years_S03": lambda ev: report.school_years(ev, "S03"),
+    "level_sections_S03": lambda ev: report.level_sections(ev, "school", "S03"),
+    # the board summary
+    "board_title": report.board_title,
+    "board_chain": report.board_chain,
+    "board_implementation": lambda ev: report.board_charts(ev, "implementation"),
+    "board_conditions": lambda ev: report.board_charts(ev, "conditions"),
+    "board_funnel": lambda ev: report.board_charts(ev, "funnel"),
+    "board_effect": lambda ev: report.board_charts(ev, "effect"),
+    "board_years": report.board_years,
+    "board_cost": report.board_cost,
+    # the technical appendix
+    "technical_title": report.technical_title,
+    "technical_data": report.technical_data,
+    "technical_models": report.technical_models,
+    "technical_years": report.technical_years,
+    "technical_diagnostics": report.technical_diagnostics,
+}
+
+#: The sections that differ for a program over several years (the multi-year sample).
+YEARS_SECTIONS = {
+    "chain_district": lambda ev: report.chain_table(ev, "district"),
+    "district_years": report.district_years,
+    "school_years_S03": lambda ev: report.school_years(ev, "S03"),
+    "board_years": report.board_years,
+    "technical_years": report.technical_years,
+    "level_sections_district": lambda ev: report.level_sections(ev, "district"),
+    "level_sections_S03": lambda ev: report.level_sections(ev, "school", "S03"),
+    "findings_board": report.board_findings,
 }
 
 
@@ -48,12 +90,29 @@ def _own_classes(tag: re.Match) -> str:
     return f"<{tag.group(1)}" + (f' class="{" ".join(ours)}"' if ours else "") + ">"
 
 
+@pytest.fixture(scope="module")
+def published_years():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return evaluate_for_reports(load(SAMPLE_YEARS))
+
+
 @pytest.mark.parametrize("name", sorted(SECTIONS))
 def test_section_matches_its_snapshot(name, published):
-    section = SECTIONS[name](published)
+    _matches(SECTIONS[name](published), SNAPSHOTS / f"{name}.html")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(YEARS_SECTIONS))
+def test_multi_year_section_matches_its_snapshot(name, published_years):
+    _matches(YEARS_SECTIONS[name](published_years), SNAPSHOTS / "years" / f"{name}.html")
+
+
+def _matches(section: report.Section, path: Path) -> None:
     assert isinstance(section, report.Section)
     got = normalized(section)
-    path = SNAPSHOTS / f"{name}.html"
+    name = path.stem
+    path.parent.mkdir(exist_ok=True)
     if os.environ.get("PLEVALUATE_UPDATE_SNAPSHOTS") or not path.exists():
         path.write_text(got, encoding="utf-8")
         if not os.environ.get("PLEVALUATE_UPDATE_SNAPSHOTS"):
