@@ -122,13 +122,15 @@ def test_sample_has_no_real_looking_identifiers(table):
 
 
 @pytest.mark.slow
-def test_readme_python_examples_run(monkeypatch):
-    # The README's Python snippets, run in order in one namespace from the repository root (snippets about a
-    # user's own folder, "path/to/...", are skipped): documentation that cannot rot.
+def test_readme_and_docs_python_examples_run(monkeypatch):
+    # The Python snippets of README.md, then of docs/*.md by file name, each page's in order, run in one namespace
+    # from the repository root (snippets about a user's own folder, "path/to/...", are skipped): documentation that
+    # cannot rot.
     import warnings
 
     monkeypatch.chdir(ROOT)
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    blocks = [block for page in pages for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)]
     namespace: dict = {}
     ran = 0
     with warnings.catch_warnings():

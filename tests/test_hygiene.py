@@ -57,8 +57,9 @@ def test_no_reference_to_documents_outside_the_repository():
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
         if outside.search(line)
     ]
-    found += [f"README.md:{n}" for n, line in enumerate((ROOT / "README.md").read_text().splitlines(), 1)
-              if outside.search(line)]  # fmt: skip
+    found += [f"{page.relative_to(ROOT)}:{n}" for page in [ROOT / "README.md", ROOT / "mkdocs.yml",
+              *sorted((ROOT / "docs").rglob("*.md"))]
+              for n, line in enumerate(page.read_text().splitlines(), 1) if outside.search(line)]  # fmt: skip
     assert found == []
 
 
