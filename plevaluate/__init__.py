@@ -1,7 +1,6 @@
 """plevaluate: evaluate a district's professional learning with Guskey's five levels."""
 
-from importlib.metadata import PackageNotFoundError, version
-
+from . import plan, registry
 from .contract import TABLES, District, load
 from .cost import evaluate_cost
 from .errors import ContractError, ContractWarning, PlanError, Problem, StatisticalWarning
@@ -9,16 +8,12 @@ from .evaluate import Evaluation, evaluate
 from .learning import evaluate_learning
 from .organization import evaluate_organization
 from .outcomes import estimate_effect, evaluate_outcomes
-from .plan import Plan, read_plan
+from .plan import Plan
 from .practice import evaluate_practice
 from .reactions import evaluate_reactions
 from .results import LevelResult, Note
 from .survey import evaluate_survey
-
-try:
-    __version__ = version("plevaluate")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+from .version import __version__
 
 __all__ = [
     "TABLES",
@@ -45,3 +40,9 @@ __all__ = [
     "load",
     "read_plan",
 ]
+
+
+def read_plan(path) -> Plan:
+    """Read and validate ``plan.yml``, with the targets of every registered level (`plevaluate.plan.read_plan`
+    handed `plevaluate.registry.levels`)."""
+    return plan.read_plan(path, registry.levels())

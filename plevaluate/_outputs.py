@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +41,7 @@ __all__ = [
     "neutralize",
     "publish",
     "restore",
+    "slug",
 ]
 
 #: Written before a run moves its outputs into place, removed after: a run killed while moving is finished
@@ -349,3 +351,9 @@ def restore(frame: pd.DataFrame) -> pd.DataFrame:
             if quoted.any():
                 out[column] = values.where(~quoted, values.str[1:])
     return out
+
+
+def slug(text: str) -> str:
+    """A file-name-safe slug: ``"Peña & O'Neill Middle"`` -> ``"pena-oneill-middle"``."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower().replace("'", "")).strip("-") or "report"

@@ -27,6 +27,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import registry
+from .contract import TABLES, raw_table
+from .plan import read_plan
+
 __all__ = ["PEOPLE_COLUMNS", "AuditError", "Finding", "audit"]
 
 #: CSV columns that count people: a value from 1 to min_n - 1 is a finding.
@@ -220,7 +224,6 @@ def _identifiers(data: Path) -> _People:
 
 def _raw(data: Path, table: str) -> pd.DataFrame | None:
     """A table as text from a data folder or workbook (CSV or .xlsx), or from a damaged CSV as best it reads."""
-    from .contract import TABLES, raw_table
 
     frame = raw_table(data, table)
     path = data / TABLES[table].filename
@@ -233,10 +236,9 @@ def _plan_min_n(out: Path, data: Path) -> int:
     manifest = out / "results" / "manifest.json"
     if manifest.is_file():
         return int(json.loads(manifest.read_text(encoding="utf-8")).get("plan", {}).get("min_n", 10))
-    from .plan import read_plan
 
     folder = data.parent if data.is_file() else data
-    return read_plan(folder / "plan.yml").min_n if (folder / "plan.yml").is_file() else 10
+    return read_plan(folder / "plan.yml", registry.levels()).min_n if (folder / "plan.yml").is_file() else 10
 
 
 def _files(out: Path):

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .contract import RATING_WORDS
 from .privacy import coded_share, format_n
 from .results import HIDDEN_STATUSES, Level, LevelResult
+from .vocabulary import RATING_WORDS
 
 __all__ = [
     "RATING_WORDS",
@@ -225,18 +225,11 @@ def evidence(
     return words.format(records=records, people=people)
 
 
-def _registry(registry: Sequence[Level] | None) -> list[Level]:
-    if registry is None:
-        from .registry import levels
-
-        registry = levels()
-    return sorted(registry, key=lambda level: level.number)
-
-
 def chain_of_evidence(
-    levels: Mapping[int, LevelResult], schools: pd.DataFrame, plan: dict, registry: Sequence[Level] | None = None
+    levels: Mapping[int, LevelResult], schools: pd.DataFrame, plan: dict, registry: Sequence[Level]
 ) -> pd.DataFrame:
-    """One row per scope (the district, then each school) and registered level.
+    """One row per scope (the district, then each school) and level of ``registry`` (the levels evaluated,
+    `plevaluate.registry.levels`; handed in, so the chain never imports the registry back).
 
     Each row carries its own scope's evidence: a school's row counts that school's responses,
     educators, observations and students (the ``coverage`` table of each level).
@@ -254,7 +247,7 @@ def chain_of_evidence(
     group = schools.set_index("school_id")["group"]
     for scope, key in scopes:
         comparison = key is not None and group.get(key) == "comparison"
-        for level in _registry(registry):
+        for level in sorted(registry, key=lambda level: level.number):
             result = levels.get(level.number)
             cell = Cell(level, scope, key, evidence(level, result, key, min_n), plan, comparison)
             if result is not None and result.meta.get("error"):
@@ -292,14 +285,14 @@ def _target(row, key: str = "target") -> str:
     return f"{row[key]:g}"
 
 
-def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level] | None = None) -> str:
+def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level]) -> str:
     """Where the chain of evidence holds, where it first breaks, and which levels cannot be judged yet.
 
     A level is called met or not met only when its whole interval is on one side of the target; a
     level whose interval includes the target is named as not conclusive, with its numbers (and, at
     level 5, whether the interval also includes zero). Levels without sentence words (cost) are left out.
     """
-    words = {level.number: level for level in _registry(registry) if level.met}
+    words = {level.number: level for level in registry if level.met}
     rows = rows.sort_values("level")
     if (rows["status"] == "not applicable").sum() >= 4:
         return (

@@ -23,9 +23,16 @@ from collections.abc import Sequence
 import pandas as pd
 
 from . import __version__
+from .audit import audit
 from .contract import load
+from .design import check_design
 from .errors import ContractError, ContractWarning, OutputError
 from .gates import Inputs, check_target_file, fresh_folder, os_problem, write_file
+from .intake import HELP, SOURCES, import_export, import_history, read_secret, undo_import
+from .render import render, render_portfolio
+from .sample import write_sample
+from .sample_years import write_sample_years
+from .starter import write_starter
 
 __all__ = ["main"]
 
@@ -69,7 +76,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _design(args: argparse.Namespace) -> int:
-    from .design import check_design
 
     target = None
     if args.csv is not None:  # refused before any work: never into, over or through an input
@@ -94,8 +100,6 @@ def _sample(args: argparse.Namespace) -> int:
         raise ValueError("--cohorts needs --years 2 or more: in one school year every school starts together")
     fresh_folder(args.out, flag="sample")  # like init: never over a user's own files
     if args.years > 1:
-        from .sample_years import write_sample_years
-
         schools = args.schools or 18
         out = write_sample_years(args.out, n_schools=schools, seed=args.seed, years=args.years, cohorts=args.cohorts)
         print(
@@ -103,7 +107,6 @@ def _sample(args: argparse.Namespace) -> int:
             f"{args.cohorts} cohort(s) (seed {args.seed}), to {out}."
         )
         return 0
-    from .sample import write_sample
 
     schools = args.schools or 12
     out = write_sample(args.out, n_schools=schools, seed=args.seed)
@@ -120,8 +123,6 @@ def _formats(text: str) -> list[str]:
 
 def _report(args: argparse.Namespace) -> int:
     from tqdm import tqdm
-
-    from .render import render
 
     formats = _formats(args.format)
     schools = [s.strip() for s in args.schools.split(",") if s.strip()] if args.schools else None
@@ -163,7 +164,6 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _portfolio(args: argparse.Namespace) -> int:
-    from .render import render_portfolio
 
     formats = _formats(args.format)
     summary = render_portfolio(args.dir, args.out, workers=args.workers, formats=formats)
@@ -178,7 +178,6 @@ def _portfolio(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .intake import HELP, SOURCES, import_export, import_history, read_secret, undo_import
 
     if args.help_mapping:
         print(HELP)
@@ -217,7 +216,6 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from .starter import write_starter
 
     fresh_folder(args.dir, flag="init")
     written = write_starter(args.dir)
@@ -227,7 +225,6 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from .audit import audit
 
     findings = audit(args.out, args.data, min_n=args.min_n)
     for finding in findings:

@@ -1,7 +1,7 @@
 """Render on a Dask distributed cluster: ``plevaluate report DATA --out OUT --scheduler ADDRESS`` (or ``local``).
 
 For a district too big for one machine's two workers. Nothing here is a job queue of our own: the
-reports are Dask tasks (`distributed.Client.submit`), followed with `distributed.as_completed`,
+reports are Dask tasks (`distributed.Client.submit` of `plevaluate.render.render_shipped`), followed with `distributed.as_completed`,
 and a lost worker's reports are retried by Dask and, if they still fail, listed like any failed report.
 
 What travels, so that workers need no shared folder with the machine that runs the command:
@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import shutil
 import tempfile
 import threading
 import zipfile
 from pathlib import Path
 
-__all__ = ["connect", "pack", "render_shipped"]
+__all__ = ["connect", "forget_unpacked", "pack", "unpacked"]
 
 _UNPACKED: dict[str, Path] = {}
 _UNPACK_LOCK = threading.Lock()
@@ -70,7 +69,7 @@ def pack(results: Path, notebooks: Path | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def _unpacked(bundle: bytes) -> Path:
+def unpacked(bundle: bytes) -> Path:
     """The bundle unpacked once per worker process (into its temporary folder), whichever thread asks first."""
     digest = hashlib.sha256(bundle).hexdigest()[:20]
     with _UNPACK_LOCK:
@@ -85,37 +84,8 @@ def _unpacked(bundle: bytes) -> Path:
         return _UNPACKED[digest]
 
 
-def render_shipped(job, bundle: bytes, formats: tuple[str, ...]):
-    """On a worker: render one report from the shipped bundle; returns ``({file name: bytes}, failure)``."""
-    from dataclasses import replace
-
-    from .render import _execute, find_browser
-
-    folder = _unpacked(bundle)
-    shipped_notebooks = folder / "notebooks"
-    job = replace(
-        job,
-        parameters={**job.parameters, "results": str(folder / "results")},
-        folder=str(shipped_notebooks) if job.folder else None,
-    )
-    staging = Path(tempfile.mkdtemp(prefix="plevaluate-job-"))
-    try:
-        browser = find_browser() if "pdf" in formats else None
-        names, failure = _execute(job, staging, formats, browser)
-        if "pdf" in formats and browser is None and failure is None:
-            from .render import Failure
-
-            failure = Failure(job.title, job.school_id, None, f"PDF: no Chromium on worker {os.uname().nodename}")
-        return {name: (staging / name).read_bytes() for name in names}, failure
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def forget_bundles() -> None:
-    """On a worker, after a run: remove the unpacked bundles and shut down this process's kernels and browsers."""
-    from .render import shutdown_workers
-
-    shutdown_workers()
+def forget_unpacked() -> None:
+    """On a worker, after a run: remove the bundles this process unpacked."""
     with _UNPACK_LOCK:
         for folder in _UNPACKED.values():
             shutil.rmtree(folder, ignore_errors=True)

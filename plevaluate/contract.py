@@ -29,11 +29,25 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from . import registry
 from .errors import ContractError, ContractWarning, Problem
 from .gates import check_file, check_workbook, read_bytes
 from .plan import Plan, plan_years, read_plan
+from .vocabulary import LEVEL_OF_USE_CODES, LEVEL_OF_USE_NAMES, RATING_LABELS, RATING_WORDS, in_program
 
-__all__ = ["Column", "District", "TABLES", "TableSpec", "in_program", "load", "raw_table"]
+__all__ = [
+    "LEVEL_OF_USE_CODES",
+    "LEVEL_OF_USE_NAMES",
+    "RATING_LABELS",
+    "RATING_WORDS",
+    "Column",
+    "District",
+    "TABLES",
+    "TableSpec",
+    "in_program",
+    "load",
+    "raw_table",
+]
 
 # Cells that mean "no value" in typed columns (numbers, dates, flags, categories).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "-", "--", "\u2013", "\u2014", "."})
@@ -44,25 +58,6 @@ INVISIBLE = re.compile(
 )
 TRUE_TOKENS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_TOKENS = frozenset({"false", "f", "no", "n", "0"})
-# Conditions rubric labels and the 1-4 ratings they stand for.
-RATING_LABELS = MappingProxyType({"not_yet": 1, "emerging": 2, "developing": 3, "deepening": 4})
-#: Conditions rubric ratings in words (1 not yet ... 4 deepening), as reports print them.
-RATING_WORDS = MappingProxyType({rating: label.replace("_", " ") for label, rating in RATING_LABELS.items()})
-# CBAM Levels of Use (Hall & Hord): roman labels and the 0-7 codes they stand for.
-LEVELS_OF_USE = MappingProxyType({"0": 0, "i": 1, "ii": 2, "iii": 3, "iva": 4, "ivb": 5, "v": 6, "vi": 7})
-#: The Levels of Use in words, by code.
-LEVEL_OF_USE_NAMES = MappingProxyType(
-    {
-        0: "0 Non-use",
-        1: "I Orientation",
-        2: "II Preparation",
-        3: "III Mechanical",
-        4: "IVA Routine",
-        5: "IVB Refinement",
-        6: "V Integration",
-        7: "VI Renewal",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -533,7 +528,7 @@ def _plain_csv(text: str, encoded: bytes | None = None) -> tuple[list[str], pd.D
     return header, rows, numbers
 
 
-def _cell_text(value) -> str:
+def cell_text(value) -> str:
     """A workbook cell as the text a CSV export would hold: whole numbers without '.0', dates as YYYY-MM-DD."""
     if value is None:
         return ""
@@ -564,7 +559,7 @@ def _read_sheet(path: Path, sheet: str | None, spec: TableSpec, label: str, dige
     except (CalamineError, OSError, ValueError) as exc:
         read.error(f"a readable .xlsx workbook ({exc})", "open it in Excel and save it again as .xlsx.")
         return read
-    records = [(number, [_cell_text(v) for v in row]) for number, row in enumerate(cells, start=1)]
+    records = [(number, [cell_text(v) for v in row]) for number, row in enumerate(cells, start=1)]
     while records and all(not cell.strip() for cell in records[0][1]):
         records.pop(0)  # blank rows above the header
     if not records:
@@ -838,7 +833,7 @@ def _type_column(column: _Distinct, col: Column, read: _Read, date_format: str =
     if col.kind == "rating":
         return _coded(column, stripped, present, col, read, RATING_LABELS, 1, 4)
     if col.kind == "level_of_use":
-        return _coded(column, stripped, present, col, read, LEVELS_OF_USE, 0, 7)
+        return _coded(column, stripped, present, col, read, LEVEL_OF_USE_CODES, 0, 7)
     raise ValueError(f"unknown column kind {col.kind!r}")  # a bug in TABLES, not in the data
 
 
@@ -1574,7 +1569,7 @@ def load(path: str | Path) -> District:
     plan, plan_errors = Plan(program=folder.name, school_year="unknown"), []
     if plan_path:
         try:
-            plan = read_plan(plan_path)
+            plan = read_plan(plan_path, registry.levels())
         except ContractError as exc:
             plan_errors = list(exc.problems)
     else:
@@ -1737,30 +1732,3 @@ def _outside_school_year(frames: Mapping[str, pd.DataFrame], plan: Plan) -> list
                 )
             )
     return found
-
-
-def in_program(educators: pd.DataFrame, schools: pd.DataFrame) -> pd.Series:
-    """Whether each educator takes part in the program: the one rule every level uses.
-
-    An educator is in the program when educators.csv says ``participant: true`` and not in it when it
-    says ``false``. Where the flag is blank, or the column is absent, the school decides: educators of
-    a ``participant`` school are in the program, those of a ``comparison`` school are not.
-
-    Returns
-    -------
-    Series
-        bool, indexed like ``educators``.
-
-    Examples
-    --------
-    >>> e = pd.DataFrame({"educator_id": ["a", "b", "c"], "school_id": ["P", "P", "C"],
-    ...                   "participant": pd.array([False, None, None], dtype="boolean")})
-    >>> s = pd.DataFrame({"school_id": ["P", "C"], "group": ["participant", "comparison"]})
-    >>> in_program(e, s).tolist()
-    [False, True, False]
-    """
-    by_school = educators["school_id"].map(schools.set_index("school_id")["group"]).eq("participant")
-    if "participant" not in educators:
-        return by_school.astype(bool)
-    flag = educators["participant"].astype("boolean")
-    return flag.fillna(by_school).astype(bool)

@@ -24,16 +24,20 @@ charged to this evaluation.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ._tidy import attended_hours, school_year
 from .chain import Cell, hidden, school_row
-from .contract import District, in_program
 from .privacy import RULES
 from .results import Level, LevelResult, Note
 from .schema import TableSpec
+from .vocabulary import in_program
+
+if TYPE_CHECKING:
+    from .contract import District
 
 __all__ = [
     "LEVEL",

@@ -35,6 +35,8 @@ import pandas as pd
 from scipy import stats
 
 from .contract import District
+from .plan import plan_years
+from .years import year_view
 
 __all__ = [
     "DesignCheck",
@@ -306,8 +308,6 @@ def check_design(district: District) -> DesignCheck:
     plan = district.plan
     opts = plan.design
     alpha, goal = 1 - plan.ci, opts.power
-    from .plan import plan_years
-    from .years import year_view
 
     years = plan_years(plan.school_year)
     if len(years) > 1:  # a multi-year plan: its first year, as the district will stand when the program starts

@@ -33,16 +33,11 @@ from .contract import District
 from .privacy import publish_levels
 from .results import Level, LevelResult, Note
 from .schema import conform
+from .version import __version__
 
 __all__ = ["Evaluation", "evaluate"]
 
 MANIFEST = "manifest.json"
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 @dataclass(frozen=True)
@@ -86,7 +81,7 @@ class Evaluation:
         (`plevaluate.privacy.publish_levels`). Statistics are not recomputed."""
         if self.published:
             return self
-        levels, _ = publish_levels(self.levels, self.min_n)
+        levels, _ = publish_levels(self.levels, self.min_n, registry.levels())
         levels = _normalized(levels, float(self.plan.get("ci", 0.95)))
         chain, sentences = _chain(levels, self.schools, self.plan)
         return replace(self, levels=levels, chain=chain, sentences=sentences, published=True)
@@ -149,8 +144,10 @@ class Evaluation:
         staging.chmod(0o755)  # readable like the reports beside it (mkdtemp makes it private)
         manifest: dict = {"levels": {}, "plan": self.plan, "provenance": self.provenance, "published": self.published}
         frames = {"chain": self.chain, "sentences": self.sentences, "schools": self.schools}
-        manifest["frames"] = {name: _write(frame, staging / f"{name}.csv") for name, frame in frames.items()}
-        manifest["extras"] = {name: _write(frame, staging / f"extra_{name}.csv") for name, frame in self.extras.items()}
+        manifest["frames"] = {name: write_table(frame, staging / f"{name}.csv") for name, frame in frames.items()}
+        manifest["extras"] = {
+            name: write_table(frame, staging / f"extra_{name}.csv") for name, frame in self.extras.items()
+        }
         for number, result in self.levels.items():
             entry = {
                 "name": result.name,
@@ -160,7 +157,7 @@ class Evaluation:
                 "tables": {},
             }
             for name, frame in result.tables.items():
-                entry["tables"][name] = _write(frame, staging / f"level{number}_{name}.csv")
+                entry["tables"][name] = write_table(frame, staging / f"level{number}_{name}.csv")
             manifest["levels"][str(number)] = entry
         # keys in their own order, not sorted: a report from saved results lists the plan as a fresh evaluation does
         (staging / MANIFEST).write_text(json.dumps(_jsonable(manifest), indent=1))
@@ -178,11 +175,13 @@ class Evaluation:
         """Read an evaluation written by `save` (dtypes restored: IDs stay strings)."""
         folder = Path(folder)
         manifest = json.loads((folder / MANIFEST).read_text())
-        frames = {name: _read(folder / f"{name}.csv", spec) for name, spec in manifest["frames"].items()}
-        extras = {name: _read(folder / spec["file"], spec) for name, spec in manifest.get("extras", {}).items()}
+        frames = {name: read_table(folder / f"{name}.csv", spec) for name, spec in manifest["frames"].items()}
+        extras = {name: read_table(folder / spec["file"], spec) for name, spec in manifest.get("extras", {}).items()}
         levels = {}
         for number, entry in manifest["levels"].items():
-            tables = {name: _read(folder / f"level{number}_{name}.csv", spec) for name, spec in entry["tables"].items()}
+            tables = {
+                name: read_table(folder / f"level{number}_{name}.csv", spec) for name, spec in entry["tables"].items()
+            }
             notes = tuple(Note.from_value(n, int(number)) for n in entry["notes"])
             levels[int(number)] = LevelResult(
                 int(number), entry["name"], tables, notes, entry["meta"], entry["evidence"]
@@ -242,12 +241,12 @@ def _normalize(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write(frame: pd.DataFrame, path: Path) -> dict:
+def write_table(frame: pd.DataFrame, path: Path) -> dict:
     neutralize(frame).to_csv(path, index=False, lineterminator="\n")
     return {"file": path.name, "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()}}
 
 
-def _read(path: Path, spec: dict) -> pd.DataFrame:
+def read_table(path: Path, spec: dict) -> pd.DataFrame:
     dtypes = spec["dtypes"]
     text = {c for c, t in dtypes.items() if t in ("object", "string", "str", "category")}
     frame = restore(pd.read_csv(path, dtype={c: "string" for c in text}, keep_default_na=True))
@@ -283,7 +282,7 @@ def evaluate(district: District) -> Evaluation:
     schools = _normalize(district.schools)
     chain, sentences = _chain(levels, schools, plan)
     provenance = {
-        "plevaluate_version": _version(),
+        "plevaluate_version": __version__,
         "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_folder": Path(district.path).name,
         "file_hashes": dict(district.file_hashes),
@@ -321,9 +320,13 @@ def _normalized(levels: Mapping[int, LevelResult], ci: float) -> dict[int, Level
 
 
 def _chain(levels: Mapping[int, LevelResult], schools: pd.DataFrame, plan: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    chain = _normalize(chain_of_evidence(levels, schools, plan))
+    registered = registry.levels()
+    chain = _normalize(chain_of_evidence(levels, schools, plan, registered))
     sentences = pd.DataFrame(
-        [{"scope": scope, "sentence": chain_sentence(rows)} for scope, rows in chain.groupby("scope", sort=False)]
+        [
+            {"scope": scope, "sentence": chain_sentence(rows, registered)}
+            for scope, rows in chain.groupby("scope", sort=False)
+        ]
     )
     return chain, _normalize(sentences)
 

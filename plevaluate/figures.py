@@ -14,7 +14,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from .contract import INVISIBLE, RATING_WORDS
+from .contract import INVISIBLE
+from .vocabulary import RATING_WORDS
 
 __all__ = [
     "MANY",
@@ -817,7 +818,7 @@ def interval_chart(
     return describe(fig, pd.DataFrame(table, columns=["group", "estimate", "interval"]), main)
 
 
-_CATEGORY_LABELS = {
+CATEGORY_LABELS = {
     "facilitators_coaches": "facilitators and coaches",
     "participant_time": "participants' time",
     "substitutes_stipends": "substitutes and stipends",
@@ -850,7 +851,7 @@ def cost_chart(by_source_category: pd.DataFrame, *, title: str = "") -> Figure:
             wide[category],
             left=left,
             color=colour,
-            label=_CATEGORY_LABELS.get(category, plain(category)),
+            label=CATEGORY_LABELS.get(category, plain(category)),
         )
         left = left + wide[category].to_numpy()
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"${v / 1000:,.0f}k"))
@@ -863,7 +864,7 @@ def cost_chart(by_source_category: pd.DataFrame, *, title: str = "") -> Figure:
     )
     fig.tight_layout()
     table = wide.iloc[::-1].map(lambda v: f"${v:,.0f}")
-    table.columns = [_CATEGORY_LABELS.get(c, visible(c)) for c in table.columns]
+    table.columns = [CATEGORY_LABELS.get(c, visible(c)) for c in table.columns]
     table.insert(0, "funding source", [visible(s) for s in table.index])
     table["total"] = [f"${v:,.0f}" for v in wide.iloc[::-1].sum(axis=1)]
     return describe(fig, table)

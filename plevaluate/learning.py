@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,12 +21,15 @@ from scipy import stats
 from ._tidy import coverage
 from ._tidy import groups as _tidy_groups
 from .chain import from_target
-from .contract import District, in_program
 from .effects import hedges_omega, paired_effects, pooled_sd, smd_independent, wilson_interval
 from .errors import StatisticalWarning
 from .privacy import RULES, UNSUPPRESSED, format_n, suppress
 from .results import Level, LevelResult, noting_warnings, target_status
 from .schema import TableSpec
+from .vocabulary import in_program
+
+if TYPE_CHECKING:
+    from .contract import District
 
 __all__ = [
     "EXPERIENCE_BANDS",

@@ -18,6 +18,7 @@ district means over schools carry a t interval across schools (schools are the u
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,12 +26,15 @@ from scipy import stats
 
 from ._tidy import coverage, latest_term, terms
 from .chain import Cell, evidence, hidden, judged, school_row
-from .contract import RATING_WORDS, District
 from .effects import wilson_interval
 from .privacy import RULES, UNSUPPRESSED, coded_share, suppress
 from .results import Level, LevelResult, Note, target_status
 from .schema import TableSpec
 from .survey import evaluate_survey
+from .vocabulary import RATING_WORDS
+
+if TYPE_CHECKING:
+    from .contract import District
 
 __all__ = [
     "condition_ratings",

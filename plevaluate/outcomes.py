@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,13 +31,15 @@ from scipy import stats
 
 from ._tidy import coverage
 from .chain import Cell, from_target, hidden, school_row
-from .contract import District
 from .effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
 from .errors import StatisticalWarning
 from .privacy import RULES, UNSUPPRESSED
 from .regression import fit_ols
 from .results import Level, LevelResult, noting_warnings, target_status
 from .schema import TableSpec
+
+if TYPE_CHECKING:
+    from .contract import District
 
 __all__ = [
     "ATTRITION_BOUNDARIES",

@@ -31,8 +31,9 @@ import difflib
 import functools
 import re
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal, get_origin
+from typing import TYPE_CHECKING, Annotated, Literal, get_origin
 
 from pydantic import (
     BaseModel,
@@ -47,6 +48,9 @@ from pydantic import (
 
 from .errors import ContractError, ContractWarning, PlanError, Problem
 from .gates import read_yaml
+
+if TYPE_CHECKING:
+    from .results import Level
 
 __all__ = [
     "DesignOptions",
@@ -309,14 +313,13 @@ def plan_years(school_year: str) -> list[str]:
     return [f"{y}-{(y + 1) % 100:02d}" for y in range(first, last)]
 
 
-def plan_model() -> type[Plan]:
-    """`Plan`, with an entry under ``levels:`` for each level a plugin added (`plevaluate.registry`) that
-    declares a ``target_model``; every other key there is still refused, with a did-you-mean."""
-    from .registry import levels
-
+def plan_model(levels: Iterable[Level] = ()) -> type[Plan]:
+    """`Plan`, with an entry under ``levels:`` for each of ``levels`` (those a plugin added,
+    `plevaluate.registry.levels`, handed in) that declares a ``target_model``; every other key there is still
+    refused, with a did-you-mean."""
     added = tuple(
         (level.key, level.target_model)
-        for level in levels()
+        for level in levels
         if level.target_model is not None and level.key not in Levels.model_fields
     )
     return _extended(added)
@@ -349,8 +352,9 @@ def _fix_for(loc: tuple, kind: str, model: type[BaseModel]) -> str:
     return "correct the value in plan.yml."
 
 
-def read_plan(path: str | Path) -> Plan:
-    """Read and validate ``plan.yml``.
+def read_plan(path: str | Path, levels: Iterable[Level] = ()) -> Plan:
+    """Read and validate ``plan.yml``; the targets of ``levels`` added by a plugin are read too (`plan_model`).
+    `plevaluate.read_plan` hands in every registered level.
 
     Raises
     ------
@@ -382,7 +386,7 @@ def read_plan(path: str | Path) -> Plan:
     # YAML reads 2025-26 as a string but 2025 as an int; a school year is text either way.
     if isinstance(raw.get("school_year"), int):
         raw = {**raw, "school_year": str(raw["school_year"])}
-    model = plan_model()
+    model = plan_model(levels)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

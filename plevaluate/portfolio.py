@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._outputs import is_ours, mark, slug
+from .contract import load
 from .errors import ContractError, Problem
+from .evaluate import read_table, write_table
+from .years import evaluate_for_reports, trend
 
 __all__ = [
     "Portfolio",
@@ -75,31 +79,27 @@ class Portfolio:
     notes: pd.DataFrame
 
     def save(self, folder: str | Path) -> Path:
-        from ._outputs import is_ours, mark
-        from .evaluate import _write
 
         folder = Path(folder)
         if folder.is_symlink() or folder.exists() and any(folder.iterdir()) and not is_ours(folder):
             raise ValueError(f"{folder} exists and was not written by plevaluate: it is never replaced")
         folder.mkdir(parents=True, exist_ok=True)
         mark(folder)  # plevaluate's own: a later run may replace it
-        manifest = {name: _write(getattr(self, name), folder / f"{name}.csv") for name in _TABLES}
+        manifest = {name: write_table(getattr(self, name), folder / f"{name}.csv") for name in _TABLES}
         (folder / "portfolio.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> Portfolio:
-        from .evaluate import _read
 
         folder = Path(folder)
         manifest = json.loads((folder / "portfolio.json").read_text(encoding="utf-8"))
-        return cls(**{name: _read(folder / spec["file"], spec) for name, spec in manifest.items()})
+        return cls(**{name: read_table(folder / spec["file"], spec) for name, spec in manifest.items()})
 
 
 def validate_programs(folder: str | Path) -> list[tuple[Path, object]]:
     """Load every program of ``folder`` (`find_programs`): (path, District) pairs, or one
     `plevaluate.ContractError` listing every problem of every program that does not validate, by folder."""
-    from .contract import load
 
     loaded, problems = [], []
     for path in find_programs(folder):
@@ -119,7 +119,6 @@ def validate_programs(folder: str | Path) -> list[tuple[Path, object]]:
 
 def program_ids(paths: list[Path]) -> dict[str, str]:
     """Each program folder's id: its name as a file-name-safe slug, made unique."""
-    from .render import slug
 
     ids: dict[str, str] = {}
     for path in paths:
@@ -166,7 +165,6 @@ def build_portfolio(folder: str | Path) -> Portfolio:
 
     Raises `plevaluate.ContractError` listing every problem of every program that does not validate.
     """
-    from .years import evaluate_for_reports
 
     programs = validate_programs(folder)
     with warnings.catch_warnings():
@@ -177,7 +175,6 @@ def build_portfolio(folder: str | Path) -> Portfolio:
 def portfolio_from(evaluations: list[tuple[Path, object]]) -> Portfolio:
     """The portfolio's tables from each program's published evaluation, the one its own reports show (a multi-year
     program's carries every year in ``extras``), so the portfolio and the program's reports cannot disagree."""
-    from .years import trend
 
     ids = program_ids([path for path, _ in evaluations])
     programs, chains, costs, funding, notes = [], [], [], [], []

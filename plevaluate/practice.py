@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,16 +31,18 @@ from scipy import stats
 
 from ._tidy import attended_hours, coverage, latest_term, stack, terms
 from .chain import from_target
-from .contract import LEVEL_OF_USE_NAMES, District
 from .effects import grouped_share_and_deff, wilson_interval
 from .privacy import RULES, UNSUPPRESSED, suppress
 from .results import Level, LevelResult, Note, noting_warnings, target_status
 from .schema import TableSpec
+from .vocabulary import LEVEL_OF_USE_NAMES
+
+if TYPE_CHECKING:
+    from .contract import District
 
 __all__ = [
     "HOUR_BANDS",
     "LEVEL",
-    "LEVELS_OF_USE",
     "conditions_link",
     "dose_response",
     "evaluate_practice",
@@ -52,9 +55,6 @@ __all__ = [
     "prepare_observations",
     "trend_model",
 ]
-
-#: CBAM Levels of Use (Hall & Hord), coded 0-7 in observations.csv, in words.
-LEVELS_OF_USE = LEVEL_OF_USE_NAMES
 
 #: PL-hours bands for the dose-response table (lower bounds; the last band is open).
 HOUR_BANDS = (0, 5, 10, 15, 20)
@@ -95,7 +95,7 @@ def prepare_observations(district: District, *, bands: Sequence[float] = HOUR_BA
     obs["pl_hours"] = obs["educator_id"].map(hours).fillna(0.0).astype(float)
     obs["hours_band"] = _hours_band(obs["pl_hours"], bands)
     if "level_of_use" in obs:
-        obs["level_of_use_label"] = obs["level_of_use"].map(LEVELS_OF_USE)
+        obs["level_of_use_label"] = obs["level_of_use"].map(LEVEL_OF_USE_NAMES)
     return obs
 
 

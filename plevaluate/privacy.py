@@ -30,7 +30,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from .results import HIDDEN_STATUSES, LevelResult, Note
+from ._tidy import terms
+from .results import HIDDEN_STATUSES, Level, LevelResult, Note
 
 __all__ = [
     "ESTIMATE_COLUMNS",
@@ -65,6 +66,9 @@ def suppress(
         A tidy result with an ``n`` column (people the estimate is about).
     min_n : int
         The plan's minimum cell size.
+    registered : sequence of Level
+        The levels installed here (`plevaluate.registry.levels`), whose ``privacy`` rules are applied; handed
+        in, so privacy never imports the registry back.
 
     Returns
     -------
@@ -635,7 +639,7 @@ def _code_baseline(table: pd.DataFrame, min_n: int) -> pd.DataFrame:
 
 
 def publish_levels(
-    levels: Mapping[int, LevelResult], min_n: int
+    levels: Mapping[int, LevelResult], min_n: int, registered: Sequence[Level]
 ) -> tuple[dict[int, LevelResult], dict[int, dict[str, str]]]:
     """Apply small-cell and complementary suppression to every published table, once.
 
@@ -645,6 +649,9 @@ def publish_levels(
         Results computed on the full data (`plevaluate.evaluate`).
     min_n : int
         The plan's minimum cell size.
+    registered : sequence of Level
+        The levels installed here (`plevaluate.registry.levels`), whose ``privacy`` rules are applied; handed
+        in, so privacy never imports the registry back.
 
     Returns
     -------
@@ -656,9 +663,7 @@ def publish_levels(
         to the district and to each hidden school; and, per level, each hidden school_id ->
         ``"suppressed"`` (too few people) or ``"complementary"`` (hidden to protect a smaller group).
     """
-    from .registry import levels as registered
-
-    declared = {level.number: level.privacy for level in registered()}
+    declared = {level.number: level.privacy for level in registered}
     published: dict[int, LevelResult] = {}
     hidden_schools: dict[int, dict[str, str]] = {}
     for number, result in levels.items():
@@ -761,7 +766,6 @@ def rate_totals(rates: pd.DataFrame) -> list[tuple[int, list[int]]]:
     """Which rows of level 4's ``rates`` are sums of which (counts of observations and of practice seen):
     a group's schools add up to the group (by month, term and year), a school's months to its term,
     its terms to its year. Returns (total row, part rows) by index."""
-    from ._tidy import terms
 
     frame = rates.copy()
     months = frame["month"].dropna().unique()

@@ -7,13 +7,16 @@ the plan's level-1 target is the share of respondents whose mean on one construc
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from .chain import from_target
-from .contract import District
 from .privacy import RULES
 from .results import Level, LevelResult
 from .schema import TableSpec
 from .survey import evaluate_survey
+
+if TYPE_CHECKING:
+    from .contract import District
 
 __all__ = ["LEVEL", "evaluate_reactions"]
 

@@ -18,7 +18,6 @@ import functools
 import hashlib
 import html
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -26,16 +25,16 @@ import sys
 import tempfile
 import threading
 import time
-import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
+from . import cluster as dask_cluster
 from ._engine import client_for, close_client
 from ._outputs import (
     JOURNAL,
@@ -46,10 +45,16 @@ from ._outputs import (
     die_with_parent,
     mark,
     publish,
+    slug,
 )
+from ._pdf import Printer
 from .audit import audit
+from .contract import load
+from .evaluate import Evaluation
 from .figures import visible
 from .gates import Inputs
+from .portfolio import other_folders, portfolio_from, program_ids, validate_programs
+from .years import evaluate_for_reports
 
 __all__ = ["FORMATS", "Failure", "Job", "RenderSummary", "find_browser", "notebooks_dir", "render", "slug"]
 
@@ -64,12 +69,6 @@ def notebooks_dir() -> Path:
     """The report notebooks, shipped inside the package (``plevaluate/notebooks``; ``notebooks/`` in the
     source tree links there)."""
     return Path(__file__).parent / "notebooks"
-
-
-def slug(text: str) -> str:
-    """A file-name-safe slug: ``"Peña & O'Neill Middle"`` -> ``"pena-oneill-middle"``."""
-    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower().replace("'", "")).strip("-") or "report"
 
 
 def find_browser() -> str | None:
@@ -164,7 +163,6 @@ def _finalize_once() -> None:
 
 
 def _worker_printer(browser: str):
-    from ._pdf import Printer
 
     state = _state()
     if "printer" not in state:
@@ -432,7 +430,6 @@ def render(
     ``scheduler`` renders on a Dask cluster: a scheduler address, or ``"local"`` for a `LocalCluster`
     of ``workers`` processes (`plevaluate.cluster`; needs ``pip install 'plevaluate[dask]'``).
     """
-    from .contract import load
 
     started = time.perf_counter()
     unknown = [f for f in formats if f not in FORMATS]
@@ -501,15 +498,12 @@ def _render_locked(
     With ``scheduler``, the reports are rendered as tasks on a Dask cluster (`plevaluate.cluster`)
     instead of in this machine's worker processes; everything else is the same.
     """
-    from .years import evaluate_for_reports
 
     staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
     workers = max(1, workers)
     pool = client = cluster = None
     try:
         if scheduler:
-            from . import cluster as dask_cluster
-
             client, cluster = dask_cluster.connect(scheduler, workers)
         else:
             pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
@@ -535,7 +529,7 @@ def _render_locked(
 
             bundle = client.scatter(dask_cluster.pack(results, own_notebooks), broadcast=True)
             futures = {
-                client.submit(dask_cluster.render_shipped, job, bundle, tuple(formats), key=f"report-{job.name}"): job
+                client.submit(render_shipped, job, bundle, tuple(formats), key=f"report-{job.name}"): job
                 for job in _submission_order(jobs)
             }
         else:
@@ -606,7 +600,6 @@ def _collect(futures: dict, completed, staging: Path, summary: RenderSummary, pr
 
 def _close_cluster(client, cluster) -> None:
     """After a cluster run: workers drop the bundle and their kernels; a LocalCluster we started is closed."""
-    from .cluster import forget_bundles
 
     try:
         client.run(forget_bundles)
@@ -671,8 +664,6 @@ def render_portfolio(
     a program that breaks the data contract stops the run before anything is written, with every problem of
     every program listed (`plevaluate.ContractError`).
     """
-    from .evaluate import Evaluation
-    from .portfolio import other_folders, portfolio_from, program_ids, validate_programs
 
     started = time.perf_counter()
     inputs = Inputs.of(folder, depth=2)
@@ -749,3 +740,32 @@ def _portfolio_index(portfolio, written: list[str]) -> str:
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
         "<p><a href='portfolio-results/portfolio.json'>Portfolio tables (CSV)</a></p></body></html>"
     )
+
+
+# ---- on a Dask worker (`plevaluate.cluster`) ----
+
+
+def render_shipped(job, bundle: bytes, formats: tuple[str, ...]):
+    """On a worker: render one report from the shipped bundle; returns ``({file name: bytes}, failure)``."""
+    folder = dask_cluster.unpacked(bundle)
+    shipped_notebooks = folder / "notebooks"
+    job = replace(
+        job,
+        parameters={**job.parameters, "results": str(folder / "results")},
+        folder=str(shipped_notebooks) if job.folder else None,
+    )
+    staging = Path(tempfile.mkdtemp(prefix="plevaluate-job-"))
+    try:
+        browser = find_browser() if "pdf" in formats else None
+        names, failure = _execute(job, staging, formats, browser)
+        if "pdf" in formats and browser is None and failure is None:
+            failure = Failure(job.title, job.school_id, None, f"PDF: no Chromium on worker {os.uname().nodename}")
+        return {name: (staging / name).read_bytes() for name in names}, failure
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def forget_bundles() -> None:
+    """On a worker, after a run: remove the unpacked bundles and shut down this process's kernels and browsers."""
+    shutdown_workers()
+    dask_cluster.forget_unpacked()

@@ -24,11 +24,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import figures, registry
+from . import __version__, figures, registry
 from .chain import STATUSES
-from .contract import RATING_WORDS
+from .contract import RATING_WORDS, load
 from .evaluate import Evaluation
+from .portfolio import Portfolio, build_portfolio
 from .privacy import META_PEOPLE, coded_share, format_n
+from .years import evaluate_for_reports
 
 __all__ = [
     "Section",
@@ -287,8 +289,6 @@ def open_results(results: str = "", data: str = "") -> Evaluation:
             _OPENED.clear()
             _OPENED.update(key=key, evaluation=Evaluation.load(results).publish())
         return _own_copy(_OPENED["evaluation"])
-    from .contract import load
-    from .years import evaluate_for_reports
 
     return evaluate_for_reports(load(data))
 
@@ -1554,7 +1554,7 @@ def district_cost(ev: Evaluation) -> Section:
         _sentence(sentence)
     _figure(figures.cost_chart(cost.tables["by_source_category"]))
     by_category = cost.tables["by_category"].assign(
-        label=lambda f: f["category"].map(figures._CATEGORY_LABELS).fillna(f["category"]),
+        label=lambda f: f["category"].map(figures.CATEGORY_LABELS).fillna(f["category"]),
         shown=lambda f: [f"${v:,.0f}" for v in f["cost"]],
         pct=lambda f: [f"{v:.0%}" for v in f["share"]],
     )
@@ -1628,7 +1628,7 @@ def school_cost(ev: Evaluation, school_id: str) -> Section:
     lines = cost.tables["lines"]
     mine = lines[lines["school_id"] == school_id].groupby("category")["charged"].sum().reset_index()
     mine = mine.assign(
-        label=mine["category"].map(figures._CATEGORY_LABELS).fillna(mine["category"]),
+        label=mine["category"].map(figures.CATEGORY_LABELS).fillna(mine["category"]),
         shown=[f"${v:,.0f}" for v in mine["charged"]],
     )
     if bool(row["suppressed"]):
@@ -1849,7 +1849,6 @@ def technical_years(ev: Evaluation) -> Section:
 def open_portfolio(results: str = "", programs: str = ""):
     """The portfolio's tables, as `plevaluate.render.render_portfolio` saved them (``results``), or built now
     from ``programs``, a folder holding one data folder per program."""
-    from .portfolio import Portfolio, build_portfolio
 
     return Portfolio.load(results) if results else build_portfolio(programs)
 
@@ -1959,7 +1958,6 @@ def portfolio_funding(pf) -> Section:
 
 @section
 def portfolio_provenance(pf) -> Section:
-    from . import __version__
 
     folders = ", ".join(f"{r.folder} ({r.years})" for r in pf.programs.itertuples())
     _paragraph(

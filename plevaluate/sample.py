@@ -252,20 +252,20 @@ def survey_items() -> pd.DataFrame:
     )
 
 
-def _streams(seed: int, n: int) -> list[np.random.Generator]:
+def streams(seed: int, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+def make_ids(prefix: str, n: int, width: int) -> np.ndarray:
     return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
 
 
-def _schools(n_schools: int, rng: np.random.Generator) -> pd.DataFrame:
+def draw_schools(n_schools: int, rng: np.random.Generator) -> pd.DataFrame:
     if n_schools < 3:
         raise ValueError("the sample district needs at least 3 schools (participant and comparison)")
     n_part = max(2, round(n_schools * 2 / 3))
     width = max(2, len(str(n_schools)))
-    ids = _ids("S", n_schools, width)
+    ids = make_ids("S", n_schools, width)
     band = np.array([BANDS[i % 4] for i in range(n_schools)], dtype=object)
     names = [
         f"{SCHOOL_NAMES[i % len(SCHOOL_NAMES)]}{'' if i < len(SCHOOL_NAMES) else ' ' + str(i // len(SCHOOL_NAMES) + 1)} "
@@ -293,7 +293,7 @@ def _schools(n_schools: int, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def _educators(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def draw_educators(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     n = np.where(schools["small"], 7, rng.poisson(24, len(schools)) + 3)
     school = np.repeat(schools["school_id"].to_numpy(), n)
     rank = np.concatenate([np.arange(k) for k in n])
@@ -311,7 +311,7 @@ def _educators(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     ]
     return pd.DataFrame(
         {
-            "educator_id": _ids("E", total, max(4, len(str(total)))),
+            "educator_id": make_ids("E", total, max(4, len(str(total)))),
             "school_id": school,
             "role": role,
             "years_experience": years,
@@ -322,7 +322,7 @@ def _educators(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def _attendance(educators: pd.DataFrame, schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def draw_attendance(educators: pd.DataFrame, schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     sessions = pd.DataFrame(SESSIONS, columns=["session_id", "date", "format", "hours", "title", "focus"])
     pp = educators["school_id"].map(schools.set_index("school_id")["principal_participation"]).to_numpy()
     p_format = sessions["format"].map(PARAMETERS["attendance_by_format"]).to_numpy()
@@ -363,7 +363,7 @@ def _item_responses(theta, delta, context_shift, rng, items=ITEMS) -> np.ndarray
     return np.where(reverse[None, :], 6 - rating, rating)
 
 
-def _reactions(attendance, educators, schools, rng):
+def draw_reactions(attendance, educators, schools, rng):
     sessions = pd.DataFrame(SESSIONS, columns=["session_id", "date", "format", "hours", "title", "focus"])
     edu = educators.set_index("educator_id")
     theta_by_educator = pd.Series(rng.normal(0, 1, len(edu)), index=edu.index)
@@ -383,7 +383,7 @@ def _reactions(attendance, educators, schools, rng):
     answered = np.where(responded["session_id"].eq(SESSIONS[-1][0]).to_numpy()[:, None], True, ~level3[None, :])
     blank = rng.random(ratings.shape) < PARAMETERS["item_nonresponse"]
     r_idx, i_idx = np.nonzero(answered)
-    response_ids = _ids("R", len(responded), max(6, len(str(len(responded)))))
+    response_ids = make_ids("R", len(responded), max(6, len(str(len(responded)))))
     values = ratings[r_idx, i_idx]
     session_deltas = delta_by_session[responded["session_id"]].to_numpy()
     session_deltas = {"all": session_deltas, "staff_survey": float(delta_by_session[SESSIONS[-1][0]])}
@@ -399,7 +399,7 @@ def _reactions(attendance, educators, schools, rng):
     )
 
 
-def _learning(educators, rng):
+def draw_learning(educators, rng):
     p = PARAMETERS["learning"]
     takes = educators["role"].isin(["teacher", "coach"]) & (
         educators["participant"] | (rng.random(len(educators)) < 0.5)
@@ -467,7 +467,7 @@ def _conditions(schools, rng):
     return pd.concat(rows, ignore_index=True).sort_values(["school_id", "date"], kind="stable").reset_index(drop=True)
 
 
-def _school_conditions(pp: np.ndarray) -> np.ndarray:
+def draw_school_conditions(pp: np.ndarray) -> np.ndarray:
     """The school's mean latent condition over the three terms and four indicators."""
     c = PARAMETERS["conditions"]
     offsets = np.mean([o for _, _, o in INDICATORS])
@@ -479,7 +479,7 @@ def _pl_hours(attendance: pd.DataFrame, educators: pd.DataFrame) -> pd.Series:
     return educators["educator_id"].map(hours).fillna(0.0)
 
 
-def _practice_logit(month, participant, hours_c, cond_c, u, g):
+def practice_logit(month, participant, hours_c, cond_c, u, g):
     p = PARAMETERS["practice"]
     return p["intercept"] + u + g + participant * (p["month"] * month + p["hours"] * hours_c) + p["conditions"] * cond_c
 
@@ -491,13 +491,13 @@ def _observations(educators, schools, attendance, rng):
     part = teachers["participant"].to_numpy().astype(float)
     hours_c = (hours - hours[part == 1].mean()).to_numpy() * part
     pp_by_school = schools.set_index("school_id")["principal_participation"]
-    cond = _school_conditions(teachers["school_id"].map(pp_by_school).to_numpy())
-    cond_c = cond - _school_conditions(schools["principal_participation"].to_numpy()).mean()
+    cond = draw_school_conditions(teachers["school_id"].map(pp_by_school).to_numpy())
+    cond_c = cond - draw_school_conditions(schools["principal_participation"].to_numpy()).mean()
     u = rng.normal(0, p["educator_sd"], len(teachers))
     g = teachers["school_id"].map(pd.Series(rng.normal(0, p["school_sd"], len(schools)), index=schools["school_id"]))
     seen = rng.random((len(teachers), len(MONTHS))) < p["observe_probability"]
     t_idx, m_idx = np.nonzero(seen)
-    prob = expit(_practice_logit(m_idx, part[t_idx], hours_c[t_idx], cond_c[t_idx], u[t_idx], g.to_numpy()[t_idx]))
+    prob = expit(practice_logit(m_idx, part[t_idx], hours_c[t_idx], cond_c[t_idx], u[t_idx], g.to_numpy()[t_idx]))
     observed = (rng.random(len(t_idx)) < prob).astype(int)
     day = rng.integers(3, 27, len(t_idx))
     dates = [f"{MONTHS[m].year}-{MONTHS[m].month:02d}-{d:02d}" for m, d in zip(m_idx, day)]
@@ -508,7 +508,7 @@ def _observations(educators, schools, attendance, rng):
     rating = np.where(observed == 1, rng.choice([2, 3, 4], len(t_idx), p=[0.3, 0.5, 0.2]), 1)
     out = pd.DataFrame(
         {
-            "observation_id": _ids("O", len(t_idx), max(5, len(str(len(t_idx))))),
+            "observation_id": make_ids("O", len(t_idx), max(5, len(str(len(t_idx))))),
             "date": dates,
             "school_id": teachers["school_id"].to_numpy()[t_idx],
             "educator_id": teachers["educator_id"].to_numpy()[t_idx],
@@ -564,7 +564,7 @@ def _students(schools, educators, implementation, rng):
     s2026 = score(2026) + participant * pd.Series(school).map(tau_s).fillna(0.0).to_numpy()
     stays = rng.random(total) >= np.where(participant, p["attrition_participant"], p["attrition_comparison"])
     new = rng.random(total) < p["new_students"]  # entered in 2026: no 2025 row, no prior score
-    ids = _ids("ST", total, max(6, len(str(total))))
+    ids = make_ids("ST", total, max(6, len(str(total))))
     flags = {"english_learner": el, "disability": swd, "econ_disadvantaged": ed}
     pre = pd.DataFrame(
         {
@@ -609,7 +609,7 @@ def _school_effects(schools, implementation, n_students) -> pd.Series:
     return pd.Series(p["effect_points"] + p["effect_by_implementation"] * centred, index=ids.to_numpy())
 
 
-def _costs(schools, educators, rng):
+def draw_costs(schools, educators, rng):
     rows = []
     part = schools[schools["group"].eq("participant")]
     teachers = educators[educators["participant"] & educators["role"].eq("teacher")].groupby("school_id").size()
@@ -662,11 +662,11 @@ def _population_truth(seed: int, participant_pp: np.ndarray, session_deltas: dic
     g = rng.normal(0, pr["school_sd"], big)
     hours_c = rng.normal(0, 6.0, big)
     cond_c = rng.normal(0, 0.35, big)
-    marginal = np.array([expit(_practice_logit(m, 1.0, hours_c, cond_c, u, g)).mean() for m in range(len(MONTHS))])
+    marginal = np.array([expit(practice_logit(m, 1.0, hours_c, cond_c, u, g)).mean() for m in range(len(MONTHS))])
     slope = float(np.polyfit(np.arange(len(MONTHS)), logit(marginal), 1)[0])
     # The population-averaged PL-hours slope: the change in logit E[p] per hour (+-2 hours), averaged over months.
     at = [
-        [expit(_practice_logit(m, 1.0, np.full(big, h), cond_c, u, g)).mean() for m in range(len(MONTHS))]
+        [expit(practice_logit(m, 1.0, np.full(big, h), cond_c, u, g)).mean() for m in range(len(MONTHS))]
         for h in (-2.0, 2.0)
     ]
     hours_slope = float(np.mean((logit(np.array(at[1])) - logit(np.array(at[0]))) / 4.0))
@@ -704,24 +704,24 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
     truth : dict
         The true parameters and population estimands (see the module docstring).
     """
-    r_school, r_edu, r_att, r_react, r_learn, r_cond, r_obs, r_stu, r_cost = _streams(seed, 9)
-    schools = _schools(n_schools, r_school)
-    educators = _educators(schools, r_edu)
-    attendance = _attendance(educators, schools, r_att)
+    r_school, r_edu, r_att, r_react, r_learn, r_cond, r_obs, r_stu, r_cost = streams(seed, 9)
+    schools = draw_schools(n_schools, r_school)
+    educators = draw_educators(schools, r_edu)
+    attendance = draw_attendance(educators, schools, r_att)
     observations, implementation = _observations(educators, schools, attendance, r_obs)
     students = _students(schools, educators, implementation, r_stu)
     sessions = pd.DataFrame(SESSIONS, columns=["session_id", "date", "format", "hours", "title", "focus"])
     items = survey_items()
-    session_deltas, reactions = _reactions(attendance, educators, schools, r_react)
+    session_deltas, reactions = draw_reactions(attendance, educators, schools, r_react)
     tables = {
         "schools": schools.drop(columns=["principal_participation", "small"]),
         "educators": educators.drop(columns=["engagement"]),
         "sessions": sessions,
         "attendance": attendance,
-        "costs": _costs(schools, educators, r_cost),
+        "costs": draw_costs(schools, educators, r_cost),
         "survey_items": items,
         "reactions": reactions,
-        "learning": _learning(educators, r_learn),
+        "learning": draw_learning(educators, r_learn),
         "conditions": _conditions(schools, r_cond),
         "observations": observations,
         "students": students,
@@ -750,7 +750,7 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
         "small_school": schools.loc[schools["small"], "school_id"].iloc[0],
         "principal_participation": dict(zip(schools["school_id"], schools["principal_participation"].round(6))),
         "school_conditions_latent": dict(
-            zip(schools["school_id"], _school_conditions(schools["principal_participation"].to_numpy()).round(6))
+            zip(schools["school_id"], draw_school_conditions(schools["principal_participation"].to_numpy()).round(6))
         ),
         "spring_implementation_probability": implementation.round(6).to_dict(),
         "school_effect_points": tau.round(6).to_dict(),
@@ -823,11 +823,11 @@ def write_sample(out: str | Path, n_schools: int = 12, seed: int = 2025) -> Path
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g")
     (out / "plan.yml").write_text(PLAN_YML, encoding="utf-8")
-    (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=_json_default) + "\n")
+    (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=json_default) + "\n")
     return out
 
 
-def _json_default(value):
+def json_default(value):
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):

@@ -44,17 +44,17 @@ from .sample import (
     INDICATORS,
     PARAMETERS,
     SESSIONS,
-    _attendance,
-    _costs,
-    _educators,
-    _ids,
-    _json_default,
-    _learning,
-    _practice_logit,
-    _reactions,
-    _school_conditions,
-    _schools,
-    _streams,
+    draw_attendance,
+    draw_costs,
+    draw_educators,
+    draw_learning,
+    draw_reactions,
+    draw_school_conditions,
+    draw_schools,
+    json_default,
+    make_ids,
+    practice_logit,
+    streams,
 )
 
 __all__ = ["generate_years", "write_sample_years"]
@@ -93,16 +93,16 @@ def generate_years(
         raise ValueError("a multi-year sample needs --years 2 or more (the single-year sample is the default)")
     if not 1 <= cohorts <= years:
         raise ValueError(f"--cohorts must be between 1 and --years ({years}): schools join at most once a year")
-    r_school, r_edu, r_year, r_obs, r_stu = _streams(seed, 5)
-    schools = _schools(n_schools, r_school)
+    r_school, r_edu, r_year, r_obs, r_stu = streams(seed, 5)
+    schools = draw_schools(n_schools, r_school)
     first = LAST_YEAR - years + 1
     part = schools["group"].eq("participant").to_numpy()
     wave = np.zeros(n_schools, dtype=int)
     wave[part] = np.arange(part.sum()) * cohorts // part.sum()  # contiguous waves of participant schools
     cohort = np.where(part, first + wave, 0)
     schools["cohort"] = np.where(part, cohort.astype(str), "")
-    educators = _educators(schools, r_edu)
-    year_rngs = _streams(int(r_year.integers(2**31)), years)
+    educators = draw_educators(schools, r_edu)
+    year_rngs = streams(int(r_year.integers(2**31)), years)
 
     tables: dict[str, list[pd.DataFrame]] = {
         k: [] for k in ("sessions", "attendance", "reactions", "learning", "costs", "conditions")
@@ -121,8 +121,8 @@ def generate_years(
         sessions["date"] = _shift(sessions["date"], shift)
         sessions["session_id"] = prefix + sessions["session_id"]
         tables["sessions"].append(sessions)
-        attendance = _attendance(staff, this, rng)
-        _, reactions = _reactions(attendance, staff, this, rng)
+        attendance = draw_attendance(staff, this, rng)
+        _, reactions = draw_reactions(attendance, staff, this, rng)
         attendance["session_id"] = prefix + attendance["session_id"]
         reactions["session_id"] = prefix + reactions["session_id"]
         reactions["response_id"] = prefix + reactions["response_id"].astype(str)
@@ -132,10 +132,10 @@ def generate_years(
         takers = staff[
             joining | (~staff["participant"] & (k == 0) & ~staff["school_id"].isin(schools["school_id"][part]))
         ]
-        learning = _learning(takers, rng)
+        learning = draw_learning(takers, rng)
         learning["date"] = _shift(learning["date"], shift)
         tables["learning"].append(learning)
-        costs = _costs(this, staff, rng)
+        costs = draw_costs(this, staff, rng)
         costs["date"] = _shift(costs["date"], shift)
         tables["costs"].append(costs)
         tables["conditions"].append(_conditions_year(this, schools, cohort, year, shift, rng))
@@ -194,7 +194,7 @@ def _observations_years(schools, educators, cohort, first, years, rng):
     school_index = pd.Series(np.arange(len(schools)), index=schools["school_id"])
     s_idx = school_index[teachers["school_id"]].to_numpy()
     pp = schools["principal_participation"].to_numpy()
-    cond_c = _school_conditions(pp) - _school_conditions(pp).mean()
+    cond_c = draw_school_conditions(pp) - draw_school_conditions(pp).mean()
     u = rng.normal(0, p["educator_sd"], len(teachers))
     g = rng.normal(0, p["school_sd"], len(schools))
     frames, truth = [], {}
@@ -207,7 +207,7 @@ def _observations_years(schools, educators, cohort, first, years, rng):
         t_idx, m_idx = np.nonzero(seen)
         since = _months_since(year, m_idx, cohort[s_idx[t_idx]])
         active = since >= 0
-        logit = _practice_logit(0, 0.0, 0.0, cond_c[s_idx[t_idx]], u[t_idx], g[s_idx[t_idx]]) + active * _growth(since)
+        logit = practice_logit(0, 0.0, 0.0, cond_c[s_idx[t_idx]], u[t_idx], g[s_idx[t_idx]]) + active * _growth(since)
         prob = expit(logit)
         observed = (rng.random(len(t_idx)) < prob).astype(int)
         day = rng.integers(3, 27, len(t_idx))
@@ -230,12 +230,12 @@ def _observations_years(schools, educators, cohort, first, years, rng):
         rates = []
         for s, n in counts.items():
             k_since = 9 * (year - cohort[s]) + may
-            base = _practice_logit(0, 0.0, 0.0, cond_c[s], 0.0, g[s]) + _growth(np.array(k_since))
+            base = practice_logit(0, 0.0, 0.0, cond_c[s], 0.0, g[s]) + _growth(np.array(k_since))
             rates.append((n, float(expit(base + draws).mean())))
         weights = np.array([n for n, _ in rates], dtype=float)
         truth[_label(year)] = float(np.average([r for _, r in rates], weights=weights))
     out = pd.concat(frames, ignore_index=True).sort_values(["date", "educator_id"], kind="stable")
-    out.insert(0, "observation_id", _ids("O", len(out), max(6, len(str(len(out))))))
+    out.insert(0, "observation_id", make_ids("O", len(out), max(6, len(str(len(out))))))
     return out.reset_index(drop=True), truth
 
 
@@ -246,7 +246,7 @@ def _students_years(schools, cohort, first, years, rng):
     total = len(school)
     v = rng.normal(0, SCORE["school_sd"], len(schools))
     ability = rng.normal(0, 1, total)
-    ids = _ids("ST", total, max(6, len(str(total))))
+    ids = make_ids("ST", total, max(6, len(str(total))))
     frames, prior = [], np.full(total, np.nan)
     springs = range(first, first + years + 1)  # the spring before the first program year, then each year's
     for t in springs:
@@ -335,5 +335,5 @@ def write_sample_years(
     )
     plan = PLAN_YML.format(years=f"{labels[0]} to {labels[-1]}", first=labels[0], practice_targets=targets)
     (out / "plan.yml").write_text(plan, encoding="utf-8")
-    (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=_json_default) + "\n")
+    (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=json_default) + "\n")
     return out

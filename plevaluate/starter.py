@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel
 
+from . import registry
 from .contract import LEVEL_OF_USE_NAMES, RATING_LABELS, TABLES
 from .plan import plan_model
 from .scales import SCALES
@@ -104,7 +105,7 @@ def plan_template(today: datetime.date | None = None) -> str:
         "# and target. A blank target (null) means: reported without a judgement.",
         "",
     ]
-    return "\n".join(head + _plan_lines(plan_model(), values)) + "\n"
+    return "\n".join(head + _plan_lines(plan_model(registry.levels()), values)) + "\n"
 
 
 def _header_note(spec_name: str, column) -> str:

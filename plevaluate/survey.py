@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,6 @@ from scipy import stats
 
 from ._tidy import coverage, stack
 from ._tidy import groups as _tidy_groups
-from .contract import District
 from .effects import (
     clustered_wilson,
     grouped_mean_and_variance,
@@ -32,6 +32,9 @@ from .effects import (
 from .errors import StatisticalWarning
 from .privacy import UNSUPPRESSED, format_n, suppress
 from .results import LevelResult, noting_warnings, target_status
+
+if TYPE_CHECKING:
+    from .contract import District
 
 __all__ = [
     "BREAKDOWNS",

@@ -30,8 +30,10 @@ from ._tidy import school_year
 from .contract import District
 from .errors import Problem, StatisticalWarning
 from .evaluate import Evaluation, evaluate
+from .figures import number
 from .plan import for_year, plan_years
 from .practice import implementation_rates, prepare_observations
+from .staggered import MIN_UNITS, school_panel, staggered_effects
 
 __all__ = [
     "YearByYear",
@@ -180,14 +182,12 @@ def trend(evaluations: dict[str, Evaluation], scope: str | None = "district") ->
 
 
 def _format(value: float, unit: str) -> str:
-    from .figures import number
 
     return f"{number(value, unit)} score points" if unit == "points" else number(value, unit)
 
 
 def _change(value: float, unit: str) -> str:
     """A change in the unit's words: a share's change in percentage points, others signed in their unit."""
-    from .figures import number
 
     if unit == "share":
         return f"{100 * value:+.0f} percentage points"
@@ -292,7 +292,6 @@ def evaluate_years(
     """Evaluate each school year of a multi-year data folder (published), and what spans the years.
 
     ``known``: years already evaluated and published (`evaluate_for_reports` passes the latest)."""
-    from .staggered import MIN_UNITS, school_panel, staggered_effects
 
     years = plan_years(district.plan.school_year) if years is None else years
     known = known or {}

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import plevaluate
+from plevaluate import registry
 from plevaluate.organization import (
     condition_ratings,
     conditions_target,
@@ -281,7 +282,7 @@ def test_school_with_no_observations_month_with_one_and_an_educator_seen_fifty_t
     everyone = pd.concat([obs, one, many])
     times = int((everyone["educator_id"] == many["educator_id"].iloc[0]).sum())  # 50 + the educator's own visits
     assert f"one educator was observed {times} times" in notes
-    published, _ = publish_levels({4: result}, 10)
+    published, _ = publish_levels({4: result}, 10, registry.levels())
     june = published[4]["rates"][(published[4]["rates"]["month"] == "2026-06")]
     assert june["suppressed"].all() and june["estimate"].isna().all() and june["n_people"].isna().all()
     assert any("school-month value(s) not shown" in note for note in published[4].notes)

@@ -21,6 +21,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import plevaluate
+from plevaluate import registry
 from plevaluate.chain import STATUSES, chain_sentence
 from plevaluate.cli import main
 from plevaluate.evaluate import Evaluation, evaluate
@@ -295,7 +296,7 @@ def test_chain_sentence_wording():
             "target": [0.7, 0.5, 1.0],
         }
     )
-    text = chain_sentence(rows)
+    text = chain_sentence(rows, registry.levels())
     assert text == (
         "Participants valued the sessions and their assessment scores rose as intended, but at level 3 support lagged "
         "(25% against a target of 100%)."

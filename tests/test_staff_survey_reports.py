@@ -20,7 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import plevaluate
-from plevaluate import report
+from plevaluate import registry, report
 from plevaluate.chain import chain_sentence
 from plevaluate.evaluate import evaluate
 from plevaluate.outcomes import implementation_dose
@@ -157,7 +157,9 @@ def test_chain_sentence_says_a_level_reported_without_a_target():
             },
         ]  # fmt: skip
     )
-    text = chain_sentence(rows.assign(estimate=[0.6, 0.4], ci_low=np.nan, ci_high=np.nan, target=[0.5, np.nan]))
+    text = chain_sentence(
+        rows.assign(estimate=[0.6, 0.4], ci_low=np.nan, ci_high=np.nan, target=[0.5, np.nan]), registry.levels()
+    )
     assert text.endswith(
         "At level 3 there is no target to judge against: 40% of staff agree the organization supports the change "
         "(staff survey)."

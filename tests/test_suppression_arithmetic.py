@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from plevaluate import registry
 from plevaluate._tidy import terms
 from plevaluate.cost import evaluate_cost
 from plevaluate.practice import evaluate_practice
@@ -133,7 +134,7 @@ def test_no_hidden_value_can_be_solved_for(sample_district, small, thin_months, 
         warnings.simplefilter("ignore")
         practice = evaluate_practice(district)
         cost = evaluate_cost(district)
-    published, hidden = publish_levels({0: cost, 4: practice}, min_n)
+    published, hidden = publish_levels({0: cost, 4: practice}, min_n, registry.levels())
     rates = published[4]["rates"]
     internal = practice["rates"]
     assert rates["suppressed"].any()  # the sample's small school S08 at least

@@ -16,7 +16,7 @@ from plevaluate import load
 from plevaluate.cli import main
 from plevaluate.errors import StatisticalWarning
 from plevaluate.practice import implementation_rates
-from plevaluate.sample import _schools
+from plevaluate.sample import draw_schools
 from plevaluate.sample_years import _observations_years, _students_years
 from plevaluate.staggered import school_panel, staggered_effects
 from plevaluate.years import evaluate_years, school_years, trend_sentences, year_view
@@ -134,7 +134,7 @@ def test_coverage_of_year_by_year_and_staggered_estimates_in_seeded_simulations(
     hits = {"practice": [0, 0], "staggered": [0, 0]}
     for seed in range(1, 121):
         rng = np.random.default_rng(seed)
-        schools = _schools(18, rng)
+        schools = draw_schools(18, rng)
         part = schools["group"].eq("participant").to_numpy()
         cohort = np.where(part, 2023 + (np.cumsum(part) - 1) * 2 // part.sum(), 0)
         educators = _educators_for(schools, rng)
@@ -161,9 +161,9 @@ def test_coverage_of_year_by_year_and_staggered_estimates_in_seeded_simulations(
 
 
 def _educators_for(schools, rng):
-    from plevaluate.sample import _educators
+    from plevaluate.sample import draw_educators
 
-    return _educators(schools, rng)
+    return draw_educators(schools, rng)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import scales as likert
-from ..contract import WORKBOOK_SUFFIXES, _cell_text
+from ..contract import WORKBOOK_SUFFIXES, cell_text
 from ..errors import ContractError, Problem
 from ..gates import check_file, check_workbook, read_bytes
 
@@ -195,7 +195,7 @@ def read_rows(path: Path, sheet: str | None = None, looks_right=None) -> Rows:
 
     def rows_of(name: str) -> list[list[str]]:
         found = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        return [[_cell_text(v) for v in row] for row in found]
+        return [[cell_text(v) for v in row] for row in found]
 
     date1904 = _date1904(path)
     if sheet is not None:
@@ -397,7 +397,7 @@ def _read_sav(path: Path, source: str) -> Export:
 def _sav_text(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return _cell_text(value)
+    return cell_text(value)
 
 
 def _export(

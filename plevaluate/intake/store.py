@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..contract import TABLES, WORKBOOK_SUFFIXES, _cell_text, load
+from ..contract import TABLES, WORKBOOK_SUFFIXES, cell_text, load
 from ..errors import ContractError, ContractWarning, Problem
 from .history import FOLDER, History
 
@@ -74,7 +74,7 @@ class Store:
             if name is None:
                 return [], []
             found = CalamineWorkbook.from_path(str(self.book)).get_sheet_by_name(name)
-            rows = [[_cell_text(v) for v in row] for row in found.to_python(skip_empty_area=False)]
+            rows = [[cell_text(v) for v in row] for row in found.to_python(skip_empty_area=False)]
             while rows and rows[0] and not any(str(c).strip() for c in rows[0]):
                 rows.pop(0)
             if rows:
