@@ -2,15 +2,15 @@
 
 from . import plan, registry
 from .contract import TABLES, District, load
-from .cost import evaluate_cost
 from .errors import ContractError, ContractWarning, PlanError, Problem, StatisticalWarning
 from .evaluate import Evaluation, evaluate
-from .learning import evaluate_learning
-from .organization import evaluate_organization
-from .outcomes import estimate_effect, evaluate_outcomes
+from .levels.cost import evaluate_cost
+from .levels.learning import evaluate_learning
+from .levels.organization import evaluate_organization
+from .levels.outcomes import estimate_effect, evaluate_outcomes
+from .levels.practice import evaluate_practice
+from .levels.reactions import evaluate_reactions
 from .plan import Plan
-from .practice import evaluate_practice
-from .reactions import evaluate_reactions
 from .results import LevelResult, Note
 from .survey import evaluate_survey
 from .version import __version__

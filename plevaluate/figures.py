@@ -261,7 +261,7 @@ def conditions_heatmap(
     Parameters
     ----------
     matrix : DataFrame
-        Long form from `plevaluate.organization.evaluate_organization` (``matrix``): school_id,
+        Long form from `plevaluate.levels.organization.evaluate_organization` (``matrix``): school_id,
         structure, indicator_id, rating.
     change : DataFrame, optional
         ``change`` from the same result; each cell then shows ``3 (+1)``.
@@ -334,7 +334,7 @@ def implementation_chart(
     Parameters
     ----------
     rates : DataFrame
-        ``rates`` from `plevaluate.practice.evaluate_practice` (uses the ``school_id+month`` and
+        ``rates`` from `plevaluate.levels.practice.evaluate_practice` (uses the ``school_id+month`` and
         ``group+month`` rows). Hidden months are not drawn; a school with none shown says why
         (too few educators observed, or hidden to protect a smaller group).
     ci : str
@@ -512,7 +512,7 @@ def funnel_chart(
     Parameters
     ----------
     table, curve : DataFrame
-        ``funnel`` and ``funnel_curve`` from `plevaluate.practice.evaluate_practice`. Suppressed
+        ``funnel`` and ``funnel_curve`` from `plevaluate.levels.practice.evaluate_practice`. Suppressed
         schools are not drawn (named in the caption).
     highlight : str, optional
         A school_id to mark (a school's own report). Then only that school is named: other schools
@@ -658,7 +658,7 @@ def dose_response_chart(
     Parameters
     ----------
     bands, model : DataFrame
-        ``dose_bands`` and ``dose_model`` from `plevaluate.practice.evaluate_practice`.
+        ``dose_bands`` and ``dose_model`` from `plevaluate.levels.practice.evaluate_practice`.
     """
     shown = bands[~bands["suppressed"]].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7, 3.4))
@@ -836,7 +836,7 @@ def cost_chart(by_source_category: pd.DataFrame, *, title: str = "") -> Figure:
     Parameters
     ----------
     by_source_category : DataFrame
-        ``by_source_category`` from `plevaluate.cost.evaluate_cost`: funding_source, category, cost.
+        ``by_source_category`` from `plevaluate.levels.cost.evaluate_cost`: funding_source, category, cost.
     """
     wide = by_source_category.pivot_table(
         index="funding_source", columns="category", values="cost", aggfunc="sum", fill_value=0.0

@@ -6,7 +6,8 @@ for Protecting Personally Identifiable Information in Aggregate Reporting": a mi
 
 Statistics are computed once, on the full data (the level runners never suppress); suppression
 happens in one place, `publish_levels`, when results leave the machine (report tables, charts,
-sentences, the results bundle). Its rules (`RULES`) declare, for every published table about people,
+sentences, the results bundle). Each level's rules (`Rule`, in its package's ``tables.py``: ``Level.privacy``)
+declare, for every published table about people,
 which column counts the people a row is about, which rows share a shown total, and which columns
 say what the row is about (kept) - every other value of a hidden row is blanked, counts included.
 
@@ -24,7 +25,7 @@ as ``<10``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -35,7 +36,10 @@ from .results import HIDDEN_STATUSES, Level, LevelResult, Note
 
 __all__ = [
     "ESTIMATE_COLUMNS",
-    "RULES",
+    "COVERAGE_RULE",
+    "ITEM_KEYS",
+    "SURVEY_KEYS",
+    "survey_rules",
     "UNSUPPRESSED",
     "Rule",
     "complementary_suppress",
@@ -224,7 +228,7 @@ class Rule:
     follow_rows_only: bool = False
 
 
-_SURVEY_KEYS = (
+SURVEY_KEYS = (
     "level",
     "breakdown",
     "school_id",
@@ -238,188 +242,27 @@ _SURVEY_KEYS = (
     "target",
     "window",
 )
-_ITEM_KEYS = ("level", "breakdown", "school_id", "item_id", "construct", "text", "measure", "method")
-_COVERAGE = Rule(
+ITEM_KEYS = ("level", "breakdown", "school_id", "item_id", "construct", "text", "measure", "method")
+COVERAGE_RULE = Rule(
     "coverage", ("n_people",), ("level", "breakdown", "school_id"), within=("breakdown",), school_totals=True
 )
 
 
-def _survey_rules(prefix: str, unit: str) -> tuple[Rule, ...]:
+def survey_rules(prefix: str, unit: str) -> tuple[Rule, ...]:
     constructs, items = ("constructs", "items") if prefix == "" else ("staff_survey", "staff_survey_items")
     return (
         Rule(
             constructs,
             ("n_people",),
-            _SURVEY_KEYS,
+            SURVEY_KEYS,
             within=("breakdown", "construct", "measure"),
             unit=unit,
             school_totals=True,
         ),
         Rule(
-            items, ("n_people",), _ITEM_KEYS, within=("breakdown", "item_id", "measure"), unit=unit, school_totals=True
+            items, ("n_people",), ITEM_KEYS, within=("breakdown", "item_id", "measure"), unit=unit, school_totals=True
         ),
     )
-
-
-#: Every published table about people, per level (0 is cost). Tables not listed are about schools,
-#: sessions or models (ratings, structures, trends), or district totals far above any ``min_n``.
-RULES: Mapping[int, tuple[Rule, ...]] = {
-    0: (
-        Rule(
-            "schools",
-            ("participants",),
-            ("school_id", "students"),  # a hidden school's cost would reveal its share of district lines
-            within=(),
-            unit="participating educators",
-            school_totals=True,
-        ),
-        # total cost / cost per participant = participants: a ratio over fewer than min_n people is hidden,
-        # its denominator with it (a six-person pilot's cost per participant would say it has six people)
-        Rule("ratios", ("denominator",), ("measure", "total_cost", "counted"), within=None, unit="people counted"),
-    ),
-    1: (
-        _COVERAGE,
-        *_survey_rules("", "respondents"),
-        Rule(
-            "distribution",
-            ("n_people",),
-            (*_ITEM_KEYS, "reverse_coded", "category"),
-            follow=("items", ("breakdown", "school_id", "item_id")),
-        ),
-        Rule(
-            "response_rates",
-            ("n_people",),
-            ("level", "breakdown", "school_id", "session_id", "measure", "method"),
-            within=("breakdown",),
-            counts=("respondents",),
-            unit="attendees",
-            school_totals=True,
-        ),
-        Rule("reliability", ("n",), ("level", "construct", "measure", "k", "method"), unit="complete responses"),
-        Rule(
-            "target",
-            ("n_people",),
-            _SURVEY_KEYS,
-            follow=("constructs", ("breakdown", "school_id", "construct", "measure")),
-        ),
-    ),
-    2: (
-        _COVERAGE,
-        Rule(
-            "gains",
-            ("n",),
-            ("level", "breakdown", "school_id", "role", "experience_band", "assessment_id", "measure", "method"),
-            within=("breakdown", "assessment_id", "measure"),
-            counts=("n_missing",),
-            unit="educators with both scores",
-            school_totals=True,
-        ),
-        Rule(
-            "target",
-            ("n",),
-            ("level", "breakdown", "school_id", "assessment_id", "measure", "method", "target"),
-            follow=("gains", ("breakdown", "school_id", "assessment_id", "measure")),
-        ),
-        Rule(
-            "program_effect",
-            ("n_treatment", "n_comparison"),
-            ("level", "assessment_id", "measure", "method"),
-            unit="educators in each group",
-        ),
-        Rule(
-            "missing",
-            ("n_missing_post",),
-            ("assessment_id", "n_matched"),
-            counts=("n_matched",),
-            unit="educators with no post score",
-        ),
-    ),
-    3: (
-        replace(_COVERAGE, table="staff_survey_coverage", unit="staff survey respondents"),
-        *_survey_rules("staff", "staff survey respondents"),
-        Rule("roles", ("n",), ("level", "participant", "role", "measure", "method"), unit="educators"),
-    ),
-    4: (
-        _COVERAGE,
-        Rule(
-            "rates",
-            ("n_people",),
-            ("level", "breakdown", "group", "school_id", "month", "term", "measure", "method"),
-            within=("breakdown", "group", "month", "term"),  # a group's schools add up to the group's rows
-            unit="educators observed",
-            school_totals=True,
-            margins=(("breakdown", "school_id", "term"), ("breakdown", "school_id")),  # months -> term -> year
-            totals="rates",
-        ),
-        Rule(
-            "target",
-            ("n_people",),
-            ("level", "breakdown", "school_id", "measure", "method", "window", "target"),
-            within=("breakdown",),
-            # a school's target month is that month's row of rates: hidden there (even to protect another
-            # school's month), hidden here; the month alone, not the school's whole level
-            follow=("rates", ("school_id", "window=month")),
-            follow_rows_only=True,
-            unit="educators observed",
-            school_totals=True,
-        ),
-        Rule(
-            "funnel",
-            ("n_people",),
-            ("school_id", "p0", "phi", "term"),
-            within=(),
-            unit="educators observed",
-            school_totals=True,
-        ),
-        Rule("dose_bands", ("n_people",), ("level", "hours_band", "measure", "method"), within=()),
-        Rule("trend", ("n_people",), ("level", "measure", "group", "method")),
-        Rule("dose_model", ("n_people",), ("level", "measure", "method")),
-        Rule(
-            "level_of_use",
-            ("n_people",),
-            ("level", "level_of_use", "level_of_use_label", "measure", "method"),
-            within=(),
-        ),
-    ),
-    5: (
-        _COVERAGE,
-        Rule("schools", ("n",), ("level", "school_id", "measure", "method"), unit="students", school_totals=True),
-        Rule(
-            "effect",
-            ("n_treatment", "n_comparison"),
-            ("level", "model_term", "measure", "model", "se_type", "outcome"),
-            unit="students in each group",
-        ),
-        Rule(
-            "sensitivity",
-            ("n_treatment", "n_comparison"),
-            ("level", "model_term", "measure", "model", "se_type", "outcome", "specification"),
-            unit="students in each group",
-        ),
-        Rule(
-            "target",
-            ("n",),
-            ("level", "model_term", "measure", "method", "target"),
-            follow=("effect", ("model_term", "measure")),
-        ),
-        Rule(
-            "subgroups",
-            ("n_treatment", "n_comparison"),
-            ("level", "subgroup", "value", "model_term", "measure", "model", "se_type", "outcome"),
-            # a flag's values add up to the effect's sample: one hidden value is hidden with another
-            within=("subgroup", "model_term", "measure"),
-            unit="students in each group",
-        ),
-        Rule("baseline", ("n_treatment", "n_comparison"), ("covariate",), unit="students in each group"),
-        Rule(
-            "attrition",
-            ("analytic_treatment", "analytic_comparison"),
-            (),
-            counts=("baseline_treatment", "baseline_comparison", "new_students"),
-            unit="students in each group",
-        ),
-    ),
-}
 
 
 def _school_rows(table: pd.DataFrame) -> pd.Series:
@@ -656,8 +499,8 @@ def publish_levels(
     Returns
     -------
     (levels, hidden)
-        The levels with every table that has a rule (each level's ``privacy``, `plevaluate.registry`;
-        the built-in levels' are `RULES`) suppressed (flags ``suppressed`` and
+        The levels with every table that has a rule (each level's ``privacy``, declared in its
+        package) suppressed (flags ``suppressed`` and
         ``complementary``; hidden rows keep only the columns saying what they are about; counts of
         people from 1 to ``min_n - 1`` blanked) and notes saying what was hidden and why, scoped
         to the district and to each hidden school; and, per level, each hidden school_id ->

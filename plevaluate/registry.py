@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 
-from . import cost, learning, organization, outcomes, practice, reactions
+from .levels import cost, learning, organization, outcomes, practice, reactions
 from .results import Level
 
 __all__ = ["BUILTIN", "ENTRY_POINTS", "get", "levels", "register", "run_order", "unregister"]

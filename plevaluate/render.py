@@ -14,6 +14,7 @@ the error. The input folder is never written to.
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import html
@@ -323,6 +324,34 @@ def export_html(notebook, title: str) -> str:
     return body
 
 
+def _html_of(output) -> str:
+    html = output.get("data", {}).get("text/html", "")
+    return "".join(html) if isinstance(html, list) else str(html)
+
+
+def one_slide_per_heading(notebook):
+    """A copy of ``notebook`` in which a slide cell whose outputs hold several ``<h2>`` headings (a cell showing
+    every level's board section) becomes one slide per heading: one message per slide, whatever levels are
+    registered."""
+    out = copy.deepcopy(notebook)
+    cells = []
+    for cell in out.cells:
+        outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        starts = [i for i, o in enumerate(outputs) if _html_of(o).lstrip().startswith("<h2")]
+        if cell.metadata.get("slideshow", {}).get("slide_type") != "slide" or len(starts) < 2:
+            cells.append(cell)
+            continue
+        bounds = [0, *starts[1:], len(outputs)]
+        for n, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+            part = copy.deepcopy(cell)
+            part.outputs = outputs[lo:hi]
+            if n:
+                part.id = f"{cell.get('id', 'cell')}-{n}"
+            cells.append(part)
+    out.cells = cells
+    return out
+
+
 def export_slides(notebook, title: str) -> str:
     """reveal.js slides with reveal.js inlined from the vendored copy (opens with no network)."""
     from nbconvert import SlidesExporter
@@ -337,6 +366,7 @@ def export_slides(notebook, title: str) -> str:
             exclude_output_prompt=True,
         )
     exporter = state["slides_exporter"]
+    notebook = one_slide_per_heading(notebook)
     notebook.metadata["title"] = title
     reveal = _ASSETS / "reveal"
     resources = {

@@ -31,8 +31,8 @@ from .contract import District
 from .errors import Problem, StatisticalWarning
 from .evaluate import Evaluation, evaluate
 from .figures import number
+from .levels.practice import implementation_rates, prepare_observations
 from .plan import for_year, plan_years
-from .practice import implementation_rates, prepare_observations
 from .staggered import MIN_UNITS, school_panel, staggered_effects
 
 __all__ = [
@@ -244,7 +244,7 @@ def practice_event_time(
     """Level 4 by calendar months since a school joined (September of its first program year is month 0),
     for each cohort: cohort, months_since_joining, month, estimate, ci_low, ci_high, n, n_people, schools, ...
 
-    Rates per cohort and month use `plevaluate.practice.implementation_rates` (Wilson intervals clustered by
+    Rates per cohort and month use `plevaluate.levels.practice.implementation_rates` (Wilson intervals clustered by
     educator); cells with fewer than ``min_n`` educators are suppressed. Observations before a school joined
     have negative months (its baseline); comparison schools are left out. With ``shown`` (the (school_id,
     month) rows a published year shows), a cohort's line counts only those schools' months, so it can be worked

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import plevaluate
-from plevaluate.cost import allocate, cost_effectiveness, cost_lines, cost_ratios, cost_totals, evaluate_cost
+from plevaluate.levels.cost import allocate, cost_effectiveness, cost_lines, cost_ratios, cost_totals, evaluate_cost
 from tests.conftest import SAMPLE
 
 

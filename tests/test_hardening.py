@@ -437,9 +437,9 @@ def test_math_delimiters_in_an_item_id_draw_as_text(tmp_path: Path):
 
 
 def test_invisible_characters_are_shown_in_reports():
-    from plevaluate.report import _esc
+    from plevaluate.report.toolkit import esc
 
-    assert _esc("Lincoln \u202eloohcS<b>") == "Lincoln [U+202E]loohcS&lt;b&gt;"
+    assert esc("Lincoln \u202eloohcS<b>") == "Lincoln [U+202E]loohcS&lt;b&gt;"
     assert figures.plain("A\u200bB $5") == r"A[U+200B]B \$5"
 
 

@@ -17,7 +17,7 @@ from plevaluate.cli import main
 from plevaluate.contract import TABLES
 from plevaluate.errors import ContractError, ContractWarning
 from plevaluate.intake import ImportMapping, import_export, import_history, undo_import
-from plevaluate.reactions import evaluate_reactions
+from plevaluate.levels.reactions import evaluate_reactions
 from plevaluate.scales import SCALES, choose
 from plevaluate.starter import ITEM_BANK, write_starter
 

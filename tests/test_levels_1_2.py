@@ -14,9 +14,15 @@ from scipy import stats
 
 import plevaluate
 from plevaluate import StatisticalWarning
-from plevaluate.learning import evaluate_learning, learning_gains, match_pairs, missing_post_check, program_effect
+from plevaluate.levels.learning import (
+    evaluate_learning,
+    learning_gains,
+    match_pairs,
+    missing_post_check,
+    program_effect,
+)
+from plevaluate.levels.reactions import evaluate_reactions
 from plevaluate.privacy import format_n, suppress
-from plevaluate.reactions import evaluate_reactions
 from plevaluate.results import LevelResult, target_status
 from plevaluate.survey import (
     construct_scores,

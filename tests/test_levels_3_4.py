@@ -15,13 +15,13 @@ from scipy import stats
 
 import plevaluate
 from plevaluate import registry
-from plevaluate.organization import (
+from plevaluate.levels.organization import (
     condition_ratings,
     conditions_target,
     principal_participation,
     structure_means,
 )
-from plevaluate.practice import (
+from plevaluate.levels.practice import (
     conditions_link,
     evaluate_practice,
     funnel,
@@ -363,7 +363,7 @@ def test_gee_logistic_equals_statsmodels_gee_on_the_sample(sample_district):
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
-    from plevaluate.practice import prepare_observations
+    from plevaluate.levels.practice import prepare_observations
 
     obs = prepare_observations(sample_district).dropna(subset=["observed"])
     obs = obs.assign(participant=obs["participant"].astype(int), pl_hours=obs["pl_hours"].astype(float))

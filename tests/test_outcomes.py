@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from plevaluate import StatisticalWarning
 from plevaluate.effects import hedges_omega, improvement_index, pooled_sd
-from plevaluate.outcomes import (
+from plevaluate.levels.outcomes import (
     ATTRITION_BOUNDARIES,
     add_treatment,
     analysis_sample,
@@ -112,7 +112,7 @@ def test_exact_reml_optimum_of_a_random_intercept_model_matches_r_lme4():
     # from its default, return a degenerate fit on these data (an infinite likelihood) that fit_mixed sets aside.
     import statsmodels.formula.api as smf
 
-    from plevaluate.outcomes import profile_reml
+    from plevaluate.levels.outcomes.compute import profile_reml
 
     data = pd.read_csv(DATA / "lme00.csv")
     model = smf.mixedlm("endog ~ 0 + exog_fe_0", data, groups=data["groups"], re_formula="1")

@@ -21,9 +21,10 @@ from bs4 import BeautifulSoup
 import plevaluate
 from plevaluate import figures, registry, report
 from plevaluate.evaluate import Evaluation, evaluate
-from plevaluate.outcomes import evaluate_outcomes
-from plevaluate.practice import evaluate_practice
-from plevaluate.privacy import RULES
+from plevaluate.levels.cost import sections as cost_sections
+from plevaluate.levels.organization import sections as organization_sections
+from plevaluate.levels.outcomes import evaluate_outcomes
+from plevaluate.levels.practice import evaluate_practice
 from plevaluate.render import render, slug
 from plevaluate.results import judge
 from plevaluate.schema import conform
@@ -242,7 +243,7 @@ _PEOPLE = (
 def test_results_bundle_hides_every_suppressed_value_and_small_count(rendered, sample_evaluation, shown):
     min_n = shown.min_n
     hidden_rows = 0
-    for level, rules in RULES.items():
+    for level, rules in ((registered.number, registered.privacy) for registered in registry.levels()):
         for rule in rules:
             if rule.table not in shown.levels.get(level, plevaluate.LevelResult(level, "")).tables:
                 continue
@@ -361,20 +362,10 @@ def test_chart_data_show_exactly_what_the_tables_show(shown, monkeypatch):
         monkeypatch.setattr(figures, name, spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for section in (
-            report.district_level1,
-            report.district_level2,
-            report.district_level4,
-            report.district_level5,
-            report.district_cost,
-            report.district_level3,
-        ):
-            section(shown)
-        for chart in ("implementation", "conditions", "funnel", "effect"):
-            report.board_charts(shown, chart)
+        report.level_sections(shown, "district")
+        report.level_sections(shown, "board")
         for school in shown.schools["school_id"]:
-            for section in (report.school_level1, report.school_level4, report.school_level5):
-                section(shown, school)
+            report.level_sections(shown, "school", school)
     assert len(handed) >= 20
     # the schools level 4 hides (a school's target month alone may be hidden too: S05's May, hidden in the rates)
     rates = shown[4]["rates"]
@@ -505,11 +496,14 @@ def test_with_many_schools_long_listings_are_folded_and_keep_every_row(published
     assert f"{len(single):,} notes on {single['scope'].nunique():,} schools" in folded.find("summary").get_text()
     assert len(folded.find_all("li")) == len(single)
     assert len(soup.find_all("li")) == len(every)  # nothing dropped: district-wide notes stay in view
-    for section, what in ((report.district_cost, "Every school's cost"), (report.district_level3, "principal")):
+    for section, what in (
+        (cost_sections.district, "Every school's cost"),
+        (organization_sections.district, "principal"),
+    ):
         soup = BeautifulSoup(section(published).html, "html.parser")
         folds = [d for d in soup.find_all("details", class_="pl-every-school") if what in d.find("summary").get_text()]
         assert len(folds) == 1, what
         assert len(folds[0].find("table").find_all("tr")[1:]) >= 3, what  # every school's row
-        if section is report.district_cost:  # above the fold: the costliest schools per participant, at most MANY
+        if section is cost_sections.district:  # above the fold: the costliest schools per participant, at most MANY
             costliest = folds[0].find_previous("table")
             assert "Per participant" in costliest.get_text() and len(costliest.find_all("tr")[1:]) == 2

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from plevaluate import report
+from plevaluate import registry, report
 from plevaluate.contract import load
 from plevaluate.years import evaluate_for_reports
 
@@ -31,8 +31,7 @@ SECTIONS = {
     "notes_S03": lambda ev: report.notes(ev, "S03"),
     "schools_at_a_glance": report.district_schools,
     "findings_board": report.board_findings,
-    "sensitivity": report.technical_sensitivity,
-    "cost_district": report.district_cost,
+    "cost_district": lambda ev: report.section_of(registry.get(0), "district")(ev),
     "level_sections_S07": lambda ev: report.level_sections(ev, "school", "S07"),
     # the district report
     "district_title": report.district_title,
@@ -46,18 +45,13 @@ SECTIONS = {
     # the board summary
     "board_title": report.board_title,
     "board_chain": report.board_chain,
-    "board_implementation": lambda ev: report.board_charts(ev, "implementation"),
-    "board_conditions": lambda ev: report.board_charts(ev, "conditions"),
-    "board_funnel": lambda ev: report.board_charts(ev, "funnel"),
-    "board_effect": lambda ev: report.board_charts(ev, "effect"),
+    "level_sections_board": lambda ev: report.level_sections(ev, "board"),
     "board_years": report.board_years,
-    "board_cost": report.board_cost,
     # the technical appendix
     "technical_title": report.technical_title,
     "technical_data": report.technical_data,
-    "technical_models": report.technical_models,
+    "level_sections_technical": lambda ev: report.level_sections(ev, "technical"),
     "technical_years": report.technical_years,
-    "technical_diagnostics": report.technical_diagnostics,
 }
 
 #: The sections that differ for a program over several years (the multi-year sample).

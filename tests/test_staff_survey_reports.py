@@ -20,10 +20,12 @@ import pytest
 from bs4 import BeautifulSoup
 
 import plevaluate
-from plevaluate import registry, report
+from plevaluate import registry
 from plevaluate.chain import chain_sentence
 from plevaluate.evaluate import evaluate
-from plevaluate.outcomes import implementation_dose
+from plevaluate.levels.organization import sections as organization_sections
+from plevaluate.levels.outcomes import implementation_dose
+from plevaluate.levels.reactions import sections as reactions_sections
 from plevaluate.render import render
 from tests.conftest import SAMPLE
 
@@ -193,7 +195,7 @@ def test_reports_say_what_the_staff_survey_shows(staff_only, staff_only_reports)
 
 @pytest.mark.render
 def test_anonymous_answers_are_role_not_known(rough_evaluation):
-    html = report.district_level1(rough_evaluation).html
+    html = reactions_sections.district(rough_evaluation).html
     text = re.sub(r"\s+", " ", BeautifulSoup(html, "html.parser").get_text(" "))
     assert "role not known" in text and "<NA>" not in text
     assert "role all respondents" not in text  # an anonymous answer is not every respondent
@@ -201,9 +203,9 @@ def test_anonymous_answers_are_role_not_known(rough_evaluation):
 
 
 def test_construct_keys_are_words_in_the_reports(published):
-    school = report.school_level3(published, "S07").html
+    school = organization_sections.school(published, "S07").html
     assert "organizational support" in school and "organizational_support" not in school
-    district = report.district_level1(published).html
+    district = reactions_sections.district(published).html
     for construct in published.table(1, "reliability")["construct"]:
         assert str(construct).replace("_", " ") in district
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from plevaluate import registry
 from plevaluate._tidy import terms
-from plevaluate.cost import evaluate_cost
-from plevaluate.practice import evaluate_practice
+from plevaluate.levels.cost import evaluate_cost
+from plevaluate.levels.practice import evaluate_practice
 from plevaluate.privacy import publish_levels
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import plevaluate
 from plevaluate import ContractError, ContractWarning, load
-from plevaluate.organization import evaluate_organization
+from plevaluate.levels.organization import evaluate_organization
 from plevaluate.years import evaluated_years, school_years, year_view
 
 ROOT = Path(__file__).resolve().parents[1]

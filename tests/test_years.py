@@ -15,7 +15,7 @@ import pytest
 from plevaluate import load
 from plevaluate.cli import main
 from plevaluate.errors import StatisticalWarning
-from plevaluate.practice import implementation_rates
+from plevaluate.levels.practice import implementation_rates
 from plevaluate.sample import draw_schools
 from plevaluate.sample_years import _observations_years, _students_years
 from plevaluate.staggered import school_panel, staggered_effects

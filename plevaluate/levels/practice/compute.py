@@ -29,20 +29,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import attended_hours, coverage, latest_term, stack, terms
-from .chain import from_target
-from .effects import grouped_share_and_deff, wilson_interval
-from .privacy import RULES, UNSUPPRESSED, suppress
-from .results import Level, LevelResult, Note, noting_warnings, target_status
-from .schema import TableSpec
-from .vocabulary import LEVEL_OF_USE_NAMES
+from ..._tidy import attended_hours, coverage, latest_term, stack, terms
+from ...effects import grouped_share_and_deff, wilson_interval
+from ...privacy import UNSUPPRESSED, suppress
+from ...results import LevelResult, Note, noting_warnings, target_status
+from ...vocabulary import LEVEL_OF_USE_NAMES
 
 if TYPE_CHECKING:
-    from .contract import District
+    from ...contract import District
 
 __all__ = [
     "HOUR_BANDS",
-    "LEVEL",
     "conditions_link",
     "dose_response",
     "evaluate_practice",
@@ -540,7 +537,7 @@ def evaluate_practice(
     Parameters
     ----------
     organization : LevelResult, optional
-        Level 3 (`plevaluate.organization.evaluate_organization`): its conditions ratings and principal
+        Level 3 (`plevaluate.levels.organization.evaluate_organization`): its conditions ratings and principal
         participation are the predictors of the ``link`` table, which is left out without it.
 
     Returns
@@ -675,52 +672,5 @@ def _link_predictors(district: District, organization: LevelResult | None) -> pd
     return out[out["school_id"].isin(participants)]
 
 
-def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
     return evaluate_practice(district, organization=upstream.get(3))
-
-
-#: The tables `evaluate_practice` may return, declared (`plevaluate.schema`).
-TABLES = {
-    "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
-                        "what the level's evidence rests on: the district and each school"),
-    "rates": TableSpec("measure", "level breakdown group school_id month term measure estimate ci_low ci_high ci_level n n_unit n_people n_missing deff method suppressed",
-                        "share of visits where the practice was seen, by group, school, month and term", n_unit="observations"),
-    "trend": TableSpec("measure", "level measure group estimate ci_low ci_high ci_level log_odds se p_value n n_unit n_people working_correlation method",
-                        "the monthly trend of implementation (GEE logistic), by group", n_unit="observations"),
-    "target": TableSpec("measure", "level measure estimate ci_low ci_high ci_level n n_unit n_people n_missing deff method suppressed breakdown school_id window target met status",
-                        "the plan's level-4 measure in its month, district and each school, judged against the target", n_unit="observations"),
-    "funnel": TableSpec("diagnostic", "school_id n observed n_people estimate p0 low_95 high_95 low_998 high_998 z position phi suppressed term",
-                        "a participant school's latest rate against the district's, with control limits"),
-    "funnel_curve": TableSpec("diagnostic", "n p0 low_95 high_95 low_998 high_998",
-                        "the funnel chart's control limits by number of observations"),
-    "dose_bands": TableSpec("measure", "level hours_band measure estimate ci_low ci_high ci_level n n_unit n_people n_missing deff method suppressed",
-                        "implementation by PL hours attended, banded", n_unit="observations"),
-    "dose_model": TableSpec("measure", "level measure estimate ci_low ci_high ci_level p_value log_odds_per_hour se_per_hour n n_unit n_people method",
-                        "implementation against PL hours (GEE logistic)", n_unit="observations"),
-    "level_of_use": TableSpec("measure", "level level_of_use level_of_use_label measure estimate ci_low ci_high ci_level n n_unit n_people n_missing deff method suppressed",
-                        "implementation by CBAM Level of Use", n_unit="observations"),
-    "link": TableSpec("measure", "level measure predictor estimate ci_low ci_high ci_level p_value spearman_rho n n_unit method",
-                        "correlation across participant schools of implementation with a level-3 measure", n_unit="schools"),
-}  # fmt: skip
-
-
-LEVEL = Level(
-    number=4,
-    key="practice",
-    name="Use of the practice",
-    question="Are educators using the practice in classrooms?",
-    run=_run,
-    headline=from_target,
-    needs=(3,),
-    measure=lambda plan: "share of classroom visits where the practice was seen",
-    unit="share",
-    evidence="{records} classroom observations of {people} educators",
-    evidence_hidden="classroom observations: how many, and of how many educators, not shown (protects a smaller group)",
-    met="teachers used it in classrooms",
-    not_met="classroom use stayed below the target ({value} against {target})",
-    unsure="classroom use",
-    more_evidence="more classroom visits, to more classrooms, would settle it",
-    sections={"district": "plevaluate.report:district_level4", "school": "plevaluate.report:school_level4"},
-    privacy=RULES[4],
-    tables=TABLES,
-)

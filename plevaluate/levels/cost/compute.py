@@ -29,18 +29,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._tidy import attended_hours, school_year
-from .chain import Cell, hidden, school_row
-from .privacy import RULES
-from .results import Level, LevelResult, Note
-from .schema import TableSpec
-from .vocabulary import in_program
+from ..._tidy import attended_hours, school_year
+from ...chain import Cell, hidden, school_row
+from ...results import LevelResult, Note
+from ...vocabulary import in_program
 
 if TYPE_CHECKING:
-    from .contract import District
+    from ...contract import District
 
 __all__ = [
-    "LEVEL",
     "allocate",
     "cost_effectiveness",
     "cost_lines",
@@ -269,7 +266,7 @@ def evaluate_cost(
     Parameters
     ----------
     practice_users : Series, optional
-        school_id -> educators observed using the practice (level 4, `plevaluate.practice.practice_users`).
+        school_id -> educators observed using the practice (level 4, `plevaluate.levels.practice.practice_users`).
     effect : Series, optional
         The level-5 treatment row (hedges_g, g_ci_low, g_ci_high).
 
@@ -401,7 +398,7 @@ def evaluate_cost(
     return LevelResult(0, name, tables, tuple(notes), meta)
 
 
-def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
     practice, outcomes = upstream.get(4), upstream.get(5)
     effect = None if outcomes is None else outcomes.handoff.get("effect")
     return evaluate_cost(
@@ -409,7 +406,7 @@ def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult
     )
 
 
-def _headline(result: LevelResult, cell: Cell) -> dict | None:
+def headline(result: LevelResult, cell: Cell) -> dict | None:
     """The district's total cost; a program school's share of it (district lines shared by its participants)."""
     if cell.school_id is None:
         return cell.row(result.meta.get("total", np.nan), status="reported", detail="reported")
@@ -419,42 +416,3 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
         return cell.row(status=hidden(match))
     total = float(match["cost"]) if match is not None else np.nan
     return cell.row(total, status="reported", detail="district-level lines shared by participating educators")
-
-
-#: The tables `evaluate_cost` may return, declared (`plevaluate.schema`).
-TABLES = {
-    "lines": TableSpec("diagnostic", "item category funding_source school_id school_year amount hours charged source allocated rule",
-                        "every ingredient of the cost, as charged and allocated to schools"),
-    "by_category": TableSpec("diagnostic", "category cost share lines",
-                        "cost by kind of resource"),
-    "by_source": TableSpec("diagnostic", "funding_source cost share lines",
-                        "cost by funding source"),
-    "by_year": TableSpec("diagnostic", "school_year cost share lines",
-                        "cost by school year"),
-    "by_source_category": TableSpec("diagnostic", "funding_source category cost",
-                        "cost by funding source and kind of resource"),
-    "schools": TableSpec("diagnostic", "school_id cost participants hours students cost_per_participant cost_per_student",
-                        "a participant school's cost, participants, hours and students"),
-    "ratios": TableSpec("diagnostic", "measure estimate total_cost denominator counted status",
-                        "the district's cost per participant, per student and per educator using the practice"),
-    "effectiveness": TableSpec("diagnostic", "measure cost_per_student g g_ci_low g_ci_high estimate ci_low ci_high status",
-                        "cost per student for each 0.1 SD of effect, with its interval"),
-}  # fmt: skip
-
-
-LEVEL = Level(
-    number=0,
-    key="cost",
-    name="Resources",
-    question="What did the program cost, and who paid for it?",
-    run=_run,
-    headline=_headline,
-    needs=(4, 5),
-    measure=lambda plan: "cost: budget lines and participants' time",
-    unit="dollars",
-    evidence="costs.csv, attendance",
-    no_evidence="no costs recorded",
-    sections={"district": "plevaluate.report:district_cost", "school": "plevaluate.report:school_cost"},
-    privacy=RULES[0],
-    tables=TABLES,
-)

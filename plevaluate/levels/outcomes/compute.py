@@ -29,21 +29,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import coverage
-from .chain import Cell, from_target, hidden, school_row
-from .effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
-from .errors import StatisticalWarning
-from .privacy import RULES, UNSUPPRESSED
-from .regression import fit_ols
-from .results import Level, LevelResult, noting_warnings, target_status
-from .schema import TableSpec
+from ..._tidy import coverage
+from ...chain import Cell, from_target, hidden, school_row
+from ...effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
+from ...errors import StatisticalWarning
+from ...privacy import UNSUPPRESSED
+from ...regression import fit_ols
+from ...results import LevelResult, noting_warnings, target_status
 
 if TYPE_CHECKING:
-    from .contract import District
+    from ...contract import District
 
 __all__ = [
     "ATTRITION_BOUNDARIES",
-    "LEVEL",
     "MODEL_MEASURES",
     "model_rows",
     "add_treatment",
@@ -1389,14 +1387,14 @@ def model_rows(fit: pd.DataFrame) -> pd.DataFrame:
     return out[[*keys, "measure", *[c for c in out.columns if c not in (*keys, "measure")]]]
 
 
-def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
     practice = upstream.get(4)
     return evaluate_outcomes(
         district, implementation=None if practice is None else practice.handoff.get("latest_rates")
     )
 
 
-def _headline(result: LevelResult, cell: Cell) -> dict | None:
+def headline(result: LevelResult, cell: Cell) -> dict | None:
     """The district: the effect (Hedges' g) against the target; a program school: its students' scores
     against what their prior scores predict (shrunk; no target); a comparison school: not applicable."""
     if cell.school_id is None:
@@ -1426,54 +1424,3 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
         measure="points above or below what prior scores predict",
         unit="points",
     )
-
-
-#: The tables `evaluate_outcomes` may return, declared (`plevaluate.schema`).
-TABLES = {
-    "effect": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc",
-                        "every term of the main model (ANCOVA, cluster-robust), one scale a row: points, and Hedges' g and the improvement index for the treatment term"),
-    "sensitivity": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc specification",
-                        "the treatment term of each alternative model, one scale a row"),
-    "baseline": TableSpec("diagnostic", "covariate mean_treatment mean_comparison sd_pooled n_treatment n_comparison g verdict",
-                        "baseline equivalence of a covariate (WWC)"),
-    "attrition": TableSpec("diagnostic", "baseline_treatment baseline_comparison analytic_treatment analytic_comparison attrition_treatment attrition_comparison overall differential cautious optimistic new_students",
-                        "overall and differential attrition against the WWC boundaries"),
-    "icc": TableSpec("diagnostic", "icc tau00 sigma2 icc_anova estimator n n_clusters n0",
-                        "intraclass correlation of the outcome within schools (REML; the ANOVA estimator beside it)"),
-    "clustering": TableSpec("diagnostic", "assumption t df p_value t_corrected df_corrected p_corrected icc cluster_size",
-                        "the Hedges (2007) correction of the analysis that ignores clustering"),
-    "subgroups": TableSpec("model", "level subgroup value model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc p_adjusted suppressed",
-                        "the treatment term within each student subgroup, one scale a row"),
-    "target": TableSpec("measure", "level model_term estimate ci_low ci_high ci_level n n_unit measure method target met status",
-                        "the effect (Hedges' g) judged against the plan's target", n_unit="students"),
-    "findings": TableSpec("diagnostic", "level finding",
-                        "the level-5 findings in words"),
-    "dose": TableSpec("model", "level model_term measure estimate se df ci_low ci_high p_value n n_clusters model se_type",
-                        "exploratory: outcomes against schools' implementation rates (points per 10 points of implementation)"),
-    "schools": TableSpec("measure", "level school_id measure estimate ci_low ci_high ci_level raw n n_unit method suppressed",
-                        "a program school's students against what prior scores predict (shrunk)", n_unit="students"),
-    "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
-                        "what the level's evidence rests on: the district and each school"),
-}  # fmt: skip
-
-
-LEVEL = Level(
-    number=5,
-    key="outcomes",
-    name="Student outcomes",
-    question="Did students benefit?",
-    run=_run,
-    headline=_headline,
-    needs=(4,),
-    measure=lambda plan: "effect on student outcomes in SD units (Hedges' g)",
-    unit="sd",
-    evidence="scores of {people} students, with prior scores",
-    evidence_hidden="student scores: the number of students not shown (protects a smaller group)",
-    met="students benefited",
-    not_met="students' gains did not reach the target ({value} against {target})",
-    unsure="students' gains",
-    program_only=False,
-    sections={"district": "plevaluate.report:district_level5", "school": "plevaluate.report:school_level5"},
-    privacy=RULES[5],
-    tables=TABLES,
-)

@@ -24,17 +24,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import coverage, latest_term, terms
-from .chain import Cell, evidence, hidden, judged, school_row
-from .effects import wilson_interval
-from .privacy import RULES, UNSUPPRESSED, coded_share, suppress
-from .results import Level, LevelResult, Note, target_status
-from .schema import TableSpec
-from .survey import evaluate_survey
-from .vocabulary import RATING_WORDS
+from ..._tidy import coverage, latest_term, terms
+from ...chain import Cell, evidence, hidden, judged, school_row
+from ...effects import wilson_interval
+from ...privacy import UNSUPPRESSED, coded_share, suppress
+from ...results import LevelResult, Note, target_status
+from ...survey import evaluate_survey
+from ...vocabulary import RATING_WORDS
 
 if TYPE_CHECKING:
-    from .contract import District
+    from ...contract import District
 
 __all__ = [
     "condition_ratings",
@@ -456,11 +455,11 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
     return LevelResult(3, name, tables, tuple(notes), meta, evidence=bool(tables))
 
 
-def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
     return evaluate_organization(district)
 
 
-def _measure(plan: dict) -> str:
+def measure_words(plan: dict) -> str:
     goal = plan.get("levels", {}).get("organization", {})
     at_least = goal.get("rating_at_least", 3)
     what = (goal.get("indicator") or goal.get("structure") or "conditions").replace("_", " ")
@@ -532,7 +531,7 @@ def _staff_headline(result: LevelResult, cell: Cell) -> dict:
     )
 
 
-def _headline(result: LevelResult, cell: Cell) -> dict | None:
+def headline(result: LevelResult, cell: Cell) -> dict | None:
     """The district: the share of participant schools at the rating, against the target; a school: its latest
     rating of the plan's indicator (or structure), at or below the rating (a rubric rating has no interval).
 
@@ -568,52 +567,3 @@ def _headline(result: LevelResult, cell: Cell) -> dict | None:
         unit="rating",
         detail=f"a rubric rating, {'at or above' if status == 'met' else 'below'} {label} ({at_least:g})",
     )
-
-
-#: The tables `evaluate_organization` may return, declared (`plevaluate.schema`).
-TABLES = {
-    "ratings": TableSpec("diagnostic", "school_id group structure indicator_id term term_order rating n_ratings",
-                        "one conditions rating per school, indicator and term"),
-    "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
-                        "what the level's evidence rests on: the district and each school"),
-    "structures": TableSpec("measure", "level breakdown school_id structure term term_order measure estimate ci_low ci_high ci_level n n_unit method",
-                        "mean rating of a support structure per term, district and by school", n_unit="schools"),
-    "change": TableSpec("diagnostic", "school_id structure indicator_id first_term latest_term first_rating latest_rating terms_rated change",
-                        "an indicator's first and latest rating at a school"),
-    "matrix": TableSpec("diagnostic", "school_id group structure indicator_id rating",
-                        "the latest rating of every school and indicator (heat map)"),
-    "target": TableSpec("measure", "level breakdown school_id measure estimate ci_low ci_high ci_level n n_unit method target met status at_least",
-                        "participant schools at the plan's rating: the district share and each school's rating", n_unit="schools"),
-    "flags": TableSpec("diagnostic", "school_id latest_mean indicators_below indicators share_at_least change flagged reason",
-                        "a participant school's latest ratings and whether it is flagged for support"),
-    "principals": TableSpec("diagnostic", "level school_id measure estimate sessions_attended n principals method",
-                        "the share of PL sessions a school's principal attended (counted, not sampled: no interval)"),
-    "roles": TableSpec("measure", "level participant role measure estimate ci_low ci_high ci_level n n_unit method suppressed",
-                        "share of sessions attended by role and program membership", n_unit="educators"),
-    "staff_survey": TableSpec("measure", "level breakdown school_id construct measure threshold estimate ci_low ci_high ci_level sd n n_unit n_people n_missing method suppressed",
-                        "the staff survey's constructs on support, district and by school", n_unit="responses"),
-    "staff_survey_items": TableSpec("measure", "level breakdown school_id item_id text construct measure estimate ci_low ci_high ci_level sd n n_unit n_people n_missing method suppressed",
-                        "the staff survey's items, district and by school", n_unit="answers"),
-    "staff_survey_coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
-                        "what the staff survey rests on: the district and each school"),
-}  # fmt: skip
-
-
-LEVEL = Level(
-    number=3,
-    key="organization",
-    name="Organization support",
-    question="Did the organization support the change?",
-    run=_run,
-    headline=_headline,
-    measure=_measure,
-    unit="share",
-    evidence="{records} conditions ratings, with principal participation and the staff survey",
-    evidence_hidden="conditions ratings: how many not shown (protects a smaller group)",
-    met="the organization supported it",
-    not_met="support lagged ({value} against a target of {target})",
-    unsure="support",
-    sections={"district": "plevaluate.report:district_level3", "school": "plevaluate.report:school_level3"},
-    privacy=RULES[3],
-    tables=TABLES,
-)

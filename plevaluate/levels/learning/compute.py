@@ -18,22 +18,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import coverage
-from ._tidy import groups as _tidy_groups
-from .chain import from_target
-from .effects import hedges_omega, paired_effects, pooled_sd, smd_independent, wilson_interval
-from .errors import StatisticalWarning
-from .privacy import RULES, UNSUPPRESSED, format_n, suppress
-from .results import Level, LevelResult, noting_warnings, target_status
-from .schema import TableSpec
-from .vocabulary import in_program
+from ..._tidy import coverage
+from ..._tidy import groups as _tidy_groups
+from ...effects import hedges_omega, paired_effects, pooled_sd, smd_independent, wilson_interval
+from ...errors import StatisticalWarning
+from ...privacy import UNSUPPRESSED, format_n, suppress
+from ...results import LevelResult, noting_warnings, target_status
+from ...vocabulary import in_program
 
 if TYPE_CHECKING:
-    from .contract import District
+    from ...contract import District
 
 __all__ = [
     "EXPERIENCE_BANDS",
-    "LEVEL",
     "evaluate_learning",
     "experience_band",
     "learning_gains",
@@ -388,41 +385,5 @@ def evaluate_learning(district: District, *, ci: float | None = None) -> LevelRe
     return LevelResult(2, name, tables, tuple(notes), meta)
 
 
-def _run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
+def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
     return evaluate_learning(district)
-
-
-#: The tables `evaluate_learning` may return, declared (`plevaluate.schema`).
-TABLES = {
-    "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
-                        "what the level's evidence rests on: the district and each school"),
-    "gains": TableSpec("measure", "level breakdown school_id role experience_band assessment_id measure estimate ci_low ci_high ci_level p_value n n_unit n_missing method suppressed",
-                        "pre-to-post gain of an assessment, by breakdown", n_unit="educators"),
-    "missing": TableSpec("diagnostic", "assessment_id n_matched n_missing_post pre_mean_matched pre_mean_missing difference_g p_value differs",
-                        "educators with no post score compared at pre with those with one"),
-    "program_effect": TableSpec("model", "level assessment_id measure estimate ci_low ci_high se n_treatment n_comparison method",
-                        "participants' gain against non-participants' (when both were assessed)"),
-    "target": TableSpec("measure", "level breakdown school_id assessment_id measure estimate ci_low ci_high ci_level p_value n n_unit n_missing method suppressed target met status",
-                        "the plan's level-2 measure, district and each school, judged against the target", n_unit="educators"),
-}  # fmt: skip
-
-
-LEVEL = Level(
-    number=2,
-    key="learning",
-    name="Learning",
-    question="Did participants gain the intended knowledge and skills?",
-    run=_run,
-    headline=from_target,
-    measure=lambda plan: "gain from pre to post in SD units (g_av)",
-    unit="sd",
-    evidence="pre/post assessments of {people} educators",
-    evidence_hidden="pre/post assessments: the number of educators not shown (protects a smaller group)",
-    met="their assessment scores rose as intended",
-    not_met="assessment gains fell short of the target ({value} against {target})",
-    unsure="assessment gains",
-    more_evidence="pre and post scores from more educators would settle it",
-    sections={"district": "plevaluate.report:district_level2", "school": "plevaluate.report:school_level2"},
-    privacy=RULES[2],
-    tables=TABLES,
-)

@@ -1,0 +1,1 @@
+"""plevaluate's own levels, one package each: cost (0) and Guskey's five (`plevaluate.registry.BUILTIN`)."""

@@ -1,0 +1,55 @@
+"""What the professional learning cost, who paid, and what each unit of result cost.
+
+Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
+its declared tables and their privacy rules (`.tables`) and its report sections (`.sections`).
+"""
+
+from __future__ import annotations
+
+from ...results import Level
+from .compute import (
+    allocate,
+    cost_effectiveness,
+    cost_lines,
+    cost_ratios,
+    cost_totals,
+    evaluate_cost,
+    headline,
+    run,
+    school_year,
+)
+from .tables import PRIVACY, TABLES
+
+__all__ = [
+    "LEVEL",
+    "PRIVACY",
+    "TABLES",
+    "allocate",
+    "cost_effectiveness",
+    "cost_lines",
+    "cost_ratios",
+    "cost_totals",
+    "evaluate_cost",
+    "school_year",
+]
+
+LEVEL = Level(
+    number=0,
+    key="cost",
+    name="Resources",
+    question="What did the program cost, and who paid for it?",
+    run=run,
+    headline=headline,
+    needs=(4, 5),
+    measure=lambda plan: "cost: budget lines and participants' time",
+    unit="dollars",
+    evidence="costs.csv, attendance",
+    no_evidence="no costs recorded",
+    sections={
+        "district": "plevaluate.levels.cost.sections:district",
+        "school": "plevaluate.levels.cost.sections:school",
+        "board": "plevaluate.levels.cost.sections:board",
+    },
+    privacy=PRIVACY,
+    tables=TABLES,
+)

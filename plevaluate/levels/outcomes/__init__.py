@@ -1,0 +1,83 @@
+"""Level 5, student learning outcomes: did students benefit?
+
+Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
+its declared tables and their privacy rules (`.tables`) and its report sections (`.sections`).
+"""
+
+from __future__ import annotations
+
+from ...results import Level
+from .compute import (
+    ATTRITION_BOUNDARIES,
+    MODEL_MEASURES,
+    add_treatment,
+    analysis_sample,
+    attrition,
+    attrition_verdict,
+    baseline_equivalence,
+    baseline_verdict,
+    clustering_correction,
+    estimate_effect,
+    evaluate_outcomes,
+    findings,
+    fit_mixed,
+    headline,
+    implementation_dose,
+    model_rows,
+    outcome_icc,
+    run,
+    school_effects,
+    subgroup_effects,
+)
+from .tables import PRIVACY, TABLES
+
+__all__ = [
+    "LEVEL",
+    "PRIVACY",
+    "TABLES",
+    "ATTRITION_BOUNDARIES",
+    "MODEL_MEASURES",
+    "model_rows",
+    "add_treatment",
+    "baseline_verdict",
+    "analysis_sample",
+    "attrition",
+    "attrition_verdict",
+    "baseline_equivalence",
+    "clustering_correction",
+    "estimate_effect",
+    "evaluate_outcomes",
+    "findings",
+    "fit_mixed",
+    "implementation_dose",
+    "outcome_icc",
+    "school_effects",
+    "subgroup_effects",
+]
+
+LEVEL = Level(
+    number=5,
+    key="outcomes",
+    name="Student outcomes",
+    question="Did students benefit?",
+    run=run,
+    headline=headline,
+    needs=(4,),
+    measure=lambda plan: "effect on student outcomes in SD units (Hedges' g)",
+    unit="sd",
+    evidence="scores of {people} students, with prior scores",
+    evidence_hidden="student scores: the number of students not shown (protects a smaller group)",
+    met="students benefited",
+    not_met="students' gains did not reach the target ({value} against {target})",
+    unsure="students' gains",
+    program_only=False,
+    sections={
+        "district": "plevaluate.levels.outcomes.sections:district",
+        "school": "plevaluate.levels.outcomes.sections:school",
+        "board": "plevaluate.levels.outcomes.sections:board",
+        "technical": "plevaluate.levels.outcomes.sections:technical",
+        "findings": "plevaluate.levels.outcomes.sections:findings",
+    },
+    privacy=PRIVACY,
+    tables=TABLES,
+)

@@ -1,0 +1,282 @@
+"""Level outcomes's report sections: the district report's and each school's (the report toolkit,
+`plevaluate.report.toolkit`, draws them; `plevaluate.report.level_sections` finds them through the registry)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ... import figures
+from ...evaluate import Evaluation
+from ...report import toolkit as tk
+
+
+@tk.section
+def school(ev: Evaluation, school_id: str) -> tk.Section:
+    tk.heading("Level 5. Student outcomes")
+    if tk.no_evidence(ev, 5):
+        return
+    schools = ev.table(5, "schools")
+    if schools is None or school_id not in set(schools["school_id"]):
+        tk.paragraph("No school-level student result: this school is not among the program's schools.", note=True)
+    else:
+        row = schools.set_index("school_id").loc[school_id]
+        if bool(row["suppressed"]):
+            tk.paragraph("Too few students with scores to report a school result.", note=True)
+        else:
+            tk.paragraph(
+                f"Students here scored {row['estimate']:+.1f} points ({tk.ci_words(ev)} interval {row['ci_low']:+.1f} to "
+                f"{row['ci_high']:+.1f}) compared with what their prior scores predict, after pulling small "
+                "and noisy school results toward the district average. This describes the school; it is not "
+                "an effect of the program."
+            )
+    effect = ev.table(5, "findings")
+    if effect is not None:
+        tk.paragraph("District result: " + " ".join(effect["finding"]))
+
+
+@tk.section
+def district(ev: Evaluation) -> tk.Section:
+    tk.heading("Level 5. Student outcomes")
+    if tk.no_evidence(ev, 5):
+        return
+    found = ev.table(5, "findings")
+    if found is not None:
+        for sentence in found["finding"]:
+            tk.sentence(sentence)
+    sensitivity = ev.table(5, "sensitivity")
+    if sensitivity is not None:
+        target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
+        g = tk.measure_rows(sensitivity, "hedges_g")
+        rows = g.assign(label=g["specification"])
+        tk.figure(
+            figures.interval_chart(
+                rows,
+                unit="sd",
+                reference=target,
+                title="The effect on students under each analysis (Hedges' g)",
+                caption="Every analysis adjusts for clustering of students in schools except "
+                "HC1, shown only to make the point.",
+            )
+        )
+    subgroups = ev.table(5, "subgroups")
+    if subgroups is not None and len(subgroups):
+        g = tk.measure_rows(subgroups, "hedges_g")
+        rows = g.assign(label=g["subgroup"].str.replace("_", " ") + ": " + g["value"].astype(str))
+        tk.figure(
+            figures.interval_chart(
+                rows,
+                unit="sd",
+                reference=0.0,
+                reference_label="no difference",
+                title="Effects for groups of students (Hedges' g)",
+                caption="Benjamini-Hochberg adjusted p-values control false discoveries across "
+                "these groups; see the technical appendix.",
+            )
+        )
+    schools = ev.table(5, "schools")
+    if schools is not None:
+        rows = schools.assign(label=schools["school_id"].map(ev.school_name))
+        tk.figure(
+            figures.interval_chart(
+                rows,
+                unit="points",
+                reference=0.0,
+                reference_label="as predicted",
+                title="Each program school's students against what their prior scores predict",
+                caption="Shrunk toward the district so that small schools do not top or bottom "
+                "the list by chance; these describe schools, not effects of the program.",
+            )
+        )
+
+
+@tk.section
+def board(ev: Evaluation) -> tk.Section:
+    """The board summary's slide about students: the program's effect with its interval, against the target."""
+    tk.heading("Student outcomes")
+    if ev.table(5, "sensitivity") is not None:
+        main = tk.measure_rows(ev.table(5, "sensitivity"), "hedges_g").iloc[[0]]
+        rows = main.assign(label="Students in program schools")
+        target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
+        g = rows.iloc[0]
+        title = f"Difference in student scores, in standard deviations ({tk.ci_words(ev)} interval)"
+        if pd.notna(g["estimate"]) and not bool(g.get("suppressed", False)):
+            title = (
+                f"Students in program schools scored {g['estimate']:+.2f} SD against similar students "
+                f"({tk.ci_words(ev)} interval {g['ci_low']:+.2f} to {g['ci_high']:+.2f})"
+            )
+        tk.figure(figures.interval_chart(rows, unit="sd", reference=target, title=title))
+
+
+def findings(ev: Evaluation) -> list[str]:
+    """Level 5's findings in words (the ``findings`` table), for the board summary's 'What we found'."""
+    found = ev.table(5, "findings")
+    return [] if found is None else list(found["finding"])
+
+
+@tk.section
+def technical(ev: Evaluation) -> tk.Section:
+    """Level 5 in the technical appendix: the students followed and lost, the model, its diagnostics and how
+    the estimate moves under other analyses."""
+    tk.heading("Student outcomes: attrition")
+    attrition = ev.table(5, "attrition")
+    if attrition is not None and bool(attrition.iloc[0].get("suppressed", False)):
+        tk.paragraph(f"Attrition is not shown: fewer than {ev.min_n} students with an outcome in one group.", note=True)
+    elif attrition is not None:
+        a = attrition.iloc[0]
+
+        def people(column: str) -> str:
+            return tk.count_words(a[column], False, ev.min_n)
+
+        tk.paragraph(
+            f"Baseline students: {people('baseline_treatment')} in program schools, {people('baseline_comparison')} "
+            f"in comparison schools; with an outcome: {people('analytic_treatment')} and {people('analytic_comparison')}. "
+            f"Overall attrition {a['overall']:.1%}, differential {a['differential'] * 100:.1f} points: "
+            f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
+            f"(Standards Handbook v4.1 Table II.1). {people('new_students')} students joined after baseline."
+        )
+    tk.heading("Student outcomes: models and assumptions")
+    effect = ev.table(5, "effect")
+    if effect is not None and effect["suppressed"].astype(bool).any():
+        tk.paragraph(f"The student-outcome model is not shown: fewer than {ev.min_n} students in one group.", note=True)
+    elif effect is not None:
+        effect = tk.measure_rows(effect, "points")
+        rows = effect.assign(
+            shown=[f"{e:.3f}" for e in effect["estimate"]],
+            se_shown=[f"{s:.3f}" for s in effect["se"]],
+            ci=[f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(effect["ci_low"], effect["ci_high"])],
+            df_shown=[f"{d:.1f}" for d in effect["df"]],
+            p=[f"{p:.3g}" for p in effect["p_value"]],
+        )
+        tk.show_html(
+            tk.html_table(
+                rows,
+                {
+                    "model_term": "Term",
+                    "shown": "Estimate",
+                    "se_shown": "SE",
+                    "ci": f"{tk.ci_words(ev)} CI",
+                    "df_shown": "df",
+                    "p": "p",
+                },
+                numeric=("shown", "se_shown", "df_shown", "p"),
+            )
+        )
+        first = effect.iloc[0]
+        tk.paragraph(
+            f"{first['model']}; standard errors: {first['se_type']}; n = {int(first['n']):,} students in "
+            f"{int(first['n_clusters'])} schools ({int(first['n_missing']):,} left out: no outcome or no prior score). "
+            "Hedges' g divides the adjusted difference by the unadjusted pooled SD, with the small-sample "
+            "correction (WWC Procedures Handbook v5.0). The design is "
+            f"'{ev.plan.get('comparison_design', '')}': without random assignment the estimate is an association "
+            "adjusted for prior scores and student characteristics, not proof of cause."
+        )
+    tk.heading("Student outcomes: diagnostics")
+    baseline = ev.table(5, "baseline")
+    if baseline is not None:
+        b = baseline.assign(
+            g_shown=[
+                f"{g:.3f}"
+                if pd.notna(g)
+                else f"not shown (fewer than {ev.min_n} students with or without it in a group)"
+                for g in baseline["g"]
+            ]
+        )
+        tk.show_html(
+            tk.html_table(
+                b,
+                {"covariate": "Baseline characteristic", "g_shown": "Difference (g)", "verdict": "WWC verdict"},
+                numeric=("g_shown",),
+            )
+        )
+    icc = ev.table(5, "icc")
+    if icc is not None:
+        tk.paragraph(
+            f"Intraclass correlation of the outcome across schools: {icc.iloc[0]['icc']:.3f} by REML (school "
+            f"variance {icc.iloc[0]['tau00']:.2f}, student variance {icc.iloc[0]['sigma2']:.2f}; "
+            f"{int(icc.iloc[0]['n_clusters'])} schools); the one-way ANOVA estimator gives "
+            f"{icc.iloc[0]['icc_anova']:.3f}."
+        )
+    clustering = ev.table(5, "clustering")
+    if clustering is not None:
+        c = clustering.assign(
+            shown=[
+                f"t = {t:.2f} (df {d:.0f}), p = {p:.3g}"
+                for t, d, p in zip(clustering["t_corrected"], clustering["df_corrected"], clustering["p_corrected"])
+            ]
+        )
+        tk.show_html(
+            tk.html_table(
+                c,
+                {
+                    "assumption": "Hedges (2007) clustering correction of the analysis that ignores schools",
+                    "shown": "Corrected test",
+                },
+            )
+        )
+        tk.paragraph(
+            "What this is: the WWC's correction for a study that reports only an analysis ignoring schools. It "
+            "recovers a t statistic from Hedges' g of the HC1 analysis (covariate-adjusted, ignoring schools) as if "
+            "it came from a simple two-group t-test, and deflates it for the intraclass correlation. It is a "
+            "cross-check, not this evaluation's test: the main analysis already accounts for schools (its standard "
+            "errors are cluster-robust), so its p-value, in the models table above, is the one to report. The two "
+            "differ because the correction ignores the covariates' gain in precision and assumes equal schools.",
+            note=True,
+        )
+    tk.heading("Sensitivity of the student-outcome estimate")
+    sensitivity = ev.table(5, "sensitivity")
+    if sensitivity is None:
+        tk.paragraph("No comparison group: no estimate to test.", note=True)
+        return
+    points = tk.measure_rows(sensitivity, "points")
+    g = tk.measure_rows(sensitivity, "hedges_g").set_index("specification")["estimate"]
+    rows = points.assign(
+        shown=[
+            f"{e:.2f} ({lo:.2f} to {hi:.2f})"
+            for e, lo, hi in zip(points["estimate"], points["ci_low"], points["ci_high"])
+        ],
+        g=[f"{g.get(spec, float('nan')):.3f}" for spec in points["specification"]],
+    )
+    tk.show_html(
+        tk.html_table(
+            rows,
+            {
+                "specification": "Analysis",
+                "shown": f"Difference in points ({tk.ci_words(ev)} CI)",
+                "g": "Hedges' g",
+                "se_type": "Standard errors",
+            },
+        )
+    )
+    subgroups = ev.table(5, "subgroups")
+    if subgroups is not None and len(subgroups):
+        subgroups = tk.measure_rows(subgroups, "points")
+        s = subgroups.assign(
+            shown=[
+                ("suppressed" if h else f"{e:.2f} ({lo:.2f} to {hi:.2f})")
+                for e, lo, hi, h in zip(
+                    subgroups["estimate"], subgroups["ci_low"], subgroups["ci_high"], subgroups["suppressed"]
+                )
+            ],
+            p=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_value"]],
+            q=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_adjusted"]],
+        )
+        tk.show_html(
+            tk.html_table(
+                s,
+                {
+                    "subgroup": "Subgroup",
+                    "value": "Value",
+                    "shown": f"Difference ({tk.ci_words(ev)} CI)",
+                    "p": "p",
+                    "q": "BH-adjusted p",
+                },
+            )
+        )
+    dose = ev.table(5, "dose")
+    if dose is not None:
+        d = tk.measure_rows(dose, "points").iloc[0]
+        tk.paragraph(
+            f"Exploratory: each 10 points of school implementation went with {d['estimate']:+.1f} points of "
+            f"student outcome ({tk.ci_words(ev)} CI {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; {int(d['n_clusters'])} schools). "
+            "Correlational."
+        )

@@ -1,0 +1,77 @@
+"""The tables level 5 (outcomes) publishes, declared (`plevaluate.schema`), and how each table about people is
+suppressed when published (`plevaluate.privacy.Rule`)."""
+
+from __future__ import annotations
+
+from ...privacy import COVERAGE_RULE, Rule
+from ...schema import TableSpec
+
+__all__ = ["PRIVACY", "TABLES"]
+
+#: The tables `evaluate_outcomes` may return, declared (`plevaluate.schema`).
+TABLES = {
+    "effect": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc",
+                        "every term of the main model (ANCOVA, cluster-robust), one scale a row: points, and Hedges' g and the improvement index for the treatment term"),
+    "sensitivity": TableSpec("model", "level model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc specification",
+                        "the treatment term of each alternative model, one scale a row"),
+    "baseline": TableSpec("diagnostic", "covariate mean_treatment mean_comparison sd_pooled n_treatment n_comparison g verdict",
+                        "baseline equivalence of a covariate (WWC)"),
+    "attrition": TableSpec("diagnostic", "baseline_treatment baseline_comparison analytic_treatment analytic_comparison attrition_treatment attrition_comparison overall differential cautious optimistic new_students",
+                        "overall and differential attrition against the WWC boundaries"),
+    "icc": TableSpec("diagnostic", "icc tau00 sigma2 icc_anova estimator n n_clusters n0",
+                        "intraclass correlation of the outcome within schools (REML; the ANOVA estimator beside it)"),
+    "clustering": TableSpec("diagnostic", "assumption t df p_value t_corrected df_corrected p_corrected icc cluster_size",
+                        "the Hedges (2007) correction of the analysis that ignores clustering"),
+    "subgroups": TableSpec("model", "level subgroup value model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc p_adjusted suppressed",
+                        "the treatment term within each student subgroup, one scale a row"),
+    "target": TableSpec("measure", "level model_term estimate ci_low ci_high ci_level n n_unit measure method target met status",
+                        "the effect (Hedges' g) judged against the plan's target", n_unit="students"),
+    "findings": TableSpec("diagnostic", "level finding",
+                        "the level-5 findings in words"),
+    "dose": TableSpec("model", "level model_term measure estimate se df ci_low ci_high p_value n n_clusters model se_type",
+                        "exploratory: outcomes against schools' implementation rates (points per 10 points of implementation)"),
+    "schools": TableSpec("measure", "level school_id measure estimate ci_low ci_high ci_level raw n n_unit method suppressed",
+                        "a program school's students against what prior scores predict (shrunk)", n_unit="students"),
+    "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
+                        "what the level's evidence rests on: the district and each school"),
+}  # fmt: skip
+
+#: How each of its tables about people is suppressed when published (`plevaluate.privacy.publish_levels`).
+PRIVACY: tuple[Rule, ...] = (
+    COVERAGE_RULE,
+    Rule("schools", ("n",), ("level", "school_id", "measure", "method"), unit="students", school_totals=True),
+    Rule(
+        "effect",
+        ("n_treatment", "n_comparison"),
+        ("level", "model_term", "measure", "model", "se_type", "outcome"),
+        unit="students in each group",
+    ),
+    Rule(
+        "sensitivity",
+        ("n_treatment", "n_comparison"),
+        ("level", "model_term", "measure", "model", "se_type", "outcome", "specification"),
+        unit="students in each group",
+    ),
+    Rule(
+        "target",
+        ("n",),
+        ("level", "model_term", "measure", "method", "target"),
+        follow=("effect", ("model_term", "measure")),
+    ),
+    Rule(
+        "subgroups",
+        ("n_treatment", "n_comparison"),
+        ("level", "subgroup", "value", "model_term", "measure", "model", "se_type", "outcome"),
+        # a flag's values add up to the effect's sample: one hidden value is hidden with another
+        within=("subgroup", "model_term", "measure"),
+        unit="students in each group",
+    ),
+    Rule("baseline", ("n_treatment", "n_comparison"), ("covariate",), unit="students in each group"),
+    Rule(
+        "attrition",
+        ("analytic_treatment", "analytic_comparison"),
+        (),
+        counts=("baseline_treatment", "baseline_comparison", "new_students"),
+        unit="students in each group",
+    ),
+)

@@ -1,0 +1,70 @@
+"""Level 4, participants' use of new knowledge and skills: are educators using the practice?
+
+Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
+its declared tables and their privacy rules (`.tables`) and its report sections (`.sections`).
+"""
+
+from __future__ import annotations
+
+from ...chain import from_target
+from ...results import Level
+from .compute import (
+    HOUR_BANDS,
+    conditions_link,
+    dose_response,
+    evaluate_practice,
+    funnel,
+    funnel_curve,
+    funnel_limits,
+    gee_logistic,
+    implementation_rates,
+    practice_users,
+    prepare_observations,
+    run,
+    trend_model,
+)
+from .tables import PRIVACY, TABLES
+
+__all__ = [
+    "LEVEL",
+    "PRIVACY",
+    "TABLES",
+    "HOUR_BANDS",
+    "conditions_link",
+    "dose_response",
+    "evaluate_practice",
+    "funnel",
+    "funnel_curve",
+    "funnel_limits",
+    "gee_logistic",
+    "implementation_rates",
+    "practice_users",
+    "prepare_observations",
+    "trend_model",
+]
+
+LEVEL = Level(
+    number=4,
+    key="practice",
+    name="Use of the practice",
+    question="Are educators using the practice in classrooms?",
+    run=run,
+    headline=from_target,
+    needs=(3,),
+    measure=lambda plan: "share of classroom visits where the practice was seen",
+    unit="share",
+    evidence="{records} classroom observations of {people} educators",
+    evidence_hidden="classroom observations: how many, and of how many educators, not shown (protects a smaller group)",
+    met="teachers used it in classrooms",
+    not_met="classroom use stayed below the target ({value} against {target})",
+    unsure="classroom use",
+    more_evidence="more classroom visits, to more classrooms, would settle it",
+    sections={
+        "district": "plevaluate.levels.practice.sections:district",
+        "school": "plevaluate.levels.practice.sections:school",
+        "board": "plevaluate.levels.practice.sections:board",
+        "technical": "plevaluate.levels.practice.sections:technical",
+    },
+    privacy=PRIVACY,
+    tables=TABLES,
+)

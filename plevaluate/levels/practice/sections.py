@@ -1,0 +1,151 @@
+"""Level practice's report sections: the district report's and each school's (the report toolkit,
+`plevaluate.report.toolkit`, draws them; `plevaluate.report.level_sections` finds them through the registry)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from ... import figures
+from ...evaluate import Evaluation
+from ...report import toolkit as tk
+
+
+@tk.section
+def school(ev: Evaluation, school_id: str) -> tk.Section:
+    tk.heading("Level 4. Use of the practice in classrooms")
+    if tk.no_evidence(ev, 4):
+        return
+    practice = ev.plan.get("observable_practice", "")
+    if practice:
+        tk.paragraph(f"The practice observed in every classroom: {practice}.")
+    rates = ev.table(4, "rates")
+    if school_id not in set(rates["school_id"].dropna()):
+        tk.paragraph("No classroom observations were recorded at this school.", note=True)
+        return
+    mine = rates[
+        ((rates["breakdown"] == "school_id+month") & (rates["school_id"] == school_id))
+        | (rates["breakdown"] == "group+month")
+    ]
+    target = ev.plan.get("levels", {}).get("practice", {}).get("target")
+    tk.figure(
+        figures.implementation_chart(
+            mine, target=target, names={school_id: ev.school_name(school_id)}, ci=tk.ci_words(ev)
+        )
+    )
+    funnel = ev.table(4, "funnel")
+    if funnel is not None and school_id in set(funnel["school_id"]):
+        names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
+        own = {school_id: names.get(school_id, school_id)}  # other schools stay anonymous in a school's report
+        tk.figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=own, highlight=school_id))
+        tk.paragraph(
+            "The funnel compares schools fairly: a school outside the dashed lines differs from the district by "
+            "more than chance would easily produce with its number of visits; inside them, the visits show no "
+            "clear difference, which is not evidence that there is none.",
+            note=True,
+        )
+
+
+@tk.section
+def district(ev: Evaluation) -> tk.Section:
+    tk.heading("Level 4. Use of the practice")
+    if tk.no_evidence(ev, 4):
+        return
+    rates = ev.table(4, "rates")
+    target = ev.plan.get("levels", {}).get("practice", {}).get("target")
+    names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
+    funnel = ev.table(4, "funnel")
+    below = (
+        funnel[funnel["position"].astype(str).str.startswith("below")].sort_values("z", kind="stable")["school_id"]
+        if funnel is not None
+        else pd.Series(dtype=object)
+    )
+    tk.figure(
+        figures.implementation_chart(rates, target=target, names=names, ci=tk.ci_words(ev), highlight=list(below))
+    )
+    if funnel is not None:
+        tk.figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=names))
+        phi = funnel["phi"].dropna()
+        if len(phi) and phi.iloc[0] > 1.5:
+            tk.paragraph(
+                f"Schools vary more than chance alone would make them (overdispersion {phi.iloc[0]:.1f}, over the "
+                "schools shown); part of it is repeat observation of the same teachers, part real differences "
+                "between schools.",
+                note=True,
+            )
+    trend = ev.table(4, "trend")
+    if trend is not None:
+        t = trend.assign(
+            shown=[("x" if pd.notna(e) else "") + text for e, text in zip(trend["estimate"], tk.with_ci(trend))]
+        )
+        tk.show_html(
+            tk.html_table(
+                t,
+                {"group": "Schools", "shown": f"Odds of seeing the practice, change per month ({tk.ci_words(ev)} CI)"},
+            )
+        )
+    if ev.table(4, "dose_bands") is not None:
+        tk.figure(figures.dose_response_chart(ev.table(4, "dose_bands"), ev.table(4, "dose_model"), ci=tk.ci_words(ev)))
+    link = ev.table(4, "link")
+    if link is not None:
+        shown = link.assign(
+            shown=[
+                tk.interval(lo, hi, "") and f"r = {r:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(r) else "not estimable"
+                for r, lo, hi in zip(link["estimate"], link["ci_low"], link["ci_high"])
+            ]
+        )
+        tk.show_html(
+            tk.html_table(
+                shown, {"predictor": "Level-3 measure", "shown": "Correlation with implementation", "n": "Schools"}
+            )
+        )
+        tk.paragraph(
+            "Correlations across schools are associations, not proof that conditions caused classroom use.", note=True
+        )
+
+
+@tk.section
+def board(ev: Evaluation) -> tk.Section:
+    """The board summary's slides about classroom use: the practice through the year, and the schools compared."""
+    names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
+    tk.heading("Classroom practice through the year")
+    if ev.table(4, "rates") is not None:
+        rates = ev.table(4, "rates")
+        district = rates[rates["breakdown"] == "group+month"].copy()
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for group, colour in (("participant", figures.PALETTE["blue"]), ("comparison", figures.PALETTE["grey"])):
+            part = district[district["group"] == group].sort_values("month")
+            ax.fill_between(part["month"], part["ci_low"], part["ci_high"], color=colour, alpha=0.2, linewidth=0)
+            ax.plot(part["month"], part["estimate"], marker="o", color=colour, label=f"{group} schools")
+        target = ev.plan.get("levels", {}).get("practice", {}).get("target")
+        if target is not None:
+            ax.axhline(target, color=figures.PALETTE["orange"], linestyle="--", label="target")
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.legend(frameon=False)
+        ax.tick_params(axis="x", rotation=30)
+        last = district[district["group"] == "participant"].sort_values("month").iloc[-1]
+        ax.set_title(
+            f"The practice was seen in {last['estimate']:.0%} of visits to program classrooms by {last['month']}",
+            loc="left",
+        )
+        fig.tight_layout()
+        numbers = district.assign(seen=[tk.fmt(v, "share") for v in district["estimate"]])
+        numbers = numbers.pivot_table(index="month", columns="group", values="seen", aggfunc="first").reset_index()
+        tk.figure(figures.describe(fig, numbers.rename(columns=lambda c: f"{c} schools" if c != "month" else c)))
+    tk.heading("Schools compared, allowing for chance")
+    if ev.table(4, "funnel") is not None:
+        tk.figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
+
+
+@tk.section
+def technical(ev: Evaluation) -> tk.Section:
+    """Level 4 in the technical appendix: the trend model of classroom use."""
+    tk.heading("Classroom use: the trend model")
+    trend = ev.table(4, "trend")
+    if trend is not None:
+        shown = trend["working_correlation"].dropna()
+        correlation = f"; working correlation {shown.iloc[0]:.3f}" if len(shown) else ""
+        tk.paragraph(
+            f"Level 4 trend: {trend.iloc[0]['method']}{correlation}. GEE coefficients are population-averaged."
+        )
