@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, registry
 from .audit import audit
 from .contract import load
 from .design import check_design
@@ -83,7 +83,7 @@ def _design(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ContractWarning)
         district = load(args.data)
-    check = check_design(district)
+    check = check_design(district, registry.levels())
     print(check.to_text())
     if target is not None:
         write_file(target, check.levels.to_csv(index=False, lineterminator="\n"))

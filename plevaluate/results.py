@@ -24,6 +24,7 @@ from .errors import StatisticalWarning
 if TYPE_CHECKING:
     from .chain import Cell
     from .contract import District
+    from .power import DesignContext
     from .schema import TableSpec
 
 __all__ = [
@@ -184,8 +185,12 @@ class Level:
     program_only : bool
         True when comparison schools take no part (their row reads "not applicable").
     sections : Mapping[str, str]
-        Report sections by report (``district``, ``school``): ``"module:function"``, imported when a
-        report is rendered; ``function(ev)`` or ``function(ev, school_id)`` returns a displayable object.
+        Report sections by report: ``"module:function"``, imported when a report is rendered. ``district``,
+        ``board`` and ``technical``: ``function(ev)``; ``school``: ``function(ev, school_id)``; each returns a
+        displayable object (a `plevaluate.report.toolkit.Section`). Two entries return sentences instead:
+        ``findings`` (``function(ev) -> list[str]``, the board summary's "What we found") and ``next_steps``
+        (``function(ev, school_id) -> list[str]``, the school report's "What to do next"; the level's row of the
+        chain is then not restated there).
     target_model : type, optional
         A pydantic model of the level's plan.yml entry (levels added by a plugin; built-in levels are
         declared in `plevaluate.plan`).
@@ -193,6 +198,9 @@ class Level:
         How each of its tables that counts people is suppressed when published (`plevaluate.privacy`);
         a table without a rule is published as computed, so it must hold no count of fewer than
         ``min_n`` people.
+    design : callable, optional
+        ``design(context) -> dict``: the level's row of the design check (`plevaluate.design.check_design`),
+        from a `plevaluate.power.DesignContext`; a level without one is listed there as not checked.
     """
 
     number: int
@@ -216,6 +224,7 @@ class Level:
     sections: Mapping[str, str] = field(default_factory=dict)
     target_model: type | None = None
     privacy: tuple = ()
+    design: Callable[[DesignContext], dict] | None = None
 
 
 @contextmanager

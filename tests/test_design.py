@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plevaluate import ContractError, load
+from plevaluate import ContractError, load, registry
 from plevaluate.cli import main
-from plevaluate.design import (
-    check_design,
+from plevaluate.design import check_design
+from plevaluate.effects import clustered_wilson
+from plevaluate.power import (
     detectable_share,
     mdes_blocked,
     mdes_cluster,
@@ -22,7 +23,6 @@ from plevaluate.design import (
     schools_needed,
     variance_components,
 )
-from plevaluate.effects import clustered_wilson
 from tests.conftest import SAMPLE, folder_hash
 
 DATA = Path(__file__).parent / "data"
@@ -80,7 +80,7 @@ def test_the_detectable_share_is_confirmed_with_the_planned_power_by_the_reports
 
 
 def test_sample_design_check_reads_rosters_and_names_what_would_change_it(sample_district):
-    check = check_design(sample_district)
+    check = check_design(sample_district, registry.levels())
     rows = check.levels.set_index("level")
     assert list(rows.index) == [1, 2, 3, 4, 5]
     assert rows.loc[3, "verdict"] == "a census: no sampling error"
@@ -122,7 +122,7 @@ def test_without_scores_the_published_defaults_are_used(tmp_path):
     shutil.copytree(SAMPLE, data)
     (data / "students.csv").unlink()
     (data / "plan.yml").write_text((data / "plan.yml").read_text() + "design:\n  students_per_school: 300\n")
-    check = check_design(load(data))
+    check = check_design(load(data), registry.levels())
     inputs = check.inputs.set_index("input")
     assert inputs.loc["intraclass correlation (school level)", "source"] == "default"
     assert inputs.loc["students per school (harmonic mean)", "source"] == "plan: design.students_per_school"
@@ -145,7 +145,7 @@ def test_plan_settings_change_the_check_and_are_shown_as_the_plans(tmp_path):
         plan + "design:\n  icc: 0.05\n  r2_school: 0.7\n  r2_student: 0.5\n  covariates: 1\n"
         "  visits_per_teacher: 1\n  response_rate: 0.2\n"
     )
-    check = check_design(load(data))
+    check = check_design(load(data), registry.levels())
     rows = check.levels.set_index("level")
     assert rows.loc[5, "detectable"] < 0.3
     inputs = check.inputs.set_index("input")
@@ -161,7 +161,7 @@ def test_without_comparison_schools_level_5_is_not_checked_and_says_why(tmp_path
     shutil.copytree(SAMPLE, data)
     plan = (data / "plan.yml").read_text().replace("comparison_design: matched", "comparison_design: none")
     (data / "plan.yml").write_text(plan)
-    rows = check_design(load(data)).levels.set_index("level")
+    rows = check_design(load(data), registry.levels()).levels.set_index("level")
     assert rows.loc[5, "verdict"] == "not checked"
     assert "no comparison group" in rows.loc[5, "finding"]
 
@@ -181,7 +181,7 @@ def test_a_multi_year_plan_is_checked_for_its_first_year():
     """Before a rollout starts: the schools in the program in its first year, and that year's targets."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check = check_design(load(SAMPLE.parent / "sample-years"))
+        check = check_design(load(SAMPLE.parent / "sample-years"), registry.levels())
     rows = check.levels.set_index("level")
     assert rows.loc[4, "target"] == pytest.approx(0.40)  # plan.yml: targets: 2023-24: 0.40
     assert rows.loc[5, "evidence"].startswith("6 program and 12 comparison schools")

@@ -1,7 +1,8 @@
 """Level 2, participants' learning: did participants gain the intended knowledge and skills?
 
 Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
-its declared tables and their privacy rules (`.tables`) and its report sections (`.sections`).
+its declared tables and their privacy rules (`.tables`), its report sections (`.sections`) and its part of the
+design check (`.design`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .compute import (
     program_effect,
     run,
 )
+from .design import check as design_check
 from .tables import PRIVACY, TABLES
 
 __all__ = [
@@ -53,5 +55,6 @@ LEVEL = Level(
         "school": "plevaluate.levels.learning.sections:school",
     },
     privacy=PRIVACY,
+    design=design_check,
     tables=TABLES,
 )

@@ -1,7 +1,8 @@
 """Level 3, organization support and change: did the organization support the change?
 
 Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
-its declared tables and their privacy rules (`.tables`) and its report sections (`.sections`).
+its declared tables and their privacy rules (`.tables`), its report sections (`.sections`) and its part of the
+design check (`.design`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .compute import (
     run,
     structure_means,
 )
+from .design import check as design_check
 from .tables import PRIVACY, TABLES
 
 __all__ = [
@@ -59,5 +61,6 @@ LEVEL = Level(
         "next_steps": "plevaluate.levels.organization.sections:next_steps",
     },
     privacy=PRIVACY,
+    design=design_check,
     tables=TABLES,
 )

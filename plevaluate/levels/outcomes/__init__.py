@@ -1,7 +1,8 @@
 """Level 5, student learning outcomes: did students benefit?
 
 Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
-its declared tables and their privacy rules (`.tables`) and its report sections (`.sections`).
+its declared tables and their privacy rules (`.tables`), its report sections (`.sections`) and its part of the
+design check (`.design`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .compute import (
     school_effects,
     subgroup_effects,
 )
+from .design import check as design_check
 from .tables import PRIVACY, TABLES
 
 __all__ = [
@@ -79,5 +81,6 @@ LEVEL = Level(
         "findings": "plevaluate.levels.outcomes.sections:findings",
     },
     privacy=PRIVACY,
+    design=design_check,
     tables=TABLES,
 )

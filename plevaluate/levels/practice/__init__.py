@@ -1,7 +1,8 @@
 """Level 4, participants' use of new knowledge and skills: are educators using the practice?
 
 Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
-its declared tables and their privacy rules (`.tables`) and its report sections (`.sections`).
+its declared tables and their privacy rules (`.tables`), its report sections (`.sections`) and its part of the
+design check (`.design`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .compute import (
     run,
     trend_model,
 )
+from .design import check as design_check
 from .tables import PRIVACY, TABLES
 
 __all__ = [
@@ -66,5 +68,6 @@ LEVEL = Level(
         "technical": "plevaluate.levels.practice.sections:technical",
     },
     privacy=PRIVACY,
+    design=design_check,
     tables=TABLES,
 )

@@ -1,7 +1,8 @@
 """Level 1, participants' reactions: did participants find the learning useful and well run?
 
 Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
-its declared tables and their privacy rules (`.tables`) and its report sections (`.sections`).
+its declared tables and their privacy rules (`.tables`), its report sections (`.sections`) and its part of the
+design check (`.design`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .compute import (
     measure_words,
     run,
 )
+from .design import check as design_check
 from .tables import PRIVACY, TABLES
 
 __all__ = ["LEVEL", "PRIVACY", "TABLES", "evaluate_reactions"]
@@ -38,5 +40,6 @@ LEVEL = Level(
         "technical": "plevaluate.levels.reactions.sections:technical",
     },
     privacy=PRIVACY,
+    design=design_check,
     tables=TABLES,
 )
