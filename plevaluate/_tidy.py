@@ -114,3 +114,11 @@ def attended_hours(attendance: pd.DataFrame, sessions: pd.DataFrame | None) -> p
         hours = sessions.drop_duplicates("session_id").set_index("session_id")["hours"]
         minutes = minutes.fillna(attendance["session_id"].map(hours).astype(float) * 60)
     return minutes.fillna(0) / 60
+
+
+def cohort_start(schools: pd.DataFrame) -> pd.Series:
+    """The year each participant school's first program year starts; NaN for comparison schools. A participant
+    school with no cohort has been in the program from the start."""
+    raw = schools["cohort"] if "cohort" in schools.columns else pd.Series(np.nan, index=schools.index)
+    cohort = pd.to_numeric(raw.astype("string").str.extract(r"(\d{4})", expand=False), errors="coerce")
+    return cohort.astype(float).where(schools["group"].eq("participant"))

@@ -1,8 +1,8 @@
 """The levels plevaluate evaluates: one `plevaluate.results.Level` per level, in one list.
 
 `evaluate` runs them in the order their ``needs`` allow, the chain of evidence has one row per
-level, and the reports show each level's sections. A new level (see the README's recipe) is a data
-contract entry, a level module defining ``LEVEL``, a report section, and one line: in `BUILTIN`
+level, and the reports show each level's sections. A new level is a data
+contract entry, a level package defining ``LEVEL`` (docs/architecture.md, "Adding a level"), and one line: in `BUILTIN`
 for a level of plevaluate's own, or an entry point of the group ``plevaluate.levels`` for a level
 shipped in another package (it then reaches every report, rendered in worker processes too)::
 
@@ -87,6 +87,8 @@ def unregister(number: int) -> None:
 def run_order(chosen: Iterable[Level] | None = None) -> list[Level]:
     """The levels in an order where each runs after the levels it needs (by number otherwise).
 
+    Examples
+    --------
     >>> [level.number for level in run_order()]
     [1, 2, 3, 4, 5, 0]
     """

@@ -24,6 +24,7 @@ from .errors import StatisticalWarning
 if TYPE_CHECKING:
     from .chain import Cell
     from .contract import District
+    from .evaluate import Evaluation
     from .power import DesignContext
     from .schema import TableSpec
 
@@ -198,6 +199,10 @@ class Level:
         How each of its tables that counts people is suppressed when published (`plevaluate.privacy`);
         a table without a rule is published as computed, so it must hold no count of fewer than
         ``min_n`` people.
+    years : callable, optional
+        ``years(district, evaluations) -> dict[str, DataFrame]``: the level's own tables over several school years
+        (`plevaluate.years.evaluate_years`, which hands it every year's published evaluation), by the name they
+        take in ``Evaluation.extras``.
     design : callable, optional
         ``design(context) -> dict``: the level's row of the design check (`plevaluate.design.check_design`),
         from a `plevaluate.power.DesignContext`; a level without one is listed there as not checked.
@@ -224,6 +229,7 @@ class Level:
     sections: Mapping[str, str] = field(default_factory=dict)
     target_model: type | None = None
     privacy: tuple = ()
+    years: Callable[[District, Mapping[str, Evaluation]], Mapping[str, pd.DataFrame]] | None = None
     design: Callable[[DesignContext], dict] | None = None
 
 

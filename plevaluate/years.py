@@ -10,15 +10,16 @@ school year starts; before it the school is a comparison school), the plan with 
 - ``trend``: each level's district headline by year, with its interval, that year's target and status;
 - ``sentences``: the change from the first to the latest year in words, called a rise or a fall only when the
   interval of the change excludes zero (the two years' intervals combined as independent normal estimates);
-- ``practice_event_time``: level 4 by calendar months since a school joined (September of its first program
-  year = 0), one line per cohort, so early and late cohorts are compared at the same point of their journey;
-- ``staggered``: level 5 as group-time effects when schools joined in different years (`plevaluate.staggered`).
+- each level's own multi-year tables (``Level.years``, in its package): level 4 by calendar months since a school
+  joined, one line per cohort (`plevaluate.levels.practice.years`); level 5 as group-time effects when schools
+  joined in different years (`plevaluate.levels.outcomes.years`); the cost of each year by funding source
+  (`plevaluate.levels.cost.years`).
 """
 
 from __future__ import annotations
 
 import re
-import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -26,21 +27,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import school_year
+from . import registry
+from ._tidy import cohort_start, school_year
 from .contract import District
-from .errors import Problem, StatisticalWarning
+from .errors import Problem
 from .evaluate import Evaluation, evaluate
 from .figures import number
-from .levels.practice import implementation_rates, prepare_observations
 from .plan import for_year, plan_years
-from .staggered import MIN_UNITS, school_panel, staggered_effects
+from .results import Level
 
 __all__ = [
     "YearByYear",
     "evaluate_for_reports",
     "evaluate_years",
     "plan_years",
-    "practice_event_time",
     "publishable",
     "school_years",
     "trend",
@@ -52,14 +52,6 @@ _DATED = ("sessions", "conditions", "observations", "costs", "learning")
 
 def _start(label: str) -> int:
     return int(label[:4])
-
-
-def _cohort(schools: pd.DataFrame) -> pd.Series:
-    """The year each participant school's first program year starts; NaN for comparison schools. A participant
-    school with no cohort has been in the program from the start."""
-    raw = schools["cohort"] if "cohort" in schools.columns else pd.Series(np.nan, index=schools.index)
-    cohort = pd.to_numeric(raw.astype("string").str.extract(r"(\d{4})", expand=False), errors="coerce")
-    return cohort.astype(float).where(schools["group"].eq("participant"))
 
 
 def evaluated_years(district: District) -> list[str]:
@@ -95,7 +87,7 @@ def year_view(district: District, year: str) -> District:
     tables: dict[str, pd.DataFrame] = {}
     notes = list(district.notes)
     schools = district.schools.copy()
-    cohort = _cohort(schools)
+    cohort = cohort_start(schools)
     joined = schools["group"].eq("participant") & ~(cohort > start)
     schools["group"] = np.where(joined, "participant", "comparison")
     tables["schools"] = schools
@@ -234,62 +226,29 @@ def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "sentence"])
 
 
-def practice_event_time(
-    district: District,
-    *,
-    min_n: int | None = None,
-    ci: float | None = None,
-    shown: set[tuple[str, str]] | None = None,
-) -> pd.DataFrame:
-    """Level 4 by calendar months since a school joined (September of its first program year is month 0),
-    for each cohort: cohort, months_since_joining, month, estimate, ci_low, ci_high, n, n_people, schools, ...
-
-    Rates per cohort and month use `plevaluate.levels.practice.implementation_rates` (Wilson intervals clustered by
-    educator); cells with fewer than ``min_n`` educators are suppressed. Observations before a school joined
-    have negative months (its baseline); comparison schools are left out. With ``shown`` (the (school_id,
-    month) rows a published year shows), a cohort's line counts only those schools' months, so it can be worked
-    out from what is shown already and reveals nothing a year's report hides.
-    """
-    plan = district.plan
-    min_n = plan.min_n if min_n is None else min_n
-    ci = plan.ci if ci is None else ci
-    if district.observations is None or district.observations.empty:
-        return pd.DataFrame()
-    obs = prepare_observations(district)
-    cohort = _cohort(district.schools).set_axis(district.schools["school_id"])
-    obs["cohort"] = obs["school_id"].map(cohort)
-    obs = obs[obs["cohort"].notna()].copy()
-    if shown is not None:
-        keep = [(s, m) in shown for s, m in zip(obs["school_id"], obs["month"])]
-        obs = obs[np.asarray(keep, dtype=bool)]
-    if obs.empty:
-        return pd.DataFrame()
-    dates = pd.to_datetime(obs["date"])
-    obs["months_since_joining"] = (dates.dt.year * 12 + dates.dt.month - (obs["cohort"] * 12 + 9)).astype(int)
-    obs["cohort"] = obs["cohort"].astype(int).map(lambda c: f"{c}-{(c + 1) % 100:02d}")
-    table = implementation_rates(obs, by=("cohort", "months_since_joining", "month"), min_n=min_n, ci=ci)
-    schools = obs.groupby(["cohort", "months_since_joining"])["school_id"].nunique().rename("schools")
-    table = table.join(schools, on=["cohort", "months_since_joining"])
-    return table.sort_values(["cohort", "months_since_joining"], kind="stable").reset_index(drop=True)
-
-
 @dataclass(frozen=True)
 class YearByYear:
-    """Every year's evaluation (published: suppression applied) and what spans the years."""
+    """Every year's evaluation (published: suppression applied) and what spans the years: the trend, its
+    sentences, and each level's own multi-year tables (``Level.years``: level 4 in months since joining, level 5's
+    staggered effect, level 0's cost by year), by table name, as published."""
 
     years: tuple[str, ...]
     evaluations: dict[str, Evaluation]
     trend: pd.DataFrame
     sentences: pd.DataFrame
-    practice_event_time: pd.DataFrame
-    staggered: object | None
-    staggered_note: str
+    tables: Mapping[str, pd.DataFrame]
 
 
 def evaluate_years(
-    district: District, years: list[str] | None = None, *, known: dict[str, Evaluation] | None = None
+    district: District,
+    levels: Iterable[Level],
+    years: list[str] | None = None,
+    *,
+    known: dict[str, Evaluation] | None = None,
 ) -> YearByYear:
-    """Evaluate each school year of a multi-year data folder (published), and what spans the years.
+    """Evaluate each school year of a multi-year data folder (published), and what spans the years: the trend of
+    every level's headline and, from each of ``levels`` (`plevaluate.registry.levels`, handed in) with a
+    multi-year part (``Level.years``), its own tables.
 
     ``known``: years already evaluated and published (`evaluate_for_reports` passes the latest)."""
 
@@ -298,91 +257,28 @@ def evaluate_years(
     evaluations = {year: known.get(year) or evaluate(year_view(district, year)).publish() for year in years}
     table = trend(evaluations)
     sentences = trend_sentences(table, district.plan.ci)
-    shown: set[tuple[str, str]] = set()
-    for result in evaluations.values():
-        rates = result.table(4, "rates")
-        if rates is not None:
-            rows = rates[(rates["breakdown"] == "school_id+month") & ~rates["suppressed"].astype(bool)]
-            shown |= set(zip(rows["school_id"], rows["month"]))
-    event = practice_event_time(district, shown=shown)
-    staggered, note = None, ""
-    cohorts = _cohort(district.schools).dropna()
-    students = district.students
-    if students is None or students.empty:
-        note = "no students.csv: no effect on students can be estimated"
-    elif cohorts.nunique() < 2:
-        note = "every program school joined in the same year: the single-year level-5 analysis applies"
-    else:
-        panel = school_panel(students, district.schools)
-        never = int((panel.groupby("school_id")["first_year"].first() == 0).sum())
-        control = "nevertreated" if never >= MIN_UNITS else "notyettreated"
-        if control == "notyettreated":
-            note = (
-                f"{never} comparison school(s), fewer than the {MIN_UNITS} the estimator needs: schools that join "
-                "later are the controls until they join"
-            )
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", StatisticalWarning)
-                staggered = staggered_effects(panel, control=control, ci=district.plan.ci)
-        except ValueError as exc:
-            note = f"the staggered estimate could not be computed: {exc}"
-        else:  # what the estimator left out or doubts is said in the report, never dropped silently
-            said = [str(w.message) for w in caught if issubclass(w.category, StatisticalWarning)]
-            note = "; ".join(filter(None, [note, *said]))
-    return YearByYear(tuple(years), evaluations, table, sentences, event, staggered, note)
+    tables: dict[str, pd.DataFrame] = {}
+    for level in sorted(levels, key=lambda level: level.number):
+        if level.years is not None:
+            tables.update(level.years(district, evaluations))
+    return YearByYear(tuple(years), evaluations, table, sentences, MappingProxyType(tables))
 
 
 def publishable(result: YearByYear) -> dict[str, pd.DataFrame]:
     """The tables a report shows about the years, as `plevaluate.evaluate.Evaluation.extras`: ``years_trend``,
-    ``years_sentences``, ``years_practice`` (level 4 in event time: suppressed cells have no estimate), and
-    when estimable ``years_effects_event``, ``years_effects_cohort``, ``years_effects_cell`` (group-time),
-    ``years_effects_overall``; ``years_about`` holds the years, the staggered method and its note."""
+    ``years_sentences`` (and each school's, ``years_trend_schools``, ``years_sentences_schools``), ``years_about``
+    (the years), and every level's own multi-year tables (`YearByYear.tables`)."""
     schools = trend(result.evaluations, scope=None)
-    out = {
+    return {
         "years_trend": result.trend,
         "years_sentences": result.sentences,
         "years_trend_schools": schools,
         "years_sentences_schools": trend_sentences(schools, next(iter(result.evaluations.values())).plan["ci"])
         if len(schools)
         else pd.DataFrame(columns=["scope", "level", "sentence"]),
+        **result.tables,
+        "years_about": pd.DataFrame({"years": [", ".join(result.years)]}),
     }
-    event = result.practice_event_time
-    if len(event):
-        shown = event[
-            ["cohort", "months_since_joining", "month", "estimate", "ci_low", "ci_high", "schools", "suppressed"]
-        ]
-        hidden = shown["suppressed"].astype(bool)
-        out["years_practice"] = shown.assign(
-            estimate=shown["estimate"].where(~hidden), ci_low=shown["ci_low"].where(~hidden),
-            ci_high=shown["ci_high"].where(~hidden),
-        )  # fmt: skip
-    effects = result.staggered
-    if effects is not None:
-        out["years_effects_event"] = effects.event_time
-        out["years_effects_cohort"] = effects.cohorts.assign(
-            cohort=[f"{g - 1}-{g % 100:02d}" for g in effects.cohorts["cohort"]]
-        )
-        out["years_effects_cell"] = effects.group_time.assign(
-            cohort=[f"{g - 1}-{g % 100:02d}" for g in effects.group_time["cohort"]]
-        )
-        out["years_effects_overall"] = effects.overall
-    funding = [
-        result.levels[0].tables["by_source"][["funding_source", "cost"]].assign(year=year)
-        for year, result in result.evaluations.items()
-        if 0 in result.levels and result.levels[0].tables.get("by_source") is not None
-    ]
-    if funding:  # every year's cost by funding source (the portfolio adds them up)
-        out["years_funding"] = pd.concat(funding, ignore_index=True)[["year", "funding_source", "cost"]]
-    out["years_about"] = pd.DataFrame(
-        {
-            "years": [", ".join(result.years)],
-            "method": [effects.method if effects is not None else ""],
-            "control": [effects.control if effects is not None else ""],
-            "note": [result.staggered_note],
-        }
-    )
-    return out
 
 
 def evaluate_for_reports(district: District) -> Evaluation:
@@ -393,7 +289,7 @@ def evaluate_for_reports(district: District) -> Evaluation:
     if len(years) < 2:
         return evaluate(district).publish()
     latest = evaluate(year_view(district, years[-1])).publish()
-    result = evaluate_years(district, years, known={years[-1]: latest})
+    result = evaluate_years(district, registry.levels(), years, known={years[-1]: latest})
     sentences = latest.sentences.copy()
     every = pd.concat([result.trend, trend(result.evaluations, scope=None)], ignore_index=True)
     for scope, part in every.groupby("scope", sort=False):

@@ -146,3 +146,43 @@ def test_no_private_name_is_used_outside_its_module():
                     f"{path.relative_to(PACKAGE.parent)}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}"
                 )
     assert used == []
+
+
+def _level_numbers_outside_levels() -> list[str]:
+    """Places outside plevaluate/levels/ that name a level by its number: a table looked up by number
+    (``ev.table(4, ...)``, ``levels[0]``, ``levels.get(5)``, ``registry.get(3)``) or a loop over fixed numbers
+    (``range(1, 6)``, ``(1, 2, 3, 4, 5)``)."""
+    found = []
+    for module, path in MODULES.items():
+        if module.startswith("plevaluate.levels"):
+            continue
+        where = path.relative_to(PACKAGE.parent)
+        for node in ast.walk(TREES[module]):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+                first = node.args[0]
+                named = node.func.attr == "table" or (
+                    node.func.attr == "get" and "level" in ast.unparse(node.func.value)
+                )
+                if named and isinstance(first, ast.Constant) and type(first.value) is int:
+                    found.append(f"{where}:{node.lineno} {ast.unparse(node)}")
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.slice, ast.Constant)
+                and type(node.slice.value) is int
+            ):
+                if "level" in ast.unparse(node.value):
+                    found.append(f"{where}:{node.lineno} {ast.unparse(node)}")
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "range" and len(node.args) == 2:
+                if all(isinstance(a, ast.Constant) for a in node.args) and node.args[1].value == 6:
+                    found.append(f"{where}:{node.lineno} {ast.unparse(node)}")
+            if isinstance(node, ast.Tuple) and len(node.elts) >= 3:
+                values = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+                if len(values) == len(node.elts) and values in ([1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]):
+                    found.append(f"{where}:{node.lineno} {ast.unparse(node)}")
+    return found
+
+
+def test_no_level_is_named_by_its_number_outside_its_package():
+    # the shared layers loop over the registry (or are handed the level list): a level added by a plugin
+    # reaches every report, and a built-in level's tables are read only by its own package
+    assert _level_numbers_outside_levels() == []

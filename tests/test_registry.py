@@ -1,4 +1,4 @@
-"""The level registry, the declared result schema, and the README's recipe for a new level (#13)."""
+"""The level registry, the declared result schema, and the recipe for a new level in docs/architecture.md (#13, #30)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bs4 import BeautifulSoup
 
 import plevaluate
 from plevaluate import registry
+from plevaluate.design import check_design
 from plevaluate.evaluate import evaluate
 from plevaluate.schema import GLOSSARY, MEASURE_COLUMNS, check
 from tests.conftest import SAMPLE
@@ -85,10 +86,10 @@ def test_partial_districts_match_the_declarations(edit, tmp_path):
     assert _check_all(ev) == [] and _check_all(ev.publish()) == []
 
 
-# ---- the README's recipe for a new level, followed by a plugin package ----
+# ---- the recipe for a new level (docs/architecture.md), followed by a plugin package ----
 
 TOY = '''
-"""A sixth level, added from outside plevaluate by following the README's recipe: PL reach, the
+"""A sixth level, added from outside plevaluate by following the recipe of docs/architecture.md: PL reach, the
 share of each school's educators who attended at least one session."""
 
 import pandas as pd
@@ -96,6 +97,7 @@ from IPython.display import HTML
 from pydantic import BaseModel, ConfigDict, Field
 
 from plevaluate.chain import from_target
+from plevaluate.power import not_checked, pct
 from plevaluate.privacy import Rule
 from plevaluate.results import Level, LevelResult, target_status
 from plevaluate.schema import TableSpec
@@ -130,6 +132,31 @@ def district_section(ev):
     return HTML(f"<h2>Level 6. PL reach</h2><p>{row['estimate']:.0%} of educators attended a session.</p>")
 
 
+def school_section(ev, school_id):
+    rows = ev.table(6, "target")
+    mine = rows[rows["school_id"] == school_id]
+    shown = "not shown" if mine.empty or mine.iloc[0]["suppressed"] else f"{mine.iloc[0]['estimate']:.0%}"
+    return HTML(f"<h2>Level 6. PL reach</h2><p>Educators of this school who attended: {shown}.</p>")
+
+
+def board_section(ev):
+    return HTML("<h2>Who the PL reached</h2><p>Reach is the share of listed educators who attended.</p>")
+
+
+def technical_section(ev):
+    return HTML(f"<h2>PL reach: method</h2><p>{ev.table(6, 'target').iloc[0]['method']}.</p>")
+
+
+def design(ctx):
+    target = ctx.plan.levels.reach.target
+    if target is None:
+        return not_checked(6, "PL reach", target, ctx.participants)
+    return {"level": 6, "name": "PL reach", "target": target, "target_text": f"{pct(target)} of educators attend",
+            "evidence": f"the attendance of all {ctx.participants} participating educators", "detectable": float("nan"),
+            "power": float("nan"), "verdict": "a census: no sampling error",
+            "finding": "every listed educator is counted", "change": ""}
+
+
 LEVEL = Level(
     number=6, key="reach", name="PL reach", question="Did the PL reach every educator?", run=run,
     headline=from_target, measure=lambda plan: "share of educators who attended a session",
@@ -140,7 +167,9 @@ LEVEL = Level(
                             "n_people method target met status", "share of educators who attended", n_unit="educators"),
         "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people", "what reach rests on"),
     },
-    sections={"district": "toy_reach:district_section"},
+    sections={"district": "toy_reach:district_section", "school": "toy_reach:school_section",
+              "board": "toy_reach:board_section", "technical": "toy_reach:technical_section"},
+    design=design,
     target_model=ReachTarget,
     privacy=(Rule("target", ("n_people",), ("level", "breakdown", "school_id", "measure", "method", "target"),
                   within=("breakdown",), unit="educators", school_totals=True),
@@ -167,7 +196,9 @@ def toy_plugin(tmp_path, monkeypatch):
 
 
 @pytest.mark.render
-def test_a_plugin_level_reaches_the_plan_the_chain_and_the_district_report(toy_plugin, tmp_path):
+def test_a_plugin_level_reaches_the_plan_the_chain_every_report_and_the_design_check(toy_plugin, tmp_path):
+    """Acceptance of #30: a level added by a plugin package, with no edit to plevaluate, appears in every report
+    (district, school, board, technical), the at-a-glance grid, the board findings and the design check."""
     assert [level.number for level in registry.levels()] == [0, 1, 2, 3, 4, 5, 6]
     data = tmp_path / "district"
     shutil.copytree(SAMPLE, data)
@@ -190,10 +221,31 @@ def test_a_plugin_level_reaches_the_plan_the_chain_and_the_district_report(toy_p
 
     from plevaluate.render import render
 
-    summary = render(data, tmp_path / "out", schools=[], workers=1, formats=("html",))
+    summary = render(data, tmp_path / "out", schools=["S01"], workers=1, formats=("html",))
     assert not summary.failures and not summary.findings
-    page = BeautifulSoup((tmp_path / "out" / "district-report.html").read_text(encoding="utf-8"), "html.parser")
-    headings = [h.get_text(" ", strip=True) for h in page.find_all("h2")]
+
+    def page(name):
+        return BeautifulSoup((tmp_path / "out" / name).read_text(encoding="utf-8"), "html.parser")
+
+    district = page("district-report.html")
+    headings = [h.get_text(" ", strip=True) for h in district.find_all("h2")]
     assert "Level 6. PL reach" in headings
     assert headings.index("Level 6. PL reach") > max(i for i, h in enumerate(headings) if h.startswith("Level 5"))
-    assert "6. PL reach" in page.get_text(" ")  # its chain-of-evidence row
+    assert "6. PL reach" in district.get_text(" ")  # its chain-of-evidence row
+    glance = next(h for h in district.find_all("h2") if h.get_text(strip=True) == "Every school at a glance")
+    grid = glance.find_next("table")
+    assert "6. PL reach" in [th.get_text(" ", strip=True) for th in grid.find("thead").find_all("th")]
+    school = page(next(p.name for p in (tmp_path / "out").glob("school-s01-*.html")))
+    assert "Level 6. PL reach" in [h.get_text(" ", strip=True) for h in school.find_all("h2")]
+    assert "6. PL reach" in school.get_text(" ")  # the school's chain row
+    board = page("board-summary.html")
+    assert "Who the PL reached" in [h.get_text(" ", strip=True) for h in board.find_all("h2")]
+    found = next(h for h in board.find_all("h2") if h.get_text(strip=True) == "What we found").find_next("ul")
+    assert any(li.get_text(" ", strip=True).startswith("PL reach:") for li in found.find_all("li"))
+    technical = page("technical-appendix.html")
+    assert "PL reach: method" in [h.get_text(" ", strip=True) for h in technical.find_all("h2")]
+    assert "Level 6 (reach)" in technical.get_text(" ")  # how its result was made, in the appendix's data
+
+    check = check_design(plevaluate.load(data), registry.levels()).levels.set_index("level")
+    assert check.loc[6, "name"] == "PL reach" and check.loc[6, "verdict"] == "a census: no sampling error"
+    assert list(check.index) == [1, 2, 3, 4, 5, 6]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plevaluate import load
+from plevaluate import load, registry
 from plevaluate.cli import main
 from plevaluate.errors import StatisticalWarning
 from plevaluate.levels.practice import implementation_rates
@@ -40,7 +40,7 @@ def truth():
 def years(district):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
-        return evaluate_years(district)
+        return evaluate_years(district, registry.levels())
 
 
 def test_the_committed_multi_year_sample_is_what_the_command_writes(tmp_path):
@@ -90,15 +90,15 @@ def test_year_by_year_level_4_rates_cover_their_true_values(years, truth):
 
 
 def test_the_staggered_effect_covers_its_true_value(years, truth):
-    event = years.staggered.event_time.set_index("event_time")
+    event = years.tables["years_effects_event"].set_index("event_time")
     for e, true in truth["staggered"]["effect_sd_by_event_time"].items():
         assert event.loc[int(e), "ci_low"] <= true <= event.loc[int(e), "ci_high"], (e, true)
     assert event.loc[-1, "ci_low"] <= 0 <= event.loc[-1, "ci_high"]  # the placebo year before joining
-    assert years.staggered.control == "nevertreated"
+    assert years.tables["years_effects_about"]["control"].iloc[0] == "nevertreated"
 
 
 def test_level_4_in_event_time_compares_cohorts_at_the_same_month(years):
-    table = years.practice_event_time
+    table = years.tables["years_practice"]
     assert set(table["cohort"]) == {"2023-24", "2024-25"}
     late = table[table["cohort"] == "2024-25"]
     assert late["months_since_joining"].min() < 0  # its baseline year before joining

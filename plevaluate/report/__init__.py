@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import html
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -212,7 +212,7 @@ def chain_table(ev: Evaluation, scope: str = "district") -> tk.Section:
 
 
 @tk.section
-def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] = (0, 1, 2, 3, 4, 5)) -> tk.Section:
+def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] | None = None) -> tk.Section:
     """The caveats for ``scope``: district-wide ones and, in a school's report, the school's own (never
     another school's); the district report names the school of each school note."""
     tk.heading("Notes on the data")
@@ -461,47 +461,10 @@ def district_years(ev: Evaluation) -> tk.Section:
         "comparison schools; the chart further down adds the years up: the difference since each school joined.",
         note=True,
     )
-    practice = extras.get("years_practice")
-    if practice is not None and len(practice):
-        target = ev.plan.get("levels", {}).get("practice", {}).get("target")
-        tk.figure(figures.cohort_event_chart(practice, target=target, ci=tk.ci_words(ev)))
-        tk.paragraph(
-            "Schools that joined in different years, compared at the same point of their journey. A school's months "
-            "are counted only where its own rate is shown in that year's report, so no line reveals a hidden school.",
-            note=True,
-        )
-    _staggered(extras, ev)
-
-
-def _staggered(extras: Mapping[str, pd.DataFrame], ev: Evaluation) -> None:
-    about = extras["years_about"].iloc[0]
-    event = extras.get("years_effects_event")
-    if event is None:
-        if isinstance(about["note"], str) and about["note"]:
-            tk.paragraph(f"Students, across the years: {about['note']}.", note=True)
-        return
-    _staggered_figure(extras, ev)
-    cohorts = extras["years_effects_cohort"]
-    shown = cohorts.assign(
-        shown=[tk.fmt(e, "sd") for e in cohorts["estimate"]],
-        interval=[tk.interval(lo, hi, "sd") for lo, hi in zip(cohorts["ci_low"], cohorts["ci_high"])],
-    )
-    tk.show_html(
-        tk.html_table(
-            shown,
-            {"cohort": "Joined", "shown": "Average difference since joining", "interval": f"{tk.ci_words(ev)} interval",
-             "treated_schools": "Program schools", "control_schools": "Comparison schools"},
-            numeric=("treated_schools", "control_schools"),
-        )
-    )  # fmt: skip
-    note = f" {about['note']}." if isinstance(about["note"], str) and about["note"] else ""
-    tk.paragraph(
-        "Students' spring scores, standardized within each spring, compared between program schools and schools "
-        "not (yet) in the program, for each cohort and year (Callaway & Sant'Anna group-time effects; never a "
-        "two-way fixed-effects regression, which mixes early and late joiners). The years before joining check "
-        f"that both groups were on the same path; this is a comparison, not a lottery.{note}",
-        note=True,
-    )
+    for level in ordered(registry.levels()):
+        part = section_of(level, "years_district")
+        if part is not None:
+            tk.display(part(ev))
 
 
 @tk.section
@@ -527,15 +490,6 @@ def school_years(ev: Evaluation, school_id: str) -> tk.Section:
     )
 
 
-def _staggered_figure(extras: Mapping[str, pd.DataFrame], ev: Evaluation) -> None:
-    """The effect on students by years in the program, titled with the average over cohorts."""
-    overall = extras["years_effects_overall"].set_index("aggregation").loc["cohort"]
-    event = extras["years_effects_event"]
-    tk.figure(
-        figures.staggered_chart(event, overall["estimate"], overall["ci_low"], overall["ci_high"], ci=tk.ci_words(ev))
-    )
-
-
 @tk.section
 def board_years(ev: Evaluation) -> tk.Section:
     """The board's view of the years: what changed, in words, and the effect on students by years in the program."""
@@ -544,57 +498,22 @@ def board_years(ev: Evaluation) -> tk.Section:
         return
     tk.heading("Over the years")
     tk.bullets(extras["years_sentences"]["sentence"])
-    if extras.get("years_effects_event") is not None:
-        _staggered_figure(extras, ev)
+    for level in ordered(registry.levels()):
+        part = section_of(level, "years_board")
+        if part is not None:
+            tk.display(part(ev))
 
 
 @tk.section
 def technical_years(ev: Evaluation) -> tk.Section:
-    """For research partners: the staggered-adoption estimator, every group-time effect and the aggregations."""
-    extras = _years(ev)
-    if extras is None:
+    """For research partners: each level's part over several school years (level 5's staggered-adoption
+    estimator, every group-time effect and the aggregations). Nothing for a single school year."""
+    if _years(ev) is None:
         return
-    tk.heading("Staggered adoption: group-time effects")
-    about = extras["years_about"].iloc[0]
-    cells = extras.get("years_effects_cell")
-    if cells is None:
-        tk.paragraph(f"Not estimated: {about['note']}." if about["note"] else "Not estimated.")
-        return
-    tk.paragraph(f"Method: {about['method']}.")
-    shown = cells.assign(
-        shown=[f"{e:.3f}" for e in cells["estimate"]],
-        se_shown=[f"{s:.3f}" for s in cells["se"]],
-        interval=[f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(cells["ci_low"], cells["ci_high"])],
-        when=["after joining" if p else "before (placebo)" for p in cells["post"]],
-    )
-    tk.show_html(
-        tk.html_table(
-            shown,
-            {"cohort": "Joined", "year": "Spring", "event_time": "Years since joining", "when": "Period",
-             "shown": "ATT(g,t) (SD)", "se_shown": "SE", "interval": f"{tk.ci_words(ev)} interval",
-             "treated_schools": "Program schools", "control_schools": "Control schools"},
-            numeric=("year", "event_time", "shown", "se_shown", "treated_schools", "control_schools"),
-        )
-    )  # fmt: skip
-    overall = extras["years_effects_overall"]
-    tk.show_html(
-        tk.html_table(
-            overall.assign(
-                shown=[f"{e:.3f}" for e in overall["estimate"]],
-                interval=[f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(overall["ci_low"], overall["ci_high"])],
-            ),
-            {"aggregation": "Aggregation", "meaning": "What it averages", "shown": "Estimate (SD)",
-             "interval": f"{tk.ci_words(ev)} interval"},
-            numeric=("shown",),
-        )
-    )  # fmt: skip
-    tk.paragraph(
-        "Standard errors are csdid's analytic influence-function SEs clustered by school; intervals multiply them by "
-        "sqrt(m/(m-1)), m the smaller of the program and control schools compared, and use a t with G-2 degrees of "
-        "freedom: with six schools a group, over 120 simulated districts, the uncorrected 95% intervals covered the "
-        "true effects 90% of the time and the corrected ones 95% (tests/test_years.py).",
-        note=True,
-    )
+    for level in ordered(registry.levels()):
+        part = section_of(level, "years_technical")
+        if part is not None:
+            tk.display(part(ev))
 
 
 # ---- the district portfolio (plevaluate.portfolio) ----

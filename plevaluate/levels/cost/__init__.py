@@ -1,7 +1,8 @@
 """What the professional learning cost, who paid, and what each unit of result cost.
 
 Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
-its declared tables and their privacy rules (`.tables`) and its report sections (`.sections`).
+its declared tables and their privacy rules (`.tables`), its tables over several school years (`.years`) and its
+report sections (`.sections`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .compute import (
     school_year,
 )
 from .tables import PRIVACY, TABLES
+from .years import years as years_tables
 
 __all__ = [
     "LEVEL",
@@ -51,5 +53,6 @@ LEVEL = Level(
         "board": "plevaluate.levels.cost.sections:board",
     },
     privacy=PRIVACY,
+    years=years_tables,
     tables=TABLES,
 )

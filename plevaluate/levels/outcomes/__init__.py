@@ -1,8 +1,8 @@
 """Level 5, student learning outcomes: did students benefit?
 
 Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
-its declared tables and their privacy rules (`.tables`), its report sections (`.sections`) and its part of the
-design check (`.design`).
+its declared tables and their privacy rules (`.tables`), its tables over several school years (`.years`), its
+report sections (`.sections`) and its part of the design check (`.design`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .compute import (
 )
 from .design import check as design_check
 from .tables import PRIVACY, TABLES
+from .years import years as years_tables
 
 __all__ = [
     "LEVEL",
@@ -79,8 +80,12 @@ LEVEL = Level(
         "board": "plevaluate.levels.outcomes.sections:board",
         "technical": "plevaluate.levels.outcomes.sections:technical",
         "findings": "plevaluate.levels.outcomes.sections:findings",
+        "years_district": "plevaluate.levels.outcomes.sections:years_district",
+        "years_board": "plevaluate.levels.outcomes.sections:years_board",
+        "years_technical": "plevaluate.levels.outcomes.sections:years_technical",
     },
     privacy=PRIVACY,
+    years=years_tables,
     design=design_check,
     tables=TABLES,
 )

@@ -1,8 +1,8 @@
 """Level 4, participants' use of new knowledge and skills: are educators using the practice?
 
 Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
-its declared tables and their privacy rules (`.tables`), its report sections (`.sections`) and its part of the
-design check (`.design`).
+its declared tables and their privacy rules (`.tables`), its tables over several school years (`.years`), its
+report sections (`.sections`) and its part of the design check (`.design`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .compute import (
 )
 from .design import check as design_check
 from .tables import PRIVACY, TABLES
+from .years import years as years_tables
 
 __all__ = [
     "LEVEL",
@@ -66,8 +67,10 @@ LEVEL = Level(
         "school": "plevaluate.levels.practice.sections:school",
         "board": "plevaluate.levels.practice.sections:board",
         "technical": "plevaluate.levels.practice.sections:technical",
+        "years_district": "plevaluate.levels.practice.sections:years_district",
     },
     privacy=PRIVACY,
+    years=years_tables,
     design=design_check,
     tables=TABLES,
 )

@@ -149,3 +149,17 @@ def technical(ev: Evaluation) -> tk.Section:
         tk.paragraph(
             f"Level 4 trend: {trend.iloc[0]['method']}{correlation}. GEE coefficients are population-averaged."
         )
+
+
+@tk.section
+def years_district(ev: Evaluation) -> tk.Section:
+    """In the district report's "Year by year": classroom use by months since each cohort joined."""
+    practice = ev.extras.get("years_practice")
+    if practice is not None and len(practice):
+        target = ev.plan.get("levels", {}).get("practice", {}).get("target")
+        tk.figure(figures.cohort_event_chart(practice, target=target, ci=tk.ci_words(ev)))
+        tk.paragraph(
+            "Schools that joined in different years, compared at the same point of their journey. A school's months "
+            "are counted only where its own rate is shown in that year's report, so no line reveals a hidden school.",
+            note=True,
+        )
