@@ -43,7 +43,7 @@ __all__ = [
     "Column",
     "District",
     "TABLES",
-    "TableSpec",
+    "InputTable",
     "in_program",
     "load",
     "raw_table",
@@ -106,8 +106,9 @@ class Column:
 
 
 @dataclass(frozen=True)
-class TableSpec:
-    """One table of the contract: its columns, primary key and Guskey level."""
+class InputTable:
+    """One input table of the data contract (a CSV file or sheet the district provides): its columns, primary key
+    and Guskey level. Result tables are declared with `plevaluate.schema.TableSpec`."""
 
     name: str
     row_is: str
@@ -132,11 +133,11 @@ def _id(name: str, refs: str | None = None, required: bool = True, nullable: boo
     return Column(name, "id", required=required, nullable=nullable, references=refs, description=desc)
 
 
-TABLES: Mapping[str, TableSpec] = MappingProxyType(
+TABLES: Mapping[str, InputTable] = MappingProxyType(
     {
         spec.name: spec
         for spec in (
-            TableSpec(
+            InputTable(
                 "schools",
                 "a school",
                 (
@@ -152,7 +153,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 key=("school_id",),
                 required=True,
             ),
-            TableSpec(
+            InputTable(
                 "educators",
                 "an educator",
                 (
@@ -177,7 +178,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 key=("educator_id",),
                 required=True,
             ),
-            TableSpec(
+            InputTable(
                 "sessions",
                 "a PL session or activity",
                 (
@@ -196,7 +197,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 key=("session_id",),
                 level="1-2",
             ),
-            TableSpec(
+            InputTable(
                 "attendance",
                 "an educator at a session",
                 (
@@ -207,7 +208,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 key=("educator_id", "session_id"),
                 level="1-4",
             ),
-            TableSpec(
+            InputTable(
                 "costs",
                 "a cost line",
                 (
@@ -236,7 +237,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 ),
                 level="cost",
             ),
-            TableSpec(
+            InputTable(
                 "survey_items",
                 "a survey item",
                 (
@@ -251,7 +252,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 key=("item_id",),
                 level="1",
             ),
-            TableSpec(
+            InputTable(
                 "reactions",
                 "one answer to one survey item",
                 (
@@ -282,7 +283,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 key=("response_id", "item_id"),
                 level="1",
             ),
-            TableSpec(
+            InputTable(
                 "learning",
                 "an assessment score",
                 (
@@ -296,7 +297,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 key=("educator_id", "assessment_id", "occasion"),
                 level="2",
             ),
-            TableSpec(
+            InputTable(
                 "conditions",
                 "a rubric rating of one indicator at one school",
                 (
@@ -309,7 +310,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 ),
                 level="3",
             ),
-            TableSpec(
+            InputTable(
                 "observations",
                 "one classroom observation",
                 (
@@ -325,7 +326,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
                 key=("observation_id",),
                 level="4",
             ),
-            TableSpec(
+            InputTable(
                 "students",
                 "a student's outcome in one year",
                 (
@@ -359,7 +360,7 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
 class _Read:
     """What reading one table produced: its frame (all text, index = CSV row number) and notes."""
 
-    spec: TableSpec
+    spec: InputTable
     frame: pd.DataFrame | None
     sha256: str
     problems: list[Problem] = field(default_factory=list)
@@ -434,7 +435,7 @@ def _decode(raw: bytes, read: _Read) -> str | None:
         return text
 
 
-def _read_csv(path: Path, spec: TableSpec) -> _Read:
+def _read_csv(path: Path, spec: InputTable) -> _Read:
     try:
         raw = read_bytes(path, kind="table", label=spec.filename)
     except ContractError as exc:  # not a regular file, too large, unreadable: said by the read gate
@@ -543,7 +544,7 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def _read_sheet(path: Path, sheet: str | None, spec: TableSpec, label: str, digest: str) -> _Read:
+def _read_sheet(path: Path, sheet: str | None, spec: InputTable, label: str, digest: str) -> _Read:
     """One table from a sheet of an ``.xlsx`` workbook (python-calamine), with the sheet's own row numbers."""
     from python_calamine import CalamineError, CalamineWorkbook
 
@@ -636,7 +637,7 @@ def _from_rows(
     return read
 
 
-def _empty_fix(spec: TableSpec) -> str:
+def _empty_fix(spec: InputTable) -> str:
     if spec.required:
         return f"export {spec.filename} again: it is required (one row per {spec.row_is.removeprefix('a ')})."
     return f"export it again, or delete {spec.filename} if no evidence was collected for this level."
@@ -1422,7 +1423,7 @@ class District:
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
-def _table_files(folder: Path, problems: list[Problem]) -> Iterator[tuple[TableSpec, Path]]:
+def _table_files(folder: Path, problems: list[Problem]) -> Iterator[tuple[InputTable, Path]]:
     """Each table's file in a folder: ``name.csv``, or ``name.xlsx`` (its first sheet) in place of it."""
     names = {p.name.lower(): p for p in folder.iterdir()}
     for spec in TABLES.values():
@@ -1466,7 +1467,7 @@ def _table_files(folder: Path, problems: list[Problem]) -> Iterator[tuple[TableS
             )
 
 
-def _workbook_sheets(book: Path, problems: list[Problem]) -> Iterator[tuple[TableSpec, str]]:
+def _workbook_sheets(book: Path, problems: list[Problem]) -> Iterator[tuple[InputTable, str]]:
     """Each table's sheet in a workbook with one sheet per table, named as the table (``schools`` or ``schools.csv``)."""
     from python_calamine import CalamineError, CalamineWorkbook
 
