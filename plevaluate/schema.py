@@ -1,34 +1,70 @@
-"""The declared shape of every result table, and one glossary of the column names they use.
+"""The declared shape of every published table, and one glossary of the column names they use.
 
-Each level declares its tables (``Level.tables``) as `TableSpec`s. Three kinds:
+Each table is declared once, by its owner, as a `TableSpec`: each level its result tables (``Level.tables``, in
+``plevaluate/levels/<key>/tables.py``), `plevaluate.chain` the chain of evidence and its sentences
+(``chain.TABLES``), `plevaluate.portfolio` the portfolio's tables (``portfolio.TABLES``), and this module the
+tables shared modules build that have no declaration of their own (`SHARED_TABLES`: the multi-year ``extras``
+that span every level, built by `plevaluate.years`, and the design check of `plevaluate.design`); a level's own
+multi-year tables (``Level.years``) are declared in its ``tables.py`` as ``YEARS_TABLES``. Three kinds:
 
-- ``measure``: one estimate per row, with its interval and what ``n`` counts. Every measure table
-  has `MEASURE_COLUMNS` (``level, measure, estimate, ci_low, ci_high, ci_level, n, n_unit, method``);
-  breakdown tables add ``breakdown`` and their group columns (``school_id``, ``role``, ...), tables of
-  people add ``n_people`` and ``n_missing``. `conform` fills ``ci_level`` (the plan's interval level)
-  and ``n_unit`` (the declaration's) so a reader of the CSV never has to guess what ``n`` counts.
+- ``measure``: one estimate per row, in a declared ``unit``, with its interval and what ``n`` counts. Every
+  measure table has `MEASURE_COLUMNS` (``level, measure, unit, estimate, ci_low, ci_high, ci_level, n, n_unit,
+  method``); breakdown tables add ``breakdown`` and their group columns (``school_id``, ``role``, ...), tables of
+  people add ``n_people`` and ``n_missing``. `conform` fills ``unit`` (the declaration's: one for the table, or
+  one per measure, `UNITS`), ``ci_level`` (the plan's interval level) and ``n_unit`` (the declaration's) so a
+  reader of the CSV never has to guess what a number is in or what ``n`` counts; a table whose estimates have
+  no interval (counted, not sampled) declares why (``no_interval``): its ``ci_low`` and ``ci_high`` are empty
+  and its ``method`` says so.
 - ``model``: a fitted comparison of the program group with the comparison group: level 2's program
   effect, and level 5's models, one estimate a row: each ``model_term`` on the ``points`` scale (with
   its se, df and p-value) and, for the treatment term, as ``hedges_g`` and ``improvement_index``; the
   counts of each group (``n_treatment``, ``n_comparison``).
 - ``diagnostic``: tables with their own columns (baseline equivalence, attrition, ICC, funnel
-  curve, cost lines, rubric ratings...), documented by their declaration.
+  curve, cost lines, rubric ratings, the chain of evidence...), documented by their declaration.
 
-`check` compares a table with its declaration; a test checks every table of the sample evaluation,
-internal and published (publishing adds ``suppressed`` and ``complementary`` to tables it protects).
+`check` compares a table with its declaration; tests check every table of the sample evaluations, internal
+and published (publishing adds ``suppressed`` and ``complementary`` to tables it protects), the chain, the
+multi-year tables, the design check and a portfolio (``tests/test_schema_every_table.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["GLOSSARY", "MEASURE_COLUMNS", "PUBLISHING_COLUMNS", "TableSpec", "check", "conform"]
+__all__ = [
+    "GLOSSARY",
+    "MEASURE_COLUMNS",
+    "PUBLISHING_COLUMNS",
+    "SHARED_TABLES",
+    "UNITS",
+    "Copy",
+    "TableSpec",
+    "check",
+    "conform",
+]
 
 #: The columns every measure table has.
-MEASURE_COLUMNS = ("level", "measure", "estimate", "ci_low", "ci_high", "ci_level", "n", "n_unit", "method")
+MEASURE_COLUMNS = ("level", "measure", "unit", "estimate", "ci_low", "ci_high", "ci_level", "n", "n_unit", "method")
+
+#: The units an estimate (with its interval and target) is in: the ``unit`` column of measure tables and of the
+#: chain of evidence. The first five are the chain's headlines' (`plevaluate.results.Level.unit`).
+UNITS: Mapping[str, str] = MappingProxyType(
+    {
+        "share": "a proportion from 0 to 1 (shown as a percentage)",
+        "sd": "standard deviations: an effect size (Hedges' g, d_z, g_av) or a mean of standardized scores",
+        "rating": "a rating on the instrument's own scale (a survey answer's Likert points, a rubric's 1-4)",
+        "points": "score points of the assessment or student outcome",
+        "dollars": "US dollars",
+        "odds_ratio": "an odds ratio (1: no change; a GEE trend per month or per 10 PL hours)",
+        "correlation": "a correlation coefficient, from -1 to 1",
+        "coefficient": "a reliability coefficient with no unit, at most 1 (Cronbach's alpha)",
+    }
+)
 
 #: Columns publishing adds to the tables it protects (`plevaluate.privacy.publish_levels`).
 PUBLISHING_COLUMNS = (
@@ -70,7 +106,8 @@ GLOSSARY: Mapping[str, str] = {
     "level_of_use_label": "the Level of Use in words",
     "predictor": "the level-3 measure correlated with implementation",
     "subgroup": "the student subgroup flag or grade the row is about",
-    "value": "the subgroup's value",
+    "value": "the value of what the row names: a student subgroup flag's value (level 5), a design input's value "
+    "(the design check)",
     "specification": "the alternative model the sensitivity row comes from",
     "covariate": "the baseline characteristic compared",
     "assumption": "the ICC assumed by the clustering correction",
@@ -78,8 +115,11 @@ GLOSSARY: Mapping[str, str] = {
     "school_year": "the school year a cost falls in (August-July)",
     "item": "a cost line (costs.csv), or participants' time",
     # the estimate
-    "measure": "what the estimate is (share_at_least, mean_gain, implementation_rate; in model tables points, "
-    "hedges_g or improvement_index)",
+    "measure": "what the estimate is: a code in result tables (share_at_least, mean_gain, implementation_rate; in "
+    "model tables points, hedges_g or improvement_index); in the chain of evidence and the tables built from it "
+    "(years_trend, the portfolio's chains) the plan's measure in words",
+    "unit": "the unit of the estimate, its interval and its target: "
+    + "; ".join(f"{unit} ({meaning})" for unit, meaning in UNITS.items()),
     "estimate": "the estimate",
     "ci_low": "lower end of the confidence interval",
     "ci_high": "upper end of the confidence interval",
@@ -112,9 +152,14 @@ GLOSSARY: Mapping[str, str] = {
     "raw": "a school's unshrunk difference from prediction (points)",
     "target": "the plan's target for the estimate",
     "met": "True when the point estimate reaches the target (the status judges the interval)",
-    "status": "the judgement against the target: met, not met, not conclusive, no target, ...",
+    "status": "the row's judgement in words: against the target (met, not met, not conclusive, no target, ...; the "
+    "chain's are plevaluate.chain.STATUSES), or, for a cost ratio, whether it is estimable ('estimable', "
+    "'not estimable: ...')",
     "at_least": "True when the school's rating is at or above the plan's rating",
     "finding": "a finding in words",
+    "sentence": "a sentence in words: where the scope's chain of evidence holds or breaks (sentences), or how a level "
+    "changed from its first to its latest year (years_sentences)",
+    "note": "a note in words",
     "suppressed": "True when the row's estimate is not published (fewer than the plan's min_n people)",
     "complementary": "True when the row is hidden to protect a smaller group that could be worked out from it",
     "coded": "a share of people shown only as a bound: 'below' (fewer than min_n of n), 'above' (all but fewer "
@@ -146,8 +191,8 @@ GLOSSARY: Mapping[str, str] = {
     "students": "students with an outcome",
     "observed": "observations where the practice was seen",
     "lines": "cost lines in the row",
-    "counted": "how the denominator was counted",
-    "denominator": "what the cost is divided by",
+    "counted": "what the denominator counts, in words (the cost ratios' n_unit in words)",
+    "denominator": "the count the cost is divided by (the cost ratios' n)",
     "new_students": "students with no prior score (joined during the year)",
     # level-specific
     "pre_mean_matched": "mean pre score of educators with a post score",
@@ -159,7 +204,8 @@ GLOSSARY: Mapping[str, str] = {
     "first_rating": "its rating in the first term",
     "latest_rating": "its rating in the latest term",
     "terms_rated": "terms in which the indicator was rated",
-    "change": "latest rating minus first rating",
+    "change": "latest rating minus first rating (level 3's change and flags); in the design check, what would "
+    "change its verdict, in words (the same name for two things: see the design check's declaration)",
     "rating": "conditions rubric rating (1 not yet - 4 deepening)",
     "latest_mean": "the school's mean rating in its latest term",
     "indicators_below": "indicators rated below the plan's rating",
@@ -172,13 +218,14 @@ GLOSSARY: Mapping[str, str] = {
     "high_95": "upper 95% control limit",
     "low_998": "lower 99.8% control limit",
     "high_998": "upper 99.8% control limit",
-    "z": "the school's z score against p0 (overdispersion-adjusted)",
+    "z": "the school's z score against p0 (binomial; phi is the schools' overdispersion)",
     "position": "inside, above or below the control limits",
     "phi": "the overdispersion factor of the shown schools",
     "mean_treatment": "program group mean",
     "mean_comparison": "comparison group mean",
     "sd_pooled": "pooled standard deviation",
-    "verdict": "the WWC baseline-equivalence verdict",
+    "verdict": "a judgement in words: the WWC baseline-equivalence verdict (level 5's baseline), whether the planned "
+    "evidence can detect or confirm the target (the design check)",
     "baseline_treatment": "program students at baseline",
     "baseline_comparison": "comparison students at baseline",
     "analytic_treatment": "program students in the analysis",
@@ -198,19 +245,62 @@ GLOSSARY: Mapping[str, str] = {
     "amount": "the cost line's amount (dollars)",
     "hours": "PL hours",
     "charged": "the amount charged to this evaluation (annualized where the plan says)",
-    "source": "where the line comes from (costs.csv or participants' time)",
+    "source": "where the row's value comes from: a cost line's (costs.csv or participants' time), a design input's "
+    "(plan.yml, a default, a roster)",
     "allocated": "the amount allocated to the school",
     "rule": "how the line was allocated to schools",
     "cost": "cost in dollars",
     "cost_per_participant": "cost per participating educator",
     "cost_per_student": "cost per student with an outcome",
     "total_cost": "total cost of the program",
+    # the chain of evidence (plevaluate.chain)
+    "scope": "what the chain row is about: 'district' or a school_id",
+    "level_name": "the level's name (plevaluate.results.Level.name)",
+    "question": "the level's question (Guskey), in words",
+    "evidence": "what the level's evidence rests on, in words: in the chain, what was collected with the scope's "
+    "counts; in the design check, what the plan expects to collect",
+    "status_detail": "what the row's status means, in words (with the interval's relation to zero at level 5)",
+    # over several school years (plevaluate.years) and the portfolio (plevaluate.portfolio)
+    "year": "the school year the row is about ('2024-25', August to July); in years_effects_cell the spring that "
+    "ends it (2025), as plevaluate.staggered counts years",
+    "years": "the school years evaluated, listed ('2023-24, 2024-25')",
+    "latest_year": "the latest school year evaluated",
+    "cohort": "the school year a school's first program year is (schools.csv cohort: '2024-25')",
+    "months_since_joining": "calendar months since the school joined (September of its first program year is 0; "
+    "negative: its baseline)",
+    "event_time": "school years since the cohort joined (0: its first program year; negative: before it)",
+    "post": "True when the year is at or after the cohort's first program year",
+    "schools": "schools counted in the row",
+    "treated_schools": "schools already in the program that the staggered estimate uses",
+    "control_schools": "schools the staggered estimate compares with (never in the program, or not yet)",
+    "aggregation": "how the group-time effects are averaged (simple, cohort, event time)",
+    "meaning": "what the aggregation means, in words",
+    "control": "which schools the staggered estimator compares with: nevertreated or notyettreated",
+    "program_id": "the program's id in the portfolio (its folder's name as a slug)",
+    "program": "the program's name (plan.yml)",
+    "folder": "the program's data folder in the portfolio",
+    "participant_schools": "schools in the program",
+    # the design check (plevaluate.design)
+    "name": "the level's name, as the design check prints it",
+    "target_text": "the plan's target, in words",
+    "detectable": "the smallest true value the planned evidence would detect or confirm with the wanted power (a "
+    "share, or an effect in SD)",
+    "power": "the chance that the planned evidence detects the target (or confirms it, for a share, when the true "
+    "share is the plan's margin above it)",
+    "input": "a design-check input: a count from the rosters, a plan option or default, or an estimate",
 }
 
 
 @dataclass(frozen=True)
+class Copy:
+    """A column `conform` fills with another column's values: the cost ratios' ``n`` is their ``denominator``."""
+
+    column: str
+
+
+@dataclass(frozen=True)
 class TableSpec:
-    """One result table's declaration.
+    """One published table's declaration.
 
     Attributes
     ----------
@@ -220,42 +310,114 @@ class TableSpec:
         Its columns, in order (every name in `GLOSSARY`); a measure table's include `MEASURE_COLUMNS`.
     description : str
         What one row is, in words.
-    n_unit : str
-        Measure tables: what ``n`` counts (``answers``, ``educators``, ``observations``, ``schools``, ...).
+    n_unit : str, or a mapping measure -> str
+        Measure tables: what ``n`` counts (``answers``, ``educators``, ``observations``, ``schools``, ...); a
+        mapping where the table's measures count different things (the cost ratios).
     optional : tuple of str
         Columns present only with some data (a recorded Level of Use, students' subgroups, ...).
+    unit : str, or a mapping measure -> str
+        Measure tables: the unit of the estimates (`UNITS`): one for the table, or one per measure where the
+        table holds measures on different scales (a mean rating and a share).
+    filled : mapping column -> value
+        Columns the computation does not write, added by `conform` with this value (a `Copy` of another
+        column, or a constant: the level of a table that has no ``level`` column, its ``method``...).
+    no_interval : str
+        Why the table's estimates have no interval (counted, not sampled): `conform` adds ``ci_low`` and
+        ``ci_high`` empty, leaves ``ci_level`` empty and ends every ``method`` with this reason.
+    built_by : str
+        The module that builds the table, for a table declared away from it (`SHARED_TABLES`).
     """
 
     kind: str
     columns: tuple[str, ...] | str
     description: str
-    n_unit: str = ""
+    n_unit: str | Mapping[str, str] = ""
     optional: tuple[str, ...] | str = ()
+    unit: str | Mapping[str, str] = ""
+    filled: Mapping[str, object] = field(default_factory=dict)
+    no_interval: str = ""
+    built_by: str = ""
 
     def __post_init__(self) -> None:
         for name in ("columns", "optional"):  # "level breakdown school_id" reads as the table's header
             value = getattr(self, name)
             object.__setattr__(self, name, tuple(value.split()) if isinstance(value, str) else tuple(value))
+        for name in ("n_unit", "unit", "filled"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+        if self.kind not in ("measure", "model", "diagnostic"):
+            raise ValueError(f"kind {self.kind!r}: a table is a measure, model or diagnostic table")
         unknown = [c for c in self.columns if c not in GLOSSARY]
         if unknown:
             raise ValueError(f"columns not in the glossary (plevaluate.schema.GLOSSARY): {unknown}")
         if self.kind == "measure":
-            missing = [c for c in MEASURE_COLUMNS if c not in self.columns]
+            # a level from outside plevaluate declared before units (no unit, no unit column) is still accepted
+            needed = [c for c in MEASURE_COLUMNS if c != "unit" or self.unit]
+            missing = [c for c in needed if c not in self.columns]
             if missing or not self.n_unit:
                 raise ValueError(f"a measure table needs {missing or 'n_unit'}")
+        units = [self.unit] if isinstance(self.unit, str) else list(self.unit.values())
+        strange = [u for u in units if u and u not in UNITS]
+        if strange:
+            raise ValueError(f"units not in plevaluate.schema.UNITS: {strange}")
+        if self.unit and "unit" not in self.columns:
+            raise ValueError("a table that declares a unit has a unit column")
+        undeclared = [c for c in self.filled if c not in self.columns]
+        undeclared += [v.column for v in self.filled.values() if isinstance(v, Copy) and v.column not in self.columns]
+        if self.no_interval:
+            undeclared += [c for c in ("ci_low", "ci_high", "method") if c not in self.columns]
+        if undeclared:
+            raise ValueError(f"filled from or into columns it does not declare: {undeclared}")
+
+    def unit_of(self, measures: pd.Series, name: str = "unit") -> pd.Series | str:
+        """The declared ``unit`` (or ``n_unit``) of each row, by its ``measures``; NaN for an undeclared measure."""
+        declared = getattr(self, name)
+        if isinstance(declared, str):
+            return declared
+        return measures.map(dict(declared)).astype(object)
+
+
+def _put(frame: pd.DataFrame, spec: TableSpec, column: str, values) -> None:
+    """Set ``column`` of ``frame`` (in place); a new column goes after the nearest column before it in ``spec``."""
+    if column in frame:
+        frame[column] = values
+        return
+    order = list(spec.columns)
+    before = [c for c in order[: order.index(column)] if c in frame] if column in order else []
+    frame.insert(frame.columns.get_loc(before[-1]) + 1 if before else 0, column, values)
 
 
 def conform(frame: pd.DataFrame, spec: TableSpec | None, ci: float) -> pd.DataFrame:
-    """``frame`` with its declared constant columns filled: ``ci_level`` and ``n_unit`` of a measure table."""
-    if spec is None or spec.kind != "measure":
+    """``frame`` with its declared columns filled: the ``filled`` ones it lacks, an interval-less table's empty
+    interval and its method's reason, and a measure table's ``unit``, ``ci_level`` and ``n_unit`` (set again
+    on every row, hidden rows too: they say what a number is in, nothing about the people behind it).
+
+    A table with no rows gets every declared column it lacks (a level with nothing to put in a table may hand
+    over an empty frame). A value the computation wrote is never changed; conforming twice gives the same table."""
+    if spec is None:
+        return frame
+    bare = not len(frame) and any(c not in frame for c in spec.columns if c not in spec.optional)
+    if spec.kind != "measure" and not spec.filled and not spec.no_interval and not bare:
         return frame
     out = frame.copy()
-    for column, value in (("ci_level", float(ci)), ("n_unit", spec.n_unit)):
+    for column in spec.columns:
         if column in out:
-            out[column] = value
-        else:
-            place = out.columns.get_loc("ci_high") + 1 if column == "ci_level" else out.columns.get_loc("n") + 1
-            out.insert(place, column, value)
+            continue
+        if column in spec.filled:
+            value = spec.filled[column]
+            _put(out, spec, column, out[value.column] if isinstance(value, Copy) else value)
+        elif spec.no_interval and column in ("ci_low", "ci_high") or bare and column not in spec.optional:
+            _put(out, spec, column, np.nan)
+    if spec.no_interval and "method" in out:
+        reason = f"; no interval: {spec.no_interval}"
+        method = out["method"].astype(object)
+        out["method"] = [m if pd.isna(m) or str(m).endswith(reason) else f"{m}{reason}" for m in method]
+    if spec.kind == "measure":
+        if spec.unit:
+            _put(out, spec, "unit", spec.unit_of(out["measure"]))
+        _put(out, spec, "ci_level", np.nan if spec.no_interval else float(ci))
+        _put(out, spec, "n_unit", spec.unit_of(out["measure"], "n_unit"))
     return out
 
 
@@ -277,6 +439,49 @@ def check(frame: pd.DataFrame, spec: TableSpec) -> list[str]:
             and not pd.api.types.is_numeric_dtype(frame[column])
         ):
             problems.append(f"{column} is not numeric ({frame[column].dtype})")
-    if spec.kind == "measure" and "n_unit" in frame and len(frame) and set(frame["n_unit"].dropna()) != {spec.n_unit}:
-        problems.append(f"n_unit is not '{spec.n_unit}'")
+    if "unit" in frame and len(frame):
+        strange = sorted(set(frame["unit"].dropna()) - set(UNITS))
+        if strange:
+            problems.append(f"units not in UNITS: {strange}")
+    if spec.kind != "measure" or not len(frame) or "measure" not in frame:
+        return problems
+    for name in ("n_unit", "unit"):
+        if not getattr(spec, name) or name not in frame:
+            continue
+        expected = pd.Series(spec.unit_of(frame["measure"], name), index=frame.index)
+        wrong = frame[name].astype(object).ne(expected) | expected.isna()
+        if wrong.any():
+            found = sorted({f"{m}: {v}" for m, v in zip(frame.loc[wrong, "measure"], frame.loc[wrong, name])})
+            problems.append(f"{name} is not the declared one ({', '.join(found)})")
     return problems
+
+
+_YEARS = "plevaluate.years"
+_DESIGN = "plevaluate.design"
+_TREND = "year scope level level_name measure unit estimate ci_low ci_high target status"
+
+#: The published tables built by shared modules that do not declare them themselves: a multi-year program's
+#: ``Evaluation.extras`` that span every level (`plevaluate.years.publishable`; each level declares its own
+#: multi-year tables beside its other tables, ``YEARS_TABLES`` of its ``tables.py``) and the design check's two
+#: tables (`plevaluate.design.check_design`: ``DesignCheck.levels`` and ``DesignCheck.inputs``). Each names its
+#: module (``built_by``).
+SHARED_TABLES: Mapping[str, TableSpec] = MappingProxyType({
+    "years_trend": TableSpec("diagnostic", _TREND,
+                        "each level's district headline by school year, from that year's published chain of evidence",
+                        built_by=_YEARS),
+    "years_sentences": TableSpec("diagnostic", "level sentence",
+                        "a level's change from its first to its latest year with an estimate, in words", built_by=_YEARS),
+    "years_trend_schools": TableSpec("diagnostic", _TREND,
+                        "each level's headline at each school by school year (years_trend for every school)",
+                        built_by=_YEARS),
+    "years_sentences_schools": TableSpec("diagnostic", "scope level sentence",
+                        "a level's change at a school from its first to its latest year, in words", built_by=_YEARS),
+    "years_about": TableSpec("diagnostic", "years",
+                        "the school years evaluated (one row)", built_by=_YEARS),
+    "design_levels": TableSpec("diagnostic",
+                        "level name target target_text evidence detectable power verdict finding change",
+                        "whether the planned evidence of a level can detect its target (change: what would change "
+                        "the verdict, in words)", built_by=_DESIGN),
+    "design_inputs": TableSpec("diagnostic", "input value source",
+                        "an input the design check used, and where it comes from", built_by=_DESIGN),
+})  # fmt: skip

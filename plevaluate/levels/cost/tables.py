@@ -3,10 +3,20 @@ suppressed when published (`plevaluate.privacy.Rule`)."""
 
 from __future__ import annotations
 
-from ...privacy import Rule
-from ...schema import TableSpec
+import numpy as np
 
-__all__ = ["PRIVACY", "TABLES"]
+from ...privacy import Rule
+from ...schema import Copy, TableSpec
+
+__all__ = ["PRIVACY", "TABLES", "YEARS_TABLES"]
+
+#: What the denominator of each cost ratio counts (its ``n_unit``; ``counted`` says it in words).
+_RATIO_COUNTS = {
+    "cost_per_participant": "educators",
+    "cost_per_contact_hour": "hours",
+    "cost_per_educator_using_practice": "educators",
+    "cost_per_student": "students",
+}
 
 #: The tables `evaluate_cost` may return, declared (`plevaluate.schema`).
 TABLES = {
@@ -22,10 +32,23 @@ TABLES = {
                         "cost by funding source and kind of resource"),
     "schools": TableSpec("diagnostic", "school_id cost participants hours students cost_per_participant cost_per_student",
                         "a participant school's cost, participants, hours and students"),
-    "ratios": TableSpec("diagnostic", "measure estimate total_cost denominator counted status",
-                        "the district's cost per participant, per student and per educator using the practice"),
-    "effectiveness": TableSpec("diagnostic", "measure cost_per_student g g_ci_low g_ci_high estimate ci_low ci_high status",
-                        "cost per student for each 0.1 SD of effect, with its interval"),
+    "ratios": TableSpec("measure", "level measure unit estimate ci_low ci_high ci_level n n_unit method total_cost denominator counted status",
+                        "the district's cost per participant, per hour of PL, per educator using the practice and per student",
+                        n_unit=_RATIO_COUNTS, unit="dollars",
+                        filled={"level": 0, "n": Copy("denominator"), "method": "total cost / denominator"},
+                        no_interval="the cost and what it is divided by are counted, not sampled"),
+    "effectiveness": TableSpec("measure", "level measure unit cost_per_student g g_ci_low g_ci_high estimate ci_low ci_high ci_level n n_unit method status",
+                        "cost per student for each 0.1 SD of effect, with its interval", n_unit="students", unit="dollars",
+                        filled={"level": 0, "n": np.nan,
+                                "method": "cost per student / (g / 0.1); interval: cost per student / (the ends of g's "
+                                "interval / 0.1) (Levin et al. 2018); n: not carried over (level 5's effect counts "
+                                "its students)"}),
+}  # fmt: skip
+
+#: The tables its multi-year part (`.years`, ``Level.years``) adds to ``Evaluation.extras``, declared.
+YEARS_TABLES = {
+    "years_funding": TableSpec("diagnostic", "year funding_source cost",
+                        "a school year's cost (dollars) by funding source", built_by="plevaluate.levels.cost.years"),
 }  # fmt: skip
 
 #: How each of its tables about people is suppressed when published (`plevaluate.privacy.publish_levels`).
@@ -40,5 +63,11 @@ PRIVACY: tuple[Rule, ...] = (
     ),
     # total cost / cost per participant = participants: a ratio over fewer than min_n people is hidden,
     # its denominator with it (a six-person pilot's cost per participant would say it has six people)
-    Rule("ratios", ("denominator",), ("measure", "total_cost", "counted"), within=None, unit="people counted"),
+    Rule(
+        "ratios",
+        ("denominator",),
+        ("level", "measure", "total_cost", "counted", "method"),
+        within=None,
+        unit="people counted",
+    ),
 )

@@ -12,14 +12,14 @@ __all__ = ["PRIVACY", "TABLES"]
 TABLES = {
     "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
                         "what the level's evidence rests on: the district and each school"),
-    "gains": TableSpec("measure", "level breakdown school_id role experience_band assessment_id measure estimate ci_low ci_high ci_level p_value n n_unit n_missing method suppressed",
-                        "pre-to-post gain of an assessment, by breakdown", n_unit="educators"),
+    "gains": TableSpec("measure", "level breakdown school_id role experience_band assessment_id measure unit estimate ci_low ci_high ci_level p_value n n_unit n_missing method suppressed",
+                        "pre-to-post gain of an assessment, by breakdown", n_unit="educators", unit={"mean_gain": "points", "d_z": "sd", "g_av": "sd", "mastery_pre": "share", "mastery_post": "share"}),
     "missing": TableSpec("diagnostic", "assessment_id n_matched n_missing_post pre_mean_matched pre_mean_missing difference_g p_value differs",
                         "educators with no post score compared at pre with those with one"),
     "program_effect": TableSpec("model", "level assessment_id measure estimate ci_low ci_high se n_treatment n_comparison method",
                         "participants' gain against non-participants' (when both were assessed)"),
-    "target": TableSpec("measure", "level breakdown school_id assessment_id measure estimate ci_low ci_high ci_level p_value n n_unit n_missing method suppressed target met status",
-                        "the plan's level-2 measure, district and each school, judged against the target", n_unit="educators"),
+    "target": TableSpec("measure", "level breakdown school_id assessment_id measure unit estimate ci_low ci_high ci_level p_value n n_unit n_missing method suppressed target met status",
+                        "the plan's level-2 measure, district and each school, judged against the target", n_unit="educators", unit="sd"),
 }  # fmt: skip
 
 #: How each of its tables about people is suppressed when published (`plevaluate.privacy.publish_levels`).

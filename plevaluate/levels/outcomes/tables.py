@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...privacy import COVERAGE_RULE, Rule
 from ...schema import TableSpec
 
-__all__ = ["PRIVACY", "TABLES"]
+__all__ = ["PRIVACY", "TABLES", "YEARS_TABLES"]
 
 #: The tables `evaluate_outcomes` may return, declared (`plevaluate.schema`).
 TABLES = {
@@ -24,16 +24,36 @@ TABLES = {
                         "the Hedges (2007) correction of the analysis that ignores clustering"),
     "subgroups": TableSpec("model", "level subgroup value model_term measure estimate se ci_low ci_high df p_value n n_treatment n_comparison n_clusters n_missing model se_type outcome tau00 sigma2 icc p_adjusted suppressed",
                         "the treatment term within each student subgroup, one scale a row"),
-    "target": TableSpec("measure", "level model_term estimate ci_low ci_high ci_level n n_unit measure method target met status",
-                        "the effect (Hedges' g) judged against the plan's target", n_unit="students"),
+    "target": TableSpec("measure", "level model_term estimate ci_low ci_high ci_level n n_unit measure unit method target met status",
+                        "the effect (Hedges' g) judged against the plan's target", n_unit="students", unit="sd"),
     "findings": TableSpec("diagnostic", "level finding",
                         "the level-5 findings in words"),
     "dose": TableSpec("model", "level model_term measure estimate se df ci_low ci_high p_value n n_clusters model se_type",
                         "exploratory: outcomes against schools' implementation rates (points per 10 points of implementation)"),
-    "schools": TableSpec("measure", "level school_id measure estimate ci_low ci_high ci_level raw n n_unit method suppressed",
-                        "a program school's students against what prior scores predict (shrunk)", n_unit="students"),
+    "schools": TableSpec("measure", "level school_id measure unit estimate ci_low ci_high ci_level raw n n_unit method suppressed",
+                        "a program school's students against what prior scores predict (shrunk)", n_unit="students", unit="points"),
     "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
                         "what the level's evidence rests on: the district and each school"),
+}  # fmt: skip
+
+_YEARS = "plevaluate.levels.outcomes.years"
+_EFFECTS = "estimate se treated_schools control_schools schools ci_low ci_high"
+
+#: The tables its multi-year part (`.years`, ``Level.years``) adds to ``Evaluation.extras``, declared: the staggered
+#: effect (`plevaluate.staggered`) on schools' mean standardized scores, in SD.
+YEARS_TABLES = {
+    "years_effects_event": TableSpec("diagnostic", f"event_time {_EFFECTS}",
+                        "the staggered effect (SD) by school years since joining", built_by=_YEARS),
+    "years_effects_cohort": TableSpec("diagnostic", f"cohort {_EFFECTS}",
+                        "the staggered effect (SD) of a cohort, averaged over its program years", built_by=_YEARS),
+    "years_effects_cell": TableSpec("diagnostic",
+                        "cohort year estimate se event_time post treated_schools control_schools schools ci_low ci_high",
+                        "the group-time effect (SD) of a cohort in a spring (year: the spring, 2025)", built_by=_YEARS),
+    "years_effects_overall": TableSpec("diagnostic", f"aggregation meaning {_EFFECTS}",
+                        "the staggered effect (SD), the group-time effects averaged one way", built_by=_YEARS),
+    "years_effects_about": TableSpec("diagnostic", "method control note",
+                        "the staggered estimator, its control group, and what it left out or doubts, or why no effect "
+                        "could be estimated (one row)", built_by=_YEARS),
 }  # fmt: skip
 
 #: How each of its tables about people is suppressed when published (`plevaluate.privacy.publish_levels`).
