@@ -4,6 +4,7 @@ Each row carries the scope's own evidence (what was collected, with that scope's
 headline estimate and interval, the plan's target and a status; `chain_sentence` says in words
 where the chain holds, where it first breaks, and which levels the data cannot judge yet. The
 rows come from each level's ``headline`` (`plevaluate.registry`); this module knows no level.
+Both tables are declared here (`TABLES`, `plevaluate.schema`).
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ import pandas as pd
 
 from .privacy import coded_share, format_n
 from .results import HIDDEN_STATUSES, Level, LevelResult
+from .schema import TableSpec
 from .vocabulary import RATING_WORDS
 
 __all__ = [
     "RATING_WORDS",
     "STATUSES",
     "STATUS_MEANINGS",
+    "TABLES",
     "Cell",
     "chain_of_evidence",
     "chain_sentence",
+    "chain_sentences",
     "from_target",
     "hidden",
     "judged",
@@ -58,6 +62,15 @@ STATUS_MEANINGS = {
     "not estimable": "too little data for an estimate",
     "reported": "reported without a target",
 }
+
+#: The tables this module builds, declared (`plevaluate.schema`): ``Evaluation.chain`` and ``Evaluation.sentences``.
+TABLES = {
+    "chain": TableSpec("diagnostic", "scope level level_name question evidence measure unit estimate ci_low ci_high target n status status_detail",
+                       "one scope (the district or a school) at one level: its evidence, headline estimate in its unit, "
+                       "interval, target and status (n: the people, or else the units, the headline rests on)"),
+    "sentences": TableSpec("diagnostic", "scope sentence",
+                       "where a scope's chain of evidence holds, where it first breaks, and what cannot be judged yet"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -264,7 +277,13 @@ def chain_of_evidence(
                 rows.append(cell.row(status="not applicable", detail="comparison school: not in the program"))
             else:
                 rows.append(level.headline(result, cell) or cell.row())
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(TABLES["chain"].columns))
+
+
+def chain_sentences(chain: pd.DataFrame, registry: Sequence[Level]) -> pd.DataFrame:
+    """scope, sentence: each scope's `chain_sentence`, in the chain's order of scopes."""
+    rows = [(scope, chain_sentence(part, registry)) for scope, part in chain.groupby("scope", sort=False)]
+    return pd.DataFrame(rows, columns=list(TABLES["sentences"].columns))
 
 
 def _value(row) -> str:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import registry
 from ._outputs import is_ours, mark, neutralize, restore
-from .chain import chain_of_evidence, chain_sentence
+from .chain import chain_of_evidence, chain_sentences
 from .contract import District
 from .privacy import publish_levels
 from .results import Level, LevelResult, Note
@@ -322,13 +322,7 @@ def _normalized(levels: Mapping[int, LevelResult], ci: float) -> dict[int, Level
 def _chain(levels: Mapping[int, LevelResult], schools: pd.DataFrame, plan: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     registered = registry.levels()
     chain = _normalize(chain_of_evidence(levels, schools, plan, registered))
-    sentences = pd.DataFrame(
-        [
-            {"scope": scope, "sentence": chain_sentence(rows, registered)}
-            for scope, rows in chain.groupby("scope", sort=False)
-        ]
-    )
-    return chain, _normalize(sentences)
+    return chain, _normalize(chain_sentences(chain, registered))
 
 
 def _versions() -> dict:

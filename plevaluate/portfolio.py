@@ -5,7 +5,8 @@ every program (every school year of a multi-year one, `plevaluate.years`), publi
 gathers what a superintendent compares: each program's chain of evidence for each year, its cost per
 participant and per student and, where an effect on students is estimable, its cost-effectiveness, the funding
 sources across programs, and which programs have evidence at which level, in words.
-`plevaluate.render.render_portfolio` renders it with each program's own reports beside it.
+`plevaluate.render.render_portfolio` renders it with each program's own reports beside it. Its tables are declared
+here (`TABLES`, `plevaluate.schema`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from ._outputs import is_ours, mark, slug
 from .contract import load
 from .errors import ContractError, Problem
 from .evaluate import read_table, write_table
+from .schema import TableSpec
 from .years import evaluate_for_reports, trend
 
 __all__ = [
+    "TABLES",
     "Portfolio",
     "build_portfolio",
     "find_programs",
@@ -34,7 +37,25 @@ __all__ = [
 ]
 
 _EVIDENCE = {"met", "not met", "not conclusive", "reported"}
-_TABLES = ("programs", "chains", "costs", "funding", "notes")
+
+#: The portfolio's tables, declared (`plevaluate.schema`); `Portfolio` holds them in this order.
+TABLES = {
+    "programs": TableSpec("diagnostic", "program_id program folder years latest_year schools participant_schools",
+                        "a program of the portfolio: its name, data folder, school years and schools"),
+    "chains": TableSpec("diagnostic", "program_id year level level_name measure unit estimate ci_low ci_high target status",
+                        "a program's district headline at one level in one school year (its published chain of evidence)"),
+    "costs": TableSpec("diagnostic", "program_id year measure unit estimate status",
+                        "a program's cost ratios and cost-effectiveness in its latest year (its level-0 ratios and "
+                        "effectiveness)"),
+    "funding": TableSpec("diagnostic", "program_id funding_source cost",
+                        "a program's cost by funding source, every year evaluated added up"),
+    "notes": TableSpec("diagnostic", "program_id note",
+                        "which levels of a program have evidence, and its cost-effectiveness, in words"),
+}  # fmt: skip
+
+
+def _columns(name: str) -> list[str]:
+    return list(TABLES[name].columns)
 
 
 def other_folders(folder: str | Path) -> list[str]:
@@ -67,9 +88,10 @@ class Portfolio:
 
     programs: program_id, program, folder, years, latest_year, schools, participant_schools.
     chains: program_id, year, level, level_name, measure, unit, estimate, ci_low, ci_high, target, status.
-    costs: program_id, year, measure, estimate, status (the latest year's cost ratios and cost-effectiveness).
+    costs: program_id, year, measure, unit, estimate, status (the latest year's cost ratios and cost-effectiveness).
     funding: program_id, funding_source, cost (every year evaluated).
     notes: program_id, note: which levels have evidence, in words.
+    Each is declared in `TABLES`.
     """
 
     programs: pd.DataFrame
@@ -85,7 +107,7 @@ class Portfolio:
             raise ValueError(f"{folder} exists and was not written by plevaluate: it is never replaced")
         folder.mkdir(parents=True, exist_ok=True)
         mark(folder)  # plevaluate's own: a later run may replace it
-        manifest = {name: write_table(getattr(self, name), folder / f"{name}.csv") for name in _TABLES}
+        manifest = {name: write_table(getattr(self, name), folder / f"{name}.csv") for name in TABLES}
         (folder / "portfolio.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         return folder
 
@@ -198,11 +220,12 @@ def portfolio_from(evaluations: list[tuple[Path, object]]) -> Portfolio:
         )
         chains.append(chain)
         cost = ev.levels.get(0)
-        program_costs = pd.DataFrame(columns=["measure", "estimate", "status"])
+        shown = ["measure", "unit", "estimate", "status"]
+        program_costs = pd.DataFrame(columns=shown)
         if cost is not None and cost.evidence:
             parts = [cost.tables.get("ratios"), cost.tables.get("effectiveness")]
             program_costs = pd.concat(
-                [p[["measure", "estimate", "status"]] for p in parts if p is not None and len(p)], ignore_index=True
+                [p.reindex(columns=shown) for p in parts if p is not None and len(p)], ignore_index=True
             )
         costs.append(program_costs.assign(program_id=program_id, year=years[-1]))
         by_source = ev.extras.get("years_funding")
@@ -214,14 +237,12 @@ def portfolio_from(evaluations: list[tuple[Path, object]]) -> Portfolio:
     fund = (
         pd.concat(funding, ignore_index=True).groupby(["program_id", "funding_source"], as_index=False)["cost"].sum()
         if funding
-        else pd.DataFrame(columns=["program_id", "funding_source", "cost"])
+        else pd.DataFrame(columns=_columns("funding"))
     )
-    order = ["program_id", "year", "level", "level_name", "measure", "unit", "estimate", "ci_low", "ci_high",
-             "target", "status"]  # fmt: skip
     return Portfolio(
-        programs=pd.DataFrame(programs),
-        chains=pd.concat(chains, ignore_index=True)[order],
-        costs=pd.concat(costs, ignore_index=True)[["program_id", "year", "measure", "estimate", "status"]],
-        funding=fund,
-        notes=pd.DataFrame(notes, columns=["program_id", "note"]),
+        programs=pd.DataFrame(programs, columns=_columns("programs")),
+        chains=pd.concat(chains, ignore_index=True)[_columns("chains")],
+        costs=pd.concat(costs, ignore_index=True)[_columns("costs")],
+        funding=fund[_columns("funding")],
+        notes=pd.DataFrame(notes, columns=_columns("notes")),
     )
