@@ -1,8 +1,9 @@
 """The presentation layer: sections of the report notebooks, drawn from an `Evaluation`.
 
-Notebooks stay thin: a parameters cell, then one call per tk.section. Each tk.section returns a
-`tk.Section` (its HTML and figures, in order), which the notebook displays; a level's own sections
-are found through `plevaluate.registry` (`level_sections`). Every function here only formats and
+Notebooks stay thin: a parameters cell, then one call per section. Each section returns a
+`plevaluate.report.toolkit.Section` (its HTML and charts, in order, built explicitly), which the notebook
+displays; a level's own sections are in its package and found through `plevaluate.registry`
+(`level_sections`). Every function here only formats and
 arranges what `plevaluate.evaluate` computed: no statistic is computed here. Text
 that comes from the data (school names, item wording, notes) is HTML-escaped; counts below the
 plan's ``min_n`` show as ``<10``; no student ID or educator name is ever shown.
@@ -57,9 +58,9 @@ __all__ = [
 ]
 
 
-@tk.section
 def setup() -> tk.Section:
     """The report look: chart theme, PNG figures at a readable size, the table styles."""
+    out = tk.Section()
     figures.theme()
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
@@ -69,7 +70,8 @@ def setup() -> tk.Section:
         pass
     plt.rcParams["figure.dpi"] = 96
     tk.restart_table_ids()  # each report numbers its tables from 1: the same ids on every render
-    tk.show_html(f"<style>{tk.CSS_FILE.read_text(encoding='utf-8')}</style>")
+    out = out.show_html(f"<style>{tk.CSS_FILE.read_text(encoding='utf-8')}</style>")
+    return out
 
 
 def warm_up() -> None:
@@ -171,9 +173,9 @@ def open_results(results: str = "", data: str = "") -> Evaluation:
 # ---- shared sections ----
 
 
-@tk.section
 def chain_table(ev: Evaluation, scope: str = "district") -> tk.Section:
     """The chain of evidence: one row per Guskey level with the estimate, interval, target and status."""
+    out = tk.Section()
     rows = ev.chain[ev.chain["scope"] == scope].copy()
     rows["level_label"] = [f"{lv}. {name}" for lv, name in zip(rows["level"], rows["level_name"])]
     rows["shown_estimate"] = [
@@ -192,8 +194,8 @@ def chain_table(ev: Evaluation, scope: str = "district") -> tk.Section:
         )
         for s, d, lv in zip(rows["status"], rows["status_detail"], rows["level"])
     ]  # a level reported without a target (level 3 from its staff survey) says what its evidence shows
-    tk.heading("Chain of evidence")
-    tk.show_html(
+    out = out.heading("Chain of evidence")
+    out = out.show_html(
         tk.html_table(
             rows,
             {
@@ -209,69 +211,73 @@ def chain_table(ev: Evaluation, scope: str = "district") -> tk.Section:
             raw=("badge",),
         )
     )
+    return out
 
 
-@tk.section
 def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] | None = None) -> tk.Section:
     """The caveats for ``scope``: district-wide ones and, in a school's report, the school's own (never
     another school's); the district report names the school of each school note."""
-    tk.heading("Notes on the data")
+    out = tk.Section()
+    out = out.heading("Notes on the data")
     table = ev.notes(scope, levels)
     items = [f"{'Cost' if lv == 0 else f'Level {lv}'}: {text}" for lv, text in zip(table["level"], table["text"])]
     about_schools = (table["scope"] != "district").to_numpy()
     if scope != "district" or table.loc[about_schools, "scope"].nunique() <= figures.MANY:
-        tk.bullets(items or ["No caveats were recorded."])
-        return
+        out = out.bullets(items or ["No caveats were recorded."])
+        return out
     # many schools: the district-wide notes, then every note about one school folded under a count
-    tk.bullets([item for item, own in zip(items, about_schools) if not own])
+    out = out.bullets([item for item, own in zip(items, about_schools) if not own])
     schools = table.loc[about_schools, "scope"].nunique()
     listed = tk.list_html(item for item, own in zip(items, about_schools) if own)
-    tk.fold(f"Notes about single schools ({int(about_schools.sum()):,} notes on {schools:,} schools)", listed)
+    out = out.fold(f"Notes about single schools ({int(about_schools.sum()):,} notes on {schools:,} schools)", listed)
+    return out
 
 
-@tk.section
 def provenance(ev: Evaluation) -> tk.Section:
     """plevaluate version, the SHA-256 of every input file, the package versions and the date."""
+    out = tk.Section()
     p = ev.provenance
-    tk.heading("Provenance")
-    tk.paragraph(
+    out = out.heading("Provenance")
+    out = out.paragraph(
         f"Evaluated {p.get('evaluated_at', '')} with plevaluate {p.get('plevaluate_version', '')} "
         f"from the data folder '{p.get('data_folder', '')}'; no step is random: the same data and plan give "
         "the same results. "
         f"Small groups: statistics about fewer than {ev.min_n} people are not shown."
     )
     hashes = pd.DataFrame(sorted(p.get("file_hashes", {}).items()), columns=["file", "sha256"])
-    tk.show_html(tk.html_table(hashes, {"file": "Input file", "sha256": "SHA-256"}))
+    out = out.show_html(tk.html_table(hashes, {"file": "Input file", "sha256": "SHA-256"}))
     versions = pd.DataFrame(sorted(p.get("python_packages", {}).items()), columns=["package", "version"])
-    tk.show_html(tk.html_table(versions, {"package": "Package", "version": "Version"}))
+    out = out.show_html(tk.html_table(versions, {"package": "Package", "version": "Version"}))
     plan = pd.DataFrame(
         [(k, v) for k, v in ev.plan.items() if k != "levels"]
         + [(f"levels.{lv}.{k}", v) for lv, goal in ev.plan.get("levels", {}).items() for k, v in goal.items()],
         columns=["setting", "value"],
     )
-    tk.show_html(tk.html_table(plan, {"setting": "Plan setting", "value": "Value"}))
+    out = out.show_html(tk.html_table(plan, {"setting": "Plan setting", "value": "Value"}))
+    return out
 
 
 # ---- the school report ----
 
 
-@tk.section
 def school_title(ev: Evaluation, school_id: str) -> tk.Section:
+    out = tk.Section()
     name = ev.school_name(school_id)
     program = ev.plan.get("program", "")
-    tk.show_html(
+    out = out.show_html(
         f"<h1>{tk.esc(name)}: professional learning evaluation</h1>"
         f"<p>{tk.esc(program)} &middot; {tk.esc(ev.plan.get('school_year', ''))} &middot; school report</p>"
     )
     sentence = ev.sentences.set_index("scope")["sentence"].get(school_id, "")
-    tk.sentence(sentence)
+    out = out.sentence(sentence)
+    return out
 
 
-@tk.section
 def school_next_steps(ev: Evaluation, school_id: str) -> tk.Section:
     """What to do next: each level's own steps (its ``next_steps`` entry: level 3's lowest-rated conditions
     and principal participation), then the gaps to the plan's targets of every other level."""
-    tk.heading("What to do next")
+    out = tk.Section()
+    out = out.heading("What to do next")
     steps = []
     own = set()
     for level in ordered(registry.levels()):
@@ -295,25 +301,29 @@ def school_next_steps(ev: Evaluation, school_id: str) -> tk.Section:
                 f"{tk.interval(row.ci_low, row.ci_high, row.unit)}, includes the target); "
                 f"{registry.get(row.level).more_evidence}."
             )
-    tk.bullets(steps or ["This school met every target that could be measured; keep the conditions that got it there."])
+    out = out.bullets(
+        steps or ["This school met every target that could be measured; keep the conditions that got it there."]
+    )
+    return out
 
 
 # ---- the district report ----
 
 
-@tk.section
 def district_title(ev: Evaluation) -> tk.Section:
-    tk.show_html(
+    out = tk.Section()
+    out = out.show_html(
         f"<h1>{tk.esc(ev.plan.get('program', ''))}: district evaluation</h1>"
         f"<p>{tk.esc(ev.plan.get('school_year', ''))} &middot; {tk.esc(ev.plan.get('description', ''))}</p>"
     )
-    tk.sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
+    out = out.sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
+    return out
 
 
-@tk.section
 def district_schools(ev: Evaluation) -> tk.Section:
     """A school x level grid of statuses: the pattern across schools no single principal sees."""
-    tk.heading("Every school at a glance")
+    out = tk.Section()
+    out = out.heading("Every school at a glance")
     chain = ev.chain[(ev.chain["scope"] != "district") & (ev.chain["level"] >= 1)]
     grid = chain.pivot(index="scope", columns="level", values="status")
     grid = grid.reset_index().rename(columns={"scope": "school_id"})
@@ -327,9 +337,9 @@ def district_schools(ev: Evaluation) -> tk.Section:
     sentences = ev.sentences[ev.sentences["scope"] != "district"]
     items = [f"{ev.school_name(s)}: {t}" for s, t in zip(sentences["scope"], sentences["sentence"])]
     if len(grid) <= figures.MANY:
-        tk.show_html(table)
-        tk.bullets(items)
-        return
+        out = out.show_html(table)
+        out = out.bullets(items)
+        return out
     # many schools: how many schools stand where at each level, with every school's row folded below it
     counts = chain.groupby(["level", "status"]).size().unstack(fill_value=0)
     counts = counts[[s for s in STATUSES if s in counts] + [s for s in counts if s not in STATUSES]]
@@ -337,31 +347,38 @@ def district_schools(ev: Evaluation) -> tk.Section:
     summary["level"] = [f"{number}. {registry.get(number).name}" for number in summary["level"]]
     named = {"level": "Level", **{str(s): str(s) for s in counts.columns}}
     summary.columns = [str(c) for c in summary.columns]
-    tk.paragraph(f"How many of the {len(grid):,} schools stand where at each level (each school's row is below).")
-    tk.show_html(tk.html_table(summary, named, numeric=[c for c in named if c != "level"]))
-    tk.fold(f"Every school's status and where its chain breaks ({len(grid):,} schools)", table + tk.list_html(items))
+    out = out.paragraph(
+        f"How many of the {len(grid):,} schools stand where at each level (each school's row is below)."
+    )
+    out = out.show_html(tk.html_table(summary, named, numeric=[c for c in named if c != "level"]))
+    out = out.fold(
+        f"Every school's status and where its chain breaks ({len(grid):,} schools)", table + tk.list_html(items)
+    )
+    return out
 
 
 # ---- the board summary ----
 
 
-@tk.section
 def board_title(ev: Evaluation) -> tk.Section:
-    tk.show_html(
+    out = tk.Section()
+    out = out.show_html(
         f'<h1>{tk.esc(ev.plan.get("program", ""))}</h1><p class="pl-subtitle">What the district\'s professional '
         f"learning achieved, {tk.esc(ev.plan.get('school_year', ''))}</p>"
     )
-    tk.sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
+    out = out.sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
+    return out
 
 
-@tk.section
 def board_chain(ev: Evaluation) -> tk.Section:
-    tk.display(chain_table(ev, "district"))
+    out = tk.Section()
+    out = out.display(chain_table(ev, "district"))
+    return out
 
 
-@tk.section
 def board_findings(ev: Evaluation) -> tk.Section:
-    tk.heading("What we found")
+    out = tk.Section()
+    out = out.heading("What we found")
     items = []
     for level in guskey_levels():
         row = ev.chain[(ev.chain["scope"] == "district") & (ev.chain["level"] == level.number)]
@@ -382,35 +399,38 @@ def board_findings(ev: Evaluation) -> tk.Section:
         hook = section_of(level, "findings")
         if hook is not None:
             items += hook(ev)
-    tk.bullets(items)
+    out = out.bullets(items)
+    return out
 
 
 # ---- the technical appendix ----
 
 
-@tk.section
 def technical_title(ev: Evaluation) -> tk.Section:
-    tk.show_html(
+    out = tk.Section()
+    out = out.show_html(
         f"<h1>{tk.esc(ev.plan.get('program', ''))}: technical appendix</h1>"
         f"<p>{tk.esc(ev.plan.get('school_year', ''))} &middot; for research partners: data, models, diagnostics, "
         "sensitivity and provenance</p>"
     )
-    tk.sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
+    out = out.sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
+    return out
 
 
-@tk.section
 def technical_data(ev: Evaluation) -> tk.Section:
     """How each level's result was made (its ``meta``: the plan values used, methods, counts of rows read)."""
-    tk.heading("Data")
+    out = tk.Section()
+    out = out.heading("Data")
     for level in guskey_levels():
         result = ev.levels.get(level.number)
         if result is not None:
             meta = {k: v for k, v in result.meta.items() if not isinstance(v, dict | list)}
             shown = {k: (f"<{ev.min_n}" if v is None and k in META_PEOPLE else v) for k, v in meta.items()}
             shown = {k: v for k, v in shown.items() if v is not None or k not in ("answers",)}
-            tk.paragraph(
+            out = out.paragraph(
                 f"Level {level.number} ({result.name}): " + "; ".join(f"{k} = {v}" for k, v in shown.items()), note=True
             )
+    return out
 
 
 # ---- cost (all reports) ----
@@ -437,26 +457,26 @@ def _trend_cells(trend: pd.DataFrame) -> pd.DataFrame:
     return wide.sort_values("level", kind="stable")
 
 
-@tk.section
 def district_years(ev: Evaluation) -> tk.Section:
     """Year by year: each level's headline by year, the change in words, level 4 in months since joining
     (cohorts overlaid), and the staggered effect on students. Nothing for a single school year."""
+    out = tk.Section()
     extras = _years(ev)
     if extras is None:
-        return
+        return out
     trend = extras["years_trend"]
     about = extras["years_about"].iloc[0]
     years = [y for y in str(about["years"]).split(", ") if y]
-    tk.heading("Year by year")
-    tk.paragraph(
+    out = out.heading("Year by year")
+    out = out.paragraph(
         f"The program has run {len(years)} school years ({', '.join(years)}). This report is about "
         f"{ev.plan.get('school_year', '')}; each level's result in every year is below, each judged against that "
         "year's target."
     )
-    tk.bullets(extras["years_sentences"]["sentence"])
+    out = out.bullets(extras["years_sentences"]["sentence"])
     wide = _trend_cells(trend[trend["level"] > 0])
-    tk.show_html(tk.html_table(wide, {"level_name": "Level", **{y: y for y in years}}, raw=years))
-    tk.paragraph(
+    out = out.show_html(tk.html_table(wide, {"level_name": "Level", **{y: y for y in years}}, raw=years))
+    out = out.paragraph(
         "Each year's student-outcome result is that year's growth from the spring before, program schools against "
         "comparison schools; the chart further down adds the years up: the difference since each school joined.",
         note=True,
@@ -464,56 +484,60 @@ def district_years(ev: Evaluation) -> tk.Section:
     for level in ordered(registry.levels()):
         part = section_of(level, "years_district")
         if part is not None:
-            tk.display(part(ev))
+            out = out.display(part(ev))
+    return out
 
 
-@tk.section
 def school_years(ev: Evaluation, school_id: str) -> tk.Section:
     """This school's chain of evidence in every year the program has run (its own published rows), with the
     changes in words. Nothing for a single school year."""
+    out = tk.Section()
     extras = _years(ev)
     if extras is None or "years_trend_schools" not in extras:
-        return
+        return out
     trend = extras["years_trend_schools"]
     mine = trend[(trend["scope"] == school_id) & (trend["level"] > 0)]
     if mine.empty:
-        return
+        return out
     years = sorted(mine["year"].unique())
-    tk.heading("This school, year by year")
+    out = out.heading("This school, year by year")
     sentences = extras.get("years_sentences_schools")
     if sentences is not None and len(sentences):
-        tk.bullets(sentences.loc[sentences["scope"] == school_id, "sentence"])
+        out = out.bullets(sentences.loc[sentences["scope"] == school_id, "sentence"])
     wide = _trend_cells(mine)
-    tk.show_html(tk.html_table(wide, {"level_name": "Level", **{y: y for y in years}}, raw=years))
-    tk.paragraph(
+    out = out.show_html(tk.html_table(wide, {"level_name": "Level", **{y: y for y in years}}, raw=years))
+    out = out.paragraph(
         "Each year is judged against that year's target; the district's results are in the district report.", note=True
     )
+    return out
 
 
-@tk.section
 def board_years(ev: Evaluation) -> tk.Section:
     """The board's view of the years: what changed, in words, and the effect on students by years in the program."""
+    out = tk.Section()
     extras = _years(ev)
     if extras is None:
-        return
-    tk.heading("Over the years")
-    tk.bullets(extras["years_sentences"]["sentence"])
+        return out
+    out = out.heading("Over the years")
+    out = out.bullets(extras["years_sentences"]["sentence"])
     for level in ordered(registry.levels()):
         part = section_of(level, "years_board")
         if part is not None:
-            tk.display(part(ev))
+            out = out.display(part(ev))
+    return out
 
 
-@tk.section
 def technical_years(ev: Evaluation) -> tk.Section:
     """For research partners: each level's part over several school years (level 5's staggered-adoption
     estimator, every group-time effect and the aggregations). Nothing for a single school year."""
+    out = tk.Section()
     if _years(ev) is None:
-        return
+        return out
     for level in ordered(registry.levels()):
         part = section_of(level, "years_technical")
         if part is not None:
-            tk.display(part(ev))
+            out = out.display(part(ev))
+    return out
 
 
 # ---- the district portfolio (plevaluate.portfolio) ----
@@ -530,22 +554,23 @@ def _program_link(program_id: str, program: str) -> str:
     return f'<a href="{html.escape(program_id)}/district-report.html">{tk.esc(program)}</a>'
 
 
-@tk.section
 def portfolio_title(pf) -> tk.Section:
+    out = tk.Section()
     programs = pf.programs
     years = sorted({y for text in programs["years"] for y in str(text).split(", ") if y})
     span = f"{years[0]} to {years[-1]}" if len(years) > 1 else (years[0] if years else "")
-    tk.show_html(
+    out = out.show_html(
         f"<h1>Professional learning portfolio</h1><p class='pl-subtitle'>{len(programs)} programs, {tk.esc(span)}: "
         "what each achieved at each of Guskey's five levels, what it cost and who paid</p>"
     )
-    tk.bullets(pf.notes["note"])
+    out = out.bullets(pf.notes["note"])
+    return out
 
 
-@tk.section
 def portfolio_chains(pf) -> tk.Section:
     """Every program's chain of evidence, one row per program and year."""
-    tk.heading("Chains of evidence, program by program and year by year")
+    out = tk.Section()
+    out = out.heading("Chains of evidence, program by program and year by year")
     names = dict(zip(pf.programs["program_id"], pf.programs["program"]))
     chains = pf.chains[pf.chains["level"] > 0]
     cells = chains.assign(
@@ -558,18 +583,19 @@ def portfolio_chains(pf) -> tk.Section:
     wide["program"] = [_program_link(p, names.get(p, p)) for p in wide["program_id"]]
     labels = chains.drop_duplicates("level").set_index("level")["level_name"]
     columns = {"program": "Program", "year": "Year", **{lv: f"{lv}. {labels[lv]}" for lv in sorted(labels.index)}}
-    tk.show_html(tk.html_table(wide, columns, raw=["program", *sorted(labels.index)]))
-    tk.paragraph(
+    out = out.show_html(tk.html_table(wide, columns, raw=["program", *sorted(labels.index)]))
+    out = out.paragraph(
         "Each cell: the level's headline result that year and whether its target was met (the whole interval above "
         "it), not met (the whole interval below) or not conclusive. A program's name opens its own district report.",
         note=True,
     )
+    return out
 
 
-@tk.section
 def portfolio_costs(pf) -> tk.Section:
     """Cost per participant and per student, and cost-effectiveness where an effect is estimable."""
-    tk.heading("What each program cost")
+    out = tk.Section()
+    out = out.heading("What each program cost")
     names = dict(zip(pf.programs["program_id"], pf.programs["program"]))
     costs = pf.costs
     rows = []
@@ -587,7 +613,7 @@ def portfolio_costs(pf) -> tk.Section:
     for program_id in pf.programs["program_id"]:
         if program_id not in set(costs["program_id"]):
             rows.append({"program": _program_link(program_id, names[program_id]), "participant": "no costs recorded"})
-    tk.show_html(
+    out = out.show_html(
         tk.html_table(
             pd.DataFrame(rows),
             {"program": "Program", "year": "Year", "participant": "Cost per participant",
@@ -595,11 +621,12 @@ def portfolio_costs(pf) -> tk.Section:
             raw=["program"],
         )
     )  # fmt: skip
-    tk.paragraph(
+    out = out.paragraph(
         "Costs follow the ingredients method: every resource, whoever paid for it, including participants' time. "
         "Cost per 0.1 SD is shown only where the effect on students is distinguishable from zero.",
         note=True,
     )
+    return out
 
 
 def _cost_value(by: pd.DataFrame, measure: str) -> str:
@@ -609,33 +636,35 @@ def _cost_value(by: pd.DataFrame, measure: str) -> str:
     return tk.fmt(row["estimate"], "dollars") if str(row["status"]) == "estimable" else str(row["status"])
 
 
-@tk.section
 def portfolio_funding(pf) -> tk.Section:
     """Funding sources across programs."""
-    tk.heading("Who paid: funding sources across programs")
+    out = tk.Section()
+    out = out.heading("Who paid: funding sources across programs")
     funding = pf.funding
     if funding.empty:
-        tk.paragraph("No program recorded its costs.", note=True)
-        return
+        out = out.paragraph("No program recorded its costs.", note=True)
+        return out
     names = dict(zip(pf.programs["program_id"], pf.programs["program"]))
     shown = funding.assign(category=funding["program_id"].map(names))
-    tk.figure(figures.cost_chart(shown[["funding_source", "category", "cost"]]))
+    out = out.figure(figures.cost_chart(shown[["funding_source", "category", "cost"]]))
     wide = funding.pivot_table(index="funding_source", columns="program_id", values="cost", aggfunc="sum", fill_value=0)
     wide["total"] = wide.sum(axis=1)
     table = wide.reset_index()
     columns = {"funding_source": "Funding source", **{p: names.get(p, p) for p in wide.columns if p != "total"}}
     for column in [*columns][1:] + ["total"]:
         table[column] = [tk.fmt(v, "dollars") for v in table[column]]
-    tk.show_html(tk.html_table(table, {**columns, "total": "All programs"}, numeric=[*columns][1:] + ["total"]))
+    out = out.show_html(tk.html_table(table, {**columns, "total": "All programs"}, numeric=[*columns][1:] + ["total"]))
+    return out
 
 
-@tk.section
 def portfolio_provenance(pf) -> tk.Section:
 
+    out = tk.Section()
     folders = ", ".join(f"{r.folder} ({r.years})" for r in pf.programs.itertuples())
-    tk.paragraph(
+    out = out.paragraph(
         f"Made by plevaluate {__version__} from the program folders {folders}. Every number comes from each "
         "program's published evaluation (small groups suppressed as in its own reports); each program's reports "
         "end with its data files' hashes.",
         note=True,
     )
+    return out

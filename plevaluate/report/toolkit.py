@@ -1,19 +1,19 @@
 """The report toolkit: what every report section is made of, shared by the shared sections
 (`plevaluate.report`) and each level's own (``plevaluate/levels/<key>/sections.py``).
 
-A section is a function decorated with `section`: it shows its parts (`show_html`, `heading`, `sentence`,
-`paragraph`, `bullets`, `figure`, `html_table`) and returns them as a `Section`. Numbers are written by
+A section is a function that builds a `Section` explicitly (``out = Section()``, ``out = out.heading(...)``,
+``out = out.figure(...)``, ``out = out.show_html(html_table(...))``, ..., ``return out``): a Section is never
+changed, each method returns a new one. Numbers are written by
 `fmt` and `interval` (one home, shared with the charts' tables, `plevaluate.figures.number`). Text that comes
 from the data is escaped (`esc`); counts below the plan's ``min_n`` show as ``<10`` (`count_words`).
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import itertools
-from collections.abc import Callable, Iterable, Mapping
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping
+from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -28,22 +28,94 @@ CSS_FILE = Path(__file__).parents[1] / "assets" / "report.css"
 
 
 class Section:
-    """What one report section shows, in order: HTML blocks (`IPython.display.HTML`) and figures.
+    """What one report section shows, in order: HTML blocks (`IPython.display.HTML`) and charts (`Chart`).
 
-    Displaying it (a notebook cell's last expression) displays each part, so the rendered report has
-    one output per part. ``html`` joins the HTML parts (for tests and for reading the text).
+    Built explicitly and never changed: each method returns a new Section with one more part, so a section
+    function reads ``out = Section()``, ``out = out.heading(...)``, ..., ``return out`` (after great_tables'
+    ``GT`` and statsmodels' ``Summary``). Displaying it (a notebook cell's last expression) displays each part,
+    so the rendered report has one output per part. `as_html` joins the HTML parts; `as_text` is what a reader
+    reads (the text, each chart as its text alternative), one block a line, for snapshots and tests.
     """
 
-    def __init__(self, parts: Iterable[object] = ()) -> None:
-        self.parts = list(parts)
+    __slots__ = ("parts",)
 
-    @property
-    def html(self) -> str:
+    def __init__(self, parts: Iterable[object] = ()) -> None:
+        object.__setattr__(self, "parts", tuple(parts))
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError("a Section is not changed: its methods return a new one")
+
+    def add(self, *objects) -> Section:
+        """This section with ``objects`` after its parts (a Section's parts, or any displayable object)."""
+        more = [part for obj in objects for part in (obj.parts if isinstance(obj, Section) else [obj])]
+        return Section((*self.parts, *more))
+
+    def display(self, *objects) -> Section:
+        """This section with ``objects`` (another section, or anything a notebook displays) after its parts."""
+        return self.add(*objects)
+
+    def show_html(self, text: str) -> Section:
+        """This section with an HTML block (already escaped) after its parts."""
+        from IPython.display import HTML
+
+        return self.add(HTML(text))
+
+    def heading(self, text: str, level: int = 2) -> Section:
+        return self.show_html(f"<h{level}>{esc(text)}</h{level}>")
+
+    def sentence(self, text: str) -> Section:
+        return self.show_html(f'<p class="pl-sentence">{esc(text)}</p>')
+
+    def paragraph(self, text: str, note: bool = False) -> Section:
+        return self.show_html(f'<p class="{"pl-note" if note else ""}">{esc(text)}</p>')
+
+    def bullets(self, items: Iterable[str]) -> Section:
+        items = list(items)
+        return self.show_html(list_html(items)) if items else self
+
+    def figure(self, fig) -> Section:
+        """This section with a matplotlib figure drawn as a `Chart` (the figure is closed)."""
+        return self.add(Chart(fig))
+
+    def fold(self, summary: str, inner: str) -> Section:
+        """A long listing (every school's row) closed under a one-line summary: open on a click, and on paper."""
+        return self.show_html(f'<details class="pl-every-school"><summary>{esc(summary)}</summary>{inner}</details>')
+
+    def coded_note(self, rows: pd.DataFrame, min_n: int) -> Section:
+        """Under a table with a share shown only as a range (`plevaluate.privacy.code_shares`): what it means."""
+        if "coded" in rows and rows["coded"].isin(["below", "above"]).any():
+            return self.paragraph(
+                f'"under" or "over" a share: fewer than {min_n} people are on one side of it, so only the side of '
+                "the bound is shown (no count of fewer than the reporting minimum can be worked out from a share).",
+                note=True,
+            )
+        return self
+
+    def as_html(self) -> str:
+        """The HTML parts joined, each chart as its figure (image source left empty) and its numbers."""
         return "".join(
             part.html() if isinstance(part, Chart) else getattr(part, "data", "") or ""
             for part in self.parts
             if isinstance(part, Chart) or hasattr(part, "data")
         )
+
+    @property
+    def html(self) -> str:
+        return self.as_html()
+
+    def as_text(self) -> str:
+        """What a reader reads, one block (heading, paragraph, list item, table row) a line; a chart as
+        ``[chart: <its text alternative>]``."""
+        lines: list[str] = []
+        for part in self.parts:
+            if isinstance(part, Chart):
+                lines.append(f"[chart: {part.alt}]")
+            elif hasattr(part, "data"):
+                reader = _Text()
+                reader.feed(part.data or "")
+                reader.close()
+                lines += reader.lines()
+        return "\n".join(lines) + ("\n" if lines else "")
 
     @property
     def figures(self) -> list:
@@ -59,39 +131,37 @@ class Section:
         return f"Section({len(self.parts)} parts, {len(self.figures)} figures)"
 
 
-_collecting: ContextVar[list | None] = ContextVar("plevaluate_report_section", default=None)
+class _Text(HTMLParser):
+    """The text of an HTML block, a line per block element; style and script left out."""
 
+    _BLOCKS = frozenset({"p", "li", "tr", "h1", "h2", "h3", "h4", "summary", "caption", "figcaption", "div", "table"})
 
-def section(function: Callable[..., None]) -> Callable[..., Section]:
-    """Make a function that shows its parts (`show_html`, `figure`) one that returns them as a `Section`."""
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._out: list[str] = []
+        self._skip = 0
 
-    @functools.wraps(function)
-    def build(*args, **kwargs) -> Section:
-        parts: list = []
-        token = _collecting.set(parts)
-        try:
-            function(*args, **kwargs)
-        finally:
-            _collecting.reset(token)
-        return Section(parts)
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in ("style", "script"):
+            self._skip += 1
+        elif tag in self._BLOCKS:
+            self._out.append("\n")
+        elif tag in ("td", "th"):
+            self._out.append(" | ")
 
-    return build
+    def handle_endtag(self, tag) -> None:
+        if tag in ("style", "script"):
+            self._skip -= 1
+        elif tag in self._BLOCKS:
+            self._out.append("\n")
 
+    def handle_data(self, data) -> None:
+        if not self._skip:
+            self._out.append(data)
 
-def display(*objects) -> None:
-    parts = _collecting.get()
-    if parts is not None:
-        parts.extend(part for obj in objects for part in (obj.parts if isinstance(obj, Section) else [obj]))
-        return
-    from IPython.display import display
-
-    display(*objects)
-
-
-def show_html(text: str) -> None:
-    from IPython.display import HTML
-
-    display(HTML(text))
+    def lines(self) -> list[str]:
+        text = "".join(self._out)
+        return [" ".join(line.split()).strip(" |") for line in text.split("\n") if line.strip(" |\t")]
 
 
 def esc(value) -> str:
@@ -144,10 +214,6 @@ class Chart:
                 + "</details>"
             )
         return f'<figure class="pl-chart">{tag}{table}</figure>'
-
-
-def figure(fig) -> None:
-    display(Chart(fig))
 
 
 fmt = figures.number  # one home for how a value is written, shared with the charts' tables
@@ -267,16 +333,6 @@ def rows_with_display(frame: pd.DataFrame, unit: str, min_n: int, n: str = "n") 
     return out
 
 
-def coded_note(rows: pd.DataFrame, min_n: int) -> None:
-    """Under a table with a share shown only as a range (`plevaluate.privacy.code_shares`): what the range means."""
-    if "coded" in rows and rows["coded"].isin(["below", "above"]).any():
-        paragraph(
-            f'"under" or "over" a share: fewer than {min_n} people are on one side of it, so only the side of '
-            "the bound is shown (no count of fewer than the reporting minimum can be worked out from a share).",
-            note=True,
-        )
-
-
 def count_words(n, protecting: bool, min_n: int) -> str:
     """A published count of people for display. Publishing blanks counts below ``min_n`` (``<10``) and
     every count of a hidden row; a row hidden to protect a smaller one reads ``not shown``."""
@@ -325,42 +381,23 @@ def measure_rows(table: pd.DataFrame, measure: str) -> pd.DataFrame:
     return table[table["measure"] == measure].reset_index(drop=True)
 
 
-def heading(text: str, level: int = 2) -> None:
-    show_html(f"<h{level}>{esc(text)}</h{level}>")
-
-
-def sentence(text: str) -> None:
-    show_html(f'<p class="pl-sentence">{esc(text)}</p>')
-
-
-def paragraph(text: str, note: bool = False) -> None:
-    show_html(f'<p class="{"pl-note" if note else ""}">{esc(text)}</p>')
-
-
-def bullets(items: Iterable[str]) -> None:
-    items = list(items)
-    if items:
-        show_html(list_html(items))
-
-
 def list_html(items: Iterable[str]) -> str:
     """A bulleted list of untrusted text (each item escaped)."""
     return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
 
 
-def no_evidence(ev: Evaluation, level: int) -> bool:
+def no_evidence(ev: Evaluation, level: int) -> str | None:
+    """Why level ``level`` has nothing to show (it could not be computed, or no evidence was collected), as the
+    note a section shows instead of its tables; None when it has evidence."""
     result = ev.levels.get(level)
     if result is not None and result.meta.get("error"):
-        paragraph(
+        return (
             f"Level {level} ({registry.get(level).name.lower()}) could not be computed from the data: "
-            f"{result.meta['error']}",
-            note=True,
+            f"{result.meta['error']}"
         )
-        return True
     if result is None or not result.evidence:
-        paragraph(f"No evidence collected for level {level} ({registry.get(level).name.lower()}).", note=True)
-        return True
-    return False
+        return f"No evidence collected for level {level} ({registry.get(level).name.lower()})."
+    return None
 
 
 def item_texts(distribution: pd.DataFrame) -> dict[str, str] | None:
@@ -375,11 +412,6 @@ def school_vs_district(table: pd.DataFrame, school_id: str, key: str) -> pd.Data
     district = table[table["breakdown"] == "district"].assign(where="District")
     school = table[(table["breakdown"] == key) & (table["school_id"] == school_id)].assign(where="This school")
     return pd.concat([school, district], ignore_index=True)
-
-
-def fold(summary: str, inner: str) -> None:
-    """A long listing (every school's row) closed under a one-line summary: open on a click, and on paper."""
-    show_html(f'<details class="pl-every-school"><summary>{esc(summary)}</summary>{inner}</details>')
 
 
 def restart_table_ids() -> None:

@@ -49,23 +49,23 @@ def _cost_sentences(ev: Evaluation) -> list[str]:
     return sentences
 
 
-@tk.section
 def district(ev: Evaluation) -> tk.Section:
     """Cost by funding source and category, by school, and the cost-per-outcome sentences."""
-    tk.heading("Cost and who paid")
+    out = tk.Section()
+    out = out.heading("Cost and who paid")
     cost = ev.levels.get(0)
     if cost is None or not cost.evidence:
-        tk.paragraph("No costs were recorded (costs.csv is absent).", note=True)
-        return
+        out = out.paragraph("No costs were recorded (costs.csv is absent).", note=True)
+        return out
     for sentence in _cost_sentences(ev):
-        tk.sentence(sentence)
-    tk.figure(figures.cost_chart(cost.tables["by_source_category"]))
+        out = out.sentence(sentence)
+    out = out.figure(figures.cost_chart(cost.tables["by_source_category"]))
     by_category = cost.tables["by_category"].assign(
         label=lambda f: f["category"].map(figures.CATEGORY_LABELS).fillna(f["category"]),
         shown=lambda f: [f"${v:,.0f}" for v in f["cost"]],
         pct=lambda f: [f"{v:.0%}" for v in f["share"]],
     )
-    tk.show_html(
+    out = out.show_html(
         tk.html_table(by_category, {"label": "Category", "shown": "Cost", "pct": "Share"}, numeric=("shown", "pct"))
     )
     schools = cost.tables["schools"].assign(
@@ -101,40 +101,45 @@ def district(ev: Evaluation) -> tk.Section:
     }
     table = tk.html_table(schools, columns, numeric=("shown", "people", "per"))
     if len(schools) <= figures.MANY:
-        tk.show_html(table)
+        out = out.show_html(table)
     else:  # many schools: the range, the costliest per participant, and every school's row folded below
         shown = schools[~schools["suppressed"].fillna(True).astype(bool) & schools["cost_per_participant"].notna()]
         per = shown["cost_per_participant"]
         if len(per):
-            tk.paragraph(
+            out = out.paragraph(
                 f"Cost per participant across the {len(per):,} schools shown: median ${per.median():,.0f} "
                 f"(from ${per.min():,.0f} to ${per.max():,.0f}); the {min(len(per), figures.MANY)} highest:"
             )
             costliest = shown.sort_values(["cost_per_participant", "name"], ascending=[False, True])
-            tk.show_html(tk.html_table(costliest.head(figures.MANY), columns, numeric=("shown", "people", "per")))
-        tk.fold(f"Every school's cost ({len(schools):,} rows)", table)
+            out = out.show_html(
+                tk.html_table(costliest.head(figures.MANY), columns, numeric=("shown", "people", "per"))
+            )
+        out = out.fold(f"Every school's cost ({len(schools):,} rows)", table)
     years = cost.tables["by_year"]
     if len(years) > 1:
         y = years.assign(shown=[f"${v:,.0f}" for v in years["cost"]])
-        tk.show_html(tk.html_table(y, {"school_year": "School year", "shown": "Cost charged"}, numeric=("shown",)))
-    tk.paragraph(
+        out = out.show_html(
+            tk.html_table(y, {"school_year": "School year", "shown": "Cost charged"}, numeric=("shown",))
+        )
+    out = out.paragraph(
         "Costs follow the ingredients method (Levin & McEwan): every resource, including participants' time. "
         "District-wide lines are shared among program schools in proportion to their participating educators.",
         note=True,
     )
+    return out
 
 
-@tk.section
 def school(ev: Evaluation, school_id: str) -> tk.Section:
-    tk.heading("Cost")
+    out = tk.Section()
+    out = out.heading("Cost")
     cost = ev.levels.get(0)
     if cost is None or not cost.evidence:
-        tk.paragraph("No costs were recorded.", note=True)
-        return
+        out = out.paragraph("No costs were recorded.", note=True)
+        return out
     schools = cost.tables["schools"]
     if school_id not in set(schools["school_id"]):
-        tk.paragraph("A comparison school: no program costs.", note=True)
-        return
+        out = out.paragraph("A comparison school: no program costs.", note=True)
+        return out
     row = schools.set_index("school_id").loc[school_id]
     lines = cost.tables["lines"]
     mine = lines[lines["school_id"] == school_id].groupby("category")["charged"].sum().reset_index()
@@ -143,33 +148,35 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
         shown=[f"${v:,.0f}" for v in mine["charged"]],
     )
     if bool(row["suppressed"]):
-        tk.paragraph(
+        out = out.paragraph(
             "This school's share of the program's cost, its number of participating educators and its cost "
             "per participant are not shown: district-wide costs are shared by participating educators, so "
             "they would reveal how many took part, and fewer than the reporting minimum did here (or at a "
             "school this one protects). They are pooled with other schools not shown in the district report.",
             note=True,
         )
-        return
+        return out
     else:
         per = (
             f"${row['cost_per_participant']:,.0f} per participating educator"
             if pd.notna(row["cost_per_participant"])
             else "no participating educators"
         )
-        tk.paragraph(
+        out = out.paragraph(
             f"This school's share of the program: ${row['cost']:,.0f} ({per}; "
             f"{format_n(row['participants'], ev.min_n)} participants, {row['hours']:,.0f} hours of PL attended)."
         )
-    tk.show_html(tk.html_table(mine, {"label": "Category", "shown": "Cost"}, numeric=("shown",)))
+    out = out.show_html(tk.html_table(mine, {"label": "Category", "shown": "Cost"}, numeric=("shown",)))
+    return out
 
 
-@tk.section
 def board(ev: Evaluation) -> tk.Section:
-    tk.heading("What it cost")
+    out = tk.Section()
+    out = out.heading("What it cost")
     cost = ev.levels.get(0)
     if cost is None or not cost.evidence:
-        tk.paragraph("No costs were recorded.", note=True)
-        return
-    tk.figure(figures.cost_chart(cost.tables["by_source_category"]))
-    tk.bullets(_cost_sentences(ev))
+        out = out.paragraph("No costs were recorded.", note=True)
+        return out
+    out = out.figure(figures.cost_chart(cost.tables["by_source_category"]))
+    out = out.bullets(_cost_sentences(ev))
+    return out

@@ -11,24 +11,25 @@ from ...privacy import format_n
 from ...report import toolkit as tk
 
 
-@tk.section
 def school(ev: Evaluation, school_id: str) -> tk.Section:
-    tk.heading("Level 2. Learning: did participants gain the intended knowledge?")
-    if tk.no_evidence(ev, 2):
-        return
+    out = tk.Section()
+    out = out.heading("Level 2. Learning: did participants gain the intended knowledge?")
+    missing = tk.no_evidence(ev, 2)
+    if missing:
+        return out.paragraph(missing, note=True)
     gains = ev.table(2, "gains")
     rows = tk.school_vs_district(gains, school_id, "school_id")
     rows = rows[rows["measure"].isin(["mean_gain", "g_av", "mastery_post"])]
     if rows.empty:
-        tk.paragraph("No learning assessment results for this school or the district.", note=True)
-        return
+        out = out.paragraph("No learning assessment results for this school or the district.", note=True)
+        return out
     units = {"mean_gain": "points", "g_av": "sd", "mastery_post": "share"}
     labels = {"mean_gain": "Average gain (points)", "g_av": "Gain in SD units", "mastery_post": "At mastery after"}
     shown = pd.concat(
         [tk.rows_with_display(part, units[m], ev.min_n) for m, part in rows.groupby("measure", sort=False)]
     )
     shown["measure_label"] = shown["measure"].map(labels)
-    tk.show_html(
+    out = out.show_html(
         tk.html_table(
             shown,
             {
@@ -42,19 +43,21 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
             numeric=("shown_estimate", "shown_n"),
         )
     )
-    tk.coded_note(shown, ev.min_n)
+    out = out.coded_note(shown, ev.min_n)
+    return out
 
 
-@tk.section
 def district(ev: Evaluation) -> tk.Section:
-    tk.heading("Level 2. Learning")
-    if tk.no_evidence(ev, 2):
-        return
+    out = tk.Section()
+    out = out.heading("Level 2. Learning")
+    missing = tk.no_evidence(ev, 2)
+    if missing:
+        return out.paragraph(missing, note=True)
     gains = ev.table(2, "gains")
     g = gains[gains["measure"] == "g_av"].copy()
     g["group"] = tk.group_labels(ev, g, ["school_id", "role", "experience_band"], "all participants")
     target = ev.plan.get("levels", {}).get("learning", {}).get("target")
-    tk.figure(
+    out = out.figure(
         figures.interval_chart(
             g.assign(label=g["group"]),
             unit="sd",
@@ -69,16 +72,17 @@ def district(ev: Evaluation) -> tk.Section:
     if effect is not None and len(effect):
         row = effect.iloc[0]
         if bool(row.get("suppressed", False)):
-            tk.paragraph(
+            out = out.paragraph(
                 f"The comparison with comparison-school teachers is not shown: fewer than {ev.min_n} teachers "
                 "in one of the groups.",
                 note=True,
             )
         else:
             more = "more" if row["estimate"] >= 0 else "less"
-            tk.paragraph(
+            out = out.paragraph(
                 f"Participants gained {abs(row['estimate']):.2f} SD {more} than comparison-school teachers who "
                 f"took the same assessment ({tk.ci_words(ev)} CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; "
                 f"{format_n(row['n_treatment'], ev.min_n)} and {format_n(row['n_comparison'], ev.min_n)} "
                 "teachers)."
             )
+    return out

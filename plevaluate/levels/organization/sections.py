@@ -11,11 +11,12 @@ from ...report import toolkit as tk
 from ...vocabulary import RATING_WORDS
 
 
-@tk.section
 def school(ev: Evaluation, school_id: str) -> tk.Section:
-    tk.heading("Level 3. Organization support: did the school support the change?")
-    if tk.no_evidence(ev, 3):
-        return
+    out = tk.Section()
+    out = out.heading("Level 3. Organization support: did the school support the change?")
+    missing = tk.no_evidence(ev, 3)
+    if missing:
+        return out.paragraph(missing, note=True)
     ratings = ev.table(3, "ratings")
     if ratings is not None:
         mine = ratings[ratings["school_id"] == school_id]
@@ -24,12 +25,12 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
         wide["structure"] = wide["structure"].str.replace("_", " ")
         wide["indicator_id"] = wide["indicator_id"].str.replace("_", " ")
         columns = {"structure": "Structure", "indicator_id": "Indicator", **{t: t for t in order}}
-        tk.show_html(tk.html_table(wide, columns, numeric=order))
-        tk.paragraph("Ratings: 1 not yet, 2 emerging, 3 developing, 4 deepening.", note=True)
+        out = out.show_html(tk.html_table(wide, columns, numeric=order))
+        out = out.paragraph("Ratings: 1 not yet, 2 emerging, 3 developing, 4 deepening.", note=True)
     principals = ev.table(3, "principals")
     if principals is not None and school_id in set(principals["school_id"]):
         row = principals.set_index("school_id").loc[school_id]
-        tk.paragraph(
+        out = out.paragraph(
             f"The principal attended {int(row['sessions_attended'])} of {int(row['n'])} PL sessions "
             f"({row['estimate']:.0%})."
         )
@@ -37,11 +38,11 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
     if staff is not None:
         rated = ratings is not None and school_id in set(ratings["school_id"])
         if not rated:  # the staff survey is this school's level-3 evidence: say what it shows, in words
-            _staff_sentence(ev, school_id)
+            out = _staff_sentence(out, ev, school_id)
         rows = tk.school_vs_district(staff, school_id, "school_id")
         rows = tk.rows_with_display(rows[rows["measure"] == "mean"], "rating", ev.min_n, n="n_people")
         rows = tk.constructs(rows)
-        tk.show_html(
+        out = out.show_html(
             tk.html_table(
                 rows,
                 {
@@ -54,6 +55,7 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
                 numeric=("shown_estimate", "shown_n"),
             )
         )
+    return out
 
 
 def _agree(ev: Evaluation) -> str:
@@ -64,31 +66,33 @@ def _agree(ev: Evaluation) -> str:
     return f"{at:g} (agree)" if at == 4 else f"{at:g}"
 
 
-def _staff_sentence(ev: Evaluation, scope: str) -> None:
+def _staff_sentence(out: tk.Section, ev: Evaluation, scope: str) -> tk.Section:
     """Level 3 without conditions ratings: what the staff survey says (the chain's row for ``scope``), and why it
     is not judged against the plan's target."""
     row = ev.chain[(ev.chain["scope"] == scope) & (ev.chain["level"] == 3)]
     if row.empty or row.iloc[0]["status"] != "reported":
-        return
+        return out
     where = "the district" if scope == "district" else "this school"
     detail = str(row.iloc[0]["status_detail"])
-    tk.paragraph(
+    out = out.paragraph(
         f"No conditions ratings were collected for {where}, so level 3 rests on the staff survey: {detail}. A member "
         f"of staff agrees when the mean of their answers on the support items is {_agree(ev)} or higher. The plan's "
         "level-3 target is a share of schools at a conditions rating, so the staff survey is reported without a "
         "target."
     )
+    return out
 
 
-@tk.section
 def district(ev: Evaluation) -> tk.Section:
-    tk.heading("Level 3. Organization support")
-    if tk.no_evidence(ev, 3):
-        return
+    out = tk.Section()
+    out = out.heading("Level 3. Organization support")
+    missing = tk.no_evidence(ev, 3)
+    if missing:
+        return out.paragraph(missing, note=True)
     matrix = ev.table(3, "matrix")
     if matrix is not None:
         names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
-        tk.figure(
+        out = out.figure(
             figures.conditions_heatmap(matrix[matrix["group"] == "participant"], ev.table(3, "change"), names=names)
         )
     flags = ev.table(3, "flags")
@@ -96,14 +100,16 @@ def district(ev: Evaluation) -> tk.Section:
         flagged = flags[flags["flagged"]].assign(name=lambda f: f["school_id"].map(ev.school_name))
         columns = {"name": "School needing support", "reason": "Why"}
         if len(flagged) <= figures.MANY:
-            tk.show_html(tk.html_table(flagged, columns))
+            out = out.show_html(tk.html_table(flagged, columns))
         else:  # many schools: the weakest conditions first, with every flagged school folded below
             weakest = flagged.sort_values(["latest_mean", "name"]).head(figures.MANY)
-            tk.paragraph(f"{len(flagged):,} schools need support; the {figures.MANY} with the weakest conditions:")
-            tk.show_html(tk.html_table(weakest, columns))
-            tk.fold(f"Every school needing support ({len(flagged):,} schools)", tk.html_table(flagged, columns))
+            out = out.paragraph(
+                f"{len(flagged):,} schools need support; the {figures.MANY} with the weakest conditions:"
+            )
+            out = out.show_html(tk.html_table(weakest, columns))
+            out = out.fold(f"Every school needing support ({len(flagged):,} schools)", tk.html_table(flagged, columns))
     if matrix is None and ev.table(3, "staff_survey") is not None:
-        _district_staff_survey(ev)
+        out = _district_staff_survey(out, ev)
     principals = ev.table(3, "principals")
     if principals is not None:
         program = set(ev.schools.loc[ev.schools["group"] == "participant", "school_id"])
@@ -112,11 +118,11 @@ def district(ev: Evaluation) -> tk.Section:
         columns = {"name": "School", "shown": "Principal's share of PL sessions attended"}
         table = tk.html_table(p, columns, numeric=("shown",))
         if len(p) <= figures.MANY:
-            tk.show_html(table)
-            return
+            out = out.show_html(table)
+            return out
         # many schools: the principals to reach first, with every school's row folded below
         low = p[p["estimate"] < 0.5].sort_values(["estimate", "name"])
-        tk.paragraph(
+        out = out.paragraph(
             f"Principals of the {len(p):,} program schools attended a median {p['estimate'].median():.0%} of the "
             f"PL sessions (from {p['estimate'].min():.0%} to {p['estimate'].max():.0%}); "
             + (
@@ -126,13 +132,14 @@ def district(ev: Evaluation) -> tk.Section:
             )
         )
         if len(low):
-            tk.show_html(tk.html_table(low.head(figures.MANY), columns, numeric=("shown",)))
-        tk.fold(f"Every program school's principal participation ({len(p):,} schools)", table)
+            out = out.show_html(tk.html_table(low.head(figures.MANY), columns, numeric=("shown",)))
+        out = out.fold(f"Every program school's principal participation ({len(p):,} schools)", table)
+    return out
 
 
-def _district_staff_survey(ev: Evaluation) -> None:
+def _district_staff_survey(out: tk.Section, ev: Evaluation) -> tk.Section:
     """The staff survey on support, district and by school: the share of staff who agree and their mean answer."""
-    _staff_sentence(ev, "district")
+    out = _staff_sentence(out, ev, "district")
     staff = ev.table(3, "staff_survey")
     program = set(ev.schools.loc[ev.schools["group"] == "participant", "school_id"])
     staff = staff[(staff["breakdown"] == "district") | staff["school_id"].isin(program)]
@@ -158,14 +165,15 @@ def _district_staff_survey(ev: Evaluation) -> None:
     numeric = ("shown_estimate", "mean_shown", "shown_n")
     schools = rows["breakdown"] != "district"
     if schools.sum() <= figures.MANY:
-        tk.show_html(tk.html_table(rows, columns, numeric=numeric))
+        out = out.show_html(tk.html_table(rows, columns, numeric=numeric))
     else:  # many schools: the district, with every school's row folded below
-        tk.show_html(tk.html_table(rows[~schools], columns, numeric=numeric))
-        tk.fold(
+        out = out.show_html(tk.html_table(rows[~schools], columns, numeric=numeric))
+        out = out.fold(
             f"Every program school's staff survey ({int(schools.sum()):,} schools)",
             tk.html_table(rows[schools], columns, numeric=numeric),
         )
-    tk.coded_note(rows, ev.min_n)
+    out = out.coded_note(rows, ev.min_n)
+    return out
 
 
 def next_steps(ev: Evaluation, school_id: str) -> list[str]:
@@ -194,13 +202,14 @@ def next_steps(ev: Evaluation, school_id: str) -> list[str]:
     return steps
 
 
-@tk.section
 def board(ev: Evaluation) -> tk.Section:
     """The board summary's slide about level 3: each program school's conditions over the terms."""
+    out = tk.Section()
     names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
-    tk.heading("Conditions for using it, school by school")
+    out = out.heading("Conditions for using it, school by school")
     if ev.table(3, "matrix") is not None:
         matrix = ev.table(3, "matrix")
-        tk.figure(
+        out = out.figure(
             figures.conditions_heatmap(matrix[matrix["group"] == "participant"], ev.table(3, "change"), names=names)
         )
+    return out

@@ -10,20 +10,23 @@ from ...evaluate import Evaluation
 from ...report import toolkit as tk
 
 
-@tk.section
 def school(ev: Evaluation, school_id: str) -> tk.Section:
-    tk.heading("Level 5. Student outcomes")
-    if tk.no_evidence(ev, 5):
-        return
+    out = tk.Section()
+    out = out.heading("Level 5. Student outcomes")
+    missing = tk.no_evidence(ev, 5)
+    if missing:
+        return out.paragraph(missing, note=True)
     schools = ev.table(5, "schools")
     if schools is None or school_id not in set(schools["school_id"]):
-        tk.paragraph("No school-level student result: this school is not among the program's schools.", note=True)
+        out = out.paragraph(
+            "No school-level student result: this school is not among the program's schools.", note=True
+        )
     else:
         row = schools.set_index("school_id").loc[school_id]
         if bool(row["suppressed"]):
-            tk.paragraph("Too few students with scores to report a school result.", note=True)
+            out = out.paragraph("Too few students with scores to report a school result.", note=True)
         else:
-            tk.paragraph(
+            out = out.paragraph(
                 f"Students here scored {row['estimate']:+.1f} points ({tk.ci_words(ev)} interval {row['ci_low']:+.1f} to "
                 f"{row['ci_high']:+.1f}) compared with what their prior scores predict, after pulling small "
                 "and noisy school results toward the district average. This describes the school; it is not "
@@ -31,24 +34,26 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
             )
     effect = ev.table(5, "findings")
     if effect is not None:
-        tk.paragraph("District result: " + " ".join(effect["finding"]))
+        out = out.paragraph("District result: " + " ".join(effect["finding"]))
+    return out
 
 
-@tk.section
 def district(ev: Evaluation) -> tk.Section:
-    tk.heading("Level 5. Student outcomes")
-    if tk.no_evidence(ev, 5):
-        return
+    out = tk.Section()
+    out = out.heading("Level 5. Student outcomes")
+    missing = tk.no_evidence(ev, 5)
+    if missing:
+        return out.paragraph(missing, note=True)
     found = ev.table(5, "findings")
     if found is not None:
         for sentence in found["finding"]:
-            tk.sentence(sentence)
+            out = out.sentence(sentence)
     sensitivity = ev.table(5, "sensitivity")
     if sensitivity is not None:
         target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
         g = tk.measure_rows(sensitivity, "hedges_g")
         rows = g.assign(label=g["specification"])
-        tk.figure(
+        out = out.figure(
             figures.interval_chart(
                 rows,
                 unit="sd",
@@ -62,7 +67,7 @@ def district(ev: Evaluation) -> tk.Section:
     if subgroups is not None and len(subgroups):
         g = tk.measure_rows(subgroups, "hedges_g")
         rows = g.assign(label=g["subgroup"].str.replace("_", " ") + ": " + g["value"].astype(str))
-        tk.figure(
+        out = out.figure(
             figures.interval_chart(
                 rows,
                 unit="sd",
@@ -76,7 +81,7 @@ def district(ev: Evaluation) -> tk.Section:
     schools = ev.table(5, "schools")
     if schools is not None:
         rows = schools.assign(label=schools["school_id"].map(ev.school_name))
-        tk.figure(
+        out = out.figure(
             figures.interval_chart(
                 rows,
                 unit="points",
@@ -87,12 +92,13 @@ def district(ev: Evaluation) -> tk.Section:
                 "the list by chance; these describe schools, not effects of the program.",
             )
         )
+    return out
 
 
-@tk.section
 def board(ev: Evaluation) -> tk.Section:
     """The board summary's slide about students: the program's effect with its interval, against the target."""
-    tk.heading("Student outcomes")
+    out = tk.Section()
+    out = out.heading("Student outcomes")
     if ev.table(5, "sensitivity") is not None:
         main = tk.measure_rows(ev.table(5, "sensitivity"), "hedges_g").iloc[[0]]
         rows = main.assign(label="Students in program schools")
@@ -104,7 +110,8 @@ def board(ev: Evaluation) -> tk.Section:
                 f"Students in program schools scored {g['estimate']:+.2f} SD against similar students "
                 f"({tk.ci_words(ev)} interval {g['ci_low']:+.2f} to {g['ci_high']:+.2f})"
             )
-        tk.figure(figures.interval_chart(rows, unit="sd", reference=target, title=title))
+        out = out.figure(figures.interval_chart(rows, unit="sd", reference=target, title=title))
+    return out
 
 
 def findings(ev: Evaluation) -> list[str]:
@@ -113,31 +120,35 @@ def findings(ev: Evaluation) -> list[str]:
     return [] if found is None else list(found["finding"])
 
 
-@tk.section
 def technical(ev: Evaluation) -> tk.Section:
     """Level 5 in the technical appendix: the students followed and lost, the model, its diagnostics and how
     the estimate moves under other analyses."""
-    tk.heading("Student outcomes: attrition")
+    out = tk.Section()
+    out = out.heading("Student outcomes: attrition")
     attrition = ev.table(5, "attrition")
     if attrition is not None and bool(attrition.iloc[0].get("suppressed", False)):
-        tk.paragraph(f"Attrition is not shown: fewer than {ev.min_n} students with an outcome in one group.", note=True)
+        out = out.paragraph(
+            f"Attrition is not shown: fewer than {ev.min_n} students with an outcome in one group.", note=True
+        )
     elif attrition is not None:
         a = attrition.iloc[0]
 
         def people(column: str) -> str:
             return tk.count_words(a[column], False, ev.min_n)
 
-        tk.paragraph(
+        out = out.paragraph(
             f"Baseline students: {people('baseline_treatment')} in program schools, {people('baseline_comparison')} "
             f"in comparison schools; with an outcome: {people('analytic_treatment')} and {people('analytic_comparison')}. "
             f"Overall attrition {a['overall']:.1%}, differential {a['differential'] * 100:.1f} points: "
             f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
             f"(Standards Handbook v4.1 Table II.1). {people('new_students')} students joined after baseline."
         )
-    tk.heading("Student outcomes: models and assumptions")
+    out = out.heading("Student outcomes: models and assumptions")
     effect = ev.table(5, "effect")
     if effect is not None and effect["suppressed"].astype(bool).any():
-        tk.paragraph(f"The student-outcome model is not shown: fewer than {ev.min_n} students in one group.", note=True)
+        out = out.paragraph(
+            f"The student-outcome model is not shown: fewer than {ev.min_n} students in one group.", note=True
+        )
     elif effect is not None:
         effect = tk.measure_rows(effect, "points")
         rows = effect.assign(
@@ -147,7 +158,7 @@ def technical(ev: Evaluation) -> tk.Section:
             df_shown=[f"{d:.1f}" for d in effect["df"]],
             p=[f"{p:.3g}" for p in effect["p_value"]],
         )
-        tk.show_html(
+        out = out.show_html(
             tk.html_table(
                 rows,
                 {
@@ -162,7 +173,7 @@ def technical(ev: Evaluation) -> tk.Section:
             )
         )
         first = effect.iloc[0]
-        tk.paragraph(
+        out = out.paragraph(
             f"{first['model']}; standard errors: {first['se_type']}; n = {int(first['n']):,} students in "
             f"{int(first['n_clusters'])} schools ({int(first['n_missing']):,} left out: no outcome or no prior score). "
             "Hedges' g divides the adjusted difference by the unadjusted pooled SD, with the small-sample "
@@ -170,7 +181,7 @@ def technical(ev: Evaluation) -> tk.Section:
             f"'{ev.plan.get('comparison_design', '')}': without random assignment the estimate is an association "
             "adjusted for prior scores and student characteristics, not proof of cause."
         )
-    tk.heading("Student outcomes: diagnostics")
+    out = out.heading("Student outcomes: diagnostics")
     baseline = ev.table(5, "baseline")
     if baseline is not None:
         b = baseline.assign(
@@ -181,7 +192,7 @@ def technical(ev: Evaluation) -> tk.Section:
                 for g in baseline["g"]
             ]
         )
-        tk.show_html(
+        out = out.show_html(
             tk.html_table(
                 b,
                 {"covariate": "Baseline characteristic", "g_shown": "Difference (g)", "verdict": "WWC verdict"},
@@ -190,7 +201,7 @@ def technical(ev: Evaluation) -> tk.Section:
         )
     icc = ev.table(5, "icc")
     if icc is not None:
-        tk.paragraph(
+        out = out.paragraph(
             f"Intraclass correlation of the outcome across schools: {icc.iloc[0]['icc']:.3f} by REML (school "
             f"variance {icc.iloc[0]['tau00']:.2f}, student variance {icc.iloc[0]['sigma2']:.2f}; "
             f"{int(icc.iloc[0]['n_clusters'])} schools); the one-way ANOVA estimator gives "
@@ -204,7 +215,7 @@ def technical(ev: Evaluation) -> tk.Section:
                 for t, d, p in zip(clustering["t_corrected"], clustering["df_corrected"], clustering["p_corrected"])
             ]
         )
-        tk.show_html(
+        out = out.show_html(
             tk.html_table(
                 c,
                 {
@@ -213,7 +224,7 @@ def technical(ev: Evaluation) -> tk.Section:
                 },
             )
         )
-        tk.paragraph(
+        out = out.paragraph(
             "What this is: the WWC's correction for a study that reports only an analysis ignoring schools. It "
             "recovers a t statistic from Hedges' g of the HC1 analysis (covariate-adjusted, ignoring schools) as if "
             "it came from a simple two-group t-test, and deflates it for the intraclass correlation. It is a "
@@ -222,11 +233,11 @@ def technical(ev: Evaluation) -> tk.Section:
             "differ because the correction ignores the covariates' gain in precision and assumes equal schools.",
             note=True,
         )
-    tk.heading("Sensitivity of the student-outcome estimate")
+    out = out.heading("Sensitivity of the student-outcome estimate")
     sensitivity = ev.table(5, "sensitivity")
     if sensitivity is None:
-        tk.paragraph("No comparison group: no estimate to test.", note=True)
-        return
+        out = out.paragraph("No comparison group: no estimate to test.", note=True)
+        return out
     points = tk.measure_rows(sensitivity, "points")
     g = tk.measure_rows(sensitivity, "hedges_g").set_index("specification")["estimate"]
     rows = points.assign(
@@ -236,7 +247,7 @@ def technical(ev: Evaluation) -> tk.Section:
         ],
         g=[f"{g.get(spec, float('nan')):.3f}" for spec in points["specification"]],
     )
-    tk.show_html(
+    out = out.show_html(
         tk.html_table(
             rows,
             {
@@ -260,7 +271,7 @@ def technical(ev: Evaluation) -> tk.Section:
             p=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_value"]],
             q=[f"{p:.3f}" if pd.notna(p) else "" for p in subgroups["p_adjusted"]],
         )
-        tk.show_html(
+        out = out.show_html(
             tk.html_table(
                 s,
                 {
@@ -275,33 +286,34 @@ def technical(ev: Evaluation) -> tk.Section:
     dose = ev.table(5, "dose")
     if dose is not None:
         d = tk.measure_rows(dose, "points").iloc[0]
-        tk.paragraph(
+        out = out.paragraph(
             f"Exploratory: each 10 points of school implementation went with {d['estimate']:+.1f} points of "
             f"student outcome ({tk.ci_words(ev)} CI {d['ci_low']:+.1f} to {d['ci_high']:+.1f}; {int(d['n_clusters'])} schools). "
             "Correlational."
         )
+    return out
 
 
-@tk.section
 def years_district(ev: Evaluation) -> tk.Section:
     """In the district report's "Year by year": the effect on students by years in the program, each cohort's
     average and how it was estimated (or why it could not be)."""
+    out = tk.Section()
     extras = ev.extras
     if "years_effects_about" not in extras:
-        return
+        return out
     about = extras["years_effects_about"].iloc[0]
     event = extras.get("years_effects_event")
     if event is None:
         if isinstance(about["note"], str) and about["note"]:
-            tk.paragraph(f"Students, across the years: {about['note']}.", note=True)
-        return
-    _staggered_figure(ev)
+            out = out.paragraph(f"Students, across the years: {about['note']}.", note=True)
+        return out
+    out = _staggered_figure(out, ev)
     cohorts = extras["years_effects_cohort"]
     shown = cohorts.assign(
         shown=[tk.fmt(e, "sd") for e in cohorts["estimate"]],
         interval=[tk.interval(lo, hi, "sd") for lo, hi in zip(cohorts["ci_low"], cohorts["ci_high"])],
     )
-    tk.show_html(
+    out = out.show_html(
         tk.html_table(
             shown,
             {"cohort": "Joined", "shown": "Average difference since joining", "interval": f"{tk.ci_words(ev)} interval",
@@ -310,52 +322,55 @@ def years_district(ev: Evaluation) -> tk.Section:
         )
     )  # fmt: skip
     note = f" {about['note']}." if isinstance(about["note"], str) and about["note"] else ""
-    tk.paragraph(
+    out = out.paragraph(
         "Students' spring scores, standardized within each spring, compared between program schools and schools "
         "not (yet) in the program, for each cohort and year (Callaway & Sant'Anna group-time effects; never a "
         "two-way fixed-effects regression, which mixes early and late joiners). The years before joining check "
         f"that both groups were on the same path; this is a comparison, not a lottery.{note}",
         note=True,
     )
+    return out
 
 
-def _staggered_figure(ev: Evaluation) -> None:
+def _staggered_figure(out: tk.Section, ev: Evaluation) -> tk.Section:
     """The effect on students by years in the program, titled with the average over cohorts."""
     extras = ev.extras
     overall = extras["years_effects_overall"].set_index("aggregation").loc["cohort"]
     event = extras["years_effects_event"]
-    tk.figure(
+    out = out.figure(
         figures.staggered_chart(event, overall["estimate"], overall["ci_low"], overall["ci_high"], ci=tk.ci_words(ev))
     )
+    return out
 
 
-@tk.section
 def years_board(ev: Evaluation) -> tk.Section:
     """In the board summary's "Over the years": the effect on students by years in the program."""
+    out = tk.Section()
     if ev.extras.get("years_effects_event") is not None:
-        _staggered_figure(ev)
+        out = _staggered_figure(out, ev)
+    return out
 
 
-@tk.section
 def years_technical(ev: Evaluation) -> tk.Section:
     """For research partners: the staggered-adoption estimator, every group-time effect and the aggregations."""
+    out = tk.Section()
     extras = ev.extras
     if "years_effects_about" not in extras:
-        return
-    tk.heading("Staggered adoption: group-time effects")
+        return out
+    out = out.heading("Staggered adoption: group-time effects")
     about = extras["years_effects_about"].iloc[0]
     cells = extras.get("years_effects_cell")
     if cells is None:
-        tk.paragraph(f"Not estimated: {about['note']}." if about["note"] else "Not estimated.")
-        return
-    tk.paragraph(f"Method: {about['method']}.")
+        out = out.paragraph(f"Not estimated: {about['note']}." if about["note"] else "Not estimated.")
+        return out
+    out = out.paragraph(f"Method: {about['method']}.")
     shown = cells.assign(
         shown=[f"{e:.3f}" for e in cells["estimate"]],
         se_shown=[f"{s:.3f}" for s in cells["se"]],
         interval=[f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(cells["ci_low"], cells["ci_high"])],
         when=["after joining" if p else "before (placebo)" for p in cells["post"]],
     )
-    tk.show_html(
+    out = out.show_html(
         tk.html_table(
             shown,
             {"cohort": "Joined", "year": "Spring", "event_time": "Years since joining", "when": "Period",
@@ -365,7 +380,7 @@ def years_technical(ev: Evaluation) -> tk.Section:
         )
     )  # fmt: skip
     overall = extras["years_effects_overall"]
-    tk.show_html(
+    out = out.show_html(
         tk.html_table(
             overall.assign(
                 shown=[f"{e:.3f}" for e in overall["estimate"]],
@@ -376,10 +391,11 @@ def years_technical(ev: Evaluation) -> tk.Section:
             numeric=("shown",),
         )
     )  # fmt: skip
-    tk.paragraph(
+    out = out.paragraph(
         "Standard errors are csdid's analytic influence-function SEs clustered by school; intervals multiply them by "
         "sqrt(m/(m-1)), m the smaller of the program and control schools compared, and use a t with G-2 degrees of "
         "freedom: with six schools a group, over 120 simulated districts, the uncorrected 95% intervals covered the "
         "true effects 90% of the time and the corrected ones 95% (tests/test_years.py).",
         note=True,
     )
+    return out

@@ -11,24 +11,25 @@ from ...evaluate import Evaluation
 from ...report import toolkit as tk
 
 
-@tk.section
 def school(ev: Evaluation, school_id: str) -> tk.Section:
-    tk.heading("Level 4. Use of the practice in classrooms")
-    if tk.no_evidence(ev, 4):
-        return
+    out = tk.Section()
+    out = out.heading("Level 4. Use of the practice in classrooms")
+    missing = tk.no_evidence(ev, 4)
+    if missing:
+        return out.paragraph(missing, note=True)
     practice = ev.plan.get("observable_practice", "")
     if practice:
-        tk.paragraph(f"The practice observed in every classroom: {practice}.")
+        out = out.paragraph(f"The practice observed in every classroom: {practice}.")
     rates = ev.table(4, "rates")
     if school_id not in set(rates["school_id"].dropna()):
-        tk.paragraph("No classroom observations were recorded at this school.", note=True)
-        return
+        out = out.paragraph("No classroom observations were recorded at this school.", note=True)
+        return out
     mine = rates[
         ((rates["breakdown"] == "school_id+month") & (rates["school_id"] == school_id))
         | (rates["breakdown"] == "group+month")
     ]
     target = ev.plan.get("levels", {}).get("practice", {}).get("target")
-    tk.figure(
+    out = out.figure(
         figures.implementation_chart(
             mine, target=target, names={school_id: ev.school_name(school_id)}, ci=tk.ci_words(ev)
         )
@@ -37,20 +38,22 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
     if funnel is not None and school_id in set(funnel["school_id"]):
         names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
         own = {school_id: names.get(school_id, school_id)}  # other schools stay anonymous in a school's report
-        tk.figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=own, highlight=school_id))
-        tk.paragraph(
+        out = out.figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=own, highlight=school_id))
+        out = out.paragraph(
             "The funnel compares schools fairly: a school outside the dashed lines differs from the district by "
             "more than chance would easily produce with its number of visits; inside them, the visits show no "
             "clear difference, which is not evidence that there is none.",
             note=True,
         )
+    return out
 
 
-@tk.section
 def district(ev: Evaluation) -> tk.Section:
-    tk.heading("Level 4. Use of the practice")
-    if tk.no_evidence(ev, 4):
-        return
+    out = tk.Section()
+    out = out.heading("Level 4. Use of the practice")
+    missing = tk.no_evidence(ev, 4)
+    if missing:
+        return out.paragraph(missing, note=True)
     rates = ev.table(4, "rates")
     target = ev.plan.get("levels", {}).get("practice", {}).get("target")
     names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
@@ -60,14 +63,14 @@ def district(ev: Evaluation) -> tk.Section:
         if funnel is not None
         else pd.Series(dtype=object)
     )
-    tk.figure(
+    out = out.figure(
         figures.implementation_chart(rates, target=target, names=names, ci=tk.ci_words(ev), highlight=list(below))
     )
     if funnel is not None:
-        tk.figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=names))
+        out = out.figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=names))
         phi = funnel["phi"].dropna()
         if len(phi) and phi.iloc[0] > 1.5:
-            tk.paragraph(
+            out = out.paragraph(
                 f"Schools vary more than chance alone would make them (overdispersion {phi.iloc[0]:.1f}, over the "
                 "schools shown); part of it is repeat observation of the same teachers, part real differences "
                 "between schools.",
@@ -78,14 +81,16 @@ def district(ev: Evaluation) -> tk.Section:
         t = trend.assign(
             shown=[("x" if pd.notna(e) else "") + text for e, text in zip(trend["estimate"], tk.with_ci(trend))]
         )
-        tk.show_html(
+        out = out.show_html(
             tk.html_table(
                 t,
                 {"group": "Schools", "shown": f"Odds of seeing the practice, change per month ({tk.ci_words(ev)} CI)"},
             )
         )
     if ev.table(4, "dose_bands") is not None:
-        tk.figure(figures.dose_response_chart(ev.table(4, "dose_bands"), ev.table(4, "dose_model"), ci=tk.ci_words(ev)))
+        out = out.figure(
+            figures.dose_response_chart(ev.table(4, "dose_bands"), ev.table(4, "dose_model"), ci=tk.ci_words(ev))
+        )
     link = ev.table(4, "link")
     if link is not None:
         shown = link.assign(
@@ -94,21 +99,22 @@ def district(ev: Evaluation) -> tk.Section:
                 for r, lo, hi in zip(link["estimate"], link["ci_low"], link["ci_high"])
             ]
         )
-        tk.show_html(
+        out = out.show_html(
             tk.html_table(
                 shown, {"predictor": "Level-3 measure", "shown": "Correlation with implementation", "n": "Schools"}
             )
         )
-        tk.paragraph(
+        out = out.paragraph(
             "Correlations across schools are associations, not proof that conditions caused classroom use.", note=True
         )
+    return out
 
 
-@tk.section
 def board(ev: Evaluation) -> tk.Section:
     """The board summary's slides about classroom use: the practice through the year, and the schools compared."""
+    out = tk.Section()
     names = dict(zip(ev.schools["school_id"], ev.schools["school_name"]))
-    tk.heading("Classroom practice through the year")
+    out = out.heading("Classroom practice through the year")
     if ev.table(4, "rates") is not None:
         rates = ev.table(4, "rates")
         district = rates[rates["breakdown"] == "group+month"].copy()
@@ -132,34 +138,37 @@ def board(ev: Evaluation) -> tk.Section:
         fig.tight_layout()
         numbers = district.assign(seen=[tk.fmt(v, "share") for v in district["estimate"]])
         numbers = numbers.pivot_table(index="month", columns="group", values="seen", aggfunc="first").reset_index()
-        tk.figure(figures.describe(fig, numbers.rename(columns=lambda c: f"{c} schools" if c != "month" else c)))
-    tk.heading("Schools compared, allowing for chance")
+        out = out.figure(figures.describe(fig, numbers.rename(columns=lambda c: f"{c} schools" if c != "month" else c)))
+    out = out.heading("Schools compared, allowing for chance")
     if ev.table(4, "funnel") is not None:
-        tk.figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
+        out = out.figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
+    return out
 
 
-@tk.section
 def technical(ev: Evaluation) -> tk.Section:
     """Level 4 in the technical appendix: the trend model of classroom use."""
-    tk.heading("Classroom use: the trend model")
+    out = tk.Section()
+    out = out.heading("Classroom use: the trend model")
     trend = ev.table(4, "trend")
     if trend is not None:
         shown = trend["working_correlation"].dropna()
         correlation = f"; working correlation {shown.iloc[0]:.3f}" if len(shown) else ""
-        tk.paragraph(
+        out = out.paragraph(
             f"Level 4 trend: {trend.iloc[0]['method']}{correlation}. GEE coefficients are population-averaged."
         )
+    return out
 
 
-@tk.section
 def years_district(ev: Evaluation) -> tk.Section:
     """In the district report's "Year by year": classroom use by months since each cohort joined."""
+    out = tk.Section()
     practice = ev.extras.get("years_practice")
     if practice is not None and len(practice):
         target = ev.plan.get("levels", {}).get("practice", {}).get("target")
-        tk.figure(figures.cohort_event_chart(practice, target=target, ci=tk.ci_words(ev)))
-        tk.paragraph(
+        out = out.figure(figures.cohort_event_chart(practice, target=target, ci=tk.ci_words(ev)))
+        out = out.paragraph(
             "Schools that joined in different years, compared at the same point of their journey. A school's months "
             "are counted only where its own rate is shown in that year's report, so no line reveals a hidden school.",
             note=True,
         )
+    return out

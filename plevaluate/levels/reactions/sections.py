@@ -10,16 +10,17 @@ from ...evaluate import Evaluation
 from ...report import toolkit as tk
 
 
-@tk.section
 def school(ev: Evaluation, school_id: str) -> tk.Section:
-    tk.heading("Level 1. Reactions: did participants find the learning useful?")
-    if tk.no_evidence(ev, 1):
-        return
+    out = tk.Section()
+    out = out.heading("Level 1. Reactions: did participants find the learning useful?")
+    missing = tk.no_evidence(ev, 1)
+    if missing:
+        return out.paragraph(missing, note=True)
     constructs = ev.table(1, "constructs")
     rows = tk.school_vs_district(constructs, school_id, "school_id")
     rows = rows[rows["measure"] == "share_at_least"]
     rows = tk.constructs(tk.rows_with_display(rows, "share", ev.min_n, n="n_people"))
-    tk.show_html(
+    out = out.show_html(
         tk.html_table(
             rows,
             {
@@ -32,20 +33,22 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
             numeric=("shown_estimate", "shown_n"),
         )
     )
-    tk.coded_note(rows, ev.min_n)
+    out = out.coded_note(rows, ev.min_n)
     distribution = ev.table(1, "distribution")
     mine = distribution[distribution["school_id"] == school_id]
     if len(mine) and not mine["suppressed"].all():
-        tk.figure(figures.likert_chart(mine, texts=tk.item_texts(mine)))
+        out = out.figure(figures.likert_chart(mine, texts=tk.item_texts(mine)))
     else:
-        tk.paragraph("Too few respondents at this school to show answers item by item.", note=True)
+        out = out.paragraph("Too few respondents at this school to show answers item by item.", note=True)
+    return out
 
 
-@tk.section
 def district(ev: Evaluation) -> tk.Section:
-    tk.heading("Level 1. Reactions")
-    if tk.no_evidence(ev, 1):
-        return
+    out = tk.Section()
+    out = out.heading("Level 1. Reactions")
+    missing = tk.no_evidence(ev, 1)
+    if missing:
+        return out.paragraph(missing, note=True)
     constructs = ev.table(1, "constructs")
     share = constructs[constructs["measure"] == "share_at_least"].copy()
     share["group"] = tk.group_labels(ev, share, ["school_id", "format", "role"], "all respondents")
@@ -53,7 +56,7 @@ def district(ev: Evaluation) -> tk.Section:
         share[share["breakdown"].isin(["district", "format", "role"])], "share", ev.min_n, n="n_people"
     )
     rows = tk.constructs(rows).assign(by=[tk.BREAKDOWN_WORDS.get(b, figures.words(b)) for b in rows["breakdown"]])
-    tk.show_html(
+    out = out.show_html(
         tk.html_table(
             rows,
             {
@@ -67,19 +70,19 @@ def district(ev: Evaluation) -> tk.Section:
             numeric=("shown_estimate", "shown_n"),
         )
     )
-    tk.coded_note(rows, ev.min_n)
+    out = out.coded_note(rows, ev.min_n)
     if "role" in rows and (rows["breakdown"].eq("role") & rows["role"].isna()).any():
-        tk.paragraph(
+        out = out.paragraph(
             '"role not known": answers given without an educator ID (anonymous), so their role is not known.',
             note=True,
         )
     distribution = ev.table(1, "distribution")
     district = distribution[distribution["breakdown"] == "district"]
-    tk.figure(figures.likert_chart(district, texts=tk.item_texts(district)))
+    out = out.figure(figures.likert_chart(district, texts=tk.item_texts(district)))
     reliability = ev.table(1, "reliability")
     if reliability is not None:
         rel = tk.constructs(reliability).assign(shown=tk.with_ci(reliability))
-        tk.show_html(
+        out = out.show_html(
             tk.html_table(
                 rel, {"construct_shown": "Construct", "k": "Items", "shown": f"Cronbach's alpha ({tk.ci_words(ev)} CI)"}
             )
@@ -88,21 +91,22 @@ def district(ev: Evaluation) -> tk.Section:
     if rates is not None:
         overall = rates[rates["breakdown"] == "district"].iloc[0]
         if pd.notna(overall["estimate"]):
-            tk.paragraph(
+            out = out.paragraph(
                 f"{overall['estimate']:.0%} of attendees answered the end-of-session survey; reaction surveys "
                 "describe those who answered.",
                 note=True,
             )
+    return out
 
 
-@tk.section
 def technical(ev: Evaluation) -> tk.Section:
     """Level 1 in the technical appendix: the reliability of each survey construct."""
-    tk.heading("Reactions: reliability of the survey constructs")
+    out = tk.Section()
+    out = out.heading("Reactions: reliability of the survey constructs")
     reliability = ev.table(1, "reliability")
     if reliability is not None:
         r = tk.constructs(reliability).assign(shown=tk.with_ci(reliability, 3))
-        tk.show_html(
+        out = out.show_html(
             tk.html_table(
                 r,
                 {
@@ -113,3 +117,4 @@ def technical(ev: Evaluation) -> tk.Section:
                 },
             )
         )
+    return out
