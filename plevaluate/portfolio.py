@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import registry
 from ._outputs import is_ours, mark, slug
 from .contract import load
 from .errors import ContractError, Problem
@@ -219,18 +220,15 @@ def portfolio_from(evaluations: list[tuple[Path, object]]) -> Portfolio:
             }
         )
         chains.append(chain)
-        cost = ev.levels.get(0)
-        shown = ["measure", "unit", "estimate", "status"]
-        program_costs = pd.DataFrame(columns=shown)
-        if cost is not None and cost.evidence:
-            parts = [cost.tables.get("ratios"), cost.tables.get("effectiveness")]
-            program_costs = pd.concat(
-                [p.reindex(columns=shown) for p in parts if p is not None and len(p)], ignore_index=True
-            )
+        program_costs, by_source = pd.DataFrame(columns=["measure", "unit", "estimate", "status"]), None
+        for level in registry.levels():
+            if level.portfolio is not None:
+                part = level.portfolio(ev)
+                if part.get("costs") is not None:
+                    program_costs = part["costs"]
+                if part.get("funding") is not None:
+                    by_source = part["funding"]
         costs.append(program_costs.assign(program_id=program_id, year=years[-1]))
-        by_source = ev.extras.get("years_funding")
-        if by_source is None and cost is not None:
-            by_source = cost.tables.get("by_source")
         if by_source is not None:
             funding.append(by_source[["funding_source", "cost"]].assign(program_id=program_id))
         notes.append({"program_id": program_id, "note": _note(ev.plan["program"], chain, program_costs)})

@@ -203,6 +203,11 @@ class Level:
         ``years(district, evaluations) -> dict[str, DataFrame]``: the level's own tables over several school years
         (`plevaluate.years.evaluate_years`, which hands it every year's published evaluation), by the name they
         take in ``Evaluation.extras``.
+    years_tables : Mapping[str, TableSpec]
+        The tables ``years`` may return, declared (`plevaluate.schema`).
+    portfolio : callable, optional
+        ``portfolio(ev) -> dict``: the level's part of the district portfolio (`plevaluate.portfolio`): ``costs``
+        (measure, unit, estimate, status) and ``funding`` (funding_source, cost) of one program's evaluation.
     design : callable, optional
         ``design(context) -> dict``: the level's row of the design check (`plevaluate.design.check_design`),
         from a `plevaluate.power.DesignContext`; a level without one is listed there as not checked.
@@ -230,6 +235,8 @@ class Level:
     target_model: type | None = None
     privacy: tuple = ()
     years: Callable[[District, Mapping[str, Evaluation]], Mapping[str, pd.DataFrame]] | None = None
+    years_tables: Mapping[str, TableSpec] = field(default_factory=dict)
+    portfolio: Callable[[Evaluation], Mapping[str, pd.DataFrame | None]] | None = None
     design: Callable[[DesignContext], dict] | None = None
 
 

@@ -352,11 +352,9 @@ class TableSpec:
         if unknown:
             raise ValueError(f"columns not in the glossary (plevaluate.schema.GLOSSARY): {unknown}")
         if self.kind == "measure":
-            # a level from outside plevaluate declared before units (no unit, no unit column) is still accepted
-            needed = [c for c in MEASURE_COLUMNS if c != "unit" or self.unit]
-            missing = [c for c in needed if c not in self.columns]
-            if missing or not self.n_unit:
-                raise ValueError(f"a measure table needs {missing or 'n_unit'}")
+            missing = [c for c in MEASURE_COLUMNS if c not in self.columns]
+            if missing or not self.n_unit or not self.unit:
+                raise ValueError(f"a measure table needs {missing or ('n_unit' if not self.n_unit else 'unit')}")
         units = [self.unit] if isinstance(self.unit, str) else list(self.unit.values())
         strange = [u for u in units if u and u not in UNITS]
         if strange:

@@ -163,8 +163,9 @@ LEVEL = Level(
     evidence="attendance of {people} educators", met="the PL reached educators",
     not_met="the PL reached too few educators ({value} against {target})", unsure="reach",
     tables={
-        "target": TableSpec("measure", "level breakdown school_id measure estimate ci_low ci_high ci_level n n_unit "
-                            "n_people method target met status", "share of educators who attended", n_unit="educators"),
+        "target": TableSpec("measure", "level breakdown school_id measure unit estimate ci_low ci_high ci_level n "
+                            "n_unit n_people method target met status", "share of educators who attended",
+                            unit="share", n_unit="educators"),
         "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people", "what reach rests on"),
     },
     sections={"district": "toy_reach:district_section", "school": "toy_reach:school_section",

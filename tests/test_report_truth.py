@@ -253,7 +253,7 @@ def test_results_bundle_hides_every_suppressed_value_and_small_count(rendered, s
             hidden = published["suppressed"].astype(bool).to_numpy()
             # what stays: the row's keys, its flags and status, and the table's declared constants (what n counts,
             # the interval level: `plevaluate.schema.conform`), which say nothing about the row's people
-            kept = (*rule.keep, "suppressed", "complementary", "status", "ci_level", "n_unit")
+            kept = (*rule.keep, "suppressed", "complementary", "status", "ci_level", "n_unit", "unit")
             blanked = [c for c in published.columns if c not in kept]
             assert published.loc[hidden, blanked].isna().all().all(), (level, rule.table)
             # the internal store had those values: they were hidden, not missing

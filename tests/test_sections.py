@@ -1,5 +1,5 @@
-"""Snapshot tests of report sections: each section returns a `report.Section`; its HTML, normalized, must
-match the stored snapshot in tests/snapshots/ (the sample district, published).
+"""Snapshot tests of report sections: each section returns a `report.Section`; its HTML, normalized, and its
+text (`Section.as_text`) must match the stored snapshots in tests/snapshots/ (the sample district, published).
 
 A change to a section's wording or numbers shows up here as a diff to read. When the change is meant,
 regenerate the snapshots with ``PLEVALUATE_UPDATE_SNAPSHOTS=1 pytest tests/test_sections.py`` and commit
@@ -103,12 +103,13 @@ def test_multi_year_section_matches_its_snapshot(name, published_years):
 
 
 def _matches(section: report.Section, path: Path) -> None:
+    """The section's markup (``.html``, normalized) and its text as a reader reads it (``.txt``,
+    `Section.as_text`: one block a line, each chart as its text alternative) match their snapshots."""
     assert isinstance(section, report.Section)
-    got = normalized(section)
-    name = path.stem
     path.parent.mkdir(exist_ok=True)
-    if os.environ.get("PLEVALUATE_UPDATE_SNAPSHOTS") or not path.exists():
-        path.write_text(got, encoding="utf-8")
-        if not os.environ.get("PLEVALUATE_UPDATE_SNAPSHOTS"):
-            pytest.fail(f"no snapshot for {name}: one was written to {path}; read it, then commit it")
-    assert got == path.read_text(encoding="utf-8")
+    for got, stored in ((normalized(section), path), (section.as_text(), path.with_suffix(".txt"))):
+        if os.environ.get("PLEVALUATE_UPDATE_SNAPSHOTS") or not stored.exists():
+            stored.write_text(got, encoding="utf-8")
+            if not os.environ.get("PLEVALUATE_UPDATE_SNAPSHOTS"):
+                pytest.fail(f"no snapshot for {stored.stem}: one was written to {stored}; read it, then commit it")
+        assert got == stored.read_text(encoding="utf-8")

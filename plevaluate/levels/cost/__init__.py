@@ -1,8 +1,8 @@
 """What the professional learning cost, who paid, and what each unit of result cost.
 
 Everything about this level lives in this package: its registration (`LEVEL`), its computation (`.compute`),
-its declared tables and their privacy rules (`.tables`), its tables over several school years (`.years`) and its
-report sections (`.sections`).
+its declared tables and their privacy rules (`.tables`), its tables over several school years (`.years`), its part of the district
+portfolio (`.portfolio`) and its report sections (`.sections`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from .compute import (
     run,
     school_year,
 )
-from .tables import PRIVACY, TABLES
+from .portfolio import portfolio as portfolio_part
+from .tables import PRIVACY, TABLES, YEARS_TABLES
 from .years import years as years_tables
 
 __all__ = [
@@ -54,5 +55,7 @@ LEVEL = Level(
     },
     privacy=PRIVACY,
     years=years_tables,
+    years_tables=YEARS_TABLES,
+    portfolio=portfolio_part,
     tables=TABLES,
 )

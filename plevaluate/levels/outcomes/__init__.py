@@ -31,7 +31,7 @@ from .compute import (
     subgroup_effects,
 )
 from .design import check as design_check
-from .tables import PRIVACY, TABLES
+from .tables import PRIVACY, TABLES, YEARS_TABLES
 from .years import years as years_tables
 
 __all__ = [
@@ -86,6 +86,7 @@ LEVEL = Level(
     },
     privacy=PRIVACY,
     years=years_tables,
+    years_tables=YEARS_TABLES,
     design=design_check,
     tables=TABLES,
 )

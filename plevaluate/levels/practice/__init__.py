@@ -25,7 +25,7 @@ from .compute import (
     trend_model,
 )
 from .design import check as design_check
-from .tables import PRIVACY, TABLES
+from .tables import PRIVACY, TABLES, YEARS_TABLES
 from .years import years as years_tables
 
 __all__ = [
@@ -71,6 +71,7 @@ LEVEL = Level(
     },
     privacy=PRIVACY,
     years=years_tables,
+    years_tables=YEARS_TABLES,
     design=design_check,
     tables=TABLES,
 )
