@@ -330,21 +330,24 @@ def _html_of(output) -> str:
 
 
 def one_slide_per_heading(notebook):
-    """A copy of ``notebook`` in which a slide cell whose outputs hold several ``<h2>`` headings (a cell showing
-    every level's board section) becomes one slide per heading: one message per slide, whatever levels are
-    registered."""
+    """A copy of ``notebook`` in which every ``<h2>`` heading a code cell shows starts a slide: a cell showing
+    every level's board section becomes one slide per heading, and a section that continues its cell's slide
+    (the years after the findings) gets its own when it shows a heading. One message per slide, whatever levels
+    are registered; a cell that shows nothing adds no slide."""
     out = copy.deepcopy(notebook)
     cells = []
     for cell in out.cells:
         outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
         starts = [i for i, o in enumerate(outputs) if _html_of(o).lstrip().startswith("<h2")]
-        if cell.metadata.get("slideshow", {}).get("slide_type") != "slide" or len(starts) < 2:
+        if not starts or cell.metadata.get("slideshow", {}).get("slide_type") == "skip":
             cells.append(cell)
             continue
-        bounds = [0, *starts[1:], len(outputs)]
+        bounds = sorted({0, *starts, len(outputs)})
         for n, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
             part = copy.deepcopy(cell)
             part.outputs = outputs[lo:hi]
+            if lo in starts:
+                part.metadata["slideshow"] = {"slide_type": "slide"}
             if n:
                 part.id = f"{cell.get('id', 'cell')}-{n}"
             cells.append(part)

@@ -21,6 +21,7 @@ from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
 from plevaluate._pdf import Printer
+from plevaluate.report import toolkit
 from tests.test_reports import BROWSER, needs_browser
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -142,15 +143,15 @@ def test_every_pdf_is_tagged_with_a_title_and_a_language(rendered):
 @pytest.mark.browser
 @pytest.mark.parametrize("chart", ["likert", "funnel"])
 def test_chart_numbers_stay_out_of_the_image_only(chart, published):
-    """The figure functions attach their numbers (`figures.describe`); the report shows them (`report.Chart`)."""
-    from plevaluate import figures, report
+    """The figure functions attach their numbers (`figures.describe`); the report shows them (`report.toolkit.Chart`)."""
+    from plevaluate import figures
 
     if chart == "likert":
         items = published.table(1, "distribution")
         fig = figures.likert_chart(items[items["breakdown"] == "district"])
     else:
         fig = figures.funnel_chart(published.table(4, "funnel"), published.table(4, "funnel_curve"), highlight="S03")
-    shown = report.Chart(fig)
+    shown = toolkit.Chart(fig)
     assert shown.numbers is not None and len(shown.numbers) >= 3
     assert re.search(r"\d", shown.alt)
     html = shown.html()

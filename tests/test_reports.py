@@ -463,3 +463,32 @@ def test_saved_results_are_read_once_per_kernel_and_each_report_gets_its_own_cop
     changed = Evaluation(**{**published.__dict__, "plan": {**published.plan, "program": "Renamed"}})
     changed.save(folder)
     assert report.open_results(str(folder)).plan["program"] == "Renamed"
+
+
+def test_every_heading_a_cell_shows_starts_a_slide():
+    """The board's level sections come from one cell and the years follow the findings in a continuing cell:
+    each heading still gets a slide of its own (one message per slide), and a cell showing nothing adds none."""
+    import nbformat
+
+    from plevaluate.render import one_slide_per_heading
+
+    def cell(kind, *outputs):
+        shown = [nbformat.v4.new_output("display_data", data={"text/html": html}) for html in outputs]
+        return nbformat.v4.new_code_cell("", outputs=shown, metadata={"slideshow": {"slide_type": kind}})
+
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            cell("slide", "<h2>Conditions</h2>", "<p>a</p>", "<h2>Practice</h2>", "<p>b</p>"),
+            cell("-", "<h2>Over the years</h2>", "<p>c</p>"),
+            cell("-"),
+        ]
+    )
+    split = one_slide_per_heading(notebook).cells
+    shown = [([o["data"]["text/html"] for o in c.outputs], c.metadata["slideshow"]["slide_type"]) for c in split]
+    assert shown == [
+        (["<h2>Conditions</h2>", "<p>a</p>"], "slide"),
+        (["<h2>Practice</h2>", "<p>b</p>"], "slide"),
+        (["<h2>Over the years</h2>", "<p>c</p>"], "slide"),
+        ([], "-"),
+    ]
+    assert len({c.id for c in split}) == len(split)

@@ -196,8 +196,8 @@ def test_reports_of_a_multi_year_program_show_the_latest_year_and_the_years(publ
     assert not any(s in school.html for s in others.loc[others["scope"] != "S01", "sentence"] if s not in set(
         others.loc[others["scope"] == "S01", "sentence"]))  # fmt: skip
     # a single school year: none of these sections says anything
-    assert report.district_years(sample_evaluation).parts == []
-    assert report.school_years(sample_evaluation, "S01").parts == []
+    assert report.district_years(sample_evaluation).parts == ()
+    assert report.school_years(sample_evaluation, "S01").parts == ()
 
 
 def test_the_year_by_year_tables_are_saved_and_read_back_with_the_results(published_years, tmp_path):

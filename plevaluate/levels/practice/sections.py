@@ -154,7 +154,8 @@ def technical(ev: Evaluation) -> tk.Section:
         shown = trend["working_correlation"].dropna()
         correlation = f"; working correlation {shown.iloc[0]:.3f}" if len(shown) else ""
         out = out.paragraph(
-            f"Level 4 trend: {trend.iloc[0]['method']}{correlation}. GEE coefficients are population-averaged."
+            f"The model: {trend.iloc[0]['method']}{correlation}. GEE coefficients are population-averaged; the "
+            "trend by month is in the district report's classroom-use section."
         )
     return out
 
