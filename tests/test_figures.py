@@ -160,7 +160,7 @@ def test_district_charts_stay_readable_at_any_number_of_schools(schools):
     thousand panels. Every district chart now has a bounded size and names at most `NAMED` schools; the
     numbers behind it keep every school."""
     from plevaluate.figures import MANY, NAMED, chart_data, interval_chart
-    from plevaluate.report import Chart
+    from plevaluate.report.toolkit import Chart
 
     rates, funnel, curve, matrix, ranking = _district_of(schools)
     names = {s: f"{s} Elementary" for s in funnel["school_id"]}
