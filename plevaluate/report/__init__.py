@@ -426,10 +426,11 @@ def technical_data(ev: Evaluation) -> tk.Section:
         if result is not None:
             meta = {k: v for k, v in result.meta.items() if not isinstance(v, dict | list)}
             shown = {k: (f"<{ev.min_n}" if v is None and k in META_PEOPLE else v) for k, v in meta.items()}
-            shown = {k: v for k, v in shown.items() if v is not None or k not in ("answers",)}
-            out = out.paragraph(
-                f"Level {level.number} ({result.name}): " + "; ".join(f"{k} = {v}" for k, v in shown.items()), note=True
+            shown = {k: ("not set" if v is None else v) for k, v in shown.items() if v is not None or k != "answers"}
+            said = "; ".join(f"{k} = {v}" for k, v in shown.items()) or (
+                "no evidence collected" if not result.evidence else "nothing recorded"
             )
+            out = out.paragraph(f"Level {level.number} ({result.name}): {said}", note=True)
     return out
 
 

@@ -233,7 +233,7 @@ def technical(ev: Evaluation) -> tk.Section:
             "differ because the correction ignores the covariates' gain in precision and assumes equal schools.",
             note=True,
         )
-    out = out.heading("Sensitivity of the student-outcome estimate")
+    out = out.heading("Student outcomes: sensitivity and subgroups")
     sensitivity = ev.table(5, "sensitivity")
     if sensitivity is None:
         out = out.paragraph("No comparison group: no estimate to test.", note=True)
