@@ -10,8 +10,29 @@ papermill, never meets a half-imported module.
 from __future__ import annotations
 
 import functools
+import html
+import json
+import re
+from pathlib import Path
 
-__all__ = ["RESET", "client_for", "close_client"]  # and WarmKernelEngine, built on first use (module __getattr__)
+from .evaluate import MANIFEST, read_table
+from .figures import visible
+
+__all__ = ["PLACEHOLDERS", "RESET", "client_for", "close_client", "fill_placeholders"]
+# and WarmKernelEngine, built on first use (module __getattr__)
+
+#: What a report notebook's Markdown may name in braces (``{program}``), filled by the engine from the results it
+#: renders: fixed prose an evaluator edits in the notebook, the numbers and names coming from the evaluation.
+PLACEHOLDERS = {
+    "program": "the plan's program",
+    "school_year": "the plan's school year",
+    "description": "the plan's description",
+    "school_name": "the school's name (school reports)",
+    "min_n": "the smallest group the reports show (the plan's min_n)",
+    "ci": "the confidence level of every interval (95%)",
+}
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+_MARKDOWN = re.compile(r"([\\`*_\[\]{}()#+\-.!|~<>])")
 
 #: Run silently before each notebook: the previous report's variables and open figures are gone, and the memory
 #: they held goes back to the system (glibc's ``malloc_trim``; elsewhere nothing): without it a kernel's memory
@@ -52,6 +73,54 @@ def close_client(km) -> None:
     if kc is not None:
         kc.stop_channels()
         km._plevaluate_client = None
+
+
+def _values(parameters: dict) -> dict[str, str]:
+    """Each placeholder's text for the report these parameters render (the saved results' plan and schools)."""
+    results = Path(str(parameters.get("results") or ""))
+    if not parameters.get("results") or not (results / MANIFEST).is_file():
+        return {}
+    manifest = json.loads((results / MANIFEST).read_text(encoding="utf-8"))
+    plan = manifest.get("plan", {})
+    values = {
+        "program": plan.get("program", ""),
+        "school_year": plan.get("school_year", ""),
+        "description": plan.get("description", "") or "",
+        "min_n": str(plan.get("min_n", 10)),
+        "ci": f"{float(plan.get('ci', 0.95)):.0%}",
+    }
+    school_id = parameters.get("school_id")
+    spec = manifest.get("frames", {}).get("schools")
+    if school_id and spec:
+        schools = read_table(results / spec.get("file", "schools.csv"), spec)
+        names = dict(zip(schools["school_id"].astype(str), schools["school_name"]))
+        values["school_name"] = names.get(str(school_id), str(school_id))
+    return {name: str(value) for name, value in values.items()}
+
+
+def fill_placeholders(notebook) -> None:
+    """Fill the placeholders (`PLACEHOLDERS`) of the notebook's Markdown cells from the results papermill's
+    parameters name. The text is untrusted (a program's or a school's name): HTML-escaped, its invisible
+    characters shown (`plevaluate.figures.visible`), and, on a line that is not HTML, its Markdown marks escaped,
+    so it reads as written. A placeholder without a value (no saved results) is left as it is."""
+    values = _values(dict(notebook.metadata.get("papermill", {}).get("parameters", {})))
+    if not values:
+        return
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown" or "{" not in cell.source:
+            continue
+        lines = []
+        for line in cell.source.split("\n"):
+            in_html = line.lstrip().startswith("<")
+
+            def fill(match: re.Match, in_html: bool = in_html) -> str:
+                if match.group(1) not in values:
+                    return match.group(0)
+                text = html.escape(visible(values[match.group(1)]), quote=False)
+                return text if in_html else _MARKDOWN.sub(r"\\\1", text)
+
+            lines.append(_PLACEHOLDER.sub(fill, line))
+        cell.source = "\n".join(lines)
 
 
 @functools.cache
@@ -95,6 +164,7 @@ def _engine() -> type:
                 stdout_file=stdout_file,
                 stderr_file=stderr_file,
             )
+            fill_placeholders(nb_man.nb)
             client = ResettingClient(nb_man, **final)
             if kwargs.get("km") is not None:
                 client.kc = client_for(kwargs["km"])  # nbclient starts no client of its own then

@@ -492,3 +492,49 @@ def test_every_heading_a_cell_shows_starts_a_slide():
         ([], "-"),
     ]
     assert len({c.id for c in split}) == len(split)
+
+
+def test_the_notebooks_markdown_placeholders_are_filled_and_escaped(published, tmp_path):
+    """Fixed prose lives in the notebooks' Markdown; the engine fills its placeholders from the results rendered.
+    The values are untrusted: escaped for HTML, and on a line that is not HTML their Markdown marks too."""
+    from dataclasses import replace
+
+    import nbformat
+
+    from plevaluate._engine import fill_placeholders
+
+    hostile = "<script>x</script> *Math* {program}"
+    results = replace(published, plan={**published.plan, "program": hostile}).save(tmp_path / "results")
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(
+                "<h1>{program}</h1>\nFor {school_name}, {school_year}: {program}; under {min_n}; {ci}; {unknown}"
+            )
+        ]
+    )
+    notebook.metadata["papermill"] = {"parameters": {"results": str(results), "school_id": "S03"}}
+    fill_placeholders(notebook)
+    heading, line = notebook.cells[0].source.split("\n")
+    assert heading == "<h1>&lt;script&gt;x&lt;/script&gt; *Math* {program}</h1>"
+    assert line == (
+        "For Peña &amp; O'Neill Middle School, 2025\\-26: &lt;script&gt;x&lt;/script&gt; \\*Math\\* \\{program\\}; "
+        "under 10; 95%; {unknown}"
+    )
+    unfilled = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("<h1>{program}</h1>")])
+    fill_placeholders(unfilled)  # no saved results named: the template is left as it is
+    assert unfilled.cells[0].source == "<h1>{program}</h1>"
+
+
+def test_each_report_opens_with_its_title(rendered):
+    program = "Math Talk: students explain their reasoning"
+    from bs4 import BeautifulSoup
+
+    def title(name):
+        page = BeautifulSoup((rendered.out / name).read_text(encoding="utf-8"), "html.parser")
+        return [h.get_text(" ", strip=True) for h in page.find_all("h1")]
+
+    assert title("district-report.html") == [f"{program}: district evaluation"]
+    assert title("board-summary.html") == [program]
+    assert title("technical-appendix.html") == [f"{program}: technical appendix"]
+    school = next(p.name for p in rendered.out.glob("school-s03-*.html"))
+    assert title(school) == ["Peña & O'Neill Middle School: professional learning evaluation"]

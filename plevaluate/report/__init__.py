@@ -261,16 +261,9 @@ def provenance(ev: Evaluation) -> tk.Section:
 
 
 def school_title(ev: Evaluation, school_id: str) -> tk.Section:
-    out = tk.Section()
-    name = ev.school_name(school_id)
-    program = ev.plan.get("program", "")
-    out = out.show_html(
-        f"<h1>{tk.esc(name)}: professional learning evaluation</h1>"
-        f"<p>{tk.esc(program)} &middot; {tk.esc(ev.plan.get('school_year', ''))} &middot; school report</p>"
-    )
-    sentence = ev.sentences.set_index("scope")["sentence"].get(school_id, "")
-    out = out.sentence(sentence)
-    return out
+    """The school report's lead: where the school's chain of evidence holds and breaks. The title above it is the
+    notebook's Markdown (its placeholders filled by the papermill engine, `plevaluate._engine.fill_placeholders`)."""
+    return tk.Section().sentence(ev.sentences.set_index("scope")["sentence"].get(school_id, ""))
 
 
 def school_next_steps(ev: Evaluation, school_id: str) -> tk.Section:
@@ -311,13 +304,8 @@ def school_next_steps(ev: Evaluation, school_id: str) -> tk.Section:
 
 
 def district_title(ev: Evaluation) -> tk.Section:
-    out = tk.Section()
-    out = out.show_html(
-        f"<h1>{tk.esc(ev.plan.get('program', ''))}: district evaluation</h1>"
-        f"<p>{tk.esc(ev.plan.get('school_year', ''))} &middot; {tk.esc(ev.plan.get('description', ''))}</p>"
-    )
-    out = out.sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
-    return out
+    """The district report's lead (the title above it is the notebook's Markdown)."""
+    return tk.Section().sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
 def district_schools(ev: Evaluation) -> tk.Section:
@@ -361,13 +349,8 @@ def district_schools(ev: Evaluation) -> tk.Section:
 
 
 def board_title(ev: Evaluation) -> tk.Section:
-    out = tk.Section()
-    out = out.show_html(
-        f'<h1>{tk.esc(ev.plan.get("program", ""))}</h1><p class="pl-subtitle">What the district\'s professional '
-        f"learning achieved, {tk.esc(ev.plan.get('school_year', ''))}</p>"
-    )
-    out = out.sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
-    return out
+    """The board summary's lead, on its title slide (the title is the notebook's Markdown)."""
+    return tk.Section().sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
 def board_chain(ev: Evaluation) -> tk.Section:
@@ -407,14 +390,8 @@ def board_findings(ev: Evaluation) -> tk.Section:
 
 
 def technical_title(ev: Evaluation) -> tk.Section:
-    out = tk.Section()
-    out = out.show_html(
-        f"<h1>{tk.esc(ev.plan.get('program', ''))}: technical appendix</h1>"
-        f"<p>{tk.esc(ev.plan.get('school_year', ''))} &middot; for research partners: data, models, diagnostics, "
-        "sensitivity and provenance</p>"
-    )
-    out = out.sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
-    return out
+    """The technical appendix's lead (the title above it is the notebook's Markdown)."""
+    return tk.Section().sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
 def technical_data(ev: Evaluation) -> tk.Section:
