@@ -100,5 +100,5 @@ def check_design(district: District, levels: Iterable[Level]) -> DesignCheck:
         if level.design is None:
             rows.append(not_checked(level.number, level.name.lower(), None, 0, reason="this level has no design check"))
         else:
-            rows.append(level.design(ctx))
+            rows.append({**level.design(ctx), "name": level.name.lower()})  # the registry's words, one home
     return DesignCheck(pd.DataFrame(rows), pd.DataFrame(ctx.inputs), plan.program)

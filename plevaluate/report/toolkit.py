@@ -386,6 +386,14 @@ def list_html(items: Iterable[str]) -> str:
     return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
 
 
+def level_heading(number: int, question: bool = False) -> str:
+    """A level's heading in the registry's words (one home for them): ``Level 4. Use of the practice``, with
+    ``question`` its question too (``...: are educators using the practice in classrooms?``)."""
+    level = registry.get(number)
+    head = f"Level {number}. {level.name}"
+    return f"{head}: {level.question[:1].lower()}{level.question[1:]}" if question else head
+
+
 def no_evidence(ev: Evaluation, level: int) -> str | None:
     """Why level ``level`` has nothing to show (it could not be computed, or no evidence was collected), as the
     note a section shows instead of its tables; None when it has evidence."""

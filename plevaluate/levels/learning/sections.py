@@ -13,7 +13,7 @@ from ...report import toolkit as tk
 
 def school(ev: Evaluation, school_id: str) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 2. Learning: did participants gain the intended knowledge?")
+    out = out.heading(tk.level_heading(2, question=True))
     missing = tk.no_evidence(ev, 2)
     if missing:
         return out.paragraph(missing, note=True)
@@ -49,7 +49,7 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
 
 def district(ev: Evaluation) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 2. Learning")
+    out = out.heading(tk.level_heading(2))
     missing = tk.no_evidence(ev, 2)
     if missing:
         return out.paragraph(missing, note=True)

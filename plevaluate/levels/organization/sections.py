@@ -13,7 +13,7 @@ from ...vocabulary import RATING_WORDS
 
 def school(ev: Evaluation, school_id: str) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 3. Organization support: did the school support the change?")
+    out = out.heading(tk.level_heading(3, question=True))
     missing = tk.no_evidence(ev, 3)
     if missing:
         return out.paragraph(missing, note=True)
@@ -85,7 +85,7 @@ def _staff_sentence(out: tk.Section, ev: Evaluation, scope: str) -> tk.Section:
 
 def district(ev: Evaluation) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 3. Organization support")
+    out = out.heading(tk.level_heading(3))
     missing = tk.no_evidence(ev, 3)
     if missing:
         return out.paragraph(missing, note=True)

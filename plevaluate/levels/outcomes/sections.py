@@ -12,7 +12,7 @@ from ...report import toolkit as tk
 
 def school(ev: Evaluation, school_id: str) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 5. Student outcomes")
+    out = out.heading(tk.level_heading(5, question=True))
     missing = tk.no_evidence(ev, 5)
     if missing:
         return out.paragraph(missing, note=True)
@@ -40,7 +40,7 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
 
 def district(ev: Evaluation) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 5. Student outcomes")
+    out = out.heading(tk.level_heading(5))
     missing = tk.no_evidence(ev, 5)
     if missing:
         return out.paragraph(missing, note=True)

@@ -13,7 +13,7 @@ from ...report import toolkit as tk
 
 def school(ev: Evaluation, school_id: str) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 4. Use of the practice in classrooms")
+    out = out.heading(tk.level_heading(4, question=True))
     missing = tk.no_evidence(ev, 4)
     if missing:
         return out.paragraph(missing, note=True)
@@ -50,7 +50,7 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
 
 def district(ev: Evaluation) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 4. Use of the practice")
+    out = out.heading(tk.level_heading(4))
     missing = tk.no_evidence(ev, 4)
     if missing:
         return out.paragraph(missing, note=True)

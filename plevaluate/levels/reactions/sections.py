@@ -12,7 +12,7 @@ from ...report import toolkit as tk
 
 def school(ev: Evaluation, school_id: str) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 1. Reactions: did participants find the learning useful?")
+    out = out.heading(tk.level_heading(1, question=True))
     missing = tk.no_evidence(ev, 1)
     if missing:
         return out.paragraph(missing, note=True)
@@ -45,7 +45,7 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
 
 def district(ev: Evaluation) -> tk.Section:
     out = tk.Section()
-    out = out.heading("Level 1. Reactions")
+    out = out.heading(tk.level_heading(1))
     missing = tk.no_evidence(ev, 1)
     if missing:
         return out.paragraph(missing, note=True)
