@@ -22,6 +22,14 @@ multi-year tables (``Level.years``) are declared in its ``tables.py`` as ``YEARS
 - ``diagnostic``: tables with their own columns (baseline equivalence, attrition, ICC, funnel
   curve, cost lines, rubric ratings, the chain of evidence...), documented by their declaration.
 
+Names for one concept, and one concept a name. Being in the program is a school's ``group`` (``participant`` or
+``comparison``, schools.csv), an educator's ``participant`` flag (educators.csv; blank: their school's group,
+`plevaluate.vocabulary.in_program`), and a student's ``treatment`` (a model term: the student's school is in the
+program) -- three units, three columns, one rule. Level 4 is ``practice`` in code and in plan.yml (its package,
+its plan key), "Use of the practice" to readers (``Level.name``: every heading and row uses the registry's
+words), and what it measures is ``implementation_rate`` (the share of classroom visits where the practice was
+seen); a report never calls the level by its measure's name.
+
 `check` compares a table with its declaration; tests check every table of the sample evaluations, internal
 and published (publishing adds ``suppressed`` and ``complementary`` to tables it protects), the chain, the
 multi-year tables, the design check and a portfolio (``tests/test_schema_every_table.py``).
