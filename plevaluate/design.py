@@ -2,26 +2,10 @@
 
 Read the plan and the rosters (schools, educators, students; no outcome needs to be collected yet) and say, for
 each target, how precise the planned evidence will be, what true value the report could confirm, and what would
-change that (more schools, more walkthroughs, a higher response rate).
-
-Sources:
-
-- Level 5, the minimum detectable effect size (MDES) and power of a two-level cluster-randomized design (schools
-  assigned, students inside them) and of a blocked one (schools assigned within blocks, fixed block effects):
-  Dong & Maynard (2013), "PowerUp!: a tool for calculating minimum detectable effect sizes and minimum required
-  sample sizes", JREE 6(1), 24-67, models 3.1 and 4.1, as PowerUpR (Bulus, Dong, Kelcey & Spybrook) computes
-  them: MDES = (t_{1-a/2, df} + t_{power, df}) * SE, power from the noncentral t with noncentrality ES / SE.
-  A matched comparison group is no lottery: its MDES is the randomized design's, a best case.
-- Default intraclass correlation 0.20: a typical school-level value for achievement in Hedges & Hedberg (2007),
-  "Intraclass correlation values for planning group-randomized trials in education", EEPA 29(1), 60-87; the
-  plan should give the district's own value (``design.icc``) and covariate R² when a pretest is used.
-- Levels 1 and 4, a share confirmed "met" only when its interval lies above the target (the reporting rule): the
-  true share the evaluation confirms with the planned power is target + (z_{1-a/2} + z_power) * SE, where SE is
-  the share's standard error on the effective sample (n / design effect; Kish 1965: deff = 1 + (m - 1) * icc for
-  m walkthroughs of each educator), with the finite-population correction for a survey of a known roster.
-- Level 2, the standard error of a standardized mean change with pre-post correlation r:
-  V = (1/n + d²/(2n)) * 2(1 - r) (Borenstein, Hedges, Higgins & Rothstein 2009, Introduction to Meta-Analysis,
-  eq. 4.28).
+change that (more schools, more walkthroughs, a higher response rate). Each level's part is its package's
+``design.py`` (``Level.design``); the statistics they use, and their published sources (Dong & Maynard's PowerUp!
+models as PowerUpR computes them, Hedges & Hedberg's ICCs, Kish's design effect, Borenstein et al.'s variance of a
+standardized mean change), are in `plevaluate.power`.
 """
 
 from __future__ import annotations
