@@ -106,15 +106,24 @@ def test_sample_design_check_reads_rosters_and_names_what_would_change_it(sample
     assert "Ruth" not in text and "E0001" not in text  # counts only: no names or IDs
 
 
-def test_variance_components_give_high_school_and_beyonds_icc():
-    """High School and Beyond mathematics (160 schools, 7,185 students): Raudenbush & Bryk (2002), Table 4.2, fit
-    by REML: tau00 8.614, sigma² 39.148, ICC .18. The ANOVA estimator used for planning gives sigma² to the same
-    digits and tau00 within 5% (8.22), so an ICC of .17-.18."""
+def test_variance_components_are_the_one_way_anova_estimator_not_reml():
+    """High School and Beyond mathematics (160 schools, 7,185 students). Raudenbush & Bryk (2002), Table 4.2, fit
+    by REML: tau00 8.614, sigma² 39.148, ICC .180. The one-way ANOVA (method of moments) estimator the design check
+    uses is a different estimator: sigma² = MSW agrees to the published digits, tau00 = (MSB - MSW) / n0 is 8.222,
+    so its ICC is .1736, not .18 (#31). MSB and MSW are cross-checked against statsmodels' ANOVA table."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
     hsb = pd.read_csv(DATA / "hsb_mathach.csv")
     tau, sigma = variance_components(hsb["mathach"], hsb["schoolid"])
-    assert sigma == pytest.approx(39.148, abs=0.02)
-    assert tau == pytest.approx(8.614, rel=0.05)
-    assert tau / (tau + sigma) == pytest.approx(0.18, abs=0.01)
+    table = sm.stats.anova_lm(smf.ols("mathach ~ C(schoolid)", data=hsb).fit())
+    msb, msw = table["mean_sq"].iloc[0], table["mean_sq"].iloc[1]
+    sizes = hsb.groupby("schoolid").size()
+    n0 = (len(hsb) - (sizes**2).sum() / len(hsb)) / (len(sizes) - 1)
+    assert sigma == pytest.approx(msw, rel=1e-12) and tau == pytest.approx((msb - msw) / n0, rel=1e-12)
+    assert sigma == pytest.approx(39.148, abs=0.01)  # the published within-school variance
+    assert tau == pytest.approx(8.222, abs=0.001) and tau / (tau + sigma) == pytest.approx(0.1736, abs=0.0001)
+    assert abs(tau - 8.614) > 0.3  # not the REML value: the docs must not say it is
 
 
 def test_without_scores_the_published_defaults_are_used(tmp_path):

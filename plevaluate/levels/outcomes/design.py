@@ -130,7 +130,10 @@ def _variance_inputs(district: District, opts) -> tuple[float, float, float, dic
         tau, sigma = variance_components(spring["outcome"], spring["school_id"])
     except ValueError:
         return values["icc"], values["r2_school"], values["r2_student"], sources
-    where = f"estimated from students.csv, spring {int(latest)} ({spring['school_id'].nunique()} schools)"
+    where = (
+        f"estimated from students.csv, spring {int(latest)}, {spring['school_id'].nunique()} schools, by one-way "
+        "ANOVA variance components (not REML)"
+    )
     if "icc" not in opts.model_fields_set and tau + sigma > 0:
         values["icc"], sources["icc"] = tau / (tau + sigma), where
     if "prior_score" in spring.columns:
