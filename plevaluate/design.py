@@ -82,7 +82,18 @@ def check_design(district: District, levels: Iterable[Level]) -> DesignCheck:
         if level.number == 0:
             continue  # cost has no target to detect
         if level.design is None:
-            rows.append(not_checked(level.number, level.name.lower(), None, 0, reason="this level has no design check"))
+            rows.append(
+                not_checked(level.number, _in_a_sentence(level.name), None, 0, reason="this level has no design check")
+            )
         else:
-            rows.append({**level.design(ctx), "name": level.name.lower()})  # the registry's words, one home
+            rows.append({**level.design(ctx), "name": _in_a_sentence(level.name)})  # the registry's words, one home
     return DesignCheck(pd.DataFrame(rows), pd.DataFrame(ctx.inputs), plan.program)
+
+
+def _in_a_sentence(name: str) -> str:
+    """A level's name inside a sentence: its first letter lower case unless it starts an acronym ("PL reach").
+
+    >>> _in_a_sentence("Use of the practice"), _in_a_sentence("PL reach")
+    ('use of the practice', 'PL reach')
+    """
+    return name if name[:2].isupper() else name[:1].lower() + name[1:]
