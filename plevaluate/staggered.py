@@ -106,11 +106,12 @@ def _ci(table: pd.DataFrame, ci: float) -> pd.DataFrame:
 
 
 def _controls(cohort: int, year: int, sizes: pd.Series, control: str) -> int:
-    """Control schools of a group-time effect: never treated; with ``notyettreated`` also those joining after
-    both ``year`` and the cohort's first year."""
+    """Control schools of a group-time effect: never treated; with ``notyettreated`` also those not yet in the
+    program in ``year`` (joining after it), other than the cohort itself, as `did`'s ``att_gt`` defines the
+    not-yet-treated group: "units that have not yet participated in the treatment in that time period"."""
     n = int(sizes.get(0, 0))
     if control == "notyettreated":
-        n += int(sizes[(sizes.index > max(year, cohort)) & (sizes.index != cohort)].sum())
+        n += int(sizes[(sizes.index > year) & (sizes.index != cohort)].sum())
     return n
 
 

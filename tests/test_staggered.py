@@ -66,6 +66,24 @@ def test_mpdta_event_study_and_cohort_aggregations_match_the_published_output(mp
     assert overall["event time"] == pytest.approx(-0.0772, abs=5e-5)
 
 
+def test_not_yet_treated_controls_are_counted_as_did_defines_them():
+    """did's att_gt (Callaway & Sant'Anna's R package, man/att_gt.Rd): with control_group = "notyettreated" the
+    comparison units of ATT(g, t) are the never treated and "the units that have not yet participated in the
+    treatment in that time period", whatever g. mpdta: 309 never-treated counties, cohorts 2004 (20), 2006 (40)
+    and 2007 (131). ATT(2007, 2004), a cell before the cohort joins, compares with 309 + 40 = 349 counties (2006
+    has not joined in 2004); it was counted as 309 (only those joining after the cohort). (#31)"""
+    data = pd.read_csv(MPDTA)
+    effects = staggered_effects(
+        data, outcome="lemp", unit="countyreal", time="year", group="first.treat", control="notyettreated"
+    )
+    controls = effects.group_time.set_index(["cohort", "year"])["control_schools"]
+    assert controls[(2007, 2004)] == 349
+    assert controls[(2007, 2005)] == 349  # 2006 still not in the program in 2005
+    assert controls[(2004, 2005)] == 309 + 40 + 131  # after joining: everyone not yet in the program in 2005
+    assert controls[(2004, 2006)] == 309 + 131
+    assert controls[(2006, 2007)] == 309  # in 2007 every cohort has joined
+
+
 def _simulated_district(rng, *, schools=36, years=(2023, 2024, 2025, 2026), students=30, effect=(0.10, 0.20, 0.25)):
     """Schools in three groups: joining in 2024-25 (first program spring 2025), in 2025-26 (2026), never.
     School and year effects, a school-specific trend-free level, and a true effect by years since joining."""
