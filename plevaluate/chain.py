@@ -32,6 +32,7 @@ __all__ = [
     "chain_sentences",
     "from_target",
     "hidden",
+    "against_zero",
     "judged",
 ]
 
@@ -141,12 +142,39 @@ def _status(status: str) -> str:
     return {"no target": "no target set"}.get(status, status)
 
 
-def judged(status: str, level: int, low: float, high: float) -> str:
-    """What a status means, in words; at level 5 also whether the interval includes zero."""
+def judged(status: str, effect: bool, low: float, high: float) -> str:
+    """What a status means, in words; for an effect (`plevaluate.results.Level.effect`) also what its interval
+    says against zero (`against_zero`)."""
     detail = STATUS_MEANINGS.get(status, status)
-    if level == 5 and status in ("met", "not met", "not conclusive") and pd.notna(low) and low <= 0 <= high:
-        detail += "; the interval also includes zero: the data cannot tell a benefit from no difference"
+    if effect and status in ("met", "not met", "not conclusive"):
+        zero = against_zero(status, low, high)
+        if zero:
+            detail += f"; {zero}"
     return detail
+
+
+def against_zero(status: str, low: float, high: float) -> str:
+    """What an effect's interval says against zero, beside its status against the target ("" when nothing
+    needs adding: a met target is a benefit already).
+
+    >>> against_zero("not conclusive", -0.02, 0.23)
+    'the interval also includes zero: the data cannot tell a benefit from no difference'
+    >>> against_zero("not conclusive", 0.02, 0.16)
+    'the interval excludes zero: a real, modest benefit, though whether it reaches the target is unclear'
+    >>> against_zero("not met", -0.30, -0.05)
+    'the whole interval is below zero: the program group scored lower than the comparison group'
+    """
+    if pd.isna(low) or pd.isna(high):
+        return ""
+    if low <= 0 <= high:
+        return "the interval also includes zero: the data cannot tell a benefit from no difference"
+    if high < 0:
+        return "the whole interval is below zero: the program group scored lower than the comparison group"
+    if status == "not conclusive":
+        return "the interval excludes zero: a real, modest benefit, though whether it reaches the target is unclear"
+    if status == "not met":
+        return "the interval excludes zero: a real benefit, though smaller than the target"
+    return ""
 
 
 def hidden(row) -> str | None:
@@ -194,7 +222,7 @@ def from_target(result: LevelResult, cell: Cell, table: str = "target") -> dict 
     n = r.get("n_people", r.get("n", np.nan))
     status = _status(str(r["status"]))
     low, high = r.get("ci_low", np.nan), r.get("ci_high", np.nan)
-    detail = judged(status, cell.level.number, low, high)
+    detail = judged(status, cell.level.effect, low, high)
     coded = r.get("coded")
     if isinstance(coded, str):  # a share with fewer than min_n people on one side: only its side of a bound is shown
         detail += f"; the share is shown only as {coded_share(coded, r['bound'])} (fewer than the reporting minimum "
@@ -304,13 +332,18 @@ def _target(row, key: str = "target") -> str:
     return f"{row[key]:g}"
 
 
-def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level]) -> str:
+def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level], earlier: Mapping[int, str] | None = None) -> str:
     """Where the chain of evidence holds, where it first breaks, and which levels cannot be judged yet.
 
     A level is called met or not met only when its whole interval is on one side of the target; a
-    level whose interval includes the target is named as not conclusive, with its numbers (and, at
-    level 5, whether the interval also includes zero). Levels without sentence words (cost) are left out.
+    level whose interval includes the target is named as not conclusive, with its numbers (and, for an
+    effect, what its interval says against zero). Levels without sentence words (cost) are left out.
+
+    ``earlier`` (a multi-year program): for a level not measured this year but measured before, a sentence
+    saying when and what; such a level is "not measured this year", not "no evidence", and the chain does
+    not break there.
     """
+    earlier = earlier or {}
     words = {level.number: level for level in registry if level.met}
     rows = rows.sort_values("level")
     if (rows["status"] == "not applicable").sum() >= 4:
@@ -318,7 +351,7 @@ def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level]) -> str:
             "A comparison school: it did not take part in the program; its students are the comparison group "
             "for the student-outcome estimate."
         )
-    held, small, unsure, broken, reported = [], [], [], None, []
+    held, small, unsure, broken, reported, said, before = [], [], [], None, [], [], []
     for row in rows.itertuples():
         row = row._asdict()
         if row["level"] not in words:
@@ -329,12 +362,20 @@ def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level]) -> str:
             small.append(str(row["level"]))
         elif row["status"] == "not conclusive":
             unsure.append(row)
+        elif row["status"] == "not yet measured" and row["level"] in earlier:
+            before.append(earlier[row["level"]])
         elif row["status"] in ("not met", "not yet measured") and broken is None:
             broken = row
         elif row["status"] == "reported" and row["status_detail"] not in ("", "reported"):
             reported.append(row)  # evidence without a target (level 3 from its staff survey): said, not judged
+        elif row["status"] == "no target set" and not str(row["status_detail"]).startswith(
+            ("no target set", STATUS_MEANINGS["no target set"])
+        ):
+            said.append(row)  # a level's own words about a result with no target (a school's students at level 5)
     if broken is not None and broken["status"] == "not met":
         reason = words[broken["level"]].not_met.format(value=_value(broken), target=_target(broken))
+        if words[broken["level"]].effect and broken["ci_high"] < 0:
+            reason += f"; {against_zero(broken['status'], broken['ci_low'], broken['ci_high'])}"
     elif broken is not None:
         reason = f"there is no evidence yet ({broken['level_name'].lower()} not measured)"
     if broken is None:
@@ -358,8 +399,13 @@ def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level]) -> str:
                 f"{words[r['level']].unsure} {_value(r)} against {_target(r)}, interval {_target(r, 'ci_low')} to "
                 f"{_target(r, 'ci_high')}"
             )
-            if r["level"] == 5 and r["ci_low"] <= 0 <= r["ci_high"]:
-                detail += ", which also includes zero"
+            if words[r["level"]].effect:
+                if r["ci_low"] <= 0 <= r["ci_high"]:
+                    detail += ", which also includes zero"
+                elif r["ci_low"] > 0:
+                    detail += (
+                        ", which excludes zero: a real, modest benefit, though whether it reaches the target is unclear"
+                    )
             details.append(detail)
         plural = len(unsure) > 1
         text += (
@@ -369,6 +415,10 @@ def chain_sentence(rows: pd.DataFrame, registry: Sequence[Level]) -> str:
         )
     for r in reported:
         text += f" At level {r['level']} there is no target to judge against: {r['status_detail']}."
+    for r in said:
+        text += f" At level {r['level']}, {r['status_detail']}."
+    for sentence in before:
+        text += f" {sentence}"
     if small:
         listed = _join(small)
         text += f" Level{'s' if len(small) > 1 else ''} {listed}: not shown (too few people, or protecting a smaller group)."

@@ -185,6 +185,11 @@ class Level:
         would settle a not-conclusive result.
     program_only : bool
         True when comparison schools take no part (their row reads "not applicable").
+    effect : bool
+        True when the headline is an effect, a difference between groups whose interval is read against zero as
+        well as against the target (level 5): an interval that includes zero cannot tell a benefit from no
+        difference; one above zero that includes the target is a real, modest benefit whose size against the
+        target is unclear; one wholly below zero is a harm, said plainly.
     sections : Mapping[str, str]
         Report sections by report: ``"module:function"``, imported when a report is rendered. ``district``,
         ``board`` and ``technical``: ``function(ev)``; ``school``: ``function(ev, school_id)``; each returns a
@@ -231,6 +236,7 @@ class Level:
     unsure: str = ""
     more_evidence: str = "more evidence would settle it"
     program_only: bool = True
+    effect: bool = False
     sections: Mapping[str, str] = field(default_factory=dict)
     target_model: type | None = None
     privacy: tuple = ()

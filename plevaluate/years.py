@@ -29,6 +29,7 @@ from scipy import stats
 
 from . import registry
 from ._tidy import cohort_start, school_year
+from .chain import chain_sentence
 from .contract import District
 from .errors import Problem
 from .evaluate import Evaluation, evaluate
@@ -294,16 +295,17 @@ def evaluate_for_reports(district: District) -> Evaluation:
     every = pd.concat([result.trend, trend(result.evaluations, scope=None)], ignore_index=True)
     for scope, part in every.groupby("scope", sort=False):
         earlier = _last_measured(part, years[-1])
-        if earlier:
+        if earlier:  # not measured this year is not "no evidence": the sentence says when it last was
             row = sentences["scope"] == scope
-            sentences.loc[row, "sentence"] = sentences.loc[row, "sentence"] + " " + earlier
+            chain = latest.chain[latest.chain["scope"] == scope]
+            sentences.loc[row, "sentence"] = chain_sentence(chain, registry.levels(), earlier)
     return replace(latest, sentences=sentences, extras=publishable(result))
 
 
-def _last_measured(table: pd.DataFrame, year: str) -> str:
+def _last_measured(table: pd.DataFrame, year: str) -> dict[int, str]:
     """For each level not measured in ``year`` but measured before: when it last was, and its result."""
-    words = []
-    for _, part in table[table["level"] > 0].groupby("level", sort=True):
+    words = {}
+    for level, part in table[table["level"] > 0].groupby("level", sort=True):
         now = part[part["year"] == year]
         if now.empty or now["status"].iloc[0] != "not yet measured":
             continue
@@ -312,8 +314,8 @@ def _last_measured(table: pd.DataFrame, year: str) -> str:
             continue
         last = before.iloc[-1]
         value = _format(last.estimate, last.unit)
-        words.append(
+        words[int(level)] = (
             f"{str(last.level_name).capitalize()} was not measured in {year}; it was last measured in {last.year} "
             f"({value}, {last.status})."
         )
-    return " ".join(words)
+    return words

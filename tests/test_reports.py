@@ -273,10 +273,10 @@ def test_chain_of_evidence(evaluation):
     assert "includes zero" in district.loc[5, "status_detail"]
     sentence = evaluation.sentences.set_index("scope").loc["district", "sentence"]
     assert sentence == (
-        "Their assessment scores rose as intended, but at level 3 support lagged (88% against a target of 100%). Levels 1, 4 and 5 "
-        "are not conclusive: their intervals include the target (participants' ratings 71% against 70%, interval "
-        "66% to 77%; classroom use 55% against 60%, interval 47% to 63%; students' gains 0.11 SD against 0.10 SD, "
-        "interval -0.02 SD to 0.23 SD, which also includes zero)."
+        "The assessment showed the intended learning, but at level 3 support lagged (88% against a target of 100%). "
+        "Levels 1, 4 and 5 are not conclusive: their intervals include the target (participants' ratings 71% against "
+        "70%, interval 66% to 77%; classroom use 55% against 60%, interval 47% to 63%; the adjusted difference in "
+        "students' scores 0.11 SD against 0.10 SD, interval -0.02 SD to 0.23 SD, which also includes zero)."
     )
     small = chain[(chain["scope"] == "S08") & (chain["level"] == 1)].iloc[0]
     assert small["status"] == "too few people to report" and np.isnan(small["estimate"])
@@ -298,7 +298,7 @@ def test_chain_sentence_wording():
     )
     text = chain_sentence(rows, registry.levels())
     assert text == (
-        "Participants valued the sessions and their assessment scores rose as intended, but at level 3 support lagged "
+        "Participants valued the sessions and the assessment showed the intended learning, but at level 3 support lagged "
         "(25% against a target of 100%)."
     )
 

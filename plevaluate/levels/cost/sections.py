@@ -37,12 +37,13 @@ def _cost_sentences(ev: Evaluation) -> list[str]:
         row = effectiveness.iloc[0]
         if row["status"] == "estimable":
             sentences.append(
-                f"Each 0.1 SD of student gain cost ${row['estimate']:,.0f} per student ({tk.ci_words(ev)} interval "
+                f"Each 0.1 SD of difference in students' scores (program schools' students against similar students, "
+                f"adjusted for prior scores) cost ${row['estimate']:,.0f} per student ({tk.ci_words(ev)} interval "
                 f"${row['ci_low']:,.0f} to ${row['ci_high']:,.0f})."
             )
         else:
             sentences.append(
-                "Cost per unit of student gain: not estimable, because "
+                "Cost per 0.1 SD of difference in students' scores: not estimable, because "
                 + row["status"].removeprefix("not estimable: ")
                 + "."
             )

@@ -549,7 +549,7 @@ def headline(result: LevelResult, cell: Cell) -> dict | None:
             r["ci_high"],
             r["target"],
             status,
-            judged(status, 3, r["ci_low"], r["ci_high"]),
+            judged(status, False, r["ci_low"], r["ci_high"]),
             r["n"],
         )
     r = school_row(table, cell.school_id)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTRITION_BOUNDARIES",
+    "ATTRITION_SOURCE",
     "MODEL_MEASURES",
     "model_rows",
     "add_treatment",
@@ -63,16 +64,23 @@ __all__ = [
 
 #: WWC attrition boundaries: What Works Clearinghouse Standards Handbook v4.1 (2020), Table II.1, "Highest
 #: differential attrition rate for a sample to maintain low attrition, by overall attrition rate, under
-#: 'optimistic' and 'cautious' assumptions" (the same boundaries carry into v5.0). For each whole percent of
-#: overall attrition, 0 to 65, the highest differential attrition (percentage points) still counted as low
-#: attrition; under the cautious assumption an overall rate of 58% or more is high attrition at any
-#: differential (NaN). Transcribed as in CRAN baselinr 0.6.0 (R/attrition_boundary.R, citing v4.1). The
-#: handbook's own table could not be consulted where this was written, and the two public transcriptions
-#: disagree: RWWC-v.4-Group-Designs (citing v4.0, p. 12, rows 0-57 only) has a sixth 10.9 at 13% in the
-#: optimistic column, so its rows 13-57 sit one row later (0.1-0.3 points more lenient); the cautious columns
-#: agree. baselinr is kept: it covers 0-65% and is the later edition (a normal selection model of attrition
-#: bias fitted to both columns reproduced neither exactly, so it could not settle the row). The disagreement is
-#: kept on record in tests/test_outcomes.py.
+#: 'optimistic' and 'cautious' assumptions". For each whole percent of overall attrition, 0 to 65, the highest
+#: differential attrition (percentage points) still counted as low attrition; under the cautious assumption an
+#: overall rate of 58% or more is high attrition at any differential (NaN). `ATTRITION_SOURCE` says, in the words
+#: the technical appendix prints, which transcription this is and how the other public one differs; the
+#: disagreement is also kept on record, cell by cell, in tests/test_outcomes.py. Searched for again in December
+#: 2026: neither the handbook's own table (v4.0, v4.1 or v5.0) nor a statement that v5.0 keeps these values could
+#: be reached from this project's machines, so nothing here is checked against the primary text. Weak evidence
+#: favours this transcription: a third, partial one (three rows, from a summary of the v4.1 PDF) agrees at 0%,
+#: 13% and 65%, and continuing the other's one-row shift cannot end at 0.3 at 65% (it would give 0.5).
+ATTRITION_SOURCE = (
+    "The WWC attrition boundaries are the What Works Clearinghouse Standards Handbook v4.1 (2020), Table II.1, as "
+    "transcribed in the R package baselinr 0.6.0 (R/attrition_boundary.R); the handbook's own table could not be "
+    "consulted, so the transcription is unverified. The other public transcription, RWWC-v.4-Group-Designs "
+    "(R/Group Designs, citing Standards Handbook v4.0, Table II.1, p. 12; overall attrition 0-57% only), has the "
+    "same cautious boundary, but its optimistic boundary repeats 10.9 at 13% and so runs one row later from 13% "
+    "to 57%: 44 of its cells (13% and 15-57%) are 0.1 to 0.3 points more lenient than baselinr's."
+)
 ATTRITION_BOUNDARIES = pd.DataFrame({
     "overall": np.arange(66),
     "cautious": [
@@ -395,8 +403,9 @@ def estimate_effect(
     reference : str, optional
         A multi-arm study: ``treatment`` holds each student's arm (``"small"``, ``"regular"``,
         ``"regular with aide"``) and ``reference`` names the arm the others are compared with. One
-        row per other arm (term ``treatment[arm]``), each arm's g on the pooled SD of that arm and the
-        reference (WWC); OLS only.
+        row per other arm, its term named after the column as the two-group term is (``treatment`` names
+        the column; with ``treatment="class_type"`` the terms are ``class_type[small]`` and so on; see the
+        example), each arm's g on the pooled SD of that arm and the reference (WWC); OLS only.
     period, periods, student : str
         ``"did"`` only: the column naming the period, its (pre, post) values, and the student key that
         links a student's two rows.
@@ -435,6 +444,12 @@ def estimate_effect(
     >>> row = estimate_effect(data).iloc[0]
     >>> row["term"], row["se_type"].split(" ")[0], bool(row["ci_low"] < 2 < row["ci_high"])
     ('treatment', 'CR2', True)
+
+    Three arms: the terms take the column's name.
+
+    >>> arms = data.assign(class_type=np.array(["regular", "small", "regular with aide"])[school % 3])
+    >>> estimate_effect(arms, treatment="class_type", reference="regular", se="hc1")["term"].tolist()[:2]
+    ['class_type[regular with aide]', 'class_type[small]']
     """
     if by:
         by = [by] if isinstance(by, str) else list(by)
@@ -1176,8 +1191,8 @@ def findings(
             out.append("Because schools were assigned by lottery, this difference can be attributed to the program.")
         else:
             out.append(
-                "The difference is larger than chance alone would produce, but schools were not assigned by "
-                "lottery, so it shows an association with the program, not proof that the program caused it."
+                "The difference is unlikely to be chance alone, but schools were not assigned by lottery, so it "
+                "shows an association with the program, not proof that the program caused it."
             )
     else:
         out.append("The interval includes zero: the data cannot tell a benefit from no difference.")
@@ -1413,7 +1428,13 @@ def headline(result: LevelResult, cell: Cell) -> dict | None:
     status = hidden(r)
     if status:
         return cell.row(status=status, measure="points above or below prediction", unit="points")
-    detail = "above prediction" if r["ci_low"] > 0 else "below prediction" if r["ci_high"] < 0 else "as predicted"
+    interval = f"{float(cell.plan.get('ci', 0.95)):.0%} interval {r['ci_low']:+.1f} to {r['ci_high']:+.1f} points"
+    if r["ci_low"] > 0:
+        detail = f"its students scored {r['estimate']:.1f} points above what their prior scores predict ({interval})"
+    elif r["ci_high"] < 0:
+        detail = f"its students scored {-r['estimate']:.1f} points below what their prior scores predict ({interval})"
+    else:
+        detail = f"its students scored about what their prior scores predict ({r['estimate']:+.1f} points, {interval})"
     return cell.row(
         r["estimate"],
         r["ci_low"],

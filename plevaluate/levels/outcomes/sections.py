@@ -8,6 +8,7 @@ import pandas as pd
 from ... import figures
 from ...evaluate import Evaluation
 from ...report import toolkit as tk
+from .compute import ATTRITION_SOURCE
 
 
 def school(ev: Evaluation, school_id: str) -> tk.Section:
@@ -36,6 +37,24 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
     if effect is not None:
         out = out.paragraph("District result: " + " ".join(effect["finding"]))
     return out
+
+
+def next_steps(ev: Evaluation, school_id: str) -> list[str]:
+    """What this school should do next about its students' scores: when they lie wholly below what prior scores
+    predict (the school's own interval below zero), say so with its numbers and where to look first; above or as
+    predicted needs no step of its own (the school report's lead says it)."""
+    schools = ev.table(5, "schools")
+    if schools is None or school_id not in set(schools["school_id"]):
+        return []
+    row = schools.set_index("school_id").loc[school_id]
+    if bool(row.get("suppressed", False)) or pd.isna(row["ci_high"]) or row["ci_high"] >= 0:
+        return []
+    return [
+        f"Students scored {-row['estimate']:.1f} points below what their prior scores predict ({tk.ci_words(ev)} "
+        f"interval {row['ci_low']:+.1f} to {row['ci_high']:+.1f}), the whole interval below zero: look at which "
+        "grades and groups of students fell short, and at how often the practice is seen in classrooms here "
+        "(level 4), before the next testing window. This describes the school, not an effect of the program."
+    ]
 
 
 def district(ev: Evaluation) -> tk.Section:
@@ -143,6 +162,7 @@ def technical(ev: Evaluation) -> tk.Section:
             f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
             f"(Standards Handbook v4.1 Table II.1). {people('new_students')} students joined after baseline."
         )
+        out = out.paragraph(ATTRITION_SOURCE, note=True)
     out = out.heading("Student outcomes: models and assumptions")
     effect = ev.table(5, "effect")
     if effect is not None and effect["suppressed"].astype(bool).any():
