@@ -40,6 +40,8 @@ class DesignCheck:
             lines.append(f"  target: {row.target_text}")
             lines.append(f"  planned evidence: {row.evidence}")
             lines.append(f"  {row.finding}")
+            if getattr(row, "tier", ""):
+                lines.append(f"  ESSA evidence it can reach: {row.tier}")
             if row.change:
                 lines.append(f"  what would change it: {row.change}")
             lines.append("")
@@ -87,7 +89,9 @@ def check_design(district: District, levels: Iterable[Level]) -> DesignCheck:
             )
         else:
             rows.append({**level.design(ctx), "name": _in_a_sentence(level.name)})  # the registry's words, one home
-    return DesignCheck(pd.DataFrame(rows), pd.DataFrame(ctx.inputs), plan.program)
+    table = pd.DataFrame(rows)
+    table["tier"] = table["tier"].fillna("") if "tier" in table else ""  # only level 5 reaches a tier of evidence
+    return DesignCheck(table, pd.DataFrame(ctx.inputs), plan.program)
 
 
 def _in_a_sentence(name: str) -> str:

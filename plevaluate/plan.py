@@ -23,6 +23,16 @@ Example ``plan.yml``::
       organization: {result: ..., measure: ..., indicator: protected_time, rating_at_least: 3, target: 1.0}
       practice:     {result: ..., measure: ..., target: 0.60, by_month: 5}
       outcomes:     {result: ..., measure: ..., target: 0.10}
+    rationale:
+      summary: Coaching cycles and PLCs turn the workshops' talk moves into classroom routines ...
+      references:
+        - citation: "Kraft, M. A., Blazar, D., & Hogan, D. (2018). The effect of teacher coaching ..."
+          supports: coaching cycles -> classroom use
+          url: https://doi.org/10.3102/0034654318759268
+
+The ``rationale`` (why the activities should lead to the outcomes, and the research that says so) and the
+levels' results, measures and targets are what `plevaluate.logic_model` draws the program's logic model from
+(ESSA Tier 4, "demonstrates a rationale").
 """
 
 from __future__ import annotations
@@ -54,13 +64,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DesignOptions",
+    "EvidenceOptions",
     "LearningTarget",
     "Levels",
     "OrganizationTarget",
     "OutcomesTarget",
     "Plan",
     "PracticeTarget",
+    "Rationale",
     "ReactionsTarget",
+    "Reference",
     "for_year",
     "plan_model",
     "plan_years",
@@ -180,6 +193,77 @@ class Levels(_Strict):
     outcomes: OutcomesTarget = OutcomesTarget()
 
 
+class Reference(_Strict):
+    """A piece of research the program's logic model rests on: its citation, the link of the logic model it
+    supports, and where to read it."""
+
+    citation: str = Field(description="The reference as it is cited (author, year, title, journal or publisher).")
+    supports: str = Field(
+        "", description="Which link of the logic model it supports, in words, e.g. 'coaching cycles -> classroom use'."
+    )
+    url: str = Field(
+        "", description="Where to read it (a DOI as https://doi.org/...); http:// or https:// only; empty: no link."
+    )
+
+    @field_validator("citation")
+    @classmethod
+    def _citation_given(cls, citation: str) -> str:
+        if not citation.strip():
+            raise ValueError("a citation is required: write the reference as it is cited (author, year, title)")
+        return citation.strip()
+
+    @field_validator("url")
+    @classmethod
+    def _web_link(cls, url: str) -> str:
+        """A link a report can show as a link: http or https, a host, no spaces (never javascript:, data:, file:)."""
+        url = url.strip()
+        if not url:
+            return url
+        scheme, _, rest = url.partition("://")
+        if (
+            scheme.lower() not in ("http", "https")
+            or not rest
+            or not rest.split("/")[0]
+            or re.search(r"[\s\x00-\x1f\x7f]", url)
+        ):
+            shown = url if len(url) <= 60 else url[:57] + "..."
+            raise ValueError(
+                f"{shown!r} is not a web link: a url starts with http:// or https:// and a host, with no spaces "
+                "(a DOI as https://doi.org/10...); leave it empty when there is none"
+            )
+        return url
+
+
+class Rationale(_Strict):
+    """Why the program's activities should lead to its outcomes, and the research that says so (ESSA Tier 4)."""
+
+    summary: str = Field(
+        "", description="Why the activities should lead to the outcomes, in words: the program's theory of action."
+    )
+    references: list[Reference] = Field(
+        default_factory=list,
+        description="The research the logic model rests on, each with citation (required), supports (the link of "
+        "the logic model it supports) and url (optional, http:// or https://).",
+    )
+
+
+class EvidenceOptions(_Strict):
+    """How the evidence statement (`plevaluate.levels.outcomes.evidence`) reviews the level-5 study."""
+
+    attrition_boundary: Literal["cautious", "optimistic"] = Field(
+        "cautious",
+        description="The WWC attrition boundary a randomized study is judged against (most WWC review protocols use "
+        "the cautious one).",
+    )
+    sites: int = Field(
+        1,
+        ge=1,
+        description="Sites the study covers, as 34 CFR 77.1 defines them (an LEA, a locality or a State): a "
+        "district's own study is one LEA; more only when its schools are in different localities or it is pooled "
+        "with another district's study.",
+    )
+
+
 class CostOptions(_Strict):
     """How the cost analysis values resources (Levin & McEwan's ingredients method)."""
 
@@ -259,7 +343,15 @@ class Plan(_Strict):
     )
     educator_hourly_rate: float = Field(0.0, ge=0, description="Used to value participants' time in the cost analysis.")
     levels: Levels = Field(Levels(), description="Each level's intended result, its measure and its target.")
+    rationale: Rationale = Field(
+        Rationale(),
+        description="Why the activities should lead to the outcomes, and the research behind it (the logic model's "
+        "rationale, ESSA Tier 4).",
+    )
     cost: CostOptions = Field(CostOptions(), description="How the cost analysis values resources.")
+    evidence: EvidenceOptions = Field(
+        EvidenceOptions(), description="How the ESSA evidence statement reviews the student-outcome study."
+    )
     imports: ImportOptions = Field(
         ImportOptions(), description="How plevaluate import treats partial and repeated survey responses."
     )
@@ -339,10 +431,15 @@ def _fix_for(loc: tuple, kind: str, model: type[BaseModel]) -> str:
         allowed: list[str] = list(model.model_fields)
         target: type[BaseModel] = model
         for part in loc[:-1]:
+            if isinstance(part, int):  # an entry of a list (rationale.references.0.cite)
+                continue
             field = target.model_fields.get(str(part))
-            if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            annotation = field.annotation if field is not None else None
+            if get_origin(annotation) is list:  # a list of settings blocks: its entries' keys
+                annotation = annotation.__args__[0]
+            if not isinstance(annotation, type) or not issubclass(annotation, BaseModel):
                 break
-            target = field.annotation
+            target = annotation
             allowed = list(target.model_fields)
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""

@@ -2,7 +2,8 @@
 
 Each table is declared once, by its owner, as a `TableSpec`: each level its result tables (``Level.tables``, in
 ``plevaluate/levels/<key>/tables.py``), `plevaluate.chain` the chain of evidence and its sentences
-(``chain.TABLES``), `plevaluate.portfolio` the portfolio's tables (``portfolio.TABLES``), and this module the
+(``chain.TABLES``), `plevaluate.portfolio` the portfolio's tables (``portfolio.TABLES``), `plevaluate.logic_model`
+the logic model's (``logic_model.TABLES``), and this module the
 tables shared modules build that have no declaration of their own (`SHARED_TABLES`: the multi-year ``extras``
 that span every level, built by `plevaluate.years`, and the design check of `plevaluate.design`); a level's own
 multi-year tables (``Level.years``) are declared in its ``tables.py`` as ``YEARS_TABLES``. Three kinds:
@@ -125,7 +126,7 @@ GLOSSARY: Mapping[str, str] = {
     # the estimate
     "measure": "what the estimate is: a code in result tables (share_at_least, mean_gain, implementation_rate; in "
     "model tables points, hedges_g or improvement_index); in the chain of evidence and the tables built from it "
-    "(years_trend, the portfolio's chains) the plan's measure in words",
+    "(years_trend, the portfolio's chains) and the logic model the plan's measure in words",
     "unit": "the unit of the estimate, its interval and its target: "
     + "; ".join(f"{unit} ({meaning})" for unit, meaning in UNITS.items()),
     "estimate": "the estimate",
@@ -165,6 +166,17 @@ GLOSSARY: Mapping[str, str] = {
     "'not estimable: ...')",
     "at_least": "True when the school's rating is at or above the plan's rating",
     "finding": "a finding in words",
+    "criterion": "a criterion of the ESSA evidence review (design, attrition, baseline, confound, effect, sample, sites, "
+    "setting, rationale), or tier: the tier the evidence supports",
+    "number": "the criterion's number: the design's code (1 randomized, 2 comparison group, 3 correlational), "
+    "overall attrition, the largest baseline difference (g), the fewest schools in a condition, the effect (points), "
+    "students, sites, research references, or the tier (1-4; blank: none)",
+    "requirement": "what the criterion requires, with its threshold",
+    "satisfied": "whether the study satisfies the criterion: yes, no or not applicable",
+    "tier": "the ESSA tier of evidence the planned design can reach at best, with the conditions it needs (level 5 of "
+    "the design check; blank for the other levels)",
+    "to_raise": "what would raise the tier the evidence supports (blank: nothing needed)",
+    "reference": "where the criterion's threshold comes from (WWC handbook, ESSA, the Department's guidance, 34 CFR 77.1)",
     "sentence": "a sentence in words: where the scope's chain of evidence holds or breaks (sentences), or how a level "
     "changed from its first to its latest year (years_sentences)",
     "note": "a note in words",
@@ -254,7 +266,7 @@ GLOSSARY: Mapping[str, str] = {
     "hours": "PL hours",
     "charged": "the amount charged to this evaluation (annualized where the plan says)",
     "source": "where the row's value comes from: a cost line's (costs.csv or participants' time), a design input's "
-    "(plan.yml, a default, a roster)",
+    "(plan.yml, a default, a roster), the logic model schedule's (the dated records read, or plan.yml)",
     "allocated": "the amount allocated to the school",
     "rule": "how the line was allocated to schools",
     "cost": "cost in dollars",
@@ -271,7 +283,8 @@ GLOSSARY: Mapping[str, str] = {
     # over several school years (plevaluate.years) and the portfolio (plevaluate.portfolio)
     "year": "the school year the row is about ('2024-25', August to July); in years_effects_cell the spring that "
     "ends it (2025), as plevaluate.staggered counts years",
-    "years": "the school years evaluated, listed ('2023-24, 2024-25')",
+    "years": "the school years evaluated, listed ('2023-24, 2024-25'); in the logic model, as the plan names them "
+    "('2023-24 to 2025-26')",
     "latest_year": "the latest school year evaluated",
     "cohort": "the school year a school's first program year is (schools.csv cohort: '2024-25')",
     "months_since_joining": "calendar months since the school joined (September of its first program year is 0; "
@@ -296,6 +309,25 @@ GLOSSARY: Mapping[str, str] = {
     "power": "the chance that the planned evidence detects the target (or confirms it, for a share, when the true "
     "share is the plan's margin above it)",
     "input": "a design-check input: a count from the rosters, a plan option or default, or an estimate",
+    # the logic model (plevaluate.logic_model)
+    "stage": "the logic model's column the box stands in: resources, activities, participants (reactions and "
+    "learning), schools (organization support and classroom use) or students (student outcomes)",
+    "stage_name": "the logic model's column heading, in words",
+    "box": "the heading of a box of the logic model, in words (a level's, 'Budget', 'PL sessions', ...)",
+    "result": "the plan's intended result of a level, in words",
+    "detail": "what else a line of the logic model says, in words (the observable practice, a PL format, ...)",
+    "sessions": "PL sessions (sessions.csv) in the row",
+    "citation": "a reference the plan cites, as it is cited (plan.yml rationale.references)",
+    "supports": "the link of the logic model the reference supports, in words",
+    "url": "where to read the reference (http or https only); empty when the plan gives none",
+    "when": "when the level's evidence is collected, in words",
+    "first_collected": "the first month (2025-09) the level's evidence was collected, or for student outcomes the "
+    "first test spring (2025); empty when only the plan says",
+    "last_collected": "the last month the level's evidence was collected, or the last test spring; empty when only "
+    "the plan says",
+    "description": "the program's description (plan.yml)",
+    "observable_practice": "the one practice walkthroughs look for in every classroom (plan.yml)",
+    "summary": "the plan's rationale in words: why the activities should lead to the outcomes",
 }
 
 
@@ -485,9 +517,10 @@ SHARED_TABLES: Mapping[str, TableSpec] = MappingProxyType({
     "years_about": TableSpec("diagnostic", "years",
                         "the school years evaluated (one row)", built_by=_YEARS),
     "design_levels": TableSpec("diagnostic",
-                        "level name target target_text evidence detectable power verdict finding change",
+                        "level name target target_text evidence detectable power verdict finding change tier",
                         "whether the planned evidence of a level can detect its target (change: what would change "
-                        "the verdict, in words)", built_by=_DESIGN),
+                        "the verdict, in words; tier: the ESSA tier the planned design can reach, level 5 only)",
+                        built_by=_DESIGN),
     "design_inputs": TableSpec("diagnostic", "input value source",
                         "an input the design check used, and where it comes from", built_by=_DESIGN),
 })  # fmt: skip

@@ -8,7 +8,7 @@ import pandas as pd
 from ... import figures
 from ...evaluate import Evaluation
 from ...report import toolkit as tk
-from .compute import ATTRITION_SOURCE
+from .wwc import ATTRITION_SOURCE
 
 
 def school(ev: Evaluation, school_id: str) -> tk.Section:
@@ -136,13 +136,63 @@ def board(ev: Evaluation) -> tk.Section:
 def findings(ev: Evaluation) -> list[str]:
     """Level 5's findings in words (the ``findings`` table), for the board summary's 'What we found'."""
     found = ev.table(5, "findings")
-    return [] if found is None else list(found["finding"])
+    out = [] if found is None else list(found["finding"])
+    statement = ev.table(5, "evidence")
+    if statement is not None and len(statement):
+        tier = statement[statement["criterion"] == "tier"].iloc[0]
+        if pd.notna(tier["finding"]):
+            verdict, _, why = _tier_sentence(tier).removeprefix("The study supports ").partition(": ")
+            out.append(f"Evidence under ESSA, from the district's own study: {verdict} ({why.rstrip('.')}).")
+    return out
+
+
+def _tier_sentence(row) -> str:
+    """The statement's verdict without its list of what would raise it (the board's line)."""
+    return str(row["finding"]).split(" To raise it: ")[0]
+
+
+def evidence_statement(ev: Evaluation) -> tk.Section:
+    """The ESSA evidence statement (`plevaluate.levels.outcomes.evidence`): the tier the district's own study
+    supports, each criterion with its number, requirement and source, and what would raise the tier."""
+    out = tk.Section().heading("Student outcomes: ESSA evidence statement")
+    table = ev.table(5, "evidence")
+    if table is None or not len(table):
+        return out.paragraph("No evidence statement: the level was not evaluated.", note=True)
+    if table["finding"].isna().all():
+        return out.paragraph(
+            f"The evidence statement is not shown: fewer than {ev.min_n} students in one group.", note=True
+        )
+    tier = table[table["criterion"] == "tier"].iloc[0]
+    out = out.paragraph(_tier_sentence(tier))
+    criteria = table[table["criterion"] != "tier"]
+    out = out.show_html(
+        tk.html_table(
+            criteria.assign(
+                name=criteria["criterion"].str.capitalize(),
+                finding=[str(f).split(": ", 1)[-1] for f in criteria["finding"]],
+            ),
+            {"name": "Criterion", "finding": "What the study shows", "requirement": "Requirement",
+             "satisfied": "Satisfied", "reference": "Source"},
+        )
+    )  # fmt: skip
+    raises = [r for r in str(tier["to_raise"] if pd.notna(tier["to_raise"]) else "").split("; ") if r]
+    if raises:
+        out = out.paragraph("What would raise the tier:").bullets(raises)
+    return out.paragraph(
+        "ESSA's tiers 1 to 3 need a well-designed and well-implemented study with a statistically significant, "
+        "favourable effect (the Department's guidance reads this as meeting WWC standards, without reservations for "
+        "tier 1, and for tiers 1 and 2 asks for a large, multi-site sample); tier 4 needs a research-based rationale "
+        "and ongoing examination of effects. This statement reviews the district's own study only; a reviewer may "
+        "weigh other studies of the program too. It never claims more than these criteria allow: a criterion that "
+        "cannot be checked counts as not met.",
+        note=True,
+    )
 
 
 def technical(ev: Evaluation) -> tk.Section:
-    """Level 5 in the technical appendix: the students followed and lost, the model, its diagnostics and how
-    the estimate moves under other analyses."""
-    out = tk.Section()
+    """Level 5 in the technical appendix: the ESSA evidence statement, then the students followed and lost, the
+    model, its diagnostics and how the estimate moves under other analyses."""
+    out = evidence_statement(ev)
     out = out.heading("Student outcomes: attrition")
     attrition = ev.table(5, "attrition")
     if attrition is not None and bool(attrition.iloc[0].get("suppressed", False)):

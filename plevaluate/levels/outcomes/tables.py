@@ -32,6 +32,10 @@ TABLES = {
                         "exploratory: outcomes against schools' implementation rates (points per 10 points of implementation)"),
     "schools": TableSpec("measure", "level school_id measure unit estimate ci_low ci_high ci_level raw n n_unit method suppressed",
                         "a program school's students against what prior scores predict (shrunk)", n_unit="students", unit="points"),
+    "evidence": TableSpec("diagnostic", "level criterion number requirement satisfied finding to_raise reference n_treatment n_comparison",
+                        "the ESSA evidence statement: each criterion of the level-5 study's review (WWC standards, the "
+                        "Department's guidance) with its number, threshold, whether it is met and its source; the last "
+                        "row, criterion tier, names the tier the evidence supports (value 1-4, blank for none)"),
     "coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
                         "what the level's evidence rests on: the district and each school"),
 }  # fmt: skip
@@ -87,6 +91,12 @@ PRIVACY: tuple[Rule, ...] = (
         unit="students in each group",
     ),
     Rule("baseline", ("n_treatment", "n_comparison"), ("covariate",), unit="students in each group"),
+    Rule(
+        "evidence",
+        ("n_treatment", "n_comparison"),
+        ("level", "criterion", "requirement", "reference"),
+        unit="students in each group",
+    ),
     Rule(
         "attrition",
         ("analytic_treatment", "analytic_comparison"),
