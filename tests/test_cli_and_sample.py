@@ -64,6 +64,16 @@ def test_committed_sample_is_reproduced_exactly(tmp_path):
     assert mismatch == [] and errors == []
 
 
+def test_committed_multi_year_sample_is_reproduced_exactly(tmp_path):
+    # data/sample-years is what `plevaluate sample NEW --years 3 --cohorts 2` writes (its plan.yml too)
+    years = SAMPLE.parent / "sample-years"
+    assert main(["sample", str(tmp_path / "again"), "--years", "3", "--cohorts", "2"]) == 0
+    files = sorted(p.name for p in years.iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "again").iterdir())
+    match, mismatch, errors = filecmp.cmpfiles(years, tmp_path / "again", files, shallow=False)
+    assert mismatch == [] and errors == []
+
+
 def test_sample_is_small_enough_to_commit():
     assert sum(p.stat().st_size for p in SAMPLE.iterdir()) < 5_000_000
 
