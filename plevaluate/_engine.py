@@ -15,8 +15,11 @@ import json
 import re
 from pathlib import Path
 
+from . import registry
+from .errors import ContractError, PlanError
 from .evaluate import MANIFEST, read_table
 from .figures import visible
+from .plan import read_plan
 
 __all__ = ["PLACEHOLDERS", "RESET", "client_for", "close_client", "fill_placeholders"]
 # and WarmKernelEngine, built on first use (module __getattr__)
@@ -75,12 +78,28 @@ def close_client(km) -> None:
         km._plevaluate_client = None
 
 
+def _plan_of(data: str) -> dict:
+    """The plan of the data folder ``data`` (a report drawn from data, such as the logic model of a plan with no
+    data yet); empty when it has none or it does not read (the notebook then says why)."""
+    path = Path(data) / "plan.yml"
+    if not data or not path.is_file():
+        return {}
+    try:
+        return read_plan(path, registry.levels()).model_dump(mode="json")
+    except (PlanError, ContractError):
+        return {}
+
+
 def _values(parameters: dict) -> dict[str, str]:
-    """Each placeholder's text for the report these parameters render (the saved results' plan and schools)."""
+    """Each placeholder's text for the report these parameters render (the saved results' plan and schools; with
+    no saved results, the plan of the data folder the parameters name)."""
     results = Path(str(parameters.get("results") or ""))
     if not parameters.get("results") or not (results / MANIFEST).is_file():
-        return {}
-    manifest = json.loads((results / MANIFEST).read_text(encoding="utf-8"))
+        manifest = {"plan": _plan_of(str(parameters.get("data") or ""))}
+        if not manifest["plan"]:
+            return {}
+    else:
+        manifest = json.loads((results / MANIFEST).read_text(encoding="utf-8"))
     plan = manifest.get("plan", {})
     values = {
         "program": plan.get("program", ""),

@@ -5,6 +5,7 @@
 ``plevaluate design DIR``    before the program starts: can the planned evidence detect each level's target?
 ``plevaluate portfolio DIR --out OUT``  a leadership report across the programs in DIR (one data folder each).
 ``plevaluate init DIR``      write a starter data folder (plan, empty tables, item bank, walkthrough form).
+``plevaluate logic-model DATA --out DIR``  the program's logic model alone (HTML and PDF); plan.yml alone is enough.
 ``plevaluate import SOURCE FILE --into DIR``  append a survey export or spreadsheet to a data folder.
 ``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb]
 [--scheduler ADDRESS|local]``  validate, evaluate once, render every report (district, board, appendix, schools),
@@ -29,7 +30,7 @@ from .design import check_design
 from .errors import ContractError, ContractWarning, OutputError
 from .gates import Inputs, check_target_file, fresh_folder, os_problem, write_file
 from .intake import HELP, SOURCES, import_export, import_history, read_secret, undo_import
-from .render import render, render_portfolio
+from .render import render, render_logic_model, render_portfolio
 from .sample import write_sample
 from .sample_years import write_sample_years
 from .starter import write_starter
@@ -177,6 +178,21 @@ def _portfolio(args: argparse.Namespace) -> int:
     return 1 if summary.failures or summary.findings else 0
 
 
+def _logic_model(args: argparse.Namespace) -> int:
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    summary = render_logic_model(args.data, args.out, formats=formats)
+    for note in summary.skipped:
+        print(f"skipped: {note}", file=sys.stderr)
+    for failure in summary.failures:
+        print(f"  - failed: {failure}", file=sys.stderr)
+    for finding in summary.findings:
+        print(f"  - privacy audit: {finding}", file=sys.stderr)
+    if summary.written:
+        print(f"Wrote {', '.join(p.name for p in summary.written)} to {summary.out} ({summary.seconds:.1f} s)")
+    return 1 if summary.failures or summary.findings else 0
+
+
 def _import(args: argparse.Namespace) -> int:
 
     if args.help_mapping:
@@ -296,6 +312,14 @@ def _parser() -> argparse.ArgumentParser:
     portfolio.add_argument("--workers", type=int, default=2, help="parallel notebook kernels (default 2)")
     portfolio.add_argument("--format", default="html,pdf,slides,ipynb", help="as for 'report'")
     portfolio.set_defaults(run=_portfolio)
+
+    logic = commands.add_parser(
+        "logic-model", help="the program's logic model alone, from plan.yml (and the data, when there are any)"
+    )
+    logic.add_argument("data", help="a data folder; plan.yml alone is enough (never written to)")
+    logic.add_argument("--out", required=True, help="folder for logic-model.html and .pdf (created)")
+    logic.add_argument("--format", default="html,pdf", help="comma-separated: html, pdf (needs Chromium)")
+    logic.set_defaults(run=_logic_model)
 
     intake = commands.add_parser(
         "import", help="append a survey-tool export or a spreadsheet to a data folder (personal columns dropped)"

@@ -54,10 +54,21 @@ from .contract import load
 from .evaluate import Evaluation
 from .figures import visible
 from .gates import Inputs
+from .logic_model import from_folder, logic_model
 from .portfolio import other_folders, portfolio_from, program_ids, validate_programs
 from .years import evaluate_for_reports
 
-__all__ = ["FORMATS", "Failure", "Job", "RenderSummary", "find_browser", "notebooks_dir", "render", "slug"]
+__all__ = [
+    "FORMATS",
+    "Failure",
+    "Job",
+    "RenderSummary",
+    "find_browser",
+    "notebooks_dir",
+    "render",
+    "render_logic_model",
+    "slug",
+]
 
 #: Output formats: self-contained HTML, PDF (printed by Chromium), reveal.js slides (board summary), the executed notebook.
 FORMATS = ("html", "pdf", "slides", "ipynb")
@@ -400,12 +411,17 @@ def print_pdf(browser: str, page: Path, pdf: Path) -> str | None:
 
 
 def jobs_for(ev, results: Path, schools: Iterable[str] | None = None, notebooks: str | None = None) -> list[Job]:
-    """The district report, board summary, technical appendix and one school report per school."""
+    """The district report, board summary, technical appendix, logic model and one school report per school.
+
+    ``notebooks``: a folder of your own templates; one made before the logic model existed (no
+    ``logic_model.ipynb``) renders the shipped logic model."""
     base = {"results": str(results), "data": ""}
+    own_logic_model = notebooks if notebooks and (Path(notebooks) / "logic_model.ipynb").is_file() else None
     jobs = [
         Job("district_report.ipynb", "district-report", "District report", dict(base), folder=notebooks),
         Job("board_summary.ipynb", "board-summary", "Board summary", dict(base), slides=True, folder=notebooks),
         Job("technical_appendix.ipynb", "technical-appendix", "Technical appendix", dict(base), folder=notebooks),
+        Job("logic_model.ipynb", "logic-model", "Logic model", dict(base), folder=own_logic_model),
     ]
     chosen = list(schools) if schools is not None else list(ev.schools["school_id"])
     known = set(ev.schools["school_id"])
@@ -459,7 +475,8 @@ def render(
     ValueError when ``out`` overlaps ``data``, cannot be written, or another run holds it. A failing
     report does not stop the others: it is listed in ``RenderSummary.failures``. The outputs are
     then audited (`plevaluate.audit.audit`); findings are listed in ``RenderSummary.findings``.
-    ``notebooks`` is a folder of your own report templates (same names as ``notebooks/``).
+    ``notebooks`` is a folder of your own report templates (same names as ``notebooks/``; without a
+    ``logic_model.ipynb`` the shipped logic model is rendered).
     ``scheduler`` renders on a Dask cluster: a scheduler address, or ``"local"`` for a `LocalCluster`
     of ``workers`` processes (`plevaluate.cluster`; needs ``pip install 'plevaluate[dask]'``).
     """
@@ -548,6 +565,8 @@ def _render_locked(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ev = evaluate_for_reports(district)  # published: only suppressed results leave the machine
+        # the logic model (plan text and the dates of the records, nothing about people) travels in the bundle too
+        ev = replace(ev, extras={**ev.extras, **logic_model(district.plan, district).tables()})
         # unknown schools are refused before anything is written
         results = staging / "results"
         own_notebooks = Path(notebooks).resolve() if notebooks else None
@@ -747,13 +766,60 @@ def render_portfolio(
     return summary
 
 
+def render_logic_model(data: str | Path, out: str | Path, *, formats: Sequence[str] = ("html", "pdf")) -> RenderSummary:
+    """Render the logic model alone (``notebooks/logic_model.ipynb``) of the data folder ``data`` into ``out``, as
+    ``logic-model.html`` and ``.pdf``: the report ``plevaluate report`` renders among the others, here for a program
+    still being planned (its ``plan.yml`` alone is enough; `plevaluate.logic_model.from_folder`).
+
+    The same gates as every report: ``out`` passes the write gate before any work, the plan and any tables are
+    validated first (`plevaluate.ContractError`, `plevaluate.PlanError`: nothing is written), the files are moved
+    into place through the publishing journal, and the output is audited."""
+    started = time.perf_counter()
+    unknown = [f for f in formats if f not in ("html", "pdf")]
+    if unknown or not formats:
+        raise ValueError(f"format(s) {', '.join(unknown) or 'none'}: the logic model is rendered as html and pdf")
+    inputs = Inputs.of(data)
+    check_report_folder(out, inputs)
+    out = Path(out).resolve()
+    summary = RenderSummary(out)
+    from_folder(data)  # every problem of the plan and the tables, before anything is written
+    browser = find_browser() if "pdf" in formats else None
+    if "pdf" in formats and browser is None:
+        summary.skipped.append("PDF: no Chromium found (install Debian's chromium, or set PLEVALUATE_CHROMIUM)")
+    out.mkdir(parents=True, exist_ok=True)
+    with OutputLock(out), _stopped_by_signals():
+        clean_leftovers(out)
+        staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
+        try:
+            job = Job(
+                "logic_model.ipynb", "logic-model", "Logic model", {"results": "", "data": str(Path(data).resolve())}
+            )
+            try:
+                written, failure = _execute(job, staging, tuple(formats), browser)
+            finally:
+                _shutdown_worker()
+            if failure is not None:
+                summary.failures.append(failure)
+                stale = [f"logic-model.{suffix}" for suffix in formats if (out / f"logic-model.{suffix}").exists()]
+                publish(out, staging, [], stale)  # never leave a stale logic model that looks current
+            else:
+                publish(out, staging, written, [])
+                summary.written += [out / name for name in written]
+        finally:
+            if not (out / JOURNAL).exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        summary.findings = audit(out, data, require_people=False)  # privacy, read from what was written
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
 def _portfolio_index(portfolio, written: list[str]) -> str:
     rows = []
     for row in portfolio.programs.itertuples():
         links = " &middot; ".join(
             f'<a href="{html.escape(row.program_id)}/{name}">{label}</a>'
             for name, label in (("index.html", "all reports"), ("district-report.html", "district report"),
-                                ("board-summary.html", "board summary"))
+                                ("board-summary.html", "board summary"), ("logic-model.html", "logic model"))
         )  # fmt: skip
         rows.append(
             f"<tr><td>{html.escape(visible(row.program))}</td><td>{html.escape(visible(row.years))}</td>"

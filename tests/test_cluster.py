@@ -56,7 +56,7 @@ def test_local_cluster_renders_the_same_reports_as_a_local_run(rendered, tmp_pat
     assert summary.ok, (summary.failures, summary.findings)
     names = sorted(p.name for p in summary.written if p.name != "index.html")
     assert names == sorted(p.name for p in rendered.written if p.name in names)
-    assert len(names) == 15 * (3 if BROWSER else 2) + 1  # every report; the board summary's slides
+    assert len(names) == 16 * (3 if BROWSER else 2) + 1  # every report; the board summary's slides
     _same_reports(rendered.out, out, names)
     assert (out / "results" / "manifest.json").exists()
     assert not list(out.glob(".staging-*"))

@@ -218,7 +218,7 @@ def test_failing_notebook_for_one_school(tmp_path, capsys, extra=()):
     )
     err = capsys.readouterr().err
     assert code == 1
-    assert "reports: 100%" in err and "5/5" in err  # the progress bar
+    assert "reports: 100%" in err and "6/6" in err  # the progress bar: 2 schools, 3 district reports, the logic model
     assert "school S03" in err and "broken for this school" in err and "cell" in err
     assert (out / "school-s02-jefferson-elementary.html").stat().st_size > 20_000
     assert not (out / "school-s03-pena-oneill-middle-school.html").exists()  # the stale report is gone

@@ -1,5 +1,6 @@
 """Every published table against its one declaration (`plevaluate.schema`, #30): each level's tables, the chain of
-evidence and its sentences, a multi-year program's ``extras``, the design check's two tables and the portfolio's,
+evidence and its sentences, a multi-year program's ``extras``, the design check's two tables, the portfolio's and the
+logic model's (tests/test_logic_model.py checks its tables against their declarations),
 for the one-year and the multi-year sample, internal and published; every measure table's ``unit`` on every row;
 every declared column in the glossary."""
 
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 import plevaluate
-from plevaluate import chain, portfolio, registry
+from plevaluate import chain, logic_model, portfolio, registry
 from plevaluate.cli import main
 from plevaluate.design import check_design
 from plevaluate.evaluate import evaluate
@@ -85,6 +86,7 @@ def _declarations() -> dict[str, TableSpec]:
     }
     out |= {f"chain {name}": spec for name, spec in chain.TABLES.items()}
     out |= {f"portfolio {name}": spec for name, spec in portfolio.TABLES.items()}
+    out |= {f"logic model {name}": spec for name, spec in logic_model.TABLES.items()}
     out |= {f"shared {name}": spec for name, spec in SHARED_TABLES.items()}
     return out
 
