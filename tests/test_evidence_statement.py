@@ -69,7 +69,7 @@ def test_a_randomized_study_with_low_attrition_a_significant_effect_large_and_mu
     table = _study()
     assert _tier(table) == 1
     assert _row(table, "attrition")["satisfied"] == "yes"  # 10% overall, 2 points: low under the cautious boundary
-    assert _row(table, "tier")["to_raise"] == ""
+    assert pd.isna(_row(table, "tier")["to_raise"])
     assert table["reference"].str.len().gt(0).all()  # every criterion cites its source
 
 
@@ -126,7 +126,7 @@ def test_a_significant_unfavourable_effect_is_said_plainly_and_supports_no_tier(
 
 
 def test_correlational_controls_only_is_tier_3():
-    dose = {"estimate": 1.2, "ci_low": 0.3, "ci_high": 2.1, "n": 1500, "se_type": "CR2"}
+    dose = {"estimate": 1.2, "ci_low": 0.3, "ci_high": 2.1, "p_value": 0.01, "n": 1500, "se_type": "CR2"}
     table = _study(design="none", effect=None, correlational=dose, baseline=None, attrition=None)
     assert _row(table, "design")["number"] == 3 and _tier(table) == 3
     assert "correlational" in _row(table, "tier")["finding"]
@@ -141,7 +141,7 @@ def test_a_plan_with_a_logic_model_and_no_outcome_data_yet_is_tier_4_and_without
 
 
 def test_an_effect_that_is_not_significant_is_not_tier_1_to_3():
-    null = {**FAVOURABLE, "ci_low": -0.5, "ci_high": 8.0}
+    null = {**FAVOURABLE, "ci_low": -0.5, "ci_high": 8.0, "p_value": 0.09}
     assert _tier(_study(effect=null)) == 4
 
 
@@ -184,3 +184,114 @@ def test_the_multi_year_sample_is_tier_3():
     _backed(table)
     # a significant favourable effect (0.02 to 0.16 SD) from a quasi-experiment in one LEA: not a multi-site sample
     assert _tier(table) == 3 and "it covers one site" in _row(table, "tier")["finding"]
+
+
+# ---- the hostile review's cases (each failed before its fix) ----
+
+
+def test_significance_is_the_test_at_05_whatever_interval_the_plan_prints():
+    # p = .09: an 80% interval would exclude zero, but the effect is not significant at .05 (WWC, two-tailed)
+    eighty = {**FAVOURABLE, "ci_low": 0.3, "ci_high": 7.7, "p_value": 0.09}
+    table = _study(effect=eighty, ci=0.80)
+    assert _row(table, "effect")["satisfied"] == "no" and _tier(table) == 4
+    assert "p = 0.090" in _row(table, "effect")["finding"]
+
+
+def test_missing_numbers_never_pass_a_criterion():
+    assert _tier(_study(effect={**FAVOURABLE, "ci_high": np.nan})) == 4  # an interval without an end is no test
+    assert _tier(_study(effect={**FAVOURABLE, "p_value": np.nan})) == 4
+    unknown = _study(effect={**FAVOURABLE, "n_treatment": np.nan}, groups_of_ten=10)
+    assert _row(unknown, "sample")["satisfied"] == "no"  # not "0 students ... a large sample"
+    # a negative differential is the same gap the other way round
+    assert _row(_study(attrition=_attrition(0.30, -0.20)), "attrition")["satisfied"] == "no"
+
+
+def test_baseline_equivalence_is_judged_on_every_measure_and_needs_the_pretest():
+    two = pd.DataFrame({"covariate": ["prior_score", "english_learner"], "g": [0.24, 0.20]})
+    unadjusted = _study(design="matched", attrition=None, baseline=two, covariates=["prior_score"])
+    assert _row(unadjusted, "baseline")["satisfied"] == "no" and _tier(unadjusted) == 3
+    assert "english_learner" in _row(unadjusted, "baseline")["finding"]
+    no_pretest = pd.DataFrame({"covariate": ["prior_score", "english_learner"], "g": [np.nan, 0.01]})
+    assert _row(_study(design="matched", attrition=None, baseline=no_pretest), "baseline")["satisfied"] == "no"
+
+
+def test_the_requirement_column_holds_no_data():
+    table = _study(attrition=_attrition(0.40, 0.05))
+    assert "40%" not in _row(table, "attrition")["requirement"]  # it is kept when suppression hides the row
+    assert "40.0% overall" in _row(table, "attrition")["finding"]
+
+
+def test_a_plan_without_a_comparison_design_but_comparison_data_is_reviewed_as_a_quasi_experiment(tmp_path):
+    import shutil
+
+    from plevaluate import evaluate
+    from tests.conftest import SAMPLE
+
+    data = tmp_path / "d"
+    shutil.copytree(SAMPLE, data)
+    plan = (data / "plan.yml").read_text().replace("comparison_design: matched", "comparison_design: none")
+    (data / "plan.yml").write_text(plan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = evaluate(load(data)).publish().table(5, "evidence")
+    design = _row(table, "design")
+    assert design["number"] == 2 and "plan.yml says comparison_design: none" in design["finding"]
+    assert "no student outcomes yet" not in _row(table, "effect")["finding"]
+
+
+def test_attrition_counts_students_the_model_drops_for_a_missing_covariate(sample_district):
+    from plevaluate.levels.outcomes import add_treatment, attrition
+
+    students = add_treatment(sample_district.students, sample_district.schools)
+    post = students["period"] == "post"
+    program = students["treatment"] == 1
+    lost = students.index[post & program][::2]  # half the program students' post prior scores missing
+    thinned = students.copy()
+    thinned.loc[lost, "prior_score"] = np.nan
+    before = attrition(thinned).iloc[0]
+    after = attrition(thinned, covariates=["prior_score"]).iloc[0]
+    assert after["analytic_treatment"] < before["analytic_treatment"] - len(lost) * 0.8
+    assert after["differential"] > 0.3 and after["cautious"] == "high attrition"
+
+
+def _copy(tmp_path):
+    import shutil
+
+    from tests.conftest import SAMPLE
+
+    data = tmp_path / "d"
+    shutil.copytree(SAMPLE, data)
+    return data
+
+
+def _published(data):
+    from plevaluate import evaluate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return evaluate(load(data)).publish()
+
+
+def test_with_too_few_comparison_students_the_statement_and_the_findings_are_hidden(tmp_path):
+    data = _copy(tmp_path)
+    schools = pd.read_csv(data / "schools.csv", dtype=str)
+    comparison = set(schools.loc[schools["group"] == "comparison", "school_id"])
+    students = pd.read_csv(data / "students.csv", dtype=str)
+    keep = students.loc[students["school_id"].isin(comparison), "student_id"].drop_duplicates().head(8)
+    students = students[~students["school_id"].isin(comparison) | students["student_id"].isin(keep)]
+    students.to_csv(data / "students.csv", index=False)
+    ev = _published(data)
+    evidence, found = ev.table(5, "evidence"), ev.table(5, "findings")
+    assert evidence["suppressed"].all() and evidence["finding"].isna().all()
+    assert found["suppressed"].all() and found["finding"].isna().all()  # "0.11 SD higher (95% CI ...)" no more
+    from plevaluate.levels.outcomes.sections import findings
+
+    assert findings(ev) == []  # the board's "What we found" says nothing about the hidden effect
+
+
+def test_with_no_student_data_yet_the_plans_rationale_gives_tier_4_and_is_published(tmp_path):
+    data = _copy(tmp_path)
+    (data / "students.csv").unlink()
+    table = _published(data).table(5, "evidence")
+    assert not table["suppressed"].any()
+    assert _tier(table) == 4 and "no student outcomes yet" in _row(table, "effect")["finding"]

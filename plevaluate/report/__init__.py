@@ -248,13 +248,21 @@ def provenance(ev: Evaluation) -> tk.Section:
     out = out.show_html(tk.html_table(hashes, {"file": "Input file", "sha256": "SHA-256"}))
     versions = pd.DataFrame(sorted(p.get("python_packages", {}).items()), columns=["package", "version"])
     out = out.show_html(tk.html_table(versions, {"package": "Package", "version": "Version"}))
-    plan = pd.DataFrame(
-        [(k, v) for k, v in ev.plan.items() if k != "levels"]
-        + [(f"levels.{lv}.{k}", v) for lv, goal in ev.plan.get("levels", {}).items() for k, v in goal.items()],
-        columns=["setting", "value"],
-    )
+    plan = pd.DataFrame(_settings(ev.plan), columns=["setting", "value"])
     out = out.show_html(tk.html_table(plan, {"setting": "Plan setting", "value": "Value"}))
     return out
+
+
+def _settings(value, key: str = "") -> list[tuple[str, str]]:
+    """Every setting of the plan as (dotted key, value in words): nested settings one row each (``cost.discount_rate``,
+    ``rationale.references.0.citation``), never a printed dict; an empty setting reads "none"."""
+    if isinstance(value, dict):
+        rows = [row for name, inner in value.items() for row in _settings(inner, f"{key}.{name}" if key else name)]
+        return rows or [(key, "none")]
+    if isinstance(value, list | tuple):
+        rows = [row for i, inner in enumerate(value) for row in _settings(inner, f"{key}.{i}")]
+        return rows or [(key, "none")]
+    return [(key, "" if value is None else str(value))]
 
 
 # ---- the school report ----

@@ -783,9 +783,16 @@ def baseline_equivalence(
 
 
 def attrition(
-    students: pd.DataFrame, *, treatment: str = "treatment", outcome: str = "outcome", period: str = "period"
+    students: pd.DataFrame,
+    *,
+    treatment: str = "treatment",
+    outcome: str = "outcome",
+    period: str = "period",
+    covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Overall and differential attrition: baseline students (a pre row) without an outcome at post.
+    """Overall and differential attrition: baseline students (a pre row) not in the analysis at post (no outcome,
+    or, with ``covariates``, a covariate the model needs missing at post: the model drops them too, so they are
+    lost to the analysis as surely as a student never tested).
 
     Source: the WWC definitions of overall and differential attrition (Standards Handbook v4.1) and
     `attrition_verdict`.
@@ -798,7 +805,7 @@ def attrition(
         (verdicts), new_students (post rows with no baseline row: not attrition, counted).
     """
     pre = students[students[period] == "pre"]
-    post = students[(students[period] == "post") & students[outcome].notna()]
+    post = students[(students[period] == "post")].dropna(subset=[outcome, *[c for c in covariates if c in students]])
     t = pre.drop_duplicates("student_id").set_index("student_id")[treatment].astype(float)
     kept = t.index.isin(post["student_id"])
     base_t, base_c = int((t == 1).sum()), int((t == 0).sum())
@@ -1217,7 +1224,7 @@ def evaluate_outcomes(
             analytic = post.dropna(subset=["outcome", *covariates])
             tables["baseline"] = baseline_equivalence(analytic, covariates=covariates)
             if "period" in students and (students["period"] == "pre").any():
-                tables["attrition"] = attrition(students)
+                tables["attrition"] = attrition(students, covariates=covariates)
             icc = outcome_icc(post)
             tables["icc"] = pd.DataFrame([icc])
             naive = tables["sensitivity"].iloc[3]
@@ -1298,8 +1305,15 @@ def _evidence(plan, tables: Mapping[str, pd.DataFrame], post: pd.DataFrame | Non
             "groups_of_ten": int((per_school["n"] >= 10).sum()),
         }
     outcomes = plan.levels.outcomes
+    design = plan.comparison_design
+    if design == "none" and effect is not None:  # the data have a comparison group the plan does not record
+        design = "matched"
     return evidence_statement(
-        design=plan.comparison_design,
+        design=design,
+        design_note=""
+        if design == plan.comparison_design
+        else "plan.yml says comparison_design: none, but the data have comparison schools: reviewed as a "
+        "quasi-experiment (set comparison_design)",
         effect=effect,
         baseline=tables.get("baseline"),
         attrition=tables.get("attrition"),

@@ -250,7 +250,7 @@ def _tier_reach(ctx: DesignContext, n_students: float, total: int, j: int, compa
     conditions = []
     if min(j, comparison) <= 1:
         conditions.append("at least 2 schools in each condition (one school alone is a single-unit confound)")
-    if planned < LARGE_STUDENTS and total < LARGE_GROUPS[0]:
+    if planned < LARGE_STUDENTS and not (total >= LARGE_GROUPS[0] and n_students >= LARGE_GROUPS[1]):
         conditions.append(f"{LARGE_STUDENTS} or more tested students (planned: about {planned:,.0f})")
     if ctx.plan.evidence.sites <= 1:
         conditions.append("more than one site (an LEA, locality or State; plan: evidence.sites is 1)")

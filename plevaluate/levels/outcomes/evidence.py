@@ -26,13 +26,28 @@ import pandas as pd
 
 from .wwc import ATTRITION_BOUNDARIES, attrition_verdict, baseline_verdict
 
-__all__ = ["LARGE_GROUPS", "LARGE_STUDENTS", "SOURCES", "TIER_NAMES", "evidence_statement", "lowest_overall_boundary"]
+__all__ = [
+    "ALPHA",
+    "LARGE_GROUPS",
+    "LARGE_STUDENTS",
+    "SOURCES",
+    "TIER_NAMES",
+    "evidence_statement",
+    "lowest_overall_boundary",
+]
 
 #: 34 CFR 77.1 (EDGAR definitions, as amended 2017): "Large sample means an analytic sample of 350 or more students
 #: (or other single analysis units), or 50 or more groups (such as classrooms or schools) that contain 10 or more
 #: students (or other single analysis units)."
 LARGE_STUDENTS = 350
 LARGE_GROUPS = (50, 10)
+
+#: The significance level of the effect: the WWC's (Procedures Handbook v5.0: statistical significance at .05,
+#: two-tailed) and the level ESSA's "statistically significant" is read at.
+ALPHA = 0.05
+
+#: The baseline measure of the outcome itself, on which the WWC requires equivalence in every review.
+PRETEST = "prior_score"
 
 #: ESSA's names of the tiers.
 TIER_NAMES = {
@@ -89,6 +104,7 @@ def evidence_statement(
     *,
     design: str,
     effect: Mapping | None,
+    design_note: str = "",
     baseline: pd.DataFrame | None = None,
     attrition: pd.DataFrame | None = None,
     schools_treatment: int = 0,
@@ -132,12 +148,17 @@ def evidence_statement(
         The WWC attrition boundary the plan chooses, ``cautious`` or ``optimistic``.
     lower_is_better : bool
         True when the plan's target is negative (a fall in the outcome is the benefit).
+    design_note : str
+        Said after the design (the plan records no comparison design, yet the data have one).
+    ci : float
+        The level of the intervals shown. Significance is always the two-sided test at .05 (`ALPHA`), whatever
+        interval the plan prints: a plan's 80% interval does not make an effect significant.
 
     Returns
     -------
     DataFrame
         level, criterion, number (the criterion's number), requirement (its threshold), satisfied (``yes``, ``no``,
-        ``not applicable``), finding (a sentence backed by ``number``), to_raise (what would raise the tier; ""
+        ``not applicable``), finding (a sentence backed by ``number``), to_raise (what would raise the tier; blank
         when nothing), reference (the threshold's source), n_treatment, n_comparison; the last row's criterion is
         ``tier`` (number: 1-4, NaN for none).
 
@@ -156,6 +177,8 @@ def evidence_statement(
     n_t = n_c = np.nan
     if effect is not None:
         n_t, n_c = effect.get("n_treatment", np.nan), effect.get("n_comparison", np.nan)
+    if not covariates:
+        correlational = None  # a regression without statistical controls is not a correlational design of tier 3
 
     def add(criterion, number, requirement, satisfied, finding, to_raise="", source=None):
         rows.append({
@@ -177,7 +200,8 @@ def evidence_statement(
         "with statistical controls for selection",
         "yes" if compared or correlational is not None else "no",
         f"Design: {kind}"
-        + (" (schools assigned by lottery, recorded in plan.yml)." if experiment else ".")
+        + (" (schools assigned by lottery, recorded in plan.yml)" if experiment else "")
+        + (f" ({design_note})." if design_note else ".")
         + ("" if compared else " Without a comparison group the program's effect cannot be estimated."),
         ""
         if experiment
@@ -190,8 +214,12 @@ def evidence_statement(
     # attrition: assessed for an experiment (a quasi-experiment must show baseline equivalence either way)
     low_attrition = False
     if experiment:
-        if attrition is not None and len(attrition) and pd.notna(attrition.iloc[0]["overall"]):
-            a = attrition.iloc[0]
+        known = (
+            attrition is not None and len(attrition) and attrition.iloc[0][["overall", "differential"]].notna().all()
+        )
+        if known:
+            a = attrition.iloc[0].copy()
+            a["differential"] = abs(float(a["differential"]))  # the size of the gap, whichever group lost more
             verdict = attrition_verdict(float(a["overall"]), float(a["differential"]))[boundary]
             low_attrition = verdict == "low attrition"
             keep = lowest_overall_boundary(float(a["differential"]), boundary)
@@ -206,11 +234,10 @@ def evidence_statement(
             add(
                 "attrition",
                 float(a["overall"]),
-                f"the WWC {boundary} boundary at {a['overall']:.0%} overall: differential at most "
-                f"{_boundary_at(float(a['overall']), boundary)}",
+                f"differential attrition within the WWC {boundary} boundary for the study's overall attrition",
                 "yes" if low_attrition else "no",
-                f"Attrition: {a['overall']:.1%} overall, {a['differential'] * 100:.1f} points differential: "
-                f"{verdict} under the WWC {boundary} boundary"
+                f"Attrition: {a['overall']:.1%} overall, {a['differential'] * 100:.1f} points differential (the "
+                f"{boundary} boundary at that overall rate: {_boundary_at(float(a['overall']), boundary)}): {verdict}"
                 + ("." if low_attrition else "; the study must then show baseline equivalence, as a quasi-experiment."),
                 fix,
             )
@@ -236,36 +263,42 @@ def evidence_statement(
     # baseline equivalence on the analytic sample
     equivalent = False
     if compared:
-        if baseline is not None and len(baseline) and baseline["g"].notna().any():
-            worst = baseline.loc[baseline["g"].abs().idxmax()]
+        measured = (
+            baseline[pd.to_numeric(baseline["g"], errors="coerce").notna()] if baseline is not None else pd.DataFrame()
+        )
+        if len(measured) and PRETEST in set(measured["covariate"]):
+            verdicts = measured.assign(
+                verdict=[baseline_verdict(g) for g in measured["g"]],
+                adjusted=measured["covariate"].astype(str).isin(set(covariates)),
+            )
+            ok = verdicts["verdict"].str.startswith("satisfies") | (
+                verdicts["verdict"].str.startswith("requires") & verdicts["adjusted"]
+            )
+            equivalent = bool(ok.all())
+            # the row said: the first failing covariate, else the largest difference
+            worst = verdicts[~ok].iloc[0] if (~ok).any() else verdicts.loc[verdicts["g"].abs().idxmax()]
             g = float(worst["g"])
-            verdict = baseline_verdict(g)
-            adjusted = str(worst["covariate"]) in set(covariates)
-            if verdict.startswith("satisfies"):
-                equivalent, words = True, "satisfies baseline equivalence"
-            elif verdict.startswith("requires"):
-                equivalent = adjusted
-                words = (
-                    "requires statistical adjustment, which the model makes"
-                    if adjusted
-                    else "requires statistical adjustment, which the model does not make"
-                )
+            if worst["verdict"].startswith("satisfies"):
+                words = "satisfies baseline equivalence"
+            elif worst["verdict"].startswith("requires"):
+                words = f"requires statistical adjustment, which the model {'makes' if worst['adjusted'] else 'does not make'}"
             else:
                 words = "does not satisfy baseline equivalence (more than 0.25 SD)"
             needed = not (experiment and low_attrition)
             add(
                 "baseline",
                 g,
-                "an absolute g of at most 0.05; at most 0.25 with statistical adjustment; above 0.25 not equivalent",
+                "on every baseline measure, the outcome's pretest among them: an absolute g of at most 0.05, or at "
+                "most 0.25 with statistical adjustment",
                 "yes" if equivalent else "no",
-                f"Baseline equivalence on the analytic sample: the groups differed by {abs(g):.2f} SD on "
-                f"{worst['covariate']}: {words}"
+                f"Baseline equivalence on the analytic sample ({len(verdicts)} measure(s)): the groups differed by "
+                f"{abs(g):.2f} SD on {worst['covariate']}: {words}"
                 + ("" if needed else " (not required: random assignment with low attrition)")
                 + ".",
                 ""
                 if equivalent
                 else f"adjust for {worst['covariate']} in the model"
-                if verdict.startswith("requires")
+                if worst["verdict"].startswith("requires")
                 else "choose comparison schools closer at baseline (within 0.25 SD on prior scores, ideally 0.05)",
             )
         else:
@@ -274,7 +307,8 @@ def evidence_statement(
                 np.nan,
                 "a baseline measure of the outcome for both groups",
                 "no",
-                "Baseline equivalence: no baseline measure for the analytic sample, so it cannot be shown.",
+                f"Baseline equivalence: no baseline measure of the outcome ({PRETEST}) for the analytic sample, so it "
+                "cannot be shown.",
                 "record each student's prior score (the same test the spring before)",
             )
     else:
@@ -292,7 +326,10 @@ def evidence_statement(
             "no" if confound else "yes",
             f"Confounds: {schools_treatment} program and {schools_comparison} comparison school(s)"
             + (
-                f"; one {side} school alone is a single-unit confound: its effect cannot be told from the program's."
+                f"; no {side} school: no comparison can be made."
+                if confound and fewest == 0
+                else f"; one {side} school alone is a single-unit confound: its effect cannot be told from the "
+                "program's."
                 if confound
                 else "; no condition rests on a single school."
             ),
@@ -305,10 +342,13 @@ def evidence_statement(
     sign = -1.0 if lower_is_better else 1.0
     favourable = unfavourable = False
     source_row = effect if compared else correlational
-    if source_row is not None and pd.notna(source_row.get("ci_low", np.nan)):
-        low, high = float(source_row["ci_low"]), float(source_row["ci_high"])
-        favourable = (low > 0) if sign > 0 else (high < 0)
-        unfavourable = (high < 0) if sign > 0 else (low > 0)
+    numbers = ("estimate", "ci_low", "ci_high", "p_value")
+    if source_row is not None and all(pd.notna(source_row.get(k, np.nan)) for k in numbers):
+        estimate, low, high = (float(source_row[k]) for k in ("estimate", "ci_low", "ci_high"))
+        p = float(source_row["p_value"])
+        significant = p < ALPHA
+        favourable = significant and sign * estimate > 0
+        unfavourable = significant and sign * estimate < 0
         test = str(source_row.get("se_type", "") or "cluster-robust").split(" (")[0]
         g = source_row.get("hedges_g", np.nan)
         size = f"{g:+.2f} SD, " if pd.notna(g) else ""
@@ -318,15 +358,16 @@ def evidence_statement(
             if favourable
             else "statistically significant and UNFAVOURABLE: students in the program did worse"
             if unfavourable
-            else "not statistically significant: the interval includes zero"
+            else f"not statistically significant at {ALPHA:.2f}"
         )
         add(
             "effect",
-            float(source_row["estimate"]),
-            f"a {ci:.0%} interval wholly on the favourable side of zero (a two-sided test at {1 - ci:.2f})",
+            estimate,
+            f"a favourable effect, statistically significant at {ALPHA:.2f} (two-sided) by the model's "
+            "cluster-robust test",
             "yes" if favourable else "no",
-            f"{'Effect' if compared else 'Association with the dose'}: {size}{source_row['estimate']:+.1f} {unit} ({ci:.0%} interval {low:+.1f} to {high:+.1f}, {test} "
-            f"standard errors): {verdict}.",
+            f"{'Effect' if compared else 'Association with the dose'}: {size}{estimate:+.1f} {unit} ({ci:.0%} interval "
+            f"{low:+.1f} to {high:+.1f}; p = {p:.3f}, {test} standard errors): {verdict}.",
             ""
             if favourable
             else "reconsider the program: no tier can rest on a study that found harm"
@@ -347,7 +388,12 @@ def evidence_statement(
         )
 
     # sample size and sites (tiers 1 and 2)
-    students = float(np.nansum([n_t, n_c])) if effect is not None else np.nan
+    if effect is not None:
+        students = float(n_t) + float(n_c) if pd.notna(n_t) and pd.notna(n_c) else np.nan
+    elif correlational is not None:
+        students = float(correlational.get("n", np.nan))
+    else:
+        students = np.nan
     large = bool(pd.notna(students) and (students >= LARGE_STUDENTS or groups_of_ten >= LARGE_GROUPS[0]))
     add(
         "sample",
@@ -401,7 +447,11 @@ def evidence_statement(
         + (" and this evaluation examines the effects." if examined else ", but no level-5 measure examines effects.")
         if references
         else "Rationale: the plan cites no research for its logic model.",
-        "" if references else "cite the research behind the program under rationale: in plan.yml (for Tier 4)",
+        ""
+        if references and examined
+        else "set levels.outcomes' measure and target in plan.yml, so that the evaluation examines the effects"
+        if references
+        else "cite the research behind the program under rationale: in plan.yml (for Tier 4)",
     )
 
     # the tier
@@ -447,6 +497,14 @@ def evidence_statement(
                 else "a significant favourable association with statistical controls for selection (a correlational study)"
             ),
         )
+    elif references and examined and confound and favourable:
+        tier, why = (
+            4.0,
+            (
+                "the plan cites research for its logic model and this evaluation examines the effects; the study's "
+                "favourable effect cannot be told from one school's (a single-unit confound)"
+            ),
+        )
     elif references and examined:
         tier, why = (
             4.0,
@@ -456,6 +514,8 @@ def evidence_statement(
                 + (" (it cannot: one school alone in a condition)" if confound else "")
             ),
         )
+    elif references:
+        tier, why = np.nan, "no significant favourable effect yet, and no level-5 measure examines the effects"
     else:
         tier, why = np.nan, "no significant favourable effect yet, and the plan cites no research for a rationale"
     if tier == 1.0 or unfavourable:
@@ -472,6 +532,7 @@ def evidence_statement(
         finding += " To raise it: " + "; ".join(dict.fromkeys(raises)) + "."
     add("tier", tier, "ESSA tiers 1 to 4", "yes" if name else "no", finding, "; ".join(dict.fromkeys(raises)))
     out = pd.DataFrame(rows)
+    out["to_raise"] = out["to_raise"].replace("", None)  # nothing to raise: blank, as the published CSV has it
     out["n_treatment"], out["n_comparison"] = n_t, n_c
     return out[_COLUMNS]
 

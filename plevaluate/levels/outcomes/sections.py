@@ -11,6 +11,12 @@ from ...report import toolkit as tk
 from .wwc import ATTRITION_SOURCE
 
 
+def _shown_findings(ev: Evaluation) -> list[str]:
+    """The level-5 findings the published table shows (hidden with the effect when a group is below min_n)."""
+    found = ev.table(5, "findings")
+    return [] if found is None else [str(f) for f in found["finding"] if pd.notna(f)]
+
+
 def school(ev: Evaluation, school_id: str) -> tk.Section:
     out = tk.Section()
     out = out.heading(tk.level_heading(5, question=True))
@@ -33,9 +39,9 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
                 "and noisy school results toward the district average. This describes the school; it is not "
                 "an effect of the program."
             )
-    effect = ev.table(5, "findings")
-    if effect is not None:
-        out = out.paragraph("District result: " + " ".join(effect["finding"]))
+    shown = _shown_findings(ev)
+    if shown:
+        out = out.paragraph("District result: " + " ".join(shown))
     return out
 
 
@@ -63,10 +69,8 @@ def district(ev: Evaluation) -> tk.Section:
     missing = tk.no_evidence(ev, 5)
     if missing:
         return out.paragraph(missing, note=True)
-    found = ev.table(5, "findings")
-    if found is not None:
-        for sentence in found["finding"]:
-            out = out.sentence(sentence)
+    for sentence in _shown_findings(ev):
+        out = out.sentence(sentence)
     sensitivity = ev.table(5, "sensitivity")
     if sensitivity is not None:
         target = ev.plan.get("levels", {}).get("outcomes", {}).get("target")
@@ -135,8 +139,7 @@ def board(ev: Evaluation) -> tk.Section:
 
 def findings(ev: Evaluation) -> list[str]:
     """Level 5's findings in words (the ``findings`` table), for the board summary's 'What we found'."""
-    found = ev.table(5, "findings")
-    out = [] if found is None else list(found["finding"])
+    out = _shown_findings(ev)
     statement = ev.table(5, "evidence")
     if statement is not None and len(statement):
         tier = statement[statement["criterion"] == "tier"].iloc[0]
@@ -207,7 +210,8 @@ def technical(ev: Evaluation) -> tk.Section:
 
         out = out.paragraph(
             f"Baseline students: {people('baseline_treatment')} in program schools, {people('baseline_comparison')} "
-            f"in comparison schools; with an outcome: {people('analytic_treatment')} and {people('analytic_comparison')}. "
+            f"in comparison schools; in the analysis (an outcome and every covariate the model adjusts for): "
+            f"{people('analytic_treatment')} and {people('analytic_comparison')}. "
             f"Overall attrition {a['overall']:.1%}, differential {a['differential'] * 100:.1f} points: "
             f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
             f"(Standards Handbook v4.1 Table II.1). {people('new_students')} students joined after baseline."

@@ -91,12 +91,16 @@ PRIVACY: tuple[Rule, ...] = (
         unit="students in each group",
     ),
     Rule("baseline", ("n_treatment", "n_comparison"), ("covariate",), unit="students in each group"),
+    # the evidence statement and the findings restate the effect's and attrition's numbers: hidden with the effect
     Rule(
         "evidence",
-        ("n_treatment", "n_comparison"),
+        (),
         ("level", "criterion", "requirement", "reference"),
+        follow=("effect", ("level",)),
+        counts=("n_treatment", "n_comparison"),
         unit="students in each group",
     ),
+    Rule("findings", (), ("level",), follow=("effect", ("level",)), unit="students in each group"),
     Rule(
         "attrition",
         ("analytic_treatment", "analytic_comparison"),

@@ -76,7 +76,7 @@ def attrition_verdict(overall: float, differential: float) -> dict[str, str]:
     >>> attrition_verdict(0.30, 0.06)
     {'cautious': 'high attrition', 'optimistic': 'low attrition'}
     """
-    row = int(round(overall * 100))
+    row = int(round(round(overall * 100, 9)))  # 0.575 * 100 is 57.49999999999999 in floating point: 58, halves to even
     diff = differential * 100
     out = {}
     for boundary in ("cautious", "optimistic"):
