@@ -436,7 +436,7 @@ def audit(out: str | Path, data: str | Path, *, min_n: int | None = None, requir
             findings.append(Finding(name, "e-mail address", ", ".join(emails[:3])))
         for count in _counts(readable, min_n):
             findings.append(Finding(name, f"count of people below min_n {min_n}", count))
-        if name.endswith(".csv"):
+        if name.lower().endswith((".csv", ".xlsx", ".xlsm")):
             findings += _small_counts(out / name, name, min_n)
     return findings
 
@@ -464,11 +464,38 @@ def _people_in(name: str, searchable: str, people: _People) -> list[Finding]:
     return found
 
 
+def _sheets(path: Path) -> list[tuple[str, pd.DataFrame]]:
+    """A workbook's sheets as tables (the first row the header); none when it cannot be read as a workbook."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - not a workbook openpyxl reads: its text was still searched
+        return []
+    out = []
+    try:
+        for sheet in book.worksheets:
+            rows = list(sheet.iter_rows(values_only=True))
+            if rows:
+                header = [str(c) if c is not None else "" for c in rows[0]]
+                out.append((sheet.title, pd.DataFrame(rows[1:], columns=header)))
+    finally:
+        book.close()
+    return out
+
+
 def _small_counts(path: Path, name: str, min_n: int) -> list[Finding]:
+    """Counts below ``min_n`` in the people-counting columns of a CSV, or of every sheet of a workbook."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return [f for sheet, table in _sheets(path) for f in _small_in(table, f"{name} [{sheet}]", min_n)]
     try:
         table = pd.read_csv(path)
     except (ValueError, OSError):
         return []
+    return _small_in(table, name, min_n)
+
+
+def _small_in(table: pd.DataFrame, name: str, min_n: int) -> list[Finding]:
     found = []
     for column in (c for c in table.columns if c in PEOPLE_COLUMNS):
         values = pd.to_numeric(table[column], errors="coerce")

@@ -7,7 +7,7 @@
 ``plevaluate init DIR``      write a starter data folder (plan, empty tables, item bank, walkthrough form).
 ``plevaluate logic-model DATA --out DIR``  the program's logic model alone (HTML and PDF); plan.yml alone is enough.
 ``plevaluate import SOURCE FILE --into DIR``  append a survey export or spreadsheet to a data folder.
-``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb]
+``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb,xlsx]
 [--scheduler ADDRESS|local]``  validate, evaluate once, render every report (district, board, appendix, schools),
                              here or on a Dask cluster.
 
@@ -118,7 +118,7 @@ def _sample(args: argparse.Namespace) -> int:
 def _formats(text: str) -> list[str]:
     formats = [f.strip() for f in text.split(",") if f.strip()]
     if not formats:
-        raise ValueError(f"--format {text!r} names no format: give one or more of html, pdf, slides, ipynb")
+        raise ValueError(f"--format {text!r} names no format: give one or more of html, pdf, slides, ipynb, xlsx")
     return formats
 
 
@@ -288,7 +288,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--format",
         default="html,pdf,slides,ipynb",
-        help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb",
+        help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb, xlsx (the results workbook)",
     )
     report.add_argument(
         "--notebooks",

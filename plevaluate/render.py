@@ -56,6 +56,7 @@ from .figures import visible
 from .gates import Inputs
 from .logic_model import from_folder, logic_model
 from .portfolio import other_folders, portfolio_from, program_ids, validate_programs
+from .workbook import results_workbook
 from .years import evaluate_for_reports
 
 __all__ = [
@@ -71,7 +72,7 @@ __all__ = [
 ]
 
 #: Output formats: self-contained HTML, PDF (printed by Chromium), reveal.js slides (board summary), the executed notebook.
-FORMATS = ("html", "pdf", "slides", "ipynb")
+FORMATS = ("html", "pdf", "slides", "ipynb", "xlsx")
 
 _ASSETS = Path(__file__).parent / "assets"
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -593,6 +594,10 @@ def _render_locked(
         if pool is not None:
             pool.shutdown(wait=True)  # every worker finished its reports; their kernels shut down
         moves, stale = ["results"], []
+        if "xlsx" in formats:  # the results workbook: the published tables, one sheet each
+            results_workbook(ev, staging / "results.xlsx")
+            moves.append("results.xlsx")
+            summary.written.append(out / "results.xlsx")
         for job in jobs:
             failed = any(f.report == job.title for f in summary.failures)
             for suffix in (".html", ".pdf", ".slides.html", ".ipynb"):
@@ -697,7 +702,13 @@ def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:
         "<table><thead><tr><th scope='col'>Report</th><th scope='col'>Files</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
         + (f"<h2>Failures</h2><ul>{failures}</ul>" if failures else "")
-        + "<p><a href='results/manifest.json'>Result tables (CSV) and provenance</a></p></body></html>"
+        + "<p><a href='results/manifest.json'>Result tables (CSV) and provenance</a>"
+        + (
+            " &middot; <a href='results.xlsx'>Results workbook (Excel)</a>"
+            if any(path.name == "results.xlsx" for path in summary.written)
+            else ""
+        )
+        + "</p></body></html>"
     )
 
 

@@ -92,6 +92,8 @@ GLOSSARY: Mapping[str, str] = {
     "breakdown": "which group columns the row is broken down by ('district' for none; 'school_id', 'group+month', ...)",
     "school_id": "the school (schools.csv); empty on district rows",
     "group": "the school's role in the evaluation: 'participant' (in the program) or 'comparison'",
+    "school_name": "the school's name (schools.csv)",
+    "grade_band": "the school's grade band (schools.csv: elementary, middle, high, ...)",
     "participant": "True for educators in the program (educators.csv, or their school's group)",
     "role": "the educator's role (teacher, coach, principal, ...)",
     "experience_band": "years of experience, banded (new teachers under 3 years)",

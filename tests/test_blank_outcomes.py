@@ -65,4 +65,4 @@ def test_reports_render_with_blank_outcomes(tmp_path):
         warnings.simplefilter("ignore")
         summary = render(folder, tmp_path / "out", schools=["S01", "S09"], workers=2, formats=("html",))
     assert not summary.failures and not summary.findings
-    assert len(list((tmp_path / "out").glob("*.html"))) == 6  # district, board, appendix, 2 schools, index
+    assert len(list((tmp_path / "out").glob("*.html"))) == 7  # district, board, appendix, logic model, 2 schools, index
