@@ -326,6 +326,17 @@ def _texts(out: Path) -> dict[str, tuple[str, str]]:
             found[name] = (text, text)
         elif suffix == ".png":
             found[name] = (_png_text(path.read_bytes()), "")
+        elif suffix in (".xlsx", ".xlsm") and (sheets := _sheets(path)):
+            # each cell on its own line, so that two cells never read as one phrase; the archive's text too
+            cells = "\n".join(
+                str(value)
+                for _, table in sheets
+                for row in table.itertuples(index=False)
+                for value in row
+                if value is not None
+            )
+            headers = "\n".join(str(c) for _, table in sheets for c in table.columns)
+            found[name] = (_archive_text(path, path.read_bytes()) + "\n" + cells, headers + "\n" + cells)
         else:  # CSV, JSON, text, Markdown, archives, images, anything else
             data = path.read_bytes()
             archive = _archive_text(path, data)

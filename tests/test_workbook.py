@@ -119,11 +119,11 @@ def test_the_audit_finds_what_is_planted_in_a_workbook_cell(rendered, plant, tmp
         "student ID": students["student_id"].iloc[17],
         "educator name": educators["name"].iloc[5],
         "small count in words": "7 educators",
-        "small count in a column": "column 'n'",
+        "small count in a column": "column 'n_treatment', row 2: 3",
     }[plant]
     if plant == "small count in a column":
-        header = [c.value for c in book["L1 constructs"][1]]
-        book["L1 constructs"].cell(2, header.index("n") + 1).value = 3
+        header = [c.value for c in book["L5 evidence"][1]]
+        book["L5 evidence"].cell(2, header.index("n_treatment") + 1).value = 3
     else:
         sheet["B2"].value = (
             f"said by {expected} in a comment" if plant != "small count in words" else "only 7 educators"
