@@ -774,7 +774,44 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
     return tables, truth
 
 
-PLAN_YML = """\
+#: The sample plans' rationale (both samples cite the same research for the same program).
+RATIONALE_YML = """\
+rationale:
+  summary: >-
+    Workshops introduce a few talk moves and let teachers rehearse them; PLCs give teams protected time to
+    plan each move and study students' reasoning; coaching cycles, video study and learning walks bring
+    feedback into each classroom. Professional learning that is content-focused, active, sustained and
+    collective changes teachers' knowledge and practice; coaching changes instruction and achievement; and
+    where students elaborate and question each other's reasoning, they learn more. Each link is checked at
+    Guskey's five levels.
+  references:
+    - citation: "Guskey, T. R. (2000). Evaluating professional development. Thousand Oaks, CA: Corwin Press."
+      supports: "the evaluation: each level is needed, though not enough, for the next"
+    - citation: "Desimone, L. M. (2009). Improving impact studies of teachers' professional development: Toward
+        better conceptualizations and measures. Educational Researcher, 38(3), 181-199."
+      supports: "activities -> teachers' learning -> classroom use -> student outcomes"
+    - citation: "Garet, M. S., Porter, A. C., Desimone, L., Birman, B. F., & Yoon, K. S. (2001). What makes
+        professional development effective? Results from a national sample of teachers. American Educational
+        Research Journal, 38(4), 915-945."
+      supports: "workshops and PLCs -> teachers' learning and practice"
+    - citation: "Vescio, V., Ross, D., & Adams, A. (2008). A review of research on the impact of professional
+        learning communities on teaching practice and student learning. Teaching and Teacher Education, 24(1),
+        80-91."
+      supports: "PLCs and protected planning time -> classroom use"
+      url: "https://doi.org/10.1016/j.tate.2007.01.004"
+    - citation: "Kraft, M. A., Blazar, D., & Hogan, D. (2018). The effect of teacher coaching on instruction and
+        achievement: A meta-analysis of the causal evidence. Review of Educational Research, 88(4), 547-588."
+      supports: "coaching cycles -> classroom use -> student outcomes"
+      url: "https://doi.org/10.3102/0034654318759268"
+    - citation: "Howe, C., Hennessy, S., Mercer, N., Vrikki, M., & Wheatley, L. (2019). Teacher-student dialogue
+        during classroom teaching: Does it really impact on student outcomes? Journal of the Learning Sciences,
+        28(4-5), 462-512."
+      supports: "students explaining their reasoning -> student outcomes"
+      url: "https://doi.org/10.1080/10508406.2019.1573730"
+"""
+
+PLAN_YML = (
+    """\
 # The evaluation plan of the synthetic sample district (nothing here describes a real district).
 program: "Math Talk: students explain their reasoning"
 school_year: 2025-26
@@ -812,39 +849,9 @@ levels:
     result: Students in participant schools grow more in mathematics than similar students elsewhere
     measure: Covariate-adjusted effect on the spring mathematics scale score (Hedges' g)
     target: 0.10
-rationale:
-  summary: >-
-    Workshops introduce a few talk moves and let teachers rehearse them; PLCs give teams protected time to
-    plan each move and study students' reasoning; coaching cycles, video study and learning walks bring
-    feedback into each classroom. Professional learning that is content-focused, active, sustained and
-    collective changes teachers' knowledge and practice; coaching changes instruction and achievement; and
-    where students elaborate and question each other's reasoning, they learn more. Each link is checked at
-    Guskey's five levels.
-  references:
-    - citation: "Guskey, T. R. (2000). Evaluating professional development. Thousand Oaks, CA: Corwin Press."
-      supports: "the evaluation: each level is needed, though not enough, for the next"
-    - citation: "Desimone, L. M. (2009). Improving impact studies of teachers' professional development: Toward
-        better conceptualizations and measures. Educational Researcher, 38(3), 181-199."
-      supports: "activities -> teachers' learning -> classroom use -> student outcomes"
-    - citation: "Garet, M. S., Porter, A. C., Desimone, L., Birman, B. F., & Yoon, K. S. (2001). What makes
-        professional development effective? Results from a national sample of teachers. American Educational
-        Research Journal, 38(4), 915-945."
-      supports: "workshops and PLCs -> teachers' learning and practice"
-    - citation: "Vescio, V., Ross, D., & Adams, A. (2008). A review of research on the impact of professional
-        learning communities on teaching practice and student learning. Teaching and Teacher Education, 24(1),
-        80-91."
-      supports: "PLCs and protected planning time -> classroom use"
-      url: "https://doi.org/10.1016/j.tate.2007.01.004"
-    - citation: "Kraft, M. A., Blazar, D., & Hogan, D. (2018). The effect of teacher coaching on instruction and
-        achievement: A meta-analysis of the causal evidence. Review of Educational Research, 88(4), 547-588."
-      supports: "coaching cycles -> classroom use -> student outcomes"
-      url: "https://doi.org/10.3102/0034654318759268"
-    - citation: "Howe, C., Hennessy, S., Mercer, N., Vrikki, M., & Wheatley, L. (2019). Teacher-student dialogue
-        during classroom teaching: Does it really impact on student outcomes? Journal of the Learning Sciences,
-        28(4-5), 462-512."
-      supports: "students explaining their reasoning -> student outcomes"
-      url: "https://doi.org/10.1080/10508406.2019.1573730"
 """
+    + RATIONALE_YML
+)
 
 
 def write_sample(out: str | Path, n_schools: int = 12, seed: int = 2025) -> Path:
