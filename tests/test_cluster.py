@@ -73,7 +73,7 @@ def test_existing_cluster_by_address_with_two_threads_per_worker(rendered, tmp_p
         )
         assert summary.ok, summary.failures
         names = sorted(p.name for p in summary.written if p.name != "index.html")
-        assert len(names) == 6
+        assert len(names) == 7  # district, board, appendix, logic model, three schools
         _same_reports(rendered.out, out, names)
         # after the run the worker has dropped the bundle and shut down its kernels
         with distributed.Client(cluster.scheduler_address) as client:

@@ -107,7 +107,7 @@ def _consistent(out: Path) -> None:
     evaluated = json.loads((out / "results" / "manifest.json").read_text())["provenance"]["evaluated_at"]
     index = (out / "index.html").read_text(encoding="utf-8")
     pages = re.findall(r'href="([^"]+\.html)"', index)
-    assert len(pages) == 6  # district report, board summary, technical appendix, three schools
+    assert len(pages) == 7  # district report, board summary, technical appendix, logic model, three schools
     for page in pages:
         text = (out / page).read_text(encoding="utf-8")
         assert f"Evaluated {evaluated}" in text, page
