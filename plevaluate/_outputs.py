@@ -57,7 +57,7 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 #: ever replaced there, and only when plevaluate wrote them (`plevaluate.gates.Ledger`, or a marked folder).
 REPORT_NAMES = re.compile(
     r"^(index\.html|results\.xlsx|(district-report|board-summary|technical-appendix|logic-model|portfolio|school-.+)"
-    r"(\.html|\.pdf|\.slides\.html|\.ipynb))$"
+    r"(\.html|\.pdf|\.slides\.html|\.ipynb|\.pptx))$"
 )
 #: Folders a report run publishes (marked as plevaluate's).
 REPORT_FOLDERS = ("results", "portfolio-results")

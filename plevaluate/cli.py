@@ -7,7 +7,7 @@
 ``plevaluate init DIR``      write a starter data folder (plan, empty tables, item bank, walkthrough form).
 ``plevaluate logic-model DATA --out DIR``  the program's logic model alone (HTML and PDF); plan.yml alone is enough.
 ``plevaluate import SOURCE FILE --into DIR``  append a survey export or spreadsheet to a data folder.
-``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb,xlsx]
+``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb,xlsx,pptx] [--pptx-template FILE]
 [--scheduler ADDRESS|local]``  validate, evaluate once, render every report (district, board, appendix, schools),
                              here or on a Dask cluster.
 
@@ -118,7 +118,7 @@ def _sample(args: argparse.Namespace) -> int:
 def _formats(text: str) -> list[str]:
     formats = [f.strip() for f in text.split(",") if f.strip()]
     if not formats:
-        raise ValueError(f"--format {text!r} names no format: give one or more of html, pdf, slides, ipynb, xlsx")
+        raise ValueError(f"--format {text!r} names no format: give one or more of html, pdf, slides, ipynb, xlsx, pptx")
     return formats
 
 
@@ -144,6 +144,7 @@ def _report(args: argparse.Namespace) -> int:
             total=total,
             notebooks=args.notebooks or None,
             scheduler=args.scheduler or None,
+            pptx_template=args.pptx_template or None,
         )
     finally:
         bar.close()
@@ -288,7 +289,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--format",
         default="html,pdf,slides,ipynb",
-        help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb, xlsx (the results workbook)",
+        help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb, xlsx (the results "
+        "workbook), pptx (the board summary as a PowerPoint deck)",
+    )
+    report.add_argument(
+        "--pptx-template",
+        default="",
+        help="with --format pptx: build the deck on this PowerPoint file's masters and layouts (the district's "
+        "template; it needs layouts named 'Title Slide' and 'Title Only')",
     )
     report.add_argument(
         "--notebooks",

@@ -51,9 +51,10 @@ from ._outputs import (
 from ._pdf import Printer
 from .audit import audit
 from .contract import load
+from .deck import board_deck, check_template
 from .evaluate import Evaluation
 from .figures import visible
-from .gates import Inputs
+from .gates import Inputs, check_file
 from .logic_model import from_folder, logic_model
 from .portfolio import other_folders, portfolio_from, program_ids, validate_programs
 from .workbook import results_workbook
@@ -72,7 +73,7 @@ __all__ = [
 ]
 
 #: Output formats: self-contained HTML, PDF (printed by Chromium), reveal.js slides (board summary), the executed notebook.
-FORMATS = ("html", "pdf", "slides", "ipynb", "xlsx")
+FORMATS = ("html", "pdf", "slides", "ipynb", "xlsx", "pptx")
 
 _ASSETS = Path(__file__).parent / "assets"
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -469,6 +470,7 @@ def render(
     total: Callable[[int], None] | None = None,
     notebooks: str | Path | None = None,
     scheduler: str | None = None,
+    pptx_template: str | Path | None = None,
 ) -> RenderSummary:
     """Validate ``data``, evaluate once, render every report into ``out``.
 
@@ -480,12 +482,19 @@ def render(
     ``logic_model.ipynb`` the shipped logic model is rendered).
     ``scheduler`` renders on a Dask cluster: a scheduler address, or ``"local"`` for a `LocalCluster`
     of ``workers`` processes (`plevaluate.cluster`; needs ``pip install 'plevaluate[dask]'``).
+    ``formats`` may add ``xlsx`` (the results workbook, `plevaluate.workbook`) and ``pptx`` (the board summary as
+    a deck, `plevaluate.deck`, on ``pptx_template`` when given).
     """
 
     started = time.perf_counter()
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    if pptx_template is not None:
+        problem = check_file(pptx_template, kind="workbook", label="--pptx-template")
+        if problem is not None:
+            raise ValueError(f"{problem.file}: expected {problem.expected}; {problem.fix}")
+        check_template(pptx_template)  # its layouts, before any work
     # the write gate, before any work: the data and the outputs never overlap (through links too), and
     # nothing in --out that plevaluate did not write is ever replaced
     check_report_folder(out, Inputs.of(data))
@@ -510,7 +519,18 @@ def render(
         clean_leftovers(out)  # what a killed run left behind: only folders plevaluate made and marked
         clean_temporary()  # and the kernel and browser folders of its workers
         _render_locked(
-            district, out, summary, schools, workers, formats, browser, progress, total, notebooks, scheduler
+            district,
+            out,
+            summary,
+            schools,
+            workers,
+            formats,
+            browser,
+            progress,
+            total,
+            notebooks,
+            scheduler,
+            pptx_template,
         )
         summary.findings = audit(
             out, data, min_n=district.plan.min_n, require_people=False
@@ -539,7 +559,18 @@ def _stopped_by_signals():
 
 
 def _render_locked(
-    district, out, summary, schools, workers, formats, browser, progress, total, notebooks, scheduler
+    district,
+    out,
+    summary,
+    schools,
+    workers,
+    formats,
+    browser,
+    progress,
+    total,
+    notebooks,
+    scheduler,
+    pptx_template=None,
 ) -> None:
     """The run itself, while this process holds the output folder's lock.
 
@@ -598,6 +629,10 @@ def _render_locked(
             results_workbook(ev, staging / "results.xlsx")
             moves.append("results.xlsx")
             summary.written.append(out / "results.xlsx")
+        if "pptx" in formats:  # the board summary as a PowerPoint deck with native charts
+            board_deck(ev, staging / "board-summary.pptx", template=pptx_template)
+            moves.append("board-summary.pptx")
+            summary.written.append(out / "board-summary.pptx")
         for job in jobs:
             failed = any(f.report == job.title for f in summary.failures)
             for suffix in (".html", ".pdf", ".slides.html", ".ipynb"):

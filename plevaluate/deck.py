@@ -1,0 +1,303 @@
+"""The board summary as a PowerPoint deck (``--format pptx``), for the people who present it on the district's template.
+
+Built with python-pptx from the same sections the board summary notebook shows (`plevaluate.report`), so the deck
+says what the HTML says: a title slide, the lead, the chain of evidence as a real table, then one slide per heading
+of the board's sections. Each chart is a **native, editable chart** whose series are the numbers of the HTML chart's
+table ("The numbers behind this chart": `figures.chart_data`), parsed from the same text ("58%", "$254,800",
+"0.11 SD", an interval "a to b" as two series); its alt text is the HTML's (`figures.alt_text`). Notes (the caveats
+the HTML prints small) and each chart's text alternative go to the speaker notes. ``template`` builds the deck on the
+district's own template (its masters, layouts, fonts and colours): it must have the layouts `LAYOUTS` names.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from pptx import Presentation
+from pptx.chart.data import CategoryChartData
+from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
+from pptx.util import Emu, Inches, Pt
+
+from . import report
+from .gates import read_bytes
+from .report import toolkit as tk
+
+if TYPE_CHECKING:
+    from .evaluate import Evaluation
+
+__all__ = ["LAYOUTS", "TemplateError", "board_deck", "check_template", "chart_series", "parse_number"]
+
+#: The slide layouts the deck uses, by the names PowerPoint's default template gives them.
+LAYOUTS = {"title": "Title Slide", "slide": "Title Only"}
+
+_NUMBER = re.compile(r"^\s*([+-]?)\$?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(%|SD|points?|percentage points?)?")
+_INTERVAL = re.compile(r"^(.+?)\s+to\s+(.+)$")
+
+
+class TemplateError(ValueError):
+    """A template the deck cannot be built on (a layout it needs is missing, or it is not a PowerPoint file)."""
+
+
+def parse_number(text) -> float | None:
+    """A number as the reports print it: "58%" is 0.58, "$254,800" 254800, "0.11 SD" 0.11, "2 (+1)" 2, "-3.9" -3.9;
+    None when the text is not a number.
+
+    >>> parse_number("58%"), parse_number("$254,800"), parse_number("-0.02 SD"), parse_number("2 (+1)"), parse_number("within")
+    (0.58, 254800.0, -0.02, 2.0, None)
+    """
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return None
+    if isinstance(text, int | float):
+        return float(text)
+    match = _NUMBER.match(str(text).replace("\u2212", "-"))
+    if not match:
+        return None
+    value = float(match.group(2).replace(",", "")) * (-1 if match.group(1) == "-" else 1)
+    return value / 100 if match.group(3) == "%" else value
+
+
+def chart_series(numbers: pd.DataFrame) -> tuple[list[str], dict[str, list[float | None]]]:
+    """The categories and the numeric series of a chart's table: the first column names the categories; every other
+    column whose cells are all numbers (or blank) is a series; a column of intervals ("a to b") is two series
+    (its lower and upper ends). Text columns ("within", "above") are left out: a chart cannot draw them."""
+    categories = [str(v) for v in numbers.iloc[:, 0]]
+    series: dict[str, list[float | None]] = {}
+    for column in numbers.columns[1:]:
+        cells = [None if pd.isna(v) or str(v).strip() in ("", "-") else str(v) for v in numbers[column]]
+        ends = [_INTERVAL.match(c) if c else None for c in cells]
+        if any(ends) and all(e or c is None for e, c in zip(ends, cells)):
+            series[f"{column}: lower end"] = [parse_number(e.group(1)) if e else None for e in ends]
+            series[f"{column}: upper end"] = [parse_number(e.group(2)) if e else None for e in ends]
+            continue
+        values = [parse_number(c) if c else None for c in cells]
+        if any(v is not None for v in values) and all(v is not None or c is None for v, c in zip(values, cells)):
+            series[str(column)] = values
+    # one axis, one scale: a total beside its parts, or counts beside shares, would dwarf what the chart is about
+    if len(series) > 1 and "total" in series:
+        series.pop("total")
+    shares = [name for name, values in series.items() if all(v is None or abs(v) <= 1 for v in values)]
+    if shares and len(shares) < len(series):
+        series = {name: series[name] for name in shares}
+    return categories, series
+
+
+def _layout(presentation, name: str, path: Path | None):
+    for layout in presentation.slide_layouts:
+        if layout.name == name:
+            return layout
+    names = ", ".join(f"'{layout.name}'" for layout in presentation.slide_layouts) or "none"
+    where = f"the template {path}" if path else "the default template"
+    raise TemplateError(
+        f"{where} has no slide layout named '{name}' (its layouts: {names}); add a layout of that name to the "
+        "template's slide master (the deck needs a title slide and a title-only layout)"
+    )
+
+
+def _unique(title: str, used: set[str]) -> str:
+    candidate, n = title, 1
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{title} ({n})"
+    used.add(candidate.lower())
+    return candidate
+
+
+def _blocks(sections: Iterable[tk.Section]) -> list[dict]:
+    """The board's parts grouped into slides: each ``<h2>`` starts one (title, text lines, notes, charts)."""
+    slides: list[dict] = []
+    current = {"title": "", "lines": [], "notes": [], "charts": []}
+    for section in sections:
+        for part in section.parts:
+            if isinstance(part, tk.Chart):
+                current["charts"].append(part)
+                continue
+            source = getattr(part, "data", "") or ""
+            heading = re.match(r"\s*<h2[^>]*>(.*?)</h2>", source, re.S)
+            text = tk.Section((part,)).as_text().splitlines()
+            if heading:
+                if current["title"] or current["lines"] or current["charts"]:
+                    slides.append(current)
+                current = {"title": text[0] if text else "", "lines": [], "notes": [], "charts": []}
+                continue
+            if 'class="pl-note"' in source:
+                current["notes"] += text
+            elif source.lstrip().startswith(("<div", "<table")):  # a table: its rows go to the notes
+                current["notes"] += text
+            else:
+                current["lines"] += text
+    if current["title"] or current["lines"] or current["charts"]:
+        slides.append(current)
+    return slides
+
+
+def _text_box(slide, lines: list[str], top, width, height) -> None:
+    if not lines:
+        return
+    box = slide.shapes.add_textbox(Inches(0.6), top, width, height)
+    frame = box.text_frame
+    frame.word_wrap = True
+    size = 18 if sum(map(len, lines)) < 350 else 14 if sum(map(len, lines)) < 800 else 12
+    for i, line in enumerate(lines):
+        paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+        paragraph.text = line
+        paragraph.font.size = Pt(size)
+        paragraph.space_after = Pt(6)
+
+
+def _chart(slide, chart: tk.Chart, left, top, width, height) -> bool:
+    categories, series = chart_series(chart.numbers) if chart.numbers is not None else ([], {})
+    if not categories or not series:
+        return False
+    data = CategoryChartData()
+    data.categories = categories
+    for name, values in series.items():
+        data.add_series(name, values)
+    first = str(chart.numbers.columns[0]).lower()
+    intervals = any(name.endswith((": lower end", ": upper end")) for name in series)
+    kind = (
+        XL_CHART_TYPE.LINE_MARKERS
+        if first in ("month", "year", "event_time", "years since joining", "spring") or intervals
+        else XL_CHART_TYPE.BAR_CLUSTERED
+    )
+    frame = slide.shapes.add_chart(kind, left, top, width, height, data)
+    drawn = frame.chart
+    drawn.has_legend = len(series) > 1
+    if drawn.has_legend:
+        drawn.legend.position = XL_LEGEND_POSITION.BOTTOM
+        drawn.legend.include_in_layout = False
+    if intervals:  # dots for each end and the estimate, no lines joining categories that are not a sequence
+        for plot in drawn.plots:
+            for line in plot.series:
+                line.format.line.fill.background()
+    frame._element.nvGraphicFramePr.cNvPr.set("descr", chart.alt)  # the HTML's text alternative
+    frame._element.nvGraphicFramePr.cNvPr.set("title", chart.alt[:120])
+    return True
+
+
+def _chain_table(slide, ev: Evaluation, top, width) -> None:
+    chain = ev.chain[ev.chain["scope"] == "district"].sort_values("level")
+    rows = [
+        (
+            f"{int(r.level)}. {r.level_name}",
+            tk.fmt(r.estimate, r.unit) if pd.notna(r.estimate) else "",
+            tk.interval(r.ci_low, r.ci_high, r.unit) if pd.notna(r.ci_low) else "",
+            tk.fmt(r.target, r.unit) if pd.notna(r.target) else "",
+            str(r.status),
+        )
+        for r in chain.itertuples()
+    ]
+    header = ("Level", "Result", f"{tk.ci_words(ev)} interval", "Target", "Status")
+    shape = slide.shapes.add_table(len(rows) + 1, len(header), Inches(0.6), top, width, Inches(0.4) * (len(rows) + 1))
+    table = shape.table
+    table.first_row = True  # a marked header row
+    for j, text in enumerate(header):
+        table.cell(0, j).text = text
+    for i, row in enumerate(rows, start=1):
+        for j, text in enumerate(row):
+            table.cell(i, j).text = text
+    for cell in (table.cell(i, j) for i in range(len(rows) + 1) for j in range(len(header))):
+        for paragraph in cell.text_frame.paragraphs:
+            paragraph.font.size = Pt(14)
+    shape._element.nvGraphicFramePr.cNvPr.set("descr", "The chain of evidence: each level's result against its target")
+
+
+def _notes(slide, lines: list[str]) -> None:
+    text = "\n".join(line for line in lines if line)
+    if text:
+        slide.notes_slide.notes_text_frame.text = text
+
+
+def _open(template: str | Path | None):
+    source = Path(template) if template else None
+    content = read_bytes(source, kind="workbook", label="--pptx-template") if source else None  # the read gate
+    try:
+        presentation = Presentation(io.BytesIO(content)) if content is not None else Presentation()
+    except Exception as error:  # noqa: BLE001 - python-pptx raises several kinds for a file that is not a deck
+        raise TemplateError(f"{source} is not a PowerPoint file python-pptx can open ({error})") from None
+    return presentation, source
+
+
+def check_template(template: str | Path) -> None:
+    """Raise `TemplateError` unless ``template`` is a PowerPoint file with the layouts `LAYOUTS` names (checked
+    before a report run does any work)."""
+    presentation, source = _open(template)
+    for name in LAYOUTS.values():
+        _layout(presentation, name, source)
+
+
+def board_deck(ev: Evaluation, path: str | Path, *, template: str | Path | None = None) -> Path:
+    """Write the board summary of the published evaluation ``ev`` as a PowerPoint deck at ``path``.
+
+    Raises
+    ------
+    TemplateError
+        When ``template`` is not a PowerPoint file or lacks a layout `LAYOUTS` names.
+    ValueError
+        When ``ev`` is not published.
+    """
+    if not ev.published:
+        raise ValueError("only a published evaluation (Evaluation.publish) is written as a deck")
+    presentation, source = _open(template)
+    for index in range(len(presentation.slides) - 1, -1, -1):  # a template's own example slides are not the deck's
+        slide_id = presentation.slides._sldIdLst[index]
+        presentation.part.drop_rel(slide_id.rId)
+        presentation.slides._sldIdLst.remove(slide_id)
+    title_layout = _layout(presentation, LAYOUTS["title"], source)
+    slide_layout = _layout(presentation, LAYOUTS["slide"], source)
+    width, height = presentation.slide_width, presentation.slide_height
+    body = Emu(width - Inches(1.2))
+    probe = presentation.slides.add_slide(slide_layout)  # where the layout puts its title: content starts below it
+    below = Emu(probe.shapes.title.top + probe.shapes.title.height + Inches(0.1))
+    presentation.part.drop_rel(presentation.slides._sldIdLst[-1].rId)
+    presentation.slides._sldIdLst.remove(presentation.slides._sldIdLst[-1])
+    used: set[str] = set()
+
+    program = str(ev.plan.get("program", "") or "Professional learning")
+    first = presentation.slides.add_slide(title_layout)
+    first.shapes.title.text = _unique(program, used)
+    if len(first.placeholders) > 1:
+        first.placeholders[
+            1
+        ].text = f"What the district's professional learning achieved, {ev.plan.get('school_year', '')}"
+    _notes(first, report.board_title(ev).as_text().splitlines())
+
+    chain = presentation.slides.add_slide(slide_layout)
+    chain.shapes.title.text = _unique("Chain of evidence", used)
+    lead = report.board_title(ev).as_text().splitlines()
+    _text_box(chain, lead, below, body, Inches(1.4))
+    _chain_table(chain, ev, Emu(below + Inches(1.5)), body)
+    _notes(chain, [*lead, "Met: the whole interval is at or above the target. Not met: the whole interval is below "
+                   "it. Not conclusive: the interval includes the target, so the data cannot tell."])  # fmt: skip
+
+    sections = [report.level_sections(ev, "board"), report.board_findings(ev), report.board_years(ev)]
+    for block in _blocks(sections):
+        if block["title"] == "Chain of evidence":
+            continue
+        slide = presentation.slides.add_slide(slide_layout)
+        slide.shapes.title.text = _unique(block["title"] or "Findings", used)
+        lines, charts = block["lines"], block["charts"]
+        text_height = Inches(0.5 + 0.35 * min(len(lines), 8)) if lines else Inches(0)
+        if charts and lines:
+            _text_box(slide, lines[:2], below, body, Inches(1.2))  # the rest of the words go to the notes
+            extra = lines[2:]
+        else:
+            _text_box(slide, lines, below, body, Emu(height - below - Inches(0.3)))
+            extra = []
+        top = Emu(below + (Inches(1.3) if charts and lines else text_height if not charts else 0))
+        notes = [*extra, *block["notes"]]
+        for k, chart in enumerate(charts):
+            space = Emu(height - top - Inches(0.4))
+            each = Emu(space // len(charts))
+            if _chart(slide, chart, Inches(0.6), Emu(top + each * k), body, each):
+                notes.append(f"Chart: {chart.alt}")
+        _notes(slide, notes)
+    presentation.core_properties.title = f"{program}: board summary"
+    presentation.core_properties.language = "en-US"
+    path = Path(path)
+    presentation.save(str(path))
+    return path
