@@ -106,5 +106,6 @@ def test_wheel_install_renders_the_sample(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     pages = sorted(p.name for p in (tmp_path / "reports").glob("*.html"))
-    assert {"district-report.html", "board-summary.html", "technical-appendix.html", "index.html"} <= set(pages)
-    assert len(pages) == 4 + 12  # every school of the sample
+    assert {"district-report.html", "board-summary.html", "technical-appendix.html", "logic-model.html",
+            "index.html"} <= set(pages)  # fmt: skip
+    assert len(pages) == 5 + 12  # every school of the sample; the logic model's notebook and styles ship in the wheel
