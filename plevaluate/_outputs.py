@@ -56,7 +56,8 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 #: The names a report run publishes at the top of its output folder (the portfolio's too): only these are
 #: ever replaced there, and only when plevaluate wrote them (`plevaluate.gates.Ledger`, or a marked folder).
 REPORT_NAMES = re.compile(
-    r"^(index\.html|results\.xlsx|(district-report|board-summary|technical-appendix|logic-model|portfolio|school-.+)"
+    r"^(index\.html|results\.xlsx|board-memo\.docx|technical-appendix\.docx|"
+    r"(district-report|board-summary|technical-appendix|logic-model|portfolio|school-.+)"
     r"(\.html|\.pdf|\.slides\.html|\.ipynb|\.pptx))$"
 )
 #: Folders a report run publishes (marked as plevaluate's).

@@ -296,6 +296,25 @@ def _archive_text(path: Path, data: bytes) -> str:
     return ""
 
 
+def _office_text(data: bytes) -> str:
+    """The text of a Word document's or PowerPoint deck's XML members (body, tables, slides, notes, comments,
+    properties), one paragraph a line."""
+    import io
+    import zipfile
+
+    parts = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for member in archive.infolist()[:10_000]:
+                if member.filename.endswith((".xml", ".rels")) and member.file_size <= 64 * 1024 * 1024:
+                    xml = _decoded(archive.read(member))
+                    xml = re.sub(r"</(?:w:p|a:p|w:tc|a:tc|dc:title|dc:creator|cp:keywords)>", "\n", xml)
+                    parts.append(html.unescape(re.sub(r"<[^>]+>", "", xml)))
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error):
+        return ""
+    return "\n".join(parts)
+
+
 def _texts(out: Path) -> dict[str, tuple[str, str]]:
     """file -> (text to search for identifiers, text a reader reads, for counts in words).
 
@@ -337,6 +356,11 @@ def _texts(out: Path) -> dict[str, tuple[str, str]]:
             )
             headers = "\n".join(str(c) for _, table in sheets for c in table.columns)
             found[name] = (_archive_text(path, path.read_bytes()) + "\n" + cells, headers + "\n" + cells)
+        elif suffix in (".docx", ".pptx"):
+            data = path.read_bytes()
+            # what a reader reads: the documents' XML text, paragraph by paragraph (a picture's bytes are searched
+            # for names and IDs, never read as words: a PNG can hold what looks like an e-mail address)
+            found[name] = (_archive_text(path, data), _office_text(data))
         else:  # CSV, JSON, text, Markdown, archives, images, anything else
             data = path.read_bytes()
             archive = _archive_text(path, data)

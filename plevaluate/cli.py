@@ -7,7 +7,7 @@
 ``plevaluate init DIR``      write a starter data folder (plan, empty tables, item bank, walkthrough form).
 ``plevaluate logic-model DATA --out DIR``  the program's logic model alone (HTML and PDF); plan.yml alone is enough.
 ``plevaluate import SOURCE FILE --into DIR``  append a survey export or spreadsheet to a data folder.
-``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb,xlsx,pptx] [--pptx-template FILE]
+``plevaluate report DATA --out DIR [--schools S01,S02] [--workers N] [--format html,pdf,slides,ipynb,xlsx,pptx,docx] [--pptx-template FILE] [--docx-template FILE]
 [--scheduler ADDRESS|local]``  validate, evaluate once, render every report (district, board, appendix, schools),
                              here or on a Dask cluster.
 
@@ -118,7 +118,9 @@ def _sample(args: argparse.Namespace) -> int:
 def _formats(text: str) -> list[str]:
     formats = [f.strip() for f in text.split(",") if f.strip()]
     if not formats:
-        raise ValueError(f"--format {text!r} names no format: give one or more of html, pdf, slides, ipynb, xlsx, pptx")
+        raise ValueError(
+            f"--format {text!r} names no format: give one or more of html, pdf, slides, ipynb, xlsx, pptx, docx"
+        )
     return formats
 
 
@@ -145,6 +147,7 @@ def _report(args: argparse.Namespace) -> int:
             notebooks=args.notebooks or None,
             scheduler=args.scheduler or None,
             pptx_template=args.pptx_template or None,
+            docx_template=args.docx_template or None,
         )
     finally:
         bar.close()
@@ -290,7 +293,12 @@ def _parser() -> argparse.ArgumentParser:
         "--format",
         default="html,pdf,slides,ipynb",
         help="comma-separated: html, pdf (needs Chromium), slides (board summary), ipynb, xlsx (the results "
-        "workbook), pptx (the board summary as a PowerPoint deck)",
+        "workbook), pptx (the board summary as a PowerPoint deck), docx (the board memo and the appendix in Word)",
+    )
+    report.add_argument(
+        "--docx-template",
+        default="",
+        help="with --format docx: build the memo and the appendix on this Word file's styles (the district's letterhead)",
     )
     report.add_argument(
         "--pptx-template",

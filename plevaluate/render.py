@@ -56,6 +56,7 @@ from .evaluate import Evaluation
 from .figures import visible
 from .gates import Inputs, check_file
 from .logic_model import from_folder, logic_model
+from .memo import appendix_document, board_memo
 from .portfolio import other_folders, portfolio_from, program_ids, validate_programs
 from .workbook import results_workbook
 from .years import evaluate_for_reports
@@ -73,7 +74,7 @@ __all__ = [
 ]
 
 #: Output formats: self-contained HTML, PDF (printed by Chromium), reveal.js slides (board summary), the executed notebook.
-FORMATS = ("html", "pdf", "slides", "ipynb", "xlsx", "pptx")
+FORMATS = ("html", "pdf", "slides", "ipynb", "xlsx", "pptx", "docx")
 
 _ASSETS = Path(__file__).parent / "assets"
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -471,6 +472,7 @@ def render(
     notebooks: str | Path | None = None,
     scheduler: str | None = None,
     pptx_template: str | Path | None = None,
+    docx_template: str | Path | None = None,
 ) -> RenderSummary:
     """Validate ``data``, evaluate once, render every report into ``out``.
 
@@ -483,7 +485,8 @@ def render(
     ``scheduler`` renders on a Dask cluster: a scheduler address, or ``"local"`` for a `LocalCluster`
     of ``workers`` processes (`plevaluate.cluster`; needs ``pip install 'plevaluate[dask]'``).
     ``formats`` may add ``xlsx`` (the results workbook, `plevaluate.workbook`) and ``pptx`` (the board summary as
-    a deck, `plevaluate.deck`, on ``pptx_template`` when given).
+    a deck, `plevaluate.deck`, on ``pptx_template`` when given) and ``docx`` (the board memo and the technical
+    appendix as Word documents, `plevaluate.memo`, on ``docx_template``).
     """
 
     started = time.perf_counter()
@@ -495,6 +498,10 @@ def render(
         if problem is not None:
             raise ValueError(f"{problem.file}: expected {problem.expected}; {problem.fix}")
         check_template(pptx_template)  # its layouts, before any work
+    if docx_template is not None:
+        problem = check_file(docx_template, kind="workbook", label="--docx-template")
+        if problem is not None:
+            raise ValueError(f"{problem.file}: expected {problem.expected}; {problem.fix}")
     # the write gate, before any work: the data and the outputs never overlap (through links too), and
     # nothing in --out that plevaluate did not write is ever replaced
     check_report_folder(out, Inputs.of(data))
@@ -531,6 +538,7 @@ def render(
             notebooks,
             scheduler,
             pptx_template,
+            docx_template,
         )
         summary.findings = audit(
             out, data, min_n=district.plan.min_n, require_people=False
@@ -571,6 +579,7 @@ def _render_locked(
     notebooks,
     scheduler,
     pptx_template=None,
+    docx_template=None,
 ) -> None:
     """The run itself, while this process holds the output folder's lock.
 
@@ -633,6 +642,11 @@ def _render_locked(
             board_deck(ev, staging / "board-summary.pptx", template=pptx_template)
             moves.append("board-summary.pptx")
             summary.written.append(out / "board-summary.pptx")
+        if "docx" in formats:  # the board memo and the technical appendix as Word documents
+            for name, write in (("board-memo.docx", board_memo), ("technical-appendix.docx", appendix_document)):
+                write(ev, staging / name, template=docx_template)
+                moves.append(name)
+                summary.written.append(out / name)
         for job in jobs:
             failed = any(f.report == job.title for f in summary.failures)
             for suffix in (".html", ".pdf", ".slides.html", ".ipynb"):

@@ -46,7 +46,7 @@ def rendered(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("reports")
     before = folder_hash(SAMPLE)
-    summary = render(SAMPLE, out, workers=2, formats=("html", "pdf", "slides", "ipynb", "xlsx", "pptx"))
+    summary = render(SAMPLE, out, workers=2, formats=("html", "pdf", "slides", "ipynb", "xlsx", "pptx", "docx"))
     assert folder_hash(SAMPLE) == before  # the input folder is never written to
     assert not summary.failures, summary.failures
     return summary

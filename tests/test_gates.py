@@ -682,7 +682,7 @@ def test_report_never_replaces_a_users_file(name, message, tmp_path: Path):
     [
         ("", "--format '' names no format"),
         (" , ", "--format ' , ' names no format"),
-        ("docx", "unknown format(s) docx"),
+        ("odt", "unknown format(s) odt"),
     ],
     ids=["empty", "commas", "unknown"],
 )

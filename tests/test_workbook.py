@@ -102,6 +102,9 @@ def test_only_a_published_evaluation_is_written(sample_evaluation, tmp_path):
 
 def test_the_report_run_writes_the_workbook_and_links_it(rendered):
     assert (rendered.out / "results.xlsx").is_file()
+    # the other office formats of the same run, read by the same audit
+    for name in ("board-summary.pptx", "board-memo.docx", "technical-appendix.docx"):
+        assert (rendered.out / name).is_file() and (rendered.out / name) in rendered.written, name
     assert "href='results.xlsx'" in (rendered.out / "index.html").read_text()
     assert not rendered.findings  # the audit read its cells too
 

@@ -1,0 +1,206 @@
+"""The board memo and the technical appendix as Word documents (``--format docx``), for the people who edit them.
+
+Built with python-docx from the same sections the board summary and the technical appendix notebooks show
+(`plevaluate.report`), so each document says what its HTML says: real heading styles (Word's navigation pane shows
+the outline), paragraphs and bulleted lists, every table a real table whose header row is marked and repeats on each
+page, every chart its picture with the HTML's alt text and, under it, the numbers behind it as a table. The document's
+title and language are set. ``template`` builds them on the district's letterhead (its styles and its first page).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from docx import Document
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Inches
+
+from . import report
+from .gates import read_bytes
+from .report import toolkit as tk
+
+if TYPE_CHECKING:
+    from .evaluate import Evaluation
+
+__all__ = ["appendix_document", "blocks", "board_memo"]
+
+
+class _Blocks(HTMLParser):
+    """An HTML block's headings, paragraphs, list items and tables, in order (scripts and styles left out)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[tuple] = []
+        self._text: list[str] | None = None
+        self._kind = ""
+        self._table: list[list[str]] | None = None
+        self._header_rows = 0
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._in_head = False
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "script"):
+            self._skip += 1
+        elif tag == "table":
+            self._table, self._header_rows = [], 0
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif self._table is None and tag in ("h1", "h2", "h3", "h4", "p", "li", "summary"):
+            self._text, self._kind = [], tag
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._table is not None:
+            if any(self._row):
+                self._table.append(self._row)
+                self._header_rows += self._in_head
+            self._row = None
+        elif tag == "thead":
+            self._in_head = False
+        elif tag == "table" and self._table is not None:
+            if self._table:
+                self.out.append(("table", self._table, max(1, self._header_rows)))
+            self._table = None
+        elif self._text is not None and tag == self._kind:
+            text = " ".join("".join(self._text).split())
+            if text:
+                self.out.append((self._kind, text))
+            self._text = None
+
+    def handle_data(self, data):
+        if self._skip:
+            return
+        if self._cell is not None:
+            self._cell.append(data)
+        elif self._text is not None:
+            self._text.append(data)
+
+
+def blocks(sections: Iterable[tk.Section]) -> Iterator[tuple]:
+    """Each part of ``sections`` as document blocks: ``("h2", text)``, ``("p", text)``, ``("li", text)``,
+    ``("table", rows, header_rows)`` and ``("chart", Chart)``."""
+    for section in sections:
+        for part in section.parts:
+            if isinstance(part, tk.Chart):
+                yield ("chart", part)
+                continue
+            parser = _Blocks()
+            parser.feed(getattr(part, "data", "") or "")
+            parser.close()
+            yield from parser.out
+
+
+def _repeat_header(row) -> None:
+    properties = row._tr.get_or_add_trPr()
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    properties.append(header)
+
+
+def _table(document, rows: list[list[str]], header_rows: int) -> None:
+    width = max(len(r) for r in rows)
+    table = document.add_table(rows=len(rows), cols=width)
+    table.style = "Table Grid" if "Table Grid" in [s.name for s in document.styles] else None
+    for i, row in enumerate(rows):
+        for j in range(width):
+            table.cell(i, j).text = row[j] if j < len(row) else ""
+        if i < header_rows:
+            _repeat_header(table.rows[i])  # a marked header row: repeated on each page, read as headers
+            for paragraph in table.rows[i].cells[0].paragraphs:
+                for run in paragraph.runs:
+                    run.bold = True
+
+
+def _chart(document, chart: tk.Chart) -> None:
+    document.add_picture(io.BytesIO(chart.png), width=Inches(6))
+    drawing = document.paragraphs[-1]._p.xpath(".//wp:docPr")
+    for properties in drawing:
+        properties.set("descr", chart.alt)  # the HTML's text alternative
+        properties.set("title", chart.alt[:120])
+    if chart.numbers is not None and len(chart.numbers):
+        rows = [[str(c) for c in chart.numbers.columns]] + chart.numbers.astype(str).values.tolist()
+        document.add_paragraph("The numbers behind this chart:")
+        _table(document, rows, 1)
+
+
+def _write(document, parts: Iterable[tuple]) -> None:
+    for block in parts:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3", "h4"):  # the reports' h2 is the document's first level under its title
+            document.add_heading(block[1], level=max(1, min(int(kind[1]) - 1, 3)))
+        elif kind == "li":
+            document.add_paragraph(block[1], style="List Bullet")
+        elif kind in ("p", "summary"):
+            document.add_paragraph(block[1])
+        elif kind == "table":
+            _table(document, block[1], block[2])
+        elif kind == "chart":
+            _chart(document, block[1])
+
+
+def _document(ev: Evaluation, title: str, template: str | Path | None):
+    if not ev.published:
+        raise ValueError("only a published evaluation (Evaluation.publish) is written as a document")
+    source = Path(template) if template else None
+    content = read_bytes(source, kind="workbook", label="--docx-template") if source else None  # the read gate
+    try:
+        document = Document(io.BytesIO(content)) if content is not None else Document()
+    except Exception as error:  # noqa: BLE001 - python-docx raises several kinds for a file that is not a document
+        raise ValueError(f"{source} is not a Word document python-docx can open ({error})") from None
+    document.core_properties.title = title
+    document.core_properties.language = "en-US"
+    document.add_heading(title, level=0)
+    return document
+
+
+def board_memo(ev: Evaluation, path: str | Path, *, template: str | Path | None = None) -> Path:
+    """The board summary's story as a Word memo: its lead, the chain of evidence, each level's part, the findings
+    and the years (`plevaluate.report`'s board sections), at ``path``."""
+    program = str(ev.plan.get("program", "") or "Professional learning")
+    document = _document(ev, f"{program}: board memo", template)
+    document.add_paragraph(f"What the district's professional learning achieved, {ev.plan.get('school_year', '')}")
+    sections = [
+        report.board_title(ev),
+        report.board_chain(ev),
+        report.level_sections(ev, "board"),
+        report.board_findings(ev),
+        report.board_years(ev),
+    ]
+    _write(document, blocks(sections))
+    path = Path(path)
+    document.save(str(path))
+    return path
+
+
+def appendix_document(ev: Evaluation, path: str | Path, *, template: str | Path | None = None) -> Path:
+    """The technical appendix as a Word document (the appendix notebook's sections), at ``path``."""
+    program = str(ev.plan.get("program", "") or "Professional learning")
+    document = _document(ev, f"{program}: technical appendix", template)
+    sections = [
+        report.technical_title(ev),
+        report.technical_data(ev),
+        report.level_sections(ev, "technical"),
+        report.technical_years(ev),
+        report.chain_table(ev, "district"),
+        report.notes(ev),
+        report.provenance(ev),
+    ]
+    _write(document, blocks(sections))
+    path = Path(path)
+    document.save(str(path))
+    return path
