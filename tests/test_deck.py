@@ -165,3 +165,29 @@ def test_libreoffice_converts_the_deck_one_page_a_slide(deck, tmp_path):
     pages = PdfReader(tmp_path / "board-summary.pdf").pages
     assert len(pages) == len(prs.slides)
     assert "Chain of evidence" in pages[1].extract_text()
+
+
+def test_the_multi_year_sample_gets_a_deck_a_memo_and_a_workbook(tmp_path):
+    import warnings
+
+    from openpyxl import load_workbook
+
+    from plevaluate.contract import load
+    from plevaluate.memo import board_memo
+    from plevaluate.workbook import results_workbook
+    from plevaluate.years import evaluate_for_reports
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = evaluate_for_reports(load("data/sample-years"))
+    prs = Presentation(str(board_deck(ev, tmp_path / "deck.pptx")))
+    titles = [slide.shapes.title.text for slide in prs.slides]
+    assert "Over the years" in titles and len(set(titles)) == len(titles)
+    charts = [c for c in _board_charts(ev) if chart_series(c.numbers)[1]]
+    assert sum(shape.has_chart for slide in prs.slides for shape in slide.shapes) == len(charts)
+    from docx import Document
+
+    memo = Document(str(board_memo(ev, tmp_path / "memo.docx")))
+    assert any(p.text == "Over the years" for p in memo.paragraphs)
+    book = load_workbook(results_workbook(ev, tmp_path / "results.xlsx"))
+    assert "years_trend" in book.sheetnames and "years_effects_cohort" in book.sheetnames
