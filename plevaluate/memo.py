@@ -46,6 +46,10 @@ class _Blocks(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
+        # a tag inside a cell or a paragraph separates words ("not conclusive" badge, then its meaning)
+        for buffer in (self._cell, self._text):
+            if buffer is not None and tag in ("span", "br", "div", "small", "p", "em", "strong", "b"):
+                buffer.append(" ")
         if tag in ("style", "script"):
             self._skip += 1
         elif tag == "table":

@@ -76,6 +76,8 @@ def test_blocks_read_headings_paragraphs_lists_and_tables_and_skip_styles():
     assert list(blocks([Section([HTML(html)])])) == [
         ("h2", "A & B"), ("p", "One two"), ("li", "x"), ("table", [["h"], ["1"]], 1),
     ]  # fmt: skip
+    badge = "<table><tr><th>S</th></tr><tr><td><span>not conclusive</span><small>the interval</small></td></tr></table>"
+    assert list(blocks([Section([HTML(badge)])])) == [("table", [["S"], ["not conclusive the interval"]], 1)]
 
 
 def test_a_memo_on_the_districts_letterhead_keeps_its_styles(published, tmp_path):
