@@ -238,7 +238,7 @@ def test_bad_data_stops_before_rendering(tmp_path, capsys):
 def test_unknown_school_and_format(tmp_path, capsys):
     assert main(["report", str(SAMPLE), "--out", str(tmp_path / "o"), "--schools", "S99", "--quiet"]) == 2
     assert "unknown school(s): S99" in capsys.readouterr().err
-    assert main(["report", str(SAMPLE), "--out", str(tmp_path / "o"), "--format", "docx", "--quiet"]) == 2
+    assert main(["report", str(SAMPLE), "--out", str(tmp_path / "o"), "--format", "odt", "--quiet"]) == 2
 
 
 def test_stored_notebooks_have_no_outputs_and_one_parameters_cell():
