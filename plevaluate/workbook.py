@@ -73,7 +73,7 @@ def sheet_names(wanted: list[str]) -> list[str]:
     """Unique sheet names Excel accepts: at most 31 characters, none of ``[]:*?/\\'``, no two alike ignoring case.
 
     >>> sheet_names(["L5 evidence", "years_effects_cohort_and_more_than_31", "years_effects_cohort_and_more_than_32"])
-    ['L5 evidence', 'years_effects_cohort_and_more_t', 'years_effects_cohort_and_mor~2']
+    ['L5 evidence', 'years_effects_cohort_and_more_t', 'years_effects_cohort_and_more~2']
     """
     used: set[str] = set()
     out = []
