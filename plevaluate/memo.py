@@ -172,12 +172,21 @@ def _document(ev: Evaluation, title: str, template: str | Path | None):
     return document
 
 
+def _save(ev: Evaluation, path: str | Path, what: str, sections, template, lead: str = "") -> Path:
+    """Write ``sections`` as a Word document titled "<program>: <what>" at ``path``."""
+    program = str(ev.plan.get("program", "") or "Professional learning")
+    document = _document(ev, f"{program}: {what}", template)
+    if lead:
+        document.add_paragraph(lead)
+    _write(document, blocks(sections))
+    path = Path(path)
+    document.save(str(path))
+    return path
+
+
 def board_memo(ev: Evaluation, path: str | Path, *, template: str | Path | None = None) -> Path:
     """The board summary's story as a Word memo: its lead, the chain of evidence, each level's part, the findings
     and the years (`plevaluate.report`'s board sections), at ``path``."""
-    program = str(ev.plan.get("program", "") or "Professional learning")
-    document = _document(ev, f"{program}: board memo", template)
-    document.add_paragraph(f"What the district's professional learning achieved, {ev.plan.get('school_year', '')}")
     sections = [
         report.board_title(ev),
         report.board_chain(ev),
@@ -185,16 +194,12 @@ def board_memo(ev: Evaluation, path: str | Path, *, template: str | Path | None 
         report.board_findings(ev),
         report.board_years(ev),
     ]
-    _write(document, blocks(sections))
-    path = Path(path)
-    document.save(str(path))
-    return path
+    lead = f"What the district's professional learning achieved, {ev.plan.get('school_year', '')}"
+    return _save(ev, path, "board memo", sections, template, lead)
 
 
 def appendix_document(ev: Evaluation, path: str | Path, *, template: str | Path | None = None) -> Path:
     """The technical appendix as a Word document (the appendix notebook's sections), at ``path``."""
-    program = str(ev.plan.get("program", "") or "Professional learning")
-    document = _document(ev, f"{program}: technical appendix", template)
     sections = [
         report.technical_title(ev),
         report.technical_data(ev),
@@ -204,7 +209,4 @@ def appendix_document(ev: Evaluation, path: str | Path, *, template: str | Path 
         report.notes(ev),
         report.provenance(ev),
     ]
-    _write(document, blocks(sections))
-    path = Path(path)
-    document.save(str(path))
-    return path
+    return _save(ev, path, "technical appendix", sections, template)
