@@ -443,3 +443,14 @@ def test_cronbach_reverse_keys_and_standardized_alpha():
         assert cronbach_alpha(data).standardized != pytest.approx(cronbach_alpha(data).alpha)
     with pytest.raises(ValueError, match="reverse names no item"):
         cronbach_alpha(data, reverse=["Q99"])
+
+
+def test_equal_gains_moved_by_a_fraction_have_no_standardized_effect():
+    """The case the shift property test found (seed 2842, shift 0.65): a school whose gains are all equal has no
+    standardized effect, also after every score moves by a fraction that leaves floating-point noise in the SD."""
+    from plevaluate.effects import paired_effects
+
+    pre = np.array([12.0, 15.0, 9.0, 17.0])
+    for shift in (0.0, 0.65, -37.3):
+        row = paired_effects(pre + shift, pre + 2 + shift)
+        assert row["mean_gain"] == pytest.approx(2) and np.isnan(row["d_z"]) and np.isnan(row["g_av"]), shift
