@@ -56,7 +56,7 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 #: The names a report run publishes at the top of its output folder (the portfolio's too): only these are
 #: ever replaced there, and only when plevaluate wrote them (`plevaluate.gates.Ledger`, or a marked folder).
 REPORT_NAMES = re.compile(
-    r"^(index\.html|results\.xlsx|board-memo\.docx|technical-appendix\.docx|"
+    r"^(index\.html|results\.xlsx|portfolio\.xlsx|board-memo\.docx|technical-appendix\.docx|"
     r"(district-report|board-summary|technical-appendix|logic-model|portfolio|school-.+)"
     r"(\.html|\.pdf|\.slides\.html|\.ipynb|\.pptx))$"
 )

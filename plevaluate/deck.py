@@ -179,7 +179,29 @@ def _chart(slide, chart: tk.Chart, left, top, width, height) -> bool:
     return True
 
 
-def _chain_table(slide, ev: Evaluation, top, width) -> None:
+def _lines(text: str, width, size: float) -> int:
+    """How many lines ``text`` takes in a table cell ``width`` (EMU) wide at ``size`` points: an average character
+    is about half the font size wide (a cautious estimate for the sans-serif faces templates use), less the cell's
+    0.1-inch side margins. Only a layout engine knows exactly; the converted deck's photographs check this."""
+    room = max(1.0, (width - Inches(0.2)) / Pt(1) / (0.55 * size))
+    return sum(max(1, -(-len(word_line) // int(room))) for word_line in text.split("\n") or [""])
+
+
+def _fit(shape, text: str, sizes=(44, 40, 36, 32, 28, 24, 20)) -> int:
+    """Put ``text`` in the placeholder ``shape`` at the largest size of ``sizes`` whose wrapped lines fit its height
+    (a long program name as a title would otherwise spill out of its box over the subtitle)."""
+    shape.text = text
+    room = shape.height - Inches(0.1)
+    size = next((size for size in sizes if _lines(text, shape.width, size) * Pt(size * 1.2) <= room), sizes[-1])
+    for paragraph in shape.text_frame.paragraphs:
+        paragraph.font.size = Pt(size)
+    return size
+
+
+def _chain_table(slide, ev: Evaluation, top, width, room) -> None:
+    """The chain as a table whose rows are as tall as their wrapped text, in the largest font (14, 12 or 10 points)
+    that fits ``room`` (EMU): PowerPoint grows a row to fit its text, so a frame drawn for one line a row would
+    let the table run past the slide."""
     chain = ev.chain[ev.chain["scope"] == "district"].sort_values("level")
     rows = [
         (
@@ -192,17 +214,29 @@ def _chain_table(slide, ev: Evaluation, top, width) -> None:
         for r in chain.itertuples()
     ]
     header = ("Level", "Result", f"{tk.ci_words(ev)} interval", "Target", "Status")
-    shape = slide.shapes.add_table(len(rows) + 1, len(header), Inches(0.6), top, width, Inches(0.4) * (len(rows) + 1))
+    shares = (0.26, 0.14, 0.24, 0.14, 0.22)
+    widths = [Emu(int(width * share)) for share in shares]
+    cells = [header, *rows]
+    for size in (14, 12, 10):
+        heights = [
+            Emu(int(Pt(size * 1.2) * max(_lines(text, w, size) for text, w in zip(row, widths)) + Inches(0.1)))
+            for row in cells
+        ]
+        if sum(heights) <= room:
+            break
+    shape = slide.shapes.add_table(len(cells), len(header), Inches(0.6), top, width, Emu(sum(heights)))
     table = shape.table
     table.first_row = True  # a marked header row
-    for j, text in enumerate(header):
-        table.cell(0, j).text = text
-    for i, row in enumerate(rows, start=1):
+    for j, w in enumerate(widths):
+        table.columns[j].width = w
+    for i, row in enumerate(cells):
+        table.rows[i].height = heights[i]
         for j, text in enumerate(row):
-            table.cell(i, j).text = text
-    for cell in (table.cell(i, j) for i in range(len(rows) + 1) for j in range(len(header))):
-        for paragraph in cell.text_frame.paragraphs:
-            paragraph.font.size = Pt(14)
+            cell = table.cell(i, j)
+            cell.text = text
+            cell.margin_top = cell.margin_bottom = Inches(0.05)
+            for paragraph in cell.text_frame.paragraphs:
+                paragraph.font.size = Pt(size)
     shape._element.nvGraphicFramePr.cNvPr.set("descr", "The chain of evidence: each level's result against its target")
 
 
@@ -259,18 +293,17 @@ def board_deck(ev: Evaluation, path: str | Path, *, template: str | Path | None 
 
     program = str(ev.plan.get("program", "") or "Professional learning")
     first = presentation.slides.add_slide(title_layout)
-    first.shapes.title.text = _unique(program, used)
-    if len(first.placeholders) > 1:
-        first.placeholders[
-            1
-        ].text = f"What the district's professional learning achieved, {ev.plan.get('school_year', '')}"
+    size = _fit(first.shapes.title, _unique(program, used))
+    if len(first.placeholders) > 1:  # the subtitle smaller than the title, whatever size the title needed
+        subtitle = f"What the district's professional learning achieved, {ev.plan.get('school_year', '')}"
+        _fit(first.placeholders[1], subtitle, tuple(s for s in (32, 28, 24, 20, 18, 16, 14) if s <= size - 4) or (14,))
     _notes(first, report.board_title(ev).as_text().splitlines())
 
     chain = presentation.slides.add_slide(slide_layout)
-    chain.shapes.title.text = _unique("Chain of evidence", used)
+    _fit(chain.shapes.title, _unique("Chain of evidence", used))
     lead = report.board_title(ev).as_text().splitlines()
     _text_box(chain, lead, below, body, Inches(1.4))
-    _chain_table(chain, ev, Emu(below + Inches(1.5)), body)
+    _chain_table(chain, ev, Emu(below + Inches(1.5)), body, Emu(height - below - Inches(1.5) - Inches(0.3)))
     _notes(chain, [*lead, "Met: the whole interval is at or above the target. Not met: the whole interval is below "
                    "it. Not conclusive: the interval includes the target, so the data cannot tell."])  # fmt: skip
 
@@ -279,7 +312,7 @@ def board_deck(ev: Evaluation, path: str | Path, *, template: str | Path | None 
         if block["title"] == "Chain of evidence":
             continue
         slide = presentation.slides.add_slide(slide_layout)
-        slide.shapes.title.text = _unique(block["title"] or "Findings", used)
+        _fit(slide.shapes.title, _unique(block["title"] or "Findings", used))
         lines, charts = block["lines"], block["charts"]
         text_height = Inches(0.5 + 0.35 * min(len(lines), 8)) if lines else Inches(0)
         if charts and lines:

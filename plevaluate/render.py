@@ -58,7 +58,7 @@ from .gates import Inputs, check_file
 from .logic_model import from_folder, logic_model
 from .memo import appendix_document, board_memo
 from .portfolio import other_folders, portfolio_from, program_ids, validate_programs
-from .workbook import results_workbook
+from .workbook import portfolio_workbook, results_workbook
 from .years import evaluate_for_reports
 
 __all__ = [
@@ -795,7 +795,8 @@ def render_portfolio(
         summary.findings += part.findings
         summary.skipped += [s for s in part.skipped if s not in summary.skipped]
     # the portfolio reads each program's published results as its reports did: evaluated once, never disagreeing
-    portfolio = portfolio_from([(path, Evaluation.load(out / ids[path.name] / "results")) for path in programs])
+    published = {ids[path.name]: Evaluation.load(out / ids[path.name] / "results") for path in programs}
+    portfolio = portfolio_from([(path, published[ids[path.name]]) for path in programs])
     browser = find_browser() if "pdf" in formats else None
     with OutputLock(out), _stopped_by_signals():
         clean_leftovers(out)
@@ -810,6 +811,11 @@ def render_portfolio(
                 _shutdown_worker()
             if failure is not None:
                 summary.failures.append(failure)
+            if "xlsx" in formats:  # the portfolio's tables as a workbook, beside each program's results.xlsx
+                portfolio_workbook(
+                    portfolio, staging / "portfolio.xlsx", min_n={k: ev.min_n for k, ev in published.items()}
+                )
+                written.append("portfolio.xlsx")
             moves = ["portfolio-results", *written]
             summary.written += [out / name for name in written]
             (staging / "index.html").write_text(_portfolio_index(portfolio, written), encoding="utf-8")
@@ -887,7 +893,12 @@ def _portfolio_index(portfolio, written: list[str]) -> str:
         )
     own = " &middot; ".join(
         f'<a href="{name}">{label}</a>'
-        for name, label in (("portfolio.html", "HTML"), ("portfolio.pdf", "PDF"), ("portfolio.ipynb", "notebook"))
+        for name, label in (
+            ("portfolio.html", "HTML"),
+            ("portfolio.pdf", "PDF"),
+            ("portfolio.ipynb", "notebook"),
+            ("portfolio.xlsx", "workbook (Excel)"),
+        )
         if name in written
     )
     return (

@@ -24,12 +24,14 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ._outputs import neutralize
+from .portfolio import TABLES as PORTFOLIO_TABLES
 from .schema import GLOSSARY, UNITS
 
 if TYPE_CHECKING:
     from .evaluate import Evaluation
+    from .portfolio import Portfolio
 
-__all__ = ["SUPPRESSED", "results_workbook", "sheet_names"]
+__all__ = ["SUPPRESSED", "portfolio_workbook", "results_workbook", "sheet_names"]
 
 #: What a cell that suppression blanked reads.
 SUPPRESSED = "suppressed"
@@ -161,29 +163,53 @@ def _dictionary(rows: list[tuple[str, str, pd.DataFrame]]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _notes(ev: Evaluation, sheets: list[tuple[str, str, pd.DataFrame]]) -> pd.DataFrame:
+def _privacy(min_n: int | str) -> tuple[str, str]:
+    return (
+        "privacy",
+        f"statistics about fewer than {min_n} people are suppressed: such a cell reads '{SUPPRESSED}', and "
+        "other cells of the row that would let it be worked out are suppressed with it; nothing here names a "
+        "student or an educator",
+    )
+
+
+def _notes(ev: Evaluation) -> list[tuple[str, str]]:
     plan, provenance = ev.plan, ev.provenance or {}
     lines = [
         ("workbook", "plevaluate's results workbook: every published table of the evaluation, one sheet each"),
         ("program", str(plan.get("program", ""))),
         ("school year", str(plan.get("school_year", ""))),
-        (
-            "privacy",
-            f"statistics about fewer than {ev.min_n} people are suppressed: such a cell reads '{SUPPRESSED}', and "
-            "other cells of the row that would let it be worked out are suppressed with it; nothing here names a "
-            "student or an educator",
-        ),
+        _privacy(ev.min_n),
         ("intervals", f"{float(plan.get('ci', 0.95)):.0%} confidence intervals (ci_low, ci_high)"),
         ("formulas", "text a spreadsheet would run as a formula starts with an apostrophe"),
         ("data dictionary", "the next sheet: what every column of every sheet means, and its unit"),
         ("evaluated", str(provenance.get("evaluated_at", ""))),
         ("plevaluate", str(provenance.get("plevaluate_version", ""))),
     ]
-    lines += [
+    return lines + [
         (f"input {name}", f"SHA-256 {digest}") for name, digest in sorted(provenance.get("file_hashes", {}).items())
     ]
-    lines += [(f"sheet {sheet}", f"{table}: {len(frame):,} rows") for sheet, table, frame in sheets]
-    return pd.DataFrame(lines, columns=["item", "note"])
+
+
+def _save(path: str | Path, title: str, notes: list[tuple[str, str]], wanted: list[tuple[str, str, pd.DataFrame]]):
+    """The one workbook writer: a notes sheet (``notes`` and a line per sheet), the data dictionary, the tables."""
+    names = sheet_names(["Notes", "Data dictionary", *(name for name, _, _ in wanted)])
+    sheets = [(names[i + 2], table, frame) for i, (_, table, frame) in enumerate(wanted)]
+    notes = notes + [(f"sheet {sheet}", f"{table}: {len(frame):,} rows") for sheet, table, frame in sheets]
+    book = Workbook()
+    first = book.active
+    first.title = names[0]
+    _write_table(first, pd.DataFrame(notes, columns=["item", "note"]))
+    _write_table(book.create_sheet(names[1]), _dictionary(sheets))
+    for sheet, _, frame in sheets:
+        _write_table(book.create_sheet(sheet), frame)
+    book.properties.title = title
+    book.properties.creator = "plevaluate"
+    for sheet in book.worksheets:
+        for cell in sheet[1]:
+            cell.alignment = Alignment(wrap_text=False)
+    path = Path(path)
+    book.save(path)
+    return path
 
 
 def results_workbook(ev: Evaluation, path: str | Path) -> Path:
@@ -196,24 +222,24 @@ def results_workbook(ev: Evaluation, path: str | Path) -> Path:
     """
     if not ev.published:
         raise ValueError("only a published evaluation (Evaluation.publish) is written as a workbook")
-    wanted = list(_tables(ev))
-    names = sheet_names(["Notes", "Data dictionary", *(name for name, _, _ in wanted)])
-    sheets = [(names[i + 2], table, frame) for i, (_, table, frame) in enumerate(wanted)]
-    book = Workbook()
-    first = book.active
-    first.title = names[0]
-    _write_table(first, _notes(ev, sheets))
-    _write_table(book.create_sheet(names[1]), _dictionary(sheets))
-    for sheet, _, frame in sheets:
-        _write_table(book.create_sheet(sheet), frame)
-    book.properties.title = f"{plan_title(ev)}: results"
-    book.properties.creator = "plevaluate"
-    for sheet in book.worksheets:
-        for cell in sheet[1]:
-            cell.alignment = Alignment(wrap_text=False)
-    path = Path(path)
-    book.save(path)
-    return path
+    return _save(path, f"{plan_title(ev)}: results", _notes(ev), list(_tables(ev)))
+
+
+def portfolio_workbook(portfolio: Portfolio, path: str | Path, *, min_n: dict[str, int]) -> Path:
+    """Write a portfolio's tables (`plevaluate.portfolio.Portfolio`: each program's published results, so already
+    suppressed) as an Excel workbook at ``path``, with the same notes, dictionary and cell rules as a program's.
+    ``min_n`` is each program's (by program_id): the privacy note names them."""
+    each = ", ".join(f"{n} in {program}" for program, n in sorted(min_n.items()))
+    notes = [
+        ("workbook", "plevaluate's portfolio workbook: every program's published headlines, costs and funding"),
+        ("programs", "; ".join(str(p) for p in portfolio.programs["program"])),
+        _privacy(f"each program's own minimum ({each})"),
+        ("formulas", "text a spreadsheet would run as a formula starts with an apostrophe"),
+        ("data dictionary", "the next sheet: what every column of every sheet means, and its unit"),
+    ]
+    sheets = {"notes": "program notes"}  # the workbook's own "Notes" sheet comes first
+    tables = [(sheets.get(name, name), f"portfolio_{name}", getattr(portfolio, name)) for name in PORTFOLIO_TABLES]
+    return _save(path, "Professional learning portfolio: results", notes, tables)
 
 
 def plan_title(ev: Evaluation) -> str:

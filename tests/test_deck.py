@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from plevaluate.cli import main
 from plevaluate.deck import TemplateError, board_deck, chart_series, check_template, parse_number
 from plevaluate.report.toolkit import Chart
 from tests.conftest import SAMPLE
+from tests.office import convert, slides_overflowing
 
 
 @pytest.fixture(scope="module")
@@ -150,23 +150,31 @@ def test_the_audit_finds_a_student_id_planted_in_a_decks_notes(deck, tmp_path):
 
 
 @pytest.mark.office
-def test_libreoffice_converts_the_deck_one_page_a_slide(deck, tmp_path):
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    assert soffice, "LibreOffice is needed (.ci/run installs it from the Debian packages)"
-    path, prs = deck
-    done = subprocess.run(
-        [soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to", "pdf",
-         "--outdir", str(tmp_path), str(path)],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+def test_libreoffice_converts_the_deck_and_no_photographed_slide_spills_outside_its_shapes(deck, tmp_path):
     from pypdf import PdfReader
 
-    pages = PdfReader(tmp_path / "board-summary.pdf").pages
+    path, prs = deck
+    pdf = convert(path, tmp_path)
+    pages = PdfReader(pdf).pages
     assert len(pages) == len(prs.slides)
     assert "Chain of evidence" in pages[1].extract_text()
+    assert slides_overflowing(path, pdf) == {}  # the chain table's rows are as tall as their wrapped text
 
 
+@pytest.mark.office
+def test_the_photographs_catch_text_that_overflows_its_box(tmp_path):
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[5])
+    slide.shapes.title.text = "Too much to say"
+    box = slide.shapes.add_textbox(Inches(0.6), Inches(2), Inches(8), Inches(0.5))
+    box.text_frame.word_wrap = True
+    box.text_frame.text = "A finding that goes on and on. " * 60  # many lines in a half-inch box
+    prs.save(str(tmp_path / "spill.pptx"))
+    found = slides_overflowing(tmp_path / "spill.pptx", convert(tmp_path / "spill.pptx", tmp_path))
+    assert list(found) == [1] and all(y > 2.5 * 72 for _, y in found[1])  # below the box, where it spilled
+
+
+@pytest.mark.office
 def test_the_multi_year_sample_gets_a_deck_a_memo_and_a_workbook(tmp_path):
     import warnings
 
@@ -180,7 +188,9 @@ def test_the_multi_year_sample_gets_a_deck_a_memo_and_a_workbook(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ev = evaluate_for_reports(load("data/sample-years"))
-    prs = Presentation(str(board_deck(ev, tmp_path / "deck.pptx")))
+    path = board_deck(ev, tmp_path / "deck.pptx")
+    prs = Presentation(str(path))
+    assert slides_overflowing(path, convert(path, tmp_path)) == {}  # its year-by-year slides keep to their shapes
     titles = [slide.shapes.title.text for slide in prs.slides]
     assert "Over the years" in titles and len(set(titles)) == len(titles)
     charts = [c for c in _board_charts(ev) if chart_series(c.numbers)[1]]

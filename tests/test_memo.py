@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
-import subprocess
 
 import pandas as pd
 import pytest
@@ -18,6 +17,7 @@ from plevaluate.cli import main
 from plevaluate.memo import appendix_document, blocks, board_memo
 from plevaluate.report.toolkit import Section
 from tests.conftest import SAMPLE
+from tests.office import convert, pages_overflowing
 
 
 @pytest.fixture(scope="module")
@@ -115,17 +115,26 @@ def test_the_audit_finds_a_small_count_planted_in_a_memo_table(documents, tmp_pa
 
 
 @pytest.mark.office
-def test_libreoffice_converts_both_documents(documents, tmp_path):
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    assert soffice, "LibreOffice is needed (.ci/run installs it from the Debian packages)"
+def test_libreoffice_converts_both_documents_and_no_photographed_page_leaves_the_column(documents, tmp_path):
     from pypdf import PdfReader
 
     for path in documents:
-        done = subprocess.run(
-            [soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to", "pdf",
-             "--outdir", str(tmp_path), str(path)],
-            capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        pages = PdfReader(tmp_path / f"{path.stem}.pdf").pages
+        pdf = convert(path, tmp_path)
+        pages = PdfReader(pdf).pages
         assert len(pages) >= 2 and "Chain of evidence" in "".join(p.extract_text() for p in pages)
+        assert pages_overflowing(path, pdf) == {}, path.name
+
+
+@pytest.mark.office
+def test_the_photographs_catch_a_picture_wider_than_the_column(tmp_path):
+    from docx import Document
+    from docx.shared import Inches
+    from PIL import Image
+
+    Image.new("RGB", (400, 40), "navy").save(tmp_path / "wide.png")
+    document = Document()
+    document.add_paragraph("A chart too wide for the page.")
+    document.add_picture(str(tmp_path / "wide.png"), width=Inches(7.5))  # the column is 6 inches
+    document.save(tmp_path / "wide.docx")
+    found = pages_overflowing(tmp_path / "wide.docx", convert(tmp_path / "wide.docx", tmp_path))
+    assert list(found) == [1]

@@ -79,7 +79,8 @@ def test_a_broken_program_stops_the_portfolio_with_every_problem_named(programs,
 def test_the_portfolio_renders_every_section_with_the_same_privacy_rules(programs, tmp_path):
     before = folder_hash(programs)
     out = tmp_path / "out"
-    assert main(["portfolio", str(programs), "--out", str(out), "--format", "html", "--workers", "2"]) == 0
+    formats = "html,pptx,docx,xlsx"  # the formats board staff and finance open, for every program and the portfolio
+    assert main(["portfolio", str(programs), "--out", str(out), "--format", formats, "--workers", "2"]) == 0
     assert folder_hash(programs) == before  # the programs' folders are never written to
     page = BeautifulSoup((out / "portfolio.html").read_text(encoding="utf-8"), "html.parser")
     headings = [h.get_text(" ", strip=True) for h in page.find_all(["h1", "h2"])]
@@ -89,12 +90,18 @@ def test_the_portfolio_renders_every_section_with_the_same_privacy_rules(program
     text = page.get_text(" ", strip=True)
     assert "Literacy <b>coaching</b> & co" in text  # untrusted text is shown as text, never as markup
     assert page.find("b", string="coaching") is None
+    office = ("results.xlsx", "board-summary.pptx", "board-memo.docx", "technical-appendix.docx")
     for program in ("math-talk", "rollout", "literacy"):
-        assert (out / program / "district-report.html").is_file()
-        assert (out / program / "index.html").is_file()
+        for name in ("district-report.html", "index.html", *office):
+            assert (out / program / name).is_file(), (program, name)
+    from openpyxl import load_workbook
+
+    book = load_workbook(out / "portfolio.xlsx")
+    assert book.sheetnames == ["Notes", "Data dictionary", "programs", "chains", "costs", "funding", "program notes"]
+    assert {row[0].value for row in book["programs"].iter_rows(min_row=2)} == {"math-talk", "rollout", "literacy"}
     index = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
     links = {a["href"] for a in index.find_all("a")}
-    assert "portfolio.html" in links and "rollout/district-report.html" in links
+    assert {"portfolio.html", "portfolio.xlsx", "rollout/district-report.html"} <= links
     for link in links:
         assert (out / link).exists(), link
     # every student ID and educator name of every program stays out of the portfolio's pages and tables

@@ -150,3 +150,16 @@ def test_an_unknown_format_names_xlsx_among_the_choices(tmp_path: Path):
     with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
         code = main(["report", str(SAMPLE), "--out", str(tmp_path / "o"), "--format", "docs", "--quiet"])
     assert code == 2 and "xlsx" in stream.getvalue()
+
+
+@pytest.mark.office
+def test_libreoffice_opens_and_converts_the_workbook(published, tmp_path):
+    from pypdf import PdfReader
+
+    from tests.office import convert
+
+    path = results_workbook(published, tmp_path / "results.xlsx")
+    text = "".join(page.extract_text() for page in PdfReader(convert(path, tmp_path)).pages)
+    assert (
+        "data dictionary" in text.lower() and "Washington" in text
+    )  # the notes and a school's row, as Calc lays them out
