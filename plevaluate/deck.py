@@ -136,12 +136,18 @@ def _blocks(sections: Iterable[tk.Section]) -> list[dict]:
 
 
 def _text_box(slide, lines: list[str], top, width, height) -> None:
+    """The lines as paragraphs in a box, in the largest size from 18 down to 10 points whose wrapped lines (and the
+    6-point gaps between paragraphs) fit ``height``: a box is never allowed to spill onto the chart below it."""
     if not lines:
         return
     box = slide.shapes.add_textbox(Inches(0.6), top, width, height)
     frame = box.text_frame
     frame.word_wrap = True
-    size = 18 if sum(map(len, lines)) < 350 else 14 if sum(map(len, lines)) < 800 else 12
+    room = height - Inches(0.1)
+    for size in (18, 16, 14, 12, 11, 10):
+        used = sum(_lines(line, width, size) for line in lines) * Pt(size * 1.2) + Pt(6) * (len(lines) - 1)
+        if used <= room:
+            break
     for i, line in enumerate(lines):
         paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
         paragraph.text = line
@@ -159,13 +165,17 @@ def _chart(slide, chart: tk.Chart, left, top, width, height) -> bool:
         data.add_series(name, values)
     first = str(chart.numbers.columns[0]).lower()
     intervals = any(name.endswith((": lower end", ": upper end")) for name in series)
+    parts = "total" in [str(c).lower() for c in chart.numbers.columns] and len(series) > 1  # a total's parts: stacked
     kind = (
         XL_CHART_TYPE.LINE_MARKERS
         if first in ("month", "year", "event_time", "years since joining", "spring") or intervals
+        else XL_CHART_TYPE.BAR_STACKED
+        if parts
         else XL_CHART_TYPE.BAR_CLUSTERED
     )
     frame = slide.shapes.add_chart(kind, left, top, width, height, data)
     drawn = frame.chart
+    drawn.font.size = Pt(12)
     drawn.has_legend = len(series) > 1
     if drawn.has_legend:
         drawn.legend.position = XL_LEGEND_POSITION.BOTTOM

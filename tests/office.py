@@ -104,3 +104,34 @@ def pages_overflowing(docx: Path, pdf: Path) -> dict[int, list[tuple[int, int]]]
             if stray:
                 found[number] = stray
     return found
+
+
+def _word(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def text_below_its_box(pptx: Path, pdf: Path) -> list[tuple[int, str]]:
+    """(slide, shape name) of every text box or placeholder whose last words, found in the converted PDF, sit below
+    the box's bottom edge: text that ran onto whatever is underneath (a chart, a table), which the stray-ink check
+    cannot see because the ink lands inside another shape. A box whose last words are not found is listed too."""
+    import pdfplumber
+    from pptx import Presentation
+
+    found = []
+    with pdfplumber.open(pdf) as document:
+        for number, (slide, page) in enumerate(zip(Presentation(str(pptx)).slides, document.pages), start=1):
+            words = [(w, _word(w["text"])) for w in page.extract_words()]
+            words = [(w, key) for w, key in words if key]
+            for shape in slide.shapes:
+                if not shape.has_text_frame or not shape.text_frame.text.strip():
+                    continue
+                tail = [key for key in map(_word, shape.text_frame.text.split()) if key][-3:]
+                ends = [
+                    words[i + len(tail) - 1][0]
+                    for i in range(len(words) - len(tail) + 1)
+                    if [key for _, key in words[i : i + len(tail)]] == tail
+                ]
+                bottom = (shape.top + shape.height) / _EMU_PER_POINT + SLACK
+                if not ends or all(end["bottom"] > bottom for end in ends):
+                    found.append((number, shape.name))
+    return found

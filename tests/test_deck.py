@@ -19,7 +19,7 @@ from plevaluate.cli import main
 from plevaluate.deck import TemplateError, board_deck, chart_series, check_template, parse_number
 from plevaluate.report.toolkit import Chart
 from tests.conftest import SAMPLE
-from tests.office import convert, slides_overflowing
+from tests.office import convert, slides_overflowing, text_below_its_box
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +159,7 @@ def test_libreoffice_converts_the_deck_and_no_photographed_slide_spills_outside_
     assert len(pages) == len(prs.slides)
     assert "Chain of evidence" in pages[1].extract_text()
     assert slides_overflowing(path, pdf) == {}  # the chain table's rows are as tall as their wrapped text
+    assert text_below_its_box(path, pdf) == []  # no paragraph runs onto the chart below it
 
 
 @pytest.mark.office
