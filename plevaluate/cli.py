@@ -3,6 +3,7 @@
 ``plevaluate validate DIR``  check a district's data folder and print a per-table summary.
 ``plevaluate sample OUT``    write the synthetic sample district to OUT.
 ``plevaluate design DIR``    before the program starts: can the planned evidence detect each level's target?
+``plevaluate themes DIR [--suggest]``  the open-ended answers' themes and coders' agreement; candidate themes.
 ``plevaluate portfolio DIR --out OUT``  a leadership report across the programs in DIR (one data folder each).
 ``plevaluate init DIR``      write a starter data folder (plan, empty tables, item bank, walkthrough form).
 ``plevaluate logic-model DATA --out DIR``  the program's logic model alone (HTML and PDF); plan.yml alone is enough.
@@ -25,6 +26,10 @@ import pandas as pd
 
 from . import __version__, registry
 from .audit import audit
+from .comments.agreement import disagreements
+from .comments.codebook import CODEBOOK
+from .comments.suggest import suggest_themes
+from .comments.themes import level_tables
 from .contract import load
 from .design import check_design
 from .errors import ContractError, ContractWarning, OutputError
@@ -88,6 +93,70 @@ def _design(args: argparse.Namespace) -> int:
     print(check.to_text())
     if target is not None:
         write_file(target, check.levels.to_csv(index=False, lineterminator="\n"))
+        print(f"\nWrote {target}")
+    return 0
+
+
+def _themes(args: argparse.Namespace) -> int:
+    """The comments' themes by the codebook (and people's coding), the coders' agreement and what they disagreed
+    on; with --suggest, candidate themes for a person to name (never written into the codebook)."""
+    target = None
+    if args.csv is not None:  # refused before any work: never into, over or through an input
+        target = check_target_file(args.csv, Inputs.of(args.data), flag="--csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ContractWarning)
+        district = load(args.data)
+    comments = district.tables.get("comments")
+    if comments is None or comments.empty:
+        raise ValueError(f"{args.data} has no comments.csv: import a survey export with open-ended questions first")
+    written = None
+    if args.suggest:  # level by level: a session's comments and a staff survey's answer different questions
+        found = []
+        for level in sorted({int(v) for v in comments["level"].astype(str)}):
+            mine = comments[comments["level"].astype(str) == str(level)]
+            try:
+                candidates = suggest_themes(mine, k=args.k, seed=args.seed).assign(level=level)
+            except ValueError as error:
+                print(f"Level {level}: {error}")
+                continue
+            print(f"Level {level}: candidate themes in {len(mine):,} comments (suggestions for a person to name; "
+                  f"{CODEBOOK} is not changed):")  # fmt: skip
+            for row in candidates.itertuples():
+                print(f"  {row.candidate}. {row.top_terms}  ({row.weight:.0%} of comments; e.g. {row.example_ids})")
+            found.append(candidates)
+        written = pd.concat(found, ignore_index=True) if found else None
+    else:
+        if district.codebook is None:
+            raise ValueError(f"{args.data} has no {CODEBOOK}: write one (see the docs), or run with --suggest first")
+        out = []
+        for level in sorted({int(v) for v in comments["level"].astype(str)}):
+            tables, _ = level_tables(district, level)
+            themes = tables.get("themes")
+            if themes is None or themes.empty:
+                continue
+            whole = themes[themes["breakdown"] == "district"]
+            print(f"Level {level}: {int(whole['n'].iloc[0]):,} comments from {int(whole['n_people'].iloc[0]):,} people")
+            for row in whole.sort_values("estimate", ascending=False, kind="stable").itertuples():
+                print(f"  {row.theme_name}: {row.estimate:.0%} of commenters ({row.ci_low:.0%} to {row.ci_high:.0%})")
+            agreement = tables.get("coding_agreement")
+            if agreement is not None:
+                overall = agreement[agreement["theme"] == "all themes"].iloc[0]
+                coders = sorted(set(district.comment_codes["coder"].astype(str)))
+                print(f"  coders {', '.join(coders)}: Krippendorff's alpha {overall.estimate:.2f} "
+                      f"({overall.ci_low:.2f} to {overall.ci_high:.2f}) on {int(overall.n):,} comments")  # fmt: skip
+            out.append(themes)
+        codes = district.tables.get("comment_codes")
+        if codes is not None and codes["coder"].nunique() >= 2:
+            differ = disagreements(codes, district.codebook.ids)
+            print(
+                f"{len(differ):,} disagreements to reconcile (comment, theme)"
+                + (" (written with --csv)" if target else "")
+            )
+            written = differ
+        elif out:
+            written = pd.concat(out, ignore_index=True)
+    if target is not None and written is not None:
+        write_file(target, written.to_csv(index=False, lineterminator="\n"))
         print(f"\nWrote {target}")
     return 0
 
@@ -271,6 +340,17 @@ def _parser() -> argparse.ArgumentParser:
     design.add_argument("data", help="folder with plan.yml and the rosters (schools, educators, students)")
     design.add_argument("--csv", default=None, help="also write the check, one row per level, to this CSV file")
     design.set_defaults(run=_design)
+    themes = commands.add_parser(
+        "themes", help="the themes of the open-ended answers, coders' agreement, or --suggest candidate themes"
+    )
+    themes.add_argument("data", help="folder with comments.csv, codebook.yml and plan.yml (read only)")
+    themes.add_argument("--suggest", action="store_true", help="propose candidate themes (TF-IDF and NMF) to name")
+    themes.add_argument("--k", type=int, default=6, help="how many candidate themes --suggest proposes (default 6)")
+    themes.add_argument("--seed", type=int, default=0, help="seed of --suggest's factorisation (default 0)")
+    themes.add_argument(
+        "--csv", default=None, help="also write the suggestions, the disagreements or the themes to this CSV file"
+    )
+    themes.set_defaults(run=_themes)
     sample = commands.add_parser("sample", help="write the synthetic sample district")
     sample.add_argument("out", help="folder to write")
     sample.add_argument(

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from . import registry
+from .comments.codebook import CODEBOOK, Codebook, read_codebook
+from .comments.redact import Redactor
 from .errors import ContractError, ContractWarning, Problem
 from .gates import check_file, check_workbook, read_bytes
 from .plan import Plan, plan_years, read_plan
@@ -345,6 +347,71 @@ TABLES: Mapping[str, InputTable] = MappingProxyType(
                 ),
                 key=("student_id", "year"),
                 level="5",
+            ),
+            InputTable(
+                "comments",
+                "an open-ended answer (a survey comment or an observer's note), stored redacted",
+                (
+                    _id("comment_id"),
+                    Column(
+                        "level",
+                        "category",
+                        required=True,
+                        choices=("1", "3"),
+                        description="1: a session survey's comment (reactions); 3: a staff survey's (organization)",
+                    ),
+                    Column("question", "text", required=True, description="the open-ended question as asked"),
+                    _id("session_id", "sessions.session_id", required=False, nullable=True),
+                    _id("school_id", "schools.school_id", required=False, nullable=True),
+                    Column(
+                        "role",
+                        "category",
+                        nullable=True,
+                        choices=("teacher", "coach", "principal", "assistant_principal", "specialist", "other"),
+                    ),
+                    _id(
+                        "respondent",
+                        required=False,
+                        nullable=True,
+                        desc="pseudonymous respondent key or educator_id: counts people, names no one",
+                    ),
+                    Column("date", "date", nullable=True),
+                    Column(
+                        "text",
+                        "text",
+                        required=True,
+                        description="the answer with names, e-mails, phone numbers and URLs redacted; quoted only "
+                        "when quotes.csv approves it",
+                    ),
+                ),
+                key=("comment_id",),
+                level="1,3",
+            ),
+            InputTable(
+                "comment_codes",
+                "a theme one coder applied to one comment (a blank theme: coded, no theme applies)",
+                (
+                    _id("comment_id", "comments.comment_id"),
+                    Column("coder", "text", required=True, description="who coded (initials or a role, not a name)"),
+                    Column("theme", "text", nullable=True, description="a theme id of codebook.yml"),
+                ),
+                level="1,3",
+            ),
+            InputTable(
+                "quotes",
+                "a comment the evaluator decided on quoting",
+                (
+                    _id("comment_id", "comments.comment_id"),
+                    Column("approved", "bool", required=True),
+                    Column(
+                        "edited_text",
+                        "text",
+                        nullable=True,
+                        description="the quote as it may be shown (shortened, corrected); blank: the comment's text",
+                    ),
+                ),
+                key=("comment_id",),
+                level="1,3",
             ),
         )
     }
@@ -1344,6 +1411,8 @@ class District:
     tables: Mapping[str, pd.DataFrame]
     notes: tuple[Problem, ...] = ()
     file_hashes: Mapping[str, str] = field(default_factory=dict)
+    #: The themes of open-ended answers (``codebook.yml``, `plevaluate.comments.codebook`), when the folder has one.
+    codebook: Codebook | None = None
 
     def has(self, table: str) -> bool:
         return table in self.tables
@@ -1379,7 +1448,7 @@ class District:
                 tables[name] = frame[frame["educator_id"].isin(staff)]
             else:
                 tables[name] = frame
-        return District(self.path, self.plan, MappingProxyType(tables), self.notes, self.file_hashes)
+        return District(self.path, self.plan, MappingProxyType(tables), self.notes, self.file_hashes, self.codebook)
 
     def summary(self) -> pd.DataFrame:
         """One row per contract table: present or not, rows, columns, schools covered, date range, warnings."""
@@ -1612,6 +1681,9 @@ def load(path: str | Path) -> District:
         _check_keys(frame, reads[name])
     _check_references(frames, reads)
     _check_rules(frames, reads)
+    codebook = _codebook(folder, frames, reads, problems)
+    if "comments" in frames and "educators" in frames:
+        frames["comments"] = _redacted(frames["comments"], frames["educators"], plan, reads["comments"])
     if "schools" in frames and not plan_errors:
         _check_cohorts(frames["schools"], reads["schools"], plan)
 
@@ -1630,7 +1702,63 @@ def load(path: str | Path) -> District:
     }
     if plan_path:
         hashes[plan_path.name] = hashlib.sha256(read_bytes(plan_path, kind="yaml")).hexdigest()
-    return District(book or folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes))
+    if codebook is not None:
+        hashes[CODEBOOK] = hashlib.sha256(read_bytes(folder / CODEBOOK, kind="yaml")).hexdigest()
+    return District(book or folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes), codebook)
+
+
+def _codebook(folder: Path, frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read], problems: list[Problem]):
+    """The folder's codebook.yml, read through the gate; every theme comment_codes.csv names must be in it."""
+    path = folder / CODEBOOK
+    codebook = None
+    if path.exists() or path.is_symlink():
+        try:
+            codebook = read_codebook(path)
+        except ContractError as error:
+            problems.extend(error.problems)
+            return None
+    if "comment_codes" in frames:
+        codes, read = frames["comment_codes"], reads["comment_codes"]
+        if codebook is None:
+            read.error(
+                "a codebook.yml beside it naming the themes coders applied",
+                f"add {CODEBOOK} to {folder} (its themes, with an id each), or remove comment_codes.csv.",
+            )
+            return None
+        known = set(codebook.ids)
+        unknown = codes["theme"].notna() & ~codes["theme"].isin(known)
+        for row in unknown[unknown].index:
+            close = _did_you_mean(str(codes.loc[row, "theme"]), sorted(known))
+            read.error(
+                f"a theme id of {CODEBOOK} (its themes: {', '.join(codebook.ids)})",
+                f"use {close}." if close else f"add the theme to {CODEBOOK}, or correct the id.",
+                row=row,
+                column="theme",
+                value=str(codes.loc[row, "theme"]),
+            )
+    return codebook
+
+
+def _redacted(comments: pd.DataFrame, educators: pd.DataFrame, plan: Plan, read: _Read) -> pd.DataFrame:
+    """Comments as they may be used: the redaction pass again (plevaluate import stores them redacted; a file made
+    by hand may not be), naming the rows that held a name, an e-mail, a phone number or a URL."""
+    redactor = Redactor.build(
+        names=educators["name"].dropna().astype(str) if "name" in educators else (), terms=plan.comments.redact
+    )
+    text, counts = redactor.redact_all(comments["text"])
+    changed = counts.drop(columns=[c for c in ("row",) if c in counts.columns]).sum(axis=1) > 0
+    changed.index = comments.index
+    if changed.any():
+        rows = list(changed[changed].index)
+        kinds = counts.drop(columns=[c for c in ("row",) if c in counts.columns]).sum()
+        what = ", ".join(f"{int(n)} {kind}" for kind, n in kinds.items() if n)
+        read.warn(
+            f"comments without names, e-mail addresses, phone numbers or URLs; {len(rows)} held some ({what}), first "
+            f"in row {rows[0]}: they are redacted wherever the comments are used",
+            "import comments with plevaluate import (which stores them redacted), or redact the file.",
+            column="text",
+        )
+    return comments.assign(text=text.to_numpy())
 
 
 #: Tables whose dates should fall in the program's school years (a misread day/month often does not).

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DesignOptions",
+    "CommentsOptions",
     "EvidenceOptions",
     "LearningTarget",
     "Levels",
@@ -264,6 +265,22 @@ class EvidenceOptions(_Strict):
     )
 
 
+class CommentsOptions(_Strict):
+    """How open-ended answers are redacted, coded and quoted (`plevaluate.comments`)."""
+
+    redact: list[str] = Field(
+        [],
+        description="Words and phrases the redaction removes from every comment besides names, e-mail addresses, "
+        "phone numbers and URLs (a building's nickname, a vendor's name).",
+    )
+    primary_coder: str | None = Field(
+        None,
+        description="The coder in comment_codes.csv whose codes the reports count (by default the coder who coded "
+        "the most comments); the codebook's rules code the rest.",
+    )
+    quotes_per_theme: int = Field(2, ge=0, le=10, description="Approved quotes shown at most per theme and report.")
+
+
 class CostOptions(_Strict):
     """How the cost analysis values resources (Levin & McEwan's ingredients method)."""
 
@@ -349,6 +366,9 @@ class Plan(_Strict):
         "rationale, ESSA Tier 4).",
     )
     cost: CostOptions = Field(CostOptions(), description="How the cost analysis values resources.")
+    comments: CommentsOptions = Field(
+        CommentsOptions(), description="How open-ended answers are redacted, coded and quoted."
+    )
     evidence: EvidenceOptions = Field(
         EvidenceOptions(), description="How the ESSA evidence statement reviews the student-outcome study."
     )

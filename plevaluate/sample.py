@@ -73,6 +73,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from .sample_comments import CODEBOOK_YML, draw_comments
+
 __all__ = ["PARAMETERS", "generate", "write_sample"]
 
 #: The true parameters of the data-generating process (see the module docstring).
@@ -704,7 +706,7 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
     truth : dict
         The true parameters and population estimands (see the module docstring).
     """
-    r_school, r_edu, r_att, r_react, r_learn, r_cond, r_obs, r_stu, r_cost = streams(seed, 9)
+    r_school, r_edu, r_att, r_react, r_learn, r_cond, r_obs, r_stu, r_cost, r_comment = streams(seed, 10)
     schools = draw_schools(n_schools, r_school)
     educators = draw_educators(schools, r_edu)
     attendance = draw_attendance(educators, schools, r_att)
@@ -726,6 +728,9 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
         "observations": observations,
         "students": students,
     }
+    pp = schools.set_index("school_id")["principal_participation"]
+    said, comments_truth = draw_comments(reactions, educators, schools, pp, r_comment)
+    tables.update(said)
     n_students = students.loc[students["year"].eq(2026)].groupby("school_id").size()
     tau = _school_effects(schools, implementation, n_students.reindex(schools["school_id"]).fillna(0).to_numpy())
     sp = PARAMETERS["students"]
@@ -770,6 +775,7 @@ def generate(n_schools: int = 12, seed: int = 2025) -> tuple[dict[str, pd.DataFr
             schools.loc[schools["group"].eq("participant"), "principal_participation"].to_numpy(),
             session_deltas,
         ),
+        "comments": comments_truth,
     }
     return tables, truth
 
@@ -862,6 +868,7 @@ def write_sample(out: str | Path, n_schools: int = 12, seed: int = 2025) -> Path
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n", float_format="%.10g")
     (out / "plan.yml").write_text(PLAN_YML, encoding="utf-8")
+    (out / "codebook.yml").write_text(CODEBOOK_YML, encoding="utf-8")
     (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=json_default) + "\n")
     return out
 

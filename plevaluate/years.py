@@ -136,7 +136,9 @@ def year_view(district: District, year: str) -> District:
         kept["period"] = np.where(pd.to_numeric(kept["year"], errors="coerce") == start, "pre", "post")
         tables["students"] = kept
     plan = for_year(district.plan, year)
-    return District(district.path, plan, MappingProxyType(tables), tuple(notes), district.file_hashes)
+    return District(
+        district.path, plan, MappingProxyType(tables), tuple(notes), district.file_hashes, district.codebook
+    )
 
 
 def _staff_survey_in(frame: pd.DataFrame, year: str) -> pd.Series:

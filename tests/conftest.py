@@ -93,7 +93,11 @@ def write_tiny(folder: Path) -> Path:
         "conditions": read["conditions"][read["conditions"]["school_id"].isin(keep)],
         "observations": read["observations"][read["observations"]["school_id"].isin(keep)].head(40),
         "students": read["students"][read["students"]["school_id"].isin(keep)].head(60),
+        "comments": read["comments"][read["comments"]["school_id"].isin(keep)].head(40),
     }
+    said = set(cut["comments"]["comment_id"])
+    cut["comment_codes"] = read["comment_codes"][read["comment_codes"]["comment_id"].isin(said)]
+    cut["quotes"] = read["quotes"][read["quotes"]["comment_id"].isin(said)]
     # learning: the first 20 educators with a pre score, with their post scores
     learning = cut["learning"]
     pre = list(learning.loc[learning["occasion"] == "pre", "educator_id"])[:20]
@@ -101,6 +105,7 @@ def write_tiny(folder: Path) -> Path:
     for name, frame in cut.items():
         frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
     shutil.copy(SAMPLE / "plan.yml", folder / "plan.yml")
+    shutil.copy(SAMPLE / "codebook.yml", folder / "codebook.yml")
     return folder
 
 

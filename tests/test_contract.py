@@ -243,7 +243,7 @@ def test_whitespace_around_ids_and_headers_is_normalized_with_a_warning(tiny):
 
 
 def test_numeric_looking_ids_keep_leading_zeros(tiny):
-    for table in ("schools", "educators", "conditions", "observations", "students", "costs", "reactions"):
+    for table in ("schools", "educators", "conditions", "observations", "students", "costs", "reactions", "comments"):
         frame = read(tiny, table)
         frame["school_id"] = frame["school_id"].replace({"S01": "007", "S02": "0042", "S09": "9"})
         write(tiny, table, frame)
@@ -350,6 +350,9 @@ def test_tables_spec_covers_the_design():
         "conditions",
         "observations",
         "students",
+        "comments",
+        "comment_codes",
+        "quotes",
     }
 
 

@@ -159,6 +159,8 @@ def test_staff_survey_alone_needs_no_sessions_file(tmp_path):
     write(folder, "reactions", read(folder, "reactions")[staff.to_numpy()])
     (folder / "sessions.csv").unlink()
     (folder / "attendance.csv").unlink()
+    for name in ("comments", "comment_codes", "quotes"):  # session comments name sessions
+        (folder / f"{name}.csv").unlink()
     district = quietly_load(folder)
     result = evaluate_organization(district)
     table = result.tables["staff_survey"]

@@ -58,6 +58,7 @@ LEVEL = Level(
         "district": "plevaluate.levels.organization.sections:district",
         "school": "plevaluate.levels.organization.sections:school",
         "board": "plevaluate.levels.organization.sections:board",
+        "technical": "plevaluate.levels.organization.sections:technical",
         "next_steps": "plevaluate.levels.organization.sections:next_steps",
     },
     privacy=PRIVACY,

@@ -26,6 +26,7 @@ from scipy import stats
 
 from ..._tidy import coverage, latest_term, terms
 from ...chain import Cell, evidence, hidden, judged, school_row
+from ...comments.themes import with_comments
 from ...effects import wilson_interval
 from ...privacy import UNSUPPRESSED, coded_share, suppress
 from ...results import LevelResult, Note, target_status
@@ -456,7 +457,7 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
 
 
 def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
-    return evaluate_organization(district)
+    return with_comments(evaluate_organization(district), district, 3)
 
 
 def measure_words(plan: dict) -> str:

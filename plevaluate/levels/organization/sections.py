@@ -7,11 +7,12 @@ import pandas as pd
 
 from ... import figures
 from ...evaluate import Evaluation
+from ...report import comments
 from ...report import toolkit as tk
 from ...vocabulary import RATING_WORDS
 
 
-def school(ev: Evaluation, school_id: str) -> tk.Section:
+def _school(ev: Evaluation, school_id: str) -> tk.Section:
     out = tk.Section()
     out = out.heading(tk.level_heading(3, question=True))
     missing = tk.no_evidence(ev, 3)
@@ -83,7 +84,7 @@ def _staff_sentence(out: tk.Section, ev: Evaluation, scope: str) -> tk.Section:
     return out
 
 
-def district(ev: Evaluation) -> tk.Section:
+def _district(ev: Evaluation) -> tk.Section:
     out = tk.Section()
     out = out.heading(tk.level_heading(3))
     missing = tk.no_evidence(ev, 3)
@@ -212,4 +213,23 @@ def board(ev: Evaluation) -> tk.Section:
         out = out.figure(
             figures.conditions_heatmap(matrix[matrix["group"] == "participant"], ev.table(3, "change"), names=names)
         )
+    line = comments.board_line(ev)
+    if line:
+        out = out.paragraph(line)
     return out
+
+
+def school(ev: Evaluation, school_id: str) -> tk.Section:
+    """The level's school section, then what its open-ended answers say (`plevaluate.report.comments`)."""
+    return _school(ev, school_id).add(comments.school(ev, 3, school_id))
+
+
+def district(ev: Evaluation) -> tk.Section:
+    """The level's district section, then what its open-ended answers say (`plevaluate.report.comments`)."""
+    return _district(ev).add(comments.district(ev, 3))
+
+
+def technical(ev: Evaluation) -> tk.Section:
+    """The level's technical section: how its open-ended answers were coded (the rest of level 3's method is in
+    the appendix's general sections)."""
+    return comments.technical(ev, 3)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ...comments.themes import PRIVACY as COMMENT_PRIVACY
+from ...comments.themes import TABLES as COMMENT_TABLES
 from ...privacy import COVERAGE_RULE, Rule, survey_rules
 from ...schema import TableSpec
 
@@ -38,10 +40,12 @@ TABLES = {
                         "the staff survey's items, district and by school", n_unit="answers", unit={"mean": "rating", "top2_share": "share"}),
     "staff_survey_coverage": TableSpec("diagnostic", "level breakdown school_id records n_people",
                         "what the staff survey rests on: the district and each school"),
+    **COMMENT_TABLES,  # its open-ended answers (plevaluate.comments)
 }  # fmt: skip
 
 #: How each of its tables about people is suppressed when published (`plevaluate.privacy.publish_levels`).
 PRIVACY: tuple[Rule, ...] = (
+    *COMMENT_PRIVACY,
     replace(COVERAGE_RULE, table="staff_survey_coverage", unit="staff survey respondents"),
     *survey_rules("staff", "staff survey respondents"),
     Rule("roles", ("n",), ("level", "participant", "role", "measure", "method"), unit="educators"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ...comments.themes import with_comments
 from ...results import LevelResult
 from ...survey import evaluate_survey
 
@@ -35,7 +36,7 @@ def evaluate_reactions(district: District, *, ci: float | None = None) -> LevelR
 
 
 def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
-    return evaluate_reactions(district)
+    return with_comments(evaluate_reactions(district), district, 1)
 
 
 def measure_words(plan: dict) -> str:

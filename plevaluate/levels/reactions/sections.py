@@ -7,10 +7,11 @@ import pandas as pd
 
 from ... import figures
 from ...evaluate import Evaluation
+from ...report import comments
 from ...report import toolkit as tk
 
 
-def school(ev: Evaluation, school_id: str) -> tk.Section:
+def _school(ev: Evaluation, school_id: str) -> tk.Section:
     out = tk.Section()
     out = out.heading(tk.level_heading(1, question=True))
     missing = tk.no_evidence(ev, 1)
@@ -43,7 +44,7 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
     return out
 
 
-def district(ev: Evaluation) -> tk.Section:
+def _district(ev: Evaluation) -> tk.Section:
     out = tk.Section()
     out = out.heading(tk.level_heading(1))
     missing = tk.no_evidence(ev, 1)
@@ -99,7 +100,7 @@ def district(ev: Evaluation) -> tk.Section:
     return out
 
 
-def technical(ev: Evaluation) -> tk.Section:
+def _technical(ev: Evaluation) -> tk.Section:
     """Level 1 in the technical appendix: the reliability of each survey construct."""
     out = tk.Section()
     out = out.heading("Reactions: reliability of the survey constructs")
@@ -118,3 +119,18 @@ def technical(ev: Evaluation) -> tk.Section:
             )
         )
     return out
+
+
+def school(ev: Evaluation, school_id: str) -> tk.Section:
+    """The level's school section, then what its open-ended answers say (`plevaluate.report.comments`)."""
+    return _school(ev, school_id).add(comments.school(ev, 1, school_id))
+
+
+def district(ev: Evaluation) -> tk.Section:
+    """The level's district section, then what its open-ended answers say (`plevaluate.report.comments`)."""
+    return _district(ev).add(comments.district(ev, 1))
+
+
+def technical(ev: Evaluation) -> tk.Section:
+    """The level's technical section, then what its open-ended answers say (`plevaluate.report.comments`)."""
+    return _technical(ev).add(comments.technical(ev, 1))

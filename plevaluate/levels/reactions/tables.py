@@ -3,6 +3,8 @@ suppressed when published (`plevaluate.privacy.Rule`)."""
 
 from __future__ import annotations
 
+from ...comments.themes import PRIVACY as COMMENT_PRIVACY
+from ...comments.themes import TABLES as COMMENT_TABLES
 from ...privacy import COVERAGE_RULE, ITEM_KEYS, SURVEY_KEYS, Rule, survey_rules
 from ...schema import TableSpec
 
@@ -24,10 +26,12 @@ TABLES = {
                         "respondents over attendees, district, by school and by session", n_unit="attendances", unit="share"),
     "target": TableSpec("measure", "level breakdown school_id construct measure unit threshold estimate ci_low ci_high ci_level sd n n_unit n_people n_missing method suppressed target met status",
                         "the plan's level-1 measure, district and each school, judged against the target", n_unit="responses", unit="share"),
+    **COMMENT_TABLES,  # its open-ended answers (plevaluate.comments)
 }  # fmt: skip
 
 #: How each of its tables about people is suppressed when published (`plevaluate.privacy.publish_levels`).
 PRIVACY: tuple[Rule, ...] = (
+    *COMMENT_PRIVACY,
     COVERAGE_RULE,
     *survey_rules("", "respondents"),
     Rule(
