@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import registry
+from .comments.redact import Redactor
 from .contract import TABLES, raw_table
 from .plan import read_plan
 
@@ -421,6 +422,10 @@ def _check_arguments(out: Path, data: Path) -> None:
         raise AuditError(f"--data {data} does not exist: give the data folder the reports were made from")
 
 
+#: The redaction's patterns without names: what an e-mail, a phone number or a link looks like (comments).
+_ANYONE = Redactor.build()
+
+
 def audit(out: str | Path, data: str | Path, *, min_n: int | None = None, require_people: bool = True) -> list[Finding]:
     """Every finding in the outputs of ``out`` against the people of the data folder ``data``.
 
@@ -469,6 +474,10 @@ def audit(out: str | Path, data: str | Path, *, min_n: int | None = None, requir
         emails = sorted(set(_EMAIL.findall(html.unescape(readable if readable else searchable))))
         if emails:
             findings.append(Finding(name, "e-mail address", ", ".join(emails[:3])))
+        if readable and not name.lower().endswith((".csv", ".json", ".xlsx", ".xlsm")):  # words, not number columns
+            phones = _ANYONE.redact(html.unescape(readable))[1]["phone"]
+            if phones:
+                findings.append(Finding(name, "phone number", f"{phones} in the text (a comment quoted unredacted?)"))
         for count in _counts(readable, min_n):
             findings.append(Finding(name, f"count of people below min_n {min_n}", count))
         if name.lower().endswith((".csv", ".xlsx", ".xlsm")):

@@ -126,6 +126,8 @@ def _write_table(sheet, frame: pd.DataFrame) -> None:
         cell.font = _HEADER
     hidden = frame["suppressed"].astype("boolean").fillna(False).to_numpy(bool) if "suppressed" in frame else None
     units = frame["unit"].astype("string") if "unit" in frame else None
+    dtypes = list(frame.dtypes)
+    formats: dict[tuple[int, str | None], str | None] = {}  # each column's format per unit, worked out once
     for i, row in enumerate(frame.itertuples(index=False, name=None)):
         values = [_cell(v) for v in row]
         if hidden is not None and hidden[i]:
@@ -138,7 +140,9 @@ def _write_table(sheet, frame: pd.DataFrame) -> None:
             if cell.value == SUPPRESSED and hidden is not None and hidden[i]:
                 cell.fill = _GREY
                 continue
-            fmt = _number_format(column, unit, frame[column].dtype)
+            if (j, unit) not in formats:
+                formats[(j, unit)] = _number_format(column, unit, dtypes[j - 1])
+            fmt = formats[(j, unit)]
             if fmt and isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
                 cell.number_format = fmt
     sheet.freeze_panes = "A2"

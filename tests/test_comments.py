@@ -157,3 +157,21 @@ def test_themes_refuses_to_write_its_csv_into_the_data_folder():
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         assert main(["themes", str(SAMPLE), "--csv", str(SAMPLE / "themes.csv")]) == 2
     assert not (SAMPLE / "themes.csv").exists()
+
+
+@pytest.mark.render
+def test_no_planted_name_email_or_phone_number_reaches_any_output_and_the_audit_finds_one(rendered, truth, tmp_path):
+    from plevaluate.audit import _texts, audit
+
+    texts = _texts(rendered.out)
+    planted = [p.lower() for p in truth["planted"].values()]
+    assert [(name, p) for name, (s, r) in texts.items() for p in planted if p in (s + " " + r).lower()] == []
+    assert any("In their words" in r for name, (_, r) in texts.items() if name == "district-report.html")
+    out = tmp_path / "out"
+    shutil.copytree(rendered.out, out)
+    page = out / "district-report.html"
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("In their words", "Call me at (555) 014-2231. In their words")
+    )
+    found = [f for f in audit(out, SAMPLE) if f.file == "district-report.html"]
+    assert [f.kind for f in found] == ["phone number"]
