@@ -85,6 +85,15 @@ MIN_SECRET_BYTES = 16
 # The summary
 # ----------------------------------------------------------------------------------------------
 
+#: How the summary names each kind the redaction pass replaces: (one, several).
+_KIND_WORDS = {
+    "name": ("name", "names"),
+    "email": ("e-mail", "e-mails"),
+    "phone": ("phone number", "phone numbers"),
+    "url": ("URL", "URLs"),
+    "term": ("listed term", "listed terms"),
+}
+
 
 @dataclass
 class ImportSummary:
@@ -106,6 +115,9 @@ class ImportSummary:
     linked_by: str = "e-mail"
     pseudonymous: int = 0
     anonymous: int = 0
+    comments: int = 0  # open-ended answers kept as comments (redacted)
+    redacted: dict[str, int] = field(default_factory=dict)  # kind (email, phone, url, name, term) -> how many
+    redacted_comments: int = 0  # comments that held something redacted
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -131,6 +143,8 @@ class ImportSummary:
         lines.append(f"  read {self.responses} response(s)" + self._people())
         for table, n in self.written.items():
             lines.append(f"  {verb} {n} row(s) to {table}.csv")
+        if self.comments:
+            lines.append("  " + self._comments())
         for table, n in self.removed.items():
             if n:
                 lines.append(f"  {'would remove' if self.dry_run else 'removed'} {n} older row(s) of {table}.csv")
@@ -149,6 +163,16 @@ class ImportSummary:
             lines.append(f"  recorded as import {self.import_id} (undo: plevaluate import --undo {self.import_id} "
                          f"--into {self.into})")  # fmt: skip
         return "\n".join(lines)
+
+    def _comments(self) -> str:
+        """ "12 comments kept; 3 redacted: 2 names, 1 e-mail"."""
+        line = f"{self.comments} comment{'s' if self.comments != 1 else ''} kept"
+        if not self.redacted_comments:
+            return line + "; none held a name, e-mail, phone number, URL or listed term"
+        kinds = [
+            f"{n} {_KIND_WORDS[kind][0] if n == 1 else _KIND_WORDS[kind][1]}" for kind, n in self.redacted.items() if n
+        ]
+        return f"{line}; {self.redacted_comments} redacted: {', '.join(kinds)}"
 
     def _people(self) -> str:
         parts = []
@@ -810,7 +834,7 @@ def _import(source: str, file: Path, into: Path, plan: ImportMapping, options: _
     rows, origins = [], []
     read = set(export.frame.index)
     for coding in codebook:
-        if coding.status == "skipped":
+        if coding.status in ("skipped", "open-ended"):
             continue
         for row, value in coding.values.items():
             if row not in read or not keep.get(row, True):
@@ -835,8 +859,26 @@ def _import(source: str, file: Path, into: Path, plan: ImportMapping, options: _
     if not key.notna().any():
         for row in rows:
             row.pop("respondent")
+    comments, comment_origins, comment_ids = _comments(
+        export,
+        codebook,
+        folder,
+        keep,
+        ids,
+        keyed,
+        "3" if staff else "1",
+        session,
+        educator,
+        school,
+        who,
+        dates,
+        summary,
+    )
     additions = {"survey_items": new_items, "reactions": rows} if new_items else {"reactions": rows}
     item_origins: dict[str, list[int | None]] = {"reactions": origins, "survey_items": [None] * len(new_items)}
+    if comments or removals.get("comments"):
+        additions["comments"] = comments
+        item_origins["comments"] = comment_origins
     responses = {
         ids[row]: {
             "submitted": export.submitted[row] if export.submitted is not None else None,
@@ -844,6 +886,7 @@ def _import(source: str, file: Path, into: Path, plan: ImportMapping, options: _
             "seconds": export.seconds,
             "person": who[row] if isinstance(who[row], str) else None,
             "scope": scope_key,
+            **({"comments": comment_ids[row]} if comment_ids.get(row) else {}),
         }
         for row in export.frame.index
         if keep.get(row, True)
@@ -855,7 +898,72 @@ def _import(source: str, file: Path, into: Path, plan: ImportMapping, options: _
     )
     if not new_items:  # items only removed (a remapped import's): not "written"
         summary.written.pop("survey_items", None)
+    if not comments:
+        summary.written.pop("comments", None)
     return summary
+
+
+def _comments(export, codebook, folder, keep, ids, keyed, level, session, educator, school, who, dates, summary):
+    """The comments.csv rows of the open-ended questions: one per non-blank answer, redacted before anything is kept.
+
+    A comment's ID is keyed from its response's ID and the question, so the same response imported again (however
+    downloaded) gives the same comment, not a second one. The respondent is the linked educator_id or the
+    pseudonymous key (blank for an anonymous import); the role is the linked educator's. Returns the rows, the
+    export row of each, and the comment IDs of each export row (for the import history)."""
+    from ..comments.redact import Redactor
+
+    open_ended = [c for c in codebook if c.status == "open-ended"]
+    if not open_ended:
+        return [], [], {}
+    educators = folder.table("educators")
+    role_of = {}
+    names: pd.Series | tuple = ()
+    if educators is not None:
+        if "role" in educators.columns:
+            role_of = dict(zip(educators["educator_id"], educators["role"]))
+        if "name" in educators.columns:
+            names = educators["name"].dropna().astype(str)
+    # the respondents' own names, from the export's name columns (never stored): a comment may sign with one
+    named = [c for c in export.frame.columns if personal(c) and "name" in c.lower()]
+    names = [*names, *(v for c in named for v in export.frame[c].dropna().astype(str) if v.strip())]
+    rows, origins = [], []
+    for coding in open_ended:
+        question = coding.question
+        for row, given in export.frame[question.column].items():
+            text = "" if given is None or (not isinstance(given, str) and pd.isna(given)) else str(given).strip()
+            if not text or likert.normal(text) in likert.NOT_A_RATING or not keep.get(row, True):
+                continue
+            person = educator[row]
+            rows.append(
+                {
+                    "comment_id": "c-" + _keyed(keyed, f"comment|{ids[row]}|{match_key(question.text)}"),
+                    "level": level,
+                    "question": question.text,
+                    "session_id": session or "",
+                    "school_id": _text(school[row]),
+                    "role": _text(role_of.get(person)) if isinstance(person, str) else "",
+                    "respondent": _text(who[row]),
+                    "date": _text(dates[row]) if dates is not None else "",
+                    "text": text,
+                }
+            )
+            origins.append(int(row))
+    if not rows:
+        return [], [], {}
+    order = sorted(range(len(rows)), key=lambda i: origins[i])
+    rows, origins = [rows[i] for i in order], [origins[i] for i in order]
+    redactor = Redactor.build(names=names, terms=folder.plan.comments.redact)
+    redacted, counts = redactor.redact_all(pd.Series([r["text"] for r in rows], dtype=object))
+    for record, text in zip(rows, redacted.tolist()):
+        record["text"] = text
+    summary.comments = len(rows)
+    summary.redacted_comments = int((counts.sum(axis=1) > 0).sum())
+    totals = counts.sum()
+    summary.redacted = {kind: int(totals[kind]) for kind in _KIND_WORDS if kind in totals and totals[kind]}
+    by_row: dict = {}
+    for record, origin in zip(rows, origins):
+        by_row.setdefault(origin, []).append(record["comment_id"])
+    return rows, origins, {row: by_row.get(int(row), []) for row in export.frame.index}
 
 
 def _finish(folder, summary, additions, origins, removals, restores, source, file, digest, scope, options,
@@ -1041,8 +1149,10 @@ def _resubmissions(export, ids, who, history, folder, scope, rule, summary) -> t
                 dropped += 1
                 # a cumulative download holds the earlier response, already imported: it goes from the folder too
                 removals.setdefault("reactions", set()).update(_reaction_keys(folder, ids[ref]))
+                removals.setdefault("comments", set()).update(_comment_keys(known, ids[ref]))
             else:
                 removals.setdefault("reactions", set()).update(k for k in _reaction_keys(folder, ref))
+                removals.setdefault("comments", set()).update(_comment_keys(known, ref))
                 replaced += 1
     if problems:
         raise ContractError(problems, export.name)
@@ -1068,6 +1178,7 @@ def _remapped(ids, keep, history, folder, options, earlier, removals, summary) -
         record = records[int(info["import"])]
         if record.get("mapping_sha256") != options.mapping_digest:
             removals.setdefault("reactions", set()).update(_reaction_keys(folder, rid))
+            removals.setdefault("comments", set()).update(_comment_keys(known, rid))
             # the items that import added go too, unless an answer still names them (kept when planned)
             removals.setdefault("survey_items", set()).update(
                 tuple(k) for k in record.get("rows", {}).get("survey_items", [])
@@ -1077,6 +1188,11 @@ def _remapped(ids, keep, history, folder, options, earlier, removals, summary) -
         summary.notes.append(
             f"{replaced} response(s) were imported before under another mapping: their answers are replaced"
         )
+
+
+def _comment_keys(known: Mapping[str, dict], response_id: str) -> set[tuple[str]]:
+    """The comments.csv keys an earlier import wrote for a response (its import history's record of it)."""
+    return {(str(c),) for c in (known.get(response_id) or {}).get("comments", [])}
 
 
 def _reaction_keys(folder: _Folder, response_id: str) -> list[tuple[str, str]]:

@@ -40,6 +40,10 @@ _ROLES = {
 }
 
 
+# One "word" holding a digit: an ID, a code, an IP or e-mail address, a number (answers that are not comments).
+_IDENTIFIER = r"[\w.@:+/#-]*\d[\w.@:+/#-]*"
+
+
 def match_key(text: str) -> str:
     """A question or item text as it is matched: `normal`, and trailing punctuation ignored."""
     return likert.normal(text).rstrip(" .!?:;,")
@@ -50,7 +54,7 @@ class Coding:
     """One line of the codebook."""
 
     question: Question
-    status: str  # "matched", "new" or "skipped"
+    status: str  # "matched", "new", "skipped" or "open-ended" (its answers become comments, not reactions)
     item: str | None = None
     how: str = ""
     construct: str | None = None
@@ -68,8 +72,8 @@ class Coding:
 
     def __str__(self) -> str:
         q = self.question.text
-        if self.status == "skipped":
-            return f"  [skipped] {q}\n      {self.reason}"
+        if self.status in ("skipped", "open-ended"):
+            return f"  [{self.status}] {q}\n      {self.reason}"
         head = f"  [{self.status} {self.item}{' ' + self.how if self.how else ''}] {q}"
         construct = self.construct + (" (proposed: confirm or rename it in the mapping)" if self.proposed else "")
         coded = ", ".join(
@@ -177,6 +181,9 @@ def code_questions(
                     )
                     break
             item_id = item_row["item_id"] if item_row is not None else None
+        if question.open_ended and item_row is None and entry is None:
+            codings.append(_open_ended(question, present))
+            continue
         if item_row is None and item_id is None and entry is None and len(present):
             near = _near(match_key(question.texts[-1]), list(by_text))
             if near:
@@ -256,7 +263,10 @@ def code_questions(
                 labels = set(present.map(likert.label_key))
                 hits = present.map(lambda v: likert.recognized(v, scales.values()))
                 if hits.mean() < 0.5 and item_row is None and entry is None:
-                    codings.append(Coding(question, "skipped", reason=_not_rating(present, school_names)))
+                    if _free_text(present, school_names):
+                        codings.append(_open_ended(question, present))
+                    else:
+                        codings.append(Coding(question, "skipped", reason=_not_rating(present, school_names)))
                     continue
                 choice = likert.choose(labels, scales.values(), points)
                 stem = question.stem
@@ -409,6 +419,28 @@ def _propose(question: Question, scale: str, span: tuple[int, int], taken: Mappi
     if taken.get(name, span) != span:
         name = f"{base}_{span[0]}_{span[1]}"
     return name
+
+
+def _free_text(present: pd.Series, schools: set[str]) -> bool:
+    """Whether a question's answers are open-ended text: neither schools nor roles, nor a choice question's few
+    options each chosen repeatedly."""
+    labels = present.map(likert.normal)
+    if labels.isin(schools).mean() >= 0.5 or labels.isin(_ROLES).mean() >= 0.5:
+        return False
+    if present.str.strip().str.fullmatch(_IDENTIFIER).mean() >= 0.5:  # codes, IDs, addresses: not comments
+        return False
+    distinct = set(present)
+    return not (len(distinct) <= 10 and len(present) >= 2 * len(distinct))
+
+
+def _open_ended(question: Question, present: pd.Series) -> Coding:
+    """An open-ended question: its answers become comments (redacted), never shown in the codebook."""
+    return Coding(
+        question,
+        "open-ended",
+        reason=f"open-ended, {len(present)} answer(s) (not shown): kept as comments, redacted; to leave it out, "
+        "give it {skip: true} in the mapping file",
+    )
 
 
 def _not_rating(present: pd.Series, schools: set[str]) -> str:

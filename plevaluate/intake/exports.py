@@ -13,7 +13,7 @@ import datetime
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from ..gates import check_file, check_workbook, read_bytes
 
 # Columns that identify a person or a place: dropped on reading, whatever the source.
 _PERSONAL = re.compile(
-    r"e-?mail|ip ?address|^ip$|latitude|longitude|^location|recipient|external ?(data )?reference|"
+    r"e-?mail|ip[ _]?address|^ip$|latitude|longitude|^location|recipient|external ?(data )?reference|"
     r"^custom ?data|^custom_\d|phone|employee|staff ?id|^educator[ _]?id$|"
     r"^((your|full|first|last|given|family|sur|teacher'?s?|respondent'?s?|educator'?s?)[ _]?)?name$|"
     r"^(first|last)_name$",
@@ -88,6 +88,7 @@ class Question:
     text: str  # the question as written
     texts: tuple[str, ...]  # texts to match against survey_items.csv: the whole, then a grid row's statement
     offered: tuple[str, ...] | None = None  # the answer options the form offered (.sav value labels), low code first
+    open_ended: bool = False  # the tool marks it open-ended (SurveyMonkey's "Open-Ended Response")
 
     @property
     def stem(self) -> str | None:
@@ -338,10 +339,12 @@ def read_export(source: str, path: Path, *, time_zone: str | None = None, date_f
             frame = frame_of(rows[0], rows[3:], at + 4)
             export = _export(path.name, source, frame, list(frame.columns), rows[1])
         elif source == "surveymonkey":
-            top, sub, texts, last = rows[0], rows[1], [], ""
+            top, sub, texts, last, open_ended = rows[0], rows[1], [], "", set()
             for i, head in enumerate(top):
                 last = head.strip() or last  # a question's text spans the columns of its answer options
                 option = sub[i].strip() if i < len(sub) else ""
+                if option.lower() == "open-ended response":
+                    open_ended.add(i)
                 if not head.strip() and not option:
                     texts.append(last)
                 elif option and option.lower() not in ("response", "open-ended response") and head.strip() != option:
@@ -349,7 +352,8 @@ def read_export(source: str, path: Path, *, time_zone: str | None = None, date_f
                 else:
                     texts.append(last)
             frame = frame_of(texts, rows[2:], at + 3)
-            export = _export(path.name, source, frame, list(frame.columns), texts)
+            opened = {c for i, c in enumerate(frame.columns) if i in open_ended}
+            export = _export(path.name, source, frame, list(frame.columns), texts, open_ended=opened)
         else:
             frame = frame_of(rows[0], rows[1:], at + 2)
             export = _export(path.name, source, frame, list(frame.columns), list(frame.columns))
@@ -407,6 +411,8 @@ def _export(
     ids: list[str],
     texts: Sequence[str],
     offered: Mapping[str, tuple[str, ...]] | None = None,
+    *,
+    open_ended: Collection[str] = (),
 ) -> Export:
     meta = METADATA.get(source, set()) | {"responseid", "respondent_id", "collector_id"}
     dropped, questions, email = [], [], None
@@ -420,7 +426,9 @@ def _export(
         if key in meta or str(text).strip().lower() in meta:
             continue
         offers = (offered or {}).get(column)
-        questions.append(Question(column, str(field_id), str(text).strip(), _split(str(text)), offers))
+        questions.append(
+            Question(column, str(field_id), str(text).strip(), _split(str(text)), offers, column in open_ended)
+        )
     wanted = NATIVE_ID.get(source, ())
     wanted = (wanted,) if isinstance(wanted, str) else wanted
     native_column = next((c for c in frame.columns if c.strip().lower() in wanted), None)

@@ -20,11 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..comments.codebook import CODEBOOK
 from ..contract import TABLES, WORKBOOK_SUFFIXES, cell_text, load
 from ..errors import ContractError, ContractWarning, Problem
 from .history import FOLDER, History
 
 __all__ = ["Store"]
+
+#: The files besides the tables that loading reads: the plan and the comments' codebook (`plevaluate.comments`).
+_BESIDE = ("plan.yml", "plan.yaml", CODEBOOK)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
@@ -98,10 +102,10 @@ class Store:
             trial = Path(tmp)
             if self.book is None:
                 for path in self.path.iterdir():
-                    if path.is_file() and (path.suffix.lower() == ".csv" or path.name in ("plan.yml", "plan.yaml")):
+                    if path.is_file() and (path.suffix.lower() == ".csv" or path.name in _BESIDE):
                         shutil.copy2(path, trial / path.name)
             else:
-                for plan_name in ("plan.yml", "plan.yaml"):
+                for plan_name in _BESIDE:
                     if (self.folder / plan_name).is_file():
                         shutil.copy2(self.folder / plan_name, trial / plan_name)
                 for table in TABLES:
