@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .. import scales as likert
+from ..comments.redact import Redactor
 from ..contract import TABLES, load
 from ..errors import ContractError, ContractWarning, OutputError, Problem
 from ..gates import Inputs, read_bytes
@@ -910,8 +911,6 @@ def _comments(export, codebook, folder, keep, ids, keyed, level, session, educat
     downloaded) gives the same comment, not a second one. The respondent is the linked educator_id or the
     pseudonymous key (blank for an anonymous import); the role is the linked educator's. Returns the rows, the
     export row of each, and the comment IDs of each export row (for the import history)."""
-    from ..comments.redact import Redactor
-
     open_ended = [c for c in codebook if c.status == "open-ended"]
     if not open_ended:
         return [], [], {}
