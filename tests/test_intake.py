@@ -375,6 +375,7 @@ def sample_workbook(path: Path) -> Path:
             sheet.append(cells)
     book.save(path)
     shutil.copy(SAMPLE / "plan.yml", path.parent / "plan.yml")
+    shutil.copy(SAMPLE / "codebook.yml", path.parent / "codebook.yml")  # beside the workbook, as plan.yml is
     return path
 
 
