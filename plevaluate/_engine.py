@@ -120,7 +120,7 @@ def _values(parameters: dict) -> dict[str, str]:
 def fill_placeholders(notebook) -> None:
     """Fill the placeholders (`PLACEHOLDERS`) of the notebook's Markdown cells from the results papermill's
     parameters name. The text is untrusted (a program's or a school's name): HTML-escaped, its invisible
-    characters shown (`plevaluate.figures.visible`), and, on a line that is not HTML, its Markdown marks escaped,
+    characters shown (`plevaluate.figures.visible`), its line breaks made spaces, and, on a line that is not HTML, its Markdown marks escaped,
     so it reads as written. A placeholder without a value (no saved results) is left as it is."""
     values = _values(dict(notebook.metadata.get("papermill", {}).get("parameters", {})))
     if not values:
@@ -135,7 +135,9 @@ def fill_placeholders(notebook) -> None:
             def fill(match: re.Match, in_html: bool = in_html) -> str:
                 if match.group(1) not in values:
                     return match.group(0)
-                text = html.escape(visible(values[match.group(1)]), quote=False)
+                # one line: a line break in a school's name would end the HTML block and start Markdown (a heading,
+                # a link) -- found by a hostile test
+                text = html.escape(" ".join(visible(values[match.group(1)]).split()), quote=False)
                 return text if in_html else _MARKDOWN.sub(r"\\\1", text)
 
             lines.append(_PLACEHOLDER.sub(fill, line))

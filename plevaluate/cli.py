@@ -25,11 +25,11 @@ from collections.abc import Sequence
 import pandas as pd
 
 from . import __version__, registry
+from ._outputs import neutralize
 from .audit import audit
 from .comments.agreement import disagreements
 from .comments.codebook import CODEBOOK
 from .comments.suggest import suggest_themes
-from .comments.themes import level_tables
 from .contract import load
 from .design import check_design
 from .errors import ContractError, ContractWarning, OutputError
@@ -39,6 +39,7 @@ from .render import render, render_logic_model, render_portfolio
 from .sample import write_sample
 from .sample_years import write_sample_years
 from .starter import write_starter
+from .years import evaluate_for_reports
 
 __all__ = ["main"]
 
@@ -98,8 +99,12 @@ def _design(args: argparse.Namespace) -> int:
 
 
 def _themes(args: argparse.Namespace) -> int:
-    """The comments' themes by the codebook (and people's coding), the coders' agreement and what they disagreed
-    on; with --suggest, candidate themes for a person to name (never written into the codebook)."""
+    """The comments' themes as the reports publish them (suppressed below min_n), the coders' agreement and what
+    they disagreed on; with --suggest, candidate themes for a person to name (never written into the codebook)."""
+    if args.suggest and args.k < 1:
+        raise ValueError(f"--k {args.k}: ask for at least one candidate theme (e.g. --k 6)")
+    if args.seed < 0:
+        raise ValueError(f"--seed {args.seed}: give a whole number from 0")
     target = None
     if args.csv is not None:  # refused before any work: never into, over or through an input
         target = check_target_file(args.csv, Inputs.of(args.data), flag="--csv")
@@ -109,10 +114,11 @@ def _themes(args: argparse.Namespace) -> int:
     comments = district.tables.get("comments")
     if comments is None or comments.empty:
         raise ValueError(f"{args.data} has no comments.csv: import a survey export with open-ended questions first")
+    levels = sorted({int(v) for v in comments["level"].astype(str)})
     written = None
     if args.suggest:  # level by level: a session's comments and a staff survey's answer different questions
         found = []
-        for level in sorted({int(v) for v in comments["level"].astype(str)}):
+        for level in levels:
             mine = comments[comments["level"].astype(str) == str(level)]
             try:
                 candidates = suggest_themes(mine, k=args.k, seed=args.seed).assign(level=level)
@@ -124,22 +130,30 @@ def _themes(args: argparse.Namespace) -> int:
             for row in candidates.itertuples():
                 print(f"  {row.candidate}. {row.top_terms}  ({row.weight:.0%} of comments; e.g. {row.example_ids})")
             found.append(candidates)
-        written = pd.concat(found, ignore_index=True) if found else None
+        if not found:
+            raise ValueError(f"no level has enough comments for {args.k} candidate themes; ask for fewer with --k")
+        written = pd.concat(found, ignore_index=True)
     else:
         if district.codebook is None:
             raise ValueError(f"{args.data} has no {CODEBOOK}: write one (see the docs), or run with --suggest first")
+        with warnings.catch_warnings():  # the published evaluation: what the reports show, suppressed below min_n
+            warnings.simplefilter("ignore")
+            ev = evaluate_for_reports(district)
         out = []
-        for level in sorted({int(v) for v in comments["level"].astype(str)}):
-            tables, _ = level_tables(district, level)
-            themes = tables.get("themes")
+        for level in levels:
+            result = ev.levels.get(level)
+            themes = result.tables.get("themes") if result is not None else None
             if themes is None or themes.empty:
                 continue
             whole = themes[themes["breakdown"] == "district"]
+            if whole["estimate"].isna().all():
+                print(f"Level {level}: fewer than {ev.min_n} people commented: not shown")
+                continue
             print(f"Level {level}: {int(whole['n'].iloc[0]):,} comments from {int(whole['n_people'].iloc[0]):,} people")
             for row in whole.sort_values("estimate", ascending=False, kind="stable").itertuples():
                 print(f"  {row.theme_name}: {row.estimate:.0%} of commenters ({row.ci_low:.0%} to {row.ci_high:.0%})")
-            agreement = tables.get("coding_agreement")
-            if agreement is not None:
+            agreement = result.tables.get("coding_agreement")
+            if agreement is not None and agreement["estimate"].notna().any():
                 overall = agreement[agreement["theme"] == "all themes"].iloc[0]
                 coders = sorted(set(district.comment_codes["coder"].astype(str)))
                 print(f"  coders {', '.join(coders)}: Krippendorff's alpha {overall.estimate:.2f} "
@@ -147,7 +161,7 @@ def _themes(args: argparse.Namespace) -> int:
             out.append(themes)
         codes = district.tables.get("comment_codes")
         if codes is not None and codes["coder"].nunique() >= 2:
-            differ = disagreements(codes, district.codebook.ids)
+            differ = disagreements(codes, district.codebook.ids)  # comment IDs and themes: what to reconcile
             print(
                 f"{len(differ):,} disagreements to reconcile (comment, theme)"
                 + (" (written with --csv)" if target else "")
@@ -156,7 +170,7 @@ def _themes(args: argparse.Namespace) -> int:
         elif out:
             written = pd.concat(out, ignore_index=True)
     if target is not None and written is not None:
-        write_file(target, written.to_csv(index=False, lineterminator="\n"))
+        write_file(target, neutralize(written).to_csv(index=False, lineterminator="\n"))
         print(f"\nWrote {target}")
     return 0
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import registry
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
-from .comments.redact import Redactor
+from .comments.redact import for_district
 from .errors import ContractError, ContractWarning, Problem
 from .gates import check_file, check_workbook, read_bytes
 from .plan import Plan, plan_years, read_plan
@@ -1683,7 +1683,7 @@ def load(path: str | Path) -> District:
     _check_rules(frames, reads)
     codebook = _codebook(folder, frames, reads, problems)
     if "comments" in frames and "educators" in frames:
-        frames["comments"] = _redacted(frames["comments"], frames["educators"], plan, reads["comments"])
+        frames["comments"] = _redacted(frames, plan, reads["comments"])
     if "schools" in frames and not plan_errors:
         _check_cohorts(frames["schools"], reads["schools"], plan)
 
@@ -1725,6 +1725,18 @@ def _codebook(folder: Path, frames: dict[str, pd.DataFrame], reads: Mapping[str,
                 f"add {CODEBOOK} to {folder} (its themes, with an id each), or remove comment_codes.csv.",
             )
             return None
+        people = for_district(frames.get("educators"), None)
+        for coder in sorted(set(codes["coder"].dropna().astype(str))):
+            if people.redact(coder)[1]:  # a name, an ID, an e-mail address ...
+                rows = codes.index[codes["coder"].astype(str) == coder]
+                read.error(
+                    "a coder's initials or role, never an educator's name or ID (coders are published with their "
+                    "agreement)",
+                    "write the coder's initials (e.g. AR) or a role (e.g. evaluator 1).",
+                    row=rows[0],
+                    column="coder",
+                    value="(an educator's name or ID, not shown)",
+                )
         known = set(codebook.ids)
         unknown = codes["theme"].notna() & ~codes["theme"].isin(known)
         for row in unknown[unknown].index:
@@ -1739,12 +1751,11 @@ def _codebook(folder: Path, frames: dict[str, pd.DataFrame], reads: Mapping[str,
     return codebook
 
 
-def _redacted(comments: pd.DataFrame, educators: pd.DataFrame, plan: Plan, read: _Read) -> pd.DataFrame:
+def _redacted(frames: Mapping[str, pd.DataFrame], plan: Plan, read: _Read) -> pd.DataFrame:
     """Comments as they may be used: the redaction pass again (plevaluate import stores them redacted; a file made
     by hand may not be), naming the rows that held a name, an e-mail, a phone number or a URL."""
-    redactor = Redactor.build(
-        names=educators["name"].dropna().astype(str) if "name" in educators else (), terms=plan.comments.redact
-    )
+    comments = frames["comments"]
+    redactor = for_district(frames.get("educators"), frames.get("students"), plan.comments.redact)
     text, counts = redactor.redact_all(comments["text"])
     changed = counts.drop(columns=[c for c in ("row",) if c in counts.columns]).sum(axis=1) > 0
     changed.index = comments.index
@@ -1753,7 +1764,7 @@ def _redacted(comments: pd.DataFrame, educators: pd.DataFrame, plan: Plan, read:
         kinds = counts.drop(columns=[c for c in ("row",) if c in counts.columns]).sum()
         what = ", ".join(f"{int(n)} {kind}" for kind, n in kinds.items() if n)
         read.warn(
-            f"comments without names, e-mail addresses, phone numbers or URLs; {len(rows)} held some ({what}), first "
+            f"comments without names, IDs, e-mail addresses, phone numbers or URLs; {len(rows)} held some ({what}), first "
             f"in row {rows[0]}: they are redacted wherever the comments are used",
             "import comments with plevaluate import (which stores them redacted), or redact the file.",
             column="text",

@@ -175,3 +175,72 @@ def test_no_planted_name_email_or_phone_number_reaches_any_output_and_the_audit_
     )
     found = [f for f in audit(out, SAMPLE) if f.file == "district-report.html"]
     assert [f.kind for f in found] == ["phone number"]
+
+
+# --- found by a hostile tester of the comments (each case was a real failure) ---
+
+
+@pytest.mark.parametrize(
+    ("theme", "where", "says"),
+    [
+        ("  - id: t\n    name: T\n    patterns: ['(a+)+$']\n", "themes.0.patterns", "nested repeat"),
+        ("  - id: t\n    name: T\n    patterns: ['x*']\n", "themes.0.patterns", "every comment"),
+        ("  - id: t\n    name: T\n    keywords: ['  ']\n", "themes.0.keywords", "blank"),
+        ('  - id: t\n    name: "T\\e]8;;https://evil.example\\e\\\\"\n', "themes.0.name", "control characters"),
+        ("  - id: t\n    name: Same\n  - id: u\n    name: same\n", "themes", "names must be unique"),
+    ],
+)
+def test_a_codebook_rule_that_could_hang_match_everything_or_mislead_is_refused(tmp_path, theme, where, says):
+    (tmp_path / "codebook.yml").write_text("themes:\n" + theme)
+    with pytest.raises(ContractError) as caught:
+        read_codebook(tmp_path / "codebook.yml")
+    assert where in str(caught.value) and says in str(caught.value), str(caught.value)
+
+
+def test_student_ids_and_disguised_phone_numbers_and_names_are_redacted_when_read(tiny):
+    students = pd.read_csv(tiny / "students.csv", dtype=str)
+    name = pd.read_csv(tiny / "educators.csv", dtype=str)["name"].iloc[2]
+    first, last = name.split(" ", 1)
+    comments = pd.read_csv(tiny / "comments.csv", dtype=str, keep_default_na=False)
+    comments.loc[0, "text"] = f"{students['student_id'].iloc[0]} kept calling out; call 555\u2013123\u20134567"
+    comments.loc[1, "text"] = f"Thanks {first[:2]}\u00ad{first[2:]} {last}"  # a soft hyphen inside the name
+    comments.to_csv(tiny / "comments.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        district = plevaluate.load(tiny)
+    first_two = list(district.comments["text"].iloc[:2])
+    assert students["student_id"].iloc[0] not in first_two[0] and "[phone]" in first_two[0]
+    assert first_two[1] == "Thanks [name]"
+
+
+def test_a_coder_named_like_an_educator_is_refused_naming_the_row(tiny):
+    name = pd.read_csv(tiny / "educators.csv", dtype=str)["name"].iloc[1]
+    codes = pd.read_csv(tiny / "comment_codes.csv", dtype=str, keep_default_na=False)
+    codes.loc[0, "coder"] = name
+    codes.to_csv(tiny / "comment_codes.csv", index=False)
+    with pytest.raises(ContractError) as caught, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plevaluate.load(tiny)
+    text = str(caught.value)
+    assert "comment_codes.csv" in text and "row 2" in text and "coder" in text and name not in text
+
+
+def test_themes_prints_only_what_the_reports_publish(tiny):
+    plan = (tiny / "plan.yml").read_text().replace("min_n: 10", "min_n: 500")
+    (tiny / "plan.yml").write_text(plan)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["themes", str(tiny)]) == 0
+    assert "not shown" in out.getvalue() and "%" not in out.getvalue()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = plevaluate.evaluate(plevaluate.load(tiny)).publish()
+    agreement = [ev.levels[n].tables.get("coding_agreement") for n in (1, 3)]
+    assert all(t is None or t["estimate"].isna().all() for t in agreement)  # double-coded comments below min_n
+
+
+def test_themes_with_no_candidate_asked_for_is_a_clear_error():
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["themes", str(SAMPLE), "--suggest", "--k", "0"]) == 2
+    assert "--k 0" in err.getvalue()

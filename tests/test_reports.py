@@ -538,3 +538,20 @@ def test_each_report_opens_with_its_title(rendered):
     assert title("technical-appendix.html") == [f"{program}: technical appendix"]
     school = next(p.name for p in rendered.out.glob("school-s03-*.html"))
     assert title(school) == ["Peña & O'Neill Middle School: professional learning evaluation"]
+
+
+def test_a_line_break_in_a_name_cannot_end_the_html_heading_and_start_markdown(published, tmp_path):
+    """Found by a hostile test: a school name with blank lines ended the notebook's HTML heading, and the rest
+    was read as Markdown (a heading, a link). A placeholder's value is one line."""
+    from dataclasses import replace
+
+    import nbformat
+
+    from plevaluate._engine import fill_placeholders
+
+    hostile = "Lincoln\n\n# [Click to verify](https://evil.example/login)\n\n"
+    results = replace(published, plan={**published.plan, "program": hostile}).save(tmp_path / "results")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("<h1>{program}: report</h1>")])
+    notebook.metadata["papermill"] = {"parameters": {"results": str(results)}}
+    fill_placeholders(notebook)
+    assert notebook.cells[0].source == "<h1>Lincoln # [Click to verify](https://evil.example/login): report</h1>"

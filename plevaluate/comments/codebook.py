@@ -24,6 +24,7 @@ Example ``codebook.yml``::
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,6 +38,9 @@ __all__ = ["CODEBOOK", "Codebook", "Theme", "code_comments", "codes_for_report",
 
 #: The codebook's file name in a data folder.
 CODEBOOK = "codebook.yml"
+
+#: A group that repeats and holds a repeat: (a+)+, (\w*)*, (x+|y)+{2,} -- the shape of catastrophic backtracking.
+_NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
 
 _Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
@@ -62,10 +66,31 @@ class Theme(BaseModel):
     def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in patterns:
             try:
-                re.compile(pattern)
+                compiled = re.compile(pattern)
             except re.error as error:
                 raise ValueError(f"pattern {pattern!r} is not a regular expression ({error})") from None
+            if compiled.search(""):
+                raise ValueError(f"pattern {pattern!r} matches an empty comment, so it would code every comment")
+            if _NESTED.search(pattern):
+                raise ValueError(
+                    f"pattern {pattern!r} repeats a group that itself repeats (like (a+)+): on a long comment such a "
+                    "pattern can run for hours; write it without the nested repeat, or use keywords"
+                )
         return patterns
+
+    @field_validator("keywords", "not_keywords")
+    @classmethod
+    def _words(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not w.strip() for w in words):
+            raise ValueError("a keyword is blank: it would match nothing or everything; remove it")
+        return words
+
+    @field_validator("name", "id")
+    @classmethod
+    def _printable(cls, text: str) -> str:
+        if any(unicodedata.category(ch)[0] == "C" for ch in text):
+            raise ValueError("control characters (a line break, a tab, a terminal escape) are not allowed here")
+        return text
 
     def rule(self, words: tuple[str, ...]) -> re.Pattern | None:
         """One case-insensitive expression for ``words`` (whole words or phrases, longest first)."""
@@ -85,10 +110,10 @@ class Codebook(BaseModel):
     @field_validator("themes")
     @classmethod
     def _unique(cls, themes: tuple[Theme, ...]) -> tuple[Theme, ...]:
-        ids = [t.id for t in themes]
-        twice = sorted({i for i in ids if ids.count(i) > 1})
-        if twice:
-            raise ValueError(f"theme ids must be unique; {', '.join(twice)} appear more than once")
+        for what, values in (("ids", [t.id for t in themes]), ("names", [t.name.strip().casefold() for t in themes])):
+            twice = sorted({v for v in values if values.count(v) > 1})
+            if twice:
+                raise ValueError(f"theme {what} must be unique; {', '.join(twice)} appear more than once")
         return themes
 
     @property

@@ -64,10 +64,18 @@ from types import MappingProxyType
 
 import pandas as pd
 
-__all__ = ["KINDS", "PLACEHOLDERS", "Redactor", "leaks"]
+__all__ = ["KINDS", "PLACEHOLDERS", "Redactor", "leaks", "for_district"]
 
 #: What the pass redacts, in the order of the count table's columns.
 KINDS = ("email", "phone", "url", "name", "term")
+
+#: Dropped before matching (soft hyphen, zero-width space/joiners, word joiner, BOM); Unicode dashes become '-'.
+_INVISIBLE = str.maketrans(
+    {
+        **dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff")),
+        **dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-"),
+    }
+)
 
 #: The text that replaces each kind.
 PLACEHOLDERS: Mapping[str, str] = {kind: f"[{kind}]" for kind in KINDS}
@@ -357,6 +365,9 @@ class Redactor:
             text = str(text)
         if not text:
             return text, counts
+        # characters that hide a name or number from the patterns without showing on the page: soft hyphens and
+        # zero-width characters are dropped, Unicode dashes read as '-' (found by a hostile test: "555–123–4567")
+        text = text.translate(_INVISIBLE)
 
         def contact(match: re.Match[str]) -> str:
             kind = match.lastgroup
@@ -463,3 +474,16 @@ def leaks(text: str, redactor: Redactor) -> list[str]:
     """
     _, counts = redactor.redact(text)
     return [kind for kind in KINDS if counts[kind]]
+
+
+def for_district(educators: pd.DataFrame | None, students: pd.DataFrame | None, terms=()) -> Redactor:
+    """The redactor a district's comments pass through: every educator's name, every educator and student ID
+    (a comment may name a student by ID: "ST000123 kept calling out"), and the plan's ``comments: redact:`` terms."""
+    names = educators["name"].dropna().astype(str) if educators is not None and "name" in educators else ()
+    ids = [
+        str(v)
+        for frame, column in ((educators, "educator_id"), (students, "student_id"))
+        if frame is not None and column in frame
+        for v in frame[column].dropna().unique()
+    ]
+    return Redactor.build(names=names, terms=[*terms, *ids])

@@ -20,7 +20,7 @@ from ..privacy import Rule
 from ..schema import TableSpec
 from .agreement import agreement
 from .codebook import codes_for_report
-from .redact import Redactor
+from .redact import for_district
 
 if TYPE_CHECKING:
     from ..contract import District
@@ -46,6 +46,7 @@ _KEYS = ("level", "breakdown", "school_id", "role", "theme", "theme_name", "meas
 PRIVACY: tuple[Rule, ...] = (
     Rule("themes", ("n_people",), _KEYS, within=("breakdown", "theme"), unit="commenters", counts=("n",)),
     Rule("quotes", ("n_people",), ("level", "school_id", "theme", "theme_name"), unit="commenters"),
+    Rule("coding_agreement", ("n",), ("level", "theme", "measure", "coder_a", "coder_b"), unit="comments coded twice"),
 )
 
 
@@ -141,11 +142,7 @@ def _quotes(comments: pd.DataFrame, codes: pd.DataFrame, district: District, the
     chosen = comments.merge(approved, on="comment_id")
     if chosen.empty:
         return pd.DataFrame(columns=columns)
-    educators = district.tables["educators"]
-    redactor = Redactor.build(
-        names=educators["name"].dropna().astype(str) if "name" in educators else (),
-        terms=district.plan.comments.redact,
-    )
+    redactor = for_district(district.educators, district.students, district.plan.comments.redact)
     edited = chosen["edited_text"].astype("string")
     text, _ = redactor.redact_all(edited.where(edited.notna() & (edited.str.strip() != ""), chosen["text"]))
     people = comments.assign(person=_people(comments).to_numpy()).groupby("school_id")["person"].nunique()

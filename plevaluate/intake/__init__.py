@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .. import scales as likert
-from ..comments.redact import Redactor
+from ..comments.redact import Redactor, for_district
 from ..contract import TABLES, load
 from ..errors import ContractError, ContractWarning, OutputError, Problem
 from ..gates import Inputs, read_bytes
@@ -951,7 +951,8 @@ def _comments(export, codebook, folder, keep, ids, keyed, level, session, educat
         return [], [], {}
     order = sorted(range(len(rows)), key=lambda i: origins[i])
     rows, origins = [rows[i] for i in order], [origins[i] for i in order]
-    redactor = Redactor.build(names=names, terms=folder.plan.comments.redact)
+    ids = for_district(folder.table("educators"), folder.table("students")).terms  # educator and student IDs
+    redactor = Redactor.build(names=names, terms=[*folder.plan.comments.redact, *ids])
     redacted, counts = redactor.redact_all(pd.Series([r["text"] for r in rows], dtype=object))
     for record, text in zip(rows, redacted.tolist()):
         record["text"] = text
