@@ -82,19 +82,30 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _design(args: argparse.Namespace) -> int:
-
+def _data_and_csv(args: argparse.Namespace):
+    """The data folder, loaded, and the --csv file it may write, refused before any work when it points into, over
+    or through an input (the write gate); None without --csv."""
     target = None
-    if args.csv is not None:  # refused before any work: never into, over or through an input
+    if args.csv is not None:
         target = check_target_file(args.csv, Inputs.of(args.data), flag="--csv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ContractWarning)
         district = load(args.data)
+    return district, target
+
+
+def _write_csv(target, frame: pd.DataFrame) -> None:
+    """A table a command was asked for, as CSV, its text neutralized against formulas (as the results' CSVs)."""
+    write_file(target, neutralize(frame).to_csv(index=False, lineterminator="\n"))
+    print(f"\nWrote {target}")
+
+
+def _design(args: argparse.Namespace) -> int:
+    district, target = _data_and_csv(args)
     check = check_design(district, registry.levels())
     print(check.to_text())
     if target is not None:
-        write_file(target, check.levels.to_csv(index=False, lineterminator="\n"))
-        print(f"\nWrote {target}")
+        _write_csv(target, check.levels)
     return 0
 
 
@@ -105,12 +116,7 @@ def _themes(args: argparse.Namespace) -> int:
         raise ValueError(f"--k {args.k}: ask for at least one candidate theme (e.g. --k 6)")
     if args.seed < 0:
         raise ValueError(f"--seed {args.seed}: give a whole number from 0")
-    target = None
-    if args.csv is not None:  # refused before any work: never into, over or through an input
-        target = check_target_file(args.csv, Inputs.of(args.data), flag="--csv")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ContractWarning)
-        district = load(args.data)
+    district, target = _data_and_csv(args)
     comments = district.tables.get("comments")
     if comments is None or comments.empty:
         raise ValueError(f"{args.data} has no comments.csv: import a survey export with open-ended questions first")
@@ -170,8 +176,7 @@ def _themes(args: argparse.Namespace) -> int:
         elif out:
             written = pd.concat(out, ignore_index=True)
     if target is not None and written is not None:
-        write_file(target, neutralize(written).to_csv(index=False, lineterminator="\n"))
-        print(f"\nWrote {target}")
+        _write_csv(target, written)
     return 0
 
 
