@@ -277,7 +277,8 @@ def _quotes(comments, truth, planted, schools, rng) -> tuple[pd.DataFrame, dict]
     ordinary = comments[~comments["school_id"].isin(small)]
     rows, picks = [], {"approved": [], "small_school": None, "not_approved": None, "with_planted": None}
     for theme in THEMES:
-        candidates = [c for c in ordinary["comment_id"] if theme in truth[c] and c not in planted]
+        taken = set(picks["approved"])  # a comment raising two themes is approved once
+        candidates = [c for c in ordinary["comment_id"] if theme in truth[c] and c not in planted and c not in taken]
         if candidates:
             chosen = str(rng.choice(candidates))
             rows.append({"comment_id": chosen, "approved": True, "edited_text": None})
