@@ -247,3 +247,35 @@ def test_themes_with_no_candidate_asked_for_is_a_clear_error():
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         assert main(["themes", str(SAMPLE), "--suggest", "--k", "0"]) == 2
     assert "--k 0" in err.getvalue()
+
+
+def test_a_quote_from_a_school_hidden_to_protect_another_is_hidden_too():
+    """School B (12 commenters) is hidden only to protect school A (5): B's quote must not publish B's count,
+    or the district's total less B would give A's."""
+    from plevaluate import registry
+    from plevaluate.comments.themes import theme_shares
+    from plevaluate.privacy import publish_levels
+    from plevaluate.results import LevelResult
+
+    comments = pd.DataFrame(
+        {
+            "comment_id": [f"c{i}" for i in range(5 + 12 + 20)],
+            "school_id": ["A"] * 5 + ["B"] * 12 + ["C"] * 20,
+            "role": "teacher",
+            "respondent": [f"p{i}" for i in range(37)],
+        }
+    )
+    codes = pd.DataFrame({"comment_id": comments["comment_id"], "theme": "time"})
+    themes = theme_shares(comments, codes, {"time": "Time"}, level=3)
+    quotes = pd.DataFrame(
+        {"level": 3, "school_id": ["B", "C"], "theme": "time", "theme_name": "Time", "comment_id": ["c9", "c30"],
+         "quote": ["B's words", "C's words"], "n_people": [12, 20], "suppressed": False}
+    )  # fmt: skip
+    published, _ = publish_levels(
+        {3: LevelResult(3, "organization", {"themes": themes, "quotes": quotes})}, 10, registry.levels()
+    )
+    shown = published[3].tables["themes"].set_index(["breakdown", "school_id"])
+    assert shown.loc[("school_id", "B"), "suppressed"] and shown.loc[("school_id", "B"), "complementary"]
+    out = published[3].tables["quotes"].set_index("school_id")
+    assert out.loc["B", "suppressed"] and pd.isna(out.loc["B", "quote"]) and pd.isna(out.loc["B", "n_people"])
+    assert not out.loc["C", "suppressed"] and out.loc["C", "quote"] == "C's words"

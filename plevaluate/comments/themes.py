@@ -45,7 +45,15 @@ _KEYS = ("level", "breakdown", "school_id", "role", "theme", "theme_name", "meas
 #: How the comment tables are suppressed when published (`plevaluate.privacy.publish_levels`).
 PRIVACY: tuple[Rule, ...] = (
     Rule("themes", ("n_people",), _KEYS, within=("breakdown", "theme"), unit="commenters", counts=("n",)),
-    Rule("quotes", ("n_people",), ("level", "school_id", "theme", "theme_name"), unit="commenters"),
+    # a quote's school is hidden with its themes: a complementary-hidden school's commenter count, published beside its
+    # quote, would let the smaller hidden school's be worked out from the district's
+    Rule(
+        "quotes",
+        ("n_people",),
+        ("level", "school_id", "theme", "theme_name"),
+        follow=("themes", ("school_id", "theme")),
+        unit="commenters",
+    ),
     Rule("coding_agreement", ("n",), ("level", "theme", "measure", "coder_a", "coder_b"), unit="comments coded twice"),
 )
 
