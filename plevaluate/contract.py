@@ -58,6 +58,8 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "-",
 INVISIBLE = re.compile(
     "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
+#: An educator's roles (educators.csv; a comment's writer in comments.csv).
+ROLES = ("teacher", "coach", "principal", "assistant_principal", "specialist", "other")
 TRUE_TOKENS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_TOKENS = frozenset({"false", "f", "no", "n", "0"})
 
@@ -165,7 +167,7 @@ TABLES: Mapping[str, InputTable] = MappingProxyType(
                         "role",
                         "category",
                         required=True,
-                        choices=("teacher", "coach", "principal", "assistant_principal", "specialist", "other"),
+                        choices=ROLES,
                     ),
                     Column("years_experience", "number", nullable=True, min=0, max=60),
                     Column("participant", "bool", nullable=True),
@@ -367,7 +369,7 @@ TABLES: Mapping[str, InputTable] = MappingProxyType(
                         "role",
                         "category",
                         nullable=True,
-                        choices=("teacher", "coach", "principal", "assistant_principal", "specialist", "other"),
+                        choices=ROLES,
                     ),
                     _id(
                         "respondent",
