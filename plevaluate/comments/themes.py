@@ -46,11 +46,12 @@ _KEYS = ("level", "breakdown", "school_id", "role", "theme", "theme_name", "meas
 PRIVACY: tuple[Rule, ...] = (
     Rule("themes", ("n_people",), _KEYS, within=("breakdown", "theme"), unit="commenters", counts=("n",)),
     # a quote's school is hidden with its themes: a complementary-hidden school's commenter count, published beside its
-    # quote, would let the smaller hidden school's be worked out from the district's
+    # quote, would let the smaller hidden school's be worked out from the district's. A hidden quote keeps only its
+    # level: its school and theme would say that someone in a group below min_n raised that theme
     Rule(
         "quotes",
         ("n_people",),
-        ("level", "school_id", "theme", "theme_name"),
+        ("level",),
         follow=("themes", ("school_id", "theme")),
         unit="commenters",
     ),
