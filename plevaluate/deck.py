@@ -11,7 +11,6 @@ district's own template (its masters, layouts, fonts and colours): it must have 
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,7 +23,7 @@ from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
 from pptx.util import Emu, Inches, Pt
 
 from . import report
-from .gates import read_bytes
+from .gates import open_template
 from .report import toolkit as tk
 
 if TYPE_CHECKING:
@@ -257,13 +256,13 @@ def _notes(slide, lines: list[str]) -> None:
 
 
 def _open(template: str | Path | None):
-    source = Path(template) if template else None
-    content = read_bytes(source, kind="workbook", label="--pptx-template") if source else None  # the read gate
-    try:
-        presentation = Presentation(io.BytesIO(content)) if content is not None else Presentation()
-    except Exception as error:  # noqa: BLE001 - python-pptx raises several kinds for a file that is not a deck
-        raise TemplateError(f"{source} is not a PowerPoint file python-pptx can open ({error})") from None
-    return presentation, source
+    return open_template(
+        template,
+        Presentation,
+        label="--pptx-template",
+        what="a PowerPoint file python-pptx can open",
+        error=TemplateError,
+    )
 
 
 def check_template(template: str | Path) -> None:

@@ -5,7 +5,7 @@ files, secret files) goes through the **read gate**, and every file or folder an
 (reports, the portfolio, the design check's CSV, a sample, a starter folder, an import) through the
 **write gate**, so a new command inherits the promises instead of rediscovering them:
 
-read gate (`read_bytes`, `read_yaml`, `check_file`, `check_workbook`)
+read gate (`read_bytes`, `read_yaml`, `open_template`, `check_file`, `check_workbook`)
     regular files only (a folder, a named pipe or a device is refused by name: reading ``/dev/zero``
     never ends, a pipe blocks); a size bound for each kind of file, and for a workbook bounds on
     what its zip expands to and on its rows (Excel's own limit); YAML bounded in the nodes *and the
@@ -28,6 +28,7 @@ that far, so no command ends in a traceback because a disk is full or a folder i
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import stat
@@ -51,6 +52,7 @@ __all__ = [
     "check_target_folder",
     "check_workbook",
     "fresh_folder",
+    "open_template",
     "os_problem",
     "read_bytes",
     "read_yaml",
@@ -238,6 +240,20 @@ def _count_rows(book: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
             rows -= tail.count(b"<row ") + tail.count(b"<row>")  # counted again with the next chunk
             if rows > MAX_SHEET_ROWS:
                 return rows
+
+
+def open_template(template, opener, *, label: str, what: str, error: type[Exception] = ValueError):
+    """``(document, path)``: an Office template read through the read gate and opened by ``opener`` (python-pptx's
+    ``Presentation``, python-docx's ``Document``), or the library's own default and None without one; ``error``
+    naming the file when it does not open as ``what``."""
+    if not template:
+        return opener(), None
+    source = Path(template)
+    content = read_bytes(source, kind="workbook", label=label)
+    try:
+        return opener(io.BytesIO(content)), source
+    except Exception as problem:  # noqa: BLE001 - the Office libraries raise several kinds for a file of another kind
+        raise error(f"{source} is not {what} ({problem})") from None
 
 
 def read_yaml(path: str | Path, *, label: str | None = None, what: str = "settings"):

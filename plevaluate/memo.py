@@ -21,7 +21,7 @@ from docx.oxml.ns import qn
 from docx.shared import Inches
 
 from . import report
-from .gates import read_bytes
+from .gates import open_template
 from .report import toolkit as tk
 
 if TYPE_CHECKING:
@@ -160,12 +160,9 @@ def _write(document, parts: Iterable[tuple]) -> None:
 def _document(ev: Evaluation, title: str, template: str | Path | None):
     if not ev.published:
         raise ValueError("only a published evaluation (Evaluation.publish) is written as a document")
-    source = Path(template) if template else None
-    content = read_bytes(source, kind="workbook", label="--docx-template") if source else None  # the read gate
-    try:
-        document = Document(io.BytesIO(content)) if content is not None else Document()
-    except Exception as error:  # noqa: BLE001 - python-docx raises several kinds for a file that is not a document
-        raise ValueError(f"{source} is not a Word document python-docx can open ({error})") from None
+    document, _ = open_template(
+        template, Document, label="--docx-template", what="a Word document python-docx can open"
+    )
     document.core_properties.title = title
     document.core_properties.language = "en-US"
     document.add_heading(title, level=0)
