@@ -670,6 +670,16 @@ def close_linear_leaks(table: pd.DataFrame, equations: list[tuple[int, list[int]
     size = pd.to_numeric(out[people], errors="coerce").fillna(0.0).to_numpy(dtype=float)
     while True:
         picks: set[int] = set()
+        # which sums have a hidden row, once a round (hidden changes only between rounds): the cost of each
+        # candidate below asked it of every sum again, millions of times at 2,000 schools
+        any_hidden = [bool(hidden[rows].any()) for rows, _ in members]
+        costs: dict[int, tuple[int, float, int]] = {}
+
+        def cost(q: int, costs=costs, any_hidden=any_hidden) -> tuple[int, float, int]:
+            if q not in costs:
+                costs[q] = (sum(1 for k in sums_of[q] if not any_hidden[k]), size[q], q)
+            return costs[q]
+
         for block_sums, block_rows in _blocks(members, hidden):
             column = {p: j for j, p in enumerate(block_rows)}
             matrix = np.zeros((len(block_sums), len(block_rows)))
@@ -689,11 +699,6 @@ def close_linear_leaks(table: pd.DataFrame, equations: list[tuple[int, list[int]
                 candidates = {int(q) for k in used for q in members[k][0] if not hidden[q]} - picks
                 if not candidates:
                     continue  # every row of those sums is hidden already
-
-                def cost(q: int) -> tuple[int, float, int]:
-                    alone = sum(1 for k in sums_of[q] if not hidden[members[k][0]].any())
-                    return alone, size[q], q
-
                 picks.add(min(candidates, key=cost))
         if not picks:
             break

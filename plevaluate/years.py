@@ -203,20 +203,35 @@ def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
     """
     z = stats.norm.ppf(0.5 + ci / 2)
     if "scope" in table.columns and table["scope"].nunique() > 1:
-        parts = [trend_sentences(part, ci).assign(scope=scope) for scope, part in table.groupby("scope", sort=False)]
-        return pd.concat(parts, ignore_index=True)[["scope", "level", "sentence"]]
-    rows = []
-    for level, part in table.groupby("level", sort=True):
-        shown = part.dropna(subset=["estimate", "ci_low", "ci_high"])
+        parts = _records_by_scope(table)  # one pass: a pandas group per school took minutes at 2,000 schools
+        rows = [{"scope": scope, **row} for scope, part in parts.items() for row in _level_sentences(part, z, ci)]
+        return pd.DataFrame(rows, columns=["scope", "level", "sentence"])
+    return pd.DataFrame(_level_sentences(table.to_dict("records"), z, ci), columns=["level", "sentence"])
+
+
+def _level_sentences(records: list[dict], z: float, ci: float) -> list[dict]:
+    """`trend_sentences` for one scope's rows (records in year order): level, sentence."""
+    by_level: dict[int, list[dict]] = {}
+    for row in records:
+        if not any(pd.isna(row[key]) for key in ("estimate", "ci_low", "ci_high")):
+            by_level.setdefault(int(row["level"]), []).append(row)
+    out = []
+    for level in sorted(by_level):
+        shown = by_level[level]
         if len(shown) < 2:
             continue
-        a, b = shown.iloc[0], shown.iloc[-1]
-        se = np.hypot((a.ci_high - a.ci_low) / (2 * z), (b.ci_high - b.ci_low) / (2 * z))
-        diff = b.estimate - a.estimate
+        a, b = shown[0], shown[-1]
+        se = np.hypot((a["ci_high"] - a["ci_low"]) / (2 * z), (b["ci_high"] - b["ci_low"]) / (2 * z))
+        diff = b["estimate"] - a["estimate"]
         low, high = diff - z * se, diff + z * se
-        name = str(a.level_name).lower()
-        span = f"from {_format(a.estimate, a.unit)} in {a.year} to {_format(b.estimate, b.unit)} in {b.year}"
-        interval = f"change {_change(diff, a.unit)}, {ci:.0%} CI {_change(low, a.unit)} to {_change(high, a.unit)}"
+        name = str(a["level_name"]).lower()
+        span = (
+            f"from {_format(a['estimate'], a['unit'])} in {a['year']} to {_format(b['estimate'], b['unit'])} "
+            f"in {b['year']}"
+        )
+        interval = (
+            f"change {_change(diff, a['unit'])}, {ci:.0%} CI {_change(low, a['unit'])} to {_change(high, a['unit'])}"
+        )
         if low > 0:
             sentence = f"{name.capitalize()} rose {span} ({interval})."
         elif high < 0:
@@ -225,8 +240,8 @@ def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
             sentence = (
                 f"{name.capitalize()} went {span}; the change is within the uncertainty ({interval}): not conclusive."
             )
-        rows.append({"level": int(level), "sentence": sentence})
-    return pd.DataFrame(rows, columns=["level", "sentence"])
+        out.append({"level": level, "sentence": sentence})
+    return out
 
 
 @dataclass(frozen=True)
@@ -240,6 +255,7 @@ class YearByYear:
     trend: pd.DataFrame
     sentences: pd.DataFrame
     tables: Mapping[str, pd.DataFrame]
+    schools: pd.DataFrame  # each school's trend (`trend` with scope None), built once
 
 
 def evaluate_years(
@@ -264,14 +280,15 @@ def evaluate_years(
     for level in sorted(levels, key=lambda level: level.number):
         if level.years is not None:
             tables.update(level.years(district, evaluations))
-    return YearByYear(tuple(years), evaluations, table, sentences, MappingProxyType(tables))
+    schools = trend(evaluations, scope=None)
+    return YearByYear(tuple(years), evaluations, table, sentences, MappingProxyType(tables), schools)
 
 
 def publishable(result: YearByYear) -> dict[str, pd.DataFrame]:
     """The tables a report shows about the years, as `plevaluate.evaluate.Evaluation.extras`: ``years_trend``,
     ``years_sentences`` (and each school's, ``years_trend_schools``, ``years_sentences_schools``), ``years_about``
     (the years), and every level's own multi-year tables (`YearByYear.tables`)."""
-    schools = trend(result.evaluations, scope=None)
+    schools = result.schools
     return {
         "years_trend": result.trend,
         "years_sentences": result.sentences,
@@ -294,30 +311,49 @@ def evaluate_for_reports(district: District) -> Evaluation:
     latest = evaluate(year_view(district, years[-1])).publish()
     result = evaluate_years(district, registry.levels(), years, known={years[-1]: latest})
     sentences = latest.sentences.copy()
-    every = pd.concat([result.trend, trend(result.evaluations, scope=None)], ignore_index=True)
-    for scope, part in every.groupby("scope", sort=False):
+    every = pd.concat([result.trend, result.schools], ignore_index=True)
+    chains = _records_by_scope(latest.chain)
+    updated = {}
+    for scope, part in _records_by_scope(every).items():
         earlier = _last_measured(part, years[-1])
         if earlier:  # not measured this year is not "no evidence": the sentence says when it last was
-            row = sentences["scope"] == scope
-            chain = latest.chain[latest.chain["scope"] == scope]
-            sentences.loc[row, "sentence"] = chain_sentence(chain, registry.levels(), earlier)
+            updated[scope] = chain_sentence(chains.get(scope, []), registry.levels(), earlier)
+    if updated:
+        sentences["sentence"] = pd.array(
+            [updated.get(scope, text) for scope, text in zip(sentences["scope"], sentences["sentence"])],
+            dtype=sentences["sentence"].dtype,
+        )
     return replace(latest, sentences=sentences, extras=publishable(result))
 
 
-def _last_measured(table: pd.DataFrame, year: str) -> dict[int, str]:
-    """For each level not measured in ``year`` but measured before: when it last was, and its result."""
+def _records_by_scope(table: pd.DataFrame) -> dict[str, list[dict]]:
+    """A table's rows as records, by scope, in the table's order (a pandas group per school is slow at scale)."""
+    out: dict[str, list[dict]] = {}
+    for row in table.to_dict("records"):
+        out.setdefault(row["scope"], []).append(row)
+    return out
+
+
+def _last_measured(records: list[dict], year: str) -> dict[int, str]:
+    """For each level not measured in ``year`` but measured before: when it last was, and its result
+    (``records``: one scope's trend rows, in year order)."""
+    by_level: dict[int, list[dict]] = {}
+    for row in records:
+        if row["level"] > 0:
+            by_level.setdefault(int(row["level"]), []).append(row)
     words = {}
-    for level, part in table[table["level"] > 0].groupby("level", sort=True):
-        now = part[part["year"] == year]
-        if now.empty or now["status"].iloc[0] != "not yet measured":
+    for level in sorted(by_level):
+        part = by_level[level]
+        now = [row for row in part if row["year"] == year]
+        if not now or now[0]["status"] != "not yet measured":
             continue
-        before = part[(part["year"] < year) & part["estimate"].notna()]
-        if before.empty:
+        before = [row for row in part if row["year"] < year and not pd.isna(row["estimate"])]
+        if not before:
             continue
-        last = before.iloc[-1]
-        value = _format(last.estimate, last.unit)
-        words[int(level)] = (
-            f"{str(last.level_name).capitalize()} was not measured in {year}; it was last measured in {last.year} "
-            f"({value}, {last.status})."
+        last = before[-1]
+        value = _format(last["estimate"], last["unit"])
+        words[level] = (
+            f"{str(last['level_name']).capitalize()} was not measured in {year}; it was last measured in {last['year']} "
+            f"({value}, {last['status']})."
         )
     return words

@@ -1,0 +1,102 @@
+"""Benchmark: a program followed over several school years, evaluated as the reports need it.
+
+Run: ``python benchmarks/bench_years.py [--schools 2000] [--years 3] [--cohorts 3]``. Generates the synthetic
+multi-year district (`plevaluate.sample_years`), loads it, then times each step `plevaluate.years.evaluate_for_reports`
+takes: each year's view, its evaluation and its publication, the levels' own multi-year tables and the trend
+(`evaluate_years` with the years already evaluated), and the tables the reports read (`publishable`). Writes the
+figures to ``benchmarks/results-years.md`` with the machine described; the README quotes them.
+
+The target (issue 34): three years of 2,000 schools evaluated in under 60 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+import plevaluate
+from plevaluate import registry
+from plevaluate.evaluate import evaluate
+from plevaluate.sample_years import write_sample_years
+from plevaluate.years import evaluate_years, evaluated_years, publishable, year_view
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_S = 60.0
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--schools", type=int, default=2000)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--cohorts", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results-years.md"))
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        data = write_sample_years(
+            Path(tmp) / "district", n_schools=args.schools, years=args.years, cohorts=args.cohorts, seed=1
+        )
+        generated = time.perf_counter() - start
+        size = sum(p.stat().st_size for p in data.iterdir()) / 1e6
+        start = time.perf_counter()
+        district = plevaluate.load(data)
+        loaded = time.perf_counter() - start
+        rows = sum(len(t) for t in district.tables.values())
+        steps: list[tuple[str, float]] = []
+        evaluations = {}
+        for year in evaluated_years(district):
+            start = time.perf_counter()
+            view = year_view(district, year)
+            steps.append((f"{year}: the year's view", time.perf_counter() - start))
+            start = time.perf_counter()
+            internal = evaluate(view)
+            steps.append((f"{year}: evaluate", time.perf_counter() - start))
+            start = time.perf_counter()
+            evaluations[year] = internal.publish()
+            steps.append((f"{year}: publish", time.perf_counter() - start))
+        start = time.perf_counter()
+        result = evaluate_years(district, registry.levels(), list(evaluations), known=evaluations)
+        steps.append(("the levels' multi-year tables and the trend", time.perf_counter() - start))
+        start = time.perf_counter()
+        publishable(result)
+        steps.append(("the tables the reports read", time.perf_counter() - start))
+    total = sum(seconds for _, seconds in steps)
+    verdict = "PASS" if total < TARGET_S else "FAIL"
+    lines = [
+        f"Measured {date.today()} on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"with `python benchmarks/bench_years.py --schools {args.schools} --years {args.years} "
+        f"--cohorts {args.cohorts}`.",
+        "",
+        f"{args.schools:,} schools, {args.years} school years: {rows:,} rows, {size:.0f} MB of CSV; generated in "
+        f"{generated:.0f} s, loaded and validated in {loaded:.1f} s.",
+        "",
+        "| step | seconds |",
+        "| --- | --- |",
+        *(f"| {name} | {seconds:.1f} |" for name, seconds in steps),
+        f"| **evaluation for the reports, in all** | **{total:.1f}** |",
+        "",
+        f"Peak memory of the process (load included): {_peak_mb():,.0f} MB.",
+        "",
+        f"- {verdict}: {args.years} years of {args.schools:,} schools evaluate in under {TARGET_S:.0f} s "
+        f"({total:.0f} s)",
+    ]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
