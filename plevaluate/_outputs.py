@@ -178,6 +178,15 @@ def is_ours(folder: Path) -> bool:
     return False
 
 
+def kill_pool(pool) -> None:
+    """End a `concurrent.futures.ProcessPoolExecutor`'s processes now, whatever they are doing (a stopped run's
+    workers, with their kernels and browsers; a failed evaluation's other years)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def die_with_parent() -> None:
     """In a child process: ask Linux to kill it when its parent dies, however the parent dies (even kill -9).
 

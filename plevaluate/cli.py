@@ -387,7 +387,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("data", help="folder with the CSV tables and plan.yml (never written to)")
     report.add_argument("--out", required=True, help="folder for the reports (created; outputs replaced atomically)")
     report.add_argument("--schools", default="", help="comma-separated school_ids (default: every school)")
-    report.add_argument("--workers", type=int, default=2, help="parallel notebook kernels (default 2)")
+    report.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="parallel notebook kernels (default 2); a program over several school years also evaluates its years "
+        "in this many processes",
+    )
     report.add_argument(
         "--format",
         default="html,pdf,slides,ipynb",

@@ -1419,6 +1419,11 @@ class District:
     def has(self, table: str) -> bool:
         return table in self.tables
 
+    def __reduce__(self):
+        """Picklable (a year's view goes to another process, `plevaluate.years.evaluate_each_year`): its read-only
+        mappings travel as dicts and are read-only again on arrival."""
+        return _district, (self.path, self.plan, dict(self.tables), self.notes, dict(self.file_hashes), self.codebook)
+
     def __getattr__(self, name: str):
         if name in TABLES:
             return self.tables.get(name)
@@ -1492,6 +1497,10 @@ class District:
 
 #: Workbook files read as tables: an ``.xlsx`` file in place of a table's CSV, or a whole workbook.
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def _district(path, plan, tables, notes, file_hashes, codebook) -> District:
+    return District(path, plan, MappingProxyType(tables), notes, MappingProxyType(file_hashes), codebook)
 
 
 def _table_files(folder: Path, problems: list[Problem]) -> Iterator[tuple[InputTable, Path]]:

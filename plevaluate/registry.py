@@ -20,7 +20,7 @@ from importlib.metadata import entry_points
 from .levels import cost, learning, organization, outcomes, practice, reactions
 from .results import Level
 
-__all__ = ["BUILTIN", "ENTRY_POINTS", "get", "levels", "register", "run_order", "unregister"]
+__all__ = ["BUILTIN", "ENTRY_POINTS", "get", "levels", "process_local", "register", "run_order", "unregister"]
 
 #: plevaluate's own levels: cost (0) and Guskey's five.
 BUILTIN: tuple[Level, ...] = (
@@ -71,6 +71,12 @@ def get(number: int) -> Level:
         if level.number == number:
             return level
     raise KeyError(f"no level is numbered {number}")
+
+
+def process_local() -> bool:
+    """True while a level added by `register` is in use: it exists in this process only, so work for it may not
+    go to another process (`plevaluate.years.evaluate_each_year` then stays in this one)."""
+    return bool(_registered)
 
 
 def register(level: Level) -> Level:

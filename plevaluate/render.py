@@ -44,6 +44,7 @@ from ._outputs import (
     clean_leftovers,
     clean_temporary,
     die_with_parent,
+    kill_pool,
     mark,
     publish,
     slug,
@@ -605,7 +606,7 @@ def _render_locked(
                 pool.submit(_warm, browser, str(saved) if n else None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ev = evaluate_for_reports(district)  # published: only suppressed results leave the machine
+            ev = evaluate_for_reports(district, workers=workers)  # published: only suppressed results leave the machine
         # the logic model (plan text and the dates of the records, nothing about people) travels in the bundle too
         ev = replace(ev, extras={**ev.extras, **logic_model(district.plan, district).tables()})
         # unknown schools are refused before anything is written
@@ -661,7 +662,7 @@ def _render_locked(
         publish(out, staging, [*moves, "index.html"], stale)
     except BaseException:
         if pool is not None:
-            _kill_workers(pool)
+            kill_pool(pool)
         raise
     finally:
         if client is not None:
@@ -714,14 +715,6 @@ def _close_cluster(client, cluster) -> None:
     client.close()
     if cluster is not None:
         cluster.close()
-
-
-def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    """End a stopped run's worker processes now (their kernels and browsers follow them)."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        if process.is_alive():
-            process.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:

@@ -234,3 +234,54 @@ def test_a_stray_date_never_turns_a_one_year_plan_into_several(tmp_path):
         assert "2024-25" in school_years(district)  # the data reach back a year...
         assert plan_years(district.plan.school_year) == ["2025-26"]
         assert evaluate_for_reports(district).extras == {}  # ...but the plan names one year: one year is evaluated
+
+
+def _same_evaluation(a, b) -> None:
+    """Every table of two evaluations equal (numbers to 1e-9), the chain, its sentences and the extras too."""
+    assert sorted(a.levels) == sorted(b.levels)
+    for number in a.levels:
+        assert sorted(a[number].tables) == sorted(b[number].tables)
+        assert list(a[number].notes) == list(b[number].notes)
+        for name, table in a[number].tables.items():
+            pd.testing.assert_frame_equal(table, b[number].tables[name], rtol=1e-9, atol=1e-12, obj=f"{number} {name}")
+    for name in ("chain", "sentences", "schools"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-12, obj=name)
+    assert sorted(a.extras) == sorted(b.extras)
+    for name, table in a.extras.items():
+        pd.testing.assert_frame_equal(table, b.extras[name], rtol=1e-9, atol=1e-12, obj=name)
+
+
+def test_years_evaluated_side_by_side_give_the_same_results(district, published_years):
+    """`evaluate_for_reports(workers=2)` sends the earlier years to another process (their views pickled there,
+    their published evaluations back) while this one evaluates the latest: nothing may differ."""
+    from plevaluate.years import evaluate_for_reports
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        side_by_side = evaluate_for_reports(district, workers=3)
+    _same_evaluation(published_years, side_by_side)
+
+
+def test_years_stay_in_this_process_while_a_level_exists_only_here(district, monkeypatch):
+    """A level added with `registry.register` (a notebook's) does not exist in another process: the years are then
+    evaluated here, so the added level is in every year."""
+    from plevaluate import years as years_module
+
+    monkeypatch.setattr(registry, "_registered", {99: object()})
+    assert registry.process_local()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a process pool was started while a level exists only in this process")
+
+    monkeypatch.setattr(years_module, "ProcessPoolExecutor", refuse)
+    monkeypatch.setattr(years_module, "evaluate", lambda view: _Published(view))
+    found = years_module.evaluate_each_year(district, ["2024-25", "2025-26"], workers=2)
+    assert sorted(found) == ["2024-25", "2025-26"]
+
+
+class _Published:
+    def __init__(self, view):
+        self.view = view
+
+    def publish(self):
+        return self
