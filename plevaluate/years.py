@@ -22,6 +22,7 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -353,12 +354,26 @@ def evaluate_each_year(district: District, years: list[str], *, workers: int = 1
         # one BLAS thread a process while the processes share the cores (on 2 cores: 86 s -> 78 s at 2,000 schools)
         with threadpool_limits(limits=1):
             latest = evaluate(year_view(district, years[-1])).publish()
-        evaluations = {year: future.result() for year, future in futures.items()}
+        evaluations = {year: _result(future, district, year) for year, future in futures.items()}
     except BaseException:  # stopped or failed: the other years' processes end now, not after their year
         kill_pool(pool)
         raise
     pool.shutdown(wait=True)
     return {**evaluations, years[-1]: latest}
+
+
+def _result(future, district: District, year: str) -> Evaluation:
+    """A year's evaluation from its process; if that process died (the system ended it for memory, say), the year
+    is evaluated here instead, with a warning: a lost process never loses a year."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        warnings.warn(
+            f"the process evaluating {year} ended abruptly (out of memory?); {year} is evaluated in this process",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return evaluate(year_view(district, year)).publish()
 
 
 def _one_thread_each() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -285,3 +286,21 @@ class _Published:
 
     def publish(self):
         return self
+
+
+def test_a_year_whose_process_dies_is_evaluated_here(district, monkeypatch):
+    """The system may end the other process (out of memory): the year is then evaluated in this one, with a
+    warning, instead of the run failing."""
+    from plevaluate import years as years_module
+
+    monkeypatch.setattr(years_module, "_published_year", _die_now)  # the pool's process is forked: it sees this
+    with pytest.warns(RuntimeWarning, match="ended abruptly"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)
+            found = years_module.evaluate_each_year(district, ["2024-25", "2025-26"], workers=2)
+    assert sorted(found) == ["2024-25", "2025-26"]
+    assert found["2024-25"].published and found["2024-25"].plan["school_year"] == "2024-25"
+
+
+def _die_now(view):
+    os._exit(1)
