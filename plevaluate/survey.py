@@ -21,9 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from ._tidy import coverage, stack
-from ._tidy import groups as _tidy_groups
 from .effects import (
-    clustered_wilson,
     grouped_mean_and_variance,
     grouped_share_and_deff,
     t_interval,
@@ -431,23 +429,35 @@ def response_rates(
     answered["responded"] = True
     merged = attended.merge(answered, on=["educator_id", "session_id"], how="left")
     merged["responded"] = merged["responded"].astype("boolean").fillna(False).astype(bool)
-    rows = []
-    for key, part in _tidy_groups(merged, by):
-        share, low, high, _ = clustered_wilson(part["responded"].to_numpy(), part["educator_id"].to_numpy(), ci=ci)
-        rows.append(
-            {
-                **dict(zip(by, key)),
-                "measure": "response_rate",
-                "estimate": share,
-                "ci_low": low,
-                "ci_high": high,
-                "n": len(part),
-                "n_people": int(part["educator_id"].nunique()),
-                "respondents": int(part["responded"].sum()),
-            }
-        )
-    columns = [*by, "measure", "estimate", "ci_low", "ci_high", "n", "n_people", "respondents"]
-    table = pd.DataFrame(rows, columns=columns)
+    # every group at once (`plevaluate.effects.clustered_wilson` of each, vectorized): a pandas group per school
+    # took seconds at 2,000 schools
+    keys = list(by)
+    if keys:
+        group = (
+            merged.groupby(keys, observed=True, sort=True, dropna=False).ngroup().to_numpy()
+        )  # `_tidy.groups`' order
+        n_groups = int(group.max()) + 1 if len(group) else 0
+    else:
+        group, n_groups = np.zeros(len(merged), np.int64), 1  # the district: one row, even with nobody
+    flags = merged["responded"].to_numpy(dtype=float)
+    educators = merged["educator_id"].to_numpy()
+    share, n, deff = grouped_share_and_deff(flags, group, n_groups, educators)
+    low, high = wilson_interval(share * n / deff, n / deff, ci)
+    codes = pd.factorize(merged["educator_id"])[0] + 1  # 0: no educator, not counted (as nunique)
+    width = int(codes.max()) + 1 if len(codes) else 1
+    pairs = np.unique(group.astype(np.int64) * width + codes)
+    people = np.bincount(pairs[pairs % width > 0] // width, minlength=n_groups)
+    firsts = np.unique(group, return_index=True)[1]
+    columns = {k: merged[k].iloc[firsts].tolist() for k in keys} | {
+        "measure": ["response_rate"] * n_groups,
+        "estimate": share,
+        "ci_low": low,
+        "ci_high": high,
+        "n": n.astype(int),
+        "n_people": people.astype(int),
+        "respondents": np.bincount(group, weights=flags, minlength=n_groups).astype(int),
+    }
+    table = pd.DataFrame(columns)
     table["method"] = "respondents / attendances; Wilson interval on the educator-clustered effective sample size"
     return suppress(table, min_n, n="n_people", columns=("estimate", "ci_low", "ci_high", "respondents"))
 

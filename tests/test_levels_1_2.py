@@ -454,3 +454,37 @@ def test_equal_gains_moved_by_a_fraction_have_no_standardized_effect():
     for shift in (0.0, 0.65, -37.3):
         row = paired_effects(pre + shift, pre + 2 + shift)
         assert row["mean_gain"] == pytest.approx(2) and np.isnan(row["d_z"]) and np.isnan(row["g_av"]), shift
+
+
+def test_response_rates_of_every_group_at_once_equal_each_group_on_its_own():
+    """`response_rates` computes every school's rate in one pass; each must equal `clustered_wilson` of that
+    school's attendances alone (the definition), with its attendances, distinct attendees and respondents."""
+    from plevaluate.effects import clustered_wilson
+    from plevaluate.survey import response_rates
+
+    rng = np.random.default_rng(4)
+    educators = pd.DataFrame(
+        {"educator_id": [f"E{i:02d}" for i in range(40)], "school_id": [f"S{i % 5}" for i in range(40)]}
+    )
+    attendance = pd.DataFrame(
+        {"educator_id": rng.choice(educators["educator_id"], 160), "session_id": rng.choice(["A", "B", "C", "D"], 160)}
+    ).drop_duplicates()
+    answered = attendance.sample(frac=0.6, random_state=1)
+    answered = answered[~(answered["educator_id"].isin(["E00", "E05", "E10"]))]  # school S0: some never answer
+    rates = response_rates(answered, attendance, educators, by=("school_id",), min_n=1)
+    home = educators.set_index("educator_id")["school_id"]
+    for school, part in attendance.assign(school_id=attendance["educator_id"].map(home)).groupby("school_id"):
+        responded = part.set_index(["educator_id", "session_id"]).index.isin(
+            answered.set_index(["educator_id", "session_id"]).index
+        )
+        share, low, high, _ = clustered_wilson(responded, part["educator_id"].to_numpy())
+        row = rates[rates["school_id"] == school].iloc[0]
+        assert row["estimate"] == pytest.approx(share, rel=1e-12)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), rel=1e-12)
+        assert (row["n"], row["n_people"], row["respondents"]) == (
+            len(part),
+            part["educator_id"].nunique(),
+            responded.sum(),
+        )
+    district = response_rates(answered.iloc[:0], attendance.iloc[:0], educators, by=(), min_n=1)
+    assert len(district) == 1 and district["n"].iloc[0] == 0 and np.isnan(district["estimate"].iloc[0])
