@@ -12,7 +12,15 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-__all__ = ["ContractError", "ContractWarning", "OutputError", "PlanError", "Problem", "StatisticalWarning"]
+__all__ = [
+    "ContractError",
+    "ContractWarning",
+    "LostProcessWarning",
+    "OutputError",
+    "PlanError",
+    "Problem",
+    "StatisticalWarning",
+]
 
 #: How many rows of one kind of problem a message lists before summarizing the rest.
 ROWS_SHOWN = 8
@@ -123,6 +131,7 @@ class ContractError(ValueError):
     ):
         self.problems = tuple(p for p in problems if p.severity == "error")
         self.warnings = tuple(p for p in problems if p.severity != "error")
+        self._source, self._doing = source, doing
         n_files = len({p.file for p in self.problems})
         noun = "problem" if len(self.problems) == 1 else "problems"
         files = "file" if n_files == 1 else "files"
@@ -133,6 +142,20 @@ class ContractError(ValueError):
                 self.warnings
             )
         super().__init__(text)
+
+    def __reduce__(self):
+        """Picklable, so that an error raised in another process (a school year evaluated there,
+        `plevaluate.years.evaluate_each_year`) reaches the caller as itself."""
+        return _rebuilt, (type(self), self.problems + self.warnings, self._source, self._doing)
+
+
+def _rebuilt(kind: type, problems: tuple, source: str, doing: str) -> ContractError:
+    return kind(problems, source, doing=doing)
+
+
+class LostProcessWarning(RuntimeWarning):
+    """A process doing part of the work ended abruptly (the system ended it for memory, say); its part was
+    done again in the calling process, so nothing is missing. Shown even where other warnings are not."""
 
 
 class PlanError(ContractError):

@@ -53,6 +53,7 @@ from ._pdf import Printer
 from .audit import audit
 from .contract import load
 from .deck import board_deck, check_template
+from .errors import LostProcessWarning
 from .evaluate import Evaluation
 from .figures import visible
 from .gates import Inputs, check_file
@@ -606,6 +607,7 @@ def _render_locked(
                 pool.submit(_warm, browser, str(saved) if n else None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            warnings.simplefilter("default", LostProcessWarning)  # a year done again here: the user should know
             ev = evaluate_for_reports(district, workers=workers)  # published: only suppressed results leave the machine
         # the logic model (plan text and the dates of the records, nothing about people) travels in the bundle too
         ev = replace(ev, extras={**ev.extras, **logic_model(district.plan, district).tables()})

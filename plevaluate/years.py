@@ -36,7 +36,7 @@ from ._outputs import die_with_parent, kill_pool
 from ._tidy import cohort_start, school_year
 from .chain import chain_sentence
 from .contract import District
-from .errors import Problem
+from .errors import LostProcessWarning, Problem
 from .evaluate import Evaluation, evaluate
 from .figures import number
 from .plan import for_year, plan_years
@@ -345,6 +345,8 @@ def evaluate_each_year(district: District, years: list[str], *, workers: int = 1
     process only (`plevaluate.registry.register`, a notebook's) do not exist in another process: the years are
     then evaluated here, one after another.
     """
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise TypeError(f"workers is a whole number of processes, not {workers!r}")
     if workers <= 1 or len(years) < 2 or registry.process_local():
         return {year: evaluate(year_view(district, year)).publish() for year in years}
     # the platform's default way of starting processes, as the render's own workers (`plevaluate.render`)
@@ -363,17 +365,22 @@ def evaluate_each_year(district: District, years: list[str], *, workers: int = 1
 
 
 def _result(future, district: District, year: str) -> Evaluation:
-    """A year's evaluation from its process; if that process died (the system ended it for memory, say), the year
-    is evaluated here instead, with a warning: a lost process never loses a year."""
+    """A year's evaluation from its process, its warnings raised here as if it had been evaluated here; if that
+    process died (the system ended it for memory, say), the year is evaluated here instead, with a warning: a lost
+    process never loses a year."""
     try:
-        return future.result()
+        evaluation, caught = future.result()
     except BrokenProcessPool:
         warnings.warn(
-            f"the process evaluating {year} ended abruptly (out of memory?); {year} is evaluated in this process",
-            RuntimeWarning,
-            stacklevel=3,
+            f"the process evaluating {year} ended abruptly (out of memory?); {year} was evaluated in this process "
+            "instead, with the same results",
+            LostProcessWarning,
+            stacklevel=4,  # the caller of evaluate_for_reports
         )
         return evaluate(year_view(district, year)).publish()
+    for message, category, filename, lineno in caught:
+        warnings.warn_explicit(message, category, filename, lineno)
+    return evaluation
 
 
 def _one_thread_each() -> None:
@@ -381,11 +388,13 @@ def _one_thread_each() -> None:
     threadpool_limits(limits=1)
 
 
-def _published_year(view: District) -> Evaluation:
-    """A year evaluated in another process: its warnings would be lost there; its notes carry them to the reports."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return evaluate(view).publish()
+def _published_year(view: District) -> tuple[Evaluation, list[tuple]]:
+    """A year evaluated in another process: its published evaluation, and its warnings for the caller to raise
+    (a process's own warnings would be printed there, or lost)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evaluation = evaluate(view).publish()
+    return evaluation, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
 
 
 def _records_by_scope(table: pd.DataFrame) -> dict[str, list[dict]]:

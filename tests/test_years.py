@@ -294,7 +294,9 @@ def test_a_year_whose_process_dies_is_evaluated_here(district, monkeypatch):
     from plevaluate import years as years_module
 
     monkeypatch.setattr(years_module, "_published_year", _die_now)  # the pool's process is forked: it sees this
-    with pytest.warns(RuntimeWarning, match="ended abruptly"):
+    from plevaluate.errors import LostProcessWarning
+
+    with pytest.warns(LostProcessWarning, match="ended abruptly"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StatisticalWarning)
             found = years_module.evaluate_each_year(district, ["2024-25", "2025-26"], workers=2)
@@ -304,3 +306,41 @@ def test_a_year_whose_process_dies_is_evaluated_here(district, monkeypatch):
 
 def _die_now(view):
     os._exit(1)
+
+
+def test_a_years_warnings_reach_the_caller_from_another_process(district):
+    """A caveat raised while an earlier year is evaluated in another process is raised here too, as with one
+    process (the multi-year sample's 2023-24 mixed model warns)."""
+    from plevaluate.years import evaluate_each_year
+
+    def caught(workers: int) -> list[str]:
+        with warnings.catch_warnings(record=True) as found:
+            warnings.simplefilter("always")
+            evaluate_each_year(district, ["2023-24", "2024-25", "2025-26"], workers=workers)
+        return sorted({str(w.message) for w in found if issubclass(w.category, StatisticalWarning)})
+
+    alone = caught(1)
+    assert alone, "the sample's first year should warn (its mixed model); without a warning this test proves nothing"
+    assert caught(2) == alone
+
+
+def test_an_error_in_another_process_reaches_the_caller_as_itself(district, monkeypatch):
+    """A data problem raised while a year is evaluated in another process is the same ContractError here (it
+    pickles), not a lost process evaluated twice."""
+    from plevaluate import years as years_module
+    from plevaluate.errors import ContractError, LostProcessWarning
+
+    monkeypatch.setattr(years_module, "_published_year", _refuse_the_year)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LostProcessWarning)
+        warnings.simplefilter("ignore", StatisticalWarning)
+        with pytest.raises(ContractError, match="a year that cannot be evaluated"):
+            years_module.evaluate_each_year(district, ["2024-25", "2025-26"], workers=2)
+    with pytest.raises(TypeError, match="whole number"):
+        years_module.evaluate_each_year(district, ["2024-25", "2025-26"], workers=2.5)
+
+
+def _refuse_the_year(view):
+    from plevaluate.errors import ContractError, Problem
+
+    raise ContractError([Problem("students.csv", "a year that cannot be evaluated", "fix it", row=3, column="score")])
