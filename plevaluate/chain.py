@@ -310,11 +310,17 @@ def chain_of_evidence(
 
 def chain_sentences(chain: pd.DataFrame, registry: Sequence[Level]) -> pd.DataFrame:
     """scope, sentence: each scope's `chain_sentence`, in the chain's order of scopes."""
-    by_scope: dict[str, list[dict]] = {}
-    for row in chain.to_dict("records"):  # one pass: a pandas group per scope cost a second per 1,000 schools
-        by_scope.setdefault(row["scope"], []).append(row)
-    rows = [(scope, chain_sentence(part, registry)) for scope, part in by_scope.items()]
+    rows = [(scope, chain_sentence(part, registry)) for scope, part in records_by_scope(chain).items()]
     return pd.DataFrame(rows, columns=list(TABLES["sentences"].columns))
+
+
+def records_by_scope(table: pd.DataFrame) -> dict[str, list[dict]]:
+    """A table's rows as records, by ``scope``, in the table's order: one pass (a pandas group per scope cost a
+    second per 1,000 schools). For the chain, and for the year-by-year trend (`plevaluate.years`)."""
+    out: dict[str, list[dict]] = {}
+    for row in table.to_dict("records"):
+        out.setdefault(row["scope"], []).append(row)
+    return out
 
 
 def _value(row) -> str:

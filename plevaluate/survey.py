@@ -99,6 +99,21 @@ def _people(frame: pd.DataFrame) -> int:
     return len(frame)
 
 
+def _group_numbers(frame: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
+    """Each row's group of ``keys``, numbered in the order of `plevaluate._tidy.groups` (all 0 without keys)."""
+    if not keys:
+        return np.zeros(len(frame), np.int64)
+    return frame.groupby(list(keys), observed=True, sort=True, dropna=False).ngroup().to_numpy()
+
+
+def _distinct(group: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """How many distinct ``codes`` (from `pandas.factorize`; -1, unknown, is not counted) each group holds."""
+    known = codes >= 0
+    width = int(codes.max()) + 1 if known.any() else 1
+    pairs = np.unique(group[known].astype(np.int64) * width + codes[known])
+    return np.bincount(pairs // width, minlength=n_groups)
+
+
 def _summaries(
     frame: pd.DataFrame, keys: Sequence[str], favourable: np.ndarray, share_name: str, extra: dict, ci: float
 ) -> list[dict]:
@@ -110,11 +125,7 @@ def _summaries(
     score = frame["score"].to_numpy(dtype=float)
     if not len(frame):
         return []
-    group = (
-        frame.groupby(list(keys), observed=True, sort=True, dropna=False).ngroup().to_numpy()
-        if keys
-        else np.zeros(len(frame), np.int64)
-    )  # the groups of `_tidy.groups`, numbered in their order
+    group = _group_numbers(frame, keys)
     n_groups = int(group.max()) + 1
     firsts = np.unique(group, return_index=True)[1]
     valid = ~np.isnan(score)
@@ -122,8 +133,7 @@ def _summaries(
     educators = pd.factorize(frame["educator_id"])[0][valid] if "educator_id" in frame else None  # -1: unknown
     if educators is not None:
         unknown = np.bincount(g, weights=educators < 0, minlength=n_groups).astype(int)
-        named = np.unique(g[educators >= 0].astype(np.int64) * (educators.max() + 1) + educators[educators >= 0])
-        people = np.bincount(named // (educators.max() + 1), minlength=n_groups) + unknown
+        people = _distinct(g, educators, n_groups) + unknown
         clustered = unknown == 0  # intervals clustered by educator when every answer of the group names one
     else:
         people, clustered = np.bincount(g, minlength=n_groups), None
@@ -432,21 +442,14 @@ def response_rates(
     # every group at once (`plevaluate.effects.clustered_wilson` of each, vectorized): a pandas group per school
     # took seconds at 2,000 schools
     keys = list(by)
-    if keys:
-        group = (
-            merged.groupby(keys, observed=True, sort=True, dropna=False).ngroup().to_numpy()
-        )  # `_tidy.groups`' order
-        n_groups = int(group.max()) + 1 if len(group) else 0
-    else:
-        group, n_groups = np.zeros(len(merged), np.int64), 1  # the district: one row, even with nobody
+    group = _group_numbers(merged, keys)
+    # the district is one row, even with nobody
+    n_groups = (int(group.max()) + 1 if len(group) else 0) if keys else 1
     flags = merged["responded"].to_numpy(dtype=float)
     educators = merged["educator_id"].to_numpy()
     share, n, deff = grouped_share_and_deff(flags, group, n_groups, educators)
     low, high = wilson_interval(share * n / deff, n / deff, ci)
-    codes = pd.factorize(merged["educator_id"])[0] + 1  # 0: no educator, not counted (as nunique)
-    width = int(codes.max()) + 1 if len(codes) else 1
-    pairs = np.unique(group.astype(np.int64) * width + codes)
-    people = np.bincount(pairs[pairs % width > 0] // width, minlength=n_groups)
+    people = _distinct(group, pd.factorize(merged["educator_id"])[0], n_groups)  # as nunique: no educator not counted
     firsts = np.unique(group, return_index=True)[1]
     columns = {k: merged[k].iloc[firsts].tolist() for k in keys} | {
         "measure": ["response_rate"] * n_groups,

@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 from . import registry
 from ._outputs import die_with_parent, kill_pool
 from ._tidy import cohort_start, school_year
-from .chain import chain_sentence
+from .chain import chain_sentence, records_by_scope
 from .contract import District
 from .errors import LostProcessWarning, Problem
 from .evaluate import Evaluation, evaluate
@@ -209,7 +209,7 @@ def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
     """
     z = stats.norm.ppf(0.5 + ci / 2)
     if "scope" in table.columns and table["scope"].nunique() > 1:
-        parts = _records_by_scope(table)  # one pass: a pandas group per school took minutes at 2,000 schools
+        parts = records_by_scope(table)
         rows = [{"scope": scope, **row} for scope, part in parts.items() for row in _level_sentences(part, z, ci)]
         return pd.DataFrame(rows, columns=["scope", "level", "sentence"])
     return pd.DataFrame(_level_sentences(table.to_dict("records"), z, ci), columns=["level", "sentence"])
@@ -217,10 +217,7 @@ def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
 
 def _level_sentences(records: list[dict], z: float, ci: float) -> list[dict]:
     """`trend_sentences` for one scope's rows (records in year order): level, sentence."""
-    by_level: dict[int, list[dict]] = {}
-    for row in records:
-        if not any(pd.isna(row[key]) for key in ("estimate", "ci_low", "ci_high")):
-            by_level.setdefault(int(row["level"]), []).append(row)
+    by_level = _by_level(r for r in records if not any(pd.isna(r[key]) for key in ("estimate", "ci_low", "ci_high")))
     out = []
     for level in sorted(by_level):
         shown = by_level[level]
@@ -279,7 +276,7 @@ def evaluate_years(
 
     years = plan_years(district.plan.school_year) if years is None else years
     known = known or {}
-    evaluations = {year: known.get(year) or evaluate(year_view(district, year)).publish() for year in years}
+    evaluations = {year: known.get(year) or _published(district, year) for year in years}
     table = trend(evaluations)
     sentences = trend_sentences(table, district.plan.ci)
     tables: dict[str, pd.DataFrame] = {}
@@ -321,9 +318,9 @@ def evaluate_for_reports(district: District, *, workers: int = 1) -> Evaluation:
     result = evaluate_years(district, registry.levels(), years, known=evaluations)
     sentences = latest.sentences.copy()
     every = pd.concat([result.trend, result.schools], ignore_index=True)
-    chains = _records_by_scope(latest.chain)
+    chains = records_by_scope(latest.chain)
     updated = {}
-    for scope, part in _records_by_scope(every).items():
+    for scope, part in records_by_scope(every).items():
         earlier = _last_measured(part, years[-1])
         if earlier:  # not measured this year is not "no evidence": the sentence says when it last was
             updated[scope] = chain_sentence(chains.get(scope, []), registry.levels(), earlier)
@@ -348,14 +345,14 @@ def evaluate_each_year(district: District, years: list[str], *, workers: int = 1
     if isinstance(workers, bool) or not isinstance(workers, int):
         raise TypeError(f"workers is a whole number of processes, not {workers!r}")
     if workers <= 1 or len(years) < 2 or registry.process_local():
-        return {year: evaluate(year_view(district, year)).publish() for year in years}
+        return {year: _published(district, year) for year in years}
     # the platform's default way of starting processes, as the render's own workers (`plevaluate.render`)
     pool = ProcessPoolExecutor(max_workers=min(workers - 1, len(years) - 1), initializer=_one_thread_each)
     try:
         futures = {year: pool.submit(_published_year, year_view(district, year)) for year in years[:-1]}
         # one BLAS thread a process while the processes share the cores (on 2 cores: 86 s -> 78 s at 2,000 schools)
         with threadpool_limits(limits=1):
-            latest = evaluate(year_view(district, years[-1])).publish()
+            latest = _published(district, years[-1])
         evaluations = {year: _result(future, district, year) for year, future in futures.items()}
     except BaseException:  # stopped or failed: the other years' processes end now, not after their year
         kill_pool(pool)
@@ -377,10 +374,15 @@ def _result(future, district: District, year: str) -> Evaluation:
             LostProcessWarning,
             stacklevel=4,  # the caller of evaluate_for_reports
         )
-        return evaluate(year_view(district, year)).publish()
+        return _published(district, year)
     for message, category, filename, lineno in caught:
         warnings.warn_explicit(message, category, filename, lineno)
     return evaluation
+
+
+def _published(district: District, year: str) -> Evaluation:
+    """One school year's published evaluation, in this process."""
+    return evaluate(year_view(district, year)).publish()
 
 
 def _one_thread_each() -> None:
@@ -397,21 +399,18 @@ def _published_year(view: District) -> tuple[Evaluation, list[tuple]]:
     return evaluation, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
 
 
-def _records_by_scope(table: pd.DataFrame) -> dict[str, list[dict]]:
-    """A table's rows as records, by scope, in the table's order (a pandas group per school is slow at scale)."""
-    out: dict[str, list[dict]] = {}
-    for row in table.to_dict("records"):
-        out.setdefault(row["scope"], []).append(row)
+def _by_level(records: Iterable[dict]) -> dict[int, list[dict]]:
+    """Records by level, in their order."""
+    out: dict[int, list[dict]] = {}
+    for row in records:
+        out.setdefault(int(row["level"]), []).append(row)
     return out
 
 
 def _last_measured(records: list[dict], year: str) -> dict[int, str]:
     """For each level not measured in ``year`` but measured before: when it last was, and its result
     (``records``: one scope's trend rows, in year order)."""
-    by_level: dict[int, list[dict]] = {}
-    for row in records:
-        if row["level"] > 0:
-            by_level.setdefault(int(row["level"]), []).append(row)
+    by_level = _by_level(row for row in records if row["level"] > 0)
     words = {}
     for level in sorted(by_level):
         part = by_level[level]
