@@ -420,8 +420,9 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler",
         default="",
         metavar="ADDRESS",
-        help="render on a Dask cluster: a scheduler address (tcp://host:8786), or 'local' to start a LocalCluster "
-        "of --workers processes (needs pip install 'plevaluate[dask]')",
+        help="evaluate and render on a Dask cluster (each school year a task, each report a task): a scheduler "
+        "address (tcp://host:8786), or 'local' to start a LocalCluster of --workers processes (needs pip install "
+        "'plevaluate[dask]')",
     )
     report.add_argument("--quiet", action="store_true", help="no progress bar")
 

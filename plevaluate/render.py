@@ -608,7 +608,8 @@ def _render_locked(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             warnings.simplefilter("default", LostProcessWarning)  # a year done again here: the user should know
-            ev = evaluate_for_reports(district, workers=workers)  # published: only suppressed results leave the machine
+            # published: only suppressed results leave the machine; with a cluster, each year is evaluated there
+            ev = evaluate_for_reports(district, workers=workers, scheduler=client)
         # the logic model (plan text and the dates of the records, nothing about people) travels in the bundle too
         ev = replace(ev, extras={**ev.extras, **logic_model(district.plan, district).tables()})
         # unknown schools are refused before anything is written

@@ -19,10 +19,12 @@ school year starts; before it the school is a comparison school), the plan with 
 from __future__ import annotations
 
 import re
+import uuid
 import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -46,6 +48,7 @@ __all__ = [
     "YearByYear",
     "evaluate_each_year",
     "evaluate_for_reports",
+    "evaluate_on_cluster",
     "evaluate_years",
     "plan_years",
     "publishable",
@@ -304,16 +307,30 @@ def publishable(result: YearByYear) -> dict[str, pd.DataFrame]:
     }
 
 
-def evaluate_for_reports(district: District, *, workers: int = 1) -> Evaluation:
+def evaluate_for_reports(district: District, *, workers: int = 1, scheduler=None) -> Evaluation:
     """The published evaluation the reports show. One school year: `evaluate`. Several (the plan's
     ``school_year`` names them, `plan_years`; a stray date never switches a one-year plan to several): the
     latest year's view, with the year-by-year tables in ``extras`` (`publishable`).
 
-    ``workers`` above 1: the years are evaluated side by side (`evaluate_each_year`); the results are the same."""
+    ``workers`` above 1: the years are evaluated side by side (`evaluate_each_year`); the results are the same.
+    ``scheduler``: each year is evaluated as a task on a Dask cluster (`evaluate_on_cluster`): a scheduler's
+    address, ``"local"`` for a `LocalCluster` of ``workers`` processes, or a `distributed.Client` already
+    connected; the results are the same."""
     years = evaluated_years(district)
+    if scheduler is not None:
+        with _connected(scheduler, workers) as client:
+            if len(years) < 2:
+                return next(iter(evaluate_on_cluster(client, district).values()))
+            evaluations = evaluate_on_cluster(client, district, years)
+        return _with_years(district, years, evaluations)
     if len(years) < 2:
         return evaluate(district).publish()
-    evaluations = evaluate_each_year(district, years, workers=workers)
+    return _with_years(district, years, evaluate_each_year(district, years, workers=workers))
+
+
+def _with_years(district: District, years: list[str], evaluations: dict[str, Evaluation]) -> Evaluation:
+    """The latest year's evaluation with what spans the years (``extras``) and its chain's sentences naming when a
+    level not measured this year last was."""
     latest = evaluations[years[-1]]
     result = evaluate_years(district, registry.levels(), years, known=evaluations)
     sentences = latest.sentences.copy()
@@ -378,6 +395,72 @@ def _result(future, district: District, year: str) -> Evaluation:
     for message, category, filename, lineno in caught:
         warnings.warn_explicit(message, category, filename, lineno)
     return evaluation
+
+
+def evaluate_on_cluster(client, district: District, years: list[str] | None = None) -> dict[str, Evaluation]:
+    """Each year's published evaluation, computed as a task on a Dask cluster, by year: the view of each of
+    ``years`` (`year_view`), or, without ``years``, the district itself as one year (a one-year program).
+
+    Each view goes to the cluster once (`distributed.Client.scatter`), made and sent one at a time, and is evaluated
+    there by the same code as here (`_published_year`: `evaluate`, then publish); only its published evaluation
+    comes back, with the year's warnings, raised here. A worker lost while evaluating (ended for memory, say) is
+    retried by Dask on another worker; a year that keeps losing its workers (`distributed.KilledWorker`) is
+    evaluated here with a `LostProcessWarning`. A `ContractError` raised there arrives as itself. Workers need
+    plevaluate installed, as for rendering on a cluster. A level registered in this process only
+    (`plevaluate.registry.register`) does not exist on the workers: the years are then evaluated here."""
+
+    def view(year: str) -> District:
+        return district if years is None else year_view(district, year)
+
+    labels = [district.plan.school_year] if years is None else list(years)
+    if registry.process_local():
+        return {year: evaluate(view(year)).publish() for year in labels}
+    run = uuid.uuid4().hex[:12]
+    futures = {}
+    try:
+        for year in labels:
+            shipped = client.scatter(view(year), hash=False)
+            futures[year] = client.submit(_published_year, shipped, key=f"plevaluate-year-{year}-{run}")
+            del shipped  # the task holds it; this process keeps no copy of the view
+        return {year: _from_cluster(future, view, year) for year, future in futures.items()}
+    finally:
+        client.cancel(list(futures.values()), force=True)  # a failed or stopped run leaves no year on the workers
+
+
+def _from_cluster(future, view, year: str) -> Evaluation:
+    from distributed import KilledWorker
+
+    try:
+        evaluation, caught = future.result()
+    except KilledWorker:
+        warnings.warn(
+            f"the Dask workers evaluating {year} ended abruptly (out of memory?); {year} was evaluated in this "
+            "process instead, with the same results",
+            LostProcessWarning,
+            stacklevel=4,
+        )
+        return evaluate(view(year)).publish()
+    for message, category, filename, lineno in caught:
+        warnings.warn_explicit(message, category, filename, lineno)
+    return evaluation
+
+
+@contextmanager
+def _connected(scheduler, workers: int):
+    """A Dask client for ``scheduler`` (`plevaluate.cluster.connect`), closed afterwards with any cluster started
+    for it; a client handed in is used as it is and left open."""
+    if not isinstance(scheduler, str):
+        yield scheduler
+        return
+    from .cluster import connect
+
+    client, cluster = connect(scheduler, workers)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _published(district: District, year: str) -> Evaluation:

@@ -1,0 +1,152 @@
+"""Evaluation on a Dask cluster (``evaluate_for_reports(..., scheduler=...)``, ``plevaluate report --scheduler``):
+each school year a task on a worker, the same code as in one process, so the same published evaluation.
+
+Compared table by table (numbers to 1e-9, notes, chain, sentences, the year-by-year extras) with the one-process
+evaluation on the sample, the multi-year sample and a generated 200-school district, on a `LocalCluster` of two
+single-threaded worker processes.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from plevaluate import load
+from plevaluate.errors import ContractError, LostProcessWarning, StatisticalWarning
+from plevaluate.sample import write_sample
+from plevaluate.years import _from_cluster, evaluate_for_reports, evaluate_on_cluster, year_view
+from tests.conftest import SAMPLE
+from tests.test_years import SAMPLE_YEARS, _refuse_the_year, _same_evaluation
+
+distributed = pytest.importorskip("distributed")
+
+pytestmark = pytest.mark.dask
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as connected:
+            yield connected
+
+
+def _quietly(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+def _district(path):
+    return _quietly(load, path)
+
+
+@pytest.mark.parametrize("data", ["sample", "sample-years", "200 schools"])
+def test_an_evaluation_on_a_cluster_equals_the_one_in_this_process(data, client, tmp_path_factory):
+    if data == "sample":
+        path = SAMPLE
+    elif data == "sample-years":
+        path = SAMPLE_YEARS
+    else:
+        path = write_sample(tmp_path_factory.mktemp("district") / "d", n_schools=200, seed=3)
+    district = _district(path)
+    here = _quietly(evaluate_for_reports, district)
+    there = _quietly(evaluate_for_reports, district, scheduler=client)
+    assert there.published and here.published
+    _same_evaluation(here, there)
+    assert len(there.schools) == len(district.schools)
+    if data == "sample-years":
+        assert there.plan["school_year"] == "2025-26" and "years_trend" in there.extras
+
+
+def test_a_local_cluster_by_name_is_started_and_closed_for_the_evaluation():
+    """``scheduler="local"`` starts a `LocalCluster` of ``workers`` processes for the evaluation and closes it."""
+    import psutil
+
+    district = _district(SAMPLE)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    there = _quietly(evaluate_for_reports, district, scheduler="local", workers=1)
+    _same_evaluation(_quietly(evaluate_for_reports, district), there)
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()]
+    assert psutil.wait_procs(left, timeout=10)[1] == []  # its worker processes have ended
+
+
+def test_the_years_warnings_are_raised_here(client):
+    """A caveat raised while a year is evaluated on a worker is raised in the caller, as in one process (the
+    multi-year sample's 2023-24 mixed model warns)."""
+    district = _district(SAMPLE_YEARS)
+    years = ["2023-24", "2024-25"]
+
+    def caught(**kwargs) -> list[str]:
+        with warnings.catch_warnings(record=True) as found:
+            warnings.simplefilter("always")
+            if kwargs:
+                evaluate_on_cluster(client, district, years)
+            else:
+                for year in years:
+                    _quietly_published(district, year)
+        return sorted({str(w.message) for w in found if issubclass(w.category, StatisticalWarning)})
+
+    alone = caught()
+    assert alone, "the sample's first year should warn (its mixed model); without a warning this test proves nothing"
+    assert caught(on_cluster=True) == alone
+
+
+def _quietly_published(district, year):
+    from plevaluate.years import _published
+
+    return _published(district, year)
+
+
+def test_a_data_problem_on_a_worker_arrives_as_itself(client):
+    """A ContractError raised on a worker is the same error here (file, row, column, fix), not a lost worker."""
+    view = year_view(_district(SAMPLE_YEARS), "2024-25")
+    future = client.submit(_refuse_the_year, view, key="refuse-2024-25")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LostProcessWarning)
+        with pytest.raises(ContractError, match="a year that cannot be evaluated") as raised:
+            _from_cluster(future, lambda year: view, "2024-25")
+    problem = raised.value.problems[0]
+    assert (problem.file, problem.row, problem.column) == ("students.csv", 3, "score")
+
+
+class _Lost:
+    """A Dask future whose year kept losing its workers (Dask gave up after its retries)."""
+
+    def result(self):
+        raise distributed.KilledWorker("plevaluate-year-2024-25", "tcp://127.0.0.1:1", "out of memory")
+
+
+def test_a_year_that_keeps_losing_its_workers_is_evaluated_here():
+    district = _district(SAMPLE_YEARS)
+    with pytest.warns(LostProcessWarning, match="2024-25 was evaluated in this process"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)
+            found = _from_cluster(_Lost(), lambda year: year_view(district, year), "2024-25")
+    assert found.published and found.plan["school_year"] == "2024-25"
+
+
+def test_a_level_registered_only_here_keeps_the_years_here(monkeypatch):
+    """A level added with `registry.register` (a notebook's) does not exist on the workers: nothing is sent."""
+    from plevaluate import registry
+
+    district = _district(SAMPLE_YEARS)
+    monkeypatch.setattr(registry, "_registered", {99: object()})
+
+    class Refusing:
+        def scatter(self, *args, **kwargs):
+            raise AssertionError("a view was sent to the cluster while a level exists only in this process")
+
+    import plevaluate.years as years_module
+
+    monkeypatch.setattr(years_module, "evaluate", lambda view: _Published(view))
+    found = evaluate_on_cluster(Refusing(), district, ["2024-25", "2025-26"])
+    assert sorted(found) == ["2024-25", "2025-26"]
+
+
+class _Published:
+    def __init__(self, view):
+        self.view = view
+
+    def publish(self):
+        return self
