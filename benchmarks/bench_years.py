@@ -5,7 +5,8 @@ multi-year district (`plevaluate.sample_years`), loads it, then times each step 
 takes: each year's view, its evaluation and its publication, the levels' own multi-year tables and the trend
 (`evaluate_years` with the years already evaluated), and the tables the reports read (`publishable`), one after
 another in one process; then the whole of `evaluate_for_reports` with ``--workers`` processes (the years side by
-side, as ``plevaluate report`` runs it). Writes the figures to ``benchmarks/results-years.md`` with the machine
+side, as ``plevaluate report`` runs it), and on a local Dask cluster of ``--workers`` single-threaded workers (each
+year a task, as ``plevaluate report --scheduler`` runs it), with each worker's peak memory. Writes the figures to ``benchmarks/results-years.md`` with the machine
 described; the README quotes them.
 
 The target (issue 34): three years of 2,000 schools evaluated in under 60 s on 2 cores.
@@ -36,6 +37,19 @@ TARGET_S = 60.0
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _on_cluster(district, workers: int) -> tuple[float, list[float]]:
+    """`evaluate_for_reports` on a local Dask cluster (started before the clock), and each worker's peak memory."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            start = time.perf_counter()
+            evaluate_for_reports(district, scheduler=client)
+            seconds = time.perf_counter() - start
+            peaks = client.run(_peak_mb)
+    return seconds, [peaks[address] for address in sorted(peaks)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         evaluate_for_reports(district, workers=args.workers)
         side_by_side = time.perf_counter() - start
+        on_cluster, worker_mb = _on_cluster(district, args.workers)
     total = sum(seconds for _, seconds in steps)
     verdict = "PASS" if side_by_side < TARGET_S else "FAIL"
     lines = [
@@ -95,9 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         *(f"| {name} | {seconds:.1f} |" for name, seconds in steps),
         f"| **evaluation for the reports, one process** | **{total:.1f}** |",
         f"| **the same, `evaluate_for_reports(workers={args.workers})`: the years side by side** | **{side_by_side:.1f}** |",
+        f"| **the same on a local Dask cluster of {args.workers} workers (`scheduler=client`): each year a task** | "
+        f"**{on_cluster:.1f}** |",
         "",
         f"Peak memory of this process (load included; the other years' process holds one year's view): "
-        f"{_peak_mb():,.0f} MB.",
+        f"{_peak_mb():,.0f} MB; of each Dask worker: {', '.join(f'{mb:,.0f}' for mb in worker_mb)} MB.",
         "",
         f"- {verdict}: {args.years} years of {args.schools:,} schools evaluate in under {TARGET_S:.0f} s on "
         f"{os.cpu_count()} cores ({side_by_side:.0f} s)",
