@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,13 +27,33 @@ def _start_year(dates: pd.Series) -> pd.Series:
     return (dates.dt.year - (dates.dt.month < 8)).astype("Int64")  # integers, missing where the date is
 
 
+def by_date(dates: pd.Series, function: Callable[[pd.Series], pd.Series | pd.DataFrame]) -> pd.Series | pd.DataFrame:
+    """``function`` of each distinct date, spread to the rows (same result as on every row): a district's rows
+    share a few hundred dates, and text made row by row took seconds at a million observations.
+
+    >>> by_date(pd.Series(pd.to_datetime(["2025-10-01", None, "2025-10-01"])), lambda d: d.dt.month).tolist()
+    [10.0, nan, 10.0]
+    """
+    dates = pd.to_datetime(dates)
+    codes, distinct = pd.factorize(dates)
+    distinct = pd.DatetimeIndex(distinct)
+    if (codes < 0).any():  # a missing date: the last position, so that code -1 reads it
+        distinct = distinct.append(pd.DatetimeIndex([pd.NaT]))
+    values = function(pd.Series(distinct))
+    return values.iloc[codes].set_axis(dates.index)
+
+
 def school_year(dates: pd.Series, default: str = "") -> pd.Series:
     """'2025-26' for dates from August 2025 to July 2026; ``default`` where the date is missing.
 
     >>> school_year(pd.Series(pd.to_datetime(["2025-08-01", "2026-07-31", None])), "2025-26").tolist()
     ['2025-26', '2025-26', '2025-26']
     """
-    start = _start_year(pd.to_datetime(dates))
+    return by_date(dates, lambda distinct: _school_year(distinct, default))
+
+
+def _school_year(dates: pd.Series, default: str) -> pd.Series:
+    start = _start_year(dates)
     label = start.astype("string") + "-" + ((start + 1) % 100).astype("string").str.zfill(2)
     return label.fillna(default).astype("string")
 
@@ -46,7 +66,10 @@ def terms(dates: pd.Series) -> pd.DataFrame:
     >>> terms(pd.Series(pd.to_datetime(["2025-10-01", "2026-01-15", "2026-04-15"])))["term"].tolist()
     ['2025-26 fall', '2025-26 winter', '2025-26 spring']
     """
-    dates = pd.to_datetime(dates)
+    return by_date(dates, _terms)
+
+
+def _terms(dates: pd.Series) -> pd.DataFrame:
     start = _start_year(dates).astype(int)
     index = dates.dt.month.map(_TERM_OF_MONTH)
     label = start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2) + " " + index.map(_TERM_NAMES)

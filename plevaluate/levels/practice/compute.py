@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..._tidy import attended_hours, coverage, latest_term, stack, terms
+from ..._tidy import attended_hours, by_date, coverage, latest_term, stack, terms
 from ...effects import grouped_share_and_deff, wilson_interval
 from ...privacy import UNSUPPRESSED, suppress
 from ...results import LevelResult, Note, noting_warnings, target_status
@@ -78,7 +78,7 @@ def prepare_observations(district: District, *, bands: Sequence[float] = HOUR_BA
     obs = district.observations.copy()
     obs["observed"] = obs["practice_observed"].astype("Float64").astype(float)
     dates = pd.to_datetime(obs["date"])
-    obs["month"] = dates.dt.strftime("%Y-%m")
+    obs["month"] = by_date(dates, lambda distinct: distinct.dt.strftime("%Y-%m"))
     months = dates.dt.year * 12 + dates.dt.month
     obs["month_index"] = (months - months.min()).astype(int)
     obs = obs.join(terms(dates))

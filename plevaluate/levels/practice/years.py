@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from ..._tidy import cohort_start
@@ -46,8 +45,8 @@ def event_time(
     obs["cohort"] = obs["school_id"].map(cohort)
     obs = obs[obs["cohort"].notna()].copy()
     if shown is not None:
-        keep = [(s, m) in shown for s, m in zip(obs["school_id"], obs["month"])]
-        obs = obs[np.asarray(keep, dtype=bool)]
+        pairs = pd.MultiIndex.from_arrays([obs["school_id"].astype(object), obs["month"].astype(object)])
+        obs = obs[pairs.isin(list(shown))]
     if obs.empty:
         return pd.DataFrame()
     dates = pd.to_datetime(obs["date"])
