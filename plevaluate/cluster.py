@@ -26,7 +26,7 @@ import threading
 import zipfile
 from pathlib import Path
 
-__all__ = ["connect", "forget_unpacked", "pack", "unpacked"]
+__all__ = ["check_workers", "connect", "forget_unpacked", "pack", "unpacked"]
 
 _UNPACKED: dict[str, Path] = {}
 _UNPACK_LOCK = threading.Lock()
@@ -44,16 +44,60 @@ def connect(scheduler: str, workers: int, timeout: str = "30s"):
         raise ValueError(
             "--scheduler needs Dask distributed: pip install 'plevaluate[dask]' (or pip install distributed)"
         ) from None
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise ValueError(f"--scheduler is a Dask scheduler's address (tcp://host:8786) or 'local', not {scheduler!r}")
     if scheduler == "local":
         cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None)
-        return Client(cluster), cluster
+        client = Client(cluster)
+        try:
+            return check_workers(client), cluster
+        except ValueError:
+            client.close()
+            cluster.close()
+            raise
     try:
-        return Client(scheduler, timeout=timeout), None
+        client = Client(scheduler, timeout=timeout)
     except (OSError, ValueError, TypeError) as error:
         raise ValueError(
             f"cannot reach the Dask scheduler at {scheduler}: {error}; start one with 'dask scheduler' "
             "and workers with 'dask worker ADDRESS', or use --scheduler local"
         ) from None
+    try:
+        return check_workers(client), None
+    except ValueError:
+        client.close()
+        raise
+
+
+def check_workers(client, timeout: float = 30.0):
+    """``client``, once its cluster can do plevaluate's work: at least one worker within ``timeout`` seconds (tasks
+    sent to a cluster without workers would wait forever), and plevaluate installed on every worker at this
+    version (a worker with other code would compute other statistics, or fail on every task). Otherwise a
+    ValueError naming the workers and the fix."""
+    from functools import partial
+    from importlib.metadata import version
+
+    from .version import __version__
+
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, OSError):
+        raise ValueError(
+            f"the Dask cluster at {client.scheduler.address} has no workers after {timeout:g} s; start them with "
+            f"'dask worker {client.scheduler.address}'"
+        ) from None
+    found = client.run(partial(version, "plevaluate"), on_error="return")
+    wrong = {address: found_version for address, found_version in found.items() if found_version != __version__}
+    if wrong:
+        listed = "; ".join(
+            f"{address}: {'not installed' if isinstance(v, Exception) else f'plevaluate {v}'}"
+            for address, v in sorted(wrong.items())
+        )
+        raise ValueError(
+            f"Dask workers without plevaluate {__version__} (this machine's): {listed}; install the same version "
+            f"on every worker (pip install 'plevaluate[dask]=={__version__}')"
+        )
+    return client
 
 
 def pack(results: Path, notebooks: Path | None = None) -> bytes:

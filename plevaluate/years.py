@@ -449,10 +449,15 @@ def _from_cluster(future, view, year: str) -> Evaluation:
 def _connected(scheduler, workers: int):
     """A Dask client for ``scheduler`` (`plevaluate.cluster.connect`), closed afterwards with any cluster started
     for it; a client handed in is used as it is and left open."""
+    from .cluster import check_workers, connect
+
     if not isinstance(scheduler, str):
-        yield scheduler
+        from distributed import Client
+
+        if not isinstance(scheduler, Client):
+            raise TypeError(f"scheduler is an address, 'local' or a distributed.Client, not {scheduler!r}")
+        yield check_workers(scheduler)
         return
-    from .cluster import connect
 
     client, cluster = connect(scheduler, workers)
     try:

@@ -150,3 +150,29 @@ class _Published:
 
     def publish(self):
         return self
+
+
+def test_a_cluster_that_cannot_do_the_work_is_refused_before_anything_is_sent(monkeypatch):
+    """No worker (tasks would wait forever), workers with another plevaluate (other statistics), an address nobody
+    answers, and a scheduler that is not one: each a clear error, nothing evaluated."""
+    from plevaluate import version as version_module
+    from plevaluate.cluster import check_workers, connect
+
+    district = _district(SAMPLE)
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as empty:
+        with distributed.Client(empty) as client:
+            with pytest.raises(ValueError, match="has no workers after 1 s; start them with 'dask worker"):
+                check_workers(client, timeout=1)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as one:
+        with distributed.Client(one) as client:
+            monkeypatch.setattr(version_module, "__version__", "99.0")
+            with pytest.raises(ValueError, match=r"without plevaluate 99.0 .*: tcp://.*: plevaluate \d"):
+                evaluate_for_reports(district, scheduler=client)
+            monkeypatch.undo()
+    with pytest.raises(ValueError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        connect("tcp://127.0.0.1:9", 1, timeout="2s")
+    for wrong in ("", "   "):
+        with pytest.raises(ValueError, match="a Dask scheduler's address"):
+            evaluate_for_reports(district, scheduler=wrong)
+    with pytest.raises(TypeError, match="an address, 'local' or a distributed.Client"):
+        evaluate_for_reports(district, scheduler=8786)
