@@ -1,13 +1,18 @@
-"""Render on a Dask distributed cluster: ``plevaluate report DATA --out OUT --scheduler ADDRESS`` (or ``local``).
+"""Evaluate and render on a Dask distributed cluster: ``plevaluate report DATA --out OUT --scheduler ADDRESS`` (or
+``local``).
 
-For a district too big for one machine's two workers. Nothing here is a job queue of our own: the
-reports are Dask tasks (`distributed.Client.submit` of `plevaluate.render.render_shipped`), followed with `distributed.as_completed`,
-and a lost worker's reports are retried by Dask and, if they still fail, listed like any failed report.
+For a district too big for one machine's two workers. Nothing here is a job queue of our own: each school year's
+evaluation is a Dask task (`plevaluate.years.evaluate_on_cluster`: the year's view travels with its task, its
+published evaluation comes back), and so is each report (`distributed.Client.submit` of
+`plevaluate.render.render_shipped`), followed with `distributed.as_completed`; a lost worker's reports are retried
+by Dask and, if they still fail, listed like any failed report. Before any of it, `check_workers` makes sure the
+cluster can do the work.
 
 What travels, so that workers need no shared folder with the machine that runs the command:
 
+- with each year's evaluation task: that year's view of the data (the raw tables: the workers evaluate);
 - to every worker, once (`Client.scatter(..., broadcast=True)`): the published results bundle
-  (suppressed tables only; the raw data never leave the machine that evaluates) and, when
+  (suppressed tables only) and, when
   ``--notebooks`` is given, those notebooks, zipped in memory;
 - back from each task: the report's files as bytes, written into the run's staging folder and
   published exactly as a local run publishes them.
@@ -26,7 +31,7 @@ import threading
 import zipfile
 from pathlib import Path
 
-__all__ = ["check_workers", "connect", "forget_unpacked", "pack", "unpacked"]
+__all__ = ["check_workers", "connect", "forget_unpacked", "pack", "plugin_levels", "unpacked"]
 
 _UNPACKED: dict[str, Path] = {}
 _UNPACK_LOCK = threading.Lock()
@@ -46,14 +51,18 @@ def connect(scheduler: str, workers: int, timeout: str = "30s"):
         ) from None
     if not isinstance(scheduler, str) or not scheduler.strip():
         raise ValueError(f"--scheduler is a Dask scheduler's address (tcp://host:8786) or 'local', not {scheduler!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise TypeError(f"workers is a whole number of processes, not {workers!r}")
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-        try:
+        if workers < 1:
+            raise ValueError(f"a local Dask cluster needs at least one worker, not {workers}")
+        cluster = client = None
+        try:  # stopped or refused on the way (Ctrl-C, no worker): nothing started here is left running
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
             return check_workers(client), cluster
-        except ValueError:
-            client.close()
-            cluster.close()
+        except BaseException:
+            _close(client, cluster)
             raise
     try:
         client = Client(scheduler, timeout=timeout)
@@ -64,40 +73,77 @@ def connect(scheduler: str, workers: int, timeout: str = "30s"):
         ) from None
     try:
         return check_workers(client), None
-    except ValueError:
-        client.close()
+    except BaseException:
+        _close(client, None)
         raise
 
 
+def _close(client, cluster) -> None:
+    for part in (client, cluster):
+        if part is not None:
+            try:
+                part.close()
+            except Exception:  # closing what failed to start: nothing more to do
+                pass
+
+
 def check_workers(client, timeout: float = 30.0):
-    """``client``, once its cluster can do plevaluate's work: at least one worker within ``timeout`` seconds (tasks
-    sent to a cluster without workers would wait forever), and plevaluate installed on every worker at this
-    version (a worker with other code would compute other statistics, or fail on every task). Otherwise a
-    ValueError naming the workers and the fix."""
+    """``client``, once its cluster can do plevaluate's work: the client open, at least one worker within ``timeout``
+    seconds (tasks sent to a cluster without workers would wait forever), plevaluate installed on every worker at
+    this version (a worker with other code would compute other statistics, or fail on every task), and every level
+    added by a plugin here (`plevaluate.registry`) installed there too. Otherwise a ValueError naming the workers
+    and the fix."""
     from functools import partial
     from importlib.metadata import version
 
     from .version import __version__
 
+    if client.status in ("closing", "closed", "failed"):
+        raise ValueError("this Dask client is closed; connect a new one (distributed.Client(address))")
     try:
         client.wait_for_workers(1, timeout=timeout)
-    except (TimeoutError, OSError):
+        address = client.scheduler.address
+    except (TimeoutError, OSError, AttributeError) as error:
+        where = getattr(getattr(client, "scheduler", None), "address", None)
+        if isinstance(error, TimeoutError) and where:
+            raise ValueError(
+                f"the Dask cluster at {where} has no workers after {timeout:g} s; start them with 'dask worker {where}'"
+            ) from None
         raise ValueError(
-            f"the Dask cluster at {client.scheduler.address} has no workers after {timeout:g} s; start them with "
-            f"'dask worker {client.scheduler.address}'"
+            f"the Dask scheduler this client was connected to does not answer ({type(error).__name__}); was its "
+            "cluster closed? Start it again, or use --scheduler local"
         ) from None
     found = client.run(partial(version, "plevaluate"), on_error="return")
-    wrong = {address: found_version for address, found_version in found.items() if found_version != __version__}
+    wrong = {worker: found_version for worker, found_version in found.items() if found_version != __version__}
     if wrong:
         listed = "; ".join(
-            f"{address}: {'not installed' if isinstance(v, Exception) else f'plevaluate {v}'}"
-            for address, v in sorted(wrong.items())
+            f"{worker}: {'not installed' if isinstance(v, Exception) else f'plevaluate {v}'}"
+            for worker, v in sorted(wrong.items())
         )
         raise ValueError(
-            f"Dask workers without plevaluate {__version__} (this machine's): {listed}; install the same version "
-            f"on every worker (pip install 'plevaluate[dask]=={__version__}')"
+            f"Dask workers of {address} without plevaluate {__version__} (this machine's): {listed}; install the "
+            f"same version on every worker (pip install 'plevaluate[dask]=={__version__}')"
+        )
+    here = set(plugin_levels())
+    missing = {
+        worker: sorted(here - set(theirs)) for worker, theirs in client.run(plugin_levels).items() if here - set(theirs)
+    }
+    if missing:
+        listed = "; ".join(f"{worker}: {', '.join(names)}" for worker, names in sorted(missing.items()))
+        raise ValueError(
+            f"Dask workers of {address} without the plugin levels installed here: {listed}; install the same "
+            "plugins on every worker"
         )
     return client
+
+
+def plugin_levels() -> list[str]:
+    """The levels added by installed plugins (`plevaluate.registry.ENTRY_POINTS`), as ``name = module:object``."""
+    from importlib.metadata import entry_points
+
+    from .registry import ENTRY_POINTS
+
+    return sorted(f"{point.name} = {point.value}" for point in entry_points(group=ENTRY_POINTS))
 
 
 def pack(results: Path, notebooks: Path | None = None) -> bytes:

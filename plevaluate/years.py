@@ -19,6 +19,7 @@ school year starts; before it the school is a comparison school), the plan with 
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 import warnings
 from collections.abc import Iterable, Mapping
@@ -401,12 +402,13 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     """Each year's published evaluation, computed as a task on a Dask cluster, by year: the view of each of
     ``years`` (`year_view`), or, without ``years``, the district itself as one year (a one-year program).
 
-    Each view goes to the cluster once (`distributed.Client.scatter`), made and sent one at a time, and is evaluated
-    there by the same code as here (`_published_year`: `evaluate`, then publish); only its published evaluation
-    comes back, with the year's warnings, raised here. A worker lost while evaluating (ended for memory, say) is
-    retried by Dask on another worker; a year that keeps losing its workers (`distributed.KilledWorker`) is
-    evaluated here with a `LostProcessWarning`. A `ContractError` raised there arrives as itself. Workers need
-    plevaluate installed, as for rendering on a cluster. A level registered in this process only
+    Each view is made and sent one at a time, inside its task (the scheduler keeps it, so a task whose worker dies is
+    run again on another worker: data scattered to one worker would die with it), and is evaluated there by the
+    same code as here (`_published_year`: `evaluate`, then publish); only its published evaluation comes back, with
+    the year's warnings, raised here. A year that keeps losing its workers (`distributed.KilledWorker`, after Dask's
+    retries) or whose task is lost with its data is evaluated here with a `LostProcessWarning`. A `ContractError`
+    raised there arrives as itself. A worker evaluates one year at a time, whatever its threads (`_published_year`).
+    Workers need plevaluate installed (`plevaluate.cluster.check_workers`). A level registered in this process only
     (`plevaluate.registry.register`) does not exist on the workers: the years are then evaluated here."""
 
     def view(year: str) -> District:
@@ -419,23 +421,27 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     futures = {}
     try:
         for year in labels:
-            shipped = client.scatter(view(year), hash=False)
-            futures[year] = client.submit(_published_year, shipped, key=f"plevaluate-year-{year}-{run}")
-            del shipped  # the task holds it; this process keeps no copy of the view
+            with warnings.catch_warnings():  # Dask's advice to scatter a large argument: scattered data die with
+                warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)  # their worker
+                futures[year] = client.submit(
+                    _published_year, view(year), key=f"plevaluate-year-{year}-{run}", pure=False
+                )
         return {year: _from_cluster(future, view, year) for year, future in futures.items()}
     finally:
         client.cancel(list(futures.values()), force=True)  # a failed or stopped run leaves no year on the workers
 
 
 def _from_cluster(future, view, year: str) -> Evaluation:
+    from concurrent.futures import CancelledError
+
     from distributed import KilledWorker
 
     try:
         evaluation, caught = future.result()
-    except KilledWorker:
+    except (KilledWorker, CancelledError) as lost:
         warnings.warn(
-            f"the Dask workers evaluating {year} ended abruptly (out of memory?); {year} was evaluated in this "
-            "process instead, with the same results",
+            f"the Dask workers evaluating {year} ended abruptly (out of memory?) or the task was lost "
+            f"({type(lost).__name__}); {year} was evaluated in this process instead, with the same results",
             LostProcessWarning,
             stacklevel=4,
         )
@@ -478,10 +484,16 @@ def _one_thread_each() -> None:
     threadpool_limits(limits=1)
 
 
+#: One year at a time in a process: Python's warnings machinery (`warnings.catch_warnings`, which the levels use to
+#: turn caveats into notes) is one per process, so two years evaluated at once in two threads of a Dask worker would
+#: take each other's caveats.
+_ONE_YEAR_AT_A_TIME = threading.Lock()
+
+
 def _published_year(view: District) -> tuple[Evaluation, list[tuple]]:
     """A year evaluated in another process: its published evaluation, and its warnings for the caller to raise
     (a process's own warnings would be printed there, or lost)."""
-    with warnings.catch_warnings(record=True) as caught:
+    with _ONE_YEAR_AT_A_TIME, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         evaluation = evaluate(view).publish()
     return evaluation, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]

@@ -176,3 +176,86 @@ def test_a_cluster_that_cannot_do_the_work_is_refused_before_anything_is_sent(mo
             evaluate_for_reports(district, scheduler=wrong)
     with pytest.raises(TypeError, match="an address, 'local' or a distributed.Client"):
         evaluate_for_reports(district, scheduler=8786)
+
+
+def _die_once(flag: str, view):
+    """The first attempt ends its worker process (as the system does for memory); the retry evaluates."""
+    import os
+    from pathlib import Path
+
+    from plevaluate.years import _published_year
+
+    if not Path(flag).exists():
+        Path(flag).touch()
+        os._exit(1)
+    return _published_year(view)
+
+
+def test_a_worker_that_dies_has_its_year_evaluated_again_on_another(client, tmp_path, monkeypatch):
+    """The year's view travels inside its task, so when its worker dies Dask runs the task again elsewhere (data
+    scattered to that worker would have died with it and failed the run)."""
+    from functools import partial
+
+    import plevaluate.years as years_module
+
+    district = _district(SAMPLE_YEARS)
+    flag = tmp_path / "died"
+    monkeypatch.setattr(years_module, "_published_year", partial(_die_once, str(flag)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LostProcessWarning)
+        warnings.simplefilter("ignore", StatisticalWarning)
+        found = evaluate_on_cluster(client, district, ["2024-25"])
+    assert flag.exists()  # a worker did die
+    monkeypatch.undo()
+    _same_evaluation(_quietly(_quietly_published, district, "2024-25"), found["2024-25"])
+
+
+def test_two_years_at_once_in_one_worker_keep_their_own_caveats():
+    """A worker with two threads gets two years at once; Python's warnings machinery is one per process, so the
+    years are evaluated one at a time there, and each keeps its own notes and warnings."""
+    district = _district(SAMPLE_YEARS)
+    years = ["2023-24", "2024-25"]
+    with warnings.catch_warnings(record=True) as alone:
+        warnings.simplefilter("always")
+        here = {year: _quietly_published(district, year) for year in years}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as two:
+        with distributed.Client(two) as client:
+            with warnings.catch_warnings(record=True) as there:
+                warnings.simplefilter("always")
+                found = evaluate_on_cluster(client, district, years)
+
+    def caveats(caught) -> list[str]:
+        return sorted(str(w.message) for w in caught if issubclass(w.category, StatisticalWarning))
+
+    assert caveats(alone), "2023-24 should warn (its mixed model); without a warning this test proves nothing"
+    assert caveats(there) == caveats(alone)
+    for year in years:
+        _same_evaluation(here[year], found[year])
+
+
+def test_a_closed_client_a_missing_plugin_and_a_wrong_count_of_workers_are_refused(monkeypatch):
+    import importlib.metadata
+    from types import SimpleNamespace
+
+    from plevaluate.cluster import check_workers, connect
+
+    district = _district(SAMPLE)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as one:
+        client = distributed.Client(one)
+        toy = SimpleNamespace(name="toy", value="toy_reach:LEVEL")
+        real = importlib.metadata.entry_points
+        monkeypatch.setattr(
+            importlib.metadata,
+            "entry_points",
+            lambda group=None, **kw: [toy] if group == "plevaluate.levels" else real(group=group, **kw),
+        )
+        with pytest.raises(ValueError, match=r"without the plugin levels installed here: tcp://.*: toy = toy_reach"):
+            check_workers(client)
+        monkeypatch.undo()
+        client.close()
+        with pytest.raises(ValueError, match="this Dask client is closed"):
+            evaluate_for_reports(district, scheduler=client)
+    with pytest.raises(TypeError, match="whole number"):
+        connect("local", True)
+    with pytest.raises(ValueError, match="at least one worker"):
+        connect("local", 0)
