@@ -1,0 +1,143 @@
+"""Benchmark: a statewide program over several years, evaluated on a local Dask cluster whose workers have a memory
+limit (issue 34's state-scale run).
+
+Run: ``python benchmarks/bench_state.py [--schools 20000] [--years 3] [--cohorts 3] [--workers 2]
+[--memory-limit 2GB]``. Generates the synthetic multi-year district (`plevaluate.sample_years`), loads and validates
+it here (the client), evaluates it on a `LocalCluster` of ``--workers`` single-threaded workers each limited to
+``--memory-limit`` (`plevaluate.years.evaluate_for_reports` with ``scheduler=``: each school year a task), and saves
+the published results. Reports each step's time, the client's peak memory, each worker's peak memory against its
+limit, and any year whose workers were ended for memory (then evaluated in the client, `LostProcessWarning`).
+Writes ``benchmarks/results-state.md`` with the machine described; docs/benchmarks.md quotes it.
+
+A school year is one task today, so a worker needs the memory of a whole year's evaluation: the run says so when a
+year does not fit its worker, and, on paper, what N machines would take from the measured cost of each year.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+import plevaluate
+from plevaluate.errors import LostProcessWarning
+from plevaluate.sample_years import write_sample_years
+from plevaluate.years import _published, evaluate_for_reports, evaluated_years
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _bytes(limit: str) -> int:
+    from dask.utils import parse_bytes
+
+    return int(parse_bytes(limit))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--schools", type=int, default=20000)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--cohorts", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--memory-limit", default="2GB")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results-state.md"))
+    args = parser.parse_args(argv)
+    from distributed import Client, LocalCluster
+
+    warnings.simplefilter("ignore")
+    warnings.simplefilter("always", LostProcessWarning)
+    limit_mb = _bytes(args.memory_limit) / 2**20
+    steps: list[tuple[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        data = write_sample_years(
+            Path(tmp) / "district", n_schools=args.schools, years=args.years, cohorts=args.cohorts, seed=1
+        )
+        steps.append(("generate the synthetic district", time.perf_counter() - start))
+        size = sum(p.stat().st_size for p in data.iterdir()) / 1e6
+        start = time.perf_counter()
+        district = plevaluate.load(data)
+        steps.append(("load and validate (the client)", time.perf_counter() - start))
+        rows = sum(len(t) for t in district.tables.values())
+        cluster = LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=args.memory_limit,
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+        first = set(client.scheduler_info()["workers"])
+        try:
+            start = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("ignore")
+                warnings.simplefilter("always", LostProcessWarning)
+                evaluation = evaluate_for_reports(district, scheduler=client)
+            steps.append((f"evaluate and publish on the cluster ({args.workers} workers)", time.perf_counter() - start))
+            peaks = client.run(_peak_mb)
+            now = set(client.scheduler_info()["workers"])
+        finally:
+            client.close()
+            cluster.close()
+        start = time.perf_counter()
+        evaluation.save(Path(tmp) / "results")
+        steps.append(("save the published results", time.perf_counter() - start))
+        lost = [str(w.message) for w in caught if issubclass(w.category, LostProcessWarning)]
+        # on paper: each year's cost alone (one machine per year runs them at once)
+        per_year = {}
+        for year in evaluated_years(district):
+            start = time.perf_counter()
+            _published(district, year)
+            per_year[year] = time.perf_counter() - start
+    restarted = len(now - first)
+    over = {address: mb for address, mb in peaks.items() if mb > limit_mb}
+    verdict = "PASS" if peaks and not lost and not over and not restarted else "FAIL"
+    lines = [
+        f"Measured {date.today()} on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"with `python benchmarks/bench_state.py --schools {args.schools} --years {args.years} --cohorts "
+        f"{args.cohorts} --workers {args.workers} --memory-limit {args.memory_limit}`.",
+        "",
+        f"{args.schools:,} schools, {args.years} school years: {rows:,} rows, {size:.0f} MB of CSV.",
+        "",
+        "| step | seconds |",
+        "| --- | --- |",
+        *(f"| {name} | {seconds:.1f} |" for name, seconds in steps),
+        "",
+        f"Peak memory: the client (load included) {_peak_mb():,.0f} MB; "
+        + (
+            f"each worker {', '.join(f'{mb:,.0f}' for _, mb in sorted(peaks.items()))} MB"
+            if peaks
+            else "no worker was running at the end (ended for memory)"
+        )
+        + f" against a limit of {limit_mb:,.0f} MB"
+        + (f" ({restarted} worker(s) ended and restarted by their nanny)" if restarted else "")
+        + ".",
+        "",
+        "Each year alone, in one process (its view, evaluation and publication): "
+        + ", ".join(f"{year} {seconds:.0f} s" for year, seconds in per_year.items())
+        + f". On paper, with one machine per year: about {max(per_year.values()):.0f} s for the years, plus the "
+        "load and what spans the years in the client; more machines than years gain nothing while a year is one task.",
+        "",
+        f"- {verdict}: every year evaluated on a worker under its {args.memory_limit} limit"
+        + (f" (years evaluated in the client instead: {len(lost)})" if lost else "")
+        + (f" (workers over the limit: {len(over)})" if over else ""),
+    ]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
