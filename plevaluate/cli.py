@@ -334,7 +334,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
 
-    findings = audit(args.out, args.data, min_n=args.min_n)
+    findings = audit(args.out, args.data, min_n=args.min_n, workers=max(1, args.workers))
     for finding in findings:
         print(f"  - {finding}", file=sys.stderr)
     if findings:
@@ -392,7 +392,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=2,
         help="parallel notebook kernels (default 2); a program over several school years also evaluates its years "
-        "in this many processes",
+        "in this many processes, and the privacy audit reads the PDFs in this many",
     )
     report.add_argument(
         "--format",
@@ -477,6 +477,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("out", help="a folder written by 'plevaluate report'")
     check.add_argument("--data", required=True, help="the data folder it was made from (read only)")
     check.add_argument("--min-n", type=int, default=None, help="reporting minimum (default: the plan's)")
+    check.add_argument("--workers", type=int, default=2, help="processes reading the PDFs' text (default 2)")
     check.set_defaults(run=_audit)
     report.set_defaults(run=_report)
     return parser

@@ -542,9 +542,9 @@ def render(
             pptx_template,
             docx_template,
         )
-        summary.findings = audit(
-            out, data, min_n=district.plan.min_n, require_people=False
-        )  # privacy, read from what was written
+        summary.findings = audit(  # privacy, read from what was written
+            out, data, min_n=district.plan.min_n, require_people=False, workers=max(1, workers)
+        )
     summary.seconds = time.perf_counter() - started
     return summary
 

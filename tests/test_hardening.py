@@ -621,3 +621,25 @@ def test_audit_passes_on_the_sample_and_catches_what_is_planted(rendered, tmp_pa
     assert f"district-report.html: student or educator ID: {student}" in text
     assert f"{school.name}: count of people below min_n 10: 7 educators" in text
     assert f"results/schools.csv: educator name or e-mail: {name}" in text
+
+
+@pytest.mark.slow
+def test_the_audit_reads_pdfs_in_several_processes_and_finds_the_same(rendered, tmp_path: Path):
+    """At 2,000 school reports reading the PDFs' text took a quarter of an hour in one process: the audit reads them
+    in ``workers`` processes, and must read exactly what one process reads, an unreadable PDF included."""
+    from plevaluate.audit import _texts, audit
+    from tests.conftest import SAMPLE
+
+    out = tmp_path / "out"
+    shutil.copytree(rendered.out, out)
+    pdfs = sorted(out.glob("*.pdf"))
+    if len(pdfs) < 8:
+        pytest.skip("no Chromium: the reports have no PDFs to read")
+    (out / "broken.pdf").write_bytes(b"%PDF-1.7 not really")
+    alone, together = _texts(out, 1), _texts(out, 2)
+    assert together == alone
+    read = [name for name, (text, words) in together.items() if name.endswith(".pdf") and words.strip()]
+    assert sorted(read) == sorted(p.name for p in pdfs)  # every report's text, and nothing from the broken one
+    found = audit(out, SAMPLE, workers=2)
+    assert [(f.file, f.kind) for f in found] == [("broken.pdf", "unreadable PDF")]
+    assert found == audit(out, SAMPLE, workers=1)
