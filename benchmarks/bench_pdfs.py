@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         data = write_sample(Path(tmp) / "district", n_schools=args.schools, seed=1)
         out = Path(tmp) / "reports"
         command = [sys.executable, "-c", RENDER, str(data), str(out), str(args.workers)]
+        began = time.perf_counter()
         run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         root = psutil.Process(run.pid)
         samples: list[tuple[float, float, int]] = []  # seconds, browsers' MB, browser processes
@@ -87,13 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         output, _ = run.communicate()
+        wall = time.perf_counter() - began  # the render's own privacy audit of every file included
         stop.set()
         watcher.join()
         result = json.loads(output.strip().splitlines()[-1])
         pdfs = sorted(out.glob("*.pdf"))
         size_mb = sum(p.stat().st_size for p in pdfs) / 2**20
-    if not result["ok"]:
-        raise SystemExit(f"the run failed: {result['failures'][:3]}")
+    failures = result["failures"]  # listed with the figures: an hour's measurements are not thrown away for one
     done = result["done"]
     total = done[-1] if done else float("nan")
     first = done[0] if done else float("nan")
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "| measure | value |",
         "| --- | --- |",
         f"| the whole run (load, evaluate, save, print) | {total:.0f} s |",
+        f"| the same with the run's privacy audit of every file | {wall:.0f} s |",
         f"| the first report done | {first:.1f} s |",
         f"| each further report (workers together) | {steady:.2f} s |",
         f"| the browsers' memory (PSS, all their processes), once printing: lowest-highest | "
@@ -122,9 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{t:.0f} s: {mb:.0f} MB ({n})" for t, mb, n in along)
         + ".",
     ]
+    if failures:
+        lines += ["", f"**{len(failures)} report(s) failed** (not published): " + "; ".join(failures[:5])]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

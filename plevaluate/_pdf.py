@@ -84,16 +84,27 @@ class Printer:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+    def _send(
+        self, method: str, params: dict | None = None, session: str | None = None, timeout: float | None = None
+    ) -> dict:
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
         os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        return self._wait(lambda m: m.get("id") == self._next_id)
+        return self._wait(lambda m: m.get("id") == self._next_id, timeout)
 
-    def _wait(self, match) -> dict:
-        deadline = time.monotonic() + self.timeout
+    def _for(self, page: Path) -> float:
+        """Seconds to allow for loading or printing ``page``: the base timeout, and a minute more per MB of page (a
+        district report of 2,000 schools is many MB, and took longer than a minute to print on a busy machine)."""
+        try:
+            size_mb = Path(page).stat().st_size / 1e6
+        except OSError:
+            size_mb = 0.0
+        return self.timeout + 60.0 * size_mb
+
+    def _wait(self, match, timeout: float | None = None) -> dict:
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             while b"\0" in self._buffer:
                 raw, self._buffer = self._buffer.split(b"\0", 1)
@@ -113,12 +124,13 @@ class Printer:
         """Load ``page`` (a local HTML file), wait for it to finish loading, write its PDF to ``pdf``."""
         target = self._send("Target.createTarget", {"url": "about:blank"})["result"]["targetId"]
         session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["result"]["sessionId"]
+        allowed = self._for(page)
         try:
             self._send("Page.enable", session=session)
-            self._send("Page.navigate", {"url": Path(page).resolve().as_uri()}, session=session)
-            self._wait(lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == session)
+            self._send("Page.navigate", {"url": Path(page).resolve().as_uri()}, session=session, timeout=allowed)
+            self._wait(lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == session, allowed)
             # on paper nothing can be clicked open: every chart's table of numbers is printed open
-            self._send("Runtime.evaluate", {"expression": _OPEN_DETAILS}, session=session)
+            self._send("Runtime.evaluate", {"expression": _OPEN_DETAILS}, session=session, timeout=allowed)
             result = self._send(
                 "Page.printToPDF",
                 {
@@ -130,6 +142,7 @@ class Printer:
                     "paperHeight": 11,
                 },
                 session=session,
+                timeout=allowed,
             )
             Path(pdf).write_bytes(base64.b64decode(result["result"]["data"]))
         finally:
