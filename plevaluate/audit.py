@@ -21,6 +21,7 @@ import os
 import re
 import struct
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import registry
+from ._outputs import die_with_parent, kill_pool
 from .comments.redact import Redactor
 from .contract import TABLES, raw_table
 from .plan import read_plan
@@ -331,10 +333,6 @@ def _pdf_texts(paths: list[Path], workers: int) -> dict[Path, str]:
     audit: at 2,000 school reports it took a quarter of an hour in one process)."""
     if workers <= 1 or len(paths) < 8:
         return {path: _pdf_text(path) for path in paths}
-    from concurrent.futures import ProcessPoolExecutor
-
-    from ._outputs import die_with_parent, kill_pool
-
     pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
     try:
         texts = dict(zip(paths, pool.map(_pdf_text, paths, chunksize=max(1, len(paths) // (workers * 8)))))

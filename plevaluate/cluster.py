@@ -24,12 +24,17 @@ one warm kernel, as a local worker process does.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import io
 import shutil
 import tempfile
 import threading
 import zipfile
+from functools import partial
 from pathlib import Path
+
+from . import version as plevaluate_version
+from .registry import ENTRY_POINTS
 
 __all__ = ["check_workers", "connect", "forget_unpacked", "pack", "plugin_levels", "unpacked"]
 
@@ -93,11 +98,7 @@ def check_workers(client, timeout: float = 30.0):
     this version (a worker with other code would compute other statistics, or fail on every task), and every level
     added by a plugin here (`plevaluate.registry`) installed there too. Otherwise a ValueError naming the workers
     and the fix."""
-    from functools import partial
-    from importlib.metadata import version
-
-    from .version import __version__
-
+    here_version = plevaluate_version.__version__
     if client.status in ("closing", "closed", "failed"):
         raise ValueError("this Dask client is closed; connect a new one (distributed.Client(address))")
     try:
@@ -113,16 +114,16 @@ def check_workers(client, timeout: float = 30.0):
             f"the Dask scheduler this client was connected to does not answer ({type(error).__name__}); was its "
             "cluster closed? Start it again, or use --scheduler local"
         ) from None
-    found = client.run(partial(version, "plevaluate"), on_error="return")
-    wrong = {worker: found_version for worker, found_version in found.items() if found_version != __version__}
+    found = client.run(partial(importlib.metadata.version, "plevaluate"), on_error="return")
+    wrong = {worker: found_version for worker, found_version in found.items() if found_version != here_version}
     if wrong:
         listed = "; ".join(
             f"{worker}: {'not installed' if isinstance(v, Exception) else f'plevaluate {v}'}"
             for worker, v in sorted(wrong.items())
         )
         raise ValueError(
-            f"Dask workers of {address} without plevaluate {__version__} (this machine's): {listed}; install the "
-            f"same version on every worker (pip install 'plevaluate[dask]=={__version__}')"
+            f"Dask workers of {address} without plevaluate {here_version} (this machine's): {listed}; install the "
+            f"same version on every worker (pip install 'plevaluate[dask]=={here_version}')"
         )
     here = set(plugin_levels())
     missing = {
@@ -139,11 +140,7 @@ def check_workers(client, timeout: float = 30.0):
 
 def plugin_levels() -> list[str]:
     """The levels added by installed plugins (`plevaluate.registry.ENTRY_POINTS`), as ``name = module:object``."""
-    from importlib.metadata import entry_points
-
-    from .registry import ENTRY_POINTS
-
-    return sorted(f"{point.name} = {point.value}" for point in entry_points(group=ENTRY_POINTS))
+    return sorted(f"{point.name} = {point.value}" for point in importlib.metadata.entry_points(group=ENTRY_POINTS))
 
 
 def pack(results: Path, notebooks: Path | None = None) -> bytes:

@@ -38,6 +38,7 @@ from . import registry
 from ._outputs import die_with_parent, kill_pool
 from ._tidy import cohort_start, school_year
 from .chain import chain_sentence, records_by_scope
+from .cluster import check_workers, connect
 from .contract import District
 from .errors import LostProcessWarning, Problem
 from .evaluate import Evaluation, evaluate
@@ -455,8 +456,6 @@ def _from_cluster(future, view, year: str) -> Evaluation:
 def _connected(scheduler, workers: int):
     """A Dask client for ``scheduler`` (`plevaluate.cluster.connect`), closed afterwards with any cluster started
     for it; a client handed in is used as it is and left open."""
-    from .cluster import check_workers, connect
-
     if not isinstance(scheduler, str):
         from distributed import Client
 
