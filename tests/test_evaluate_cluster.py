@@ -17,7 +17,7 @@ from plevaluate.errors import ContractError, LostProcessWarning, StatisticalWarn
 from plevaluate.sample import write_sample
 from plevaluate.years import _from_cluster, evaluate_for_reports, evaluate_on_cluster, year_view
 from tests.conftest import SAMPLE
-from tests.test_years import SAMPLE_YEARS, _refuse_the_year, _same_evaluation
+from tests.test_years import SAMPLE_YEARS, _Published, _refuse_the_year, _same_evaluation
 
 distributed = pytest.importorskip("distributed")
 
@@ -142,14 +142,6 @@ def test_a_level_registered_only_here_keeps_the_years_here(monkeypatch):
     monkeypatch.setattr(years_module, "evaluate", lambda view: _Published(view))
     found = evaluate_on_cluster(Refusing(), district, ["2024-25", "2025-26"])
     assert sorted(found) == ["2024-25", "2025-26"]
-
-
-class _Published:
-    def __init__(self, view):
-        self.view = view
-
-    def publish(self):
-        return self
 
 
 def test_a_cluster_that_cannot_do_the_work_is_refused_before_anything_is_sent(monkeypatch):
