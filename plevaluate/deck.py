@@ -63,7 +63,12 @@ def parse_number(text) -> float | None:
 def chart_series(numbers: pd.DataFrame) -> tuple[list[str], dict[str, list[float | None]]]:
     """The categories and the numeric series of a chart's table: the first column names the categories; every other
     column whose cells are all numbers (or blank) is a series; a column of intervals ("a to b") is two series
-    (its lower and upper ends). Text columns ("within", "above") are left out: a chart cannot draw them."""
+    (its lower and upper ends); a range among single numbers is a blank. Text columns ("within", "above") are left
+    out: a chart cannot draw them.
+
+    >>> chart_series(pd.DataFrame({"school": ["Lincoln", "40 more schools"], "seen": ["58%", "40% to 90%"]}))
+    (['Lincoln', '40 more schools'], {'seen': [0.58, None]})
+    """
     categories = [str(v) for v in numbers.iloc[:, 0]]
     series: dict[str, list[float | None]] = {}
     for column in numbers.columns[1:]:
@@ -73,8 +78,11 @@ def chart_series(numbers: pd.DataFrame) -> tuple[list[str], dict[str, list[float
             series[f"{column}: lower end"] = [parse_number(e.group(1)) if e else None for e in ends]
             series[f"{column}: upper end"] = [parse_number(e.group(2)) if e else None for e in ends]
             continue
-        values = [parse_number(c) if c else None for c in cells]
-        if any(v is not None for v in values) and all(v is not None or c is None for v, c in zip(values, cells)):
+        # a range among single numbers ("12 to 80": schools grouped by position) is no bar: blank, not its first number
+        values = [parse_number(c) if c and not e else None for c, e in zip(cells, ends)]
+        if any(v is not None for v in values) and all(
+            v is not None or not c or e for v, c, e in zip(values, cells, ends)
+        ):
             series[str(column)] = values
     # one axis, one scale: a total beside its parts, or counts beside shares, would dwarf what the chart is about
     if len(series) > 1 and "total" in series:

@@ -24,6 +24,7 @@ __all__ = [
     "plain",
     "visible",
     "words",
+    "brief_rows",
     "conditions_heatmap",
     "alt_text",
     "chart_data",
@@ -254,7 +255,12 @@ def likert_chart(distribution: pd.DataFrame, *, texts: dict[str, str] | None = N
 
 
 def conditions_heatmap(
-    matrix: pd.DataFrame, change: pd.DataFrame | None = None, *, names: dict | None = None, title: str = ""
+    matrix: pd.DataFrame,
+    change: pd.DataFrame | None = None,
+    *,
+    names: dict | None = None,
+    title: str = "",
+    elsewhere: str | None = None,
 ) -> Figure:
     """School x indicator heat map of the latest conditions ratings, with the change since the first term.
 
@@ -267,6 +273,9 @@ def conditions_heatmap(
         ``change`` from the same result; each cell then shows ``3 (+1)``.
     names : dict, optional
         school_id -> school name for the row labels.
+    elsewhere : str, optional
+        Where every school's ratings are (``"the district report"``) when this chart's table is to list only
+        the schools it draws (`brief_rows`): the board summary, whose pages must not grow with the district.
     """
     wide = matrix.pivot_table(index="school_id", columns=["structure", "indicator_id"], values="rating")
     means = wide.mean(axis=1)
@@ -307,15 +316,30 @@ def conditions_heatmap(
         )
     ax.set_title(textwrap.fill(title or heading, 90), loc="left")
     if len(wide) > len(drawn):
-        fig.text(
-            0.01, 0.005, f"Every school's ratings are in the table below the chart ({len(wide)} schools).", fontsize=8
-        )
+        where = f"in {elsewhere}" if elsewhere else "in the table below the chart"
+        fig.text(0.01, 0.005, f"Every school's ratings are {where} ({len(wide)} schools).", fontsize=8)
     fig.tight_layout(rect=(0, 0.03 if len(wide) > len(drawn) else 0, 1, 1))
     table = labels.copy()
     table.columns = [f"{words(structure)}: {words(indicator)}" for structure, indicator in labels.columns]
     table.insert(0, "school", [visible((names or {}).get(s, s)) for s in labels.index])
     table["mean of 4"] = [f"{m:.1f}" for m in means]
+    if elsewhere and len(table) > len(drawn):
+        table = brief_rows(table.iloc[: len(drawn)], len(table) - len(drawn), elsewhere, "ratings")
     return describe(fig, table)
+
+
+def brief_rows(shown: pd.DataFrame, rest: int, elsewhere: str, what: str) -> pd.DataFrame:
+    """A chart's table cut to the rows the chart draws, and one row saying where the ``rest`` are: for a report
+    whose length must not grow with the number of schools (the board summary, printed).
+
+    >>> brief = brief_rows(pd.DataFrame({"school": ["Lincoln"], "mean": ["2.5"]}), 40, "the district report", "ratings")
+    >>> brief["school"].tolist()
+    ['Lincoln', '40 more schools: their ratings are in the district report']
+    """
+    first = shown.columns[0]
+    more = {column: "" for column in shown.columns}
+    more[first] = f"{rest:,} more school{'s' if rest != 1 else ''}: their {what} are in {elsewhere}"
+    return pd.concat([shown, pd.DataFrame([more])], ignore_index=True)
 
 
 def implementation_chart(
@@ -506,6 +530,7 @@ def funnel_chart(
     names: dict | None = None,
     highlight: str | None = None,
     title: str = "",
+    elsewhere: str | None = None,
 ) -> Figure:
     """Funnel plot: each school's rate against its number of observations, inside 95% and 99.8% limits.
 
@@ -517,8 +542,13 @@ def funnel_chart(
     highlight : str, optional
         A school_id to mark (a school's own report). Then only that school is named: other schools
         appear anonymously. Without it (district report), schools outside the limits are labelled.
+    elsewhere : str, optional
+        Where every school's row is (``"the district report"``) when, beyond `MANY` schools, the chart's table is
+        to list only the schools named on the chart and the rest as ranges by position (the board summary).
     """
     shown = table[~table["suppressed"]]
+    brief = bool(elsewhere) and highlight is None and len(table) > MANY
+    listed = f"every school is in {elsewhere}" if brief else "every school is in the table below"
     fig, ax = plt.subplots(figsize=(7, 4.2))
     p0 = float(curve["p0"].iloc[0])
     ax.axhline(p0, color="black", linewidth=1)
@@ -591,7 +621,7 @@ def funnel_chart(
     elif len(flagged) > NAMED:
         heading = (
             f"{len(flagged)} of {len(shown)} schools are outside the 95% limits; the {NAMED} furthest are named "
-            "(every school is in the table below)"
+            f"({listed})"
         )
     elif flagged:
         heading = f"Outside the 95% limits: {', '.join(plain((names or {}).get(s, s)) for s in flagged)}"
@@ -609,7 +639,7 @@ def funnel_chart(
             0.01,
             0.01,
             f"{len(hidden)} school(s) not shown (too few educators observed, or protecting such a school)"
-            + ("; listed in the table below" if highlight is None else ""),
+            + ("" if highlight is not None else f"; listed in {elsewhere}" if brief else "; listed in the table below"),
             fontsize=8,
         )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
@@ -619,26 +649,39 @@ def funnel_chart(
             return "another school"
         return visible((names or {}).get(school, school))
 
+    def ranges(part: pd.DataFrame, who: str) -> dict:  # schools as ranges: a row each would name no one
+        count, seen = part["n"], part["estimate"]
+        return {
+            "school": f"1 {who} school" if len(part) == 1 else f"{len(part):,} {who} schools",
+            "observations": " to ".join(dict.fromkeys([f"{count.min():,.0f}", f"{count.max():,.0f}"])),
+            "practice seen": " to ".join(dict.fromkeys([_pct(seen.min()), _pct(seen.max())])),
+            "position": str(part["position"].iloc[0]),
+        }
+
     ordered = shown.sort_values(["estimate", "n"], ascending=[False, False])
     own = ordered if highlight is None else ordered[ordered["school_id"] == highlight]
+    if brief:  # the schools named on the chart, then the others by position (the board summary)
+        own = ordered[ordered["school_id"].isin(named["school_id"])]
     rows = [
         {"school": name(r.school_id), "observations": f"{r.n:,.0f}", "practice seen": _pct(r.estimate),
          "position": str(r.position)}
         for r in own.itertuples()
     ]  # fmt: skip
-    if highlight is None:
+    if brief:
+        others = ordered[~ordered["school_id"].isin(named["school_id"])]
+        rows += [ranges(part, "more") for _, part in others.groupby("position", sort=False)]
+        why = "not shown (too few educators observed, or protecting such a school)"
+        if len(hidden) <= NAMED:  # named under the chart, so named here
+            rows += [{"school": name(s), "position": why} for s in hidden]
+        else:
+            rows.append({"school": f"{len(hidden):,} more school(s)", "position": why})
+        rows.append({"school": f"Every school's row is in {elsewhere}"})
+    elif highlight is None:
         rows += [{"school": name(s), "position": "not shown (too few educators observed, or protecting such a school)"}
                  for s in hidden]  # fmt: skip
     else:  # a school's own report: the other schools by position, as ranges (a row each would name no one)
         others = ordered[ordered["school_id"] != highlight]
-        for position, part in others.groupby("position", sort=False):
-            count, seen = part["n"], part["estimate"]
-            rows.append({
-                "school": "1 other school" if len(part) == 1 else f"{len(part)} other schools",
-                "observations": " to ".join(dict.fromkeys([f"{count.min():,.0f}", f"{count.max():,.0f}"])),
-                "practice seen": " to ".join(dict.fromkeys([_pct(seen.min()), _pct(seen.max())])),
-                "position": str(position),
-            })  # fmt: skip
+        rows += [ranges(part, "other") for _, part in others.groupby("position", sort=False)]
         if hidden:
             rows.append({"school": f"{len(hidden)} other school(s)", "position": "not shown"})
     mine = shown[shown["school_id"] == highlight] if highlight is not None else shown.iloc[0:0]

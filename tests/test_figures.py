@@ -187,3 +187,48 @@ def test_district_charts_stay_readable_at_any_number_of_schools(schools):
         assert all(names[s] in listed for s in everyone), what  # the table keeps every school
         if schools > MANY and what != "funnel":
             assert any(str(schools) in w or "table below" in w for w in words), what  # the chart says what it left out
+
+
+@pytest.mark.parametrize("schools", [12, 200])
+def test_board_charts_list_the_schools_they_draw_and_say_where_the_rest_are(schools):
+    """The board summary printed 127 pages at 2,000 schools: its funnel and heat map listed every school under
+    the chart (a printed page opens every table). With ``elsewhere`` their tables keep the schools the chart
+    draws or names and send the reader to the district report for the rest; a district of `MANY` schools or
+    fewer keeps every row."""
+    import re
+
+    from plevaluate.figures import MANY, NAMED, chart_data, drawn_text
+
+    _, funnel, curve, matrix, _ = _district_of(schools)
+    names = {s: f"{s} Elementary" for s in funnel["school_id"]}
+    full = chart_data(funnel_chart(funnel, curve, names=names))
+    brief_fig = funnel_chart(funnel, curve, names=names, elsewhere="the district report")
+    brief = chart_data(brief_fig)
+    heat_full = chart_data(conditions_heatmap(matrix, names=names))
+    heat_fig = conditions_heatmap(matrix, names=names, elsewhere="the district report")
+    heat = chart_data(heat_fig)
+    if schools <= MANY:
+        assert brief.equals(full) and heat.equals(heat_full)
+        return
+    shown = funnel[~funnel["suppressed"]]
+    named_on_chart = {s for s in names.values() if any(s in w for w in drawn_text(brief_fig))}
+    listed = set(brief["school"])
+    assert named_on_chart and named_on_chart <= listed and len(named_on_chart) <= 2 * NAMED  # outside, hidden
+    # the other schools as one row per position, whose counts add up with the named ones to every school drawn
+    counted = [
+        int(m.group(1).replace(",", ""))
+        for m in map(re.compile(r"^([\d,]+) more schools?$").match, brief["school"])
+        if m
+    ]
+    drawn_named = {s for s in shown["school_id"] if names[s] in listed}
+    assert len(drawn_named) + sum(counted) == len(shown)
+    assert (
+        len(brief) <= 2 * NAMED + 5 + 1 and brief["school"].iloc[-1] == "Every school's row is in the district report"
+    )
+    words = " ".join(drawn_text(brief_fig))
+    assert "the district report" in words and "table below" not in words
+    assert len(full) == len(funnel)  # the district report's table keeps every school
+    # the heat map: the MANY schools it draws, then where the others are
+    assert heat.iloc[:MANY].equals(heat_full.iloc[:MANY]) and len(heat) == MANY + 1
+    assert heat["school"].iloc[-1] == f"{len(heat_full) - MANY} more schools: their ratings are in the district report"
+    assert "in the district report" in " ".join(drawn_text(heat_fig))

@@ -25,6 +25,9 @@ from ..evaluate import Evaluation
 from ..privacy import coded_share, format_n
 
 CSS_FILE = Path(__file__).parents[1] / "assets" / "report.css"
+#: Where the board summary sends a reader for every school's row: its charts' tables list only the schools drawn
+#: (`figures.brief_rows`), so its printed pages do not grow with the number of schools.
+EVERY_SCHOOL = "the district report"
 
 
 class Section:

@@ -210,8 +210,9 @@ def board(ev: Evaluation) -> tk.Section:
     out = out.heading("Conditions for using it, school by school")
     if ev.table(3, "matrix") is not None:
         matrix = ev.table(3, "matrix")
+        participants = matrix[matrix["group"] == "participant"]
         out = out.figure(
-            figures.conditions_heatmap(matrix[matrix["group"] == "participant"], ev.table(3, "change"), names=names)
+            figures.conditions_heatmap(participants, ev.table(3, "change"), names=names, elsewhere=tk.EVERY_SCHOOL)
         )
     line = comments.board_line(ev)
     if line:

@@ -141,7 +141,10 @@ def board(ev: Evaluation) -> tk.Section:
         out = out.figure(figures.describe(fig, numbers.rename(columns=lambda c: f"{c} schools" if c != "month" else c)))
     out = out.heading("Schools compared, allowing for chance")
     if ev.table(4, "funnel") is not None:
-        out = out.figure(figures.funnel_chart(ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names))
+        funnel = figures.funnel_chart(
+            ev.table(4, "funnel"), ev.table(4, "funnel_curve"), names=names, elsewhere=tk.EVERY_SCHOOL
+        )
+        out = out.figure(funnel)
     return out
 
 
