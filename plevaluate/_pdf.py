@@ -12,6 +12,7 @@ import base64
 import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -113,7 +114,9 @@ class Printer:
                     if "error" in message:
                         raise RuntimeError(f"Chromium: {message['error'].get('message')}")
                     return message
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            # wait for a reply only until the deadline: a browser that hangs without exiting must not hang the run
+            if left <= 0 or not select.select([self._from_browser], [], [], left)[0]:
                 raise TimeoutError("Chromium did not answer in time")
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
@@ -181,9 +184,10 @@ class Printer:
         except (OSError, RuntimeError, TimeoutError):
             pass
         try:
-            self._process.wait(timeout=10)
+            self._process.wait(timeout=min(10.0, self.timeout))
         except subprocess.TimeoutExpired:
             self._process.kill()
+            self._process.wait()  # reaped: no zombie left behind
         for fd in (self._to_browser, self._from_browser):
             try:
                 os.close(fd)

@@ -642,3 +642,27 @@ def test_the_audit_reads_pdfs_in_several_processes_and_finds_the_same(rendered, 
     assert sorted(read) == sorted(p.name for p in pdfs)  # every report's text, and nothing from the broken one
     found = audit(out, SAMPLE, workers=2)  # the findings come from the texts, equal above
     assert [(f.file, f.kind) for f in found] == [("broken.pdf", "unreadable PDF")]
+
+
+def test_a_browser_that_hangs_without_exiting_times_out(tmp_path: Path):
+    """A Chromium that stops answering but stays alive hung the run in a blocking read (the timeout was checked
+    only between replies). The printer now waits for a reply only until its deadline."""
+    import time
+
+    from plevaluate._pdf import Printer
+
+    silent = tmp_path / "silent-browser"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(0o755)
+    page = tmp_path / "page.html"
+    page.write_text("<p>hello</p>")
+    started = time.monotonic()
+    printer = Printer(str(silent), timeout=1.0)
+    try:
+        with pytest.raises(TimeoutError, match="did not answer in time"):
+            printer.print_pdf(page, tmp_path / "page.pdf")
+    finally:
+        printer.close()
+    assert time.monotonic() - started < 15
+    assert printer._process.poll() is not None  # closed: the silent browser does not outlive its printer
+    assert not (tmp_path / "page.pdf").exists()
