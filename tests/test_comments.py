@@ -14,12 +14,13 @@ import warnings
 
 import pandas as pd
 import pytest
+import yaml
 
 import plevaluate
 from plevaluate.cli import main
 from plevaluate.comments.codebook import code_comments, read_codebook
 from plevaluate.errors import ContractError, ContractWarning
-from plevaluate.sample_comments import THEMES
+from plevaluate.sample_comments import CODEBOOK_YML, THEMES
 from tests.conftest import SAMPLE
 
 #: What the README states for the sample: rule-based coding's recall and precision against the generated themes.
@@ -136,12 +137,18 @@ def test_themes_suggest_finds_the_generated_themes_and_leaves_the_codebook_alone
     found = pd.read_csv(tmp_path / "s.csv")
     assert set(found.columns) >= {"level", "candidate", "top_terms", "weight", "example_ids", "label"}
     words = {level: " ".join(found.loc[found["level"] == level, "top_terms"]) for level in (1, 3)}
-    # each generated theme's own words are among some candidate's top terms (seed 0, ten candidates a level)
-    staff = {"planning_time": "planning", "principal_support": "principal", "coaching": "coaching",
-             "materials": "materials"}  # fmt: skip
-    assert [theme for theme, word in staff.items() if word not in words[3]] == []
-    session = {"rehearsal": "role playing", "video": "videos", "fit": "subject", "pacing": "rushed"}
-    assert [theme for theme, word in session.items() if word not in words[1]] == [], words[1]
+    # each generated theme is found: one of its codebook keywords (the phrases its comments are written with) is
+    # among some candidate's top terms (seed 0, ten candidates a level). Candidates are NMF components: which of a
+    # theme's phrasings weighs most on one is a near-tie, so any of them counts, not one chosen word.
+    keywords = {theme["id"]: theme["keywords"] for theme in yaml.safe_load(CODEBOOK_YML)["themes"]}
+    staff, session = (
+        ("planning_time", "principal_support", "coaching", "materials"),
+        ("rehearsal", "video", "fit", "pacing"),
+    )
+    for level, themes in ((3, staff), (1, session)):
+        terms = {term.strip() for term in words[level].split(";")}
+        missed = [theme for theme in themes if not any(word.lower() in terms for word in keywords[theme])]
+        assert missed == [], (level, missed, words[level])
     assert set(THEMES) >= set(staff) | set(session)
 
 
