@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 import psutil
+from pypdf import PdfReader
 
 from plevaluate.sample import write_sample
 
@@ -94,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         result = json.loads(output.strip().splitlines()[-1])
         pdfs = sorted(out.glob("*.pdf"))
         size_mb = sum(p.stat().st_size for p in pdfs) / 2**20
+        pages = {  # the reports whose length could grow with the district: each must stay readable
+            name: len(PdfReader(out / f"{name}.pdf").pages)
+            for name in ("board-summary", "district-report", "technical-appendix", "logic-model")
+            if (out / f"{name}.pdf").is_file()
+        }
     failures = result["failures"]  # listed with the figures: an hour's measurements are not thrown away for one
     done = result["done"]
     total = done[-1] if done else float("nan")
@@ -119,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| the browsers' memory (PSS, all their processes), once printing: lowest-highest | "
         f"{min(s[1] for s in printing):.0f}-{max(s[1] for s in printing):.0f} MB |",
         f"| the same, first and last reading | {printing[0][1]:.0f} MB, {printing[-1][1]:.0f} MB |",
+        *(f"| pages of the {name.replace('-', ' ')} | {count:,} |" for name, count in pages.items()),
         "",
         "The browsers' memory along the run (seconds since the start: MB, processes): "
         + ", ".join(f"{t:.0f} s: {mb:.0f} MB ({n})" for t, mb, n in along)
