@@ -667,18 +667,17 @@ def funnel_chart(
          "position": str(r.position)}
         for r in own.itertuples()
     ]  # fmt: skip
+    why = "not shown (too few educators observed, or protecting such a school)"
     if brief:
         others = ordered[~ordered["school_id"].isin(named["school_id"])]
         rows += [ranges(part, "more") for _, part in others.groupby("position", sort=False)]
-        why = "not shown (too few educators observed, or protecting such a school)"
         if len(hidden) <= NAMED:  # named under the chart, so named here
             rows += [{"school": name(s), "position": why} for s in hidden]
         else:
             rows.append({"school": f"{len(hidden):,} more school(s)", "position": why})
         rows.append({"school": f"Every school's row is in {elsewhere}"})
     elif highlight is None:
-        rows += [{"school": name(s), "position": "not shown (too few educators observed, or protecting such a school)"}
-                 for s in hidden]  # fmt: skip
+        rows += [{"school": name(s), "position": why} for s in hidden]
     else:  # a school's own report: the other schools by position, as ranges (a row each would name no one)
         others = ordered[ordered["school_id"] != highlight]
         rows += [ranges(part, "other") for _, part in others.groupby("position", sort=False)]
