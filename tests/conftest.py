@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import pickle
 import shutil
 import warnings
 from pathlib import Path
@@ -40,11 +42,24 @@ def folder_hash(folder: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def rendered(tmp_path_factory):
-    """Every report of the sample district in every format, rendered once for the session."""
+def rendered(tmp_path_factory, worker_id):
+    """Every report of the sample district in every format, rendered once for the whole run: with pytest-xdist the
+    first worker to ask renders into the run's shared temporary folder while the others wait for it (a lock), and
+    they all read the same reports (no test writes into them; tests that change a report copy the folder first)."""
+    if worker_id == "master":  # one process (pytest -n 0)
+        return _render_sample(tmp_path_factory.mktemp("reports"))
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, common to every worker
+    with open(shared / "rendered.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = shared / "rendered.pickle"
+        if not done.is_file():
+            done.write_bytes(pickle.dumps(_render_sample(shared / "reports")))
+        return pickle.loads(done.read_bytes())
+
+
+def _render_sample(out: Path):
     from plevaluate.render import render
 
-    out = tmp_path_factory.mktemp("reports")
     before = folder_hash(SAMPLE)
     summary = render(SAMPLE, out, workers=2, formats=("html", "pdf", "slides", "ipynb", "xlsx", "pptx", "docx"))
     assert folder_hash(SAMPLE) == before  # the input folder is never written to

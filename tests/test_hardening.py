@@ -635,6 +635,9 @@ def test_the_audit_reads_pdfs_in_several_processes_and_finds_the_same(rendered, 
     pdfs = sorted(out.glob("*.pdf"))
     if len(pdfs) < 8:
         pytest.skip("no Chromium: the reports have no PDFs to read")
+    for pdf in pdfs[4:]:  # four PDFs and a broken one are enough to share out (each is read three times)
+        pdf.unlink()
+    pdfs = pdfs[:4]
     (out / "broken.pdf").write_bytes(b"%PDF-1.7 not really")
     alone, together = _texts(out, 1), _texts(out, 2)
     assert together == alone

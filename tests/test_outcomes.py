@@ -70,6 +70,35 @@ def test_cluster_robust_se_match_petersen(petersen):
     assert firm.df[0] == 499 and year.df[0] == 9
 
 
+def test_cr1_from_each_schools_sums_matches_statsmodels_and_adds_up_across_parts(post):
+    # CR1 is computed from each school's sums (ClusterSums), the form a district evaluated in parts combines; checked
+    # against statsmodels' OLS with cov_type="cluster" (Stata's small-sample correction, the same CR1) on the sample's
+    # main model, and against the sums of the same schools split into parts, one school's rows in two of them.
+    import statsmodels.api as sm
+
+    from plevaluate.regression import ClusterSums
+
+    names = ["treatment", "prior_score", "english_learner", "disability", "econ_disadvantaged"]
+    data = post.dropna(subset=["outcome", *names])
+    X = np.column_stack([np.ones(len(data)), data[names].to_numpy(float)])
+    y, school = data["outcome"].to_numpy(float), data["school_id"].to_numpy()
+    fit = fit_ols(y, X, ["intercept", *names], clusters=school, se="cr1")
+    codes = data["school_id"].astype("category").cat.codes.to_numpy()
+    reference = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    np.testing.assert_allclose(fit.params, reference.params, rtol=1e-9)
+    np.testing.assert_allclose(fit.vcov, reference.cov_params(), rtol=1e-9)
+    assert fit.df[0] == data["school_id"].nunique() - 1
+    order = np.random.default_rng(3).permutation(len(data))
+    cuts = np.array_split(order, 3)  # rows at random: schools split between parts, their sums add up
+    parts = [ClusterSums.of(y[rows], X[rows], fit.names, school[rows]) for rows in cuts]
+    combined = ClusterSums.combine(parts).fit()
+    np.testing.assert_allclose(combined.params, fit.params, rtol=1e-9)
+    np.testing.assert_allclose(combined.vcov, fit.vcov, rtol=1e-9)
+    assert (combined.n, combined.n_clusters) == (fit.n, fit.n_clusters)
+    with pytest.raises(ValueError, match="different models"):
+        ClusterSums.combine([parts[0], ClusterSums.of(y, X[:, :2], ["intercept", "treatment"], school)])
+
+
 def test_cr2_and_satterthwaite_df_match_clubsandwich_formulas(rng):
     # clubSandwich tests/testthat/test_intercept_formulas.R ("CR2 and df agree with formulas"): for the mean of
     # clustered data, V_CR2 = sum n_j^2 (ybar_j - ybar)^2 / (1 - n_j/N) / N^2 and
