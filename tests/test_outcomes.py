@@ -136,6 +136,36 @@ def test_mixed_model_matches_r_lme4():
     np.testing.assert_allclose(result.llf, -242.5214, atol=1e-3)
 
 
+def test_the_random_intercept_model_from_each_schools_sums_matches_r_lme4():
+    # R lme4 REML fits recorded in statsmodels' regression/tests/results/lme_r_results.py for its test data lme00 and
+    # lme01 (lmer(endog ~ 0 + exog_fe_0 + (1 | groups), REML = TRUE)): coef, vcov, cov_re, scale, loglike and the
+    # first group's random effect (ranef_mean) and conditional variance (ranef_condvar), all from the sums alone.
+    from plevaluate.regression import ClusterSums
+
+    data = pd.read_csv(DATA / "lme00.csv")
+    sums = ClusterSums.of(data["endog"], data[["exog_fe_0"]].to_numpy(), ["exog_fe_0"], data["groups"])
+    fit = sums.reml()
+    np.testing.assert_allclose(fit.params, [-0.9887533], rtol=1e-6)
+    np.testing.assert_allclose(fit.vcov, [[0.001323559]], rtol=1e-6)
+    np.testing.assert_allclose([fit.tau, fit.sigma2, fit.llf], [0.2524129, 0.2733467, -242.5214], rtol=1e-6)
+    effects, variances = fit.effects()
+    np.testing.assert_allclose([effects[0], variances[0]], [0.04964696, 0.1312315], rtol=1e-6)
+    # in two parts, a group split between them: the same fit
+    half = len(data) // 2 + 3
+    parts = [
+        ClusterSums.of(part["endog"], part[["exog_fe_0"]].to_numpy(), ["exog_fe_0"], part["groups"])
+        for part in (data.iloc[:half], data.iloc[half:])
+    ]
+    again = ClusterSums.combine(parts).reml()
+    np.testing.assert_allclose([*again.params, again.tau, again.llf], [*fit.params, fit.tau, fit.llf], rtol=1e-9)
+    # lme01: lme4's school variance 2.8e-14, here exactly zero; coef -0.9115929, vcov 0.01345931, scale 4.066932
+    data = pd.read_csv(DATA / "lme01.csv")
+    zero = ClusterSums.of(data["endog"], data[["exog_fe_0"]].to_numpy(), ["exog_fe_0"], data["groups"]).reml()
+    assert zero.tau == 0.0
+    np.testing.assert_allclose([*zero.params, zero.vcov[0, 0]], [-0.9115929, 0.01345931], rtol=1e-6)
+    np.testing.assert_allclose([zero.sigma2, zero.llf], [4.066932, -539.3124], rtol=1e-6)
+
+
 def test_exact_reml_optimum_of_a_random_intercept_model_matches_r_lme4():
     # The same lme4 fit as above (statsmodels' lme_r_results.py, REML, drf_0): the optimum's variance ratio is
     # tau^2 / sigma^2 = 0.2524129 / 0.2733467 and its fixed effect -0.9887533. statsmodels' own optimizers, started

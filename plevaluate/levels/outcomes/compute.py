@@ -34,7 +34,7 @@ from ...chain import Cell, from_target, hidden, school_row
 from ...effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
 from ...errors import StatisticalWarning
 from ...privacy import UNSUPPRESSED
-from ...regression import fit_ols
+from ...regression import ClusterSums, fit_ols
 from ...results import LevelResult, noting_warnings, target_status
 from .evidence import evidence_statement
 from .wwc import ATTRITION_BOUNDARIES, ATTRITION_SOURCE, attrition_verdict, baseline_verdict
@@ -142,15 +142,8 @@ def _pooled_sd(y: np.ndarray, t: np.ndarray) -> float:
 
 
 def profile_reml(model) -> tuple[float, np.ndarray] | None:
-    """The REML optimum of a random-intercept model, found exactly rather than by a local optimizer.
-
-    With lambda = tau^2 / sigma^2 the fixed effects and sigma^2 have closed forms computed from each
-    school's sums (n, X'1, 1'y) and the whole data's X'X, X'y, y'y, so the REML criterion is a function
-    of lambda alone (Harville 1977; the profiled criterion of lme4, Bates et al. 2015, eq. 41):
-    ``(N - p) log RSS(lambda) + sum_g log(1 + n_g lambda) + log det X'V^-1 X``. It is evaluated at zero and on
-    a grid of log lambda from e^-14 to e^8 and refined by Brent's method around the best grid point, so a
-    second, worse optimum cannot be mistaken for the answer; each evaluation costs O(schools x p^2), not a
-    pass over the students.
+    """The REML optimum of a random-intercept model, found exactly rather than by a local optimizer: from each
+    school's sums (`plevaluate.regression.ClusterSums.reml`, a profile in lambda = tau^2 / sigma^2 alone).
 
     Parameters
     ----------
@@ -159,51 +152,16 @@ def profile_reml(model) -> tuple[float, np.ndarray] | None:
 
     Returns
     -------
-    (lambda, fixed effects) or None
+    (lambda, fixed effects) or None (also when the criterion cannot be evaluated anywhere)
     """
-    from scipy.optimize import minimize_scalar
-
     if model.k_re != 1 or model.k_vc != 0 or not np.allclose(model.exog_re, 1.0):
         return None
-    x, y = np.asarray(model.exog, float), np.asarray(model.endog, float)
-    codes, _ = pd.factorize(pd.Series(model.groups))
-    n = np.bincount(codes).astype(float)
-    sums = np.column_stack([np.bincount(codes, weights=x[:, j], minlength=len(n)) for j in range(x.shape[1])])
-    totals = np.bincount(codes, weights=y, minlength=len(n))
-    xtx, xty, yty = x.T @ x, x.T @ y, float(y @ y)
-    big_n, p = x.shape
-
-    def parts(lam: float):
-        w = lam / (1.0 + n * lam)
-        a = xtx - (sums * w[:, None]).T @ sums
-        b = xty - sums.T @ (w * totals)
-        beta = np.linalg.solve(a, b)
-        rss = yty - float((w * totals) @ totals) - float(b @ beta)
-        return a, beta, rss
-
-    def criterion(lam: float) -> float:
-        try:
-            a, _, rss = parts(lam)
-        except np.linalg.LinAlgError:
-            return np.inf
-        sign, logdet = np.linalg.slogdet(a)
-        if sign <= 0 or rss <= 0:
-            return np.inf
-        return (big_n - p) * np.log(rss) + float(np.log1p(n * lam).sum()) + logdet
-
-    grid = np.exp(np.linspace(-14.0, 8.0, 45))
-    values = np.array([criterion(lam) for lam in grid])
-    if not np.isfinite(values).any():
+    sums = ClusterSums.of(model.endog, model.exog, list(model.exog_names), model.groups)
+    try:
+        fit = sums.reml()
+    except ValueError:
         return None
-    best = int(np.argmin(values))
-    low, high = np.log(grid[max(best - 1, 0)]), np.log(grid[min(best + 1, len(grid) - 1)])
-    found = minimize_scalar(
-        lambda t: criterion(np.exp(t)), bounds=(low, high), method="bounded", options={"xatol": 1e-10}
-    )
-    lam = float(np.exp(found.x)) if found.fun <= values[best] else float(grid[best])
-    if criterion(0.0) <= criterion(lam):
-        lam = 0.0
-    return lam, parts(lam)[1]
+    return fit.tau / fit.sigma2, fit.params
 
 
 def fit_mixed(
