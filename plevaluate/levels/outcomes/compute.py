@@ -220,9 +220,8 @@ def fit_mixed(
         notes.append(f"optimizers disagree on the mixed model's likelihood ({spread}); kept {best_method}")
     if not any(f.converged for _, f in fits):
         notes.append("the mixed model did not converge with any optimizer")
-    school_var = float(np.asarray(best.cov_re)[0, 0])
-    if school_var < 1e-6 * best.scale:
-        notes.append("the school variance is estimated at zero: the mixed model reduces to a single-level model")
+    if _no_school_variance(float(np.asarray(best.cov_re)[0, 0]), best.scale):
+        notes.append(NO_SCHOOL_VARIANCE)
     for note in notes:
         warnings.warn(note, StatisticalWarning, stacklevel=2)
     return best, set_aside + notes
@@ -459,14 +458,7 @@ def estimate_effect(
             rows.append({**base, "term": name, **fit.test(name, ci), "model": label, "se_type": fit.se_type})
         _add_g(rows[0], omega / sd)
     elif model == "mixed":
-        formula = f"{outcome} ~ {' + '.join(_q(n) for n in names)}"
-        renamed = data.rename(columns=_safe(data))
-        result, _ = fit_mixed(
-            renamed,
-            _rename_formula(formula, data),
-            _safe_name(cluster),
-            teacher=_safe_name(teacher) if teacher else None,
-        )
+        fixed, errors, tau, sigma2 = _random_intercept(data, outcome, names, cluster, teacher)
         groups = int(data[cluster].nunique())
         # between-within degrees of freedom (SAS PROC MIXED ddfm=bw; Schluchter & Elashoff 1990): a school-level
         # treatment is tested on schools - 2 df; one that varies within schools on students - schools - (the
@@ -477,15 +469,13 @@ def estimate_effect(
         else:
             df, df_method = max(groups - 2, 1), "between-within df: schools - 2"
         crit = stats.t.ppf(0.5 + ci / 2, df)
-        tau = max(0.0, float(np.asarray(result.cov_re)[0, 0]))
-        variance = {"tau00": tau, "sigma2": float(result.scale), "icc": tau / (tau + float(result.scale))}
+        variance = {"tau00": tau, "sigma2": sigma2, "icc": tau / (tau + sigma2)}
         sd = _pooled_sd(y, t)
         for name in names + ["intercept"]:
-            key = "Intercept" if name == "intercept" else _safe_name(name)
             rows.append(
                 {
                     **base,
-                    **_t_test(name, float(result.fe_params[key]), float(result.bse_fe[key]), df, crit),
+                    **_t_test(name, fixed[name], errors[name], df, crit),
                     "model": "linear mixed model, random school intercept" + (" and teacher" if teacher else ""),
                     "se_type": f"model-based (REML), t with {df} df ({df_method})",
                     **variance,
@@ -514,6 +504,41 @@ def estimate_effect(
     else:
         raise ValueError(f"model must be 'ols', 'mixed', 'did' or 'logit', not {model!r}")
     return pd.DataFrame(rows).reindex(columns=_COLUMNS)
+
+
+def _random_intercept(
+    data: pd.DataFrame, outcome: str, names: list[str], cluster: str, teacher: str | None
+) -> tuple[dict[str, float], dict[str, float], float, float]:
+    """The mixed model's fixed effects and standard errors by term (``intercept`` and ``names``), the school
+    variance and the student variance. A school intercept only: REML from each school's sums
+    (`plevaluate.regression.ClusterSums.reml`; the standard errors lme4's); with a teacher variance component,
+    statsmodels' MixedLM (`fit_mixed`)."""
+    if teacher is None:
+        X = np.column_stack([np.ones(len(data)), data[names].to_numpy(float)])
+        fit = ClusterSums.of(data[outcome].to_numpy(float), X, ["intercept", *names], data[cluster].to_numpy()).reml()
+        if _no_school_variance(fit.tau, fit.sigma2):
+            warnings.warn(NO_SCHOOL_VARIANCE, StatisticalWarning, stacklevel=3)
+        fixed = dict(zip(fit.names, map(float, fit.params)))
+        return fixed, dict(zip(fit.names, map(float, fit.se))), fit.tau, fit.sigma2
+    formula = f"{outcome} ~ {' + '.join(_q(n) for n in names)}"
+    result, _ = fit_mixed(
+        data.rename(columns=_safe(data)),
+        _rename_formula(formula, data),
+        _safe_name(cluster),
+        teacher=_safe_name(teacher),
+    )
+    keys = {name: _safe_name(name) for name in names} | {"intercept": "Intercept"}
+    fixed = {name: float(result.fe_params[key]) for name, key in keys.items()}
+    errors = {name: float(result.bse_fe[key]) for name, key in keys.items()}
+    return fixed, errors, max(0.0, float(np.asarray(result.cov_re)[0, 0])), float(result.scale)
+
+
+#: Said (a `StatisticalWarning`) when a mixed model's school variance is estimated at zero.
+NO_SCHOOL_VARIANCE = "the school variance is estimated at zero: the mixed model reduces to a single-level model"
+
+
+def _no_school_variance(tau: float, sigma2: float) -> bool:
+    return tau < 1e-6 * sigma2
 
 
 def _t_test(term: str, estimate: float, se: float, df: float, crit: float) -> dict:
@@ -865,12 +890,11 @@ def outcome_icc(data: pd.DataFrame, *, outcome: str = "outcome", cluster: str = 
     n0 = (big_n - np.sum(sizes**2) / big_n) / (g - 1)
     out["icc_anova"] = float(max(0.0, (msb - msw) / (msb + (n0 - 1) * msw)))
     out["n0"] = float(n0)
-    fit_frame = pd.DataFrame({"y": y.to_numpy(), "cluster": frame[cluster].astype(str).to_numpy()})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a zero school variance is reported as an ICC of 0, not a warning
-        result, _ = fit_mixed(fit_frame, "y ~ 1", "cluster")
-    tau = max(0.0, float(np.asarray(result.cov_re)[0, 0]))
-    sigma2 = float(result.scale)
+    # a zero school variance is reported as an ICC of 0, not a warning
+    fit = ClusterSums.of(
+        y.to_numpy(), np.ones((len(y), 1)), ["intercept"], frame[cluster].astype(str).to_numpy()
+    ).reml()
+    tau, sigma2 = fit.tau, fit.sigma2
     out.update(tau00=tau, sigma2=sigma2, icc=tau / (tau + sigma2) if tau + sigma2 > 0 else np.nan)
     return out
 
@@ -1009,34 +1033,27 @@ def school_effects(
         level, school_id, measure (``adjusted_difference``), estimate (points above (+) or below (-)
         prediction), ci_low, ci_high, raw, n (students), suppressed, method.
     """
-    frame = data.dropna(subset=[outcome, *covariates, cluster]).copy()
-    safe = {c: _safe_name(c) for c in frame.columns}
-    renamed = frame.rename(columns=safe)
-    formula = f"{safe[outcome]} ~ {' + '.join(safe[c] for c in covariates) or '1'}"
-    result, _ = fit_mixed(renamed, formula, safe[cluster])
+    frame = data.dropna(subset=[outcome, *covariates, cluster])
+    X = np.column_stack([np.ones(len(frame)), frame[list(covariates)].to_numpy(float)])
+    sums = ClusterSums.of(frame[outcome].to_numpy(float), X, ["intercept", *covariates], frame[cluster].to_numpy())
+    fit = sums.reml()
+    if _no_school_variance(fit.tau, fit.sigma2):
+        warnings.warn(NO_SCHOOL_VARIANCE, StatisticalWarning, stacklevel=2)
     z = stats.norm.ppf(0.5 + ci / 2)
-    random = result.random_effects
-    covariances = result.random_effects_cov
-    fixed = result.fe_params
-    predicted = fixed["Intercept"] + sum(fixed[safe[c]] * renamed[safe[c]] for c in covariates)
-    residual = renamed[safe[outcome]] - predicted
-    rows = []
-    for school, part in frame.groupby(cluster, sort=True):
-        blup = float(np.asarray(random[school])[0])
-        sd = float(np.sqrt(np.asarray(covariances[school])[0, 0]))
-        rows.append(
-            {
-                "level": 5,
-                "school_id": school,
-                "measure": "adjusted_difference",
-                "estimate": blup,
-                "ci_low": blup - z * sd,
-                "ci_high": blup + z * sd,
-                "raw": float(residual[part.index].mean()),
-                "n": len(part),
-            }
-        )
-    out = pd.DataFrame(rows)
+    blup, variance = fit.effects()
+    sd = np.sqrt(variance)
+    out = pd.DataFrame(
+        {
+            "level": 5,
+            "school_id": sums.clusters,
+            "measure": "adjusted_difference",
+            "estimate": blup,
+            "ci_low": blup - z * sd,
+            "ci_high": blup + z * sd,
+            "raw": (sums.y - sums.x @ fit.params) / sums.n,  # the mean residual, unshrunk
+            "n": sums.n.astype(int),
+        }
+    )
     out["method"] = "random-intercept model, school effect shrunk toward the district (BLUP)"
     small = out["n"] < min_n
     out.loc[small, ["estimate", "ci_low", "ci_high", "raw"]] = np.nan
