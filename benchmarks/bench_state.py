@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 
 import plevaluate
+from plevaluate.cluster import QUIET
 from plevaluate.errors import LostProcessWarning
 from plevaluate.sample_years import write_sample_years
 from plevaluate.years import _published, evaluate_for_reports, evaluated_years
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             threads_per_worker=1,
             processes=True,
             memory_limit=args.memory_limit,
-            dashboard_address=None,
+            **QUIET,
         )
         client = Client(cluster)
         first = set(client.scheduler_info()["workers"])

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import plevaluate
 from plevaluate import registry
+from plevaluate.cluster import QUIET
 from plevaluate.evaluate import evaluate
 from plevaluate.sample_years import write_sample_years
 from plevaluate.years import evaluate_for_reports, evaluate_years, evaluated_years, publishable, year_view
@@ -43,7 +44,7 @@ def _on_cluster(district, workers: int) -> tuple[float, list[float]]:
     """`evaluate_for_reports` on a local Dask cluster (started before the clock), and each worker's peak memory."""
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, **QUIET) as cluster:
         with Client(cluster) as client:
             start = time.perf_counter()
             evaluate_for_reports(district, scheduler=client)

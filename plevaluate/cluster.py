@@ -36,7 +36,12 @@ from pathlib import Path
 from . import version as plevaluate_version
 from .registry import ENTRY_POINTS
 
-__all__ = ["check_workers", "connect", "forget_unpacked", "pack", "plugin_levels", "unpacked"]
+__all__ = ["QUIET", "check_workers", "connect", "forget_unpacked", "pack", "plugin_levels", "unpacked"]
+
+#: Options for a `LocalCluster`: no dashboard, and the scheduler's own HTTP server (health and metrics) on a free port
+#: instead of 8787, which another Dask cluster on the machine may hold (distributed then warns "Port 8787 is already
+#: in use" although no dashboard was asked for).
+QUIET = {"dashboard_address": None, "scheduler_kwargs": {"dashboard_address": ":0"}}
 
 _UNPACKED: dict[str, Path] = {}
 _UNPACK_LOCK = threading.Lock()
@@ -63,7 +68,7 @@ def connect(scheduler: str, workers: int, timeout: str = "30s"):
             raise ValueError(f"a local Dask cluster needs at least one worker, not {workers}")
         cluster = client = None
         try:  # stopped or refused on the way (Ctrl-C, no worker): nothing started here is left running
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, **QUIET)
             client = Client(cluster)
             return check_workers(client), cluster
         except BaseException:

@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from plevaluate.cli import main
+from plevaluate.cluster import QUIET
 from plevaluate.render import render
 from tests.conftest import SAMPLE
 from tests.test_reports import BROWSER
@@ -68,7 +69,7 @@ def test_local_cluster_renders_the_same_reports_as_a_local_run(rendered, tmp_pat
 def test_existing_cluster_by_address_with_two_threads_per_worker(rendered, tmp_path):
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, **QUIET) as cluster:
         out = tmp_path / "out"
         summary = render(
             SAMPLE, out, schools=["S01", "S02", "S03"], formats=("html",), scheduler=cluster.scheduler_address

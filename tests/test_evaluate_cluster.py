@@ -13,6 +13,7 @@ import warnings
 import pytest
 
 from plevaluate import load
+from plevaluate.cluster import QUIET
 from plevaluate.errors import ContractError, LostProcessWarning, StatisticalWarning
 from plevaluate.sample import write_sample
 from plevaluate.years import _from_cluster, evaluate_for_reports, evaluate_on_cluster, year_view
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.dask
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **QUIET) as cluster:
         with distributed.Client(cluster) as connected:
             yield connected
 
@@ -151,11 +152,11 @@ def test_a_cluster_that_cannot_do_the_work_is_refused_before_anything_is_sent(mo
     from plevaluate.cluster import check_workers, connect
 
     district = _district(SAMPLE)
-    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as empty:
+    with distributed.LocalCluster(n_workers=0, processes=True, **QUIET) as empty:
         with distributed.Client(empty) as client:
             with pytest.raises(ValueError, match="has no workers after 1 s; start them with 'dask worker"):
                 check_workers(client, timeout=1)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as one:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, **QUIET) as one:
         with distributed.Client(one) as client:
             monkeypatch.setattr(version_module, "__version__", "99.0")
             with pytest.raises(ValueError, match=r"without plevaluate 99.0 .*: tcp://.*: plevaluate \d"):
@@ -210,7 +211,7 @@ def test_two_years_at_once_in_one_worker_keep_their_own_caveats():
     with warnings.catch_warnings(record=True) as alone:
         warnings.simplefilter("always")
         here = {year: _quietly_published(district, year) for year in years}
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as two:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, **QUIET) as two:
         with distributed.Client(two) as client:
             with warnings.catch_warnings(record=True) as there:
                 warnings.simplefilter("always")
@@ -232,7 +233,7 @@ def test_a_closed_client_a_missing_plugin_and_a_wrong_count_of_workers_are_refus
     from plevaluate.cluster import check_workers, connect
 
     district = _district(SAMPLE)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as one:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, **QUIET) as one:
         client = distributed.Client(one)
         toy = SimpleNamespace(name="toy", value="toy_reach:LEVEL")
         real = importlib.metadata.entry_points
@@ -251,3 +252,26 @@ def test_a_closed_client_a_missing_plugin_and_a_wrong_count_of_workers_are_refus
         connect("local", True)
     with pytest.raises(ValueError, match="at least one worker"):
         connect("local", 0)
+
+
+def test_a_local_cluster_beside_another_on_port_8787_starts_without_a_warning():
+    """distributed's scheduler serves its health and metrics pages on 8787 even without a dashboard; with another
+    Dask cluster on the machine it warned "Port 8787 is already in use" at every --scheduler local run."""
+    import socket
+
+    from plevaluate.cluster import connect
+
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))
+        holder.listen()
+    except OSError:  # already held by something else: the case itself
+        pass
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*already in use")
+            client, cluster = connect("local", 1)
+        client.close()
+        cluster.close()
+    finally:
+        holder.close()
