@@ -22,7 +22,8 @@ is ever formed. The Satterthwaite df for a contrast c is ``tr(B)^2 / ||B||_F^2``
 
 CR1 needs no row once each cluster's sums are known (`ClusterSums`): ``b = (sum X_g'X_g)^-1 sum X_g'y_g``, and
 cluster g's score ``X_g'e_g = X_g'y_g - X_g'X_g b``. `fit_ols` computes CR1 that way too, so a district evaluated
-in parts, each part summing its own schools, gets the same numbers as one process (to rounding).
+in parts, each part summing its own schools, gets the same numbers as one process (to rounding). The same sums
+give the random-intercept model's REML fit (`ClusterSums.reml`).
 """
 
 from __future__ import annotations
@@ -164,9 +165,11 @@ def fit_ols(y, X, names, *, clusters=None, se: str = "cluster") -> LinearFit:
 
 @dataclass(frozen=True)
 class ClusterSums:
-    """Each cluster's sums of one linear model's data: its rows ``n``, ``X_g'X_g``, ``X_g'y_g`` and ``y_g'y_g``.
+    """Each cluster's sums of one linear model's data: its rows ``n``, ``X_g'1``, ``1'y_g``, ``X_g'X_g``, ``X_g'y_g``
+    and ``y_g'y_g``.
 
-    Least squares with CR1 standard errors follows from them without a single row (`fit`), and the sums of
+    Least squares with CR1 standard errors (`fit`) and the random-intercept model by REML (`reml`) follow from them
+    without a single row, and the sums of
     disjoint parts of the data combine into the whole's (`combine`), so a district too large for one process can be
     summed school by school where its rows are and fitted where the sums meet. They hold no row of the data, but a
     cluster's sums describe its members (a cluster of one is its row): they are internal, never published.

@@ -630,3 +630,25 @@ def test_icc_reproduces_high_school_and_beyond():
     assert icc["tau00"] == pytest.approx(8.614, abs=5e-4)
     assert icc["sigma2"] == pytest.approx(39.148, abs=5e-4)
     assert round(icc["icc"], 2) == 0.18 and round(icc["icc_anova"], 3) == 0.174
+
+
+def test_a_teacher_variance_component_uses_the_column_named(rng):
+    """``estimate_effect(model="mixed", teacher=...)`` kept only an ``educator_id`` column for the model, so any other
+    teacher column failed inside patsy (found while moving the school-intercept model to each school's sums)."""
+    school = np.repeat(np.arange(16), 40)
+    teacher = school * 4 + rng.integers(0, 4, 640)
+    t = (school < 8).astype(int)
+    prior = rng.normal(0, 1, 640)
+    y = 0.5 * t + prior + rng.normal(0, 0.4, 16)[school] + rng.normal(0, 0.5, 64)[teacher] + rng.normal(0, 1, 640)
+    data = pd.DataFrame(
+        {"outcome": y, "treatment": t, "prior_score": prior, "school_id": school, "teacher_id": teacher}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)  # statsmodels' optimizers may disagree (said, not hidden)
+        both = estimate_effect(data, model="mixed", teacher="teacher_id").iloc[0]
+        school_only = estimate_effect(data, model="mixed").iloc[0]
+    assert both["model"] == "linear mixed model, random school intercept and teacher"
+    assert both["sigma2"] < school_only["sigma2"]  # the teachers' share of the variance leaves the students'
+    assert abs(both["estimate"] - school_only["estimate"]) < 0.1
+    with pytest.raises(ValueError, match="students has no column"):
+        estimate_effect(data.drop(columns="teacher_id"), model="mixed", teacher="teacher_id")

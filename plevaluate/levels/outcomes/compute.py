@@ -274,10 +274,11 @@ def _term_columns(data: pd.DataFrame, terms: Sequence[str]) -> pd.DataFrame:
     return design.drop(columns="Intercept")
 
 
-def _frame_for(students, outcome, treatment, covariates, cluster):
-    """Rows with everything the model needs, and the count (and reasons) of rows left out."""
+def _frame_for(students, outcome, treatment, covariates, cluster, teacher=None):
+    """Rows with everything the model needs (``teacher``: the mixed model's teacher column), and the count of rows
+    left out."""
     covariates, _, used = _split_terms(students, covariates)
-    needed = [outcome, treatment, *covariates, *used, cluster]
+    needed = [outcome, treatment, *covariates, *used, cluster, *([teacher] if teacher else [])]
     missing_columns = [c for c in needed if c not in students]
     if missing_columns:
         raise ValueError(f"students has no column(s) {', '.join(missing_columns)}")
@@ -287,7 +288,7 @@ def _frame_for(students, outcome, treatment, covariates, cluster):
         if data[column].dtype == bool or str(data[column].dtype) == "boolean":
             data[column] = data[column].astype("Float64")
         data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
-    complete = data.dropna(subset=[outcome, treatment, *covariates, *used, cluster])
+    complete = data.dropna(subset=needed)
     return complete, len(data) - len(complete)
 
 
@@ -423,7 +424,9 @@ def estimate_effect(
         return _multi_arm(students, outcome, treatment, reference, covariates, cluster, se, ci)
     if model == "did":
         return _did(students, outcome, treatment, cluster, se, ci, period, periods, student, covariates)
-    data, n_missing = _frame_for(students, outcome, treatment, covariates, cluster)
+    data, n_missing = _frame_for(
+        students, outcome, treatment, covariates, cluster, teacher if model == "mixed" else None
+    )
     _check_groups(data, treatment, cluster, students, outcome)
     y = data[outcome].to_numpy(float)
     t = data[treatment].to_numpy(float)
@@ -624,7 +627,7 @@ def _multi_arm(students, outcome, treatment, reference, covariates, cluster, se,
         values = data[column].astype("Float64") if str(data[column].dtype) == "boolean" else data[column]
         data[column] = pd.to_numeric(values, errors="coerce").astype(float)
     data[treatment] = data[treatment].astype("string").str.strip()
-    complete = data.dropna(subset=[outcome, treatment, *covariates, *used, cluster])
+    complete = data.dropna(subset=needed)
     n_missing = len(data) - len(complete)
     arms = sorted(set(complete[treatment]) - {reference})
     if reference not in set(complete[treatment]) or not arms:
