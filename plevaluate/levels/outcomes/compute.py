@@ -627,7 +627,7 @@ def _multi_arm(students, outcome, treatment, reference, covariates, cluster, se,
         values = data[column].astype("Float64") if str(data[column].dtype) == "boolean" else data[column]
         data[column] = pd.to_numeric(values, errors="coerce").astype(float)
     data[treatment] = data[treatment].astype("string").str.strip()
-    complete = data.dropna(subset=needed)
+    complete = data.dropna(subset=[outcome, treatment, *covariates, *used, cluster])
     n_missing = len(data) - len(complete)
     arms = sorted(set(complete[treatment]) - {reference})
     if reference not in set(complete[treatment]) or not arms:
