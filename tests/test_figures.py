@@ -13,6 +13,7 @@ from plevaluate.figures import (
     theme,
 )
 from plevaluate.survey import item_distribution, score_reactions
+from tests.conftest import ROOT
 
 
 def test_likert_chart(sample_district, tmp_path):
@@ -232,3 +233,20 @@ def test_board_charts_list_the_schools_they_draw_and_say_where_the_rest_are(scho
     assert heat.iloc[:MANY].equals(heat_full.iloc[:MANY]) and len(heat) == MANY + 1
     assert heat["school"].iloc[-1] == f"{len(heat_full) - MANY} more schools: their ratings are in the district report"
     assert "in the district report" in " ".join(drawn_text(heat_fig))
+
+
+@pytest.mark.parametrize(("inches", "fits"), [(5.0, False), (9.5, True), (16.0, False)])
+def test_a_chart_a_little_taller_than_a_page_is_marked_to_print_on_one(inches, fits):
+    """The board summary's heat map of 30 schools printed 10 in tall: its heading alone at the foot of a page, the
+    chart on the next. Such a chart is marked to shrink onto a page with its heading (report.css); a chart much
+    taller keeps its size (shrunk, its labels would not read) and a short one is left alone."""
+    import matplotlib.pyplot as plt
+
+    from plevaluate.report.toolkit import PRINT_FIT, Chart
+
+    fig, ax = plt.subplots(figsize=(7, inches))
+    ax.plot([0, 1], [0, 1])
+    chart = Chart(fig)
+    assert ("pl-fits-page" in chart.html()) is fits
+    assert (PRINT_FIT[0] < inches / 7 <= PRINT_FIT[1]) is fits
+    assert "img.pl-chart-image.pl-fits-page" in (ROOT / "plevaluate" / "assets" / "report.css").read_text()

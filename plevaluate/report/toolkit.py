@@ -28,6 +28,10 @@ CSS_FILE = Path(__file__).parents[1] / "assets" / "report.css"
 #: Where the board summary sends a reader for every school's row: its charts' tables list only the schools drawn
 #: (`figures.brief_rows`), so its printed pages do not grow with the number of schools.
 EVERY_SCHOOL = "the district report"
+#: The charts shrunk to fit a printed page with their heading (``pl-fits-page`` in report.css), by height over width:
+#: printed 7 in wide on Letter, taller than 8 in and at most 10.5 in (shrunk by a quarter at most, so labels still
+#: read); a taller chart runs on over pages at its own size.
+PRINT_FIT = (8 / 7, 10.5 / 7)
 
 
 class Section:
@@ -204,8 +208,9 @@ class Chart:
         the text, as `Section.html` does)."""
         width, height = int.from_bytes(self.png[16:20], "big"), int.from_bytes(self.png[20:24], "big")
         source = f"data:image/png;base64,{image}" if image else ""
+        fits = " pl-fits-page" if PRINT_FIT[0] < height / width <= PRINT_FIT[1] else ""
         tag = (
-            f'<img class="pl-chart-image" src="{source}" alt="{html.escape(self.alt)}" width="{width}" '
+            f'<img class="pl-chart-image{fits}" src="{source}" alt="{html.escape(self.alt)}" width="{width}" '
             f'height="{height}">'
         )
         table = ""
