@@ -263,13 +263,26 @@ class ClusterSums:
         n = int(self.n.sum())
         if groups < 2:
             raise ValueError("cluster-robust standard errors need at least 2 clusters")
-        xtx = self.xx.sum(axis=0)
+        xtx = self._full_rank()
         bread = np.linalg.inv(xtx)
         beta = bread @ self.xy.sum(axis=0)
         scores = self.xy - self.xx @ beta  # each cluster's X_g'e_g
         factor = groups / (groups - 1) * (n - 1) / (n - k)
         vcov = bread @ (scores.T @ scores) @ bread * factor
         return LinearFit(self.names, beta, vcov, np.full(k, groups - 1, float), _LABELS["cr1"], n, groups)
+
+    def _full_rank(self) -> np.ndarray:
+        """The summed X'X, once the terms are not collinear or constant: the smallest eigenvalue of X'X scaled to unit
+        diagonal (the cosines between the columns) above 1e-10, i.e. no column within about 1e-5 radians of the
+        others' span. Sums cannot be checked as rows are (`fit_ols` checks the rank of X), and a singular X'X is
+        not always refused by the arithmetic: a constant covariate of 5.0 beside the intercept gave numbers."""
+        xtx = self.xx.sum(axis=0)
+        scale = np.sqrt(np.diag(xtx))
+        if not np.all(scale > 0) or np.linalg.eigvalsh(xtx / np.outer(scale, scale)).min() < 1e-10:
+            raise ValueError(
+                f"the model cannot be estimated: its terms ({', '.join(self.names)}) are collinear or constant"
+            )
+        return xtx
 
     def reml(self) -> InterceptFit:
         """The REML fit of the random-intercept model ``y = X b + u_g + e`` (one variance for the clusters' intercepts,
@@ -279,8 +292,8 @@ class ClusterSums:
         ``n_g``, ``X_g'1``, ``1'y_g`` and the totals ``X'X``, ``X'y``, ``y'y``, so the REML criterion is a function
         of lambda alone (Harville 1977; the profiled criterion of lme4, Bates et al. 2015, eq. 41):
         ``(N - p) log RSS(lambda) + sum_g log(1 + n_g lambda) + log det X'V^-1 X`` (V scaled by sigma2). It is
-        evaluated at zero and on a grid of log lambda from e^-14 to e^8 and refined by Brent's method around the
-        best grid point, so a second, worse optimum cannot be mistaken for the answer; each evaluation costs
+        evaluated at zero and on a grid of log lambda from e^-14 to e^8 (further, to e^40, while its last point is the
+        best) and refined by Brent's method around the best grid point, so a second, worse optimum cannot be mistaken for the answer; each evaluation costs
         O(clusters x p^2), never a pass over the rows. The fixed effects' covariance is lme4's,
         ``sigma2 (X'V^-1 X)^-1`` at the optimum. Checked against R lme4 (statsmodels' ``lme00`` and ``lme01``).
         """
@@ -288,9 +301,11 @@ class ClusterSums:
 
         k = len(self.names)
         big_n = float(self.n.sum())
-        xtx, xty, yty = self.xx.sum(axis=0), self.xy.sum(axis=0), float(self.yy.sum())
         if big_n <= k:
             raise ValueError(f"the mixed model needs more rows ({big_n:g}) than terms ({k})")
+        if len(self.clusters) < 2:
+            raise ValueError("the mixed model needs at least 2 clusters: one cannot have a variance between them")
+        xtx, xty, yty = self._full_rank(), self.xy.sum(axis=0), float(self.yy.sum())
 
         def parts(lam: float) -> tuple[np.ndarray, np.ndarray, float]:
             w = lam / (1.0 + self.n * lam)
@@ -311,6 +326,9 @@ class ClusterSums:
 
         grid = np.exp(np.linspace(-14.0, 8.0, 45))
         values = np.array([criterion(lam) for lam in grid])
+        while int(np.argmin(values)) == len(grid) - 1 and np.log(grid[-1]) < 40:  # clusters almost all of the variance
+            more = np.exp(np.log(grid[-1]) + np.linspace(0.5, 8.0, 16))
+            grid, values = np.concatenate([grid, more]), np.concatenate([values, [criterion(lam) for lam in more]])
         if not np.isfinite(values).any():
             raise ValueError(f"the mixed model cannot be estimated: its terms ({', '.join(self.names)}) are collinear")
         best = int(np.argmin(values))

@@ -652,3 +652,27 @@ def test_a_teacher_variance_component_uses_the_column_named(rng):
     assert abs(both["estimate"] - school_only["estimate"]) < 0.1
     with pytest.raises(ValueError, match="students has no column"):
         estimate_effect(data.drop(columns="teacher_id"), model="mixed", teacher="teacher_id")
+
+
+def test_the_fit_from_sums_finds_a_school_variance_far_above_the_students_and_refuses_collinear_terms(rng):
+    """Found by a hostile review of ClusterSums: the REML search stopped at lambda = e^8 (an ICC of 0.9997), so an
+    outcome almost constant within schools got a clipped school variance and standard errors too small; and a
+    constant covariate of 5.0 beside the intercept gave numbers (of 1.0, an error), in `reml` and `fit` alike."""
+    from plevaluate.regression import ClusterSums
+
+    school = np.repeat(np.arange(200), 50)
+    t = (rng.random(200) < 0.5)[school].astype(float)
+    x = rng.normal(size=len(school))
+    y = 3 * t + 0.5 * x + rng.normal(0, 1, 200)[school] + rng.normal(0, 0.01, len(school))  # lambda = 10,000
+    fit = ClusterSums.of(y, np.column_stack([np.ones(len(y)), t, x]), ["intercept", "t", "x"], school).reml()
+    assert 5_000 < fit.tau / fit.sigma2 < 20_000
+    assert 0.5 < fit.tau < 2.0 and fit.se[1] > 0.1  # the treatment is tested on 200 schools' means, sd 1
+    for constant in (1.0, 5.0, 0.3, 250.0):
+        sums = ClusterSums.of(
+            y, np.column_stack([np.ones(len(y)), np.full(len(y), constant), x]), ["i", "c", "x"], school
+        )
+        for method in (sums.reml, sums.fit):
+            with pytest.raises(ValueError, match="collinear or constant"):
+                method()
+    with pytest.raises(ValueError, match="at least 2 clusters"):
+        ClusterSums.of(y[:50], np.column_stack([np.ones(50), x[:50]]), ["i", "x"], school[:50]).reml()
