@@ -346,7 +346,7 @@ class ClusterSums:
             + np.linalg.slogdet(a)[1]
             + (big_n - k) * (1 + np.log(2 * np.pi * sigma2))
         )
-        return InterceptFit(self.names, self.clusters, beta, sigma2 * np.linalg.inv(a), lam * sigma2, sigma2, llf, self)
+        return InterceptFit(self.names, beta, sigma2 * np.linalg.inv(a), lam * sigma2, sigma2, llf, self)
 
 
 @dataclass(frozen=True)
@@ -355,7 +355,7 @@ class InterceptFit:
 
     Attributes
     ----------
-    names, clusters : as the sums'
+    names : as the sums'
     params : array (k,)
         The fixed effects.
     vcov : array (k, k)
@@ -364,10 +364,11 @@ class InterceptFit:
         The clusters' intercept variance and the rows' variance.
     llf : float
         The REML log-likelihood (lme4's ``logLik(REML = TRUE)``).
+    sums : ClusterSums
+        What it was fitted from (each cluster's key and sums: `effects`).
     """
 
     names: tuple[str, ...]
-    clusters: np.ndarray
     params: np.ndarray
     vcov: np.ndarray
     tau: float

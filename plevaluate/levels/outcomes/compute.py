@@ -517,8 +517,7 @@ def _random_intercept(
     (`plevaluate.regression.ClusterSums.reml`; the standard errors lme4's); with a teacher variance component,
     statsmodels' MixedLM (`fit_mixed`)."""
     if teacher is None:
-        X = np.column_stack([np.ones(len(data)), data[names].to_numpy(float)])
-        fit = ClusterSums.of(data[outcome].to_numpy(float), X, ["intercept", *names], data[cluster].to_numpy()).reml()
+        fit = _intercept_fit(data, outcome, names, cluster).reml()
         if _no_school_variance(fit.tau, fit.sigma2):
             warnings.warn(NO_SCHOOL_VARIANCE, StatisticalWarning, stacklevel=3)
         fixed = dict(zip(fit.names, map(float, fit.params)))
@@ -534,6 +533,13 @@ def _random_intercept(
     fixed = {name: float(result.fe_params[key]) for name, key in keys.items()}
     errors = {name: float(result.bse_fe[key]) for name, key in keys.items()}
     return fixed, errors, max(0.0, float(np.asarray(result.cov_re)[0, 0])), float(result.scale)
+
+
+def _intercept_fit(data: pd.DataFrame, outcome: str, names: Sequence[str], cluster: str) -> ClusterSums:
+    """Each school's sums of the random-intercept model ``outcome ~ 1 + names`` (its terms ``intercept`` and
+    ``names``), from rows with every column present."""
+    X = np.column_stack([np.ones(len(data)), data[list(names)].to_numpy(float)])
+    return ClusterSums.of(data[outcome].to_numpy(float), X, ["intercept", *names], data[cluster].to_numpy())
 
 
 #: Said (a `StatisticalWarning`) when a mixed model's school variance is estimated at zero.
@@ -894,9 +900,7 @@ def outcome_icc(data: pd.DataFrame, *, outcome: str = "outcome", cluster: str = 
     out["icc_anova"] = float(max(0.0, (msb - msw) / (msb + (n0 - 1) * msw)))
     out["n0"] = float(n0)
     # a zero school variance is reported as an ICC of 0, not a warning
-    fit = ClusterSums.of(
-        y.to_numpy(), np.ones((len(y), 1)), ["intercept"], frame[cluster].astype(str).to_numpy()
-    ).reml()
+    fit = _intercept_fit(frame.assign(**{cluster: frame[cluster].astype(str)}), outcome, (), cluster).reml()
     tau, sigma2 = fit.tau, fit.sigma2
     out.update(tau00=tau, sigma2=sigma2, icc=tau / (tau + sigma2) if tau + sigma2 > 0 else np.nan)
     return out
@@ -1036,9 +1040,7 @@ def school_effects(
         level, school_id, measure (``adjusted_difference``), estimate (points above (+) or below (-)
         prediction), ci_low, ci_high, raw, n (students), suppressed, method.
     """
-    frame = data.dropna(subset=[outcome, *covariates, cluster])
-    X = np.column_stack([np.ones(len(frame)), frame[list(covariates)].to_numpy(float)])
-    sums = ClusterSums.of(frame[outcome].to_numpy(float), X, ["intercept", *covariates], frame[cluster].to_numpy())
+    sums = _intercept_fit(data.dropna(subset=[outcome, *covariates, cluster]), outcome, covariates, cluster)
     fit = sums.reml()
     if _no_school_variance(fit.tau, fit.sigma2):
         warnings.warn(NO_SCHOOL_VARIANCE, StatisticalWarning, stacklevel=2)
