@@ -16,12 +16,13 @@ for correlation within schools. Four choices, each named in every result (``se_t
 
 CR2 adjusts each cluster's residuals by ``A_g = (I - H_gg)^(-1/2)``; with ``H_gg = U S^2 U'`` (thin SVD
 of ``X_g L``, ``L L' = (X'X)^-1``) this is ``I + U ((1 - S^2)^(-1/2) - 1) U'``, so no n_g x n_g matrix
-is ever formed. The Satterthwaite df for a contrast c is ``tr(B)^2 / ||B||_F^2`` with
+is ever formed, and ``X_g'A_g e_g`` is a function of ``X_g'X_g`` and ``X_g'e_g`` alone (`ClusterSums.fit`). The Satterthwaite df for a contrast c is ``tr(B)^2 / ||B||_F^2`` with
 ``B = diag(w_g' w_g) - Q' (X'X)^-1 Q``, ``w_g = A_g X_g (X'X)^-1 c`` and ``q_g = X_g' w_g``
 (Bell & McCaffrey 2002; Imbens & Kolesar 2016, eq. for df_BM).
 
-CR1 needs no row once each cluster's sums are known (`ClusterSums`): ``b = (sum X_g'X_g)^-1 sum X_g'y_g``, and
-cluster g's score ``X_g'e_g = X_g'y_g - X_g'X_g b``. `fit_ols` computes CR1 that way too, so a district evaluated
+CR1 and CR2 need no row once each cluster's sums are known (`ClusterSums`): ``b = (sum X_g'X_g)^-1 sum X_g'y_g``,
+cluster g's score ``X_g'e_g = X_g'y_g - X_g'X_g b``, and CR2's adjustment and df are k x k functions of ``X_g'X_g``
+(`ClusterSums._cr2`). `fit_ols` computes both that way, so a district evaluated
 in parts, each part summing its own schools, gets the same numbers as one process (to rounding). The same sums
 give the random-intercept model's REML fit (`ClusterSums.reml`).
 """
@@ -85,11 +86,6 @@ def _cluster_index(clusters: np.ndarray) -> tuple[np.ndarray, int]:
     return index, int(index.max()) + 1
 
 
-def _meat(scores: np.ndarray, index: np.ndarray, groups: int) -> np.ndarray:
-    sums = np.column_stack([np.bincount(index, weights=scores[:, j], minlength=groups) for j in range(scores.shape[1])])
-    return sums.T @ sums
-
-
 def fit_ols(y, X, names, *, clusters=None, se: str = "cluster") -> LinearFit:
     """Ordinary least squares with HC1, CR1 or CR2 standard errors.
 
@@ -118,49 +114,20 @@ def fit_ols(y, X, names, *, clusters=None, se: str = "cluster") -> LinearFit:
     if se != "hc1":
         if clusters is None:
             raise ValueError(f"se='{se}' needs clusters")
-        index, groups = _cluster_index(clusters)
+        _, groups = _cluster_index(clusters)
         if se == "cluster":
             se = "cr1" if groups >= FEW_CLUSTERS else "cr2"
         if groups < 2:
             raise ValueError("cluster-robust standard errors need at least 2 clusters")
-        if se == "cr1":
-            return ClusterSums.of(y, X, names, clusters).fit()
-        if se != "cr2":
+        if se not in ("cr1", "cr2"):
             raise ValueError(f"se must be 'hc1', 'cr1', 'cr2' or 'cluster', not {se!r}")
+        return ClusterSums.of(y, X, names, clusters).fit(se)
     bread = np.linalg.inv(X.T @ X)
     beta = bread @ X.T @ y
     resid = y - X @ beta
-    if se == "hc1":
-        meat = (X * resid[:, None]).T @ (X * resid[:, None])
-        vcov = bread @ meat @ bread * n / (n - k)
-        return LinearFit(tuple(names), beta, vcov, np.full(k, n - k, float), _LABELS["hc1"], n, 0)
-    root = np.linalg.cholesky(bread)
-    order = np.argsort(index, kind="stable")
-    bounds = np.searchsorted(index[order], np.arange(groups + 1))
-    adjusted = np.empty(n)
-    factors: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for g in range(groups):
-        rows = order[bounds[g] : bounds[g + 1]]
-        u, s, _ = np.linalg.svd(X[rows] @ root, full_matrices=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(s**2 < 1 - 1e-10, 1 / np.sqrt(np.clip(1 - s**2, 1e-300, None)), 0.0) - 1.0
-        factors.append((rows, u, scale))
-        e = resid[rows]
-        adjusted[rows] = e + u @ (scale * (u.T @ e))
-    vcov = bread @ _meat(X * adjusted[:, None], index, groups) @ bread
-    df = np.empty(k)
-    for j in range(k):
-        contrast = bread[:, j]
-        w_norm = np.empty(groups)
-        q = np.empty((k, groups))
-        for g, (rows, u, scale) in enumerate(factors):
-            v = X[rows] @ contrast
-            w = v + u @ (scale * (u.T @ v))
-            w_norm[g] = w @ w
-            q[:, g] = X[rows].T @ w
-        b = np.diag(w_norm) - q.T @ bread @ q
-        df[j] = np.trace(b) ** 2 / np.sum(b * b)
-    return LinearFit(tuple(names), beta, vcov, df, _LABELS["cr2"], n, groups)
+    meat = (X * resid[:, None]).T @ (X * resid[:, None])
+    vcov = bread @ meat @ bread * n / (n - k)
+    return LinearFit(tuple(names), beta, vcov, np.full(k, n - k, float), _LABELS["hc1"], n, 0)
 
 
 @dataclass(frozen=True)
@@ -256,20 +223,71 @@ class ClusterSums:
 
         return cls(names, keys, *(total(field) for field in ("n", "x", "y", "xx", "xy", "yy")))
 
-    def fit(self) -> LinearFit:
-        """Least squares with CR1 standard errors (Stata's small-sample factor ``G/(G-1) * (N-1)/(N-K)``, t(G - 1);
-        Liang & Zeger 1986; Cameron & Miller 2015), from the sums: ``fit_ols(..., se="cr1")`` is this."""
+    def fit(self, se: str = "cr1") -> LinearFit:
+        """Least squares from the sums, with CR1 or CR2 standard errors: ``fit_ols(..., se=se)`` is this.
+
+        ``"cr1"``: Stata's small-sample factor ``G/(G-1) * (N-1)/(N-K)``, t(G - 1) (Liang & Zeger 1986; Cameron &
+        Miller 2015). ``"cr2"``: Bell & McCaffrey (2002) with Satterthwaite df, as R clubSandwich; each cluster's
+        adjustment ``(I - H_gg)^(-1/2)`` acts on its rows only through ``X_g``, so it is a function of the k x k
+        ``L'X_g'X_g L`` (``L L' = (X'X)^-1``; `_cr2`) and needs no row."""
         groups, k = len(self.clusters), len(self.names)
         n = int(self.n.sum())
         if groups < 2:
             raise ValueError("cluster-robust standard errors need at least 2 clusters")
+        if se not in ("cr1", "cr2"):
+            raise ValueError(f"se must be 'cr1' or 'cr2' from cluster sums, not {se!r}")
         xtx = self._full_rank()
         bread = np.linalg.inv(xtx)
         beta = bread @ self.xy.sum(axis=0)
         scores = self.xy - self.xx @ beta  # each cluster's X_g'e_g
+        if se == "cr2":
+            vcov, df = self._cr2(bread, scores)
+            return LinearFit(self.names, beta, vcov, df, _LABELS["cr2"], n, groups)
         factor = groups / (groups - 1) * (n - 1) / (n - k)
         vcov = bread @ (scores.T @ scores) @ bread * factor
         return LinearFit(self.names, beta, vcov, np.full(k, groups - 1, float), _LABELS["cr1"], n, groups)
+
+    def _cr2(self, bread: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """CR2's covariance and each coefficient's Satterthwaite df from the sums.
+
+        With ``Z_g = X_g L`` and ``Z_g'Z_g = V diag(lam) V'`` (lam are the squared singular values of `fit_ols`'s
+        SVD), a function f of ``H_gg = Z_g Z_g'`` with f(0) = 0 is ``Z_g V diag(f(lam)/lam) V'Z_g'``; so
+        ``X_g'A_g e_g = s_g + B_g L V diag(a(lam)) V'L's_g`` with ``B_g = X_g'X_g``, ``s_g = X_g'e_g`` and
+        ``a(lam) = ((1 - lam)^(-1/2) - 1) / lam = 1 / (sqrt(1 - lam) (1 + sqrt(1 - lam)))``, never a division by lam.
+        For the df of contrast c (`fit_ols`'s docstring): ``w_g'w_g = c'B_g c + sum t^2 / (1 - lam)`` with
+        ``t = V'L'B_g c``, ``q_g = B_g c + B_g L V diag(a(lam)) t``, and the G x G matrix
+        ``D = diag(w'w) - Q'(X'X)^-1 Q`` enters only through its trace and ``||D||_F^2 = sum (w'w)^2 -
+        2 sum w'w q'Mq + tr((M QQ')^2)``, all k x k. A direction of leverage 1 (a cluster of one row, say) is not
+        adjusted, as in the row-wise SVD."""
+        root = np.linalg.cholesky(bread)
+        gram = np.einsum("ji,gjk,kl->gil", root, self.xx, root)  # Z_g'Z_g = L'B_g L
+        lam, vec = np.linalg.eigh(gram)
+        lam = np.clip(lam, 0.0, None)
+        inside = lam < 1 - 1e-10
+        rest = np.sqrt(np.where(inside, 1 - lam, 1.0))
+        adjust = np.where(inside, 1 / (rest * (1 + rest)), 0.0)  # a(lam)
+        inflate = np.where(inside, 1 / np.where(inside, 1 - lam, 1.0), 0.0)  # 1 / (1 - lam)
+        lift = np.einsum("gij,jk,gkl->gil", self.xx, root, vec)  # B_g L V
+
+        def adjusted(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """``u + B_g L V diag(a) V'L'u`` for each cluster's ``u`` (G, k), and ``V'L'u``."""
+            t = np.einsum("gji,kj,gk->gi", vec, root, vectors)  # V'L'u
+            return vectors + np.einsum("gij,gj->gi", lift, adjust * t), t
+
+        meat_scores, _ = adjusted(scores)
+        vcov = bread @ (meat_scores.T @ meat_scores) @ bread
+        df = np.empty(len(self.names))
+        for j in range(len(self.names)):
+            bc = self.xx @ bread[:, j]  # B_g c
+            q, t = adjusted(bc)
+            w_norm = bc @ bread[:, j] + np.sum(inflate * t * t, axis=1)
+            mq = q @ bread  # rows: (M q_g)'
+            quad = np.sum(mq * q, axis=1)  # q_g'M q_g
+            mp = bread @ (q.T @ q)
+            trace = w_norm.sum() - np.trace(mp)
+            frobenius = np.sum(w_norm**2) - 2 * np.sum(w_norm * quad) + np.sum(mp * mp.T)
+            df[j] = trace**2 / frobenius
+        return vcov, df
 
     def _full_rank(self) -> np.ndarray:
         """The summed X'X, once the terms are not collinear or constant: the smallest eigenvalue of X'X scaled to unit
