@@ -122,12 +122,7 @@ def fit_ols(y, X, names, *, clusters=None, se: str = "cluster") -> LinearFit:
         if se not in ("cr1", "cr2"):
             raise ValueError(f"se must be 'hc1', 'cr1', 'cr2' or 'cluster', not {se!r}")
         return ClusterSums.of(y, X, names, clusters).fit(se)
-    bread = np.linalg.inv(X.T @ X)
-    beta = bread @ X.T @ y
-    resid = y - X @ beta
-    meat = (X * resid[:, None]).T @ (X * resid[:, None])
-    vcov = bread @ meat @ bread * n / (n - k)
-    return LinearFit(tuple(names), beta, vcov, np.full(k, n - k, float), _LABELS["hc1"], n, 0)
+    return ClusterSums.of(y, X, names, np.zeros(n), hc1=True).fit("hc1")
 
 
 @dataclass(frozen=True)
@@ -155,6 +150,8 @@ class ClusterSums:
     xx : array (G, k, k)
     xy : array (G, k)
     yy : array (G,)
+    rows : array (k + 1, k + 1, k, k), optional
+        HC1's sums over every row, whatever its cluster: ``sum z_a z_b x x'`` with ``z = (y, x)``.
 
     Examples
     --------
@@ -176,11 +173,12 @@ class ClusterSums:
     xx: np.ndarray
     xy: np.ndarray
     yy: np.ndarray
+    rows: np.ndarray | None = None
 
     @classmethod
-    def of(cls, y, X, names, clusters) -> ClusterSums:
+    def of(cls, y, X, names, clusters, *, hc1: bool = False) -> ClusterSums:
         """The sums of ``y`` (n,) and ``X`` (n, k) within each of ``clusters`` (n,): one pass per pair of columns,
-        so no n x k x k array is formed."""
+        so no n x k x k array is formed. ``hc1=True`` adds `rows` (HC1's sums, `fit`)."""
         y = np.asarray(y, dtype=float)
         X = np.asarray(X, dtype=float)
         k = X.shape[1]
@@ -198,7 +196,14 @@ class ClusterSums:
         xy = np.column_stack([np.bincount(index, weights=X[:, j] * y, minlength=groups) for j in range(k)])
         yy = np.bincount(index, weights=y * y, minlength=groups)
         totals = np.bincount(index, weights=y, minlength=groups)
-        return cls(tuple(names), keys, n, x.reshape(groups, k), totals, xx, xy.reshape(groups, k), yy)
+        rows = None
+        if hc1:  # sum over rows of z_a z_b x x' with z = (y, X): HC1's meat for any coefficients (`fit`)
+            z = np.column_stack([y, X])
+            rows = np.empty((k + 1, k + 1, k, k))
+            for a in range(k + 1):
+                for b in range(a, k + 1):
+                    rows[a, b] = rows[b, a] = (X * (z[:, a] * z[:, b])[:, None]).T @ X
+        return cls(tuple(names), keys, n, x.reshape(groups, k), totals, xx, xy.reshape(groups, k), yy, rows)
 
     @classmethod
     def combine(cls, parts) -> ClusterSums:
@@ -221,10 +226,14 @@ class ClusterSums:
             np.add.at(out, index, stacked)
             return out
 
-        return cls(names, keys, *(total(field) for field in ("n", "x", "y", "xx", "xy", "yy")))
+        rows = None if any(part.rows is None for part in parts) else sum(part.rows for part in parts)
+        return cls(names, keys, *(total(field) for field in ("n", "x", "y", "xx", "xy", "yy")), rows)
 
     def fit(self, se: str = "cr1") -> LinearFit:
-        """Least squares from the sums, with CR1 or CR2 standard errors: ``fit_ols(..., se=se)`` is this.
+        """Least squares from the sums, with CR1, CR2 or HC1 standard errors: ``fit_ols(..., se=se)`` is this.
+
+        ``"hc1"`` (sums made with ``hc1=True``): clusters ignored, ``N/(N-K)`` times the sandwich whose meat
+        ``sum e_i^2 x_i x_i' = sum_ab g_a g_b sum z_a z_b x x'`` with ``g = (1, -b)`` and ``z = (y, x)`` (`rows`).
 
         ``"cr1"``: Stata's small-sample factor ``G/(G-1) * (N-1)/(N-K)``, t(G - 1) (Liang & Zeger 1986; Cameron &
         Miller 2015). ``"cr2"``: Bell & McCaffrey (2002) with Satterthwaite df, as R clubSandwich; each cluster's
@@ -232,13 +241,20 @@ class ClusterSums:
         ``L'X_g'X_g L`` (``L L' = (X'X)^-1``; `_cr2`) and needs no row."""
         groups, k = len(self.clusters), len(self.names)
         n = int(self.n.sum())
-        if groups < 2:
+        if se not in ("cr1", "cr2", "hc1"):
+            raise ValueError(f"se must be 'cr1', 'cr2' or 'hc1' from cluster sums, not {se!r}")
+        if se == "hc1" and self.rows is None:
+            raise ValueError("HC1 needs the sums of each row's products: make them with ClusterSums.of(..., hc1=True)")
+        if groups < 2 and se != "hc1":
             raise ValueError("cluster-robust standard errors need at least 2 clusters")
-        if se not in ("cr1", "cr2"):
-            raise ValueError(f"se must be 'cr1' or 'cr2' from cluster sums, not {se!r}")
         xtx = self._full_rank()
         bread = np.linalg.inv(xtx)
         beta = bread @ self.xy.sum(axis=0)
+        if se == "hc1":
+            gamma = np.concatenate([[1.0], -beta])
+            meat = np.einsum("a,b,abij->ij", gamma, gamma, self.rows)
+            vcov = bread @ meat @ bread * n / (n - k)
+            return LinearFit(self.names, beta, vcov, np.full(k, n - k, float), _LABELS["hc1"], n, 0)
         scores = self.xy - self.xx @ beta  # each cluster's X_g'e_g
         if se == "cr2":
             vcov, df = self._cr2(bread, scores)

@@ -176,8 +176,34 @@ def test_cr2_from_each_schools_sums_matches_its_definition_and_adds_up_across_pa
     combined = ClusterSums.combine(parts).fit("cr2")
     np.testing.assert_allclose(combined.vcov, fit.vcov, rtol=1e-9, atol=1e-12 * np.abs(vcov).max())
     np.testing.assert_allclose(combined.df, fit.df, rtol=1e-9)
-    with pytest.raises(ValueError, match="'cr1' or 'cr2'"):
+    with pytest.raises(ValueError, match="HC1 needs the sums of each row"):
         ClusterSums.combine(parts).fit("hc1")
+    with pytest.raises(ValueError, match="'cr1', 'cr2' or 'hc1'"):
+        ClusterSums.combine(parts).fit("hc3")
+
+
+def test_hc1_from_the_sums_of_parts_matches_statsmodels(post):
+    # HC1 (clustering ignored) from each part's sums of z_a z_b x x' (ClusterSums.of(..., hc1=True)), checked against
+    # statsmodels' OLS with cov_type="HC1" (MacKinnon & White 1985) on the sample's main model, the students split
+    # into four parts at random; relative to each coefficient's standard error.
+    import statsmodels.api as sm
+
+    from plevaluate.regression import ClusterSums
+
+    names = ["treatment", "prior_score", "english_learner", "disability", "econ_disadvantaged"]
+    data = post.dropna(subset=["outcome", *names])
+    X = np.column_stack([np.ones(len(data)), data[names].to_numpy(float)])
+    y, school = data["outcome"].to_numpy(float), data["school_id"].to_numpy()
+    reference = sm.OLS(y, X).fit(cov_type="HC1")
+    split = np.array_split(np.random.default_rng(4).permutation(len(y)), 4)
+    fit = ClusterSums.combine([ClusterSums.of(y[i], X[i], ["intercept", *names], school[i], hc1=True) for i in split])
+    fit = fit.fit("hc1")
+    scale = np.sqrt(np.outer(reference.bse, reference.bse))
+    np.testing.assert_allclose(fit.params, reference.params, rtol=1e-9)
+    np.testing.assert_allclose(fit.vcov / scale, reference.cov_params() / scale, atol=1e-9)
+    assert fit.df[0] == len(y) - X.shape[1] and fit.se_type.startswith("HC1")
+    whole = fit_ols(y, X, ["intercept", *names], se="hc1")
+    np.testing.assert_allclose(whole.vcov / scale, reference.cov_params() / scale, atol=1e-9)
 
 
 def test_mixed_model_matches_r_lme4():
