@@ -34,7 +34,7 @@ from ...chain import Cell, from_target, hidden, school_row
 from ...effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
 from ...errors import StatisticalWarning
 from ...privacy import UNSUPPRESSED
-from ...regression import ClusterSums, fit_ols
+from ...regression import FEW_CLUSTERS, ClusterSums, LinearFit, fit_ols
 from ...results import LevelResult, noting_warnings, target_status
 from .evidence import evidence_statement
 from .wwc import ATTRITION_BOUNDARIES, ATTRITION_SOURCE, attrition_verdict, baseline_verdict
@@ -132,10 +132,27 @@ def _as_treatment(values: pd.Series, name: str) -> pd.Series:
 
 
 def _pooled_sd(y: np.ndarray, t: np.ndarray) -> float:
-    sd = pooled_sd(y[t == 1], y[t == 0])
-    if sd == 0:
+    return _sd_of(_arm_moments(y, t))
+
+
+def _arm_moments(y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Each group's count, sum and sum of squares of ``y`` (rows: comparison ``t == 0``, treatment ``t == 1``): what
+    the pooled SD needs, and the moments of two parts of the students add up to the whole's."""
+    y, t = np.asarray(y, float), np.asarray(t, float)
+    return np.array([[np.sum(t == arm), y[t == arm].sum(), np.square(y[t == arm]).sum()] for arm in (0.0, 1.0)])
+
+
+def _sd_of(moments: np.ndarray) -> float:
+    """The pooled within-group SD (`plevaluate.effects.pooled_sd`) from `_arm_moments`; NaN when a group has fewer
+    than 2 students; an error when the outcome does not vary."""
+    n, total, squares = moments.T
+    if (n < 2).any():
+        return float("nan")
+    within = np.clip(squares - total * total / n, 0.0, None)
+    sd = float(np.sqrt(within.sum() / (n.sum() - 2)))
+    if sd <= 1e-12 * float(np.max(np.abs(total / n))):
         raise ValueError(
-            f"the outcome does not vary: every student has the same score ({y[0]:g}), so no effect "
+            f"the outcome does not vary: every student has the same score ({total[1] / n[1]:g}), so no effect "
             "size can be computed; check the outcome column of students.csv"
         )
     return sd
@@ -455,36 +472,13 @@ def estimate_effect(
                 "fixed effect cannot be estimated beside a school-level treatment); drop or change them"
             )
         fit = fit_ols(y, X, ["intercept", *names, *extra.columns], clusters=data[cluster].to_numpy(), se=se)
-        sd = _pooled_sd(y, t)
         label = "OLS (ANCOVA)" + (f"; also adjusted for {', '.join(terms)} ({extra.shape[1]} columns)" if terms else "")
-        for name in names + ["intercept"]:
-            rows.append({**base, "term": name, **fit.test(name, ci), "model": label, "se_type": fit.se_type})
-        _add_g(rows[0], omega / sd)
+        rows = _ols_rows(fit, base, names, _pooled_sd(y, t), label, ci)
     elif model == "mixed":
         fixed, errors, tau, sigma2 = _random_intercept(data, outcome, names, cluster, teacher)
-        groups = int(data[cluster].nunique())
-        # between-within degrees of freedom (SAS PROC MIXED ddfm=bw; Schluchter & Elashoff 1990): a school-level
-        # treatment is tested on schools - 2 df; one that varies within schools on students - schools - (the
-        # number of predictors that vary within schools)
         varying = [c for c in names if (data.groupby(cluster)[c].nunique() > 1).any()]
-        if treatment in varying:
-            df, df_method = max(len(data) - groups - len(varying), 1), "between-within df: students - schools - p"
-        else:
-            df, df_method = max(groups - 2, 1), "between-within df: schools - 2"
-        crit = stats.t.ppf(0.5 + ci / 2, df)
-        variance = {"tau00": tau, "sigma2": sigma2, "icc": tau / (tau + sigma2)}
-        sd = _pooled_sd(y, t)
-        for name in names + ["intercept"]:
-            rows.append(
-                {
-                    **base,
-                    **_t_test(name, fixed[name], errors[name], df, crit),
-                    "model": "linear mixed model, random school intercept" + (" and teacher" if teacher else ""),
-                    "se_type": f"model-based (REML), t with {df} df ({df_method})",
-                    **variance,
-                }
-            )
-        _add_g(rows[0], omega / sd)
+        fit = (fixed, errors, tau, sigma2)
+        rows = _mixed_rows(fit, base, names, varying, _pooled_sd(y, t), ci, teacher=bool(teacher))
     elif model == "logit":
         values = set(np.unique(y))
         if not values <= {0.0, 1.0}:
@@ -507,6 +501,42 @@ def estimate_effect(
     else:
         raise ValueError(f"model must be 'ols', 'mixed', 'did' or 'logit', not {model!r}")
     return pd.DataFrame(rows).reindex(columns=_COLUMNS)
+
+
+def _ols_rows(fit: LinearFit, base: dict, names: Sequence[str], sd: float, label: str, ci: float) -> list[dict]:
+    """An OLS model's rows (``names`` then the intercept), the first with its effect size on ``sd``."""
+    rows = [{**base, "term": name, **fit.test(name, ci), "model": label, "se_type": fit.se_type} for name in names]
+    rows.append({**base, "term": "intercept", **fit.test("intercept", ci), "model": label, "se_type": fit.se_type})
+    _add_g(rows[0], hedges_omega(base["n_treatment"] + base["n_comparison"]) / sd)
+    return rows
+
+
+def _mixed_rows(fit, base: dict, names: Sequence[str], varying: Sequence[str], sd: float, ci: float, *, teacher: bool):
+    """The mixed model's rows from its fixed effects, standard errors and variances (`_random_intercept`).
+
+    Between-within degrees of freedom (SAS PROC MIXED ddfm=bw; Schluchter & Elashoff 1990): a school-level treatment
+    is tested on schools - 2 df; one that varies within schools (``varying``: the terms that do) on students -
+    schools - (the number of terms that vary within schools)."""
+    fixed, errors, tau, sigma2 = fit
+    groups = base["n_clusters"]
+    if names[0] in varying:
+        df, df_method = max(base["n"] - groups - len(varying), 1), "between-within df: students - schools - p"
+    else:
+        df, df_method = max(groups - 2, 1), "between-within df: schools - 2"
+    crit = stats.t.ppf(0.5 + ci / 2, df)
+    variance = {"tau00": tau, "sigma2": sigma2, "icc": tau / (tau + sigma2)}
+    rows = [
+        {
+            **base,
+            **_t_test(name, fixed[name], errors[name], df, crit),
+            "model": "linear mixed model, random school intercept" + (" and teacher" if teacher else ""),
+            "se_type": f"model-based (REML), t with {df} df ({df_method})",
+            **variance,
+        }
+        for name in [*names, "intercept"]
+    ]
+    _add_g(rows[0], hedges_omega(base["n_treatment"] + base["n_comparison"]) / sd)
+    return rows
 
 
 def _random_intercept(
@@ -673,6 +703,51 @@ def _multi_arm(students, outcome, treatment, reference, covariates, cluster, se,
 
 
 def _did(students, outcome, treatment, cluster, se, ci, period, periods, student, covariates):
+    frame, post_y, n_missing = _did_frame(students, outcome, treatment, cluster, period, periods, student, covariates)
+    _check_groups(frame, treatment, cluster, frame, "change")
+    y, t = frame["change"].to_numpy(float), frame[treatment].to_numpy(float)
+    X = np.column_stack([np.ones(len(frame)), t, frame[covariates].to_numpy(float)])
+    sums = ClusterSums.of(y, X, ["intercept", treatment, *covariates], frame[cluster].to_numpy(), hc1=se == "hc1")
+    known = ~np.isnan(post_y)
+    return _did_table(sums, _arm_moments(post_y[known], t[known]), n_missing, outcome, se, ci)
+
+
+def _did_table(sums: ClusterSums, post_moments: np.ndarray, n_missing: int, outcome: str, se: str, ci: float):
+    """The difference-in-differences rows from each school's sums of the change model ``change ~ 1 + treatment +
+    covariates`` and the `_arm_moments` of the post outcomes of its students (the effect size's SD)."""
+    fit = _fit(sums, se)
+    treatment, covariates = sums.names[1], list(sums.names[2:])
+    n_t = int(sums.x[:, 1].sum())
+    base = {
+        "level": 5,
+        "n": fit.n,
+        "n_treatment": n_t,
+        "n_comparison": fit.n - n_t,
+        "n_clusters": len(sums.clusters),
+        "n_missing": n_missing,
+        "outcome": outcome,
+        "model": "difference-in-differences (two periods; assumes parallel trends)",
+        "se_type": fit.se_type,
+    }
+    rows = [
+        {**base, "term": treatment, **fit.test(treatment, ci)},
+        *({**base, "term": c, **fit.test(c, ci)} for c in covariates),
+        {**base, "term": "intercept", **fit.test("intercept", ci)},
+    ]
+    _add_g(rows[0], hedges_omega(fit.n) / _sd_of(post_moments))
+    return pd.DataFrame(rows).reindex(columns=_COLUMNS)
+
+
+def _fit(sums: ClusterSums, se: str) -> LinearFit:
+    """`ClusterSums.fit` with ``se="cluster"`` resolved as `fit_ols` resolves it (CR1 with 30 or more schools)."""
+    if se == "cluster":
+        se = "cr1" if len(sums.clusters) >= FEW_CLUSTERS else "cr2"
+    return sums.fit(se)
+
+
+def _did_frame(students, outcome, treatment, cluster, period, periods, student, covariates):
+    """Each linked student's change (post - pre), treatment, school and pre-period covariates; the post outcome of
+    each (in the same order); the rows left out."""
     first, second = periods
     missing = [c for c in (period, student, *covariates) if c not in students]
     if missing:
@@ -695,33 +770,8 @@ def _did(students, outcome, treatment, cluster, se, ci, period, periods, student
     n_missing = len(post) + len(pre) - 2 * len(linked) + int(frame[["change", *covariates]].isna().any(axis=1).sum())
     frame = frame.dropna(subset=["change", *covariates])
     frame[treatment] = _as_treatment(frame[treatment], treatment)
-    _check_groups(frame, treatment, cluster, frame, "change")
-    y, t = frame["change"].to_numpy(float), frame[treatment].to_numpy(float)
-    X = np.column_stack([np.ones(len(frame)), t, frame[covariates].to_numpy(float)])
-    fit = fit_ols(y, X, ["intercept", treatment, *covariates], clusters=frame[cluster].to_numpy(), se=se)
-    # the post outcomes of the students in the change model, in the same rows as t
-    post_y = post.loc[frame.index, outcome].astype(float).to_numpy()
-    known = ~np.isnan(post_y)
-    sd = _pooled_sd(post_y[known], t[known])
-    n_t, n_c = int((t == 1).sum()), int((t == 0).sum())
-    base = {
-        "level": 5,
-        "n": len(frame),
-        "n_treatment": n_t,
-        "n_comparison": n_c,
-        "n_clusters": int(frame[cluster].nunique()),
-        "n_missing": n_missing,
-        "outcome": outcome,
-        "model": "difference-in-differences (two periods; assumes parallel trends)",
-        "se_type": fit.se_type,
-    }
-    rows = [
-        {**base, "term": treatment, **fit.test(treatment, ci)},
-        *({**base, "term": c, **fit.test(c, ci)} for c in covariates),
-        {**base, "term": "intercept", **fit.test("intercept", ci)},
-    ]
-    _add_g(rows[0], hedges_omega(n_t + n_c) / sd)
-    return pd.DataFrame(rows).reindex(columns=_COLUMNS)
+    # the post outcomes of the students in the change model, in the same rows as the frame
+    return frame, post.loc[frame.index, outcome].astype(float).to_numpy(), n_missing
 
 
 # ---- WWC diagnostics ----
@@ -740,38 +790,46 @@ def baseline_equivalence(
     DataFrame
         covariate, mean_treatment, mean_comparison, sd_pooled, n_treatment, n_comparison, g, verdict.
     """
-    rows = []
     t = _as_treatment(data[treatment], treatment)
+    rows = []
     for covariate in covariates:
-        values = pd.to_numeric(
-            data[covariate].astype("Float64") if str(data[covariate].dtype) == "boolean" else data[covariate],
-            errors="coerce",
-        ).astype(float)
-        ok = values.notna() & t.notna()
-        a, b = values[ok & (t == 1)].to_numpy(), values[ok & (t == 0)].to_numpy()
-        omega = hedges_omega(len(a) + len(b))
-        binary = set(np.unique(values[ok])) <= {0.0, 1.0}
-        if binary:
-            pa, pb = np.clip([a.mean(), b.mean()], 1e-6, 1 - 1e-6)
-            g = omega * (np.log(pa / (1 - pa)) - np.log(pb / (1 - pb))) / 1.65
-            sd = np.nan
-        else:
-            sd = _pooled_sd(np.r_[a, b], np.r_[np.ones(len(a)), np.zeros(len(b))])
-            g = omega * (a.mean() - b.mean()) / sd
-        verdict = baseline_verdict(g)
-        rows.append(
-            {
-                "covariate": covariate,
-                "mean_treatment": a.mean(),
-                "mean_comparison": b.mean(),
-                "sd_pooled": sd,
-                "n_treatment": len(a),
-                "n_comparison": len(b),
-                "g": float(g),
-                "verdict": verdict,
-            }
-        )
+        moments, binary = _covariate_moments(data[covariate], t)
+        rows.append(_baseline_row(covariate, moments, binary))
     return pd.DataFrame(rows)
+
+
+def _covariate_moments(column: pd.Series, t: pd.Series) -> tuple[np.ndarray, bool]:
+    """A covariate's `_arm_moments` where it and the treatment are known, and whether every value is 0 or 1."""
+    values = pd.to_numeric(column.astype("Float64") if str(column.dtype) == "boolean" else column, errors="coerce")
+    values = values.astype(float)
+    ok = (values.notna() & t.notna()).to_numpy()
+    known = values.to_numpy()[ok]
+    return _arm_moments(known, t.to_numpy(float)[ok]), bool(np.isin(known, (0.0, 1.0)).all())
+
+
+def _baseline_row(covariate: str, moments: np.ndarray, binary: bool) -> dict:
+    """One covariate's baseline difference from its `_arm_moments`: WWC g (a 0/1 covariate: the Cox index)."""
+    (n_b, sum_b, _), (n_a, sum_a, _) = moments
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_a, mean_b = sum_a / n_a, sum_b / n_b
+    omega = hedges_omega(n_a + n_b)
+    if binary:
+        pa, pb = np.clip([mean_a, mean_b], 1e-6, 1 - 1e-6)
+        g = omega * (np.log(pa / (1 - pa)) - np.log(pb / (1 - pb))) / 1.65
+        sd = np.nan
+    else:
+        sd = _sd_of(moments)
+        g = omega * (mean_a - mean_b) / sd
+    return {
+        "covariate": covariate,
+        "mean_treatment": float(mean_a),
+        "mean_comparison": float(mean_b),
+        "sd_pooled": sd,
+        "n_treatment": int(n_a),
+        "n_comparison": int(n_b),
+        "g": float(g),
+        "verdict": baseline_verdict(g),
+    }
 
 
 def attrition(
@@ -796,12 +854,22 @@ def attrition(
         attrition_treatment, attrition_comparison, overall, differential, cautious, optimistic
         (verdicts), new_students (post rows with no baseline row: not attrition, counted).
     """
+    return _attrition_table(_attrition_counts(students, treatment, outcome, period, covariates))
+
+
+def _attrition_counts(students, treatment, outcome, period, covariates) -> np.ndarray:
+    """Baseline students by group, those of them in the analysis, and new students (`attrition`); two parts of the
+    students (each student's rows in one part) add up to the whole's."""
     pre = students[students[period] == "pre"]
     post = students[(students[period] == "post")].dropna(subset=[outcome, *[c for c in covariates if c in students]])
     t = pre.drop_duplicates("student_id").set_index("student_id")[treatment].astype(float)
     kept = t.index.isin(post["student_id"])
-    base_t, base_c = int((t == 1).sum()), int((t == 0).sum())
-    kept_t, kept_c = int(((t == 1) & kept).sum()), int(((t == 0) & kept).sum())
+    new = int((~post["student_id"].isin(t.index)).sum())
+    return np.array([(t == 1).sum(), (t == 0).sum(), ((t == 1) & kept).sum(), ((t == 0) & kept).sum(), new])
+
+
+def _attrition_table(counts: np.ndarray) -> pd.DataFrame:
+    base_t, base_c, kept_t, kept_c, new = (int(v) for v in counts)
     a_t = 1 - kept_t / base_t if base_t else np.nan
     a_c = 1 - kept_c / base_c if base_c else np.nan
     overall = 1 - (kept_t + kept_c) / (base_t + base_c) if base_t + base_c else np.nan
@@ -820,7 +888,7 @@ def attrition(
                 "differential": differential,
                 "cautious": verdict.get("cautious", "not computed"),
                 "optimistic": verdict.get("optimistic", "not computed"),
-                "new_students": int((~post["student_id"].isin(t.index)).sum()),
+                "new_students": new,
             }
         ]
     )
@@ -877,10 +945,12 @@ def outcome_icc(data: pd.DataFrame, *, outcome: str = "outcome", cluster: str = 
         icc (REML), tau00, sigma2, icc_anova, estimator, n, n_clusters, n0.
     """
     frame = data[[outcome, cluster]].dropna()
-    y = frame[outcome].astype(float)
-    groups = frame.groupby(cluster)[outcome]
-    sizes, means = groups.size().to_numpy(float), groups.mean().to_numpy(float)
-    big_n, g = sizes.sum(), len(sizes)
+    return _icc_of(_intercept_fit(frame.assign(**{cluster: frame[cluster].astype(str)}), outcome, (), cluster))
+
+
+def _icc_of(sums: ClusterSums) -> dict:
+    """`outcome_icc` from each school's sums of the outcome (an intercept-only model's)."""
+    sizes, big_n, g = sums.n, float(sums.n.sum()), len(sums.n)
     out = {
         "icc": np.nan,
         "tau00": np.nan,
@@ -893,14 +963,14 @@ def outcome_icc(data: pd.DataFrame, *, outcome: str = "outcome", cluster: str = 
     }
     if g < 2:
         return out
-    grand = y.mean()
+    means, grand = sums.y / sizes, sums.y.sum() / big_n
     msb = float(np.sum(sizes * (means - grand) ** 2) / (g - 1))
-    msw = float(((y - frame[cluster].map(groups.mean())) ** 2).sum() / (big_n - g))
+    msw = float(np.clip(sums.yy - sums.y * means, 0.0, None).sum() / (big_n - g))
     n0 = (big_n - np.sum(sizes**2) / big_n) / (g - 1)
     out["icc_anova"] = float(max(0.0, (msb - msw) / (msb + (n0 - 1) * msw)))
     out["n0"] = float(n0)
     # a zero school variance is reported as an ICC of 0, not a warning
-    fit = _intercept_fit(frame.assign(**{cluster: frame[cluster].astype(str)}), outcome, (), cluster).reml()
+    fit = sums.reml()
     tau, sigma2 = fit.tau, fit.sigma2
     out.update(tau00=tau, sigma2=sigma2, icc=tau / (tau + sigma2) if tau + sigma2 > 0 else np.nan)
     return out
@@ -984,29 +1054,42 @@ def implementation_dose(
         One row: level, term (``implementation_per_10_points``), estimate, se, ci_low, ci_high, df,
         p_value, n, n_clusters, model, se_type.
     """
-    merged = data.merge(rates[["school_id", "estimate"]].rename(columns={"estimate": "implementation"}), on="school_id")
-    merged = merged.dropna(subset=[outcome, "implementation", *covariates])
-    if merged["school_id"].nunique() < 3:
+    complete = data.dropna(subset=[outcome, *covariates, cluster])
+    return _dose_table(_intercept_fit(complete, outcome, covariates, cluster), rates, ci=ci)
+
+
+def _dose_table(sums: ClusterSums, rates: pd.DataFrame, *, ci: float) -> pd.DataFrame:
+    """`implementation_dose` from each school's sums of ``outcome ~ 1 + covariates``: the rate is the same for every
+    student of a school, so the model with it is each school's sums with a column of its rate x 10 added (its sums
+    are the rate times the school's)."""
+    found = rates.drop_duplicates("school_id").set_index("school_id")["estimate"].astype(float)
+    rate = pd.Series(sums.clusters).map(found).to_numpy(float)
+    keep = ~np.isnan(rate)
+    if keep.sum() < 3:
         raise ValueError("the dose-response needs at least 3 schools with an implementation rate")
-    if merged["implementation"].nunique() < 2:
+    if len(np.unique(rate[keep])) < 2:
         raise ValueError(
             "every school with students had the same implementation rate, so schools cannot be compared by it"
         )
-    X = np.column_stack([np.ones(len(merged)), merged["implementation"] * 10, merged[list(covariates)].astype(float)])
-    fit = fit_ols(
-        merged[outcome].astype(float),
-        X,
-        ["intercept", "implementation", *covariates],
-        clusters=merged[cluster].to_numpy(),
-        se="cr2",
-    )
+    r = rate[keep] * 10
+    x, xx = sums.x[keep], sums.xx[keep]
+    k = x.shape[1]
+    wide_x = np.insert(x, 1, r * sums.n[keep], axis=1)
+    wide_xx = np.zeros((len(r), k + 1, k + 1))
+    wide_xx[:, np.r_[0, 2 : k + 1][:, None], np.r_[0, 2 : k + 1]] = xx
+    wide_xx[:, 1, np.r_[0, 2 : k + 1]] = wide_xx[:, np.r_[0, 2 : k + 1], 1] = r[:, None] * x
+    wide_xx[:, 1, 1] = r * r * sums.n[keep]
+    wide_xy = np.insert(sums.xy[keep], 1, r * sums.y[keep], axis=1)
+    names = (sums.names[0], "implementation", *sums.names[1:])
+    wide = ClusterSums(names, sums.clusters[keep], sums.n[keep], wide_x, sums.y[keep], wide_xx, wide_xy, sums.yy[keep])
+    fit = wide.fit("cr2")
     return pd.DataFrame(
         [
             {
                 "level": 5,
                 "term": "implementation_per_10_points",
                 **fit.test("implementation", ci),
-                "n": len(merged),
+                "n": fit.n,
                 "n_clusters": fit.n_clusters,
                 "model": "OLS of outcome on school implementation rate (exploratory, correlational)",
                 "se_type": fit.se_type,
@@ -1040,10 +1123,18 @@ def school_effects(
         level, school_id, measure (``adjusted_difference``), estimate (points above (+) or below (-)
         prediction), ci_low, ci_high, raw, n (students), suppressed, method.
     """
-    sums = _intercept_fit(data.dropna(subset=[outcome, *covariates, cluster]), outcome, covariates, cluster)
+    return _school_table(
+        _intercept_fit(data.dropna(subset=[outcome, *covariates, cluster]), outcome, covariates, cluster),
+        min_n=min_n,
+        ci=ci,
+    )
+
+
+def _school_table(sums: ClusterSums, *, min_n: int, ci: float) -> pd.DataFrame:
+    """`school_effects` from each school's sums of its random-intercept model."""
     fit = sums.reml()
     if _no_school_variance(fit.tau, fit.sigma2):
-        warnings.warn(NO_SCHOOL_VARIANCE, StatisticalWarning, stacklevel=2)
+        warnings.warn(NO_SCHOOL_VARIANCE, StatisticalWarning, stacklevel=3)
     z = stats.norm.ppf(0.5 + ci / 2)
     blup, variance = fit.effects()
     sd = np.sqrt(variance)
