@@ -93,15 +93,20 @@ def coverage(frame: pd.DataFrame, *, level: int, records: str | None, people: st
     def count(part: pd.DataFrame, column: str | None) -> float:
         return float(part[column].dropna().nunique()) if column else float(len(part))
 
-    rows = [
-        {"breakdown": "district", "school_id": None, "records": count(frame, records), "n_people": count(frame, people)}
-    ]
     grouped = frame.dropna(subset=["school_id"]).groupby("school_id", sort=True)
 
     def counts(column: str | None) -> pd.Series:  # one grouped count: a loop over schools took seconds at scale
         return grouped[column].nunique() if column else grouped.size()
 
     by_school = pd.DataFrame({"records": counts(records), "n_people": counts(people)})
+    return coverage_table((count(frame, records), count(frame, people)), by_school, level=level)
+
+
+def coverage_table(district: tuple[float, float], by_school: pd.DataFrame, *, level: int) -> pd.DataFrame:
+    """`coverage` from its counts: the district's (records, people) and each school's (``by_school``: indexed by
+    school_id, sorted, with columns records and n_people). Counts of disjoint sets of people add up, so parts of a
+    level's data, each person's rows in one part, can be counted where they are."""
+    rows = [{"breakdown": "district", "school_id": None, "records": district[0], "n_people": district[1]}]
     rows += [
         {"breakdown": "school_id", "school_id": school, "records": float(r), "n_people": float(p)}
         for school, r, p in zip(by_school.index, by_school["records"], by_school["n_people"])

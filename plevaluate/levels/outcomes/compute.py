@@ -23,13 +23,14 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..._tidy import coverage
+from ..._tidy import coverage_table
 from ...chain import Cell, from_target, hidden, school_row
 from ...effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
 from ...errors import StatisticalWarning
@@ -547,11 +548,7 @@ def _random_intercept(
     (`plevaluate.regression.ClusterSums.reml`; the standard errors lme4's); with a teacher variance component,
     statsmodels' MixedLM (`fit_mixed`)."""
     if teacher is None:
-        fit = _intercept_fit(data, outcome, names, cluster).reml()
-        if _no_school_variance(fit.tau, fit.sigma2):
-            warnings.warn(NO_SCHOOL_VARIANCE, StatisticalWarning, stacklevel=3)
-        fixed = dict(zip(fit.names, map(float, fit.params)))
-        return fixed, dict(zip(fit.names, map(float, fit.se))), fit.tau, fit.sigma2
+        return _reml_terms(_intercept_fit(data, outcome, names, cluster))
     formula = f"{outcome} ~ {' + '.join(_q(n) for n in names)}"
     result, _ = fit_mixed(
         data.rename(columns=_safe(data)),
@@ -565,11 +562,23 @@ def _random_intercept(
     return fixed, errors, max(0.0, float(np.asarray(result.cov_re)[0, 0])), float(result.scale)
 
 
-def _intercept_fit(data: pd.DataFrame, outcome: str, names: Sequence[str], cluster: str) -> ClusterSums:
-    """Each school's sums of the random-intercept model ``outcome ~ 1 + names`` (its terms ``intercept`` and
-    ``names``), from rows with every column present."""
+def _reml_terms(sums: ClusterSums) -> tuple[dict[str, float], dict[str, float], float, float]:
+    """`_random_intercept` (a school intercept only) from each school's sums."""
+    fit = sums.reml()
+    if _no_school_variance(fit.tau, fit.sigma2):
+        warnings.warn(NO_SCHOOL_VARIANCE, StatisticalWarning, stacklevel=4)
+    fixed = dict(zip(fit.names, map(float, fit.params)))
+    return fixed, dict(zip(fit.names, map(float, fit.se))), fit.tau, fit.sigma2
+
+
+def _intercept_fit(
+    data: pd.DataFrame, outcome: str, names: Sequence[str], cluster: str, *, hc1: bool = False
+) -> ClusterSums:
+    """Each school's sums of the model ``outcome ~ 1 + names`` (its terms ``intercept`` and ``names``), from rows with
+    every column present."""
     X = np.column_stack([np.ones(len(data)), data[list(names)].to_numpy(float)])
-    return ClusterSums.of(data[outcome].to_numpy(float), X, ["intercept", *names], data[cluster].to_numpy())
+    y = data[outcome].to_numpy(float)
+    return ClusterSums.of(y, X, ["intercept", *names], data[cluster].to_numpy(), hc1=hc1)
 
 
 #: Said (a `StatisticalWarning`) when a mixed model's school variance is estimated at zero.
@@ -618,12 +627,24 @@ def _add_g(row: dict, scale: float) -> None:
 
 
 def _check_groups(data: pd.DataFrame, treatment: str, cluster: str, students: pd.DataFrame, outcome: str) -> None:
-    if data.empty:
+    sizes = data.groupby(cluster).size()
+    empty = []
+    if outcome in students and cluster in students:
+        all_missing = students[outcome].isna().groupby(students[cluster]).all()
+        empty = all_missing[all_missing].index.tolist()
+    values = set(data[treatment].unique())
+    single = sizes[sizes == 1].index.tolist() if cluster != "_student_row" else []
+    _check_counts(len(data), values, single, empty, treatment, outcome)
+
+
+def _check_counts(rows: int, values: set, single: list, empty: list, treatment: str, outcome: str) -> None:
+    """Refuse a model without both groups; warn of schools with one student (``single``) and schools whose outcomes
+    are all missing (``empty``)."""
+    if rows == 0:
         raise ValueError(
             f"no student has a value of '{outcome}' (with the covariates the model needs): the column is "
             "blank in every row used; check the export of students.csv"
         )
-    values = set(data[treatment].unique())
     if values != {0.0, 1.0}:
         which = "comparison" if values == {1.0} else "treatment" if values == {0.0} else "any"
         raise ValueError(
@@ -631,24 +652,19 @@ def _check_groups(data: pd.DataFrame, treatment: str, cluster: str, students: pd
             f"{', '.join(f'{v:g}' for v in sorted(values)) or 'nothing'}; an effect needs both groups "
             "(add comparison schools to schools.csv with group = comparison, or report levels 1-4 only)"
         )
-    sizes = data.groupby(cluster).size()
-    single = sizes[sizes == 1].index.tolist()
-    if single and cluster != "_student_row":
+    if single:
         warnings.warn(
             f"{len(single)} school(s) with one student in the analysis ({', '.join(map(str, single[:5]))}); "
             "they add almost no information and their residuals are poorly estimated",
             StatisticalWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    if outcome in students and cluster in students:
-        all_missing = students[outcome].isna().groupby(students[cluster]).all()
-        empty = all_missing[all_missing].index.tolist()
-        if empty:
-            warnings.warn(
-                f"every outcome is missing at {', '.join(map(str, empty))}: that school is left out",
-                StatisticalWarning,
-                stacklevel=3,
-            )
+    if empty:
+        warnings.warn(
+            f"every outcome is missing at {', '.join(map(str, empty))}: that school is left out",
+            StatisticalWarning,
+            stacklevel=4,
+        )
 
 
 def _multi_arm(students, outcome, treatment, reference, covariates, cluster, se, ci):
@@ -993,15 +1009,23 @@ def subgroup_effects(
         ``p_adjusted`` (BH over every row of the family) and ``suppressed`` (fewer than ``min_n``
         students in either group: estimates blanked).
     """
-    rows = []
+    tables = []
     for column in [c for c in subgroups if c in data]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StatisticalWarning)
             try:
-                table = estimate_effect(data, by=column, **kwargs)
+                tables.append((column, estimate_effect(data, by=column, **kwargs)))
             except ValueError:
                 continue
-        table = table[table["term"] == kwargs.get("treatment", "treatment")]
+    return _subgroup_family(tables, min_n, kwargs.get("treatment", "treatment"))
+
+
+def _subgroup_family(tables: Sequence[tuple[str, pd.DataFrame]], min_n: int, treatment: str) -> pd.DataFrame:
+    """`subgroup_effects` from each column's `estimate_effect` by that column: the treatment rows, ordered by value,
+    Benjamini-Hochberg across the family, small groups blanked."""
+    rows = []
+    for column, table in tables:
+        table = table[table["term"] == treatment]
         table = table.rename(columns={column: "value"}).assign(subgroup=column)
         numeric = pd.to_numeric(table["value"], errors="coerce")
         table = table.iloc[np.lexsort((table["value"].astype(str), numeric.fillna(np.inf)))]  # grade 3 before 10
@@ -1223,6 +1247,411 @@ def findings(
     return out
 
 
+# ---- level 5 from each part's sums ----
+
+#: The subgroup flags of students.csv that enter the main model when any outcome row has one.
+FLAGS = ("english_learner", "disability", "econ_disadvantaged")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What every part of the students must agree on before it is summarized (`summarize`), decided from all of them:
+    which rows hold the outcome (``period == "post"``, else the latest ``year``), which groups and flags those rows
+    have, and whether there is a pre period (attrition) and both periods (difference-in-differences).
+
+    `facts` reads one part; `Layout.of` decides from the facts of every part (one part in one process)."""
+
+    by_period: bool
+    year: object
+    arms: frozenset
+    flags: tuple[str, ...]
+    did: bool
+    attrition: bool
+    columns: frozenset
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        return ("prior_score", *self.flags)
+
+    def post(self, students: pd.DataFrame) -> pd.DataFrame:
+        """The outcome rows of ``students`` (`analysis_sample`, with the latest year decided over every part)."""
+        if self.by_period:
+            return students[students["period"] == "post"]
+        return students[students["year"] == self.year]
+
+    @classmethod
+    def of(cls, found: Sequence[dict]) -> Layout:
+        by_period = any(part["by_period"] for part in found)
+        years = [part["year"] for part in found if part["year"] is not None]
+        year = max(years) if years else None
+        key = "post" if by_period else year
+        arms = frozenset().union(*(part["rows"].get(key, ({}, ()))[0] for part in found))
+        flagged = set().union(*(part["rows"].get(key, ({}, ()))[1] for part in found))
+        periods = set().union(*(part["periods"] for part in found))
+        has_period = any(part["has_period"] for part in found)
+        return cls(
+            by_period,
+            year,
+            arms,
+            tuple(c for c in FLAGS if c in flagged),
+            has_period and periods >= {"pre", "post"},
+            has_period and "pre" in periods,
+            frozenset().union(*(part["columns"] for part in found)),
+        )
+
+
+def facts(students: pd.DataFrame) -> dict:
+    """What one part of the students (with ``treatment``, `add_treatment`) tells `Layout.of`: whether periods are
+    recorded, its periods and latest year, and for the post rows and each year's rows their groups and the flags
+    with a value."""
+    has_period = "period" in students
+    by_period = has_period and bool(students["period"].notna().any())
+    flags = [c for c in FLAGS if c in students]
+
+    def described(rows: pd.DataFrame) -> tuple[set, set]:
+        return set(rows["treatment"].unique()), {c for c in flags if rows[c].notna().any()}
+
+    rows = {}
+    if by_period:
+        rows["post"] = described(students[students["period"] == "post"])
+    elif "year" in students:
+        for year, part in students.groupby("year", sort=False, observed=True):
+            rows[year] = described(part)
+    year = students["year"].max() if "year" in students and len(students) else None
+    return {
+        "has_period": has_period,
+        "by_period": by_period,
+        "periods": set(students["period"].dropna()) if has_period else set(),
+        "year": None if pd.isna(year) else year,
+        "rows": rows,
+        "columns": set(students.columns),
+    }
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model's sums over a part of the students: each school's `ClusterSums` (with HC1's), the outcome's
+    `_arm_moments` over the same rows (the effect size's SD) and the rows left out."""
+
+    sums: ClusterSums
+    arms: np.ndarray
+    missing: int
+
+    @classmethod
+    def of(cls, students: pd.DataFrame, covariates: Sequence[str], hc1: bool = False) -> Model:
+        data, missing = _frame_for(students, "outcome", "treatment", list(covariates), "school_id")
+        names = ["treatment", *covariates]
+        sums = _intercept_fit(data, "outcome", names, "school_id", hc1=hc1)
+        return cls(sums, _arm_moments(data["outcome"].to_numpy(float), data["treatment"].to_numpy(float)), missing)
+
+    @classmethod
+    def combine(cls, parts: Sequence[Model]) -> Model:
+        return cls(
+            ClusterSums.combine([p.sums for p in parts]), sum(p.arms for p in parts), sum(p.missing for p in parts)
+        )
+
+
+@dataclass(frozen=True)
+class StudentSums:
+    """Everything level 5 needs from students.csv, as sums that two parts of the students (each student's rows in one
+    part) add up to (`combine`): the models' sums (main, no covariates, prior score only, each subgroup value's,
+    the change model's), the baseline covariates' moments, the ICC's and the participant schools' sums, attrition
+    counts, and each school's counts of outcome rows and students. `summarize` makes them from a part; the level's
+    tables follow from the combined sums alone (`outcomes_from`)."""
+
+    main: Model | None
+    plain: Model | None
+    prior: Model | None
+    baseline: dict
+    icc: ClusterSums | None
+    subgroups: dict
+    did: tuple | None
+    attrition: np.ndarray | None
+    participants: ClusterSums | None
+    schools: pd.DataFrame
+    covered: np.ndarray
+
+    @classmethod
+    def combine(cls, parts: Sequence[StudentSums]) -> StudentSums:
+        parts = list(parts)
+
+        def models(field: str):
+            found = [getattr(p, field) for p in parts if getattr(p, field) is not None]
+            return Model.combine(found) if found else None
+
+        def sums(found):
+            found = [f for f in found if f is not None]
+            return ClusterSums.combine(found) if found else None
+
+        baseline = {}
+        for part in parts:
+            for covariate, (moments, binary) in part.baseline.items():
+                before = baseline.get(covariate, (0.0, True))
+                baseline[covariate] = (before[0] + moments, before[1] and binary)
+        subgroups: dict = {}
+        for part in parts:
+            for key, (value, model) in part.subgroups.items():
+                subgroups.setdefault(key, (value, []))[1].append(model)
+        dids = [p.did for p in parts if p.did is not None]
+        schools = pd.concat([p.schools for p in parts]).groupby(level=0, sort=True)
+        return cls(
+            models("main"),
+            models("plain"),
+            models("prior"),
+            baseline,
+            sums(p.icc for p in parts),
+            {key: (value, Model.combine(found)) for key, (value, found) in subgroups.items()},
+            (sums(d[0] for d in dids), sum(d[1] for d in dids), sum(d[2] for d in dids)) if dids else None,
+            None if parts[0].attrition is None else sum(p.attrition for p in parts),
+            sums(p.participants for p in parts),
+            schools.agg({"rows": "sum", "outcomes": "sum", "students": "sum", "treatment": "first"}),
+            sum(p.covered for p in parts),
+        )
+
+
+def summarize(students: pd.DataFrame, layout: Layout) -> StudentSums:
+    """Level 5's sums of one part of the students (with ``treatment``, `add_treatment`; each student's rows all in
+    this part, so that links between a student's periods stay inside it)."""
+    post = layout.post(students)
+    covariates = [c for c in layout.covariates if c in post]
+    effect = layout.arms == {0, 1}
+    main = plain = prior = icc = did = counts = None
+    baseline, subgroups = {}, {}
+    if effect:
+        main = Model.of(post, covariates, hc1=True)
+        plain = Model.of(post, ())
+        prior = Model.of(post, ("prior_score",))
+        analytic = post.dropna(subset=["outcome", *covariates])
+        t = _as_treatment(analytic["treatment"], "treatment")
+        baseline = {c: _covariate_moments(analytic[c], t) for c in covariates}
+        frame = post[["outcome", "school_id"]].dropna()
+        icc = _intercept_fit(frame.assign(school_id=frame["school_id"].astype(str)), "outcome", (), "school_id")
+        for column in [c for c in (*layout.flags, "grade") if c in post]:
+            for value, part in post.groupby(column, observed=True, sort=True, dropna=False):
+                subgroups[(column, "missing" if pd.isna(value) else value)] = (value, Model.of(part, ("prior_score",)))
+        if layout.did:
+            try:
+                found = _did_frame(
+                    students, "outcome", "treatment", "school_id", "period", ("pre", "post"), "student_id", []
+                )
+            except ValueError:  # no student of this part has both periods
+                found = None
+            if found is not None:
+                frame, post_y, missing = found
+                t = frame["treatment"].to_numpy(float)
+                X = np.column_stack([np.ones(len(frame)), t])
+                sums = ClusterSums.of(
+                    frame["change"].to_numpy(float), X, ["intercept", "treatment"], frame["school_id"].to_numpy()
+                )
+                known = ~np.isnan(post_y)
+                did = (sums, _arm_moments(post_y[known], t[known]), missing)
+            else:
+                pre, post_rows = (students["period"] == p for p in ("pre", "post"))
+                did = (None, np.zeros((2, 3)), int(pre.sum() + post_rows.sum()))
+        if layout.attrition:
+            counts = _attrition_counts(students, "treatment", "outcome", "period", covariates)
+    participants = post[post["treatment"] == 1]
+    complete = participants.dropna(subset=["outcome", "prior_score", "school_id"])
+    taking = _intercept_fit(complete, "outcome", ("prior_score",), "school_id")
+    scored = post.dropna(subset=["outcome"])
+    grouped = post.groupby("school_id", sort=True)
+    schools = pd.DataFrame(
+        {
+            "rows": grouped.size(),
+            "outcomes": grouped["outcome"].count(),
+            "students": scored.groupby("school_id", sort=True)["student_id"].nunique(),
+            "treatment": grouped["treatment"].first(),
+        }
+    )
+    schools[["outcomes", "students"]] = schools[["outcomes", "students"]].fillna(0)
+    covered = np.array([len(scored), scored["student_id"].dropna().nunique()], float)
+    return StudentSums(main, plain, prior, baseline, icc, subgroups, did, counts, taking, schools, covered)
+
+
+def _effect_table(model: Model, schools: pd.DataFrame, se: str, ci: float) -> pd.DataFrame:
+    """`estimate_effect` (OLS) from a model's sums: its checks and warnings, then its rows."""
+    sums = model.sums
+    values = {arm for arm in (0.0, 1.0) if model.arms[int(arm), 0] > 0}
+    empty = schools.index[schools["outcomes"] == 0].tolist()
+    _check_counts(int(sums.n.sum()), values, sums.clusters[sums.n == 1].tolist(), empty, "treatment", "outcome")
+    base = _base(model)
+    fit = _fit(sums, se)
+    return pd.DataFrame(_ols_rows(fit, base, list(sums.names[1:]), _sd_of(model.arms), "OLS (ANCOVA)", ci)).reindex(
+        columns=_COLUMNS
+    )
+
+
+def _base(model: Model) -> dict:
+    return {
+        "level": 5,
+        "n": int(model.sums.n.sum()),
+        "n_treatment": int(model.arms[1, 0]),
+        "n_comparison": int(model.arms[0, 0]),
+        "n_clusters": len(model.sums.clusters),
+        "n_missing": model.missing,
+        "outcome": "outcome",
+    }
+
+
+def _mixed_table(model: Model, schools: pd.DataFrame, ci: float) -> pd.DataFrame:
+    """`estimate_effect(model="mixed")` (a school intercept) from a model's sums."""
+    sums = model.sums
+    values = {arm for arm in (0.0, 1.0) if model.arms[int(arm), 0] > 0}
+    empty = schools.index[schools["outcomes"] == 0].tolist()
+    _check_counts(int(sums.n.sum()), values, sums.clusters[sums.n == 1].tolist(), empty, "treatment", "outcome")
+    spread = sums.n[:, None] * np.diagonal(sums.xx, axis1=1, axis2=2) - sums.x**2  # n_g^2 x the within variance
+    scale = np.maximum(np.abs(sums.x).max(axis=0) ** 2, 1.0)
+    varying = [name for j, name in enumerate(sums.names) if j and (spread[:, j] > 1e-9 * scale[j]).any()]
+    names = list(sums.names[1:])
+    return pd.DataFrame(
+        _mixed_rows(_reml_terms(sums), _base(model), names, varying, _sd_of(model.arms), ci, teacher=False)
+    ).reindex(columns=_COLUMNS)
+
+
+def outcomes_from(
+    sums: StudentSums, layout: Layout, plan, schools: pd.DataFrame, *, ci: float, implementation=None
+) -> tuple[dict[str, pd.DataFrame], list[str], dict]:
+    """Level 5's tables, notes and handoff from the students' combined sums (`StudentSums.combine`)."""
+    notes: list[str] = []
+    covariates = [c for c in layout.covariates if c in layout.columns]
+    flags = list(layout.flags)
+    tables: dict[str, pd.DataFrame] = {}
+    by_school = sums.schools
+    participants = by_school[by_school["treatment"] == 1]
+    with noting_warnings(notes):
+        if layout.arms == {0, 1}:
+            main = _effect_table(sums.main, by_school, "cluster", ci)
+            tables["effect"] = main
+            effect_row = main.iloc[0]
+            specs = {
+                "main: prior score and subgroup flags": main.iloc[[0]],
+                "no covariates": _effect_table(sums.plain, by_school, "cluster", ci).iloc[[0]],
+                "prior score only": _effect_table(sums.prior, by_school, "cluster", ci).iloc[[0]],
+                "HC1, ignoring clustering (for comparison only)": _effect_table(sums.main, by_school, "hc1", ci).iloc[
+                    [0]
+                ],
+                "CR1 cluster-robust": _effect_table(sums.main, by_school, "cr1", ci).iloc[[0]],
+                "mixed model, random school intercept": _mixed_table(sums.main, by_school, ci).iloc[[0]],
+            }
+            if layout.did:
+                change, post_moments, missing = sums.did
+                if change is None:
+                    raise ValueError(
+                        "model='did' needs students with both a 'pre' and a 'post' row in 'period' (matched on "
+                        "student_id)"
+                    )
+                values = {arm for arm in (0.0, 1.0) if (change.x[:, 1] == change.n * arm).any()}
+                _check_counts(
+                    int(change.n.sum()), values, change.clusters[change.n == 1].tolist(), [], "treatment", "change"
+                )
+                specs["difference-in-differences"] = _did_table(
+                    change, post_moments, missing, "outcome", "cluster", ci
+                ).iloc[[0]]
+            tables["sensitivity"] = pd.concat(
+                [frame.assign(specification=spec) for spec, frame in specs.items()], ignore_index=True
+            )
+            tables["baseline"] = pd.DataFrame([_baseline_row(c, *sums.baseline[c]) for c in covariates], columns=None)
+            if layout.attrition:
+                tables["attrition"] = _attrition_table(sums.attrition)
+            icc = _icc_of(sums.icc)
+            tables["icc"] = pd.DataFrame([icc])
+            naive = tables["sensitivity"].iloc[3]
+            corrections = []
+            for label, rho in (("WWC default ICC 0.20", 0.20), ("observed ICC (REML)", icc["icc"])):
+                row = clustering_correction(
+                    naive["hedges_g"],
+                    int(naive["n_treatment"]),
+                    int(naive["n_comparison"]),
+                    int(naive["n_clusters"]),
+                    icc=rho,
+                )
+                corrections.append({"assumption": label, **row})
+            tables["clustering"] = pd.DataFrame(corrections)
+            tables["subgroups"] = _subgroup_family(_subgroup_tables(sums, flags, ci), UNSUPPRESSED, "treatment")
+            target = main.iloc[[0]][["level", "term", "hedges_g", "g_ci_low", "g_ci_high", "n"]].rename(
+                columns={"hedges_g": "estimate", "g_ci_low": "ci_low", "g_ci_high": "ci_high"}
+            )
+            target = target.assign(measure="hedges_g", method="Hedges' g of the main model's treatment term")
+            tables["target"] = target_status(target, plan.levels.outcomes.target)
+            sentences = findings(
+                effect_row,
+                design=plan.comparison_design,
+                baseline=tables["baseline"],
+                attrition_table=tables.get("attrition"),
+                ci=ci,
+            )
+            tables["findings"] = pd.DataFrame({"level": 5, "finding": sentences})
+        else:
+            comparison = schools.loc[schools["group"] == "comparison", "school_id"]
+            if layout.arms == {1} and len(comparison):
+                notes.append(
+                    f"the {len(comparison)} comparison school(s) in schools.csv have no students with an "
+                    "outcome in students.csv: the program's effect on students cannot be estimated"
+                )
+            elif not layout.arms:
+                notes.append(
+                    "no student has a post-period outcome in students.csv: the program's effect on students cannot be "
+                    "estimated"
+                )
+            else:
+                notes.append(
+                    "no comparison group: the program's effect on students cannot be estimated; "
+                    "school results are shown without a comparison"
+                )
+        rates = implementation
+        if rates is not None and len(rates) >= 3 and participants["rows"].sum():
+            try:
+                tables["dose"] = _dose_table(sums.participants, rates, ci=ci)
+            except ValueError as error:
+                notes.append(f"dose-response not estimated: {error}")
+        if (participants["rows"] > 0).sum() >= 2:
+            tables["schools"] = _school_table(sums.participants, min_n=UNSUPPRESSED, ci=ci)
+        scored = by_school[by_school["outcomes"] > 0]
+        tables["coverage"] = coverage_table(
+            tuple(sums.covered),
+            scored[["outcomes", "students"]].set_axis(["records", "n_people"], axis=1),
+            level=5,
+        )
+    main_sums = sums.main.sums if "effect" in tables else None
+    tables["evidence"] = _evidence(plan, tables, main_sums, covariates)
+    handoff = {}
+    if "effect" in tables:
+        n_missing = int(tables["effect"]["n_missing"].iloc[0])
+        notes.append(f"{n_missing} student(s) left out of the main model: no outcome or no prior score (new students)")
+        handoff["effect"] = tables["effect"].iloc[0]  # the treatment row, both scales (the cost-effectiveness ratio)
+    for model in ("effect", "sensitivity", "subgroups", "dose"):
+        if model in tables and len(tables[model]):
+            tables[model] = model_rows(tables[model])
+    if "target" in tables:
+        tables["target"] = tables["target"].rename(columns={"term": "model_term"})
+    return tables, notes, handoff
+
+
+def _subgroup_tables(sums: StudentSums, flags: Sequence[str], ci: float) -> list[tuple[str, pd.DataFrame]]:
+    """Each subgroup column's `estimate_effect` by value (prior score adjusted), from each value's sums; a value
+    that cannot be estimated (one group only, too few students) is left out, as `estimate_effect` leaves it."""
+    out = []
+    for column in [*flags, "grade"]:
+        keys = sorted(
+            (key for key in sums.subgroups if key[0] == column),
+            key=lambda key: (key[1] == "missing" and pd.isna(sums.subgroups[key][0]), str(key[1])),
+        )
+        frames = []
+        for key in keys:
+            value, model = sums.subgroups[key]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", StatisticalWarning)
+                try:
+                    table = _effect_table(model, pd.DataFrame({"outcomes": []}), "cluster", ci)
+                except ValueError:
+                    continue
+            table.insert(1, column, value)
+            frames.append(table)
+        if frames:
+            out.append((column, pd.concat(frames, ignore_index=True)))
+    return out
+
+
 def evaluate_outcomes(
     district: District, *, ci: float | None = None, implementation: pd.DataFrame | None = None
 ) -> LevelResult:
@@ -1254,126 +1683,32 @@ def evaluate_outcomes(
         return LevelResult(5, name, statement, evidence=False, notes=("no student outcomes were collected",))
     plan = district.plan
     ci = plan.ci if ci is None else ci
-    notes: list[str] = []
     students = add_treatment(district.students, district.schools)
-    post = analysis_sample(students)
-    flags = [c for c in ("english_learner", "disability", "econ_disadvantaged") if c in post and post[c].notna().any()]
-    covariates = [c for c in ("prior_score", *flags) if c in post]
-    tables: dict[str, pd.DataFrame] = {}
-    design = plan.comparison_design
+    layout = Layout.of([facts(students)])
+    sums = summarize(students, layout)
     meta = {
         "min_n": plan.min_n,
         "ci": ci,
-        "design": design,
-        "covariates": covariates,
+        "design": plan.comparison_design,
+        "covariates": [c for c in layout.covariates if c in layout.columns],
         "target": plan.levels.outcomes.target,
     }
-    groups = set(post["treatment"].unique())
-    participants = post[post["treatment"] == 1]
-    with noting_warnings(notes):
-        if groups == {0, 1}:
-            main = estimate_effect(post, covariates=covariates, ci=ci)
-            tables["effect"] = main
-            effect_row = main.iloc[0]
-            specs = {
-                "main: prior score and subgroup flags": main.iloc[[0]],
-                "no covariates": estimate_effect(post, covariates=(), ci=ci).iloc[[0]],
-                "prior score only": estimate_effect(post, covariates=("prior_score",), ci=ci).iloc[[0]],
-                "HC1, ignoring clustering (for comparison only)": estimate_effect(
-                    post, covariates=covariates, se="hc1", ci=ci
-                ).iloc[[0]],
-                "CR1 cluster-robust": estimate_effect(post, covariates=covariates, se="cr1", ci=ci).iloc[[0]],
-                "mixed model, random school intercept": estimate_effect(
-                    post, covariates=covariates, model="mixed", ci=ci
-                ).iloc[[0]],
-            }
-            if "period" in students and set(students["period"].dropna()) >= {"pre", "post"}:
-                specs["difference-in-differences"] = estimate_effect(students, model="did", ci=ci).iloc[[0]]
-            tables["sensitivity"] = pd.concat(
-                [frame.assign(specification=spec) for spec, frame in specs.items()], ignore_index=True
-            )
-            analytic = post.dropna(subset=["outcome", *covariates])
-            tables["baseline"] = baseline_equivalence(analytic, covariates=covariates)
-            if "period" in students and (students["period"] == "pre").any():
-                tables["attrition"] = attrition(students, covariates=covariates)
-            icc = outcome_icc(post)
-            tables["icc"] = pd.DataFrame([icc])
-            naive = tables["sensitivity"].iloc[3]
-            corrections = []
-            for label, rho in (("WWC default ICC 0.20", 0.20), ("observed ICC (REML)", icc["icc"])):
-                row = clustering_correction(
-                    naive["hedges_g"],
-                    int(naive["n_treatment"]),
-                    int(naive["n_comparison"]),
-                    int(naive["n_clusters"]),
-                    icc=rho,
-                )
-                corrections.append({"assumption": label, **row})
-            tables["clustering"] = pd.DataFrame(corrections)
-            tables["subgroups"] = subgroup_effects(
-                post, subgroups=[*flags, "grade"], min_n=UNSUPPRESSED, covariates=("prior_score",), ci=ci
-            )
-            target = main.iloc[[0]][["level", "term", "hedges_g", "g_ci_low", "g_ci_high", "n"]].rename(
-                columns={"hedges_g": "estimate", "g_ci_low": "ci_low", "g_ci_high": "ci_high"}
-            )
-            target = target.assign(measure="hedges_g", method="Hedges' g of the main model's treatment term")
-            tables["target"] = target_status(target, plan.levels.outcomes.target)
-            sentences = findings(
-                effect_row, design=design, baseline=tables["baseline"], attrition_table=tables.get("attrition"), ci=ci
-            )
-            tables["findings"] = pd.DataFrame({"level": 5, "finding": sentences})
-        else:
-            comparison = district.schools.loc[district.schools["group"] == "comparison", "school_id"]
-            if groups == {1} and len(comparison):
-                notes.append(
-                    f"the {len(comparison)} comparison school(s) in schools.csv have no students with an "
-                    "outcome in students.csv: the program's effect on students cannot be estimated"
-                )
-            elif not groups:
-                notes.append(
-                    "no student has a post-period outcome in students.csv: the program's effect on students cannot be "
-                    "estimated"
-                )
-            else:
-                notes.append(
-                    "no comparison group: the program's effect on students cannot be estimated; "
-                    "school results are shown without a comparison"
-                )
-        rates = implementation
-        if rates is not None and len(rates) >= 3 and len(participants):
-            try:
-                tables["dose"] = implementation_dose(participants, rates, ci=ci)
-            except ValueError as error:
-                notes.append(f"dose-response not estimated: {error}")
-        if participants["school_id"].nunique() >= 2:
-            tables["schools"] = school_effects(participants, min_n=UNSUPPRESSED, ci=ci)
-        tables["coverage"] = coverage(post.dropna(subset=["outcome"]), level=5, records=None, people="student_id")
-    tables["evidence"] = _evidence(plan, tables, post, covariates)
-    handoff = {}
-    if "effect" in tables:
-        n_missing = int(tables["effect"]["n_missing"].iloc[0])
-        notes.append(f"{n_missing} student(s) left out of the main model: no outcome or no prior score (new students)")
-        handoff["effect"] = tables["effect"].iloc[0]  # the treatment row, both scales (the cost-effectiveness ratio)
-    for model in ("effect", "sensitivity", "subgroups", "dose"):
-        if model in tables and len(tables[model]):
-            tables[model] = model_rows(tables[model])
-    if "target" in tables:
-        tables["target"] = tables["target"].rename(columns={"term": "model_term"})
+    tables, notes, handoff = outcomes_from(sums, layout, plan, district.schools, ci=ci, implementation=implementation)
     return LevelResult(5, name, tables, tuple(dict.fromkeys(notes)), meta, handoff=handoff)
 
 
-def _evidence(plan, tables: Mapping[str, pd.DataFrame], post: pd.DataFrame | None, covariates) -> pd.DataFrame:
-    """The evidence statement (`evidence_statement`) of the study the level's tables hold, as the plan designs it."""
+def _evidence(plan, tables: Mapping[str, pd.DataFrame], sums: ClusterSums | None, covariates) -> pd.DataFrame:
+    """The evidence statement (`evidence_statement`) of the study the level's tables hold, as the plan designs it
+    (``sums``: each school's sums of the main model, whose schools it counts)."""
     effect = tables["effect"].iloc[0].to_dict() if "effect" in tables else None
     dose = tables["dose"].iloc[0].to_dict() if "dose" in tables and effect is None else None
     counts = {"schools_treatment": 0, "schools_comparison": 0, "groups_of_ten": 0}
-    if post is not None and effect is not None:
-        analytic = post.dropna(subset=["outcome", *covariates])
-        per_school = analytic.groupby("school_id", observed=True).agg(n=("outcome", "size"), t=("treatment", "first"))
+    if sums is not None and effect is not None:
+        treated = sums.x[:, sums.names.index("treatment")] == sums.n  # a school's treatment is its group's
         counts = {
-            "schools_treatment": int((per_school["t"] == 1).sum()),
-            "schools_comparison": int((per_school["t"] == 0).sum()),
-            "groups_of_ten": int((per_school["n"] >= 10).sum()),
+            "schools_treatment": int(treated.sum()),
+            "schools_comparison": int((~treated).sum()),
+            "groups_of_ten": int((sums.n >= 10).sum()),
         }
     outcomes = plan.levels.outcomes
     design = plan.comparison_design
