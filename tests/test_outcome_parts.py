@@ -109,3 +109,32 @@ def test_a_part_without_a_flag_or_a_group_still_adds_up(tmp_path):
         tables, notes, _ = outcomes_from(sums, layout, view.plan, view.schools, ci=view.plan.ci)
     _same_tables(one.tables, tables)
     assert tuple(dict.fromkeys(notes)) == one.notes
+
+
+def test_blank_grades_and_flags_are_their_own_subgroup_in_parts_and_in_one_process():
+    # A district export with some students' grade and English-learner flag blank in both groups: level 5 once failed
+    # on them (TypeError sorting the values; found by a hostile review). They form a "not recorded" group, listed last,
+    # and the parts give the same tables.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (view,) = _views(SAMPLE)
+        students = view.students.copy()
+        rng = np.random.default_rng(5)
+        ids = students["student_id"].unique()
+        students.loc[students["student_id"].isin(rng.choice(ids, 40, replace=False)), "grade"] = pd.NA
+        students.loc[students["student_id"].isin(rng.choice(ids, 40, replace=False)), "english_learner"] = pd.NA
+        view = replace(view, tables={**view.tables, "students": students})
+        one = evaluate_outcomes(view)
+        treated = add_treatment(students, view.schools)
+        parts = _split(treated, 3, seed=2)
+        layout = Layout.of([facts(part) for part in parts])
+        sums = StudentSums.combine([summarize(part, layout) for part in parts])
+        tables, notes, _ = outcomes_from(sums, layout, view.plan, view.schools, ci=view.plan.ci)
+    subgroups = one.tables["subgroups"]
+    blank = subgroups[subgroups["value"] == "not recorded"]
+    assert set(blank["subgroup"]) == {"grade", "english_learner"}
+    for column in ("grade", "english_learner"):
+        assert subgroups.loc[subgroups["subgroup"] == column, "value"].iloc[-1] == "not recorded"
+    assert (blank["n"] > 0).all() and blank["estimate"].notna().all()
+    _same_tables(one.tables, tables)
+    assert tuple(dict.fromkeys(notes)) == one.notes

@@ -65,6 +65,9 @@ __all__ = [
     "subgroup_effects",
 ]
 
+#: The subgroup value of students whose flag or grade is blank (their own group, listed last: never dropped).
+NOT_RECORDED = "not recorded"
+
 #: Subgroup flags in students.csv that subgroup_effects looks for.
 SUBGROUPS = ("english_learner", "disability", "econ_disadvantaged", "grade")
 
@@ -1027,9 +1030,10 @@ def _subgroup_family(tables: Sequence[tuple[str, pd.DataFrame]], min_n: int, tre
     for column, table in tables:
         table = table[table["term"] == treatment]
         table = table.rename(columns={column: "value"}).assign(subgroup=column)
-        numeric = pd.to_numeric(table["value"], errors="coerce")
-        table = table.iloc[np.lexsort((table["value"].astype(str), numeric.fillna(np.inf)))]  # grade 3 before 10
-        table["value"] = table["value"].astype(str)
+        labels = np.array([NOT_RECORDED if pd.isna(v) else str(v) for v in table["value"]], dtype=object)
+        numeric = pd.to_numeric(table["value"], errors="coerce").fillna(np.inf).to_numpy()
+        order = np.lexsort((labels, numeric))  # grade 3 before 10; not recorded last
+        table = table.iloc[order].assign(value=labels[order])
         rows.append(table)
     if not rows:
         return pd.DataFrame()
