@@ -121,8 +121,8 @@ def fit_ols(y, X, names, *, clusters=None, se: str = "cluster") -> LinearFit:
             raise ValueError("cluster-robust standard errors need at least 2 clusters")
         if se not in ("cr1", "cr2"):
             raise ValueError(f"se must be 'hc1', 'cr1', 'cr2' or 'cluster', not {se!r}")
-        return ClusterSums.of(y, X, names, clusters).fit(se)
-    return ClusterSums.of(y, X, names, np.zeros(n), hc1=True).fit("hc1")
+        return ClusterSums.of(y, X, names, clusters, center="mean").fit(se)
+    return ClusterSums.of(y, X, names, np.zeros(n), hc1=True, center="mean").fit("hc1")
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,8 @@ class ClusterSums:
     yy : array (G,)
     rows : array (k + 1, k + 1, k, k), optional
         HC1's sums over every row, whatever its cluster: ``sum z_a z_b x x'`` with ``z = (y, x)``.
+    shift, y_shift, intercept : optional
+        The point the sums are centred at (`of`'s ``center``) and the intercept column that absorbs it.
 
     Examples
     --------
@@ -174,16 +176,48 @@ class ClusterSums:
     xy: np.ndarray
     yy: np.ndarray
     rows: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    y_shift: float = 0.0
+    intercept: int | None = None
 
     @classmethod
-    def of(cls, y, X, names, clusters, *, hc1: bool = False) -> ClusterSums:
+    def of(cls, y, X, names, clusters, *, hc1: bool = False, center=None) -> ClusterSums:
         """The sums of ``y`` (n,) and ``X`` (n, k) within each of ``clusters`` (n,): one pass per pair of columns,
-        so no n x k x k array is formed. ``hc1=True`` adds `rows` (HC1's sums, `fit`)."""
+        so no n x k x k array is formed. ``hc1=True`` adds `rows` (HC1's sums, `fit`).
+
+        ``center``: sum ``y - y_shift`` and ``X - shift`` instead (`shift`, `y_shift`; the column named ``intercept``, or
+        of ones, is never shifted), so a covariate whose mean dwarfs its spread (scale scores near 2,500, a year)
+        keeps its digits: the sums of squares of the raw values would cancel them away. The fit is the same model
+        (least squares and its sandwich estimators are equivariant under this change of the intercept), so `fit` and
+        `reml` report the coefficients of the model as given. ``"mean"``: the columns' means (rows at hand); or
+        ``(y_shift, shift)``: the same point for every part of a district summed in parts (their sums combine only
+        when centred alike). Needs an intercept column."""
         y = np.asarray(y, dtype=float)
         X = np.asarray(X, dtype=float)
         k = X.shape[1]
         if len(names) != k:
             raise ValueError(f"{len(names)} names for {k} columns of X")
+        shift, y_shift, intercept = None, 0.0, None
+        if center is not None:
+            if "intercept" in names:
+                intercept = list(names).index("intercept")
+            else:
+                ones = [j for j in range(k) if len(X) and np.all(X[:, j] == 1.0)]
+                intercept = ones[0] if ones else None
+            if isinstance(center, str):
+                if center != "mean":
+                    raise ValueError(f"center is 'mean' or (y_shift, shift), not {center!r}")
+                if intercept is not None and len(X):
+                    shift, y_shift = X.mean(axis=0), float(y.mean())
+            else:
+                if intercept is None:
+                    raise ValueError("centred sums need an intercept column (named 'intercept')")
+                y_shift, shift = float(center[0]), np.array(center[1], dtype=float)
+            if shift is not None:
+                shift[intercept] = 0.0
+                X, y = X - shift, y - y_shift
+            else:
+                intercept = None
         index, keys = pd.factorize(pd.Series(np.asarray(clusters)), sort=True, use_na_sentinel=False)
         keys = np.asarray(keys)
         groups = len(keys)
@@ -203,7 +237,20 @@ class ClusterSums:
             for a in range(k + 1):
                 for b in range(a, k + 1):
                     rows[a, b] = rows[b, a] = (X * (z[:, a] * z[:, b])[:, None]).T @ X
-        return cls(tuple(names), keys, n, x.reshape(groups, k), totals, xx, xy.reshape(groups, k), yy, rows)
+        return cls(
+            tuple(names),
+            keys,
+            n,
+            x.reshape(groups, k),
+            totals,
+            xx,
+            xy.reshape(groups, k),
+            yy,
+            rows,
+            shift,
+            y_shift,
+            intercept,
+        )
 
     @classmethod
     def combine(cls, parts) -> ClusterSums:
@@ -214,6 +261,14 @@ class ClusterSums:
         names = parts[0].names
         if any(part.names != names for part in parts):
             raise ValueError(f"sums of different models cannot be combined: {sorted({p.names for p in parts})}")
+        origin = parts[0]
+        if any(
+            (part.shift is None) != (origin.shift is None)
+            or (part.shift is not None and not np.array_equal(part.shift, origin.shift))
+            or part.y_shift != origin.y_shift
+            for part in parts
+        ):
+            raise ValueError("sums centred at different points cannot be combined: centre every part alike")
         index, keys = pd.factorize(
             pd.Series(np.concatenate([part.clusters for part in parts])), sort=True, use_na_sentinel=False
         )
@@ -227,7 +282,29 @@ class ClusterSums:
             return out
 
         rows = None if any(part.rows is None for part in parts) else sum(part.rows for part in parts)
-        return cls(names, keys, *(total(field) for field in ("n", "x", "y", "xx", "xy", "yy")), rows)
+        totals = (total(field) for field in ("n", "x", "y", "xx", "xy", "yy"))
+        return cls(names, keys, *totals, rows, origin.shift, origin.y_shift, origin.intercept)
+
+    def _back(self) -> tuple[np.ndarray, np.ndarray]:
+        """``A`` and ``a`` with ``b = A b~ + a``: the coefficients of the model as given from those of the centred sums
+        (the intercept absorbs the shifts: ``b_0 = b~_0 - shift'b~ + y_shift``)."""
+        k = len(self.names)
+        change, offset = np.eye(k), np.zeros(k)
+        if self.shift is not None:
+            change[self.intercept] -= self.shift
+            offset[self.intercept] = self.y_shift
+        return change, offset
+
+    @property
+    def raw_x(self) -> np.ndarray:
+        """Each cluster's column sums ``X_g'1`` of the data as given (`x` is of the centred data)."""
+        return self.x if self.shift is None else self.x + self.n[:, None] * self.shift
+
+    def residuals(self, params) -> np.ndarray:
+        """Each cluster's sum of residuals ``1'(y_g - X_g b)`` for the coefficients ``params`` of the model as given."""
+        change, offset = self._back()
+        centred = np.linalg.solve(change, np.asarray(params, dtype=float) - offset)
+        return self.y - self.x @ centred
 
     def fit(self, se: str = "cr1") -> LinearFit:
         """Least squares from the sums, with CR1, CR2 or HC1 standard errors: ``fit_ols(..., se=se)`` is this.
@@ -250,20 +327,23 @@ class ClusterSums:
         xtx = self._full_rank()
         bread = np.linalg.inv(xtx)
         beta = bread @ self.xy.sum(axis=0)
+        change, offset = self._back()
         if se == "hc1":
             gamma = np.concatenate([[1.0], -beta])
             meat = np.einsum("a,b,abij->ij", gamma, gamma, self.rows)
             vcov = bread @ meat @ bread * n / (n - k)
-            return LinearFit(self.names, beta, vcov, np.full(k, n - k, float), _LABELS["hc1"], n, 0)
-        scores = self.xy - self.xx @ beta  # each cluster's X_g'e_g
-        if se == "cr2":
-            vcov, df = self._cr2(bread, scores)
-            return LinearFit(self.names, beta, vcov, df, _LABELS["cr2"], n, groups)
-        factor = groups / (groups - 1) * (n - 1) / (n - k)
-        vcov = bread @ (scores.T @ scores) @ bread * factor
-        return LinearFit(self.names, beta, vcov, np.full(k, groups - 1, float), _LABELS["cr1"], n, groups)
+            df, label, groups = np.full(k, n - k, float), _LABELS["hc1"], 0
+        else:
+            scores = self.xy - self.xx @ beta  # each cluster's X_g'e_g
+            if se == "cr2":
+                vcov, df = self._cr2(bread, scores, change)
+            else:
+                vcov = bread @ (scores.T @ scores) @ bread * groups / (groups - 1) * (n - 1) / (n - k)
+                df = np.full(k, groups - 1, float)
+            label = _LABELS[se]
+        return LinearFit(self.names, change @ beta + offset, change @ vcov @ change.T, df, label, n, groups)
 
-    def _cr2(self, bread: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _cr2(self, bread: np.ndarray, scores: np.ndarray, contrasts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """CR2's covariance and each coefficient's Satterthwaite df from the sums.
 
         With ``Z_g = X_g L`` and ``Z_g'Z_g = V diag(lam) V'`` (lam are the squared singular values of `fit_ols`'s
@@ -274,7 +354,7 @@ class ClusterSums:
         ``t = V'L'B_g c``, ``q_g = B_g c + B_g L V diag(a(lam)) t``, and the G x G matrix
         ``D = diag(w'w) - Q'(X'X)^-1 Q`` enters only through its trace and ``||D||_F^2 = sum (w'w)^2 -
         2 sum w'w q'Mq + tr((M QQ')^2)``, all k x k. A direction of leverage 1 (a cluster of one row, say) is not
-        adjusted, as in the row-wise SVD."""
+        adjusted, as in the row-wise SVD. Each coefficient's df is its contrast's (``contrasts``' row: `_back`)."""
         root = np.linalg.cholesky(bread)
         gram = np.einsum("ji,gjk,kl->gil", root, self.xx, root)  # Z_g'Z_g = L'B_g L
         lam, vec = np.linalg.eigh(gram)
@@ -294,9 +374,10 @@ class ClusterSums:
         vcov = bread @ (meat_scores.T @ meat_scores) @ bread
         df = np.empty(len(self.names))
         for j in range(len(self.names)):
-            bc = self.xx @ bread[:, j]  # B_g c
+            contrast = bread @ contrasts[j]  # M c for the coefficient's contrast c (a unit vector without centring)
+            bc = self.xx @ contrast  # B_g M c
             q, t = adjusted(bc)
-            w_norm = bc @ bread[:, j] + np.sum(inflate * t * t, axis=1)
+            w_norm = bc @ contrast + np.sum(inflate * t * t, axis=1)
             mq = q @ bread  # rows: (M q_g)'
             quad = np.sum(mq * q, axis=1)  # q_g'M q_g
             mp = bread @ (q.T @ q)
@@ -331,7 +412,7 @@ class ClusterSums:
         O(clusters x p^2), never a pass over the rows. The fixed effects' covariance is lme4's,
         ``sigma2 (X'V^-1 X)^-1`` at the optimum. Checked against R lme4 (statsmodels' ``lme00`` and ``lme01``).
         """
-        from scipy.optimize import minimize_scalar
+        from scipy.optimize import brentq, minimize_scalar
 
         k = len(self.names)
         big_n = float(self.n.sum())
@@ -371,16 +452,42 @@ class ClusterSums:
             lambda t: criterion(np.exp(t)), bounds=(low, high), method="bounded", options={"xatol": 1e-10}
         )
         lam = float(np.exp(found.x)) if found.fun <= values[best] else float(grid[best])
+
+        def slope(t: float) -> float:
+            """d criterion / d log lambda: (N - p) dRSS/RSS + sum n_g/(1 + n_g lam) - tr(A^-1 sum w'_g x_g x_g'), times
+            lam, with dRSS = -sum w'_g r_g^2 (r_g: cluster g's residual sum) and w'_g = 1 / (1 + n_g lam)^2."""
+            lam = np.exp(t)
+            a, beta, rss = parts(lam)
+            dw = 1.0 / (1.0 + self.n * lam) ** 2
+            r = self.y - self.x @ beta
+            leverage = np.einsum("gi,gi->g", self.x, np.linalg.solve(a, self.x.T).T)
+            return lam * (
+                -(big_n - k) * float(dw @ (r * r)) / rss
+                + float((self.n / (1 + self.n * lam)).sum())
+                - float(dw @ leverage)
+            )
+
+        # the criterion is flat at its optimum, so a minimizer finds lambda to about the square root of its rounding
+        # (1e-6 when schools differ little): the root of the slope is found to rounding itself, so two sums of the same
+        # data added in another order give the same fit
+        try:
+            ends = [np.log(lam) - 1e-3, np.log(lam) + 1e-3]
+            if slope(ends[0]) < 0 < slope(ends[1]):
+                lam = float(np.exp(brentq(slope, *ends, xtol=1e-14, rtol=4 * np.finfo(float).eps)))
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            pass
         if criterion(0.0) <= criterion(lam):
             lam = 0.0
         a, beta, rss = parts(lam)
+        change, offset = self._back()
         sigma2 = rss / (big_n - k)
         llf = -0.5 * (
             float(np.log1p(self.n * lam).sum())
             + np.linalg.slogdet(a)[1]
             + (big_n - k) * (1 + np.log(2 * np.pi * sigma2))
         )
-        return InterceptFit(self.names, beta, sigma2 * np.linalg.inv(a), lam * sigma2, sigma2, llf, self)
+        vcov = change @ (sigma2 * np.linalg.inv(a)) @ change.T
+        return InterceptFit(self.names, change @ beta + offset, vcov, lam * sigma2, sigma2, llf, self)
 
 
 @dataclass(frozen=True)
@@ -419,4 +526,4 @@ class InterceptFit:
         variance given the data, ``tau sigma2 / (sigma2 + n_g tau)`` (lme4's ``ranef(condVar = TRUE)``)."""
         sums = self.sums
         shrink = self.tau / (self.sigma2 + sums.n * self.tau)
-        return shrink * (sums.y - sums.x @ self.params), self.sigma2 * shrink
+        return shrink * sums.residuals(self.params), self.sigma2 * shrink

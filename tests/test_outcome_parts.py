@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plevaluate import load, registry
+from plevaluate import evaluate, load, registry
 from plevaluate.levels.outcomes import evaluate_outcomes
 from plevaluate.levels.outcomes.compute import Layout, StudentSums, add_treatment, facts, outcomes_from, summarize
 from plevaluate.sample import write_sample
@@ -138,3 +138,18 @@ def test_blank_grades_and_flags_are_their_own_subgroup_in_parts_and_in_one_proce
     assert (blank["n"] > 0).all() and blank["estimate"].notna().all()
     _same_tables(one.tables, tables)
     assert tuple(dict.fromkeys(notes)) == one.notes
+
+
+def test_a_student_with_two_post_rows_is_named_not_a_traceback():
+    # students.csv's key is (student_id, year), so a student can have post rows in two years; the difference-in-
+    # differences link then failed with an IndexError (found by a hostile review). Now a ValueError naming the students,
+    # which the evaluation reports as level 5's reason (`plevaluate.evaluate`).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (view,) = _views(SAMPLE)
+        students = view.students
+        again = students[students["period"] == "post"].head(3).assign(year=lambda f: f["year"] + 1)
+        view = replace(view, tables={**view.tables, "students": pd.concat([students, again])})
+        with pytest.raises(ValueError, match=r"3 student\(s\) have several 'post' rows .*keep one row per student"):
+            evaluate_outcomes(view)
+        assert "several 'post' rows" in evaluate(view).levels[5].meta["error"]

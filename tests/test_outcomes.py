@@ -206,6 +206,45 @@ def test_hc1_from_the_sums_of_parts_matches_statsmodels(post):
     np.testing.assert_allclose(whole.vcov / scale, reference.cov_params() / scale, atol=1e-9)
 
 
+def test_standard_errors_from_sums_keep_their_digits_when_a_covariate_mean_dwarfs_its_spread(rng):
+    # Sums of raw squares cancel the digits of a covariate near 1e4 with SD 1 (a hostile review measured HC1 5.5x off
+    # and a negative variance); the sums are centred (ClusterSums.of(center=...)), which leaves least squares and its
+    # sandwich estimators unchanged. Checked against statsmodels' HC1 and clustered (CR1) OLS and against CR2 by its
+    # definition; parts centred alike combine, parts centred differently are refused.
+    import statsmodels.api as sm
+
+    from plevaluate.regression import ClusterSums
+
+    sizes = rng.integers(2, 9, 40)
+    school = np.repeat(np.arange(40), sizes)
+    n = len(school)
+    treatment = (np.arange(40) % 2).astype(float)[school]
+    year = rng.normal(1e4, 1.0, n)
+    X = np.column_stack([np.ones(n), treatment, year])
+    y = 2500 + 3 * treatment + 0.5 * (year - 1e4) + rng.normal(0, 1, 40)[school] + rng.normal(0, 2, n)
+    names = ["intercept", "treatment", "year"]
+    for se, reference in (
+        ("hc1", sm.OLS(y, X).fit(cov_type="HC1")),
+        ("cr1", sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": school})),
+    ):
+        fit = fit_ols(y, X, names, clusters=school, se=se)
+        np.testing.assert_allclose(fit.params, reference.params, rtol=1e-9)
+        np.testing.assert_allclose(fit.se, reference.bse, rtol=1e-7)
+    vcov, df = _cr2_by_definition(y - 2500, X - [0, 0, 1e4], school)  # the definition, itself computed centred
+    back = np.array([[1.0, 0, -1e4], [0, 1, 0], [0, 0, 1]])  # the intercept of the model as given
+    fit = fit_ols(y, X, names, clusters=school, se="cr2")
+    np.testing.assert_allclose(fit.vcov, back @ vcov @ back.T, rtol=1e-7)
+    np.testing.assert_allclose(fit.df[1:], df[1:], rtol=1e-7)
+    center = (2500.0, [0.0, 0.0, 1e4])
+    halves = [ClusterSums.of(y[i], X[i], names, school[i], center=center) for i in np.array_split(np.arange(n), 2)]
+    np.testing.assert_allclose(
+        ClusterSums.combine(halves).fit("cr1").vcov, fit_ols(y, X, names, clusters=school, se="cr1").vcov, rtol=1e-9
+    )
+    moved = ClusterSums.of(y[:10], X[:10], names, school[:10], center=(2400.0, [0.0, 0.0, 1e4]))
+    with pytest.raises(ValueError, match="centred at different points"):
+        ClusterSums.combine([halves[0], moved])
+
+
 def test_mixed_model_matches_r_lme4():
     # statsmodels' test data lme00.csv with R lme4 REML results recorded in statsmodels'
     # regression/tests/results/lme_r_results.py (coef_reml_drf_0, cov_re_reml_drf_0, scale_reml_drf_0,

@@ -575,13 +575,16 @@ def _reml_terms(sums: ClusterSums) -> tuple[dict[str, float], dict[str, float], 
 
 
 def _intercept_fit(
-    data: pd.DataFrame, outcome: str, names: Sequence[str], cluster: str, *, hc1: bool = False
+    data: pd.DataFrame, outcome: str, names: Sequence[str], cluster: str, *, hc1: bool = False, center="mean"
 ) -> ClusterSums:
     """Each school's sums of the model ``outcome ~ 1 + names`` (its terms ``intercept`` and ``names``), from rows with
-    every column present."""
+    every column present, centred (`ClusterSums.of`) at the rows' means or at ``center``, ``{column: value}`` (a
+    column not named: 0), the same for every part of the students."""
     X = np.column_stack([np.ones(len(data)), data[list(names)].to_numpy(float)])
     y = data[outcome].to_numpy(float)
-    return ClusterSums.of(y, X, ["intercept", *names], data[cluster].to_numpy(), hc1=hc1)
+    if isinstance(center, Mapping):
+        center = (center.get(outcome, 0.0), [0.0, *(center.get(name, 0.0) for name in names)])
+    return ClusterSums.of(y, X, ["intercept", *names], data[cluster].to_numpy(), hc1=hc1, center=center)
 
 
 #: Said (a `StatisticalWarning`) when a mixed model's school variance is estimated at zero.
@@ -736,7 +739,7 @@ def _did_table(sums: ClusterSums, post_moments: np.ndarray, n_missing: int, outc
     covariates`` and the `_arm_moments` of the post outcomes of its students (the effect size's SD)."""
     fit = _fit(sums, se)
     treatment, covariates = sums.names[1], list(sums.names[2:])
-    n_t = int(sums.x[:, 1].sum())
+    n_t = int(sums.raw_x[:, 1].sum())
     base = {
         "level": 5,
         "n": fit.n,
@@ -764,6 +767,10 @@ def _fit(sums: ClusterSums, se: str) -> LinearFit:
     return sums.fit(se)
 
 
+class _Unlinked(ValueError):
+    """No student has both periods (`_did_frame`): for a part of the students, nothing to add."""
+
+
 def _did_frame(students, outcome, treatment, cluster, period, periods, student, covariates):
     """Each linked student's change (post - pre), treatment, school and pre-period covariates; the post outcome of
     each (in the same order); the rows left out."""
@@ -773,9 +780,17 @@ def _did_frame(students, outcome, treatment, cluster, period, periods, student, 
         raise ValueError(f"model='did' needs the column(s) {', '.join(missing)} (period, student key, covariates)")
     pre = students[students[period] == first].set_index(student)
     post = students[students[period] == second].set_index(student)
+    for label, rows in ((first, pre), (second, post)):
+        twice = rows.index[rows.index.duplicated()].unique()
+        if len(twice):
+            raise ValueError(
+                f"model='did' links each student's '{first}' row to their '{second}' row, but {len(twice)} student(s) "
+                f"have several '{label}' rows in '{period}' ({', '.join(map(str, twice[:5]))}): keep one row per "
+                "student and period"
+            )
     linked = post.index.intersection(pre.index)
     if len(linked) == 0:
-        raise ValueError(
+        raise _Unlinked(
             f"model='did' needs students with both a '{first}' and a '{second}' row in '{period}' (matched on {student})"
         )
     frame = pd.DataFrame(
@@ -1109,7 +1124,22 @@ def _dose_table(sums: ClusterSums, rates: pd.DataFrame, *, ci: float) -> pd.Data
     wide_xx[:, 1, 1] = r * r * sums.n[keep]
     wide_xy = np.insert(sums.xy[keep], 1, r * sums.y[keep], axis=1)
     names = (sums.names[0], "implementation", *sums.names[1:])
-    wide = ClusterSums(names, sums.clusters[keep], sums.n[keep], wide_x, sums.y[keep], wide_xx, wide_xy, sums.yy[keep])
+    shift = None if sums.shift is None else np.insert(sums.shift, 1, 0.0)  # the rate column is not centred
+    intercept = None if sums.intercept is None else sums.intercept + (sums.intercept >= 1)
+    wide = ClusterSums(
+        names,
+        sums.clusters[keep],
+        sums.n[keep],
+        wide_x,
+        sums.y[keep],
+        wide_xx,
+        wide_xy,
+        sums.yy[keep],
+        None,
+        shift,
+        sums.y_shift,
+        intercept,
+    )
     fit = wide.fit("cr2")
     return pd.DataFrame(
         [
@@ -1174,7 +1204,7 @@ def _school_table(sums: ClusterSums, *, min_n: int, ci: float) -> pd.DataFrame:
             "estimate": blup,
             "ci_low": blup - z * sd,
             "ci_high": blup + z * sd,
-            "raw": (sums.y - sums.x @ fit.params) / sums.n,  # the mean residual, unshrunk
+            "raw": sums.residuals(fit.params) / sums.n,  # the mean residual, unshrunk
             "n": sums.n.astype(int),
         }
     )
@@ -1261,7 +1291,8 @@ FLAGS = ("english_learner", "disability", "econ_disadvantaged")
 class Layout:
     """What every part of the students must agree on before it is summarized (`summarize`), decided from all of them:
     which rows hold the outcome (``period == "post"``, else the latest ``year``), which groups and flags those rows
-    have, and whether there is a pre period (attrition) and both periods (difference-in-differences).
+    have, whether there is a pre period (attrition) and both periods (difference-in-differences), and the point every
+    part's sums are centred at (``centers``: the outcome's and the prior score's means over those rows; `ClusterSums`).
 
     `facts` reads one part; `Layout.of` decides from the facts of every part (one part in one process)."""
 
@@ -1272,6 +1303,7 @@ class Layout:
     did: bool
     attrition: bool
     columns: frozenset
+    centers: tuple[tuple[str, float], ...] = ()
 
     @property
     def covariates(self) -> tuple[str, ...]:
@@ -1289,8 +1321,16 @@ class Layout:
         years = [part["year"] for part in found if part["year"] is not None]
         year = max(years) if years else None
         key = "post" if by_period else year
-        arms = frozenset().union(*(part["rows"].get(key, ({}, ()))[0] for part in found))
-        flagged = set().union(*(part["rows"].get(key, ({}, ()))[1] for part in found))
+        described = [part["rows"][key] for part in found if key in part["rows"]]
+        arms = frozenset().union(*(rows[0] for rows in described))
+        flagged = set().union(*(rows[1] for rows in described))
+        centers = []
+        for column in ("outcome", "prior_score"):
+            count = sum(rows[2].get(column, (0, 0.0))[0] for rows in described)
+            total = sum(rows[2].get(column, (0, 0.0))[1] for rows in described)
+            # rounded to 4 significant digits: near the mean is all centring needs, and the same point is then found
+            # from any split of the students (a mean summed in another order can differ in its last digit)
+            centers.append((column, float(f"{total / count:.4g}") if count else 0.0))
         periods = set().union(*(part["periods"] for part in found))
         has_period = any(part["has_period"] for part in found)
         return cls(
@@ -1301,6 +1341,7 @@ class Layout:
             has_period and periods >= {"pre", "post"},
             has_period and "pre" in periods,
             frozenset().union(*(part["columns"] for part in found)),
+            tuple(centers),
         )
 
 
@@ -1312,8 +1353,13 @@ def facts(students: pd.DataFrame) -> dict:
     by_period = has_period and bool(students["period"].notna().any())
     flags = [c for c in FLAGS if c in students]
 
-    def described(rows: pd.DataFrame) -> tuple[set, set]:
-        return set(rows["treatment"].unique()), {c for c in flags if rows[c].notna().any()}
+    def described(rows: pd.DataFrame) -> tuple[set, set, dict]:
+        known = {}
+        for column in ("outcome", "prior_score"):
+            if column in rows:
+                values = pd.to_numeric(rows[column], errors="coerce").astype(float)
+                known[column] = (int(values.notna().sum()), float(values.sum()))
+        return set(rows["treatment"].unique()), {c for c in flags if rows[c].notna().any()}, known
 
     rows = {}
     if by_period:
@@ -1342,10 +1388,10 @@ class Model:
     missing: int
 
     @classmethod
-    def of(cls, students: pd.DataFrame, covariates: Sequence[str], hc1: bool = False) -> Model:
+    def of(cls, students: pd.DataFrame, covariates: Sequence[str], center: Mapping, hc1: bool = False) -> Model:
         data, missing = _frame_for(students, "outcome", "treatment", list(covariates), "school_id")
         names = ["treatment", *covariates]
-        sums = _intercept_fit(data, "outcome", names, "school_id", hc1=hc1)
+        sums = _intercept_fit(data, "outcome", names, "school_id", hc1=hc1, center=center)
         return cls(sums, _arm_moments(data["outcome"].to_numpy(float), data["treatment"].to_numpy(float)), missing)
 
     @classmethod
@@ -1418,27 +1464,33 @@ def summarize(students: pd.DataFrame, layout: Layout) -> StudentSums:
     this part, so that links between a student's periods stay inside it)."""
     post = layout.post(students)
     covariates = [c for c in layout.covariates if c in post]
+    center = dict(layout.centers)
     effect = layout.arms == {0, 1}
     main = plain = prior = icc = did = counts = None
     baseline, subgroups = {}, {}
     if effect:
-        main = Model.of(post, covariates, hc1=True)
-        plain = Model.of(post, ())
-        prior = Model.of(post, ("prior_score",))
+        main = Model.of(post, covariates, center, hc1=True)
+        plain = Model.of(post, (), center)
+        prior = Model.of(post, ("prior_score",), center)
         analytic = post.dropna(subset=["outcome", *covariates])
         t = _as_treatment(analytic["treatment"], "treatment")
         baseline = {c: _covariate_moments(analytic[c], t) for c in covariates}
         frame = post[["outcome", "school_id"]].dropna()
-        icc = _intercept_fit(frame.assign(school_id=frame["school_id"].astype(str)), "outcome", (), "school_id")
+        icc = _intercept_fit(
+            frame.assign(school_id=frame["school_id"].astype(str)), "outcome", (), "school_id", center=center
+        )
         for column in [c for c in (*layout.flags, "grade") if c in post]:
             for value, part in post.groupby(column, observed=True, sort=True, dropna=False):
-                subgroups[(column, "missing" if pd.isna(value) else value)] = (value, Model.of(part, ("prior_score",)))
+                subgroups[(column, "missing" if pd.isna(value) else value)] = (
+                    value,
+                    Model.of(part, ("prior_score",), center),
+                )
         if layout.did:
             try:
                 found = _did_frame(
                     students, "outcome", "treatment", "school_id", "period", ("pre", "post"), "student_id", []
                 )
-            except ValueError:  # no student of this part has both periods
+            except _Unlinked:  # no student of this part has both periods
                 found = None
             if found is not None:
                 frame, post_y, missing = found
@@ -1456,7 +1508,7 @@ def summarize(students: pd.DataFrame, layout: Layout) -> StudentSums:
             counts = _attrition_counts(students, "treatment", "outcome", "period", covariates)
     participants = post[post["treatment"] == 1]
     complete = participants.dropna(subset=["outcome", "prior_score", "school_id"])
-    taking = _intercept_fit(complete, "outcome", ("prior_score",), "school_id")
+    taking = _intercept_fit(complete, "outcome", ("prior_score",), "school_id", center=center)
     scored = post.dropna(subset=["outcome"])
     grouped = post.groupby("school_id", sort=True)
     schools = pd.DataFrame(
@@ -1544,7 +1596,7 @@ def outcomes_from(
                         "model='did' needs students with both a 'pre' and a 'post' row in 'period' (matched on "
                         "student_id)"
                     )
-                values = {arm for arm in (0.0, 1.0) if (change.x[:, 1] == change.n * arm).any()}
+                values = {arm for arm in (0.0, 1.0) if (change.raw_x[:, 1] == change.n * arm).any()}
                 _check_counts(
                     int(change.n.sum()), values, change.clusters[change.n == 1].tolist(), [], "treatment", "change"
                 )
@@ -1708,7 +1760,7 @@ def _evidence(plan, tables: Mapping[str, pd.DataFrame], sums: ClusterSums | None
     dose = tables["dose"].iloc[0].to_dict() if "dose" in tables and effect is None else None
     counts = {"schools_treatment": 0, "schools_comparison": 0, "groups_of_ten": 0}
     if sums is not None and effect is not None:
-        treated = sums.x[:, sums.names.index("treatment")] == sums.n  # a school's treatment is its group's
+        treated = sums.raw_x[:, sums.names.index("treatment")] == sums.n  # a school's treatment is its group's
         counts = {
             "schools_treatment": int(treated.sum()),
             "schools_comparison": int((~treated).sum()),
