@@ -9,8 +9,9 @@ the published results. Reports each step's time, the client's peak memory, each 
 limit, and any year whose workers were ended for memory (then evaluated in the client, `LostProcessWarning`).
 Writes ``benchmarks/results-state.md`` with the machine described; docs/benchmarks.md quotes it.
 
-A school year is one task today, so a worker needs the memory of a whole year's evaluation: the run says so when a
-year does not fit its worker, and, on paper, what N machines would take from the measured cost of each year.
+A school year's evaluation is one task, its students summed in parts by tasks of their own (level 5's `Level.parts`),
+so a worker needs the memory of the rest of a year's evaluation: the run says so when a year does not fit its worker,
+and, on paper, what N machines would take from the measured cost of each year.
 """
 
 from __future__ import annotations

@@ -1415,6 +1415,10 @@ class District:
     file_hashes: Mapping[str, str] = field(default_factory=dict)
     #: The themes of open-ended answers (``codebook.yml``, `plevaluate.comments.codebook`), when the folder has one.
     codebook: Codebook | None = None
+    #: What a level computed from a table's parts where they are, in place of the table's rows: ``{"students":
+    #: (layout, sums)}`` when a Dask cluster summed a year's students in parts (`plevaluate.years.evaluate_on_cluster`;
+    #: level 5's `Layout` and `StudentSums`). Internal: never published, never saved.
+    summaries: Mapping[str, object] = field(default_factory=dict)
 
     def has(self, table: str) -> bool:
         return table in self.tables
@@ -1422,7 +1426,15 @@ class District:
     def __reduce__(self):
         """Picklable (a year's view goes to another process, `plevaluate.years.evaluate_each_year`): its read-only
         mappings travel as dicts and are read-only again on arrival."""
-        return _district, (self.path, self.plan, dict(self.tables), self.notes, dict(self.file_hashes), self.codebook)
+        return _district, (
+            self.path,
+            self.plan,
+            dict(self.tables),
+            self.notes,
+            dict(self.file_hashes),
+            self.codebook,
+            dict(self.summaries),
+        )
 
     def __getattr__(self, name: str):
         if name in TABLES:
@@ -1499,8 +1511,10 @@ class District:
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
-def _district(path, plan, tables, notes, file_hashes, codebook) -> District:
-    return District(path, plan, MappingProxyType(tables), notes, MappingProxyType(file_hashes), codebook)
+def _district(path, plan, tables, notes, file_hashes, codebook, summaries=None) -> District:
+    return District(
+        path, plan, MappingProxyType(tables), notes, MappingProxyType(file_hashes), codebook, summaries or {}
+    )
 
 
 def _table_files(folder: Path, problems: list[Problem]) -> Iterator[tuple[InputTable, Path]]:

@@ -216,6 +216,8 @@ class Level:
     design : callable, optional
         ``design(context) -> dict``: the level's row of the design check (`plevaluate.design.check_design`),
         from a `plevaluate.power.DesignContext`; a level without one is listed there as not checked.
+    parts : Parts, optional
+        How the level computes from parts of its largest table where the parts are (a Dask cluster): `Parts`.
     """
 
     number: int
@@ -244,6 +246,41 @@ class Level:
     years_tables: Mapping[str, TableSpec] = field(default_factory=dict)
     portfolio: Callable[[Evaluation], Mapping[str, pd.DataFrame | None]] | None = None
     design: Callable[[DesignContext], dict] | None = None
+    parts: Parts | None = None
+
+
+@dataclass(frozen=True)
+class Parts:
+    """How a level computes from parts of one of its tables, each summed where it is, so that the table's rows need
+    not meet in one process (`plevaluate.years.evaluate_on_cluster`). The level's ``run`` then finds
+    ``district.summaries[table] = (layout, sums)`` in place of the rows, and must give the tables it gives from the
+    rows (to 1e-9).
+
+    Attributes
+    ----------
+    table : str
+        The table split (``students``).
+    key : str
+        The column whose rows stay in one part (``student_id``: a student's periods are linked inside a part).
+    prepare : callable
+        ``prepare(frame, district) -> frame``: what each part needs added before it is read (level 5's treatment).
+    facts, layout : callable
+        ``facts(part) -> dict`` of each part, and ``layout([facts, ...])``: what every part must agree on.
+    summarize, combine : callable
+        ``summarize(part, layout) -> sums`` and ``combine([sums, ...]) -> sums``.
+    keep : tuple of str
+        The table's columns the rest of the evaluation still reads from rows (counts, the redaction of IDs in
+        comments): they travel with the year, the others stay in the parts.
+    """
+
+    table: str
+    key: str
+    prepare: Callable[[pd.DataFrame, District], pd.DataFrame]
+    facts: Callable[[pd.DataFrame], dict]
+    layout: Callable[[list], Any]
+    summarize: Callable[[pd.DataFrame, Any], Any]
+    combine: Callable[[list], Any]
+    keep: tuple[str, ...] = ()
 
 
 @contextmanager

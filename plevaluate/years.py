@@ -419,17 +419,60 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     if registry.process_local():
         return {year: evaluate(view(year)).publish() for year in labels}
     run = uuid.uuid4().hex[:12]
-    futures = {}
+    futures: dict = {}
+    sent: list = []
     try:
         for year in labels:
             with warnings.catch_warnings():  # Dask's advice to scatter a large argument: scattered data die with
                 warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)  # their worker
+                lean, summed = _in_parts(client, view(year), f"{year}-{run}", sent)
                 futures[year] = client.submit(
-                    _published_year, view(year), key=f"plevaluate-year-{year}-{run}", pure=False
+                    _published_year, lean, summed, key=f"plevaluate-year-{year}-{run}", pure=False
                 )
         return {year: _from_cluster(future, view, year) for year, future in futures.items()}
-    finally:
-        client.cancel(list(futures.values()), force=True)  # a failed or stopped run leaves no year on the workers
+    finally:  # a failed or stopped run leaves no year, and no part of one, on the workers
+        client.cancel([*futures.values(), *sent], force=True)
+
+
+def _in_parts(client, view: District, label: str, sent: list) -> tuple[District, dict]:
+    """The year's view without the rows of each table a level sums in parts (`plevaluate.results.Parts`), and those
+    sums, as Dask futures: the table is split by its key into about two parts per worker, each part summed on a
+    worker (the part travels inside its task, so a lost worker's part is summed again elsewhere) and the sums added
+    on a worker. The view keeps only the columns the rest of the evaluation reads (`Parts.keep`)."""
+    tables, summed = dict(view.tables), {}
+    count = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+    for level in registry.levels():
+        parts = level.parts
+        frame = tables.get(parts.table) if parts is not None else None
+        if frame is None or frame.empty or parts.key not in frame:
+            continue
+        ready = parts.prepare(frame, view)
+        bucket = pd.util.hash_pandas_object(ready[parts.key], index=False).to_numpy() % count
+        pieces = [ready[bucket == k] for k in range(count)]
+        layout = parts.layout([parts.facts(piece) for piece in pieces])
+        sums = [
+            client.submit(_summed, parts.summarize, piece, layout, key=f"plevaluate-part-{label}-{k}", pure=False)
+            for k, piece in enumerate(pieces)
+        ]
+        total = client.submit(_combined, parts.combine, sums, key=f"plevaluate-sums-{label}", pure=False)
+        sent += [*sums, total]
+        summed[parts.table] = (layout, total)
+        tables[parts.table] = frame[[c for c in frame.columns if c in parts.keep]]
+    return replace(view, tables=MappingProxyType(tables)), summed
+
+
+def _summed(summarize, piece, layout):
+    """A part's sums, or the data problem that stopped them (a `ValueError`), for the level to report as it reports
+    one found in one process."""
+    try:
+        return summarize(piece, layout)
+    except ValueError as error:
+        return error
+
+
+def _combined(combine, sums: list):
+    problems = [s for s in sums if isinstance(s, ValueError)]
+    return problems[0] if problems else combine(sums)
 
 
 def _from_cluster(future, view, year: str) -> Evaluation:
@@ -489,9 +532,12 @@ def _one_thread_each() -> None:
 _ONE_YEAR_AT_A_TIME = threading.Lock()
 
 
-def _published_year(view: District) -> tuple[Evaluation, list[tuple]]:
+def _published_year(view: District, summed: Mapping | None = None) -> tuple[Evaluation, list[tuple]]:
     """A year evaluated in another process: its published evaluation, and its warnings for the caller to raise
-    (a process's own warnings would be printed there, or lost)."""
+    (a process's own warnings would be printed there, or lost). ``summed``: the sums of tables summed in parts
+    (`_in_parts`), which the levels read in place of their rows (`plevaluate.contract.District.summaries`)."""
+    if summed:
+        view = replace(view, summaries=dict(summed))
     with _ONE_YEAR_AT_A_TIME, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         evaluation = evaluate(view).publish()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+import pandas as pd
 import pytest
 
 from plevaluate import load
@@ -171,7 +172,7 @@ def test_a_cluster_that_cannot_do_the_work_is_refused_before_anything_is_sent(mo
         evaluate_for_reports(district, scheduler=8786)
 
 
-def _die_once(flag: str, view):
+def _die_once(flag: str, view, summed=None):
     """The first attempt ends its worker process (as the system does for memory); the retry evaluates."""
     import os
     from pathlib import Path
@@ -181,7 +182,7 @@ def _die_once(flag: str, view):
     if not Path(flag).exists():
         Path(flag).touch()
         os._exit(1)
-    return _published_year(view)
+    return _published_year(view, summed)
 
 
 def test_a_worker_that_dies_has_its_year_evaluated_again_on_another(client, tmp_path, monkeypatch):
@@ -275,3 +276,34 @@ def test_a_local_cluster_beside_another_on_port_8787_starts_without_a_warning():
         cluster.close()
     finally:
         holder.close()
+
+
+def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums_reach_the_year(client):
+    """Level 5 declares how it computes from parts of students.csv (`plevaluate.results.Parts`): on a cluster the
+    year's students are split by student into parts, each summed on a worker, the sums added there; the year's task
+    gets those sums and only the columns the other levels read (cost's count of students, the IDs comments are
+    redacted of), and level 5 from the sums equals level 5 from the rows."""
+    from dataclasses import replace
+
+    from plevaluate.evaluate import evaluate
+    from plevaluate.levels.outcomes.compute import StudentSums
+    from plevaluate.years import _in_parts
+
+    district = _district(SAMPLE)
+    sent = []
+    lean, summed = _in_parts(client, district, "test", sent)
+    assert list(lean.students.columns) == ["student_id", "school_id", "period"]
+    assert len(lean.students) == len(district.students)
+    layout, total = summed["students"]
+    sums = total.result()
+    assert isinstance(sums, StudentSums) and len(sent) >= 3  # two parts or more, and their sum
+    students = district.students
+    scored = (students["period"] == "post") & students["outcome"].notna()
+    assert int(sums.covered[0]) == int(scored.sum())  # every post row with an outcome, once
+    there = _quietly(evaluate, replace(lean, summaries={"students": (layout, sums)}))
+    here = _quietly(evaluate, district)
+    for level in (5, 0):
+        assert sorted(there.levels[level].tables) == sorted(here.levels[level].tables)
+        for name, table in here.levels[level].tables.items():
+            pd.testing.assert_frame_equal(there.levels[level].tables[name], table, rtol=1e-9, check_dtype=False)
+    assert there.levels[5].notes == here.levels[5].notes

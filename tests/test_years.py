@@ -340,7 +340,7 @@ def test_an_error_in_another_process_reaches_the_caller_as_itself(district, monk
         years_module.evaluate_each_year(district, ["2024-25", "2025-26"], workers=2.5)
 
 
-def _refuse_the_year(view):
+def _refuse_the_year(view, summed=None):
     from plevaluate.errors import ContractError, Problem
 
     raise ContractError([Problem("students.csv", "a year that cannot be evaluated", "fix it", row=3, column="score")])

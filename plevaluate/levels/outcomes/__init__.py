@@ -7,11 +7,13 @@ report sections (`.sections`) and its part of the design check (`.design`).
 
 from __future__ import annotations
 
-from ...results import Level
+from ...results import Level, Parts
 from .compute import (
     ATTRITION_BOUNDARIES,
     ATTRITION_SOURCE,
     MODEL_MEASURES,
+    Layout,
+    StudentSums,
     add_treatment,
     analysis_sample,
     attrition,
@@ -21,6 +23,7 @@ from .compute import (
     clustering_correction,
     estimate_effect,
     evaluate_outcomes,
+    facts,
     findings,
     fit_mixed,
     headline,
@@ -30,6 +33,8 @@ from .compute import (
     run,
     school_effects,
     subgroup_effects,
+    summarize,
+    with_treatment,
 )
 from .design import check as design_check
 from .tables import PRIVACY, TABLES, YEARS_TABLES
@@ -93,4 +98,14 @@ LEVEL = Level(
     years_tables=YEARS_TABLES,
     design=design_check,
     tables=TABLES,
+    parts=Parts(
+        table="students",
+        key="student_id",
+        prepare=with_treatment,
+        facts=facts,
+        layout=Layout.of,
+        summarize=summarize,
+        combine=StudentSums.combine,
+        keep=("student_id", "school_id", "period"),  # cost's students per school; the IDs comments are redacted of
+    ),
 )

@@ -115,6 +115,11 @@ def add_treatment(students: pd.DataFrame, schools: pd.DataFrame, *, column: str 
     return out
 
 
+def with_treatment(students: pd.DataFrame, district: District) -> pd.DataFrame:
+    """`add_treatment` from the district's schools: what each part of the students needs before `facts`."""
+    return add_treatment(students, district.schools)
+
+
 def analysis_sample(students: pd.DataFrame) -> pd.DataFrame:
     """The outcome rows: the ``post`` period where periods are recorded, else each student's latest year."""
     if "period" in students and students["period"].notna().any():
@@ -1739,9 +1744,14 @@ def evaluate_outcomes(
         return LevelResult(5, name, statement, evidence=False, notes=("no student outcomes were collected",))
     plan = district.plan
     ci = plan.ci if ci is None else ci
-    students = add_treatment(district.students, district.schools)
-    layout = Layout.of([facts(students)])
-    sums = summarize(students, layout)
+    if "students" in district.summaries:  # summed in parts where they are (a Dask cluster)
+        layout, sums = district.summaries["students"]
+        if isinstance(sums, ValueError):  # a data problem found in a part: reported as one found here
+            raise sums
+    else:
+        students = add_treatment(district.students, district.schools)
+        layout = Layout.of([facts(students)])
+        sums = summarize(students, layout)
     meta = {
         "min_n": plan.min_n,
         "ci": ci,
