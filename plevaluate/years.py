@@ -446,10 +446,13 @@ def _in_parts(client, view: District, label: str, sent: list) -> tuple[District,
         frame = tables.get(parts.table) if parts is not None else None
         if frame is None or frame.empty or parts.key not in frame:
             continue
-        ready = parts.prepare(frame, view)
-        bucket = pd.util.hash_pandas_object(ready[parts.key], index=False).to_numpy() % count
-        pieces = [ready[bucket == k] for k in range(count)]
-        layout = parts.layout([parts.facts(piece) for piece in pieces])
+        try:
+            ready = parts.prepare(frame, view)
+            bucket = pd.util.hash_pandas_object(ready[parts.key], index=False).to_numpy() % count
+            pieces = [ready[bucket == k] for k in range(count)]
+            layout = parts.layout([parts.facts(piece) for piece in pieces])
+        except ValueError:  # the level cannot read this table (say, a school not in schools.csv): the table travels
+            continue  # whole, and the level says why on the worker, as it does in one process
         sums = [
             client.submit(_summed, parts.summarize, piece, layout, key=f"plevaluate-part-{label}-{k}", pure=False)
             for k, piece in enumerate(pieces)

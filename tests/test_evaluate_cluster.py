@@ -307,3 +307,21 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
         for name, table in here.levels[level].tables.items():
             pd.testing.assert_frame_equal(there.levels[level].tables[name], table, rtol=1e-9, check_dtype=False)
     assert there.levels[5].notes == here.levels[5].notes
+
+
+def test_students_a_level_cannot_read_travel_whole_and_the_level_says_why_on_the_worker(client):
+    """When level 5 cannot prepare the students (a school not in schools.csv, possible in a district built by hand),
+    they are not split: the table travels with the year and level 5 reports the problem there, as in one process."""
+    from dataclasses import replace
+
+    from plevaluate.years import _in_parts
+
+    district = _district(SAMPLE)
+    students = district.students.copy()
+    students.loc[students.index[0], "school_id"] = "NOT-A-SCHOOL"
+    odd = replace(district, tables={**district.tables, "students": students})
+    sent = []
+    lean, summed = _in_parts(client, odd, "odd", sent)
+    assert summed == {} and sent == [] and lean.students.equals(students)
+    there = _quietly(evaluate_on_cluster, client, odd)
+    assert "NOT-A-SCHOOL" in there[odd.plan.school_year].levels[5].meta["error"]
