@@ -1780,7 +1780,9 @@ def _redacted(frames: Mapping[str, pd.DataFrame], plan: Plan, read: _Read) -> pd
     """Comments as they may be used: the redaction pass again (plevaluate import stores them redacted; a file made
     by hand may not be), naming the rows that held a name, an e-mail, a phone number or a URL."""
     comments = frames["comments"]
-    redactor = for_district(frames.get("educators"), frames.get("students"), plan.comments.redact)
+    redactor = for_district(
+        frames.get("educators"), frames.get("students"), plan.comments.redact, texts=comments["text"]
+    )
     text, counts = redactor.redact_all(comments["text"])
     changed = counts.drop(columns=[c for c in ("row",) if c in counts.columns]).sum(axis=1) > 0
     changed.index = comments.index

@@ -71,9 +71,7 @@ def score_reactions(reactions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFram
         raise ValueError("reactions: 'response' must be numeric; load the data with plevaluate.load to see which rows")
     out["response"] = response
     out["construct"] = out["item_id"].map(meta["construct"])
-    out["level"] = (
-        out["item_id"].map(meta["level"] if "level" in meta else pd.Series(dtype=float)).fillna(1).astype(int)
-    )
+    out["level"] = answer_levels(out, meta)
     low = out["item_id"].map(meta["scale_min"]) if "scale_min" in meta else pd.Series(np.nan, index=out.index)
     high = out["item_id"].map(meta["scale_max"]) if "scale_max" in meta else pd.Series(np.nan, index=out.index)
     out["scale_min"], out["scale_max"] = low.astype(float).fillna(1.0), high.astype(float).fillna(5.0)
@@ -90,6 +88,11 @@ def score_reactions(reactions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFram
     flipped = out["scale_min"] + out["scale_max"] - response
     out["score"] = response.where(~out["reverse_coded"], flipped)
     return out
+
+
+def answer_levels(reactions: pd.DataFrame, meta: pd.DataFrame) -> pd.Series:
+    """Each answer's Guskey level: its item's (``meta``: survey_items by item_id), 1 when blank or unknown."""
+    return reactions["item_id"].map(meta["level"] if "level" in meta else pd.Series(dtype=float)).fillna(1).astype(int)
 
 
 def _people(frame: pd.DataFrame) -> int:
@@ -470,12 +473,18 @@ BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("school_id",), ("session_id",), 
 _GROUP_COLUMNS = ("school_id", "session_id", "format", "role")
 
 
-def answers_with_context(district: District) -> pd.DataFrame:
-    """Scored answers joined to the session's format and the respondent's role and school.
+def answers_with_context(district: District, level: int | None = None) -> pd.DataFrame:
+    """Scored answers joined to the session's format and the respondent's role and school; with ``level``, the
+    answers to that level's items only (chosen before anything is copied: a staff survey's answers are a few percent
+    of reactions.csv, which level 3 copied whole).
 
     Answers with no educator keep their own ``school_id`` (if recorded) and have no role.
     """
-    scored = score_reactions(district.reactions, district.survey_items)
+    reactions = district.reactions
+    if level is not None:
+        meta = district.survey_items.drop_duplicates("item_id").set_index("item_id")
+        reactions = reactions[(answer_levels(reactions, meta) == level).to_numpy()]
+    scored = score_reactions(reactions, district.survey_items)
     if district.sessions is not None:
         scored["format"] = scored["session_id"].map(district.sessions.set_index("session_id")["format"])
     else:
@@ -577,8 +586,7 @@ def evaluate_survey(
     name = "participants' reactions" if level == 1 else "organization support (staff survey)"
     if district.reactions is None or district.survey_items is None:
         return LevelResult(level, name, evidence=False, notes=("no survey answers were collected",))
-    scored = answers_with_context(district)
-    scored = scored[scored["level"] == level]
+    scored = answers_with_context(district, level)
     if scored.empty:
         return LevelResult(level, name, evidence=False, notes=(f"no survey items are tagged level {level}",))
     notes: list[str] = []

@@ -151,9 +151,10 @@ def _quotes(comments: pd.DataFrame, codes: pd.DataFrame, district: District, the
     chosen = comments.merge(approved, on="comment_id")
     if chosen.empty:
         return pd.DataFrame(columns=columns)
-    redactor = for_district(district.educators, district.students, district.plan.comments.redact)
     edited = chosen["edited_text"].astype("string")
-    text, _ = redactor.redact_all(edited.where(edited.notna() & (edited.str.strip() != ""), chosen["text"]))
+    shown = edited.where(edited.notna() & (edited.str.strip() != ""), chosen["text"])
+    redactor = for_district(district.educators, district.students, district.plan.comments.redact, texts=shown)
+    text, _ = redactor.redact_all(shown)
     people = comments.assign(person=_people(comments).to_numpy()).groupby("school_id")["person"].nunique()
     everyone = _people(comments).nunique()
     first_theme = codes.drop_duplicates("comment_id").set_index("comment_id")["theme"]
