@@ -445,6 +445,11 @@ class ClusterSums:
             more = np.exp(np.log(grid[-1]) + np.linspace(0.5, 8.0, 16))
             grid, values = np.concatenate([grid, more]), np.concatenate([values, [criterion(lam) for lam in more]])
         if not np.isfinite(values).any():
+            if parts(0.0)[2] <= 1e-12 * max(yty, 1e-300):  # nothing left to split between clusters and rows
+                raise ValueError(
+                    "the mixed model cannot be estimated: its terms predict every value exactly (an outcome that does "
+                    "not vary, say), so there is no variance to split between schools and students"
+                )
             raise ValueError(f"the mixed model cannot be estimated: its terms ({', '.join(self.names)}) are collinear")
         best = int(np.argmin(values))
         low, high = np.log(grid[max(best - 1, 0)]), np.log(grid[min(best + 1, len(grid) - 1)])

@@ -797,3 +797,16 @@ def test_the_fit_from_sums_finds_a_school_variance_far_above_the_students_and_re
                 method()
     with pytest.raises(ValueError, match="at least 2 clusters"):
         ClusterSums.of(y[:50], np.column_stack([np.ones(50), x[:50]]), ["i", "x"], school[:50]).reml()
+
+
+def test_the_icc_of_an_outcome_that_does_not_vary_is_not_a_number():
+    # Every student scored the same: no share of the variance lies between schools. Raw sums once gave an ICC of 0.82
+    # from rounding; centred sums leave nothing to split, and the ICC is NaN (and the mixed model says why).
+    from plevaluate.regression import ClusterSums
+
+    same = pd.DataFrame({"outcome": [500.0] * 40, "school_id": np.repeat(list("abcd"), 10)})
+    icc = outcome_icc(same)
+    assert np.isnan(icc["icc"]) and np.isnan(icc["icc_anova"]) and icc["n"] == 40 and icc["n_clusters"] == 4
+    sums = ClusterSums.of(np.full(40, 5.0), np.ones((40, 1)), ["intercept"], same["school_id"], center="mean")
+    with pytest.raises(ValueError, match="predict every value exactly"):
+        sums.reml()

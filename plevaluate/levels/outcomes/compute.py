@@ -1000,9 +1000,9 @@ def _icc_of(sums: ClusterSums) -> dict:
         "n_clusters": g,
         "n0": np.nan,
     }
-    if g < 2:
-        return out
     means, grand = sums.y / sizes, sums.y.sum() / big_n
+    if g < 2 or float(np.sum(sums.yy) - sums.y.sum() * grand) <= 1e-12 * max(float(np.sum(sums.yy)), 1e-300):
+        return out  # one school, or an outcome that does not vary: no share of its variance lies between schools
     msb = float(np.sum(sizes * (means - grand) ** 2) / (g - 1))
     msw = float(np.clip(sums.yy - sums.y * means, 0.0, None).sum() / (big_n - g))
     n0 = (big_n - np.sum(sizes**2) / big_n) / (g - 1)
