@@ -47,6 +47,14 @@ def _split(students: pd.DataFrame, parts: int, seed: int) -> list[pd.DataFrame]:
     return [students[part == k] for k in range(parts)] + [students.iloc[:0]]
 
 
+def _from_parts(parts, view, rates=None):
+    """Level 5 as a cluster computes it: the layout from every part, each part summed, the sums added, the tables."""
+    layout = Layout.of([facts(part) for part in parts])
+    sums = StudentSums.combine([summarize(part, layout) for part in parts])
+    tables, notes, _ = outcomes_from(sums, layout, view.plan, view.schools, ci=view.plan.ci, implementation=rates)
+    return layout, tables, notes
+
+
 def _same_tables(one: dict, other: dict) -> None:
     assert sorted(one) == sorted(other)
     for name, table in one.items():
@@ -73,11 +81,7 @@ def test_level_5_from_parts_of_the_students_equals_one_process(data):
             one = evaluate_outcomes(view, implementation=rates)
             students = add_treatment(view.students, view.schools)
             parts = _split(students, 4, seed=len(students))
-            layout = Layout.of([facts(part) for part in parts])
-            sums = StudentSums.combine([summarize(part, layout) for part in parts])
-            tables, notes, _ = outcomes_from(
-                sums, layout, view.plan, view.schools, ci=view.plan.ci, implementation=rates
-            )
+            layout, tables, notes = _from_parts(parts, view, rates)
         assert layout == Layout.of([facts(students)])
         assert {"effect", "sensitivity", "baseline", "attrition", "icc", "subgroups", "schools", "dose"} <= set(tables)
         _same_tables(one.tables, tables)
@@ -98,10 +102,8 @@ def test_a_part_without_a_flag_or_a_group_still_adds_up(tmp_path):
         one = evaluate_outcomes(
             replace(view, tables={**view.tables, "students": pd.concat(parts).drop(columns="treatment")})
         )
-        layout = Layout.of([facts(part) for part in parts])
+        layout, tables, notes = _from_parts(parts, view)
         assert "english_learner" in layout.flags and layout.arms == {0, 1}
-        sums = StudentSums.combine([summarize(part, layout) for part in parts])
-        tables, notes, _ = outcomes_from(sums, layout, view.plan, view.schools, ci=view.plan.ci)
     _same_tables(one.tables, tables)
     assert tuple(dict.fromkeys(notes)) == one.notes
 
@@ -122,9 +124,7 @@ def test_blank_grades_and_flags_are_their_own_subgroup_in_parts_and_in_one_proce
         one = evaluate_outcomes(view)
         treated = add_treatment(students, view.schools)
         parts = _split(treated, 3, seed=2)
-        layout = Layout.of([facts(part) for part in parts])
-        sums = StudentSums.combine([summarize(part, layout) for part in parts])
-        tables, notes, _ = outcomes_from(sums, layout, view.plan, view.schools, ci=view.plan.ci)
+        _, tables, notes = _from_parts(parts, view)
     subgroups = one.tables["subgroups"]
     blank = subgroups[subgroups["value"] == "not recorded"]
     assert set(blank["subgroup"]) == {"grade", "english_learner"}
