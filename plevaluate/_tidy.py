@@ -89,17 +89,24 @@ def coverage(frame: pd.DataFrame, *, level: int, records: str | None, people: st
     >>> coverage(f, level=4, records="obs", people="who")[["school_id", "records", "n_people"]].values.tolist()
     [[nan, 3, 2], ['A', 2, 1], ['B', 1, 1]]
     """
+    return coverage_table(*coverage_counts(frame, records=records, people=people), level=level)
 
-    def count(part: pd.DataFrame, column: str | None) -> float:
-        return float(part[column].dropna().nunique()) if column else float(len(part))
+
+def coverage_counts(
+    frame: pd.DataFrame, *, records: str | None, people: str | None
+) -> tuple[tuple[float, float], pd.DataFrame]:
+    """`coverage`'s counts: the district's (records, people), and each school's (records and n_people, indexed by
+    school_id, sorted); ``None`` counts rows."""
+
+    def count(column: str | None) -> float:
+        return float(frame[column].dropna().nunique()) if column else float(len(frame))
 
     grouped = frame.dropna(subset=["school_id"]).groupby("school_id", sort=True)
 
     def counts(column: str | None) -> pd.Series:  # one grouped count: a loop over schools took seconds at scale
         return grouped[column].nunique() if column else grouped.size()
 
-    by_school = pd.DataFrame({"records": counts(records), "n_people": counts(people)})
-    return coverage_table((count(frame, records), count(frame, people)), by_school, level=level)
+    return (count(records), count(people)), pd.DataFrame({"records": counts(records), "n_people": counts(people)})
 
 
 def coverage_table(district: tuple[float, float], by_school: pd.DataFrame, *, level: int) -> pd.DataFrame:

@@ -12,18 +12,17 @@ means and shares use educator-clustered standard errors (see `plevaluate.effects
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._tidy import coverage, stack
+from ._tidy import coverage_counts, coverage_table, stack
 from .effects import (
-    grouped_mean_and_variance,
-    grouped_share_and_deff,
     t_interval,
     wilson_interval,
 )
@@ -95,13 +94,6 @@ def answer_levels(reactions: pd.DataFrame, meta: pd.DataFrame) -> pd.Series:
     return reactions["item_id"].map(meta["level"] if "level" in meta else pd.Series(dtype=float)).fillna(1).astype(int)
 
 
-def _people(frame: pd.DataFrame) -> int:
-    """Distinct educators behind the answers (answers themselves when educators are not recorded)."""
-    if "educator_id" in frame and frame["educator_id"].notna().any():
-        return int(frame["educator_id"].nunique()) + int(frame["educator_id"].isna().sum())
-    return len(frame)
-
-
 def _group_numbers(frame: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
     """Each row's group of ``keys``, numbered in the order of `plevaluate._tidy.groups` (all 0 without keys)."""
     if not keys:
@@ -109,52 +101,116 @@ def _group_numbers(frame: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
     return frame.groupby(list(keys), observed=True, sort=True, dropna=False).ngroup().to_numpy()
 
 
-def _distinct(group: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """How many distinct ``codes`` (from `pandas.factorize`; -1, unknown, is not counted) each group holds."""
-    known = codes >= 0
-    width = int(codes.max()) + 1 if known.any() else 1
-    pairs = np.unique(group[known].astype(np.int64) * width + codes[known])
-    return np.bincount(pairs // width, minlength=n_groups)
+#: Answers are summed about 3, the middle of the usual 1-5 scale, so that sums of squares keep their digits.
+_SHIFT = 3.0
+#: The additive sums of a group of answers (`_moments`).
+_MOMENTS = ("answers", "n", "sx", "sxx", "sf", "unknown", "people", "ss", "sn", "nn", "ff", "fn")
 
 
-def _summaries(
-    frame: pd.DataFrame, keys: Sequence[str], favourable: np.ndarray, share_name: str, extra: dict, ci: float
-) -> list[dict]:
-    """The two summary rows of each group of scored answers: the mean score, and the share ``favourable``.
+def _moments(frame: pd.DataFrame, keys: Sequence[str], values, flags, clusters) -> pd.DataFrame:
+    """Each group of ``keys`` (one row each, in `_group_numbers` order; one row without keys, even with no rows): the
+    sums `_summary_rows` and `_rates_table` need, all of which add up over parts that keep each educator's rows
+    together, so a district's parts can be summed where they are:
 
-    Intervals are clustered by educator when every answer of the group names one (one educator answers
-    once per session). Works on numpy positions after one sort instead of a DataFrame per group.
-    """
-    score = frame["score"].to_numpy(dtype=float)
-    if not len(frame):
-        return []
+    answers (rows), n (rows with a value), sx and sxx (sums of value - 3 and of its square), sf (favourable values),
+    unknown (values with no educator), people (educators with a value), and over each educator's sums S (of
+    value - 3), F (of favourable - 1/2) and count m of values: ss, sn, nn, ff, fn = sum of S^2, S m, m^2, F^2, F m.
+    ``clusters``: each row's educator number (-1: none)."""
+    keys = list(keys)
     group = _group_numbers(frame, keys)
-    n_groups = int(group.max()) + 1
+    n_groups = (int(group.max()) + 1 if len(group) else 0) if keys else 1
     firsts = np.unique(group, return_index=True)[1]
-    valid = ~np.isnan(score)
-    g, values, flags = group[valid], score[valid], favourable[valid].astype(float)
-    educators = pd.factorize(frame["educator_id"])[0][valid] if "educator_id" in frame else None  # -1: unknown
-    if educators is not None:
-        unknown = np.bincount(g, weights=educators < 0, minlength=n_groups).astype(int)
-        people = _distinct(g, educators, n_groups) + unknown
-        clustered = unknown == 0  # intervals clustered by educator when every answer of the group names one
-    else:
-        people, clustered = np.bincount(g, minlength=n_groups), None
-    mean, var, df = grouped_mean_and_variance(values, g, n_groups, educators, clustered)
-    p, n, deff = grouped_share_and_deff(flags, g, n_groups, educators, clustered)
+    out = frame[keys].iloc[firsts].reset_index(drop=True) if keys else pd.DataFrame(index=range(1))
+    values = np.asarray(values, dtype=float)
+    valid = ~np.isnan(values)
+    g, x = group[valid], values[valid] - _SHIFT
+    f, c = np.asarray(flags, dtype=float)[valid], np.asarray(clusters)[valid]
+    known = c >= 0
+    width = int(c.max()) + 1 if known.any() else 1
+    cells, cell = np.unique(g[known].astype(np.int64) * width + c[known], return_inverse=True)
+    owner = cells // width
+    m = np.bincount(cell, minlength=len(cells)).astype(float)
+    s = np.bincount(cell, weights=x[known], minlength=len(cells))
+    fc = np.bincount(cell, weights=f[known] - 0.5, minlength=len(cells))
+
+    def total(where, weights=None):
+        return np.bincount(where, weights=weights, minlength=n_groups)
+
+    columns = {
+        "answers": total(group),
+        "n": total(g),
+        "sx": total(g, x),
+        "sxx": total(g, x * x),
+        "sf": total(g, f),
+        "unknown": total(g[~known]),
+        "people": total(owner),
+        "ss": total(owner, s * s),
+        "sn": total(owner, s * m),
+        "nn": total(owner, m * m),
+        "ff": total(owner, fc * fc),
+        "fn": total(owner, fc * m),
+    }
+    return pd.concat([out, pd.DataFrame(columns)], axis=1)
+
+
+def _added(frames: Sequence[pd.DataFrame], keys: Sequence[str]) -> pd.DataFrame:
+    """Parts' grouped sums (`_moments`, counts) added group by group, in `_group_numbers` order."""
+    keys = list(keys)
+    table = pd.concat(list(frames), ignore_index=True)
+    if not keys:
+        return table.sum().to_frame().T
+    sums = [c for c in table.columns if c not in keys]
+    return table.groupby(keys, observed=True, sort=True, dropna=False)[sums].sum().reset_index()
+
+
+def _share_and_deff(m: pd.DataFrame, clustered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each group's share favourable, its n and design effect (`plevaluate.effects.grouped_share_and_deff`) from
+    its sums (`_moments`): the CR1 variance of the share is sum_c (F_c - m_c p)^2 / n^2 * G / (G - 1), G educators."""
+    n, people = m["n"].to_numpy(float), m["people"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = m["sf"].to_numpy(float) / n
+        q = p - 0.5  # F_c - m_c p = (F_c - m_c / 2) - m_c q
+        spread = m["ff"].to_numpy(float) - 2 * q * m["fn"].to_numpy(float) + q * q * m["nn"].to_numpy(float)
+        cr1 = np.where(people >= 2, spread / n**2 * people / (people - 1), np.nan)
+        ok = clustered & (p > 0) & (p < 1) & np.isfinite(cr1)
+        cr0 = cr1 * (people - 1) / people / (p * (1 - p) / n)  # CR1 back to CR0, over the binomial variance
+    return p, n, np.where(ok, np.maximum(1.0, cr0), 1.0)
+
+
+def _summary_rows(
+    m: pd.DataFrame, keys: Sequence[str], share_name: str, extra: dict, ci: float, by_educator: bool
+) -> list[dict]:
+    """The two summary rows of each group (`_moments`): the mean score and the share favourable, as
+    `plevaluate.effects.grouped_mean_and_variance` and `grouped_share_and_deff` give them from the answers.
+
+    Intervals are clustered by educator (CR1 on G - 1 df; the design effect of the share) when every answer of the
+    group names one and ``by_educator`` (the answers have an educator_id column)."""
+    if m.empty:
+        return []
+    n, people, unknown = (m[c].to_numpy(float) for c in ("n", "people", "unknown"))
+    clustered = np.full(len(m), by_educator) & (unknown == 0)
+    sx, sxx = m["sx"].to_numpy(float), m["sxx"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = sx / n  # the mean - 3
+        mean = _SHIFT + d
+        s2 = (sxx - sx * d) / (n - 1)  # sum of (value - mean)^2 over n - 1
+        spread = m["ss"].to_numpy(float) - 2 * d * m["sn"].to_numpy(float) + d * d * m["nn"].to_numpy(float)
+        cr1 = np.where(people >= 2, spread / n**2 * people / (people - 1), np.nan)
+        var = np.where(clustered & np.isfinite(cr1), np.maximum(cr1, s2 / n), s2 / n)
+        df = np.where(clustered, np.maximum(people - 1, 1), n - 1)
+        sd = np.where(n > 1, np.sqrt(s2), np.nan)
+    few = n < 2
+    var, df = np.where(few, np.nan, var), np.where(few, np.nan, df)
+    p, _, deff = _share_and_deff(m, clustered)
     low, high = t_interval(mean, var, df, ci)
     s_low, s_high = wilson_interval(p * n / deff, n / deff, ci)
-    answers = np.bincount(group, minlength=n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.sqrt(np.bincount(g, weights=(values - mean[g]) ** 2, minlength=n_groups) / (n - 1))
-    sd = np.where(n > 1, sd, np.nan)
-    key_values = [frame[k].iloc[firsts].tolist() for k in keys]
-    levels = frame["level"].to_numpy()[firsts]
+    key_values = [m[k].tolist() for k in keys]
+    levels, answers = m["level"].to_numpy(), m["answers"].to_numpy()
     rows = []
-    for i in range(n_groups):
+    for i in range(len(m)):
         base = {k: column[i] for k, column in zip(keys, key_values)} | {"level": int(levels[i]), **extra}
-        base |= {"n": int(n[i]), "n_people": int(people[i]), "n_missing": int(answers[i] - n[i])}
-        suffix = ", clustered by educator" if educators is not None and clustered[i] else ""
+        base |= {"n": int(n[i]), "n_people": int(people[i] + unknown[i]), "n_missing": int(answers[i] - n[i])}
+        suffix = ", clustered by educator" if clustered[i] else ""
         rows += [
             {**base, "measure": "mean", "sd": sd[i], "method": "t interval" + suffix,
              "estimate": mean[i], "ci_low": low[i], "ci_high": high[i]},
@@ -162,6 +218,24 @@ def _summaries(
              "estimate": p[i], "ci_low": s_low[i], "ci_high": s_high[i]},
         ]  # fmt: skip
     return rows
+
+
+def _educator_numbers(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's educator, numbered (-1: none recorded, or no educator_id column)."""
+    return pd.factorize(frame["educator_id"])[0] if "educator_id" in frame else np.full(len(frame), -1)
+
+
+def _item_moments(scored: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    frame = scored.dropna(subset=["item_id", "construct", "level"])
+    favourable = (frame["score"] >= frame["scale_max"] - 1).to_numpy()
+    keys = [*by, "item_id", "construct", "level"]
+    return _moments(frame, keys, frame["score"], favourable, _educator_numbers(frame))
+
+
+def _construct_moments(scores: pd.DataFrame, by: Sequence[str], threshold: float) -> pd.DataFrame:
+    frame = scores.dropna(subset=["construct", "level"])
+    favourable = (frame["score"] >= threshold).to_numpy()
+    return _moments(frame, [*by, "construct", "level"], frame["score"], favourable, _educator_numbers(frame))
 
 
 def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:
@@ -187,9 +261,10 @@ def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 1
         which suppression counts), n_missing (blank answers), method, suppressed. Scores are in the favourable direction, so for a reverse-coded item
         ``top2_share`` is the share who disagreed with its negative wording.
     """
-    frame = scored.dropna(subset=["item_id", "construct", "level"]).reset_index(drop=True)
-    favourable = (frame["score"] >= frame["scale_max"] - 1).to_numpy()
-    rows = _summaries(frame, [*by, "item_id", "construct", "level"], favourable, "top2_share", {}, ci)
+    by_educator = "educator_id" in scored
+    rows = _summary_rows(
+        _item_moments(scored, by), [*by, "item_id", "construct", "level"], "top2_share", {}, ci, by_educator
+    )
     columns = [
         "level",
         *by,
@@ -218,19 +293,32 @@ def item_distribution(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: in
         (distinct educators), suppressed. Groups about fewer than ``min_n`` people have count and
         share blanked (many answers from a few people still identify them).
     """
+    counts, people = _distribution_counts(scored, by)
+    return _distribution_table(counts, people, by, min_n)
+
+
+def _distribution_counts(scored: pd.DataFrame, by: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`item_distribution`'s counts, which add up over parts that keep each educator's answers together: answers
+    per group and category (``count``), and people per group (``n_people``: distinct educators, plus answers that
+    name none)."""
     valid = scored[scored["response"].notna()]
     keys = [*by, "item_id", "construct", "reverse_coded"]
     counts = valid.groupby([*keys, "response"], observed=True).size().rename("count").reset_index()
-    counts = counts.rename(columns={"response": "category"})
-    totals = counts.groupby(keys, observed=True)["count"].transform("sum")
-    counts["share"] = counts["count"] / totals
-    counts["n"] = totals
-    if "educator_id" in valid:  # `_people` per group: distinct educators, plus answers that name none
+    if "educator_id" in valid:
         named = valid.groupby(keys, observed=True)["educator_id"]
         people = (named.nunique() + named.size() - named.count()).rename("n_people")
     else:
         people = valid.groupby(keys, observed=True).size().rename("n_people")
-    counts = counts.merge(people.reset_index(), on=keys, how="left")
+    return counts, people.reset_index()
+
+
+def _distribution_table(counts: pd.DataFrame, people: pd.DataFrame, by: Sequence[str], min_n: int) -> pd.DataFrame:
+    keys = [*by, "item_id", "construct", "reverse_coded"]
+    counts = counts.rename(columns={"response": "category"})
+    totals = counts.groupby(keys, observed=True)["count"].transform("sum")
+    counts["share"] = counts["count"] / totals
+    counts["n"] = totals
+    counts = counts.merge(people, on=keys, how="left")
     return suppress(counts, min_n, n="n_people", columns=("count", "share"))
 
 
@@ -251,18 +339,31 @@ def construct_scores(scored: pd.DataFrame, *, min_answered: float = 0.5) -> pd.D
     ValueError
         When a construct mixes items on different scales (say 1-5 and 1-7).
     """
-    scales = scored.groupby("construct")[["scale_min", "scale_max"]].nunique()
-    mixed = scales[(scales > 1).any(axis=1)].index.tolist()
-    if mixed:
-        raise ValueError(
-            f"construct(s) {', '.join(map(str, mixed))} mix items on different scales; a mean across them would "
-            "not be interpretable. Give those items their own construct, or put them on one scale in survey_items.csv."
-        )
+    _one_scale_each(_scales(scored))
     keys = [c for c in ("response_id", "session_id", "educator_id", "school_id") if c in scored]
     grouped = scored.groupby([*keys, "construct", "level"], dropna=False, observed=True)["score"]
     out = grouped.agg(score="mean", n_answered="count", n_items="size").reset_index()
     out["score"] = out["score"].where(out["n_answered"] >= min_answered * out["n_items"])
     return out
+
+
+def _scales(scored: pd.DataFrame) -> set[tuple]:
+    """The (construct, scale_min, scale_max) of the answers."""
+    pairs = scored[["construct", "scale_min", "scale_max"]].dropna(subset=["construct"]).drop_duplicates()
+    return set(pairs.itertuples(index=False, name=None))
+
+
+def _one_scale_each(scales: set[tuple]) -> None:
+    """A construct's items on one scale, or a ValueError naming those that mix scales."""
+    seen: dict = {}
+    for construct, low, high in scales:
+        seen.setdefault(construct, set()).add((low, high))
+    mixed = sorted((str(c) for c, pairs in seen.items() if len(pairs) > 1))
+    if mixed:
+        raise ValueError(
+            f"construct(s) {', '.join(mixed)} mix items on different scales; a mean across them would "
+            "not be interpretable. Give those items their own construct, or put them on one scale in survey_items.csv."
+        )
 
 
 def construct_summary(
@@ -285,9 +386,9 @@ def construct_summary(
         ci_low, ci_high, sd, n (answers), n_people (distinct educators, which suppression counts),
         n_missing, method, suppressed.
     """
-    frame = scores.dropna(subset=["construct", "level"]).reset_index(drop=True)
-    favourable = (frame["score"] >= threshold).to_numpy()
-    rows = _summaries(frame, [*by, "construct", "level"], favourable, "share_at_least", {"threshold": threshold}, ci)
+    moments = _construct_moments(scores, by, threshold)
+    extra = {"threshold": threshold}
+    rows = _summary_rows(moments, [*by, "construct", "level"], "share_at_least", extra, ci, "educator_id" in scores)
     columns = [
         "level",
         *by,
@@ -331,6 +432,21 @@ def _alpha_from_cov(cov: np.ndarray) -> float:
     k = cov.shape[0]
     total = cov.sum()
     return float(k / (k - 1) * (1 - np.trace(cov) / total)) if total > 0 else float("nan")
+
+
+def _alpha_and_interval(cov: np.ndarray, n: int, ci: float) -> tuple[float, float, float]:
+    """Cronbach's alpha of the item covariance matrix ``cov`` with its Feldt (1987) interval on ``n`` respondents;
+    warns below 10."""
+    k = cov.shape[0]
+    alpha = _alpha_from_cov(cov)
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    low = 1 - (1 - alpha) * stats.f.ppf(0.5 + ci / 2, df1, df2)
+    high = 1 - (1 - alpha) * stats.f.ppf(0.5 - ci / 2, df1, df2)
+    if n < 10:
+        warnings.warn(
+            "Cronbach's alpha from fewer than 10 complete responses is imprecise", StatisticalWarning, stacklevel=3
+        )
+    return alpha, float(low), float(high)
 
 
 def cronbach_alpha(
@@ -388,10 +504,7 @@ def cronbach_alpha(
     if k < 2 or n < 2:
         raise ValueError(f"cronbach_alpha needs at least 2 items and 2 respondents (got {k} items, {n} respondents)")
     cov = data.cov().to_numpy()
-    alpha = _alpha_from_cov(cov)
-    df1, df2 = n - 1, (n - 1) * (k - 1)
-    low = 1 - (1 - alpha) * stats.f.ppf(0.5 + ci / 2, df1, df2)
-    high = 1 - (1 - alpha) * stats.f.ppf(0.5 - ci / 2, df1, df2)
+    alpha, low, high = _alpha_and_interval(cov, n, ci)
     rows = []
     for i, item in enumerate(data.columns):
         keep = [j for j in range(k) if j != i]
@@ -401,10 +514,6 @@ def cronbach_alpha(
         r = float(cov[i, keep].sum() / np.sqrt(cov[i, i] * rest_var)) if cov[i, i] > 0 and rest_var > 0 else np.nan
         deleted = _alpha_from_cov(cov[np.ix_(keep, keep)]) if k > 2 else np.nan
         rows.append({"item": item, "n": int(data[item].notna().sum()), "item_rest_r": r, "alpha_if_deleted": deleted})
-    if n < 10:
-        warnings.warn(
-            "Cronbach's alpha from fewer than 10 complete responses is imprecise", StatisticalWarning, stacklevel=2
-        )
     sd = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sd, sd)
     rbar = corr[~np.eye(k, dtype=bool)].mean()
@@ -435,33 +544,40 @@ def response_rates(
         (attendances), n_people (distinct attendees), respondents, method, suppressed (fewer than
         ``min_n`` distinct attendees).
     """
+    moments = _rate_moments(scored, _attended(attendance, educators), by)
+    return _rates_table(moments, by, ci, min_n)
+
+
+def _attended(attendance: pd.DataFrame, educators: pd.DataFrame) -> pd.DataFrame:
+    """Who attended which session (each pair once), with the educator's school."""
     home = educators.drop_duplicates("educator_id").set_index("educator_id")["school_id"]
     attended = attendance[["educator_id", "session_id"]].drop_duplicates().copy()
     attended["school_id"] = attended["educator_id"].map(home)
-    answered = scored[["educator_id", "session_id"]].dropna().drop_duplicates()
+    return attended
+
+
+def _rate_moments(scored: pd.DataFrame, attended: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """`response_rates`' sums (`_moments` of each attendance's 1 responded / 0 not), which add up over parts that
+    keep each educator's answers and attendance together."""
+    named = scored if "educator_id" in scored else pd.DataFrame(columns=["educator_id", "session_id"])
+    answered = named[["educator_id", "session_id"]].dropna().drop_duplicates()
     answered["responded"] = True
     merged = attended.merge(answered, on=["educator_id", "session_id"], how="left")
-    merged["responded"] = merged["responded"].astype("boolean").fillna(False).astype(bool)
-    # every group at once (`plevaluate.effects.clustered_wilson` of each, vectorized): a pandas group per school
-    # took seconds at 2,000 schools
-    keys = list(by)
-    group = _group_numbers(merged, keys)
-    # the district is one row, even with nobody
-    n_groups = (int(group.max()) + 1 if len(group) else 0) if keys else 1
-    flags = merged["responded"].to_numpy(dtype=float)
-    educators = merged["educator_id"].to_numpy()
-    share, n, deff = grouped_share_and_deff(flags, group, n_groups, educators)
+    flags = merged["responded"].astype("boolean").fillna(False).to_numpy(dtype=float)
+    return _moments(merged, by, flags, flags, pd.factorize(merged["educator_id"])[0])
+
+
+def _rates_table(m: pd.DataFrame, by: Sequence[str], ci: float, min_n: int) -> pd.DataFrame:
+    share, n, deff = _share_and_deff(m, np.ones(len(m), bool))
     low, high = wilson_interval(share * n / deff, n / deff, ci)
-    people = _distinct(group, pd.factorize(merged["educator_id"])[0], n_groups)  # as nunique: no educator not counted
-    firsts = np.unique(group, return_index=True)[1]
-    columns = {k: merged[k].iloc[firsts].tolist() for k in keys} | {
-        "measure": ["response_rate"] * n_groups,
+    columns = {k: m[k].tolist() for k in by} | {
+        "measure": ["response_rate"] * len(m),
         "estimate": share,
         "ci_low": low,
         "ci_high": high,
         "n": n.astype(int),
-        "n_people": people.astype(int),
-        "respondents": np.bincount(group, weights=flags, minlength=n_groups).astype(int),
+        "n_people": m["people"].to_numpy().astype(int),  # as nunique: no educator not counted
+        "respondents": m["sf"].to_numpy().astype(int),
     }
     table = pd.DataFrame(columns)
     table["method"] = "respondents / attendances; Wilson interval on the educator-clustered effective sample size"
@@ -480,7 +596,10 @@ def answers_with_context(district: District, level: int | None = None) -> pd.Dat
 
     Answers with no educator keep their own ``school_id`` (if recorded) and have no role.
     """
-    reactions = district.reactions
+    return _with_context(district.reactions, district, level)
+
+
+def _with_context(reactions: pd.DataFrame, district: District, level: int | None) -> pd.DataFrame:
     if level is not None:
         meta = district.survey_items.drop_duplicates("item_id").set_index("item_id")
         reactions = reactions[(answer_levels(reactions, meta) == level).to_numpy()]
@@ -523,28 +642,198 @@ def _words(construct: object) -> str:
     return str(construct).replace("_", " ")
 
 
-def _reliability(scored: pd.DataFrame, notes: list[str], ci: float) -> pd.DataFrame:
-    rows = []
+def _reliability_sums(scored: pd.DataFrame, items: Mapping[tuple, tuple]) -> dict[tuple, tuple]:
+    """For each (construct, level) of the answers: its responses with an answer, and over them the three matrices
+    of its ``items`` (answers - 3, 0 where blank, as X; answered as M) M'M, X'M and X'X, which add up over parts that
+    keep each response together and give the pairwise-complete item covariances (`_reliability_table`)."""
+    out = {}
     for (construct, level), answers in scored.groupby(["construct", "level"], sort=True):
         wide = answers.pivot_table(index="response_id", columns="item_id", values="score", aggfunc="first")
-        row = {"level": int(level), "construct": construct, "k": wide.shape[1], "n": len(wide)}
-        if wide.shape[1] < 2:
+        x = wide.reindex(columns=list(items[(construct, level)])).to_numpy(dtype=float) - _SHIFT
+        seen = ~np.isnan(x)
+        x, answered = np.where(seen, x, 0.0), seen.astype(float)
+        out[(construct, int(level))] = (len(wide), answered.T @ answered, x.T @ answered, x.T @ x)
+    return out
+
+
+def _reliability_table(sums: Mapping[tuple, tuple], notes: list[str], ci: float) -> pd.DataFrame:
+    """Cronbach's alpha per construct (`cronbach_alpha`, pairwise) from `_reliability_sums`: the covariance of
+    items i and j over the responses answering both is (X'X_ij - X'M_ij X'M_ji / M'M_ij) / (M'M_ij - 1)."""
+    rows = []
+    for (construct, level), (n, both, x_m, x_x) in sorted(sums.items()):
+        kept = np.diag(both) > 0  # an item nobody answered is no column
+        both, x_m, x_x = (a[np.ix_(kept, kept)] for a in (both, x_m, x_x))
+        row = {"level": int(level), "construct": construct, "k": int(kept.sum()), "n": int(n)}
+        if row["k"] < 2:
             notes.append(
                 f"{_words(construct)} is a single item: internal consistency (Cronbach's alpha) does not apply"
             )
             rows.append({**row, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan})
             continue
-        if len(wide) < 2:
+        if n < 2:
             notes.append(f"Cronbach's alpha not computed for {_words(construct)}: too few responses")
             rows.append({**row, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan})
             continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = (x_x - x_m * x_m.T / both) / (both - 1)
         with noting_warnings(notes):
-            alpha = cronbach_alpha(wide, ci=ci)
-        rows.append({**row, "estimate": alpha.alpha, "ci_low": alpha.ci_low, "ci_high": alpha.ci_high})
+            alpha, low, high = _alpha_and_interval(cov, int(n), ci)
+        rows.append({**row, "estimate": alpha, "ci_low": low, "ci_high": high})
     table = pd.DataFrame(rows, columns=["level", "construct", "k", "n", "estimate", "ci_low", "ci_high"])
     table.insert(2, "measure", "cronbach_alpha")
     table["method"] = "Cronbach's alpha, pairwise-complete covariance; Feldt interval"
     return table
+
+
+#: The column that keeps an educator's answers and attendance in one part: the educator, or for an answer that
+#: names none its response (`prepare_survey`).
+PART_KEY = "part"
+_ITEM_BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("school_id",))
+_RATE_BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("school_id",), ("session_id",))
+
+
+def _part_keys(educators: pd.Series, responses: pd.Series | None = None) -> pd.Series:
+    """Each row's `PART_KEY`: its educator, else ``r:`` and its response (one type, so that equal keys hash alike)."""
+    keys = educators.astype(object).where(educators.notna(), None)
+    if responses is not None:
+        keys = keys.where(keys.notna(), "r:" + responses.astype(str))
+    return keys.map(str).astype(object)
+
+
+def prepare_survey(reactions: pd.DataFrame, district: District, *, level: int, threshold: float) -> tuple:
+    """A level's survey answers ready to be summed in parts (`summarize_survey`): its scored answers in context
+    (`answers_with_context`), each response's construct scores (`construct_scores`, with format, role and
+    ``favourable``: at least ``threshold``) and who attended which session (with the educator's school), each with
+    `PART_KEY`, so that an educator's answers and attendance stay in one part.
+
+    Raises
+    ------
+    ValueError
+        With no survey_items.csv, an answer off its item's scale or a construct mixing scales.
+    """
+    if district.survey_items is None:
+        raise ValueError("no survey_items.csv: the answers cannot be scored")
+    scored = _with_context(reactions, district, level)
+    educator = scored["educator_id"] if "educator_id" in scored else pd.Series(pd.NA, index=scored.index)
+    scored[PART_KEY] = _part_keys(educator, scored["response_id"])
+    scores = construct_scores(scored)
+    context = scored.drop_duplicates("response_id").set_index("response_id")
+    for column in ("format", "role", PART_KEY):
+        scores[column] = scores["response_id"].map(context[column])
+    scores["favourable"] = scores["score"] >= threshold
+    if district.attendance is not None and "educator_id" in scored:
+        attended = _attended(district.attendance, district.educators)
+    else:
+        attended = pd.DataFrame(columns=["educator_id", "session_id", "school_id"])
+    attended[PART_KEY] = _part_keys(attended["educator_id"])
+    return scored, scores, attended
+
+
+def survey_facts(ready: tuple) -> dict:
+    """What a part of `prepare_survey`'s frames tells every part (`SurveyLayout.of`)."""
+    scored, _, attended = ready
+    items = scored.dropna(subset=["construct"]).groupby(["construct", "level"], sort=True)["item_id"].unique()
+    return {
+        "educators": "educator_id" in scored,
+        "attendance": len(attended) > 0,
+        "sessions": set(scored["session_id"].dropna()),
+        "items": {(construct, int(level)): set(found) for (construct, level), found in items.items()},
+    }
+
+
+@dataclass(frozen=True)
+class SurveyLayout:
+    """What every part of a level's survey answers is summed against: whether answers name educators, the sessions
+    anybody answered about (attending one is being asked), and each construct's items."""
+
+    educators: bool
+    attendance: bool
+    sessions: frozenset
+    items: Mapping[tuple, tuple]
+
+    @classmethod
+    def of(cls, facts: list[dict]) -> SurveyLayout:
+        items: dict[tuple, set] = {}
+        for fact in facts:
+            for key, found in fact["items"].items():
+                items.setdefault(key, set()).update(found)
+        return cls(
+            educators=any(f["educators"] for f in facts),
+            attendance=any(f["attendance"] for f in facts),
+            sessions=frozenset().union(*(f["sessions"] for f in facts)),
+            items=MappingProxyType({key: tuple(sorted(found, key=str)) for key, found in items.items()}),
+        )
+
+
+@dataclass(frozen=True)
+class SurveySums:
+    """A level's survey answers summed (`summarize_survey`): everything `survey_from` publishes, as sums that add up
+    over parts keeping each educator's answers and attendance together (`combine`)."""
+
+    constructs: tuple[pd.DataFrame, ...]  # `_moments` by construct, per BREAKDOWNS
+    items: tuple[pd.DataFrame, ...]  # by item, per _ITEM_BREAKDOWNS
+    distribution: tuple[tuple[pd.DataFrame, pd.DataFrame], ...]  # `_distribution_counts`, per _ITEM_BREAKDOWNS
+    reliability: Mapping[tuple, tuple]  # `_reliability_sums`
+    rates: tuple[pd.DataFrame, ...]  # `_rate_moments` per _RATE_BREAKDOWNS
+    coverage: tuple[tuple[float, float], pd.DataFrame]  # `plevaluate._tidy.coverage_counts`
+    answers: int
+    respondents: int
+    unsessioned: int  # answers tied to no session (a staff survey)
+
+    @staticmethod
+    def combine(parts: list[SurveySums]) -> SurveySums:
+        reliability: dict[tuple, tuple] = {}
+        for part in parts:
+            for key, sums in part.reliability.items():
+                reliability[key] = tuple(a + b for a, b in zip(reliability[key], sums)) if key in reliability else sums
+        district = tuple(np.sum([p.coverage[0] for p in parts], axis=0).tolist())
+        schools = pd.concat([p.coverage[1] for p in parts]).groupby(level=0, sort=True).sum()
+        item_keys = ("item_id", "construct", "reverse_coded")
+        return SurveySums(
+            constructs=tuple(
+                _added([p.constructs[i] for p in parts], [*by, "construct", "level"]) for i, by in enumerate(BREAKDOWNS)
+            ),
+            items=tuple(
+                _added([p.items[i] for p in parts], [*by, "item_id", "construct", "level"])
+                for i, by in enumerate(_ITEM_BREAKDOWNS)
+            ),
+            distribution=tuple(
+                (
+                    _added([p.distribution[i][0] for p in parts], [*by, *item_keys, "response"]),
+                    _added([p.distribution[i][1] for p in parts], [*by, *item_keys]),
+                )
+                for i, by in enumerate(_ITEM_BREAKDOWNS)
+            ),
+            reliability=MappingProxyType(reliability),
+            rates=tuple(_added([p.rates[i] for p in parts], by) for i, by in enumerate(_RATE_BREAKDOWNS)),
+            coverage=(district, schools),
+            answers=sum(p.answers for p in parts),
+            respondents=sum(p.respondents for p in parts),
+            unsessioned=sum(p.unsessioned for p in parts),
+        )
+
+
+def summarize_survey(ready: tuple, layout: SurveyLayout) -> SurveySums:
+    """One part of `prepare_survey`'s frames summed (every part's sums `SurveySums.combine` into the district's)."""
+    scored, scores, attended = ready
+    constructs = []
+    for by in BREAKDOWNS:
+        frame = _in_sessions(scores, by).dropna(subset=["construct", "level"])
+        constructs.append(
+            _moments(frame, [*by, "construct", "level"], frame["score"], frame["favourable"], _educator_numbers(frame))
+        )
+    surveyed = attended[attended["session_id"].isin(layout.sessions)]
+    return SurveySums(
+        constructs=tuple(constructs),
+        items=tuple(_item_moments(scored, by) for by in _ITEM_BREAKDOWNS),
+        distribution=tuple(_distribution_counts(scored, by) for by in _ITEM_BREAKDOWNS),
+        reliability=MappingProxyType(_reliability_sums(scored, layout.items)),
+        rates=tuple(_rate_moments(scored, surveyed, by) for by in _RATE_BREAKDOWNS),
+        coverage=coverage_counts(scored, records="response_id", people="educator_id" if layout.educators else None),
+        answers=len(scored),
+        respondents=int(scored["response_id"].nunique()),
+        unsessioned=int(scored["session_id"].isna().sum()),
+    )
 
 
 def evaluate_survey(
@@ -561,7 +850,9 @@ def evaluate_survey(
     Parameters
     ----------
     district : District
-        From `plevaluate.load`.
+        From `plevaluate.load`. Where ``district.summaries[level]`` holds the level's answers summed in parts
+        (`plevaluate.years.evaluate_on_cluster`: `prepare_survey`, `summarize_survey`, `SurveySums.combine`), the
+        tables are made from those sums, equal to those from the rows.
     level : int
         Which items of survey_items.csv to use (their ``level`` column; items without one are level 1).
     construct, rating_at_least, target : optional
@@ -582,70 +873,22 @@ def evaluate_survey(
           with `plevaluate.results.target_status` (empty without a target construct).
     """
     ci = district.plan.ci if ci is None else ci
-    min_n = UNSUPPRESSED  # statistics on the full data; privacy.publish_levels suppresses what is published
     name = "participants' reactions" if level == 1 else "organization support (staff survey)"
-    if district.reactions is None or district.survey_items is None:
+    if level in district.summaries:  # summed in parts where they are (a Dask cluster)
+        layout, sums = district.summaries[level]
+        if isinstance(sums, ValueError):  # a data problem found in a part: reported as one found here
+            raise sums
+    elif district.reactions is None or district.survey_items is None:
         return LevelResult(level, name, evidence=False, notes=("no survey answers were collected",))
-    scored = answers_with_context(district, level)
-    if scored.empty:
+    else:
+        ready = prepare_survey(district.reactions, district, level=level, threshold=rating_at_least)
+        layout = SurveyLayout.of([survey_facts(ready)])
+        sums = summarize_survey(ready, layout)
+    if not sums.answers:
         return LevelResult(level, name, evidence=False, notes=(f"no survey items are tagged level {level}",))
-    notes: list[str] = []
-    scores = construct_scores(scored)
-    context = scored.drop_duplicates("response_id").set_index("response_id")
-    for column in ("format", "role"):
-        scores[column] = scores["response_id"].map(context[column])
-    threshold = rating_at_least
-    constructs = _stack(
-        [
-            construct_summary(_in_sessions(scores, by), by=by, threshold=threshold, min_n=min_n, ci=ci)
-            for by in BREAKDOWNS
-        ],
-        BREAKDOWNS,
-    )
-    item_breakdowns = ((), ("school_id",))
-    items = _stack([item_summary(scored, by=by, min_n=min_n, ci=ci) for by in item_breakdowns], item_breakdowns)
-    distribution = _stack(
-        [item_distribution(scored, by=by, min_n=min_n).assign(level=level) for by in item_breakdowns],
-        item_breakdowns,
-    )
-    wording = district.survey_items.drop_duplicates("item_id").set_index("item_id")["text"]
-    items.insert(items.columns.get_loc("item_id") + 1, "text", items["item_id"].map(wording))
-    distribution.insert(distribution.columns.get_loc("item_id") + 1, "text", distribution["item_id"].map(wording))
-    people = "educator_id" if "educator_id" in scored else None
-    tables = {
-        "coverage": coverage(scored, level=level, records="response_id", people=people),
-        "constructs": constructs,
-        "items": items,
-        "distribution": distribution,
-    }
-    tables["reliability"] = _reliability(scored, notes, ci)
-    sessions = scored["session_id"].dropna().unique()
-    if scored["session_id"].isna().any():
-        notes.append(
-            "answers to a staff survey tied to no session have no session breakdown and no response rate "
-            "(who was asked is not recorded)"
-        )
-    if district.attendance is not None and "educator_id" in scored and len(sessions):
-        rate_breakdowns = ((), ("school_id",), ("session_id",))
-        surveyed = district.attendance[district.attendance["session_id"].isin(sessions)]
-        rates = [
-            response_rates(scored, surveyed, district.educators, by=by, min_n=min_n, ci=ci) for by in rate_breakdowns
-        ]
-        rates = _stack([r.assign(level=level) for r in rates], rate_breakdowns)
-        tables["response_rates"] = rates
-        overall = rates.iloc[0]
-        if overall["n_people"] < district.plan.min_n:
-            notes.append(
-                f"the response rate is not shown: fewer than {district.plan.min_n} educators attended the "
-                "surveyed sessions"
-            )
-        else:
-            notes.append(
-                f"{overall['estimate']:.0%} of attendees answered the survey "
-                f"({format_n(overall['respondents'], district.plan.min_n)} of "
-                f"{format_n(overall['n'], district.plan.min_n)}); the summaries describe those who answered"
-            )
-    if construct is not None and construct in set(scores["construct"]):
+    tables, notes = survey_from(sums, layout, district, level=level, threshold=rating_at_least, ci=ci)
+    if construct is not None and construct in set(sums.constructs[0]["construct"]):
+        constructs = tables["constructs"]
         rows = constructs[
             constructs["breakdown"].isin(["district", "school_id"])
             & (constructs["construct"] == construct)
@@ -661,7 +904,89 @@ def evaluate_survey(
         "construct": construct,
         "rating_at_least": rating_at_least,
         "target": target,
-        "answers": len(scored),
-        "respondents": int(scored["response_id"].nunique()),
+        "answers": sums.answers,
+        "respondents": sums.respondents,
     }
     return LevelResult(level, name, tables, tuple(notes), meta)
+
+
+def survey_from(
+    sums: SurveySums, layout: SurveyLayout, district: District, *, level: int, threshold: float, ci: float
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """`evaluate_survey`'s tables and notes from the level's sums (`SurveySums`)."""
+    min_n = UNSUPPRESSED  # statistics on the full data; privacy.publish_levels suppresses what is published
+    notes: list[str] = []
+    extra = {"threshold": threshold}
+    construct_columns = ["level", "construct", "measure", "threshold", "estimate", "ci_low", "ci_high", "sd", "n",
+                         "n_people", "n_missing", "method"]  # fmt: skip
+    constructs = _stack(
+        [
+            suppress(
+                pd.DataFrame(
+                    _summary_rows(m, [*by, "construct", "level"], "share_at_least", extra, ci, layout.educators),
+                    columns=[construct_columns[0], *by, *construct_columns[1:]],
+                ),
+                min_n,
+                n="n_people",
+            )
+            for m, by in zip(sums.constructs, BREAKDOWNS)
+        ],
+        BREAKDOWNS,
+    )
+    item_columns = ["level", "item_id", "construct", "measure", "estimate", "ci_low", "ci_high", "sd", "n",
+                    "n_people", "n_missing", "method"]  # fmt: skip
+    items = _stack(
+        [
+            suppress(
+                pd.DataFrame(
+                    _summary_rows(m, [*by, "item_id", "construct", "level"], "top2_share", {}, ci, layout.educators),
+                    columns=[item_columns[0], *by, *item_columns[1:]],
+                ),
+                min_n,
+                n="n_people",
+            )
+            for m, by in zip(sums.items, _ITEM_BREAKDOWNS)
+        ],
+        _ITEM_BREAKDOWNS,
+    )
+    distribution = _stack(
+        [
+            _distribution_table(counts, people, by, min_n).assign(level=level)
+            for (counts, people), by in zip(sums.distribution, _ITEM_BREAKDOWNS)
+        ],
+        _ITEM_BREAKDOWNS,
+    )
+    wording = district.survey_items.drop_duplicates("item_id").set_index("item_id")["text"]
+    items.insert(items.columns.get_loc("item_id") + 1, "text", items["item_id"].map(wording))
+    distribution.insert(distribution.columns.get_loc("item_id") + 1, "text", distribution["item_id"].map(wording))
+    tables = {
+        "coverage": coverage_table(*sums.coverage, level=level),
+        "constructs": constructs,
+        "items": items,
+        "distribution": distribution,
+        "reliability": _reliability_table(sums.reliability, notes, ci),
+    }
+    if sums.unsessioned:
+        notes.append(
+            "answers to a staff survey tied to no session have no session breakdown and no response rate "
+            "(who was asked is not recorded)"
+        )
+    if layout.attendance and layout.educators and layout.sessions:
+        rates = _stack(
+            [_rates_table(m, by, ci, min_n).assign(level=level) for m, by in zip(sums.rates, _RATE_BREAKDOWNS)],
+            _RATE_BREAKDOWNS,
+        )
+        tables["response_rates"] = rates
+        overall = rates.iloc[0]
+        if overall["n_people"] < district.plan.min_n:
+            notes.append(
+                f"the response rate is not shown: fewer than {district.plan.min_n} educators attended the "
+                "surveyed sessions"
+            )
+        else:
+            notes.append(
+                f"{overall['estimate']:.0%} of attendees answered the survey "
+                f"({format_n(overall['respondents'], district.plan.min_n)} of "
+                f"{format_n(overall['n'], district.plan.min_n)}); the summaries describe those who answered"
+            )
+    return tables, notes
