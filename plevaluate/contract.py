@@ -1178,6 +1178,7 @@ def _check_rules(frames: dict[str, pd.DataFrame], reads: Mapping[str, _Read]) ->
     if "reactions" in frames:
         _check_staff_survey(frames["reactions"], frames.get("survey_items"), reads["reactions"])
         _check_resubmissions(frames["reactions"], reads["reactions"])
+        _check_one_person_per_response(frames["reactions"], reads["reactions"])
     if "reactions" in frames and "survey_items" in frames:
         read = reads["reactions"]
         scales = scales.drop_duplicates("item_id").set_index("item_id")
@@ -1289,6 +1290,25 @@ def _check_resubmissions(answers: pd.DataFrame, read: _Read) -> None:
                 row=first,
                 column=column,
             )
+
+
+def _check_one_person_per_response(answers: pd.DataFrame, read: _Read) -> None:
+    """A response is one person's survey: every row of a response_id names the same educator, or every row none.
+    Two people under one response_id would be one respondent in every level-1 and level-3 summary (and an
+    educator's answers are summed together where they are, `plevaluate.survey.prepare_survey`)."""
+    if "educator_id" not in answers.columns or "response_id" not in answers.columns:
+        return
+    who = answers["educator_id"].astype(object).where(answers["educator_id"].notna(), "")
+    first = who.groupby(answers["response_id"].to_numpy(), sort=False).transform("first")
+    for row in answers.index[(who != first).to_numpy()]:
+        read.error(
+            f"one person per response, but response {answers.loc[row, 'response_id']} is "
+            f"{'educator ' + str(first[row]) if first[row] else 'a response naming no educator'} on an earlier row",
+            "give each person's survey its own response_id, or correct the educator_id",
+            row=row,
+            column="educator_id",
+            value=who[row] or None,
+        )
 
 
 def _check_staff_survey(answers: pd.DataFrame, items: pd.DataFrame | None, read: _Read) -> None:
@@ -1415,10 +1435,11 @@ class District:
     file_hashes: Mapping[str, str] = field(default_factory=dict)
     #: The themes of open-ended answers (``codebook.yml``, `plevaluate.comments.codebook`), when the folder has one.
     codebook: Codebook | None = None
-    #: What a level computed from a table's parts where they are, in place of the table's rows: ``{"students":
-    #: (layout, sums)}`` when a Dask cluster summed a year's students in parts (`plevaluate.years.evaluate_on_cluster`;
-    #: level 5's `Layout` and `StudentSums`). Internal: never published, never saved.
-    summaries: Mapping[str, object] = field(default_factory=dict)
+    #: What each level computed from its table's parts where they are, in place of the table's rows, by level:
+    #: ``{5: (layout, sums)}`` when a Dask cluster summed a year's students in parts (`plevaluate.years.evaluate_on_cluster`;
+    #: level 5's `Layout` and `StudentSums`; levels 1 and 3 the survey's `SurveyLayout` and `SurveySums`). Internal:
+    #: never published, never saved.
+    summaries: Mapping[int, object] = field(default_factory=dict)
 
     def has(self, table: str) -> bool:
         return table in self.tables

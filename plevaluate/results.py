@@ -253,24 +253,27 @@ class Level:
 class Parts:
     """How a level computes from parts of one of its tables, each summed where it is, so that the table's rows need
     not meet in one process (`plevaluate.years.evaluate_on_cluster`). The level's ``run`` then finds
-    ``district.summaries[table] = (layout, sums)`` in place of the rows, and must give the tables it gives from the
-    rows (to 1e-9).
+    ``district.summaries[number] = (layout, sums)`` in place of the rows, and must give the tables it gives from the
+    rows (to 1e-9). Two levels may sum the same table (levels 1 and 3, reactions.csv), each its own way.
 
     Attributes
     ----------
     table : str
         The table split (``students``).
     key : str
-        The column whose rows stay in one part (``student_id``: a student's periods are linked inside a part).
+        The column whose rows stay in one part (``student_id``: a student's periods are linked inside a part), in
+        every frame ``prepare`` gives.
     prepare : callable
-        ``prepare(frame, district) -> frame``: what each part needs added before it is read (level 5's treatment).
+        ``prepare(frame, district) -> frame`` or a tuple of frames split alike by ``key`` (the survey's answers, each
+        response's scores and who attended which session, by educator): what each part needs added before it is
+        read (level 5's treatment). A `ValueError` says the level cannot read the table: it then travels whole.
     facts, layout : callable
         ``facts(part) -> dict`` of each part, and ``layout([facts, ...])``: what every part must agree on.
     summarize, combine : callable
         ``summarize(part, layout) -> sums`` and ``combine([sums, ...]) -> sums``.
     keep : tuple of str
         The table's columns the rest of the evaluation still reads from rows (counts, the redaction of IDs in
-        comments): they travel with the year, the others stay in the parts.
+        comments): they travel with the year, the others stay in the parts; with none, no row travels.
     """
 
     table: str

@@ -435,33 +435,51 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
 
 
 def _in_parts(client, view: District, label: str, sent: list) -> tuple[District, dict]:
-    """The year's view without the rows of each table a level sums in parts (`plevaluate.results.Parts`), and those
-    sums, as Dask futures: the table is split by its key into about two parts per worker, each part summed on a
-    worker (the part travels inside its task, so a lost worker's part is summed again elsewhere) and the sums added
-    on a worker. The view keeps only the columns the rest of the evaluation reads (`Parts.keep`)."""
+    """The year's view without the rows of each table levels sum in parts (`plevaluate.results.Parts`), and each
+    level's sums, as Dask futures, by level: what the level prepares from the table is split by its key into about two
+    parts per worker, each part summed on a worker (the part travels inside its task, so a lost worker's part is
+    summed again elsewhere) and the sums added on a worker. The view keeps only the columns the rest of the
+    evaluation reads (`Parts.keep`); a table one of its levels cannot prepare travels whole."""
     tables, summed = dict(view.tables), {}
     count = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+    kept: dict[str, set] = {}
+    whole: set[str] = set()
     for level in registry.levels():
         parts = level.parts
         frame = tables.get(parts.table) if parts is not None else None
-        if frame is None or frame.empty or parts.key not in frame:
+        if frame is None or frame.empty:
             continue
         try:
-            ready = parts.prepare(frame, view)
-            bucket = pd.util.hash_pandas_object(ready[parts.key], index=False).to_numpy() % count
-            pieces = [ready[bucket == k] for k in range(count)]
+            pieces = _split(parts.prepare(frame, view), parts.key, count)
             layout = parts.layout([parts.facts(piece) for piece in pieces])
         except ValueError:  # the level cannot read this table (say, a school not in schools.csv): the table travels
-            continue  # whole, and the level says why on the worker, as it does in one process
+            whole.add(parts.table)  # whole, and the level says why on the worker, as it does in one process
+            continue
+        name = f"{label}-{level.number}"
         sums = [
-            client.submit(_summed, parts.summarize, piece, layout, key=f"plevaluate-part-{label}-{k}", pure=False)
+            client.submit(_summed, parts.summarize, piece, layout, key=f"plevaluate-part-{name}-{k}", pure=False)
             for k, piece in enumerate(pieces)
         ]
-        total = client.submit(_combined, parts.combine, sums, key=f"plevaluate-sums-{label}", pure=False)
+        total = client.submit(_combined, parts.combine, sums, key=f"plevaluate-sums-{name}", pure=False)
         sent += [*sums, total]
-        summed[parts.table] = (layout, total)
-        tables[parts.table] = frame[[c for c in frame.columns if c in parts.keep]]
+        summed[level.number] = (layout, total)
+        kept.setdefault(parts.table, set()).update(parts.keep)
+    for table, keep in kept.items():
+        if table not in whole:
+            frame = tables[table]
+            tables[table] = frame[[c for c in frame.columns if c in keep]] if keep else frame.iloc[:0]
     return replace(view, tables=MappingProxyType(tables)), summed
+
+
+def _split(ready, key: str, count: int) -> list:
+    """``ready`` (a frame or a tuple of frames, `Parts.prepare`) in ``count`` parts by a hash of ``key``: rows with
+    one key, in every frame, fall in one part."""
+    frames = ready if isinstance(ready, tuple) else (ready,)
+    if any(key not in frame for frame in frames):
+        raise ValueError(f"no column {key} to split by")
+    buckets = [pd.util.hash_pandas_object(frame[key], index=False).to_numpy() % count for frame in frames]
+    pieces = [tuple(frame[bucket == k] for frame, bucket in zip(frames, buckets)) for k in range(count)]
+    return pieces if isinstance(ready, tuple) else [piece[0] for piece in pieces]
 
 
 def _summed(summarize, piece, layout):

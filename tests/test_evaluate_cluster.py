@@ -282,7 +282,8 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     """Level 5 declares how it computes from parts of students.csv (`plevaluate.results.Parts`): on a cluster the
     year's students are split by student into parts, each summed on a worker, the sums added there; the year's task
     gets those sums and only the columns the other levels read (cost's count of students, the IDs comments are
-    redacted of), and level 5 from the sums equals level 5 from the rows."""
+    redacted of), and level 5 from the sums equals level 5 from the rows. Levels 1 and 3 sum the answers of
+    reactions.csv the same way (split by educator, with each educator's attendance), and no answer travels."""
     from dataclasses import replace
 
     from plevaluate.evaluate import evaluate
@@ -294,19 +295,23 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     lean, summed = _in_parts(client, district, "test", sent)
     assert list(lean.students.columns) == ["student_id", "school_id", "period"]
     assert len(lean.students) == len(district.students)
-    layout, total = summed["students"]
+    assert sorted(summed) == [1, 3, 5]  # the survey's levels sum reactions.csv, level 5 students.csv
+    assert lean.reactions.empty and list(lean.reactions.columns) == list(district.reactions.columns)  # no row travels
+    layout, total = summed[5]
     sums = total.result()
-    assert isinstance(sums, StudentSums) and len(sent) >= 3  # two parts or more, and their sum
+    assert isinstance(sums, StudentSums) and len(sent) >= 9  # two parts or more, and their sum, for each level
     students = district.students
     scored = (students["period"] == "post") & students["outcome"].notna()
     assert int(sums.covered[0]) == int(scored.sum())  # every post row with an outcome, once
-    there = _quietly(evaluate, replace(lean, summaries={"students": (layout, sums)}))
+    results = {number: (layout, total.result()) for number, (layout, total) in summed.items()}
+    there = _quietly(evaluate, replace(lean, summaries=results))
     here = _quietly(evaluate, district)
-    for level in (5, 0):
+    for level in (1, 3, 5, 0):
         assert sorted(there.levels[level].tables) == sorted(here.levels[level].tables)
         for name, table in here.levels[level].tables.items():
             pd.testing.assert_frame_equal(there.levels[level].tables[name], table, rtol=1e-9, check_dtype=False)
-    assert there.levels[5].notes == here.levels[5].notes
+    for level in (1, 3, 5):
+        assert there.levels[level].notes == here.levels[level].notes
 
 
 def test_students_a_level_cannot_read_travel_whole_and_the_level_says_why_on_the_worker(client):
@@ -322,6 +327,6 @@ def test_students_a_level_cannot_read_travel_whole_and_the_level_says_why_on_the
     odd = replace(district, tables={**district.tables, "students": students})
     sent = []
     lean, summed = _in_parts(client, odd, "odd", sent)
-    assert summed == {} and sent == [] and lean.students.equals(students)
+    assert 5 not in summed and lean.students.equals(students)
     there = _quietly(evaluate_on_cluster, client, odd)
     assert "NOT-A-SCHOOL" in there[odd.plan.school_year].levels[5].meta["error"]

@@ -7,7 +7,8 @@ design check (`.design`).
 
 from __future__ import annotations
 
-from ...results import Level
+from ...results import Level, Parts
+from ...survey import PART_KEY, SurveyLayout, SurveySums, summarize_survey, survey_facts
 from .compute import (
     condition_ratings,
     conditions_change,
@@ -17,6 +18,7 @@ from .compute import (
     flag_schools,
     headline,
     measure_words,
+    prepare_staff_survey,
     principal_participation,
     role_participation,
     run,
@@ -64,4 +66,13 @@ LEVEL = Level(
     privacy=PRIVACY,
     design=design_check,
     tables=TABLES,
+    parts=Parts(
+        table="reactions",
+        key=PART_KEY,  # the staff survey's answers, summed by educator like level 1's
+        prepare=prepare_staff_survey,
+        facts=survey_facts,
+        layout=SurveyLayout.of,
+        summarize=summarize_survey,
+        combine=SurveySums.combine,
+    ),
 )

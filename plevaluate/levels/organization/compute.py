@@ -30,7 +30,7 @@ from ...comments.themes import with_comments
 from ...effects import wilson_interval
 from ...privacy import UNSUPPRESSED, coded_share, suppress
 from ...results import LevelResult, Note, target_status
-from ...survey import evaluate_survey
+from ...survey import evaluate_survey, prepare_survey
 from ...vocabulary import RATING_WORDS
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ __all__ = [
     "evaluate_organization",
     "flag_schools",
     "role_participation",
+    "prepare_staff_survey",
     "principal_participation",
     "structure_means",
 ]
@@ -454,6 +455,11 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
     }
     name = "organization support and change"
     return LevelResult(3, name, tables, tuple(notes), meta, evidence=bool(tables))
+
+
+def prepare_staff_survey(reactions: pd.DataFrame, district: District) -> tuple:
+    """Level 3's staff-survey answers ready to be summed in parts (`plevaluate.survey.prepare_survey`)."""
+    return prepare_survey(reactions, district, level=3, threshold=STAFF_AGREE)
 
 
 def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:

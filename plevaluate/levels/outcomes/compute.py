@@ -1744,8 +1744,8 @@ def evaluate_outcomes(
         return LevelResult(5, name, statement, evidence=False, notes=("no student outcomes were collected",))
     plan = district.plan
     ci = plan.ci if ci is None else ci
-    if "students" in district.summaries:  # summed in parts where they are (a Dask cluster)
-        layout, sums = district.summaries["students"]
+    if 5 in district.summaries:  # summed in parts where they are (a Dask cluster)
+        layout, sums = district.summaries[5]
         if isinstance(sums, ValueError):  # a data problem found in a part: reported as one found here
             raise sums
     else:

@@ -8,10 +8,12 @@ design check (`.design`).
 from __future__ import annotations
 
 from ...chain import from_target
-from ...results import Level
+from ...results import Level, Parts
+from ...survey import PART_KEY, SurveyLayout, SurveySums, summarize_survey, survey_facts
 from .compute import (
     evaluate_reactions,
     measure_words,
+    prepare_reactions,
     run,
 )
 from .design import check as design_check
@@ -42,4 +44,13 @@ LEVEL = Level(
     privacy=PRIVACY,
     design=design_check,
     tables=TABLES,
+    parts=Parts(
+        table="reactions",
+        key=PART_KEY,  # an educator's answers and attendance in one part
+        prepare=prepare_reactions,
+        facts=survey_facts,
+        layout=SurveyLayout.of,
+        summarize=summarize_survey,
+        combine=SurveySums.combine,
+    ),
 )

@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from ...comments.themes import with_comments
 from ...results import LevelResult
-from ...survey import evaluate_survey
+from ...survey import evaluate_survey, prepare_survey
 
 if TYPE_CHECKING:
     from ...contract import District
 
-__all__ = ["evaluate_reactions"]
+__all__ = ["evaluate_reactions", "prepare_reactions"]
 
 
 def evaluate_reactions(district: District, *, ci: float | None = None) -> LevelResult:
@@ -33,6 +35,12 @@ def evaluate_reactions(district: District, *, ci: float | None = None) -> LevelR
     return evaluate_survey(
         district, level=1, construct=goal.construct, rating_at_least=goal.rating_at_least, target=goal.target, ci=ci
     )
+
+
+def prepare_reactions(reactions: pd.DataFrame, district: District) -> tuple:
+    """Level 1's answers ready to be summed in parts (`plevaluate.survey.prepare_survey`), at the plan's rating."""
+    goal = district.plan.levels.reactions
+    return prepare_survey(reactions, district, level=1, threshold=goal.rating_at_least)
 
 
 def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
