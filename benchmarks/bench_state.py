@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -34,10 +33,8 @@ from plevaluate.sample_years import write_sample_years
 from plevaluate.years import _published, evaluate_for_reports, evaluated_years
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _memory import peak_mb, worker_peaks  # noqa: E402
 
 
 def _bytes(limit: str) -> int:
@@ -88,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                 warnings.simplefilter("always", LostProcessWarning)
                 evaluation = evaluate_for_reports(district, scheduler=client)
             steps.append((f"evaluate and publish on the cluster ({args.workers} workers)", time.perf_counter() - start))
-            peaks = client.run(_peak_mb)
+            peaks = worker_peaks(client)
             now = set(client.scheduler_info()["workers"])
         finally:
             client.close()
@@ -117,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | --- |",
         *(f"| {name} | {seconds:.1f} |" for name, seconds in steps),
         "",
-        f"Peak memory: the client (load included) {_peak_mb():,.0f} MB; "
+        f"Peak memory: the client (load included) {peak_mb():,.0f} MB; "
         + (
             f"each worker {', '.join(f'{mb:,.0f}' for _, mb in sorted(peaks.items()))} MB"
             if peaks

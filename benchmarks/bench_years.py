@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -33,11 +32,10 @@ from plevaluate.sample_years import write_sample_years
 from plevaluate.years import evaluate_for_reports, evaluate_years, evaluated_years, publishable, year_view
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _memory import peak_mb, worker_peaks  # noqa: E402
+
 TARGET_S = 60.0
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _on_cluster(district, workers: int) -> tuple[float, list[float]]:
@@ -49,7 +47,7 @@ def _on_cluster(district, workers: int) -> tuple[float, list[float]]:
             start = time.perf_counter()
             evaluate_for_reports(district, scheduler=client)
             seconds = time.perf_counter() - start
-            peaks = client.run(_peak_mb)
+            peaks = worker_peaks(client)
     return seconds, [peaks[address] for address in sorted(peaks)]
 
 
@@ -121,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         f"**{on_cluster:.1f}** |",
         "",
         f"Peak memory of this process (load included; the other years' process holds one year's view): "
-        f"{_peak_mb():,.0f} MB; of each Dask worker: {', '.join(f'{mb:,.0f}' for mb in worker_mb)} MB.",
+        f"{peak_mb():,.0f} MB; of each Dask worker: {', '.join(f'{mb:,.0f}' for mb in worker_mb)} MB.",
         "",
         f"On paper, from these costs: with one machine (or Dask worker) per year, each year's view, evaluation and "
         f"publication run at once, so the evaluation would take about the longest year "

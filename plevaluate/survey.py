@@ -14,7 +14,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -744,7 +743,8 @@ def survey_facts(ready: tuple) -> dict:
 @dataclass(frozen=True)
 class SurveyLayout:
     """What every part of a level's survey answers is summed against: whether answers name educators, the sessions
-    anybody answered about (attending one is being asked), and each construct's items."""
+    anybody answered about (attending one is being asked), and each construct's items. Plain containers: it travels
+    by pickle to the processes that sum the parts."""
 
     educators: bool
     attendance: bool
@@ -761,7 +761,7 @@ class SurveyLayout:
             educators=any(f["educators"] for f in facts),
             attendance=any(f["attendance"] for f in facts),
             sessions=frozenset().union(*(f["sessions"] for f in facts)),
-            items=MappingProxyType({key: tuple(sorted(found, key=str)) for key, found in items.items()}),
+            items={key: tuple(sorted(found, key=str)) for key, found in items.items()},
         )
 
 
@@ -804,7 +804,7 @@ class SurveySums:
                 )
                 for i, by in enumerate(_ITEM_BREAKDOWNS)
             ),
-            reliability=MappingProxyType(reliability),
+            reliability=reliability,
             rates=tuple(_added([p.rates[i] for p in parts], by) for i, by in enumerate(_RATE_BREAKDOWNS)),
             coverage=(district, schools),
             answers=sum(p.answers for p in parts),
@@ -827,7 +827,7 @@ def summarize_survey(ready: tuple, layout: SurveyLayout) -> SurveySums:
         constructs=tuple(constructs),
         items=tuple(_item_moments(scored, by) for by in _ITEM_BREAKDOWNS),
         distribution=tuple(_distribution_counts(scored, by) for by in _ITEM_BREAKDOWNS),
-        reliability=MappingProxyType(_reliability_sums(scored, layout.items)),
+        reliability=_reliability_sums(scored, layout.items),
         rates=tuple(_rate_moments(scored, surveyed, by) for by in _RATE_BREAKDOWNS),
         coverage=coverage_counts(scored, records="response_id", people="educator_id" if layout.educators else None),
         answers=len(scored),

@@ -67,6 +67,21 @@ def test_levels_1_and_3_from_parts_of_the_answers_equal_one_process(data):
             _same(_run(view, number), _run(summed, number))
 
 
+def test_each_levels_layout_and_sums_travel_by_plain_pickle():
+    # Dask pickles with cloudpickle, a process pool with pickle: neither may meet a mappingproxy or a lambda
+    import pickle
+
+    view = _views(SAMPLE)[0]
+    for level in registry.levels():
+        parts = level.parts
+        if parts is None:
+            continue
+        pieces = _split(parts.prepare(view.tables[parts.table], view), parts.key, 2)
+        layout = parts.layout([parts.facts(piece) for piece in pieces])
+        sums = parts.combine([parts.summarize(piece, layout) for piece in pieces])
+        pickle.loads(pickle.dumps((layout, sums, parts)))
+
+
 def test_answers_naming_no_educator_and_a_hash_split_add_up():
     # answers of unnamed respondents are keyed by their response, so their rows land in many parts; their counts
     # (n_people counts each such answer) and the unclustered intervals they make must still add up. The split here
