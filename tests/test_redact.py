@@ -370,12 +370,14 @@ def test_three_hundred_names_over_five_thousand_comments_take_a_second_or_two():
 
 # --- a redactor for given texts only: the same output as the full redactor, built from far fewer names -------------
 
-BOUNDED_TERMS = ("ST000123", "ST-000124", "E0042", "Cougar Academy", "LEAP", "Bright Path", "st 000125")
+BOUNDED_TERMS = ("ST000123", "ST-000124", "E0042", "Cougar Academy", "LEAP", "Bright Path", "st 000125", "ST_000126",
+                 "Escuela Peña")  # fmt: skip
 BOUNDED_WORDS = st.sampled_from(
     [*NAMES, *BOUNDED_TERMS, "Maria", "Lopez", "MARIA", "lopez's", "Pena", "PEÑA", "O’Neill", "ONeill", "Anne", "Marie",
      "Anne – Marie", "Al", "Ng", "Bob", "Elena", "de la", "Cruz", "st000123", "ST 000123", "ST-000124", "st000124",
      "e0042x", "xE0042", "cougar  academy", "Bright-Path", "maria.lopez@pd.org", "555-123-4567", "[name]", "the",
-     "\u200bLopez", "Lo\u00adpez", "000123", "ST", "2025-26", "Riverside", "Annual"]
+     "\u200bLopez", "Lo\u00adpez", "000123", "ST", "2025-26", "Riverside", "Annual", "ST_000126", "st000126",
+     "st 000126", "escuela pena", "ESCUELA PEÑA"]
 )  # fmt: skip
 BOUNDED_FULL = Redactor.build(names=NAMES, terms=BOUNDED_TERMS)
 
