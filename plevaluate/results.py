@@ -35,6 +35,7 @@ __all__ = [
     "LevelResult",
     "Note",
     "judge",
+    "keep_nothing",
     "noting_warnings",
     "target_status",
 ]
@@ -249,6 +250,11 @@ class Level:
     parts: Parts | None = None
 
 
+def keep_nothing(frame: pd.DataFrame, district: District) -> pd.DataFrame:
+    """Nothing of the table travels with the year (`Parts.keep`)."""
+    return frame.iloc[:0, :0]
+
+
 @dataclass(frozen=True)
 class Parts:
     """How a level computes from parts of one of its tables, each summed where it is, so that the table's rows need
@@ -271,9 +277,10 @@ class Parts:
         ``facts(part) -> dict`` of each part, and ``layout([facts, ...])``: what every part must agree on.
     summarize, combine : callable
         ``summarize(part, layout) -> sums`` and ``combine([sums, ...]) -> sums``.
-    keep : tuple of str
-        The table's columns the rest of the evaluation still reads from rows (counts, the redaction of IDs in
-        comments): they travel with the year, the others stay in the parts; with none, no row travels.
+    keep : callable
+        ``keep(frame, district) -> frame``: the rows and columns of the table the rest of the evaluation still reads
+        (level 5: the student IDs an approved quote could name, for the quotes' redactor); they travel with the year,
+        the rest stays in the parts. By default nothing (`keep_nothing`).
     """
 
     table: str
@@ -283,7 +290,7 @@ class Parts:
     layout: Callable[[list], Any]
     summarize: Callable[[pd.DataFrame, Any], Any]
     combine: Callable[[list], Any]
-    keep: tuple[str, ...] = ()
+    keep: Callable[[pd.DataFrame, District], pd.DataFrame] = keep_nothing
 
 
 @contextmanager

@@ -438,11 +438,11 @@ def _in_parts(client, view: District, label: str, sent: list) -> tuple[District,
     """The year's view without the rows of each table levels sum in parts (`plevaluate.results.Parts`), and each
     level's sums, as Dask futures, by level: what the level prepares from the table is split by its key into about two
     parts per worker, each part summed on a worker (the part travels inside its task, so a lost worker's part is
-    summed again elsewhere) and the sums added on a worker. The view keeps only the columns the rest of the
-    evaluation reads (`Parts.keep`); a table one of its levels cannot prepare travels whole."""
+    summed again elsewhere) and the sums added on a worker. The view keeps only the rows and columns the rest of
+    the evaluation reads (`Parts.keep`); a table one of its levels cannot prepare travels whole."""
     tables, summed = dict(view.tables), {}
     count = max(2, 2 * len(client.scheduler_info().get("workers", {})))
-    kept: dict[str, set] = {}
+    kept: dict[str, list] = {}
     whole: set[str] = set()
     for level in registry.levels():
         parts = level.parts
@@ -463,11 +463,13 @@ def _in_parts(client, view: District, label: str, sent: list) -> tuple[District,
         total = client.submit(_combined, parts.combine, sums, key=f"plevaluate-sums-{name}", pure=False)
         sent += [*sums, total]
         summed[level.number] = (layout, total)
-        kept.setdefault(parts.table, set()).update(parts.keep)
-    for table, keep in kept.items():
-        if table not in whole:
+        kept.setdefault(parts.table, []).append(parts.keep(frame, view))
+    for table, frames in kept.items():
+        if table not in whole:  # the rows any level keeps, with the columns any keeps
             frame = tables[table]
-            tables[table] = frame[[c for c in frame.columns if c in keep]] if keep else frame.iloc[:0]
+            rows = frame.index.isin(pd.Index([]).append([f.index for f in frames]))
+            columns = {c for f in frames for c in f.columns}
+            tables[table] = frame.loc[rows, [c for c in frame.columns if c in columns]]
     return replace(view, tables=MappingProxyType(tables)), summed
 
 

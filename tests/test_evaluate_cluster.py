@@ -281,9 +281,10 @@ def test_a_local_cluster_beside_another_on_port_8787_starts_without_a_warning():
 def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums_reach_the_year(client):
     """Level 5 declares how it computes from parts of students.csv (`plevaluate.results.Parts`): on a cluster the
     year's students are split by student into parts, each summed on a worker, the sums added there; the year's task
-    gets those sums and only the columns the other levels read (cost's count of students, the IDs comments are
-    redacted of), and level 5 from the sums equals level 5 from the rows. Levels 1 and 3 sum the answers of
-    reactions.csv the same way (split by educator, with each educator's attendance), and no answer travels."""
+    gets those sums and, of the students, only the IDs an approved quote could name (for the quotes' redactor), and
+    level 5 from the sums equals level 5 from the rows. Cost counts each school's students in parts of its own;
+    levels 1 and 3 sum the answers of reactions.csv the same way (split by educator, with each educator's
+    attendance), and no answer travels."""
     from dataclasses import replace
 
     from plevaluate.evaluate import evaluate
@@ -291,12 +292,21 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     from plevaluate.years import _in_parts
 
     district = _district(SAMPLE)
+    # an approved quote that names a student by ID: the year's evaluation must still redact it
+    named = district.students["student_id"].iloc[5]
+    quotes = district.tables["quotes"].copy()
+    quotes["edited_text"] = quotes["edited_text"].astype("string")
+    quotes.loc[quotes.index[0], ["approved", "edited_text"]] = [True, f"Thanks to {named.lower()} for the questions"]
+    district = replace(district, tables={**district.tables, "quotes": quotes})
     sent = []
     lean, summed = _in_parts(client, district, "test", sent)
-    assert list(lean.students.columns) == ["student_id", "school_id", "period"]
-    assert len(lean.students) == len(district.students)
-    assert sorted(summed) == [1, 3, 5]  # the survey's levels sum reactions.csv, level 5 students.csv
-    assert lean.reactions.empty and list(lean.reactions.columns) == list(district.reactions.columns)  # no row travels
+    assert (
+        lean.students["student_id"].tolist()
+        == district.students.loc[district.students["student_id"] == named, "student_id"].tolist()
+    )
+    assert list(lean.students.columns) == ["student_id"]
+    assert sorted(summed) == [0, 1, 3, 5]  # cost and level 5 sum students.csv, the survey's levels reactions.csv
+    assert lean.reactions.shape == (0, 0)  # no answer travels
     layout, total = summed[5]
     sums = total.result()
     assert isinstance(sums, StudentSums) and len(sent) >= 9  # two parts or more, and their sum, for each level
@@ -312,6 +322,9 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
             pd.testing.assert_frame_equal(there.levels[level].tables[name], table, rtol=1e-9, check_dtype=False)
     for level in (1, 3, 5):
         assert there.levels[level].notes == here.levels[level].notes
+    shown = pd.concat([there.levels[n].tables["quotes"] for n in (1, 3)])["quote"]
+    assert shown.str.contains("Thanks to [term] for the questions", regex=False).sum() == 1
+    assert not shown.str.contains(named, case=False).any()
 
 
 def test_students_a_level_cannot_read_travel_whole_and_the_level_says_why_on_the_worker(client):

@@ -276,6 +276,12 @@ def _findable_terms(terms: tuple[str, ...], found: set[str]) -> tuple[str, ...]:
     return tuple(series[keep])
 
 
+def findable(terms: Iterable[str], texts: Iterable[object]) -> tuple[str, ...]:
+    """The ``terms`` a redactor for ``texts`` only keeps (`Redactor.build` with ``texts``): those whose letters could
+    be found in them, in order, once each (say, the student IDs an approved quote could name)."""
+    return _findable_terms(_strings(terms, "terms"), _keys(texts))
+
+
 def _strings(values: Iterable[object], what: str) -> tuple[str, ...]:
     """The non-missing, non-blank strings of ``values``, once each, in order; anything but text is an error."""
     if isinstance(values, str):
@@ -392,7 +398,7 @@ class Redactor:
         if texts is not None:
             found = _keys(texts)
             names = tuple(name for name in names if _findable([_fold(name), *sum(_name_forms(name), [])], found))
-            terms = _findable_terms(terms, found)
+            terms = _findable_terms(terms, found)  # as `findable`
         return cls(names=names, terms=terms)
 
     def redact(self, text: str) -> tuple[str, Counter[str]]:

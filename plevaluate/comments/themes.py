@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..contract import District
     from ..results import LevelResult
 
-__all__ = ["PRIVACY", "TABLES", "level_tables", "theme_shares", "with_comments"]
+__all__ = ["PRIVACY", "TABLES", "level_tables", "quote_texts", "theme_shares", "with_comments"]
 
 #: The tables a level with comments adds, declared (`plevaluate.schema`).
 TABLES = {
@@ -145,19 +145,33 @@ def theme_shares(
     return out[list(TABLES["themes"].columns)]
 
 
+def _approved(comments: pd.DataFrame, quotes: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.Series]:
+    """The approved quotes of ``comments`` (joined to their comment) and the text each shows: the edited text where
+    given, else the comment's."""
+    if quotes is None or quotes.empty:
+        return comments.iloc[:0], pd.Series(dtype="string")
+    approved = quotes[quotes["approved"].astype("boolean").fillna(False).astype(bool)]
+    chosen = comments.merge(approved, on="comment_id")
+    edited = chosen["edited_text"].astype("string")
+    return chosen, edited.where(edited.notna() & (edited.str.strip() != ""), chosen["text"])
+
+
+def quote_texts(district: District) -> pd.Series:
+    """Every text an approved quote shows, of any level: what the quotes' redactor is built for (so the IDs a year's
+    evaluation needs for it are those `plevaluate.comments.redact.findable` in these)."""
+    comments = district.tables.get("comments")
+    if comments is None:
+        return pd.Series(dtype="string")
+    return _approved(comments, district.tables.get("quotes"))[1]
+
+
 def _quotes(comments: pd.DataFrame, codes: pd.DataFrame, district: District, themes: dict[str, str], level: int):
     """The approved quotes of this level's comments: edited text where given, redacted again, at most the plan's
     ``comments.quotes_per_theme`` per theme, each with its school's commenters (the privacy rule's count)."""
     columns = list(TABLES["quotes"].columns)
-    quotes = district.tables.get("quotes")
-    if quotes is None or quotes.empty:
-        return pd.DataFrame(columns=columns)
-    approved = quotes[quotes["approved"].astype("boolean").fillna(False).astype(bool)]
-    chosen = comments.merge(approved, on="comment_id")
+    chosen, shown = _approved(comments, district.tables.get("quotes"))
     if chosen.empty:
         return pd.DataFrame(columns=columns)
-    edited = chosen["edited_text"].astype("string")
-    shown = edited.where(edited.notna() & (edited.str.strip() != ""), chosen["text"])
     redactor = for_district(district.educators, district.students, district.plan.comments.redact, texts=shown)
     text, _ = redactor.redact_all(shown)
     people = comments.assign(person=_people(comments).to_numpy()).groupby("school_id")["person"].nunique()

@@ -7,15 +7,20 @@ portfolio (`.portfolio`) and its report sections (`.sections`).
 
 from __future__ import annotations
 
-from ...results import Level
+from ...results import Level, Parts
 from .compute import (
+    added_counts,
     allocate,
+    as_read,
     cost_effectiveness,
     cost_lines,
     cost_ratios,
     cost_totals,
     evaluate_cost,
     headline,
+    no_facts,
+    no_layout,
+    post_students,
     run,
     school_year,
 )
@@ -58,4 +63,13 @@ LEVEL = Level(
     years_tables=YEARS_TABLES,
     portfolio=portfolio_part,
     tables=TABLES,
+    parts=Parts(
+        table="students",
+        key="student_id",  # a student's rows in one part: distinct students per school add up
+        prepare=as_read,
+        facts=no_facts,
+        layout=no_layout,
+        summarize=post_students,
+        combine=added_counts,
+    ),
 )

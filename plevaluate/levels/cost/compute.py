@@ -309,11 +309,10 @@ def evaluate_cost(
     participants = educators[in_program(educators, district.schools).to_numpy()]
     hours = lines.loc[lines["category"] == "participant_time", ["school_id", "hours"]]
     students = None
-    if district.students is not None:
-        post = district.students
-        if "period" in post:
-            post = post[post["period"] == "post"]
-        students = post.groupby("school_id")["student_id"].nunique()
+    if 0 in district.summaries:  # counted in parts where they are (a Dask cluster)
+        _, students = district.summaries[0]
+    elif district.students is not None:
+        students = post_students(district.students)
     program = district.schools.loc[district.schools["group"] == "participant", "school_id"].tolist()
     # each school's sums in one grouped pass over the lines (not one scan of every line per school)
     cost_of = lines.groupby("school_id")["charged"].sum()
@@ -396,6 +395,34 @@ def evaluate_cost(
         "time_total": float(lines.loc[lines["source"] == "attendance", "charged"].sum()),
     }
     return LevelResult(0, name, tables, tuple(notes), meta)
+
+
+def post_students(students: pd.DataFrame, layout: None = None) -> pd.Series:
+    """Each school's students (distinct, with a post row where periods are recorded): cost per student's divisor.
+    Counts of parts keeping each student's rows together add up (`added_counts`), so on a Dask cluster they are
+    counted where the students are (`plevaluate.results.Parts`)."""
+    if "period" in students:
+        students = students[students["period"] == "post"]
+    return students.groupby("school_id")["student_id"].nunique()
+
+
+def added_counts(parts: list[pd.Series]) -> pd.Series:
+    """`post_students` of parts, added school by school."""
+    counts = [part for part in parts if len(part)]
+    return pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype="int64")
+
+
+def as_read(students: pd.DataFrame, district: District) -> pd.DataFrame:
+    """students.csv as it is (cost counts its rows; nothing to add)."""
+    return students
+
+
+def no_facts(part: pd.DataFrame) -> dict:
+    return {}
+
+
+def no_layout(facts: list[dict]) -> None:
+    return None
 
 
 def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:

@@ -30,6 +30,7 @@ from .compute import (
     implementation_dose,
     model_rows,
     outcome_icc,
+    quoted_students,
     run,
     school_effects,
     subgroup_effects,
@@ -106,6 +107,6 @@ LEVEL = Level(
         layout=Layout.of,
         summarize=summarize,
         combine=StudentSums.combine,
-        keep=("student_id", "school_id", "period"),  # cost's students per school; the IDs comments are redacted of
+        keep=quoted_students,  # the IDs an approved quote could name (cost counts its students in its own parts)
     ),
 )

@@ -32,6 +32,8 @@ from scipy import stats
 
 from ..._tidy import coverage_table
 from ...chain import Cell, from_target, hidden, school_row
+from ...comments.redact import findable
+from ...comments.themes import quote_texts
 from ...effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
 from ...errors import StatisticalWarning
 from ...privacy import UNSUPPRESSED
@@ -1348,6 +1350,14 @@ class Layout:
             frozenset().union(*(part["columns"] for part in found)),
             tuple(centers),
         )
+
+
+def quoted_students(students: pd.DataFrame, district: District) -> pd.DataFrame:
+    """The students whose ID an approved quote could name, their IDs only: all a year's evaluation reads of
+    students.csv once level 5 and cost have summed it in parts (`plevaluate.results.Parts.keep`), for the quotes'
+    redactor (`plevaluate.comments.themes`)."""
+    ids = findable(students["student_id"].dropna().astype(str).unique(), quote_texts(district))
+    return students.loc[students["student_id"].isin(ids), ["student_id"]]
 
 
 def facts(students: pd.DataFrame) -> dict:
