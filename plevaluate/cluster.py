@@ -3,7 +3,7 @@
 
 For a district too big for one machine's two workers. Nothing here is a job queue of our own: each school year's
 evaluation is a Dask task (`plevaluate.years.evaluate_on_cluster`: the year's view travels with its task, its
-students in parts summed by tasks of their own, its published evaluation comes back), and so is each report (`distributed.Client.submit` of
+students and survey answers in parts summed by tasks of their own, its published evaluation comes back), and so is each report (`distributed.Client.submit` of
 `plevaluate.render.render_shipped`), followed with `distributed.as_completed`; a lost worker's reports are retried
 by Dask and, if they still fail, listed like any failed report. Before any of it, `check_workers` makes sure the
 cluster can do the work.
@@ -11,9 +11,9 @@ cluster can do the work.
 What travels, so that workers need no shared folder with the machine that runs the command:
 
 - with each year's evaluation task: that year's view of the data (the raw tables: the workers evaluate), except the
-  tables a level sums in parts (`plevaluate.results.Parts`: students.csv for level 5), which are split by their key
-  and travel in parts, each to a task that sums it; the year's task gets the added sums and the few columns other
-  levels read;
+  tables levels sum in parts (`plevaluate.results.Parts`: students.csv for level 5 and cost, reactions.csv for
+  levels 1 and 3), which are split by their key and travel in parts, each to a task that sums it; the year's task
+  gets the added sums and what the rest still reads of them (`Parts.keep`);
 - to every worker, once (`Client.scatter(..., broadcast=True)`): the published results bundle
   (suppressed tables only) and, when
   ``--notebooks`` is given, those notebooks, zipped in memory;
