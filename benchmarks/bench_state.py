@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 
 import plevaluate
+import plevaluate.years as years_module
 from plevaluate.cluster import QUIET
 from plevaluate.errors import LostProcessWarning
 from plevaluate.sample_years import write_sample_years
@@ -43,6 +44,56 @@ def _bytes(limit: str) -> int:
     return int(parse_bytes(limit))
 
 
+def _task_costs(records: list[dict]) -> dict:
+    """Seconds of work on the workers from Dask's task stream, by kind: each part's sums (by level), the added sums
+    and each year's task (key names from `plevaluate.years.evaluate_on_cluster`)."""
+    parts: dict[str, list[float]] = {}
+    added, years = [], {}
+    for record in records:
+        key = str(record["key"])
+        seconds = sum(s["stop"] - s["start"] for s in record.get("startstops", ()) if s.get("action") == "compute")
+        if key.startswith("plevaluate-part-"):
+            parts.setdefault(key.split("-")[-2], []).append(seconds)
+        elif key.startswith("plevaluate-sums-"):
+            added.append(seconds)
+        elif key.startswith("plevaluate-year-"):
+            years[key.removeprefix("plevaluate-year-")[:7]] = seconds
+    return {"parts": parts, "added": added, "years": years}
+
+
+def _on_paper(work: dict, prepared: float) -> list[str]:
+    """The measured cost of each kind of task, and the time N machines (one worker each) would take: the client's
+    serial preparation, then the parts spread over the machines (no faster than the longest), the added sums, and
+    the years' tasks (no faster than the longest year)."""
+    parts = [s for costs in work["parts"].values() for s in costs]
+    if not parts or not work["years"]:
+        return ["(no task stream was recorded: no figures per part)"]
+    years = list(work["years"].values())
+    by_level = ", ".join(f"level {level} {sum(costs):.1f} s" for level, costs in sorted(work["parts"].items()))
+    lines = [
+        f"Measured on the workers (Dask's task stream): {len(parts)} part tasks, {sum(parts):.1f} s of work in all "
+        f"(the longest {max(parts):.1f} s; {by_level}); adding the parts' sums {sum(work['added']):.1f} s; each year's "
+        "task " + ", ".join(f"{year} {s:.1f} s" for year, s in sorted(work["years"].items())) + ". The client "
+        f"prepared and split the years' parts in {prepared:.1f} s, one year after another.",
+        "",
+        "On paper, N machines of one worker each: the client's preparation, then the parts (their work over N, no less "
+        "than the longest part), the added sums, then the years' tasks (their work over N, no less than the longest "
+        "year); loading, what spans the years and saving come on top.",
+        "",
+        "| machines | seconds |",
+        "| --- | --- |",
+    ]
+    for n in (1, 2, 4, 8, 16):
+        seconds = (
+            prepared
+            + max(max(parts), sum(parts) / n)
+            + sum(work["added"]) / min(n, len(work["added"]) or 1)
+            + max(max(years), sum(years) / n)
+        )
+        lines.append(f"| {n} | {seconds:.0f} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schools", type=int, default=20000)
@@ -52,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-limit", default="2GB")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results-state.md"))
     args = parser.parse_args(argv)
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
 
     warnings.simplefilter("ignore")
     warnings.simplefilter("always", LostProcessWarning)
@@ -78,9 +129,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         client = Client(cluster)
         first = set(client.scheduler_info()["workers"])
+        prepared: list[float] = []  # the client's time splitting each year into parts (`_in_parts`), serial
+        original = years_module._in_parts
+
+        def timed(*args):
+            begin = time.perf_counter()
+            try:
+                return original(*args)
+            finally:
+                prepared.append(time.perf_counter() - begin)
+
+        years_module._in_parts = timed
         try:
             start = time.perf_counter()
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as caught, get_task_stream(client) as stream:
                 warnings.simplefilter("ignore")
                 warnings.simplefilter("always", LostProcessWarning)
                 evaluation = evaluate_for_reports(district, scheduler=client)
@@ -88,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
             peaks = worker_peaks(client)
             now = set(client.scheduler_info()["workers"])
         finally:
+            years_module._in_parts = original
             client.close()
             cluster.close()
+        work = _task_costs(stream.data)
         start = time.perf_counter()
         evaluation.save(Path(tmp) / "results")
         steps.append(("save the published results", time.perf_counter() - start))
@@ -123,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         + f" against a limit of {limit_mb:,.0f} MB"
         + (f" ({restarted} worker(s) ended and restarted by their nanny)" if restarted else "")
         + ".",
+        "",
+        *_on_paper(work, sum(prepared)),
         "",
         "Each year alone, in one process (its view, evaluation and publication): "
         + ", ".join(f"{year} {seconds:.0f} s" for year, seconds in per_year.items())
