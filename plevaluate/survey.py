@@ -162,6 +162,13 @@ def _added(frames: Sequence[pd.DataFrame], keys: Sequence[str]) -> pd.DataFrame:
     return table.groupby(keys, observed=True, sort=True, dropna=False)[sums].sum().reset_index()
 
 
+def _above_rounding(spread: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """A sum of squared deviations found as a difference of sums (``spread``, of terms as large as ``size``): 0 where
+    it is within the rounding of those sums (answers that are all alike, say every construct score 13/3, would
+    otherwise show a spread of 1e-8 made of rounding)."""
+    return np.where(spread > 1e-12 * np.abs(size), spread, 0.0)
+
+
 def _share_and_deff(m: pd.DataFrame, clustered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each group's share favourable, its n and design effect (`plevaluate.effects.grouped_share_and_deff`) from
     its sums (`_moments`): the CR1 variance of the share is sum_c (F_c - m_c p)^2 / n^2 * G / (G - 1), G educators."""
@@ -169,7 +176,8 @@ def _share_and_deff(m: pd.DataFrame, clustered: np.ndarray) -> tuple[np.ndarray,
     with np.errstate(invalid="ignore", divide="ignore"):
         p = m["sf"].to_numpy(float) / n
         q = p - 0.5  # F_c - m_c p = (F_c - m_c / 2) - m_c q
-        spread = m["ff"].to_numpy(float) - 2 * q * m["fn"].to_numpy(float) + q * q * m["nn"].to_numpy(float)
+        ff, fn, nn = (m[c].to_numpy(float) for c in ("ff", "fn", "nn"))
+        spread = _above_rounding(ff - 2 * q * fn + q * q * nn, ff + q * q * nn)
         cr1 = np.where(people >= 2, spread / n**2 * people / (people - 1), np.nan)
         ok = clustered & (p > 0) & (p < 1) & np.isfinite(cr1)
         cr0 = cr1 * (people - 1) / people / (p * (1 - p) / n)  # CR1 back to CR0, over the binomial variance
@@ -192,8 +200,9 @@ def _summary_rows(
     with np.errstate(invalid="ignore", divide="ignore"):
         d = sx / n  # the mean - 3
         mean = _SHIFT + d
-        s2 = (sxx - sx * d) / (n - 1)  # sum of (value - mean)^2 over n - 1
-        spread = m["ss"].to_numpy(float) - 2 * d * m["sn"].to_numpy(float) + d * d * m["nn"].to_numpy(float)
+        s2 = _above_rounding(sxx - sx * d, sxx) / (n - 1)  # sum of (value - mean)^2 over n - 1
+        ss, sn, nn = (m[c].to_numpy(float) for c in ("ss", "sn", "nn"))
+        spread = _above_rounding(ss - 2 * d * sn + d * d * nn, ss + d * d * nn)
         cr1 = np.where(people >= 2, spread / n**2 * people / (people - 1), np.nan)
         var = np.where(clustered & np.isfinite(cr1), np.maximum(cr1, s2 / n), s2 / n)
         df = np.where(clustered, np.maximum(people - 1, 1), n - 1)
@@ -735,7 +744,7 @@ def survey_facts(ready: tuple) -> dict:
     return {
         "educators": "educator_id" in scored,
         "attendance": len(attended) > 0,
-        "sessions": set(scored["session_id"].dropna()),
+        "sessions": set(scored["session_id"].dropna().unique()),
         "items": {(construct, int(level)): set(found) for (construct, level), found in items.items()},
     }
 
