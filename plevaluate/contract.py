@@ -1295,20 +1295,37 @@ def _check_resubmissions(answers: pd.DataFrame, read: _Read) -> None:
 def _check_one_person_per_response(answers: pd.DataFrame, read: _Read) -> None:
     """A response is one person's survey: every row of a response_id names the same educator, or every row none.
     Two people under one response_id would be one respondent in every level-1 and level-3 summary (and an
-    educator's answers are summed together where they are, `plevaluate.survey.prepare_survey`)."""
+    educator's answers are summed together where they are, `plevaluate.survey.prepare_survey`). Each response that
+    mixes them is reported once per odd one out, at its first row: the educator (or blank) on fewer of its rows."""
     if "educator_id" not in answers.columns or "response_id" not in answers.columns:
         return
     who = answers["educator_id"].astype(object).where(answers["educator_id"].notna(), "")
-    first = who.groupby(answers["response_id"].to_numpy(), sort=False).transform("first")
-    for row in answers.index[(who != first).to_numpy()]:
-        read.error(
-            f"one person per response, but response {answers.loc[row, 'response_id']} is "
-            f"{'educator ' + str(first[row]) if first[row] else 'a response naming no educator'} on an earlier row",
-            "give each person's survey its own response_id, or correct the educator_id",
-            row=row,
-            column="educator_id",
-            value=who[row] or None,
+    response = answers["response_id"].to_numpy()
+    mixed = who.groupby(response, sort=False).nunique() > 1
+    if not mixed.any():
+        return
+    inside = answers["response_id"].isin(mixed.index[mixed.to_numpy()]).to_numpy()
+    rows = pd.DataFrame({"response": response[inside], "who": who[inside].to_numpy(), "row": answers.index[inside]})
+    for name, group in rows.groupby("response", sort=False):
+        counts = (
+            group.groupby("who", sort=False)["row"]
+            .agg(["size", "first"])
+            .sort_values("size", ascending=False, kind="stable")
         )
+        said = " and ".join(
+            f"{'educator ' + str(person) if person else 'no educator'} on {n} row{'s' if n > 1 else ''}"
+            for person, n in counts["size"].items()
+        )
+        for person, first in counts["first"].iloc[1:].items():
+            read.error(
+                f"one person per response, but response {name} names {said}",
+                "give each person's survey its own response_id, or correct the educator_id; if plevaluate import "
+                "wrote these rows (a respondent once missing from educators.csv), undo that import (plevaluate "
+                "import --into DATA --list, then --undo ID) and import the export again",
+                row=first,
+                column="educator_id",
+                value=person or None,
+            )
 
 
 def _check_staff_survey(answers: pd.DataFrame, items: pd.DataFrame | None, read: _Read) -> None:

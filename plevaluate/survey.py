@@ -100,21 +100,21 @@ def _group_numbers(frame: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
     return frame.groupby(list(keys), observed=True, sort=True, dropna=False).ngroup().to_numpy()
 
 
-#: Answers are summed about 3, the middle of the usual 1-5 scale, so that sums of squares keep their digits.
-_SHIFT = 3.0
 #: The additive sums of a group of answers (`_moments`).
 _MOMENTS = ("answers", "n", "sx", "sxx", "sf", "unknown", "people", "ss", "sn", "nn", "ff", "fn")
 
 
-def _moments(frame: pd.DataFrame, keys: Sequence[str], values, flags, clusters) -> pd.DataFrame:
+def _moments(frame: pd.DataFrame, keys: Sequence[str], values, flags, clusters, centre=0.0) -> pd.DataFrame:
     """Each group of ``keys`` (one row each, in `_group_numbers` order; one row without keys, even with no rows): the
     sums `_summary_rows` and `_rates_table` need, all of which add up over parts that keep each educator's rows
     together, so a district's parts can be summed where they are:
 
-    answers (rows), n (rows with a value), sx and sxx (sums of value - 3 and of its square), sf (favourable values),
-    unknown (values with no educator), people (educators with a value), and over each educator's sums S (of
-    value - 3), F (of favourable - 1/2) and count m of values: ss, sn, nn, ff, fn = sum of S^2, S m, m^2, F^2, F m.
-    ``clusters``: each row's educator number (-1: none)."""
+    answers (rows), n (rows with a value), sx and sxx (sums of value - centre and of its square), sf (favourable
+    values), unknown (values with no educator), people (educators with a value), and over each educator's sums S
+    (of value - centre), F (of favourable - 1/2) and count m of values: ss, sn, nn, ff, fn = sum of S^2, S m, m^2,
+    F^2, F m. ``clusters``: each row's educator number (-1: none); ``centre``: each row's (`_centres`: a value its
+    item's or construct's answers take, one per group, so that sums of squares keep their digits and answers all
+    alike sum to exactly no spread)."""
     keys = list(keys)
     group = _group_numbers(frame, keys)
     n_groups = (int(group.max()) + 1 if len(group) else 0) if keys else 1
@@ -122,7 +122,7 @@ def _moments(frame: pd.DataFrame, keys: Sequence[str], values, flags, clusters) 
     out = frame[keys].iloc[firsts].reset_index(drop=True) if keys else pd.DataFrame(index=range(1))
     values = np.asarray(values, dtype=float)
     valid = ~np.isnan(values)
-    g, x = group[valid], values[valid] - _SHIFT
+    g, x = group[valid], (values - centre)[valid]
     f, c = np.asarray(flags, dtype=float)[valid], np.asarray(clusters)[valid]
     known = c >= 0
     width = int(c.max()) + 1 if known.any() else 1
@@ -185,7 +185,13 @@ def _share_and_deff(m: pd.DataFrame, clustered: np.ndarray) -> tuple[np.ndarray,
 
 
 def _summary_rows(
-    m: pd.DataFrame, keys: Sequence[str], share_name: str, extra: dict, ci: float, by_educator: bool
+    m: pd.DataFrame,
+    keys: Sequence[str],
+    share_name: str,
+    extra: dict,
+    ci: float,
+    by_educator: bool,
+    centres: Mapping[tuple, float],
 ) -> list[dict]:
     """The two summary rows of each group (`_moments`): the mean score and the share favourable, as
     `plevaluate.effects.grouped_mean_and_variance` and `grouped_share_and_deff` give them from the answers.
@@ -198,8 +204,8 @@ def _summary_rows(
     clustered = np.full(len(m), by_educator) & (unknown == 0)
     sx, sxx = m["sx"].to_numpy(float), m["sxx"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        d = sx / n  # the mean - 3
-        mean = _SHIFT + d
+        d = sx / n  # the mean - the group's centre
+        mean = _group_centres(m, centres) + d
         s2 = _above_rounding(sxx - sx * d, sxx) / (n - 1)  # sum of (value - mean)^2 over n - 1
         ss, sn, nn = (m[c].to_numpy(float) for c in ("ss", "sn", "nn"))
         spread = _above_rounding(ss - 2 * d * sn + d * d * nn, ss + d * d * nn)
@@ -233,17 +239,44 @@ def _educator_numbers(frame: pd.DataFrame) -> np.ndarray:
     return pd.factorize(frame["educator_id"])[0] if "educator_id" in frame else np.full(len(frame), -1)
 
 
-def _item_moments(scored: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+def _centres(scored: pd.DataFrame | None = None, scores: pd.DataFrame | None = None) -> dict[tuple, float]:
+    """A value each item's answers take (``("item", item_id)``) and each construct's scores take (``("construct",
+    construct, level)``), the first given: what their sums are taken about (`_moments`)."""
+    out: dict[tuple, float] = {}
+    if scored is not None:
+        first = scored.dropna(subset=["score"]).groupby("item_id", sort=False)["score"].first()
+        out |= {("item", item): float(value) for item, value in first.items()}
+    if scores is not None:
+        valid = scores.dropna(subset=["score", "construct", "level"])
+        first = valid.groupby(["construct", "level"], sort=False)["score"].first()
+        out |= {("construct", construct, int(level)): float(value) for (construct, level), value in first.items()}
+    return out
+
+
+def _group_centres(frame: pd.DataFrame, centres: Mapping[tuple, float]) -> np.ndarray:
+    """Each row's centre (`_centres`): its item's, or without an item_id column its construct's (0 if none)."""
+    if "item_id" in frame:
+        keys = [("item", item) for item in frame["item_id"]]
+    else:
+        keys = [("construct", c, int(level)) for c, level in zip(frame["construct"], frame["level"])]
+    return np.array([centres.get(key, 0.0) for key in keys], dtype=float)
+
+
+def _item_moments(scored: pd.DataFrame, by: Sequence[str], centres: Mapping[tuple, float]) -> pd.DataFrame:
     frame = scored.dropna(subset=["item_id", "construct", "level"])
     favourable = (frame["score"] >= frame["scale_max"] - 1).to_numpy()
     keys = [*by, "item_id", "construct", "level"]
-    return _moments(frame, keys, frame["score"], favourable, _educator_numbers(frame))
+    centre = _group_centres(frame, centres)
+    return _moments(frame, keys, frame["score"], favourable, _educator_numbers(frame), centre)
 
 
-def _construct_moments(scores: pd.DataFrame, by: Sequence[str], threshold: float) -> pd.DataFrame:
+def _construct_moments(
+    scores: pd.DataFrame, by: Sequence[str], favourable: pd.Series, centres: Mapping[tuple, float]
+) -> pd.DataFrame:
     frame = scores.dropna(subset=["construct", "level"])
-    favourable = (frame["score"] >= threshold).to_numpy()
-    return _moments(frame, [*by, "construct", "level"], frame["score"], favourable, _educator_numbers(frame))
+    flags = favourable.loc[frame.index].to_numpy()
+    centre = _group_centres(frame, centres)
+    return _moments(frame, [*by, "construct", "level"], frame["score"], flags, _educator_numbers(frame), centre)
 
 
 def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10, ci: float = 0.95) -> pd.DataFrame:
@@ -270,8 +303,15 @@ def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 1
         ``top2_share`` is the share who disagreed with its negative wording.
     """
     by_educator = "educator_id" in scored
+    centres = _centres(scored)
     rows = _summary_rows(
-        _item_moments(scored, by), [*by, "item_id", "construct", "level"], "top2_share", {}, ci, by_educator
+        _item_moments(scored, by, centres),
+        [*by, "item_id", "construct", "level"],
+        "top2_share",
+        {},
+        ci,
+        by_educator,
+        centres,
     )
     columns = [
         "level",
@@ -394,9 +434,11 @@ def construct_summary(
         ci_low, ci_high, sd, n (answers), n_people (distinct educators, which suppression counts),
         n_missing, method, suppressed.
     """
-    moments = _construct_moments(scores, by, threshold)
+    centres = _centres(scores=scores)
+    moments = _construct_moments(scores, by, scores["score"] >= threshold, centres)
     extra = {"threshold": threshold}
-    rows = _summary_rows(moments, [*by, "construct", "level"], "share_at_least", extra, ci, "educator_id" in scores)
+    keys = [*by, "construct", "level"]
+    rows = _summary_rows(moments, keys, "share_at_least", extra, ci, "educator_id" in scores, centres)
     columns = [
         "level",
         *by,
@@ -650,14 +692,17 @@ def _words(construct: object) -> str:
     return str(construct).replace("_", " ")
 
 
-def _reliability_sums(scored: pd.DataFrame, items: Mapping[tuple, tuple]) -> dict[tuple, tuple]:
+def _reliability_sums(
+    scored: pd.DataFrame, items: Mapping[tuple, tuple], centres: Mapping[tuple, float]
+) -> dict[tuple, tuple]:
     """For each (construct, level) of the answers: its responses with an answer, and over them the three matrices
-    of its ``items`` (answers - 3, 0 where blank, as X; answered as M) M'M, X'M and X'X, which add up over parts that
+    of its ``items`` (answers less the item's centre, 0 where blank, as X; answered as M) M'M, X'M and X'X, which add up over parts that
     keep each response together and give the pairwise-complete item covariances (`_reliability_table`)."""
     out = {}
     for (construct, level), answers in scored.groupby(["construct", "level"], sort=True):
         wide = answers.pivot_table(index="response_id", columns="item_id", values="score", aggfunc="first")
-        x = wide.reindex(columns=list(items[(construct, level)])).to_numpy(dtype=float) - _SHIFT
+        names = list(items[(construct, level)])
+        x = wide.reindex(columns=names).to_numpy(dtype=float) - [centres.get(("item", i), 0.0) for i in names]
         seen = ~np.isnan(x)
         x, answered = np.where(seen, x, 0.0), seen.astype(float)
         out[(construct, int(level))] = (len(wide), answered.T @ answered, x.T @ answered, x.T @ x)
@@ -712,7 +757,9 @@ def prepare_survey(reactions: pd.DataFrame, district: District, *, level: int, t
     """A level's survey answers ready to be summed in parts (`summarize_survey`): its scored answers in context
     (`answers_with_context`), each response's construct scores (`construct_scores`, with format, role and
     ``favourable``: at least ``threshold``) and who attended which session (with the educator's school), each with
-    `PART_KEY`, so that an educator's answers and attendance stay in one part.
+    `PART_KEY`, so that an educator's answers and attendance stay in one part. Without attendance.csv (or without
+    educators to match it to) the last has no column but the key: no response rate, where an attendance table of
+    no rows (a school's view, `District.school`) gives one about nobody.
 
     Raises
     ------
@@ -731,46 +778,53 @@ def prepare_survey(reactions: pd.DataFrame, district: District, *, level: int, t
     scores["favourable"] = scores["score"] >= threshold
     if district.attendance is not None and "educator_id" in scored:
         attended = _attended(district.attendance, district.educators)
-    else:
-        attended = pd.DataFrame(columns=["educator_id", "session_id", "school_id"])
-    attended[PART_KEY] = _part_keys(attended["educator_id"])
+        attended[PART_KEY] = _part_keys(attended["educator_id"])
+    else:  # nobody's attendance is known: no column but the key (an attendance table of no rows is known: nobody)
+        attended = pd.DataFrame({PART_KEY: pd.Series(dtype=object)})
     return scored, scores, attended
 
 
 def survey_facts(ready: tuple) -> dict:
     """What a part of `prepare_survey`'s frames tells every part (`SurveyLayout.of`)."""
-    scored, _, attended = ready
+    scored, scores, attended = ready
     items = scored.dropna(subset=["construct"]).groupby(["construct", "level"], sort=True)["item_id"].unique()
     return {
         "educators": "educator_id" in scored,
-        "attendance": len(attended) > 0,
+        "attendance": "session_id" in attended,
         "sessions": set(scored["session_id"].dropna().unique()),
         "items": {(construct, int(level)): set(found) for (construct, level), found in items.items()},
+        "centres": _centres(scored, scores),
     }
 
 
 @dataclass(frozen=True)
 class SurveyLayout:
     """What every part of a level's survey answers is summed against: whether answers name educators, the sessions
-    anybody answered about (attending one is being asked), and each construct's items. Plain containers: it travels
+    anybody answered about (attending one is being asked), each construct's items, and the value each item's and
+    construct's sums are taken about (`_centres`: one that some part's answers take). Plain containers: it travels
     by pickle to the processes that sum the parts."""
 
     educators: bool
     attendance: bool
     sessions: frozenset
     items: Mapping[tuple, tuple]
+    centres: Mapping[tuple, float]
 
     @classmethod
     def of(cls, facts: list[dict]) -> SurveyLayout:
         items: dict[tuple, set] = {}
+        centres: dict[tuple, float] = {}
         for fact in facts:
             for key, found in fact["items"].items():
                 items.setdefault(key, set()).update(found)
+            for key, value in fact["centres"].items():
+                centres.setdefault(key, value)
         return cls(
             educators=any(f["educators"] for f in facts),
             attendance=any(f["attendance"] for f in facts),
             sessions=frozenset().union(*(f["sessions"] for f in facts)),
             items={key: tuple(sorted(found, key=str)) for key, found in items.items()},
+            centres=centres,
         )
 
 
@@ -825,18 +879,17 @@ class SurveySums:
 def summarize_survey(ready: tuple, layout: SurveyLayout) -> SurveySums:
     """One part of `prepare_survey`'s frames summed (every part's sums `SurveySums.combine` into the district's)."""
     scored, scores, attended = ready
-    constructs = []
-    for by in BREAKDOWNS:
-        frame = _in_sessions(scores, by).dropna(subset=["construct", "level"])
-        constructs.append(
-            _moments(frame, [*by, "construct", "level"], frame["score"], frame["favourable"], _educator_numbers(frame))
-        )
+    constructs = [
+        _construct_moments(_in_sessions(scores, by), by, scores["favourable"], layout.centres) for by in BREAKDOWNS
+    ]
+    if "session_id" not in attended:  # no attendance recorded (`prepare_survey`)
+        attended = pd.DataFrame(columns=["educator_id", "session_id", "school_id"])
     surveyed = attended[attended["session_id"].isin(layout.sessions)]
     return SurveySums(
         constructs=tuple(constructs),
-        items=tuple(_item_moments(scored, by) for by in _ITEM_BREAKDOWNS),
+        items=tuple(_item_moments(scored, by, layout.centres) for by in _ITEM_BREAKDOWNS),
         distribution=tuple(_distribution_counts(scored, by) for by in _ITEM_BREAKDOWNS),
-        reliability=_reliability_sums(scored, layout.items),
+        reliability=_reliability_sums(scored, layout.items, layout.centres),
         rates=tuple(_rate_moments(scored, surveyed, by) for by in _RATE_BREAKDOWNS),
         coverage=coverage_counts(scored, records="response_id", people="educator_id" if layout.educators else None),
         answers=len(scored),
@@ -932,7 +985,9 @@ def survey_from(
         [
             suppress(
                 pd.DataFrame(
-                    _summary_rows(m, [*by, "construct", "level"], "share_at_least", extra, ci, layout.educators),
+                    _summary_rows(
+                        m, [*by, "construct", "level"], "share_at_least", extra, ci, layout.educators, layout.centres
+                    ),
                     columns=[construct_columns[0], *by, *construct_columns[1:]],
                 ),
                 min_n,
@@ -948,7 +1003,15 @@ def survey_from(
         [
             suppress(
                 pd.DataFrame(
-                    _summary_rows(m, [*by, "item_id", "construct", "level"], "top2_share", {}, ci, layout.educators),
+                    _summary_rows(
+                        m,
+                        [*by, "item_id", "construct", "level"],
+                        "top2_share",
+                        {},
+                        ci,
+                        layout.educators,
+                        layout.centres,
+                    ),
                     columns=[item_columns[0], *by, *item_columns[1:]],
                 ),
                 min_n,

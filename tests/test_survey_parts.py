@@ -137,6 +137,15 @@ def test_one_response_naming_two_educators_is_refused_with_its_row(tmp_path):
     problems = [p for p in caught.value.problems if "one person per response" in p.expected]
     assert len(problems) == 1
     assert problems[0].row == rows[-1] + 2 and problems[0].column == "educator_id" and problems[0].value == other
+    assert "on 1 row" in problems[0].expected and "--undo" in problems[0].fix
+    # the odd one out first: still one problem, at that row, not one at every other (correct) row
+    answers.loc[rows[-1], "educator_id"] = answers.loc[rows[0], "educator_id"]
+    answers.loc[rows[0], "educator_id"] = ""
+    answers.to_csv(path, index=False)
+    with pytest.raises(ContractError) as caught:
+        load(tmp_path / "d")
+    problems = [p for p in caught.value.problems if "one person per response" in p.expected]
+    assert [(p.row, p.value) for p in problems] == [(rows[0] + 2, None)]
 
 
 def test_each_groups_summary_from_sums_is_the_clustered_mean_and_share_of_its_answers():
@@ -202,3 +211,22 @@ def test_answers_all_alike_have_no_spread_in_one_process_or_in_parts():
         assert len(content) > 5 and (content["sd"].fillna(0) == 0).all()
         np.testing.assert_allclose(content["estimate"], 13 / 3, rtol=1e-12)
         assert (content["ci_low"] == content["estimate"]).all() and (content["ci_high"] == content["estimate"]).all()
+
+
+def test_a_school_whose_staff_attended_nothing_has_a_response_rate_about_nobody_also_in_parts():
+    # a hostile review: `District.school` of a school whose staff have no attendance rows keeps an attendance table of
+    # no rows (attendance known: nobody), which must give the response-rate note as before, not "not recorded"
+    district = _views(SAMPLE)[0]
+    staff = district.educators.loc[district.educators["school_id"] == "S01", "educator_id"]
+    attendance = district.attendance[~district.attendance["educator_id"].isin(staff)]
+    school = replace(district, tables=MappingProxyType({**district.tables, "attendance": attendance})).school("S01")
+    assert school.attendance is not None and school.attendance.empty
+    one = _run(school, 1)
+    assert "response_rates" in one.tables and one["response_rates"]["n"].iloc[0] == 0
+    assert any("fewer than" in str(note) and "attended" in str(note) for note in one.notes)
+    ready = _level(1).parts.prepare(school.reactions, school)
+    _same(one, _run(replace(school, summaries={1: _summed(school, 1, _random_parts(ready, 3, seed=2))}), 1))
+    no_attendance = replace(
+        school, tables=MappingProxyType({k: v for k, v in school.tables.items() if k != "attendance"})
+    )
+    assert "response_rates" not in _run(no_attendance, 1).tables  # not recorded: no rate at all
