@@ -234,6 +234,26 @@ def _summary_rows(
     return rows
 
 
+def _summary_table(
+    m: pd.DataFrame,
+    by: Sequence[str],
+    *,
+    threshold: float | None = None,
+    ci: float,
+    by_educator: bool,
+    centres: Mapping[tuple, float],
+    min_n: int,
+) -> pd.DataFrame:
+    """`item_summary` (without ``threshold``: each item's mean and top-two share) or `construct_summary` (each
+    construct's mean and share at least ``threshold``) of the groups' sums ``m`` (`_moments`)."""
+    named = ["construct"] if threshold is not None else ["item_id", "construct"]
+    share, extra = ("share_at_least", {"threshold": threshold}) if threshold is not None else ("top2_share", {})
+    rows = _summary_rows(m, [*by, *named, "level"], share, extra, ci, by_educator, centres)
+    columns = ["level", *by, *named, "measure", *extra, "estimate", "ci_low", "ci_high", "sd", "n", "n_people",
+               "n_missing", "method"]  # fmt: skip
+    return suppress(pd.DataFrame(rows, columns=columns), min_n, n="n_people")
+
+
 def _educator_numbers(frame: pd.DataFrame) -> np.ndarray:
     """Each row's educator, numbered (-1: none recorded, or no educator_id column)."""
     return pd.factorize(frame["educator_id"])[0] if "educator_id" in frame else np.full(len(frame), -1)
@@ -302,33 +322,9 @@ def item_summary(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 1
         which suppression counts), n_missing (blank answers), method, suppressed. Scores are in the favourable direction, so for a reverse-coded item
         ``top2_share`` is the share who disagreed with its negative wording.
     """
-    by_educator = "educator_id" in scored
     centres = _centres(scored)
-    rows = _summary_rows(
-        _item_moments(scored, by, centres),
-        [*by, "item_id", "construct", "level"],
-        "top2_share",
-        {},
-        ci,
-        by_educator,
-        centres,
-    )
-    columns = [
-        "level",
-        *by,
-        "item_id",
-        "construct",
-        "measure",
-        "estimate",
-        "ci_low",
-        "ci_high",
-        "sd",
-        "n",
-        "n_people",
-        "n_missing",
-        "method",
-    ]
-    return suppress(pd.DataFrame(rows, columns=columns), min_n, n="n_people")
+    moments = _item_moments(scored, by, centres)
+    return _summary_table(moments, by, ci=ci, by_educator="educator_id" in scored, centres=centres, min_n=min_n)
 
 
 def item_distribution(scored: pd.DataFrame, *, by: Sequence[str] = (), min_n: int = 10) -> pd.DataFrame:
@@ -436,25 +432,10 @@ def construct_summary(
     """
     centres = _centres(scores=scores)
     moments = _construct_moments(scores, by, scores["score"] >= threshold, centres)
-    extra = {"threshold": threshold}
-    keys = [*by, "construct", "level"]
-    rows = _summary_rows(moments, keys, "share_at_least", extra, ci, "educator_id" in scores, centres)
-    columns = [
-        "level",
-        *by,
-        "construct",
-        "measure",
-        "threshold",
-        "estimate",
-        "ci_low",
-        "ci_high",
-        "sd",
-        "n",
-        "n_people",
-        "n_missing",
-        "method",
-    ]
-    return suppress(pd.DataFrame(rows, columns=columns), min_n, n="n_people")
+    by_educator = "educator_id" in scores
+    return _summary_table(
+        moments, by, threshold=threshold, ci=ci, by_educator=by_educator, centres=centres, min_n=min_n
+    )
 
 
 @dataclass(frozen=True)
@@ -978,49 +959,12 @@ def survey_from(
     """`evaluate_survey`'s tables and notes from the level's sums (`SurveySums`)."""
     min_n = UNSUPPRESSED  # statistics on the full data; privacy.publish_levels suppresses what is published
     notes: list[str] = []
-    extra = {"threshold": threshold}
-    construct_columns = ["level", "construct", "measure", "threshold", "estimate", "ci_low", "ci_high", "sd", "n",
-                         "n_people", "n_missing", "method"]  # fmt: skip
+    summary = {"ci": ci, "by_educator": layout.educators, "centres": layout.centres, "min_n": min_n}
     constructs = _stack(
-        [
-            suppress(
-                pd.DataFrame(
-                    _summary_rows(
-                        m, [*by, "construct", "level"], "share_at_least", extra, ci, layout.educators, layout.centres
-                    ),
-                    columns=[construct_columns[0], *by, *construct_columns[1:]],
-                ),
-                min_n,
-                n="n_people",
-            )
-            for m, by in zip(sums.constructs, BREAKDOWNS)
-        ],
+        [_summary_table(m, by, threshold=threshold, **summary) for m, by in zip(sums.constructs, BREAKDOWNS)],
         BREAKDOWNS,
     )
-    item_columns = ["level", "item_id", "construct", "measure", "estimate", "ci_low", "ci_high", "sd", "n",
-                    "n_people", "n_missing", "method"]  # fmt: skip
-    items = _stack(
-        [
-            suppress(
-                pd.DataFrame(
-                    _summary_rows(
-                        m,
-                        [*by, "item_id", "construct", "level"],
-                        "top2_share",
-                        {},
-                        ci,
-                        layout.educators,
-                        layout.centres,
-                    ),
-                    columns=[item_columns[0], *by, *item_columns[1:]],
-                ),
-                min_n,
-                n="n_people",
-            )
-            for m, by in zip(sums.items, _ITEM_BREAKDOWNS)
-        ],
-        _ITEM_BREAKDOWNS,
-    )
+    items = _stack([_summary_table(m, by, **summary) for m, by in zip(sums.items, _ITEM_BREAKDOWNS)], _ITEM_BREAKDOWNS)
     distribution = _stack(
         [
             _distribution_table(counts, people, by, min_n).assign(level=level)
