@@ -45,26 +45,24 @@ def _bytes(limit: str) -> int:
 
 
 def _task_costs(records: list[dict]) -> dict:
-    """Seconds of work on the workers from Dask's task stream, by kind: each part's sums (by level), the added sums
-    and each year's task (key names from `plevaluate.years.evaluate_on_cluster`)."""
+    """Seconds of work on the workers from Dask's task stream, by kind: each part's sums (by level) and each year's
+    task (key names from `plevaluate.years.evaluate_on_cluster`)."""
     parts: dict[str, list[float]] = {}
-    added, years = [], {}
+    years = {}
     for record in records:
         key = str(record["key"])
         seconds = sum(s["stop"] - s["start"] for s in record.get("startstops", ()) if s.get("action") == "compute")
         if key.startswith("plevaluate-part-"):
             parts.setdefault(key.split("-")[-2], []).append(seconds)
-        elif key.startswith("plevaluate-sums-"):
-            added.append(seconds)
         elif key.startswith("plevaluate-year-"):
             years[key.removeprefix("plevaluate-year-")[:7]] = seconds
-    return {"parts": parts, "added": added, "years": years}
+    return {"parts": parts, "years": years}
 
 
-def _on_paper(work: dict, prepared: float) -> list[str]:
+def _on_paper(work: dict, prepared: float, added: float) -> list[str]:
     """The measured cost of each kind of task, and the time N machines (one worker each) would take: the client's
-    serial preparation, then the parts spread over the machines (no faster than the longest), the added sums, and
-    the years' tasks (no faster than the longest year)."""
+    serial preparation and adding of the parts' sums, the parts spread over the machines (no faster than the longest),
+    and the years' tasks (no faster than the longest year)."""
     parts = [s for costs in work["parts"].values() for s in costs]
     if not parts or not work["years"]:
         return ["(no task stream was recorded: no figures per part)"]
@@ -72,24 +70,20 @@ def _on_paper(work: dict, prepared: float) -> list[str]:
     by_level = ", ".join(f"level {level} {sum(costs):.1f} s" for level, costs in sorted(work["parts"].items()))
     lines = [
         f"Measured on the workers (Dask's task stream): {len(parts)} part tasks, {sum(parts):.1f} s of work in all "
-        f"(the longest {max(parts):.1f} s; {by_level}); adding the parts' sums {sum(work['added']):.1f} s; each year's "
-        "task " + ", ".join(f"{year} {s:.1f} s" for year, s in sorted(work["years"].items())) + ". The client "
-        f"prepared and split the years' parts in {prepared:.1f} s, one year after another.",
+        f"(the longest {max(parts):.1f} s; {by_level}); each year's task "
+        + ", ".join(f"{year} {s:.1f} s" for year, s in sorted(work["years"].items()))
+        + f". The client prepared and split the years' parts in {prepared:.1f} s, and gathered and added their sums in "
+        f"{added:.1f} s (waiting for the parts included), one year after another.",
         "",
         "On paper, N machines of one worker each: the client's preparation, then the parts (their work over N, no less "
-        "than the longest part), the added sums, then the years' tasks (their work over N, no less than the longest "
-        "year); loading, what spans the years and saving come on top.",
+        "than the longest part), then the years' tasks (their work over N, no less than the longest year); loading, "
+        "what spans the years and saving come on top.",
         "",
         "| machines | seconds |",
         "| --- | --- |",
     ]
     for n in (1, 2, 4, 8, 16):
-        seconds = (
-            prepared
-            + max(max(parts), sum(parts) / n)
-            + sum(work["added"]) / min(n, len(work["added"]) or 1)
-            + max(max(years), sum(years) / n)
-        )
+        seconds = prepared + max(max(parts), sum(parts) / n) + max(max(years), sum(years) / n)
         lines.append(f"| {n} | {seconds:.0f} |")
     return lines
 
@@ -129,17 +123,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         client = Client(cluster)
         first = set(client.scheduler_info()["workers"])
-        prepared: list[float] = []  # the client's time splitting each year into parts (`_in_parts`), serial
-        original = years_module._in_parts
+        # the client's time splitting each year into parts (`_in_parts`) and adding their sums (`_added`), serial
+        clocks: dict[str, list[float]] = {"_in_parts": [], "_added": []}
+        originals = {name: getattr(years_module, name) for name in clocks}
 
-        def timed(*args):
-            begin = time.perf_counter()
-            try:
-                return original(*args)
-            finally:
-                prepared.append(time.perf_counter() - begin)
+        def timed(name):
+            def run(*args):
+                begin = time.perf_counter()
+                try:
+                    return originals[name](*args)
+                finally:
+                    clocks[name].append(time.perf_counter() - begin)
 
-        years_module._in_parts = timed
+            return run
+
+        for name in clocks:
+            setattr(years_module, name, timed(name))
         try:
             start = time.perf_counter()
             with warnings.catch_warnings(record=True) as caught, get_task_stream(client) as stream:
@@ -150,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             peaks = worker_peaks(client)
             now = set(client.scheduler_info()["workers"])
         finally:
-            years_module._in_parts = original
+            for name, original in originals.items():
+                setattr(years_module, name, original)
             client.close()
             cluster.close()
         work = _task_costs(stream.data)
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         + (f" ({restarted} worker(s) ended and restarted by their nanny)" if restarted else "")
         + ".",
         "",
-        *_on_paper(work, sum(prepared)),
+        *_on_paper(work, sum(clocks["_in_parts"]), sum(clocks["_added"])),
         "",
         "Each year alone, in one process (its view, evaluation and publication): "
         + ", ".join(f"{year} {seconds:.0f} s" for year, seconds in per_year.items())

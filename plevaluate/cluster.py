@@ -12,8 +12,9 @@ What travels, so that workers need no shared folder with the machine that runs t
 
 - with each year's evaluation task: that year's view of the data (the raw tables: the workers evaluate), except the
   tables levels sum in parts (`plevaluate.results.Parts`: students.csv for level 5 and cost, reactions.csv for
-  levels 1 and 3), which are split by their key and travel in parts, each to a task that sums it; the year's task
-  gets the added sums and what the rest still reads of them (`Parts.keep`);
+  levels 1 and 3), which are split by their key and travel in parts, each to a task that sums it; the sums come
+  back here as each part is done and are added here, and the year's task gets the added sums and what the rest
+  still reads of the table (`Parts.keep`);
 - to every worker, once (`Client.scatter(..., broadcast=True)`): the published results bundle
   (suppressed tables only) and, when
   ``--notebooks`` is given, those notebooks, zipped in memory;

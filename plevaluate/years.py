@@ -406,11 +406,18 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     Each view is made and sent one at a time, inside its task (the scheduler keeps it, so a task whose worker dies is
     run again on another worker: data scattered to one worker would die with it), and is evaluated there by the
     same code as here (`_published_year`: `evaluate`, then publish); only its published evaluation comes back, with
-    the year's warnings, raised here. A year that keeps losing its workers (`distributed.KilledWorker`, after Dask's
-    retries) or whose task is lost with its data is evaluated here with a `LostProcessWarning`. A `ContractError`
-    raised there arrives as itself. A worker evaluates one year at a time, whatever its threads (`_published_year`).
-    Workers need plevaluate installed (`plevaluate.cluster.check_workers`). A level registered in this process only
-    (`plevaluate.registry.register`) does not exist on the workers: the years are then evaluated here."""
+    the year's warnings, raised here. The tables levels sum in parts go first, in parts (`_in_parts`); a year's task
+    is sent once its parts are summed and their sums added here (`_added`), and runs while the next year is
+    prepared here and its parts summed on the other workers.
+    A year that keeps losing its workers (`distributed.KilledWorker`, after Dask's retries) or whose task is lost
+    with its data is evaluated here with a `LostProcessWarning`. A `ContractError` raised there arrives as itself.
+    A worker evaluates one year at a time, whatever its threads (`_published_year`). Workers need plevaluate
+    installed (`plevaluate.cluster.check_workers`). A level registered in this process only
+    (`plevaluate.registry.register`) does not exist on the workers: the years are then evaluated here.
+
+    Memory on the workers: a task's arguments stay with it on its worker for as long as anything that depends on it
+    is kept, so nothing is kept longer than needed: a part's sums come back here as soon as they are computed (the
+    part and its rows are then forgotten there), and a year's evaluation as soon as it is done (`_outcomes`)."""
 
     def view(year: str) -> District:
         return district if years is None else year_view(district, year)
@@ -419,28 +426,25 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     if registry.process_local():
         return {year: evaluate(view(year)).publish() for year in labels}
     run = uuid.uuid4().hex[:12]
-    futures: dict = {}
-    sent: list = []
+    held: dict = {}  # every future of this run still wanted, by key: cancelled if the run fails or is stopped
+    tasks: dict = {}
     try:
-        for year in labels:
-            with warnings.catch_warnings():  # Dask's advice to scatter a large argument: scattered data die with
-                warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)  # their worker
-                lean, summed = _in_parts(client, view(year), f"{year}-{run}", sent)
-                futures[year] = client.submit(
-                    _published_year, lean, summed, key=f"plevaluate-year-{year}-{run}", pure=False
-                )
-        return {year: _from_cluster(future, view, year) for year, future in futures.items()}
+        for year in labels:  # a year's parts are summed, then its task runs while the next year is prepared here
+            lean, summing = _in_parts(client, view(year), f"{year}-{run}", held)
+            tasks[year] = _year_task(client, year, lean, summing, f"{year}-{run}", held)
+        outcomes = _outcomes(tasks, held)
+        return {year: _from_cluster(outcomes[year], view, year) for year in labels}
     finally:  # a failed or stopped run leaves no year, and no part of one, on the workers
-        client.cancel([*futures.values(), *sent], force=True)
+        client.cancel(list(held.values()), force=True)
 
 
-def _in_parts(client, view: District, label: str, sent: list) -> tuple[District, dict]:
-    """The year's view without the rows of each table levels sum in parts (`plevaluate.results.Parts`), and each
-    level's sums, as Dask futures, by level: what the level prepares from the table is split by its key into about two
-    parts per worker, each part summed on a worker (the part travels inside its task, so a lost worker's part is
-    summed again elsewhere) and the sums added on a worker. The view keeps only the rows and columns the rest of
+def _in_parts(client, view: District, label: str, held: dict) -> tuple[District, dict]:
+    """The year's view without the rows of each table levels sum in parts (`plevaluate.results.Parts`), and, by
+    level, its layout, its way of adding sums and the Dask futures of its parts' sums: what the level prepares from the
+    table is split by its key into about two parts per worker, each part summed on a worker (the part travels inside
+    its task, so a lost worker's part is summed again elsewhere). The view keeps only the rows and columns the rest of
     the evaluation reads (`Parts.keep`); a table one of its levels cannot prepare travels whole."""
-    tables, summed = dict(view.tables), {}
+    tables, summing = dict(view.tables), {}
     count = max(2, 2 * len(client.scheduler_info().get("workers", {})))
     kept: dict[str, list] = {}
     whole: set[str] = set()
@@ -455,14 +459,21 @@ def _in_parts(client, view: District, label: str, sent: list) -> tuple[District,
         except ValueError:  # the level cannot read this table (say, a school not in schools.csv): the table travels
             whole.add(parts.table)  # whole, and the level says why on the worker, as it does in one process
             continue
-        name = f"{label}-{level.number}"
-        sums = [
-            client.submit(_summed, parts.summarize, piece, layout, key=f"plevaluate-part-{name}-{k}", pure=False)
-            for k, piece in enumerate(pieces)
-        ]
-        total = client.submit(_combined, parts.combine, sums, key=f"plevaluate-sums-{name}", pure=False)
-        sent += [*sums, total]
-        summed[level.number] = (layout, total)
+        with warnings.catch_warnings():  # Dask's advice to scatter a large argument: scattered data die with their
+            warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)  # worker
+            sums = [
+                client.submit(
+                    _summed,
+                    parts.summarize,
+                    piece,
+                    layout,
+                    key=f"plevaluate-part-{label}-{level.number}-{k}",
+                    pure=False,
+                )
+                for k, piece in enumerate(pieces)
+            ]
+        held.update((future.key, future) for future in sums)
+        summing[level.number] = (layout, parts.combine, sums)
         kept.setdefault(parts.table, []).append(parts.keep(frame, view))
     for table, frames in kept.items():
         if table not in whole:  # the rows any level keeps, with the columns any keeps
@@ -470,7 +481,64 @@ def _in_parts(client, view: District, label: str, sent: list) -> tuple[District,
             rows = frame.index.isin(pd.Index([]).append([f.index for f in frames]))
             columns = {c for f in frames for c in f.columns}
             tables[table] = frame.loc[rows, [c for c in frame.columns if c in columns]]
-    return replace(view, tables=MappingProxyType(tables)), summed
+    return replace(view, tables=MappingProxyType(tables)), summing
+
+
+def _added(client, summing: dict, held: dict) -> dict:
+    """Each level's ``(layout, sums)`` (`plevaluate.contract.District.summaries`): its parts' sums, gathered here as
+    they are done and added in the parts' order (the same sums from any run), or the first data problem a part met
+    (a `ValueError`, which the level reports as in one process). Each part is forgotten on the cluster once here."""
+    summed = {}
+    for level, (layout, combine, futures) in summing.items():
+        try:
+            sums = client.gather(futures)
+        finally:
+            for future in futures:
+                held.pop(future.key, None)
+            futures.clear()
+        problems = [s for s in sums if isinstance(s, ValueError)]
+        summed[level] = (layout, problems[0] if problems else combine(sums))
+    return summed
+
+
+def _year_task(client, year: str, lean: District, summing: dict, label: str, held: dict):
+    """The year's evaluation task on the cluster, sent once its parts are summed and added (`_added`); or, when the
+    parts were lost with their workers, that loss (the year is then evaluated here, `_from_cluster`)."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+
+    try:
+        summed = _added(client, summing, held)
+    except (KilledWorker, CancelledError) as lost:
+        return lost
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)
+        future = client.submit(_published_year, lean, summed, key=f"plevaluate-year-{label}", pure=False)
+    held[future.key] = future
+    return future
+
+
+def _outcomes(tasks: dict, held: dict) -> dict:
+    """Each year's ``(evaluation, warnings)`` from its task, or what lost it, taken as each year is done (a done
+    year's result and its task's arguments are then forgotten on the cluster, not kept for the slowest year)."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker, as_completed
+
+    outcomes = {year: task for year, task in tasks.items() if isinstance(task, BaseException)}
+    waiting = {task: year for year, task in tasks.items() if not isinstance(task, BaseException)}
+    tasks.clear()
+    for future in as_completed(list(waiting)):
+        year = waiting.pop(future)
+        try:
+            outcomes[year] = future.result()
+        except (KilledWorker, CancelledError) as lost:
+            outcomes[year] = lost
+        finally:
+            held.pop(future.key, None)
+            del future  # not kept (with the year's result on its worker) while the next year is awaited
+    return outcomes
 
 
 def _split(ready, key: str, count: int) -> list:
@@ -493,26 +561,18 @@ def _summed(summarize, piece, layout):
         return error
 
 
-def _combined(combine, sums: list):
-    problems = [s for s in sums if isinstance(s, ValueError)]
-    return problems[0] if problems else combine(sums)
-
-
-def _from_cluster(future, view, year: str) -> Evaluation:
-    from concurrent.futures import CancelledError
-
-    from distributed import KilledWorker
-
-    try:
-        evaluation, caught = future.result()
-    except (KilledWorker, CancelledError) as lost:
+def _from_cluster(outcome, view, year: str) -> Evaluation:
+    """The year's evaluation from its outcome on the cluster (`_outcomes`: its evaluation and warnings, raised here),
+    or, if the year or its parts were lost, evaluated here with a `LostProcessWarning`."""
+    if isinstance(outcome, BaseException):
         warnings.warn(
             f"the Dask workers evaluating {year} ended abruptly (out of memory?) or the task was lost "
-            f"({type(lost).__name__}); {year} was evaluated in this process instead, with the same results",
+            f"({type(outcome).__name__}); {year} was evaluated in this process instead, with the same results",
             LostProcessWarning,
             stacklevel=4,
         )
         return evaluate(view(year)).publish()
+    evaluation, caught = outcome
     for message, category, filename, lineno in caught:
         warnings.warn_explicit(message, category, filename, lineno)
     return evaluation

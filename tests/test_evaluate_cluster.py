@@ -8,6 +8,7 @@ single-threaded worker processes.
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import pandas as pd
@@ -17,7 +18,7 @@ from plevaluate import load
 from plevaluate.cluster import QUIET
 from plevaluate.errors import ContractError, LostProcessWarning, StatisticalWarning
 from plevaluate.sample import write_sample
-from plevaluate.years import _from_cluster, evaluate_for_reports, evaluate_on_cluster, year_view
+from plevaluate.years import _from_cluster, _outcomes, evaluate_for_reports, evaluate_on_cluster, year_view
 from tests.conftest import SAMPLE
 from tests.test_years import SAMPLE_YEARS, _Published, _refuse_the_year, _same_evaluation
 
@@ -107,16 +108,9 @@ def test_a_data_problem_on_a_worker_arrives_as_itself(client):
     with warnings.catch_warnings():
         warnings.simplefilter("error", LostProcessWarning)
         with pytest.raises(ContractError, match="a year that cannot be evaluated") as raised:
-            _from_cluster(future, lambda year: view, "2024-25")
+            _from_cluster(_outcomes({"2024-25": future}, {})["2024-25"], lambda year: view, "2024-25")
     problem = raised.value.problems[0]
     assert (problem.file, problem.row, problem.column) == ("students.csv", 3, "score")
-
-
-class _Lost:
-    """A Dask future whose year kept losing its workers (Dask gave up after its retries)."""
-
-    def result(self):
-        raise distributed.KilledWorker("plevaluate-year-2024-25", "tcp://127.0.0.1:1", "out of memory")
 
 
 def test_a_year_that_keeps_losing_its_workers_is_evaluated_here():
@@ -124,7 +118,8 @@ def test_a_year_that_keeps_losing_its_workers_is_evaluated_here():
     with pytest.warns(LostProcessWarning, match="2024-25 was evaluated in this process"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StatisticalWarning)
-            found = _from_cluster(_Lost(), lambda year: year_view(district, year), "2024-25")
+            lost = distributed.KilledWorker("plevaluate-year-2024-25", "tcp://127.0.0.1:1", "out of memory")
+            found = _from_cluster(lost, lambda year: year_view(district, year), "2024-25")
     assert found.published and found.plan["school_year"] == "2024-25"
 
 
@@ -278,9 +273,14 @@ def test_a_local_cluster_beside_another_on_port_8787_starts_without_a_warning():
         holder.close()
 
 
+def _parts_known(prefix: str, dask_worker=None) -> list[str]:
+    """The tasks a worker still knows (in any state) whose keys start with ``prefix``."""
+    return [str(key) for key in dask_worker.state.tasks if str(key).startswith(prefix)]
+
+
 def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums_reach_the_year(client):
     """Level 5 declares how it computes from parts of students.csv (`plevaluate.results.Parts`): on a cluster the
-    year's students are split by student into parts, each summed on a worker, the sums added there; the year's task
+    year's students are split by student into parts, each summed on a worker, the sums added here; the year's task
     gets those sums and, of the students, only the IDs an approved quote could name (for the quotes' redactor), and
     level 5 from the sums equals level 5 from the rows. Cost counts each school's students in parts of its own;
     levels 1 and 3 sum the answers of reactions.csv the same way (split by educator, with each educator's
@@ -289,7 +289,7 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
 
     from plevaluate.evaluate import evaluate
     from plevaluate.levels.outcomes.compute import StudentSums
-    from plevaluate.years import _in_parts
+    from plevaluate.years import _added, _in_parts
 
     district = _district(SAMPLE)
     # an approved quote that names a student by ID: the year's evaluation must still redact it
@@ -298,8 +298,17 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     quotes["edited_text"] = quotes["edited_text"].astype("string")
     quotes.loc[quotes.index[0], ["approved", "edited_text"]] = [True, f"Thanks to {named.lower()} for the questions"]
     district = replace(district, tables={**district.tables, "quotes": quotes})
-    sent = []
-    lean, summed = _in_parts(client, district, "test", sent)
+    held = {}
+    lean, summing = _in_parts(client, district, "test", held)
+    assert len(held) >= 8  # two parts or more for each level, summed on the workers
+    summed = _added(client, summing, held)
+    assert held == {}  # every part's sums are here: nothing of the year's parts is kept on the cluster
+    # a task's arguments (a part's rows) live on its worker as long as its task is known there: the workers forget
+    # every part once its sums are here (kept, 25 parts' rows filled a 2 GB worker at 5,000 schools)
+    deadline = time.monotonic() + 20
+    while (known := client.run(_parts_known, "plevaluate-part-test-")) and any(known.values()):
+        assert time.monotonic() < deadline, known
+        time.sleep(0.2)
     assert (
         lean.students["student_id"].tolist()
         == district.students.loc[district.students["student_id"] == named, "student_id"].tolist()
@@ -307,14 +316,12 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     assert list(lean.students.columns) == ["student_id"]
     assert sorted(summed) == [0, 1, 3, 5]  # cost and level 5 sum students.csv, the survey's levels reactions.csv
     assert lean.reactions.shape == (0, 0)  # no answer travels
-    layout, total = summed[5]
-    sums = total.result()
-    assert isinstance(sums, StudentSums) and len(sent) >= 9  # two parts or more, and their sum, for each level
+    layout, sums = summed[5]
+    assert isinstance(sums, StudentSums)
     students = district.students
     scored = (students["period"] == "post") & students["outcome"].notna()
     assert int(sums.covered[0]) == int(scored.sum())  # every post row with an outcome, once
-    results = {number: (layout, total.result()) for number, (layout, total) in summed.items()}
-    there = _quietly(evaluate, replace(lean, summaries=results))
+    there = _quietly(evaluate, replace(lean, summaries=summed))
     here = _quietly(evaluate, district)
     for level in (1, 3, 5, 0):
         assert sorted(there.levels[level].tables) == sorted(here.levels[level].tables)
@@ -338,8 +345,7 @@ def test_students_a_level_cannot_read_travel_whole_and_the_level_says_why_on_the
     students = district.students.copy()
     students.loc[students.index[0], "school_id"] = "NOT-A-SCHOOL"
     odd = replace(district, tables={**district.tables, "students": students})
-    sent = []
-    lean, summed = _in_parts(client, odd, "odd", sent)
-    assert 5 not in summed and lean.students.equals(students)
+    lean, summing = _in_parts(client, odd, "odd", {})
+    assert 5 not in summing and lean.students.equals(students)
     there = _quietly(evaluate_on_cluster, client, odd)
     assert "NOT-A-SCHOOL" in there[odd.plan.school_year].levels[5].meta["error"]
