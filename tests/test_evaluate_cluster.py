@@ -14,7 +14,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from plevaluate import load
+from plevaluate import load, registry
 from plevaluate.cluster import QUIET
 from plevaluate.errors import ContractError, LostProcessWarning, StatisticalWarning
 from plevaluate.sample import write_sample
@@ -278,7 +278,7 @@ def _parts_known(prefix: str, dask_worker=None) -> list[str]:
     return [str(key) for key in dask_worker.state.tasks if str(key).startswith(prefix)]
 
 
-def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums_reach_the_year(client):
+def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums_reach_the_year(client, monkeypatch):
     """Level 5 declares how it computes from parts of students.csv (`plevaluate.results.Parts`): on a cluster the
     year's students are split by student into parts, each summed on a worker, the sums added here; the year's task
     gets those sums and, of the students, only the IDs an approved quote could name (for the quotes' redactor), and
@@ -299,8 +299,16 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     quotes.loc[quotes.index[0], ["approved", "edited_text"]] = [True, f"Thanks to {named.lower()} for the questions"]
     district = replace(district, tables={**district.tables, "quotes": quotes})
     held = {}
+    # parts of at most 1,000 rows of the longest frame a level prepares (give or take the hash), and at least two
+    # for each worker (`PART_ROWS` is 250,000: a part's task needs the same memory at any district size)
+    monkeypatch.setattr("plevaluate.years.PART_ROWS", 1_000)
     lean, summing = _in_parts(client, district, "test", held)
-    assert len(held) >= 8  # two parts or more for each level, summed on the workers
+    workers = len(client.scheduler_info()["workers"])
+    for level in registry.levels():
+        if level.parts is not None:
+            ready = level.parts.prepare(district.tables[level.parts.table], district)
+            longest = max(len(frame) for frame in (ready if isinstance(ready, tuple) else (ready,)))
+            assert len(summing[level.number][2]) == max(2 * workers, -(-longest // 1_000)), level.number
     summed = _added(client, summing, held)
     assert held == {}  # every part's sums are here: nothing of the year's parts is kept on the cluster
     # a task's arguments (a part's rows) live on its worker as long as its task is known there: the workers forget

@@ -230,3 +230,19 @@ def test_a_school_whose_staff_attended_nothing_has_a_response_rate_about_nobody_
         school, tables=MappingProxyType({k: v for k, v in school.tables.items() if k != "attendance"})
     )
     assert "response_rates" not in _run(no_attendance, 1).tables  # not recorded: no rate at all
+
+
+def test_parts_are_two_per_worker_or_more_when_a_frame_is_long():
+    """`part_count`: at least the least count (two a worker); more when the longest frame of what a level prepares
+    has more than `PART_ROWS` rows for each part, so a part's task needs the same memory at any district size."""
+    from plevaluate.years import PART_ROWS, part_count
+
+    def rows(n: int) -> pd.DataFrame:
+        return pd.DataFrame({"part": np.arange(n)})
+
+    assert part_count(rows(0), 4) == 4
+    assert part_count(rows(PART_ROWS * 4), 4) == 4
+    assert part_count(rows(PART_ROWS * 4 + 1), 4) == 5
+    assert part_count((rows(10), rows(PART_ROWS * 9 + 1)), 2) == 10  # the longest frame of a tuple counts
+    pieces = _split(rows(PART_ROWS * 9 + 1), "part", part_count(rows(PART_ROWS * 9 + 1), 2))
+    assert sum(map(len, pieces)) == PART_ROWS * 9 + 1 and max(map(len, pieces)) < PART_ROWS * 1.01
