@@ -491,12 +491,10 @@ def _added(client, summing: dict, held: dict) -> dict:
     (a `ValueError`, which the level reports as in one process). Each part is forgotten on the cluster once here."""
     summed = {}
     for level, (layout, combine, futures) in summing.items():
-        try:
-            sums = client.gather(futures)
-        finally:
-            for future in futures:
-                held.pop(future.key, None)
-            futures.clear()
+        sums = client.gather(futures)  # on an error the parts stay held, and the run's end cancels them
+        for future in futures:
+            held.pop(future.key, None)
+        futures.clear()
         problems = [s for s in sums if isinstance(s, ValueError)]
         summed[level] = (layout, problems[0] if problems else combine(sums))
     return summed
@@ -536,9 +534,10 @@ def _outcomes(tasks: dict, held: dict) -> dict:
             outcomes[year] = future.result()
         except (KilledWorker, CancelledError) as lost:
             outcomes[year] = lost
-        finally:
-            held.pop(future.key, None)
-            del future  # not kept (with the year's result on its worker) while the next year is awaited
+        # any other error (a ContractError there) leaves the task held: the run's end cancels it with the rest (the
+        # error's traceback keeps this future, so forgetting it here would leave the failed task on its worker)
+        held.pop(future.key, None)
+        del future  # not kept (with the year's result on its worker) while the next year is awaited
     return outcomes
 
 

@@ -199,6 +199,63 @@ def test_a_worker_that_dies_has_its_year_evaluated_again_on_another(client, tmp_
     _same_evaluation(_quietly(_quietly_published, district, "2024-25"), found["2024-25"])
 
 
+def _part_dies_once(flag: str, summarize, piece, layout):
+    """The first part to be summed ends its worker process; every other attempt sums."""
+    import os
+    from pathlib import Path
+
+    from plevaluate.years import _summed
+
+    try:
+        Path(flag).touch(exist_ok=False)
+    except FileExistsError:
+        return _summed(summarize, piece, layout)
+    os._exit(1)
+
+
+def test_a_part_whose_worker_dies_is_summed_again_on_another(client, tmp_path, monkeypatch):
+    """A part's rows travel inside its task, so when its worker dies Dask sums the part again elsewhere: the year
+    is still evaluated on the cluster, with the same tables."""
+    from functools import partial
+
+    import plevaluate.years as years_module
+
+    district = _district(SAMPLE_YEARS)
+    flag = tmp_path / "died"
+    monkeypatch.setattr(years_module, "_summed", partial(_part_dies_once, str(flag)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LostProcessWarning)
+        warnings.simplefilter("ignore", StatisticalWarning)
+        found = evaluate_on_cluster(client, district, ["2024-25"])
+    assert flag.exists()  # a worker did die
+    monkeypatch.undo()
+    _same_evaluation(_quietly(_quietly_published, district, "2024-25"), found["2024-25"])
+
+
+def _part_fails(summarize, piece, layout):
+    raise RuntimeError("a part that fails")
+
+
+@pytest.mark.parametrize(
+    "where, error",
+    [("_published_year", "a year that cannot be evaluated"), ("_summed", "a part that fails")],
+    ids=["a year refused", "a part failing"],
+)
+def test_a_run_that_fails_leaves_nothing_of_its_years_or_parts_on_the_workers(client, monkeypatch, where, error):
+    """A year refused on a worker, or a part failing, stops the run (the error arrives as itself); every other
+    year's task and every part are cancelled: the workers forget them all."""
+    import plevaluate.years as years_module
+
+    district = _district(SAMPLE_YEARS)
+    monkeypatch.setattr(years_module, where, _refuse_the_year if where == "_published_year" else _part_fails)
+    with pytest.raises((ContractError, RuntimeError), match=error):
+        _quietly(evaluate_on_cluster, client, district, ["2023-24", "2024-25", "2025-26"])
+    deadline = time.monotonic() + 20
+    while (known := client.run(_parts_known, "plevaluate-")) and any(known.values()):
+        assert time.monotonic() < deadline, known
+        time.sleep(0.2)
+
+
 def test_two_years_at_once_in_one_worker_keep_their_own_caveats():
     """A worker with two threads gets two years at once; Python's warnings machinery is one per process, so the
     years are evaluated one at a time there, and each keeps its own notes and warnings."""
