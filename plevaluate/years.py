@@ -35,7 +35,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from . import registry
-from ._outputs import die_with_parent, kill_pool
+from ._outputs import die_with_parent, hand_back_memory, kill_pool
 from ._tidy import cohort_start, school_year
 from .chain import chain_sentence, records_by_scope
 from .cluster import check_workers, connect
@@ -428,11 +428,12 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     run = uuid.uuid4().hex[:12]
     held: dict = {}  # every future of this run still wanted, by key: cancelled if the run fails or is stopped
     tasks: dict = {}
+    outcomes: dict = {}
     try:
         for year in labels:  # a year's parts are summed, then its task runs while the next year is prepared here
             lean, summing = _in_parts(client, view(year), f"{year}-{run}", held)
-            tasks[year] = _year_task(client, year, lean, summing, f"{year}-{run}", held)
-        outcomes = _outcomes(tasks, held)
+            tasks[year] = _year_task(client, year, lean, summing, f"{year}-{run}", held, tasks, outcomes)
+        outcomes.update(_outcomes(tasks, held))
         return {year: _from_cluster(outcomes[year], view, year) for year in labels}
     finally:  # a failed or stopped run leaves no year, and no part of one, on the workers
         client.cancel(list(held.values()), force=True)
@@ -485,30 +486,58 @@ def _in_parts(client, view: District, label: str, held: dict) -> tuple[District,
     return replace(view, tables=MappingProxyType(tables)), summing
 
 
-def _added(client, summing: dict, held: dict) -> dict:
-    """Each level's ``(layout, sums)`` (`plevaluate.contract.District.summaries`): its parts' sums, gathered here as
-    they are done and added in the parts' order (the same sums from any run), or the first data problem a part met
-    (a `ValueError`, which the level reports as in one process). Each part is forgotten on the cluster once here."""
-    summed = {}
-    for level, (layout, combine, futures) in summing.items():
-        sums = client.gather(futures)  # on an error the parts stay held, and the run's end cancels them
-        for future in futures:
+def _added(summing: dict, held: dict, tasks: dict | None = None, outcomes: dict | None = None) -> dict:
+    """Each level's ``(layout, sums)`` (`plevaluate.contract.District.summaries`): its parts' sums, each taken here as
+    soon as it is done, whatever its level (a done part's sums waiting on a worker for the slowest part: 22 parts'
+    sums held a worker at 1.5 GB at 10,000 schools), and added in the parts' order (the same sums from any run); or
+    the first data problem a part met (a `ValueError`, which the level reports as in one process). Each part is
+    forgotten on the cluster once here; on any other error the parts stay held, and the run's end cancels them.
+
+    ``tasks``: earlier years' tasks still running; one done meanwhile is taken into ``outcomes`` (`_taken`): a
+    worker holding a done year's result and paused for memory would otherwise wait for this year's parts, which
+    wait for it."""
+    from distributed import as_completed
+
+    where, sums = {}, {}
+    for level, (_, _, futures) in summing.items():
+        sums[level] = [None] * len(futures)
+        where.update((future.key, (level, k)) for k, future in enumerate(futures))
+    years = {task.key: year for year, task in (tasks or {}).items() if not isinstance(task, BaseException)}
+    done = as_completed([future for _, _, futures in summing.values() for future in futures])
+    for _, _, futures in summing.values():
+        futures.clear()  # only `done` and `held` keep them now
+    for year_key in years:
+        done.add(tasks[years[year_key]])
+    left = len(where)
+    for future in done if left else ():  # no parts: nothing to wait for
+        if future.key in years:
+            year = years.pop(future.key)
+            outcomes[year] = _taken(tasks.pop(year), held)
+        else:
+            level, k = where[future.key]
+            sums[level][k] = future.result()
             held.pop(future.key, None)
-        futures.clear()
-        problems = [s for s in sums if isinstance(s, ValueError)]
-        summed[level] = (layout, problems[0] if problems else combine(sums))
+            left -= 1
+        del future
+        if not left:
+            break
+    summed = {}
+    for level, (layout, combine, _) in summing.items():
+        problems = [s for s in sums[level] if isinstance(s, ValueError)]
+        summed[level] = (layout, problems[0] if problems else combine(sums[level]))
     return summed
 
 
-def _year_task(client, year: str, lean: District, summing: dict, label: str, held: dict):
-    """The year's evaluation task on the cluster, sent once its parts are summed and added (`_added`); or, when the
-    parts were lost with their workers, that loss (the year is then evaluated here, `_from_cluster`)."""
+def _year_task(client, year: str, lean: District, summing: dict, label: str, held: dict, tasks: dict, outcomes: dict):
+    """The year's evaluation task on the cluster, sent once its parts are summed and added (`_added`, which takes
+    into ``outcomes`` the earlier ``tasks`` done meanwhile); or, when the parts were lost with their workers, that loss
+    (the year is then evaluated here, `_from_cluster`)."""
     from concurrent.futures import CancelledError
 
     from distributed import KilledWorker
 
     try:
-        summed = _added(client, summing, held)
+        summed = _added(summing, held, tasks, outcomes)
     except (KilledWorker, CancelledError) as lost:
         return lost
     with warnings.catch_warnings():
@@ -521,24 +550,34 @@ def _year_task(client, year: str, lean: District, summing: dict, label: str, hel
 def _outcomes(tasks: dict, held: dict) -> dict:
     """Each year's ``(evaluation, warnings)`` from its task, or what lost it, taken as each year is done (a done
     year's result and its task's arguments are then forgotten on the cluster, not kept for the slowest year)."""
-    from concurrent.futures import CancelledError
-
-    from distributed import KilledWorker, as_completed
+    from distributed import as_completed
 
     outcomes = {year: task for year, task in tasks.items() if isinstance(task, BaseException)}
     waiting = {task: year for year, task in tasks.items() if not isinstance(task, BaseException)}
     tasks.clear()
     for future in as_completed(list(waiting)):
-        year = waiting.pop(future)
-        try:
-            outcomes[year] = future.result()
-        except (KilledWorker, CancelledError) as lost:
-            outcomes[year] = lost
-        # any other error (a ContractError there) leaves the task held: the run's end cancels it with the rest (the
-        # error's traceback keeps this future, so forgetting it here would leave the failed task on its worker)
-        held.pop(future.key, None)
+        outcomes[waiting.pop(future)] = _taken(future, held)
         del future  # not kept (with the year's result on its worker) while the next year is awaited
     return outcomes
+
+
+def _taken(task, held: dict):
+    """A done year task's ``(evaluation, warnings)``, or what lost it (`distributed.KilledWorker`, a cancellation,
+    or the loss `_year_task` returned); the task is then no longer held. Any other error (a ContractError there) is
+    raised with the task still held: the run's end cancels it with the rest (the error's traceback keeps the
+    future, so forgetting it here would leave the failed task on its worker)."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+
+    if isinstance(task, BaseException):
+        return task
+    try:
+        outcome = task.result()
+    except (KilledWorker, CancelledError) as lost:
+        outcome = lost
+    held.pop(task.key, None)
+    return outcome
 
 
 #: The rows of a part, at most (of its largest frame), give or take the hash's unevenness: a part's task then needs
@@ -572,6 +611,8 @@ def _summed(summarize, piece, layout):
         return summarize(piece, layout)
     except ValueError as error:
         return error
+    finally:
+        hand_back_memory()
 
 
 def _from_cluster(outcome, view, year: str) -> Evaluation:
@@ -636,7 +677,10 @@ def _published_year(view: District, summed: Mapping | None = None) -> tuple[Eval
         view = replace(view, summaries=dict(summed))
     with _ONE_YEAR_AT_A_TIME, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        evaluation = evaluate(view).publish()
+        try:
+            evaluation = evaluate(view).publish()
+        finally:
+            hand_back_memory()
     return evaluation, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
 
 

@@ -366,7 +366,7 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
             ready = level.parts.prepare(district.tables[level.parts.table], district)
             longest = max(len(frame) for frame in (ready if isinstance(ready, tuple) else (ready,)))
             assert len(summing[level.number][2]) == max(2 * workers, -(-longest // 1_000)), level.number
-    summed = _added(client, summing, held)
+    summed = _added(summing, held)
     assert held == {}  # every part's sums are here: nothing of the year's parts is kept on the cluster
     # a task's arguments (a part's rows) live on its worker as long as its task is known there: the workers forget
     # every part once its sums are here (kept, 25 parts' rows filled a 2 GB worker at 5,000 schools)
@@ -414,3 +414,28 @@ def test_students_a_level_cannot_read_travel_whole_and_the_level_says_why_on_the
     assert 5 not in summing and lean.students.equals(students)
     there = _quietly(evaluate_on_cluster, client, odd)
     assert "NOT-A-SCHOOL" in there[odd.plan.school_year].levels[5].meta["error"]
+
+
+def _after(seconds: float, value):
+    time.sleep(seconds)
+    return value
+
+
+def test_parts_sums_are_taken_as_they_are_done_and_added_in_order_with_earlier_years_done_meanwhile(client):
+    """`_added` takes each part's sums as it is done (done parts do not wait on a worker for the slowest), adds them
+    in the parts' order whatever order they finish in, and takes an earlier year's result done meanwhile (a worker
+    paused for memory while holding it would otherwise wait for this year's parts, which wait for the worker)."""
+    from plevaluate.years import _added
+
+    year = client.submit(_after, 0, ("evaluation", []), key="plevaluate-year-test", pure=False)
+    parts = [client.submit(_after, 0.4 * (3 - k), k, key=f"plevaluate-part-test-{k}", pure=False) for k in range(3)]
+    held = {future.key: future for future in [year, *parts]}
+    tasks, outcomes = {"2023-24": year}, {}
+    summed = _added({9: ("layout", list, parts)}, held, tasks, outcomes)
+    assert summed == {9: ("layout", [0, 1, 2])}  # finished 2, 1, 0: added 0, 1, 2
+    assert outcomes == {"2023-24": ("evaluation", [])} and tasks == {} and held == {}
+    # no parts: nothing to wait for, not even a year still running
+    slow = client.submit(_after, 30, None, key="plevaluate-year-slow", pure=False)
+    start = time.monotonic()
+    assert _added({}, {}, {"2024-25": slow}, {}) == {} and time.monotonic() - start < 5
+    client.cancel(slow, force=True)

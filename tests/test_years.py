@@ -15,7 +15,7 @@ import pytest
 
 from plevaluate import load, registry
 from plevaluate.cli import main
-from plevaluate.errors import StatisticalWarning
+from plevaluate.errors import ContractError, StatisticalWarning
 from plevaluate.levels.practice import implementation_rates
 from plevaluate.sample import draw_schools
 from plevaluate.sample_years import _observations_years, _students_years
@@ -344,3 +344,30 @@ def _refuse_the_year(view, summed=None):
     from plevaluate.errors import ContractError, Problem
 
     raise ContractError([Problem("students.csv", "a year that cannot be evaluated", "fix it", row=3, column="score")])
+
+
+def test_a_year_and_a_part_hand_their_memory_back_when_done_or_failed(district, monkeypatch):
+    """A worker's tasks (`_published_year`, `_summed`) end by handing freed memory back to the system
+    (`hand_back_memory`), whether they finish or fail: a Dask worker paused at 80% of its limit by memory it no
+    longer uses never unpauses."""
+    import plevaluate.years as years_module
+    from plevaluate._outputs import hand_back_memory
+
+    hand_back_memory()  # runs here (glibc's malloc_trim on Linux), and nothing else happens
+    calls = []
+    monkeypatch.setattr(years_module, "hand_back_memory", lambda: calls.append(1))
+
+    def refused(piece, layout):
+        raise ValueError("a part a level cannot read")
+
+    assert years_module._summed(lambda piece, layout: "sums", None, None) == "sums"
+    assert isinstance(years_module._summed(refused, None, None), ValueError)
+    assert len(calls) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evaluation, _ = years_module._published_year(year_view(district, "2024-25"))
+    assert evaluation.published and len(calls) == 3
+    monkeypatch.setattr(years_module, "evaluate", _refuse_the_year)
+    with pytest.raises(ContractError):
+        years_module._published_year(year_view(district, "2024-25"))
+    assert len(calls) == 4
