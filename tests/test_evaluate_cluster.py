@@ -180,25 +180,6 @@ def _die_once(flag: str, view, summed=None):
     return _published_year(view, summed)
 
 
-def test_a_worker_that_dies_has_its_year_evaluated_again_on_another(client, tmp_path, monkeypatch):
-    """The year's view travels inside its task, so when its worker dies Dask runs the task again elsewhere (data
-    scattered to that worker would have died with it and failed the run)."""
-    from functools import partial
-
-    import plevaluate.years as years_module
-
-    district = _district(SAMPLE_YEARS)
-    flag = tmp_path / "died"
-    monkeypatch.setattr(years_module, "_published_year", partial(_die_once, str(flag)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", LostProcessWarning)
-        warnings.simplefilter("ignore", StatisticalWarning)
-        found = evaluate_on_cluster(client, district, ["2024-25"])
-    assert flag.exists()  # a worker did die
-    monkeypatch.undo()
-    _same_evaluation(_quietly(_quietly_published, district, "2024-25"), found["2024-25"])
-
-
 def _part_dies_once(flag: str, summarize, piece, layout):
     """The first part to be summed ends its worker process; every other attempt sums."""
     import os
@@ -213,16 +194,22 @@ def _part_dies_once(flag: str, summarize, piece, layout):
     os._exit(1)
 
 
-def test_a_part_whose_worker_dies_is_summed_again_on_another(client, tmp_path, monkeypatch):
-    """A part's rows travel inside its task, so when its worker dies Dask sums the part again elsewhere: the year
-    is still evaluated on the cluster, with the same tables."""
+@pytest.mark.parametrize(
+    "task, dies",
+    [("_published_year", _die_once), ("_summed", _part_dies_once)],
+    ids=["a year's worker", "a part's worker"],
+)
+def test_a_task_whose_worker_dies_runs_again_on_another(client, tmp_path, monkeypatch, task, dies):
+    """A year's view and a part's rows travel inside their task, so when its worker dies Dask runs the task again
+    elsewhere (data scattered to that worker would have died with it and failed the run): the year is still
+    evaluated on the cluster, with the same tables."""
     from functools import partial
 
     import plevaluate.years as years_module
 
     district = _district(SAMPLE_YEARS)
     flag = tmp_path / "died"
-    monkeypatch.setattr(years_module, "_summed", partial(_part_dies_once, str(flag)))
+    monkeypatch.setattr(years_module, task, partial(dies, str(flag)))
     with warnings.catch_warnings():
         warnings.simplefilter("error", LostProcessWarning)
         warnings.simplefilter("ignore", StatisticalWarning)
