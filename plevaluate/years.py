@@ -442,9 +442,10 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
 def _in_parts(client, view: District, label: str, held: dict) -> tuple[District, dict]:
     """The year's view without the rows of each table levels sum in parts (`plevaluate.results.Parts`), and, by
     level, its layout, its way of adding sums and the Dask futures of its parts' sums: what the level prepares from the
-    table is split by its key into about two parts per worker, each part summed on a worker (the part travels inside
-    its task, so a lost worker's part is summed again elsewhere). The view keeps only the rows and columns the rest of
-    the evaluation reads (`Parts.keep`); a table one of its levels cannot prepare travels whole."""
+    table is split by its key into parts (`part_count`: two a worker, or more of at most `PART_ROWS` rows), each part
+    summed on a worker (the part travels inside its task, so a lost worker's part is summed again elsewhere). The
+    view keeps only the rows and columns the rest of the evaluation reads (`Parts.keep`); a table one of its levels
+    cannot prepare travels whole."""
     tables, summing = dict(view.tables), {}
     least = max(2, 2 * len(client.scheduler_info().get("workers", {})))
     kept: dict[str, list] = {}
