@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterable, Mapping
@@ -433,10 +434,12 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
         for year in labels:  # a year's parts are summed, then its task runs while the next year is prepared here
             lean, summing = _in_parts(client, view(year), f"{year}-{run}", held)
             tasks[year] = _year_task(client, year, lean, summing, f"{year}-{run}", held, tasks, outcomes)
+            del lean, summing  # sent: not kept here while the next year is prepared
         outcomes.update(_outcomes(tasks, held))
         return {year: _from_cluster(outcomes[year], view, year) for year in labels}
     finally:  # a failed or stopped run leaves no year, and no part of one, on the workers
-        client.cancel(list(held.values()), force=True)
+        if held and client.status == "running":  # a closed client's cluster has forgotten them (and would raise)
+            client.cancel(list(held.values()), force=True)
 
 
 def _in_parts(client, view: District, label: str, held: dict) -> tuple[District, dict]:
@@ -464,8 +467,9 @@ def _in_parts(client, view: District, label: str, held: dict) -> tuple[District,
             continue
         with warnings.catch_warnings():  # Dask's advice to scatter a large argument: scattered data die with their
             warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)  # worker
-            sums = [
-                client.submit(
+            sums = []
+            for k, piece in enumerate(pieces):  # each held as soon as sent: a stopped run cancels every one
+                future = client.submit(
                     _summed,
                     parts.summarize,
                     piece,
@@ -473,9 +477,8 @@ def _in_parts(client, view: District, label: str, held: dict) -> tuple[District,
                     key=f"plevaluate-part-{label}-{level.number}-{k}",
                     pure=False,
                 )
-                for k, piece in enumerate(pieces)
-            ]
-        held.update((future.key, future) for future in sums)
+                held[future.key] = future
+                sums.append(future)
         summing[level.number] = (layout, parts.combine, sums)
         kept.setdefault(parts.table, []).append(parts.keep(frame, view))
     for table, frames in kept.items():
@@ -496,37 +499,35 @@ def _added(summing: dict, held: dict, tasks: dict | None = None, outcomes: dict 
 
     ``tasks``: earlier years' tasks still running; one done meanwhile is taken into ``outcomes`` (`_taken`): a
     worker holding a done year's result and paused for memory would otherwise wait for this year's parts, which
-    wait for it."""
-    from distributed import as_completed
-
-    where, sums = {}, {}
+    wait for it. Done is asked of each future here (it knows its own state), not awaited with
+    `distributed.as_completed`, which follows the default client's loop, not necessarily this run's client's, and
+    keeps what it has seen until every future it was given is done."""
+    pending, sums = {}, {}
     for level, (_, _, futures) in summing.items():
         sums[level] = [None] * len(futures)
-        where.update((future.key, (level, k)) for k, future in enumerate(futures))
-    years = {task.key: year for year, task in (tasks or {}).items() if not isinstance(task, BaseException)}
-    done = as_completed([future for _, _, futures in summing.values() for future in futures])
-    for _, _, futures in summing.values():
-        futures.clear()  # only `done` and `held` keep them now
-    for year_key in years:
-        done.add(tasks[years[year_key]])
-    left = len(where)
-    for future in done if left else ():  # no parts: nothing to wait for
-        if future.key in years:
-            year = years.pop(future.key)
+        pending.update((future.key, (future, level, k)) for k, future in enumerate(futures))
+        futures.clear()  # only `pending` and `held` keep them now
+    while pending:
+        done = [key for key, (future, _, _) in pending.items() if future.done()]
+        years = [year for year, task in (tasks or {}).items() if not isinstance(task, BaseException) and task.done()]
+        for year in years:
             outcomes[year] = _taken(tasks.pop(year), held)
-        else:
-            level, k = where[future.key]
-            sums[level][k] = future.result()
-            held.pop(future.key, None)
-            left -= 1
-        del future
-        if not left:
-            break
+        for key in done:
+            future, level, k = pending[key]
+            sums[level][k] = future.result()  # an error here: the part stays pending and held
+            del pending[key], future
+            held.pop(key, None)
+        if not done and not years:
+            time.sleep(_POLL)
     summed = {}
     for level, (layout, combine, _) in summing.items():
         problems = [s for s in sums[level] if isinstance(s, ValueError)]
         summed[level] = (layout, problems[0] if problems else combine(sums[level]))
     return summed
+
+
+#: Seconds between two looks at the futures a run waits for (asking a future whether it is done costs nothing).
+_POLL = 0.05
 
 
 def _year_task(client, year: str, lean: District, summing: dict, label: str, held: dict, tasks: dict, outcomes: dict):
@@ -540,7 +541,10 @@ def _year_task(client, year: str, lean: District, summing: dict, label: str, hel
     try:
         summed = _added(summing, held, tasks, outcomes)
     except (KilledWorker, CancelledError) as lost:
-        return lost
+        # the year's other parts are not needed any more; the loss is kept without its traceback (whose frames hold
+        # the year's view and futures)
+        client.cancel([held.pop(key) for key in list(held) if key.startswith(f"plevaluate-part-{label}-")], force=True)
+        return lost.with_traceback(None)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)
         future = client.submit(_published_year, lean, summed, key=f"plevaluate-year-{label}", pure=False)
@@ -551,14 +555,13 @@ def _year_task(client, year: str, lean: District, summing: dict, label: str, hel
 def _outcomes(tasks: dict, held: dict) -> dict:
     """Each year's ``(evaluation, warnings)`` from its task, or what lost it, taken as each year is done (a done
     year's result and its task's arguments are then forgotten on the cluster, not kept for the slowest year)."""
-    from distributed import as_completed
-
-    outcomes = {year: task for year, task in tasks.items() if isinstance(task, BaseException)}
-    waiting = {task: year for year, task in tasks.items() if not isinstance(task, BaseException)}
-    tasks.clear()
-    for future in as_completed(list(waiting)):
-        outcomes[waiting.pop(future)] = _taken(future, held)
-        del future  # not kept (with the year's result on its worker) while the next year is awaited
+    outcomes = {}
+    while tasks:
+        done = [year for year, task in tasks.items() if isinstance(task, BaseException) or task.done()]
+        for year in done:
+            outcomes[year] = _taken(tasks.pop(year), held)
+        if not done:
+            time.sleep(_POLL)
     return outcomes
 
 
@@ -576,7 +579,7 @@ def _taken(task, held: dict):
     try:
         outcome = task.result()
     except (KilledWorker, CancelledError) as lost:
-        outcome = lost
+        outcome = lost.with_traceback(None)  # its traceback's frames would keep the future
     held.pop(task.key, None)
     return outcome
 
@@ -676,12 +679,12 @@ def _published_year(view: District, summed: Mapping | None = None) -> tuple[Eval
     (`_in_parts`), which the levels read in place of their rows (`plevaluate.contract.District.summaries`)."""
     if summed:
         view = replace(view, summaries=dict(summed))
-    with _ONE_YEAR_AT_A_TIME, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
+    try:
+        with _ONE_YEAR_AT_A_TIME, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             evaluation = evaluate(view).publish()
-        finally:
-            hand_back_memory()
+    finally:  # outside the year's recorded warnings: a finalizer's warning is not the year's
+        hand_back_memory()
     return evaluation, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
 
 

@@ -426,3 +426,17 @@ def test_parts_sums_are_taken_as_they_are_done_and_added_in_order_with_earlier_y
     start = time.monotonic()
     assert _added({}, {}, {"2024-25": slow}, {}) == {} and time.monotonic() - start < 5
     client.cancel(slow, force=True)
+
+
+def test_a_client_that_is_not_the_default_one_evaluates_the_same(client, monkeypatch):
+    """`evaluate_for_reports(district, scheduler=client)` with a client made with ``set_as_default=False`` and no
+    default client in the process: the run waits on its own client's futures, not on a default client
+    (`distributed.as_completed` would raise "No clients found"), and gives the same tables."""
+    district = _district(SAMPLE_YEARS)
+    with distributed.Client(client.scheduler.address, set_as_default=False) as other:
+        monkeypatch.setattr(distributed.client, "_get_global_client", lambda: None)
+        with pytest.raises(ValueError, match="No clients found"):
+            distributed.default_client()
+        found = _quietly(evaluate_on_cluster, other, district, ["2024-25"])
+        monkeypatch.undo()
+    _same_evaluation(_quietly(_quietly_published, district, "2024-25"), found["2024-25"])
