@@ -465,8 +465,7 @@ def _in_parts(client, view: District, label: str, held: dict) -> tuple[District,
         except ValueError:  # the level cannot read this table (say, a school not in schools.csv): the table travels
             whole.add(parts.table)  # whole, and the level says why on the worker, as it does in one process
             continue
-        with warnings.catch_warnings():  # Dask's advice to scatter a large argument: scattered data die with their
-            warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)  # worker
+        with _embedded():
             sums = []
             for k, piece in enumerate(pieces):  # each held as soon as sent: a stopped run cancels every one
                 future = client.submit(
@@ -509,9 +508,7 @@ def _added(summing: dict, held: dict, tasks: dict | None = None, outcomes: dict 
         futures.clear()  # only `pending` and `held` keep them now
     while pending:
         done = [key for key, (future, _, _) in pending.items() if future.done()]
-        years = [year for year, task in (tasks or {}).items() if not isinstance(task, BaseException) and task.done()]
-        for year in years:
-            outcomes[year] = _taken(tasks.pop(year), held)
+        years = _take_done(tasks or {}, outcomes, held)
         for key in done:
             future, level, k = pending[key]
             sums[level][k] = future.result()  # an error here: the part stays pending and held
@@ -524,6 +521,15 @@ def _added(summing: dict, held: dict, tasks: dict | None = None, outcomes: dict 
         problems = [s for s in sums[level] if isinstance(s, ValueError)]
         summed[level] = (layout, problems[0] if problems else combine(sums[level]))
     return summed
+
+
+@contextmanager
+def _embedded():
+    """Tasks sent with their data inside (a year's view, a part's rows), without Dask's advice to scatter a large
+    argument: scattered data die with their worker, data inside a task are sent again with it to another."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)
+        yield
 
 
 #: Seconds between two looks at the futures a run waits for (asking a future whether it is done costs nothing).
@@ -545,8 +551,7 @@ def _year_task(client, year: str, lean: District, summing: dict, label: str, hel
         # the year's view and futures)
         client.cancel([held.pop(key) for key in list(held) if key.startswith(f"plevaluate-part-{label}-")], force=True)
         return lost.with_traceback(None)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)
+    with _embedded():
         future = client.submit(_published_year, lean, summed, key=f"plevaluate-year-{label}", pure=False)
     held[future.key] = future
     return future
@@ -555,14 +560,20 @@ def _year_task(client, year: str, lean: District, summing: dict, label: str, hel
 def _outcomes(tasks: dict, held: dict) -> dict:
     """Each year's ``(evaluation, warnings)`` from its task, or what lost it, taken as each year is done (a done
     year's result and its task's arguments are then forgotten on the cluster, not kept for the slowest year)."""
-    outcomes = {}
+    outcomes: dict = {}
     while tasks:
-        done = [year for year, task in tasks.items() if isinstance(task, BaseException) or task.done()]
-        for year in done:
-            outcomes[year] = _taken(tasks.pop(year), held)
-        if not done:
+        if not _take_done(tasks, outcomes, held):
             time.sleep(_POLL)
     return outcomes
+
+
+def _take_done(tasks: dict, outcomes: dict, held: dict) -> int:
+    """Moves each year of ``tasks`` that is done (or was lost before it was sent) into ``outcomes`` (`_taken`), without
+    waiting; how many were."""
+    done = [year for year, task in tasks.items() if isinstance(task, BaseException) or task.done()]
+    for year in done:
+        outcomes[year] = _taken(tasks.pop(year), held)
+    return len(done)
 
 
 def _taken(task, held: dict):
