@@ -822,7 +822,7 @@ def render_portfolio(
             if not (out / JOURNAL).exists():
                 shutil.rmtree(staging, ignore_errors=True)
         for path in programs:  # the portfolio's own pages (each program's were audited by its run), against its people
-            own = [f for f in audit(out, path) if "/" not in f.file or f.file.startswith("portfolio-results/")]
+            own = audit(out, path, skip=set(ids.values()))
             summary.findings += [f for f in own if f not in summary.findings]
     summary.seconds = time.perf_counter() - started
     return summary

@@ -1069,3 +1069,23 @@ def test_audit_reads_every_kind_of_file(plant: str, tmp_path: Path):
         (out / f"{name}.html").write_text("<p>nothing</p>")
     code, found = _run(["audit", str(out), "--data", str(SAMPLE), "--min-n", "10"])
     assert code == 1 and f"educator name or e-mail: {name}" in found, found
+
+
+def test_an_audit_skips_only_the_folders_it_is_told_to(tmp_path: Path):
+    """A portfolio audits its own pages against each program's people (each program's folder was audited by its
+    own run): ``skip`` leaves out those folders, and nothing else (a leak at the top or in another folder, or in a
+    workbook, is still found)."""
+    from plevaluate.audit import audit
+
+    name, _, student = _people()
+    out = tmp_path / "out"
+    for folder in ("alpha", "portfolio-results", "alphabet"):
+        (out / folder).mkdir(parents=True)
+    (out / "alpha" / "page.html").write_text(f"<p>{name}</p>")
+    (out / "portfolio-results" / "chains.csv").write_text(f"scope\n{student}\n")
+    (out / "alphabet" / "note.txt").write_text(name)
+    (out / "portfolio.html").write_text(f"<p>{student}</p>")
+    files = lambda findings: sorted({f.file for f in findings})  # noqa: E731
+    every = ["alpha/page.html", "alphabet/note.txt", "portfolio-results/chains.csv", "portfolio.html"]
+    assert files(audit(out, SAMPLE, min_n=10)) == every
+    assert files(audit(out, SAMPLE, min_n=10, skip={"alpha"})) == every[1:]
