@@ -38,9 +38,10 @@ def ink(page) -> np.ndarray:
     """A photograph of a pdfplumber page as a boolean mask: True where a pixel differs from the page's background
     (its most common colour) by more than a faint tint."""
     image = np.asarray(page.to_image(resolution=DPI).original.convert("RGB"), dtype=np.int16)
-    flat = image.reshape(-1, 3)
-    colours, counts = np.unique(flat, axis=0, return_counts=True)
-    background = colours[counts.argmax()]
+    flat = image.reshape(-1, 3).astype(np.int32)
+    packed = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]  # one number a colour: counted, not sorted
+    common = int(np.bincount(packed, minlength=1 << 24).argmax())
+    background = np.array([common >> 16, (common >> 8) & 255, common & 255], dtype=np.int16)
     return np.abs(image - background).max(axis=2) > 40
 
 

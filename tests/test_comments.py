@@ -177,14 +177,15 @@ def test_no_planted_name_email_or_phone_number_reaches_any_output_and_the_audit_
     planted = [p.lower() for p in truth["planted"].values()]
     assert [(name, p) for name, (s, r) in texts.items() for p in planted if p in (s + " " + r).lower()] == []
     assert any("In their words" in r for name, (_, r) in texts.items() if name == "district-report.html")
-    out = tmp_path / "out"
-    shutil.copytree(rendered.out, out)
+    out = tmp_path / "out"  # the district report with its results (the rest was just read: nothing planted)
+    shutil.copytree(rendered.out / "results", out / "results")
     page = out / "district-report.html"
     page.write_text(
-        page.read_text(encoding="utf-8").replace("In their words", "Call me at (555) 014-2231. In their words")
+        (rendered.out / page.name)
+        .read_text(encoding="utf-8")
+        .replace("In their words", "Call me at (555) 014-2231. In their words")
     )
-    found = [f for f in audit(out, SAMPLE) if f.file == "district-report.html"]
-    assert [f.kind for f in found] == ["phone number"]
+    assert [(f.file, f.kind) for f in audit(out, SAMPLE)] == [("district-report.html", "phone number")]
 
 
 # --- found by a hostile tester of the comments (each case was a real failure) ---

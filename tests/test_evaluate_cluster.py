@@ -421,11 +421,17 @@ def test_parts_sums_are_taken_as_they_are_done_and_added_in_order_with_earlier_y
     summed = _added({9: ("layout", list, parts)}, held, tasks, outcomes)
     assert summed == {9: ("layout", [0, 1, 2])}  # finished 2, 1, 0: added 0, 1, 2
     assert outcomes == {"2023-24": ("evaluation", [])} and tasks == {} and held == {}
-    # no parts: nothing to wait for, not even a year still running
-    slow = client.submit(_after, 30, None, key="plevaluate-year-slow", pure=False)
+    # no parts: nothing to wait for, not even a year still running (until told: a cancelled task's thread would
+    # sleep on, and keep the worker from the next test)
+    slow = client.submit(_until_set, "plevaluate-test-go", key="plevaluate-year-slow", pure=False)
     start = time.monotonic()
     assert _added({}, {}, {"2024-25": slow}, {}) == {} and time.monotonic() - start < 5
-    client.cancel(slow, force=True)
+    distributed.Event("plevaluate-test-go", client=client).set()
+    assert slow.result(timeout=30) is None
+
+
+def _until_set(name: str):
+    distributed.Event(name).wait(timeout=30)
 
 
 def test_a_client_that_is_not_the_default_one_evaluates_the_same(client, monkeypatch):
