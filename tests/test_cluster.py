@@ -53,13 +53,13 @@ def _same_reports(local: Path, cluster: Path, names: list[str]) -> None:
 def test_local_cluster_renders_the_same_reports_as_a_local_run(rendered, tmp_path):
     out = tmp_path / "cluster"
     formats = ("html", "pdf", "slides", "ipynb") if BROWSER else ("html", "slides", "ipynb")
-    # four of the twelve schools (the suite's time): every district-level report and school reports in every format
-    schools = ["S01", "S02", "S03", "S04"]
+    # two of the twelve schools (the suite's time): every district-level report and school reports in every format
+    schools = ["S01", "S03"]
     summary = render(SAMPLE, out, workers=2, formats=formats, scheduler="local", schools=schools)
     assert summary.ok, (summary.failures, summary.findings)
     names = sorted(p.name for p in summary.written if p.name != "index.html")
     assert names == sorted(p.name for p in rendered.written if p.name in names)
-    assert len(names) == 8 * (3 if BROWSER else 2) + 1  # every report asked for; the board summary's slides
+    assert len(names) == 6 * (3 if BROWSER else 2) + 1  # every report asked for; the board summary's slides
     _same_reports(rendered.out, out, names)
     assert (out / "results" / "manifest.json").exists()
     assert not list(out.glob(".staging-*"))

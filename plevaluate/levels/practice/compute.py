@@ -201,6 +201,7 @@ def gee_logistic(
         raise ValueError(f"the trend cannot be modelled: every observation has {outcome} = {values.iloc[0]:g}")
     if data[groups].nunique() < 2:
         raise ValueError(f"a GEE needs observations of at least 2 {groups} values")
+    data = data[_formula_columns(formula, data, groups)]  # not a copy of every column (level 4's largest peak)
     plain = data.drop(columns=[groups]).assign(**{c: data[c].astype(float) for c in data if data[c].dtype == bool})
     endog, exog = patsy.dmatrices(formula, plain, return_type="dataframe", NA_action="drop")
     y, x = endog.iloc[:, 0].to_numpy(float), exog.to_numpy(float)
@@ -242,6 +243,18 @@ def gee_logistic(
     return GEEFit(pd.Series(beta, index=names), pd.DataFrame(robust, index=names, columns=names), float(rho), iteration)
 
 
+def _formula_columns(formula: str, data: pd.DataFrame, groups: str) -> list[str]:
+    """The columns of ``data`` a patsy ``formula`` reads, and ``groups``; every column when a term is an expression
+    of columns (``np.log(x)``) rather than a column."""
+    import patsy
+
+    desc = patsy.ModelDesc.from_formula(formula)
+    codes = {factor.code for term in desc.lhs_termlist + desc.rhs_termlist for factor in term.factors}
+    if not codes <= set(data.columns):
+        return list(data.columns)
+    return [c for c in data.columns if c in codes or c == groups]
+
+
 def _combination(result, weights: dict[str, float], ci: float) -> dict[str, float]:
     """Estimate, se, CI and p of a linear combination of coefficients, exponentiated to an odds ratio."""
     vector = np.array([weights.get(name, 0.0) for name in result.params.index])
@@ -275,8 +288,8 @@ def trend_model(obs: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
         ``participant / comparison``), estimate (odds ratio per month), ci_low, ci_high, log_odds,
         se, p_value, n (observations), n_people (educators), working_correlation, method.
     """
-    data = obs.dropna(subset=["observed"]).copy()
-    data["participant"] = data["participant"].astype(int)
+    data = obs.loc[obs["observed"].notna(), ["observed", "month_index", "participant", "educator_id"]]
+    data = data.assign(participant=data["participant"].astype(int))
     both = data["participant"].nunique() == 2
     formula = "observed ~ month_index * participant" if both else "observed ~ month_index"
     result = gee_logistic(data, formula)
@@ -337,7 +350,8 @@ def dose_response(obs: pd.DataFrame, *, min_n: int = 10, ci: float = 0.95) -> tu
         from the GEE ``observed ~ month_index + pl_hours`` (month adjusted, so that hours do not stand
         in for time in the program), with log_odds_per_hour and its se.
     """
-    data = obs[obs["participant"]].dropna(subset=["observed"])
+    rows = obs["participant"].astype(bool) & obs["observed"].notna()
+    data = obs.loc[rows, ["observed", "educator_id", "hours_band", "month_index", "pl_hours"]]
     if data["pl_hours"].nunique() < 2:
         raise ValueError("every observed teacher attended the same PL hours, so hours cannot be compared")
     bands = implementation_rates(data, by=("hours_band",), min_n=min_n, ci=ci)
