@@ -207,11 +207,12 @@ def die_with_parent() -> None:
 
 
 def hand_back_memory() -> None:
-    """In a worker process, after a task: free what only the cycle collector frees (pandas frames in reference
-    cycles), then hand the freed memory back to the system (glibc's ``malloc_trim``; elsewhere than Linux nothing
-    more). Freed memory kept by the allocator still counts as the process's: Dask pauses a worker whose process
-    holds 80% of its limit, and a worker paused with nothing to run never unpauses (two workers of 2 GB stalled so
-    at 10,000 schools, each holding 1.5 GB after a year's task)."""
+    """After a load (`plevaluate.contract.load`) or, in a worker process, a task: free what only the cycle collector
+    frees (pandas frames in reference cycles), then hand the freed memory back to the system (glibc's
+    ``malloc_trim``; elsewhere than Linux nothing more). Freed memory kept by the allocator still counts as the
+    process's: Dask pauses a worker whose process holds 80% of its limit, and a worker paused with nothing to run
+    never unpauses (two workers of 2 GB stalled so at 10,000 schools, each holding 1.5 GB after a year's task); a
+    load's parsing left 1 GB so at 5,000 schools."""
     import ctypes
     import gc
     import sys
