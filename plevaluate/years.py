@@ -86,7 +86,7 @@ def school_years(district: District) -> list[str]:
             found |= {y for y in school_year(frame["date"]).dropna() if y}  # an undated row is in no year
     students = district.tables.get("students")
     if students is not None and "year" in students.columns:
-        springs = pd.to_numeric(students["year"], errors="coerce").dropna().astype(int)
+        springs = pd.to_numeric(pd.Series(students["year"].unique()), errors="coerce").dropna().astype(int)
         # a spring belongs to the school year ending in it; the earliest spring is the baseline before the first
         found |= {f"{y - 1}-{y % 100:02d}" for y in springs if y - 1 >= min((_start(f) for f in found), default=0)}
     return sorted(y for y in found if y)
