@@ -1089,3 +1089,29 @@ def test_an_audit_skips_only_the_folders_it_is_told_to(tmp_path: Path):
     every = ["alpha/page.html", "alphabet/note.txt", "portfolio-results/chains.csv", "portfolio.html"]
     assert files(audit(out, SAMPLE, min_n=10)) == every
     assert files(audit(out, SAMPLE, min_n=10, skip={"alpha"})) == every[1:]
+
+
+def test_the_audit_reads_hidden_sheets_of_a_workbook(tmp_path: Path):
+    """A workbook's hidden and very hidden sheets are read like the others (python-calamine lists every sheet): a
+    count below min_n there is found, and a name in one too."""
+    from openpyxl import Workbook
+
+    from plevaluate.audit import audit
+
+    name, _, _ = _people()
+    book = Workbook()
+    book.active.title = "shown"
+    book.active.append(["school_id", "n_people"])
+    book.active.append(["S01", 12])
+    for title, state, row in (("hidden", "hidden", ["S02", 4]), ("deep", "veryHidden", [name, 11])):
+        sheet = book.create_sheet(title)
+        sheet.append(["school_id", "n_people"])
+        sheet.append(row)
+        sheet.sheet_state = state
+    (tmp_path / "out").mkdir()
+    book.save(tmp_path / "out" / "results.xlsx")
+    found = {(f.file, f.kind) for f in audit(tmp_path / "out", SAMPLE, min_n=10)}
+    assert found == {
+        ("results.xlsx [hidden]", "count of people below min_n 10"),
+        ("results.xlsx", "educator name or e-mail"),
+    }, found
