@@ -15,6 +15,7 @@ and the metadata of every embedded image) for
 from __future__ import annotations
 
 import base64
+import datetime
 import html
 import json
 import os
@@ -496,6 +497,8 @@ def audit(
     in file names too, in every file of the folder (hidden folders included).
     """
     out, data = Path(out), Path(data)
+    if isinstance(skip, str):  # "alpha" in "alphabet": a string would skip every folder whose name is in it
+        raise TypeError(f"skip is a collection of folder names, not the string {skip!r}; write {{{skip!r}}}")
     _check_arguments(out, data)
     people = _identifiers(data)
     if not people and require_people:
@@ -551,14 +554,21 @@ def _sheets(path: Path) -> list[tuple[str, pd.DataFrame]]:
     """A workbook's sheets as tables (the first row the header); none when it cannot be read as a workbook.
 
     Read by python-calamine (Rust; 15x faster than openpyxl's read-only mode, which was half of a portfolio's
-    audit), its cells as openpyxl gives them: a blank cell None, a whole number an int."""
+    audit), its cells as openpyxl gives them: a blank cell None, a whole number an int. A workbook calamine cannot
+    read whole (a sheet it refuses, two sheets of one name, which it finds by name) is read by openpyxl, as before."""
     from python_calamine import CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_path(str(path))
-        sheets = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in book.sheet_names]
+        names = list(book.sheet_names)
     except Exception:  # noqa: BLE001 - not a workbook calamine reads: its text was still searched
         return []
+    if len(set(names)) < len(names):
+        return _sheets_by_openpyxl(path)
+    try:
+        sheets = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in names]
+    except Exception:  # noqa: BLE001 - one sheet calamine refuses must not hide the others
+        return _sheets_by_openpyxl(path)
     out = []
     for title, rows in sheets:
         rows = [[_cell(value) for value in row] for row in rows]
@@ -568,11 +578,49 @@ def _sheets(path: Path) -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
+def _sheets_by_openpyxl(path: Path) -> list[tuple[str, pd.DataFrame]]:
+    """`_sheets` by openpyxl's read-only mode (a workbook calamine cannot read whole)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - not a workbook openpyxl reads: its text was still searched
+        return []
+    out = []
+    try:
+        for sheet in book.worksheets:
+            rows = list(sheet.iter_rows(values_only=True))
+            if rows:
+                header = [str(c) if c is not None else "" for c in rows[0]]
+                out.append((sheet.title, pd.DataFrame(rows[1:], columns=header)))
+    finally:
+        book.close()
+    return out
+
+
 def _cell(value):
     if isinstance(value, str) and value == "":
         return None
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    return value
+
+
+#: Excel's day 0 (its serial numbers count days from here; the days before 1 March 1900 one more, for its 29 February).
+_EXCEL_DAY_0 = datetime.datetime(1899, 12, 30)
+
+
+def _serial(value):
+    """A cell read as a date, time or duration as the number Excel stores: a count shown with a date format (say
+    a built-in East Asian one) is still a count. Anything else as it is."""
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds() / 86400
+    if isinstance(value, datetime.time):
+        return (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
+    if isinstance(value, datetime.date):
+        moment = value if isinstance(value, datetime.datetime) else datetime.datetime.combine(value, datetime.time())
+        days = (moment - _EXCEL_DAY_0).total_seconds() / 86400
+        return days - 1 if moment < datetime.datetime(1900, 3, 1) else days
     return value
 
 
@@ -590,7 +638,8 @@ def _small_counts(path: Path, name: str, min_n: int) -> list[Finding]:
 def _small_in(table: pd.DataFrame, name: str, min_n: int) -> list[Finding]:
     found = []
     for column in (c for c in table.columns if c in PEOPLE_COLUMNS):
-        values = pd.to_numeric(table[column], errors="coerce")
+        cells = table[column]
+        values = pd.to_numeric(cells.map(_serial) if cells.dtype == object else cells, errors="coerce")
         small = values[(values > 0) & (values < min_n)]
         if len(small):
             found.append(

@@ -822,7 +822,8 @@ def render_portfolio(
             if not (out / JOURNAL).exists():
                 shutil.rmtree(staging, ignore_errors=True)
         for path in programs:  # the portfolio's own pages (each program's were audited by its run), against its people
-            own = audit(out, path, skip=set(ids.values()))
+            # every program's folder but portfolio-results (a program of that name would hide the portfolio's own)
+            own = audit(out, path, skip=set(ids.values()) - {"portfolio-results"})
             summary.findings += [f for f in own if f not in summary.findings]
     summary.seconds = time.perf_counter() - started
     return summary

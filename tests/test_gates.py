@@ -1115,3 +1115,52 @@ def test_the_audit_reads_hidden_sheets_of_a_workbook(tmp_path: Path):
         ("results.xlsx [hidden]", "count of people below min_n 10"),
         ("results.xlsx", "educator name or e-mail"),
     }, found
+
+
+def _rewritten(book: Path, member: str, change) -> None:
+    """``book`` with one member of its zip archive rewritten by ``change`` (text -> text)."""
+    with zipfile.ZipFile(book) as archive:
+        members = {info.filename: archive.read(info.filename) for info in archive.infolist()}
+    members[member] = change(members[member].decode()).encode()
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize("odd", ["count shown as a date", "two sheets of one name", "a sheet calamine refuses"])
+def test_the_audit_finds_a_small_count_in_a_workbook_calamine_reads_oddly(odd: str, tmp_path: Path):
+    """Found by a hostile review of the python-calamine reader: a count formatted as a date (calamine reads it as
+    one), a second sheet with the first's name (calamine finds sheets by name) and a sheet with a cell calamine
+    refuses (it took every other sheet's counts with it) each hid a count below min_n that openpyxl showed."""
+    from openpyxl import Workbook
+
+    from plevaluate.audit import audit
+
+    book = Workbook()
+    first = book.active
+    first.title = "first"
+    first.append(["school_id", "n_people"])
+    first.append(["S01", 12])
+    counts = book.create_sheet("counts")
+    counts.append(["school_id", "n_people"])
+    counts.append(["S02", 3])
+    if odd == "count shown as a date":
+        counts["B2"].number_format = "dd"
+    (tmp_path / "out").mkdir()
+    path = tmp_path / "out" / "results.xlsx"
+    book.save(path)
+    if odd == "two sheets of one name":
+        _rewritten(path, "xl/workbook.xml", lambda xml: xml.replace('name="counts"', 'name="first"'))
+    elif odd == "a sheet calamine refuses":
+        _rewritten(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace('<c r="B2" t="n">', '<c r="B2" t="x">'))
+    found = [(f.file, f.kind, f.detail) for f in audit(tmp_path / "out", SAMPLE, min_n=10)]
+    sheet = "first" if odd == "two sheets of one name" else "counts"
+    assert found == [(f"results.xlsx [{sheet}]", "count of people below min_n 10", "column 'n_people', row 2: 3")]
+
+
+def test_skip_is_a_collection_of_folder_names_not_a_string(tmp_path: Path):
+    from plevaluate.audit import audit
+
+    (tmp_path / "out" / "alpha").mkdir(parents=True)
+    with pytest.raises(TypeError, match="write {'alphabet'}"):
+        audit(tmp_path / "out", SAMPLE, skip="alphabet")
