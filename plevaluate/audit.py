@@ -348,13 +348,16 @@ def _pdf_texts(paths: list[Path], workers: int) -> dict[Path, str]:
     return texts
 
 
-def _texts(out: Path, workers: int = 1, skip: Collection[str] = ()) -> dict[str, tuple[str, str]]:
+def _texts(
+    out: Path, workers: int = 1, skip: Collection[str] = (), sheets_of: dict | None = None
+) -> dict[str, tuple[str, str]]:
     """file -> (text to search for identifiers, text a reader reads, for counts in words).
 
     Every file under ``out`` is read, hidden and linked folders too (a stopped run's leftovers are published
     all the same if someone copies the folder): HTML and notebooks as source and as read, PDFs as their
     pages' text, PNG images by their metadata, zip and gzip files (workbooks, documents, decks) member by
     member, every other file as text (UTF-16 and binary files decoded so that names in them still read).
+    ``sheets_of``: filled with each workbook's sheets (`_sheets`), by file, for the audit's count check.
     """
     found: dict[str, tuple[str, str]] = {}
     files = list(_files(out, skip))
@@ -375,6 +378,8 @@ def _texts(out: Path, workers: int = 1, skip: Collection[str] = ()) -> dict[str,
         elif suffix == ".png":
             found[name] = (_png_text(path.read_bytes()), "")
         elif suffix in (".xlsx", ".xlsm") and (sheets := _sheets(path)):
+            if sheets_of is not None:
+                sheets_of[name] = sheets
             # each cell on its own line, so that two cells never read as one phrase; the archive's text too
             cells = "\n".join(
                 str(value)
@@ -508,7 +513,8 @@ def audit(
         )
     min_n = _plan_min_n(out, data) if min_n is None else min_n
     findings: list[Finding] = []
-    for name, (searchable, readable) in _texts(out, workers, skip).items():
+    sheets_of: dict[str, list] = {}
+    for name, (searchable, readable) in _texts(out, workers, skip, sheets_of).items():
         if searchable.startswith("\x00unreadable"):
             findings.append(Finding(name, "unreadable PDF", searchable[1:]))
             continue
@@ -523,7 +529,7 @@ def audit(
         for count in _counts(readable, min_n):
             findings.append(Finding(name, f"count of people below min_n {min_n}", count))
         if name.lower().endswith((".csv", ".xlsx", ".xlsm")):
-            findings += _small_counts(out / name, name, min_n)
+            findings += _small_counts(out / name, name, min_n, sheets_of.get(name, []))
     return findings
 
 
@@ -569,13 +575,7 @@ def _sheets(path: Path) -> list[tuple[str, pd.DataFrame]]:
         sheets = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in names]
     except Exception:  # noqa: BLE001 - one sheet calamine refuses must not hide the others
         return _sheets_by_openpyxl(path)
-    out = []
-    for title, rows in sheets:
-        rows = [[_cell(value) for value in row] for row in rows]
-        if rows:
-            header = [str(c) if c is not None else "" for c in rows[0]]
-            out.append((title, pd.DataFrame(rows[1:], columns=header)))
-    return out
+    return _tables((title, [[_cell(value) for value in row] for row in rows]) for title, rows in sheets)
 
 
 def _sheets_by_openpyxl(path: Path) -> list[tuple[str, pd.DataFrame]]:
@@ -586,15 +586,19 @@ def _sheets_by_openpyxl(path: Path) -> list[tuple[str, pd.DataFrame]]:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - not a workbook openpyxl reads: its text was still searched
         return []
-    out = []
     try:
-        for sheet in book.worksheets:
-            rows = list(sheet.iter_rows(values_only=True))
-            if rows:
-                header = [str(c) if c is not None else "" for c in rows[0]]
-                out.append((sheet.title, pd.DataFrame(rows[1:], columns=header)))
+        return _tables((sheet.title, list(sheet.iter_rows(values_only=True))) for sheet in book.worksheets)
     finally:
         book.close()
+
+
+def _tables(sheets) -> list[tuple[str, pd.DataFrame]]:
+    """(title, rows of cells) -> (title, table with the first row its header), for each sheet with a row."""
+    out = []
+    for title, rows in sheets:
+        if rows:
+            header = [str(c) if c is not None else "" for c in rows[0]]
+            out.append((title, pd.DataFrame(rows[1:], columns=header)))
     return out
 
 
@@ -624,10 +628,11 @@ def _serial(value):
     return value
 
 
-def _small_counts(path: Path, name: str, min_n: int) -> list[Finding]:
-    """Counts below ``min_n`` in the people-counting columns of a CSV, or of every sheet of a workbook."""
+def _small_counts(path: Path, name: str, min_n: int, sheets: list) -> list[Finding]:
+    """Counts below ``min_n`` in the people-counting columns of a CSV, or of every sheet of a workbook (``sheets``,
+    as `_texts` read them)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return [f for sheet, table in _sheets(path) for f in _small_in(table, f"{name} [{sheet}]", min_n)]
+        return [f for sheet, table in sheets for f in _small_in(table, f"{name} [{sheet}]", min_n)]
     try:
         table = pd.read_csv(path)
     except (ValueError, OSError):
