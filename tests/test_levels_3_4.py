@@ -60,6 +60,29 @@ def test_gee_logistic_matches_r_gee():
     np.testing.assert_allclose(result.bse.to_numpy(), r_se, atol=1e-6)
 
 
+def test_a_gee_fitted_from_parts_equals_the_one_fitted_whole():
+    # Each step's sums add up across parts that keep each group whole (`GEESums.combine`): the fit from 1, 2, 5
+    # parts and from one part per group equals the whole fit (R gee's data above, every 7th row dropped so that
+    # groups have different sizes: parts then hold different sizes, which combine must align).
+    from plevaluate.levels.practice.gee import GEESums, fit_gee, gee_data
+
+    data = pd.read_csv(ROOT / "tests" / "data" / "gee_logistic_1.csv", header=None, names=["Id", "Y", "X1", "X2", "X3"])
+    data = data.drop(index=data.index[::7])  # groups of several sizes
+    formula = "Y ~ X1 + X2 + X3"
+    whole = gee_logistic(data, formula, groups="Id")
+    rng = np.random.default_rng(5)
+    ids = data["Id"].unique()
+    for count in (1, 2, 5, len(ids)):
+        part_of = dict(zip(ids, rng.permutation(len(ids)) % count))
+        parts = [gee_data(data[data["Id"].map(part_of) == k], formula, "Id")[0] for k in range(count)]
+        names = gee_data(data, formula, "Id")[1]
+        fit = fit_gee(lambda beta, parts=parts: GEESums.combine(p.sums(beta) for p in parts), names, formula)
+        np.testing.assert_allclose(fit.params.to_numpy(), whole.params.to_numpy(), rtol=1e-9)
+        np.testing.assert_allclose(fit.cov.to_numpy(), whole.cov.to_numpy(), rtol=1e-9)
+        assert fit.working_correlation == pytest.approx(whole.working_correlation, rel=1e-9)
+        assert len({int(s) for part in parts for s in part.sums(whole.params.to_numpy()).sizes}) >= 3
+
+
 def test_implementation_rate_interval_is_wilson():
     # One observation per educator: no design effect, so the interval must be the plain Wilson interval, as
     # computed by statsmodels' proportion_confint(method="wilson") (an independent implementation).
