@@ -281,6 +281,11 @@ class Parts:
         ``keep(frame, district) -> frame``: the rows and columns of the table the rest of the evaluation still reads
         (level 5: the student IDs an approved quote could name, for the quotes' redactor); they travel with the year,
         the rest stays in the parts. By default nothing (`keep_nothing`).
+    hold, refine : callable, optional
+        For what needs more than one round of the parts (level 4's GEE models: each step's sums at its
+        coefficients): ``hold(part)`` is what each part keeps where it is, once summed, and ``refine(sums, ask) ->
+        sums`` completes the added sums, where ``ask(function, *args)`` gives ``[function(held, *args)]`` for every
+        part's ``held``. The parts are forgotten once ``refine`` returns.
     """
 
     table: str
@@ -291,6 +296,8 @@ class Parts:
     summarize: Callable[[pd.DataFrame, Any], Any]
     combine: Callable[[list], Any]
     keep: Callable[[pd.DataFrame, District], pd.DataFrame] = keep_nothing
+    hold: Callable[[Any], Any] | None = None
+    refine: Callable[[Any, Callable[..., list]], Any] | None = None
 
 
 @contextmanager

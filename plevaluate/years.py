@@ -18,6 +18,7 @@ school year starts; before it the school is a comparison school), the plan with 
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -466,19 +467,21 @@ def _in_parts(client, view: District, label: str, held: dict) -> tuple[District,
             whole.add(parts.table)  # whole, and the level says why on the worker, as it does in one process
             continue
         with _embedded():
-            sums = []
+            sums, holding = [], []
             for k, piece in enumerate(pieces):  # each held as soon as sent: a stopped run cancels every one
-                future = client.submit(
-                    _summed,
-                    parts.summarize,
-                    piece,
-                    layout,
-                    key=f"plevaluate-part-{label}-{level.number}-{k}",
-                    pure=False,
-                )
+                key = f"plevaluate-part-{label}-{level.number}-{k}"
+                if parts.refine is None:
+                    future = client.submit(_summed, parts.summarize, piece, layout, key=key, pure=False)
+                else:  # the part stays on its worker for the level's rounds (`Parts.refine`); its sums come here
+                    part = client.submit(
+                        _summed_and_held, parts.summarize, parts.hold, piece, layout, key=f"{key}-held", pure=False
+                    )
+                    held[part.key] = part
+                    holding.append(part)
+                    future = client.submit(_sums_of, part, key=key, pure=False)
                 held[future.key] = future
                 sums.append(future)
-        summing[level.number] = (layout, parts.combine, sums)
+        summing[level.number] = (layout, parts.combine, sums, parts.refine, holding)
         kept.setdefault(parts.table, []).append(parts.keep(frame, view))
     for table, frames in kept.items():
         if table not in whole:  # the rows any level keeps, with the columns any keeps
@@ -502,7 +505,7 @@ def _added(summing: dict, held: dict, tasks: dict | None = None, outcomes: dict 
     `distributed.as_completed`, which follows the default client's loop, not necessarily this run's client's, and
     keeps what it has seen until every future it was given is done."""
     pending, sums = {}, {}
-    for level, (_, _, futures) in summing.items():
+    for level, (_, _, futures, _, _) in summing.items():
         sums[level] = [None] * len(futures)
         pending.update((future.key, (future, level, k)) for k, future in enumerate(futures))
         futures.clear()  # only `pending` and `held` keep them now
@@ -517,10 +520,55 @@ def _added(summing: dict, held: dict, tasks: dict | None = None, outcomes: dict 
         if not done and not years:
             time.sleep(_POLL)
     summed = {}
-    for level, (layout, combine, _) in summing.items():
+    for level, (layout, combine, _, refine, holding) in summing.items():
         problems = [s for s in sums[level] if isinstance(s, ValueError)]
-        summed[level] = (layout, problems[0] if problems else combine(sums[level]))
+        added = problems[0] if problems else combine(sums[level])
+        if refine is not None and not problems:
+            added = refine(added, _asking(holding, held, tasks, outcomes))
+        for part in holding:  # its rounds are over: forgotten on its worker
+            held.pop(part.key, None)
+        holding.clear()
+        summed[level] = (layout, added)
     return summed
+
+
+def _asking(holding: list, held: dict, tasks: dict | None, outcomes: dict | None):
+    """`Parts.refine`'s ``ask``: ``function(kept, *args)`` for what each part of ``holding`` keeps on its worker
+    (`Parts.hold`), run there, the results here in the parts' order; earlier years done meanwhile are taken
+    (`_take_done`)."""
+
+    asked = itertools.count()
+
+    def ask(function, *args) -> list:
+        step = next(asked)  # keys named after their parts: a stopped run cancels them with the rest
+        futures = [
+            part.client.submit(_asked, function, part, *args, key=f"{part.key}-ask-{step}", pure=False)
+            for part in holding
+        ]
+        held.update((future.key, future) for future in futures)
+        while not all(future.done() for future in futures):
+            if not _take_done(tasks or {}, outcomes, held):
+                time.sleep(_POLL)
+        answers = [future.result() for future in futures]
+        for future in futures:
+            held.pop(future.key, None)
+        return answers
+
+    return ask
+
+
+def _summed_and_held(summarize, hold, piece, layout) -> tuple:
+    """A part's sums (`_summed`) and what it keeps on its worker for the level's rounds (`Parts.hold`)."""
+    sums = _summed(summarize, piece, layout)
+    return sums, None if isinstance(sums, ValueError) else hold(piece)
+
+
+def _sums_of(summed_and_held: tuple):
+    return summed_and_held[0]
+
+
+def _asked(function, summed_and_held: tuple, *args):
+    return function(summed_and_held[1], *args)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ report sections (`.sections`) and its part of the design check (`.design`).
 from __future__ import annotations
 
 from ...chain import from_target
-from ...results import Level
+from ...results import Level, Parts
 from .compute import (
     HOUR_BANDS,
     conditions_link,
@@ -19,12 +19,14 @@ from .compute import (
     funnel_limits,
     gee_logistic,
     implementation_rates,
+    observations_in_parts,
     practice_users,
     prepare_observations,
     run,
     trend_model,
 )
 from .design import check as design_check
+from .sums import ModelData, ObservationSums, no_facts, no_layout, refine, summarize
 from .tables import PRIVACY, TABLES, YEARS_TABLES
 from .years import years as years_tables
 
@@ -74,4 +76,15 @@ LEVEL = Level(
     years_tables=YEARS_TABLES,
     design=design_check,
     tables=TABLES,
+    parts=Parts(
+        table="observations",
+        key="educator_id",  # an educator's observations in one part: the GEE's groups and the rates' clusters
+        prepare=observations_in_parts,
+        facts=no_facts,
+        layout=no_layout,
+        summarize=summarize,
+        combine=ObservationSums.combine,
+        hold=ModelData,  # each part's observations as the GEE models read them, for their rounds
+        refine=refine,
+    ),
 )

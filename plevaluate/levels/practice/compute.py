@@ -28,12 +28,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..._tidy import attended_hours, by_date, coverage, latest_term, stack, terms
-from ...effects import grouped_share_and_deff, wilson_interval
+from ..._tidy import attended_hours, by_date, coverage_table, latest_term, stack, terms
 from ...privacy import UNSUPPRESSED, suppress
 from ...results import LevelResult, Note, noting_warnings, target_status
 from ...vocabulary import LEVEL_OF_USE_NAMES
-from .gee import gee_logistic
+from .gee import GEEFit, gee_logistic
+from .sums import (
+    BREAKDOWNS,
+    MODELS,
+    ModelData,
+    ObservationSums,
+    model_rows,
+    rate_sums,
+    rates_table,
+    refine,
+    rows_of,
+    summarize,
+)
 
 if TYPE_CHECKING:
     from ...contract import District
@@ -48,6 +59,7 @@ __all__ = [
     "funnel_limits",
     "gee_logistic",
     "implementation_rates",
+    "observations_in_parts",
     "practice_users",
     "prepare_observations",
     "trend_model",
@@ -96,6 +108,13 @@ def prepare_observations(district: District, *, bands: Sequence[float] = HOUR_BA
     return obs
 
 
+def observations_in_parts(observations: pd.DataFrame, district: District) -> pd.DataFrame:
+    """`prepare_observations` as `plevaluate.results.Parts` calls it (``observations``: the district's)."""
+    if observations is not district.observations:
+        raise ValueError("level 4 prepares the district's own observations")
+    return prepare_observations(district)
+
+
 def implementation_rates(
     obs: pd.DataFrame, *, by: Sequence[str] = ("school_id", "month"), min_n: int = 10, ci: float = 0.95
 ) -> pd.DataFrame:
@@ -126,31 +145,7 @@ def implementation_rates(
     >>> float(implementation_rates(obs, by=("school_id",), min_n=1)["estimate"].iloc[0])
     0.75
     """
-    observed = obs["observed"].to_numpy(dtype=float, na_value=np.nan)
-    educators = pd.factorize(obs["educator_id"])[0]  # integer codes, -1 where no educator is recorded
-    if by:
-        group = obs.groupby(list(by), observed=True, sort=True, dropna=False).ngroup().to_numpy()
-        n_groups = int(group.max()) + 1 if len(group) else 0
-    else:
-        group, n_groups = np.zeros(len(obs), np.int64), 1
-    # every group at once: `clustered_wilson`'s own steps (`effects.grouped_share_and_deff`), vectorized
-    valid = ~np.isnan(observed)
-    g, who = group[valid], educators[valid]
-    rate, n, deff = grouped_share_and_deff(observed[valid], g, n_groups, who)
-    width = int(who.max()) + 1 if len(who) else 1
-    named = np.unique(g[who >= 0].astype(np.int64) * width + who[who >= 0])
-    people = np.bincount(named // width, minlength=n_groups)
-    low, high = wilson_interval(rate * n / deff, n / deff, ci)
-    firsts = np.unique(group, return_index=True)[1]
-    rows = {k: obs[k].iloc[firsts].tolist() for k in by}
-    rows |= {"estimate": rate, "ci_low": low, "ci_high": high, "n": n, "n_people": people,
-             "n_missing": np.bincount(group, minlength=n_groups) - n, "deff": np.where(n > 0, deff, np.nan)}  # fmt: skip
-    table = pd.DataFrame(rows, columns=[*by, "estimate", "ci_low", "ci_high", "n", "n_people", "n_missing", "deff"])
-    table = table.astype({"n": int, "n_people": int, "n_missing": int})
-    table.insert(0, "level", 4)
-    table.insert(1 + len(by), "measure", "implementation_rate")
-    table["method"] = "share of observations; Wilson interval on n / design effect (clustered by educator)"
-    return suppress(table, min_n, n="n_people")
+    return suppress(rates_table(rate_sums(obs, by), by, ci), min_n, n="n_people")
 
 
 def _combination(result, weights: dict[str, float], ci: float) -> dict[str, float]:
@@ -186,31 +181,35 @@ def trend_model(obs: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
         ``participant / comparison``), estimate (odds ratio per month), ci_low, ci_high, log_odds,
         se, p_value, n (observations), n_people (educators), working_correlation, method.
     """
-    data = obs.loc[obs["observed"].notna(), ["observed", "month_index", "participant", "educator_id"]]
-    data = data.assign(participant=data["participant"].astype(int))
+    data = model_rows(obs, "trend")
     both = data["participant"].nunique() == 2
-    formula = "observed ~ month_index * participant" if both else "observed ~ month_index"
-    result = gee_logistic(data, formula)
-    rows = []
-    if both:
+    formula = MODELS["trend"][0 if both else 1]
+    counts = {
+        bool(value): (len(part), int(part["educator_id"].nunique())) for value, part in data.groupby("participant")
+    }
+    return trend_table(
+        gee_logistic(data, formula), formula, counts, (len(data), int(data["educator_id"].nunique())), ci
+    )
+
+
+def trend_table(
+    result: GEEFit, formula: str, counts: Mapping[bool, tuple[int, int]], every: tuple[int, int], ci: float
+) -> pd.DataFrame:
+    """`trend_model`'s table from its fit: ``counts`` of observations and educators by participant (True/False)
+    and of ``every`` observation."""
+    if "participant" in formula:
         combos = {
-            "participant": {"month_index": 1, "month_index:participant": 1},
-            "comparison": {"month_index": 1},
-            "participant / comparison": {"month_index:participant": 1},
+            "participant": ({"month_index": 1, "month_index:participant": 1}, counts[True]),
+            "comparison": ({"month_index": 1}, counts[False]),
+            "participant / comparison": ({"month_index:participant": 1}, every),
         }
     else:
-        only = "participant" if data["participant"].iloc[0] == 1 else "comparison"
-        combos = {only: {"month_index": 1}}
-    for group, weights in combos.items():
-        part = data if group == "participant / comparison" else data[data["participant"] == (group == "participant")]
-        rows.append(
-            {
-                "group": group,
-                **_combination(result, weights, ci),
-                "n": len(part),
-                "n_people": int(part["educator_id"].nunique()),
-            }
-        )
+        only = next(iter(counts))
+        combos = {"participant" if only else "comparison": ({"month_index": 1}, every)}
+    rows = [
+        {"group": group, **_combination(result, weights, ci), "n": n, "n_people": people}
+        for group, (weights, (n, people)) in combos.items()
+    ]
     out = pd.DataFrame(rows)
     out.insert(0, "level", 4)
     out.insert(1, "measure", "trend_odds_ratio_per_month")
@@ -248,15 +247,24 @@ def dose_response(obs: pd.DataFrame, *, min_n: int = 10, ci: float = 0.95) -> tu
         from the GEE ``observed ~ month_index + pl_hours`` (month adjusted, so that hours do not stand
         in for time in the program), with log_odds_per_hour and its se.
     """
-    rows = obs["participant"].astype(bool) & obs["observed"].notna()
-    data = obs.loc[rows, ["observed", "educator_id", "hours_band", "month_index", "pl_hours"]]
+    data = model_rows(obs, "dose")
     if data["pl_hours"].nunique() < 2:
-        raise ValueError("every observed teacher attended the same PL hours, so hours cannot be compared")
-    bands = implementation_rates(data, by=("hours_band",), min_n=min_n, ci=ci)
-    result = gee_logistic(data, "observed ~ month_index + pl_hours")
+        raise ValueError(SAME_HOURS)
+    bands = implementation_rates(
+        obs[obs["participant"] & obs["observed"].notna()], by=("hours_band",), min_n=min_n, ci=ci
+    )
+    result = gee_logistic(data, MODELS["dose"][0])
+    return bands, dose_table(result, len(data), int(data["educator_id"].nunique()), ci)
+
+
+SAME_HOURS = "every observed teacher attended the same PL hours, so hours cannot be compared"
+
+
+def dose_table(result: GEEFit, n: int, people: int, ci: float) -> pd.DataFrame:
+    """`dose_response`'s model row from its fit, of ``n`` observations of ``people`` educators."""
     per_hour = _combination(result, {"pl_hours": 1.0}, ci)
     per_ten = _combination(result, {"pl_hours": 10.0}, ci)
-    model = pd.DataFrame(
+    return pd.DataFrame(
         [
             {
                 "level": 4,
@@ -267,14 +275,13 @@ def dose_response(obs: pd.DataFrame, *, min_n: int = 10, ci: float = 0.95) -> tu
                 "p_value": per_ten["p_value"],
                 "log_odds_per_hour": per_hour["log_odds"],
                 "se_per_hour": per_hour["se"],
-                "n": len(data),
-                "n_people": int(data["educator_id"].nunique()),
+                "n": n,
+                "n_people": people,
                 "method": "GEE logistic (observed ~ month_index + pl_hours), exchangeable within "
                 "educator; participant schools; correlational",
             }
         ]
     )
-    return bands, model
 
 
 def funnel_limits(p0: float, n, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -338,7 +345,13 @@ def funnel(obs: pd.DataFrame, *, min_n: int = 10, levels: Sequence[float] = (0.9
     per = data.groupby("school_id", observed=True).agg(
         n=("observed", "size"), observed=("observed", "sum"), n_people=("educator_id", "nunique")
     )
-    p0 = float(data["observed"].mean())
+    return funnel_table(per, float(data["observed"].mean()), min_n=min_n, levels=levels)
+
+
+def funnel_table(per: pd.DataFrame, p0: float, *, min_n: int, levels: Sequence[float]) -> pd.DataFrame:
+    """`funnel` from each school's counts (``per``: indexed by school_id, columns n, observed, n_people) and the
+    district rate ``p0``."""
+    per = per.copy()
     per["estimate"] = per["observed"] / per["n"]
     per["p0"] = p0
     for level in levels:
@@ -424,21 +437,34 @@ def practice_users(obs: pd.DataFrame) -> pd.Series:
     A count for the cost analysis (cost per educator using the practice); it is never shown per school
     below the plan's ``min_n`` by the reports.
     """
-    latest = obs[obs["participant"] & (obs["term_order"] == obs["term_order"].max())]
-    users = latest[latest["observed"] == 1]
-    return users.groupby("school_id")["educator_id"].nunique().rename("educators_using_practice")
+    by, kind = BREAKDOWNS["users"]
+    return users_from(rate_sums(rows_of(obs, kind), by), obs["term_order"].max())
 
 
-def _target_window(obs: pd.DataFrame, by_month: int | None) -> tuple[pd.DataFrame, str]:
-    """Observations in the plan's target month (its latest occurrence), else in the latest term."""
+def users_from(sums: pd.DataFrame, term_order) -> pd.Series:
+    """`practice_users` from the ``users`` breakdown's sums and the latest term of any observation."""
+    latest = sums[sums["term_order"] == term_order]
+    return pd.Series(
+        latest["people"].astype(int).to_numpy(),
+        index=pd.Index(latest["school_id"], name="school_id"),
+        name="educators_using_practice",
+    )
+
+
+def _target_window(
+    months: pd.DataFrame, terms: pd.DataFrame, by_month: int | None
+) -> tuple[tuple[str, str, object], str]:
+    """The plan's target month (its latest occurrence among the participants' observations), else their latest
+    term: which breakdown, its column and value, and its label. ``months``, ``terms``: the group+month sums and
+    the participants' group+term sums."""
     if by_month is not None:
-        months = obs.loc[pd.to_datetime(obs["date"]).dt.month == by_month, "month"]
-        if not months.empty:
-            month = months.max()
-            return obs[obs["month"] == month], month
-    latest = obs["term_order"].max()
-    window = obs[obs["term_order"] == latest]
-    return window, str(window["term"].iloc[0])
+        observed = months.loc[months["group"].eq("participant"), "month"].astype(str)
+        matching = observed[observed.str[5:7].astype(int) == by_month]
+        if not matching.empty:
+            month = matching.max()
+            return ("month", "month", month), month
+    latest = terms["term_order"].max()
+    return ("term", "term_order", latest), str(terms.loc[terms["term_order"] == latest, "term"].iloc[0])
 
 
 def evaluate_practice(
@@ -471,97 +497,137 @@ def evaluate_practice(
         school's rate in the latest term (level 5's dose-response), and ``users``, `practice_users` (cost).
     """
     name = "participants' use of new knowledge and skills"
-    if district.observations is None:
+    if 4 in district.summaries:  # summed in parts where they are (a Dask cluster)
+        _, sums = district.summaries[4]
+        if isinstance(sums, ValueError):  # a data problem found in a part: reported as one found here
+            raise sums
+    elif district.observations is None:
         return LevelResult(4, name, evidence=False, notes=("no classroom observations were collected",))
+    else:
+        obs = prepare_observations(district)
+        held = ModelData(obs)  # one part: the level's rounds asked of it here
+        sums = refine(summarize(obs), lambda function, *args: [function(held, *args)])
+    return practice_from(sums, district, organization, ci=district.plan.ci if ci is None else ci)
+
+
+def practice_from(
+    sums: ObservationSums, district: District, organization: LevelResult | None, *, ci: float
+) -> LevelResult:
+    """Level 4's tables, notes and handoff from its sums (`plevaluate.levels.practice.sums`)."""
+    name = "participants' use of new knowledge and skills"
     plan = district.plan
-    ci = plan.ci if ci is None else ci
     goal = plan.levels.practice
     min_n = UNSUPPRESSED  # statistics on the full data; privacy.publish_levels suppresses what is published
     notes: list[str] = []
-    obs = prepare_observations(district)
-    unobserved = sorted(set(district.schools["school_id"]) - set(obs["school_id"]))
+    of = sums.rates
+
+    def rates(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+        return suppress(rates_table(frame, by, ci), min_n, n="n_people")
+
+    unobserved = sorted(set(district.schools["school_id"]) - set(of["school_id"]["school_id"]))
     if unobserved:
         notes += [
             Note("no classroom observations were recorded at this school", level=4, scope=school, kind="missing")
             for school in unobserved
         ]
-    missing = int(obs["observed"].isna().sum())
+    missing = int((of["all"]["rows"] - of["all"]["n"]).sum())
     if missing:
         notes.append(f"{missing} observation(s) with no practice recorded are left out of every rate")
-    per_educator = obs.groupby("educator_id").size()
-    if per_educator.max() > 3 * per_educator.median():
+    counts = np.repeat(sums.per_educator.index.to_numpy(), sums.per_educator.to_numpy())
+    if counts.max() > 3 * np.median(counts):
         notes.append(
-            f"one educator was observed {per_educator.max()} times (median {per_educator.median():g}); intervals "
+            f"one educator was observed {counts.max()} times (median {np.median(counts):g}); intervals "
             "account for repeat observations, but the rate leans toward that classroom"
         )
-    rates = {
-        "group": implementation_rates(obs, by=("group",), min_n=min_n, ci=ci),
-        "group+month": implementation_rates(obs, by=("group", "month"), min_n=min_n, ci=ci),
-        "group+term": implementation_rates(obs, by=("group", "term"), min_n=min_n, ci=ci),
-        "school_id": implementation_rates(obs, by=("school_id",), min_n=min_n, ci=ci),
-        "school_id+month": implementation_rates(obs, by=("school_id", "month"), min_n=min_n, ci=ci),
-        "school_id+term": implementation_rates(obs, by=("school_id", "term"), min_n=min_n, ci=ci),
-    }
-    table = stack(rates.items())
+    shown = ("group", "group+month", "group+term", "school_id", "school_id+month", "school_id+term")
+    table = stack((breakdown, rates(of[breakdown], BREAKDOWNS[breakdown][0][:2])) for breakdown in shown)
     # each school row carries its school's group: schools of a group add up to the group's rows (privacy margins)
     group_of = district.schools.set_index("school_id")["group"]
     table["group"] = table["group"].fillna(table["school_id"].map(group_of))
     ordered = ["level", "breakdown", "group", "school_id", "month", "term"]
     table = table[ordered + [c for c in table.columns if c not in ordered]]
-    tables: dict[str, pd.DataFrame] = {
-        "coverage": coverage(obs, level=4, records="observation_id", people="educator_id"),
-        "rates": table,
-    }
-    participants = obs[obs["participant"]]
+    tables: dict[str, pd.DataFrame] = {"coverage": coverage_table(*sums.coverage, level=4), "rates": table}
+    in_program = set(group_of.index[group_of.eq("participant")])
+    terms_ = of["group+term"]
+    participant_terms = terms_[terms_["group"].eq("participant")]
+    last = terms_["term_order"].max()
+
+    def at(breakdown: str, column: str, value) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The participants' sums of one month or term: theirs together, and each school's."""
+        together = of[f"group+{breakdown}"]
+        schools = of[f"school_id+{breakdown}"]
+        schools = schools[(schools[column] == value) & schools["school_id"].isin(in_program)]
+        return together[together["group"].eq("participant") & (together[column] == value)], schools
+
     with noting_warnings(notes):
-        try:
-            tables["trend"] = trend_model(obs, ci=ci)
-        except ValueError as error:
-            notes.append(f"trend not estimated: {error}")
-        if participants.empty:
+        fit = sums.fits.get("trend")
+        if isinstance(fit, ValueError):
+            notes.append(f"trend not estimated: {fit}")
+        elif fit is not None:
+            by = of["participant"][of["participant"]["n"] > 0]
+            counted = {bool(v): (int(n), int(p)) for v, n, p in zip(by["participant"], by["n"], by["people"])}
+            every = (int(of["all"]["n"].sum()), int(of["all"]["people"].sum()))
+            tables["trend"] = trend_table(fit, _formula(fit), counted, every, ci)
+        if participant_terms.empty:
             notes.append("no participant schools observed: no target, funnel or dose-response")
         else:
-            window, label = _target_window(participants, goal.by_month)
-            district_rate = implementation_rates(window, by=(), min_n=min_n, ci=ci).assign(breakdown="district")
-            school_rates = implementation_rates(window, by=("school_id",), min_n=min_n, ci=ci)
-            target = pd.concat([district_rate, school_rates.assign(breakdown="school_id")], ignore_index=True)
+            window, label = _target_window(of["group+month"], participant_terms, goal.by_month)
+            together, schools = at(*window)
+            district_rate = rates(together, ()).assign(breakdown="district")
+            target = pd.concat(
+                [district_rate, rates(schools, ("school_id",)).assign(breakdown="school_id")], ignore_index=True
+            )
             tables["target"] = target_status(target.assign(window=label), goal.target)
-            latest = participants[participants["term_order"] == participants["term_order"].max()]
-            tables["funnel"] = funnel(latest, min_n=min_n).assign(term=latest["term"].iloc[0])
+            latest = participant_terms["term_order"].max()
+            _, latest_schools = at("term", "term_order", latest)
+            counted = latest_schools[latest_schools["n"] > 0]
+            per = pd.DataFrame(
+                {"n": counted["n"].astype(int).to_numpy(), "observed": counted["shown"].to_numpy(),
+                 "n_people": counted["people"].astype(int).to_numpy()},
+                index=pd.Index(counted["school_id"], name="school_id"),
+            )  # fmt: skip
+            term = participant_terms.loc[participant_terms["term_order"] == latest, "term"].iloc[0]
+            tables["funnel"] = funnel_table(per, float(per["observed"].sum() / per["n"].sum()), min_n=min_n,
+                                            levels=(0.95, 0.998)).assign(term=term)  # fmt: skip
             tables["funnel_curve"] = funnel_curve(
                 tables["funnel"]["p0"].iloc[0], int(tables["funnel"]["n"].max() * 1.2)
             )
             if district.attendance is None or district.attendance.empty or district.sessions is None:
                 notes.append("dose-response not estimated: no attendance records, so PL hours are not known")
+            elif not sums.hours[0] < sums.hours[1]:
+                notes.append(f"dose-response not estimated: {SAME_HOURS}")
+            elif isinstance(sums.fits.get("dose"), ValueError):
+                notes.append(f"dose-response not estimated: {sums.fits['dose']}")
             else:
-                try:
-                    tables["dose_bands"], tables["dose_model"] = dose_response(obs, min_n=min_n, ci=ci)
-                except ValueError as error:
-                    notes.append(f"dose-response not estimated: {error}")
-            if "level_of_use_label" in obs and participants["level_of_use"].notna().any():
-                recorded = participants[participants["level_of_use"].notna()]
-                tables["level_of_use"] = implementation_rates(
-                    recorded, by=("level_of_use", "level_of_use_label"), min_n=min_n, ci=ci
-                )
+                participants = of["group"][of["group"]["group"].eq("participant")]
+                n, people = int(participants["n"].sum()), int(participants["people"].sum())
+                tables["dose_bands"] = rates(of["hours_band"], ("hours_band",))
+                tables["dose_model"] = dose_table(sums.fits["dose"], n, people, ci)
+            if len(of["level_of_use"]):
+                tables["level_of_use"] = rates(of["level_of_use"], ("level_of_use", "level_of_use_label"))
             link = _link_predictors(district, organization)
             if link is not None:
-                school_latest = implementation_rates(latest, by=("school_id",), min_n=min_n, ci=ci)
-                tables["link"] = conditions_link(school_latest, link, ci=ci)
+                tables["link"] = conditions_link(rates(latest_schools, ("school_id",)), link, ci=ci)
     meta = {
         "min_n": plan.min_n,
         "ci": ci,
         "observable_practice": plan.observable_practice,
         "target": goal.target,
         "by_month": goal.by_month,
-        "observations": len(obs),
+        "observations": sums.observations,
     }
-    spring = obs[obs["participant"] & (obs["term_order"] == obs["term_order"].max())]
+    _, spring = at("term", "term_order", last)
     handoff = {
         # computed on the full data (every school, however small): a regression over schools reveals no school's rate
-        "latest_rates": implementation_rates(spring, by=("school_id",), min_n=UNSUPPRESSED).dropna(subset=["estimate"]),
-        "users": practice_users(obs),
+        "latest_rates": rates(spring, ("school_id",)).dropna(subset=["estimate"]),
+        "users": users_from(of["users"], last),
     }
     return LevelResult(4, name, tables, tuple(notes), meta, handoff=handoff)
+
+
+def _formula(fit: GEEFit) -> str:
+    """The trend's formula, from its fit's coefficients."""
+    return MODELS["trend"][0 if "participant" in fit.params.index else 1]
 
 
 def _link_predictors(district: District, organization: LevelResult | None) -> pd.DataFrame | None:
