@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -45,15 +46,16 @@ def _bytes(limit: str) -> int:
 
 
 def _task_costs(records: list[dict]) -> dict:
-    """Seconds of work on the workers from Dask's task stream, by kind: each part's sums (by level) and each year's
-    task (key names from `plevaluate.years.evaluate_on_cluster`)."""
+    """Seconds of work on the workers from Dask's task stream, by kind: each part's sums (by level), a level's rounds
+    and each year's task (key names from `plevaluate.years.evaluate_on_cluster`)."""
     parts: dict[str, list[float]] = {}
     years = {}
     for record in records:
         key = str(record["key"])
         seconds = sum(s["stop"] - s["start"] for s in record.get("startstops", ()) if s.get("action") == "compute")
-        if key.startswith("plevaluate-part-"):
-            parts.setdefault(key.split("-")[-2], []).append(seconds)
+        part = re.fullmatch(r"plevaluate-part-.+-(\d+)-\d+(-held)?(-ask-\d+)?", key)
+        if part:  # a part's sums, or its level's rounds (`Parts.refine`: "-held", then "-ask-N" for each step)
+            parts.setdefault(part[1] + (" rounds" if part[3] else ""), []).append(seconds)
         elif key.startswith("plevaluate-year-"):
             years[key.removeprefix("plevaluate-year-")[:7]] = seconds
     return {"parts": parts, "years": years}

@@ -19,6 +19,7 @@ __all__ = [
     "improvement_index",
     "noncentral_t_ci",
     "paired_effects",
+    "paired_effects_from",
     "smd_independent",
     "pooled_sd",
     "wilson_interval",
@@ -62,18 +63,26 @@ def noncentral_t_ci(t: float, df: float, ci: float = 0.95) -> tuple[float, float
     if not np.isfinite(t) or df <= 0:
         return float("nan"), float("nan")
     alpha = 1.0 - ci
-    width = 10.0 + 2.0 * abs(t)
+    # the normal approximation of the limits, ncp ~ t +- z sqrt(1 + t^2 / (2 df)) (Hedges & Olkin 1985)
+    z = stats.norm.ppf(1.0 - alpha / 2.0)
+    half = z * np.sqrt(1.0 + t**2 / (2.0 * df))
 
     def limit(target: float) -> float:
-        return optimize.brentq(lambda ncp: stats.nct.cdf(t, df, ncp) - target, t - width, t + width, xtol=1e-10)
+        def gap(ncp: float) -> float:
+            return stats.nct.cdf(t, df, ncp) - target
+
+        # searched near the approximation, widened until the root is inside: scipy's noncentral t CDF is NaN far in
+        # its tail (t = 59.5, df = 2,844: at ncp = -60), and a search that strays there fails; a bracket of
+        # t +- (10 + 2|t|) did, for one t and not for the next float (the interval then jumped to the approximation)
+        for wide in (2.0, 4.0, 8.0, 16.0):
+            low, high = t - wide * half - 1.0, t + wide * half + 1.0
+            if gap(low) * gap(high) < 0:  # NaN compares false
+                return optimize.brentq(gap, low, high, xtol=1e-10)
+        raise ValueError(f"no limit found for t = {t}")
 
     try:
         return limit(1.0 - alpha / 2.0), limit(alpha / 2.0)
-    except ValueError:
-        # For very large |t| scipy's noncentral t CDF loses precision (NaN); its normal approximation,
-        # ncp ~ t +- z sqrt(1 + t^2 / (2 df)) (Hedges & Olkin 1985), is then accurate.
-        z = stats.norm.ppf(1.0 - alpha / 2.0)
-        half = z * np.sqrt(1.0 + t**2 / (2.0 * df))
+    except ValueError:  # scipy's noncentral t CDF lost its precision (NaN): the normal approximation is accurate there
         return t - half, t + half
 
 
@@ -139,6 +148,17 @@ def paired_effects(pre: np.ndarray, post: np.ndarray, ci: float = 0.95) -> dict[
     pre, post = np.asarray(pre, float), np.asarray(post, float)
     diff = post - pre
     n = len(diff)
+    if n < 2:
+        return paired_effects_from(n, float("nan"), float("nan"), float("nan"), float("nan"), 1.0, ci)
+    size = max(1.0, float(np.abs(pre).max()), float(np.abs(post).max()))
+    return paired_effects_from(n, diff.mean(), diff.std(ddof=1), pre.std(ddof=1), post.std(ddof=1), size, ci)
+
+
+def paired_effects_from(
+    n: int, mean: float, sd: float, sd_pre: float, sd_post: float, size: float, ci: float = 0.95
+) -> dict[str, float]:
+    """`paired_effects` from the pairs' count, the gains' mean and SD, the pre and post SDs and the scores' size
+    (the largest absolute score, at least 1: a spread within floating-point noise of it is no spread)."""
     keys = (
         "mean_gain",
         "sd_gain",
@@ -163,15 +183,13 @@ def paired_effects(pre: np.ndarray, post: np.ndarray, ci: float = 0.95) -> dict[
     out["n"] = n
     if n < 2:
         return out
-    mean, sd = diff.mean(), diff.std(ddof=1)
-    sd_pre, sd_post = pre.std(ddof=1), post.std(ddof=1)
     sd_av = (sd_pre + sd_post) / 2
     half = stats.t.ppf(0.5 + ci / 2, n - 1) * sd / np.sqrt(n)
     out.update(mean_gain=mean, sd_gain=sd, gain_ci_low=mean - half, gain_ci_high=mean + half, df=n - 1)
     out.update(sd_pre=sd_pre, sd_post=sd_post)
     # a spread within floating-point noise of the scores' size is no spread: every gain equal (found by the shift
     # property test: scores moved by 0.65 left a standard deviation of 1e-14 and a d_z of 1e14)
-    noise = 1e-9 * max(1.0, float(np.abs(pre).max()), float(np.abs(post).max()))
+    noise = 1e-9 * size
     if sd > noise:
         t = mean / (sd / np.sqrt(n))
         low, high = noncentral_t_ci(t, n - 1, ci)

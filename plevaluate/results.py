@@ -255,6 +255,16 @@ def keep_nothing(frame: pd.DataFrame, district: District) -> pd.DataFrame:
     return frame.iloc[:0, :0]
 
 
+def no_facts(part) -> dict:
+    """A part tells the layout nothing (`Parts.facts`: parts that agree on nothing beforehand)."""
+    return {}
+
+
+def no_layout(facts: list[dict]) -> None:
+    """No layout (`Parts.layout`, with `no_facts`)."""
+    return None
+
+
 @dataclass(frozen=True)
 class Parts:
     """How a level computes from parts of one of its tables, each summed where it is, so that the table's rows need

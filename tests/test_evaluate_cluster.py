@@ -366,10 +366,12 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
         == district.students.loc[district.students["student_id"] == named, "student_id"].tolist()
     )
     assert list(lean.students.columns) == ["student_id"]
-    # cost and level 5 sum students.csv, the survey's levels reactions.csv, level 4 observations.csv (its GEE models
-    # in rounds of every part's sums, each part held on its worker until they are fitted, then forgotten: above)
-    assert sorted(summed) == [0, 1, 3, 4, 5]
-    assert lean.reactions.shape == (0, 0) and lean.observations.shape == (0, 0)  # no answer or observation travels
+    # cost and level 5 sum students.csv, the survey's levels reactions.csv, level 2 learning.csv, level 4
+    # observations.csv (its GEE models in rounds of every part's sums, each part held on its worker until they are
+    # fitted, then forgotten: above)
+    assert sorted(summed) == [0, 1, 2, 3, 4, 5]
+    for table in ("reactions", "learning", "observations"):  # no answer, score or observation travels
+        assert lean.tables[table].shape == (0, 0), table
     assert {"trend", "dose"} <= set(summed[4][1].fits) and not any(
         isinstance(f, ValueError) for f in summed[4][1].fits.values()
     )
@@ -380,11 +382,11 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     assert int(sums.covered[0]) == int(scored.sum())  # every post row with an outcome, once
     there = _quietly(evaluate, replace(lean, summaries=summed))
     here = _quietly(evaluate, district)
-    for level in (1, 3, 4, 5, 0):
+    for level in (1, 2, 3, 4, 5, 0):
         assert sorted(there.levels[level].tables) == sorted(here.levels[level].tables)
         for name, table in here.levels[level].tables.items():
             pd.testing.assert_frame_equal(there.levels[level].tables[name], table, rtol=1e-9, check_dtype=False)
-    for level in (1, 3, 4, 5):
+    for level in (1, 2, 3, 4, 5):
         assert there.levels[level].notes == here.levels[level].notes
     shown = pd.concat([there.levels[n].tables["quotes"] for n in (1, 3)])["quote"]
     assert shown.str.contains("Thanks to [term] for the questions", regex=False).sum() == 1

@@ -8,7 +8,7 @@ design check (`.design`).
 from __future__ import annotations
 
 from ...chain import from_target
-from ...results import Level
+from ...results import Level, Parts, no_facts, no_layout
 from .compute import (
     EXPERIENCE_BANDS,
     evaluate_learning,
@@ -16,10 +16,12 @@ from .compute import (
     learning_gains,
     match_pairs,
     missing_post_check,
+    pairs_in_parts,
     program_effect,
     run,
 )
 from .design import check as design_check
+from .sums import LearningSums, summarize
 from .tables import PRIVACY, TABLES
 
 __all__ = [
@@ -57,4 +59,13 @@ LEVEL = Level(
     privacy=PRIVACY,
     design=design_check,
     tables=TABLES,
+    parts=Parts(
+        table="learning",
+        key="educator_id",  # an educator's pre and post scores in one part: a pair is one educator's
+        prepare=pairs_in_parts,
+        facts=no_facts,
+        layout=no_layout,
+        summarize=summarize,
+        combine=LearningSums.combine,
+    ),
 )

@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..._tidy import coverage
-from ..._tidy import groups as _tidy_groups
-from ...effects import hedges_omega, paired_effects, pooled_sd, smd_independent, wilson_interval
+from ..._tidy import coverage_table
+from ...effects import hedges_omega, paired_effects_from, smd_independent, wilson_interval
 from ...errors import StatisticalWarning
 from ...privacy import UNSUPPRESSED, format_n, suppress
 from ...results import LevelResult, noting_warnings, target_status
 from ...vocabulary import in_program
+from .sums import BREAKDOWNS, GAIN_COUNTS, LearningSums, gain_scores, moments, summarize, with_mastery
 
 if TYPE_CHECKING:
     from ...contract import District
@@ -36,6 +36,7 @@ __all__ = [
     "learning_gains",
     "match_pairs",
     "missing_post_check",
+    "pairs_in_parts",
     "program_effect",
 ]
 
@@ -77,20 +78,17 @@ def match_pairs(learning: pd.DataFrame, educators: pd.DataFrame | None = None) -
     if educators is not None:
         cols = [c for c in ("educator_id", "school_id", "role", "participant", "years_experience") if c in educators]
         wide = wide.merge(educators[cols].drop_duplicates("educator_id"), on="educator_id", how="left")
-        if "years_experience" in wide:
-            wide["experience_band"] = experience_band(wide.pop("years_experience"))
+        # years_experience is optional in educators.csv: without it every band is unknown (one group of its own)
+        years = wide.pop("years_experience") if "years_experience" in wide else pd.Series(np.nan, index=wide.index)
+        wide["experience_band"] = experience_band(years)
     return wide
 
 
-def _mcnemar_exact(before: np.ndarray, after: np.ndarray) -> float:
-    """Exact McNemar p-value (McNemar 1947): statsmodels' ``mcnemar(exact=True)``, the binomial test of the
-    discordant pairs."""
+def _mcnemar_exact(table: list[list[int]]) -> float:
+    """Exact McNemar p-value (McNemar 1947) of a 2 x 2 table of counts (before yes/no by after yes/no):
+    statsmodels' ``mcnemar(exact=True)``, the binomial test of the discordant pairs."""
     from statsmodels.stats.contingency_tables import mcnemar
 
-    table = [
-        [int((before & after).sum()), int((before & ~after).sum())],
-        [int((~before & after).sum()), int((~before & ~after).sum())],
-    ]
     return float(mcnemar(table, exact=True).pvalue)
 
 
@@ -136,66 +134,74 @@ def learning_gains(
     >>> float(gains.loc[gains["measure"] == "mean_gain", "estimate"].iloc[0])
     2.25
     """
+    keys = [*by, "assessment_id"]
+    scored = pd.concat([pairs[keys], gain_scores(with_mastery(pairs, mastery_share))], axis=1)
+    sums = moments(scored, keys, ("d", "pre", "post"), counts=GAIN_COUNTS, largest=("size",))
+    return suppress(gains_table(sums, by, mastery_share=mastery_share, ci=ci), min_n)
+
+
+def gains_table(sums: pd.DataFrame, by: Sequence[str], *, mastery_share: float, ci: float) -> pd.DataFrame:
+    """`learning_gains` (before suppression) from its moments (`plevaluate.levels.learning.sums.moments` of
+    `gain_scores` by ``by`` and assessment)."""
     rows = []
-    for key, part in _tidy_groups(pairs, by):
-        for assessment, scores in part.groupby("assessment_id", sort=True):
-            matched = scores[scores["status"] == "matched"]
-            base = dict(zip(by, key), level=2, assessment_id=assessment, n=len(matched))
-            base["n_missing"] = int((scores["status"] != "matched").sum())
-            effects = paired_effects(matched["pre"], matched["post"], ci)
+    for group in sums.to_dict("records"):
+        n = int(group["d_n"])
+        base = {k: group[k] for k in by} | {"level": 2, "assessment_id": group["assessment_id"], "n": n}
+        base["n_missing"] = int(group["n_missing"])
+        sd = {c: np.sqrt(group[f"{c}_m2"] / (n - 1)) if n > 1 else np.nan for c in ("d", "pre", "post")}
+        size = max(1.0, float(group["size"])) if n else 1.0
+        effects = paired_effects_from(n, group["d_mean"], sd["d"], sd["pre"], sd["post"], size, ci)
+        rows.append(
+            {
+                **base,
+                "measure": "mean_gain",
+                "estimate": effects["mean_gain"],
+                "ci_low": effects["gain_ci_low"],
+                "ci_high": effects["gain_ci_high"],
+                "p_value": effects["p_value"],
+                "method": "paired t-test",
+            }
+        )
+        rows.append(
+            {
+                **base,
+                "measure": "d_z",
+                "estimate": effects["d_z"],
+                "ci_low": effects["d_z_ci_low"],
+                "ci_high": effects["d_z_ci_high"],
+                "p_value": effects["p_value"],
+                "method": "mean gain / SD of gains; noncentral t interval (Lakens 2013)",
+            }
+        )
+        rows.append(
+            {
+                **base,
+                "measure": "g_av",
+                "estimate": effects["g_av"],
+                "ci_low": effects["g_av_ci_low"],
+                "ci_high": effects["g_av_ci_high"],
+                "p_value": effects["p_value"],
+                "method": "mean gain / mean of pre and post SD, Hedges-corrected (Lakens 2013)",
+            }
+        )
+        known, before, after, both = (int(group[c]) for c in ("known", "before", "after", "both"))
+        changed = (
+            _mcnemar_exact([[both, before - both], [after - both, known - before - after + both]]) if known else np.nan
+        )
+        for measure, count in (("mastery_pre", before), ("mastery_post", after)):
+            low, high = wilson_interval(count, known, ci)
             rows.append(
                 {
                     **base,
-                    "measure": "mean_gain",
-                    "estimate": effects["mean_gain"],
-                    "ci_low": effects["gain_ci_low"],
-                    "ci_high": effects["gain_ci_high"],
-                    "p_value": effects["p_value"],
-                    "method": "paired t-test",
+                    "measure": measure,
+                    "estimate": count / known if known else np.nan,
+                    "ci_low": float(low),
+                    "ci_high": float(high),
+                    "p_value": changed if measure == "mastery_post" else np.nan,
+                    "method": f"share >= {mastery_share:.0%} of max_score; Wilson interval"
+                    + ("; McNemar exact test" if measure == "mastery_post" else ""),
                 }
             )
-            rows.append(
-                {
-                    **base,
-                    "measure": "d_z",
-                    "estimate": effects["d_z"],
-                    "ci_low": effects["d_z_ci_low"],
-                    "ci_high": effects["d_z_ci_high"],
-                    "p_value": effects["p_value"],
-                    "method": "mean gain / SD of gains; noncentral t interval (Lakens 2013)",
-                }
-            )
-            rows.append(
-                {
-                    **base,
-                    "measure": "g_av",
-                    "estimate": effects["g_av"],
-                    "ci_low": effects["g_av_ci_low"],
-                    "ci_high": effects["g_av_ci_high"],
-                    "p_value": effects["p_value"],
-                    "method": "mean gain / mean of pre and post SD, Hedges-corrected (Lakens 2013)",
-                }
-            )
-            cutoff = mastery_share * matched["max_score"]
-            before = (matched["pre"] >= cutoff).to_numpy()
-            after = (matched["post"] >= cutoff).to_numpy()
-            known = matched["max_score"].notna().to_numpy()
-            for measure, flags, p in (("mastery_pre", before, np.nan), ("mastery_post", after, None)):
-                n_known = int(known.sum())
-                low, high = wilson_interval(flags[known].sum(), n_known, ci)
-                p_value = _mcnemar_exact(before[known], after[known]) if p is None and n_known else np.nan
-                rows.append(
-                    {
-                        **base,
-                        "measure": measure,
-                        "estimate": flags[known].mean() if n_known else np.nan,
-                        "ci_low": float(low),
-                        "ci_high": float(high),
-                        "p_value": p_value,
-                        "method": f"share >= {mastery_share:.0%} of max_score; Wilson interval"
-                        + ("; McNemar exact test" if p is None else ""),
-                    }
-                )
     columns = [
         "level",
         *by,
@@ -209,7 +215,7 @@ def learning_gains(
         "n_missing",
         "method",
     ]
-    return suppress(pd.DataFrame(rows, columns=columns), min_n)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25, min_n: int = 10) -> pd.DataFrame:
@@ -222,25 +228,33 @@ def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25, min_n: i
     ``differs`` (|g| > ``threshold`` or p < 0.05). Warns (`StatisticalWarning`) when they differ:
     the gains then describe those who stayed, not everyone who started.
     """
+    return missing_table(moments(pairs, ("assessment_id", "status"), ("pre",)), threshold=threshold, min_n=min_n)
+
+
+def missing_table(stayed: pd.DataFrame, *, threshold: float, min_n: int) -> pd.DataFrame:
+    """`missing_post_check` from the pre scores' moments by assessment and status, with its warnings."""
     rows = []
-    for assessment, part in pairs.groupby("assessment_id", sort=True):
-        done = part.loc[part["status"] == "matched", "pre"].to_numpy(float)
-        gone = part.loc[part["status"] == "missing_post", "pre"].to_numpy(float)
-        row = {"assessment_id": assessment, "n_matched": len(done), "n_missing_post": len(gone)}
-        if len(done) > 1 and len(gone) > 1:
-            smd = smd_independent(done.mean(), done.std(ddof=1), len(done), gone.mean(), gone.std(ddof=1), len(gone))
-            p = float(stats.ttest_ind(done, gone, equal_var=False).pvalue)
-            row.update(pre_mean_matched=done.mean(), pre_mean_missing=gone.mean(), difference_g=smd["g"], p_value=p)
+    for assessment, part in stayed.groupby("assessment_id", sort=True):
+        by_status = part.set_index("status")
+        (n_done, mean_done, sd_done), (n_gone, mean_gone, sd_gone) = (
+            _pre_scores(by_status, status) for status in ("matched", "missing_post")
+        )
+        row = {"assessment_id": assessment, "n_matched": n_done, "n_missing_post": n_gone}
+        if n_done > 1 and n_gone > 1:
+            smd = smd_independent(mean_done, sd_done, n_done, mean_gone, sd_gone, n_gone)
+            p = float(stats.ttest_ind_from_stats(mean_done, sd_done, n_done, mean_gone, sd_gone, n_gone,
+                                                 equal_var=False).pvalue)  # fmt: skip
+            row.update(pre_mean_matched=mean_done, pre_mean_missing=mean_gone, difference_g=smd["g"], p_value=p)
             row["differs"] = bool(abs(smd["g"]) > threshold or p < 0.05)
             if row["differs"]:
                 # a difference about fewer than min_n people is itself a statistic about a small group
                 by = (
                     f" {abs(smd['g']):.2f} SD {'lower' if smd['g'] > 0 else 'higher'}"
-                    if len(gone) >= min_n
+                    if n_gone >= min_n
                     else (" lower" if smd["g"] > 0 else " higher")
                 )
                 warnings.warn(
-                    f"assessment {assessment}: the {format_n(len(gone), min_n)} educators with no post score scored"
+                    f"assessment {assessment}: the {format_n(n_gone, min_n)} educators with no post score scored"
                     f"{by} at pre than those who completed both; the gains describe completers only",
                     StatisticalWarning,
                     stacklevel=2,
@@ -250,6 +264,15 @@ def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25, min_n: i
             row["differs"] = False
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _pre_scores(by_status: pd.DataFrame, status: str) -> tuple[int, float, float]:
+    """Count, mean and SD of the pre scores of one status (`missing_table`)."""
+    if status not in by_status.index:
+        return 0, np.nan, np.nan
+    row = by_status.loc[status]
+    n = int(row["pre_n"])
+    return n, float(row["pre_mean"]), float(np.sqrt(row["pre_m2"] / (n - 1))) if n > 1 else np.nan
 
 
 def program_effect(pairs: pd.DataFrame, *, group: str = "participant", ci: float = 0.95) -> pd.DataFrame:
@@ -266,16 +289,24 @@ def program_effect(pairs: pd.DataFrame, *, group: str = "participant", ci: float
         level, assessment_id, measure (``did_g``), estimate, ci_low, ci_high, se, n_treatment,
         n_comparison, method.
     """
-    rows = []
     matched = pairs[pairs["status"] == "matched"]
-    for assessment, part in matched.groupby("assessment_id", sort=True):
-        flag = part[group].astype("boolean")
-        treated, control = part[flag.fillna(False).to_numpy()], part[(~flag).fillna(False).to_numpy()]
-        n1, n2 = len(treated), len(control)
+    arms = matched.assign(**{group: matched[group].astype("boolean")}).dropna(subset=[group])
+    return effect_table(moments(arms, ("assessment_id", group), ("pre", "post")), group=group, ci=ci)
+
+
+def effect_table(arms: pd.DataFrame, *, group: str, ci: float) -> pd.DataFrame:
+    """`program_effect` from each assessment's arms' pre- and post-score moments (``group`` True or False)."""
+    rows = []
+    for assessment, part in arms.groupby("assessment_id", sort=True):
+        by_arm = part.set_index(group)
+        if True not in by_arm.index or False not in by_arm.index:
+            continue
+        treated, control = by_arm.loc[True], by_arm.loc[False]
+        n1, n2 = int(treated["post_n"]), int(control["post_n"])
         if n1 < 2 or n2 < 2:
             continue
-        pooled = pooled_sd(treated["post"], control["post"])
-        diff = (treated["post"].mean() - treated["pre"].mean()) - (control["post"].mean() - control["pre"].mean())
+        pooled = float(np.sqrt((treated["post_m2"] + control["post_m2"]) / (n1 + n2 - 2)))
+        diff = (treated["post_mean"] - treated["pre_mean"]) - (control["post_mean"] - control["pre_mean"])
         g = hedges_omega(n1 + n2) * diff / pooled
         se = float(np.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2))))
         z = stats.norm.ppf(0.5 + ci / 2)
@@ -308,10 +339,6 @@ def program_effect(pairs: pd.DataFrame, *, group: str = "participant", ci: float
     return pd.DataFrame(rows, columns=columns)
 
 
-#: The breakdowns of level-2 gains (the district first); new teachers are one experience band.
-BREAKDOWNS: tuple[tuple[str, ...], ...] = ((), ("school_id",), ("role",), ("experience_band",))
-
-
 def evaluate_learning(district: District, *, ci: float | None = None) -> LevelResult:
     """Level 2 for the district and every school: gains of participating educators, and the program effect.
 
@@ -332,34 +359,51 @@ def evaluate_learning(district: District, *, ci: float | None = None) -> LevelRe
           `plevaluate.results.target_status` against the plan's level-2 target.
     """
     name = "participants' learning"
-    if district.learning is None:
+    if 2 in district.summaries:  # summed in parts where they are (a Dask cluster)
+        _, sums = district.summaries[2]
+        if isinstance(sums, ValueError):  # a data problem found in a part: reported as one found here
+            raise sums
+    elif district.learning is None:
         return LevelResult(2, name, evidence=False, notes=("no assessment scores were collected",))
-    plan = district.plan
-    ci = plan.ci if ci is None else ci
-    goal = plan.levels.learning
-    notes: list[str] = []
-    pairs = match_pairs(district.learning, district.educators)
+    else:
+        sums = summarize(pairs_in_parts(district.learning, district))
+    return learning_from(sums, district, ci=district.plan.ci if ci is None else ci)
+
+
+def pairs_in_parts(learning: pd.DataFrame, district: District) -> pd.DataFrame:
+    """`match_pairs` of ``learning`` with each educator's membership of the program (``participant``:
+    `plevaluate.vocabulary.in_program`) and mastery before and after (the plan's ``mastery_share``): what each
+    part of level 2 is summed from (`plevaluate.results.Parts.prepare`)."""
+    pairs = match_pairs(learning, district.educators)
     educators = district.educators.drop_duplicates("educator_id")
     member = pd.Series(in_program(educators, district.schools).to_numpy(), index=educators["educator_id"])
     pairs["participant"] = pairs["educator_id"].map(member).fillna(False).astype(bool)
-    participants = pairs[pairs["participant"].to_numpy()]
+    return with_mastery(pairs, district.plan.levels.learning.mastery_share)
+
+
+def learning_from(sums: LearningSums, district: District, *, ci: float) -> LevelResult:
+    """Level 2's tables, notes and meta from its moments (`plevaluate.levels.learning.sums`)."""
+    name = "participants' learning"
+    plan = district.plan
+    goal = plan.levels.learning
+    notes: list[str] = []
     frames = []
     with noting_warnings(notes):
         for by in BREAKDOWNS:
             # statistics on the full data: privacy.publish_levels suppresses what is published
-            gains = learning_gains(participants, by=by, mastery_share=goal.mastery_share, min_n=UNSUPPRESSED, ci=ci)
+            gains = suppress(gains_table(sums.gains[by], by, mastery_share=goal.mastery_share, ci=ci), UNSUPPRESSED)
             gains.insert(1, "breakdown", "+".join(by) if by else "district")
             frames.append(gains)
-        missing = missing_post_check(participants, min_n=plan.min_n)
+        missing = missing_table(sums.stayed, threshold=0.25, min_n=plan.min_n)
     table = pd.concat(frames, ignore_index=True)
     groups = [c for by in BREAKDOWNS for c in by]
     table = table[
         ["level", "breakdown", *groups, *[c for c in table.columns if c not in ("level", "breakdown", *groups)]]
     ]
-    effect = program_effect(pairs, ci=ci)
+    effect = effect_table(sums.arms, group="participant", ci=ci)
     target = table[table["breakdown"].isin(["district", "school_id"]) & (table["measure"] == "g_av")]
     target = target_status(target.drop(columns=["role", "experience_band"]), goal.target).reset_index(drop=True)
-    counts = participants["status"].value_counts()
+    counts = sums.statuses
     if counts.drop("matched", errors="ignore").sum():
         # one count of the incomplete: a small part shown as "<10" beside its total would be their difference
         incomplete = int(counts.drop("matched", errors="ignore").sum())
@@ -372,11 +416,10 @@ def evaluate_learning(district: District, *, ci: float | None = None) -> LevelRe
         "ci": ci,
         "mastery_share": goal.mastery_share,
         "target": goal.target,
-        "participants": int(participants["educator_id"].nunique()),
+        "participants": sums.participants,
     }
-    matched = participants[participants["status"] == "matched"]
     tables = {
-        "coverage": coverage(matched, level=2, records=None, people="educator_id"),
+        "coverage": coverage_table(*sums.coverage, level=2),
         "gains": table,
         "missing": missing,
         "program_effect": effect,

@@ -8,7 +8,7 @@ report sections (`.sections`) and its part of the design check (`.design`).
 from __future__ import annotations
 
 from ...chain import from_target
-from ...results import Level, Parts
+from ...results import Level, Parts, no_facts, no_layout
 from .compute import (
     HOUR_BANDS,
     conditions_link,
@@ -26,7 +26,7 @@ from .compute import (
     trend_model,
 )
 from .design import check as design_check
-from .sums import ModelData, ObservationSums, no_facts, no_layout, refine, summarize
+from .sums import ModelData, ObservationSums, refine, summarize
 from .tables import PRIVACY, TABLES, YEARS_TABLES
 from .years import years as years_tables
 

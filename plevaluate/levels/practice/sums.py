@@ -29,8 +29,6 @@ __all__ = [
     "model_rows",
     "ModelData",
     "model_step",
-    "no_facts",
-    "no_layout",
     "refine",
     "rate_sums",
     "rates_table",
@@ -206,6 +204,10 @@ class ModelData:
         self.rows = {model: model_rows(obs, model) for model in MODELS}
         self.made: dict[str, GEEData] = {}
 
+    def __sizeof__(self) -> int:  # what Dask counts of a held part (its own estimate of an object is a few bytes)
+        frames = sum(int(rows.memory_usage(index=True).sum()) for rows in self.rows.values())
+        return frames + sum(data.y.nbytes + data.x.nbytes + data.codes.nbytes for data in self.made.values())
+
     def sums(self, model: str, formula: str, beta: np.ndarray) -> GEESums:
         if formula not in self.made:
             self.made[formula] = gee_data(self.rows[model], formula, "educator_id")[0]
@@ -220,16 +222,6 @@ def model_step(held: ModelData, model: str, formula: str, beta: np.ndarray) -> G
 def refine(sums: ObservationSums, ask: Callable[..., list]) -> ObservationSums:
     """``sums`` with the GEE models fitted from every part (`fit_models`; ``ask``: `plevaluate.results.Parts.refine`)."""
     return fit_models(sums, lambda model, formula: lambda beta: ask(model_step, model, formula, beta))
-
-
-def no_facts(obs: pd.DataFrame) -> dict:
-    """A part's facts for the layout: none (every window is a row of the month and term breakdowns)."""
-    return {}
-
-
-def no_layout(facts: list[dict]) -> None:
-    """Level 4's parts agree on nothing beforehand."""
-    return None
 
 
 def fit_models(
