@@ -62,28 +62,39 @@ def noncentral_t_ci(t: float, df: float, ci: float = 0.95) -> tuple[float, float
     """
     if not np.isfinite(t) or df <= 0:
         return float("nan"), float("nan")
+    if t < 0:  # the interval of -t mirrored: scipy's CDF is exact more often for t > 0, and the limits stay symmetric
+        low, high = noncentral_t_ci(-t, df, ci)
+        return -high, -low
     alpha = 1.0 - ci
-    # the normal approximation of the limits, ncp ~ t +- z sqrt(1 + t^2 / (2 df)) (Hedges & Olkin 1985)
+    # the normal approximation of the limits, ncp ~ t -+ z sqrt(1 + t^2 / (2 df)) (Hedges & Olkin 1985)
     z = stats.norm.ppf(1.0 - alpha / 2.0)
     half = z * np.sqrt(1.0 + t**2 / (2.0 * df))
+    wide = 10.0 + 2.0 * abs(t)
+    return _ncp_limit(t, df, 1.0 - alpha / 2.0, t - half, half, wide), _ncp_limit(
+        t, df, alpha / 2.0, t + half, half, wide
+    )
 
-    def limit(target: float) -> float:
-        def gap(ncp: float) -> float:
-            return stats.nct.cdf(t, df, ncp) - target
 
-        # searched near the approximation, widened until the root is inside: scipy's noncentral t CDF is NaN far in
-        # its tail (t = 59.5, df = 2,844: at ncp = -60), and a search that strays there fails; a bracket of
-        # t +- (10 + 2|t|) did, for one t and not for the next float (the interval then jumped to the approximation)
-        for wide in (2.0, 4.0, 8.0, 16.0):
-            low, high = t - wide * half - 1.0, t + wide * half + 1.0
-            if gap(low) * gap(high) < 0:  # NaN compares false
-                return optimize.brentq(gap, low, high, xtol=1e-10)
-        raise ValueError(f"no limit found for t = {t}")
+def _ncp_limit(t: float, df: float, target: float, near: float, half: float, wide: float) -> float:
+    """The noncentrality at which the noncentral t CDF at ``t`` is ``target``, searched in brackets around its normal
+    approximation ``near``, narrow first, then ``t -+ wide``; the approximation itself when every search fails.
 
-    try:
-        return limit(1.0 - alpha / 2.0), limit(alpha / 2.0)
-    except ValueError:  # scipy's noncentral t CDF lost its precision (NaN): the normal approximation is accurate there
-        return t - half, t + half
+    scipy's noncentral t CDF is NaN far in its tail (t = 59.5, df = 2,844: at ncp = -60; t = 7.5, df = 2: at -7.9),
+    and a search that strays there fails: a single bracket of t -+ (10 + 2|t|) failed for one t and not for the next
+    float, so the interval jumped between the exact limits and the approximation. Each limit is searched on its own,
+    so that one limit's failure does not take the other's exact value with it."""
+
+    def gap(ncp: float) -> float:
+        return stats.nct.cdf(t, df, ncp) - target
+
+    brackets = [(near - k * half - 1.0, near + k * half + 1.0) for k in (0.25, 1.0, 4.0)] + [(t - wide, t + wide)]
+    for low, high in brackets:
+        if gap(low) * gap(high) < 0:  # NaN compares false
+            try:
+                return float(optimize.brentq(gap, low, high, xtol=1e-10))
+            except ValueError:  # the CDF was NaN inside this bracket
+                continue
+    return float(near)
 
 
 def smd_independent(

@@ -131,3 +131,35 @@ def test_moments_added_across_parts_equal_the_whole_and_numpy():
             np.testing.assert_allclose(row[f"{column}_mean"].iloc[0], values.mean(), rtol=1e-12)
             np.testing.assert_allclose(row[f"{column}_m2"].iloc[0], values.var() * len(values), rtol=1e-9)
     pd.testing.assert_frame_equal(added[whole.columns], whole, rtol=1e-9)
+
+
+def test_scores_all_alike_have_no_spread_from_any_split():
+    # found by a review: every post score 27.3 (a ceiling) has squared deviations of exactly 0 in one part and about
+    # 1e-28 added from parts, which the split's cut made a g of -1.21 or +1.21; a spread within floating-point noise
+    # of the scores' size is none, as the gains' own (`paired_effects_from`): no program effect, no difference
+    from plevaluate.levels.learning.compute import effect_table, missing_table
+    from plevaluate.levels.learning.sums import arm_moments, stayed_moments
+
+    pairs = pd.DataFrame(
+        {
+            "educator_id": range(24),
+            "assessment_id": "A",
+            "participant": [True] * 12 + [False] * 12,
+            "pre": 20.1,
+            "post": [27.3] * 20 + [np.nan] * 4,
+            "status": ["matched"] * 20 + ["missing_post"] * 4,
+        }
+    )
+    keys = ("assessment_id", "participant")
+    for cuts in ([], [5, 17], [7, 19], [3, 9, 15, 21]):
+        parts = [pairs.iloc[a:b] for a, b in zip([0, *cuts], [*cuts, 24])]
+        arms = add_moments(
+            [arm_moments(part, "participant") for part in parts], keys, ("pre", "post"), largest=("size",)
+        )
+        assert effect_table(arms, group="participant", ci=0.95).empty
+        stayed = add_moments([stayed_moments(part) for part in parts], ("assessment_id", "status"), ("pre",),
+                             largest=("size",))  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no warning that those who left scored differently
+            row = missing_table(stayed, threshold=0.25, min_n=10).iloc[0]
+        assert np.isnan(row["difference_g"]) and not row["differs"]

@@ -24,7 +24,17 @@ from ...errors import StatisticalWarning
 from ...privacy import UNSUPPRESSED, format_n, suppress
 from ...results import LevelResult, noting_warnings, target_status
 from ...vocabulary import in_program
-from .sums import BREAKDOWNS, GAIN_COUNTS, LearningSums, gain_scores, moments, summarize, with_mastery
+from .sums import (
+    BREAKDOWNS,
+    GAIN_COUNTS,
+    LearningSums,
+    arm_moments,
+    gain_scores,
+    moments,
+    stayed_moments,
+    summarize,
+    with_mastery,
+)
 
 if TYPE_CHECKING:
     from ...contract import District
@@ -228,7 +238,12 @@ def missing_post_check(pairs: pd.DataFrame, *, threshold: float = 0.25, min_n: i
     ``differs`` (|g| > ``threshold`` or p < 0.05). Warns (`StatisticalWarning`) when they differ:
     the gains then describe those who stayed, not everyone who started.
     """
-    return missing_table(moments(pairs, ("assessment_id", "status"), ("pre",)), threshold=threshold, min_n=min_n)
+    return missing_table(stayed_moments(pairs), threshold=threshold, min_n=min_n)
+
+
+#: A spread at most this share of the scores' size is floating-point noise, no spread (as `paired_effects_from`):
+#: scores all alike have squared deviations of exactly 0 in one part, about 1e-28 added from parts.
+_NOISE = 1e-9
 
 
 def missing_table(stayed: pd.DataFrame, *, threshold: float, min_n: int) -> pd.DataFrame:
@@ -240,7 +255,8 @@ def missing_table(stayed: pd.DataFrame, *, threshold: float, min_n: int) -> pd.D
             _pre_scores(by_status, status) for status in ("matched", "missing_post")
         )
         row = {"assessment_id": assessment, "n_matched": n_done, "n_missing_post": n_gone}
-        if n_done > 1 and n_gone > 1:
+        noise = _NOISE * max(1.0, float(part["size"].max()))
+        if n_done > 1 and n_gone > 1 and max(sd_done, sd_gone) > noise:
             smd = smd_independent(mean_done, sd_done, n_done, mean_gone, sd_gone, n_gone)
             p = float(stats.ttest_ind_from_stats(mean_done, sd_done, n_done, mean_gone, sd_gone, n_gone,
                                                  equal_var=False).pvalue)  # fmt: skip
@@ -289,9 +305,7 @@ def program_effect(pairs: pd.DataFrame, *, group: str = "participant", ci: float
         level, assessment_id, measure (``did_g``), estimate, ci_low, ci_high, se, n_treatment,
         n_comparison, method.
     """
-    matched = pairs[pairs["status"] == "matched"]
-    arms = matched.assign(**{group: matched[group].astype("boolean")}).dropna(subset=[group])
-    return effect_table(moments(arms, ("assessment_id", group), ("pre", "post")), group=group, ci=ci)
+    return effect_table(arm_moments(pairs, group), group=group, ci=ci)
 
 
 def effect_table(arms: pd.DataFrame, *, group: str, ci: float) -> pd.DataFrame:
@@ -306,6 +320,8 @@ def effect_table(arms: pd.DataFrame, *, group: str, ci: float) -> pd.DataFrame:
         if n1 < 2 or n2 < 2:
             continue
         pooled = float(np.sqrt((treated["post_m2"] + control["post_m2"]) / (n1 + n2 - 2)))
+        if pooled <= _NOISE * max(1.0, float(part["size"].max())):  # post scores all alike: no SD to scale by
+            continue
         diff = (treated["post_mean"] - treated["pre_mean"]) - (control["post_mean"] - control["pre_mean"])
         g = hedges_omega(n1 + n2) * diff / pooled
         se = float(np.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2))))

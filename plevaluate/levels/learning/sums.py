@@ -24,8 +24,10 @@ __all__ = [
     "GAIN_COUNTS",
     "LearningSums",
     "add_moments",
+    "arm_moments",
     "gain_scores",
     "moments",
+    "stayed_moments",
     "summarize",
     "with_mastery",
 ]
@@ -144,12 +146,26 @@ class LearningSums:
         schools = pd.concat([p.coverage[1] for p in parts]).groupby(level=0, sort=True).sum()
         return cls(
             gains,
-            add_moments([p.stayed for p in parts], ("assessment_id", "status"), ("pre",)),
-            add_moments([p.arms for p in parts], ("assessment_id", "participant"), ("pre", "post")),
+            add_moments([p.stayed for p in parts], ("assessment_id", "status"), ("pre",), largest=("size",)),
+            add_moments([p.arms for p in parts], ("assessment_id", "participant"), ("pre", "post"), largest=("size",)),
             (district, schools),
             pd.concat([p.statuses for p in parts]).groupby(level=0, sort=True).sum(),
             sum(p.participants for p in parts),
         )
+
+
+def stayed_moments(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pre scores' `moments` by assessment and status, and their largest absolute value (``size``)."""
+    return moments(pairs.assign(size=pairs["pre"].abs()), ("assessment_id", "status"), ("pre",), largest=("size",))
+
+
+def arm_moments(pairs: pd.DataFrame, group: str) -> pd.DataFrame:
+    """The matched pairs' pre- and post-score `moments` by assessment and ``group`` (True or False; a missing value
+    in neither arm), and their largest absolute score (``size``)."""
+    matched = pairs[pairs["status"].eq("matched")]
+    arms = matched.assign(**{group: matched[group].astype("boolean")}).dropna(subset=[group])
+    arms = arms.assign(size=np.maximum(arms["pre"].abs(), arms["post"].abs()))
+    return moments(arms, ("assessment_id", group), ("pre", "post"), largest=("size",))
 
 
 def summarize(pairs: pd.DataFrame, layout=None) -> LearningSums:
@@ -162,12 +178,10 @@ def summarize(pairs: pd.DataFrame, layout=None) -> LearningSums:
     for by in BREAKDOWNS:
         frame = pd.concat([participants[[*by, "assessment_id"]], scores], axis=1)
         gains[by] = moments(frame, [*by, "assessment_id"], ("d", "pre", "post"), counts=GAIN_COUNTS, largest=("size",))
-    both = pairs[pairs["status"].eq("matched")]
-    arms = both.assign(participant=both["participant"].astype("boolean")).dropna(subset=["participant"])
     return LearningSums(
         gains,
-        moments(participants, ("assessment_id", "status"), ("pre",)),
-        moments(arms, ("assessment_id", "participant"), ("pre", "post")),
+        stayed_moments(participants),
+        arm_moments(pairs, "participant"),
         coverage_counts(participants[matched], records=None, people="educator_id"),
         participants["status"].value_counts().sort_index(),
         int(participants["educator_id"].nunique()),
