@@ -109,9 +109,7 @@ def prepare_observations(district: District, *, bands: Sequence[float] = HOUR_BA
 
 
 def observations_in_parts(observations: pd.DataFrame, district: District) -> pd.DataFrame:
-    """`prepare_observations` as `plevaluate.results.Parts` calls it (``observations``: the district's)."""
-    if observations is not district.observations:
-        raise ValueError("level 4 prepares the district's own observations")
+    """`prepare_observations` as `plevaluate.results.Parts` calls it (``observations`` is the district's own)."""
     return prepare_observations(district)
 
 
@@ -187,16 +185,15 @@ def trend_model(obs: pd.DataFrame, *, ci: float = 0.95) -> pd.DataFrame:
     counts = {
         bool(value): (len(part), int(part["educator_id"].nunique())) for value, part in data.groupby("participant")
     }
-    return trend_table(
-        gee_logistic(data, formula), formula, counts, (len(data), int(data["educator_id"].nunique())), ci
-    )
+    return trend_table(gee_logistic(data, formula), counts, (len(data), int(data["educator_id"].nunique())), ci)
 
 
 def trend_table(
-    result: GEEFit, formula: str, counts: Mapping[bool, tuple[int, int]], every: tuple[int, int], ci: float
+    result: GEEFit, counts: Mapping[bool, tuple[int, int]], every: tuple[int, int], ci: float
 ) -> pd.DataFrame:
     """`trend_model`'s table from its fit: ``counts`` of observations and educators by participant (True/False)
     and of ``every`` observation."""
+    formula = result.formula
     if "participant" in formula:
         combos = {
             "participant": ({"month_index": 1, "month_index:participant": 1}, counts[True]),
@@ -250,9 +247,7 @@ def dose_response(obs: pd.DataFrame, *, min_n: int = 10, ci: float = 0.95) -> tu
     data = model_rows(obs, "dose")
     if data["pl_hours"].nunique() < 2:
         raise ValueError(SAME_HOURS)
-    bands = implementation_rates(
-        obs[obs["participant"] & obs["observed"].notna()], by=("hours_band",), min_n=min_n, ci=ci
-    )
+    bands = implementation_rates(rows_of(obs, BREAKDOWNS["hours_band"][1]), by=("hours_band",), min_n=min_n, ci=ci)
     result = gee_logistic(data, MODELS["dose"][0])
     return bands, dose_table(result, len(data), int(data["educator_id"].nunique()), ci)
 
@@ -567,7 +562,7 @@ def practice_from(
             by = of["participant"][of["participant"]["n"] > 0]
             counted = {bool(v): (int(n), int(p)) for v, n, p in zip(by["participant"], by["n"], by["people"])}
             every = (int(of["all"]["n"].sum()), int(of["all"]["people"].sum()))
-            tables["trend"] = trend_table(fit, _formula(fit), counted, every, ci)
+            tables["trend"] = trend_table(fit, counted, every, ci)
         if participant_terms.empty:
             notes.append("no participant schools observed: no target, funnel or dose-response")
         else:
@@ -623,11 +618,6 @@ def practice_from(
         "users": users_from(of["users"], last),
     }
     return LevelResult(4, name, tables, tuple(notes), meta, handoff=handoff)
-
-
-def _formula(fit: GEEFit) -> str:
-    """The trend's formula, from its fit's coefficients."""
-    return MODELS["trend"][0 if "participant" in fit.params.index else 1]
 
 
 def _link_predictors(district: District, organization: LevelResult | None) -> pd.DataFrame | None:

@@ -24,12 +24,13 @@ __all__ = ["GEEData", "GEEFit", "GEESums", "fit_gee", "gee_data", "gee_logistic"
 
 @dataclass(frozen=True)
 class GEEFit:
-    """A GEE logistic fit: coefficients, their robust (sandwich) covariance, the working correlation."""
+    """A GEE logistic fit: coefficients, their robust (sandwich) covariance, the working correlation, the formula."""
 
     params: pd.Series
     cov: pd.DataFrame
     working_correlation: float
     iterations: int
+    formula: str = ""
 
     def cov_params(self) -> pd.DataFrame:
         return self.cov
@@ -203,7 +204,8 @@ def fit_gee(
         raise ValueError(f"the GEE logistic model ({formula}) did not converge in {maxiter} iterations")
     inverse = np.linalg.inv(sums.information(rho))
     robust = inverse @ sums.meat(rho) @ inverse
-    return GEEFit(pd.Series(beta, index=names), pd.DataFrame(robust, index=names, columns=names), float(rho), iteration)
+    covariance = pd.DataFrame(robust, index=names, columns=names)
+    return GEEFit(pd.Series(beta, index=names), covariance, float(rho), iteration, formula)
 
 
 def gee_logistic(
