@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 import plevaluate
 from plevaluate import ContractError, ContractWarning, load
@@ -367,16 +369,21 @@ def test_tables_spec_covers_the_design():
         "school_id\n1\n\n2\n",  # required columns missing: no table either way
         "school_id, school_name ,group\n 1 ,2,3\n",  # spaces are kept in values, removed (with a warning) from names
         "school_id,school_name,group\nPeña,Ø,ü\n",
+        # a header with letters of two bytes: its line was cut by byte, so 'group' came back as 'group\nS0' + ...
+        "school_id,school_name,group,año_de_creación,niños_inscritos\nS01,Ø,participant,1,2\n",
     ],
 )
-def test_plain_csv_files_read_by_pandas_give_the_csv_modules_table(text):
+@pytest.mark.parametrize("block", [1, 9, 1 << 23])
+def test_plain_csv_files_read_by_pandas_give_the_csv_modules_table(text, block, monkeypatch):
     # Files with no quotes and every line as wide as the header are read by pandas' C parser (the fast path of
     # loading); the table, its row numbers and the problems found must be what the csv module's reading gives.
     import csv
     import io
 
+    from plevaluate import contract
     from plevaluate.contract import TABLES, _from_records, _from_rows, _plain_csv, _Read
 
+    monkeypatch.setattr(contract, "PLAIN_BLOCK", block)  # lines checked a block at a time: any block, one answer
     spec = TABLES["schools"]
     plain = _plain_csv(text)
     assert plain is not None
@@ -390,11 +397,63 @@ def test_plain_csv_files_read_by_pandas_give_the_csv_modules_table(text):
     assert fast.problems == slow.problems
 
 
-@pytest.mark.parametrize("text", ['a,b\n"1,2",3\n', "a,b,c\n1,2\n", "a,b,c\n,,\n1,2,3\n", "a,b\r1,2\r"])
-def test_files_with_quotes_short_rows_or_blank_cells_only_are_read_by_the_csv_module(text):
-    from plevaluate.contract import _plain_csv
+@pytest.mark.parametrize(
+    "text",
+    ['a,b\n"1,2",3\n', "a,b,c\n1,2\n", "a,b,c\n,,\n1,2,3\n", "a,b\r1,2\r", "a,b\n1,2\n3,4\n5,6\n7,8\n9,10,11\n"],
+)
+@pytest.mark.parametrize("block", [1, 4, 1 << 23])
+def test_files_with_quotes_short_rows_or_blank_cells_only_are_read_by_the_csv_module(text, block, monkeypatch):
+    from plevaluate import contract
 
-    assert _plain_csv(text) is None  # the csv module reads them and words every problem (tests above)
+    monkeypatch.setattr(contract, "PLAIN_BLOCK", block)  # a wide row in the last block is still seen
+    assert contract._plain_csv(text) is None  # the csv module reads them and words every problem (tests above)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.lists(
+        st.sampled_from(["row", "row", "row", "blank", "any"]).flatmap(
+            lambda kind: {  # rows of three fields (readable), blank lines, or any line (most are not readable)
+                "row": st.lists(
+                    st.lists(st.sampled_from(["a", "é", " ", "\t"]), max_size=4).map("".join), min_size=3, max_size=3
+                ).map(",".join),
+                "blank": st.sampled_from(["", "\r"]),
+                "any": st.lists(st.sampled_from(["a", "é", ",", " ", "\t", "\r\n", "\n"]), max_size=12).map("".join),
+            }[kind]
+        ),
+        max_size=12,
+    ),
+    block=st.sampled_from([1, 2, 3, 7, 20]),
+)
+def test_lines_checked_in_blocks_give_what_the_whole_file_gives(body, block):
+    # `_plain_lines` checks a file's lines a block at a time (bounded memory on a large file): any cut of the file
+    # gives the whole file's answer, and every table it reads is the csv module's
+    import csv
+    import io
+
+    from plevaluate import contract
+    from plevaluate.contract import TABLES, _from_records, _from_rows, _plain_csv, _Read
+
+    text = "school_id,school_name,group\n" + "\n".join(body)
+    whole = _plain_csv(text)
+    saved = contract.PLAIN_BLOCK
+    contract.PLAIN_BLOCK = block
+    try:
+        cut = _plain_csv(text)
+    finally:
+        contract.PLAIN_BLOCK = saved
+    assert (whole is None) == (cut is None)
+    event("read by pandas" if whole is not None else "left to the csv module")
+    if whole is not None:
+        assert whole[0] == cut[0] and list(whole[2]) == list(cut[2])
+        pd.testing.assert_frame_equal(whole[1], cut[1])
+        spec = TABLES["schools"]
+        fast = _from_rows(*cut, _Read(spec, None, ""))
+        records = list(enumerate(csv.reader(io.StringIO(text, newline=""), strict=True), start=1))
+        slow = _from_records(records, _Read(spec, None, ""))
+        assert (fast.frame is None) == (slow.frame is None) and fast.problems == slow.problems
+        if fast.frame is not None:
+            pd.testing.assert_frame_equal(fast.frame, slow.frame)
 
 
 def test_the_sample_loads_to_the_same_tables_through_either_reader(sample_district, monkeypatch):
