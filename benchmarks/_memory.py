@@ -30,3 +30,13 @@ def worker_peaks(client) -> dict[str, float]:
     if _STATUS.exists():
         return {address: peak_mb(text) for address, text in client.run(_STATUS.read_text).items()}
     return {address: usage.ru_maxrss / 1024 for address, usage in client.run(resource.getrusage, 0).items()}
+
+
+def reset_peak() -> bool:
+    """Start this process's peak (``VmHWM``) again from its memory now (Linux: ``5`` written to
+    ``/proc/self/clear_refs``), so that `peak_mb` measures one step; False where that cannot be done."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
