@@ -155,6 +155,65 @@ def test_principal_participation_from_raw_files(level3, sample_district):
         assert table[school] == pytest.approx(attended / offered)
 
 
+def _grid_participation(attendance, educators, sessions, role="principal", by=("role",)):
+    """The participation tables as they were computed from every educator x session (the reference: obviously right,
+    16 million rows at 20,000 schools)."""
+    people = educators.drop_duplicates("educator_id")[["educator_id", "school_id", "role"]]
+    grid = people.merge(sessions[["session_id"]].drop_duplicates(), how="cross")
+    seen = attendance[["educator_id", "session_id"]].drop_duplicates().assign(attended=True)
+    grid = grid.merge(seen, on=["educator_id", "session_id"], how="left")
+    grid["attended"] = grid["attended"].astype("boolean").fillna(False).astype(bool)
+    principals = grid[grid["role"] == role].groupby(["school_id", "educator_id"], observed=True)["attended"]
+    per_school = (
+        principals.agg(["sum", "size"])
+        .groupby("school_id", observed=True)
+        .agg(sessions_attended=("sum", "mean"), n=("size", "max"), principals=("sum", "size"))
+    )
+    if "participant" in educators:
+        flags = educators.drop_duplicates("educator_id").set_index("educator_id")["participant"]
+        grid["participant"] = grid["educator_id"].map(flags)
+    shares = grid.groupby([*by, "educator_id"], observed=True, dropna=False)["attended"].mean()
+    return per_school, shares.groupby(list(by), observed=True, dropna=False).agg(["mean", "size"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_participation_counted_from_attendance_equals_the_educator_by_session_grid(seed):
+    # principal_participation and role_participation count each educator's sessions from attendance.csv, not from a
+    # grid of every educator by every session; hostile rows: attendance at a session not offered, by an educator not
+    # listed, twice at one session; an educator listed twice; no role; no participant flag; a school with two
+    # principals; a principal who attended nothing
+    from plevaluate.levels.organization import role_participation
+
+    rng = np.random.default_rng(seed)
+    n_people = int(rng.integers(5, 40))
+    educators = pd.DataFrame(
+        {
+            "educator_id": [f"E{i}" for i in rng.integers(0, n_people, n_people + 3)],
+            "school_id": [f"S{i}" for i in rng.integers(0, 4, n_people + 3)],
+            "role": rng.choice(["principal", "teacher", "coach", None], n_people + 3, p=[0.3, 0.5, 0.1, 0.1]),
+            "participant": pd.array(rng.choice([True, False, None], n_people + 3), dtype="boolean"),
+        }
+    ).astype({"educator_id": "string", "school_id": "string", "role": "string"})
+    sessions = pd.DataFrame(
+        {"session_id": pd.array([f"PL{i}" for i in range(int(rng.integers(1, 6)))], dtype="string")}
+    )
+    n_rows = int(rng.integers(0, 120))
+    attendance = pd.DataFrame(
+        {
+            "educator_id": pd.array([f"E{i}" for i in rng.integers(0, n_people + 5, n_rows)], dtype="string"),
+            "session_id": pd.array([f"PL{i}" for i in rng.integers(0, 7, n_rows)], dtype="string"),
+        }
+    )
+    per_school, shares = _grid_participation(attendance, educators, sessions, by=("participant", "role"))
+    table = principal_participation(attendance, educators, sessions).set_index("school_id")
+    assert list(table.index) == list(per_school.index)
+    for column in ("sessions_attended", "n", "principals"):
+        assert list(table[column]) == list(per_school[column]), column
+    assert (table["estimate"] == per_school["sessions_attended"] / per_school["n"]).all()
+    roles = role_participation(attendance, educators, sessions, by=("participant", "role"), min_n=1)
+    assert list(roles["estimate"]) == list(shares["mean"]) and list(roles["n"]) == list(shares["size"])
+
+
 def test_conditions_structure_means_and_target(level3, sample_district):
     ratings = level3["ratings"]
     assert set(ratings["term"]) == {"2025-26 fall", "2025-26 winter", "2025-26 spring"}

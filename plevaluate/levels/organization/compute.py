@@ -292,14 +292,16 @@ def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: 
     )
 
 
-def _attended(attendance: pd.DataFrame, educators: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
-    """Educator x session (all sessions offered) with ``attended``."""
+def _attended(attendance: pd.DataFrame, educators: pd.DataFrame, sessions: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Each educator (educator_id, school_id, role) with ``attended``, how many of the sessions offered (every session
+    in sessions.csv) they attended; and how many were offered. Counted from the attendance itself: a grid of every
+    educator by every session gave the same counts from 16 million rows at 20,000 schools (0.65 GB, built twice)."""
     people = educators.drop_duplicates("educator_id")[["educator_id", "school_id", "role"]]
-    grid = people.merge(sessions[["session_id"]].drop_duplicates(), how="cross")
-    seen = attendance[["educator_id", "session_id"]].drop_duplicates().assign(attended=True)
-    grid = grid.merge(seen, on=["educator_id", "session_id"], how="left")
-    grid["attended"] = grid["attended"].astype("boolean").fillna(False).astype(bool)
-    return grid
+    offered = sessions["session_id"].drop_duplicates()
+    seen = attendance[["educator_id", "session_id"]].drop_duplicates()
+    counts = seen[seen["session_id"].isin(offered)].groupby("educator_id", observed=True).size()
+    people = people.assign(attended=people["educator_id"].map(counts).fillna(0).astype("int64"))
+    return (people if len(offered) else people.iloc[0:0]), len(offered)
 
 
 def principal_participation(
@@ -316,9 +318,10 @@ def principal_participation(
         level, school_id, measure (``principal_participation``), estimate, sessions_attended, n
         (sessions offered), principals, method. Schools with no principal listed are absent.
     """
-    grid = _attended(attendance, educators, sessions)
-    grid = grid[grid["role"] == role]
-    per_person = grid.groupby(["school_id", "educator_id"], observed=True)["attended"].agg(["sum", "size"])
+    people, offered = _attended(attendance, educators, sessions)
+    people = people[people["role"] == role]
+    per_person = people.groupby(["school_id", "educator_id"], observed=True)["attended"].agg(["sum", "size"])
+    per_person["size"] = offered  # of sessions offered, attended or not: one row each counted them in a grid
     per_school = per_person.groupby("school_id", observed=True).agg(
         sessions_attended=("sum", "mean"), n=("size", "max"), principals=("sum", "size")
     )
@@ -346,12 +349,13 @@ def role_participation(
         level, <by>, measure (``share_of_sessions_attended``), estimate, ci_low, ci_high (t interval
         over educators), n (educators), method, suppressed.
     """
-    grid = _attended(attendance, educators, sessions)
+    people, offered = _attended(attendance, educators, sessions)
     if "participant" in educators:
         flags = educators.drop_duplicates("educator_id").set_index("educator_id")["participant"]
-        grid["participant"] = grid["educator_id"].map(flags)
+        people["participant"] = people["educator_id"].map(flags)
     person_keys = [*by, "educator_id"]
-    per_person = grid.groupby(person_keys, observed=True, dropna=False)["attended"].mean().reset_index()
+    people["attended"] = people["attended"] / offered  # each educator's share of the sessions offered
+    per_person = people.groupby(person_keys, observed=True, dropna=False)["attended"].mean().reset_index()
     rows = []
     for key, part in per_person.groupby(list(by), observed=True, sort=True, dropna=False):
         mean, low, high = _across_schools(part["attended"], 0.95)
