@@ -472,7 +472,8 @@ def _in_parts(client, view: District, label: str, held: dict) -> tuple[District,
             continue
         with _embedded():
             sums, holding = [], []
-            for k, piece in enumerate(pieces):  # each held as soon as sent: a stopped run cancels every one
+            for k in range(len(pieces)):  # each held as soon as sent: a stopped run cancels every one
+                piece, pieces[k] = pieces[k], None  # sent, a part's rows are the scheduler's: not kept here too
                 key = f"plevaluate-part-{label}-{level.number}-{k}"
                 if parts.refine is None:
                     future = client.submit(_summed, parts.summarize, piece, layout, key=key, pure=False)
@@ -485,6 +486,8 @@ def _in_parts(client, view: District, label: str, held: dict) -> tuple[District,
                     future = client.submit(_sums_of, part, key=key, pure=False)
                 held[future.key] = future
                 sums.append(future)
+                del piece
+        del ready, pieces
         summing[level.number] = (layout, parts.combine, sums, parts.refine, holding)
         kept.setdefault(parts.table, []).append(parts.keep(frame, view))
     for table, frames in kept.items():
