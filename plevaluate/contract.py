@@ -580,9 +580,9 @@ PLAIN_BLOCK = 1 << 23
 
 
 def _plain_lines(encoded: bytes, tabs: bool) -> tuple[int, int, np.ndarray] | None:
-    """For `_plain_csv`: (the header's width, the byte where its line ends, the line number of each non-empty line after it)
-    when the header names something and every other line is empty or holds as many commas as the header and a
-    character other than commas, spaces and tabs; None otherwise. Checked a block of whole lines at a time
+    """For `_plain_csv`: (the header's width, the byte where its line ends, the line number of each non-empty line
+    after it) when the header names something and every other line is empty or holds as many commas as the header
+    and a character other than commas, spaces and tabs; None otherwise. Checked a block of whole lines at a time
     (`PLAIN_BLOCK`)."""
     data = np.frombuffer(encoded, dtype=np.uint8)
     width, first_end, numbers, before, start = 0, 0, [], 0, 0
