@@ -3,11 +3,13 @@ limit (issue 34's state-scale run).
 
 Run: ``python benchmarks/bench_state.py [--schools 20000] [--years 3] [--cohorts 3] [--workers 2]
 [--memory-limit 2GB] [--data FOLDER] [--no-alone]``. Generates the synthetic multi-year district
-(`plevaluate.sample_years`, in a process of its own: generating 20,000 schools takes over 8 GB, which is not the
-client's), or takes one generated before (``--data``), loads and validates it here (the client), evaluates it on a `LocalCluster` of ``--workers`` single-threaded workers each limited to
-``--memory-limit`` (`plevaluate.years.evaluate_for_reports` with ``scheduler=``: each school year a task), and saves
-the published results. Reports each step's time, the client's peak memory while loading and while evaluating, each
-worker's peak memory against its limit, and any year whose workers were ended for memory (then evaluated in the client, `LostProcessWarning`).
+(`plevaluate.sample_years`, in a process of its own: generating 20,000 schools takes 11.1 GB, which is not the
+client's), or takes one generated before (``--data``), loads and validates it here (the client), evaluates it on a
+`LocalCluster` of ``--workers`` single-threaded workers each limited to ``--memory-limit``
+(`plevaluate.years.evaluate_for_reports` with ``scheduler=``: each school year a task), and saves the published
+results. Reports each step's time, the client's peak memory while loading and while evaluating, each worker's peak
+memory against its limit, and any year whose workers were ended for memory (then evaluated in the client,
+`LostProcessWarning`).
 Writes ``benchmarks/results-state.md`` with the machine described; docs/benchmarks.md quotes it.
 
 A school year's evaluation is one task, its students summed in parts by tasks of their own (level 5's `Level.parts`),
@@ -91,16 +93,16 @@ def _on_paper(work: dict, prepared: float, added: float) -> list[str]:
     return lines
 
 
-def _generate(out: Path, schools: int, years: int, cohorts: int) -> None:
-    write_sample_years(out, n_schools=schools, years=years, cohorts=cohorts, seed=1)
-
-
 def _generated(out: Path, schools: int, years: int, cohorts: int) -> Path:
     """The synthetic district, written by a process of its own (spawned: nothing of this one's memory shared), so
     that the client's peak is the client's."""
     import multiprocessing
 
-    process = multiprocessing.get_context("spawn").Process(target=_generate, args=(out, schools, years, cohorts))
+    process = multiprocessing.get_context("spawn").Process(
+        target=write_sample_years,
+        args=(out,),
+        kwargs={"n_schools": schools, "years": years, "cohorts": cohorts, "seed": 1},
+    )
     process.start()
     process.join()
     if process.exitcode != 0:

@@ -435,7 +435,7 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
         for year in labels:  # a year's parts are summed, then its task runs while the next year is prepared here
             if year != labels[0]:
                 # the last year's view and parts are gone but their memory is kept by the allocator: handed back, the
-                # next year's preparation starts from the district (2,000 schools: 1.20 -> 0.86 GB; peak 1.95 -> 1.7)
+                # next year's preparation starts from the district (2,000 schools: 1.20 -> 0.86 GB before year 2)
                 hand_back_memory()
             lean, summing = _in_parts(client, view(year), f"{year}-{run}", held)
             tasks[year] = _year_task(client, year, lean, summing, f"{year}-{run}", held, tasks, outcomes)

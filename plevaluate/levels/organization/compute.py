@@ -319,11 +319,11 @@ def principal_participation(
         (sessions offered), principals, method. Schools with no principal listed are absent.
     """
     people, offered = _attended(attendance, educators, sessions)
-    people = people[people["role"] == role]
-    per_person = people.groupby(["school_id", "educator_id"], observed=True)["attended"].agg(["sum", "size"])
-    per_person["size"] = offered  # of sessions offered, attended or not: one row each counted them in a grid
-    per_school = per_person.groupby("school_id", observed=True).agg(
-        sessions_attended=("sum", "mean"), n=("size", "max"), principals=("sum", "size")
+    per_school = (
+        people[people["role"] == role]
+        .groupby("school_id", observed=True)["attended"]
+        .agg(sessions_attended="mean", principals="size")
+        .assign(n=offered)
     )
     per_school["estimate"] = per_school["sessions_attended"] / per_school["n"]
     out = per_school.reset_index().assign(level=3, measure=f"{role}_participation")
