@@ -328,7 +328,7 @@ def evaluate_for_reports(district: District, *, workers: int = 1, scheduler=None
             evaluations = evaluate_on_cluster(client, district, years)
         return _with_years(district, years, evaluations)
     if len(years) < 2:
-        return evaluate(district).publish()
+        return evaluate(district, publish=True)
     return _with_years(district, years, evaluate_each_year(district, years, workers=workers))
 
 
@@ -426,7 +426,7 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
 
     labels = [district.plan.school_year] if years is None else list(years)
     if registry.process_local():
-        return {year: evaluate(view(year)).publish() for year in labels}
+        return {year: evaluate(view(year), publish=True) for year in labels}
     run = uuid.uuid4().hex[:12]
     held: dict = {}  # every future of this run still wanted, by key: cancelled if the run fails or is stopped
     tasks: dict = {}
@@ -695,7 +695,7 @@ def _from_cluster(outcome, view, year: str) -> Evaluation:
             LostProcessWarning,
             stacklevel=4,
         )
-        return evaluate(view(year)).publish()
+        return evaluate(view(year), publish=True)
     evaluation, caught = outcome
     for message, category, filename, lineno in caught:
         warnings.warn_explicit(message, category, filename, lineno)
@@ -725,7 +725,7 @@ def _connected(scheduler, workers: int):
 
 def _published(district: District, year: str) -> Evaluation:
     """One school year's published evaluation, in this process."""
-    return evaluate(year_view(district, year)).publish()
+    return evaluate(year_view(district, year), publish=True)
 
 
 def _one_thread_each() -> None:
@@ -748,7 +748,7 @@ def _published_year(view: District, summed: Mapping | None = None) -> tuple[Eval
     try:
         with _ONE_YEAR_AT_A_TIME, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            evaluation = evaluate(view).publish()
+            evaluation = evaluate(view, publish=True)
     finally:  # outside the year's recorded warnings: a finalizer's warning is not the year's
         hand_back_memory()
     return evaluation, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]

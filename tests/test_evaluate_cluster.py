@@ -136,7 +136,7 @@ def test_a_level_registered_only_here_keeps_the_years_here(monkeypatch):
 
     import plevaluate.years as years_module
 
-    monkeypatch.setattr(years_module, "evaluate", lambda view: _Published(view))
+    monkeypatch.setattr(years_module, "evaluate", lambda view, publish=False: _Published(view))
     found = evaluate_on_cluster(Refusing(), district, ["2024-25", "2025-26"])
     assert sorted(found) == ["2024-25", "2025-26"]
 

@@ -275,7 +275,7 @@ def test_years_stay_in_this_process_while_a_level_exists_only_here(district, mon
         raise AssertionError("a process pool was started while a level exists only in this process")
 
     monkeypatch.setattr(years_module, "ProcessPoolExecutor", refuse)
-    monkeypatch.setattr(years_module, "evaluate", lambda view: _Published(view))
+    monkeypatch.setattr(years_module, "evaluate", lambda view, publish=False: _Published(view))
     found = years_module.evaluate_each_year(district, ["2024-25", "2025-26"], workers=2)
     assert sorted(found) == ["2024-25", "2025-26"]
 
@@ -340,7 +340,7 @@ def test_an_error_in_another_process_reaches_the_caller_as_itself(district, monk
         years_module.evaluate_each_year(district, ["2024-25", "2025-26"], workers=2.5)
 
 
-def _refuse_the_year(view, summed=None):
+def _refuse_the_year(view, summed=None, publish=False):
     from plevaluate.errors import ContractError, Problem
 
     raise ContractError([Problem("students.csv", "a year that cannot be evaluated", "fix it", row=3, column="score")])
