@@ -437,6 +437,34 @@ def test_parts_sums_are_taken_as_they_are_done_and_added_in_order_with_earlier_y
     assert slow.result(timeout=30) is None
 
 
+def test_sums_done_while_a_year_is_still_being_sent_are_taken_at_once(client, monkeypatch):
+    """At 20,000 schools a year is prepared and sent here for minutes; the sums of parts already done are taken as
+    the next parts are sent (`_take_sums`), not left on their workers until the year is sent (36 parts' sums held a
+    2 GB worker at 80% before the first year was). Each level is split here only once every part sent before it is
+    done: by then every earlier level's sums are here and forgotten on the cluster, and the year adds up as ever."""
+    from distributed import Future
+
+    import plevaluate.years as years_module
+    from plevaluate.years import _added, _in_parts
+
+    district = _district(SAMPLE)
+    held: dict = {}
+    counting = years_module.part_count
+
+    def counted_once_the_parts_sent_are_done(ready, least):
+        distributed.wait(list(held.values()))
+        return counting(ready, least)
+
+    monkeypatch.setattr(years_module, "part_count", counted_once_the_parts_sent_are_done)
+    _, summing = _in_parts(client, district, "sent", held)
+    *earlier, last = list(summing)
+    assert earlier, "a district whose levels sum more than one table in parts"
+    for level in earlier:
+        assert not any(isinstance(sums, Future) for sums in summing[level][2]), level
+    assert not [key for key in held if not key.endswith("-held") and f"-sent-{last}-" not in key]
+    assert sorted(_added(summing, held)) == sorted(summing) and held == {}
+
+
 def _until_set(name: str):
     distributed.Event(name).wait(timeout=30)
 

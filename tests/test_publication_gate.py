@@ -525,3 +525,27 @@ def test_the_solver_tells_determined_from_free_unknowns():
     assert system.determined() == [2]
     system.equation([(x, 1.0), (y, -1.0), ((None, 1.0), -1.0)], [3, 2, 1], label="x - y")
     assert system.determined() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("folder", ["sample", "sample-years"])
+def test_evaluating_straight_to_published_equals_publishing_the_internal_store(folder):
+    """``evaluate(district, publish=True)`` (each level's internal tables let go as its published ones exist: what a
+    cluster's year task and every one-process year run) publishes exactly what ``evaluate(district).publish()``
+    does: every table, note and meta, the chain and its sentences."""
+    from plevaluate.years import evaluated_years, year_view
+
+    district = plevaluate.load(SAMPLE.parent / folder)
+    years = evaluated_years(district)
+    view = year_view(district, years[-1]) if len(years) > 1 else district
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected, straight = plevaluate.evaluate(view).publish(), plevaluate.evaluate(view, publish=True)
+    assert straight.published and list(straight.levels) == list(expected.levels)
+    for number, result in expected.levels.items():
+        got = straight.levels[number]
+        assert (got.notes, got.meta, list(got.tables)) == (result.notes, result.meta, list(result.tables))
+        for name, table in result.tables.items():
+            pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True)
+    for name in ("chain", "sentences", "schools"):
+        pd.testing.assert_frame_equal(getattr(straight, name), getattr(expected, name), check_exact=True)
+    assert straight.plan == expected.plan
