@@ -540,15 +540,24 @@ def _added(summing: dict, held: dict, tasks: dict | None = None, outcomes: dict 
 def _take_sums(summing: dict, held: dict, *, finished: bool = False) -> int:
     """Replaces, in each level's list of ``summing``, the future of each part whose sums are done by those sums, and
     forgets the part on the cluster (its worker lets it go); without waiting; how many were. ``finished``: only those
-    computed without error (while the year is still being sent, a lost part is left for `_added` to meet, where the
-    year's loss is handled); else an error is raised here with the part still pending and held."""
-    from distributed import Future
+    computed without error, and a part lost while its sums are fetched (its worker died, and its recomputation as
+    often as Dask allows) is left as it is: while the year is still being sent, a lost part is for `_added` to meet,
+    where the year's loss is handled (the year evaluated here). Else an error is raised here with the part still
+    pending and held."""
+    from concurrent.futures import CancelledError
+
+    from distributed import Future, KilledWorker
 
     taken = 0
     for _, _, sums, _, _ in summing.values():
         for k, future in enumerate(sums):
             if isinstance(future, Future) and future.done() and (future.status == "finished" or not finished):
-                sums[k] = future.result()
+                try:
+                    sums[k] = future.result()
+                except (KilledWorker, CancelledError):
+                    if not finished:
+                        raise
+                    continue
                 held.pop(future.key, None)
                 taken += 1
     return taken
