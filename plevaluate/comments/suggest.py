@@ -15,9 +15,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.decomposition import NMF
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 __all__ = ["PLACEHOLDER", "suggest_themes"]
 
@@ -117,6 +114,9 @@ def suggest_themes(
             f"placeholders): fewer than the k={k} candidate themes asked for; ask for fewer (k={max(len(texts), 1)}) "
             "or collect more comments"
         )
+    from sklearn.decomposition import NMF  # scikit-learn (a third of a second to import) only when themes are asked
+    from sklearn.exceptions import ConvergenceWarning
+
     matrix, terms = _weighted_words(texts, k)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -158,6 +158,8 @@ def _ranked(weights: np.ndarray) -> np.ndarray:
 def _weighted_words(texts: list[str], k: int) -> tuple[object, list[str]]:
     """TF-IDF of ``texts`` (English stop words out, words and pairs), keeping terms of 2 comments or more when
     that leaves at least ``k`` of them, else every term; a ValueError when there are fewer than ``k`` terms."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     found = 0
     for min_df in (2, 1):
         vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=min_df)
