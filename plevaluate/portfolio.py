@@ -140,13 +140,20 @@ def validate_programs(folder: str | Path) -> list[tuple[Path, object]]:
     return loaded
 
 
+#: What a portfolio writes into ``--out`` beside its programs' folders, as a program's id would name its folder: a
+#: program folder named portfolio-results had its reports published where the portfolio's tables go, and the
+#: portfolio then refused to replace them, after every program had been rendered.
+OWN_NAMES = frozenset({"portfolio-results"})
+
+
 def program_ids(paths: list[Path]) -> dict[str, str]:
-    """Each program folder's id: its name as a file-name-safe slug, made unique."""
+    """Each program folder's id: its name as a file-name-safe slug, made unique, and never the name of the
+    portfolio's own results folder (`OWN_NAMES`): ``portfolio-results`` becomes ``portfolio-results-2``."""
 
     ids: dict[str, str] = {}
     for path in paths:
         program_id = slug(path.name)
-        while program_id in ids.values():
+        while program_id in ids.values() or program_id in OWN_NAMES:
             program_id += "-2"
         ids[path.name] = program_id
     return ids

@@ -822,8 +822,7 @@ def render_portfolio(
             if not (out / JOURNAL).exists():
                 shutil.rmtree(staging, ignore_errors=True)
         for path in programs:  # the portfolio's own pages (each program's were audited by its run), against its people
-            # every program's folder but portfolio-results (a program of that name would hide the portfolio's own)
-            own = audit(out, path, skip=set(ids.values()) - {"portfolio-results"})
+            own = audit(out, path, skip=set(ids.values()))  # every program's folder: never the portfolio's own
             summary.findings += [f for f in own if f not in summary.findings]
     summary.seconds = time.perf_counter() - started
     return summary

@@ -891,6 +891,26 @@ def test_portfolio_runs_again_into_its_own_output(tmp_path: Path):
     assert (out / "portfolio.html").is_file() and (out / "alpha" / "district-report.html").is_file()
 
 
+@pytest.mark.slow
+def test_a_program_named_like_the_portfolios_results_folder_gets_a_folder_of_its_own(tmp_path: Path):
+    """A program folder named portfolio-results was rendered into out/portfolio-results, where the portfolio's tables
+    go; the portfolio then refused to replace what it had not written, after every program was rendered."""
+    from plevaluate.portfolio import program_ids
+
+    assert program_ids([Path("portfolio-results"), Path("Portfolio Results")]) == {
+        "portfolio-results": "portfolio-results-2",
+        "Portfolio Results": "portfolio-results-2-2",
+    }
+    programs = tmp_path / "programs"
+    write_tiny(programs / "portfolio-results")
+    out = tmp_path / "out"
+    code, text = _run(["portfolio", str(programs), "--out", str(out), "--format", "html"])
+    assert code == 0, text[-2000:]
+    assert (out / "portfolio-results" / "portfolio.json").is_file()  # the portfolio's own tables
+    assert (out / "portfolio-results-2" / "district-report.html").is_file()  # the program's reports, beside them
+    assert "portfolio-results-2/district-report.html" in (out / "index.html").read_text(encoding="utf-8")
+
+
 def _as_another_user(argv: list[str], home: Path) -> tuple[int, str]:
     """Run the command as an ordinary user would: as root (CI), file permissions do not apply, so the command runs
     without root's capabilities to override them (util-linux's setpriv); as anyone else, as that user."""
