@@ -655,6 +655,36 @@ def test_the_audit_reads_in_a_pdf_the_ids_and_words_pypdf_reads(rendered):
 
 
 @pytest.mark.slow
+def test_the_audit_finds_an_id_and_a_count_on_a_line_of_arabic_or_hebrew_in_a_pdf(rendered, tmp_path: Path):
+    """PDFium turns a mostly right-to-left line around, its left-to-right words too ("E0016" -> "0016E", "7
+    educators" -> "educators 7"); a school named in Arabic or Hebrew beside an ID or a small count must not hide them
+    (found by a review of the change to PDFium: 5 findings with pypdf, none with PDFium alone)."""
+    from plevaluate.audit import audit
+    from plevaluate.render import print_pdf
+    from tests.conftest import SAMPLE
+    from tests.test_reports import BROWSER
+
+    if not BROWSER:
+        pytest.skip("no Chromium to print the page")
+    student = _read(SAMPLE, "students")["student_id"].iloc[17]
+    educator = _read(SAMPLE, "educators")["educator_id"].iloc[5]
+    arabic, hebrew = "مدرسة النور الابتدائية للبنين والبنات", "בית הספר היסודי על שם יצחק רבין"
+    rows = (
+        f"<tr><td>{arabic}</td><td>7 educators</td><td>{student}</td></tr><tr><td>{hebrew}</td><td>{educator}</td></tr>"
+    )
+    out = tmp_path / "out"
+    shutil.copytree(rendered.out / "results", out / "results")  # the plan's min_n, for the audit
+    page = tmp_path / "page.html"
+    school = next(rendered.out.glob("school-s01-*.html")).read_text(encoding="utf-8")
+    page.write_text(school.replace("</body>", f"<table>{rows}</table></body>"), encoding="utf-8")
+    assert print_pdf(BROWSER, page, out / "planted.pdf") is None
+    found = {(f.kind, f.detail) for f in audit(out, SAMPLE)}
+    ids = {detail for kind, detail in found if kind == "student or educator ID"}
+    assert ids == {", ".join(sorted([student, educator]))}, found
+    assert ("count of people below min_n 10", "7 educators") in found, found
+
+
+@pytest.mark.slow
 def test_the_audit_reads_pdfs_in_several_processes_and_finds_the_same(rendered, tmp_path: Path):
     """At 2,000 school reports reading the PDFs' text took a quarter of an hour in one process: the audit reads them
     in ``workers`` processes, and must read exactly what one process reads, an unreadable PDF included."""
