@@ -336,27 +336,33 @@ def _pdf_text(path: Path) -> str:
     pypdf read it (an ID or a name is matched as before, word by word). PDFium also turns around a line that is
     mostly Hebrew or Arabic, the left-to-right words in it too (a school's name in Arabic beside "E0016" gave
     "0016E", "7 educators" gave "educators 7"): a PDF with a right-to-left letter is read by pypdf as well, and
-    both texts are searched."""
+    both texts are searched. A PDF PDFium cannot read is read by pypdf, as before (PDFium refuses one without
+    pages, which pypdf reads as empty); one neither reads is unreadable."""
     import pypdfium2 as pdfium
 
     try:
         document = pdfium.PdfDocument(path)
-    except Exception as error:  # noqa: BLE001 - an unreadable PDF is itself a finding
-        return f"\x00unreadable: {error}"
-    try:
-        text = " ".join(page.get_textpage().get_text_range() for page in document).replace("\ufffe", "-\n")
-    except Exception as error:  # noqa: BLE001 - a page that cannot be read: as unreadable as the file
-        return f"\x00unreadable: {error}"
-    finally:
-        document.close()
-    if _RIGHT_TO_LEFT.search(text):
-        from pypdf import PdfReader
-
         try:
-            text += "\n" + " ".join(page.extract_text() or "" for page in PdfReader(path).pages)
-        except Exception:  # noqa: BLE001, S110 - PDFium read it: its text is searched all the same
-            pass
+            text = " ".join(page.get_textpage().get_text_range() for page in document).replace("\ufffe", "-\n")
+        finally:
+            document.close()
+    except Exception as error:  # noqa: BLE001 - a PDF PDFium cannot read (one without pages): pypdf tries, as before
+        return _pypdf_text(path, error)
+    if _RIGHT_TO_LEFT.search(text):
+        more = _pypdf_text(path)
+        if not more.startswith("\x00unreadable"):  # PDFium read it: its text is searched all the same
+            text += "\n" + more
     return text
+
+
+def _pypdf_text(path: Path, pdfium_error: Exception | None = None) -> str:
+    """A PDF's pages' text as pypdf reads it, or ``\x00unreadable: why`` (PDFium's error, when it failed first)."""
+    from pypdf import PdfReader
+
+    try:
+        return " ".join(page.extract_text() or "" for page in PdfReader(path).pages)
+    except Exception as error:  # noqa: BLE001 - an unreadable PDF is itself a finding
+        return f"\x00unreadable: {pdfium_error or error}"
 
 
 def _pdf_texts(paths: list[Path], workers: int) -> dict[Path, str]:

@@ -684,6 +684,19 @@ def test_the_audit_finds_an_id_and_a_count_on_a_line_of_arabic_or_hebrew_in_a_pd
     assert ("count of people below min_n 10", "7 educators") in found, found
 
 
+def test_a_pdf_pdfium_refuses_is_read_by_pypdf_and_one_neither_reads_is_unreadable(tmp_path: Path):
+    """PDFium refuses a PDF without pages, which pypdf reads as empty (before PDFium, no finding): pypdf tries it.
+    A file neither reads stays unreadable, itself a finding."""
+    from pypdf import PdfWriter
+
+    from plevaluate.audit import _pdf_text
+
+    PdfWriter().write(tmp_path / "no-pages.pdf")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7 not really")
+    assert _pdf_text(tmp_path / "no-pages.pdf") == ""
+    assert _pdf_text(tmp_path / "broken.pdf").startswith("\x00unreadable: Failed to load document (PDFium")
+
+
 @pytest.mark.slow
 def test_the_audit_reads_pdfs_in_several_processes_and_finds_the_same(rendered, tmp_path: Path):
     """At 2,000 school reports reading the PDFs' text took a quarter of an hour in one process: the audit reads them
