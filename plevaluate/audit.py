@@ -565,11 +565,17 @@ def audit(
     return findings
 
 
+def _tokens(text: str) -> set[str]:
+    """The tokens of ``text`` an ID is looked for among: runs of letters, digits, ``_`` and ``-``, casefolded (a
+    ligature such as U+FB01 becomes its letters), and the parts of each between hyphens."""
+    tokens = set(_TOKEN.findall(text.casefold()))
+    return tokens | {part for token in tokens if "-" in token for part in token.split("-")}
+
+
 def _people_in(name: str, searchable: str, people: _People) -> list[Finding]:
     found = []
     plain = html.unescape(searchable)
-    tokens = set(_TOKEN.findall((plain + " " + _TAG.sub("", plain) + " " + name).casefold()))
-    tokens |= {part for token in tokens if "-" in token for part in token.split("-")}
+    tokens = _tokens(plain + " " + _TAG.sub("", plain) + " " + name)
     leaked = sorted(people.ids[t] for t in tokens & people.ids.keys())
     if leaked:
         found.append(Finding(name, "student or educator ID", ", ".join(leaked[:5])))
