@@ -513,16 +513,21 @@ def _read_csv(path: Path, spec: InputTable) -> _Read:
         read.problems.extend(exc.problems)
         return read
     read = _Read(spec, None, hashlib.sha256(raw).hexdigest())
+    begin = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # Excel's "CSV UTF-8" writes a byte-order mark; not data
+    if not raw.startswith(_NOT_TEXT) and _SOME_TEXT.search(raw, begin) is not None:
+        plain = _plain_csv(raw, begin)  # read from the bytes, a block at a time: the file is never held as text
+        if plain is not None:
+            return _from_rows(*plain, read)
     text = _decode(raw, read)
     if text is None:
         return read
     if not text or text.isspace():
         read.error("expected a header row and data rows, but the file is empty", _empty_fix(spec))
         return read
-    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-    plain = _plain_csv(text, body if not read.problems else None)  # no problems: the text is body read as UTF-8
-    if plain is not None:
-        return _from_rows(*plain, read)
+    if read.problems:  # read as Windows-1252: the same reading of its text, as UTF-8
+        plain = _plain_csv(text.encode("utf-8"))
+        if plain is not None:
+            return _from_rows(*plain, read)
     try:  # the csv module reads the whole file in C; only a broken file is read again to find the line
         records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error:
@@ -541,68 +546,114 @@ def _read_csv(path: Path, spec: InputTable) -> _Read:
     return _from_records(list(enumerate(records, start=1)), read)
 
 
-def _plain_csv(text: str, encoded: bytes | None = None) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
-    """A file with no quotes, every line as wide as the header, and no line of only spaces and commas, read
-    by pandas' C parser: (header, rows as text, their line numbers). Anything else returns None and is read
-    by the csv module, which finds and words each problem; for such a file both readings give the same
-    table, since without quotes a record is a line and a field is the text between commas. ``encoded`` is
-    the text as UTF-8 when the caller has it already."""
-    if '"' in text or "\x00" in text:
-        return None
-    lines = text.replace("\r\n", "\n") if "\r" in text else text
-    if "\r" in lines:
-        return None
-    if encoded is None or lines is not text:
-        encoded = lines.encode("utf-8")
-    checked = _plain_lines(encoded, tabs="\t" in lines)
-    if checked is None:
-        return None
-    width, first_end, numbers = checked
-    header = encoded[:first_end].decode("utf-8").split(",")  # the header's line, by its bytes
-    rows = pd.read_csv(
-        io.BytesIO(encoded),
-        encoding="utf-8",
-        header=0,
-        dtype=object,
-        na_filter=False,
-        quoting=csv.QUOTE_NONE,
-        skip_blank_lines=True,
-        engine="c",
-    ).set_axis(range(width), axis=1)  # the header is checked and named by _check_header
-    if len(rows) != len(numbers):
-        return None
-    return header, rows, numbers
+#: How a file `_decode` names as not text begins (a workbook, an old Excel file, UTF-16): never read as plain.
+_NOT_TEXT = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\xff\xfe", b"\xfe\xff")
+#: A character that is not a space: a file without one (before its first non-ASCII byte) is decoded whole, to be
+#: called empty if it is only spaces.
+_SOME_TEXT = re.compile(rb"[\x21-\x7e]")
 
 
-#: Bytes of a file whose lines `_plain_lines` checks at once: its arrays (a flag per byte, numbers per line) stay a
+def _plain_csv(encoded: bytes, begin: int = 0) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
+    """A file of UTF-8 text (``encoded`` from byte ``begin``) with no quotes, every line as wide as the header, and no
+    line of only spaces and commas, read by pandas' C parser a block of whole lines at a time (`PLAIN_BLOCK`,
+    `_plain_block`): (header, rows, their line numbers), each column of rows a categorical of its text whose
+    categories are its distinct values in the order they first appear (what `_Distinct` types). Anything else
+    returns None and is read by the csv module, which finds and words each problem; for such a file both readings
+    give the same table, since without quotes a record is a line and a field is the text between commas.
+
+    The file is never held as text or as a frame of strings: each block's text is parsed and its columns factorized,
+    and the blocks' codes are joined at the end (5,000 schools x 3 years, reactions.csv of 292 MB: ...)."""
+    header, width, before, start = None, 0, 0, begin
+    numbers, pieces = [], []
+    while start < len(encoded):
+        stop = encoded.find(b"\n", start + PLAIN_BLOCK - 1) + 1 or len(encoded)  # after a line break, or the end
+        block = _plain_block(encoded[start:stop], width if header is not None else None)
+        if block is None:
+            return None
+        if header is None:
+            header, block = block
+            width = len(header)
+        lines, found, columns = block
+        numbers.append(found + (before + 1))
+        before += lines
+        if columns is not None:
+            pieces.append(columns)
+        start = stop
+    if header is None:
+        return None
+    rows = pd.DataFrame({k: _joined([piece[k] for piece in pieces]) for k in range(width)})
+    return header, rows, np.concatenate(numbers)
+
+
+def _joined(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:
+    """One column from its blocks' ``(codes, distinct values)``: a categorical whose categories are the distinct
+    values in the order they first appear, as if the column had been factorized whole."""
+    if not pieces:
+        return pd.Categorical.from_codes(np.empty(0, dtype=np.int8), categories=pd.Index([], dtype=object))
+    if len(pieces) == 1:  # a file of one block (most): its codes are the column's
+        codes, distinct = pieces[0]
+    else:  # each block's distinct values, in order: their first appearances are the column's, in order
+        positions, distinct = pd.factorize(np.concatenate([values for _, values in pieces]))
+        codes, at = [], 0
+        for block_codes, values in pieces:
+            codes.append(positions[at : at + len(values)][block_codes])
+            at += len(values)
+        codes = np.concatenate(codes)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(distinct, dtype=object), validate=False)
+
+
+def _plain_block(block: bytes, width: int | None):
+    """One block of whole lines of a plain file (`_plain_csv`), or None if it is not plain: (its lines, the line
+    number within the block, from 0, of each row it holds, and its columns as categoricals of their text, or None
+    without rows). The file's first block (``width`` None) begins with the header: ``(header, that)``.
+
+    Each block is read on its own (the lines before it need not be known), so that the blocks of a file can be read
+    anywhere and joined in order."""
+    if b'"' in block or b"\x00" in block:
+        return None
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if b"\r" in block:
+        block = block.replace(b"\r\n", b"\n")
+        if b"\r" in block:
+            return None
+    data = np.frombuffer(block, dtype=np.uint8)
+    ends, length, commas, filled = _line_counts(data, tabs=b"\t" in block)
+    header, body_start, first = None, 0, 0
+    if width is None:  # the header
+        if filled[0] == 0:
+            return None
+        header = block[: ends[0]].decode("utf-8").split(",")
+        width, body_start, first = len(header), int(ends[0]) + 1, 1
+    empty = length[first:] == 0
+    if ((filled[first:] == 0) & ~empty).any() or (commas[first:][~empty] != width - 1).any():
+        return None
+    found = np.flatnonzero(~empty) + first
+    columns = None
+    if len(found):
+        rows = pd.read_csv(
+            io.BytesIO(block[body_start:]),
+            encoding="utf-8",
+            header=None,
+            names=range(width),
+            dtype=object,
+            na_filter=False,
+            quoting=csv.QUOTE_NONE,
+            skip_blank_lines=True,
+            engine="c",
+        )
+        if len(rows) != len(found):
+            return None
+        columns = [pd.factorize(rows[k].to_numpy(dtype=object)) for k in range(width)]
+    out = (len(ends), found, columns)
+    return out if header is None else (header, out)
+
+
+#: Bytes of a file whose lines `_plain_csv` reads at once (`_plain_block`): its arrays (a flag per byte, numbers per line) stay a
 #: few times this size whatever the file's (a whole 114 MB file's took 0.45 GB more than its text, at its peak 0.6).
 PLAIN_BLOCK = 1 << 23
-
-
-def _plain_lines(encoded: bytes, tabs: bool) -> tuple[int, int, np.ndarray] | None:
-    """For `_plain_csv`: (the header's width, the byte where its line ends, the line number of each non-empty line
-    after it) when the header names something and every other line is empty or holds as many commas as the header
-    and a character other than commas, spaces and tabs; None otherwise. Checked a block of whole lines at a time
-    (`PLAIN_BLOCK`)."""
-    data = np.frombuffer(encoded, dtype=np.uint8)
-    width, first_end, numbers, before, start = 0, 0, [], 0, 0
-    while start < len(data):
-        stop = encoded.find(b"\n", start + PLAIN_BLOCK - 1) + 1 or len(data)  # after a line break, or the end
-        ends, length, commas, filled = _line_counts(data[start:stop], tabs)
-        if start == 0:  # the header
-            if filled[0] == 0:
-                return None
-            width, first_end = int(commas[0]) + 1, int(ends[0])
-        body = slice(1 if start == 0 else 0, None)
-        empty = length[body] == 0
-        if ((filled[body] == 0) & ~empty).any() or (commas[body][~empty] != width - 1).any():
-            return None
-        numbers.append(np.flatnonzero(~empty) + (before + (2 if start == 0 else 1)))
-        before += len(ends)
-        start = stop
-    if not before:
-        return None
-    return width, first_end, np.concatenate(numbers)
 
 
 def _line_counts(block: np.ndarray, tabs: bool) -> tuple[np.ndarray, ...]:
@@ -800,8 +851,8 @@ def _type_columns(read: _Read, date_format: str = "auto") -> pd.DataFrame:
     out = {}
     for name in frame.columns:
         col = read.spec.column(name)
-        if col is None:
-            out[name] = frame[name]
+        if col is None:  # an extra column: its text, as read
+            out[name] = _text(frame[name])
             continue
         column = _Distinct(frame[name])
         out[name] = _type_column(column, col, read, date_format)
@@ -824,7 +875,10 @@ class _Distinct:
     """
 
     def __init__(self, values: pd.Series):
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # text as read: never missing
+        if isinstance(values.dtype, pd.CategoricalDtype):  # read by `_plain_csv`: factorized as it was read
+            codes, uniques = values.cat.codes.to_numpy(), values.cat.categories.to_numpy(dtype=object)
+        else:
+            codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # text as read: never missing
         self.index = values.index
         self.codes = codes
         self.text = np.asarray(uniques, dtype=object)
@@ -1103,6 +1157,17 @@ def _row_key(codes: list[np.ndarray]) -> np.ndarray:
     return key
 
 
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """Each row's flag: an earlier row has its key (`pandas.Series.duplicated`), found by sorting the keys, not by
+    a hash table of them (reactions.csv of 20,000 schools x 3 years: 1.26 GB more than the district for the table of
+    its 25 million keys; sorted, about 18 bytes a row)."""
+    order = np.argsort(keys, kind="stable")  # equal keys in row order: the first of each is not repeated
+    ordered = keys[order]
+    repeated = np.zeros(len(keys), dtype=bool)
+    repeated[order[1:][ordered[1:] == ordered[:-1]]] = True
+    return repeated
+
+
 def _check_keys(frame: pd.DataFrame, read: _Read) -> None:
     spec = read.spec
     key = [k for k in spec.key if k in frame.columns]
@@ -1110,10 +1175,11 @@ def _check_keys(frame: pd.DataFrame, read: _Read) -> None:
         key.append("period")
     if key:
         codes = [_codes(frame, k, read) for k in key]
-        rows = pd.Series(_row_key(codes))
-        dup = rows.duplicated(keep="first").to_numpy() & np.logical_and.reduce([c >= 0 for c in codes])
+        keys = _row_key(codes)
+        dup = _repeated(keys) & np.logical_and.reduce([c >= 0 for c in codes])
         if not dup.any():
             return
+        rows = pd.Series(keys)
         firsts = frame[rows.duplicated(keep=False).to_numpy() & ~dup]
         first_row = {tuple(v): row for row, v in zip(firsts.index, firsts[key].itertuples(index=False))}
         for row, values in zip(frame.index[dup], frame.loc[dup, key].itertuples(index=False)):
@@ -1681,7 +1747,12 @@ def raw_table(path: str | Path, table: str) -> pd.DataFrame | None:
             return None
         read = _read_sheet(file, None, spec, file.name, "") if file.suffix.lower() in WORKBOOK_SUFFIXES else None
         read = read or _read_csv(file, spec)
-    return None if read is None else read.frame
+    return None if read is None or read.frame is None else pd.DataFrame({c: _text(v) for c, v in read.frame.items()})
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """A column of text as read, as strings (`_plain_csv` gives each as a categorical of its distinct values)."""
+    return column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column
 
 
 def load(path: str | Path) -> District:
@@ -1743,10 +1814,12 @@ def load(path: str | Path) -> District:
             )
         )
     reads: dict[str, _Read] = {}
+    frames: dict[str, pd.DataFrame] = {}  # each table typed as soon as it is read (`_typed`)
     if book is not None:
         digest = hashlib.sha256(read_bytes(book, kind="export")).hexdigest()
         for spec, sheet in _workbook_sheets(book, problems):
             reads[spec.name] = _read_sheet(book, sheet, spec, f"{book.name}, sheet {sheet}", digest)
+            _typed(reads[spec.name], frames, plan.date_format)
     else:
         for spec, file in _table_files(folder, problems):
             if file.suffix.lower() in WORKBOOK_SUFFIXES:
@@ -1754,6 +1827,7 @@ def load(path: str | Path) -> District:
                 reads[spec.name] = _read_sheet(file, None, spec, file.name, digest)
             else:
                 reads[spec.name] = _read_csv(file, spec)
+            _typed(reads[spec.name], frames, plan.date_format)
     for spec in TABLES.values():
         if spec.required and spec.name not in reads:
             where = f"a sheet named {spec.name} to {book.name}" if book is not None else f"{spec.filename} to {folder}"
@@ -1764,11 +1838,6 @@ def load(path: str | Path) -> District:
                     f"add {where}.",
                 )
             )
-    frames: dict[str, pd.DataFrame] = {}
-    for name, read in reads.items():
-        if read.frame is not None:
-            frames[name] = _type_columns(read, plan.date_format)
-            read.frame = None  # its text, typed: not held beside the next table's reading and typing
     for name, frame in frames.items():
         _check_keys(frame, reads[name])
     _check_references(frames, reads)
@@ -1804,6 +1873,15 @@ def load(path: str | Path) -> District:
         # process holds what the district holds (5,000 schools x 3 years: 2.41 -> 1.59 GB, in 0.06 s)
         hand_back_memory()
     return district
+
+
+def _typed(read: _Read, frames: dict[str, pd.DataFrame], date_format: str) -> None:
+    """The table ``read`` typed into ``frames`` (when it read), and its text let go: typed as soon as read, a table's
+    text is never held beside another's (5,000 schools x 3 years: every table's text held at once took the load from
+    1.24 GB before typing to a peak of 2.67)."""
+    if read.frame is not None:
+        frames[read.spec.name] = _type_columns(read, date_format)
+        read.frame = None
 
 
 #: Rows loaded from which a load hands its parsing's memory back: a small load leaves little to hand back, and the

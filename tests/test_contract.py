@@ -385,7 +385,7 @@ def test_plain_csv_files_read_by_pandas_give_the_csv_modules_table(text, block, 
 
     monkeypatch.setattr(contract, "PLAIN_BLOCK", block)  # lines checked a block at a time: any block, one answer
     spec = TABLES["schools"]
-    plain = _plain_csv(text)
+    plain = _plain_csv(text.encode("utf-8"))
     assert plain is not None
     fast = _from_rows(*plain, _Read(spec, None, ""))
     records = list(enumerate(csv.reader(io.StringIO(text, newline=""), strict=True), start=1))
@@ -393,7 +393,7 @@ def test_plain_csv_files_read_by_pandas_give_the_csv_modules_table(text, block, 
     if slow.frame is None:
         assert fast.frame is None
     else:
-        pd.testing.assert_frame_equal(fast.frame, slow.frame)
+        pd.testing.assert_frame_equal(fast.frame.astype(object), slow.frame)
     assert fast.problems == slow.problems
 
 
@@ -406,7 +406,9 @@ def test_files_with_quotes_short_rows_or_blank_cells_only_are_read_by_the_csv_mo
     from plevaluate import contract
 
     monkeypatch.setattr(contract, "PLAIN_BLOCK", block)  # a wide row in the last block is still seen
-    assert contract._plain_csv(text) is None  # the csv module reads them and words every problem (tests above)
+    assert (
+        contract._plain_csv(text.encode("utf-8")) is None
+    )  # the csv module reads them and words every problem (tests above)
 
 
 @settings(max_examples=300, deadline=None)
@@ -435,11 +437,11 @@ def test_lines_checked_in_blocks_give_what_the_whole_file_gives(body, block):
     from plevaluate.contract import TABLES, _from_records, _from_rows, _plain_csv, _Read
 
     text = "school_id,school_name,group\n" + "\n".join(body)
-    whole = _plain_csv(text)
+    whole = _plain_csv(text.encode("utf-8"))
     saved = contract.PLAIN_BLOCK
     contract.PLAIN_BLOCK = block
     try:
-        cut = _plain_csv(text)
+        cut = _plain_csv(text.encode("utf-8"))
     finally:
         contract.PLAIN_BLOCK = saved
     assert (whole is None) == (cut is None)
@@ -453,16 +455,67 @@ def test_lines_checked_in_blocks_give_what_the_whole_file_gives(body, block):
         slow = _from_records(records, _Read(spec, None, ""))
         assert (fast.frame is None) == (slow.frame is None) and fast.problems == slow.problems
         if fast.frame is not None:
-            pd.testing.assert_frame_equal(fast.frame, slow.frame)
+            pd.testing.assert_frame_equal(fast.frame.astype(object), slow.frame)
 
 
 def test_the_sample_loads_to_the_same_tables_through_either_reader(sample_district, monkeypatch):
     from plevaluate import contract
 
-    monkeypatch.setattr(contract, "_plain_csv", lambda text, encoded=None: None)
+    monkeypatch.setattr(contract, "_plain_csv", lambda encoded, begin=0: None)
     slow = contract.load(Path(__file__).resolve().parents[1] / "data" / "sample")
     for name, table in sample_district.tables.items():
         pd.testing.assert_frame_equal(table, slow.tables[name], obj=name)
+
+
+@pytest.mark.parametrize("block", [1, 64, 1 << 23])
+def test_a_table_read_in_blocks_is_typed_and_checked_as_the_csv_module_reads_it(block, monkeypatch):
+    # `_plain_csv` reads a large file a block at a time, each block's columns factorized on their own and joined; the
+    # typed table and every problem (a warning counted over the whole column, with its first row; an error on its
+    # own row) must be what the whole file read by the csv module gives, wherever the blocks are cut
+    from plevaluate import contract
+    from plevaluate.contract import TABLES, _from_records, _plain_csv, _Read, _type_columns
+
+    monkeypatch.setattr(contract, "PLAIN_BLOCK", block)
+    rows = ["student_id,school_id,year,outcome,prior_score,period,extra"]
+    for k in range(60):
+        sid = f" ST{k:03d}" if k % 17 == 3 else f"ST{k:03d}"  # padded IDs, counted across blocks
+        outcome = "4OO" if k == 41 else ("n/a" if k % 23 == 5 else str(400 + k))  # an error late, blanks
+        period = ["pre", "post", "Post", "PRE"][k % 4]  # normalized spellings, counted across blocks
+        year = "2024" if k != 52 else "20x4"
+        rows.append(f"{sid},S{k % 3:02d},{year},{outcome},{300 + k},{period},x{k % 5}")
+        if k % 9 == 0:
+            rows.append("")  # blank lines: no rows, but counted in the row numbers
+    text = "\n".join(rows) + "\n"
+    spec = TABLES["students"]
+
+    def typed(read):
+        return _type_columns(read), [str(p) for p in read.problems]
+
+    plain = _plain_csv(text.encode("utf-8"))
+    assert plain is not None
+    fast = contract._from_rows(*plain, _Read(spec, None, ""))
+    import csv
+    import io
+
+    records = list(enumerate(csv.reader(io.StringIO(text, newline=""), strict=True), start=1))
+    slow = _from_records(records, _Read(spec, None, ""))
+    (fast_frame, fast_problems), (slow_frame, slow_problems) = typed(fast), typed(slow)
+    pd.testing.assert_frame_equal(fast_frame, slow_frame)
+    assert fast_problems == slow_problems
+    assert any("spaces were removed from 4 value(s), first in row 6" in p for p in fast_problems)
+    assert any("30 value(s) were normalized, e.g. row 5 'Post'" in p for p in fast_problems)
+    assert any("row 48, column 'outcome', value '4OO'" in p for p in fast_problems)  # the 42nd row, 5 blank lines
+    assert any("row 60, column 'year', value '20x4'" in p for p in fast_problems)
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.integers(-3, 12) | st.integers(-(2**63), 2**63 - 1), max_size=60))
+def test_keys_repeated_are_found_by_sorting_as_pandas_duplicated_finds_them(keys):
+    # _check_keys flags a row whose key an earlier row has by sorting the keys (bounded memory), not a hash table
+    from plevaluate.contract import _repeated
+
+    keys = np.array(keys, dtype=np.int64)
+    assert _repeated(keys).tolist() == pd.Series(keys).duplicated(keep="first").tolist()
 
 
 def test_rows_compared_by_codes_match_pandas_duplicated_even_when_the_combined_numbers_would_overflow():
