@@ -21,7 +21,7 @@ import hashlib
 import io
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -34,7 +34,7 @@ from ._outputs import hand_back_memory
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
 from .comments.redact import for_district
 from .errors import ContractError, ContractWarning, Problem
-from .gates import check_file, check_workbook, read_bytes
+from .gates import check_file, check_workbook, read_blocks, read_bytes
 from .plan import Plan, plan_years, read_plan
 from .vocabulary import LEVEL_OF_USE_CODES, LEVEL_OF_USE_NAMES, RATING_LABELS, RATING_WORDS, in_program
 
@@ -506,18 +506,22 @@ def _decode(raw: bytes, read: _Read) -> str | None:
 
 
 def _read_csv(path: Path, spec: InputTable) -> _Read:
-    try:
-        raw = read_bytes(path, kind="table", label=spec.filename)
+    digest = hashlib.sha256()
+    try:  # a plain file is read a block at a time, never held whole (`_plain_csv`)
+        plain = _plain_csv(_hashed(read_blocks(path, PLAIN_BLOCK, kind="table", label=spec.filename), digest))
     except ContractError as exc:  # not a regular file, too large, unreadable: said by the read gate
         read = _Read(spec, None, "")
         read.problems.extend(exc.problems)
         return read
+    if plain is not None:
+        return _from_rows(*plain, _Read(spec, None, digest.hexdigest()))
+    try:  # any other file is read whole, its problems found and worded
+        raw = read_bytes(path, kind="table", label=spec.filename)
+    except ContractError as exc:
+        read = _Read(spec, None, "")
+        read.problems.extend(exc.problems)
+        return read
     read = _Read(spec, None, hashlib.sha256(raw).hexdigest())
-    begin = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # Excel's "CSV UTF-8" writes a byte-order mark; not data
-    if not raw.startswith(_NOT_TEXT) and _SOME_TEXT.search(raw, begin) is not None:
-        plain = _plain_csv(raw, begin)  # read from the bytes, a block at a time: the file is never held as text
-        if plain is not None:
-            return _from_rows(*plain, read)
     text = _decode(raw, read)
     if text is None:
         return read
@@ -525,7 +529,7 @@ def _read_csv(path: Path, spec: InputTable) -> _Read:
         read.error("expected a header row and data rows, but the file is empty", _empty_fix(spec))
         return read
     if read.problems:  # read as Windows-1252: the same reading of its text, as UTF-8
-        plain = _plain_csv(text.encode("utf-8"))
+        plain = _plain_csv(_in_blocks(text.encode("utf-8")))
         if plain is not None:
             return _from_rows(*plain, read)
     try:  # the csv module reads the whole file in C; only a broken file is read again to find the line
@@ -546,39 +550,59 @@ def _read_csv(path: Path, spec: InputTable) -> _Read:
     return _from_records(list(enumerate(records, start=1)), read)
 
 
+def _hashed(blocks: Iterable[bytes], digest) -> Iterator[bytes]:
+    """``blocks`` as they are read, each added to ``digest`` (the file's SHA-256 when every block is read)."""
+    for block in blocks:
+        digest.update(block)
+        yield block
+
+
+def _in_blocks(encoded: bytes) -> Iterator[bytes]:
+    """``encoded`` a block of whole lines at a time, as `read_blocks` reads a file."""
+    start = 0
+    while start < len(encoded):
+        stop = encoded.find(b"\n", start + PLAIN_BLOCK - 1) + 1 or len(encoded)  # after a line break, or the end
+        yield encoded[start:stop]
+        start = stop
+
+
 #: How a file `_decode` names as not text begins (a workbook, an old Excel file, UTF-16): never read as plain.
 _NOT_TEXT = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\xff\xfe", b"\xfe\xff")
-#: A character that is not a space: a file without one (before its first non-ASCII byte) is decoded whole, to be
-#: called empty if it is only spaces.
+#: A character that is not a space: a file whose first block has none is decoded whole, to be called empty if it is
+#: only spaces.
 _SOME_TEXT = re.compile(rb"[\x21-\x7e]")
 
 
-def _plain_csv(encoded: bytes, begin: int = 0) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
-    """A file of UTF-8 text (``encoded`` from byte ``begin``) with no quotes, every line as wide as the header, and no
-    line of only spaces and commas, read by pandas' C parser a block of whole lines at a time (`PLAIN_BLOCK`,
-    `_plain_block`): (header, rows, their line numbers), each column of rows a categorical of its text whose
-    categories are its distinct values in the order they first appear (what `_Distinct` types). Anything else
-    returns None and is read by the csv module, which finds and words each problem; for such a file both readings
-    give the same table, since without quotes a record is a line and a field is the text between commas.
+def _plain_csv(blocks: Iterable[bytes]) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
+    """A file of UTF-8 text, given as blocks of whole lines (`plevaluate.gates.read_blocks`, `_in_blocks`), with no
+    quotes, every line as wide as the header, and no line of only spaces and commas, read by pandas' C parser a
+    block at a time (`_plain_block`): (header, rows, their line numbers), each column of rows a categorical of its
+    text whose categories are its distinct values in the order they first appear (what `_Distinct` types). Anything
+    else returns None, as soon as a block shows it, and is read whole by the csv module, which finds and words each
+    problem; for such a file both readings give the same table, since without quotes a record is a line and a field
+    is the text between commas.
 
-    The file is never held as text or as a frame of strings: each block's text is parsed and its columns factorized,
-    and the blocks' codes are joined at the end (5,000 schools x 3 years, reactions.csv of 292 MB: ...)."""
-    header, width, before, start = None, 0, 0, begin
+    The file is never held whole, as bytes, text or a frame of strings: each block's text is parsed and its columns
+    factorized, and the blocks' codes are joined at the end (`_joined`)."""
+    header, width, before = None, 0, 0
     numbers, pieces = [], []
-    while start < len(encoded):
-        stop = encoded.find(b"\n", start + PLAIN_BLOCK - 1) + 1 or len(encoded)  # after a line break, or the end
-        block = _plain_block(encoded[start:stop], width if header is not None else None)
-        if block is None:
+    for block in blocks:
+        if header is None:  # the file's first block
+            if block.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" writes a byte-order mark; it is not data
+                block = block[3:]
+            if block.startswith(_NOT_TEXT) or _SOME_TEXT.search(block) is None:
+                return None
+        read = _plain_block(block, width if header is not None else None)
+        if read is None:
             return None
         if header is None:
-            header, block = block
+            header, read = read
             width = len(header)
-        lines, found, columns = block
+        lines, found, columns = read
         numbers.append(found + (before + 1))
         before += lines
         if columns is not None:
             pieces.append(columns)
-        start = stop
     if header is None:
         return None
     rows = pd.DataFrame({k: _joined([piece[k] for piece in pieces]) for k in range(width)})

@@ -34,7 +34,7 @@ import os
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +54,7 @@ __all__ = [
     "fresh_folder",
     "open_template",
     "os_problem",
+    "read_blocks",
     "read_bytes",
     "read_yaml",
     "replace_file",
@@ -164,6 +165,29 @@ def read_bytes(path: str | Path, *, kind: str = "table", label: str | None = Non
     try:
         with open(path, "rb") as handle:
             return handle.read()
+    except OSError as error:
+        raise ContractError([os_problem(error, label or Path(path).name)], str(path)) from None
+
+
+def read_blocks(path: str | Path, size: int, *, kind: str = "table", label: str | None = None) -> Iterator[bytes]:
+    """The bytes of a regular file within its bound (`check_file`), a block of whole lines at a time: each block
+    ends after a line break (the last one at the file's end) and holds about ``size`` bytes (more for a longer
+    line), so that a large table is read without being held whole. A `ContractError` naming the file and the fix,
+    as `read_bytes` raises, before the first block or where the reading failed."""
+    problem = check_file(path, kind=kind, label=label)
+    if problem is not None:
+        raise ContractError([problem], str(path))
+    try:
+        with open(path, "rb") as handle:
+            rest = b""
+            while chunk := handle.read(size):
+                block = rest + chunk if rest else chunk
+                cut = block.rfind(b"\n") + 1
+                rest = block[cut:]
+                if cut:  # else a line longer than the block: read on
+                    yield block[:cut]
+            if rest:
+                yield rest
     except OSError as error:
         raise ContractError([os_problem(error, label or Path(path).name)], str(path)) from None
 

@@ -385,7 +385,7 @@ def test_plain_csv_files_read_by_pandas_give_the_csv_modules_table(text, block, 
 
     monkeypatch.setattr(contract, "PLAIN_BLOCK", block)  # lines checked a block at a time: any block, one answer
     spec = TABLES["schools"]
-    plain = _plain_csv(text.encode("utf-8"))
+    plain = _plain_csv(contract._in_blocks(text.encode("utf-8")))
     assert plain is not None
     fast = _from_rows(*plain, _Read(spec, None, ""))
     records = list(enumerate(csv.reader(io.StringIO(text, newline=""), strict=True), start=1))
@@ -407,7 +407,7 @@ def test_files_with_quotes_short_rows_or_blank_cells_only_are_read_by_the_csv_mo
 
     monkeypatch.setattr(contract, "PLAIN_BLOCK", block)  # a wide row in the last block is still seen
     assert (
-        contract._plain_csv(text.encode("utf-8")) is None
+        contract._plain_csv(contract._in_blocks(text.encode("utf-8"))) is None
     )  # the csv module reads them and words every problem (tests above)
 
 
@@ -437,11 +437,11 @@ def test_lines_checked_in_blocks_give_what_the_whole_file_gives(body, block):
     from plevaluate.contract import TABLES, _from_records, _from_rows, _plain_csv, _Read
 
     text = "school_id,school_name,group\n" + "\n".join(body)
-    whole = _plain_csv(text.encode("utf-8"))
+    whole = _plain_csv(contract._in_blocks(text.encode("utf-8")))
     saved = contract.PLAIN_BLOCK
     contract.PLAIN_BLOCK = block
     try:
-        cut = _plain_csv(text.encode("utf-8"))
+        cut = _plain_csv(contract._in_blocks(text.encode("utf-8")))
     finally:
         contract.PLAIN_BLOCK = saved
     assert (whole is None) == (cut is None)
@@ -461,7 +461,7 @@ def test_lines_checked_in_blocks_give_what_the_whole_file_gives(body, block):
 def test_the_sample_loads_to_the_same_tables_through_either_reader(sample_district, monkeypatch):
     from plevaluate import contract
 
-    monkeypatch.setattr(contract, "_plain_csv", lambda encoded, begin=0: None)
+    monkeypatch.setattr(contract, "_plain_csv", lambda blocks: None)
     slow = contract.load(Path(__file__).resolve().parents[1] / "data" / "sample")
     for name, table in sample_district.tables.items():
         pd.testing.assert_frame_equal(table, slow.tables[name], obj=name)
@@ -491,7 +491,7 @@ def test_a_table_read_in_blocks_is_typed_and_checked_as_the_csv_module_reads_it(
     def typed(read):
         return _type_columns(read), [str(p) for p in read.problems]
 
-    plain = _plain_csv(text.encode("utf-8"))
+    plain = _plain_csv(contract._in_blocks(text.encode("utf-8")))
     assert plain is not None
     fast = contract._from_rows(*plain, _Read(spec, None, ""))
     import csv

@@ -169,6 +169,37 @@ def test_validate_read_gate(case: Case, tmp_path: Path, make=None):
     assert folder_hash(folder) == before
 
 
+@pytest.mark.parametrize("size", [1, 3, 8, 1 << 20])
+@pytest.mark.parametrize(
+    "data", [b"", b"a,b\n", b"a,b\n1,2", b"a,b\r\n1,2\r\n\n", b"header\n" + b"x" * 50 + b"\nlast", b"\n\n\n"]
+)
+def test_a_file_read_in_blocks_is_its_bytes_cut_after_line_breaks(data: bytes, size: int, tmp_path: Path):
+    # contract.load reads a large plain CSV a block of whole lines at a time (`read_blocks`): the blocks are the
+    # file, in order, each ending after a line break (the last at the file's end), whatever the block's size
+    from plevaluate.gates import read_blocks
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    blocks = list(read_blocks(path, size))
+    assert b"".join(blocks) == data
+    assert all(block.endswith(b"\n") for block in blocks[:-1]) and all(blocks)
+    assert all(block.count(b"\n") <= 1 or len(block) <= 2 * size for block in blocks)  # whole lines, about size
+
+
+def test_a_file_read_in_blocks_passes_the_read_gate(tmp_path: Path, monkeypatch):
+    from plevaluate import gates
+    from plevaluate.errors import ContractError
+    from plevaluate.gates import read_blocks
+
+    with pytest.raises(ContractError, match="a file, but this is a folder"):
+        list(read_blocks(tmp_path, 8, label="students.csv"))
+    path = tmp_path / "students.csv"
+    path.write_bytes(b"a,b\n" * 100)
+    monkeypatch.setitem(gates.LIMITS, "table", 50)
+    with pytest.raises(ContractError, match="a file of at most 50 bytes, but it holds 400 bytes"):
+        list(read_blocks(path, 8))
+
+
 def test_a_zoned_timestamp_is_read_at_its_written_date(tmp_path: Path):
     from plevaluate import load
 
