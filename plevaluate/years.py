@@ -699,8 +699,15 @@ def _split(ready, key: str, count: int) -> list:
     frames = ready if isinstance(ready, tuple) else (ready,)
     if any(key not in frame for frame in frames):
         raise ValueError(f"no column {key} to split by")
-    buckets = [pd.util.hash_pandas_object(frame[key], index=False).to_numpy() % count for frame in frames]
-    pieces = [tuple(frame[bucket == k] for frame, bucket in zip(frames, buckets)) for k in range(count)]
+    cut = []  # each frame's parts: its rows sorted by part, in their order within each (a mask a part took a pass
+    for frame in frames:  # over every row for each part: 33 passes over a year's 8 million answers at 20,000 schools)
+        bucket = (pd.util.hash_pandas_object(frame[key], index=False).to_numpy() % count).astype(
+            np.min_scalar_type(count)
+        )
+        order = np.argsort(bucket, kind="stable")
+        bounds = np.r_[0, np.cumsum(np.bincount(bucket, minlength=count))]
+        cut.append([frame.iloc[order[bounds[k] : bounds[k + 1]]] for k in range(count)])
+    pieces = list(zip(*cut))
     return pieces if isinstance(ready, tuple) else [piece[0] for piece in pieces]
 
 

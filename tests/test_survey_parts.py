@@ -82,6 +82,22 @@ def test_each_levels_layout_and_sums_travel_by_plain_pickle():
         pickle.loads(pickle.dumps((layout, sums, parts)))
 
 
+@pytest.mark.parametrize("count", [1, 3, 7])
+def test_a_split_gives_each_part_the_rows_whose_key_hashes_to_it_in_their_order(count):
+    # `_split` sorts the rows by part once (a mask for each part took a pass over every row for each); each part must
+    # still be the rows of every frame whose key's hash falls in it, in their order, with their index
+    rng = np.random.default_rng(count)
+    keys = pd.array([f"E{k:03d}" if k % 11 else None for k in rng.integers(0, 60, 500)], dtype="string")
+    first = pd.DataFrame({"educator_id": keys, "x": rng.normal(size=500)}, index=rng.permutation(500) * 2)
+    second = first.iloc[::3].assign(y=1)
+    pieces = _split((first, second), "educator_id", count)
+    assert len(pieces) == count
+    for frame, side in ((first, 0), (second, 1)):
+        bucket = pd.util.hash_pandas_object(frame["educator_id"], index=False).to_numpy() % count
+        for k in range(count):
+            pd.testing.assert_frame_equal(pieces[k][side], frame[bucket == k])
+
+
 def test_answers_naming_no_educator_and_a_hash_split_add_up():
     # answers of unnamed respondents are keyed by their response, so their rows land in many parts; their counts
     # (n_people counts each such answer) and the unclustered intervals they make must still add up. The split here
