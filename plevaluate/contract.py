@@ -14,6 +14,7 @@ is recorded in `District.notes`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import difflib
@@ -507,8 +508,9 @@ def _decode(raw: bytes, read: _Read) -> str | None:
 
 def _read_csv(path: Path, spec: InputTable) -> _Read:
     digest = hashlib.sha256()
-    try:  # a plain file is read a block at a time, never held whole (`_plain_csv`)
-        plain = _plain_csv(_hashed(read_blocks(path, PLAIN_BLOCK, kind="table", label=spec.filename), digest))
+    try:  # a plain file is read a block at a time, never held whole (`_plain_csv`); closed if it is not plain
+        with contextlib.closing(read_blocks(path, PLAIN_BLOCK, kind="table", label=spec.filename)) as blocks:
+            plain = _plain_csv(_hashed(blocks, digest))
     except ContractError as exc:  # not a regular file, too large, unreadable: said by the read gate
         read = _Read(spec, None, "")
         read.problems.extend(exc.problems)
@@ -609,6 +611,11 @@ def _plain_csv(blocks: Iterable[bytes]) -> tuple[list[str], pd.DataFrame, np.nda
     return header, rows, np.concatenate(numbers)
 
 
+def _code_type(count: int) -> type:
+    """The smallest integer type holding the codes of ``count`` distinct values (and -1)."""
+    return np.int8 if count < 2**7 else np.int16 if count < 2**15 else np.int32 if count < 2**31 else np.int64
+
+
 def _joined(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:
     """One column from its blocks' ``(codes, distinct values)``: a categorical whose categories are the distinct
     values in the order they first appear, as if the column had been factorized whole."""
@@ -618,6 +625,7 @@ def _joined(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:
         codes, distinct = pieces[0]
     else:  # each block's distinct values, in order: their first appearances are the column's, in order
         positions, distinct = pd.factorize(np.concatenate([values for _, values in pieces]))
+        positions = positions.astype(_code_type(len(distinct)))
         codes, at = [], 0
         for block_codes, values in pieces:
             codes.append(positions[at : at + len(values)][block_codes])
@@ -635,10 +643,11 @@ def _plain_block(block: bytes, width: int | None):
     anywhere and joined in order."""
     if b'"' in block or b"\x00" in block:
         return None
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     if b"\r" in block:
         block = block.replace(b"\r\n", b"\n")
         if b"\r" in block:
@@ -651,6 +660,8 @@ def _plain_block(block: bytes, width: int | None):
             return None
         header = block[: ends[0]].decode("utf-8").split(",")
         width, body_start, first = len(header), int(ends[0]) + 1, 1
+    if block.startswith(b"\xef\xbb\xbf", body_start):
+        return None  # pandas drops a byte-order mark that begins what it parses: on a row it is data, and is warned of
     empty = length[first:] == 0
     if ((filled[first:] == 0) & ~empty).any() or (commas[first:][~empty] != width - 1).any():
         return None
@@ -670,7 +681,10 @@ def _plain_block(block: bytes, width: int | None):
         )
         if len(rows) != len(found):
             return None
-        columns = [pd.factorize(rows[k].to_numpy(dtype=object)) for k in range(width)]
+        columns = []
+        for k in range(width):
+            codes, values = pd.factorize(rows[k].to_numpy(dtype=object))
+            columns.append((codes.astype(_code_type(len(values))), values))  # held until every block is read
     out = (len(ends), found, columns)
     return out if header is None else (header, out)
 

@@ -179,15 +179,16 @@ def read_blocks(path: str | Path, size: int, *, kind: str = "table", label: str 
         raise ContractError([problem], str(path))
     try:
         with open(path, "rb") as handle:
-            rest = b""
+            pending: list[bytes] = []  # the start of a line not yet ended: each chunk is searched once
             while chunk := handle.read(size):
-                block = rest + chunk if rest else chunk
-                cut = block.rfind(b"\n") + 1
-                rest = block[cut:]
-                if cut:  # else a line longer than the block: read on
-                    yield block[:cut]
-            if rest:
-                yield rest
+                cut = chunk.rfind(b"\n") + 1
+                if not cut:  # a line longer than the block: read on
+                    pending.append(chunk)
+                    continue
+                yield b"".join([*pending, chunk[:cut]]) if pending else chunk[:cut]
+                pending = [chunk[cut:]] if cut < len(chunk) else []
+            if pending:
+                yield b"".join(pending)
     except OSError as error:
         raise ContractError([os_problem(error, label or Path(path).name)], str(path)) from None
 

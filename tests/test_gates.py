@@ -171,7 +171,16 @@ def test_validate_read_gate(case: Case, tmp_path: Path, make=None):
 
 @pytest.mark.parametrize("size", [1, 3, 8, 1 << 20])
 @pytest.mark.parametrize(
-    "data", [b"", b"a,b\n", b"a,b\n1,2", b"a,b\r\n1,2\r\n\n", b"header\n" + b"x" * 50 + b"\nlast", b"\n\n\n"]
+    "data",
+    [
+        b"",
+        b"a,b\n",
+        b"a,b\n1,2",
+        b"a,b\r\n1,2\r\n\n",
+        b"header\n" + b"x" * 50 + b"\nlast",
+        b"\n\n\n",
+        b"a,b\r1,2\r" * 9,
+    ],
 )
 def test_a_file_read_in_blocks_is_its_bytes_cut_after_line_breaks(data: bytes, size: int, tmp_path: Path):
     # contract.load reads a large plain CSV a block of whole lines at a time (`read_blocks`): the blocks are the
