@@ -636,8 +636,9 @@ def _joined(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:
 
 def _plain_block(block: bytes, width: int | None):
     """One block of whole lines of a plain file (`_plain_csv`), or None if it is not plain: (its lines, the line
-    number within the block, from 0, of each row it holds, and its columns as categoricals of their text, or None
-    without rows). The file's first block (``width`` None) begins with the header: ``(header, that)``.
+    number within the block, from 0, of each row it holds, and each column's ``(codes, distinct values)``
+    (`pandas.factorize`, the codes in the smallest integer type), or None without rows). The file's first block
+    (``width`` None) begins with the header: ``(header, that)``.
 
     Each block is read on its own (the lines before it need not be known), so that the blocks of a file can be read
     anywhere and joined in order."""
