@@ -21,7 +21,12 @@ from pathlib import Path
 
 from ._outputs import die_with_parent
 
-__all__ = ["Printer"]
+__all__ = ["BrowserExited", "Printer"]
+
+
+class BrowserExited(RuntimeError):
+    """The browser process is gone (it crashed, or was killed): the page may well print in a new one."""
+
 
 _FLAGS = [
     "--headless",
@@ -92,7 +97,10 @@ class Printer:
         message = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        try:
+            os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        except BrokenPipeError:
+            raise BrowserExited("Chromium exited") from None
         return self._wait(lambda m: m.get("id") == self._next_id, timeout)
 
     def _for(self, page: Path) -> float:
@@ -120,7 +128,7 @@ class Printer:
                 raise TimeoutError("Chromium did not answer in time")
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
-                raise RuntimeError("Chromium exited")
+                raise BrowserExited("Chromium exited")
             self._buffer += chunk
 
     def print_pdf(self, page: Path, pdf: Path) -> None:

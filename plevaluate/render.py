@@ -49,7 +49,7 @@ from ._outputs import (
     publish,
     slug,
 )
-from ._pdf import Printer
+from ._pdf import BrowserExited, Printer
 from .audit import audit
 from .contract import load
 from .deck import board_deck, check_template
@@ -399,14 +399,20 @@ def export_slides(notebook, title: str) -> str:
 
 
 def print_pdf(browser: str, page: Path, pdf: Path) -> str | None:
-    """Print an HTML file to PDF in this worker's long-lived headless Chromium; returns a problem or None."""
-    try:
-        _worker_printer(browser).print_pdf(page, pdf)
-    except (OSError, RuntimeError, TimeoutError) as error:
-        printer = _state().pop("printer", None)  # a broken browser is replaced for the next report
-        if printer is not None:
-            printer.close()
-        return str(error)
+    """Print an HTML file to PDF in this worker's long-lived headless Chromium; returns a problem or None.
+
+    A browser found gone (it crashed, or died starting on a busy machine: a CI run's logic model failed so) is
+    replaced and the page printed once more; a page that times out or that the browser refuses is not retried."""
+    for attempt in (1, 2):
+        try:
+            _worker_printer(browser).print_pdf(page, pdf)
+            break
+        except (OSError, RuntimeError, TimeoutError) as error:
+            printer = _state().pop("printer", None)  # a broken browser is replaced for the next report
+            if printer is not None:
+                printer.close()
+            if attempt == 2 or not isinstance(error, BrowserExited):
+                return f"{error} (in a new browser too)" if attempt == 2 else str(error)
     if not pdf.exists() or pdf.stat().st_size == 0:
         return "Chromium wrote no PDF"
     return None
