@@ -420,7 +420,8 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler",
         default="",
         metavar="ADDRESS",
-        help="evaluate and render on a Dask cluster (each school year a task, each report a task): a scheduler "
+        help="load, evaluate and render on a Dask cluster (the large tables parsed in blocks, each school year and "
+        "each report a task): a scheduler "
         "address (tcp://host:8786), or 'local' to start a LocalCluster of --workers processes (needs pip install "
         "'plevaluate[dask]')",
     )

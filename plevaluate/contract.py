@@ -14,6 +14,7 @@ is recorded in `District.notes`.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import datetime
@@ -506,11 +507,12 @@ def _decode(raw: bytes, read: _Read) -> str | None:
         return text
 
 
-def _read_csv(path: Path, spec: InputTable) -> _Read:
+def _read_csv(path: Path, spec: InputTable, parse=None) -> _Read:
+    """``parse``: where a plain file's blocks after the first are parsed (`_plain_csv`)."""
     digest = hashlib.sha256()
     try:  # a plain file is read a block at a time, never held whole (`_plain_csv`); closed if it is not plain
         with contextlib.closing(read_blocks(path, PLAIN_BLOCK, kind="table", label=spec.filename)) as blocks:
-            plain = _plain_csv(_hashed(blocks, digest))
+            plain = _plain_csv(_hashed(blocks, digest), parse)
     except ContractError as exc:  # not a regular file, too large, unreadable: said by the read gate
         read = _Read(spec, None, "")
         read.problems.extend(exc.problems)
@@ -575,7 +577,7 @@ _NOT_TEXT = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\xff\xfe", b"\xfe\xff")
 _SOME_TEXT = re.compile(rb"[\x21-\x7e]")
 
 
-def _plain_csv(blocks: Iterable[bytes]) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
+def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
     """A file of UTF-8 text, given as blocks of whole lines (`plevaluate.gates.read_blocks`, `_in_blocks`), with no
     quotes, every line as wide as the header, and no line of only spaces and commas, read by pandas' C parser a
     block at a time (`_plain_block`): (header, rows, their line numbers), each column of rows a categorical of its
@@ -585,30 +587,75 @@ def _plain_csv(blocks: Iterable[bytes]) -> tuple[list[str], pd.DataFrame, np.nda
     is the text between commas.
 
     The file is never held whole, as bytes, text or a frame of strings: each block's text is parsed and its columns
-    factorized, and the blocks' codes are joined at the end (`_joined`)."""
+    factorized, and the blocks' codes are joined at the end (`_joined`).
+
+    ``parse`` (`on_cluster`) parses the blocks after the first elsewhere: called with a block and the header's width,
+    it returns a future of `_plain_block`'s reading. At most `IN_FLIGHT` blocks are out at once; each reading is taken
+    in the file's order, and the others are cancelled once one is not plain."""
     header, width, before = None, 0, 0
-    numbers, pieces = [], []
-    for block in blocks:
-        if header is None:  # the file's first block
-            if block.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" writes a byte-order mark; it is not data
-                block = block[3:]
-            if block.startswith(_NOT_TEXT) or _SOME_TEXT.search(block) is None:
-                return None
-        read = _plain_block(block, width if header is not None else None)
+    numbers, pieces, out = [], [], collections.deque()
+
+    def taken(read) -> bool:
+        nonlocal before
         if read is None:
-            return None
-        if header is None:
-            header, read = read
-            width = len(header)
+            return False
         lines, found, columns = read
         numbers.append(found + (before + 1))
         before += lines
         if columns is not None:
             pieces.append(columns)
+        return True
+
+    try:
+        for block in blocks:
+            if header is not None:  # a later block: read here, or sent out and taken in order
+                if parse is None:
+                    if not taken(_plain_block(block, width)):
+                        return None
+                    continue
+                out.append(parse(block, width))
+                del block  # sent: its bytes are the cluster's
+                while len(out) > IN_FLIGHT:
+                    if not taken(out.popleft().result()):
+                        return None
+                continue
+            if block.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" writes a byte-order mark; it is not data
+                block = block[3:]
+            if block.startswith(_NOT_TEXT) or _SOME_TEXT.search(block) is None:
+                return None
+            read = _plain_block(block, None)  # the first block, with the header: read here
+            if read is None:
+                return None
+            header, read = read
+            width = len(header)
+            taken(read)
+        while out:
+            if not taken(out.popleft().result()):
+                return None
+    finally:
+        for future in out:  # a file found not plain, or a failed reading: the rest are not wanted
+            future.cancel()
     if header is None:
         return None
     rows = pd.DataFrame({k: _joined([piece[k] for piece in pieces]) for k in range(width)})
     return header, rows, np.concatenate(numbers)
+
+
+#: Blocks a load on a cluster has out at once (`_plain_csv`): each is 8 MB (`PLAIN_BLOCK`) sent, and its reading
+#: (codes and distinct values) held until taken.
+IN_FLIGHT = 8
+
+
+def on_cluster(client):
+    """A way to parse a plain file's blocks (`_plain_csv`) as tasks on a Dask ``client``'s workers, each block inside
+    its task (a block whose worker is lost is parsed again on another)."""
+
+    def parse(block: bytes, width: int):
+        with warnings.catch_warnings():  # not scattered: scattered data die with their worker
+            warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)
+            return client.submit(_plain_block, block, width, pure=False)
+
+    return parse
 
 
 def _code_type(count: int) -> type:
@@ -1794,13 +1841,16 @@ def _text(column: pd.Series) -> pd.Series:
     return column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column
 
 
-def load(path: str | Path) -> District:
+def load(path: str | Path, *, client=None) -> District:
     """Read and validate a district's data folder.
 
     Parameters
     ----------
     path : str or Path
         A folder holding ``schools.csv``, ``educators.csv``, any of the optional tables, and ``plan.yml``.
+    client : distributed.Client, optional
+        A Dask client: the large tables' blocks are parsed on its workers (`on_cluster`), sent from here (the
+        workers need not see the folder). The district is the same, and so is every problem found.
 
     Returns
     -------
@@ -1854,6 +1904,7 @@ def load(path: str | Path) -> District:
         )
     reads: dict[str, _Read] = {}
     frames: dict[str, pd.DataFrame] = {}  # each table typed as soon as it is read (`_typed`)
+    parse = None if client is None else on_cluster(client)
     if book is not None:
         digest = hashlib.sha256(read_bytes(book, kind="export")).hexdigest()
         for spec, sheet in _workbook_sheets(book, problems):
@@ -1865,7 +1916,7 @@ def load(path: str | Path) -> District:
                 digest = hashlib.sha256(read_bytes(file, kind="export")).hexdigest()
                 reads[spec.name] = _read_sheet(file, None, spec, file.name, digest)
             else:
-                reads[spec.name] = _read_csv(file, spec)
+                reads[spec.name] = _read_csv(file, spec, parse)
             _typed(reads[spec.name], frames, plan.date_format)
     for spec in TABLES.values():
         if spec.required and spec.name not in reads:

@@ -29,7 +29,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -490,8 +490,9 @@ def render(
     then audited (`plevaluate.audit.audit`); findings are listed in ``RenderSummary.findings``.
     ``notebooks`` is a folder of your own report templates (same names as ``notebooks/``; without a
     ``logic_model.ipynb`` the shipped logic model is rendered).
-    ``scheduler`` renders on a Dask cluster: a scheduler address, or ``"local"`` for a `LocalCluster`
-    of ``workers`` processes (`plevaluate.cluster`; needs ``pip install 'plevaluate[dask]'``).
+    ``scheduler`` loads, evaluates and renders on a Dask cluster (the large tables' blocks parsed, each year evaluated
+    and each report rendered on its workers): a scheduler address, or ``"local"`` for a `LocalCluster` of ``workers``
+    processes (`plevaluate.cluster`; needs ``pip install 'plevaluate[dask]'``).
     ``formats`` may add ``xlsx`` (the results workbook, `plevaluate.workbook`) and ``pptx`` (the board summary as
     a deck, `plevaluate.deck`, on ``pptx_template`` when given) and ``docx`` (the board memo and the technical
     appendix as Word documents, `plevaluate.memo`, on ``docx_template``).
@@ -515,44 +516,62 @@ def render(
     check_report_folder(out, Inputs.of(data))
     out = Path(out).resolve()
     summary = RenderSummary(out)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        district = load(data)
-    browser = find_browser() if "pdf" in formats else None
-    if "pdf" in formats and browser is None:
-        summary.skipped.append("PDF: no Chromium found (install Debian's chromium, or set PLEVALUATE_CHROMIUM)")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".plevaluate-write-test-{os.getpid()}"
-        probe.write_text("", encoding="utf-8")
-        probe.unlink()
-    except OSError as error:
-        raise ValueError(
-            f"cannot write to --out {out}: {error.strerror or error}; choose a folder you can write to"
-        ) from None
-    with OutputLock(out), _stopped_by_signals():
-        clean_leftovers(out)  # what a killed run left behind: only folders plevaluate made and marked
-        clean_temporary()  # and the kernel and browser folders of its workers
-        _render_locked(
-            district,
-            out,
-            summary,
-            schools,
-            workers,
-            formats,
-            browser,
-            progress,
-            total,
-            notebooks,
-            scheduler,
-            pptx_template,
-            docx_template,
-        )
-        summary.findings = audit(  # privacy, read from what was written
-            out, data, min_n=district.plan.min_n, require_people=False, workers=max(1, workers)
-        )
+    with _stopped_by_signals(), ExitStack() as running:
+        client = running.enter_context(_cluster(scheduler, workers))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            district = load(data, client=client)  # with a cluster, its large tables are parsed on the workers
+        browser = find_browser() if "pdf" in formats else None
+        if "pdf" in formats and browser is None:
+            summary.skipped.append("PDF: no Chromium found (install Debian's chromium, or set PLEVALUATE_CHROMIUM)")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            probe = out / f".plevaluate-write-test-{os.getpid()}"
+            probe.write_text("", encoding="utf-8")
+            probe.unlink()
+        except OSError as error:
+            raise ValueError(
+                f"cannot write to --out {out}: {error.strerror or error}; choose a folder you can write to"
+            ) from None
+        with OutputLock(out):
+            clean_leftovers(out)  # what a killed run left behind: only folders plevaluate made and marked
+            clean_temporary()  # and the kernel and browser folders of its workers
+            _render_locked(
+                district,
+                out,
+                summary,
+                schools,
+                workers,
+                formats,
+                browser,
+                progress,
+                total,
+                notebooks,
+                client,
+                pptx_template,
+                docx_template,
+            )
+            running.close()  # the cluster's workers are let go before the audit, as its processes start
+            summary.findings = audit(  # privacy, read from what was written
+                out, data, min_n=district.plan.min_n, require_people=False, workers=max(1, workers)
+            )
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@contextmanager
+def _cluster(scheduler: str | None, workers: int):
+    """With ``scheduler``, a Dask client for the run (`plevaluate.cluster.connect`): the data are loaded, each year
+    evaluated and each report rendered on its workers; afterwards they drop the bundle and their kernels, and a
+    `LocalCluster` started for the run is closed (`_close_cluster`). Without, None."""
+    if not scheduler:
+        yield None
+        return
+    client, cluster = dask_cluster.connect(scheduler, max(1, workers))
+    try:
+        yield client
+    finally:
+        _close_cluster(client, cluster)
 
 
 @contextmanager
@@ -585,7 +604,7 @@ def _render_locked(
     progress,
     total,
     notebooks,
-    scheduler,
+    client,
     pptx_template=None,
     docx_template=None,
 ) -> None:
@@ -594,17 +613,15 @@ def _render_locked(
     Everything is written into a marked staging folder inside ``out`` (the results bundle too, which
     the notebooks read from there); only at the end are the files moved into place, through a journal
     (`plevaluate._outputs.publish`), so ``out`` holds either the previous complete output or the new one.
-    With ``scheduler``, the reports are rendered as tasks on a Dask cluster (`plevaluate.cluster`)
-    instead of in this machine's worker processes; everything else is the same.
+    With a Dask ``client``, the reports are rendered as tasks on its cluster (`plevaluate.cluster`) instead of in this
+    machine's worker processes; everything else is the same.
     """
 
     staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
     workers = max(1, workers)
-    pool = client = cluster = None
+    pool = None
     try:
-        if scheduler:
-            client, cluster = dask_cluster.connect(scheduler, workers)
-        else:
+        if client is None:
             pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
             # one kernel starts while we evaluate, the others once the results are saved: on two cores the
             # first report then comes about two seconds sooner, as evaluation is not slowed by a third process
@@ -674,8 +691,6 @@ def _render_locked(
             kill_pool(pool)
         raise
     finally:
-        if client is not None:
-            _close_cluster(client, cluster)
         if not (out / JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)
 

@@ -461,7 +461,7 @@ def test_lines_checked_in_blocks_give_what_the_whole_file_gives(body, block):
 def test_the_sample_loads_to_the_same_tables_through_either_reader(sample_district, monkeypatch):
     from plevaluate import contract
 
-    monkeypatch.setattr(contract, "_plain_csv", lambda blocks: None)
+    monkeypatch.setattr(contract, "_plain_csv", lambda blocks, parse=None: None)
     slow = contract.load(Path(__file__).resolve().parents[1] / "data" / "sample")
     for name, table in sample_district.tables.items():
         pd.testing.assert_frame_equal(table, slow.tables[name], obj=name)
@@ -506,6 +506,59 @@ def test_a_table_read_in_blocks_is_typed_and_checked_as_the_csv_module_reads_it(
     assert any("30 value(s) were normalized, e.g. row 5 'Post'" in p for p in fast_problems)
     assert any("row 48, column 'outcome', value '4OO'" in p for p in fast_problems)  # the 42nd row, 5 blank lines
     assert any("row 60, column 'year', value '20x4'" in p for p in fast_problems)
+
+
+def test_blocks_parsed_elsewhere_and_finished_in_any_order_give_the_reading_of_this_process(monkeypatch):
+    # a load on a cluster parses a file's blocks after the first on the workers (`load(..., client=)`), a few out at
+    # once (IN_FLIGHT), finishing in any order: taken in the file's order, they give this process's reading; a block
+    # found not plain returns None, as here, and the blocks still out are cancelled
+    import random
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from plevaluate import contract
+    from plevaluate.contract import _plain_block, _plain_csv
+
+    monkeypatch.setattr(contract, "PLAIN_BLOCK", 16)
+    monkeypatch.setattr(contract, "IN_FLIGHT", 3)
+    rows = ["student_id,school_id,year,outcome"] + [f"ST{k:03d},S{k % 7:02d},2024,{400 + k % 11}" for k in range(200)]
+    text = "\n".join(rows[:90] + [""] + rows[90:]) + "\n"
+    here = _plain_csv(contract._in_blocks(text.encode("utf-8")))
+    delays = random.Random(4)
+    out, cancelled, lock = [], [], threading.Lock()
+
+    def slowly(block, width):
+        time.sleep(delays.random() / 200)
+        return _plain_block(block, width)
+
+    with ThreadPoolExecutor(4) as pool:
+
+        def parse(block, width):
+            future = pool.submit(slowly, block, width)
+            with lock:
+                out.append(future)
+                assert sum(not f.done() for f in out) <= contract.IN_FLIGHT + 1
+            return future
+
+        there = _plain_csv(contract._in_blocks(text.encode("utf-8")), parse)
+        assert len(out) > 50  # a block of about one line each
+        assert here[0] == there[0] and list(here[2]) == list(there[2])
+        pd.testing.assert_frame_equal(here[1], there[1])
+
+        class Future:  # a reading not taken yet when a block before it is found not plain
+            def __init__(self, reading):
+                self.reading = reading
+
+            def result(self):
+                return self.reading
+
+            def cancel(self):
+                cancelled.append(self)
+
+        quoted = text.replace("ST010,", '"ST010",')
+        assert _plain_csv(contract._in_blocks(quoted.encode("utf-8")), lambda b, w: Future(_plain_block(b, w))) is None
+        assert len(cancelled) == contract.IN_FLIGHT  # the readings behind the quoted block's, never taken
 
 
 @pytest.mark.parametrize("block", [1, 40, 1 << 23])

@@ -113,6 +113,38 @@ def test_a_data_problem_on_a_worker_arrives_as_itself(client):
     assert (problem.file, problem.row, problem.column) == ("students.csv", 3, "score")
 
 
+def test_a_district_loaded_on_a_cluster_is_the_one_loaded_here_with_every_problem(client, tmp_path, monkeypatch):
+    """``load(..., client=)`` parses the large tables' blocks on the workers: the same tables, notes and file hashes;
+    a broken copy gives the same problems (one found in a late block sends the file to the whole-file reading, and
+    its blocks still out are cancelled); nothing is left on the cluster."""
+    import shutil
+
+    from plevaluate import contract
+
+    monkeypatch.setattr(contract, "PLAIN_BLOCK", 4096)  # the multi-year sample's students.csv (241 KB): 60 blocks
+    here, there = _district(SAMPLE_YEARS), _quietly(load, SAMPLE_YEARS, client=client)
+    assert list(here.tables) == list(there.tables)
+    for name, table in here.tables.items():
+        pd.testing.assert_frame_equal(table, there.tables[name], obj=name)
+    assert here.notes == there.notes and dict(here.file_hashes) == dict(there.file_hashes)
+    broken = tmp_path / "broken"
+    shutil.copytree(SAMPLE_YEARS, broken)
+    students = (broken / "students.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    students[9] = students[9].replace(",", ",x", 1)  # an ID no table has, early
+    students[-40] = students[-40].replace(",", ',"', 1)  # a quote that never closes, in the last block
+    (broken / "students.csv").write_text("".join(students), encoding="utf-8")
+    problems = []
+    for where in ({}, {"client": client}):
+        with pytest.raises(ContractError) as raised:
+            _quietly(load, broken, **where)
+        problems.append([str(p) for p in raised.value.problems])
+    assert problems[0] == problems[1] and any("never ends" in p for p in problems[0])
+    deadline = time.monotonic() + 10
+    while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+
+
 def test_a_year_that_keeps_losing_its_workers_is_evaluated_here():
     district = _district(SAMPLE_YEARS)
     with pytest.warns(LostProcessWarning, match="2024-25 was evaluated in this process"):
