@@ -59,7 +59,7 @@ class Printer:
     """A running headless Chromium that prints pages to PDF; close it with `close` (or use ``with``)."""
 
     def __init__(self, browser: str, timeout: float = 60.0):
-        self.timeout = timeout
+        self.browser, self.timeout = browser, timeout
         self._profile = tempfile.mkdtemp(prefix=f"plevaluate-chromium-{os.getpid()}-")
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()

@@ -182,6 +182,8 @@ def _finalize_once() -> None:
 def _worker_printer(browser: str):
 
     state = _state()
+    if "printer" in state and state["printer"].browser != browser:  # another browser asked for: that one
+        state.pop("printer").close()
     if "printer" not in state:
         state["printer"] = Printer(browser)
     return state["printer"]
