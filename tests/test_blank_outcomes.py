@@ -66,3 +66,18 @@ def test_reports_render_with_blank_outcomes(tmp_path):
         summary = render(folder, tmp_path / "out", schools=["S01", "S09"], workers=2, formats=("html",))
     assert not summary.failures and not summary.findings
     assert len(list((tmp_path / "out").glob("*.html"))) == 7  # district, board, appendix, logic model, 2 schools, index
+
+
+def test_a_district_in_memory_whose_visits_never_say_whether_the_practice_was_seen_is_evaluated(sample_district):
+    """From CSV a blank practice_observed column is a contract error; a district built in memory reached level 4 with
+    every visit blank and stopped at an IndexError placing the schools on the funnel. No school is placed: a note."""
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    observations = sample_district.observations.assign(practice_observed=np.nan)
+    blank = replace(sample_district, tables=MappingProxyType({**sample_district.tables, "observations": observations}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        practice = evaluate(blank).levels[4]
+    assert "funnel" not in practice.tables and "funnel_curve" not in practice.tables
+    assert any(note.startswith("no funnel: no participant school's visits in ") for note in practice.notes)

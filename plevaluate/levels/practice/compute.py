@@ -576,17 +576,20 @@ def practice_from(
             latest = participant_terms["term_order"].max()
             _, latest_schools = at("term", "term_order", latest)
             counted = latest_schools[latest_schools["n"] > 0]
-            per = pd.DataFrame(
-                {"n": counted["n"].astype(int).to_numpy(), "observed": counted["shown"].to_numpy(),
-                 "n_people": counted["people"].astype(int).to_numpy()},
-                index=pd.Index(counted["school_id"], name="school_id"),
-            )  # fmt: skip
             term = participant_terms.loc[participant_terms["term_order"] == latest, "term"].iloc[0]
-            tables["funnel"] = funnel_table(per, float(per["observed"].sum() / per["n"].sum()), min_n=min_n,
-                                            levels=(0.95, 0.998)).assign(term=term)  # fmt: skip
-            tables["funnel_curve"] = funnel_curve(
-                tables["funnel"]["p0"].iloc[0], int(tables["funnel"]["n"].max() * 1.2)
-            )
+            if counted.empty:  # no school to place: an in-memory district whose latest visits all left it blank
+                notes.append(f"no funnel: no participant school's visits in {term} say whether the practice was seen")
+            else:
+                per = pd.DataFrame(
+                    {"n": counted["n"].astype(int).to_numpy(), "observed": counted["shown"].to_numpy(),
+                     "n_people": counted["people"].astype(int).to_numpy()},
+                    index=pd.Index(counted["school_id"], name="school_id"),
+                )  # fmt: skip
+                tables["funnel"] = funnel_table(per, float(per["observed"].sum() / per["n"].sum()), min_n=min_n,
+                                                levels=(0.95, 0.998)).assign(term=term)  # fmt: skip
+                tables["funnel_curve"] = funnel_curve(
+                    tables["funnel"]["p0"].iloc[0], int(tables["funnel"]["n"].max() * 1.2)
+                )
             if district.attendance is None or district.attendance.empty or district.sessions is None:
                 notes.append("dose-response not estimated: no attendance records, so PL hours are not known")
             elif not sums.hours[0] < sums.hours[1]:
