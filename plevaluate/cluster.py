@@ -38,7 +38,7 @@ from functools import partial
 from pathlib import Path
 
 from . import version as plevaluate_version
-from .registry import ENTRY_POINTS
+from .version import ENTRY_POINTS
 
 __all__ = ["QUIET", "check_workers", "connect", "forget_unpacked", "pack", "plugin_levels", "unpacked"]
 
@@ -148,7 +148,7 @@ def check_workers(client, timeout: float = 30.0):
 
 
 def plugin_levels() -> list[str]:
-    """The levels added by installed plugins (`plevaluate.registry.ENTRY_POINTS`), as ``name = module:object``."""
+    """The levels added by installed plugins (`plevaluate.version.ENTRY_POINTS`), as ``name = module:object``."""
     return sorted(f"{point.name} = {point.value}" for point in importlib.metadata.entry_points(group=ENTRY_POINTS))
 
 

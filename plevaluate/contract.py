@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import registry
 from ._outputs import hand_back_memory
+from .cluster import check_workers
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
 from .comments.redact import for_district
 from .errors import ContractError, ContractWarning, Problem
@@ -1850,7 +1851,8 @@ def load(path: str | Path, *, client=None) -> District:
         A folder holding ``schools.csv``, ``educators.csv``, any of the optional tables, and ``plan.yml``.
     client : distributed.Client, optional
         A Dask client: the large tables' blocks are parsed on its workers (`on_cluster`), sent from here (the
-        workers need not see the folder). The district is the same, and so is every problem found.
+        workers need not see the folder). The district is the same, and so is every problem found. A closed client,
+        or workers without this plevaluate, are refused first (`plevaluate.cluster.check_workers`, a ValueError).
 
     Returns
     -------
@@ -1904,7 +1906,7 @@ def load(path: str | Path, *, client=None) -> District:
         )
     reads: dict[str, _Read] = {}
     frames: dict[str, pd.DataFrame] = {}  # each table typed as soon as it is read (`_typed`)
-    parse = None if client is None else on_cluster(client)
+    parse = None if client is None else on_cluster(check_workers(client))  # refused, naming its workers, if unfit
     if book is not None:
         digest = hashlib.sha256(read_bytes(book, kind="export")).hexdigest()
         for spec, sheet in _workbook_sheets(book, problems):

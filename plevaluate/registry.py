@@ -19,6 +19,7 @@ from importlib.metadata import entry_points
 
 from .levels import cost, learning, organization, outcomes, practice, reactions
 from .results import Level
+from .version import ENTRY_POINTS
 
 __all__ = ["BUILTIN", "ENTRY_POINTS", "get", "levels", "process_local", "register", "run_order", "unregister"]
 
@@ -32,8 +33,6 @@ BUILTIN: tuple[Level, ...] = (
     outcomes.LEVEL,
 )
 
-#: The entry-point group through which other packages add levels.
-ENTRY_POINTS = "plevaluate.levels"
 
 _registered: dict[int, Level] = {}
 _plugins: tuple[Level, ...] | None = None

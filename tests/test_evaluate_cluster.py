@@ -147,6 +147,10 @@ def test_a_district_loaded_on_a_cluster_is_the_one_loaded_here_with_every_proble
     while client.run_on_scheduler(blocks) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert client.run_on_scheduler(blocks) == []
+    closed = distributed.Client(client.scheduler.address, set_as_default=False)
+    closed.close()
+    with pytest.raises(ValueError, match="this Dask client is closed"):  # refused before any file is read
+        load(SAMPLE, client=closed)
 
 
 def test_a_year_that_keeps_losing_its_workers_is_evaluated_here():
