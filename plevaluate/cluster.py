@@ -108,6 +108,8 @@ def check_workers(client, timeout: float = 30.0):
     added by a plugin here (`plevaluate.registry`) installed there too. Otherwise a ValueError naming the workers
     and the fix."""
     here_version = plevaluate_version.__version__
+    if not hasattr(client, "wait_for_workers"):  # an address where a connected client was wanted
+        raise TypeError(f"a connected distributed.Client is needed here, not {client!r} (distributed.Client(address))")
     if client.status in ("closing", "closed", "failed"):
         raise ValueError("this Dask client is closed; connect a new one (distributed.Client(address))")
     try:

@@ -151,6 +151,8 @@ def test_a_district_loaded_on_a_cluster_is_the_one_loaded_here_with_every_proble
     closed.close()
     with pytest.raises(ValueError, match="this Dask client is closed"):  # refused before any file is read
         load(SAMPLE, client=closed)
+    with pytest.raises(TypeError, match="a connected distributed.Client is needed here, not 'tcp://"):
+        load(SAMPLE, client=client.scheduler.address)
 
 
 def test_a_year_that_keeps_losing_its_workers_is_evaluated_here():
