@@ -28,10 +28,18 @@ pytestmark = pytest.mark.dask
 
 
 @pytest.fixture(scope="module")
-def client():
+def cluster_client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **QUIET) as cluster:
         with distributed.Client(cluster) as connected:
             yield connected
+
+
+@pytest.fixture
+def client(cluster_client):
+    """The module's cluster, once both its workers are up: a test that kills a worker leaves its nanny restarting it,
+    and on a busy machine the next test saw one worker (and split the year in half as many parts as it expected)."""
+    cluster_client.wait_for_workers(2, timeout=120)
+    return cluster_client
 
 
 def _quietly(function, *args, **kwargs):

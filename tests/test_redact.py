@@ -346,7 +346,11 @@ def test_redacting_twice_changes_nothing_whatever_the_text(pieces, filler):
 # --- speed: one compiled expression, whatever the number of names ---------------------------------------------------
 
 
-def test_three_hundred_names_over_five_thousand_comments_take_a_second_or_two():
+def test_three_hundred_names_cost_little_more_than_thirty_over_five_thousand_comments():
+    """One compiled expression, whatever the number of names: redacting 5,000 comments with 300 names costs well under
+    four times what 30 names cost (a pass per name would cost about ten times; measured 0.65 s and 0.8 s of CPU).
+    The two are compared in this process's CPU time, which other processes do not slow: a wall-clock limit of 2 s
+    failed in a CI run whose machine was busy with others (3.04 s)."""
     rng = random.Random(33)
     firsts = ["Maria", "James", "Aisha", "Wei", "Olga", "Ravi", "Fatima", "Liam", "Sofía", "Noah", "Chloé", "Mateo"]
     lasts = ["Lopez", "Smith", "Nguyen", "Okafor", "Peña", "O'Neill", "Kowalski", "Chen", "Garcia", "Dubois"]
@@ -359,11 +363,17 @@ def test_three_hundred_names_over_five_thousand_comments_take_a_second_or_two():
             for i in range(5000)
         ]
     )
-    start = time.perf_counter()
-    redactor = Redactor.build(names=names, terms=["Cougar Academy"])
-    text, counts = redactor.redact_all(comments)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, f"{elapsed:.2f} s"
+
+    def redacted(n: int) -> tuple[float, pd.Series, pd.DataFrame, Redactor]:
+        start = time.process_time()
+        redactor = Redactor.build(names=names[:n], terms=["Cougar Academy"])
+        text, counts = redactor.redact_all(comments)
+        return time.process_time() - start, text, counts, redactor
+
+    redacted(30)  # the first build's one-time costs (imports, caches) counted in neither
+    few, *_ = redacted(30)
+    many, text, counts, redactor = redacted(300)
+    assert many < 4 * few, f"{many:.2f} s of CPU for 300 names, {few:.2f} s for 30"
     assert counts["name"].sum() >= 5000 // 3
     assert not any(leaks(t, redactor) for t in text.iloc[::50])
 
