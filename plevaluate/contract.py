@@ -36,7 +36,7 @@ from ._outputs import hand_back_memory
 from .cluster import check_workers
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
 from .comments.redact import for_district
-from .errors import ContractError, ContractWarning, Problem
+from .errors import ContractError, ContractWarning, LostProcessWarning, Problem
 from .gates import check_file, check_workbook, read_blocks, read_bytes
 from .plan import Plan, plan_years, read_plan
 from .vocabulary import LEVEL_OF_USE_CODES, LEVEL_OF_USE_NAMES, RATING_LABELS, RATING_WORDS, in_program
@@ -592,9 +592,22 @@ def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataF
 
     ``parse`` (`on_cluster`) parses the blocks after the first elsewhere: called with a block and the header's width,
     it returns a future of `_plain_block`'s reading. At most `IN_FLIGHT` blocks are out at once; each reading is taken
-    in the file's order, and the others are cancelled once one is not plain."""
+    in the file's order, and the others are cancelled once one is not plain. A block whose reading does not come back
+    (its workers kept dying: Dask's `KilledWorker`; a cluster gone) is parsed here, with a `LostProcessWarning`."""
     header, width, before = None, 0, 0
     numbers, pieces, out = [], [], collections.deque()
+
+    def came_back(sent: tuple[bytes, object]):
+        block, future = sent
+        try:
+            return future.result()
+        except Exception as error:  # noqa: BLE001 - parsed here instead, as a lost year is evaluated here
+            warnings.warn(
+                f"a block of a table was parsed in this process: on the cluster, {type(error).__name__}: {error}",
+                LostProcessWarning,
+                stacklevel=5,
+            )
+            return _plain_block(block, width)
 
     def taken(read) -> bool:
         nonlocal before
@@ -614,10 +627,10 @@ def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataF
                     if not taken(_plain_block(block, width)):
                         return None
                     continue
-                out.append(parse(block, width))
-                del block  # sent: its bytes are the cluster's
+                out.append((block, parse(block, width)))  # its bytes kept until taken, to parse here if lost there
+                del block
                 while len(out) > IN_FLIGHT:
-                    if not taken(out.popleft().result()):
+                    if not taken(came_back(out.popleft())):
                         return None
                 continue
             if block.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" writes a byte-order mark; it is not data
@@ -631,10 +644,10 @@ def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataF
             width = len(header)
             taken(read)
         while out:
-            if not taken(out.popleft().result()):
+            if not taken(came_back(out.popleft())):
                 return None
     finally:
-        for future in out:  # a file found not plain, or a failed reading: the rest are not wanted
+        for _, future in out:  # a file found not plain, or a failed reading: the rest are not wanted
             future.cancel()
     if header is None:
         return None

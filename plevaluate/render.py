@@ -522,6 +522,7 @@ def render(
         client = running.enter_context(_cluster(scheduler, workers))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            warnings.simplefilter("default", LostProcessWarning)  # a block parsed here: the user should know
             district = load(data, client=client)  # with a cluster, its large tables are parsed on the workers
         browser = find_browser() if "pdf" in formats else None
         if "pdf" in formats and browser is None:

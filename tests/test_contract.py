@@ -511,7 +511,8 @@ def test_a_table_read_in_blocks_is_typed_and_checked_as_the_csv_module_reads_it(
 def test_blocks_parsed_elsewhere_and_finished_in_any_order_give_the_reading_of_this_process(monkeypatch):
     # a load on a cluster parses a file's blocks after the first on the workers (`load(..., client=)`), a few out at
     # once (IN_FLIGHT), finishing in any order: taken in the file's order, they give this process's reading; a block
-    # found not plain returns None, as here, and the blocks still out are cancelled
+    # found not plain returns None, as here, and the blocks still out are cancelled; a block whose reading does not
+    # come back (its workers kept dying) is parsed here, with a LostProcessWarning
     import random
     import threading
     import time
@@ -519,6 +520,7 @@ def test_blocks_parsed_elsewhere_and_finished_in_any_order_give_the_reading_of_t
 
     from plevaluate import contract
     from plevaluate.contract import _plain_block, _plain_csv
+    from plevaluate.errors import LostProcessWarning
 
     monkeypatch.setattr(contract, "PLAIN_BLOCK", 16)
     monkeypatch.setattr(contract, "IN_FLIGHT", 3)
@@ -559,6 +561,21 @@ def test_blocks_parsed_elsewhere_and_finished_in_any_order_give_the_reading_of_t
         quoted = text.replace("ST010,", '"ST010",')
         assert _plain_csv(contract._in_blocks(quoted.encode("utf-8")), lambda b, w: Future(_plain_block(b, w))) is None
         assert len(cancelled) == contract.IN_FLIGHT  # the readings behind the quoted block's, never taken
+
+        class Lost(Future):  # a block whose workers kept dying (Dask raises KilledWorker): parsed here instead
+            def result(self):
+                raise RuntimeError("Attempted to run task '_plain_block-1' on 4 different workers")
+
+        sent = []
+
+        def losing(block, width):
+            sent.append(block)
+            return (Lost if len(sent) in (3, 40) else Future)(_plain_block(block, width))
+
+        with pytest.warns(LostProcessWarning, match="parsed in this process: on the cluster, RuntimeError: Attempted"):
+            again = _plain_csv(contract._in_blocks(text.encode("utf-8")), losing)
+        assert here[0] == again[0] and list(here[2]) == list(again[2])
+        pd.testing.assert_frame_equal(here[1], again[1])
 
 
 @pytest.mark.parametrize("block", [1, 40, 1 << 23])
