@@ -33,14 +33,16 @@ import io
 import shutil
 import tempfile
 import threading
+import warnings
 import zipfile
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 from . import version as plevaluate_version
 from .version import ENTRY_POINTS
 
-__all__ = ["QUIET", "check_workers", "connect", "forget_unpacked", "pack", "plugin_levels", "unpacked"]
+__all__ = ["QUIET", "check_workers", "connect", "embedded", "forget_unpacked", "pack", "plugin_levels", "unpacked"]
 
 #: Options for a `LocalCluster`: no dashboard, and the scheduler's own HTTP server (health and metrics) on a free port
 #: instead of 8787, which another Dask cluster on the machine may hold (distributed then warns "Port 8787 is already
@@ -108,8 +110,14 @@ def check_workers(client, timeout: float = 30.0):
     added by a plugin here (`plevaluate.registry`) installed there too. Otherwise a ValueError naming the workers
     and the fix."""
     here_version = plevaluate_version.__version__
-    if not hasattr(client, "wait_for_workers"):  # an address where a connected client was wanted
+    if not all(hasattr(client, name) for name in ("wait_for_workers", "submit", "run", "asynchronous")):
+        # an address, or the LocalCluster itself, where a connected client was wanted
         raise TypeError(f"a connected distributed.Client is needed here, not {client!r} (distributed.Client(address))")
+    if client.asynchronous:  # its methods return coroutines, which plevaluate's waits would never run
+        raise TypeError(
+            "an asynchronous Dask client cannot run plevaluate's work; connect a synchronous one "
+            "(distributed.Client(address), without asynchronous=True)"
+        )
     if client.status in ("closing", "closed", "failed"):
         raise ValueError("this Dask client is closed; connect a new one (distributed.Client(address))")
     try:
@@ -147,6 +155,16 @@ def check_workers(client, timeout: float = 30.0):
             "plugins on every worker"
         )
     return client
+
+
+@contextmanager
+def embedded():
+    """Tasks sent with their data inside (a year's view, a part's rows, a block of a file), without Dask's advice to
+    scatter a large argument: scattered data die with their worker, data inside a task are sent again with it to
+    another."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)
+        yield
 
 
 def plugin_levels() -> list[str]:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from . import registry
 from ._outputs import hand_back_memory
-from .cluster import check_workers
+from .cluster import check_workers, embedded
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
 from .comments.redact import for_district
 from .errors import ContractError, ContractWarning, LostProcessWarning, Problem
@@ -605,9 +605,14 @@ def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataF
             warnings.warn(
                 f"a block of a table was parsed in this process: on the cluster, {type(error).__name__}: {error}",
                 LostProcessWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
             return _plain_block(block, width)
+
+    def first_back():  # the reading of the first block out, then forgotten; a stop (Ctrl-C) while it is waited on
+        read = came_back(out[0])  # leaves it out, to be cancelled below with the rest
+        out.popleft()
+        return read
 
     def taken(read) -> bool:
         nonlocal before
@@ -630,7 +635,7 @@ def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataF
                 out.append((block, parse(block, width)))  # its bytes kept until taken, to parse here if lost there
                 del block
                 while len(out) > IN_FLIGHT:
-                    if not taken(came_back(out.popleft())):
+                    if not taken(first_back()):
                         return None
                 continue
             if block.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" writes a byte-order mark; it is not data
@@ -644,7 +649,7 @@ def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataF
             width = len(header)
             taken(read)
         while out:
-            if not taken(came_back(out.popleft())):
+            if not taken(first_back()):
                 return None
     finally:
         for _, future in out:  # a file found not plain, or a failed reading: the rest are not wanted
@@ -665,8 +670,7 @@ def on_cluster(client):
     its task (a block whose worker is lost is parsed again on another)."""
 
     def parse(block: bytes, width: int):
-        with warnings.catch_warnings():  # not scattered: scattered data die with their worker
-            warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)
+        with embedded():
             return client.submit(_plain_block, block, width, pure=False)
 
     return parse

@@ -40,7 +40,7 @@ from . import registry
 from ._outputs import die_with_parent, hand_back_memory, kill_pool
 from ._tidy import cohort_start, school_year
 from .chain import chain_sentence, records_by_scope
-from .cluster import check_workers, connect
+from .cluster import check_workers, connect, embedded
 from .contract import District
 from .errors import LostProcessWarning, Problem
 from .evaluate import Evaluation, evaluate
@@ -479,7 +479,7 @@ def _in_parts(
             continue
         sums, holding = [], []  # the futures of its parts' sums, each replaced by its sums once taken
         summing[level.number] = (layout, parts.combine, sums, parts.refine, holding)
-        with _embedded():
+        with embedded():
             for k in range(len(pieces)):  # each held as soon as sent: a stopped run cancels every one
                 piece, pieces[k] = pieces[k], None  # sent, a part's rows are the scheduler's: not kept here too
                 key = f"plevaluate-part-{label}-{level.number}-{k}"
@@ -608,15 +608,6 @@ def _asked(function, summed_and_held: tuple, *args):
     return function(summed_and_held[1], *args)
 
 
-@contextmanager
-def _embedded():
-    """Tasks sent with their data inside (a year's view, a part's rows), without Dask's advice to scatter a large
-    argument: scattered data die with their worker, data inside a task are sent again with it to another."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)
-        yield
-
-
 #: Seconds between two looks at the futures a run waits for (asking a future whether it is done costs nothing).
 _POLL = 0.05
 
@@ -636,7 +627,7 @@ def _year_task(client, year: str, lean: District, summing: dict, label: str, hel
         # the year's view and futures)
         client.cancel([held.pop(key) for key in list(held) if key.startswith(f"plevaluate-part-{label}-")], force=True)
         return lost.with_traceback(None)
-    with _embedded():
+    with embedded():
         future = client.submit(_published_year, lean, summed, key=f"plevaluate-year-{label}", pure=False)
     held[future.key] = future
     return future

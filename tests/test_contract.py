@@ -577,6 +577,21 @@ def test_blocks_parsed_elsewhere_and_finished_in_any_order_give_the_reading_of_t
         assert here[0] == again[0] and list(here[2]) == list(again[2])
         pd.testing.assert_frame_equal(here[1], again[1])
 
+        class Stopped(Future):  # Ctrl-C while a reading is waited on: it and every reading behind it are cancelled
+            def result(self):
+                raise KeyboardInterrupt
+
+        cancelled.clear()
+        sent.clear()
+
+        def stopping(block, width):
+            sent.append(block)
+            return (Stopped if len(sent) == 5 else Future)(_plain_block(block, width))
+
+        with pytest.raises(KeyboardInterrupt):
+            _plain_csv(contract._in_blocks(text.encode("utf-8")), stopping)
+        assert len(cancelled) == contract.IN_FLIGHT + 1 and isinstance(cancelled[0], Stopped)
+
 
 @pytest.mark.parametrize("block", [1, 40, 1 << 23])
 def test_a_byte_order_mark_that_begins_a_row_or_a_block_is_data_as_the_csv_module_reads_it(

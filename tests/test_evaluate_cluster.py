@@ -8,6 +8,7 @@ single-threaded worker processes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import warnings
 
@@ -161,6 +162,15 @@ def test_a_district_loaded_on_a_cluster_is_the_one_loaded_here_with_every_proble
         load(SAMPLE, client=closed)
     with pytest.raises(TypeError, match="a connected distributed.Client is needed here, not 'tcp://"):
         load(SAMPLE, client=client.scheduler.address)
+    with pytest.raises(TypeError, match="a connected distributed.Client is needed here, not LocalCluster"):
+        load(SAMPLE, client=client.cluster)  # the cluster, where its client was wanted
+
+    async def asynchronous():  # a client whose methods return coroutines, which nothing in load would run
+        async with distributed.Client(client.scheduler.address, asynchronous=True, set_as_default=False) as waiting:
+            with pytest.raises(TypeError, match="an asynchronous Dask client cannot run"):
+                load(SAMPLE, client=waiting)
+
+    asyncio.run(asynchronous())
 
 
 def test_a_year_that_keeps_losing_its_workers_is_evaluated_here():
