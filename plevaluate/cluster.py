@@ -33,16 +33,30 @@ import io
 import shutil
 import tempfile
 import threading
+import time
 import warnings
 import zipfile
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 from . import version as plevaluate_version
+from .errors import LostProcessWarning
 from .version import ENTRY_POINTS
 
-__all__ = ["QUIET", "check_workers", "connect", "embedded", "forget_unpacked", "pack", "plugin_levels", "unpacked"]
+__all__ = [
+    "PATIENCE",
+    "QUIET",
+    "check_workers",
+    "connect",
+    "deserted",
+    "embedded",
+    "forget_unpacked",
+    "pack",
+    "plugin_levels",
+    "unpacked",
+]
 
 #: Options for a `LocalCluster`: no dashboard, and the scheduler's own HTTP server (health and metrics) on a free port
 #: instead of 8787, which another Dask cluster on the machine may hold (distributed then warns "Port 8787 is already
@@ -165,6 +179,62 @@ def embedded():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Ll]arge", category=UserWarning)
         yield
+
+
+#: Seconds a run waits for a cluster left without any worker (all retired, scaled to none, their machines gone)
+#: before it gives up its tasks there (`deserted`): Dask waits for workers for as long as it takes.
+PATIENCE = 60.0
+
+
+@contextmanager
+def deserted(client, pending: Callable[[], Iterable], patience: float | None = None):
+    """While the block runs, a thread asks ``client``'s scheduler once a second how many workers it has. Once it has
+    had none for ``patience`` seconds (`PATIENCE`), the futures ``pending()`` returns that are not done are
+    cancelled, and again each second while it has none: each is then lost, as a task whose workers kept dying is
+    lost (a block of a table is parsed here, a year evaluated here, a report listed as failed). The block's end
+    warns once (a `LostProcessWarning`) that the cluster had no workers.
+
+    Yields an event set once the tasks were given up, for a run to do the rest of its work here without sending it."""
+    patience = PATIENCE if patience is None else patience
+    stop, given_up, gave_up = threading.Event(), threading.Event(), []
+
+    def watch() -> None:
+        since = None
+        while not stop.wait(1.0):
+            try:
+                workers = len(client.nthreads())
+            except Exception:  # noqa: BLE001 - a scheduler that does not answer runs nothing either
+                workers = 0
+            if workers:
+                since = None
+                continue
+            since = time.monotonic() if since is None else since
+            if time.monotonic() - since < patience:
+                continue
+            try:
+                waiting = [future for future in pending() if not future.done()]
+            except RuntimeError:  # what ``pending`` reads changed while it was read: read it again next second
+                continue
+            given_up.set()
+            if waiting and not stop.is_set():
+                gave_up.append(len(waiting))
+                client.cancel(waiting, force=True)
+
+    thread = threading.Thread(target=watch, name="plevaluate-deserted", daemon=True)
+    thread.start()
+    try:
+        yield given_up
+    finally:
+        stop.set()
+        thread.join(timeout=5)  # a scheduler slow to answer its last question is not waited for longer
+    if gave_up:
+        warnings.warn(
+            f"the Dask cluster at {client.scheduler.address} had no workers for {patience:g} s: {sum(gave_up)} of "
+            "this run's tasks waiting there were given up (each is lost, as if its worker had died); start workers "
+            f"('dask worker {client.scheduler.address}') or use --scheduler local",
+            LostProcessWarning,
+            stacklevel=3,
+        )
 
 
 def plugin_levels() -> list[str]:

@@ -15,6 +15,7 @@ is recorded in `District.notes`.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import csv
 import datetime
@@ -22,7 +23,9 @@ import difflib
 import hashlib
 import io
 import re
+import threading
 import warnings
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +36,7 @@ import pandas as pd
 
 from . import registry
 from ._outputs import hand_back_memory
-from .cluster import check_workers, embedded
+from .cluster import check_workers, deserted, embedded
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
 from .comments.redact import for_district
 from .errors import ContractError, ContractWarning, LostProcessWarning, Problem
@@ -602,8 +605,9 @@ def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataF
         try:
             return future.result()
         except Exception as error:  # noqa: BLE001 - parsed here instead, as a lost year is evaluated here
-            warnings.warn(
-                f"a block of a table was parsed in this process: on the cluster, {type(error).__name__}: {error}",
+            warnings.warn(  # one message for every block (a file's blocks lost together are one warning)
+                f"a block of a table was parsed in this process: its task on the cluster was lost "
+                f"({type(error).__name__})",
                 LostProcessWarning,
                 stacklevel=6,
             )
@@ -665,13 +669,21 @@ def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataF
 IN_FLIGHT = 8
 
 
-def on_cluster(client):
+def on_cluster(client, sent: weakref.WeakSet, given_up: threading.Event | None = None):
     """A way to parse a plain file's blocks (`_plain_csv`) as tasks on a Dask ``client``'s workers, each block inside
-    its task (a block whose worker is lost is parsed again on another)."""
+    its task (a block whose worker is lost is parsed again on another); each future is added to ``sent`` while it is
+    held. Once ``given_up`` is set (the cluster was left without workers, `plevaluate.cluster.deserted`), the rest
+    are parsed here."""
 
     def parse(block: bytes, width: int):
+        if given_up is not None and given_up.is_set():
+            here = concurrent.futures.Future()
+            here.set_result(_plain_block(block, width))
+            return here
         with embedded():
-            return client.submit(_plain_block, block, width, pure=False)
+            future = client.submit(_plain_block, block, width, pure=False)
+        sent.add(future)
+        return future
 
     return parse
 
@@ -1923,20 +1935,12 @@ def load(path: str | Path, *, client=None) -> District:
         )
     reads: dict[str, _Read] = {}
     frames: dict[str, pd.DataFrame] = {}  # each table typed as soon as it is read (`_typed`)
-    parse = None if client is None else on_cluster(check_workers(client))  # refused, naming its workers, if unfit
-    if book is not None:
-        digest = hashlib.sha256(read_bytes(book, kind="export")).hexdigest()
-        for spec, sheet in _workbook_sheets(book, problems):
-            reads[spec.name] = _read_sheet(book, sheet, spec, f"{book.name}, sheet {sheet}", digest)
-            _typed(reads[spec.name], frames, plan.date_format)
-    else:
-        for spec, file in _table_files(folder, problems):
-            if file.suffix.lower() in WORKBOOK_SUFFIXES:
-                digest = hashlib.sha256(read_bytes(file, kind="export")).hexdigest()
-                reads[spec.name] = _read_sheet(file, None, spec, file.name, digest)
-            else:
-                reads[spec.name] = _read_csv(file, spec, parse)
-            _typed(reads[spec.name], frames, plan.date_format)
+    if client is not None:
+        check_workers(client)  # refused, naming its workers, if unfit
+    sent = weakref.WeakSet()  # the blocks out on a cluster: given up if it is left without workers (`deserted`)
+    with contextlib.nullcontext() if client is None else deserted(client, lambda: list(sent)) as given_up:
+        parse = None if client is None else on_cluster(client, sent, given_up)
+        _read_tables(folder, book, parse, reads, frames, plan, problems)
     for spec in TABLES.values():
         if spec.required and spec.name not in reads:
             where = f"a sheet named {spec.name} to {book.name}" if book is not None else f"{spec.filename} to {folder}"
@@ -1982,6 +1986,24 @@ def load(path: str | Path, *, client=None) -> District:
         # process holds what the district holds (5,000 schools x 3 years: 2.41 -> 1.59 GB, in 0.06 s)
         hand_back_memory()
     return district
+
+
+def _read_tables(folder: Path, book: Path | None, parse, reads: dict, frames: dict, plan: Plan, problems: list) -> None:
+    """Each table of the workbook ``book``, or each file of ``folder``, read into ``reads`` and typed into
+    ``frames``; ``parse``: a plain CSV's blocks parsed on a cluster (`on_cluster`)."""
+    if book is not None:
+        digest = hashlib.sha256(read_bytes(book, kind="export")).hexdigest()
+        for spec, sheet in _workbook_sheets(book, problems):
+            reads[spec.name] = _read_sheet(book, sheet, spec, f"{book.name}, sheet {sheet}", digest)
+            _typed(reads[spec.name], frames, plan.date_format)
+        return
+    for spec, file in _table_files(folder, problems):
+        if file.suffix.lower() in WORKBOOK_SUFFIXES:
+            digest = hashlib.sha256(read_bytes(file, kind="export")).hexdigest()
+            reads[spec.name] = _read_sheet(file, None, spec, file.name, digest)
+        else:
+            reads[spec.name] = _read_csv(file, spec, parse)
+        _typed(reads[spec.name], frames, plan.date_format)
 
 
 def _typed(read: _Read, frames: dict[str, pd.DataFrame], date_format: str) -> None:

@@ -572,7 +572,9 @@ def test_blocks_parsed_elsewhere_and_finished_in_any_order_give_the_reading_of_t
             sent.append(block)
             return (Lost if len(sent) in (3, 40) else Future)(_plain_block(block, width))
 
-        with pytest.warns(LostProcessWarning, match="parsed in this process: on the cluster, RuntimeError: Attempted"):
+        with pytest.warns(
+            LostProcessWarning, match=r"parsed in this process: its task on the cluster was lost \(RuntimeError\)"
+        ):
             again = _plain_csv(contract._in_blocks(text.encode("utf-8")), losing)
         assert here[0] == again[0] and list(here[2]) == list(again[2])
         pd.testing.assert_frame_equal(here[1], again[1])

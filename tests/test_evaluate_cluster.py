@@ -15,7 +15,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from plevaluate import load, registry
+from plevaluate import evaluate, load, registry
 from plevaluate.cluster import QUIET
 from plevaluate.errors import ContractError, LostProcessWarning, StatisticalWarning
 from plevaluate.sample import write_sample
@@ -583,3 +583,70 @@ def test_a_client_that_is_not_the_default_one_evaluates_the_same(client, monkeyp
         found = _quietly(evaluate_on_cluster, other, district, ["2024-25"])
         monkeypatch.undo()
     _same_evaluation(_quietly(_quietly_published, district, "2024-25"), found["2024-25"])
+
+
+def _deserting():
+    """A cluster of its own, with one worker, and a way to take every worker away from it (the workers of a run all
+    retired, or scaled to none): Dask then waits for workers for as long as it takes."""
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, **QUIET)
+    client = distributed.Client(cluster, set_as_default=False)
+
+    def desert() -> None:
+        cluster.scale(0)
+        deadline = time.monotonic() + 60
+        while client.nthreads() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not client.nthreads()
+
+    return cluster, client, desert
+
+
+def test_a_cluster_left_without_workers_gives_up_its_tasks_and_the_work_is_done_here(monkeypatch):
+    """Its workers all gone mid-run, a load and an evaluation would wait for ever: after `PATIENCE` seconds without a
+    worker their tasks are given up, with a LostProcessWarning saying the cluster had no workers, and the blocks are
+    parsed here, the years evaluated here (the same tables). (A report run's reports need no such watch: Dask
+    cancels them itself, as their bundle was scattered to the workers that left; they are listed as failed.)"""
+    from plevaluate import cluster as dask_cluster
+    from plevaluate import contract
+
+    monkeypatch.setattr(dask_cluster, "PATIENCE", 1.0)
+    monkeypatch.setattr(contract, "PLAIN_BLOCK", 4096)
+    cluster, client, desert = _deserting()
+    with cluster, client:
+        sending = contract.on_cluster
+
+        def deserted_after_two(client, sent, given_up):  # the third block is sent to a cluster without workers
+            parse = sending(client, sent, given_up)
+
+            def parse_then_desert(block, width):
+                future = parse(block, width)
+                if len(sent) == 2 and client.nthreads():
+                    desert()
+                return future
+
+            return parse_then_desert
+
+        monkeypatch.setattr(contract, "on_cluster", deserted_after_two)
+        with pytest.warns(LostProcessWarning) as caught:
+            there = _quietly_but(LostProcessWarning, load, SAMPLE_YEARS, client=client)
+        said = [str(w.message) for w in caught]
+        assert any("had no workers for 1 s" in message for message in said), said
+        assert any("a block of a table was parsed in this process" in message for message in said), said
+        assert len(said) < 12  # the blocks after it gave up are parsed here, without a task and a warning each
+        here = _district(SAMPLE_YEARS)
+        for name, table in here.tables.items():
+            pd.testing.assert_frame_equal(table, there.tables[name], obj=name)
+
+        years = ["2024-25"]
+        with pytest.warns(LostProcessWarning, match="had no workers for 1 s"):
+            lost = _quietly_but(LostProcessWarning, evaluate_on_cluster, client, here, years)
+        for year in years:
+            _same_evaluation(_quietly(evaluate, year_view(here, year), publish=True), lost[year])
+
+
+def _quietly_but(category, function, *args, **kwargs):
+    """``function`` run with every warning but ``category`` ignored."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", category)
+        return function(*args, **kwargs)
