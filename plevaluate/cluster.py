@@ -191,8 +191,9 @@ def deserted(client, pending: Callable[[], Iterable], patience: float | None = N
     """While the block runs, a thread asks ``client``'s scheduler once a second how many workers it has. Once it has
     had none for ``patience`` seconds (`PATIENCE`), the futures ``pending()`` returns that are not done are
     cancelled, and again each second while it has none: each is then lost, as a task whose workers kept dying is
-    lost (a block of a table is parsed here, a year evaluated here, a report listed as failed). The block's end
-    warns once (a `LostProcessWarning`) that the cluster had no workers.
+    lost (a block of a table is parsed here, a year evaluated here). The block's end warns once (a
+    `LostProcessWarning`) that the cluster had no workers. (A report run's reports need no such watch: their bundle
+    was scattered to the workers, and Dask cancels them when it is gone with them.)
 
     Yields an event set once the tasks were given up, for a run to do the rest of its work here without sending it."""
     patience = PATIENCE if patience is None else patience

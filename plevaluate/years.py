@@ -25,7 +25,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -432,8 +432,11 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     tasks: dict = {}
     outcomes: dict = {}
     try:
-        with deserted(client, lambda: list(held.values())):  # a cluster left without workers: its years done here
+        with deserted(client, lambda: list(held.values())) as given_up:  # left without workers: years done here
             for year in labels:  # a year's parts are summed, then its task runs while the next year is prepared here
+                if given_up.is_set():  # not sent: evaluated here, as a year lost there
+                    tasks[year] = _NotSent(f"{year} was not sent: the Dask cluster had no workers")
+                    continue
                 if year != labels[0]:
                     # the last year's view and parts are gone but their memory is kept by the allocator: handed back,
                     # the next year's preparation starts from the district (2,000 schools: 1.20 -> 0.86 GB before
@@ -546,8 +549,6 @@ def _take_sums(summing: dict, held: dict, *, finished: bool = False) -> int:
     often as Dask allows) is left as it is: while the year is still being sent, a lost part is for `_added` to meet,
     where the year's loss is handled (the year evaluated here). Else an error is raised here with the part still
     pending and held."""
-    from concurrent.futures import CancelledError
-
     from distributed import Future, KilledWorker
 
     taken = 0
@@ -618,8 +619,6 @@ def _year_task(client, year: str, lean: District, summing: dict, label: str, hel
     """The year's evaluation task on the cluster, sent once its parts are summed and added (`_added`, which takes
     into ``outcomes`` the earlier ``tasks`` done meanwhile); or, when the parts were lost with their workers, that loss
     (the year is then evaluated here, `_from_cluster`)."""
-    from concurrent.futures import CancelledError
-
     from distributed import KilledWorker
 
     try:
@@ -659,8 +658,6 @@ def _taken(task, held: dict):
     or the loss `_year_task` returned); the task is then no longer held. Any other error (a ContractError there) is
     raised with the task still held: the run's end cancels it with the rest (the error's traceback keeps the
     future, so forgetting it here would leave the failed task on its worker)."""
-    from concurrent.futures import CancelledError
-
     from distributed import KilledWorker
 
     if isinstance(task, BaseException):
@@ -715,13 +712,22 @@ def _summed(summarize, piece, layout):
         hand_back_memory()
 
 
+class _NotSent(CancelledError):
+    """A year not sent to a cluster left without workers (`plevaluate.cluster.deserted`): evaluated here."""
+
+
 def _from_cluster(outcome, view, year: str) -> Evaluation:
     """The year's evaluation from its outcome on the cluster (`_outcomes`: its evaluation and warnings, raised here),
     or, if the year or its parts were lost, evaluated here with a `LostProcessWarning`."""
     if isinstance(outcome, BaseException):
+        lost = (
+            str(outcome)
+            if isinstance(outcome, _NotSent)
+            else f"the Dask workers evaluating {year} ended abruptly (out of memory?) or the task was lost "
+            f"({type(outcome).__name__})"
+        )
         warnings.warn(
-            f"the Dask workers evaluating {year} ended abruptly (out of memory?) or the task was lost "
-            f"({type(outcome).__name__}); {year} was evaluated in this process instead, with the same results",
+            f"{lost}; {year} was evaluated in this process instead, with the same results",
             LostProcessWarning,
             stacklevel=4,
         )

@@ -637,9 +637,12 @@ def test_a_cluster_left_without_workers_gives_up_its_tasks_and_the_work_is_done_
         for name, table in here.tables.items():
             pd.testing.assert_frame_equal(table, there.tables[name], obj=name)
 
-        years = ["2024-25"]
-        with pytest.warns(LostProcessWarning, match="had no workers for 1 s"):
+        years = ["2023-24", "2024-25"]  # the first year's parts are given up; the second is not sent
+        with pytest.warns(LostProcessWarning) as caught:
             lost = _quietly_but(LostProcessWarning, evaluate_on_cluster, client, here, years)
+        said = [str(w.message) for w in caught]
+        assert sum("had no workers for 1 s" in message for message in said) == 1, said
+        assert any(m.startswith("2024-25 was not sent: the Dask cluster had no workers") for m in said), said
         for year in years:
             _same_evaluation(_quietly(evaluate, year_view(here, year), publish=True), lost[year])
 
