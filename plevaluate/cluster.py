@@ -46,6 +46,7 @@ from .errors import LostProcessWarning
 from .version import ENTRY_POINTS
 
 __all__ = [
+    "ANSWER",
     "PATIENCE",
     "QUIET",
     "check_workers",
@@ -133,7 +134,10 @@ def check_workers(client, timeout: float = 30.0):
             "(distributed.Client(address), without asynchronous=True)"
         )
     if client.status in ("closing", "closed", "failed"):
-        raise ValueError("this Dask client is closed; connect a new one (distributed.Client(address))")
+        raise ValueError(
+            "this Dask client is closed (was its scheduler stopped?); connect a new one (distributed.Client(address)), "
+            "or use --scheduler local"
+        )
     try:
         client.wait_for_workers(1, timeout=timeout)
         address = client.scheduler.address
@@ -185,6 +189,9 @@ def embedded():
 #: before it gives up its tasks there (`deserted`): Dask waits for workers for as long as it takes.
 PATIENCE = 60.0
 
+#: Seconds `deserted` waits for the scheduler to say how many workers it has (a frozen one never does).
+ANSWER = 5.0
+
 
 @contextmanager
 def deserted(client, pending: Callable[[], Iterable], patience: float | None = None):
@@ -202,8 +209,8 @@ def deserted(client, pending: Callable[[], Iterable], patience: float | None = N
     def watch() -> None:
         since = None
         while not stop.wait(1.0):
-            try:
-                workers = len(client.nthreads())
+            try:  # a scheduler frozen or cut off would keep the question waiting: it counts as none after ANSWER s
+                workers = len(client.nthreads(callback_timeout=ANSWER))
             except Exception:  # noqa: BLE001 - a scheduler that does not answer runs nothing either
                 workers = 0
             if workers:
@@ -219,7 +226,10 @@ def deserted(client, pending: Callable[[], Iterable], patience: float | None = N
             given_up.set()
             if waiting and not stop.is_set():
                 gave_up.append(len(waiting))
-                client.cancel(waiting, force=True)
+                try:  # cancelled here, in this process, whether or not the scheduler hears of it
+                    client.cancel(waiting, force=True)
+                except Exception:  # noqa: BLE001, S110 - a closed client has cancelled its futures itself
+                    pass
 
     thread = threading.Thread(target=watch, name="plevaluate-deserted", daemon=True)
     thread.start()

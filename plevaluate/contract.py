@@ -657,7 +657,8 @@ def _plain_csv(blocks: Iterable[bytes], parse=None) -> tuple[list[str], pd.DataF
                 return None
     finally:
         for _, future in out:  # a file found not plain, or a failed reading: the rest are not wanted
-            future.cancel()
+            with contextlib.suppress(Exception):  # a closed client's futures were cancelled with it
+                future.cancel()
     if header is None:
         return None
     rows = pd.DataFrame({k: _joined([piece[k] for piece in pieces]) for k in range(width)})
@@ -680,8 +681,13 @@ def on_cluster(client, sent: weakref.WeakSet, given_up: threading.Event | None =
             here = concurrent.futures.Future()
             here.set_result(_plain_block(block, width))
             return here
-        with embedded():
-            future = client.submit(_plain_block, block, width, pure=False)
+        try:
+            with embedded():
+                future = client.submit(_plain_block, block, width, pure=False)
+        except Exception as error:  # noqa: BLE001 - the client closed (its scheduler gone): parsed here (`came_back`)
+            lost = concurrent.futures.Future()
+            lost.set_exception(error)
+            return lost
         sent.add(future)
         return future
 

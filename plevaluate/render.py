@@ -650,7 +650,11 @@ def _render_locked(
         if client is not None:
             from distributed import as_completed as completed
 
-            bundle = client.scatter(dask_cluster.pack(results, own_notebooks), broadcast=True)
+            packed = dask_cluster.pack(results, own_notebooks)
+            # the workers may have left during the evaluation (its years then done here): waited for, as at the start
+            dask_cluster.check_workers(client)
+            bundle = client.scatter(packed, broadcast=True)
+            del packed
             futures = {
                 client.submit(render_shipped, job, bundle, tuple(formats), key=f"report-{job.name}"): job
                 for job in _submission_order(jobs)

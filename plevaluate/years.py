@@ -427,6 +427,7 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     labels = [district.plan.school_year] if years is None else list(years)
     if registry.process_local():
         return {year: evaluate(view(year), publish=True) for year in labels}
+    check_workers(client)  # refused, naming its workers, if unfit (an asynchronous client would wait for ever)
     run = uuid.uuid4().hex[:12]
     held: dict = {}  # every future of this run still wanted, by key: cancelled if the run fails or is stopped
     tasks: dict = {}
@@ -434,18 +435,30 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     try:
         with deserted(client, lambda: list(held.values())) as given_up:  # left without workers: years done here
             for year in labels:  # a year's parts are summed, then its task runs while the next year is prepared here
-                if given_up.is_set():  # not sent: evaluated here, as a year lost there
-                    tasks[year] = _NotSent(f"{year} was not sent: the Dask cluster had no workers")
+                if given_up.is_set() or client.status != "running":  # not sent: evaluated here, as a year lost there
+                    tasks[year] = _GivenUp(
+                        f"{year} was not sent: the Dask cluster had no workers, or its client closed"
+                    )
                     continue
                 if year != labels[0]:
                     # the last year's view and parts are gone but their memory is kept by the allocator: handed back,
                     # the next year's preparation starts from the district (2,000 schools: 1.20 -> 0.86 GB before
                     # year 2)
                     hand_back_memory()
-                lean, summing = _in_parts(client, view(year), f"{year}-{run}", held, tasks, outcomes)
-                tasks[year] = _year_task(client, year, lean, summing, f"{year}-{run}", held, tasks, outcomes)
-                del lean, summing  # sent: not kept here while the next year is prepared
+                try:
+                    lean, summing = _in_parts(client, view(year), f"{year}-{run}", held, tasks, outcomes)
+                    tasks[year] = _year_task(client, year, lean, summing, f"{year}-{run}", held, tasks, outcomes)
+                except Exception:
+                    if client.status == "running":
+                        raise
+                    # the client closed under the run (its scheduler gone): Dask cancelled the run's futures
+                    tasks[year] = _GivenUp(f"{year} was lost: the Dask client closed (was its scheduler stopped?)")
+                lean = summing = None  # sent: not kept here while the next year is prepared
             outcomes.update(_outcomes(tasks, held))
+        if given_up.is_set():  # the years whose tasks were given up say so (not "ended abruptly")
+            for year, outcome in outcomes.items():
+                if isinstance(outcome, CancelledError) and not isinstance(outcome, _GivenUp):
+                    outcomes[year] = _GivenUp(f"{year}'s tasks were given up: the Dask cluster had no workers")
         return {year: _from_cluster(outcomes[year], view, year) for year in labels}
     finally:  # a failed or stopped run leaves no year, and no part of one, on the workers
         if held and client.status == "running":  # a closed client's cluster has forgotten them (and would raise)
@@ -712,8 +725,9 @@ def _summed(summarize, piece, layout):
         hand_back_memory()
 
 
-class _NotSent(CancelledError):
-    """A year not sent to a cluster left without workers (`plevaluate.cluster.deserted`): evaluated here."""
+class _GivenUp(CancelledError):
+    """A year not sent to a cluster left without workers (`plevaluate.cluster.deserted`) or whose client closed, or
+    whose tasks were given up there: evaluated here."""
 
 
 def _from_cluster(outcome, view, year: str) -> Evaluation:
@@ -722,7 +736,7 @@ def _from_cluster(outcome, view, year: str) -> Evaluation:
     if isinstance(outcome, BaseException):
         lost = (
             str(outcome)
-            if isinstance(outcome, _NotSent)
+            if isinstance(outcome, _GivenUp)
             else f"the Dask workers evaluating {year} ended abruptly (out of memory?) or the task was lost "
             f"({type(outcome).__name__})"
         )

@@ -665,3 +665,64 @@ def test_a_load_hands_the_memory_of_its_parsing_back(tiny, monkeypatch):
     with pytest.raises(ContractError):
         load(tiny)
     assert calls == [1]
+
+
+def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_counts_as_no_workers(monkeypatch):
+    # a hostile review killed the scheduler mid-load: the client closed, its submit raised, and the cancelling of the
+    # blocks still out raised again (a ClosedClientError traceback); and it froze the scheduler (SIGSTOP): the watch
+    # for a cluster without workers waited for its answer for ever, and the load with it
+    import threading
+    import time
+    import weakref
+
+    from plevaluate import cluster, contract
+    from plevaluate.contract import _plain_csv
+    from plevaluate.errors import LostProcessWarning
+
+    monkeypatch.setattr(contract, "PLAIN_BLOCK", 64)
+    rows = ["student_id,school_id,year,outcome"] + [f"ST{k:03d},S{k % 7:02d},2024,{400 + k % 11}" for k in range(80)]
+    text = "\n".join(rows) + "\n"
+    here = _plain_csv(contract._in_blocks(text.encode("utf-8")))
+
+    class Closed:  # a client whose scheduler is gone
+        def submit(self, *args, **kwargs):
+            raise RuntimeError("Client is closed. Can't send submit message")
+
+    with pytest.warns(LostProcessWarning, match=r"its task on the cluster was lost \(RuntimeError\)"):
+        there = _plain_csv(contract._in_blocks(text.encode("utf-8")), contract.on_cluster(Closed(), weakref.WeakSet()))
+    assert here[0] == there[0] and list(here[2]) == list(there[2])
+    pd.testing.assert_frame_equal(here[1], there[1])
+
+    class Held:  # a reading on a closed client: cancelling it raises
+        def result(self):
+            return None  # the block is not plain: the rest are cancelled
+
+        def cancel(self):
+            raise RuntimeError("Client is closed. Can't send cancel-keys message")
+
+    assert _plain_csv(contract._in_blocks(text.encode("utf-8")), lambda block, width: Held()) is None
+
+    class Frozen:  # a scheduler that never answers, unless asked with a time limit
+        cancelled: list = []
+
+        def nthreads(self, callback_timeout=None):
+            time.sleep(3600 if callback_timeout is None else callback_timeout)
+            raise TimeoutError
+
+        def cancel(self, futures, force=False):
+            self.cancelled.extend(futures)
+
+        class scheduler:  # noqa: N801 - distributed.Client.scheduler's address
+            address = "tcp://frozen:8786"
+
+    class Waiting:
+        def done(self):
+            return False
+
+    monkeypatch.setattr(cluster, "ANSWER", 0.1)
+    waiting, frozen = Waiting(), Frozen()
+    with pytest.warns(LostProcessWarning, match="tcp://frozen:8786 had no workers for 0.5 s: 1 of"):
+        with cluster.deserted(frozen, lambda: [waiting], patience=0.5) as given_up:
+            assert given_up.wait(10)
+    assert frozen.cancelled[0] is waiting
+    assert not [t for t in threading.enumerate() if t.name == "plevaluate-deserted"]

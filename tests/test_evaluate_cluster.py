@@ -9,6 +9,7 @@ single-threaded worker processes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import warnings
 
@@ -171,6 +172,15 @@ def test_a_district_loaded_on_a_cluster_is_the_one_loaded_here_with_every_proble
                 load(SAMPLE, client=waiting)
 
     asyncio.run(asynchronous())
+    with pytest.raises(TypeError, match="a connected distributed.Client is needed here, not LocalCluster"):
+        evaluate_on_cluster(client.cluster, here)  # an evaluation on a cluster is refused so too
+
+    async def evaluated_asynchronously():
+        async with distributed.Client(client.scheduler.address, asynchronous=True, set_as_default=False) as waiting:
+            with pytest.raises(TypeError, match="an asynchronous Dask client cannot run"):
+                evaluate_on_cluster(waiting, here)  # it waited for ever: its futures never ran
+
+    asyncio.run(evaluated_asynchronously())
 
 
 def test_a_year_that_keeps_losing_its_workers_is_evaluated_here():
@@ -601,7 +611,7 @@ def _deserting():
     return cluster, client, desert
 
 
-def test_a_cluster_left_without_workers_gives_up_its_tasks_and_the_work_is_done_here(monkeypatch):
+def test_a_cluster_left_without_workers_gives_up_its_tasks_and_the_work_is_done_here(monkeypatch, tmp_path, capsys):
     """Its workers all gone mid-run, a load and an evaluation would wait for ever: after `PATIENCE` seconds without a
     worker their tasks are given up, with a LostProcessWarning saying the cluster had no workers, and the blocks are
     parsed here, the years evaluated here (the same tables). (A report run's reports need no such watch: Dask
@@ -637,14 +647,51 @@ def test_a_cluster_left_without_workers_gives_up_its_tasks_and_the_work_is_done_
         for name, table in here.tables.items():
             pd.testing.assert_frame_equal(table, there.tables[name], obj=name)
 
+        from plevaluate import years as by_year
+
+        checking = by_year.check_workers
+
+        def checked_then_deserted(client):  # the cluster passes the run's check, then its workers leave
+            checking(client)
+            desert()
+            return client
+
+        cluster.scale(1)
+        client.wait_for_workers(1, timeout=120)
+        monkeypatch.setattr(by_year, "check_workers", checked_then_deserted)
         years = ["2023-24", "2024-25"]  # the first year's parts are given up; the second is not sent
         with pytest.warns(LostProcessWarning) as caught:
             lost = _quietly_but(LostProcessWarning, evaluate_on_cluster, client, here, years)
         said = [str(w.message) for w in caught]
         assert sum("had no workers for 1 s" in message for message in said) == 1, said
         assert any(m.startswith("2024-25 was not sent: the Dask cluster had no workers") for m in said), said
+        assert any(m.startswith("2023-24's tasks were given up: the Dask cluster had no workers") for m in said), said
         for year in years:
             _same_evaluation(_quietly(evaluate, year_view(here, year), publish=True), lost[year])
+
+        # a report run whose workers left while it evaluated: told so, not that "a file" could not be written (the
+        # bundle's scatter found no worker: Dask's TimeoutError is an OSError); nothing published
+        from plevaluate import render as rendering
+        from plevaluate.cli import main
+
+        packing = dask_cluster.pack
+
+        def deserted_then_packed(*args):
+            desert()
+            return packing(*args)
+
+        monkeypatch.setattr(by_year, "check_workers", checking)
+        monkeypatch.setattr(contract, "on_cluster", sending)
+        monkeypatch.setattr(dask_cluster, "pack", deserted_then_packed)
+        monkeypatch.setattr(rendering.dask_cluster, "check_workers", functools.partial(checking, timeout=1))
+        cluster.scale(1)
+        client.wait_for_workers(1, timeout=120)
+        out = tmp_path / "out"
+        argv = ["report", str(SAMPLE), "--out", str(out), "--schools", "S01", "--format", "html", "--quiet"]
+        assert _quietly(main, [*argv, "--scheduler", client.scheduler.address]) == 2
+        said = capsys.readouterr().err
+        assert "has no workers after 1 s" in said and "a file" not in said and "Traceback" not in said, said
+        assert not list(out.glob("*.html"))
 
 
 def _quietly_but(category, function, *args, **kwargs):
