@@ -23,6 +23,7 @@ import difflib
 import hashlib
 import io
 import re
+import sys
 import threading
 import warnings
 import weakref
@@ -689,9 +690,36 @@ def on_cluster(client, sent: weakref.WeakSet, given_up: threading.Event | None =
             lost.set_exception(error)
             return lost
         sent.add(future)
-        return future
+        return _Sent(future, client, given_up)
 
     return parse
+
+
+class _Sent:
+    """A block's task on a cluster (`on_cluster`), its reading waited for a second at a time. Once the cluster's tasks
+    were given up (no workers, `plevaluate.cluster.deserted`) or its client closed, a reading still not here is lost,
+    and `_plain_csv` parses the block here: a task done whose reading a frozen scheduler never hands over, or one sent
+    as the client was closing (which stays pending), would be waited for for ever (found by a hostile review)."""
+
+    def __init__(self, future, client, given_up: threading.Event | None):
+        self.future, self.client, self.given_up = future, client, given_up
+
+    def result(self):
+        while True:
+            try:
+                return self.future.result(timeout=1)
+            except Exception as error:
+                # Dask's time-up is asyncio's TimeoutError (loaded with Dask; a class of its own before Python 3.11)
+                if not isinstance(
+                    error, (TimeoutError, getattr(sys.modules.get("asyncio"), "TimeoutError", TimeoutError))
+                ):
+                    raise
+                if (self.given_up is not None and self.given_up.is_set()) or self.client.status != "running":
+                    raise concurrent.futures.CancelledError("given up: the cluster had no workers, or closed") from None
+
+    def cancel(self) -> None:
+        with contextlib.suppress(Exception):  # a closed client's futures were cancelled with it
+            self.future.cancel()
 
 
 def _code_type(count: int) -> type:

@@ -670,7 +670,10 @@ def test_a_load_hands_the_memory_of_its_parsing_back(tiny, monkeypatch):
 def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_counts_as_no_workers(monkeypatch):
     # a hostile review killed the scheduler mid-load: the client closed, its submit raised, and the cancelling of the
     # blocks still out raised again (a ClosedClientError traceback); and it froze the scheduler (SIGSTOP): the watch
-    # for a cluster without workers waited for its answer for ever, and the load with it
+    # for a cluster without workers waited for its answer for ever, and the load with it; a second review found the
+    # load waiting for ever on a block done whose reading the frozen scheduler never handed over, and on one sent as
+    # the client closed (it stays pending)
+    import concurrent.futures
     import threading
     import time
     import weakref
@@ -718,6 +721,29 @@ def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_count
     class Waiting:
         def done(self):
             return False
+
+    class Fetching:  # a task done, whose reading a frozen scheduler never hands over (or one sent as it closed)
+        def result(self, timeout=None):
+            time.sleep(3600 if timeout is None else timeout / 10)
+            raise TimeoutError
+
+    class Running:
+        status = "running"
+
+    given_up, closed = threading.Event(), Running()
+    threading.Timer(0.3, given_up.set).start()
+    with pytest.raises(concurrent.futures.CancelledError, match="given up"):  # lost: `came_back` parses it here
+        contract._Sent(Fetching(), Running(), given_up).result()
+    closed.status = "closed"
+    with pytest.raises(concurrent.futures.CancelledError, match="given up"):
+        contract._Sent(Fetching(), closed, None).result()
+
+    class Failed(Fetching):  # any other error is the task's own
+        def result(self, timeout=None):
+            raise ValueError("the task's own error")
+
+    with pytest.raises(ValueError, match="the task's own error"):
+        contract._Sent(Failed(), Running(), None).result()
 
     monkeypatch.setattr(cluster, "ANSWER", 0.1)
     waiting, frozen = Waiting(), Frozen()
