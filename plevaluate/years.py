@@ -455,10 +455,14 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
                     tasks[year] = _GivenUp(f"{year} was lost: the Dask client closed (was its scheduler stopped?)")
                 lean = summing = None  # sent: not kept here while the next year is prepared
             outcomes.update(_outcomes(tasks, held))
-        if given_up.is_set():  # the years whose tasks were given up say so (not "ended abruptly")
-            for year, outcome in outcomes.items():
+        if given_up.is_set() or client.status != "running":  # the years given up or lost so say why (not "ended
+            for year, outcome in outcomes.items():  # abruptly (out of memory?)")
                 if isinstance(outcome, CancelledError) and not isinstance(outcome, _GivenUp):
-                    outcomes[year] = _GivenUp(f"{year}'s tasks were given up: the Dask cluster had no workers")
+                    outcomes[year] = _GivenUp(
+                        f"{year} was lost: the Dask client closed (was its scheduler stopped?)"
+                        if client.status != "running"
+                        else f"{year}'s tasks were given up: the Dask cluster had no workers"
+                    )
         return {year: _from_cluster(outcomes[year], view, year) for year in labels}
     finally:  # a failed or stopped run leaves no year, and no part of one, on the workers
         if held and client.status == "running":  # a closed client's cluster has forgotten them (and would raise)
