@@ -23,7 +23,6 @@ import difflib
 import hashlib
 import io
 import re
-import sys
 import threading
 import warnings
 import weakref
@@ -705,21 +704,17 @@ class _Sent:
         self.future, self.client, self.given_up = future, client, given_up
 
     def result(self):
+        from distributed import TimeoutError as TimedOut  # what ``result(timeout=)`` raises when the time is up
+
         while True:
             try:
                 return self.future.result(timeout=1)
-            except Exception as error:
-                # Dask's time-up is asyncio's TimeoutError (loaded with Dask; a class of its own before Python 3.11)
-                if not isinstance(
-                    error, (TimeoutError, getattr(sys.modules.get("asyncio"), "TimeoutError", TimeoutError))
-                ):
-                    raise
+            except TimedOut:
                 if (self.given_up is not None and self.given_up.is_set()) or self.client.status != "running":
                     raise concurrent.futures.CancelledError("given up: the cluster had no workers, or closed") from None
 
     def cancel(self) -> None:
-        with contextlib.suppress(Exception):  # a closed client's futures were cancelled with it
-            self.future.cancel()
+        self.future.cancel()
 
 
 def _code_type(count: int) -> type:

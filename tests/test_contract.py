@@ -722,10 +722,12 @@ def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_count
         def done(self):
             return False
 
+    timed_out = pytest.importorskip("distributed").TimeoutError  # what Dask's result(timeout=) raises
+
     class Fetching:  # a task done, whose reading a frozen scheduler never hands over (or one sent as it closed)
         def result(self, timeout=None):
             time.sleep(3600 if timeout is None else timeout / 10)
-            raise TimeoutError
+            raise timed_out
 
     class Running:
         status = "running"
