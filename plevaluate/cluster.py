@@ -27,6 +27,8 @@ one warm kernel, as a local worker process does.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import importlib.metadata
 import io
@@ -53,6 +55,7 @@ __all__ = [
     "connect",
     "deserted",
     "embedded",
+    "fetched",
     "forget_unpacked",
     "pack",
     "plugin_levels",
@@ -246,6 +249,31 @@ def deserted(client, pending: Callable[[], Iterable], patience: float | None = N
             LostProcessWarning,
             stacklevel=3,
         )
+
+
+def fetched(future, client, given_up: threading.Event | None = None):
+    """``future``'s result, waited for a second at a time: once the cluster's tasks were given up (``given_up``, set
+    by `deserted`) or ``client`` closed, a result still not here is lost (a `concurrent.futures.CancelledError`, as
+    for a task cancelled there), for the run to do that work here. A done task whose result a frozen scheduler never
+    hands over, or one sent as the client was closing (which stays pending), would otherwise be waited for for ever
+    (found by a hostile review). Any error of the task's own is raised as itself.
+
+    The fetch runs on ``client``'s loop from start to end, and only the wait for it is a second at a time:
+    ``Future.result(timeout=1)`` cancels its fetch when its second is up, so a result that takes longer than that to
+    arrive (an 8 MB block's reading on a slow network; a reading whose unpickling took 1.5 s, measured) was fetched
+    again and again and never arrived."""
+    fetching = asyncio.run_coroutine_threadsafe(client.gather(future, asynchronous=True), client.loop.asyncio_loop)
+    try:
+        while True:
+            try:
+                return fetching.result(timeout=1)
+            except concurrent.futures.TimeoutError:
+                if (given_up is not None and given_up.is_set()) or client.status != "running":
+                    raise concurrent.futures.CancelledError(
+                        "given up: the cluster had no workers, or its client closed"
+                    ) from None
+    finally:
+        fetching.cancel()  # a fetch given up (or stopped by Ctrl-C) is not left running on the client's loop
 
 
 def plugin_levels() -> list[str]:

@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import registry
 from ._outputs import hand_back_memory
-from .cluster import check_workers, deserted, embedded
+from .cluster import check_workers, deserted, embedded, fetched
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
 from .comments.redact import for_district
 from .errors import ContractError, ContractWarning, LostProcessWarning, Problem
@@ -695,23 +695,15 @@ def on_cluster(client, sent: weakref.WeakSet, given_up: threading.Event | None =
 
 
 class _Sent:
-    """A block's task on a cluster (`on_cluster`), its reading waited for a second at a time. Once the cluster's tasks
-    were given up (no workers, `plevaluate.cluster.deserted`) or its client closed, a reading still not here is lost,
-    and `_plain_csv` parses the block here: a task done whose reading a frozen scheduler never hands over, or one sent
-    as the client was closing (which stays pending), would be waited for for ever (found by a hostile review)."""
+    """A block's task on a cluster (`on_cluster`), its reading fetched by `plevaluate.cluster.fetched`: once the
+    cluster's tasks were given up (no workers, `plevaluate.cluster.deserted`) or its client closed, a reading still
+    not here is lost, and `_plain_csv` parses the block here."""
 
     def __init__(self, future, client, given_up: threading.Event | None):
         self.future, self.client, self.given_up = future, client, given_up
 
     def result(self):
-        from distributed import TimeoutError as TimedOut  # what ``result(timeout=)`` raises when the time is up
-
-        while True:
-            try:
-                return self.future.result(timeout=1)
-            except TimedOut:
-                if (self.given_up is not None and self.given_up.is_set()) or self.client.status != "running":
-                    raise concurrent.futures.CancelledError("given up: the cluster had no workers, or closed") from None
+        return fetched(self.future, self.client, self.given_up)
 
     def cancel(self) -> None:
         self.future.cancel()

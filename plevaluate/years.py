@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -40,7 +40,7 @@ from . import registry
 from ._outputs import die_with_parent, hand_back_memory, kill_pool
 from ._tidy import cohort_start, school_year
 from .chain import chain_sentence, records_by_scope
-from .cluster import check_workers, connect, deserted, embedded
+from .cluster import check_workers, connect, deserted, embedded, fetched
 from .contract import District
 from .errors import LostProcessWarning, Problem
 from .evaluate import Evaluation, evaluate
@@ -401,6 +401,24 @@ def _result(future, district: District, year: str) -> Evaluation:
     return evaluation
 
 
+@dataclass
+class _Run:
+    """One evaluation on a cluster (`evaluate_on_cluster`): its client; every future of the run still wanted, by key
+    (cancelled if the run fails or is stopped); the years' tasks still running, and the outcomes of those done
+    (`_take_done`); and the event `plevaluate.cluster.deserted` sets once the run's tasks were given up."""
+
+    client: object
+    held: dict = field(default_factory=dict)
+    tasks: dict = field(default_factory=dict)
+    outcomes: dict = field(default_factory=dict)
+    given_up: threading.Event = field(default_factory=threading.Event)
+
+    def fetched(self, future):
+        """``future``'s result (`plevaluate.cluster.fetched`): lost once the run's tasks were given up or its client
+        closed (a frozen scheduler would keep a done task's result for ever)."""
+        return fetched(future, self.client, self.given_up)
+
+
 def evaluate_on_cluster(client, district: District, years: list[str] | None = None) -> dict[str, Evaluation]:
     """Each year's published evaluation, computed as a task on a Dask cluster, by year: the view of each of
     ``years`` (`year_view`), or, without ``years``, the district itself as one year (a one-year program).
@@ -428,14 +446,15 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     if registry.process_local():
         return {year: evaluate(view(year), publish=True) for year in labels}
     check_workers(client)  # refused, naming its workers, if unfit (an asynchronous client would wait for ever)
-    run = uuid.uuid4().hex[:12]
-    held: dict = {}  # every future of this run still wanted, by key: cancelled if the run fails or is stopped
-    tasks: dict = {}
-    outcomes: dict = {}
+    label = uuid.uuid4().hex[:12]
+    run = _Run(client)
+    held, tasks, outcomes = run.held, run.tasks, run.outcomes
     try:
-        with deserted(client, lambda: list(held.values())) as given_up:  # left without workers: years done here
+        with deserted(client, lambda: list(held.values())) as run.given_up:  # left without workers: years done here
             for year in labels:  # a year's parts are summed, then its task runs while the next year is prepared here
-                if given_up.is_set() or client.status != "running":  # not sent: evaluated here, as a year lost there
+                if (
+                    run.given_up.is_set() or client.status != "running"
+                ):  # not sent: evaluated here, as a year lost there
                     tasks[year] = _GivenUp(
                         f"{year} was not sent: the Dask cluster had no workers, or its client closed"
                     )
@@ -446,16 +465,16 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
                     # year 2)
                     hand_back_memory()
                 try:
-                    lean, summing = _in_parts(client, view(year), f"{year}-{run}", held, tasks, outcomes)
-                    tasks[year] = _year_task(client, year, lean, summing, f"{year}-{run}", held, tasks, outcomes)
+                    lean, summing = _in_parts(run, view(year), f"{year}-{label}")
+                    tasks[year] = _year_task(run, year, lean, summing, f"{year}-{label}")
                 except Exception:
                     if client.status == "running":
                         raise
                     # the client closed under the run (its scheduler gone): Dask cancelled the run's futures
                     tasks[year] = _GivenUp(f"{year} was lost: the Dask client closed (was its scheduler stopped?)")
                 lean = summing = None  # sent: not kept here while the next year is prepared
-            outcomes.update(_outcomes(tasks, held))
-        if given_up.is_set() or client.status != "running":  # the years given up or lost so say why (not "ended
+            _outcomes(run)
+        if run.given_up.is_set() or client.status != "running":  # the years given up or lost so say why (not "ended
             for year, outcome in outcomes.items():  # abruptly (out of memory?)")
                 if isinstance(outcome, CancelledError) and not isinstance(outcome, _GivenUp):
                     outcomes[year] = _GivenUp(
@@ -469,9 +488,7 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
             client.cancel(list(held.values()), force=True)
 
 
-def _in_parts(
-    client, view: District, label: str, held: dict, tasks: dict | None = None, outcomes: dict | None = None
-) -> tuple[District, dict]:
+def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
     """The year's view without the rows of each table levels sum in parts (`plevaluate.results.Parts`), and, by
     level, its layout, its way of adding sums and the Dask futures of its parts' sums: what the level prepares from the
     table is split by its key into parts (`part_count`: two a worker, or more of at most `PART_ROWS` rows), each part
@@ -479,10 +496,11 @@ def _in_parts(
     view keeps only the rows and columns the rest of the evaluation reads (`Parts.keep`); a table one of its levels
     cannot prepare travels whole.
 
-    While the year is prepared and sent here, the sums of parts already done are taken (`_take_sums`), and earlier
-    ``tasks`` done meanwhile into ``outcomes`` (`_take_done`): at 20,000 schools the preparing takes minutes, and the
+    While the year is prepared and sent here, the sums of parts already done are taken (`_take_sums`), and the run's
+    earlier years done meanwhile (`_take_done`): at 20,000 schools the preparing takes minutes, and the
     workers held every part's sums until it ended (36 on one worker, paused at 80% of its 2 GB before the first year
     was sent)."""
+    client, held = run.client, run.held
     tables, summing = dict(view.tables), {}
     least = max(2, 2 * len(client.scheduler_info().get("workers", {})))
     kept: dict[str, list] = {}
@@ -517,8 +535,8 @@ def _in_parts(
                 held[future.key] = future
                 sums.append(future)
                 del piece, future
-                _take_sums(summing, held, finished=True)
-                _take_done(tasks or {}, outcomes, held)
+                _take_sums(run, summing, finished=True)
+                _take_done(run)
         del ready, pieces
         kept.setdefault(parts.table, []).append(parts.keep(frame, view))
     for table, frames in kept.items():
@@ -530,36 +548,35 @@ def _in_parts(
     return replace(view, tables=MappingProxyType(tables)), summing
 
 
-def _added(summing: dict, held: dict, tasks: dict | None = None, outcomes: dict | None = None) -> dict:
+def _added(run: _Run, summing: dict) -> dict:
     """Each level's ``(layout, sums)`` (`plevaluate.contract.District.summaries`): its parts' sums, each taken here as
     soon as it is done, whatever its level (a done part's sums waiting on a worker for the slowest part: 22 parts'
     sums held a worker at 1.5 GB at 10,000 schools), and added in the parts' order (the same sums from any run); or
     the first data problem a part met (a `ValueError`, which the level reports as in one process). Each part is
     forgotten on the cluster once here; on any other error the parts stay held, and the run's end cancels them.
 
-    ``tasks``: earlier years' tasks still running; one done meanwhile is taken into ``outcomes`` (`_taken`): a
-    worker holding a done year's result and paused for memory would otherwise wait for this year's parts, which
+    The run's earlier years still running: one done meanwhile is taken (`_take_done`): a worker holding a done year's result and paused for memory would otherwise wait for this year's parts, which
     wait for it. Done is asked of each future here (it knows its own state), not awaited with
     `distributed.as_completed`, which follows the default client's loop, not necessarily this run's client's, and
     keeps what it has seen until every future it was given is done."""
     while _waiting(summing):
-        years = _take_done(tasks or {}, outcomes, held)
-        if not _take_sums(summing, held) and not years:
+        years = _take_done(run)
+        if not _take_sums(run, summing) and not years:
             time.sleep(_POLL)
     summed = {}
     for level, (layout, combine, sums, refine, holding) in summing.items():
         problems = [s for s in sums if isinstance(s, ValueError)]
         added = problems[0] if problems else combine(sums)
         if refine is not None and not problems:
-            added = refine(added, _asking(holding, held, tasks, outcomes))
+            added = refine(added, _asking(run, holding))
         for part in holding:  # its rounds are over: forgotten on its worker
-            held.pop(part.key, None)
+            run.held.pop(part.key, None)
         holding.clear()
         summed[level] = (layout, added)
     return summed
 
 
-def _take_sums(summing: dict, held: dict, *, finished: bool = False) -> int:
+def _take_sums(run: _Run, summing: dict, *, finished: bool = False) -> int:
     """Replaces, in each level's list of ``summing``, the future of each part whose sums are done by those sums, and
     forgets the part on the cluster (its worker lets it go); without waiting; how many were. ``finished``: only those
     computed without error, and a part lost while its sums are fetched (its worker died, and its recomputation as
@@ -573,12 +590,12 @@ def _take_sums(summing: dict, held: dict, *, finished: bool = False) -> int:
         for k, future in enumerate(sums):
             if isinstance(future, Future) and future.done() and (future.status == "finished" or not finished):
                 try:
-                    sums[k] = future.result()
+                    sums[k] = run.fetched(future)
                 except (KilledWorker, CancelledError):
                     if not finished:
                         raise
                     continue
-                held.pop(future.key, None)
+                run.held.pop(future.key, None)
                 taken += 1
     return taken
 
@@ -589,7 +606,7 @@ def _waiting(summing: dict) -> bool:
     return any(isinstance(future, Future) for _, _, sums, _, _ in summing.values() for future in sums)
 
 
-def _asking(holding: list, held: dict, tasks: dict | None, outcomes: dict | None):
+def _asking(run: _Run, holding: list):
     """`Parts.refine`'s ``ask``: ``function(kept, *args)`` for what each part of ``holding`` keeps on its worker
     (`Parts.hold`), run there, the results here in the parts' order; earlier years done meanwhile are taken
     (`_take_done`)."""
@@ -602,13 +619,13 @@ def _asking(holding: list, held: dict, tasks: dict | None, outcomes: dict | None
             part.client.submit(_asked, function, part, *args, key=f"{part.key}-ask-{step}", pure=False)
             for part in holding
         ]
-        held.update((future.key, future) for future in futures)
+        run.held.update((future.key, future) for future in futures)
         while not all(future.done() for future in futures):
-            if not _take_done(tasks or {}, outcomes, held):
+            if not _take_done(run):
                 time.sleep(_POLL)
-        answers = [future.result() for future in futures]
+        answers = [run.fetched(future) for future in futures]
         for future in futures:
-            held.pop(future.key, None)
+            run.held.pop(future.key, None)
         return answers
 
     return ask
@@ -632,14 +649,15 @@ def _asked(function, summed_and_held: tuple, *args):
 _POLL = 0.05
 
 
-def _year_task(client, year: str, lean: District, summing: dict, label: str, held: dict, tasks: dict, outcomes: dict):
+def _year_task(run: _Run, year: str, lean: District, summing: dict, label: str):
     """The year's evaluation task on the cluster, sent once its parts are summed and added (`_added`, which takes
-    into ``outcomes`` the earlier ``tasks`` done meanwhile); or, when the parts were lost with their workers, that loss
+    the run's earlier years done meanwhile); or, when the parts were lost with their workers, that loss
     (the year is then evaluated here, `_from_cluster`)."""
     from distributed import KilledWorker
 
+    client, held = run.client, run.held
     try:
-        summed = _added(summing, held, tasks, outcomes)
+        summed = _added(run, summing)
     except (KilledWorker, CancelledError) as lost:
         # the year's other parts are not needed any more; the loss is kept without its traceback (whose frames hold
         # the year's view and futures)
@@ -651,26 +669,26 @@ def _year_task(client, year: str, lean: District, summing: dict, label: str, hel
     return future
 
 
-def _outcomes(tasks: dict, held: dict) -> dict:
-    """Each year's ``(evaluation, warnings)`` from its task, or what lost it, taken as each year is done (a done
-    year's result and its task's arguments are then forgotten on the cluster, not kept for the slowest year)."""
-    outcomes: dict = {}
-    while tasks:
-        if not _take_done(tasks, outcomes, held):
+def _outcomes(run: _Run) -> dict:
+    """The run's outcomes, once every year's task is done: each year's ``(evaluation, warnings)``, or what lost it,
+    taken as each year is done (a done year's result and its task's arguments are then forgotten on the cluster, not
+    kept for the slowest year)."""
+    while run.tasks:
+        if not _take_done(run):
             time.sleep(_POLL)
-    return outcomes
+    return run.outcomes
 
 
-def _take_done(tasks: dict, outcomes: dict, held: dict) -> int:
-    """Moves each year of ``tasks`` that is done (or was lost before it was sent) into ``outcomes`` (`_taken`), without
-    waiting; how many were."""
-    done = [year for year, task in tasks.items() if isinstance(task, BaseException) or task.done()]
+def _take_done(run: _Run) -> int:
+    """Moves each of the run's year tasks that is done (or was lost before it was sent) into its outcomes (`_taken`),
+    without waiting; how many were."""
+    done = [year for year, task in run.tasks.items() if isinstance(task, BaseException) or task.done()]
     for year in done:
-        outcomes[year] = _taken(tasks.pop(year), held)
+        run.outcomes[year] = _taken(run, run.tasks.pop(year))
     return len(done)
 
 
-def _taken(task, held: dict):
+def _taken(run: _Run, task):
     """A done year task's ``(evaluation, warnings)``, or what lost it (`distributed.KilledWorker`, a cancellation,
     or the loss `_year_task` returned); the task is then no longer held. Any other error (a ContractError there) is
     raised with the task still held: the run's end cancels it with the rest (the error's traceback keeps the
@@ -680,10 +698,10 @@ def _taken(task, held: dict):
     if isinstance(task, BaseException):
         return task
     try:
-        outcome = task.result()
+        outcome = run.fetched(task)
     except (KilledWorker, CancelledError) as lost:
         outcome = lost.with_traceback(None)  # its traceback's frames would keep the future
-    held.pop(task.key, None)
+    run.held.pop(task.key, None)
     return outcome
 
 

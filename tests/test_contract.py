@@ -673,6 +673,7 @@ def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_count
     # for a cluster without workers waited for its answer for ever, and the load with it; a second review found the
     # load waiting for ever on a block done whose reading the frozen scheduler never handed over, and on one sent as
     # the client closed (it stays pending)
+    import asyncio
     import concurrent.futures
     import threading
     import time
@@ -722,15 +723,21 @@ def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_count
         def done(self):
             return False
 
-    timed_out = pytest.importorskip("distributed").TimeoutError  # what Dask's result(timeout=) raises
+    loop = asyncio.new_event_loop()  # a client's loop, in its own thread, as Dask's
+    threading.Thread(target=loop.run_forever, daemon=True).start()
 
     class Fetching:  # a task done, whose reading a frozen scheduler never hands over (or one sent as it closed)
-        def result(self, timeout=None):
-            time.sleep(3600 if timeout is None else timeout / 10)
-            raise timed_out
+        async def fetch(self):
+            await asyncio.sleep(3600)
 
     class Running:
         status = "running"
+
+        class loop:  # noqa: N801 - distributed.Client.loop
+            asyncio_loop = loop
+
+        def gather(self, future, asynchronous=None):  # as distributed.Client.gather(asynchronous=True): a coroutine
+            return future.fetch()
 
     given_up, closed = threading.Event(), Running()
     threading.Timer(0.3, given_up.set).start()
@@ -741,11 +748,19 @@ def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_count
         contract._Sent(Fetching(), closed, None).result()
 
     class Failed(Fetching):  # any other error is the task's own
-        def result(self, timeout=None):
+        async def fetch(self):
             raise ValueError("the task's own error")
 
     with pytest.raises(ValueError, match="the task's own error"):
         contract._Sent(Failed(), Running(), None).result()
+
+    class Slow(Fetching):  # a reading that takes longer than a second to arrive (a slow network) still arrives: it
+        async def fetch(self):  # is fetched once, not again each second (`Future.result(timeout=1)` fetched it
+            await asyncio.sleep(2.5)  # again each second, for ever: measured with a reading 1.5 s to unpickle)
+            return "the reading"
+
+    assert contract._Sent(Slow(), Running(), threading.Event()).result() == "the reading"
+    loop.call_soon_threadsafe(loop.stop)
 
     monkeypatch.setattr(cluster, "ANSWER", 0.1)
     waiting, frozen = Waiting(), Frozen()

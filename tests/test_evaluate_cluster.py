@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import time
 import warnings
 
@@ -20,7 +21,7 @@ from plevaluate import evaluate, load, registry
 from plevaluate.cluster import QUIET
 from plevaluate.errors import ContractError, LostProcessWarning, StatisticalWarning
 from plevaluate.sample import write_sample
-from plevaluate.years import _from_cluster, _outcomes, evaluate_for_reports, evaluate_on_cluster, year_view
+from plevaluate.years import _from_cluster, _outcomes, _Run, evaluate_for_reports, evaluate_on_cluster, year_view
 from tests.conftest import SAMPLE
 from tests.test_years import SAMPLE_YEARS, _Published, _refuse_the_year, _same_evaluation
 
@@ -118,7 +119,7 @@ def test_a_data_problem_on_a_worker_arrives_as_itself(client):
     with warnings.catch_warnings():
         warnings.simplefilter("error", LostProcessWarning)
         with pytest.raises(ContractError, match="a year that cannot be evaluated") as raised:
-            _from_cluster(_outcomes({"2024-25": future}, {})["2024-25"], lambda year: view, "2024-25")
+            _from_cluster(_outcomes(_Run(client, tasks={"2024-25": future}))["2024-25"], lambda year: view, "2024-25")
     problem = raised.value.problems[0]
     assert (problem.file, problem.row, problem.column) == ("students.csv", 3, "score")
 
@@ -412,19 +413,19 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     quotes["edited_text"] = quotes["edited_text"].astype("string")
     quotes.loc[quotes.index[0], ["approved", "edited_text"]] = [True, f"Thanks to {named.lower()} for the questions"]
     district = replace(district, tables={**district.tables, "quotes": quotes})
-    held = {}
+    run = _Run(client)
     # parts of at most 1,000 rows of the longest frame a level prepares (give or take the hash), and at least two
     # for each worker (`PART_ROWS` is 250,000: a part's task needs the same memory at any district size)
     monkeypatch.setattr("plevaluate.years.PART_ROWS", 1_000)
-    lean, summing = _in_parts(client, district, "test", held)
+    lean, summing = _in_parts(run, district, "test")
     workers = len(client.scheduler_info()["workers"])
     for level in registry.levels():
         if level.parts is not None:
             ready = level.parts.prepare(district.tables[level.parts.table], district)
             longest = max(len(frame) for frame in (ready if isinstance(ready, tuple) else (ready,)))
             assert len(summing[level.number][2]) == max(2 * workers, -(-longest // 1_000)), level.number
-    summed = _added(summing, held)
-    assert held == {}  # every part's sums are here: nothing of the year's parts is kept on the cluster
+    summed = _added(run, summing)
+    assert run.held == {}  # every part's sums are here: nothing of the year's parts is kept on the cluster
     # a task's arguments (a part's rows) live on its worker as long as its task is known there: the workers forget
     # every part once its sums are here (kept, 25 parts' rows filled a 2 GB worker at 5,000 schools)
     deadline = time.monotonic() + 20
@@ -474,7 +475,7 @@ def test_students_a_level_cannot_read_travel_whole_and_the_level_says_why_on_the
     students = district.students.copy()
     students.loc[students.index[0], "school_id"] = "NOT-A-SCHOOL"
     odd = replace(district, tables={**district.tables, "students": students})
-    lean, summing = _in_parts(client, odd, "odd", {})
+    lean, summing = _in_parts(_Run(client), odd, "odd")
     assert 5 not in summing and lean.students.equals(students)
     there = _quietly(evaluate_on_cluster, client, odd)
     assert "NOT-A-SCHOOL" in there[odd.plan.school_year].levels[5].meta["error"]
@@ -493,16 +494,15 @@ def test_parts_sums_are_taken_as_they_are_done_and_added_in_order_with_earlier_y
 
     year = client.submit(_after, 0, ("evaluation", []), key="plevaluate-year-test", pure=False)
     parts = [client.submit(_after, 0.4 * (3 - k), k, key=f"plevaluate-part-test-{k}", pure=False) for k in range(3)]
-    held = {future.key: future for future in [year, *parts]}
-    tasks, outcomes = {"2023-24": year}, {}
-    summed = _added({9: ("layout", list, parts, None, [])}, held, tasks, outcomes)
+    run = _Run(client, held={future.key: future for future in [year, *parts]}, tasks={"2023-24": year})
+    summed = _added(run, {9: ("layout", list, parts, None, [])})
     assert summed == {9: ("layout", [0, 1, 2])}  # finished 2, 1, 0: added 0, 1, 2
-    assert outcomes == {"2023-24": ("evaluation", [])} and tasks == {} and held == {}
+    assert run.outcomes == {"2023-24": ("evaluation", [])} and run.tasks == {} and run.held == {}
     # no parts: nothing to wait for, not even a year still running (until told: a cancelled task's thread would
     # sleep on, and keep the worker from the next test)
     slow = client.submit(_until_set, "plevaluate-test-go", key="plevaluate-year-slow", pure=False)
     start = time.monotonic()
-    assert _added({}, {}, {"2024-25": slow}, {}) == {} and time.monotonic() - start < 5
+    assert _added(_Run(client, tasks={"2024-25": slow}), {}) == {} and time.monotonic() - start < 5
     distributed.Event("plevaluate-test-go", client=client).set()
     assert slow.result(timeout=30) is None
 
@@ -518,7 +518,8 @@ def test_sums_done_while_a_year_is_still_being_sent_are_taken_at_once(client, mo
     from plevaluate.years import _added, _in_parts
 
     district = _district(SAMPLE)
-    held: dict = {}
+    run = _Run(client)
+    held = run.held
     counting = years_module.part_count
 
     def counted_once_the_parts_sent_are_done(ready, least):
@@ -526,13 +527,13 @@ def test_sums_done_while_a_year_is_still_being_sent_are_taken_at_once(client, mo
         return counting(ready, least)
 
     monkeypatch.setattr(years_module, "part_count", counted_once_the_parts_sent_are_done)
-    _, summing = _in_parts(client, district, "sent", held)
+    _, summing = _in_parts(run, district, "sent")
     *earlier, last = list(summing)
     assert earlier, "a district whose levels sum more than one table in parts"
     for level in earlier:
         assert not any(isinstance(sums, Future) for sums in summing[level][2]), level
     assert not [key for key in held if not key.endswith("-held") and f"-sent-{last}-" not in key]
-    assert sorted(_added(summing, held)) == sorted(summing) and held == {}
+    assert sorted(_added(run, summing)) == sorted(summing) and held == {}
 
 
 def test_a_part_lost_while_its_sums_are_fetched_during_the_send_loses_only_its_year(client, monkeypatch):
@@ -542,19 +543,19 @@ def test_a_part_lost_while_its_sums_are_fetched_during_the_send_loses_only_its_y
     nothing is left on the cluster. (Found by review: taken while sending, the loss escaped the year.)"""
     import types
 
-    from distributed import Future, KilledWorker
+    from distributed import KilledWorker
 
     import plevaluate.years as years_module
     from plevaluate.errors import LostProcessWarning
 
     district = _district(SAMPLE)
-    fetching = Future.result
+    fetching = years_module.fetched
 
-    def lost_once_done(self, *args, **kwargs):
-        key = str(self.key)
-        if key.startswith("plevaluate-part-") and key.endswith("-1-0") and self.status == "finished":
+    def lost_once_done(future, *args, **kwargs):
+        key = str(future.key)
+        if key.startswith("plevaluate-part-") and key.endswith("-1-0") and future.status == "finished":
             raise KilledWorker(key, types.SimpleNamespace(address="tcp://a-dead-worker"), 3)
-        return fetching(self, *args, **kwargs)
+        return fetching(future, *args, **kwargs)
 
     counting = years_module.part_count
 
@@ -563,7 +564,7 @@ def test_a_part_lost_while_its_sums_are_fetched_during_the_send_loses_only_its_y
         return counting(ready, least)
 
     monkeypatch.setattr(years_module, "part_count", counted_once_the_parts_sent_are_done)
-    monkeypatch.setattr(Future, "result", lost_once_done)
+    monkeypatch.setattr(years_module, "fetched", lost_once_done)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         found = evaluate_on_cluster(client, district)
@@ -692,6 +693,87 @@ def test_a_cluster_left_without_workers_gives_up_its_tasks_and_the_work_is_done_
         said = capsys.readouterr().err
         assert "has no workers after 1 s" in said and "a file" not in said and "Traceback" not in said, said
         assert not list(out.glob("*.html"))
+
+
+def _restored(value):
+    time.sleep(1.5)
+    return _SlowToArrive(value)
+
+
+class _SlowToArrive:
+    """A task's result that takes 1.5 s to arrive here (its unpickling sleeps): a large result on a slow network."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __reduce__(self):
+        return _restored, (self.value,)
+
+
+def test_a_result_slower_than_a_second_to_arrive_arrives(client):
+    """`plevaluate.cluster.fetched` (every reading of a load's blocks, every year's and part's result) waits for a
+    result a second at a time, but fetches it once: ``Future.result(timeout=1)``, which it used, cancels its fetch
+    when the second is up, so this result was fetched again and again and never arrived (12 tries in 12 s)."""
+    from plevaluate.cluster import fetched
+
+    future = client.submit(_SlowToArrive, "the reading", pure=False)
+    distributed.wait(future)
+    start = time.monotonic()
+    assert fetched(future, client, threading.Event()).value == "the reading"
+    assert time.monotonic() - start < 10
+
+
+def test_a_result_a_frozen_scheduler_never_hands_over_is_lost_once_the_run_gives_up():
+    """A year's task or a part's sums done on a worker, whose result a frozen scheduler (SIGSTOP) never hands over,
+    kept an evaluation waiting for ever (its ``result()`` asked the scheduler with no time limit; the watch cancels
+    only tasks not done). Each result is now fetched by `plevaluate.cluster.fetched`: once the run gives up, the
+    year is lost (and evaluated here, `_from_cluster`) and nothing of it stays held; a part's sums are left for
+    `_added` while the year is sent, and lose the year there. Stand-ins for Dask's client and futures."""
+    from concurrent.futures import CancelledError
+
+    from plevaluate.years import _take_sums
+
+    loop = asyncio.new_event_loop()  # a client's loop, in its own thread, as Dask's
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    class Frozen:  # the scheduler never hands a result over
+        status = "running"
+
+        class loop:  # noqa: N801 - distributed.Client.loop
+            asyncio_loop = loop
+
+        def gather(self, future, asynchronous=None):
+            return asyncio.sleep(3600)
+
+    class Done(distributed.Future):  # a Dask future, done there
+        status = "finished"
+
+        def __init__(self, key):  # not sent to any scheduler
+            self.key = key
+
+        def done(self):
+            return True
+
+        def __del__(self):  # nothing to release on a scheduler
+            pass
+
+    year = Done("plevaluate-year-2024-25-x")
+    run = _Run(Frozen(), held={year.key: year}, tasks={"2024-25": year})
+    threading.Timer(0.5, run.given_up.set).start()
+    start = time.monotonic()
+    outcome = _outcomes(run)["2024-25"]
+    assert isinstance(outcome, CancelledError) and "given up" in str(outcome)
+    assert time.monotonic() - start < 10 and run.held == {} and run.tasks == {}
+
+    part = Done("plevaluate-part-2024-25-x-5-0")
+    summing = {5: ("layout", list, [part], None, [])}
+    run = _Run(Frozen(), held={part.key: part})
+    run.given_up.set()
+    assert _take_sums(run, summing, finished=True) == 0 and summing[5][2] == [part]  # left for `_added`
+    with pytest.raises(CancelledError, match="given up"):  # there, the year is lost (`_year_task`)
+        _take_sums(run, summing)
+    assert part.key in run.held  # the run's end cancels it with the rest
+    loop.call_soon_threadsafe(loop.stop)
 
 
 def _quietly_but(category, function, *args, **kwargs):
