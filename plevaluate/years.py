@@ -512,16 +512,18 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
             continue
         try:
             ready = parts.prepare(frame, view)
-            pieces = _split(ready, parts.key, part_count(ready, least))
-            layout = parts.layout([parts.facts(piece) for piece in pieces])
+            count = part_count(ready, least)
+            cut = _cut(ready, parts.key, count)
+            layout = parts.layout([parts.facts(cut(k)) for k in range(count)])
         except ValueError:  # the level cannot read this table (say, a school not in schools.csv): the table travels
             whole.add(parts.table)  # whole, and the level says why on the worker, as it does in one process
             continue
         sums, holding = [], []  # the futures of its parts' sums, each replaced by its sums once taken
         summing[level.number] = (layout, parts.combine, sums, parts.refine, holding)
         with embedded():
-            for k in range(len(pieces)):  # each held as soon as sent: a stopped run cancels every one
-                piece, pieces[k] = pieces[k], None  # sent, a part's rows are the scheduler's: not kept here too
+            for k in range(count):  # each held as soon as sent: a stopped run cancels every one
+                _wait_for_room(run, summing, least)
+                piece = cut(k)  # cut when sent: not every part's rows held here at once
                 key = f"plevaluate-part-{label}-{level.number}-{k}"
                 if parts.refine is None:
                     future = client.submit(_summed, parts.summarize, piece, layout, key=key, pure=False)
@@ -537,7 +539,7 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
                 del piece, future
                 _take_sums(run, summing, finished=True)
                 _take_done(run)
-        del ready, pieces
+        del ready, cut
         kept.setdefault(parts.table, []).append(parts.keep(frame, view))
     for table, frames in kept.items():
         if table not in whole:  # the rows any level keeps, with the columns any keeps
@@ -719,21 +721,49 @@ def part_count(ready, least: int) -> int:
 
 
 def _split(ready, key: str, count: int) -> list:
-    """``ready`` (a frame or a tuple of frames, `Parts.prepare`) in ``count`` parts by a hash of ``key``: rows with
-    one key, in every frame, fall in one part."""
+    """``ready`` (a frame or a tuple of frames, `Parts.prepare`) in ``count`` parts by a hash of ``key`` (`_cut`)."""
+    cut = _cut(ready, key, count)
+    return [cut(k) for k in range(count)]
+
+
+def _cut(ready, key: str, count: int):
+    """A way to cut ``ready`` (a frame or a tuple of frames, `Parts.prepare`) in ``count`` parts by a hash of ``key``:
+    ``cut(k)`` is part ``k``, cut when asked; rows with one key, in every frame, fall in one part."""
     frames = ready if isinstance(ready, tuple) else (ready,)
     if any(key not in frame for frame in frames):
         raise ValueError(f"no column {key} to split by")
-    cut = []  # each frame's parts: its rows sorted by part, in their order within each (a mask a part took a pass
+    sorted_by_part = []  # each frame's rows sorted by part, in their order within each (a mask a part took a pass
     for frame in frames:  # over every row for each part: 33 passes over a year's 8 million answers at 20,000 schools)
         bucket = (pd.util.hash_pandas_object(frame[key], index=False).to_numpy() % count).astype(
             np.min_scalar_type(count)
         )
         order = np.argsort(bucket, kind="stable")
-        bounds = np.r_[0, np.cumsum(np.bincount(bucket, minlength=count))]
-        cut.append([frame.iloc[order[bounds[k] : bounds[k + 1]]] for k in range(count)])
-    pieces = list(zip(*cut))
-    return pieces if isinstance(ready, tuple) else [piece[0] for piece in pieces]
+        sorted_by_part.append((frame, order, np.r_[0, np.cumsum(np.bincount(bucket, minlength=count))]))
+
+    def cut(k: int):
+        piece = tuple(frame.iloc[order[bounds[k] : bounds[k + 1]]] for frame, order, bounds in sorted_by_part)
+        return piece if isinstance(ready, tuple) else piece[0]
+
+    return cut
+
+
+def _wait_for_room(run: _Run, summing: dict, room: int) -> None:
+    """Waits until fewer than ``room`` of the parts sent (two for each worker, `_in_parts`) are still being summed,
+    taking the sums done and the earlier years done meanwhile; or until the run's tasks were given up or its client
+    closed. A part sent waits in the scheduler, rows and all, until its task is done and its sums taken: sent all at
+    once, a level's parts sat there together (with a local cluster, whose scheduler runs in this process, they were
+    this process's memory too: at 2,000 schools, three years, the scheduler of a cluster of its own peaked at
+    672 MB)."""
+    from distributed import Future
+
+    def summed_now() -> int:
+        return sum(
+            isinstance(future, Future) and not future.done() for _, _, sums, _, _ in summing.values() for future in sums
+        )
+
+    while summed_now() >= room and not run.given_up.is_set() and run.client.status == "running":
+        if not _take_sums(run, summing, finished=True) and not _take_done(run):
+            time.sleep(_POLL)
 
 
 def _summed(summarize, piece, layout):

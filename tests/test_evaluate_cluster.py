@@ -536,6 +536,37 @@ def test_sums_done_while_a_year_is_still_being_sent_are_taken_at_once(client, mo
     assert sorted(_added(run, summing)) == sorted(summing) and held == {}
 
 
+def test_no_more_parts_wait_on_the_cluster_than_two_for_each_worker(client, monkeypatch):
+    """A part sent waits in the scheduler, rows and all, until it is summed and its sums taken; sent all at once, a
+    level's parts sat there together (a local cluster's scheduler runs in this process: at 2,000 schools, three
+    years, a scheduler of its own peaked at 672 MB). `_in_parts` now cuts and sends each part as room is made: at no
+    moment are more than two parts for each worker still being summed, here with parts of 1,000 rows (dozens a
+    level), and the year adds up as ever."""
+    import plevaluate.years as years_module
+    from plevaluate.years import _added, _in_parts
+
+    monkeypatch.setattr(years_module, "PART_ROWS", 1_000)
+    district = _district(SAMPLE)
+    run = _Run(client)
+    sending, sent, waiting = client.submit, [], []
+
+    def counted(function, *args, key, **kwargs):
+        future = sending(function, *args, key=key, **kwargs)
+        if key.startswith("plevaluate-part-") and not key.endswith("-held") and "-ask-" not in key:
+            waiting.append(sum(not earlier.done() for earlier in sent) + 1)  # this part, and those still summed
+            sent.append(future)
+        return future
+
+    monkeypatch.setattr(client, "submit", counted)
+    _, summing = _in_parts(run, district, "room")
+    summed = _added(run, summing)
+    workers = len(client.scheduler_info()["workers"])
+    assert len(waiting) > 8 * workers  # many parts a level: sent at once, they would all have waited together
+    assert max(waiting) <= 2 * workers, waiting
+    assert sorted(summed) == [0, 1, 2, 3, 4, 5] and run.held == {}
+    sent.clear()
+
+
 def test_a_part_lost_while_its_sums_are_fetched_during_the_send_loses_only_its_year(client, monkeypatch):
     """A part done while its year is still being sent, whose worker then dies as its sums are fetched (and its
     recomputation as often as Dask allows: `Future.result` raises `KilledWorker`), is left for `_added`, where the
