@@ -492,7 +492,8 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
     """The year's view without the rows of each table levels sum in parts (`plevaluate.results.Parts`), and, by
     level, its layout, its way of adding sums and the Dask futures of its parts' sums: what the level prepares from the
     table is split by its key into parts (`part_count`: two a worker, or more of at most `PART_ROWS` rows), each part
-    summed on a worker (the part travels inside its task, so a lost worker's part is summed again elsewhere). The
+    summed on a worker (the part travels inside its task, so a lost worker's part is summed again elsewhere), each
+    cut and sent as room is made (`_wait_for_room`: the scheduler holds a part's rows until it is summed). The
     view keeps only the rows and columns the rest of the evaluation reads (`Parts.keep`); a table one of its levels
     cannot prepare travels whole.
 
