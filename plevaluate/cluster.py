@@ -256,22 +256,33 @@ def fetched(future, client, given_up: threading.Event | None = None):
     by `deserted`) or ``client`` closed, a result still not here is lost (a `concurrent.futures.CancelledError`, as
     for a task cancelled there), for the run to do that work here. A done task whose result a frozen scheduler never
     hands over, or one sent as the client was closing (which stays pending), would otherwise be waited for for ever
-    (found by a hostile review). Any error of the task's own is raised as itself.
+    (found by a hostile review); so is one whose connection closed as it was fetched (``CommClosedError``, a
+    scheduler killed mid-fetch). Any error of the task's own is raised as itself.
 
     The fetch runs on ``client``'s loop from start to end, and only the wait for it is a second at a time:
     ``Future.result(timeout=1)`` cancels its fetch when its second is up, so a result that takes longer than that to
     arrive (an 8 MB block's reading on a slow network; a reading whose unpickling took 1.5 s, measured) was fetched
     again and again and never arrived."""
+
+    def lost() -> bool:
+        return (given_up is not None and given_up.is_set()) or client.status != "running"
+
+    if lost():  # not a second more for each result once the run has given up (a review: 77 s after a give-up)
+        raise concurrent.futures.CancelledError("given up: the cluster had no workers, or its client closed")
     fetching = asyncio.run_coroutine_threadsafe(client.gather(future, asynchronous=True), client.loop.asyncio_loop)
     try:
         while True:
             try:
                 return fetching.result(timeout=1)
             except concurrent.futures.TimeoutError:
-                if (given_up is not None and given_up.is_set()) or client.status != "running":
+                if lost():
                     raise concurrent.futures.CancelledError(
                         "given up: the cluster had no workers, or its client closed"
                     ) from None
+            except OSError as error:  # the connection closed as the result was fetched (a scheduler or worker killed)
+                if getattr(future, "status", None) == "error":  # an error of the task's own
+                    raise
+                raise concurrent.futures.CancelledError(f"lost: {type(error).__name__} while fetching") from error
     finally:
         fetching.cancel()  # a fetch given up (or stopped by Ctrl-C) is not left running on the client's loop
 

@@ -418,6 +418,18 @@ class _Run:
         closed (a frozen scheduler would keep a done task's result for ever)."""
         return fetched(future, self.client, self.given_up)
 
+    def lost(self) -> bool:
+        """Whether the run's tasks were given up (no workers) or its client closed: nothing more is sent."""
+        return self.given_up.is_set() or self.client.status != "running"
+
+    def lost_year(self, year: str, *, sent: bool = True) -> _GivenUp:
+        """Why ``year`` is evaluated here when the run lost its cluster (not "ended abruptly (out of memory?)")."""
+        if self.client.status != "running":
+            return _GivenUp(f"{year} was lost: the Dask client closed (was its scheduler stopped?)")
+        if not sent:
+            return _GivenUp(f"{year} was not sent: the Dask cluster had no workers")
+        return _GivenUp(f"{year}'s tasks were given up: the Dask cluster had no workers")
+
 
 def evaluate_on_cluster(client, district: District, years: list[str] | None = None) -> dict[str, Evaluation]:
     """Each year's published evaluation, computed as a task on a Dask cluster, by year: the view of each of
@@ -452,12 +464,8 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     try:
         with deserted(client, lambda: list(held.values())) as run.given_up:  # left without workers: years done here
             for year in labels:  # a year's parts are summed, then its task runs while the next year is prepared here
-                if (
-                    run.given_up.is_set() or client.status != "running"
-                ):  # not sent: evaluated here, as a year lost there
-                    tasks[year] = _GivenUp(
-                        f"{year} was not sent: the Dask cluster had no workers, or its client closed"
-                    )
+                if run.lost():  # not sent: evaluated here, as a year lost there
+                    tasks[year] = run.lost_year(year, sent=False)
                     continue
                 if year != labels[0]:
                     # the last year's view and parts are gone but their memory is kept by the allocator: handed back,
@@ -467,21 +475,19 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
                 try:
                     lean, summing = _in_parts(run, view(year), f"{year}-{label}")
                     tasks[year] = _year_task(run, year, lean, summing, f"{year}-{label}")
+                except _GivenUp:  # given up while its parts were sent: the rest are not sent
+                    tasks[year] = run.lost_year(year)
                 except Exception:
                     if client.status == "running":
                         raise
                     # the client closed under the run (its scheduler gone): Dask cancelled the run's futures
-                    tasks[year] = _GivenUp(f"{year} was lost: the Dask client closed (was its scheduler stopped?)")
+                    tasks[year] = run.lost_year(year)
                 lean = summing = None  # sent: not kept here while the next year is prepared
             _outcomes(run)
-        if run.given_up.is_set() or client.status != "running":  # the years given up or lost so say why (not "ended
-            for year, outcome in outcomes.items():  # abruptly (out of memory?)")
+        if run.lost():  # the years given up or lost say why (not "ended abruptly (out of memory?)")
+            for year, outcome in outcomes.items():
                 if isinstance(outcome, CancelledError) and not isinstance(outcome, _GivenUp):
-                    outcomes[year] = _GivenUp(
-                        f"{year} was lost: the Dask client closed (was its scheduler stopped?)"
-                        if client.status != "running"
-                        else f"{year}'s tasks were given up: the Dask cluster had no workers"
-                    )
+                    outcomes[year] = run.lost_year(year)
         return {year: _from_cluster(outcomes[year], view, year) for year in labels}
     finally:  # a failed or stopped run leaves no year, and no part of one, on the workers
         if held and client.status == "running":  # a closed client's cluster has forgotten them (and would raise)
@@ -524,6 +530,8 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
         with embedded():
             for k in range(count):  # each held as soon as sent: a stopped run cancels every one
                 _wait_for_room(run, summing, least)
+                if run.lost():  # the rest of the year's parts are not sent: the year is evaluated here
+                    raise _GivenUp("given up while its parts were sent")
                 piece = cut(k)  # cut when sent: not every part's rows held here at once
                 key = f"plevaluate-part-{label}-{level.number}-{k}"
                 if parts.refine is None:

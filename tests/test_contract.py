@@ -760,6 +760,21 @@ def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_count
             return "the reading"
 
     assert contract._Sent(Slow(), Running(), threading.Event()).result() == "the reading"
+    started = time.monotonic()  # once given up, not a second more for each reading (a review: 77 s after a give-up)
+    with pytest.raises(concurrent.futures.CancelledError, match="given up"):
+        contract._Sent(Slow(), Running(), given_up).result()
+    assert time.monotonic() - started < 0.5
+
+    class Reset(Fetching):  # the connection closed as the reading was fetched (its scheduler killed): lost
+        async def fetch(self):
+            raise OSError("Connection reset by peer")
+
+    with pytest.raises(concurrent.futures.CancelledError, match="lost: OSError while fetching"):
+        contract._Sent(Reset(), Running(), None).result()
+    errored = Reset()
+    errored.status = "error"  # an OSError of the task's own is its own
+    with pytest.raises(OSError, match="reset by peer"):
+        contract._Sent(errored, Running(), None).result()
     loop.call_soon_threadsafe(loop.stop)
 
     monkeypatch.setattr(cluster, "ANSWER", 0.1)

@@ -567,6 +567,20 @@ def test_no_more_parts_wait_on_the_cluster_than_two_for_each_worker(client, monk
     sent.clear()
 
 
+def test_a_run_given_up_sends_no_more_parts(client):
+    """Once a run's tasks were given up (no workers, `plevaluate.cluster.deserted`), the rest of a year's parts are
+    not cut and sent: each would wait there for nothing, and each done part whose sums a frozen scheduler never
+    hands over cost a second more per part sent (a review: a year given up came back 82 s later). The year is then
+    evaluated here (`evaluate_on_cluster`)."""
+    from plevaluate.years import _GivenUp, _in_parts
+
+    run = _Run(client)
+    run.given_up.set()
+    with pytest.raises(_GivenUp, match="given up while its parts were sent"):
+        _in_parts(run, _district(SAMPLE), "late")
+    assert run.held == {}
+
+
 def test_a_part_lost_while_its_sums_are_fetched_during_the_send_loses_only_its_year(client, monkeypatch):
     """A part done while its year is still being sent, whose worker then dies as its sums are fetched (and its
     recomputation as often as Dask allows: `Future.result` raises `KilledWorker`), is left for `_added`, where the
