@@ -83,6 +83,37 @@ def test_a_gee_fitted_from_parts_equals_the_one_fitted_whole():
         assert len({int(s) for part in parts for s in part.sums(whole.params.to_numpy()).sizes}) >= 3
 
 
+def test_a_gee_whose_score_rounding_stays_above_the_tolerance_still_converges():
+    # The score is a sum over every observation; at 2,000 schools its rounding alone stayed at 2e-10, above the 1e-10
+    # tolerance, while each step moved the coefficients by 1e-14: one process said the trend "did not converge in 100
+    # iterations" and the cluster, whose sums round differently, showed it (a hostile review). Here R gee's data
+    # above, 200 copies (a score of 60,000 observations), with rounding of 1e-9 added to each step's score: the fit
+    # converges, to the coefficients and covariance it has without it.
+    from plevaluate.levels.practice.gee import fit_gee, gee_data
+
+    data = pd.read_csv(ROOT / "tests" / "data" / "gee_logistic_1.csv", header=None, names=["Id", "Y", "X1", "X2", "X3"])
+    copies = pd.concat([data.assign(Id=data["Id"] + 10_000 * k) for k in range(200)], ignore_index=True)
+    formula = "Y ~ X1 + X2 + X3"
+    part, names = gee_data(copies, formula, "Id")
+    exact = fit_gee(part.sums, names, formula)
+    rng = np.random.default_rng(11)
+
+    class Rounded:  # the data's sums, with a score that does not fall below its rounding
+        def __init__(self, sums):
+            self.sums = sums
+
+        def score(self, rho):
+            return self.sums.score(rho) + 1e-9 * rng.standard_normal(len(names))
+
+        def __getattr__(self, name):
+            return getattr(self.sums, name)
+
+    fit = fit_gee(lambda beta: Rounded(part.sums(beta)), names, formula)
+    assert fit.iterations <= exact.iterations + 2
+    np.testing.assert_allclose(fit.params.to_numpy(), exact.params.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(fit.cov.to_numpy(), exact.cov.to_numpy(), rtol=1e-9)
+
+
 def test_implementation_rate_interval_is_wilson():
     # One observation per educator: no design effect, so the interval must be the plain Wilson interval, as
     # computed by statsmodels' proportion_confint(method="wilson") (an independent implementation).
