@@ -267,8 +267,9 @@ def fetched(future, client, given_up: threading.Event | None = None):
     def lost() -> bool:
         return (given_up is not None and given_up.is_set()) or client.status != "running"
 
+    given_up_here = "given up: the cluster had no workers, or its client closed"
     if lost():  # not a second more for each result once the run has given up (a review: 77 s after a give-up)
-        raise concurrent.futures.CancelledError("given up: the cluster had no workers, or its client closed")
+        raise concurrent.futures.CancelledError(given_up_here)
     fetching = asyncio.run_coroutine_threadsafe(client.gather(future, asynchronous=True), client.loop.asyncio_loop)
     try:
         while True:
@@ -276,9 +277,7 @@ def fetched(future, client, given_up: threading.Event | None = None):
                 return fetching.result(timeout=1)
             except concurrent.futures.TimeoutError:
                 if lost():
-                    raise concurrent.futures.CancelledError(
-                        "given up: the cluster had no workers, or its client closed"
-                    ) from None
+                    raise concurrent.futures.CancelledError(given_up_here) from None
             except OSError as error:  # the connection closed as the result was fetched (a scheduler or worker killed)
                 if getattr(future, "status", None) == "error":  # an error of the task's own
                     raise

@@ -566,8 +566,8 @@ def _added(run: _Run, summing: dict) -> dict:
     the first data problem a part met (a `ValueError`, which the level reports as in one process). Each part is
     forgotten on the cluster once here; on any other error the parts stay held, and the run's end cancels them.
 
-    The run's earlier years still running: one done meanwhile is taken (`_take_done`): a worker holding a done year's result and paused for memory would otherwise wait for this year's parts, which
-    wait for it. Done is asked of each future here (it knows its own state), not awaited with
+    The run's earlier years still running: one done meanwhile is taken (`_take_done`): a worker holding a done year's
+    result and paused for memory would otherwise wait for this year's parts, which wait for it. Done is asked of each future here (it knows its own state), not awaited with
     `distributed.as_completed`, which follows the default client's loop, not necessarily this run's client's, and
     keeps what it has seen until every future it was given is done."""
     while _waiting(summing):
@@ -770,7 +770,7 @@ def _wait_for_room(run: _Run, summing: dict, room: int) -> None:
             isinstance(future, Future) and not future.done() for _, _, sums, _, _ in summing.values() for future in sums
         )
 
-    while summed_now() >= room and not run.given_up.is_set() and run.client.status == "running":
+    while summed_now() >= room and not run.lost():
         if not _take_sums(run, summing, finished=True) and not _take_done(run):
             time.sleep(_POLL)
 
