@@ -270,6 +270,14 @@ def fetched(future, client, given_up: threading.Event | None = None):
     given_up_here = "given up: the cluster had no workers, or its client closed"
     if lost():  # not a second more for each result once the run has given up (a review: 77 s after a give-up)
         raise concurrent.futures.CancelledError(given_up_here)
+    if not future.done():  # fetched once done, failed or cancelled: a fetch given up while the task was still
+        # running left Dask's own wait behind, which printed "Task exception was never retrieved ... AllExit" when
+        # the client closed (a review); a fetch given up once the task is done leaves nothing behind
+        settled = threading.Event()
+        future.add_done_callback(lambda _: settled.set())
+        while not settled.wait(1):
+            if lost():
+                raise concurrent.futures.CancelledError(given_up_here)
     fetching = asyncio.run_coroutine_threadsafe(client.gather(future, asynchronous=True), client.loop.asyncio_loop)
     try:
         while True:

@@ -727,6 +727,9 @@ def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_count
     threading.Thread(target=loop.run_forever, daemon=True).start()
 
     class Fetching:  # a task done, whose reading a frozen scheduler never hands over (or one sent as it closed)
+        def done(self):
+            return True
+
         async def fetch(self):
             await asyncio.sleep(3600)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import threading
 import time
 import warnings
@@ -766,6 +767,32 @@ def test_a_result_slower_than_a_second_to_arrive_arrives(client):
     start = time.monotonic()
     assert fetched(future, client, threading.Event()).value == "the reading"
     assert time.monotonic() - start < 10
+
+
+def _sleeps(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_fetch_given_up_while_its_task_runs_leaves_nothing_behind(client, caplog):
+    """A result given up while its task still ran (the run's cluster deserted, or Ctrl-C) left Dask's own wait for it
+    on the client's loop, which failed once the task was cancelled and printed "Task exception was never retrieved
+    ... distributed.client.AllExit" with its traceback (a review). `plevaluate.cluster.fetched` now waits for the
+    task to end before it fetches anything."""
+    from concurrent.futures import CancelledError
+
+    from plevaluate.cluster import fetched
+
+    future = client.submit(_sleeps, 3.0, pure=False)
+    given_up = threading.Event()
+    threading.Timer(0.5, given_up.set).start()
+    with pytest.raises(CancelledError, match="given up"):
+        fetched(future, client, given_up)
+    future.cancel()
+    del future
+    time.sleep(1)  # the cancellation reaches the client's loop
+    gc.collect()  # an exception never retrieved is reported when its task is collected
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()], caplog.text
 
 
 def test_a_result_a_frozen_scheduler_never_hands_over_is_lost_once_the_run_gives_up():
