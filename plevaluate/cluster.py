@@ -259,10 +259,10 @@ def fetched(future, client, given_up: threading.Event | None = None):
     (found by a hostile review); so is one whose connection closed as it was fetched (``CommClosedError``, a
     scheduler killed mid-fetch). Any error of the task's own is raised as itself.
 
-    The fetch runs on ``client``'s loop from start to end, and only the wait for it is a second at a time:
-    ``Future.result(timeout=1)`` cancels its fetch when its second is up, so a result that takes longer than that to
-    arrive (an 8 MB block's reading on a slow network; a reading whose unpickling took 1.5 s, measured) was fetched
-    again and again and never arrived."""
+    The task is waited for first (a done-callback), then its result fetched once, on ``client``'s loop from start to
+    end; only the waits are a second at a time: ``Future.result(timeout=1)`` cancels its fetch when its second is
+    up, so a result that takes longer than that to arrive (an 8 MB block's reading on a slow network; a reading whose
+    unpickling took 1.5 s, measured) was fetched again and again and never arrived."""
 
     def lost() -> bool:
         return (given_up is not None and given_up.is_set()) or client.status != "running"
