@@ -597,6 +597,27 @@ def test_school_n_sums_to_district_n(post):
     assert schools["n"].sum() == len(participants.dropna(subset=["outcome", "prior_score"]))
 
 
+def test_schools_that_do_not_differ_get_no_estimate_rather_than_a_certain_zero(rng):
+    """When REML puts the school variance at zero (the schools differ no more than chance would make them), every
+    BLUP is 0 with conditional variance 0 (lme4's ``ranef(condVar = TRUE)`` gives the same): reports printed
+    "+0.0 (+0.0 to +0.0)" for every school, and a year-to-year sentence called a later year's result a fall from
+    it (a reader's review of the three-year sample). No school then has an estimate of its own, and says why."""
+    from plevaluate.levels.outcomes.compute import NO_SCHOOL_ESTIMATE
+
+    prior = rng.normal(0, 1, 180)
+    school = np.repeat(np.arange(6), 30)
+    noise = rng.normal(0, 5, 180)
+    noise -= pd.Series(noise).groupby(school).transform("mean").to_numpy()  # no school differs from another
+    data = pd.DataFrame({"school_id": school, "prior_score": prior, "outcome": 2 * prior + noise})
+    with pytest.warns(StatisticalWarning, match="school variance is estimated at zero"):
+        schools = school_effects(data)
+    assert schools[["estimate", "ci_low", "ci_high"]].isna().all().all()
+    assert schools["raw"].notna().all() and (schools["n"] == 30).all()  # the unshrunk mean residual stays
+    assert (schools["method"] == f"random-intercept model: {NO_SCHOOL_ESTIMATE}").all()
+    varied = data.assign(outcome=data["outcome"] + school)  # schools that differ keep their estimates
+    assert school_effects(varied)["estimate"].notna().all()
+
+
 # ---- bad input ----
 
 

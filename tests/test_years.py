@@ -371,3 +371,37 @@ def test_a_year_and_a_part_hand_their_memory_back_when_done_or_failed(district, 
     with pytest.raises(ContractError):
         years_module._published_year(year_view(district, "2024-25"))
     assert len(calls) == 4
+
+
+@pytest.mark.slow
+def test_a_year_whose_schools_do_not_differ_shows_no_school_result_and_no_fall_from_it(tmp_path):
+    """A reader's review of `plevaluate sample --schools 12 --years 3 --cohorts 3`: in 2024-25 REML put the school
+    variance at zero, every program school's level-5 result read "+0.0 (+0.0 to +0.0)", and a school's year-to-year
+    sentence said its students' results "fell from -0.0 ... to -4.5". Each such school is now "not estimable" that
+    year, says why, and no change is measured from it."""
+    from plevaluate import evaluate
+    from plevaluate.levels.outcomes import sections
+    from plevaluate.levels.outcomes.compute import NO_SCHOOL_ESTIMATE
+    from plevaluate.years import evaluate_for_reports
+
+    folder = tmp_path / "years"
+    assert main(["sample", str(folder), "--schools", "12", "--years", "3", "--cohorts", "3"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        district = load(folder)
+        reports = evaluate_for_reports(district).extras
+    with pytest.warns(StatisticalWarning, match="school variance is estimated at zero"):  # the case, as reviewed
+        view = evaluate(year_view(district, "2024-25"), publish=True)
+    schools = view.table(5, "schools")
+    assert len(schools) and schools["estimate"].isna().all() and not schools["suppressed"].any()
+    text = sections.school(view, schools["school_id"].iloc[0]).as_text()
+    assert "cannot be told apart from the district's" in text and "+0.0" not in text
+    assert "No school-level student results" in sections.district(view).as_text()
+    trend = reports["years_trend_schools"]
+    flat = trend[(trend["level"] == 5) & (trend["year"] == "2024-25") & trend["scope"].isin(schools["school_id"])]
+    assert (flat["status"] == "not estimable").all() and flat["estimate"].isna().all()
+    chain = view.chain[(view.chain["level"] == 5) & view.chain["scope"].isin(schools["school_id"])]
+    assert (chain["status"] == "not estimable").all()
+    assert chain["status_detail"].str.contains(NO_SCHOOL_ESTIMATE, regex=False).all()
+    sentences = reports["years_sentences_schools"]
+    assert not sentences["sentence"].str.contains(r"[+-]0\.0 score points in 2024-25", regex=True).any()

@@ -596,6 +596,11 @@ def _intercept_fit(
 
 #: Said (a `StatisticalWarning`) when a mixed model's school variance is estimated at zero.
 NO_SCHOOL_VARIANCE = "the school variance is estimated at zero: the mixed model reduces to a single-level model"
+#: Why a school has no estimate of its own when the school variance is estimated at zero (`school_effects`).
+NO_SCHOOL_ESTIMATE = (
+    "the program schools' results did not differ by more than chance would explain (the school variance is "
+    "estimated at zero), so no school's result can be told apart from the district's"
+)
 
 
 def _no_school_variance(tau: float, sigma2: float) -> bool:
@@ -1198,7 +1203,8 @@ def school_effects(
 def _school_table(sums: ClusterSums, *, min_n: int, ci: float) -> pd.DataFrame:
     """`school_effects` from each school's sums of its random-intercept model."""
     fit = sums.reml()
-    if _no_school_variance(fit.tau, fit.sigma2):
+    flat = _no_school_variance(fit.tau, fit.sigma2)
+    if flat:
         warnings.warn(NO_SCHOOL_VARIANCE, StatisticalWarning, stacklevel=3)
     z = stats.norm.ppf(0.5 + ci / 2)
     blup, variance = fit.effects()
@@ -1216,6 +1222,9 @@ def _school_table(sums: ClusterSums, *, min_n: int, ci: float) -> pd.DataFrame:
         }
     )
     out["method"] = "random-intercept model, school effect shrunk toward the district (BLUP)"
+    if flat:  # every BLUP is 0 with no variance: "+0.0 (+0.0 to +0.0)" would claim a certainty the model does not have
+        out[["estimate", "ci_low", "ci_high"]] = np.nan
+        out["method"] = f"random-intercept model: {NO_SCHOOL_ESTIMATE}"
     small = out["n"] < min_n
     out.loc[small, ["estimate", "ci_low", "ci_high", "raw"]] = np.nan
     out["suppressed"] = small
@@ -1884,6 +1893,14 @@ def headline(result: LevelResult, cell: Cell) -> dict | None:
     status = hidden(r)
     if status:
         return cell.row(status=status, measure="points above or below prediction", unit="points")
+    if pd.isna(r["estimate"]):  # no school variance (`school_effects`)
+        return cell.row(
+            status="not estimable",
+            detail=NO_SCHOOL_ESTIMATE,
+            n=r["n"],
+            measure="points above or below what prior scores predict",
+            unit="points",
+        )
     interval = f"{float(cell.plan.get('ci', 0.95)):.0%} interval {r['ci_low']:+.1f} to {r['ci_high']:+.1f} points"
     if r["ci_low"] > 0:
         detail = f"its students scored {r['estimate']:.1f} points above what their prior scores predict ({interval})"

@@ -32,6 +32,12 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
         row = schools.set_index("school_id").loc[school_id]
         if bool(row["suppressed"]):
             out = out.paragraph("Too few students with scores to report a school result.", note=True)
+        elif pd.isna(row["estimate"]):  # no school variance: no school differs from the district
+            out = out.paragraph(
+                "No school-level student result this year: the program schools' results did not differ by more "
+                "than chance would explain, so this school's cannot be told apart from the district's.",
+                note=True,
+            )
         else:
             out = out.paragraph(
                 f"Students here scored {row['estimate']:+.1f} points ({tk.ci_words(ev)} interval {row['ci_low']:+.1f} to "
@@ -102,7 +108,14 @@ def district(ev: Evaluation) -> tk.Section:
             )
         )
     schools = ev.table(5, "schools")
-    if schools is not None:
+    if schools is not None and len(schools) and schools["estimate"].isna().all() and not schools["suppressed"].all():
+        out = out.paragraph(
+            "No school-level student results: the program schools' results did not differ by more than chance "
+            "would explain (the model's school variance is estimated at zero), so no school's result can be told "
+            "apart from the district's.",
+            note=True,
+        )
+    elif schools is not None:
         rows = schools.assign(label=schools["school_id"].map(ev.school_name))
         out = out.figure(
             figures.interval_chart(
