@@ -430,11 +430,33 @@ def _staggered_figure(out: tk.Section, ev: Evaluation) -> tk.Section:
     return out
 
 
+def _caveat(ev: Evaluation) -> str:
+    """What the staggered estimator left out or doubts (``years_effects_about``'s note), as a sentence, or ''."""
+    about = ev.extras.get("years_effects_about")
+    note = about["note"].iloc[0] if about is not None and len(about) else ""
+    return f"{note[0].upper()}{note[1:]}." if isinstance(note, str) and note else ""
+
+
 def years_board(ev: Evaluation) -> tk.Section:
-    """In the board summary's "Over the years": the effect on students by years in the program."""
+    """In the board summary's "Over the years": the effect on students by years in the program, how it differs
+    from this year's headline, and what the estimator doubts (a board member read the two as contradicting each
+    other, and the caveat was in the district report only)."""
     out = tk.Section()
     if ev.extras.get("years_effects_event") is not None:
         out = _staggered_figure(out, ev)
+        out = out.paragraph(
+            " ".join(
+                filter(
+                    None,
+                    [
+                        "This chart averages every cohort over all its years in the program; the student outcomes "
+                        "in the chain of evidence compare this year's scores only, so the two can differ.",
+                        _caveat(ev),
+                    ],
+                )
+            ),
+            note=True,
+        )
     return out
 
 
@@ -451,6 +473,8 @@ def years_technical(ev: Evaluation) -> tk.Section:
         out = out.paragraph(f"Not estimated: {about['note']}." if about["note"] else "Not estimated.")
         return out
     out = out.paragraph(f"Method: {about['method']}.")
+    if _caveat(ev):
+        out = out.paragraph(_caveat(ev), note=True)
     shown = cells.assign(
         shown=[f"{e:.3f}" for e in cells["estimate"]],
         se_shown=[f"{s:.3f}" for s in cells["se"]],
@@ -482,7 +506,8 @@ def years_technical(ev: Evaluation) -> tk.Section:
         "Standard errors are csdid's analytic influence-function SEs clustered by school; intervals multiply them by "
         "sqrt(m/(m-1)), m the smaller of the program and control schools compared, and use a t with G-2 degrees of "
         "freedom: with six schools a group, over 120 simulated districts, the uncorrected 95% intervals covered the "
-        "true effects 90% of the time and the corrected ones 95% (tests/test_years.py).",
+        "true effects 90% of the time and the corrected ones 95% (plevaluate's tests); with fewer schools a group "
+        "than that, coverage was not checked.",
         note=True,
     )
     return out
