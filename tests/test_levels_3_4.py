@@ -490,3 +490,20 @@ def test_gee_logistic_equals_statsmodels_gee_on_the_sample(sample_district):
         np.testing.assert_allclose(ours.params.to_numpy(), theirs.params.to_numpy(), rtol=1e-7, atol=1e-9)
         np.testing.assert_allclose(ours.bse.to_numpy(), theirs.bse.to_numpy(), rtol=1e-6)
         np.testing.assert_allclose(ours.working_correlation, float(theirs.cov_struct.dep_params), rtol=1e-6)
+
+
+def test_a_school_at_the_top_of_the_rubric_is_not_flagged_for_no_growth():
+    """A reader's review: schools rated 4 (deepening, the rubric's top) on every indicator in every term were listed
+    as needing support for "no growth since the first term"; a school with room to grow and none still is."""
+    from plevaluate.levels.organization.compute import flag_schools
+
+    rows = [
+        {"school_id": school, "structure": "planning", "indicator_id": f"i{k}", "term": term, "term_order": order,
+         "rating": rating, "group": "participant"}
+        for school, rating in (("top", 4), ("stuck", 3))
+        for k in range(4)
+        for order, term in enumerate(("fall", "spring"))
+    ]  # fmt: skip
+    flags = flag_schools(pd.DataFrame(rows)).set_index("school_id")
+    assert not flags.loc["top", "flagged"] and flags.loc["top", "reason"] == ""
+    assert flags.loc["stuck", "flagged"] and flags.loc["stuck", "reason"] == "no growth since the first term"

@@ -242,8 +242,14 @@ def conditions_target(
     return out
 
 
+#: The top of the conditions rubric (deepening): a school rated there on every indicator cannot grow.
+_TOP = max(RATING_WORDS)
+
+
 def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: str = "participant") -> pd.DataFrame:
-    """Schools whose latest conditions need attention: mean rating below ``rating_at_least`` or no growth.
+    """Schools whose latest conditions need attention: mean rating below ``rating_at_least`` or no growth (unless
+    every indicator is already at the rubric's top: a reader's review found schools rated deepening on all four
+    flagged as needing support for "no growth since the first term").
 
     Returns
     -------
@@ -263,7 +269,8 @@ def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: 
         if mean < rating_at_least:
             label = RATING_WORDS.get(int(round(rating_at_least)), f"{rating_at_least:g}")
             reasons.append(f"latest mean rating {mean:.1f}, below {label}")
-        if part["terms_rated"].max() > 1 and growth <= 0:
+        at_top = bool((part["latest_rating"] >= _TOP).all())  # nothing left to grow: not a reason for support
+        if part["terms_rated"].max() > 1 and growth <= 0 and not at_top:
             reasons.append("no growth since the first term")
         rows.append(
             {
