@@ -197,8 +197,8 @@ def next_steps(ev: Evaluation, school_id: str) -> list[str]:
         share = principals.set_index("school_id").loc[school_id, "estimate"]
         if share < 0.75:
             steps.append(
-                f"The principal attended {share:.0%} of the PL sessions; principals' participation is the "
-                "strongest lever the district has."
+                f"The principal attended {share:.0%} of the PL sessions: research on professional learning finds "
+                "principals' participation and support among its strongest levers."
             )
     return steps
 
