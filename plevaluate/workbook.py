@@ -172,7 +172,9 @@ def _privacy(min_n: int | str) -> tuple[str, str]:
         "privacy",
         f"statistics about fewer than {min_n} people are suppressed: such a cell reads '{SUPPRESSED}', and "
         "other cells of the row that would let it be worked out are suppressed with it; nothing here names a "
-        "student or an educator",
+        "student or an educator. One exception, by design: each school's principal's share of the PL sessions "
+        "attended (level 3) is shown school by school, as the support a role gives the program, like a conditions "
+        "rating",
     )
 
 
