@@ -392,7 +392,9 @@ def chain_sentence(
     elif broken is not None:
         reason = f"there is no evidence yet ({broken['level_name'].lower()} not measured)"
     if broken is None:
-        if held and not unsure:
+        if len(held) == 1 and not unsure:  # "every level" of one read as a clean bill of health (a review)
+            text = "The one level judged against a target met it: " + held[0] + "."
+        elif held and not unsure:
             text = "Every level with a result met its target: " + _join(held) + "."
         elif held:
             text = f"{_join(held)[0].upper()}{_join(held)[1:]}."

@@ -104,3 +104,14 @@ def test_a_level_measured_last_year_is_not_measured_this_year_not_no_evidence(ye
     assert "Learning was not measured in 2025-26; it was last measured in 2024-25" in district
     # the chain goes on past it: the first level that fell short this year is where it breaks
     assert "breaks at level 3" in district
+
+
+def test_one_level_met_is_not_every_level():
+    """A reader's review: a school with one level judged (the others hidden below min_n) opened "Every level with a
+    result met its target", which read as a clean bill of health."""
+    rows = [
+        {"level": 3, "status": "met", "level_name": "Organization support", "status_detail": "met"},
+        {"level": 1, "status": "too few people to report", "level_name": "Reactions", "status_detail": ""},
+    ]
+    text = chain_sentence(rows, registry.levels())
+    assert text.startswith("The one level judged against a target met it: ") and "Every level" not in text
