@@ -440,6 +440,16 @@ def test_a_target_month_hidden_in_the_rates_is_hidden_in_the_target(sample):
 
 
 @pytest.mark.slow
+def test_a_count_of_educators_without_a_post_score_hidden_in_the_gains_is_hidden_in_the_target(sample):
+    """Level 2: the count of educators with no post score was blanked below min_n in the gains and the missing-data
+    table, and printed in the target (S01: 4; a reader's review of a three-year sample: 5 at the district)."""
+    _, pub = _evaluate(sample)
+    for name in ("gains", "target"):
+        shown = pub.table(2, name)["n_missing"].dropna()
+        assert not ((shown >= 1) & (shown < pub.min_n)).any(), (name, shown.tolist())
+
+
+@pytest.mark.slow
 def test_the_principals_mean_is_shown_as_each_principal_is(sample):
     """Every principal's participation is published school by school; the mean of the program's principals was
     hidden (too few people) yet equal to the mean of the published values. It is shown, and agrees."""
