@@ -402,6 +402,11 @@ def technical_title(ev: Evaluation) -> tk.Section:
     return tk.Section().sentence(ev.sentences.set_index("scope")["sentence"].get("district", ""))
 
 
+#: A level's ``meta`` keys as the technical appendix names them: a survey's "respondents" count its responses (one
+#: for each session an educator answered about), which a reader took for educators (785 against the chain's 185).
+_META_WORDS = {"respondents": "responses"}
+
+
 def technical_data(ev: Evaluation) -> tk.Section:
     """How each level's result was made (its ``meta``: the plan values used, methods, counts of rows read)."""
     out = tk.Section()
@@ -412,7 +417,7 @@ def technical_data(ev: Evaluation) -> tk.Section:
             meta = {k: v for k, v in result.meta.items() if not isinstance(v, dict | list)}
             shown = {k: (f"<{ev.min_n}" if v is None and k in META_PEOPLE else v) for k, v in meta.items()}
             shown = {k: ("not set" if v is None else v) for k, v in shown.items() if v is not None or k != "answers"}
-            said = "; ".join(f"{k} = {v}" for k, v in shown.items()) or (
+            said = "; ".join(f"{_META_WORDS.get(k, k)} = {v}" for k, v in shown.items()) or (
                 "no evidence collected" if not result.evidence else "nothing recorded"
             )
             out = out.paragraph(f"Level {level.number} ({result.name}): {said}", note=True)
