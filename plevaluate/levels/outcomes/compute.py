@@ -1239,6 +1239,15 @@ def _pct(g: float) -> str:
     return f"about {points:.0f} percentile point{'s' if round(points) != 1 else ''}"
 
 
+#: students.csv's covariates in the findings' words (a board summary read "differed ... on prior_score").
+_COVARIATE_WORDS = {
+    "prior_score": "prior scores",
+    "english_learner": "the share of English learners",
+    "disability": "the share of students with disabilities",
+    "econ_disadvantaged": "the share of economically disadvantaged students",
+}
+
+
 def findings(
     effect: pd.Series,
     *,
@@ -1277,14 +1286,15 @@ def findings(
         out.append("The interval includes zero: the data cannot tell a benefit from no difference.")
     if baseline is not None and len(baseline):
         worst = baseline.loc[baseline["g"].abs().idxmax()]
+        on = _COVARIATE_WORDS.get(worst["covariate"], str(worst["covariate"]).replace("_", " "))
         if worst["verdict"].startswith("does not"):
             out.append(
-                f"Caution: the groups differed at the start by {abs(worst['g']):.2f} SD on {worst['covariate']}, "
+                f"Caution: the groups differed at the start by {abs(worst['g']):.2f} SD on {on}, "
                 "more than the WWC allows; the estimate may reflect who was in each group."
             )
         elif worst["verdict"].startswith("requires"):
             out.append(
-                f"The groups differed at the start by {abs(worst['g']):.2f} SD on {worst['covariate']}; the "
+                f"The groups differed at the start by {abs(worst['g']):.2f} SD on {on}; the "
                 "estimate adjusts for it, as the WWC requires."
             )
     if attrition_table is not None and len(attrition_table):
