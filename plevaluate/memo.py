@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Inches
+from docx.shared import Inches, Pt
 
 from . import report
 from .gates import open_template
@@ -49,7 +49,8 @@ class _Blocks(HTMLParser):
         # a tag inside a cell or a paragraph separates words ("not conclusive" badge, then its meaning)
         for buffer in (self._cell, self._text):
             if buffer is not None and tag in ("span", "br", "div", "small", "p", "em", "strong", "b"):
-                buffer.append(" ")
+                # a line break in a cell stays one ("not conclusive" / its meaning ran together in Word: a review)
+                buffer.append("\n" if tag == "br" and buffer is self._cell else " ")
         if tag in ("style", "script"):
             self._skip += 1
         elif tag == "table":
@@ -67,7 +68,8 @@ class _Blocks(HTMLParser):
         if tag in ("style", "script"):
             self._skip = max(0, self._skip - 1)
         elif tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append(" ".join("".join(self._cell).split()))
+            lines = ("".join(self._cell)).split("\n")
+            self._row.append("\n".join(" ".join(line.split()) for line in lines if line.strip()))
             self._cell = None
         elif tag == "tr" and self._row is not None and self._table is not None:
             if any(self._row):
@@ -116,13 +118,64 @@ def _repeat_header(row) -> None:
     properties.append(header)
 
 
+#: The tables' type size (points; a seven-column chain of evidence at the body's 11 points broke its words), the
+#: inches one of its characters takes (digits of a wide serif such as LibreOffice's fallback for Calibri), and a
+#: cell's left and right margins together (0.05 inch each, set on the table: Word's 0.08 left too little room).
+TABLE_POINTS, CHARACTER, CELL_MARGINS = 9, 0.078, 0.1
+
+
+def column_widths(rows: list[list[str]], total: float) -> list[float]:
+    """Each column's width in inches, the columns filling ``total``: first each column's longest word, so that no
+    word is broken across lines where the page allows (equal columns broke "$254,800" and "conclusive" in a
+    review), then the room left shared by how much longer each column's lines are, up to 30 characters (a long
+    text wraps; a short column stays short). Words too long for the page together share it by their lengths.
+
+    >>> [round(w, 2) for w in column_widths([["Level", "Status"], ["1. Reactions", "not conclusive"]], 3.0)]
+    [1.37, 1.63]
+    """
+    width = max(len(r) for r in rows)
+    least, wanted = [], []
+    for j in range(width):
+        texts = [r[j] for r in rows if j < len(r)]
+        word = max([len(w) for t in texts for w in t.split()] or [1])
+        line = max([len(line) for t in texts for line in t.split("\n")] or [1])
+        least.append(word * CHARACTER + CELL_MARGINS)
+        wanted.append(max(min(line, 30), word) * CHARACTER + CELL_MARGINS)
+    room, more = total - sum(least), [w - m for w, m in zip(wanted, least)]
+    if room <= 0 or not sum(more):
+        return [total * m / sum(least) for m in least]
+    return [m + room * x / sum(more) for m, x in zip(least, more)]
+
+
 def _table(document, rows: list[list[str]], header_rows: int) -> None:
     width = max(len(r) for r in rows)
     table = document.add_table(rows=len(rows), cols=width)
     table.style = "Table Grid" if "Table Grid" in [s.name for s in document.styles] else None
+    section = document.sections[-1]
+    usable = (section.page_width - section.left_margin - section.right_margin) / Inches(1)
+    table.autofit = False
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        margin = OxmlElement(f"w:{side}")
+        margin.set(qn("w:w"), str(round(CELL_MARGINS / 2 * 1440)))
+        margin.set(qn("w:type"), "dxa")
+        margins.append(margin)
+    look = table._tbl.tblPr.find(qn("w:tblLook"))  # the schema's order: the cell margins before tblLook
+    if look is not None:
+        look.addprevious(margins)
+    else:
+        table._tbl.tblPr.append(margins)
+    widths = [Inches(w) for w in column_widths(rows, usable)]
+    for column, size in zip(table.columns, widths):
+        column.width = size
     for i, row in enumerate(rows):
         for j in range(width):
-            table.cell(i, j).text = row[j] if j < len(row) else ""
+            table.cell(i, j).width = widths[j]  # Word reads the cells' widths, LibreOffice the columns'
+            cell = table.cell(i, j)
+            cell.text = row[j] if j < len(row) else ""
+            for paragraph in cell.paragraphs:
+                for run in paragraph.runs:
+                    run.font.size = Pt(TABLE_POINTS)
         if i < header_rows:
             _repeat_header(table.rows[i])  # a marked header row: repeated on each page, read as headers
             for paragraph in table.rows[i].cells[0].paragraphs:

@@ -14,7 +14,7 @@ from docx import Document
 from docx.oxml.ns import qn
 
 from plevaluate.cli import main
-from plevaluate.memo import appendix_document, blocks, board_memo
+from plevaluate.memo import CELL_MARGINS, CHARACTER, appendix_document, blocks, board_memo
 from plevaluate.report.toolkit import Section
 from tests.conftest import SAMPLE
 from tests.office import convert, pages_overflowing
@@ -138,3 +138,25 @@ def test_the_photographs_catch_a_picture_wider_than_the_column(tmp_path):
     document.save(tmp_path / "wide.docx")
     found = pages_overflowing(tmp_path / "wide.docx", convert(tmp_path / "wide.docx", tmp_path))
     assert list(found) == [1]
+
+
+def test_table_columns_fit_their_words_and_a_status_keeps_its_line_break(documents):
+    """A reader's review of the memo in LibreOffice: seven equal narrow columns broke words mid-word ("$254,/800",
+    "conclusi/ve") and a status ran into its meaning ("not conclusive the interval includes..."). Columns are now
+    as wide as their longest word where the page allows, and the HTML's line break stays one."""
+    memo = Document(str(documents[0]))
+    section = memo.sections[-1]
+    usable = section.page_width - section.left_margin - section.right_margin
+    chain = memo.tables[0]
+    widths = [c.width for c in chain.columns]
+    assert len(set(widths)) > 1 and abs(sum(widths) - usable) < 1000  # EMU rounding (914,400 an inch)
+    header = [c.text for c in chain.rows[0].cells]
+    status = [c.text for c in chain.columns[header.index("Status")].cells[1:] if "conclusive" in c.text]
+    assert status and all(text.startswith("not conclusive\n") for text in status), status
+    least = [
+        max((len(w) for c in column.cells for w in c.text.split()), default=0) * CHARACTER + CELL_MARGINS
+        for column in chain.columns
+    ]
+    fits = min(1.0, usable / 914400 / sum(least))  # the longest words, measured generously, share the page
+    for column, inches in zip(chain.columns, least):  # each column as wide as its longest word, or its share
+        assert inches * fits * 914400 <= column.width + 1000, (inches, column.width)
