@@ -983,9 +983,13 @@ def staggered_chart(event: pd.DataFrame, overall: float, low: float, high: float
     ax.axvline(-0.5, color=PALETTE["grey"], linewidth=1, linestyle=":")
     ax.set_xticks(
         event["event_time"],
-        [("spring before" if e == -1 else f"{e:+d}" if e < 0 else f"year {e + 1}") for e in event["event_time"]],
+        # words throughout ("-2" beside "spring before" and "year 1" read as a different scale: a review)
+        [
+            ("spring before" if e == -1 else f"{-e} springs before" if e < 0 else f"year {e + 1}")
+            for e in event["event_time"]
+        ],
     )
-    ax.set_ylabel("Difference (SD of a spring's scores)")
+    ax.set_ylabel("Difference (SD)")  # of a spring's scores (the caption): the longer label outgrew the plot
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     title = (
         f"Averaged over cohorts, scores in program schools rose {number(overall, 'sd')} more than in comparison "
@@ -998,11 +1002,15 @@ def staggered_chart(event: pd.DataFrame, overall: float, low: float, high: float
     fig.text(
         0.01,
         0.01,
-        f"Each point: program schools minus comparison schools, by years in the program, with its {ci} interval "
-        "(Callaway & Sant'Anna group-time effects). A matched comparison, not a lottery.",
+        textwrap.fill(
+            f"Each point: program schools minus comparison schools, in SDs of a spring's scores, by years in the "
+            f"program, with its {ci} interval (Callaway & Sant'Anna group-time effects). A matched comparison, not a "
+            "lottery.",
+            125,
+        ),
         fontsize=8,
     )
-    fig.tight_layout(rect=(0, 0.06, 1, 0.9))
+    fig.tight_layout(rect=(0, 0.1, 1, 0.9))
     data = pd.DataFrame(
         {
             "Years since joining": event["event_time"],
