@@ -897,6 +897,7 @@ def cost_chart(by_source_category: pd.DataFrame, *, title: str = "") -> Figure:
         )
         left = left + wide[category].to_numpy()
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"${v / 1000:,.0f}k"))
+    ax.set_xlim(0, max(float(left.max()), 1.0) * 1.08)  # room past the longest bar: flush with the frame it read as cut
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     total = wide.to_numpy().sum()
     top = wide.sum(axis=1).idxmax()
