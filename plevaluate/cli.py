@@ -203,6 +203,17 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    """``--workers``: a whole number of 1 or more (0 and -1 were quietly run as 1: a hostile review)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of workers, 1 or more, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 worker, not {value}")
+    return value
+
+
 def _formats(text: str) -> list[str]:
     formats = [f.strip() for f in text.split(",") if f.strip()]
     if not formats:
@@ -233,7 +244,7 @@ def _report(args: argparse.Namespace) -> int:
             progress=bar.update,
             total=total,
             notebooks=args.notebooks or None,
-            scheduler=args.scheduler or None,
+            scheduler=args.scheduler,  # given empty ('$UNSET'): refused, not quietly a run here (a review)
             pptx_template=args.pptx_template or None,
             docx_template=args.docx_template or None,
         )
@@ -389,7 +400,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--schools", default="", help="comma-separated school_ids (default: every school)")
     report.add_argument(
         "--workers",
-        type=int,
+        type=_count,
         default=2,
         help="parallel notebook kernels (default 2); a program over several school years also evaluates its years "
         "in this many processes, and the privacy audit reads the PDFs in this many",
@@ -418,7 +429,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--scheduler",
-        default="",
+        default=None,
         metavar="ADDRESS",
         help="load, evaluate and render on a Dask cluster (the large tables parsed in blocks, each school year and "
         "each report a task): a scheduler "
@@ -432,7 +443,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     portfolio.add_argument("dir", help="folder holding one data folder (CSV tables and plan.yml) per program")
     portfolio.add_argument("--out", required=True, help="folder for the reports (one subfolder per program)")
-    portfolio.add_argument("--workers", type=int, default=2, help="parallel notebook kernels (default 2)")
+    portfolio.add_argument("--workers", type=_count, default=2, help="parallel notebook kernels (default 2)")
     portfolio.add_argument("--format", default="html,pdf,slides,ipynb", help="as for 'report'")
     portfolio.set_defaults(run=_portfolio)
 
@@ -478,7 +489,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("out", help="a folder written by 'plevaluate report'")
     check.add_argument("--data", required=True, help="the data folder it was made from (read only)")
     check.add_argument("--min-n", type=int, default=None, help="reporting minimum (default: the plan's)")
-    check.add_argument("--workers", type=int, default=2, help="processes reading the PDFs' text (default 2)")
+    check.add_argument("--workers", type=_count, default=2, help="processes reading the PDFs' text (default 2)")
     check.set_defaults(run=_audit)
     report.set_defaults(run=_report)
     return parser

@@ -51,6 +51,9 @@ __all__ = [
     "ANSWER",
     "PATIENCE",
     "QUIET",
+    "RUN_ANSWER",
+    "Unanswered",
+    "asked",
     "check_workers",
     "connect",
     "deserted",
@@ -99,7 +102,7 @@ def connect(scheduler: str, workers: int, timeout: str = "30s"):
             _close(client, cluster)
             raise
     try:
-        client = Client(scheduler, timeout=timeout)
+        client = _connected_within(Client, scheduler, timeout)
     except (OSError, ValueError, TypeError) as error:
         raise ValueError(
             f"cannot reach the Dask scheduler at {scheduler}: {error}; start one with 'dask scheduler' "
@@ -110,6 +113,29 @@ def connect(scheduler: str, workers: int, timeout: str = "30s"):
     except BaseException:
         _close(client, None)
         raise
+
+
+def _connected_within(Client, scheduler: str, timeout: str):  # noqa: N803 - distributed.Client, passed in
+    """``Client(scheduler, timeout=timeout)``, given up (an OSError) once ``timeout`` and `ANSWER` seconds have passed:
+    an address that answers but is no Dask scheduler (a web server, the dashboard's port) kept Dask's handshake
+    waiting for ever, its own timeout notwithstanding (a hostile review: 6 min 40 s, then killed)."""
+    made: concurrent.futures.Future = concurrent.futures.Future()
+
+    def make() -> None:
+        try:
+            made.set_result(Client(scheduler, timeout=timeout))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            made.set_exception(error)
+
+    threading.Thread(target=make, name="plevaluate-connect", daemon=True).start()
+    from dask.utils import parse_timedelta
+
+    seconds = float(parse_timedelta(timeout, default="s"))
+    try:
+        return made.result(timeout=seconds + ANSWER)
+    except concurrent.futures.TimeoutError:
+        made.add_done_callback(lambda late: late.exception() is None and late.result().close())  # if it ever comes
+        raise OSError(f"no Dask scheduler answered within {seconds + ANSWER:g} s (is it one?)") from None
 
 
 def _close(client, cluster) -> None:
@@ -142,10 +168,15 @@ def check_workers(client, timeout: float = 30.0):
             "or use --scheduler local"
         )
     try:
-        client.wait_for_workers(1, timeout=timeout)
+        _a_worker_within(client, timeout)
         address = client.scheduler.address
     except (TimeoutError, OSError, AttributeError) as error:
         where = getattr(getattr(client, "scheduler", None), "address", None)
+        if isinstance(error, Unanswered):
+            raise ValueError(
+                f"the Dask scheduler at {where} did not answer within {ANSWER:g} s (stopped, frozen, or cut off by "
+                "the network?); start it again, or use --scheduler local"
+            ) from None
         if isinstance(error, TimeoutError) and where:
             raise ValueError(
                 f"the Dask cluster at {where} has no workers after {timeout:g} s; start them with 'dask worker {where}'"
@@ -154,7 +185,7 @@ def check_workers(client, timeout: float = 30.0):
             f"the Dask scheduler this client was connected to does not answer ({type(error).__name__}); was its "
             "cluster closed? Start it again, or use --scheduler local"
         ) from None
-    found = client.run(partial(importlib.metadata.version, "plevaluate"), on_error="return")
+    found = asked(client, partial(importlib.metadata.version, "plevaluate"), on_error="return")
     wrong = {worker: found_version for worker, found_version in found.items() if found_version != here_version}
     if wrong:
         listed = "; ".join(
@@ -167,7 +198,9 @@ def check_workers(client, timeout: float = 30.0):
         )
     here = set(plugin_levels())
     missing = {
-        worker: sorted(here - set(theirs)) for worker, theirs in client.run(plugin_levels).items() if here - set(theirs)
+        worker: sorted(here - set(theirs))
+        for worker, theirs in asked(client, plugin_levels).items()
+        if here - set(theirs)
     }
     if missing:
         listed = "; ".join(f"{worker}: {', '.join(names)}" for worker, names in sorted(missing.items()))
@@ -176,6 +209,42 @@ def check_workers(client, timeout: float = 30.0):
             "plugins on every worker"
         )
     return client
+
+
+class Unanswered(OSError):
+    """The scheduler did not answer within `ANSWER` seconds (stopped, frozen or cut off): Dask's own waits, such as
+    ``Client.wait_for_workers``'s, ask it with no time limit, and a report run waited there for ever (a hostile
+    review: a scheduler sent SIGSTOP; one Ctrl-C did not end it either)."""
+
+
+def _a_worker_within(client, timeout: float) -> None:
+    """Returns once ``client``'s cluster has a worker; TimeoutError after ``timeout`` seconds without one; `Unanswered`
+    when the scheduler does not answer a question within `ANSWER` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if client.nthreads(callback_timeout=ANSWER):
+                return
+        except TimeoutError:
+            raise Unanswered(f"no answer within {ANSWER:g} s") from None
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no worker within {timeout:g} s")
+        time.sleep(0.1)
+
+
+#: Seconds a question to every worker (``Client.run``) may take before the scheduler counts as not answering: a
+#: worker busy with a task answers late, a frozen scheduler never.
+RUN_ANSWER = 30.0
+
+
+def asked(client, function, *, seconds: float | None = None, **options):
+    """``client.run(function, **options)``, or `Unanswered` when the answer takes longer than ``seconds``
+    (`RUN_ANSWER`)."""
+    seconds = RUN_ANSWER if seconds is None else seconds
+    try:
+        return client.run(function, callback_timeout=seconds, **options)
+    except TimeoutError:
+        raise Unanswered(f"no answer within {seconds:g} s") from None
 
 
 @contextmanager
@@ -243,7 +312,8 @@ def deserted(client, pending: Callable[[], Iterable], patience: float | None = N
         thread.join(timeout=5)  # a scheduler slow to answer its last question is not waited for longer
     if gave_up:
         warnings.warn(
-            f"the Dask cluster at {client.scheduler.address} had no workers for {patience:g} s: {sum(gave_up)} of "
+            f"the Dask cluster at {client.scheduler.address} had no workers for {patience:g} s (or its scheduler did "
+            f"not answer): {sum(gave_up)} of "
             "this run's tasks waiting there were given up (each is lost, as if its worker had died); start workers "
             f"('dask worker {client.scheduler.address}') or use --scheduler local",
             LostProcessWarning,

@@ -567,7 +567,7 @@ def _cluster(scheduler: str | None, workers: int):
     """With ``scheduler``, a Dask client for the run (`plevaluate.cluster.connect`): the data are loaded, each year
     evaluated and each report rendered on its workers; afterwards they drop the bundle and their kernels, and a
     `LocalCluster` started for the run is closed (`_close_cluster`). Without, None."""
-    if not scheduler:
+    if scheduler is None:  # an empty address is refused by connect, never quietly a run here (a hostile review)
         yield None
         return
     client, cluster = dask_cluster.connect(scheduler, max(1, workers))
@@ -739,11 +739,11 @@ def _collect(futures: dict, completed, staging: Path, summary: RenderSummary, pr
 def _close_cluster(client, cluster) -> None:
     """After a cluster run: workers drop the bundle and their kernels; a LocalCluster we started is closed."""
 
-    try:
-        client.run(forget_bundles)
+    try:  # a frozen scheduler never answers: not waited for longer than ANSWER s (a run stopped there waited for ever)
+        dask_cluster.asked(client, forget_bundles, seconds=dask_cluster.ANSWER)
     except Exception:  # noqa: BLE001, S110 - a worker already gone has nothing left to clean
         pass
-    client.close()
+    client.close(timeout=2 * dask_cluster.ANSWER)
     if cluster is not None:
         cluster.close()
 

@@ -427,8 +427,10 @@ class _Run:
         if self.client.status != "running":
             return _GivenUp(f"{year} was lost: the Dask client closed (was its scheduler stopped?)")
         if not sent:
-            return _GivenUp(f"{year} was not sent: the Dask cluster had no workers")
-        return _GivenUp(f"{year}'s tasks were given up: the Dask cluster had no workers")
+            return _GivenUp(f"{year} was not sent: the Dask cluster had no workers, or its scheduler did not answer")
+        return _GivenUp(
+            f"{year}'s tasks were given up: the Dask cluster had no workers, or its scheduler did not answer"
+        )
 
 
 def evaluate_on_cluster(client, district: District, years: list[str] | None = None) -> dict[str, Evaluation]:

@@ -782,7 +782,10 @@ def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_count
 
     monkeypatch.setattr(cluster, "ANSWER", 0.1)
     waiting, frozen = Waiting(), Frozen()
-    with pytest.warns(LostProcessWarning, match="tcp://frozen:8786 had no workers for 0.5 s: 1 of"):
+    with pytest.warns(
+        LostProcessWarning,
+        match=r"tcp://frozen:8786 had no workers for 0.5 s \(or its scheduler did not answer\): 1 of",
+    ):
         with cluster.deserted(frozen, lambda: [waiting], patience=0.5) as given_up:
             assert given_up.wait(10)
     assert frozen.cancelled[0] is waiting

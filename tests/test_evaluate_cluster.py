@@ -854,3 +854,71 @@ def _quietly_but(category, function, *args, **kwargs):
         warnings.simplefilter("ignore")
         warnings.simplefilter("always", category)
         return function(*args, **kwargs)
+
+
+def test_a_frozen_scheduler_or_an_address_that_is_no_scheduler_is_a_message_not_a_wait(monkeypatch, tmp_path, capsys):
+    """A hostile review: a report run whose scheduler was frozen (SIGSTOP) after the years were done waited for ever
+    in `check_workers` (Dask's ``wait_for_workers`` asks with no time limit, its timeout notwithstanding), and one
+    Ctrl-C then waited for ever in `_close_cluster`'s ``client.run``; an address that answers but is no Dask
+    scheduler (a web server) kept ``Client(address)`` waiting for ever; ``--scheduler ''`` quietly ran here and
+    ``--workers 0`` quietly ran one. Each is now a message within seconds."""
+    import http.server
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from plevaluate import cluster
+    from plevaluate.cli import main
+    from plevaluate.render import _close_cluster
+
+    monkeypatch.setattr(cluster, "ANSWER", 1.0)
+    file = tmp_path / "scheduler.json"
+    common = ["--no-dashboard"]
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--scheduler-file", str(file), *common],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(file), "--nthreads", "1",
+             "--nworkers", "1", *common],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = distributed.Client(scheduler_file=str(file), timeout="30s")
+        client.wait_for_workers(1, timeout=60)
+        assert cluster.check_workers(client) is client  # answered: as before
+        os.kill(scheduler.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(ValueError, match=r"did not answer within 1 s \(stopped, frozen"):
+            cluster.check_workers(client, timeout=5)
+        _close_cluster(client, None)
+        assert time.monotonic() - started < 30
+    finally:
+        os.kill(scheduler.pid, signal.SIGCONT)
+        for process in (worker, scheduler):
+            if process is not None:
+                process.kill()
+                process.wait(timeout=30)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(ValueError, match="cannot reach the Dask scheduler at tcp://127.0.0.1"):
+            cluster.connect(f"tcp://127.0.0.1:{server.server_address[1]}", 1, timeout="2s")
+        assert time.monotonic() - started < 20
+    finally:
+        server.shutdown()
+
+    out = tmp_path / "out"
+    assert main(["report", str(SAMPLE), "--out", str(out), "--scheduler", ""]) == 2
+    assert "a Dask scheduler's address" in capsys.readouterr().err and not out.exists()
+    with pytest.raises(SystemExit) as stopped:
+        main(["report", str(SAMPLE), "--out", str(out), "--workers", "0"])
+    assert stopped.value.code == 2 and "at least 1 worker, not 0" in capsys.readouterr().err
