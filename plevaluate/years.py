@@ -40,7 +40,7 @@ from . import registry
 from ._outputs import die_with_parent, hand_back_memory, kill_pool
 from ._tidy import cohort_start, school_year
 from .chain import chain_sentence, records_by_scope
-from .cluster import check_workers, connect, deserted, embedded, fetched
+from .cluster import ANSWER, check_workers, connect, deserted, embedded, fetched
 from .contract import District
 from .errors import LostProcessWarning, Problem
 from .evaluate import Evaluation, evaluate
@@ -511,7 +511,10 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
     was sent)."""
     client, held = run.client, run.held
     tables, summing = dict(view.tables), {}
-    least = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+    try:  # a frozen scheduler never answers `scheduler_info` (no time limit): the year is then evaluated here
+        least = max(2, 2 * len(client.nthreads(callback_timeout=ANSWER)))
+    except TimeoutError:
+        raise _GivenUp("its scheduler did not answer") from None
     kept: dict[str, list] = {}
     whole: set[str] = set()
     for level in registry.levels():
