@@ -20,6 +20,7 @@ __all__ = [
     "PlanError",
     "Problem",
     "StatisticalWarning",
+    "shown",
 ]
 
 #: How many rows of one kind of problem a message lists before summarizing the rest.
@@ -62,12 +63,35 @@ class Problem:
         if self.column is not None:
             parts.append(f"{_label(self.file)} '{self.column}'")
         if self.value is not None:
-            parts.append(f"value {self.value!r}")
+            parts.append(f"value {shown(self.value)}")
         return ", ".join(parts)
 
     def __str__(self) -> str:
-        text = f"{self.where()}: {self.expected}"
-        return f"{text}. Fix: {_sentences(self.fix)}" if self.fix else text
+        text = f"{self.where()}: {_clipped(self.expected)}"
+        return f"{text}. Fix: {_sentences(_clipped(self.fix))}" if self.fix else text
+
+
+#: The characters of a value a message shows: a 20 MB cell was printed whole, twice (a hostile review).
+VALUE_SHOWN = 60
+
+
+def shown(value: str) -> str:
+    """``value`` as a message quotes it: its repr, its first `VALUE_SHOWN` characters when it is longer.
+
+    >>> shown("S01")
+    "'S01'"
+    >>> shown("9" * 1000)
+    "'999999999999999999999999999999999999999999999999999999999999...' (1,000 characters)"
+    """
+    text = str(value)
+    if len(text) <= VALUE_SHOWN:
+        return repr(text)
+    return f"{text[:VALUE_SHOWN]!r}"[:-1] + f"...' ({len(text):,} characters)"
+
+
+def _clipped(text: str) -> str:
+    """``text`` with any unbroken run longer than 100 characters (a value quoted in words) cut as `shown` cuts it."""
+    return re.sub(r"\S{101,}", lambda m: m.group(0)[:VALUE_SHOWN] + f"... ({len(m.group(0)):,} characters)", text)
 
 
 def _sentences(text: str) -> str:
@@ -89,7 +113,7 @@ def format_problems(problems: list[Problem] | tuple[Problem, ...], rows_shown: i
     """
     by_file: dict[str, dict[tuple, list[Problem]]] = defaultdict(lambda: defaultdict(list))
     for p in problems:
-        by_file[p.file][(p.column, p.expected, p.fix, p.row is None)].append(p)
+        by_file[p.file][(p.column, _clipped(p.expected), _clipped(p.fix), p.row is None)].append(p)
     lines: list[str] = []
     for file, kinds in by_file.items():
         lines.append(f"{file}:")
@@ -101,20 +125,20 @@ def format_problems(problems: list[Problem] | tuple[Problem, ...], rows_shown: i
                     for s in (
                         f"row {p.row}" if p.row is not None else "",
                         f"{_label(file)} '{column}'" if column else "",
-                        f"value {p.value!r}" if p.value is not None else "",
+                        f"value {shown(p.value)}" if p.value is not None else "",
                     )
                     if s
                 )
                 head = f"{where}: " if where else ""
                 lines.append(f"  - {head}{expected}." + (f" Fix: {_sentences(fix)}" if fix else ""))
                 continue
-            shown = ", ".join(
-                f"row {p.row}" + (f" ({p.value!r})" if p.value is not None else "") for p in group[:rows_shown]
+            listed = ", ".join(
+                f"row {p.row}" + (f" ({shown(p.value)})" if p.value is not None else "") for p in group[:rows_shown]
             )
             more = f" and {len(group) - rows_shown} more rows" if len(group) > rows_shown else ""
             col = f"{_label(file)} '{column}', " if column else ""
             lines.append(
-                f"  - {col}{len(group)} rows: {shown}{more}: {expected}." + (f" Fix: {_sentences(fix)}" if fix else "")
+                f"  - {col}{len(group)} rows: {listed}{more}: {expected}." + (f" Fix: {_sentences(fix)}" if fix else "")
             )
     return "\n".join(lines)
 

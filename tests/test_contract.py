@@ -790,3 +790,24 @@ def test_a_block_whose_client_closed_is_parsed_here_and_a_frozen_scheduler_count
             assert given_up.wait(10)
     assert frozen.cancelled[0] is waiting
     assert not [t for t in threading.enumerate() if t.name == "plevaluate-deserted"]
+
+
+def test_a_huge_cell_is_quoted_in_part(tmp_path):
+    """A hostile review: a students.csv whose outcome cell held 20 MB of digits made the error 20,971,722 bytes long,
+    and a 100 KB school_id was printed twice (its value, and the fix naming it). A value is quoted to 60
+    characters, with its length."""
+    from tests.conftest import write_tiny
+
+    folder = write_tiny(tmp_path / "d")
+    path = folder / "students.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[1].split(",")
+    header = lines[0].split(",")
+    cells[header.index("outcome")] = "9" * 200_000
+    cells[header.index("school_id")] = "S" * 100_000
+    path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+    with pytest.raises(ContractError) as raised:
+        load(folder)
+    message = str(raised.value)
+    assert len(message) < 5_000, len(message)
+    assert "(200,000 characters)" in message and "(100,000 characters)" in message
