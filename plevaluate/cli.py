@@ -505,6 +505,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if empty:  # (--notebooks '' is the default: the shipped notebooks)
         print(f"plevaluate: an empty path given for {', '.join(empty)}; give the file or folder", file=sys.stderr)
         return 2
+    shown_as = warnings.formatwarning
+    warnings.formatwarning = _warning_line
     try:
         return args.run(args)
     except OutputError as exc:  # the write gate refused the arguments before any work
@@ -522,6 +524,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: temporary files and child processes are gone already
         print("plevaluate: stopped; nothing was published, the previous output is unchanged", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = shown_as
+
+
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    """A warning as the command prints it: its kind and its words, not the file, line and source code that raised it
+    (a hostile review: "years.py:465: LostProcessWarning: ..." and a line of plevaluate's code after it)."""
+    return f"plevaluate: {category.__name__}: {message}\n"
 
 
 if __name__ == "__main__":

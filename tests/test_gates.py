@@ -1216,3 +1216,30 @@ def test_skip_is_a_collection_of_folder_names_not_a_string(tmp_path: Path):
     (tmp_path / "out" / "alpha").mkdir(parents=True)
     with pytest.raises(TypeError, match="write {'alphabet'}"):
         audit(tmp_path / "out", SAMPLE, skip="alphabet")
+
+
+def test_a_commands_warning_is_its_words_not_the_code_that_raised_it():
+    """A hostile review: a lost Dask worker's warning printed "/.../plevaluate/years.py:465: LostProcessWarning: ..."
+    and then a line of plevaluate's source. A command prints "plevaluate: LostProcessWarning: ..." alone, and leaves
+    Python's own format as it found it (a separate process: pytest records warnings instead of printing them)."""
+    import subprocess
+    import sys
+
+    script = """
+import argparse, warnings
+from plevaluate import cli
+from plevaluate.errors import LostProcessWarning
+def warns(args):
+    warnings.warn("2024-25 was evaluated in this process instead", LostProcessWarning, stacklevel=1)
+    return 0
+class Parsed:
+    def parse_args(self, argv):
+        return argparse.Namespace(run=warns)
+before = warnings.formatwarning
+cli._parser = Parsed
+assert cli.main([]) == 0
+assert warnings.formatwarning is before
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "plevaluate: LostProcessWarning: 2024-25 was evaluated in this process instead\n", done.stderr
