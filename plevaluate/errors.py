@@ -117,7 +117,9 @@ def format_problems(problems: list[Problem] | tuple[Problem, ...], rows_shown: i
     lines: list[str] = []
     for file, kinds in by_file.items():
         lines.append(f"{file}:")
-        for (column, expected, fix, _), group in kinds.items():
+        for (column, expected, fix, _), found in kinds.items():
+            # in row order: a file read in blocks on several workers reported its rows as the blocks came back
+            group = sorted(found, key=lambda p: p.row if p.row is not None else -1)
             if len(group) == 1:
                 p = group[0]
                 where = ", ".join(

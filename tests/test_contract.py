@@ -811,3 +811,16 @@ def test_a_huge_cell_is_quoted_in_part(tmp_path):
     message = str(raised.value)
     assert len(message) < 5_000, len(message)
     assert "(200,000 characters)" in message and "(100,000 characters)" in message
+
+
+def test_a_kind_of_problem_lists_its_rows_in_order():
+    """A hostile review: a file read in blocks on a cluster listed a problem's rows as the blocks came back (rows
+    450001, 400001, 6, 350001). They are listed in row order, whatever the order they were found in."""
+    from plevaluate.errors import Problem, format_problems
+
+    found = [
+        Problem("students.csv", "a number", "fix the score", row=row, column="outcome", value="x")
+        for row in (450001, 400001, 6, 350001)
+    ]
+    text = format_problems(found)
+    assert "4 rows: row 6 ('x'), row 350001 ('x'), row 400001 ('x'), row 450001 ('x')" in text, text
