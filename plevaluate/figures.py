@@ -814,7 +814,8 @@ def interval_chart(
     for yy, protects in zip(y[~shown.to_numpy()], protecting[~shown].to_numpy()):
         text = "not shown (protects a smaller group)" if protects else "too few people to report"
         ax.text(0.02, yy, text, transform=ax.get_yaxis_transform(), va="center", fontsize=8, color=PALETTE["grey"])
-    ax.set_yticks(y, [textwrap.shorten(plain(v), 45) for v in rows[label]])
+    # a longer label on two lines, not cut ("HC1, ignoring clustering (for [...]": a reader's review)
+    ax.set_yticks(y, [textwrap.fill(textwrap.shorten(plain(v), 90), 45) for v in rows[label]])
     if reference is not None and np.isfinite(reference):
         ax.axvline(reference, color=PALETTE["orange"], linestyle="--", linewidth=1, label=reference_label)
         ax.legend(frameon=False, fontsize=8, loc="lower right")
