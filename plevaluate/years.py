@@ -207,23 +207,33 @@ def _change(value: float, unit: str) -> str:
     return text if text.startswith(("+", "-")) else f"+{text}"
 
 
-def trend_sentences(table: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
+def trend_sentences(
+    table: pd.DataFrame, ci: float = 0.95, program_schools: Mapping[str, int] | None = None
+) -> pd.DataFrame:
     """level, sentence: the change from each level's first to its latest estimable year, in words.
 
     "rose"/"fell" only when the interval of the change excludes zero; each year's standard error is read off
     its interval as (high - low) / (2 z), and the two years are treated as independent (different sessions,
     walkthroughs and students each year; for the same teachers this is conservative).
+
+    ``program_schools``: how many schools were in the program each year (the district's sentences): when the two
+    years compared differ, the sentence says so (a rise from 3 schools' 39% to 8 schools' 63% read as one set of
+    schools improving: a reader's review).
     """
     z = stats.norm.ppf(0.5 + ci / 2)
     if "scope" in table.columns and table["scope"].nunique() > 1:
         parts = records_by_scope(table)
         rows = [{"scope": scope, **row} for scope, part in parts.items() for row in _level_sentences(part, z, ci)]
         return pd.DataFrame(rows, columns=["scope", "level", "sentence"])
-    return pd.DataFrame(_level_sentences(table.to_dict("records"), z, ci), columns=["level", "sentence"])
+    rows = _level_sentences(table.to_dict("records"), z, ci, program_schools or {})
+    return pd.DataFrame(rows, columns=["level", "sentence"])
 
 
-def _level_sentences(records: list[dict], z: float, ci: float) -> list[dict]:
+def _level_sentences(
+    records: list[dict], z: float, ci: float, program_schools: Mapping[str, int] | None = None
+) -> list[dict]:
     """`trend_sentences` for one scope's rows (records in year order): level, sentence."""
+    program_schools = program_schools or {}
     by_level = _by_level(r for r in records if not any(pd.isna(r[key]) for key in ("estimate", "ci_low", "ci_high")))
     out = []
     for level in sorted(by_level):
@@ -249,6 +259,12 @@ def _level_sentences(records: list[dict], z: float, ci: float) -> list[dict]:
         else:
             sentence = (
                 f"{name.capitalize()} went {span}; the change is within the uncertainty ({interval}): not conclusive."
+            )
+        before, after = program_schools.get(a["year"]), program_schools.get(b["year"])
+        if before is not None and after is not None and before != after:
+            sentence = (
+                f"{sentence[:-1]} ({before} program school{'s' if before != 1 else ''} in {a['year']}, {after} in "
+                f"{b['year']}: different sets of schools)."
             )
         out.append({"level": level, "sentence": sentence})
     return out
@@ -285,7 +301,8 @@ def evaluate_years(
     known = known or {}
     evaluations = {year: known.get(year) or _published(district, year) for year in years}
     table = trend(evaluations)
-    sentences = trend_sentences(table, district.plan.ci)
+    program = {year: int(ev.schools["group"].eq("participant").sum()) for year, ev in evaluations.items()}
+    sentences = trend_sentences(table, district.plan.ci, program)
     tables: dict[str, pd.DataFrame] = {}
     for level in sorted(levels, key=lambda level: level.number):
         if level.years is not None:

@@ -125,6 +125,12 @@ def test_trend_sentences_say_rose_only_when_the_change_is_conclusive():
         "Use of the practice rose from 30% in 2023-24 to 55% in 2024-25 (change +25 percentage"
     )
     assert "not conclusive" in sentences[1] and "rose" not in sentences[1]
+    assert "different sets of schools" not in " ".join(sentences)
+    # a reader's review: a rise from 3 schools' rate to 8 schools' read as one set of schools improving
+    grown = trend_sentences(table, program_schools={"2023-24": 3, "2024-25": 8}).set_index("level")["sentence"]
+    assert grown[4].endswith("(3 program schools in 2023-24, 8 in 2024-25: different sets of schools).")
+    same = trend_sentences(table, program_schools={"2023-24": 8, "2024-25": 8})
+    assert "different sets of schools" not in " ".join(same["sentence"])
 
 
 @pytest.mark.slow
