@@ -813,7 +813,17 @@ def interval_chart(
     )
     for yy, protects in zip(y[~shown.to_numpy()], protecting[~shown].to_numpy()):
         text = "not shown (protects a smaller group)" if protects else "too few people to report"
-        ax.text(0.02, yy, text, transform=ax.get_yaxis_transform(), va="center", fontsize=8, color=PALETTE["grey"])
+        ax.text(
+            0.02,
+            yy,
+            text,
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            fontsize=8,
+            color=PALETTE["grey"],
+            zorder=5,  # above the target line, on white (the line ran through the words: a reader's review)
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5},
+        )
     # a longer label on two lines, not cut ("HC1, ignoring clustering (for [...]": a reader's review)
     ax.set_yticks(y, [textwrap.fill(textwrap.shorten(plain(v), 90), 45) for v in rows[label]])
     if reference is not None and np.isfinite(reference):
