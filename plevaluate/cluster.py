@@ -127,10 +127,10 @@ def _connected_within(Client, scheduler: str, timeout: str):  # noqa: N803 - dis
         except BaseException as error:  # noqa: BLE001 - handed to the caller
             made.set_exception(error)
 
-    threading.Thread(target=make, name="plevaluate-connect", daemon=True).start()
     from dask.utils import parse_timedelta
 
     seconds = float(parse_timedelta(timeout, default="s"))
+    threading.Thread(target=make, name="plevaluate-connect", daemon=True).start()
     try:
         return made.result(timeout=seconds + ANSWER)
     except concurrent.futures.TimeoutError:

@@ -225,7 +225,7 @@ def trend_sentences(
         parts = records_by_scope(table)
         rows = [{"scope": scope, **row} for scope, part in parts.items() for row in _level_sentences(part, z, ci)]
         return pd.DataFrame(rows, columns=["scope", "level", "sentence"])
-    rows = _level_sentences(table.to_dict("records"), z, ci, program_schools or {})
+    rows = _level_sentences(table.to_dict("records"), z, ci, program_schools)
     return pd.DataFrame(rows, columns=["level", "sentence"])
 
 
