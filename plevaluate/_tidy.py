@@ -76,6 +76,19 @@ def _terms(dates: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"term": label.astype("string"), "term_order": start * 3 + index - 1}, index=dates.index)
 
 
+def window_words(label: str) -> str:
+    """A target window (the ``window`` of level 4's ``target``, the ``term`` of its ``funnel``) in words: ``2026-05``
+    is "May 2026", a term ``2025-26 spring`` is "the 2025-26 spring term".
+
+    >>> window_words("2026-05"), window_words("2025-26 spring")
+    ('May 2026', 'the 2025-26 spring term')
+    """
+    text = str(label)
+    if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
+        return pd.Timestamp(f"{text}-01").strftime("%B %Y")
+    return f"the {text} term"
+
+
 def coverage(frame: pd.DataFrame, *, level: int, records: str | None, people: str | None) -> pd.DataFrame:
     """What a level's evidence rests on, for the district and each school: distinct ``records``
     (responses, observations) and distinct ``people`` (educators, students) in ``frame``.

@@ -14,6 +14,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from ._tidy import window_words
 from .contract import INVISIBLE
 from .vocabulary import RATING_WORDS
 
@@ -596,7 +597,9 @@ def funnel_chart(
                 xytext=(4, 3),
                 textcoords="offset points",
             )
-    ax.set_xlabel("observations in the school")
+    term = table["term"].dropna() if "term" in table else pd.Series(dtype=object)
+    during = f", {window_words(term.iloc[0])}" if len(term) else ""  # not the target's month: said where it is drawn
+    ax.set_xlabel(f"observations in the school{during}")
     ax.set_ylabel("practice seen")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_ylim(0, 1)

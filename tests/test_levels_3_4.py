@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import plevaluate
-from plevaluate import registry
+from plevaluate import figures, registry
 from plevaluate.levels.organization import (
     condition_ratings,
     conditions_target,
@@ -31,6 +31,7 @@ from plevaluate.levels.practice import (
     prepare_observations,
     trend_model,
 )
+from plevaluate.levels.practice import sections as practice_sections
 from plevaluate.privacy import publish_levels
 from tests.conftest import ROOT, SAMPLE
 
@@ -325,6 +326,21 @@ def test_level4_target_and_link(level4, sample_district):
     assert set(link.index) == {"conditions_mean", "principal_participation"}
     assert link["n"].max() == 8  # every participant school: statistics use the full data, small schools too
     assert level4["level_of_use"]["level_of_use_label"].str.contains("Mechanical").any()
+
+
+def test_the_headline_names_its_month_and_the_funnel_says_its_term_differs(published):
+    """A reader's review: one school's practice read 48% in the chain (May visits) and 61% on the funnel (the spring
+    term), and neither said which visits it counted."""
+    chain = published.chain[published.chain["level"] == 4]
+    judged = chain["scope"].isin(["district", *published.table(4, "target")["school_id"].dropna()])
+    assert judged.sum() == 9
+    assert set(chain.loc[judged, "measure"]) == {"share of classroom visits in May 2026 where the practice was seen"}
+    assert published.table(4, "funnel")["term"].eq("2025-26 spring").all()
+    school = practice_sections.school(published, "S01").as_text()
+    assert "every visit of the 2025-26 spring term, not only those of May 2026" in school
+    assert "observations in the school, the 2025-26 spring term" in str(
+        figures.funnel_chart(published.table(4, "funnel"), published.table(4, "funnel_curve")).axes[0].get_xlabel()
+    )
 
 
 def test_rates_sum_and_range(level4):

@@ -7,7 +7,6 @@ report sections (`.sections`) and its part of the design check (`.design`).
 
 from __future__ import annotations
 
-from ...chain import from_target
 from ...results import Level, Parts, no_facts, no_layout
 from .compute import (
     HOUR_BANDS,
@@ -18,6 +17,7 @@ from .compute import (
     funnel_curve,
     funnel_limits,
     gee_logistic,
+    headline,
     implementation_rates,
     observations_in_parts,
     practice_users,
@@ -54,7 +54,7 @@ LEVEL = Level(
     name="Use of the practice",
     question="Are educators using the practice in classrooms?",
     run=run,
-    headline=from_target,
+    headline=headline,
     needs=(3,),
     measure=lambda plan: "share of classroom visits where the practice was seen",
     unit="share",

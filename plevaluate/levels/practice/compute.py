@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..._tidy import attended_hours, by_date, coverage_table, latest_term, stack, terms
+from ..._tidy import attended_hours, by_date, coverage_table, latest_term, stack, terms, window_words
+from ...chain import Cell, from_target
 from ...privacy import UNSUPPRESSED, suppress
 from ...results import LevelResult, Note, noting_warnings, target_status
 from ...vocabulary import LEVEL_OF_USE_NAMES
@@ -460,6 +461,18 @@ def _target_window(
             return ("month", "month", month), month
     latest = terms["term_order"].max()
     return ("term", "term_order", latest), str(terms.loc[terms["term_order"] == latest, "term"].iloc[0])
+
+
+def headline(result: LevelResult, cell: Cell) -> dict | None:
+    """`plevaluate.chain.from_target`, its measure naming the month (or term) the target is judged in: the chain
+    said "share of classroom visits where the practice was seen" while the chart of schools compared by chance
+    showed the whole term (a reader's review: 48% in May, 61% in the spring, for one school and one measure)."""
+    row = from_target(result, cell)
+    target = result.tables.get("target")
+    if row is not None and target is not None and "window" in target and target["window"].notna().any():
+        window = window_words(target["window"].dropna().iloc[0])
+        row["measure"] = f"share of classroom visits in {window} where the practice was seen"
+    return row
 
 
 def evaluate_practice(

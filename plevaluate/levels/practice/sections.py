@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ... import figures
+from ..._tidy import window_words
 from ...evaluate import Evaluation
 from ...report import toolkit as tk
 
@@ -42,10 +43,25 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
         out = out.paragraph(
             "The funnel compares schools fairly: a school outside the dashed lines differs from the district by "
             "more than chance would easily produce with its number of visits; inside them, the visits show no "
-            "clear difference, which is not evidence that there is none.",
+            "clear difference, which is not evidence that there is none." + _funnel_window(ev, funnel),
             note=True,
         )
     return out
+
+
+def _funnel_window(ev: Evaluation, funnel: pd.DataFrame) -> str:
+    """When the funnel's term is not the target's window, a sentence saying so: one school's share read 48% in the
+    chain (May) and 61% on the funnel (the spring term), with nothing to tell why (a reader's review)."""
+    target = ev.table(4, "target")
+    windows = target["window"].dropna() if target is not None and "window" in target else pd.Series(dtype=object)
+    terms = funnel["term"].dropna() if "term" in funnel else pd.Series(dtype=object)
+    if windows.empty or terms.empty or str(windows.iloc[0]) == str(terms.iloc[0]):
+        return ""
+    return (
+        f" The funnel counts every visit of {window_words(terms.iloc[0])}, not only those of "
+        f"{window_words(windows.iloc[0])}, in which the target is judged: a school's share on it can differ from "
+        "its headline."
+    )
 
 
 def district(ev: Evaluation) -> tk.Section:
@@ -68,6 +84,9 @@ def district(ev: Evaluation) -> tk.Section:
     )
     if funnel is not None:
         out = out.figure(figures.funnel_chart(funnel, ev.table(4, "funnel_curve"), names=names))
+        window = _funnel_window(ev, funnel)
+        if window:
+            out = out.paragraph(window.strip(), note=True)
         phi = funnel["phi"].dropna()
         if len(phi) and phi.iloc[0] > 1.5:
             out = out.paragraph(
@@ -132,7 +151,8 @@ def board(ev: Evaluation) -> tk.Section:
         ax.tick_params(axis="x", rotation=30)
         last = district[district["group"] == "participant"].sort_values("month").iloc[-1]
         ax.set_title(
-            f"The practice was seen in {last['estimate']:.0%} of visits to program classrooms by {last['month']}",
+            f"The practice was seen in {last['estimate']:.0%} of visits to program classrooms in "
+            f"{window_words(last['month'])}",
             loc="left",
         )
         fig.tight_layout()
