@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
-from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
+from pptx.dml.color import RGBColor
+from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
 from pptx.util import Emu, Inches, Pt
 
-from . import report
+from . import figures, report
 from .gates import open_template
 from .report import toolkit as tk
 
@@ -68,8 +69,18 @@ def chart_series(numbers: pd.DataFrame) -> tuple[list[str], dict[str, list[float
 
     >>> chart_series(pd.DataFrame({"school": ["Lincoln", "40 more schools"], "seen": ["58%", "40% to 90%"]}))
     (['Lincoln', '40 more schools'], {'seen': [0.58, None]})
+
+    A column of positions against chance limits (the funnel's) is said in the categories:
+
+    >>> chart_series(pd.DataFrame({"school": ["A", "B"], "seen": ["58%", "20%"], "position": ["within", "below 95%"]}))
+    (['A', 'B (below 95% limits)'], {'seen': [0.58, 0.2]})
     """
     categories = [str(v) for v in numbers.iloc[:, 0]]
+    if "position" in numbers.columns:  # the funnel's places against chance: in the category's name, not lost
+        categories = [
+            f"{c} ({p} limits)" if str(p).startswith(("above", "below")) else c
+            for c, p in zip(categories, numbers["position"])
+        ]
     series: dict[str, list[float | None]] = {}
     for column in numbers.columns[1:]:
         cells = [None if pd.isna(v) or str(v).strip() in ("", "-") else str(v) for v in numbers[column]]
@@ -183,17 +194,101 @@ def _chart(slide, chart: tk.Chart, left, top, width, height) -> bool:
     frame = slide.shapes.add_chart(kind, left, top, width, height, data)
     drawn = frame.chart
     drawn.font.size = Pt(12)
+    if chart.title:  # the HTML chart's one-line takeaway, which names its main number
+        drawn.has_title = True
+        drawn.chart_title.text_frame.text = chart.title
+        drawn.chart_title.text_frame.paragraphs[0].font.size = Pt(14)
+    _scale(drawn, chart.numbers, series, bars=kind != XL_CHART_TYPE.LINE_MARKERS)
     drawn.has_legend = len(series) > 1
     if drawn.has_legend:
         drawn.legend.position = XL_LEGEND_POSITION.BOTTOM
         drawn.legend.include_in_layout = False
-    if intervals:  # dots for each end and the estimate, no lines joining categories that are not a sequence
-        for plot in drawn.plots:
-            for line in plot.series:
+    if intervals:  # dots for each end and the estimate, no lines joining categories that are not a sequence, and a
+        for plot in drawn.plots:  # line from each interval's lower end to its upper (a tiny dot of each, unjoined,
+            for line in plot.series:  # read as three unrelated numbers: a reader's review)
                 line.format.line.fill.background()
+                line.marker.size = 9
+                end = line.name.endswith(("lower end", "upper end"))
+                line.marker.format.fill.solid()
+                line.marker.format.fill.fore_color.rgb = RGBColor.from_string(
+                    figures.PALETTE["grey" if end else "blue"].lstrip("#")
+                )
+            lines = _child(plot._element, "c:hiLowLines", before=("c:upDownBars", "c:marker", "c:smooth", "c:axId"))
+            _line_style(lines)
+    elif kind != XL_CHART_TYPE.LINE_MARKERS:  # every school's name, not every other one's
+        _child(drawn.category_axis._element, "c:tickLblSkip", before=("c:tickMarkSkip", "c:noMultiLvlLbl", "c:extLst"))
     frame._element.nvGraphicFramePr.cNvPr.set("descr", chart.alt)  # the HTML's text alternative
     frame._element.nvGraphicFramePr.cNvPr.set("title", chart.alt[:120])
     return True
+
+
+def _scale(drawn, numbers: pd.DataFrame, series: dict[str, list[float | None]], *, bars: bool) -> None:
+    """The value axis as the HTML chart reads: shares as percentages from 0% (to 100% when none is above it), a
+    bar's length from zero (an axis from 0.54 made one school's bar look a fraction of another's: a reader's review),
+    a rubric's mean of 4 up to 4; the axes titled with the categories' column and the one series' name."""
+    values = [v for column in series.values() for v in column if v is not None]
+    if not values:
+        return
+    axis = drawn.value_axis
+    columns = {name.split(": lower end")[0].split(": upper end")[0] for name in series}
+    cells = [str(v) for c in numbers.columns if str(c) in columns for v in numbers[c] if pd.notna(v) and str(v)]
+    if cells and all(cell.replace(" to ", "").rstrip().endswith("%") for cell in cells):
+        axis.tick_labels.number_format = "0%"
+        axis.tick_labels.number_format_is_linked = False
+        if min(values) >= 0:
+            axis.minimum_scale = 0
+            if max(values) <= 1:
+                axis.maximum_scale = 1
+    elif cells and all(cell.lstrip("+-").startswith("$") for cell in cells):
+        axis.tick_labels.number_format = '"$"#,##0'
+        axis.tick_labels.number_format_is_linked = False
+        if bars and min(values) >= 0:
+            axis.minimum_scale = 0
+    elif bars and min(values) >= 0:
+        axis.minimum_scale = 0
+        if any(str(name).endswith("of 4") for name in series) and max(values) <= 4:
+            axis.maximum_scale = 4
+    if min(values) < 0:  # the categories' names under the chart, not across it at zero
+        drawn.category_axis.tick_label_position = XL_TICK_LABEL_POSITION.LOW
+    if cells and all(cell.replace(" to ", "").rstrip().endswith("SD") for cell in cells):
+        axis.tick_labels.number_format = '0.00" SD"'
+        axis.tick_labels.number_format_is_linked = False
+    titles = [(drawn.category_axis, str(numbers.columns[0]))]
+    if len(columns) == 1:
+        titles.append((axis, next(iter(columns))))
+    for titled, text in titles:
+        titled.has_title = True
+        titled.axis_title.text_frame.text = text
+        titled.axis_title.text_frame.paragraphs[0].font.size = Pt(11)
+        titled.axis_title.text_frame.paragraphs[0].font.bold = False
+
+
+def _child(element, tag: str, *, before: tuple[str, ...], **attributes):
+    """An element python-pptx does not make (``c:hiLowLines``, ``c:tickLblSkip val=1``) added to a chart's XML ahead
+    of the first of ``before`` present, as the schema orders them (a misplaced element makes PowerPoint repair the
+    file)."""
+    from pptx.oxml.ns import qn
+
+    child = element.makeelement(qn(tag), {"val": "1"} if tag == "c:tickLblSkip" else attributes)
+    following = next((found for name in before for found in element.findall(qn(name))), None)
+    if following is None:
+        element.append(child)
+    else:
+        following.addprevious(child)
+    return child
+
+
+def _line_style(element) -> None:
+    """A dark line 1.5 points wide for ``element`` (the interval's high-low lines)."""
+    from pptx.oxml import parse_xml
+    from pptx.oxml.ns import nsdecls
+
+    element.append(
+        parse_xml(
+            f'<c:spPr {nsdecls("c", "a")}><a:ln w="19050"><a:solidFill><a:srgbClr val="404040"/></a:solidFill>'
+            "</a:ln></c:spPr>"
+        )
+    )
 
 
 def _lines(text: str, width, size: float) -> int:
@@ -328,18 +423,23 @@ def board_deck(ev: Evaluation, path: str | Path, *, template: str | Path | None 
     for block in _blocks(sections):
         if block["title"] == "Chain of evidence":
             continue
+        title = block["title"] or "Findings"
         slide = presentation.slides.add_slide(slide_layout)
-        _fit(slide.shapes.title, _unique(block["title"] or "Findings", used))
+        _fit(slide.shapes.title, _unique(title, used))
         lines, charts = block["lines"], block["charts"]
+        if charts and len(lines) > 2:  # more words than fit above a chart: they get a slide, the charts the next
+            _text_box(slide, lines, below, body, Emu(height - below - Inches(0.3)))  # (a reader's review: slide 9
+            _notes(slide, lines)  # kept two of five bullets, the other three were in the notes only)
+            slide = presentation.slides.add_slide(slide_layout)
+            _fit(slide.shapes.title, _unique(title, used))
+            lines = []
         text_height = Inches(0.5 + 0.35 * min(len(lines), 8)) if lines else Inches(0)
         if charts and lines:
-            _text_box(slide, lines[:2], below, body, Inches(1.2))  # the rest of the words go to the notes
-            extra = lines[2:]
+            _text_box(slide, lines, below, body, Inches(1.2))
         else:
             _text_box(slide, lines, below, body, Emu(height - below - Inches(0.3)))
-            extra = []
         top = Emu(below + (Inches(1.3) if charts and lines else text_height if not charts else 0))
-        notes = [*extra, *block["notes"]]
+        notes = list(block["notes"])
         for k, chart in enumerate(charts):
             space = Emu(height - top - Inches(0.4))
             each = Emu(space // len(charts))

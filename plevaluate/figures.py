@@ -111,6 +111,18 @@ def chart_data(fig: Figure) -> pd.DataFrame | None:
     return getattr(fig, "plevaluate_data", None)
 
 
+def takeaway(fig: Figure) -> str:
+    """A chart's one-line takeaway as drawn (its title, on one line), which a chart rebuilt elsewhere (the deck's
+    native charts) shows as its own title.
+
+    >>> takeaway(_empty_figure("Answers item by item: too few respondents to show"))
+    'Answers item by item: too few respondents to show'
+    """
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    titles = [suptitle] if suptitle else [t for ax in fig.axes[:1] for t in (ax.get_title("left"), ax.get_title())]
+    return " ".join(" ".join(t.split()) for t in titles if t and t.strip()).replace(r"\$", "$")
+
+
 def alt_text(fig: Figure) -> str:
     """A chart's text alternative: its one-line takeaway (the title, which names the main number) and its
     caption, as drawn, in one line.
@@ -119,11 +131,9 @@ def alt_text(fig: Figure) -> str:
     >>> alt_text(fig)
     'Answers item by item: too few respondents to show'
     """
-    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
-    titles = [suptitle] if suptitle else [t for ax in fig.axes[:1] for t in (ax.get_title("left"), ax.get_title())]
     texts = [t.get_text() for t in fig.texts if t is not fig._suptitle]
     main = getattr(fig, "plevaluate_main", "")
-    words = " ".join(" ".join(t.split()) for t in [*titles, main, *texts] if t and t.strip())
+    words = " ".join(" ".join(t.split()) for t in [takeaway(fig), main, *texts] if t and t.strip())
     return words.replace(r"\$", "$")
 
 

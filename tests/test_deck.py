@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from pptx import Presentation
+from pptx.enum.chart import XL_CHART_TYPE
 from pptx.enum.shapes import MSO_SHAPE_TYPE
+from pptx.oxml.ns import qn
 from pptx.util import Inches
 
 from plevaluate import report
@@ -60,6 +62,41 @@ def test_charts_are_native_their_series_are_the_html_tables_numbers_and_each_has
     assert chart_series(practice.numbers)[1]["participant schools"][0] == pytest.approx(
         parse_number(practice.numbers["participant schools"].iloc[0])
     )
+
+
+def test_each_chart_reads_as_the_htmls_does(deck, published):
+    """A reader's review of the deck: shares read 0.54 to 0.62 on an axis that began at 0.54 (a school's bar looked a
+    fraction of another's), no chart said its takeaway or named its axes, the funnel's bars lost which schools were
+    outside the chance limits, and an interval was three faint dots."""
+    _, prs = deck
+    drawn = [shape.chart for slide in prs.slides for shape in slide.shapes if shape.has_chart]
+    charts = [c for c in _board_charts(published) if chart_series(c.numbers)[1]]
+    for chart, source in zip(drawn, charts):
+        assert chart.has_title and chart.chart_title.text_frame.text == source.title  # the one-line takeaway
+        assert chart.category_axis.axis_title.text_frame.text == str(source.numbers.columns[0])
+        bars = chart.chart_type in (XL_CHART_TYPE.BAR_CLUSTERED, XL_CHART_TYPE.BAR_STACKED)
+        values = [v for plot in chart.plots for s in plot.series for v in s.values if v is not None]
+        if bars and min(values) >= 0:
+            assert chart.value_axis.minimum_scale == 0  # a bar's length is its value
+    practice = drawn[next(k for k, c in enumerate(charts) if "visits" in c.alt)]
+    assert practice.value_axis.tick_labels.number_format == "0%"
+    assert (practice.value_axis.minimum_scale, practice.value_axis.maximum_scale) == (0, 1)
+    funnel = drawn[next(k for k, c in enumerate(charts) if "position" in c.numbers.columns)]
+    assert "Peña & O'Neill Middle School (below 95% limits)" in list(funnel.plots[0].categories)
+    assert funnel.value_axis.axis_title.text_frame.text == "practice seen"
+    interval = drawn[next(k for k, c in enumerate(charts) if "interval" in c.numbers.columns)]
+    assert interval.plots[0]._element.find(qn("c:hiLowLines")) is not None  # a line from each lower end to its upper
+    assert interval.value_axis.tick_labels.number_format == '0.00" SD"'
+
+
+def test_no_word_of_a_slide_with_a_chart_is_left_to_the_notes(deck, published):
+    """Words beside a chart were cut to two lines, the rest moved to the speaker notes (a reader's review: the
+    multi-year deck's findings kept two of five levels); every line is now on a slide."""
+    _, prs = deck
+    shown = "\n".join(shape.text_frame.text for slide in prs.slides for shape in slide.shapes if shape.has_text_frame)
+    cost = report.level_sections(published, "board").as_text()
+    said = [line for line in cost.splitlines() if line.startswith(("The program cost", "That is", "Cost per 0.1 SD"))]
+    assert len(said) == 3 and all(line in shown for line in said)
 
 
 def test_the_chain_is_a_real_table_with_a_marked_header_row_and_notes_carry_the_words(deck, published):

@@ -192,6 +192,7 @@ class Chart:
         fig.savefig(buffer, format="png", bbox_inches="tight", dpi=fig.dpi)
         self.png = buffer.getvalue()
         self.alt = figures.alt_text(fig)
+        self.title = figures.takeaway(fig)
         self.words = figures.drawn_text(fig)
         self.numbers = figures.chart_data(fig)
         self._encoded = base64.b64encode(self.png).decode("ascii")
