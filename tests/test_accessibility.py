@@ -55,6 +55,31 @@ class Checker(Printer):
         finally:
             self._send("Target.closeTarget", {"targetId": target})
 
+    def slides(self, page: Path, width: int = 1280, height: int = 800) -> list[dict]:
+        """Each slide of reveal.js slides shown in a ``width`` x ``height`` window: its title, the bottom of its
+        content on the screen, and whether it scrolls."""
+        target = self._send("Target.createTarget", {"url": "about:blank"})["result"]["targetId"]
+        session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["result"]["sessionId"]
+        try:
+            metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+            self._send("Emulation.setDeviceMetricsOverride", metrics, session=session)
+            self._send("Page.enable", session=session)
+            self._send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
+            self._wait(lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == session)
+            script = (
+                "new Promise(done => { const look = () => Reveal.isReady() ? done() : setTimeout(look, 50); look(); })"
+                ".then(() => { Reveal.configure({transition: 'none'}); return JSON.stringify(Reveal.getSlides().map("
+                "(slide, i) => { Reveal.slide(i); const box = slide.getBoundingClientRect(); return {title: "
+                "(slide.querySelector('h1, h2') || {}).textContent || '', bottom: box.bottom, scrolls: "
+                "slide.classList.contains('pl-scroll') && slide.scrollHeight > slide.clientHeight}; })); })"
+            )
+            reply = self._send(
+                "Runtime.evaluate", {"expression": script, "awaitPromise": True, "returnByValue": True}, session=session
+            )
+            return json.loads(reply["result"]["result"]["value"])
+        finally:
+            self._send("Target.closeTarget", {"targetId": target})
+
 
 def _pages(rendered) -> list[Path]:
     return sorted(p for p in rendered.written if p.suffix == ".html")
@@ -125,6 +150,20 @@ def test_headings_never_skip_a_level_and_every_slide_has_one(rendered):
     assert len(sections) >= 8
     for number, section in enumerate(sections, 1):
         assert section.find(re.compile(r"^h[12]$")) is not None, f"slide {number} has no heading"
+
+
+@pytest.mark.browser
+@needs_browser
+def test_every_slide_fits_a_laptop_screen_or_scrolls(rendered):
+    """A reader's review at 1280 x 800: the chain of evidence, "What it cost" and "What we found" ran off the bottom of
+    the screen, their last rows unseen. A slide a little too tall is shrunk to fit; the provenance's tables, far too
+    tall to shrink, scroll."""
+    with Checker(BROWSER, timeout=120) as checker:
+        slides = checker.slides(rendered.out / "board-summary.slides.html")
+    assert len(slides) >= 8
+    for slide in slides:
+        assert slide["bottom"] <= 800 or slide["scrolls"], slide
+    assert [s["title"] for s in slides if s["scrolls"]] == ["Provenance"]
 
 
 @needs_browser
