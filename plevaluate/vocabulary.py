@@ -10,7 +10,15 @@ from types import MappingProxyType
 
 import pandas as pd
 
-__all__ = ["LEVEL_OF_USE_CODES", "LEVEL_OF_USE_NAMES", "RATING_LABELS", "RATING_WORDS", "in_program"]
+__all__ = [
+    "LEVEL_OF_USE_CODES",
+    "LEVEL_OF_USE_NAMES",
+    "RATING_LABELS",
+    "RATING_WORDS",
+    "SUBGROUP_WORDS",
+    "in_program",
+    "subgroup_words",
+]
 
 #: Conditions rubric labels and the 1-4 ratings they stand for.
 RATING_LABELS = MappingProxyType({"not_yet": 1, "emerging": 2, "developing": 3, "deepening": 4})
@@ -31,6 +39,34 @@ LEVEL_OF_USE_NAMES = MappingProxyType(
         7: "VI Renewal",
     }
 )
+
+
+#: Students' yes/no flags (students.csv) in words, for those with the flag and those without, as reports print them.
+SUBGROUP_WORDS = MappingProxyType(
+    {
+        "english_learner": ("English learners", "not English learners"),
+        "disability": ("students with disabilities", "students without disabilities"),
+        "econ_disadvantaged": ("economically disadvantaged students", "students not economically disadvantaged"),
+    }
+)
+
+
+def subgroup_words(subgroup: str, value) -> str:
+    """A level-5 subgroup (``subgroup``, ``value`` of its ``subgroups`` table) in words: a flag's two values as who
+    they are, a grade as a grade; another column as ``column: value``. A report read "english learner: False".
+
+    >>> subgroup_words("english_learner", "False"), subgroup_words("grade", "3"), subgroup_words("site", "north")
+    ('not English learners', 'grade 3', 'site: north')
+    """
+    text = str(value)
+    words = SUBGROUP_WORDS.get(str(subgroup))
+    if words is not None and text.lower() in ("true", "false"):
+        return words[0] if text.lower() == "true" else words[1]
+    if text == "missing":
+        return f"{str(subgroup).replace('_', ' ')}: not recorded"
+    if subgroup == "grade":
+        return f"grade {text}"
+    return f"{str(subgroup).replace('_', ' ')}: {text}"
 
 
 def in_program(educators: pd.DataFrame, schools: pd.DataFrame) -> pd.Series:

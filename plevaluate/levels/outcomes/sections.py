@@ -8,6 +8,7 @@ import pandas as pd
 from ... import figures
 from ...evaluate import Evaluation
 from ...report import toolkit as tk
+from ...vocabulary import subgroup_words
 from .wwc import ATTRITION_SOURCE
 
 
@@ -95,7 +96,7 @@ def district(ev: Evaluation) -> tk.Section:
     subgroups = ev.table(5, "subgroups")
     if subgroups is not None and len(subgroups):
         g = tk.measure_rows(subgroups, "hedges_g")
-        rows = g.assign(label=g["subgroup"].str.replace("_", " ") + ": " + g["value"].astype(str))
+        rows = g.assign(label=[subgroup_words(s, v) for s, v in zip(g["subgroup"], g["value"])])
         out = out.figure(
             figures.interval_chart(
                 rows,
@@ -349,6 +350,7 @@ def technical(ev: Evaluation) -> tk.Section:
     if subgroups is not None and len(subgroups):
         subgroups = tk.measure_rows(subgroups, "points")
         s = subgroups.assign(
+            group=[subgroup_words(s, v) for s, v in zip(subgroups["subgroup"], subgroups["value"])],
             shown=[
                 ("suppressed" if h else f"{e:.2f} ({lo:.2f} to {hi:.2f})")
                 for e, lo, hi, h in zip(
@@ -362,8 +364,7 @@ def technical(ev: Evaluation) -> tk.Section:
             tk.html_table(
                 s,
                 {
-                    "subgroup": "Subgroup",
-                    "value": "Value",
+                    "group": "Students",
                     "shown": f"Difference ({tk.ci_words(ev)} CI)",
                     "p": "p",
                     "q": "BH-adjusted p",
