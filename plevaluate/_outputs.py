@@ -271,13 +271,16 @@ def _replay(out: Path) -> bool:
 
 def clean_temporary() -> list[Path]:
     """Remove the kernel and browser folders (in the system's temporary folder) of report workers that are
-    no longer running: a killed run cannot remove its own. Each folder name carries its worker's pid."""
+    no longer running, and the results bundles and report folders of Dask workers that are not (a worker killed
+    outright left them for good: a hostile review): a killed process cannot remove its own. Each folder name
+    carries its process's pid. A report run sweeps its machine as it starts; a Dask worker sweeps its own as it
+    unpacks its first bundle (`plevaluate.cluster.unpacked`), a dead worker's replacement included."""
     import re
     import tempfile
 
     removed = []
     for path in Path(tempfile.gettempdir()).glob("plevaluate-*-*-*"):
-        found = re.match(r"plevaluate-(?:kernel|chromium)-(\d+)-", path.name)
+        found = re.match(r"plevaluate-(?:kernel|chromium|bundle|job)-(\d+)-", path.name)
         if not found or not path.is_dir():
             continue
         pid = int(found.group(1))

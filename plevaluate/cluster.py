@@ -32,6 +32,7 @@ import concurrent.futures
 import hashlib
 import importlib.metadata
 import io
+import os
 import shutil
 import tempfile
 import threading
@@ -44,6 +45,7 @@ from functools import partial
 from pathlib import Path
 
 from . import version as plevaluate_version
+from ._outputs import clean_temporary
 from .errors import LostProcessWarning
 from .version import ENTRY_POINTS
 
@@ -62,6 +64,7 @@ __all__ = [
     "forget_unpacked",
     "pack",
     "plugin_levels",
+    "source_digest",
     "unpacked",
 ]
 
@@ -150,7 +153,8 @@ def _close(client, cluster) -> None:
 def check_workers(client, timeout: float = 30.0):
     """``client``, once its cluster can do plevaluate's work: the client open, at least one worker within ``timeout``
     seconds (tasks sent to a cluster without workers would wait forever), plevaluate installed on every worker at
-    this version (a worker with other code would compute other statistics, or fail on every task), and every level
+    this version and with the same files (`plevaluate.version.SOURCE`: a worker with other code would compute other
+    statistics, or fail on every task), and every level
     added by a plugin here (`plevaluate.registry`) installed there too. Otherwise a ValueError naming the workers
     and the fix."""
     here_version = plevaluate_version.__version__
@@ -195,6 +199,14 @@ def check_workers(client, timeout: float = 30.0):
         raise ValueError(
             f"Dask workers of {address} without plevaluate {here_version} (this machine's): {listed}; install the "
             f"same version on every worker (pip install 'plevaluate[dask]=={here_version}')"
+        )
+    code = {worker: found for worker, found in asked(client, source_digest, on_error="return").items()}
+    other = sorted(worker for worker, found in code.items() if found != plevaluate_version.SOURCE)
+    if other:
+        raise ValueError(
+            f"Dask workers of {address} run other plevaluate code than this machine's, though the same version "
+            f"{here_version} (started before the code changed, or another copy of it): {'; '.join(other)}; restart "
+            "them (dask worker ADDRESS) on the same plevaluate as this machine's"
         )
     here = set(plugin_levels())
     missing = {
@@ -364,6 +376,12 @@ def fetched(future, client, given_up: threading.Event | None = None):
         fetching.cancel()  # a fetch given up (or stopped by Ctrl-C) is not left running on the client's loop
 
 
+def source_digest() -> str:
+    """This process's `plevaluate.version.SOURCE`: what it read of plevaluate's files as it started (asked of every
+    worker by `check_workers`)."""
+    return plevaluate_version.SOURCE
+
+
 def plugin_levels() -> list[str]:
     """The levels added by installed plugins (`plevaluate.version.ENTRY_POINTS`), as ``name = module:object``."""
     return sorted(f"{point.name} = {point.value}" for point in importlib.metadata.entry_points(group=ENTRY_POINTS))
@@ -387,7 +405,9 @@ def unpacked(bundle: bytes) -> Path:
     digest = hashlib.sha256(bundle).hexdigest()[:20]
     with _UNPACK_LOCK:
         if digest not in _UNPACKED:
-            folder = Path(tempfile.mkdtemp(prefix=f"plevaluate-bundle-{digest}-"))
+            if not _UNPACKED:  # this process's first bundle: a worker killed outright left its own behind
+                clean_temporary()
+            folder = Path(tempfile.mkdtemp(prefix=f"plevaluate-bundle-{os.getpid()}-{digest}-"))
             with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
                 for member in archive.namelist():  # written by pack(): relative, no '..'
                     if member.startswith("/") or ".." in Path(member).parts:

@@ -948,7 +948,7 @@ def render_shipped(job, bundle: bytes, formats: tuple[str, ...]):
         parameters={**job.parameters, "results": str(folder / "results")},
         folder=str(shipped_notebooks) if job.folder else None,
     )
-    staging = Path(tempfile.mkdtemp(prefix="plevaluate-job-"))
+    staging = Path(tempfile.mkdtemp(prefix=f"plevaluate-job-{os.getpid()}-"))  # its pid: swept if it is killed
     try:
         browser = find_browser() if "pdf" in formats else None
         names, failure = _execute(job, staging, formats, browser)

@@ -9,6 +9,7 @@ once in two threads (so each thread must keep its own kernel).
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -97,3 +98,34 @@ def test_unreachable_scheduler_is_one_clear_error(tmp_path, capsys):
     assert "cannot reach the Dask scheduler at nowhere" in err and "--scheduler local" in err
     assert "Traceback" not in err
     assert not list((tmp_path / "o").glob("*.html"))
+
+
+def test_a_worker_killed_outright_leaves_no_bundle_or_report_folder_behind(tmp_path, monkeypatch):
+    """A hostile review: a Dask worker killed with kill -9 left its unpacked results bundle and its report's folder in
+    the temporary folder for good. They carry their process's pid; the next bundle unpacked on that machine (the dead
+    worker's replacement's first) sweeps those of processes that no longer exist, never a live one's."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from plevaluate.cluster import forget_unpacked, pack, unpacked
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = [
+        tmp_path / f"plevaluate-bundle-{dead.pid}-0123456789abcdef0123-x1",
+        tmp_path / f"plevaluate-job-{dead.pid}-x2",
+    ]
+    alive = tmp_path / f"plevaluate-job-{os.getpid()}-x3"  # this process's: still running
+    for folder in (*left, alive):
+        (folder / "results").mkdir(parents=True)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "manifest.json").write_text("{}")
+    try:
+        folder = unpacked(pack(results))
+        assert folder.name.startswith(f"plevaluate-bundle-{os.getpid()}-") and (folder / "results").is_dir()
+        assert not any(path.exists() for path in left) and alive.is_dir()
+    finally:
+        forget_unpacked()

@@ -230,6 +230,11 @@ def test_a_cluster_that_cannot_do_the_work_is_refused_before_anything_is_sent(mo
             with pytest.raises(ValueError, match=r"without plevaluate 99.0 .*: tcp://.*: plevaluate \d"):
                 evaluate_for_reports(district, scheduler=client)
             monkeypatch.undo()
+            # the same version, other files: a worker started before an editable install changed (a hostile review)
+            monkeypatch.setattr(version_module, "SOURCE", "0" * 16)
+            with pytest.raises(ValueError, match=r"run other plevaluate code than this machine's, though the same "):
+                evaluate_for_reports(district, scheduler=client)
+            monkeypatch.undo()
     with pytest.raises(ValueError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         connect("tcp://127.0.0.1:9", 1, timeout="2s")
     for wrong in ("", "   "):

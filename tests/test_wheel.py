@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import plevaluate
 from tests.conftest import SAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,14 +75,17 @@ def test_wheel_install_renders_the_sample(tmp_path):
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
         check=True,
     )
-    where = subprocess.run(
-        [str(python), "-c", "import plevaluate; print(plevaluate.__file__)"],
+    where, source = subprocess.run(
+        [str(python), "-c", "import plevaluate; print(plevaluate.__file__); print(plevaluate.version.SOURCE)"],
         cwd=tmp_path,
         check=True,
         capture_output=True,
         text=True,
-    ).stdout
+    ).stdout.split()
     assert where.startswith(str(site)), where  # the installed copy, not the source tree
+    # the same code installed as a wheel has the same digest as this editable install: a Dask worker with the wheel
+    # is not refused as running other code (`plevaluate.cluster.check_workers`)
+    assert source == plevaluate.version.SOURCE
 
     # the dependencies' data files (nbconvert's templates) are in this environment's share/jupyter, as a full
     # install would put them in the fresh one's
