@@ -483,6 +483,7 @@ def render(
     scheduler: str | None = None,
     pptx_template: str | Path | None = None,
     docx_template: str | Path | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> RenderSummary:
     """Validate ``data``, evaluate once, render every report into ``out``.
 
@@ -498,6 +499,8 @@ def render(
     ``formats`` may add ``xlsx`` (the results workbook, `plevaluate.workbook`) and ``pptx`` (the board summary as
     a deck, `plevaluate.deck`, on ``pptx_template`` when given) and ``docx`` (the board memo and the technical
     appendix as Word documents, `plevaluate.memo`, on ``docx_template``).
+    ``pool``: report workers already running (`report_workers`), used and left running instead of starting
+    ``workers`` of them: a portfolio's programs share one, their kernels and browsers started once.
     """
 
     started = time.perf_counter()
@@ -553,6 +556,7 @@ def render(
                 client,
                 pptx_template,
                 docx_template,
+                pool,
             )
             running.close()  # the cluster's workers are let go before the audit, as its processes start
             summary.findings = audit(  # privacy, read from what was written
@@ -610,6 +614,7 @@ def _render_locked(
     client,
     pptx_template=None,
     docx_template=None,
+    shared=None,
 ) -> None:
     """The run itself, while this process holds the output folder's lock.
 
@@ -623,14 +628,12 @@ def _render_locked(
     staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
     workers = max(1, workers)
     pool = None
+    saved = staging / ".results-saved"
     try:
-        if client is None:
-            pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
-            # one kernel starts while we evaluate, the others once the results are saved: on two cores the
-            # first report then comes about two seconds sooner, as evaluation is not slowed by a third process
-            saved = staging / ".results-saved"
-            for n in range(workers):
-                pool.submit(_warm, browser, str(saved) if n else None)
+        if client is None and shared is not None:
+            pool = shared  # already warm (a portfolio's earlier program): used, and left running
+        elif client is None:
+            pool = report_workers(workers, browser, saved)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             warnings.simplefilter("default", LostProcessWarning)  # a year done again here: the user should know
@@ -665,7 +668,7 @@ def _render_locked(
                 pool.submit(_execute, job, staging, tuple(formats), browser): job for job in _submission_order(jobs)
             }
         written = _collect(futures, completed, staging, summary, progress)
-        if pool is not None:
+        if pool is not None and pool is not shared:
             pool.shutdown(wait=True)  # every worker finished its reports; their kernels shut down
         moves, stale = ["results"], []
         if "xlsx" in formats:  # the results workbook: the published tables, one sheet each
@@ -694,12 +697,22 @@ def _render_locked(
         (staging / "index.html").write_text(_index(ev, jobs, summary), encoding="utf-8")
         publish(out, staging, [*moves, "index.html"], stale)
     except BaseException:
-        if pool is not None:
+        if pool is not None and pool is not shared:  # a shared pool is ended by its owner
             kill_pool(pool)
         raise
     finally:
         if not (out / JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def report_workers(workers: int, browser: str | None, saved: Path | None = None) -> ProcessPoolExecutor:
+    """``workers`` report worker processes, each warming its kernel (and browser) at once: one at once, the others
+    once ``saved`` exists (the results are saved), so that on two cores the evaluation is not slowed by a third process
+    and the first report comes about two seconds sooner."""
+    pool = ProcessPoolExecutor(max_workers=max(1, workers), initializer=die_with_parent)
+    for n in range(max(1, workers)):
+        pool.submit(_warm, browser, str(saved) if n and saved is not None else None)
+    return pool
 
 
 def _submission_order(jobs: list[Job]) -> list[Job]:
@@ -812,16 +825,38 @@ def render_portfolio(
     summary = RenderSummary(out)
     summary.skipped += [f"folder {name}: no plan.yml, so not a program" for name in other_folders(folder)]
     out.mkdir(parents=True, exist_ok=True)
-    for path in programs:
-        part = render(path, out / ids[path.name], workers=workers, formats=formats, progress=progress)
-        summary.written += part.written
-        summary.failures += part.failures
-        summary.findings += part.findings
-        summary.skipped += [s for s in part.skipped if s not in summary.skipped]
+    browser = find_browser() if "pdf" in formats else None
+    # one pool of report workers for every program and the portfolio's own page: each worker's kernel and browser
+    # start once, not once a program (a pool a program, and a kernel here for the portfolio, before)
+    pool = report_workers(workers, browser)
+    try:
+        for path in programs:
+            if getattr(pool, "_broken", False):  # a worker died (its reports were listed as failed): new workers
+                kill_pool(pool)
+                pool = report_workers(workers, browser)
+            part = render(path, out / ids[path.name], workers=workers, formats=formats, progress=progress, pool=pool)
+            summary.written += part.written
+            summary.failures += part.failures
+            summary.findings += part.findings
+            summary.skipped += [s for s in part.skipped if s not in summary.skipped]
+        if getattr(pool, "_broken", False):
+            kill_pool(pool)
+            pool = report_workers(workers, browser)
+        _render_portfolio_page(programs, ids, out, summary, formats, browser, pool)
+    except BaseException:
+        kill_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _render_portfolio_page(programs, ids, out, summary, formats, browser, pool) -> None:
+    """The portfolio's own page (rendered by one of ``pool``'s workers), its workbook and its index, published into
+    ``out`` and audited against every program's people."""
     # the portfolio reads each program's published results as its reports did: evaluated once, never disagreeing
     published = {ids[path.name]: Evaluation.load(out / ids[path.name] / "results") for path in programs}
     portfolio = portfolio_from([(path, published[ids[path.name]]) for path in programs])
-    browser = find_browser() if "pdf" in formats else None
     with OutputLock(out), _stopped_by_signals():
         clean_leftovers(out)
         staging = mark(Path(tempfile.mkdtemp(prefix=".staging-", dir=out)))
@@ -829,10 +864,9 @@ def render_portfolio(
             results = staging / "portfolio-results"
             portfolio.save(results)
             job = Job("portfolio.ipynb", "portfolio", "Portfolio", {"results": str(results), "programs": ""})
-            try:
-                written, failure = _execute(job, staging, tuple(f for f in formats if f != "slides"), browser)
-            finally:
-                _shutdown_worker()
+            written, failure = pool.submit(
+                _execute, job, staging, tuple(f for f in formats if f != "slides"), browser
+            ).result()
             if failure is not None:
                 summary.failures.append(failure)
             if "xlsx" in formats:  # the portfolio's tables as a workbook, beside each program's results.xlsx
@@ -852,8 +886,6 @@ def render_portfolio(
         for path in programs:  # the portfolio's own pages (each program's were audited by its run), against its people
             own = audit(out, path, skip=set(ids.values()))  # every program's folder: never the portfolio's own
             summary.findings += [f for f in own if f not in summary.findings]
-    summary.seconds = time.perf_counter() - started
-    return summary
 
 
 def render_logic_model(data: str | Path, out: str | Path, *, formats: Sequence[str] = ("html", "pdf")) -> RenderSummary:

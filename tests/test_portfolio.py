@@ -11,6 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from plevaluate import ContractError
+from plevaluate import render as render_module
 from plevaluate.cli import main
 from plevaluate.portfolio import build_portfolio
 from tests.conftest import folder_hash
@@ -77,13 +78,16 @@ def test_a_broken_program_stops_the_portfolio_with_every_problem_named(programs,
 
 
 @pytest.mark.render
-def test_the_portfolio_renders_every_section_with_the_same_privacy_rules(programs, tmp_path):
+def test_the_portfolio_renders_every_section_with_the_same_privacy_rules(programs, tmp_path, monkeypatch):
     before = folder_hash(programs)
     out = tmp_path / "out"
     # the workbook finance opens, for every program and the portfolio (each program's deck and Word documents come
     # from the same render as a program's own run: tests/test_deck.py and tests/test_memo.py)
     formats = "html,xlsx"
+    pools = []  # the programs and the portfolio's page share one pool of report workers (a pool each, before)
+    monkeypatch.setattr(render_module, "report_workers", _counted(render_module.report_workers, pools))
     assert main(["portfolio", str(programs), "--out", str(out), "--format", formats, "--workers", "2"]) == 0
+    assert len(pools) == 1
     assert folder_hash(programs) == before  # the programs' folders are never written to
     page = BeautifulSoup((out / "portfolio.html").read_text(encoding="utf-8"), "html.parser")
     headings = [h.get_text(" ", strip=True) for h in page.find_all(["h1", "h2"])]
@@ -121,3 +125,11 @@ def test_the_portfolio_renders_every_section_with_the_same_privacy_rules(program
     assert list(shown.loc["rollout", "estimate"].fillna(-1)) == list(own["estimate"].fillna(-1))
     rollout = BeautifulSoup((out / "rollout" / "district-report.html").read_text(encoding="utf-8"), "html.parser")
     assert any(h.get_text(strip=True) == "Year by year" for h in rollout.find_all("h2"))
+
+
+def _counted(function, calls: list):
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+
+    return counted
