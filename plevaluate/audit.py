@@ -201,11 +201,9 @@ def _identifiers(data: Path) -> _People:
     names: dict[tuple[str, ...], str] = {}
     emails: set[str] = set()
     for table, column in (("students", "student_id"), ("educators", "educator_id")):
-        frame = _raw(data, table)
-        if frame is not None and column in frame:
-            values = frame[column].str.strip()
-            # very short or purely small-number IDs would match ordinary numbers in a report
-            ids.update({v.casefold(): v for v in values if len(v) >= 4 and not (v.isdigit() and len(v) < 6)})
+        values = _distinct(data, table, column)  # each ID once, not a row's worth of text each (students.csv)
+        # very short or purely small-number IDs would match ordinary numbers in a report
+        ids.update({v.casefold(): v for v in values if len(v) >= 4 and not (v.isdigit() and len(v) < 6)})
     frame = _raw(data, "educators")
     if frame is not None:
         full = []
@@ -225,6 +223,17 @@ def _identifiers(data: Path) -> _People:
         if "email" in frame:
             emails |= {v.strip().casefold() for v in frame["email"] if "@" in v}
     return _People(ids, names, frozenset(emails))
+
+
+def _distinct(data: Path, table: str, column: str) -> list[str]:
+    """The distinct values of one column of a table, stripped, as text (none when the table or column is absent)."""
+    frame = raw_table(data, table, columns=(column,))
+    if frame is None:
+        whole = _raw(data, table)  # a damaged CSV, as best it reads
+        frame = None if whole is None else whole[[c for c in (column,) if c in whole]].astype("category")
+    if frame is None or column not in frame:
+        return []
+    return sorted({str(v).strip() for v in frame[column].cat.categories if pd.notna(v)})
 
 
 def _raw(data: Path, table: str) -> pd.DataFrame | None:

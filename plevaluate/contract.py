@@ -1867,11 +1867,14 @@ def _workbook_sheets(book: Path, problems: list[Problem]) -> Iterator[tuple[Inpu
         )
 
 
-def raw_table(path: str | Path, table: str) -> pd.DataFrame | None:
+def raw_table(path: str | Path, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame | None:
     """One table of a data folder or workbook as text, unchecked (None when absent or unreadable).
 
     For tools that look data up rather than analyse it (the privacy audit, the importer): the same
-    files and sheets `load` reads, CSV or ``.xlsx``.
+    files and sheets `load` reads, CSV or ``.xlsx``. ``columns``: only those (the ones present), each a categorical
+    of its distinct values as read: the privacy audit looks up student IDs, and made every cell of students.csv a
+    string to find them (2,000 schools, 1.1 million rows: 2.7 s; 1.4 s from the one column's 353,117 distinct values;
+    the reading itself, every column's distinct values, still peaks at about 230 MB).
     """
     path, spec = Path(path), TABLES[table]
     if path.is_file() and path.suffix.lower() in WORKBOOK_SUFFIXES:
@@ -1884,7 +1887,12 @@ def raw_table(path: str | Path, table: str) -> pd.DataFrame | None:
             return None
         read = _read_sheet(file, None, spec, file.name, "") if file.suffix.lower() in WORKBOOK_SUFFIXES else None
         read = read or _read_csv(file, spec)
-    return None if read is None or read.frame is None else pd.DataFrame({c: _text(v) for c, v in read.frame.items()})
+    if read is None or read.frame is None:
+        return None
+    if columns is not None:
+        wanted = [c for c in columns if c in read.frame.columns]
+        return read.frame[wanted].astype("category")  # the plain reading's categoricals kept: no string per row
+    return pd.DataFrame({c: _text(v) for c, v in read.frame.items()})
 
 
 def _text(column: pd.Series) -> pd.Series:
