@@ -96,6 +96,21 @@ def test_html_is_self_contained_and_has_its_sections(rendered):
     for name, digest in provenance["file_hashes"].items():
         assert digest in district, name
     assert provenance["plevaluate_version"] in district
+    # the plan's settings: those set in every report, every one (the empty ones too) in the technical appendix
+    settings = {name: _plan_settings(rendered.out / name) for name in ("technical-appendix.html", "board-summary.html")}
+    empty = {key for key, value in settings["technical-appendix.html"].items() if value in ("", "none")}
+    assert empty and not empty & set(settings["board-summary.html"])
+    assert set(settings["board-summary.html"]) == set(settings["technical-appendix.html"]) - empty
+    assert "left empty are not listed (the technical appendix lists every setting)" in _soup(
+        rendered.out / "board-summary.html"
+    ).get_text(" ")
+
+
+def _plan_settings(page) -> dict[str, str]:
+    """The plan's settings a report's provenance lists: setting -> value."""
+    table = next(t for t in _soup(page).find_all("table") if "Plan setting" in t.get_text())
+    cells = [[c.get_text(" ", strip=True) for c in row.find_all("td")] for row in table.find_all("tr")]
+    return {row[0]: row[1] for row in cells if len(row) == 2}
 
 
 @pytest.mark.browser

@@ -233,8 +233,10 @@ def notes(ev: Evaluation, scope: str = "district", levels: Iterable[int] | None 
     return out
 
 
-def provenance(ev: Evaluation) -> tk.Section:
-    """plevaluate version, the SHA-256 of every input file, the package versions and the date."""
+def provenance(ev: Evaluation, *, every_setting: bool = False) -> tk.Section:
+    """plevaluate version, the SHA-256 of every input file, the package versions, the date and the plan's settings:
+    those set, or with ``every_setting`` (the technical appendix) every one, those left empty too (a board summary
+    listed dozens of settings reading "none", a reader's review)."""
     out = tk.Section()
     p = ev.provenance
     out = out.heading("Provenance")
@@ -249,6 +251,15 @@ def provenance(ev: Evaluation) -> tk.Section:
     versions = pd.DataFrame(sorted(p.get("python_packages", {}).items()), columns=["package", "version"])
     out = out.show_html(tk.html_table(versions, {"package": "Package", "version": "Version"}))
     plan = pd.DataFrame(_settings(ev.plan), columns=["setting", "value"])
+    if not every_setting:
+        empty = plan["value"].isin(["", "none"])
+        plan = plan[~empty]
+        if empty.any():
+            out = out.paragraph(
+                f"The plan's settings as evaluated; {int(empty.sum())} left empty are not listed (the technical "
+                "appendix lists every setting).",
+                note=True,
+            )
     out = out.show_html(tk.html_table(plan, {"setting": "Plan setting", "value": "Value"}))
     return out
 
