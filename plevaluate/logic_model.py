@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from . import registry
-from ._tidy import terms
+from ._tidy import school_year, terms
 from .contract import TABLES as INPUT_TABLES
 from .contract import WORKBOOK_SUFFIXES, District, load
 from .figures import number, words
@@ -304,7 +304,7 @@ def _resources(plan: Plan, tables: Mapping[str, pd.DataFrame]) -> list[dict]:
         amount = pd.to_numeric(costs["amount"], errors="coerce")
         source = costs["funding_source"].astype("string").fillna("funding source not stated")
         rows.append({**stage, "box": "Budget", "cost": float(amount.sum()), "unit": "dollars",
-                     "detail": "costs.csv, all funding sources"})  # fmt: skip
+                     "detail": f"costs.csv, all funding sources{_years_of(costs)}"})  # fmt: skip
         by_source = amount.groupby(source, sort=False).sum().sort_values(ascending=False, kind="stable")
         rows += [
             {**stage, "box": "Budget", "funding_source": name, "cost": float(value), "unit": "dollars"}
@@ -321,6 +321,15 @@ def _resources(plan: Plan, tables: Mapping[str, pd.DataFrame]) -> list[dict]:
         time = "not yet valued (the plan's educator_hourly_rate is not set)"
     rows.append({**stage, "box": "Educators' time", "detail": time})
     return rows
+
+
+def _years_of(costs: pd.DataFrame) -> str:
+    """The school years the budget's lines fall in, as the box says them: a program's budget over three years read
+    as this year's beside the reports' cost of the latest year (a reader's review: $910,302 and $525,669)."""
+    years = sorted({y for y in school_year(costs["date"]).dropna() if y}) if "date" in costs else []
+    if len(years) > 1:
+        return f", {years[0]} to {years[-1]} together (each year's reports count that year's)"
+    return f", {years[0]}" if years else ""
 
 
 def _format_words(code: str) -> str:

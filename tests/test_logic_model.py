@@ -216,6 +216,13 @@ def test_a_multi_year_programs_model_spans_its_years(years_district):
     assert schedule.loc[3, "when"] == "each term: 2023-24 fall to 2025-26 spring, 9 terms"
     assert schedule.loc[4, ["first_collected", "last_collected"]].tolist() == ["2023-09", "2026-05"]
     assert schedule.loc[5, "when"] == "spring tests, 2023 to 2026, each against the spring before"
+    # the budget is every year's together, and says so: beside the reports' cost of the latest year it read as this
+    # year's (a reader's review)
+    budget = model.boxes[(model.boxes["box"] == "Budget") & model.boxes["funding_source"].isna()].iloc[0]
+    assert budget["cost"] == pytest.approx(years_district.costs["amount"].sum())
+    assert budget["detail"] == (
+        "costs.csv, all funding sources, 2023-24 to 2025-26 together (each year's reports count that year's)"
+    )
 
 
 def test_a_plan_alone_gives_a_logic_model_with_the_plans_schedule(tmp_path):
