@@ -18,6 +18,8 @@ Bad data never ends in a Python traceback: the command prints every problem and 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
 import warnings
 from collections.abc import Sequence
@@ -235,19 +237,20 @@ def _report(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        summary = render(
-            args.data,
-            args.out,
-            schools=schools,
-            workers=args.workers,
-            formats=formats,
-            progress=bar.update,
-            total=total,
-            notebooks=args.notebooks or None,
-            scheduler=args.scheduler,  # given empty ('$UNSET'): refused, not quietly a run here (a review)
-            pptx_template=args.pptx_template or None,
-            docx_template=args.docx_template or None,
-        )
+        with _above(bar, dask=args.scheduler is not None):
+            summary = render(
+                args.data,
+                args.out,
+                schools=schools,
+                workers=args.workers,
+                formats=formats,
+                progress=bar.update,
+                total=total,
+                notebooks=args.notebooks or None,
+                scheduler=args.scheduler,  # given empty ('$UNSET'): refused, not quietly a run here (a review)
+                pptx_template=args.pptx_template or None,
+                docx_template=args.docx_template or None,
+            )
     finally:
         bar.close()
     for note in summary.skipped:
@@ -265,6 +268,24 @@ def _report(args: argparse.Namespace) -> int:
         for finding in summary.findings:
             print(f"  - {finding}", file=sys.stderr)
     return 1 if summary.failures or summary.findings else 0
+
+
+def _above(bar, *, dask: bool):
+    """While the progress ``bar`` is drawn, log records (Dask's own: "Failed to reconnect to scheduler", written into
+    the bar's line by a hostile review's frozen scheduler) are written above it, as tqdm writes, not through it."""
+    if bar.disable:
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    loggers = [logging.root]
+    if dask:
+        try:  # its handlers are set up as it is imported: redirected once they exist
+            import distributed  # noqa: F401
+        except ImportError:  # refused, with the fix, as the run connects
+            pass
+        else:
+            loggers.append(logging.getLogger("distributed"))
+    return logging_redirect_tqdm(loggers=loggers, tqdm_class=type(bar))
 
 
 def _portfolio(args: argparse.Namespace) -> int:

@@ -1243,3 +1243,32 @@ assert warnings.formatwarning is before
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "plevaluate: LostProcessWarning: 2024-25 was evaluated in this process instead\n", done.stderr
+
+
+def test_dasks_log_lines_are_written_above_the_progress_bar_not_into_it(tmp_path, monkeypatch):
+    """A hostile review: with a frozen scheduler, Dask's "Failed to reconnect to scheduler" was written into the
+    report bar's line. While the bar is drawn, Dask's log records go through tqdm, above it; afterwards its own handlers
+    are back."""
+    import logging
+
+    import distributed  # noqa: F401 - its logger's handlers are set up as it is imported
+    from tqdm.contrib.logging import _TqdmLoggingHandler
+
+    from plevaluate import cli
+    from plevaluate.render import RenderSummary
+
+    during = []
+
+    def render(data, out, **options):
+        during.append([type(h) for h in logging.getLogger("distributed").handlers])
+        logging.getLogger("distributed.client").warning("Failed to reconnect to scheduler after 30.00 seconds")
+        return RenderSummary(Path(out))
+
+    before = list(logging.getLogger("distributed").handlers)
+    monkeypatch.setattr(cli, "render", render)
+    assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "out"), "--scheduler", "local"]) == 0
+    assert during == [[_TqdmLoggingHandler]]
+    assert logging.getLogger("distributed").handlers == before
+    during.clear()
+    assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "out"), "--quiet", "--scheduler", "local"]) == 0
+    assert during == [[type(h) for h in before]]  # no bar, nothing redirected
