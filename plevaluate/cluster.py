@@ -64,6 +64,7 @@ __all__ = [
     "forget_unpacked",
     "pack",
     "plugin_levels",
+    "workers_of",
     "source_digest",
     "unpacked",
 ]
@@ -229,16 +230,23 @@ class Unanswered(OSError):
     review: a scheduler sent SIGSTOP; one Ctrl-C did not end it either)."""
 
 
+def workers_of(client) -> int:
+    """How many workers ``client``'s cluster has now, or `Unanswered` when its scheduler does not say within `ANSWER`
+    seconds: the one question every wait for workers asks (Dask's own, ``scheduler_info``, waits with no time
+    limit)."""
+    try:
+        return len(client.nthreads(callback_timeout=ANSWER))
+    except TimeoutError:
+        raise Unanswered(f"no answer within {ANSWER:g} s") from None
+
+
 def _a_worker_within(client, timeout: float) -> None:
     """Returns once ``client``'s cluster has a worker; TimeoutError after ``timeout`` seconds without one; `Unanswered`
     when the scheduler does not answer a question within `ANSWER` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            if client.nthreads(callback_timeout=ANSWER):
-                return
-        except TimeoutError:
-            raise Unanswered(f"no answer within {ANSWER:g} s") from None
+        if workers_of(client):
+            return
         if time.monotonic() > deadline:
             raise TimeoutError(f"no worker within {timeout:g} s")
         time.sleep(0.1)
@@ -294,7 +302,7 @@ def deserted(client, pending: Callable[[], Iterable], patience: float | None = N
         since = None
         while not stop.wait(1.0):
             try:  # a scheduler frozen or cut off would keep the question waiting: it counts as none after ANSWER s
-                workers = len(client.nthreads(callback_timeout=ANSWER))
+                workers = workers_of(client)
             except Exception:  # noqa: BLE001 - a scheduler that does not answer runs nothing either
                 workers = 0
             if workers:

@@ -40,7 +40,7 @@ from . import registry
 from ._outputs import die_with_parent, hand_back_memory, kill_pool
 from ._tidy import cohort_start, school_year
 from .chain import chain_sentence, records_by_scope
-from .cluster import ANSWER, check_workers, connect, deserted, embedded, fetched
+from .cluster import Unanswered, check_workers, connect, deserted, embedded, fetched, workers_of
 from .contract import District
 from .errors import LostProcessWarning, Problem
 from .evaluate import Evaluation, evaluate
@@ -529,8 +529,8 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
     client, held = run.client, run.held
     tables, summing = dict(view.tables), {}
     try:  # a frozen scheduler never answers `scheduler_info` (no time limit): the year is then evaluated here
-        least = max(2, 2 * len(client.nthreads(callback_timeout=ANSWER)))
-    except TimeoutError:
+        least = max(2, 2 * workers_of(client))
+    except Unanswered:
         raise _GivenUp("its scheduler did not answer") from None
     kept: dict[str, list] = {}
     whole: set[str] = set()
