@@ -650,14 +650,25 @@ def _render_locked(
             saved.touch()
         if total:
             total(len(jobs))
+        bundle = None
         if client is not None:
+            packed = dask_cluster.pack(results, own_notebooks)
+            try:  # the workers may have left during the evaluation (its years then done here): waited for, as at the
+                # start; a cluster that cannot take the reports has them rendered here, the evaluation kept (F6 of a
+                # hostile review: a scheduler stopped mid-run had the years done here, then the run ended with nothing)
+                dask_cluster.check_workers(client)
+                bundle = client.scatter(packed, broadcast=True)
+            except (ValueError, OSError) as gone:
+                warnings.warn(
+                    f"{gone}; the reports are rendered on this machine instead, in {workers} process(es)",
+                    LostProcessWarning,
+                    stacklevel=2,
+                )
+                pool = report_workers(workers, browser)
+            packed = None
+        if bundle is not None:
             from distributed import as_completed as completed
 
-            packed = dask_cluster.pack(results, own_notebooks)
-            # the workers may have left during the evaluation (its years then done here): waited for, as at the start
-            dask_cluster.check_workers(client)
-            bundle = client.scatter(packed, broadcast=True)
-            del packed
             futures = {
                 client.submit(render_shipped, job, bundle, tuple(formats), key=f"report-{job.name}"): job
                 for job in _submission_order(jobs)
