@@ -113,3 +113,12 @@ def _matches(section: report.Section, path: Path) -> None:
             if not os.environ.get("PLEVALUATE_UPDATE_SNAPSHOTS"):
                 pytest.fail(f"no snapshot for {stored.stem}: one was written to {stored}; read it, then commit it")
         assert got == stored.read_text(encoding="utf-8")
+
+
+def test_a_comparison_schools_report_asks_it_for_nothing(published):
+    """A reader's review: comparison schools' reports told their principals to protect time for the program and to
+    attend its sessions, which would blur the comparison the evaluation rests on."""
+    steps = report.school_next_steps(published, "S09").as_text()
+    assert "one of the comparison schools" in steps and "would blur the comparison" in steps
+    assert "Strengthen" not in steps and "principal" not in steps.lower()
+    assert "Strengthen" in report.school_next_steps(published, "S03").as_text()  # a program school is still advised

@@ -287,9 +287,18 @@ def school_title(ev: Evaluation, school_id: str) -> tk.Section:
 
 def school_next_steps(ev: Evaluation, school_id: str) -> tk.Section:
     """What to do next: each level's own steps (its ``next_steps`` entry: level 3's lowest-rated conditions
-    and principal participation), then the gaps to the plan's targets of every other level."""
+    and principal participation), then the gaps to the plan's targets of every other level. A comparison school is
+    told what it is, and asked for nothing."""
     out = tk.Section()
     out = out.heading("What to do next")
+    group = ev.schools.set_index("school_id")["group"].get(school_id) if "group" in ev.schools else None
+    if group == "comparison":  # a reader's review: comparison schools were told to protect time for the program and
+        # to have their principal attend its sessions, which would blur the comparison the evaluation rests on
+        return out.paragraph(
+            "This school was not in the program this year: it is one of the comparison schools the program's schools "
+            "are measured against. Its results describe the school, not the program, and nothing here asks it to "
+            "take up the program's practices: doing so would blur the comparison."
+        )
     steps = []
     own = set()
     for level in ordered(registry.levels()):
