@@ -140,6 +140,24 @@ def test_pdf_has_pages_and_the_school_name(rendered):
     assert "Peña & O'Neill Middle School" in text or "O'Neill Middle School" in text
 
 
+@pytest.mark.slow
+@needs_browser
+def test_printed_tables_keep_their_last_columns(rendered):
+    """A reader's review: on paper the district report's "Every school at a glance" lost its level 4 and 5 columns past
+    the page's edge, with a scroll bar printed under it, and the board summary's cost table lost its total."""
+    import pypdfium2
+
+    def page_with(pdf: str, words: str) -> str:
+        document = pypdfium2.PdfDocument(rendered.out / pdf)
+        texts = [document[i].get_textpage().get_text_range() for i in range(len(document))]
+        return " ".join(next(t for t in texts if words in t).split())
+
+    glance = page_with("district-report.pdf", "Every school at a glance")
+    assert "4. Use of the practice" in glance and "5. Student outcomes" in glance, glance[:600]
+    cost = page_with("board-summary.pdf", "What it cost")
+    assert "total" in cost and cost.count("$254,800") >= 2, cost[:800]  # Title I's line and its total
+
+
 def test_no_student_id_or_educator_name_in_any_output(rendered):
     students = pd.read_csv(SAMPLE / "students.csv", dtype=str)["student_id"]
     names = pd.read_csv(SAMPLE / "educators.csv", dtype=str)["name"]
