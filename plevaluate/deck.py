@@ -81,6 +81,11 @@ def chart_series(numbers: pd.DataFrame) -> tuple[list[str], dict[str, list[float
             f"{c} ({p} limits)" if str(p).startswith(("above", "below")) else c
             for c, p in zip(categories, numbers["position"])
         ]
+    shown = [any(cell.strip() not in ("", "-") for cell in row) for row in numbers.iloc[:, 1:].astype(str).to_numpy()]
+    hidden = ["not shown" in " ".join(map(str, row)) for row in numbers.to_numpy()]
+    categories = [  # a group the chart does not show is named so: an empty bar read as 0% (a reader's review)
+        f"{c} (not shown)" if h or not s else c for c, h, s in zip(categories, hidden, shown)
+    ]
     series: dict[str, list[float | None]] = {}
     for column in numbers.columns[1:]:
         cells = [None if pd.isna(v) or str(v).strip() in ("", "-") else str(v) for v in numbers[column]]
@@ -215,8 +220,10 @@ def _chart(slide, chart: tk.Chart, left, top, width, height) -> bool:
                 )
             lines = _child(plot._element, "c:hiLowLines", before=("c:upDownBars", "c:marker", "c:smooth", "c:axId"))
             _line_style(lines)
-    elif kind != XL_CHART_TYPE.LINE_MARKERS:  # every school's name, not every other one's
+    elif kind != XL_CHART_TYPE.LINE_MARKERS:  # every school's name, not every other one's, top to bottom in the HTML
+        # table's order (PowerPoint draws a bar chart's first category at the bottom: a reader's review)
         _child(drawn.category_axis._element, "c:tickLblSkip", before=("c:tickMarkSkip", "c:noMultiLvlLbl", "c:extLst"))
+        drawn.category_axis.reverse_order = True
     frame._element.nvGraphicFramePr.cNvPr.set("descr", chart.alt)  # the HTML's text alternative
     frame._element.nvGraphicFramePr.cNvPr.set("title", chart.alt[:120])
     return True

@@ -83,6 +83,8 @@ def test_each_chart_reads_as_the_htmls_does(deck, published):
     assert (practice.value_axis.minimum_scale, practice.value_axis.maximum_scale) == (0, 1)
     funnel = drawn[next(k for k, c in enumerate(charts) if "position" in c.numbers.columns)]
     assert "Peña & O'Neill Middle School (below 95% limits)" in list(funnel.plots[0].categories)
+    assert "Hillcrest Middle School (not shown)" in list(funnel.plots[0].categories)  # an empty bar read as 0%
+    assert funnel.category_axis.reverse_order  # top to bottom in the HTML table's order
     assert funnel.value_axis.axis_title.text_frame.text == "practice seen"
     interval = drawn[next(k for k, c in enumerate(charts) if "interval" in c.numbers.columns)]
     assert interval.plots[0]._element.find(qn("c:hiLowLines")) is not None  # a line from each lower end to its upper
