@@ -191,7 +191,7 @@ def _chart(slide, chart: tk.Chart, left, top, width, height) -> bool:
     parts = "total" in [str(c).lower() for c in chart.numbers.columns] and len(series) > 1  # a total's parts: stacked
     kind = (
         XL_CHART_TYPE.LINE_MARKERS
-        if first in ("month", "year", "event_time", "years since joining", "spring") or intervals
+        if first in ("month", "year", "event_time", "years in the program", "spring") or intervals
         else XL_CHART_TYPE.BAR_STACKED
         if parts
         else XL_CHART_TYPE.BAR_CLUSTERED

@@ -1006,14 +1006,11 @@ def staggered_chart(event: pd.DataFrame, overall: float, low: float, high: float
         )
     ax.axhline(0, color="#444444", linewidth=0.8)
     ax.axvline(-0.5, color=PALETTE["grey"], linewidth=1, linestyle=":")
-    ax.set_xticks(
-        event["event_time"],
-        # words throughout ("-2" beside "spring before" and "year 1" read as a different scale: a review)
-        [
-            ("spring before" if e == -1 else f"{-e} springs before" if e < 0 else f"year {e + 1}")
-            for e in event["event_time"]
-        ],
-    )
+    # words throughout ("-2" beside "spring before" and "year 1" read as a different scale: a review), the chart's
+    # table too (its "-1, 0, 1, 2" contradicted the axis in the Word memo and the deck: a reader's review)
+    when = [("spring before" if e == -1 else f"{-e} springs before" if e < 0 else f"year {e + 1}") for e in
+            event["event_time"]]  # fmt: skip
+    ax.set_xticks(event["event_time"], when)
     ax.set_ylabel("Difference (SD)")  # of a spring's scores (the caption): the longer label outgrew the plot
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     title = (
@@ -1038,7 +1035,7 @@ def staggered_chart(event: pd.DataFrame, overall: float, low: float, high: float
     fig.tight_layout(rect=(0, 0.1, 1, 0.9))
     data = pd.DataFrame(
         {
-            "Years since joining": event["event_time"],
+            "Years in the program": when,
             "Difference": [number(v, "sd") for v in event["estimate"]],
             f"{ci} interval": [interval(lo, hi, "sd") for lo, hi in zip(event["ci_low"], event["ci_high"])],
             "Schools compared": event["schools"],
