@@ -242,14 +242,11 @@ def conditions_target(
     return out
 
 
-#: The top of the conditions rubric (deepening): a school rated there on every indicator cannot grow.
-_TOP = max(RATING_WORDS)
-
-
 def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: str = "participant") -> pd.DataFrame:
-    """Schools whose latest conditions need attention: mean rating below ``rating_at_least`` or no growth (unless
-    every indicator is already at the rubric's top: a reader's review found schools rated deepening on all four
-    flagged as needing support for "no growth since the first term").
+    """Schools whose latest conditions need attention: mean rating below ``rating_at_least``, or no growth while an
+    indicator is still below it. A school with every indicator at or above the plan's rating is not flagged for
+    standing still: readers' reviews found schools rated deepening (the rubric's top) on all four, and then one at 3.8
+    of 4, flagged as needing support for "no growth since the first term".
 
     Returns
     -------
@@ -269,8 +266,7 @@ def flag_schools(ratings: pd.DataFrame, *, rating_at_least: float = 3.0, group: 
         if mean < rating_at_least:
             label = RATING_WORDS.get(int(round(rating_at_least)), f"{rating_at_least:g}")
             reasons.append(f"latest mean rating {mean:.1f}, below {label}")
-        at_top = bool((part["latest_rating"] >= _TOP).all())  # nothing left to grow: not a reason for support
-        if part["terms_rated"].max() > 1 and growth <= 0 and not at_top:
+        if part["terms_rated"].max() > 1 and growth <= 0 and below:  # at the plan's rating everywhere: no need
             reasons.append("no growth since the first term")
         rows.append(
             {
