@@ -326,10 +326,15 @@ def conditions_heatmap(
             f"{plain((names or {}).get(low, low))} (mean {means[low]:.1f} of 4)"
         )
     ax.set_title(textwrap.fill(title or heading, 90), loc="left")
+    said = []
     if len(wide) > len(drawn):
         where = f"in {elsewhere}" if elsewhere else "in the table below the chart"
-        fig.text(0.01, 0.005, f"Every school's ratings are {where} ({len(wide)} schools).", fontsize=8)
-    fig.tight_layout(rect=(0, 0.03 if len(wide) > len(drawn) else 0, 1, 1))
+        said.append(f"Every school's ratings are {where} ({len(wide)} schools).")
+    if change is not None and labels.map(lambda text: "(" in text).to_numpy().any():  # a reader's review: "(+1)"
+        said.append("In brackets: the change since the school's first rated term, in steps of the rubric.")  # unsaid
+    if said:
+        fig.text(0.01, 0.005, " ".join(said), fontsize=8)
+    fig.tight_layout(rect=(0, 0.03 if said else 0, 1, 1))
     table = labels.copy()
     table.columns = [f"{words(structure)}: {words(indicator)}" for structure, indicator in labels.columns]
     table.insert(0, "school", [visible((names or {}).get(s, s)) for s in labels.index])
