@@ -336,6 +336,14 @@ def test_the_headline_names_its_month_and_the_funnel_says_its_term_differs(publi
     assert judged.sum() == 9
     assert set(chain.loc[judged, "measure"]) == {"share of classroom visits in May 2026 where the practice was seen"}
     assert published.table(4, "funnel")["term"].eq("2025-26 spring").all()
+    # the evidence says what the result rests on first: the district's evidence was the year's 2,028 observations,
+    # comparison schools' included, beside a result from 140 visits in May to program classrooms (a reader's review)
+    evidence = chain.set_index("scope")["evidence"]
+    assert evidence["district"] == (
+        "140 visits in May 2026, of 2,028 classroom observations of 266 educators over the year, comparison schools' "
+        "included"
+    )
+    assert evidence["S01"] == "24 visits in May 2026, of 212 classroom observations of 27 educators over the year"
     school = practice_sections.school(published, "S01").as_text()
     assert "every visit of the 2025-26 spring term, not only those of May 2026" in school
     assert "observations in the school, the 2025-26 spring term" in str(

@@ -143,6 +143,13 @@ def test_board_summary_words_match_the_chain(rendered):
 # ---- each school's own evidence ----
 
 
+def _may_visits(school: str) -> int:
+    """A school's classroom visits in May 2026 that say whether the practice was seen (the plan's target month)."""
+    observations = pd.read_csv(SAMPLE / "observations.csv", dtype=str)
+    may = observations["date"].str.startswith("2026-05") & observations["practice_observed"].notna()
+    return int((may & observations["school_id"].eq(school)).sum())
+
+
 def _raw_counts() -> dict[str, dict[int, tuple[int, int]]]:
     """Per school and level: (records, people) recomputed from the raw CSVs with plain pandas."""
     educators = pd.read_csv(SAMPLE / "educators.csv", dtype=str)
@@ -198,6 +205,9 @@ def test_each_school_report_shows_its_own_evidence_counts(rendered, shown):
             else:
                 numbers = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", evidence)]
                 expected = [records, people] if records else [people]
+                if level == 4 and " visits in May 2026, of " in evidence:  # the visits the result rests on first
+                    assert numbers[:2] == [_may_visits(school), 2026], (school, evidence)
+                    numbers = numbers[2:]
                 assert numbers == expected, (school, level, evidence, expected)
                 compared += 1
     assert compared >= 20

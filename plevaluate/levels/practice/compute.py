@@ -472,6 +472,17 @@ def headline(result: LevelResult, cell: Cell) -> dict | None:
     if row is not None and target is not None and "window" in target and target["window"].notna().any():
         window = window_words(target["window"].dropna().iloc[0])
         row["measure"] = f"share of classroom visits in {window} where the practice was seen"
+        if pd.notna(row.get("n")) and row.get("evidence"):  # what the result rests on, then the year's evidence: the
+            # evidence said the whole year's observations, comparison schools' too, beside a result from 140 visits in
+            # May to program classrooms (a reader's review)
+            rates = result.tables.get("rates")
+            compared = (
+                cell.school_id is None
+                and rates is not None
+                and bool((rates["group"].eq("comparison") & rates["n"].gt(0)).any())
+            )
+            also = ", comparison schools' included" if compared else ""
+            row["evidence"] = f"{int(row['n']):,} visits in {window}, of {row['evidence']} over the year{also}"
     return row
 
 
