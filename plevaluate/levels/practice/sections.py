@@ -92,7 +92,9 @@ def district(ev: Evaluation) -> tk.Section:
             out = out.paragraph(
                 f"Schools vary more than chance alone would make them (overdispersion {phi.iloc[0]:.1f}, over the "
                 "schools shown); part of it is repeat observation of the same teachers, part real differences "
-                "between schools.",
+                "between schools. The limits allow for chance alone, not for this extra variation: limits widened "
+                f"for it (by the square root of {phi.iloc[0]:.1f}, Spiegelhalter 2005) could only leave fewer schools "
+                "outside them, so a school just outside is a reason to look, not a verdict.",
                 note=True,
             )
     trend = ev.table(4, "trend")
