@@ -194,6 +194,19 @@ def _format(value: float, unit: str) -> str:
     return f"{number(value, unit)} score points" if unit == "points" else number(value, unit)
 
 
+#: Decimals each unit is written with (`plevaluate.figures.number`; a share as a whole percent), two for the others.
+_DECIMALS = {"share": 2, "sd": 2, "rating": 1, "points": 1, "dollars": 0}
+
+
+def _as_said(value: float, unit: str) -> float:
+    """``value`` as a report writes it (a share to a whole percent, an SD to two decimals ...), as a number.
+
+    >>> _as_said(0.5462, "share"), _as_said(0.6549, "sd"), _as_said(12.345, "points")
+    (0.55, 0.65, 12.3)
+    """
+    return float(f"{value:.{_DECIMALS.get(unit, 2)}f}")
+
+
 def _change(value: float, unit: str) -> str:
     """A change in the unit's words: a share's change in percentage points, others signed in their unit."""
 
@@ -245,13 +258,12 @@ def _level_sentences(
         diff = b["estimate"] - a["estimate"]
         low, high = diff - z * se, diff + z * se
         name = str(a["level_name"]).lower()
-        span = (
-            f"from {_format(a['estimate'], a['unit'])} in {a['year']} to {_format(b['estimate'], b['unit'])} "
-            f"in {b['year']}"
-        )
-        interval = (
-            f"change {_change(diff, a['unit'])}, {ci:.0%} CI {_change(low, a['unit'])} to {_change(high, a['unit'])}"
-        )
+        unit = a["unit"]
+        # the change said is the difference of the values said, so that the sentence adds up ("from 55% to 70% (change
+        # +16 percentage points)": a reader's review); its interval is the change's own
+        said = _as_said(b["estimate"], unit) - _as_said(a["estimate"], unit)
+        span = f"from {_format(a['estimate'], unit)} in {a['year']} to {_format(b['estimate'], unit)} in {b['year']}"
+        interval = f"change {_change(said, unit)}, {ci:.0%} CI {_change(low, unit)} to {_change(high, unit)}"
         if low > 0:
             sentence = f"{name.capitalize()} rose {span} ({interval})."
         elif high < 0:

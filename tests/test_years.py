@@ -131,6 +131,13 @@ def test_trend_sentences_say_rose_only_when_the_change_is_conclusive():
     assert grown[4].endswith("(3 program schools in 2023-24, 8 in 2024-25: different sets of schools).")
     same = trend_sentences(table, program_schools={"2023-24": 8, "2024-25": 8})
     assert "different sets of schools" not in " ".join(same["sentence"])
+    # a reader's review: "from 55% to 70% (change +16 percentage points)"; the change said adds up to the shares said
+    rounded = table.assign(estimate=[0.546, 0.704, 0.6549, 0.6762])
+    said = trend_sentences(rounded).set_index("level")["sentence"]
+    assert "from 55% in 2023-24 to 70% in 2024-25 (change +15 percentage points" in said[4]
+    assert (
+        "from 65% in 2023-24 to 68% in 2024-25; the change is within the uncertainty (change +3 percentage" in said[1]
+    )
 
 
 @pytest.mark.slow
