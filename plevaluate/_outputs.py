@@ -274,7 +274,9 @@ def clean_temporary() -> list[Path]:
     no longer running, and the results bundles and report folders of Dask workers that are not (a worker killed
     outright left them for good: a hostile review): a killed process cannot remove its own. Each folder name
     carries its process's pid. A report run sweeps its machine as it starts; a Dask worker sweeps its own as it
-    unpacks its first bundle (`plevaluate.cluster.unpacked`), a dead worker's replacement included."""
+    unpacks its first bundle (`plevaluate.cluster.unpacked`), a dead worker's replacement included. Pids are this
+    process's pid namespace's: a temporary folder shared by containers with their own (one /tmp for several) would
+    have a live process's folders taken for a dead one's; give each container its own temporary folder."""
     import re
     import tempfile
 
@@ -289,8 +291,8 @@ def clean_temporary() -> list[Path]:
             continue  # that worker is still running
         except ProcessLookupError:
             pass
-        except PermissionError:
-            continue  # another user's process
+        except (PermissionError, OverflowError):  # another user's process; a name no process could have (a folder
+            continue  # any user can make, "plevaluate-job-99999999999999999999-x", stopped every run: a hostile review)
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed

@@ -206,8 +206,9 @@ def check_workers(client, timeout: float = 30.0):
     if other:
         raise ValueError(
             f"Dask workers of {address} run other plevaluate code than this machine's, though the same version "
-            f"{here_version} (started before the code changed, or another copy of it): {'; '.join(other)}; restart "
-            "them (dask worker ADDRESS) on the same plevaluate as this machine's"
+            f"{here_version}: {'; '.join(other)}; one side read its files before they changed (an editable install "
+            "edited since), or they are other copies: restart the workers (dask worker ADDRESS), or this command if "
+            "its plevaluate changed since it started, on the same plevaluate files"
         )
     here = set(plugin_levels())
     missing = {

@@ -16,19 +16,27 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 
-def _source() -> str:
+def _source(root=None) -> str:
     """A digest of plevaluate's own files (its code, notebooks and templates), read as this process starts: the files a
     wheel installs, so that an editable install and a wheel of the same code agree."""
     import hashlib
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent
-    files = [*root.rglob("*.py"), *root.glob("notebooks/*.ipynb"), *root.rglob("templates/**/*.j2")]
+    root = Path(__file__).resolve().parent if root is None else Path(root)
+    # as a wheel installs them (pyproject.toml's package data: the report's styles and the slides' files too, which a
+    # hostile review changed on a worker unseen), not a notebook's checkpoints or another hidden copy
+    files = [
+        *root.rglob("*.py"),
+        *root.glob("notebooks/*.ipynb"),
+        *root.rglob("templates/**/*"),
+        *root.rglob("assets/**/*"),
+    ]
     digest = hashlib.sha256()
-    for path in sorted(files):  # as a wheel installs them: not a notebook's checkpoints or another hidden copy
+    for path in sorted(set(files)):
         name = path.relative_to(root)
         if path.is_file() and not any(part.startswith((".", "__pycache__")) for part in name.parts):
-            digest.update(name.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+            # the same file checked out with Windows line endings is the same code
+            digest.update(name.as_posix().encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
     return digest.hexdigest()[:16]
 
 

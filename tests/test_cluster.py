@@ -129,3 +129,36 @@ def test_a_worker_killed_outright_leaves_no_bundle_or_report_folder_behind(tmp_p
         assert not any(path.exists() for path in left) and alive.is_dir()
     finally:
         forget_unpacked()
+
+
+def test_a_folder_named_with_a_pid_no_process_could_have_is_left_alone(tmp_path, monkeypatch):
+    """A hostile review: any local user's "plevaluate-job-99999999999999999999-x" in the temporary folder made every
+    run (and every Dask report, whose worker sweeps as it unpacks) fail with an OverflowError."""
+    import tempfile
+
+    from plevaluate._outputs import clean_temporary
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    odd = tmp_path / "plevaluate-job-99999999999999999999-x"
+    odd.mkdir()
+    assert clean_temporary() == [] and odd.is_dir()
+
+
+def test_the_source_digest_covers_every_packaged_file_and_ignores_line_endings(tmp_path):
+    """A hostile review: a worker whose report styles differed passed the check of its code (the digest read only the
+    .py, notebook and template files), and the same code checked out with Windows line endings was refused."""
+    import shutil
+
+    from plevaluate import version
+
+    copy = tmp_path / "plevaluate"
+    shutil.copytree(Path(version.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert version._source(copy) == version.SOURCE
+    (copy / "figures.py").write_bytes((copy / "figures.py").read_bytes().replace(b"\n", b"\r\n"))
+    assert version._source(copy) == version.SOURCE  # the same code
+    (copy / "notebooks" / ".ipynb_checkpoints").mkdir()
+    (copy / "notebooks" / ".ipynb_checkpoints" / "x.ipynb").write_text("{}")
+    assert version._source(copy) == version.SOURCE  # not installed by a wheel
+    with (copy / "assets" / "report.css").open("a") as css:
+        css.write("body { background: #ff00ff; }\n")
+    assert version._source(copy) != version.SOURCE
