@@ -29,6 +29,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -675,9 +676,19 @@ def _render_locked(
             }
         else:
             completed = as_completed  # a worker that failed to warm up fails its reports, listed below
-            futures = {
-                pool.submit(_execute, job, staging, tuple(formats), browser): job for job in _submission_order(jobs)
-            }
+            try:
+                futures = {
+                    pool.submit(_execute, job, staging, tuple(formats), browser): job for job in _submission_order(jobs)
+                }
+            except BrokenProcessPool:
+                if pool is not shared:
+                    raise
+                # a worker of a portfolio's pool died while it waited (during this program's evaluation): new workers
+                # for this program, the portfolio replaces its own (the run ended with a traceback: a hostile review)
+                pool = report_workers(workers, browser)
+                futures = {
+                    pool.submit(_execute, job, staging, tuple(formats), browser): job for job in _submission_order(jobs)
+                }
         written = _collect(futures, completed, staging, summary, progress)
         if pool is not None and pool is not shared:
             pool.shutdown(wait=True)  # every worker finished its reports; their kernels shut down
@@ -875,9 +886,12 @@ def _render_portfolio_page(programs, ids, out, summary, formats, browser, pool) 
             results = staging / "portfolio-results"
             portfolio.save(results)
             job = Job("portfolio.ipynb", "portfolio", "Portfolio", {"results": str(results), "programs": ""})
-            written, failure = pool.submit(
-                _execute, job, staging, tuple(f for f in formats if f != "slides"), browser
-            ).result()
+            try:
+                written, failure = pool.submit(
+                    _execute, job, staging, tuple(f for f in formats if f != "slides"), browser
+                ).result()
+            except BrokenProcessPool as error:  # its worker died: listed like any failed report, not a traceback
+                written, failure = [], Failure(job.title, None, None, f"{type(error).__name__}: {error}")
             if failure is not None:
                 summary.failures.append(failure)
             if "xlsx" in formats:  # the portfolio's tables as a workbook, beside each program's results.xlsx

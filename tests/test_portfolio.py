@@ -133,3 +133,30 @@ def _counted(function, calls: list):
         return function(*args, **kwargs)
 
     return counted
+
+
+@pytest.mark.render
+def test_a_shared_pool_whose_worker_died_while_it_waited_still_renders_the_program(tmp_path):
+    """A hostile review: a portfolio's shared report worker killed while the pool waited (during a program's
+    evaluation) broke the pool, and the next report submitted ended the run with a BrokenProcessPool traceback. The
+    program gets new workers; the portfolio replaces its own before the next program."""
+    import os
+    import signal
+    import time
+
+    from tests.conftest import write_tiny
+
+    data = write_tiny(tmp_path / "district")
+    pool = render_module.report_workers(1, None)
+    try:
+        worker = next(iter(pool._processes.values()))
+        os.kill(worker.pid, signal.SIGKILL)
+        waited = time.monotonic()
+        while not pool._broken and time.monotonic() - waited < 30:  # its manager notices the death
+            time.sleep(0.1)
+        assert pool._broken
+        summary = render_module.render(data, tmp_path / "out", workers=1, formats=("html",), pool=pool)
+        assert not summary.failures, summary.failures
+        assert (tmp_path / "out" / "district-report.html").is_file()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
