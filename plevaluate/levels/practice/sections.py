@@ -49,6 +49,13 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
     return out
 
 
+#: Level 4's ``link`` predictors in words (a reader's review found "conditions_mean" in the district report).
+_PREDICTOR_WORDS = {
+    "conditions_mean": "mean conditions rating (1-4)",
+    "principal_participation": "principal's share of PL sessions attended",
+}
+
+
 def _funnel_window(ev: Evaluation, funnel: pd.DataFrame) -> str:
     """When the funnel's term is not the target's window, a sentence saying so: one school's share read 48% in the
     chain (May) and 61% on the funnel (the spring term), with nothing to tell why (a reader's review)."""
@@ -115,10 +122,11 @@ def district(ev: Evaluation) -> tk.Section:
     link = ev.table(4, "link")
     if link is not None:
         shown = link.assign(
+            predictor=[_PREDICTOR_WORDS.get(str(p), str(p)) for p in link["predictor"]],  # not a column's name
             shown=[
                 tk.interval(lo, hi, "") and f"r = {r:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(r) else "not estimable"
                 for r, lo, hi in zip(link["estimate"], link["ci_low"], link["ci_high"])
-            ]
+            ],
         )
         out = out.show_html(
             tk.html_table(
