@@ -222,7 +222,12 @@ def _chart(slide, chart: tk.Chart, left, top, width, height) -> bool:
             _line_style(lines)
     elif kind != XL_CHART_TYPE.LINE_MARKERS:  # every school's name, not every other one's, top to bottom in the HTML
         # table's order (PowerPoint draws a bar chart's first category at the bottom: a reader's review)
-        _child(drawn.category_axis._element, "c:tickLblSkip", before=("c:tickMarkSkip", "c:noMultiLvlLbl", "c:extLst"))
+        _child(
+            drawn.category_axis._element,
+            "c:tickLblSkip",
+            before=("c:tickMarkSkip", "c:noMultiLvlLbl", "c:extLst"),
+            val="1",
+        )
         drawn.category_axis.reverse_order = True
     frame._element.nvGraphicFramePr.cNvPr.set("descr", chart.alt)  # the HTML's text alternative
     frame._element.nvGraphicFramePr.cNvPr.set("title", chart.alt[:120])
@@ -239,27 +244,24 @@ def _scale(drawn, numbers: pd.DataFrame, series: dict[str, list[float | None]], 
     axis = drawn.value_axis
     columns = {name.split(": lower end")[0].split(": upper end")[0] for name in series}
     cells = [str(v) for c in numbers.columns if str(c) in columns for v in numbers[c] if pd.notna(v) and str(v)]
-    if cells and all(cell.replace(" to ", "").rstrip().endswith("%") for cell in cells):
-        axis.tick_labels.number_format = "0%"
-        axis.tick_labels.number_format_is_linked = False
-        if min(values) >= 0:
-            axis.minimum_scale = 0
-            if max(values) <= 1:
-                axis.maximum_scale = 1
-    elif cells and all(cell.lstrip("+-").startswith("$") for cell in cells):
-        axis.tick_labels.number_format = '"$"#,##0'
-        axis.tick_labels.number_format_is_linked = False
-        if bars and min(values) >= 0:
-            axis.minimum_scale = 0
-    elif bars and min(values) >= 0:
+    share = bool(cells) and all(cell.replace(" to ", "").rstrip().endswith("%") for cell in cells)
+    formats = {  # the unit every cell is written in, as the axis writes its numbers
+        "0%": share,
+        '"$"#,##0': bool(cells) and all(cell.lstrip("+-").startswith("$") for cell in cells),
+        '0.00" SD"': bool(cells) and all(cell.replace(" to ", "").rstrip().endswith("SD") for cell in cells),
+    }
+    for number_format, applies in formats.items():
+        if applies:
+            axis.tick_labels.number_format = number_format
+            axis.tick_labels.number_format_is_linked = False
+    if min(values) >= 0 and (bars or share):
         axis.minimum_scale = 0
-        if any(str(name).endswith("of 4") for name in series) and max(values) <= 4:
-            axis.maximum_scale = 4
+    if share and min(values) >= 0 and max(values) <= 1:
+        axis.maximum_scale = 1
+    elif bars and any(str(name).endswith("of 4") for name in series) and 0 <= min(values) and max(values) <= 4:
+        axis.maximum_scale = 4
     if min(values) < 0:  # the categories' names under the chart, not across it at zero
         drawn.category_axis.tick_label_position = XL_TICK_LABEL_POSITION.LOW
-    if cells and all(cell.replace(" to ", "").rstrip().endswith("SD") for cell in cells):
-        axis.tick_labels.number_format = '0.00" SD"'
-        axis.tick_labels.number_format_is_linked = False
     titles = [(drawn.category_axis, str(numbers.columns[0]))]
     if len(columns) == 1:
         titles.append((axis, next(iter(columns))))
@@ -276,7 +278,7 @@ def _child(element, tag: str, *, before: tuple[str, ...], **attributes):
     file)."""
     from pptx.oxml.ns import qn
 
-    child = element.makeelement(qn(tag), {"val": "1"} if tag == "c:tickLblSkip" else attributes)
+    child = element.makeelement(qn(tag), attributes)
     following = next((found for name in before for found in element.findall(qn(name))), None)
     if following is None:
         element.append(child)

@@ -676,19 +676,21 @@ def _render_locked(
             }
         else:
             completed = as_completed  # a worker that failed to warm up fails its reports, listed below
-            try:
-                futures = {
+
+            def submitted(pool: ProcessPoolExecutor) -> dict:
+                return {
                     pool.submit(_execute, job, staging, tuple(formats), browser): job for job in _submission_order(jobs)
                 }
+
+            try:
+                futures = submitted(pool)
             except BrokenProcessPool:
                 if pool is not shared:
                     raise
                 # a worker of a portfolio's pool died while it waited (during this program's evaluation): new workers
                 # for this program, the portfolio replaces its own (the run ended with a traceback: a hostile review)
                 pool = report_workers(workers, browser)
-                futures = {
-                    pool.submit(_execute, job, staging, tuple(formats), browser): job for job in _submission_order(jobs)
-                }
+                futures = submitted(pool)
         written = _collect(futures, completed, staging, summary, progress)
         if pool is not None and pool is not shared:
             pool.shutdown(wait=True)  # every worker finished its reports; their kernels shut down
@@ -853,17 +855,13 @@ def render_portfolio(
     pool = report_workers(workers, browser)
     try:
         for path in programs:
-            if getattr(pool, "_broken", False):  # a worker died (its reports were listed as failed): new workers
-                kill_pool(pool)
-                pool = report_workers(workers, browser)
+            pool = _working(pool, workers, browser)
             part = render(path, out / ids[path.name], workers=workers, formats=formats, progress=progress, pool=pool)
             summary.written += part.written
             summary.failures += part.failures
             summary.findings += part.findings
             summary.skipped += [s for s in part.skipped if s not in summary.skipped]
-        if getattr(pool, "_broken", False):
-            kill_pool(pool)
-            pool = report_workers(workers, browser)
+        pool = _working(pool, workers, browser)
         _render_portfolio_page(programs, ids, out, summary, formats, browser, pool)
     except BaseException:
         kill_pool(pool)
@@ -871,6 +869,15 @@ def render_portfolio(
     pool.shutdown(wait=True)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _working(pool: ProcessPoolExecutor, workers: int, browser: str | None) -> ProcessPoolExecutor:
+    """``pool``, or new report workers in its place when one of its workers died (its reports were listed as failed,
+    or it died while the pool waited)."""
+    if not getattr(pool, "_broken", False):
+        return pool
+    kill_pool(pool)
+    return report_workers(workers, browser)
 
 
 def _render_portfolio_page(programs, ids, out, summary, formats, browser, pool) -> None:
