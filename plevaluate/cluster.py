@@ -201,7 +201,7 @@ def check_workers(client, timeout: float = 30.0):
             f"Dask workers of {address} without plevaluate {here_version} (this machine's): {listed}; install the "
             f"same version on every worker (pip install 'plevaluate[dask]=={here_version}')"
         )
-    code = {worker: found for worker, found in asked(client, source_digest, on_error="return").items()}
+    code = asked(client, source_digest, on_error="return")
     other = sorted(worker for worker, found in code.items() if found != plevaluate_version.SOURCE)
     if other:
         raise ValueError(
