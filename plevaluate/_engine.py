@@ -21,7 +21,7 @@ from .evaluate import MANIFEST, read_table
 from .figures import visible
 from .plan import read_plan
 
-__all__ = ["PLACEHOLDERS", "RESET", "client_for", "close_client", "fill_placeholders"]
+__all__ = ["PLACEHOLDERS", "RESET", "client_for", "close_client", "fill_placeholders", "run_in"]
 # and WarmKernelEngine, built on first use (module __getattr__)
 
 #: What a report notebook's Markdown may name in braces (``{program}``), filled by the engine from the results it
@@ -59,15 +59,31 @@ def client_for(km):
     left a heartbeat thread and its sockets behind every time (a worker grew by about 1 MB a report),
     and starting one waits out 0.2 s of quiet on IOPub. Messages of one report never reach the next:
     nbclient reads each cell's output by the request it answers.
+
+    The client is asynchronous (jupyter_client's ``AsyncKernelClient``). nbclient waits for a cell's output
+    and, beside it, asks every second whether the kernel is alive. A blocking client's wait for output
+    (``get_msg(timeout=None)``) held the event loop, so that question was never asked: a kernel killed
+    mid-report (out of memory, a user's ``kill``) left the run waiting for ever. Now it fails that report.
     """
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_core.utils import run_sync
+
     kc = getattr(km, "_plevaluate_client", None)
     if kc is None or not kc.channels_running:
+        km.client_factory = AsyncKernelClient
         kc = km.client()
         kc.start_channels()
-        kc.wait_for_ready(timeout=60)
+        run_sync(kc.wait_for_ready)(timeout=60)
         kc.allow_stdin = False
         km._plevaluate_client = kc
     return kc
+
+
+def run_in(km, code: str, timeout: float) -> None:
+    """Run ``code`` in a warm kernel through its kept client, waiting at most ``timeout`` seconds."""
+    from jupyter_core.utils import run_sync
+
+    run_sync(client_for(km).execute_interactive)(code, timeout=timeout)
 
 
 def close_client(km) -> None:

@@ -37,7 +37,7 @@ from pathlib import Path
 import nbformat
 
 from . import cluster as dask_cluster
-from ._engine import client_for, close_client
+from ._engine import close_client, run_in
 from ._outputs import (
     JOURNAL,
     OutputLock,
@@ -203,7 +203,7 @@ def _warm(browser: str | None, after: str | None = None) -> bool:
             time.sleep(0.05)
     km = _worker_kernel()  # the kernel process boots while this one loads the exporter's templates
     export_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up")]), "warm-up")
-    client_for(km).execute_interactive(WARM_UP, timeout=120)
+    run_in(km, WARM_UP, timeout=120)
     if browser:
         _worker_printer(browser)
     return True

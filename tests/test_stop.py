@@ -155,3 +155,42 @@ def test_a_run_stopped_at_any_moment_leaves_no_orphans_and_the_previous_output(t
     # the kernel folders of the killed workers are gone too (the rerun removes those of dead workers)
     leftovers = [p for p in Path(tempfile.gettempdir()).glob("plevaluate-kernel-*") if p.name.split("-")[2] in killed]
     assert not leftovers, leftovers
+
+
+def test_a_kernel_killed_mid_report_fails_that_report_and_the_worker_goes_on(tmp_path: Path):
+    """A report's kernel killed while it runs (out of memory, a user's ``kill``) fails that report within seconds;
+    the worker's next report runs in a new kernel. (It waited for ever: nbclient's wait for output, on a blocking
+    kernel client, held the event loop its check that the kernel is alive runs on; found by a hostile review.)"""
+    import threading
+
+    import nbformat
+
+    from plevaluate import render as r
+
+    for name, code in {"dies": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "lives": "6 * 7"}.items():
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(notebook, tmp_path / f"{name}.ipynb")
+    outcomes: dict[str, tuple] = {}
+
+    def run() -> None:  # the worker's thread: its kernel, then a report in a kernel that is killed, then another
+        try:
+            r._warm(None)
+            first = r._worker_kernel().provisioner.process.pid
+            for name in ("dies", "lives"):
+                job = r.Job(notebook=f"{name}.ipynb", name=name, title=name, parameters={}, folder=str(tmp_path))
+                outcomes[name] = r._execute(job, tmp_path, ("ipynb",), None)
+            outcomes["kernels"] = (first, r._worker_kernel().provisioner.process.pid)
+        finally:
+            r.shutdown_workers()
+
+    worker = threading.Thread(target=run, daemon=True)  # daemon: a hang fails this test, not the whole run
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "the run still waits for the killed kernel after 120 s"
+    written, failure = outcomes["dies"]
+    assert written == [] and failure is not None and "DeadKernelError" in failure.error, failure
+    assert outcomes["lives"] == (["lives.ipynb"], None)
+    assert "42" in (tmp_path / "lives.ipynb").read_text()
+    first, second = outcomes["kernels"]
+    assert first != second and not _alive(first)
