@@ -27,7 +27,8 @@ import threading
 import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import CancelledError
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -36,11 +37,12 @@ import pandas as pd
 
 from . import registry
 from ._outputs import hand_back_memory
-from .cluster import check_workers, deserted, embedded, fetched
+from .cluster import Unanswered, check_workers, deserted, embedded, fetched, workers_of
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
 from .comments.redact import for_district
 from .errors import ContractError, ContractWarning, LostProcessWarning, Problem
 from .gates import check_file, check_workbook, read_blocks, read_bytes
+from .held import HeldTable, LostPart
 from .plan import Plan, plan_years, read_plan
 from .vocabulary import LEVEL_OF_USE_CODES, LEVEL_OF_USE_NAMES, RATING_LABELS, RATING_WORDS, in_program
 
@@ -1710,6 +1712,24 @@ class District:
             return self.tables.get(name)
         raise AttributeError(name)
 
+    def here(self) -> District:
+        """This district with every table held on a Dask cluster (`plevaluate.held.HeldTable`, `load` with a client)
+        brought into this process: gathered from the workers, or, when a part was lost with its worker, read again
+        from the district's files (the same rows: the data were validated when loaded)."""
+        held = [name for name, table in self.tables.items() if isinstance(table, HeldTable)]
+        if not held:
+            return self
+        tables = dict(self.tables)
+        try:
+            for name in held:
+                tables[name] = tables[name].gathered()
+        except LostPart:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ContractWarning)  # said when it was loaded
+                again = load(self.path)
+            tables.update({name: again.tables[name] for name in held})
+        return replace(self, tables=MappingProxyType(tables))
+
     @property
     def school_ids(self) -> list[str]:
         return list(self.tables["schools"]["school_id"])
@@ -1724,7 +1744,7 @@ class District:
         educators = self.tables["educators"]
         staff = set(educators.loc[educators["school_id"] == school_id, "educator_id"])
         tables = {}
-        for name, frame in self.tables.items():
+        for name, frame in self.here().tables.items():
             if "school_id" in frame.columns and name != "costs":
                 keep = frame["school_id"] == school_id
                 if name == "reactions" and "educator_id" in frame.columns:
@@ -1741,8 +1761,9 @@ class District:
     def summary(self) -> pd.DataFrame:
         """One row per contract table: present or not, rows, columns, schools covered, date range, warnings."""
         rows = []
+        tables = self.here().tables
         for name, spec in TABLES.items():
-            frame = self.tables.get(name)
+            frame = tables.get(name)
             warns = sum(p.file == spec.filename or p.file.endswith(f"sheet {spec.name}") for p in self.notes)
             if frame is None:
                 rows.append(
@@ -2008,6 +2029,8 @@ def load(path: str | Path, *, client=None) -> District:
     if codebook is not None:
         hashes[CODEBOOK] = hashlib.sha256(read_bytes(folder / CODEBOOK, kind="yaml")).hexdigest()
     rows = sum(len(frame) for frame in frames.values())
+    if client is not None and "students" in frames:
+        frames["students"] = _held(client, frames["students"])
     district = District(book or folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes), codebook)
     del reads, frames
     if rows >= HAND_BACK_ROWS:
@@ -2042,6 +2065,23 @@ def _typed(read: _Read, frames: dict[str, pd.DataFrame], date_format: str) -> No
     if read.frame is not None:
         frames[read.spec.name] = _type_columns(read, date_format)
         read.frame = None
+
+
+def _held(client, students: pd.DataFrame):
+    """The students, validated, held in parts by ``student_id`` on the ``client``'s workers (`HeldTable`), so that this
+    process no longer holds them; here still if the cluster has no worker or its client closed (with a
+    `LostProcessWarning`: an evaluation on that cluster then works with the rows held here)."""
+    try:
+        if workers_of(client) and client.status == "running":
+            return HeldTable.hold(client, students, "student_id")
+    except (Unanswered, OSError, CancelledError):
+        pass
+    warnings.warn(
+        "students.csv stays in this process: the Dask cluster had no workers to hold it, or its client closed",
+        LostProcessWarning,
+        stacklevel=3,
+    )
+    return students
 
 
 #: Rows loaded from which a load hands its parsing's memory back: a small load leaves little to hand back, and the

@@ -284,6 +284,7 @@ def evaluate(district: District, *, publish: bool = False) -> Evaluation:
     """
     if district.schools.empty:
         raise ValueError("schools.csv lists no schools yet: fill in schools.csv and educators.csv first")
+    district = district.here()  # students held on a cluster (`load(..., client=)`): brought here to be evaluated here
     computed: dict[int, LevelResult] = {}
     for level in registry.run_order():
         upstream = {number: computed[number] for number in level.needs if number in computed}

@@ -46,6 +46,7 @@ from .contract import TABLES as INPUT_TABLES
 from .contract import WORKBOOK_SUFFIXES, District, load
 from .figures import number, words
 from .gates import read_bytes
+from .held import HeldTable, LostPart
 from .plan import Plan, plan_years, read_plan
 from .schema import TableSpec
 from .version import __version__
@@ -293,7 +294,16 @@ def _tables(district: District | None) -> dict[str, pd.DataFrame]:
     """The district's tables that hold rows (none without a district)."""
     if district is None:
         return {}
-    return {name: frame for name, frame in district.tables.items() if frame is not None and len(frame)}
+    tables = {name: frame for name, frame in district.tables.items() if frame is not None and len(frame)}
+    try:  # students held on a cluster (`plevaluate.held`): only their springs and periods are read (`_students`)
+        tables.update(
+            (name, pd.concat(frame.map(_springs_and_periods), ignore_index=True))
+            for name, frame in tables.items()
+            if isinstance(frame, HeldTable)
+        )
+    except LostPart:  # a part lost with its worker: the students read again here
+        return _tables(district.here())
+    return tables
 
 
 def _resources(plan: Plan, tables: Mapping[str, pd.DataFrame]) -> list[dict]:
@@ -549,6 +559,10 @@ def _students(plan, tables, goal) -> dict | None:
         "last_collected": str(int(year.max())),
         "source": "students.csv",
     }
+
+
+def _springs_and_periods(part: pd.DataFrame) -> pd.DataFrame:
+    return part[[c for c in ("year", "period") if c in part]].drop_duplicates()
 
 
 #: How each dated input table says when its level's evidence was collected, by the data contract's table name.

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import StatisticalWarning
+from .held import HeldTable
 
 __all__ = ["MIN_UNITS", "StaggeredEffects", "school_panel", "staggered_effects"]
 
@@ -57,22 +58,61 @@ def school_panel(students: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     schools). Returns school_id, year, first_year (the first spring after a program year: cohort + 1; 0 for
     schools never in the program), outcome (mean z-score), students.
     """
-    # the four columns read, not a copy of every column (a whole student table's worth in the client at 5,000 schools)
-    scores = students.loc[students["outcome"].notna(), ["student_id", "school_id", "year", "outcome"]]
-    scores = scores.assign(year=pd.to_numeric(scores["year"], errors="coerce").astype("Int64"))
-    by_year = scores.groupby("year")["outcome"]
-    scores["z"] = (scores["outcome"] - by_year.transform("mean")) / by_year.transform("std")
-    panel = (
-        scores.groupby(["school_id", "year"], observed=True)
-        .agg(outcome=("z", "mean"), students=("student_id", "nunique"))
-        .reset_index()
-    )
+    if isinstance(students, HeldTable):  # held on a cluster's workers: each part's sums there, added here
+        panel = _panel_in_parts(students)
+    else:
+        scores = _scores(students)
+        by_year = scores.groupby("year")["outcome"]
+        scores["z"] = (scores["outcome"] - by_year.transform("mean")) / by_year.transform("std")
+        panel = (
+            scores.groupby(["school_id", "year"], observed=True)
+            .agg(outcome=("z", "mean"), students=("student_id", "nunique"))
+            .reset_index()
+        )
     cohort = pd.to_numeric(schools.set_index("school_id")["cohort"], errors="coerce")
     program = schools.set_index("school_id")["group"].eq("participant")
     first = (cohort + 1).where(program & cohort.notna(), 0)
     panel["first_year"] = panel["school_id"].map(first).fillna(0).astype(int)
     panel["year"] = panel["year"].astype(int)
     return panel
+
+
+def _scores(students: pd.DataFrame) -> pd.DataFrame:
+    """The rows with an outcome: the four columns read, not a copy of every column (a whole student table's worth in
+    the client at 5,000 schools), the spring as a whole number."""
+    scores = students.loc[students["outcome"].notna(), ["student_id", "school_id", "year", "outcome"]]
+    return scores.assign(year=pd.to_numeric(scores["year"], errors="coerce").astype("Int64"))
+
+
+def _panel_in_parts(students: HeldTable) -> pd.DataFrame:
+    """`school_panel`'s school_id, year, outcome, students from a table held in parts by student (a student's rows in
+    one part), in two rounds of sums: each spring's count and total (its mean), then each spring's squared
+    deviations (its standard deviation) and each school's deviations, rows and students. A school's mean z-score is
+    the sum of its deviations over its rows times the spring's standard deviation."""
+    counts = pd.concat(students.map(_spring_sums)).groupby(level=0).sum()
+    means = counts["sum"] / counts["count"]
+    squares, schools = zip(*students.map(_deviation_sums, means)) if len(students.parts) else ((), ())
+    squared = pd.concat(squares).groupby(level=0).sum()
+    spread = np.sqrt(squared / (counts["count"] - 1))
+    added = pd.concat(schools).groupby(level=[0, 1], sort=True).sum().reset_index()
+    added["outcome"] = added["deviation"] / (added["rows"] * added["year"].map(spread).to_numpy(dtype=float))
+    return added[["school_id", "year", "outcome", "students"]]
+
+
+def _spring_sums(part: pd.DataFrame) -> pd.DataFrame:
+    return _scores(part).groupby("year")["outcome"].agg(["count", "sum"])
+
+
+def _deviation_sums(part: pd.DataFrame, means: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
+    scores = _scores(part)
+    deviation = scores["outcome"] - scores["year"].map(means).to_numpy(dtype=float)
+    squared = (deviation**2).groupby(scores["year"]).sum()
+    schools = (
+        scores.assign(deviation=deviation)
+        .groupby(["school_id", "year"], observed=True)
+        .agg(deviation=("deviation", "sum"), rows=("deviation", "size"), students=("student_id", "nunique"))
+    )
+    return squared, schools
 
 
 def _aggregate(model, kind: str, key: str) -> tuple[pd.DataFrame, tuple[float, float]]:

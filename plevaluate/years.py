@@ -45,6 +45,7 @@ from .contract import District
 from .errors import LostProcessWarning, Problem
 from .evaluate import Evaluation, evaluate
 from .figures import number
+from .held import HeldTable, LostPart, cut_by, part_count
 from .plan import for_year, plan_years
 from .results import Level
 
@@ -87,7 +88,8 @@ def school_years(district: District) -> list[str]:
             found |= {y for y in school_year(frame["date"]).dropna() if y}  # an undated row is in no year
     students = district.tables.get("students")
     if students is not None and "year" in students.columns:
-        springs = pd.to_numeric(pd.Series(students["year"].unique()), errors="coerce").dropna().astype(int)
+        distinct = students.unique("year") if isinstance(students, HeldTable) else students["year"].unique()
+        springs = pd.to_numeric(pd.Series(distinct), errors="coerce").dropna().astype(int)
         # a spring belongs to the school year ending in it; the earliest spring is the baseline before the first
         found |= {f"{y - 1}-{y % 100:02d}" for y in springs if y - 1 >= min((_start(f) for f in found), default=0)}
     return sorted(y for y in found if y)
@@ -143,15 +145,23 @@ def year_view(district: District, year: str) -> District:
             else:
                 tables[name] = kept
     students = tables.get("students")
-    if students is not None:
-        spring = pd.to_numeric(students["year"], errors="coerce")
-        kept = students[spring.isin([start, start + 1])].copy()
-        kept["period"] = np.where(pd.to_numeric(kept["year"], errors="coerce") == start, "pre", "post")
-        tables["students"] = kept
+    if isinstance(students, HeldTable):  # each part's rows of the year, kept where the part is
+        tables["students"] = students.derived(_year_rows, start)
+    elif students is not None:
+        tables["students"] = _year_rows(students, start)
     plan = for_year(district.plan, year)
     return District(
         district.path, plan, MappingProxyType(tables), tuple(notes), district.file_hashes, district.codebook
     )
+
+
+def _year_rows(students: pd.DataFrame, start: int) -> pd.DataFrame:
+    """The students' rows of the school year starting in ``start``: the spring before (``pre``) and its own spring
+    (``post``)."""
+    spring = pd.to_numeric(students["year"], errors="coerce")
+    kept = students[spring.isin([start, start + 1])].copy()
+    kept["period"] = np.where(pd.to_numeric(kept["year"], errors="coerce") == start, "pre", "post")
+    return kept
 
 
 def _staff_survey_in(frame: pd.DataFrame, year: str) -> pd.Series:
@@ -349,16 +359,44 @@ def evaluate_for_reports(district: District, *, workers: int = 1, scheduler=None
     ``scheduler``: each year is evaluated as a task on a Dask cluster (`evaluate_on_cluster`): a scheduler's
     address, ``"local"`` for a `LocalCluster` of ``workers`` processes, or a `distributed.Client` already
     connected; the results are the same."""
-    years = evaluated_years(district)
+    if scheduler is None:  # students held on a cluster (`load(..., client=)`) are brought here to be evaluated here
+        district = district.here()
+    try:
+        years = evaluated_years(district)
+    except LostPart:  # held on a cluster and a part lost: read again here, and sent to the cluster from here
+        district = _read_again(district)
+        years = evaluated_years(district)
     if scheduler is not None:
         with _connected(scheduler, workers) as client:
             if len(years) < 2:
                 return next(iter(evaluate_on_cluster(client, district).values()))
             evaluations = evaluate_on_cluster(client, district, years)
-        return _with_years(district, years, evaluations)
+        return _while_held(district, _with_years, years, evaluations)
     if len(years) < 2:
         return evaluate(district, publish=True)
     return _with_years(district, years, evaluate_each_year(district, years, workers=workers))
+
+
+def _while_held(district: District, function, *args):
+    """``function(district, *args)``; if a part of a table the district holds on a cluster (`plevaluate.held`) was
+    lost with its worker, again with the district brought here (`District.here`: its students read again), with a
+    `LostProcessWarning`."""
+    try:
+        return function(district, *args)
+    except LostPart:
+        return function(_read_again(district), *args)
+
+
+def _read_again(district: District) -> District:
+    """The district brought here (`District.here`) after a part it held on a cluster was lost, with a
+    `LostProcessWarning`."""
+    warnings.warn(
+        "a Dask worker holding part of students.csv was lost; students.csv was read again in this process, with "
+        "the same results",
+        LostProcessWarning,
+        stacklevel=4,
+    )
+    return district.here()
 
 
 def _with_years(district: District, years: list[str], evaluations: dict[str, Evaluation]) -> Evaluation:
@@ -482,8 +520,15 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
     is kept, so nothing is kept longer than needed: a part's sums come back here as soon as they are computed (the
     part and its rows are then forgotten there), and a year's evaluation as soon as it is done (`_outcomes`)."""
 
-    def view(year: str) -> District:
-        return district if years is None else year_view(district, year)
+    here: list[District] = []  # the district with its held tables brought here, once, if a year is done here
+
+    def view(year: str, *, on_this_machine: bool = False) -> District:
+        source = district
+        if on_this_machine:  # a held table's parts may be lost with the year: gathered, or read again
+            if not here:
+                here.append(district.here())
+            source = here[0]
+        return source if years is None else year_view(source, year)
 
     labels = [district.plan.school_year] if years is None else list(years)
     if registry.process_local():
@@ -508,6 +553,8 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
                     tasks[year] = _year_task(run, year, lean, summing, f"{year}-{label}")
                 except _GivenUp:  # given up while its parts were sent: the rest are not sent
                     tasks[year] = run.lost_year(year)
+                except LostPart:  # a worker holding part of the students died: the year is evaluated here
+                    tasks[year] = _GivenUp(f"part of {year}'s students was lost with the worker that held it")
                 except Exception:
                     if client.status == "running":
                         raise
@@ -552,10 +599,16 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
         if frame is None or frame.empty:
             continue
         try:
-            ready = parts.prepare(frame, view)
-            count = part_count(ready, least)
-            cut = _cut(ready, parts.key, count)
-            layout = parts.layout([parts.facts(cut(k)) for k in range(count)])
+            if isinstance(frame, HeldTable):  # already in parts on the workers: each prepared where it is
+                light = _light(view)
+                ready = frame.derived(_prepared, parts.prepare, light)
+                count, cut = len(ready.parts), ready.parts.__getitem__
+                layout = parts.layout(ready.map(parts.facts))
+            else:
+                ready = parts.prepare(frame, view)
+                count = part_count(ready, least)
+                cut = cut_by(ready, parts.key, count)
+                layout = parts.layout([parts.facts(cut(k)) for k in range(count)])
         except ValueError:  # the level cannot read this table (say, a school not in schools.csv): the table travels
             whole.add(parts.table)  # whole, and the level says why on the worker, as it does in one process
             continue
@@ -583,14 +636,39 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
                 _take_sums(run, summing, finished=True)
                 _take_done(run)
         del ready, cut
-        kept.setdefault(parts.table, []).append(parts.keep(frame, view))
+        if isinstance(frame, HeldTable):
+            kept.setdefault(parts.table, []).append(pd.concat(frame.map(parts.keep, _light(view))))
+        else:
+            kept.setdefault(parts.table, []).append(parts.keep(frame, view))
     for table, frames in kept.items():
         if table not in whole:  # the rows any level keeps, with the columns any keeps
             frame = tables[table]
-            rows = frame.index.isin(pd.Index([]).append([f.index for f in frames]))
-            columns = {c for f in frames for c in f.columns}
-            tables[table] = frame.loc[rows, [c for c in frame.columns if c in columns]]
+            rows = pd.Index([]).append([f.index for f in frames])
+            columns = [c for c in frame.columns if c in {c for f in frames for c in f.columns}]
+            if isinstance(frame, HeldTable):  # those rows' cells, from the parts that hold them
+                tables[table] = pd.concat(frame.map(_cells, rows, columns)).sort_index(kind="stable")
+            else:
+                tables[table] = frame.loc[frame.index.isin(rows), columns]
+    for table, frame in tables.items():  # a held table no level summed in parts travels whole
+        if isinstance(frame, HeldTable):
+            tables[table] = frame.gathered()
     return replace(view, tables=MappingProxyType(tables)), summing
+
+
+def _light(view: District) -> District:
+    """What a level's `Parts.prepare` and `Parts.keep` read of a year's view besides the held table itself, sent
+    with each of its parts' tasks (`plevaluate.held.HeldTable`): the plan and the schools, comments and quotes
+    (level 5's treatment and the IDs an approved quote could name), not the large tables."""
+    tables = {name: view.tables[name] for name in ("schools", "comments", "quotes") if name in view.tables}
+    return replace(view, tables=MappingProxyType(tables), summaries={})
+
+
+def _prepared(part: pd.DataFrame, prepare, light: District):
+    return prepare(part, light)
+
+
+def _cells(part: pd.DataFrame, rows: pd.Index, columns: list[str]) -> pd.DataFrame:
+    return part.loc[part.index.isin(rows), columns]
 
 
 def _added(run: _Run, summing: dict) -> dict:
@@ -750,44 +828,10 @@ def _taken(run: _Run, task):
     return outcome
 
 
-#: The rows of a part, at most (of its largest frame), give or take the hash's unevenness: a part's task then needs
-#: about the same memory at any size of district (a part of 925,000 survey answers took a worker from 0.4 to 0.9 GB).
-PART_ROWS = 250_000
-
-
-def part_count(ready, least: int) -> int:
-    """How many parts ``ready`` (`Parts.prepare`'s frame or frames) is summed in: ``least`` (two for each worker, so
-    that every worker has work), or more when its largest frame has more than `PART_ROWS` rows for each."""
-    frames = ready if isinstance(ready, tuple) else (ready,)
-    rows = max((len(frame) for frame in frames), default=0)
-    return max(least, -(-rows // PART_ROWS))
-
-
 def _split(ready, key: str, count: int) -> list:
-    """``ready`` (a frame or a tuple of frames, `Parts.prepare`) in ``count`` parts by a hash of ``key`` (`_cut`)."""
-    cut = _cut(ready, key, count)
+    """``ready`` (a frame or a tuple of frames, `Parts.prepare`) in ``count`` parts by a hash of ``key`` (`plevaluate.held.cut_by`)."""
+    cut = cut_by(ready, key, count)
     return [cut(k) for k in range(count)]
-
-
-def _cut(ready, key: str, count: int):
-    """A way to cut ``ready`` (a frame or a tuple of frames, `Parts.prepare`) in ``count`` parts by a hash of ``key``:
-    ``cut(k)`` is part ``k``, cut when asked; rows with one key, in every frame, fall in one part."""
-    frames = ready if isinstance(ready, tuple) else (ready,)
-    if any(key not in frame for frame in frames):
-        raise ValueError(f"no column {key} to split by")
-    sorted_by_part = []  # each frame's rows sorted by part, in their order within each (a mask a part took a pass
-    for frame in frames:  # over every row for each part: 33 passes over a year's 8 million answers at 20,000 schools)
-        bucket = (pd.util.hash_pandas_object(frame[key], index=False).to_numpy() % count).astype(
-            np.min_scalar_type(count)
-        )
-        order = np.argsort(bucket, kind="stable")
-        sorted_by_part.append((frame, order, np.r_[0, np.cumsum(np.bincount(bucket, minlength=count))]))
-
-    def cut(k: int):
-        piece = tuple(frame.iloc[order[bounds[k] : bounds[k + 1]]] for frame, order, bounds in sorted_by_part)
-        return piece if isinstance(ready, tuple) else piece[0]
-
-    return cut
 
 
 def _wait_for_room(run: _Run, summing: dict, room: int) -> None:
@@ -840,7 +884,7 @@ def _from_cluster(outcome, view, year: str) -> Evaluation:
             LostProcessWarning,
             stacklevel=4,
         )
-        return evaluate(view(year), publish=True)
+        return evaluate(view(year, on_this_machine=True), publish=True)
     evaluation, caught = outcome
     for message, category, filename, lineno in caught:
         warnings.warn_explicit(message, category, filename, lineno)

@@ -21,6 +21,7 @@ import pytest
 from plevaluate import evaluate, load, registry
 from plevaluate.cluster import QUIET
 from plevaluate.errors import ContractError, LostProcessWarning, StatisticalWarning
+from plevaluate.held import HeldTable
 from plevaluate.sample import write_sample
 from plevaluate.years import _from_cluster, _outcomes, _Run, evaluate_for_reports, evaluate_on_cluster, year_view
 from tests.conftest import SAMPLE
@@ -66,7 +67,10 @@ def test_an_evaluation_on_a_cluster_equals_the_one_in_this_process(data, client,
         path = write_sample(tmp_path_factory.mktemp("district") / "d", n_schools=200, seed=3)
     district = _district(path)
     here, said_here = _caveats(evaluate_for_reports, district)
-    there, said_there = _caveats(evaluate_for_reports, district, scheduler=client)
+    # loaded as `plevaluate report --scheduler` loads it: its students held in parts on the workers (`plevaluate.held`)
+    held = _quietly(load, path, client=client)
+    assert isinstance(held.students, HeldTable)
+    there, said_there = _caveats(evaluate_for_reports, held, scheduler=client)
     assert there.published and here.published
     _same_evaluation(here, there)
     assert len(there.schools) == len(district.schools)
@@ -110,7 +114,9 @@ def test_a_data_problem_on_a_worker_arrives_as_itself(client):
     with warnings.catch_warnings():
         warnings.simplefilter("error", LostProcessWarning)
         with pytest.raises(ContractError, match="a year that cannot be evaluated") as raised:
-            _from_cluster(_outcomes(_Run(client, tasks={"2024-25": future}))["2024-25"], lambda year: view, "2024-25")
+            _from_cluster(
+                _outcomes(_Run(client, tasks={"2024-25": future}))["2024-25"], lambda year, **_: view, "2024-25"
+            )
     problem = raised.value.problems[0]
     assert (problem.file, problem.row, problem.column) == ("students.csv", 3, "score")
 
@@ -126,8 +132,9 @@ def test_a_district_loaded_on_a_cluster_is_the_one_loaded_here_with_every_proble
     monkeypatch.setattr(contract, "PLAIN_BLOCK", 4096)  # the multi-year sample's students.csv (241 KB): 60 blocks
     here, there = _district(SAMPLE_YEARS), _quietly(load, SAMPLE_YEARS, client=client)
     assert list(here.tables) == list(there.tables)
+    assert isinstance(there.students, HeldTable)  # validated, then held on the workers (tests/test_held.py)
     for name, table in here.tables.items():
-        pd.testing.assert_frame_equal(table, there.tables[name], obj=name)
+        pd.testing.assert_frame_equal(table, there.here().tables[name], obj=name)
     assert here.notes == there.notes and dict(here.file_hashes) == dict(there.file_hashes)
     broken = tmp_path / "broken"
     shutil.copytree(SAMPLE_YEARS, broken)
@@ -181,7 +188,7 @@ def test_a_year_that_keeps_losing_its_workers_is_evaluated_here():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StatisticalWarning)
             lost = distributed.KilledWorker("plevaluate-year-2024-25", "tcp://127.0.0.1:1", "out of memory")
-            found = _from_cluster(lost, lambda year: year_view(district, year), "2024-25")
+            found = _from_cluster(lost, lambda year, **_: year_view(district, year), "2024-25")
     assert found.published and found.plan["school_year"] == "2024-25"
 
 
@@ -412,7 +419,7 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     run = _Run(client)
     # parts of at most 1,000 rows of the longest frame a level prepares (give or take the hash), and at least two
     # for each worker (`PART_ROWS` is 250,000: a part's task needs the same memory at any district size)
-    monkeypatch.setattr("plevaluate.years.PART_ROWS", 1_000)
+    monkeypatch.setattr("plevaluate.held.PART_ROWS", 1_000)
     lean, summing = _in_parts(run, district, "test")
     workers = len(client.scheduler_info()["workers"])
     for level in registry.levels():
@@ -538,10 +545,9 @@ def test_no_more_parts_wait_on_the_cluster_than_two_for_each_worker(client, monk
     years, a scheduler of its own peaked at 672 MB). `_in_parts` now cuts and sends each part as room is made: at no
     moment are more than two parts for each worker still being summed, here with parts of 1,000 rows (dozens a
     level), and the year adds up as ever."""
-    import plevaluate.years as years_module
     from plevaluate.years import _added, _in_parts
 
-    monkeypatch.setattr(years_module, "PART_ROWS", 1_000)
+    monkeypatch.setattr("plevaluate.held.PART_ROWS", 1_000)
     district = _district(SAMPLE)
     run = _Run(client)
     sending, sent, waiting = client.submit, [], []

@@ -251,7 +251,7 @@ def test_a_school_whose_staff_attended_nothing_has_a_response_rate_about_nobody_
 def test_parts_are_two_per_worker_or_more_when_a_frame_is_long():
     """`part_count`: at least the least count (two a worker); more when the longest frame of what a level prepares
     has more than `PART_ROWS` rows for each part, so a part's task needs the same memory at any district size."""
-    from plevaluate.years import PART_ROWS, part_count
+    from plevaluate.held import PART_ROWS, part_count
 
     def rows(n: int) -> pd.DataFrame:
         return pd.DataFrame({"part": np.arange(n)})

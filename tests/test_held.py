@@ -1,0 +1,106 @@
+"""#34: a district loaded on a Dask cluster keeps its students there (`plevaluate.held.HeldTable`).
+
+``load(DATA, client=...)`` validates students.csv, then cuts it by student into parts held on the workers; this
+process keeps the parts' futures only. What the evaluation reads of the students is computed on each part where it
+is and must equal what it reads of the whole table here: the school years, a year's rows, the staggered panel (two
+rounds of sums), the logic model's test springs. A part lost with its worker has the students read again here.
+(The whole evaluation from held students is compared with the one-process evaluation in
+tests/test_evaluate_cluster.py.)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from plevaluate import load
+from plevaluate import logic_model as logic
+from plevaluate.cluster import QUIET
+from plevaluate.errors import LostProcessWarning
+from plevaluate.held import HeldTable, LostPart
+from plevaluate.staggered import school_panel
+from plevaluate.years import _year_rows, evaluate_for_reports, school_years, year_view
+from tests.test_years import SAMPLE_YEARS, _same_evaluation
+
+distributed = pytest.importorskip("distributed")
+
+pytestmark = pytest.mark.dask
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **QUIET) as cluster:
+        with distributed.Client(cluster) as connected:
+            connected.wait_for_workers(2, timeout=120)
+            yield connected
+
+
+def _quietly(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def districts(client):
+    return _quietly(load, SAMPLE_YEARS), _quietly(load, SAMPLE_YEARS, client=client)
+
+
+def test_the_students_are_held_in_parts_by_student_on_the_workers_not_here(client, districts):
+    here, held = districts
+    students = held.students
+    assert isinstance(students, HeldTable) and not isinstance(students, pd.DataFrame)
+    assert len(students) == len(here.students) and list(students.columns) == list(here.students.columns)
+    assert len(students.parts) == 4  # two for each worker
+    holders = client.who_has(list(students.parts))
+    assert len({worker for workers in holders.values() for worker in workers}) == 2  # both workers hold parts
+    pieces = students.map(lambda part: part)  # each student's rows all in one part
+    owners = pd.concat([piece[["student_id"]].assign(part=k) for k, piece in enumerate(pieces)])
+    assert owners.groupby("student_id")["part"].nunique().max() == 1
+    # brought here, the table is the one loaded here: every row, its CSV row number, its types
+    pd.testing.assert_frame_equal(held.here().students, here.students)
+    assert held.here().tables["schools"] is held.tables["schools"]  # only held tables are brought here
+
+
+def test_what_the_evaluation_reads_of_held_students_equals_what_it_reads_here(districts):
+    here, held = districts
+    assert school_years(held) == school_years(here) == ["2023-24", "2024-25", "2025-26"]
+    for year in school_years(here):
+        start = int(year[:4])
+        of_year = year_view(held, year).students
+        assert isinstance(of_year, HeldTable)  # a year's rows stay where their part is
+        pd.testing.assert_frame_equal(of_year.gathered(), _year_rows(here.students, start))
+        assert len(of_year) == len(year_view(here, year).students)
+    # the staggered panel: each spring's mean and standard deviation from two rounds of sums over the parts
+    one, parts = school_panel(here.students, here.schools), school_panel(held.students, held.schools)
+    assert len(one) == 72
+    pd.testing.assert_frame_equal(one, parts, rtol=1e-12, atol=1e-12)
+    assert logic._students(held.plan, logic._tables(held), None) == logic._students(
+        here.plan, logic._tables(here), None
+    )
+
+
+def test_a_part_lost_with_its_worker_has_the_students_read_again_here(client, districts):
+    """A scattered part dies with its worker (Dask cannot compute it again): the evaluation reads students.csv again
+    in this process, says so with a `LostProcessWarning`, and its results are the same."""
+    here, _ = districts
+    held = _quietly(load, SAMPLE_YEARS, client=client)
+    client.cancel([held.students.parts[1]], force=True)  # as a worker's death leaves it: gone from the cluster
+    with pytest.raises(LostPart):
+        held.students.unique("year")
+    pd.testing.assert_frame_equal(held.here().students, here.students)  # read again from students.csv
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        there = evaluate_for_reports(held, scheduler=client)
+    assert any(issubclass(w.category, LostProcessWarning) and "read again" in str(w.message) for w in caught), [
+        str(w.message) for w in caught
+    ]
+    _same_evaluation(_quietly(evaluate_for_reports, here), there)
+
+
+def test_a_district_loaded_on_a_cluster_evaluates_in_this_process_too(districts):
+    """Evaluated without a scheduler, a district loaded on a cluster brings its students here first."""
+    here, held = districts
+    _same_evaluation(_quietly(evaluate_for_reports, here), _quietly(evaluate_for_reports, held))
