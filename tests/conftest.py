@@ -145,3 +145,29 @@ def tiny(tmp_path: Path) -> Path:
 def _close_figures():
     yield
     plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    """A `LocalCluster` of two single-threaded worker processes for a test module, and its client."""
+    distributed = pytest.importorskip("distributed")
+    from plevaluate.cluster import QUIET
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **QUIET) as cluster:
+        with distributed.Client(cluster) as connected:
+            yield connected
+
+
+@pytest.fixture
+def client(cluster_client):
+    """The module's cluster, once both its workers are up: a test that kills a worker leaves its nanny restarting it,
+    and on a busy machine the next test saw one worker (and split the year in half as many parts as it expected)."""
+    cluster_client.wait_for_workers(2, timeout=120)
+    return cluster_client
+
+
+def quietly(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` with every warning silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)

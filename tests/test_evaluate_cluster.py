@@ -24,7 +24,7 @@ from plevaluate.errors import ContractError, LostProcessWarning, StatisticalWarn
 from plevaluate.held import HeldTable
 from plevaluate.sample import write_sample
 from plevaluate.years import _from_cluster, _outcomes, _Run, evaluate_for_reports, evaluate_on_cluster, year_view
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, quietly
 from tests.test_years import SAMPLE_YEARS, _Published, _refuse_the_year, _same_evaluation
 
 distributed = pytest.importorskip("distributed")
@@ -32,29 +32,8 @@ distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.dask
 
 
-@pytest.fixture(scope="module")
-def cluster_client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **QUIET) as cluster:
-        with distributed.Client(cluster) as connected:
-            yield connected
-
-
-@pytest.fixture
-def client(cluster_client):
-    """The module's cluster, once both its workers are up: a test that kills a worker leaves its nanny restarting it,
-    and on a busy machine the next test saw one worker (and split the year in half as many parts as it expected)."""
-    cluster_client.wait_for_workers(2, timeout=120)
-    return cluster_client
-
-
-def _quietly(function, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return function(*args, **kwargs)
-
-
 def _district(path):
-    return _quietly(load, path)
+    return quietly(load, path)
 
 
 @pytest.mark.parametrize("data", ["sample", "sample-years", "200 schools"])
@@ -68,7 +47,7 @@ def test_an_evaluation_on_a_cluster_equals_the_one_in_this_process(data, client,
     district = _district(path)
     here, said_here = _caveats(evaluate_for_reports, district)
     # loaded as `plevaluate report --scheduler` loads it: its students held in parts on the workers (`plevaluate.held`)
-    held = _quietly(load, path, client=client)
+    held = quietly(load, path, client=client)
     assert isinstance(held.students, HeldTable)
     there, said_there = _caveats(evaluate_for_reports, held, scheduler=client)
     assert there.published and here.published
@@ -95,8 +74,8 @@ def test_a_local_cluster_by_name_is_started_and_closed_for_the_evaluation():
 
     district = _district(SAMPLE)
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    there = _quietly(evaluate_for_reports, district, scheduler="local", workers=1)
-    _same_evaluation(_quietly(evaluate_for_reports, district), there)
+    there = quietly(evaluate_for_reports, district, scheduler="local", workers=1)
+    _same_evaluation(quietly(evaluate_for_reports, district), there)
     left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()]
     assert psutil.wait_procs(left, timeout=10)[1] == []  # its worker processes have ended
 
@@ -130,7 +109,7 @@ def test_a_district_loaded_on_a_cluster_is_the_one_loaded_here_with_every_proble
     from plevaluate import contract
 
     monkeypatch.setattr(contract, "PLAIN_BLOCK", 4096)  # the multi-year sample's students.csv (241 KB): 60 blocks
-    here, there = _district(SAMPLE_YEARS), _quietly(load, SAMPLE_YEARS, client=client)
+    here, there = _district(SAMPLE_YEARS), quietly(load, SAMPLE_YEARS, client=client)
     assert list(here.tables) == list(there.tables)
     assert isinstance(there.students, HeldTable)  # validated, then held on the workers (tests/test_held.py)
     for name, table in here.tables.items():
@@ -145,7 +124,7 @@ def test_a_district_loaded_on_a_cluster_is_the_one_loaded_here_with_every_proble
     problems = []
     for where in ({}, {"client": client}):
         with pytest.raises(ContractError) as raised:
-            _quietly(load, broken, **where)
+            quietly(load, broken, **where)
         problems.append([str(p) for p in raised.value.problems])
     assert problems[0] == problems[1] and any("never ends" in p for p in problems[0])
 
@@ -290,7 +269,7 @@ def test_a_task_whose_worker_dies_runs_again_on_another(client, tmp_path, monkey
         found = evaluate_on_cluster(client, district, ["2024-25"])
     assert flag.exists()  # a worker did die
     monkeypatch.undo()
-    _same_evaluation(_quietly(_quietly_published, district, "2024-25"), found["2024-25"])
+    _same_evaluation(quietly(_quietly_published, district, "2024-25"), found["2024-25"])
 
 
 def _part_fails(summarize, piece, layout):
@@ -310,7 +289,7 @@ def test_a_run_that_fails_leaves_nothing_of_its_years_or_parts_on_the_workers(cl
     district = _district(SAMPLE_YEARS)
     monkeypatch.setattr(years_module, where, _refuse_the_year if where == "_published_year" else _part_fails)
     with pytest.raises((ContractError, RuntimeError), match=error):
-        _quietly(evaluate_on_cluster, client, district, ["2023-24", "2024-25", "2025-26"])
+        quietly(evaluate_on_cluster, client, district, ["2023-24", "2024-25", "2025-26"])
     deadline = time.monotonic() + 20
     while (known := client.run(_parts_known, "plevaluate-")) and any(known.values()):
         assert time.monotonic() < deadline, known
@@ -454,8 +433,8 @@ def test_a_years_students_are_summed_in_parts_on_the_workers_and_only_their_sums
     students = district.students
     scored = (students["period"] == "post") & students["outcome"].notna()
     assert int(sums.covered[0]) == int(scored.sum())  # every post row with an outcome, once
-    there = _quietly(evaluate, replace(lean, summaries=summed))
-    here = _quietly(evaluate, district)
+    there = quietly(evaluate, replace(lean, summaries=summed))
+    here = quietly(evaluate, district)
     for level in (1, 2, 3, 4, 5, 0):
         assert sorted(there.levels[level].tables) == sorted(here.levels[level].tables)
         for name, table in here.levels[level].tables.items():
@@ -480,7 +459,7 @@ def test_students_a_level_cannot_read_travel_whole_and_the_level_says_why_on_the
     odd = replace(district, tables={**district.tables, "students": students})
     lean, summing = _in_parts(_Run(client), odd, "odd")
     assert 5 not in summing and lean.students.equals(students)
-    there = _quietly(evaluate_on_cluster, client, odd)
+    there = quietly(evaluate_on_cluster, client, odd)
     assert "NOT-A-SCHOOL" in there[odd.plan.school_year].levels[5].meta["error"]
 
 
@@ -638,9 +617,9 @@ def test_a_client_that_is_not_the_default_one_evaluates_the_same(client, monkeyp
         monkeypatch.setattr(distributed.client, "_get_global_client", lambda: None)
         with pytest.raises(ValueError, match="No clients found"):
             distributed.default_client()
-        found = _quietly(evaluate_on_cluster, other, district, ["2024-25"])
+        found = quietly(evaluate_on_cluster, other, district, ["2024-25"])
         monkeypatch.undo()
-    _same_evaluation(_quietly(_quietly_published, district, "2024-25"), found["2024-25"])
+    _same_evaluation(quietly(_quietly_published, district, "2024-25"), found["2024-25"])
 
 
 def _deserting():
@@ -715,7 +694,7 @@ def test_a_cluster_left_without_workers_gives_up_its_tasks_and_the_work_is_done_
         assert any(m.startswith("2024-25 was not sent: the Dask cluster had no workers") for m in said), said
         assert any(m.startswith("2023-24's tasks were given up: the Dask cluster had no workers") for m in said), said
         for year in years:
-            _same_evaluation(_quietly(evaluate, year_view(here, year), publish=True), lost[year])
+            _same_evaluation(quietly(evaluate, year_view(here, year), publish=True), lost[year])
 
         # a report run whose workers left while it evaluated: told so, not that "a file" could not be written (the
         # bundle's scatter found no worker: Dask's TimeoutError is an OSError), and its reports are rendered here, its

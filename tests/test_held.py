@@ -17,11 +17,11 @@ import pytest
 
 from plevaluate import load
 from plevaluate import logic_model as logic
-from plevaluate.cluster import QUIET
 from plevaluate.errors import LostProcessWarning
 from plevaluate.held import HeldTable, LostPart
 from plevaluate.staggered import school_panel
 from plevaluate.years import _year_rows, evaluate_for_reports, school_years, year_view
+from tests.conftest import quietly
 from tests.test_years import SAMPLE_YEARS, _same_evaluation
 
 distributed = pytest.importorskip("distributed")
@@ -30,22 +30,9 @@ pytestmark = pytest.mark.dask
 
 
 @pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **QUIET) as cluster:
-        with distributed.Client(cluster) as connected:
-            connected.wait_for_workers(2, timeout=120)
-            yield connected
-
-
-def _quietly(function, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return function(*args, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def districts(client):
-    return _quietly(load, SAMPLE_YEARS), _quietly(load, SAMPLE_YEARS, client=client)
+def districts(cluster_client):
+    cluster_client.wait_for_workers(2, timeout=120)
+    return quietly(load, SAMPLE_YEARS), quietly(load, SAMPLE_YEARS, client=cluster_client)
 
 
 def test_the_students_are_held_in_parts_by_student_on_the_workers_not_here(client, districts):
@@ -86,7 +73,7 @@ def test_a_part_lost_with_its_worker_has_the_students_read_again_here(client, di
     """A scattered part dies with its worker (Dask cannot compute it again): the evaluation reads students.csv again
     in this process, says so with a `LostProcessWarning`, and its results are the same."""
     here, _ = districts
-    held = _quietly(load, SAMPLE_YEARS, client=client)
+    held = quietly(load, SAMPLE_YEARS, client=client)
     client.cancel([held.students.parts[1]], force=True)  # as a worker's death leaves it: gone from the cluster
     with pytest.raises(LostPart):
         held.students.unique("year")
@@ -97,10 +84,10 @@ def test_a_part_lost_with_its_worker_has_the_students_read_again_here(client, di
     assert any(issubclass(w.category, LostProcessWarning) and "read again" in str(w.message) for w in caught), [
         str(w.message) for w in caught
     ]
-    _same_evaluation(_quietly(evaluate_for_reports, here), there)
+    _same_evaluation(quietly(evaluate_for_reports, here), there)
 
 
 def test_a_district_loaded_on_a_cluster_evaluates_in_this_process_too(districts):
     """Evaluated without a scheduler, a district loaded on a cluster brings its students here first."""
     here, held = districts
-    _same_evaluation(_quietly(evaluate_for_reports, here), _quietly(evaluate_for_reports, held))
+    _same_evaluation(quietly(evaluate_for_reports, here), quietly(evaluate_for_reports, held))
