@@ -183,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             client_mb["evaluate"] = peak_mb()
             peaks = worker_peaks(client)
             now = set(client.scheduler_info()["workers"])
+            if not args.no_alone:  # each year alone, below, runs here once the cluster is gone: its students too
+                district = district.here()
         finally:
             for name, original in originals.items():
                 setattr(years_module, name, original)

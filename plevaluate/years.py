@@ -602,7 +602,7 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
             if isinstance(frame, HeldTable):  # already in parts on the workers: each prepared where it is
                 light = _light(view)
                 ready = frame.derived(_prepared, parts.prepare, light)
-                count, cut = len(ready.parts), ready.parts.__getitem__
+                count, cut = len(ready.parts), ready.piece  # each part made on its worker as it is summed
                 layout = parts.layout(ready.map(parts.facts))
             else:
                 ready = parts.prepare(frame, view)

@@ -41,6 +41,9 @@ def test_the_students_are_held_in_parts_by_student_on_the_workers_not_here(clien
     assert isinstance(students, HeldTable) and not isinstance(students, pd.DataFrame)
     assert len(students) == len(here.students) and list(students.columns) == list(here.students.columns)
     assert len(students.parts) == 4  # two for each worker
+    as_held = client.gather(students.parts[0])  # text held as categoricals, each distinct ID once
+    assert isinstance(as_held["student_id"].dtype, pd.CategoricalDtype)
+    assert isinstance(as_held["school_id"].dtype, pd.CategoricalDtype)
     holders = client.who_has(list(students.parts))
     assert len({worker for workers in holders.values() for worker in workers}) == 2  # both workers hold parts
     pieces = students.map(lambda part: part)  # each student's rows all in one part
