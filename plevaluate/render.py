@@ -161,7 +161,14 @@ def _worker_kernel():
     state = _state()
     if "km" not in state:
         folder = tempfile.mkdtemp(prefix=f"plevaluate-kernel-{os.getpid()}-")
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))
+        # its sockets and its connection file (which holds the kernel's key) in the worker's folder, which the next
+        # run sweeps if this worker is killed (`plevaluate._outputs.clean_temporary`), not a /tmp/tmpXXXX.json left
+        km = KernelManager(
+            kernel_name="python3",
+            transport="ipc",
+            ip=os.path.join(folder, "kernel"),
+            connection_file=os.path.join(folder, "kernel.json"),
+        )
         # the kernel runs this very Python (where plevaluate is installed), whatever "python3" kernelspec
         # another Jupyter installation on the machine may have registered
         km.kernel_spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]

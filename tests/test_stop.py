@@ -177,6 +177,8 @@ def test_a_kernel_killed_mid_report_fails_that_report_and_the_worker_goes_on(tmp
         try:
             r._warm(None)
             first = r._worker_kernel().provisioner.process.pid
+            # its connection file (the kernel's key) in the worker's folder, swept if the worker is killed
+            outcomes["connection"] = (r._worker_kernel().connection_file, r._state()["folder"])
             for name in ("dies", "lives"):
                 job = r.Job(notebook=f"{name}.ipynb", name=name, title=name, parameters={}, folder=str(tmp_path))
                 outcomes[name] = r._execute(job, tmp_path, ("ipynb",), None)
@@ -192,5 +194,7 @@ def test_a_kernel_killed_mid_report_fails_that_report_and_the_worker_goes_on(tmp
     assert written == [] and failure is not None and "DeadKernelError" in failure.error, failure
     assert outcomes["lives"] == (["lives.ipynb"], None)
     assert "42" in (tmp_path / "lives.ipynb").read_text()
+    connection, folder = outcomes["connection"]
+    assert Path(connection).parent == Path(folder)
     first, second = outcomes["kernels"]
     assert first != second and not _alive(first)
