@@ -91,7 +91,9 @@ def sheet_names(wanted: list[str]) -> list[str]:
     return out
 
 
-def _number_format(column: str, unit: str | None, dtype) -> str | None:
+def _number_format(column: str, unit: str | None, dtype, whole: bool = False) -> str | None:
+    """The Excel number format of a column's cells in rows of ``unit``; ``whole``: every value of the column is a
+    whole number (a count stored as a float, because a suppressed row left it blank), shown as a count."""
     if column in _IN_UNIT and unit in _BY_UNIT:
         return _BY_UNIT[unit]
     if column in _SHARES:
@@ -101,8 +103,17 @@ def _number_format(column: str, unit: str | None, dtype) -> str | None:
     if pd.api.types.is_integer_dtype(dtype) or column == "n" or column.startswith(("n_", "count")):
         return "#,##0"
     if pd.api.types.is_float_dtype(dtype):
-        return "0.000"
+        return "#,##0" if whole else "0.000"
     return None
+
+
+def _whole(column: pd.Series) -> bool:
+    """Whether every number of a float column is a whole number (and it has one)."""
+    if not pd.api.types.is_float_dtype(column.dtype):
+        return False
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    values = values[np.isfinite(values)]
+    return bool(values.size) and bool(np.all(values == np.round(values)))
 
 
 def _cell(value):
@@ -127,6 +138,7 @@ def _write_table(sheet, frame: pd.DataFrame) -> None:
     hidden = frame["suppressed"].astype("boolean").fillna(False).to_numpy(bool) if "suppressed" in frame else None
     units = frame["unit"].astype("string") if "unit" in frame else None
     dtypes = list(frame.dtypes)
+    whole = [_whole(frame[column]) for column in columns]
     formats: dict[tuple[int, str | None], str | None] = {}  # each column's format per unit, worked out once
     for i, row in enumerate(frame.itertuples(index=False, name=None)):
         values = [_cell(v) for v in row]
@@ -141,7 +153,7 @@ def _write_table(sheet, frame: pd.DataFrame) -> None:
                 cell.fill = _GREY
                 continue
             if (j, unit) not in formats:
-                formats[(j, unit)] = _number_format(column, unit, dtypes[j - 1])
+                formats[(j, unit)] = _number_format(column, unit, dtypes[j - 1], whole[j - 1])
             fmt = formats[(j, unit)]
             if fmt and isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
                 cell.number_format = fmt

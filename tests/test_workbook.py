@@ -167,3 +167,17 @@ def test_libreoffice_opens_and_converts_the_workbook(published, tmp_path):
     assert (
         "data dictionary" in text.lower() and "Washington" in text
     )  # the notes and a school's row, as Calc lays them out
+
+
+def test_counts_stored_as_floats_read_as_counts_and_fractions_keep_their_decimals():
+    """A count left blank where a row is suppressed is a float column: its cells read "35", not "35.000" (a reader's
+    review of the funnel's sheet); a column with a fraction keeps three decimals."""
+    from openpyxl import Workbook
+
+    from plevaluate.workbook import _write_table
+
+    sheet = Workbook().active
+    frame = pd.DataFrame({"visits": [35.0, None, 1204.0], "overdispersion": [1.6, None, 2.0]})
+    _write_table(sheet, frame)
+    assert [sheet.cell(r, 1).number_format for r in (2, 4)] == ["#,##0", "#,##0"]
+    assert [sheet.cell(r, 2).number_format for r in (2, 4)] == ["0.000", "0.000"]
