@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from ._tidy import window_words
 from .contract import INVISIBLE
-from .vocabulary import RATING_WORDS
+from .vocabulary import RATING_WORDS, counted
 
 __all__ = [
     "MANY",
@@ -634,7 +634,7 @@ def funnel_chart(
             if place == "within"
             else f"This school is {place} limits"
             if place
-            else f"{len(flagged)} school(s) outside the 95% limits"
+            else f"{counted(len(flagged), 'school')} outside the 95% limits"
         )
     elif len(flagged) > NAMED:
         heading = (
@@ -656,7 +656,7 @@ def funnel_chart(
         fig.text(
             0.01,
             0.01,
-            f"{len(hidden)} school(s) not shown (too few educators observed, or protecting such a school)"
+            f"{counted(len(hidden), 'school')} not shown (too few educators observed, or protecting such a school)"
             + ("" if highlight is not None else f"; listed in {elsewhere}" if brief else "; listed in the table below"),
             fontsize=8,
         )
@@ -692,7 +692,7 @@ def funnel_chart(
         if len(hidden) <= NAMED:  # named under the chart, so named here
             rows += [{"school": name(s), "position": why} for s in hidden]
         else:
-            rows.append({"school": f"{len(hidden):,} more school(s)", "position": why})
+            rows.append({"school": f"{counted(len(hidden), 'more school')}", "position": why})
         rows.append({"school": f"Every school's row is in {elsewhere}"})
     elif highlight is None:
         rows += [{"school": name(s), "position": why} for s in hidden]
@@ -700,7 +700,7 @@ def funnel_chart(
         others = ordered[ordered["school_id"] != highlight]
         rows += [ranges(part, "other") for _, part in others.groupby("position", sort=False)]
         if hidden:
-            rows.append({"school": f"{len(hidden)} other school(s)", "position": "not shown"})
+            rows.append({"school": f"{counted(len(hidden), 'other school')}", "position": "not shown"})
     mine = shown[shown["school_id"] == highlight] if highlight is not None else shown.iloc[0:0]
     if len(mine):
         main = f"(practice seen in {mine['estimate'].iloc[0]:.0%} of {mine['n'].iloc[0]:,.0f} observations)."

@@ -30,6 +30,7 @@ from scipy import stats
 
 from .errors import StatisticalWarning
 from .held import HeldTable
+from .vocabulary import counted
 
 __all__ = ["MIN_UNITS", "StaggeredEffects", "school_panel", "staggered_effects"]
 
@@ -182,7 +183,7 @@ def staggered_effects(
         listed = ", ".join(str(u) for u in gaps.index[:10]) + (" ..." if len(gaps) > 10 else "")
         warnings.warn(
             StatisticalWarning(
-                f"{len(gaps)} school(s) lack scores in some springs and are left out of the staggered estimate, "
+                f"{counted(len(gaps), 'school')} lack scores in some springs and are left out of the staggered estimate, "
                 f"which compares each school with itself in every spring: {listed}"
             ),
             stacklevel=2,

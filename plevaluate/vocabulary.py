@@ -16,6 +16,7 @@ __all__ = [
     "RATING_LABELS",
     "RATING_WORDS",
     "SUBGROUP_WORDS",
+    "counted",
     "in_program",
     "subgroup_words",
 ]
@@ -49,6 +50,15 @@ SUBGROUP_WORDS = MappingProxyType(
         "econ_disadvantaged": ("economically disadvantaged students", "students not economically disadvantaged"),
     }
 )
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` of ``noun``, the noun plural unless there is one (reports read "1 school(s) outside the limits").
+
+    >>> counted(1, "school"), counted(3, "comparison school"), counted(1204, "school")
+    ('1 school', '3 comparison schools', '1,204 schools')
+    """
+    return f"{int(count):,} {noun}{'' if int(count) == 1 else 's'}"
 
 
 def subgroup_words(subgroup: str, value) -> str:

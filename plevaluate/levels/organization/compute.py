@@ -31,7 +31,7 @@ from ...effects import wilson_interval
 from ...privacy import UNSUPPRESSED, coded_share, suppress
 from ...results import LevelResult, Note, target_status
 from ...survey import evaluate_survey, prepare_survey
-from ...vocabulary import RATING_WORDS
+from ...vocabulary import RATING_WORDS, counted
 
 if TYPE_CHECKING:
     from ...contract import District
@@ -424,7 +424,7 @@ def evaluate_organization(district: District, *, ci: float | None = None) -> Lev
             )  # the report names the school
         once = tables["change"].groupby("school_id")["terms_rated"].max()
         if (once == 1).any():
-            notes.append(f"{int((once == 1).sum())} school(s) rated in one term only: no change can be shown")
+            notes.append(f"{counted(int((once == 1).sum()), 'school')} rated in one term only: no change can be shown")
     else:
         notes.append("no conditions ratings were collected")
     if district.attendance is not None and district.sessions is not None:

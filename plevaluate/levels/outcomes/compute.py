@@ -39,6 +39,7 @@ from ...errors import StatisticalWarning
 from ...privacy import UNSUPPRESSED
 from ...regression import FEW_CLUSTERS, ClusterSums, LinearFit, fit_ols
 from ...results import LevelResult, noting_warnings, target_status
+from ...vocabulary import counted
 from .evidence import evidence_statement
 from .wwc import ATTRITION_BOUNDARIES, ATTRITION_SOURCE, attrition_verdict, baseline_verdict
 
@@ -672,7 +673,7 @@ def _check_counts(rows: int, values: set, single: list, empty: list, treatment: 
         )
     if single:
         warnings.warn(
-            f"{len(single)} school(s) with one student in the analysis ({', '.join(map(str, single[:5]))}); "
+            f"{counted(len(single), 'school')} with one student in the analysis ({', '.join(map(str, single[:5]))}); "
             "they add almost no information and their residuals are poorly estimated",
             StatisticalWarning,
             stacklevel=4,
@@ -1675,7 +1676,7 @@ def outcomes_from(
             comparison = schools.loc[schools["group"] == "comparison", "school_id"]
             if layout.arms == {1} and len(comparison):
                 notes.append(
-                    f"the {len(comparison)} comparison school(s) in schools.csv have no students with an "
+                    f"the {counted(len(comparison), 'comparison school')} in schools.csv have no students with an "
                     "outcome in students.csv: the program's effect on students cannot be estimated"
                 )
             elif not layout.arms:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ...vocabulary import counted
 from .wwc import ATTRITION_BOUNDARIES, attrition_verdict, baseline_verdict
 
 __all__ = [
@@ -324,7 +325,7 @@ def evidence_statement(
             float(fewest),
             "at least 2 schools in each condition",
             "no" if confound else "yes",
-            f"Confounds: {schools_treatment} program and {schools_comparison} comparison school(s)"
+            f"Confounds: {schools_treatment} program and {counted(schools_comparison, 'comparison school')}"
             + (
                 f"; no {side} school: no comparison can be made."
                 if confound and fewest == 0
@@ -333,7 +334,7 @@ def evidence_statement(
                 if confound
                 else "; no condition rests on a single school."
             ),
-            f"add {2 - fewest} or more {side} school(s), so that no condition rests on one school" if confound else "",
+            f"add {2 - fewest} or more {side} schools, so that no condition rests on one school" if confound else "",
         )
     else:
         add("confound", np.nan, "a comparison group", "not applicable", "Confounds: no comparison group to confound.")
@@ -402,7 +403,7 @@ def evidence_statement(
         f"{LARGE_GROUPS[1]} or more tested students",
         "yes" if large else "no",
         (
-            f"Sample: {students:,.0f} students in the analytic sample, in {groups_of_ten} school(s) with 10 or more "
+            f"Sample: {students:,.0f} students in the analytic sample, in {counted(groups_of_ten, 'school')} with 10 or more "
             f"tested students: {'a large sample' if large else 'not a large sample'} as 34 CFR 77.1 defines it."
             if pd.notna(students)
             else "Sample: no analytic sample yet."

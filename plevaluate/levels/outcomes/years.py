@@ -12,6 +12,7 @@ import pandas as pd
 from ..._tidy import cohort_start
 from ...errors import StatisticalWarning
 from ...staggered import MIN_UNITS, school_panel, staggered_effects
+from ...vocabulary import counted
 
 if TYPE_CHECKING:
     from ...contract import District
@@ -37,7 +38,7 @@ def years(district: District, evaluations: Mapping[str, Evaluation]) -> dict[str
         control = "nevertreated" if never >= MIN_UNITS else "notyettreated"
         if control == "notyettreated":
             note = (
-                f"{never} comparison school(s), fewer than the {MIN_UNITS} the estimator needs: schools that join "
+                f"{counted(never, 'comparison school')}, fewer than the {MIN_UNITS} the estimator needs: schools that join "
                 "later are the controls until they join"
             )
         try:
