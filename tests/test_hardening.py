@@ -392,7 +392,7 @@ EVALUATE = [
     Case(
         "comparison schools without outcomes",
         _students(lambda f: f[~f["school_id"].isin(["S09", "S10", "S11", "S12"])]),
-        "the 4 comparison school(s) in schools.csv have no students with an outcome",
+        "the 4 comparison schools in schools.csv have no students with an outcome",
     ),
     Case("blank outcome in a pre row (did)", _students(_blank_pre), "student(s) left out of the main model"),
 ]
