@@ -351,6 +351,23 @@ def test_the_headline_names_its_month_and_the_funnel_says_its_term_differs(publi
     )
 
 
+def test_level3s_evidence_says_its_count_includes_the_comparison_schools(published, sample_district):
+    """A reader's review: level 3's district evidence counted every school's conditions ratings (144, comparison
+    schools' too) beside a share of the 8 program schools, without saying so; level 4's evidence says it."""
+    row = published.chain[(published.chain["scope"] == "district") & (published.chain["level"] == 3)].iloc[0]
+    ratings = len(sample_district.conditions)
+    assert (
+        sample_district.conditions["school_id"]
+        .isin(sample_district.schools.loc[sample_district.schools["group"] == "comparison", "school_id"])
+        .any()
+    )
+    assert row["evidence"] == (
+        f"{ratings:,} conditions ratings, with principal participation and the staff survey, comparison schools' "
+        "included"
+    )
+    assert row["n"] == 8
+
+
 def test_rates_sum_and_range(level4):
     rates = level4["rates"]
     shown = rates["estimate"].dropna()

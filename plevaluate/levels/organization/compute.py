@@ -557,7 +557,7 @@ def headline(result: LevelResult, cell: Cell) -> dict | None:
     if cell.school_id is None:
         r = table[table["breakdown"] == "district"].iloc[0]
         status = {"no target": "no target set"}.get(str(r["status"]), str(r["status"]))
-        return cell.row(
+        row = cell.row(
             r["estimate"],
             r["ci_low"],
             r["ci_high"],
@@ -566,6 +566,12 @@ def headline(result: LevelResult, cell: Cell) -> dict | None:
             judged(status, False, r["ci_low"], r["ci_high"]),
             r["n"],
         )
+        ratings = result.tables.get("ratings")
+        if row.get("evidence") and ratings is not None and ratings["group"].eq("comparison").any():
+            # the count is every school's ratings beside a share of program schools (a reader's review; level 4's
+            # evidence says so too)
+            row["evidence"] = f"{row['evidence']}, comparison schools' included"
+        return row
     r = school_row(table, cell.school_id)
     if r is None:  # a school without a rating: its staff survey, if it answered one
         staff = _staff_headline(result, cell)
