@@ -1696,7 +1696,10 @@ class District:
 
     def __reduce__(self):
         """Picklable (a year's view goes to another process, `plevaluate.years.evaluate_each_year`): its read-only
-        mappings travel as dicts and are read-only again on arrival."""
+        mappings travel as dicts and are read-only again on arrival. A table held on a cluster is brought here first
+        (`here`): its parts' futures belong to this process's client."""
+        if any(isinstance(table, HeldTable) for table in self.tables.values()):
+            return self.here().__reduce__()
         return _district, (
             self.path,
             self.plan,
@@ -1723,12 +1726,43 @@ class District:
         try:
             for name in held:
                 tables[name] = tables[name].gathered()
-        except LostPart:
+        except LostPart as lost:
+            tables.update(self._read_again(held))
+            warnings.warn(
+                f"{', '.join(TABLES[name].filename for name in held)}, held on a Dask cluster, could not be brought "
+                f"back whole ({lost}): it was read again in this process from the same files, with the same results",
+                LostProcessWarning,
+                stacklevel=2,
+            )
+        return replace(self, tables=MappingProxyType(tables))
+
+    def _read_again(self, names: list[str]) -> dict[str, pd.DataFrame]:
+        """Tables ``names`` read again from the district's files, which must be the files it was loaded from (their
+        SHA-256, `file_hashes`): a file changed or removed since is a `ContractError`, not other numbers."""
+        files = [TABLES[name].filename for name in names]
+        try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ContractWarning)  # said when it was loaded
                 again = load(self.path)
-            tables.update({name: again.tables[name] for name in held})
-        return replace(self, tables=MappingProxyType(tables))
+        except ContractError:
+            again = None
+        if (
+            again is None
+            or dict(again.file_hashes) != dict(self.file_hashes)
+            or any(name not in again.tables for name in names)
+        ):
+            raise ContractError(
+                [
+                    Problem(
+                        ", ".join(files),
+                        "the files the district was loaded from: a Dask worker holding part of it was lost, so it "
+                        "must be read again, and the folder's files have changed (or gone) since it was loaded",
+                        "run the command again on the data as they are now.",
+                    )
+                ],
+                str(self.path),
+            )
+        return {name: again.tables[name] for name in names}
 
     @property
     def school_ids(self) -> list[str]:

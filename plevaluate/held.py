@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cluster import embedded, workers_of
+from .cluster import deserted, embedded, fetched, workers_of
 
 __all__ = ["PART_ROWS", "HeldTable", "LostPart", "cut_by", "part_count"]
 
@@ -146,19 +146,31 @@ class HeldTable:
 
     def map(self, function: Callable, *args) -> list:
         """``function(part, *args)`` of every part, run where the part is; the answers here, in the parts' order.
-        Raises `LostPart` when a part was lost with its worker or the client closed."""
-        with embedded():
-            try:
-                futures = [
-                    self.client.submit(_answer, part, self.dtypes, self.steps, function, args, pure=False)
+
+        Raises `LostPart` when a part was lost with its worker, the client closed, the scheduler does not answer
+        within `plevaluate.cluster.ANSWER` seconds, or the cluster is left without workers for
+        `plevaluate.cluster.PATIENCE` seconds (`plevaluate.cluster.deserted`): every wait here has an end, as every
+        other question plevaluate asks a cluster. An error of ``function``'s own is raised as itself."""
+        client, futures = self.client, []
+        try:
+            if client.status != "running":
+                raise LostPart("its Dask client is closed")
+            workers_of(client)  # `Unanswered` (an OSError) at once from a scheduler that does not answer
+            with deserted(client, lambda: futures) as given_up, embedded():
+                futures += [
+                    client.submit(_answer, part, self.dtypes, self.steps, function, args, pure=False)
                     for part in self.parts
                 ]
-                answers = self.client.gather(futures)
-            except Exception as error:
-                if isinstance(error, (CancelledError, OSError)) or _lost(error):  # its worker died; the client closed
-                    raise LostPart(f"a part of the held table was lost ({type(error).__name__}: {error})") from None
-                raise
-        return answers
+                return [fetched(future, client, given_up) for future in futures]
+        except Exception as error:  # noqa: BLE001 - sorted below: lost, or the function's own error
+            problem = error.with_traceback(None)  # its frames would keep the parts and answers on the workers
+        finally:
+            futures = None  # dropped here, so that nothing the answers or a failure keep holds them on the cluster
+        if isinstance(problem, LostPart):
+            raise LostPart(str(problem))
+        if client.status != "running" or isinstance(problem, (CancelledError, OSError)) or _lost(problem):
+            raise LostPart(f"{type(problem).__name__}: {problem}" if str(problem) else type(problem).__name__)
+        raise problem
 
     def unique(self, column: str) -> np.ndarray:
         """The distinct values of ``column`` (in no particular order): each part's, then together here."""
@@ -175,10 +187,11 @@ class HeldTable:
 
 
 def _lost(error: BaseException) -> bool:
+    """Whether ``error`` says a part or its client is gone (not an error of a use's own)."""
     from distributed import KilledWorker
-    from distributed.client import FutureCancelledError
+    from distributed.client import ClosedClientError, FutureCancelledError
 
-    return isinstance(error, (KilledWorker, FutureCancelledError)) or "lost" in str(error).lower()
+    return isinstance(error, (KilledWorker, FutureCancelledError, ClosedClientError)) or "lost" in str(error).lower()
 
 
 def _made(part: pd.DataFrame, dtypes: dict, steps: tuple) -> pd.DataFrame:

@@ -364,7 +364,7 @@ def evaluate_for_reports(district: District, *, workers: int = 1, scheduler=None
     try:
         years = evaluated_years(district)
     except LostPart:  # held on a cluster and a part lost: read again here, and sent to the cluster from here
-        district = _read_again(district)
+        district = district.here()
         years = evaluated_years(district)
     if scheduler is not None:
         with _connected(scheduler, workers) as client:
@@ -377,6 +377,19 @@ def evaluate_for_reports(district: District, *, workers: int = 1, scheduler=None
     return _with_years(district, years, evaluate_each_year(district, years, workers=workers))
 
 
+def _held_on(client, district: District) -> District:
+    """``district``, with any table it holds on another cluster than ``client``'s (loaded with another client) brought
+    here first: that cluster's parts cannot be read by this one's tasks (each year was lost there, then done here)."""
+    address = getattr(getattr(client, "scheduler", None), "address", None)
+    elsewhere = [
+        table
+        for table in district.tables.values()
+        if isinstance(table, HeldTable)
+        and getattr(getattr(table.client, "scheduler", None), "address", None) != address
+    ]
+    return district.here() if elsewhere else district
+
+
 def _while_held(district: District, function, *args):
     """``function(district, *args)``; if a part of a table the district holds on a cluster (`plevaluate.held`) was
     lost with its worker, again with the district brought here (`District.here`: its students read again), with a
@@ -384,19 +397,7 @@ def _while_held(district: District, function, *args):
     try:
         return function(district, *args)
     except LostPart:
-        return function(_read_again(district), *args)
-
-
-def _read_again(district: District) -> District:
-    """The district brought here (`District.here`) after a part it held on a cluster was lost, with a
-    `LostProcessWarning`."""
-    warnings.warn(
-        "a Dask worker holding part of students.csv was lost; students.csv was read again in this process, with "
-        "the same results",
-        LostProcessWarning,
-        stacklevel=4,
-    )
-    return district.here()
+        return function(district.here(), *args)
 
 
 def _with_years(district: District, years: list[str], evaluations: dict[str, Evaluation]) -> Evaluation:
@@ -530,6 +531,7 @@ def evaluate_on_cluster(client, district: District, years: list[str] | None = No
             source = here[0]
         return source if years is None else year_view(source, year)
 
+    district = _held_on(client, district)
     labels = [district.plan.school_year] if years is None else list(years)
     if registry.process_local():
         return {year: evaluate(view(year), publish=True) for year in labels}

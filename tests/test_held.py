@@ -17,7 +17,8 @@ import pytest
 
 from plevaluate import load
 from plevaluate import logic_model as logic
-from plevaluate.errors import LostProcessWarning
+from plevaluate.cluster import QUIET
+from plevaluate.errors import LostProcessWarning, StatisticalWarning
 from plevaluate.held import HeldTable, LostPart
 from plevaluate.staggered import school_panel
 from plevaluate.years import _year_rows, evaluate_for_reports, school_years, year_view
@@ -80,11 +81,14 @@ def test_a_part_lost_with_its_worker_has_the_students_read_again_here(client, di
     client.cancel([held.students.parts[1]], force=True)  # as a worker's death leaves it: gone from the cluster
     with pytest.raises(LostPart):
         held.students.unique("year")
-    pd.testing.assert_frame_equal(held.here().students, here.students)  # read again from students.csv
+    with pytest.warns(
+        LostProcessWarning, match="students.csv, held on a Dask cluster, could not be brought back whole"
+    ):
+        pd.testing.assert_frame_equal(held.here().students, here.students)  # read again from students.csv
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         there = evaluate_for_reports(held, scheduler=client)
-    assert any(issubclass(w.category, LostProcessWarning) and "read again" in str(w.message) for w in caught), [
+    assert any(issubclass(w.category, LostProcessWarning) and "was read again" in str(w.message) for w in caught), [
         str(w.message) for w in caught
     ]
     _same_evaluation(quietly(evaluate_for_reports, here), there)
@@ -94,3 +98,87 @@ def test_a_district_loaded_on_a_cluster_evaluates_in_this_process_too(districts)
     """Evaluated without a scheduler, a district loaded on a cluster brings its students here first."""
     here, held = districts
     _same_evaluation(quietly(evaluate_for_reports, here), quietly(evaluate_for_reports, held))
+
+
+def _keys(client, kind: str) -> list[str]:
+    return [
+        key
+        for key in client.run_on_scheduler(lambda dask_scheduler: list(map(str, dask_scheduler.tasks)))
+        if kind in key
+    ]
+
+
+def test_a_lost_part_leaves_nothing_of_the_table_on_the_cluster_once_it_is_let_go(client):
+    """A hostile review: after a lost part, the other parts and the answers stayed on the workers for good (the
+    failure's traceback kept them)."""
+    import gc
+    import time
+
+    held = quietly(load, SAMPLE_YEARS, client=client)
+    parts = {str(part.key) for part in held.students.parts}
+    client.cancel([held.students.parts[1]], force=True)
+    with pytest.raises(LostPart):
+        held.students.unique("year")
+    del held
+    gc.collect()
+
+    def left() -> list[str]:
+        return _keys(client, "_answer") + [key for key in _keys(client, "DataFrame") if key in parts]
+
+    deadline = time.monotonic() + 10
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left() == []
+
+
+def test_a_closed_client_an_unanswering_scheduler_and_another_cluster_each_have_the_students_here(
+    client, districts, monkeypatch
+):
+    """Each found by a hostile review: the loading client closed (a notebook's ``with Client() as c: load(...)``)
+    raised ClosedClientError; a scheduler that does not answer (frozen) was waited for for ever; a district evaluated
+    on another cluster than its own lost every year there ("ended abruptly (out of memory?)") and did each here."""
+    import pickle
+
+    from plevaluate import cluster
+
+    here, _ = districts
+    expected = quietly(evaluate_for_reports, here)
+    with distributed.Client(client.scheduler.address, set_as_default=False) as loading:
+        held = quietly(load, SAMPLE_YEARS, client=loading)
+    with pytest.warns(LostProcessWarning, match="could not be brought back whole .*closed"):
+        _same_evaluation(expected, evaluate_for_reports(held))
+    held = quietly(load, SAMPLE_YEARS, client=client)
+    monkeypatch.setattr(cluster, "ANSWER", 0.0)  # every question now goes unanswered within its deadline
+    with pytest.raises(LostPart, match="Unanswered"):
+        held.students.unique("year")
+    monkeypatch.undo()
+    # pickled (to another process), a held district travels with its students, brought here
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(held)).students, here.students)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, **QUIET) as other:
+        with distributed.Client(other, set_as_default=False) as elsewhere:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", LostProcessWarning)  # no year lost there
+                warnings.simplefilter("ignore", StatisticalWarning)
+                _same_evaluation(expected, evaluate_for_reports(held, scheduler=elsewhere))
+
+
+def test_students_csv_changed_since_the_load_is_an_error_not_other_numbers(client, tmp_path):
+    """A hostile review: with a part lost, students.csv was read again as it was now (every outcome +50 moved level
+    5's effect from 71 to 121 under "the same results"); a file removed since gave a bare KeyError."""
+    import shutil
+
+    from plevaluate.errors import ContractError
+
+    data = tmp_path / "district"
+    shutil.copytree(SAMPLE_YEARS, data)
+    held = quietly(load, data, client=client)
+    client.cancel([held.students.parts[0]], force=True)
+    students = data / "students.csv"
+    rows = students.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows[1] = rows[1].rstrip("\n") + "1\n"  # one outcome changed
+    students.write_text("".join(rows), encoding="utf-8")
+    with pytest.raises(ContractError, match="have changed \\(or gone\\) since it was loaded"):
+        held.here()
+    students.unlink()
+    with pytest.raises(ContractError, match="have changed"):
+        held.here()
