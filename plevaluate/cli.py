@@ -542,8 +542,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # bad arguments, e.g. too few schools for a sample
         print(f"plevaluate: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: temporary files and child processes are gone already
-        print("plevaluate: stopped; nothing was published, the previous output is unchanged", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: temporary files and child processes are gone already
+        published = getattr(stop, "published", [])  # a portfolio's programs published before the stop, each whole
+        if published:
+            print(
+                f"plevaluate: stopped; these programs' reports were published before it, each complete: "
+                f"{', '.join(published)}; nothing else was, and the rest of the previous output is unchanged",
+                file=sys.stderr,
+            )
+        else:
+            print("plevaluate: stopped; nothing was published, the previous output is unchanged", file=sys.stderr)
         return 130
     finally:
         warnings.formatwarning = shown_as

@@ -860,18 +860,22 @@ def render_portfolio(
     # one pool of report workers for every program and the portfolio's own page: each worker's kernel and browser
     # start once, not once a program (a pool a program, and a kernel here for the portfolio, before)
     pool = report_workers(workers, browser)
+    done: list[str] = []  # the programs whose reports are published, for a stop's message
     try:
         for path in programs:
             pool = _working(pool, workers, browser)
             part = render(path, out / ids[path.name], workers=workers, formats=formats, progress=progress, pool=pool)
+            done.append(ids[path.name])
             summary.written += part.written
             summary.failures += part.failures
             summary.findings += part.findings
             summary.skipped += [s for s in part.skipped if s not in summary.skipped]
         pool = _working(pool, workers, browser)
         _render_portfolio_page(programs, ids, out, summary, formats, browser, pool)
-    except BaseException:
+    except BaseException as error:
         kill_pool(pool)
+        if isinstance(error, KeyboardInterrupt):  # stopped: which programs' reports were published before it (each
+            error.published = [str(out / program) for program in done]  # whole), not "nothing was" (a review)
         raise
     pool.shutdown(wait=True)
     summary.seconds = time.perf_counter() - started

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -160,3 +161,38 @@ def test_a_shared_pool_whose_worker_died_while_it_waited_still_renders_the_progr
         assert (tmp_path / "out" / "district-report.html").is_file()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def test_a_portfolio_stopped_after_a_program_says_that_programs_reports_were_published(programs, tmp_path, monkeypatch):
+    """A hostile review: a portfolio stopped (Ctrl-C) after its first program was published said "nothing was
+    published". It names the programs whose reports were published, each complete, and says nothing else was."""
+    import contextlib
+    import io
+
+    rendered = []
+
+    def render_then_stop(path, out, **kwargs):
+        if rendered:
+            raise KeyboardInterrupt
+        rendered.append(out)
+        return render_module.RenderSummary(Path(out))
+
+    monkeypatch.setattr(render_module, "render", render_then_stop)
+    monkeypatch.setattr(render_module, "report_workers", lambda *args, **kwargs: _NoPool())
+    said = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stderr(said):
+        warnings.simplefilter("ignore")
+        code = main(["portfolio", str(programs), "--out", str(tmp_path / "out"), "--format", "html"])
+    assert code == 130
+    assert f"these programs' reports were published before it, each complete: {rendered[0]}" in said.getvalue()
+    assert "nothing was published" not in said.getvalue()
+
+
+class _NoPool:
+    """A pool of report workers that never runs anything (the programs' runs are replaced)."""
+
+    _broken = False
+    _processes: dict = {}
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
