@@ -18,6 +18,7 @@ __all__ = [
     "SUBGROUP_WORDS",
     "counted",
     "in_program",
+    "listed",
     "subgroup_words",
 ]
 
@@ -59,6 +60,16 @@ def counted(count: int, noun: str) -> str:
     ('1 school', '3 comparison schools', '1,204 schools')
     """
     return f"{int(count):,} {noun}{'' if int(count) == 1 else 's'}"
+
+
+def listed(items) -> str:
+    """Items as a sentence lists them.
+
+    >>> listed(["grade 6"]), listed(["grade 6", "grade 7"]), listed(["a", "b", "c"])
+    ('grade 6', 'grade 6 and grade 7', 'a, b and c')
+    """
+    items = [str(item) for item in items]
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def subgroup_words(subgroup: str, value) -> str:

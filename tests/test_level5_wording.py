@@ -115,3 +115,21 @@ def test_one_level_met_is_not_every_level():
     ]
     text = chain_sentence(rows, registry.levels())
     assert text.startswith("The one level judged against a target met it: ") and "Every level" not in text
+
+
+def test_groups_resting_on_three_schools_are_named_not_drawn(published):
+    """A reader's review: the sample's grades 6 to 10 rest on three schools each (one condition on a single school),
+    and their intervals (grade 6: -1.5 to +1.7 SD) were drawn beside the others as if they said something. The chart
+    names them and leaves them out (the WWC's single-unit confound); the table keeps their numbers, marked."""
+    from plevaluate.levels.outcomes import sections
+
+    subgroups = published.table(5, "subgroups")
+    few = subgroups.loc[subgroups["n_clusters"] <= 3, "value"].astype(str).unique().tolist()
+    assert few == ["6", "7", "8", "9", "10"]
+    chart = next(f for f in sections.district(published).figures if "Effects for groups of students" in f.alt)
+    technical = sections.technical(published)
+    drawn = [str(label) for label in chart.numbers.iloc[:, 0]]
+    assert "grade 5" in drawn and not any(f"grade {g}" in drawn for g in few)
+    assert "Not shown: grade 6, grade 7, grade 8, grade 9 and grade 10, each resting on three schools" in chart.alt
+    assert "grade 6 (3 schools: one condition on a single school)" in technical.as_text()
+    assert "grade 5 (" not in technical.as_text()

@@ -9,6 +9,7 @@ from ... import figures
 from ...evaluate import Evaluation
 from ...privacy import format_n
 from ...report import toolkit as tk
+from ...vocabulary import listed
 
 _RATIO_LABELS = {
     "cost_per_participant": "per participating educator",
@@ -31,7 +32,7 @@ def _cost_sentences(ev: Evaluation) -> list[str]:
         f"${row.estimate:,.0f} {_RATIO_LABELS.get(m, m)}" for m, row in ratios.iterrows() if pd.notna(row.estimate)
     ]
     if parts:
-        sentences.append("That is " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + ".")
+        sentences.append(f"That is {listed(parts)}.")
     effectiveness = cost.tables.get("effectiveness")
     if effectiveness is not None:
         row = effectiveness.iloc[0]

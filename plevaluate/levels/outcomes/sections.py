@@ -8,8 +8,8 @@ import pandas as pd
 from ... import figures
 from ...evaluate import Evaluation
 from ...report import toolkit as tk
-from ...vocabulary import subgroup_words
-from .wwc import ATTRITION_SOURCE
+from ...vocabulary import listed, subgroup_words
+from .wwc import ATTRITION_SOURCE, single_school_condition
 
 
 def _shown_findings(ev: Evaluation) -> list[str]:
@@ -97,17 +97,30 @@ def district(ev: Evaluation) -> tk.Section:
     if subgroups is not None and len(subgroups):
         g = tk.measure_rows(subgroups, "hedges_g")
         rows = g.assign(label=[subgroup_words(s, v) for s, v in zip(g["subgroup"], g["value"])])
-        out = out.figure(
-            figures.interval_chart(
-                rows,
-                unit="sd",
-                reference=0.0,
-                reference_label="no difference",
-                title="Effects for groups of students (Hedges' g)",
-                caption="Benjamini-Hochberg adjusted p-values control false discoveries across "
-                "these groups; see the technical appendix.",
+        # a group resting on three schools or fewer has one condition on a single school: its interval (grade 6 of
+        # the sample: -1.5 to +1.7 SD) says nothing about the program (a reader's review); named, not drawn
+        confounded = rows["n_clusters"].map(single_school_condition)
+        left_out = ""
+        if confounded.any():
+            left_out = (
+                f" Not shown: {listed(rows.loc[confounded, 'label'])}, each resting on three schools or fewer, so "
+                "one condition on a single school, whose effect cannot be told apart from the program's (a "
+                "single-unit confound, What Works Clearinghouse); their numbers are in the technical appendix."
             )
-        )
+        if (~confounded).any():
+            out = out.figure(
+                figures.interval_chart(
+                    rows[~confounded],
+                    unit="sd",
+                    reference=0.0,
+                    reference_label="no difference",
+                    title="Effects for groups of students (Hedges' g)",
+                    caption="Benjamini-Hochberg adjusted p-values control false discoveries across "
+                    "these groups; see the technical appendix." + left_out,
+                )
+            )
+        else:
+            out = out.paragraph(left_out.strip(), note=True)
     schools = ev.table(5, "schools")
     if schools is not None and len(schools) and schools["estimate"].isna().all() and not schools["suppressed"].all():
         out = out.paragraph(
@@ -350,7 +363,11 @@ def technical(ev: Evaluation) -> tk.Section:
     if subgroups is not None and len(subgroups):
         subgroups = tk.measure_rows(subgroups, "points")
         s = subgroups.assign(
-            group=[subgroup_words(s, v) for s, v in zip(subgroups["subgroup"], subgroups["value"])],
+            group=[
+                subgroup_words(s, v)
+                + (f" ({n:.0f} schools: one condition on a single school)" if single_school_condition(n) else "")
+                for s, v, n in zip(subgroups["subgroup"], subgroups["value"], subgroups["n_clusters"])
+            ],
             shown=[
                 ("suppressed" if h else f"{e:.2f} ({lo:.2f} to {hi:.2f})")
                 for e, lo, hi, h in zip(

@@ -7,7 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["ATTRITION_BOUNDARIES", "ATTRITION_SOURCE", "attrition_verdict", "baseline_verdict"]
+__all__ = [
+    "ATTRITION_BOUNDARIES",
+    "ATTRITION_SOURCE",
+    "attrition_verdict",
+    "baseline_verdict",
+    "single_school_condition",
+]
 
 #: WWC attrition boundaries: What Works Clearinghouse Standards Handbook v4.1 (2020), Table II.1, "Highest
 #: differential attrition rate for a sample to maintain low attrition, by overall attrition rate, under
@@ -83,3 +89,16 @@ def attrition_verdict(overall: float, differential: float) -> dict[str, str]:
         limit = ATTRITION_BOUNDARIES.loc[row, boundary] if 0 <= row < len(ATTRITION_BOUNDARIES) else np.nan
         out[boundary] = "low attrition" if pd.notna(limit) and diff <= limit + 1e-8 else "high attrition"
     return out
+
+
+def single_school_condition(schools: float) -> bool:
+    """Whether an effect estimated from ``schools`` schools in all, program and comparison schools both among them,
+    rests on a single school in one condition: at most three schools in all. The What Works Clearinghouse calls that
+    a single-unit (n-of-one) confound: the condition's effect cannot be told apart from that one school's (Standards
+    Handbook v4.1, 2020, confounding factors; the evidence statement's confound check, `.evidence`). Four or more
+    may still be split 3 and 1: this finds only the estimates certain to be confounded, from their count alone.
+
+    >>> single_school_condition(3), single_school_condition(4), single_school_condition(float("nan"))
+    (True, False, False)
+    """
+    return bool(pd.notna(schools) and schools <= 3)
