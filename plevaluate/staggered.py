@@ -183,7 +183,8 @@ def staggered_effects(
         listed = ", ".join(str(u) for u in gaps.index[:10]) + (" ..." if len(gaps) > 10 else "")
         warnings.warn(
             StatisticalWarning(
-                f"{counted(len(gaps), 'school')} lack scores in some springs and are left out of the staggered estimate, "
+                f"{counted(len(gaps), 'school')} {'lacks' if len(gaps) == 1 else 'lack'} scores in some springs and "
+                f"{'is' if len(gaps) == 1 else 'are'} left out of the staggered estimate, "
                 f"which compares each school with itself in every spring: {listed}"
             ),
             stacklevel=2,

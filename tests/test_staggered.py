@@ -141,6 +141,6 @@ def test_a_school_missing_a_spring_is_left_out_and_said_to_be(rng):
     students, schools = _simulated_district(rng, schools=36)
     panel = school_panel(students, schools)
     gap = panel[~((panel["school_id"] == "S00") & (panel["year"] == 2024))]
-    with pytest.warns(StatisticalWarning, match=r"1 school\(s\) lack scores in some springs.*S00"):
+    with pytest.warns(StatisticalWarning, match=r"1 school lacks scores in some springs and is left out.*S00"):
         result = staggered_effects(gap)
     assert result.cohorts.set_index("cohort").loc[2025, "treated_schools"] == 11  # S00's cohort: 12 - 1

@@ -1676,7 +1676,8 @@ def outcomes_from(
             comparison = schools.loc[schools["group"] == "comparison", "school_id"]
             if layout.arms == {1} and len(comparison):
                 notes.append(
-                    f"the {counted(len(comparison), 'comparison school')} in schools.csv have no students with an "
+                    f"the {counted(len(comparison), 'comparison school')} in schools.csv "
+                    f"{'has' if len(comparison) == 1 else 'have'} no students with an "
                     "outcome in students.csv: the program's effect on students cannot be estimated"
                 )
             elif not layout.arms:
