@@ -145,7 +145,8 @@ def test_a_closed_client_an_unanswering_scheduler_and_another_cluster_each_have_
     expected = quietly(evaluate_for_reports, here)
     with distributed.Client(client.scheduler.address, set_as_default=False) as loading:
         held = quietly(load, SAMPLE_YEARS, client=loading)
-    with pytest.warns(LostProcessWarning, match="could not be brought back whole .*closed"):
+    with pytest.warns(LostProcessWarning, match="could not be brought back whole .*closed"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)  # the sample's own caveats, said in the evaluation
         _same_evaluation(expected, evaluate_for_reports(held))
     held = quietly(load, SAMPLE_YEARS, client=client)
     monkeypatch.setattr(cluster, "ANSWER", 0.0)  # every question now goes unanswered within its deadline
