@@ -47,7 +47,7 @@ from .evaluate import Evaluation, evaluate
 from .figures import number
 from .held import HeldTable, LostPart, cut_by, part_count
 from .plan import for_year, plan_years
-from .results import Level
+from .results import Level, keep_nothing, no_facts
 
 __all__ = [
     "YearByYear",
@@ -605,7 +605,8 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
                 light = _light(view)
                 ready = frame.derived(_prepared, parts.prepare, light)
                 count, cut = len(ready.parts), ready.piece  # each part made on its worker as it is summed
-                layout = parts.layout(ready.map(parts.facts))
+                # a round of tasks only for facts there are (cost's parts agree on nothing beforehand)
+                layout = parts.layout([{}] * count if parts.facts is no_facts else ready.map(parts.facts))
             else:
                 ready = parts.prepare(frame, view)
                 count = part_count(ready, least)
@@ -638,7 +639,9 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
                 _take_sums(run, summing, finished=True)
                 _take_done(run)
         del ready, cut
-        if isinstance(frame, HeldTable):
+        if isinstance(frame, HeldTable) and parts.keep is keep_nothing:  # nothing to ask the parts for
+            kept.setdefault(parts.table, []).append(pd.DataFrame(index=pd.Index([], dtype="int64")))
+        elif isinstance(frame, HeldTable):
             kept.setdefault(parts.table, []).append(pd.concat(frame.map(parts.keep, _light(view))))
         else:
             kept.setdefault(parts.table, []).append(parts.keep(frame, view))

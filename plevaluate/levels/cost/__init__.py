@@ -7,7 +7,7 @@ portfolio (`.portfolio`) and its report sections (`.sections`).
 
 from __future__ import annotations
 
-from ...results import Level, Parts
+from ...results import Level, Parts, no_facts, no_layout
 from .compute import (
     added_counts,
     allocate,
@@ -18,8 +18,6 @@ from .compute import (
     cost_totals,
     evaluate_cost,
     headline,
-    no_facts,
-    no_layout,
     post_students,
     run,
     school_year,

@@ -417,14 +417,6 @@ def as_read(students: pd.DataFrame, district: District) -> pd.DataFrame:
     return students
 
 
-def no_facts(part: pd.DataFrame) -> dict:
-    return {}
-
-
-def no_layout(facts: list[dict]) -> None:
-    return None
-
-
 def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
     practice, outcomes = upstream.get(4), upstream.get(5)
     effect = None if outcomes is None else outcomes.handoff.get("effect")
