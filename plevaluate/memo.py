@@ -118,6 +118,12 @@ def _repeat_header(row) -> None:
     properties.append(header)
 
 
+def _kept_whole(row) -> None:
+    """A row never split across two pages (``w:cantSplit``): a level's row of the chain of evidence began on one page
+    and ended on the next (a reader's review)."""
+    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+
+
 #: The tables' type size (points; a seven-column chain of evidence at the body's 11 points broke its words), the
 #: inches one of its characters takes (digits of a wide serif such as LibreOffice's fallback for Calibri), and a
 #: cell's left and right margins together (0.05 inch each, set on the table: Word's 0.08 left too little room).
@@ -169,6 +175,7 @@ def _table(document, rows: list[list[str]], header_rows: int) -> None:
     for column, size in zip(table.columns, widths):
         column.width = size
     for i, row in enumerate(rows):
+        _kept_whole(table.rows[i])
         for j in range(width):
             table.cell(i, j).width = widths[j]  # Word reads the cells' widths, LibreOffice the columns'
             cell = table.cell(i, j)

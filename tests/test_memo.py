@@ -49,6 +49,14 @@ def test_every_table_marks_a_header_row_that_repeats(documents):
     assert [c.text for c in chain.rows[0].cells][:2] == ["Level", "Measure"]
 
 
+def test_no_table_row_is_split_across_two_pages(documents):
+    """A reader's review: a level's row of the chain of evidence began on one page and ended on the next."""
+    for path in documents:
+        for table in Document(str(path)).tables:
+            for row in table.rows:
+                assert row._tr.trPr is not None and row._tr.trPr.find(qn("w:cantSplit")) is not None
+
+
 def test_every_picture_has_the_htmls_alt_text_and_its_numbers_follow(documents, published):
     memo = Document(str(documents[0]))
     pictures = memo.element.body.findall(".//" + qn("wp:docPr"))
