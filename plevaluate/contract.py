@@ -2106,7 +2106,7 @@ def _held(client, students: pd.DataFrame):
     process no longer holds them; here still if the cluster has no worker or its client closed (with a
     `LostProcessWarning`: an evaluation on that cluster then works with the rows held here)."""
     try:
-        if workers_of(client) and client.status == "running":
+        if client.status == "running" and workers_of(client):
             return HeldTable.hold(client, students, "student_id")
     except (Unanswered, OSError, CancelledError):
         pass

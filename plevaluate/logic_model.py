@@ -296,11 +296,9 @@ def _tables(district: District | None) -> dict[str, pd.DataFrame]:
         return {}
     tables = {name: frame for name, frame in district.tables.items() if frame is not None and len(frame)}
     try:  # students held on a cluster (`plevaluate.held`): only their springs and periods are read (`_students`)
-        tables.update(
-            (name, pd.concat(frame.map(_springs_and_periods), ignore_index=True))
-            for name, frame in tables.items()
-            if isinstance(frame, HeldTable)
-        )
+        held = [name for name, frame in tables.items() if isinstance(frame, HeldTable)]
+        for name in held:
+            tables[name] = pd.concat(tables[name].map(_springs_and_periods), ignore_index=True)
     except LostPart:  # a part lost with its worker: the students read again here
         return _tables(district.here())
     return tables

@@ -595,6 +595,7 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
         raise _GivenUp("its scheduler did not answer") from None
     kept: dict[str, list] = {}
     whole: set[str] = set()
+    light = _light(view)  # what a held table's parts are prepared and kept with
     for level in registry.levels():
         parts = level.parts
         frame = tables.get(parts.table) if parts is not None else None
@@ -602,7 +603,6 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
             continue
         try:
             if isinstance(frame, HeldTable):  # already in parts on the workers: each prepared where it is
-                light = _light(view)
                 ready = frame.derived(_prepared, parts.prepare, light)
                 count, cut = len(ready.parts), ready.piece  # each part made on its worker as it is summed
                 # a round of tasks only for facts there are (cost's parts agree on nothing beforehand)
@@ -642,7 +642,7 @@ def _in_parts(run: _Run, view: District, label: str) -> tuple[District, dict]:
         if isinstance(frame, HeldTable) and parts.keep is keep_nothing:  # nothing to ask the parts for
             kept.setdefault(parts.table, []).append(pd.DataFrame(index=pd.Index([], dtype="int64")))
         elif isinstance(frame, HeldTable):
-            kept.setdefault(parts.table, []).append(pd.concat(frame.map(parts.keep, _light(view))))
+            kept.setdefault(parts.table, []).append(pd.concat(frame.map(parts.keep, light)))
         else:
             kept.setdefault(parts.table, []).append(parts.keep(frame, view))
     for table, frames in kept.items():
