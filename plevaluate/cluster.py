@@ -235,8 +235,13 @@ def workers_of(client) -> int:
     """How many workers ``client``'s cluster has now, or `Unanswered` when its scheduler does not say within `ANSWER`
     seconds: the one question every wait for workers asks (Dask's own, ``scheduler_info``, waits with no time
     limit)."""
+    return len(addresses_of(client))
+
+
+def addresses_of(client) -> list[str]:
+    """The addresses of ``client``'s workers now, as `workers_of` asks (`Unanswered` after `ANSWER` seconds)."""
     try:
-        return len(client.nthreads(callback_timeout=ANSWER))
+        return sorted(client.nthreads(callback_timeout=ANSWER))
     except TimeoutError:
         raise Unanswered(f"no answer within {ANSWER:g} s") from None
 

@@ -37,12 +37,12 @@ import pandas as pd
 
 from . import registry
 from ._outputs import hand_back_memory
-from .cluster import Unanswered, check_workers, deserted, embedded, fetched, workers_of
+from .cluster import Unanswered, addresses_of, check_workers, deserted, embedded, fetched, workers_of
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
-from .comments.redact import for_district
+from .comments.redact import findable, for_district
 from .errors import ContractError, ContractWarning, LostProcessWarning, Problem
 from .gates import check_file, check_workbook, read_blocks, read_bytes
-from .held import HeldTable, LostPart
+from .held import PART_ROWS, HeldTable, LostPart, cut_by
 from .plan import Plan, plan_years, read_plan
 from .vocabulary import LEVEL_OF_USE_CODES, LEVEL_OF_USE_NAMES, RATING_LABELS, RATING_WORDS, in_program
 
@@ -445,6 +445,8 @@ class _Read:
     source: str = ""  # where the table came from, as problems name it: "schools.csv" or "district.xlsx, sheet schools"
     # a typed column's distinct values, and each row's position among them (-1 for a blank)
     distinct: dict[str, tuple[np.ndarray, pd.Index]] = field(default_factory=dict)
+    # a typed column of a table whose rows are held on a cluster (`_read_held`): its rows are asked of its blocks
+    held: dict[str, _HeldColumn] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -887,15 +889,7 @@ def _from_rows(
     """The table from its header and rows of text (a list of rows, or a frame of text columns in that order),
     each row with its number in the file or sheet."""
     spec = read.spec
-    if len(header) == 1:
-        for separator, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
-            if separator in header[0]:
-                read.error(
-                    f"values separated by commas, but the header is separated by {label}",
-                    "re-export as 'CSV UTF-8 (Comma delimited)'; Excel in some languages writes semicolons.",
-                )
-                return read
-    header = _check_header(header, read)
+    header = _checked_header(header, read)
     if header is None:
         return read
     if isinstance(rows, pd.DataFrame):
@@ -922,6 +916,19 @@ def _from_rows(
             return read
     read.frame = frame
     return read
+
+
+def _checked_header(header: list[str], read: _Read) -> list[str] | None:
+    """The column names of ``header`` (`_check_header`), or None when the table cannot be read by them."""
+    if len(header) == 1:
+        for separator, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if separator in header[0]:
+                read.error(
+                    f"values separated by commas, but the header is separated by {label}",
+                    "re-export as 'CSV UTF-8 (Comma delimited)'; Excel in some languages writes semicolons.",
+                )
+                return None
+    return _check_header(header, read)
 
 
 def _empty_fix(spec: InputTable) -> str:
@@ -1055,12 +1062,18 @@ class _Distinct:
     def typed_codes(self) -> tuple[np.ndarray, pd.Index]:
         """The distinct typed values, and each row's position among them (-1 for a blank): two raw values
         that type to the same value (' S01' and 'S01') get the same position."""
-        if self.blank is not None:
-            kept = ~self.blank
-            position = np.where(kept, np.cumsum(kept) - 1, -1)
-            return position[self.codes], pd.Index(self.typed[kept])
-        codes, values = pd.factorize(self.typed)
-        return codes[self.codes], pd.Index(values)
+        position, values = _typed_positions(self.typed, self.blank)
+        return position[self.codes], values
+
+
+def _typed_positions(typed, blank: np.ndarray | None) -> tuple[np.ndarray, pd.Index]:
+    """The distinct values of ``typed`` (a column's typed value for each of its distinct raw values), and each raw
+    value's position among them (-1 for a blank); ``blank``: as `_Distinct.take` says."""
+    if blank is not None:
+        kept = ~blank
+        return np.where(kept, np.cumsum(kept) - 1, -1), pd.Index(typed[kept])
+    codes, values = pd.factorize(typed)
+    return codes, pd.Index(values)
 
 
 _SPACE = re.compile(r"\s")
@@ -1307,8 +1320,12 @@ def _repeated(keys: np.ndarray) -> np.ndarray:
     return repeated
 
 
-def _check_keys(frame: pd.DataFrame, read: _Read) -> None:
+def _check_keys(frame: pd.DataFrame | HeldTable, read: _Read) -> None:
     spec = read.spec
+    if isinstance(frame, HeldTable):  # its key's rows are in one part (`HeldTable`): each part's repeats, in row order
+        found = frame.map(_repeats, spec, read.source)
+        read.problems.extend(sorted((problem for part in found for problem in part), key=lambda p: p.row))
+        return
     key = [k for k in spec.key if k in frame.columns]
     if spec.name == "students" and "period" in frame.columns:
         key.append("period")
@@ -1337,6 +1354,13 @@ def _check_keys(frame: pd.DataFrame, read: _Read) -> None:
             )
 
 
+def _repeats(part: pd.DataFrame, spec: InputTable, source: str) -> list[Problem]:
+    """`_check_keys`' problems of a part of a table held on a cluster, found where the part is."""
+    read = _Read(spec, None, "", source=source)
+    _check_keys(part, read)
+    return read.problems
+
+
 def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _Read]) -> None:
     for name, frame in frames.items():
         read = reads[name]
@@ -1348,7 +1372,7 @@ def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _R
             if target is None:
                 if target_table in reads and any(p.severity == "error" for p in reads[target_table].problems):
                     continue  # present but unreadable: its own problems say why
-                if col.nullable and frame[col.name].isna().all():
+                if col.nullable and _all_blank(frame, read, col.name):
                     continue  # nothing to look up (a staff survey tied to no session needs no sessions.csv)
                 read.error(
                     f"{TABLES[target_table].filename} to look up '{col.name}', but that file is missing",
@@ -1357,20 +1381,17 @@ def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _R
                 )
                 continue
             known = reads[target_table].distinct[target_col][1]  # the target's IDs, each once
-            values = frame[col.name]
-            codes, distinct = read.distinct[col.name]
-            unknown = pd.Series(np.append(~distinct.isin(known), False)[codes], index=frame.index)  # blank: -1
-            if known.empty and unknown.any():  # a starter folder with this table not filled in yet: one problem
+            unknown = _rows_holding(frame, read, col.name, lambda distinct: ~distinct.isin(known))  # noqa: B023
+            if known.empty and unknown:  # a starter folder with this table not filled in yet: one problem
                 read.error(
-                    f"{TABLES[target_table].filename} to list the {int(values[unknown].nunique())} {target_col}(s) "
-                    f"named in {int(unknown.sum())} row(s) here, but it has no rows yet",
+                    f"{TABLES[target_table].filename} to list the {len({v for _, v in unknown})} {target_col}(s) "
+                    f"named in {len(unknown)} row(s) here, but it has no rows yet",
                     f"fill in {TABLES[target_table].filename} first.",
                     column=col.name,
                 )
                 continue
-            names = [str(k) for k in known] if unknown.any() else []
-            for row in unknown[unknown].index:
-                value = values[row]
+            names = [str(k) for k in known] if unknown else []
+            for row, value in unknown:
                 close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.8)
                 hint = f"did you mean '{close[0]}'? " if close else ""
                 read.error(
@@ -1380,6 +1401,27 @@ def _check_references(frames: Mapping[str, pd.DataFrame], reads: Mapping[str, _R
                     column=col.name,
                     value=value,
                 )
+
+
+def _rows_holding(frame, read: _Read, name: str, flag) -> list[tuple[int, object]]:
+    """(row, typed value) of every row of column ``name`` whose typed value ``flag`` flags (given the column's
+    distinct typed values, it flags each; a blank is never flagged), in row order: from the rows here, or asked of
+    the blocks of a table held on a cluster (`_HeldColumn`)."""
+    if isinstance(frame, HeldTable):
+        positions, distinct = read.held[name].typed_codes()
+        flagged = np.append(np.asarray(flag(distinct), dtype=bool), False)[positions]
+        return [(row, distinct[positions[at]]) for row, at in read.held[name].each(flagged)]
+    codes, distinct = read.distinct[name]
+    flagged = np.append(np.asarray(flag(distinct), dtype=bool), False)[codes]  # blank: -1
+    return list(zip(frame.index[flagged].tolist(), frame[name].to_numpy()[flagged]))
+
+
+def _all_blank(frame, read: _Read, name: str) -> bool:
+    """Whether every row's ``name`` is blank."""
+    if isinstance(frame, HeldTable):
+        positions, _ = read.held[name].typed_codes()
+        return bool((positions[read.held[name].counts > 0] < 0).all())
+    return bool(frame[name].isna().all())
 
 
 def _scales(items: pd.DataFrame, read: _Read) -> pd.DataFrame:
@@ -1591,12 +1633,40 @@ def _check_staff_survey(answers: pd.DataFrame, items: pd.DataFrame | None, read:
         )
 
 
-def _check_membership(students: pd.DataFrame, schools: pd.DataFrame, read: _Read) -> None:
-    """students.csv columns that look like program membership are not used: say so, and whether they agree."""
+def _check_membership(students, schools: pd.DataFrame, read: _Read) -> None:
+    """students.csv columns that look like program membership are not used: say so, and whether they agree. Held on
+    a cluster (`HeldTable`), each part's disagreements are counted where it is."""
+    if isinstance(students, HeldTable):
+        found = students.map(_disagreements, schools)
+        columns = {column: (0, None) for column in (found[0] if found else {})}
+        for part in found:
+            for column, (count, first) in part.items():
+                before, row = columns[column]
+                columns[column] = before + count, row if first is None or (row is not None and row < first) else first
+    else:
+        columns = _disagreements(students, schools)
+    for column, (count, first) in columns.items():
+        detail = (
+            f"; it disagrees with the school's group in {count} row(s), first row {first}"
+            if count
+            else "; it agrees with the school groups"
+        )
+        read.warn(
+            f"program membership from schools.csv's group (participant/comparison); the '{column}' column of "
+            f"students.csv is not used{detail}",
+            "set each school's group in schools.csv; rename or delete the column to silence this warning.",
+            column=column,
+        )
+
+
+def _disagreements(students: pd.DataFrame, schools: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
+    """Each students.csv column that looks like program membership: how many rows disagree with their school's
+    group, and the first of them (None if none)."""
     columns = [c for c in students.columns if c.strip().lower() in ("treatment", "treated", "group", "condition")]
     if columns:
         group = students["school_id"].map(schools.drop_duplicates("school_id").set_index("school_id")["group"])
         group = group.eq("participant")
+    found = {}
     for column in columns:
         text = students[column].astype("string").str.strip().str.lower()
         flag = text.map(
@@ -1612,17 +1682,8 @@ def _check_membership(students: pd.DataFrame, schools: pd.DataFrame, read: _Read
             }
         )
         disagree = flag.notna() & (flag != group)
-        detail = (
-            f"; it disagrees with the school's group in {int(disagree.sum())} row(s), first row {disagree.idxmax()}"
-            if disagree.any()
-            else "; it agrees with the school groups"
-        )
-        read.warn(
-            f"program membership from schools.csv's group (participant/comparison); the '{column}' column of "
-            f"students.csv is not used{detail}",
-            "set each school's group in schools.csv; rename or delete the column to silence this warning.",
-            column=column,
-        )
+        found[column] = (int(disagree.sum()), int(disagree.idxmax()) if disagree.any() else None)
+    return found
 
 
 def _check_lookalike_ids(schools: pd.DataFrame, read: _Read) -> None:
@@ -1955,6 +2016,288 @@ def _text(column: pd.Series) -> pd.Series:
     return column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column
 
 
+# ----------------------------------------------------------------------------------------------
+# students.csv read and checked where its rows are held (#34)
+# ----------------------------------------------------------------------------------------------
+#
+# On a cluster, students.csv never comes to this process whole. Its blocks are sent to the workers and read there
+# (`_plain_block`), and each reading stays there. What comes here is each column's distinct values, with their rows'
+# counts (the values of an ID no other table refers to, student_id, only where a check could flag them:
+# `_notable`). Each column is typed and checked here by `_type_column`, as a column read here is, on a `_HeldColumn`.
+# Which rows hold a flagged value is asked of the blocks. Each block is then typed where it is (`_typed_pieces`) and
+# cut by student into the parts of a `HeldTable`. The checks across rows run on the parts (a student's rows are in
+# one part): repeated keys (`_check_keys`), membership columns (`_check_membership`), and the IDs a comment could
+# name (`_redacted`). Every problem is the one a load in this process finds, in the same order.
+
+
+#: The tables a load on a cluster reads, checks and holds on its workers (`_read_held`), by their key's first column.
+HELD_TABLES = ("students",)
+
+
+class _HeldColumn(_Distinct):
+    """A column of a table whose blocks are held on a cluster (`_read_held`), as `_type_column` reads a `_Distinct`.
+
+    Its distinct values (every block's, in the order they first appear) and their rows' counts are here: for a
+    column of `_notable` values only, just those (every other value is typed as itself). Which rows hold a flagged
+    value (`each`) is asked of the blocks, in the file's order, and only when some row does. `take` gives each
+    distinct value's typed value; `_typed_pieces` takes them to the rows."""
+
+    def __init__(self, held: _HeldBlocks, k: int, positions: list[np.ndarray], text, counts, notable: bool):
+        self.held, self.k, self.positions, self.notable = held, k, positions, notable
+        self.text = np.asarray(text, dtype=object)
+        self.counts = counts
+        self.typed, self.blank = None, None
+
+    def each(self, mask: np.ndarray):
+        mask = np.asarray(mask, dtype=bool)
+        if not self.counts[mask].any():
+            return
+        sent = [
+            self.held.ask(_flagged, reading, self.k, mask[at], self.notable, before)
+            for reading, at, before in zip(self.held.readings, self.positions, self.held.before)
+        ]
+        for at, future in zip(self.positions, sent):
+            rows, found = self.held.answer(future)
+            yield from zip(rows.tolist(), at[found].tolist())
+
+    def take(self, typed, blank: np.ndarray | None = None) -> pd.Series:
+        """Each distinct value's typed value (the rows get theirs where they are held: `_typed_pieces`)."""
+        self.typed, self.blank = typed, blank
+        return pd.Series(typed)
+
+    def typed_codes(self) -> tuple[np.ndarray, pd.Index]:
+        """The distinct typed values, and each distinct raw value's position among them (-1 for a blank)."""
+        return _typed_positions(self.typed, self.blank)
+
+
+@dataclass
+class _HeldBlocks:
+    """The blocks of a file read on a cluster (`_read_held`): each one's reading, held by a worker, and the lines
+    before it. Every wait for an answer has an end (`plevaluate.cluster.fetched`): a lost block raises `LostPart`."""
+
+    client: object
+    given_up: threading.Event | None
+    readings: list = field(default_factory=list)
+    before: list[int] = field(default_factory=list)
+
+    def ask(self, function, *args, **options):
+        with embedded():
+            return self.client.submit(function, *args, pure=False, **options)
+
+    def answer(self, future):
+        try:
+            return fetched(future, self.client, self.given_up)
+        except Exception as error:  # noqa: BLE001 - a block's worker lost, the client closed, the cluster deserted
+            raise LostPart(f"{type(error).__name__}: {error}") from None
+
+
+def _notable(values: np.ndarray) -> np.ndarray:
+    """The positions among ``values`` (an ID column's distinct values) of those `_type_column` could change or flag:
+    blank, or holding a space or an invisible character. Every other ID is typed as itself."""
+    if not len(values):
+        return np.empty(0, dtype=np.int64)
+    text = pd.Series(values, dtype=object)
+    flagged = text.eq("") | text.str.contains(_SPACE) | text.str.contains(INVISIBLE)
+    return np.flatnonzero(flagged.to_numpy(dtype=bool))
+
+
+def _block_values(reading, width: int, notable: tuple[int, ...], skipped: tuple[int, ...]):
+    """What this process needs of a block's reading (`_plain_block`), or None if the block is not plain: its lines,
+    and each column's distinct values with their rows' counts (a column in ``notable``: only its `_notable` values;
+    in ``skipped``: nothing)."""
+    if reading is None:
+        return None
+    lines, found, columns = reading
+    values = []
+    for k in range(width):
+        if k in skipped:
+            values.append(None)
+            continue
+        codes, distinct = columns[k] if columns is not None else (np.empty(0, np.int8), np.empty(0, dtype=object))
+        counts = np.bincount(codes, minlength=len(distinct))
+        at = _notable(distinct) if k in notable else slice(None)
+        values.append((distinct[at], counts[at]))
+    return lines, len(found), values
+
+
+def _flagged(reading, k: int, mask: np.ndarray, notable: bool, before: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a block (their row numbers, in order) whose column ``k`` holds a value ``mask`` flags (a flag for
+    each of the block's distinct values, or its `_notable` ones), and each one's value's position in ``mask``."""
+    _, found, columns = reading
+    if columns is None:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    codes, distinct = columns[k]
+    if notable:
+        at = np.full(len(distinct), -1, dtype=np.int64)
+        at[_notable(distinct)] = np.arange(len(mask))
+        of_row = at[codes]
+        rows = np.flatnonzero((of_row >= 0) & np.append(mask, False)[of_row])
+        return found[rows] + before + 1, of_row[rows]
+    rows = np.flatnonzero(mask[codes])
+    return found[rows] + before + 1, codes[rows].astype(np.int64)
+
+
+def _typed_pieces(reading, before: int, header: list[str], typed: list, notable: tuple[int, ...], key: str, count: int):
+    """A block's rows typed (each column's typed value for each of the block's distinct values, `typed`; a column
+    in ``notable`` typed for its `_notable` values, any other value as itself; None: kept as text), and cut by
+    ``key`` into ``count`` pieces (`plevaluate.held.cut_by`)."""
+    lines, found, columns = reading
+    index = pd.Index(found.astype(np.int64) + before + 1, name="csv_row")
+    out = {}
+    for k, name in enumerate(header):
+        codes, distinct = columns[k] if columns is not None else (np.empty(0, np.int8), np.empty(0, dtype=object))
+        if typed[k] is None:
+            out[name] = pd.Series(distinct.take(codes), index=index, dtype=object)
+            continue
+        values = typed[k]
+        if k in notable:
+            values = pd.array(distinct, dtype="string")
+            values[_notable(distinct)] = typed[k]
+        out[name] = pd.Series(values.take(codes), index=index)
+    frame = pd.DataFrame(out, index=index)
+    cut = cut_by(frame, key, count)
+    return tuple(cut(k) for k in range(count))
+
+
+def _given_up(error: Exception, client, spec: InputTable) -> None:
+    """A held reading given up, with a `LostProcessWarning`, when ``error`` says the cluster lost a block, did not
+    answer, or its client closed; any other error (plevaluate's own) is raised."""
+    if not isinstance(error, (LostPart, OSError, CancelledError)) and client.status == "running":
+        raise error
+    warnings.warn(
+        f"{spec.filename} was read in this process: reading it on the cluster failed ({type(error).__name__}: {error})",
+        LostProcessWarning,
+        stacklevel=5,
+    )
+
+
+def _piece(pieces: tuple, k: int) -> pd.DataFrame:
+    return pieces[k]
+
+
+def _part(*pieces: pd.DataFrame) -> pd.DataFrame:
+    """A part of a `HeldTable` from its pieces of every block, in the file's order: its text as categoricals."""
+    part = pd.concat(pieces)
+    text = [name for name, dtype in part.dtypes.items() if isinstance(dtype, pd.StringDtype)]
+    return part.astype(dict.fromkeys(text, "category"))
+
+
+def _dtypes(pieces: tuple) -> dict:
+    return pieces[0].dtypes.to_dict()
+
+
+def _read_held(path: Path, spec: InputTable, client, given_up, date_format: str) -> tuple[_Read, HeldTable] | None:
+    """``path`` read and typed on ``client``'s workers, its rows held there in parts by the table's first key
+    (`HeldTable`); every problem found as a load here finds it (the checks across rows follow in `load`). None when
+    the file is not plain (`_plain_csv`), holds no row, or a block was lost: it is then read here (`_read_csv`)."""
+    digest, held = hashlib.sha256(), _HeldBlocks(client, given_up)
+    header, width, lines, rows, values = None, 0, 0, 0, []
+    notable, skipped = (), ()
+    try:
+        workers = addresses_of(client)  # the blocks, then the parts, spread evenly over the workers
+        if not workers:
+            return None  # nowhere to hold it: read here (`_held` says so)
+        with contextlib.closing(read_blocks(path, PLAIN_BLOCK, kind="table", label=spec.filename)) as blocks:
+            for block in _hashed(blocks, digest):
+                if header is None:  # the first block, with the header: read here, its reading held there
+                    if block.startswith(b"\xef\xbb\xbf"):
+                        block = block[3:]
+                    if block.startswith(_NOT_TEXT) or _SOME_TEXT.search(block) is None:
+                        return None
+                    first = _plain_block(block, None)
+                    if first is None:
+                        return None
+                    header, reading = first
+                    width = len(header)
+                    columns = [spec.column(name.strip()) for name in header]
+                    notable = tuple(
+                        k for k, c in enumerate(columns) if c is not None and c.kind == "id" and not c.references
+                    )
+                    skipped = tuple(k for k, c in enumerate(columns) if c is None)
+                    with embedded():
+                        future = client.scatter(reading, hash=False, workers=workers[:1])
+                else:
+                    at = workers[len(held.readings) % len(workers) : len(held.readings) % len(workers) + 1]
+                    with embedded():
+                        future = held.ask(_plain_block, client.scatter(block, hash=False, workers=at), width)
+                del block
+                held.readings.append(future)
+                values.append(held.ask(_block_values, future, width, notable, skipped))
+        for k, future in enumerate(values):
+            values[k] = held.answer(future)
+            if values[k] is None:
+                return None
+            held.before.append(lines)
+            lines, rows = lines + values[k][0], rows + values[k][1]
+    except ContractError:  # not a regular file, too large, unreadable: said by the read gate, when read here
+        return None
+    except Exception as error:  # noqa: BLE001 - a block lost: read here; an error of plevaluate's own is raised
+        _given_up(error, client, spec)
+        return None
+    if not rows:
+        return None
+    read = _Read(spec, None, digest.hexdigest())
+    names = _checked_header(header, read)
+    if names is None:
+        return read, None
+    columns = []
+    for k in range(width):
+        if k in skipped:
+            columns.append(None)
+            continue
+        distinct, counts = zip(*(found[2][k] for found in values))
+        positions, text = pd.factorize(np.concatenate([np.asarray(d, dtype=object) for d in distinct]))
+        at = np.cumsum([0, *map(len, distinct)])
+        total = np.zeros(len(text), dtype=np.int64)
+        np.add.at(total, positions, np.concatenate(counts))
+        columns.append(
+            _HeldColumn(held, k, [positions[a:b] for a, b in zip(at[:-1], at[1:])], text, total, k in notable)
+        )
+    del values
+    typed = []
+    try:
+        for k, name in enumerate(names):
+            if columns[k] is None:
+                typed.append(None)
+                continue
+            typed.append(_type_column(columns[k], spec.column(name), read, date_format).array)
+            if not columns[k].notable:
+                read.held[name] = columns[k]  # asked again by `_check_references`
+        key = spec.key[0]
+        count = max(2 * len(workers), -(-rows // PART_ROWS), 2)  # as `plevaluate.held.part_count`
+        pieces = [
+            held.ask(
+                _typed_pieces,
+                reading,
+                before,
+                names,
+                [None if t is None else t.take(c.positions[b]) for t, c in zip(typed, columns)],
+                notable,
+                key,
+                count,
+            )
+            for b, (reading, before) in enumerate(zip(held.readings, held.before))
+        ]
+        parts = tuple(
+            held.ask(
+                _part,
+                *[held.ask(_piece, p, k) for p in pieces],
+                workers=workers[k % len(workers)],
+                allow_other_workers=True,
+            )
+            for k in range(count)
+        )
+        dtypes = held.answer(held.ask(_dtypes, pieces[0]))  # as loaded: its text as text, not categoricals
+        if sum(held.answer(held.ask(len, part)) for part in parts) != rows:  # every part made before the load ends
+            raise LostPart("a part of the table was not made whole")
+    except Exception as error:  # noqa: BLE001 - a block lost: read here; an error of plevaluate's own is raised
+        _given_up(error, client, spec)
+        return None
+    table = HeldTable(client, key, parts, dtypes)
+    table.__dict__["_shape"] = (pd.Index(names), rows)  # known: not asked of the parts
+    return read, table
+
+
 def load(path: str | Path, *, client=None) -> District:
     """Read and validate a district's data folder.
 
@@ -2024,7 +2367,11 @@ def load(path: str | Path, *, client=None) -> District:
     sent = weakref.WeakSet()  # the blocks out on a cluster: given up if it is left without workers (`deserted`)
     with contextlib.nullcontext() if client is None else deserted(client, lambda: list(sent)) as given_up:
         parse = None if client is None else on_cluster(client, sent, given_up)
-        _read_tables(folder, book, parse, reads, frames, plan, problems)
+
+        def hold(file: Path, spec: InputTable):  # students.csv read, checked and held on the workers
+            return _read_held(file, spec, client, given_up, plan.date_format)
+
+        _read_tables(folder, book, parse, None if client is None else hold, reads, frames, plan, problems)
     for spec in TABLES.values():
         if spec.required and spec.name not in reads:
             where = f"a sheet named {spec.name} to {book.name}" if book is not None else f"{spec.filename} to {folder}"
@@ -2063,8 +2410,8 @@ def load(path: str | Path, *, client=None) -> District:
     if codebook is not None:
         hashes[CODEBOOK] = hashlib.sha256(read_bytes(folder / CODEBOOK, kind="yaml")).hexdigest()
     rows = sum(len(frame) for frame in frames.values())
-    if client is not None and "students" in frames:
-        frames["students"] = _held(client, frames["students"])
+    if client is not None and "students" in frames and not isinstance(frames["students"], HeldTable):
+        frames["students"] = _held(client, frames["students"])  # read here: a workbook, quotes, a lost block
     district = District(book or folder, plan, MappingProxyType(frames), notes, MappingProxyType(hashes), codebook)
     del reads, frames
     if rows >= HAND_BACK_ROWS:
@@ -2074,9 +2421,12 @@ def load(path: str | Path, *, client=None) -> District:
     return district
 
 
-def _read_tables(folder: Path, book: Path | None, parse, reads: dict, frames: dict, plan: Plan, problems: list) -> None:
+def _read_tables(
+    folder: Path, book: Path | None, parse, hold, reads: dict, frames: dict, plan: Plan, problems: list
+) -> None:
     """Each table of the workbook ``book``, or each file of ``folder``, read into ``reads`` and typed into
-    ``frames``; ``parse``: a plain CSV's blocks parsed on a cluster (`on_cluster`)."""
+    ``frames``; ``parse``: a plain CSV's blocks parsed on a cluster (`on_cluster`); ``hold``: a table of
+    `HELD_TABLES` read, typed and held there (`_read_held`), or None to read it here."""
     if book is not None:
         digest = hashlib.sha256(read_bytes(book, kind="export")).hexdigest()
         for spec, sheet in _workbook_sheets(book, problems):
@@ -2088,6 +2438,12 @@ def _read_tables(folder: Path, book: Path | None, parse, reads: dict, frames: di
             digest = hashlib.sha256(read_bytes(file, kind="export")).hexdigest()
             reads[spec.name] = _read_sheet(file, None, spec, file.name, digest)
         else:
+            found = hold(file, spec) if hold is not None and spec.name in HELD_TABLES else None
+            if found is not None:
+                reads[spec.name], table = found
+                if table is not None:
+                    frames[spec.name] = table
+                continue
             reads[spec.name] = _read_csv(file, spec, parse)
         _typed(reads[spec.name], frames, plan.date_format)
 
@@ -2170,10 +2526,11 @@ def _codebook(folder: Path, frames: dict[str, pd.DataFrame], reads: Mapping[str,
 def _redacted(frames: Mapping[str, pd.DataFrame], plan: Plan, read: _Read) -> pd.DataFrame:
     """Comments as they may be used: the redaction pass again (plevaluate import stores them redacted; a file made
     by hand may not be), naming the rows that held a name, an e-mail, a phone number or a URL."""
-    comments = frames["comments"]
-    redactor = for_district(
-        frames.get("educators"), frames.get("students"), plan.comments.redact, texts=comments["text"]
-    )
+    comments, students = frames["comments"], frames.get("students")
+    if isinstance(students, HeldTable):  # the few student IDs the comments could name, found where they are held
+        named = [found for part in students.map(_named, comments["text"]) for found in part]
+        students = pd.DataFrame({"student_id": pd.array(named, dtype="string")})
+    redactor = for_district(frames.get("educators"), students, plan.comments.redact, texts=comments["text"])
     text, counts = redactor.redact_all(comments["text"])
     changed = counts.drop(columns=[c for c in ("row",) if c in counts.columns]).sum(axis=1) > 0
     changed.index = comments.index
@@ -2188,6 +2545,11 @@ def _redacted(frames: Mapping[str, pd.DataFrame], plan: Plan, read: _Read) -> pd
             column="text",
         )
     return comments.assign(text=text.to_numpy())
+
+
+def _named(students: pd.DataFrame, texts: pd.Series) -> tuple[str, ...]:
+    """The student IDs of ``students`` that ``texts`` could name (`plevaluate.comments.redact.findable`)."""
+    return findable(students["student_id"].dropna().unique(), texts)
 
 
 #: Tables whose dates should fall in the program's school years (a misread day/month often does not).

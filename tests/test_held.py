@@ -22,7 +22,7 @@ from plevaluate.errors import LostProcessWarning, StatisticalWarning
 from plevaluate.held import HeldTable, LostPart
 from plevaluate.staggered import school_panel
 from plevaluate.years import _year_rows, evaluate_for_reports, school_years, year_view
-from tests.conftest import quietly
+from tests.conftest import SAMPLE, quietly
 from tests.test_years import SAMPLE_YEARS, _same_evaluation
 
 distributed = pytest.importorskip("distributed")
@@ -183,3 +183,96 @@ def test_students_csv_changed_since_the_load_is_an_error_not_other_numbers(clien
     students.unlink()
     with pytest.raises(ContractError, match="have changed"):
         held.here()
+
+
+def _messy(folder, lines: dict[int, tuple[str, str]], extra: str | None = None, comment: str | None = None) -> None:
+    """data/sample copied to ``folder``, with students.csv's line numbers changed (``old`` -> ``new``, once), an
+    ``extra`` column (every row "participant"), and a comment naming a student."""
+    import shutil
+
+    shutil.copytree(SAMPLE, folder)
+    rows = (folder / "students.csv").read_text(encoding="utf-8").splitlines()
+    for number, (old, new) in lines.items():
+        assert old in rows[number - 1], (number, rows[number - 1])
+        rows[number - 1] = rows[number - 1].replace(old, new, 1)
+    if extra:
+        rows = [f"{row},{extra if k == 0 else 'participant'}" for k, row in enumerate(rows)]
+    (folder / "students.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    if comment:
+        with (folder / "comments.csv").open("a", encoding="utf-8") as handle:
+            handle.write(f'C99999,1,"Anything else?",PL04,S01,teacher,E0003,,{comment}\n')
+
+
+def test_students_read_and_checked_on_the_workers_find_every_problem_a_load_here_finds(client, tmp_path, monkeypatch):
+    """#34: on a cluster, students.csv is read, typed and checked where its blocks are (`contract._read_held`), and
+    held there: this process holds its columns' distinct values (student_id's only where a check could flag them),
+    never its rows. Every problem is the one a load here finds, in the same order: blank, padded and hidden IDs, a
+    bad number and year, a spelling normalized, an unknown school, a repeated student and year, a membership column
+    that disagrees; a doubtful but valid file gives the same district, notes and redacted comments."""
+    from plevaluate import contract
+
+    monkeypatch.setattr(contract, "PLAIN_BLOCK", 8192)  # data/sample's students.csv (600 KB): about 75 blocks
+    read_here = contract._read_csv
+
+    def here_only(path, spec, parse=None):  # a load on the cluster must not read students.csv in this process
+        assert spec.name != "students" or parse is None, "students.csv was read in this process"
+        return read_here(path, spec, parse)
+
+    monkeypatch.setattr(contract, "_read_csv", here_only)
+    rows = (SAMPLE / "students.csv").read_text(encoding="utf-8").splitlines()
+
+    def first(line: int) -> str:
+        return rows[line - 1].split(",")[0]
+
+    broken = {
+        2: (first(2), ""),  # a blank student_id, in the first block (read here)
+        40: (first(40), f" {first(40)} "),  # padded
+        41: (first(41), first(41)[:2] + "\u200b" + first(41)[2:]),  # an invisible character
+        3000: (",2025,", ",20x5,"),  # a year that is not one, in a later block
+        4000: (",pre,", ",Pre,"),  # normalized, with a warning
+        5000: (",S1", ",X9"),  # a school no table lists
+        9000: (",2026,", ",2026 ,"),  # a padded number
+    }
+    broken[10600] = (rows[10599], rows[6000])  # a repeat of line 6001's student and year, late in the file
+    broken[7000] = (rows[6999].split(",")[6], "4OO")  # an outcome that is not a number
+    _messy(tmp_path / "broken", broken, extra="group")
+    problems = []
+    for where in ({}, {"client": client}):
+        with pytest.raises(contract.ContractError) as raised:
+            quietly(load, tmp_path / "broken", **where)
+        problems.append([str(p) for p in raised.value.problems])
+    assert problems[0] == problems[1]
+    found = "\n".join(problems[1])
+    for expected in (
+        "row 2, column 'student_id'",
+        "row 3000, column 'year', value '20x5'",
+        "row 5000, column 'school_id', value 'X9",
+        "row 7000, column 'outcome', value '4OO'",
+        "row 10600: expected each student_id + year + period once; student_id=ST000642, year=2026, period=post is "
+        "also in row 6001",
+    ):
+        assert expected in found, expected
+    doubtful = dict(list(broken.items())[1:3] + [(4000, broken[4000])])  # warnings only
+    student = rows[5].split(",")[0]
+    _messy(tmp_path / "doubtful", doubtful, extra="group", comment=f"{student} kept calling out in class.")
+    with warnings.catch_warnings(record=True) as here_warned:
+        warnings.simplefilter("always")
+        here = load(tmp_path / "doubtful")
+    with warnings.catch_warnings(record=True) as held_warned:
+        warnings.simplefilter("always")
+        held = load(tmp_path / "doubtful", client=client)
+    assert isinstance(held.students, HeldTable)
+    assert [str(w.message) for w in here_warned] == [str(w.message) for w in held_warned]
+    notes = "\n".join(map(str, held.notes))
+    for expected in (
+        "spaces were removed from 1 value(s), first in row 40",
+        "first in row 41: U+200B",
+        "1 value(s) were normalized, e.g. row 4000 'Pre'",
+        "the 'group' column of students.csv is not used; it disagrees",
+        "comments without names, IDs",
+    ):
+        assert expected in notes, expected
+    assert here.notes == held.notes and dict(here.file_hashes) == dict(held.file_hashes)
+    for name, table in here.tables.items():
+        pd.testing.assert_frame_equal(table, held.here().tables[name], obj=name)
+    assert "[term] kept calling out" in held.comments["text"].iloc[-1]
