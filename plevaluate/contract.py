@@ -37,7 +37,7 @@ import pandas as pd
 
 from . import registry
 from ._outputs import hand_back_memory
-from .cluster import Unanswered, addresses_of, check_workers, deserted, embedded, fetched, workers_of
+from .cluster import PATIENCE, Unanswered, addresses_of, check_workers, deserted, embedded, fetched, workers_of
 from .comments.codebook import CODEBOOK, Codebook, read_codebook
 from .comments.redact import findable, for_district
 from .errors import ContractError, ContractWarning, LostProcessWarning, Problem
@@ -2084,6 +2084,15 @@ class _HeldBlocks:
         with embedded():
             return self.client.submit(function, *args, pure=False, **options)
 
+    def sent(self, data, worker: str):
+        """A future of ``data`` sent to ``worker`` (not to the scheduler: a task holding it would keep it there for
+        as long as its result is held), or `LostPart` when the worker is gone or the scheduler does not answer within
+        `plevaluate.cluster.PATIENCE` seconds."""
+        try:
+            return self.client.scatter(data, hash=False, workers=[worker], timeout=PATIENCE)
+        except Exception as error:  # noqa: BLE001 - an unknown worker is a KeyError there; no answer a TimeoutError
+            raise LostPart(f"{type(error).__name__} sending a block: {error}") from None
+
     def answer(self, future):
         try:
             return fetched(future, self.client, self.given_up)
@@ -2214,12 +2223,9 @@ def _read_held(path: Path, spec: InputTable, client, given_up, date_format: str)
                         k for k, c in enumerate(columns) if c is not None and c.kind == "id" and not c.references
                     )
                     skipped = tuple(k for k, c in enumerate(columns) if c is None)
-                    with embedded():
-                        future = client.scatter(reading, hash=False, workers=workers[:1])
+                    future = held.sent(reading, workers[0])
                 else:
-                    at = workers[len(held.readings) % len(workers) : len(held.readings) % len(workers) + 1]
-                    with embedded():
-                        future = held.ask(_plain_block, client.scatter(block, hash=False, workers=at), width)
+                    future = held.ask(_plain_block, held.sent(block, workers[len(held.readings) % len(workers)]), width)
                 del block
                 held.readings.append(future)
                 values.append(held.ask(_block_values, future, width, notable, skipped))
