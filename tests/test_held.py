@@ -276,3 +276,43 @@ def test_students_read_and_checked_on_the_workers_find_every_problem_a_load_here
     for name, table in here.tables.items():
         pd.testing.assert_frame_equal(table, held.here().tables[name], obj=name)
     assert "[term] kept calling out" in held.comments["text"].iloc[-1]
+
+
+@pytest.mark.parametrize("lost", ["a part", "a block's reading"])
+def test_students_lost_on_the_cluster_while_checked_are_read_again_here_with_the_same_problems(
+    client, tmp_path, monkeypatch, lost
+):
+    """A hostile review: a worker lost (or the client closed) after students.csv was read on the cluster but while
+    its rows were checked there (repeated keys on the parts, unknown schools asked of the blocks) crashed the load
+    with `LostPart`. It is now read again here, with a `LostProcessWarning`, and gives the problems a load here
+    gives."""
+    from plevaluate import contract
+
+    rows = (SAMPLE / "students.csv").read_text(encoding="utf-8").splitlines()
+    _messy(tmp_path / "unknown", {9001: (",S09,", ",X09,")})  # an unknown school: its rows are asked of the blocks
+    with pytest.raises(contract.ContractError) as raised:
+        quietly(load, tmp_path / "unknown")
+    expected = [str(p) for p in raised.value.problems]
+    assert len(rows) > 9001 and "row 9001, column 'school_id', value 'X09'" in expected[0]
+    keys, references = contract._check_keys, contract._check_references
+
+    def keys_losing(frame, read):
+        if isinstance(frame, HeldTable):  # as a worker's death leaves it: gone from the cluster
+            client.cancel([frame.parts[1]], force=True)
+        return keys(frame, read)
+
+    def references_losing(frames, reads):
+        if isinstance(frames.get("students"), HeldTable):
+            client.cancel([reads["students"].held["school_id"].held.readings[0]], force=True)
+        return references(frames, reads)
+
+    if lost == "a part":
+        monkeypatch.setattr(contract, "_check_keys", keys_losing)
+    else:
+        monkeypatch.setattr(contract, "_check_references", references_losing)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(contract.ContractError) as raised:
+            load(tmp_path / "unknown", client=client)
+    assert [str(p) for p in raised.value.problems] == expected
+    assert any("students.csv was read again in this process" in str(w.message) for w in caught)
