@@ -2168,6 +2168,15 @@ def _typed_pieces(reading, before: int, header: list[str], typed: list, notable:
     return tuple(cut(k) for k in range(count))
 
 
+def _header_of(first) -> list[str] | None:
+    """The header of a file's first block's reading (`_plain_block`), or None if the block is not plain."""
+    return None if first is None else first[0]
+
+
+def _reading_of(first):
+    return first[1]
+
+
 def _given_up(error: Exception, client, spec: InputTable) -> None:
     """A held reading given up, with a `LostProcessWarning`, when ``error`` says the cluster lost a block, did not
     answer, or its client closed; any other error (plevaluate's own) is raised."""
@@ -2208,22 +2217,23 @@ def _read_held(path: Path, spec: InputTable, client, given_up, date_format: str)
             return None  # nowhere to hold it: read here (`_held` says so)
         with contextlib.closing(read_blocks(path, PLAIN_BLOCK, kind="table", label=spec.filename)) as blocks:
             for block in _hashed(blocks, digest):
-                if header is None:  # the first block, with the header: read here, its reading held there
+                if header is None:  # the first block, with the header: read there too, its header asked
                     if block.startswith(b"\xef\xbb\xbf"):
                         block = block[3:]
                     if block.startswith(_NOT_TEXT) or _SOME_TEXT.search(block) is None:
                         return None
-                    first = _plain_block(block, None)
-                    if first is None:
+                    first = held.ask(_plain_block, held.sent(block, workers[0]), None)
+                    header = held.answer(held.ask(_header_of, first))
+                    if header is None:
                         return None
-                    header, reading = first
                     width = len(header)
                     columns = [spec.column(name.strip()) for name in header]
                     notable = tuple(
                         k for k, c in enumerate(columns) if c is not None and c.kind == "id" and not c.references
                     )
                     skipped = tuple(k for k, c in enumerate(columns) if c is None)
-                    future = held.sent(reading, workers[0])
+                    future = held.ask(_reading_of, first)
+                    del first
                 else:
                     future = held.ask(_plain_block, held.sent(block, workers[len(held.readings) % len(workers)]), width)
                 del block
