@@ -29,6 +29,7 @@ from plevaluate.levels.outcomes import (
     outcome_icc,
     school_effects,
 )
+from plevaluate.levels.outcomes.wwc import OTHER_OPTIMISTIC, attrition_source, other_transcription
 from plevaluate.regression import fit_ols
 from tests.conftest import ROOT
 
@@ -387,9 +388,24 @@ def test_the_two_public_transcriptions_differ_only_by_one_optimistic_row():
     assert rwwc[14:] == ours[13:57]  # after it, the same values one row later
     differ = [(i, r, o) for i, (r, o) in enumerate(zip(rwwc, ours)) if r != o]
     assert len(differ) == 44 and all(0.1 - 1e-9 <= r - o <= 0.3 + 1e-9 for _, r, o in differ)
-    # the technical appendix says so in the same numbers
-    assert "44 of its cells (13% and 15-57%) are 0.1 to 0.3 points more lenient" in ATTRITION_SOURCE
+    # the technical appendix says so in the same numbers, and the product holds the other transcription as recorded here
+    assert "0.1 to 0.3 points more lenient at 13% and from 15% to 57% overall attrition" in ATTRITION_SOURCE
     assert "baselinr 0.6.0" in ATTRITION_SOURCE and "unverified" in ATTRITION_SOURCE
+    assert OTHER_OPTIMISTIC.tolist() == rwwc
+
+
+def test_the_appendix_says_whether_the_attrition_verdict_depends_on_the_transcription():
+    """A reader's review: the transcription note read as a developer's note. It now says, for this evaluation's
+    attrition, whether the other public transcription would give another verdict (only its optimistic boundary
+    differs: at 20% overall attrition 10.2 points there, 10.0 here)."""
+    assert other_transcription(0.20, 0.101) == "low attrition"  # 10.1 points: high here, low there
+    assert other_transcription(0.20, 0.100) is None and other_transcription(0.20, 0.103) is None  # both agree
+    assert other_transcription(0.12, 0.109) is None  # rows 0-12 are the same in both
+    assert other_transcription(0.60, 0.013) is None  # the other stops at 57%
+    assert attrition_source(0.20, 0.05).endswith("This evaluation's verdicts are the same under both.")
+    assert "would be low attrition under the optimistic boundary, not high attrition" in attrition_source(0.20, -0.101)
+    assert attrition_source(0.60, 0.01).endswith("The other lists no boundary at 58% overall attrition or more.")
+    assert attrition_source(float("nan"), 0.01) == ATTRITION_SOURCE
 
 
 def test_attrition_boundaries_and_published_examples():

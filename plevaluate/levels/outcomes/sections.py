@@ -9,7 +9,7 @@ from ... import figures
 from ...evaluate import Evaluation
 from ...report import toolkit as tk
 from ...vocabulary import listed, subgroup_words
-from .wwc import ATTRITION_SOURCE, single_school_condition
+from .wwc import attrition_source, single_school_condition
 
 
 def _shown_findings(ev: Evaluation) -> list[str]:
@@ -243,7 +243,7 @@ def technical(ev: Evaluation) -> tk.Section:
             f"{a['cautious']} under the WWC cautious boundary, {a['optimistic']} under the optimistic one "
             f"(Standards Handbook v4.1 Table II.1). {people('new_students')} students joined after baseline."
         )
-        out = out.paragraph(ATTRITION_SOURCE, note=True)
+        out = out.paragraph(attrition_source(float(a["overall"]), float(a["differential"])), note=True)
     out = out.heading("Student outcomes: models and assumptions")
     effect = ev.table(5, "effect")
     if effect is not None and effect["suppressed"].astype(bool).any():

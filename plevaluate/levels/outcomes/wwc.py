@@ -10,8 +10,11 @@ import pandas as pd
 __all__ = [
     "ATTRITION_BOUNDARIES",
     "ATTRITION_SOURCE",
+    "OTHER_OPTIMISTIC",
+    "attrition_source",
     "attrition_verdict",
     "baseline_verdict",
+    "other_transcription",
     "single_school_condition",
 ]
 
@@ -27,12 +30,11 @@ __all__ = [
 #: favours this transcription: a third, partial one (three rows, from a summary of the v4.1 PDF) agrees at 0%,
 #: 13% and 65%, and continuing the other's one-row shift cannot end at 0.3 at 65% (it would give 0.5).
 ATTRITION_SOURCE = (
-    "The WWC attrition boundaries are the What Works Clearinghouse Standards Handbook v4.1 (2020), Table II.1, as "
-    "transcribed in the R package baselinr 0.6.0 (R/attrition_boundary.R); the handbook's own table could not be "
-    "consulted, so the transcription is unverified. The other public transcription, RWWC-v.4-Group-Designs "
-    "(R/Group Designs, citing Standards Handbook v4.0, Table II.1, p. 12; overall attrition 0-57% only), has the "
-    "same cautious boundary, but its optimistic boundary repeats 10.9 at 13% and so runs one row later from 13% "
-    "to 57%: 44 of its cells (13% and 15-57%) are 0.1 to 0.3 points more lenient than baselinr's."
+    "The WWC attrition boundaries are those of the What Works Clearinghouse Standards Handbook v4.1 (2020), Table "
+    "II.1, as transcribed in the R package baselinr 0.6.0: the handbook's own table could not be consulted, so the "
+    "transcription is unverified. The other public transcription (RWWC, citing the v4.0 handbook) has the same "
+    "cautious boundary; its optimistic boundary is 0.1 to 0.3 points more lenient at 13% and from 15% to 57% overall "
+    "attrition."
 )
 ATTRITION_BOUNDARIES = pd.DataFrame({
     "overall": np.arange(66),
@@ -49,6 +51,49 @@ ATTRITION_BOUNDARIES = pd.DataFrame({
         2.3, 2.1, 1.9, 1.6, 1.4, 1.1, 0.9, 0.7, 0.5, 0.3,
     ],
 })  # fmt: skip
+
+
+#: The other public transcription's optimistic boundary: RWWC-v.4-Group-Designs (github.com/HaiwenChu, R package
+#: "WWCr" 0.0.0.9006, file R/Group Designs at 75f19d5), citing Standards Handbook v4.0, Table II.1 (p. 12), overall
+#: attrition 0 to 57% only. Its cautious boundary is `ATTRITION_BOUNDARIES`'; its optimistic one repeats 10.9 at 13%
+#: and then runs one row later (tests/test_outcomes.py checks both claims cell by cell). Kept so that a report can say
+#: whether its verdict depends on which transcription is right.
+OTHER_OPTIMISTIC = pd.Series([
+    10.0, 10.1, 10.2, 10.3, 10.4, 10.5, 10.7, 10.8, 10.9, 10.9, 10.9, 10.9, 10.9, 10.9, 10.8, 10.8, 10.7, 10.6, 10.5,
+    10.3, 10.2, 10.0, 9.9, 9.7, 9.5, 9.4, 9.2, 9.0, 8.8, 8.6, 8.4, 8.2, 8.0, 7.8, 7.6, 7.4, 7.2, 7.0, 6.7, 6.5, 6.3,
+    6.0, 5.8, 5.6, 5.3, 5.1, 4.9, 4.6, 4.4, 4.2, 3.9, 3.7, 3.5, 3.2, 3.0, 2.8, 2.6, 2.3,
+])  # fmt: skip
+
+
+def other_transcription(overall: float, differential: float) -> str | None:
+    """The optimistic verdict under the other public transcription (`OTHER_OPTIMISTIC`), when it differs from
+    `attrition_verdict`'s; None when both say the same, or the other has no row for this overall attrition (58% or
+    more).
+
+    >>> other_transcription(0.20, 0.101), other_transcription(0.20, 0.09)
+    ('low attrition', None)
+    """
+    row = int(round(round(overall * 100, 9)))  # as `attrition_verdict`
+    if not 0 <= row < len(OTHER_OPTIMISTIC):
+        return None
+    other = "low attrition" if differential * 100 <= OTHER_OPTIMISTIC[row] + 1e-8 else "high attrition"
+    return other if other != attrition_verdict(overall, differential)["optimistic"] else None
+
+
+def attrition_source(overall: float, differential: float) -> str:
+    """`ATTRITION_SOURCE`, and whether this attrition's verdict depends on which transcription is right."""
+    if not (np.isfinite(overall) and np.isfinite(differential)):
+        return ATTRITION_SOURCE
+    if round(overall * 100, 9) >= len(OTHER_OPTIMISTIC) - 0.5:
+        return ATTRITION_SOURCE + " The other lists no boundary at 58% overall attrition or more."
+    other = other_transcription(overall, abs(differential))
+    if other is None:
+        return ATTRITION_SOURCE + " This evaluation's verdicts are the same under both."
+    return (
+        f"{ATTRITION_SOURCE} Under the other, this attrition would be {other} under the optimistic boundary, not "
+        f"{attrition_verdict(overall, abs(differential))['optimistic']}: that verdict rests on which transcription "
+        "matches the handbook."
+    )
 
 
 def baseline_verdict(g: float) -> str:
