@@ -461,6 +461,8 @@ def years_board(ev: Evaluation) -> tk.Section:
     other, and the caveat was in the district report only)."""
     out = tk.Section()
     if ev.extras.get("years_effects_event") is not None:
+        # a heading of its own: a slide of its own (below the year-to-year sentences, the chart was shrunk to 0.71)
+        out = out.heading("Students' scores by years in the program")
         out = _staggered_figure(out, ev)
         out = out.paragraph(
             " ".join(
