@@ -2460,6 +2460,8 @@ def _checked(folder: Path, frames: dict, reads: dict, plan: Plan, problems: list
     for name, frame in frames.items():
         _check_keys(frame, reads[name])
     _check_references(frames, reads)
+    for read in reads.values():  # a held table's blocks were last asked which rows hold a value: let go there
+        read.held.clear()
     _check_rules(frames, reads)
     codebook = _codebook(folder, frames, reads, problems)
     if "comments" in frames and "educators" in frames:

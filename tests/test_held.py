@@ -316,3 +316,36 @@ def test_students_lost_on_the_cluster_while_checked_are_read_again_here_with_the
             load(tmp_path / "unknown", client=client)
     assert [str(p) for p in raised.value.problems] == expected
     assert any("students.csv was read again in this process" in str(w.message) for w in caught)
+
+
+def test_a_load_on_a_cluster_leaves_only_the_students_parts_there(client, monkeypatch):
+    """The blocks' readings, the typed pieces and every question asked of them are let go once the load has checked
+    the students: what stays on the cluster is the parts of the `HeldTable`, nothing else of students.csv."""
+    import gc
+    import time
+
+    from plevaluate import contract
+
+    monkeypatch.setattr(contract, "PLAIN_BLOCK", 16384)  # data/sample's students.csv: about 40 blocks
+    held = quietly(load, SAMPLE, client=client)
+    gc.collect()
+    parts = {str(part.key) for part in held.students.parts}
+    steps = (
+        "_plain_block",
+        "_reading_of",
+        "_header_of",
+        "_block_values",
+        "_flagged",
+        "_typed_pieces",
+        "_piece",
+        "_dtypes",
+    )
+
+    def left() -> list[str]:
+        return [key for key in _keys(client, "") if key.startswith(steps) and key not in parts]
+
+    deadline = time.monotonic() + 10
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left() == []
+    assert all(key in _keys(client, "_part") for key in parts)
