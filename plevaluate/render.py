@@ -820,13 +820,19 @@ def _index(ev, jobs: list[Job], summary: RenderSummary) -> str:
         f"<tbody>{''.join(rows)}</tbody></table>"
         + (f"<h2>Failures</h2><ul>{failures}</ul>" if failures else "")
         + "<p><a href='results/manifest.json'>Result tables (CSV) and provenance</a>"
-        + (
-            " &middot; <a href='results.xlsx'>Results workbook (Excel)</a>"
-            if any(path.name == "results.xlsx" for path in summary.written)
-            else ""
-        )
+        + "".join(f" &middot; <a href='{name}'>{label}</a>" for name, label in _OFFICE_FILES if name in names)
         + "</p></body></html>"
     )
+
+
+#: The files `render` writes beside the reports for board staff (``--format xlsx,pptx,docx``), as the index links
+#: them (a reader's review: a board member starting from the index could not find the deck or the memo).
+_OFFICE_FILES = (
+    ("board-summary.pptx", "Board summary (PowerPoint)"),
+    ("board-memo.docx", "Board memo (Word)"),
+    ("technical-appendix.docx", "Technical appendix (Word)"),
+    ("results.xlsx", "Results workbook (Excel)"),
+)
 
 
 def render_portfolio(

@@ -105,7 +105,11 @@ def test_the_report_run_writes_the_workbook_and_links_it(rendered):
     # the other office formats of the same run, read by the same audit
     for name in ("board-summary.pptx", "board-memo.docx", "technical-appendix.docx"):
         assert (rendered.out / name).is_file() and (rendered.out / name) in rendered.written, name
-    assert "href='results.xlsx'" in (rendered.out / "index.html").read_text()
+    index = (rendered.out / "index.html").read_text()
+    # the index links every office file (a reader's review: a board member could not find the deck or the memo)
+    for name in ("results.xlsx", "board-summary.pptx", "board-memo.docx", "technical-appendix.docx"):
+        assert f"href='{name}'" in index, name
+    assert "Board summary (PowerPoint)" in index and "Board memo (Word)" in index
     assert not rendered.findings  # the audit read its cells too
 
 
