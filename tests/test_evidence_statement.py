@@ -184,6 +184,33 @@ def test_the_multi_year_sample_is_tier_3():
     _backed(table)
     # a significant favourable effect (0.02 to 0.16 SD) from a quasi-experiment in one LEA: not a multi-site sample
     assert _tier(table) == 3 and "it covers one site" in _row(table, "tier")["finding"]
+    # a reader's review: in 2025-26 every program school joined in 2023 or 2024, so its students' prior scores (spring
+    # 2025) came after the program began: no baseline before the program, and the statement says so
+    baseline = _row(table, "baseline")
+    assert (
+        baseline["satisfied"] == "no"
+        and "12 program schools joined the program before this school year" in (baseline["finding"])
+    )
+    assert "does not meet WWC standards" in _row(table, "tier")["finding"]
+    findings = " ".join(ev.table(5, "findings")["finding"])
+    assert "at the start" not in findings and "one more year's growth" in findings
+
+
+def test_a_quasi_experiment_whose_program_schools_joined_before_this_year_has_no_baseline_before_the_program():
+    """The same study, equivalent on prior scores, is Tier 2 when its program schools joined this year and not when
+    they joined before it: their prior scores were taken after the program began (WWC: a baseline measure precedes
+    the intervention). `joined_before` counts them from schools.csv's cohort."""
+    from plevaluate.levels.outcomes.compute import joined_before
+
+    fresh = _study(design="matched", attrition=None)
+    assert _row(fresh, "baseline")["satisfied"] == "yes" and _tier(fresh) == 2
+    later = _study(design="matched", attrition=None, joined_before=4)
+    assert _row(later, "baseline")["satisfied"] == "no" and _tier(later) == 3
+    assert "4 program schools joined the program before this school year" in _row(later, "baseline")["finding"]
+    schools = pd.DataFrame(
+        {"group": ["participant"] * 3 + ["comparison"], "cohort": ["2023", "2024-25", "", "2022"]}
+    )  # a blank cohort (from the start) and a comparison school's cohort count for nothing
+    assert [joined_before(schools, y) for y in ("2023-24", "2024-25", "2025-26", "2023-24 to 2025-26")] == [0, 1, 2, 0]
 
 
 # ---- the hostile review's cases (each failed before its fix) ----

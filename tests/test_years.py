@@ -424,5 +424,5 @@ def test_a_year_whose_schools_do_not_differ_shows_no_school_result_and_no_fall_f
     doubt = reports["years_effects_about"]["note"].iloc[0]
     assert "fewer than the" in doubt
     board = sections.years_board(latest).as_text()
-    assert "compare this year's scores only" in board and doubt[1:] in board
+    assert "this year's growth alone, from the spring before" in board and doubt[1:] in board
     assert doubt[1:] in sections.years_technical(latest).as_text()

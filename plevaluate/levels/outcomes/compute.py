@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..._tidy import coverage_table
+from ..._tidy import cohort_start, coverage_table
 from ...chain import Cell, from_target, hidden, school_row
 from ...comments.redact import findable
 from ...comments.themes import quote_texts
 from ...effects import bh_adjust, hedges_omega, improvement_index, pooled_sd
 from ...errors import StatisticalWarning
+from ...plan import plan_years
 from ...privacy import UNSUPPRESSED
 from ...regression import FEW_CLUSTERS, ClusterSums, LinearFit, fit_ols
 from ...results import LevelResult, noting_warnings, target_status
@@ -1257,11 +1258,13 @@ def findings(
     attrition_table: pd.DataFrame | None = None,
     unit: str = "points",
     ci: float = 0.95,
+    joined_before: int = 0,
 ) -> list[str]:
     """Plain-language sentences from an effect row and its diagnostics ("evidence, not proof").
 
     Never says "caused" unless ``design == "randomized"``; always gives the interval; adds a plain note
-    when baseline equivalence or attrition fails.
+    when baseline equivalence or attrition fails, and when program schools joined before this school year
+    (``joined_before``: for them the prior scores came after they joined).
     """
     g, low, high = effect["hedges_g"], effect["g_ci_low"], effect["g_ci_high"]
     direction = "higher" if g > 0 else "lower"
@@ -1290,14 +1293,20 @@ def findings(
         on = _COVARIATE_WORDS.get(worst["covariate"], str(worst["covariate"]).replace("_", " "))
         if worst["verdict"].startswith("does not"):
             out.append(
-                f"Caution: the groups differed at the start by {abs(worst['g']):.2f} SD on {on}, "
+                f"Caution: the groups differed by {abs(worst['g']):.2f} SD on {on}, "
                 "more than the WWC allows; the estimate may reflect who was in each group."
             )
         elif worst["verdict"].startswith("requires"):
             out.append(
-                f"The groups differed at the start by {abs(worst['g']):.2f} SD on {on}; the "
+                f"The groups differed by {abs(worst['g']):.2f} SD on {on}; the "
                 "estimate adjusts for it, as the WWC requires."
             )
+    if joined_before:
+        out.append(
+            f"{counted(joined_before, 'program school').capitalize()} joined the program before this school year: "
+            "for their students the prior scores came after the program began, so this is one more year's growth, "
+            "not the difference since they joined."
+        )
     if attrition_table is not None and len(attrition_table):
         row = attrition_table.iloc[0]
         if row["cautious"] == "high attrition":
@@ -1670,6 +1679,7 @@ def outcomes_from(
                 baseline=tables["baseline"],
                 attrition_table=tables.get("attrition"),
                 ci=ci,
+                joined_before=joined_before(schools, plan.school_year),
             )
             tables["findings"] = pd.DataFrame({"level": 5, "finding": sentences})
         else:
@@ -1705,7 +1715,7 @@ def outcomes_from(
             level=5,
         )
     main_sums = sums.main.sums if "effect" in tables else None
-    tables["evidence"] = _evidence(plan, tables, main_sums, covariates)
+    tables["evidence"] = _evidence(plan, tables, main_sums, covariates, joined_before(schools, plan.school_year))
     handoff = {}
     if "effect" in tables:
         n_missing = int(tables["effect"]["n_missing"].iloc[0])
@@ -1794,7 +1804,24 @@ def evaluate_outcomes(
     return LevelResult(5, name, tables, tuple(dict.fromkeys(notes)), meta, handoff=handoff)
 
 
-def _evidence(plan, tables: Mapping[str, pd.DataFrame], sums: ClusterSums | None, covariates) -> pd.DataFrame:
+def joined_before(schools: pd.DataFrame, school_year: str) -> int:
+    """How many program schools joined the program before ``school_year`` began (their ``cohort`` is an earlier
+    year): their students' prior scores, the spring before, were taken after the program began there. 0 for a plan
+    over several years (each year is evaluated with its own) or schools without cohorts.
+
+    >>> schools = pd.DataFrame({"group": ["participant", "participant", "comparison"], "cohort": ["2024", "2025", ""]})
+    >>> joined_before(schools, "2025-26"), joined_before(schools, "2024-25")
+    (1, 0)
+    """
+    years = plan_years(school_year)
+    if len(years) != 1 or not years[0][:4].isdigit():
+        return 0
+    return int((cohort_start(schools) < int(years[0][:4])).sum())
+
+
+def _evidence(
+    plan, tables: Mapping[str, pd.DataFrame], sums: ClusterSums | None, covariates, joined: int = 0
+) -> pd.DataFrame:
     """The evidence statement (`evidence_statement`) of the study the level's tables hold, as the plan designs it
     (``sums``: each school's sums of the main model, whose schools it counts)."""
     effect = tables["effect"].iloc[0].to_dict() if "effect" in tables else None
@@ -1828,6 +1855,7 @@ def _evidence(plan, tables: Mapping[str, pd.DataFrame], sums: ClusterSums | None
         boundary=plan.evidence.attrition_boundary,
         lower_is_better=outcomes.target is not None and outcomes.target < 0,
         ci=plan.ci,
+        joined_before=joined,
         **counts,
     )
 

@@ -119,6 +119,7 @@ def evidence_statement(
     boundary: str = "cautious",
     lower_is_better: bool = False,
     ci: float = 0.95,
+    joined_before: int = 0,
 ) -> pd.DataFrame:
     """The evidence statement of a level-5 study: one row per criterion, then the tier it supports.
 
@@ -154,6 +155,10 @@ def evidence_statement(
     ci : float
         The level of the intervals shown. Significance is always the two-sided test at .05 (`ALPHA`), whatever
         interval the plan prints: a plan's 80% interval does not make an effect significant.
+    joined_before : int
+        Program schools that joined before this school year (`joined_before`): their students' prior scores were
+        taken after the program began there, so no baseline before the program exists for this year's estimate (a
+        reader's review of a three-year program: the WWC baseline check and "at the start" rested on them).
 
     Returns
     -------
@@ -263,7 +268,19 @@ def evidence_statement(
 
     # baseline equivalence on the analytic sample
     equivalent = False
-    if compared:
+    if compared and joined_before:  # their prior score (the spring before this year) came after they joined
+        add(
+            "baseline",
+            np.nan,
+            "a baseline measure of the outcome taken before the program began",
+            "no",
+            f"Baseline equivalence: {counted(joined_before, 'program school')} joined the program before this school "
+            "year, so their students' prior scores (the spring before) were taken after the program began there: "
+            "not a baseline before the program, so equivalence cannot be shown for this year's estimate, which is one "
+            "more year's growth for them.",
+            "evaluate each cohort from its spring before joining (the estimate by years in the program)",
+        )
+    elif compared:
         measured = (
             baseline[pd.to_numeric(baseline["g"], errors="coerce").notna()] if baseline is not None else pd.DataFrame()
         )

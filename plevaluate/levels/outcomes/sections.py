@@ -469,8 +469,9 @@ def years_board(ev: Evaluation) -> tk.Section:
                 filter(
                     None,
                     [
-                        "This chart averages every cohort over all its years in the program; the student outcomes "
-                        "in the chain of evidence compare this year's scores only, so the two can differ.",
+                        "This chart adds the years up: the difference since each school joined, averaged over "
+                        "cohorts. The student outcome in the chain of evidence is this year's growth alone, from the "
+                        "spring before, program schools against comparison schools, so the two differ.",
                         _caveat(ev),
                     ],
                 )
