@@ -153,6 +153,11 @@ def judged(status: str, effect: bool, low: float, high: float) -> str:
     return detail
 
 
+#: An effect whose interval excludes zero and includes the target, in words: "benefit" and "real" read as the
+#: program's doing, which a comparison without a lottery cannot show (a reader's review).
+EXCLUDES_ZERO = "a modest difference, unlikely to be chance alone, though whether it reaches the target is unclear"
+
+
 def against_zero(status: str, low: float, high: float) -> str:
     """What an effect's interval says against zero, beside its status against the target ("" when nothing
     needs adding: a met target is a benefit already).
@@ -160,7 +165,7 @@ def against_zero(status: str, low: float, high: float) -> str:
     >>> against_zero("not conclusive", -0.02, 0.23)
     'the interval also includes zero: the data cannot tell a benefit from no difference'
     >>> against_zero("not conclusive", 0.02, 0.16)
-    'the interval excludes zero: a real, modest benefit, though whether it reaches the target is unclear'
+    'the interval excludes zero: a modest difference, unlikely to be chance alone, though whether it reaches the target is unclear'
     >>> against_zero("not met", -0.30, -0.05)
     'the whole interval is below zero: the program group scored lower than the comparison group'
     """
@@ -171,9 +176,9 @@ def against_zero(status: str, low: float, high: float) -> str:
     if high < 0:
         return "the whole interval is below zero: the program group scored lower than the comparison group"
     if status == "not conclusive":
-        return "the interval excludes zero: a real, modest benefit, though whether it reaches the target is unclear"
+        return f"the interval excludes zero: {EXCLUDES_ZERO}"
     if status == "not met":
-        return "the interval excludes zero: a real benefit, though smaller than the target"
+        return "the interval excludes zero: a difference unlikely to be chance alone, though smaller than the target"
     return ""
 
 
@@ -418,9 +423,7 @@ def chain_sentence(
                 if r["ci_low"] <= 0 <= r["ci_high"]:
                     detail += ", which also includes zero"
                 elif r["ci_low"] > 0:
-                    detail += (
-                        ", which excludes zero: a real, modest benefit, though whether it reaches the target is unclear"
-                    )
+                    detail += f", which excludes zero: {EXCLUDES_ZERO}"
             details.append(detail)
         plural = len(unsure) > 1
         text += (

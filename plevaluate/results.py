@@ -189,8 +189,8 @@ class Level:
     effect : bool
         True when the headline is an effect, a difference between groups whose interval is read against zero as
         well as against the target (level 5): an interval that includes zero cannot tell a benefit from no
-        difference; one above zero that includes the target is a real, modest benefit whose size against the
-        target is unclear; one wholly below zero is a harm, said plainly.
+        difference; one above zero that includes the target is a modest difference, unlikely to be chance alone,
+        whose size against the target is unclear; one wholly below zero is a harm, said plainly.
     sections : Mapping[str, str]
         Report sections by report: ``"module:function"``, imported when a report is rendered. ``district``,
         ``board`` and ``technical``: ``function(ev)``; ``school``: ``function(ev, school_id)``; each returns a

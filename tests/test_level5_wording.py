@@ -2,7 +2,7 @@
 
 - A covariate-adjusted difference between groups is not "students' gains".
 - p < .05 makes a difference "unlikely to be chance alone", not "larger than chance alone would produce".
-- An effect interval that includes the target but excludes zero says both: a real, modest benefit, and that
+- An effect interval that includes the target but excludes zero says both: a modest difference unlikely to be chance alone, and that
   whether it reaches the target is unclear (the multi-year sample's 0.09 SD, 0.02 to 0.16, against 0.10).
 - A school whose own interval lies wholly below zero says so in its lead and its next steps (the sample's
   Washington Elementary: 3.9 points below what prior scores predict, -5.7 to -2.1).
@@ -52,7 +52,10 @@ def _level5(low, high, status, estimate=0.09, target=0.10):
 
 def test_an_interval_with_the_target_but_not_zero_says_a_real_modest_benefit():
     text = chain_sentence(_level5(0.02, 0.16, "not conclusive"), registry.levels())
-    assert "excludes zero: a real, modest benefit, though whether it reaches the target is unclear" in text
+    assert (
+        "excludes zero: a modest difference, unlikely to be chance alone, though whether it reaches the target is unclear"
+        in text
+    )
     assert "students' gains" not in text and "the adjusted difference in students' scores 0.09 SD" in text
     # an interval with zero in it still says it cannot tell a benefit from no difference
     assert "which also includes zero" in chain_sentence(_level5(-0.02, 0.23, "not conclusive"), registry.levels())
@@ -69,7 +72,10 @@ def test_the_board_lead_of_the_multi_year_sample_says_both_benefit_and_unclear_t
     chain = years_published.chain
     district = chain[(chain["scope"] == "district") & (chain["level"] == 5)].iloc[0]
     assert district["ci_low"] > 0 and district["ci_low"] <= district["target"] <= district["ci_high"]
-    assert "a real, modest benefit, though whether it reaches the target is unclear" in district["status_detail"]
+    assert (
+        "a modest difference, unlikely to be chance alone, though whether it reaches the target is unclear"
+        in district["status_detail"]
+    )
 
 
 def test_significant_but_not_randomized_is_unlikely_to_be_chance_not_larger_than_chance():

@@ -1624,9 +1624,13 @@ def outcomes_from(
             tables["effect"] = main
             effect_row = main.iloc[0]
             specs = {
-                "main: prior score and subgroup flags": main.iloc[[0]],
+                # named for what the main model adjusts for (a reader's review: "and subgroup flags" with none)
+                "main: prior score" + (" and subgroup flags" if flags else ""): main.iloc[[0]],
                 "no covariates": _effect_table(sums.plain, by_school, "cluster", ci).iloc[[0]],
-                "prior score only": _effect_table(sums.prior, by_school, "cluster", ci).iloc[[0]],
+                # without subgroup flags the main model is the prior score alone: not shown twice
+                **(
+                    {"prior score only": _effect_table(sums.prior, by_school, "cluster", ci).iloc[[0]]} if flags else {}
+                ),
                 "HC1, ignoring clustering (for comparison only)": _effect_table(sums.main, by_school, "hc1", ci).iloc[
                     [0]
                 ],

@@ -280,7 +280,7 @@ def technical(ev: Evaluation) -> tk.Section:
             "Hedges' g divides the adjusted difference by the unadjusted pooled SD, with the small-sample "
             "correction (WWC Procedures Handbook v5.0). The design is "
             f"'{ev.plan.get('comparison_design', '')}': without random assignment the estimate is an association "
-            "adjusted for prior scores and student characteristics, not proof of cause."
+            f"adjusted for {_adjusted_for(ev)}, not proof of cause."
         )
     out = out.heading("Student outcomes: diagnostics")
     baseline = ev.table(5, "baseline")
@@ -446,6 +446,12 @@ def _staggered_figure(out: tk.Section, ev: Evaluation) -> tk.Section:
         figures.staggered_chart(event, overall["estimate"], overall["ci_low"], overall["ci_high"], ci=tk.ci_words(ev))
     )
     return out
+
+
+def _adjusted_for(ev: Evaluation) -> str:
+    """What the main model adjusts for, in words: prior scores, and student characteristics when it has any."""
+    covariates = ev.levels[5].meta.get("covariates", []) if 5 in ev.levels else []
+    return "prior scores and student characteristics" if len(covariates) > 1 else "prior scores"
 
 
 def _caveat(ev: Evaluation) -> str:
