@@ -5,7 +5,7 @@
 - An effect interval that includes the target but excludes zero says both: a modest difference unlikely to be chance alone, and that
   whether it reaches the target is unclear (the multi-year sample's 0.09 SD, 0.02 to 0.16, against 0.10).
 - A school whose own interval lies wholly below zero says so in its lead and its next steps (the sample's
-  Washington Elementary: 3.9 points below what prior scores predict, -5.7 to -2.1).
+  Washington Elementary: 3.9 points below the program's students with the same prior scores, -5.7 to -2.1).
 - A level measured last year and not this year is "not measured in 2025-26", not "no evidence yet".
 """
 
@@ -96,12 +96,12 @@ def test_a_school_below_prediction_says_so_in_its_lead_and_next_steps(published)
     row = schools.loc[washington]
     assert row["ci_high"] < 0  # -3.9 points, -5.7 to -2.1: the whole interval below zero
     lead = published.sentences.set_index("scope").loc[washington, "sentence"]
-    assert f"its students scored {-row['estimate']:.1f} points below what their prior scores predict" in lead
+    assert f"its students scored {-row['estimate']:.1f} points below the program's students with the same prior" in lead
     steps = school_next_steps(published, washington).as_text()
-    assert f"Students scored {-row['estimate']:.1f} points below what their prior scores predict" in steps
+    assert f"Students scored {-row['estimate']:.1f} points below the program's students with the same prior" in steps
     # a school at or above prediction gets no such step
     above = schools.index[schools["ci_low"] > 0][0]
-    assert "below what their prior scores predict" not in school_next_steps(published, above).as_text()
+    assert "below the program's students with the same prior" not in school_next_steps(published, above).as_text()
 
 
 def test_a_level_measured_last_year_is_not_measured_this_year_not_no_evidence(years_published):

@@ -1918,9 +1918,16 @@ def run(district: District, upstream: Mapping[int, LevelResult]) -> LevelResult:
     )
 
 
+#: Whom a program school's students are compared with (`school_effects` is fitted on the program schools' students,
+#: the program's average effect within its prediction): "what their prior scores predict" read as "no gain" to a
+#: principal (a reader's review).
+PEERS = "the program's students with the same prior scores"
+
+
 def headline(result: LevelResult, cell: Cell) -> dict | None:
     """The district: the effect (Hedges' g) against the target; a program school: its students' scores
-    against what their prior scores predict (shrunk; no target); a comparison school: not applicable."""
+    against the program's students with the same prior scores (`PEERS`; shrunk; no target); a comparison school: not
+    applicable."""
     if cell.school_id is None:
         if "target" not in result.tables:
             return cell.row(status="not yet measured", detail="no comparison group: the effect cannot be estimated")
@@ -1931,7 +1938,7 @@ def headline(result: LevelResult, cell: Cell) -> dict | None:
         return cell.row(
             status="not applicable",
             detail="comparison school" if cell.comparison else "not estimated",
-            measure="students' scores against what prior scores predict",
+            measure="students' scores against the program's students with the same prior scores",
             unit="points",
         )
     status = hidden(r)
@@ -1942,16 +1949,16 @@ def headline(result: LevelResult, cell: Cell) -> dict | None:
             status="not estimable",
             detail=NO_SCHOOL_ESTIMATE,
             n=r["n"],
-            measure="points above or below what prior scores predict",
+            measure="points above or below the program's students with the same prior scores",
             unit="points",
         )
     interval = f"{float(cell.plan.get('ci', 0.95)):.0%} interval {r['ci_low']:+.1f} to {r['ci_high']:+.1f} points"
     if r["ci_low"] > 0:
-        detail = f"its students scored {r['estimate']:.1f} points above what their prior scores predict ({interval})"
+        detail = f"its students scored {r['estimate']:.1f} points above {PEERS} ({interval})"
     elif r["ci_high"] < 0:
-        detail = f"its students scored {-r['estimate']:.1f} points below what their prior scores predict ({interval})"
+        detail = f"its students scored {-r['estimate']:.1f} points below {PEERS} ({interval})"
     else:
-        detail = f"its students scored about what their prior scores predict ({r['estimate']:+.1f} points, {interval})"
+        detail = f"its students scored about as {PEERS} did ({r['estimate']:+.1f} points, {interval})"
     return cell.row(
         r["estimate"],
         r["ci_low"],
@@ -1959,6 +1966,6 @@ def headline(result: LevelResult, cell: Cell) -> dict | None:
         status="no target set",
         detail=detail,
         n=r["n"],
-        measure="points above or below what prior scores predict",
+        measure="points above or below the program's students with the same prior scores",
         unit="points",
     )

@@ -9,6 +9,7 @@ from ... import figures
 from ...evaluate import Evaluation
 from ...report import toolkit as tk
 from ...vocabulary import listed, subgroup_words
+from .compute import PEERS
 from .wwc import attrition_source, single_school_condition
 
 
@@ -42,7 +43,7 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
         else:
             out = out.paragraph(
                 f"Students here scored {row['estimate']:+.1f} points ({tk.ci_words(ev)} interval {row['ci_low']:+.1f} to "
-                f"{row['ci_high']:+.1f}) compared with what their prior scores predict, after pulling small "
+                f"{row['ci_high']:+.1f}) compared with {PEERS}, after pulling small "
                 "and noisy school results toward the district average. This describes the school; it is not "
                 "an effect of the program."
             )
@@ -63,7 +64,7 @@ def next_steps(ev: Evaluation, school_id: str) -> list[str]:
     if bool(row.get("suppressed", False)) or pd.isna(row["ci_high"]) or row["ci_high"] >= 0:
         return []
     return [
-        f"Students scored {-row['estimate']:.1f} points below what their prior scores predict ({tk.ci_words(ev)} "
+        f"Students scored {-row['estimate']:.1f} points below {PEERS} ({tk.ci_words(ev)} "
         f"interval {row['ci_low']:+.1f} to {row['ci_high']:+.1f}), the whole interval below zero: look at which "
         "grades and groups of students fell short, and at how often the practice is seen in classrooms here "
         "(level 4), before the next testing window. This describes the school, not an effect of the program."
@@ -136,8 +137,8 @@ def district(ev: Evaluation) -> tk.Section:
                 rows,
                 unit="points",
                 reference=0.0,
-                reference_label="as predicted",
-                title="Each program school's students against what their prior scores predict",
+                reference_label="as the program's students",
+                title=f"Each program school's students against {PEERS}",
                 caption="Shrunk toward the district so that small schools do not top or bottom "
                 "the list by chance; these describe schools, not effects of the program.",
             )
