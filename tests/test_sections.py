@@ -122,3 +122,9 @@ def test_a_comparison_schools_report_asks_it_for_nothing(published):
     assert "one of the comparison schools" in steps and "would blur the comparison" in steps
     assert "Strengthen" not in steps and "principal" not in steps.lower()
     assert "Strengthen" in report.school_next_steps(published, "S03").as_text()  # a program school is still advised
+    # its survey section says why it has no answers: not "too few respondents" (the same reader's review, later)
+    from plevaluate.levels.reactions.sections import school as reactions_school
+
+    text = reactions_school(published, "S09").as_text()
+    assert "A comparison school: its staff took no part in the program's sessions" in text
+    assert "Too few respondents" not in text

@@ -39,8 +39,17 @@ def _school(ev: Evaluation, school_id: str) -> tk.Section:
     mine = distribution[distribution["school_id"] == school_id]
     if len(mine) and not mine["suppressed"].all():
         out = out.figure(figures.likert_chart(mine, texts=tk.item_texts(mine)))
-    else:
+    elif len(mine):
         out = out.paragraph("Too few respondents at this school to show answers item by item.", note=True)
+    else:  # a comparison school, or one whose staff answered nothing (a reader's review: "too few" was not why)
+        group = ev.schools.set_index("school_id")["group"].get(school_id)
+        out = out.paragraph(
+            "A comparison school: its staff took no part in the program's sessions, so there are no session survey "
+            "answers."
+            if group == "comparison"
+            else "No one at this school answered the session survey.",
+            note=True,
+        )
     return out
 
 
