@@ -20,7 +20,7 @@ def school(ev: Evaluation, school_id: str) -> tk.Section:
         return out.paragraph(missing, note=True)
     practice = ev.plan.get("observable_practice", "")
     if practice:
-        out = out.paragraph(f"The practice observed in every classroom: {practice}.")
+        out = out.paragraph(f"The practice looked for on every classroom visit, in every school: {practice}.")
     rates = ev.table(4, "rates")
     if school_id not in set(rates["school_id"].dropna()):
         out = out.paragraph("No classroom observations were recorded at this school.", note=True)
