@@ -632,8 +632,9 @@ def funnel_chart(
         heading = (
             "This school is within the range chance alone would produce"
             if place == "within"
-            else f"This school is {place} limits"
-            if place
+            else f"This school is {place.split()[0]} the range chance alone would produce, outside its {place.split()[-1]} "
+            "limits"
+            if place  # "below 95%": read as a percentage on its own (a reader's review)
             else f"{counted(len(flagged), 'school')} outside the 95% limits"
         )
     elif len(flagged) > NAMED:
