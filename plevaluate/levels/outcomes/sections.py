@@ -428,9 +428,14 @@ def years_district(ev: Evaluation) -> tk.Section:
         )
     )  # fmt: skip
     note = f" {about['note']}." if isinstance(about["note"], str) and about["note"] else ""
+    controls = (  # the controls the estimator used (a reader's review: "not (yet)" read against the appendix's)
+        "the comparison schools, never in the program"
+        if about.get("control") == "nevertreated"
+        else "the comparison schools and the schools that join later, until they join"
+    )
     out = out.paragraph(
-        "Students' spring scores, standardized within each spring, compared between program schools and schools "
-        "not (yet) in the program, for each cohort and year (Callaway & Sant'Anna group-time effects; never a "
+        f"Students' spring scores, standardized within each spring, compared between program schools and {controls}, "
+        "for each cohort and year (Callaway & Sant'Anna group-time effects; never a "
         "two-way fixed-effects regression, which mixes early and late joiners). The years before joining check "
         f"that both groups were on the same path; this is a comparison, not a lottery.{note}",
         note=True,
