@@ -909,10 +909,13 @@ def _attrition_counts(students, treatment, outcome, period, covariates) -> np.nd
     """Baseline students by group, those of them in the analysis, and new students (`attrition`); two parts of the
     students (each student's rows in one part) add up to the whole's."""
     pre = students[students[period] == "pre"]
-    post = students[(students[period] == "post")].dropna(subset=[outcome, *[c for c in covariates if c in students]])
+    tested = students[(students[period] == "post")].dropna(subset=[outcome])
+    post = tested.dropna(subset=[c for c in covariates if c in students])
     t = pre.drop_duplicates("student_id").set_index("student_id")[treatment].astype(float)
     kept = t.index.isin(post["student_id"])
-    new = int((~post["student_id"].isin(t.index)).sum())
+    # every student tested at post with no baseline row, in the analysis or not (a reader's review: the appendix said
+    # "0 students joined after baseline" beside a note that 129 new students were left out for want of a prior score)
+    new = int((~tested["student_id"].isin(t.index)).sum())
     return np.array([(t == 1).sum(), (t == 0).sum(), ((t == 1) & kept).sum(), ((t == 0) & kept).sum(), new])
 
 
