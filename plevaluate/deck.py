@@ -122,10 +122,17 @@ def _layout(presentation, name: str, path: Path | None):
 
 
 def _unique(title: str, used: set[str]) -> str:
+    """``title``, or, for a slide continuing one of that title, "..., continued" (then "..., part 3"): every slide's
+    title differs (a reader's review: "What it cost (2)" read as a leftover).
+
+    >>> used = set()
+    >>> [_unique("What it cost", used) for _ in range(3)]
+    ['What it cost', 'What it cost, continued', 'What it cost, part 3']
+    """
     candidate, n = title, 1
     while candidate.lower() in used:
         n += 1
-        candidate = f"{title} ({n})"
+        candidate = f"{title}, continued" if n == 2 else f"{title}, part {n}"
     used.add(candidate.lower())
     return candidate
 
