@@ -42,7 +42,7 @@ from .comments.codebook import CODEBOOK, Codebook, read_codebook
 from .comments.redact import findable, for_district
 from .errors import ContractError, ContractWarning, LostProcessWarning, Problem
 from .gates import check_file, check_workbook, read_blocks, read_bytes
-from .held import PART_ROWS, HeldTable, LostPart, cut_by
+from .held import HeldTable, LostPart, compact, cut_by, lost, parts_for
 from .plan import Plan, plan_years, read_plan
 from .vocabulary import LEVEL_OF_USE_CODES, LEVEL_OF_USE_NAMES, RATING_LABELS, RATING_WORDS, in_program
 
@@ -1637,12 +1637,14 @@ def _check_membership(students, schools: pd.DataFrame, read: _Read) -> None:
     """students.csv columns that look like program membership are not used: say so, and whether they agree. Held on
     a cluster (`HeldTable`), each part's disagreements are counted where it is."""
     if isinstance(students, HeldTable):
-        found = students.map(_disagreements, schools)
-        columns = {column: (0, None) for column in (found[0] if found else {})}
-        for part in found:
-            for column, (count, first) in part.items():
-                before, row = columns[column]
-                columns[column] = before + count, row if first is None or (row is not None and row < first) else first
+        found = students.map(_disagreements, schools)  # each part's count and first row, by column
+        columns = {
+            column: (
+                sum(part[column][0] for part in found),
+                min((part[column][1] for part in found if part[column][1] is not None), default=None),
+            )
+            for column in (found[0] if found else {})
+        }
     else:
         columns = _disagreements(students, schools)
     for column, (count, first) in columns.items():
@@ -2094,10 +2096,14 @@ class _HeldBlocks:
             raise LostPart(f"{type(error).__name__} sending a block: {error}") from None
 
     def answer(self, future):
+        """``future``'s result; `LostPart` when its block was lost (`plevaluate.held.lost`), any other error (a bug of
+        a step's own) raised as itself, never taken for a loss and read again here."""
         try:
             return fetched(future, self.client, self.given_up)
-        except Exception as error:  # noqa: BLE001 - a block's worker lost, the client closed, the cluster deserted
-            raise LostPart(f"{type(error).__name__}: {error}") from None
+        except Exception as error:  # noqa: BLE001 - sorted by `lost`
+            if lost(error, self.client):
+                raise LostPart(f"{type(error).__name__}: {error}") from None
+            raise
 
 
 def _notable(values: np.ndarray) -> np.ndarray:
@@ -2180,7 +2186,7 @@ def _reading_of(first):
 def _given_up(error: Exception, client, spec: InputTable) -> None:
     """A held reading given up, with a `LostProcessWarning`, when ``error`` says the cluster lost a block, did not
     answer, or its client closed; any other error (plevaluate's own) is raised."""
-    if not isinstance(error, (LostPart, OSError, CancelledError)) and client.status == "running":
+    if not (isinstance(error, LostPart) or lost(error, client)):
         raise error
     warnings.warn(
         f"{spec.filename} was read in this process: reading it on the cluster failed ({type(error).__name__}: {error})",
@@ -2194,10 +2200,8 @@ def _piece(pieces: tuple, k: int) -> pd.DataFrame:
 
 
 def _part(*pieces: pd.DataFrame) -> pd.DataFrame:
-    """A part of a `HeldTable` from its pieces of every block, in the file's order: its text as categoricals."""
-    part = pd.concat(pieces)
-    text = [name for name, dtype in part.dtypes.items() if isinstance(dtype, pd.StringDtype)]
-    return part.astype(dict.fromkeys(text, "category"))
+    """A part of a `HeldTable` from its pieces of every block, in the file's order, as parts are held (`compact`)."""
+    return compact(pd.concat(pieces))
 
 
 def _dtypes(pieces: tuple) -> dict:
@@ -2280,7 +2284,7 @@ def _read_held(path: Path, spec: InputTable, client, given_up, date_format: str)
             if not columns[k].notable:
                 read.held[name] = columns[k]  # asked again by `_check_references`
         key = spec.key[0]
-        count = max(2 * len(workers), -(-rows // PART_ROWS), 2)  # as `plevaluate.held.part_count`
+        count = parts_for(rows, max(2, 2 * len(workers)))
         pieces = [
             held.ask(
                 _typed_pieces,

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .cluster import deserted, embedded, fetched, workers_of
 
-__all__ = ["PART_ROWS", "HeldTable", "LostPart", "cut_by", "part_count"]
+__all__ = ["PART_ROWS", "HeldTable", "LostPart", "compact", "cut_by", "lost", "part_count", "parts_for"]
 
 #: The rows of a part, at most (of its largest frame), give or take the hash's unevenness: a part's task then needs
 #: about the same memory at any size of district (a part of 925,000 survey answers took a worker from 0.4 to 0.9 GB).
@@ -40,7 +40,11 @@ def part_count(ready, least: int) -> int:
     """How many parts ``ready`` (a frame or a tuple of frames) is cut in: ``least`` (two for each worker, so that
     every worker has work), or more when its largest frame has more than `PART_ROWS` rows for each."""
     frames = ready if isinstance(ready, tuple) else (ready,)
-    rows = max((len(frame) for frame in frames), default=0)
+    return parts_for(max((len(frame) for frame in frames), default=0), least)
+
+
+def parts_for(rows: int, least: int) -> int:
+    """How many parts a table of ``rows`` rows is cut in (`part_count`): ``least``, or more of at most `PART_ROWS`."""
     return max(least, -(-rows // PART_ROWS))
 
 
@@ -102,11 +106,10 @@ class HeldTable:
         scattered to the workers, one part at a time (never the whole table twice in this process)."""
         count = part_count(frame, max(2, 2 * workers_of(client)))
         cut = cut_by(frame, key, count)
-        text = [name for name, dtype in frame.dtypes.items() if isinstance(dtype, pd.StringDtype)]
         parts = []
         with embedded():
             for k in range(count):
-                parts.append(client.scatter(cut(k).astype(dict.fromkeys(text, "category")), hash=False))
+                parts.append(client.scatter(compact(cut(k)), hash=False))
         held = cls(client, key, tuple(parts), frame.dtypes.to_dict())
         held.__dict__["_shape"] = (frame.columns.copy(), len(frame))  # known: not asked of the parts
         return held
@@ -168,7 +171,7 @@ class HeldTable:
             futures = None  # dropped here, so that nothing the answers or a failure keep holds them on the cluster
         if isinstance(problem, LostPart):
             raise LostPart(str(problem))
-        if client.status != "running" or isinstance(problem, (CancelledError, OSError)) or _lost(problem):
+        if lost(problem, client):
             raise LostPart(f"{type(problem).__name__}: {problem}" if str(problem) else type(problem).__name__)
         raise problem
 
@@ -186,12 +189,22 @@ class HeldTable:
         return pd.concat(pieces).sort_index(kind="stable")
 
 
-def _lost(error: BaseException) -> bool:
-    """Whether ``error`` says a part or its client is gone (not an error of a use's own)."""
+def lost(error: BaseException, client) -> bool:
+    """Whether ``error``, raised waiting for a task of ``client``'s, says the task's data or its client is gone (a
+    worker lost, a client closed, a cluster left without workers, a scheduler that does not answer), not an error of
+    the task's own: that one is raised as itself, never taken for a loss."""
     from distributed import KilledWorker
     from distributed.client import ClosedClientError, FutureCancelledError
 
+    if client.status != "running" or isinstance(error, (CancelledError, OSError)):
+        return True
     return isinstance(error, (KilledWorker, FutureCancelledError, ClosedClientError)) or "lost" in str(error).lower()
+
+
+def compact(part: pd.DataFrame) -> pd.DataFrame:
+    """A part as it is held: its text columns as categoricals, each distinct value once (`_loaded` undoes it)."""
+    text = [name for name, dtype in part.dtypes.items() if isinstance(dtype, pd.StringDtype)]
+    return part.astype(dict.fromkeys(text, "category"))
 
 
 def _made(part: pd.DataFrame, dtypes: dict, steps: tuple) -> pd.DataFrame:

@@ -349,3 +349,17 @@ def test_a_load_on_a_cluster_leaves_only_the_students_parts_there(client, monkey
         time.sleep(0.1)
     assert left() == []
     assert all(key in _keys(client, "_part") for key in parts)
+
+
+def test_an_error_of_a_step_on_the_cluster_is_raised_not_taken_for_a_lost_block(client):
+    """A review of this change: every error fetching a held block's answer was a lost block, so a bug in a step run
+    on the workers would have been hidden by reading students.csv again here. Only a loss is `LostPart`."""
+    from plevaluate.contract import _HeldBlocks
+
+    held = _HeldBlocks(client, None)
+    with pytest.raises(ValueError, match="invalid literal"):
+        held.answer(held.ask(int, "not a number"))
+    gone = held.ask(sum, [1, 2])
+    client.cancel([gone], force=True)
+    with pytest.raises(LostPart):
+        held.answer(gone)
